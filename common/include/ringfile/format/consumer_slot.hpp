@@ -1,0 +1,59 @@
+// One entry of the consumer table: a reader, its cursor and whether it holds producers back.
+//
+//   0    +------------------------------------------------------------+
+//        | state | flags | owner_pid | owner_start_time | attach_ns    |  identity line
+//        | name[32] (NUL padded; empty = anonymous)                    |
+//   64   +------------------------------------------------------------+
+//        | cursor | heartbeat_ns | consumed_records | lost_bytes       |  owner's line
+//        | lost_records | spare[3]                                    |
+//   128  +------------------------------------------------------------+
+//
+// The identity line changes under the file lock (attach, detach, reclaim) and through CAS of
+// flags by producers (expiring a dead consumer). The owner's line is written by the owner only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "ringfile/format/layout.hpp"
+
+namespace ringfile::format {
+
+inline constexpr std::size_t kConsumerNameBytes = 32;  // including the terminating NUL
+
+enum class ConsumerState : std::uint32_t {
+  free = 0,
+  active = 1,    // owned by a process (alive or not: check owner_pid/owner_start_time)
+  detached = 2,  // named consumer with no owner; cursor kept for its return
+};
+
+enum ConsumerFlags : std::uint32_t {
+  kConsumerHoldsBack = 1u << 0,  // block policy: producers wait for this cursor
+  kConsumerNamed = 1u << 1,      // cursor survives detach
+  kConsumerExpired = 1u << 2,    // dead past the grace period: no longer holds back
+};
+
+struct alignas(kCacheLineBytes) ConsumerSlot {
+  // Identity line.
+  std::uint32_t state;  // ConsumerState
+  std::uint32_t flags;  // ConsumerFlags
+  std::uint64_t owner_pid;
+  std::uint64_t owner_start_time;
+  std::uint64_t attach_time_ns;
+  char name[kConsumerNameBytes];
+  // Owner's line.
+  std::uint64_t cursor;            // committed position: resume point and producer bound
+  std::uint64_t heartbeat_ns;      // CLOCK_REALTIME of the owner's last poll or wait
+  std::uint64_t consumed_records;
+  std::uint64_t lost_bytes;        // skipped because producers lapped this consumer
+  std::uint64_t lost_records;
+  std::uint64_t spare[3];
+};
+static_assert(std::is_trivially_copyable_v<ConsumerSlot>);
+static_assert(sizeof(ConsumerSlot) == 2 * kCacheLineBytes);
+static_assert(offsetof(ConsumerSlot, name) == 32);
+static_assert(offsetof(ConsumerSlot, cursor) == kCacheLineBytes);
+static_assert(offsetof(ConsumerSlot, lost_records) == 96);
+
+}  // namespace ringfile::format

@@ -1,0 +1,127 @@
+// The header segment at the start of every ring file.
+//
+//   file offset
+//   0        +-------------------------------------------------------------+
+//            | FileIdentity (128 B, immutable after creation, CRC-checked) |
+//            |   magic "RINGFILE", version major.minor, sizes, policy,     |
+//            |   limits, lap-tag salt, identity_crc32c                     |
+//   128      +-------------------------------------------------------------+
+//            | head_position        (one 64 B line)  producers CAS         |
+//   192      | producer_limit       (one 64 B line)  block policy cache    |
+//   256      | data_futex/waiters   (one 64 B line)  consumers sleep here  |
+//   320      | space_futex/waiters  (one 64 B line)  producers sleep here  |
+//   384      | prepared_position    (one 64 B line)  paging: zeroed ahead  |
+//   448      | released_position    (one 64 B line)  paging: dropped behind|
+//   512      | reserved lines                                              |
+//   1024     +-------------------------------------------------------------+
+//            | producer table: 64 x ProducerSlot (128 B each)              |
+//   9216     +-------------------------------------------------------------+
+//            | consumer table: 64 x ConsumerSlot (128 B each)              |
+//   17408    +-------------------------------------------------------------+
+//            | reserved, zero                                              |
+//   65536    +-------------------------------------------------------------+
+//            | data area: data_capacity bytes of record frames             |
+//            +-------------------------------------------------------------+
+//
+// Positions are monotonic 64-bit byte counts that never wrap; a position's byte lives at
+// data_offset + position % data_capacity.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "ringfile/format/consumer_slot.hpp"
+#include "ringfile/format/layout.hpp"
+#include "ringfile/format/producer_slot.hpp"
+
+namespace ringfile::format {
+
+inline constexpr char kMagic[8] = {'R', 'I', 'N', 'G', 'F', 'I', 'L', 'E'};
+// Readers refuse a different major version; a newer minor version only adds fields in
+// reserved space, so it stays readable.
+inline constexpr std::uint16_t kVersionMajor = 1;
+inline constexpr std::uint16_t kVersionMinor = 0;
+
+inline constexpr std::uint32_t kProducerSlotCount = 64;
+inline constexpr std::uint32_t kConsumerSlotCount = 64;
+inline constexpr std::uint64_t kHeaderSegmentBytes = 65536;
+
+enum class WriterPolicyCode : std::uint8_t {
+  block = 1,      // producers never overwrite what a holding consumer has not read
+  overwrite = 2,  // producers never wait; lapped consumers skip and report their loss
+};
+
+// Written once by the creator before the file becomes visible under its name.
+struct FileIdentity {
+  char magic[8];
+  std::uint16_t version_major;
+  std::uint16_t version_minor;
+  std::uint32_t header_bytes;          // kHeaderSegmentBytes
+  std::uint64_t data_offset;           // file offset of position 0
+  std::uint64_t data_capacity;         // bytes in the data area, multiple of kPageBytes
+  std::uint64_t creation_time_ns;      // CLOCK_REALTIME
+  std::uint32_t max_record_bytes;      // largest payload a producer may claim
+  std::uint8_t writer_policy;          // WriterPolicyCode
+  std::uint8_t reserved_a[3];
+  std::uint32_t producer_slot_count;   // kProducerSlotCount
+  std::uint32_t consumer_slot_count;   // kConsumerSlotCount
+  std::uint32_t unblock_timeout_ms;    // an open claim older than this is padded over
+  std::uint32_t consumer_grace_ms;     // a dead named consumer holds back this long
+  std::uint32_t lap_tag_salt;          // mixed into every frame's lap tag
+  std::uint8_t reserved_b[56];
+  std::uint32_t identity_crc32c;       // CRC32C of the bytes before this field
+};
+static_assert(std::is_trivially_copyable_v<FileIdentity>);
+static_assert(sizeof(FileIdentity) == 2 * kCacheLineBytes);
+static_assert(offsetof(FileIdentity, data_capacity) == 24);
+static_assert(offsetof(FileIdentity, max_record_bytes) == 40);
+static_assert(offsetof(FileIdentity, lap_tag_salt) == 64);
+static_assert(offsetof(FileIdentity, identity_crc32c) == 124);
+
+// One word and its padding to a full cache line.
+struct alignas(kCacheLineBytes) PositionLine {
+  std::uint64_t value;
+  std::uint8_t padding[kCacheLineBytes - sizeof(std::uint64_t)];
+};
+static_assert(sizeof(PositionLine) == kCacheLineBytes);
+
+// A futex word and a count of sleepers, so that wakers make the syscall only when needed.
+struct alignas(kCacheLineBytes) WaitLine {
+  std::uint32_t futex_word;  // bumped before every wake
+  std::uint32_t sleepers;    // processes inside futex_wait on futex_word
+  std::uint8_t padding[kCacheLineBytes - 2 * sizeof(std::uint32_t)];
+};
+static_assert(sizeof(WaitLine) == kCacheLineBytes);
+
+struct FileHeader {
+  FileIdentity identity;
+  // Next position to be reserved; every byte below it belongs to a frame (committed, padding or
+  // open claim). Producers advance it with compare-and-swap.
+  PositionLine head_position;
+  // Block policy: producers may reserve up to this position without rescanning consumers.
+  PositionLine producer_limit;
+  WaitLine data_wait;   // consumers wait for records
+  WaitLine space_wait;  // producers wait for consumers (block policy)
+  // Paging engine: data ahead of the head is invalidated up to this position.
+  PositionLine prepared_position;
+  // Paging engine: data behind the slowest consumer is dropped from memory up to this position.
+  PositionLine released_position;
+  std::uint8_t reserved_lines[8 * kCacheLineBytes];
+  ProducerSlot producers[kProducerSlotCount];
+  ConsumerSlot consumers[kConsumerSlotCount];
+};
+static_assert(std::is_trivially_copyable_v<FileHeader>);
+static_assert(offsetof(FileHeader, head_position) == 128);
+static_assert(offsetof(FileHeader, producer_limit) == 192);
+static_assert(offsetof(FileHeader, data_wait) == 256);
+static_assert(offsetof(FileHeader, space_wait) == 320);
+static_assert(offsetof(FileHeader, prepared_position) == 384);
+static_assert(offsetof(FileHeader, released_position) == 448);
+static_assert(offsetof(FileHeader, producers) == 1024);
+static_assert(offsetof(FileHeader, consumers) == 9216);
+static_assert(sizeof(FileHeader) == 17408);
+static_assert(sizeof(FileHeader) <= kHeaderSegmentBytes);
+static_assert(kHeaderSegmentBytes % kPageBytes == 0);
+
+}  // namespace ringfile::format

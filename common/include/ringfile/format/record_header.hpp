@@ -1,0 +1,94 @@
+// Record framing in the data area.
+//
+//   frame start (8-byte aligned position)
+//   0   +-----------------+-----------------------------+
+//       | frame_length u32| type u8 | lap tag u24       |  <- commit word (one 64-bit atomic)
+//   8   +-----------------+-----------------------------+
+//       | position u64 (the frame's own position)       |
+//   16  +-----------------------------------------------+
+//       | timestamp_ns u64 (CLOCK_REALTIME at commit)   |
+//   24  +-----------------------------------------------+
+//       | producer_sequence u64                         |
+//   32  +------------------+-------------+--------------+
+//       | payload_crc32c   | producer_slot | reserved   |
+//   40  +------------------+-------------+--------------+
+//       | payload (frame_length - 40 bytes)             |
+//       | zero to 7 bytes to the next 8-byte boundary   |
+//       +-----------------------------------------------+
+//
+// The commit word is stored last, with release semantics: that store is the commit. It carries a
+// lap tag derived from position / capacity, so the stale frame of an earlier lap, still in the
+// bytes ahead of the head, never reads as committed. A frame never crosses the end of the data
+// area: a record that does not fit is preceded by a padding frame that runs to the end. Padding
+// frames are at least 8 bytes; only their commit word (and position, when >= 16 bytes) is valid.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "ringfile/format/layout.hpp"
+
+namespace ringfile::format {
+
+enum class FrameType : std::uint8_t {
+  data = 1,
+  padding = 2,
+};
+
+struct RecordHeader {
+  std::uint32_t frame_length;  // header + payload, unaligned; 0 = not committed
+  std::uint32_t type_and_tag;  // FrameType in the low 8 bits, lap tag in the high 24
+  std::uint64_t position;
+  std::uint64_t timestamp_ns;
+  std::uint64_t producer_sequence;
+  std::uint32_t payload_crc32c;
+  std::uint16_t producer_slot;
+  std::uint16_t reserved;
+};
+static_assert(std::is_trivially_copyable_v<RecordHeader>);
+static_assert(sizeof(RecordHeader) == 40);
+static_assert(sizeof(RecordHeader) % kFrameAlignment == 0);
+static_assert(offsetof(RecordHeader, position) == 8);
+static_assert(offsetof(RecordHeader, timestamp_ns) == 16);
+static_assert(offsetof(RecordHeader, payload_crc32c) == 32);
+
+inline constexpr std::uint64_t kRecordHeaderBytes = sizeof(RecordHeader);
+inline constexpr std::uint64_t kMinPaddingBytes = kFrameAlignment;
+inline constexpr std::uint32_t kLapTagMask = 0xFFFFFF;
+
+// The 24-bit tag of the lap a position falls in. Multiplying by an odd constant is a bijection
+// modulo 2^24, so consecutive laps never share a tag; the salt makes a forged tag in user payload
+// of an earlier lap unlikely to match.
+constexpr std::uint32_t lap_tag(std::uint64_t position, std::uint64_t capacity,
+                                std::uint32_t salt) noexcept {
+  const auto lap = static_cast<std::uint32_t>(position / capacity);
+  return (lap * 0x9E3779B1u ^ salt) & kLapTagMask;
+}
+
+// The commit word as one little-endian 64-bit value: frame_length | type << 32 | tag << 40.
+constexpr std::uint64_t make_commit_word(std::uint32_t frame_length, FrameType type,
+                                         std::uint32_t tag) noexcept {
+  return std::uint64_t{frame_length} | std::uint64_t{static_cast<std::uint8_t>(type)} << 32 |
+         std::uint64_t{tag & kLapTagMask} << 40;
+}
+constexpr std::uint32_t commit_word_length(std::uint64_t word) noexcept {
+  return static_cast<std::uint32_t>(word);
+}
+constexpr std::uint8_t commit_word_type(std::uint64_t word) noexcept {
+  return static_cast<std::uint8_t>(word >> 32);
+}
+constexpr std::uint32_t commit_word_tag(std::uint64_t word) noexcept {
+  return static_cast<std::uint32_t>(word >> 40);
+}
+static_assert(commit_word_length(make_commit_word(48, FrameType::data, 0xABCDEF)) == 48);
+static_assert(commit_word_type(make_commit_word(48, FrameType::padding, 7)) == 2);
+static_assert(commit_word_tag(make_commit_word(48, FrameType::data, 0xABCDEF)) == 0xABCDEF);
+static_assert(lap_tag(0, 4096, 0) != lap_tag(4096, 4096, 0));
+
+// Bytes a frame occupies in the data area.
+constexpr std::uint64_t frame_stride(std::uint64_t frame_length) noexcept {
+  return align_up(frame_length, kFrameAlignment);
+}
+
+}  // namespace ringfile::format

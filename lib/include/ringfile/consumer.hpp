@@ -1,0 +1,114 @@
+// Reading records from a ring: each consumer sees every record, in order.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#include "ringfile/options.hpp"
+#include "ringfile/ring.hpp"
+
+namespace ringfile {
+
+namespace detail {
+class ConsumerCore;
+}
+
+enum class StartFrom {
+  earliest,   // oldest record still intact in the ring
+  latest,     // records committed from now on
+  committed,  // a named consumer's saved cursor (latest for a new or anonymous one)
+};
+
+struct ConsumerOptions {
+  std::string name;  // empty: anonymous, slot freed on detach; at most 31 bytes
+  StartFrom start = StartFrom::committed;
+  std::optional<std::uint64_t> start_position;  // overrides `start`; must be a record boundary
+  bool holds_back = true;      // block policy: producers wait for this consumer
+  bool auto_commit = true;     // commit the cursor at the end of every poll
+  bool verify_checksums = true;
+  IdleStrategy idle = IdleStrategy::spin_then_sleep;
+};
+
+// A record handed to a poll handler. `payload` is valid only during the call.
+struct Record {
+  std::span<const std::byte> payload;
+  std::uint64_t position = 0;
+  std::uint64_t timestamp_ns = 0;
+  std::uint64_t producer_sequence = 0;
+  std::uint16_t producer_slot = 0;
+};
+
+enum class PollStatus {
+  ok,
+  corrupt,  // a frame that cannot be right; see Consumer::error_message()
+};
+
+struct PollResult {
+  std::size_t records = 0;
+  PollStatus status = PollStatus::ok;
+};
+
+struct ConsumerStats {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t lost_records = 0;  // lapped (overwrite policy) or expired, by producer sequences
+  std::uint64_t lost_bytes = 0;
+  std::uint64_t lapped_count = 0;  // times this consumer skipped ahead
+  std::uint64_t checksum_failures = 0;
+};
+
+struct Lag {
+  std::uint64_t bytes = 0;     // head - position
+  std::optional<double> seconds;  // age of the oldest unread record, if one is committed
+};
+
+// @pre one thread at a time per Consumer.
+class Consumer {
+ public:
+  using HandlerFn = void (*)(void* context, const Record& record);
+
+  // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, ...).
+  static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
+  ~Consumer();
+  Consumer(Consumer&&) noexcept;
+  Consumer& operator=(Consumer&&) noexcept;
+
+  // Hands up to `max_records` committed records to `handler(const Record&)`, zero copy where the
+  // policy guarantees the bytes cannot change under the handler (block policy, holding consumer),
+  // else through a checked copy. Never blocks.
+  template <class Handler>
+  PollResult poll(Handler&& handler, std::size_t max_records = 1024) {
+    using H = std::remove_reference_t<Handler>;
+    return poll_raw(
+        [](void* context, const Record& record) { (*static_cast<H*>(context))(record); },
+        const_cast<void*>(static_cast<const void*>(&handler)), max_records);
+  }
+  PollResult poll_raw(HandlerFn handler, void* context, std::size_t max_records);
+
+  // Waits until poll() has something to do or `timeout` passes; true if it has.
+  bool wait(std::chrono::nanoseconds timeout);
+
+  // Saves the cursor in the file (and releases the space behind it to producers).
+  void commit();
+  // Frees an anonymous slot; a named one keeps its committed cursor for the next attach.
+  void detach();
+
+  std::uint64_t position() const noexcept;
+  Lag lag() const;
+  const ConsumerStats& stats() const noexcept;
+  std::uint32_t slot() const noexcept;
+  const std::string& error_message() const noexcept;  // after PollStatus::corrupt
+  const Ring& ring() const noexcept;
+
+ private:
+  explicit Consumer(std::unique_ptr<detail::ConsumerCore> core);
+  std::unique_ptr<detail::ConsumerCore> core_;
+};
+
+}  // namespace ringfile

@@ -1,0 +1,13 @@
+// CRC32C (Castagnoli), the checksum of record payloads and of the file identity.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace ringfile {
+
+// Uses the SSE4.2 crc32 instruction where the CPU has it.
+std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t seed = 0) noexcept;
+
+}  // namespace ringfile

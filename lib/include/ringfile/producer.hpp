@@ -1,0 +1,79 @@
+// Appending records to a ring, zero copy: claim a span in the mapping, fill it, commit.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "ringfile/options.hpp"
+#include "ringfile/ring.hpp"
+
+namespace ringfile {
+
+namespace detail {
+class ProducerCore;
+}
+
+enum class ClaimStatus {
+  ok,
+  would_block,  // block policy: no space until a holding consumer moves on
+  too_large,    // more than the ring's max_record_bytes
+  timed_out,    // claim(): no space within the timeout
+  claim_lost,   // commit(): the claim was padded over after the unblock timeout
+  no_claim,     // commit()/abort() without an open claim
+};
+
+const char* to_string(ClaimStatus status) noexcept;
+
+struct ClaimResult {
+  ClaimStatus status = ClaimStatus::no_claim;
+  std::span<std::byte> buffer;  // valid until commit() or abort()
+  explicit operator bool() const noexcept { return status == ClaimStatus::ok; }
+};
+
+struct ProducerOptions {
+  IdleStrategy idle = IdleStrategy::spin_then_sleep;
+  bool checksum = true;  // compute the payload CRC32C (else the field is 0 and not checked)
+};
+
+struct ProducerStats {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;               // payload bytes committed
+  std::uint64_t backpressure_ns = 0;     // time spent waiting for space
+};
+
+// @pre one thread at a time per Producer; use one Producer per thread. Many Producer objects, in
+// one process or many, may write the same ring concurrently.
+class Producer {
+ public:
+  // Takes a producer slot in the ring. Throws Error (table_full, permission_denied).
+  explicit Producer(const Ring& ring, const ProducerOptions& options = {});
+  ~Producer();
+  Producer(Producer&&) noexcept;
+  Producer& operator=(Producer&&) noexcept;
+
+  // Reserves `payload_bytes` at the head. Never blocks on space (block policy: would_block).
+  ClaimResult try_claim(std::size_t payload_bytes) noexcept;
+  // As try_claim, waiting up to `timeout` for a holding consumer to make space.
+  ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept;
+  // Publishes the open claim (all of it, or its first `used_bytes`; the rest becomes padding).
+  ClaimStatus commit() noexcept;
+  ClaimStatus commit(std::size_t used_bytes) noexcept;
+  // Turns the open claim into padding that consumers skip.
+  ClaimStatus abort() noexcept;
+
+  // claim + copy + commit; waits for space up to `timeout`.
+  ClaimStatus write(std::span<const std::byte> payload,
+                    std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+
+  const ProducerStats& stats() const noexcept;
+  std::uint32_t slot() const noexcept;
+  const Ring& ring() const noexcept;
+
+ private:
+  std::unique_ptr<detail::ProducerCore> core_;
+};
+
+}  // namespace ringfile

@@ -1,0 +1,101 @@
+// A ring file: creation, opening, validation and read-only inspection.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringfile/options.hpp"
+
+namespace ringfile {
+
+namespace detail {
+class RingFile;
+}
+
+struct RingInfo {
+  std::filesystem::path path;
+  std::uint16_t version_major = 0;
+  std::uint16_t version_minor = 0;
+  std::uint64_t capacity_bytes = 0;
+  std::uint64_t data_offset = 0;
+  std::uint64_t file_bytes = 0;
+  std::uint64_t creation_time_ns = 0;
+  WriterPolicy policy = WriterPolicy::block;
+  std::uint32_t max_record_bytes = 0;
+  std::chrono::milliseconds unblock_timeout{0};
+  std::chrono::milliseconds consumer_grace{0};
+  std::uint64_t view_bytes = 0;  // of this process's views
+};
+
+// A snapshot of one consumer slot.
+struct ConsumerInfo {
+  std::uint32_t slot = 0;
+  std::string name;  // empty: anonymous
+  std::uint64_t pid = 0;
+  bool alive = false;     // owner process exists (pid and start time match)
+  bool detached = false;  // named consumer with no owner
+  bool holds_back = false;
+  bool expired = false;   // dead past the grace period, no longer holds back
+  std::uint64_t cursor = 0;
+  std::uint64_t heartbeat_ns = 0;
+  std::uint64_t consumed_records = 0;
+  std::uint64_t lost_bytes = 0;
+  std::uint64_t lost_records = 0;
+};
+
+// A snapshot of one producer slot.
+struct ProducerInfo {
+  std::uint32_t slot = 0;
+  std::uint64_t pid = 0;
+  bool alive = false;
+  std::uint64_t committed_records = 0;
+  std::uint64_t committed_bytes = 0;
+  std::uint64_t open_claim_start = 0;  // open_claim_start == open_claim_end: none
+  std::uint64_t open_claim_end = 0;
+  std::uint64_t open_claim_time_ns = 0;
+};
+
+// The header of a committed record, read at a frame boundary.
+struct RecordMeta {
+  std::uint64_t position = 0;
+  std::uint64_t timestamp_ns = 0;
+  std::uint32_t payload_bytes = 0;
+};
+
+// A handle on an open ring file. Cheap to copy; producers and consumers keep one.
+class Ring {
+ public:
+  // Creates a new ring file, all of its blocks reserved. Throws Error (exists, no_space, ...).
+  static Ring create(const std::filesystem::path& path, const CreateOptions& create_options,
+                     const OpenOptions& open_options = {});
+  // Opens and validates an existing ring file. Throws Error (not_found, not_a_ring, ...).
+  static Ring open(const std::filesystem::path& path, const OpenOptions& open_options = {});
+
+  const RingInfo& info() const noexcept;
+  // Next position to be reserved by a producer (committed or not below it).
+  std::uint64_t head_position() const noexcept;
+  std::vector<ConsumerInfo> consumers() const;
+  std::vector<ProducerInfo> producers() const;
+  // The committed record starting at `position`, if the data there still holds it.
+  std::optional<RecordMeta> record_at(std::uint64_t position) const;
+  // Bytes of the ring file in the page cache, and how many of them are dirty where the kernel
+  // says (cachestat(2)); dirty is nullopt when only mincore(2) is available.
+  struct Residency {
+    std::uint64_t resident_bytes = 0;
+    std::optional<std::uint64_t> dirty_bytes;
+  };
+  Residency residency() const;
+
+  // For the library's own classes.
+  const std::shared_ptr<detail::RingFile>& file() const noexcept { return file_; }
+
+ private:
+  explicit Ring(std::shared_ptr<detail::RingFile> file) : file_(std::move(file)) {}
+  std::shared_ptr<detail::RingFile> file_;
+};
+
+}  // namespace ringfile

@@ -1,0 +1,79 @@
+// The state of one attached consumer (see ringfile/consumer.hpp for the contract).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data_view.hpp"
+#include "frames.hpp"
+#include "ring_file.hpp"
+#include "ringfile/consumer.hpp"
+
+namespace ringfile::detail {
+
+class ConsumerCore {
+ public:
+  // Attaches: takes or resumes a slot and chooses the start position (consumer_attach.cpp).
+  ConsumerCore(const Ring& ring, const ConsumerOptions& options);
+  ~ConsumerCore();
+
+  PollResult poll(Consumer::HandlerFn handler, void* context, std::size_t max_records);
+  bool wait(std::chrono::nanoseconds timeout);
+  void commit() noexcept;
+  void detach() noexcept;
+
+  std::uint64_t position() const noexcept { return position_; }
+  Lag lag() const;
+  const ConsumerStats& stats() const noexcept { return stats_; }
+  std::uint32_t slot() const noexcept { return slot_index_; }
+  const std::string& error_message() const noexcept { return error_message_; }
+  const Ring& ring() const noexcept { return ring_; }
+
+ private:
+  // consumer_attach.cpp
+  std::uint32_t take_slot();
+  std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
+  void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
+  void learn_producer_sequences(std::uint64_t start);
+  void hold_back_from_start();
+
+  // consumer.cpp
+  bool lapped(std::uint64_t position) const noexcept;
+  void skip_lapped() noexcept;
+  bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
+  bool ready() noexcept;
+  void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
+  void beat_heart() noexcept;
+  PollStatus fail(std::uint64_t position, const char* problem);
+
+  Ring ring_;
+  RingFile& file_;
+  format::FileHeader& header_;
+  const Geometry& geometry_;
+  ConsumerOptions options_;
+  DataView view_;
+  // Copy and re-check each record instead of handing out the mapping, because producers may
+  // overwrite it meanwhile (overwrite policy, or a consumer that does not hold them back).
+  bool checked_ = false;
+  bool attached_ = false;
+  std::uint32_t slot_index_ = 0;
+  format::ConsumerSlot* slot_ = nullptr;
+
+  std::uint64_t position_ = 0;   // next frame to read
+  std::uint64_t committed_ = 0;  // cursor last stored in the slot
+  std::uint64_t last_heartbeat_ns_ = 0;
+  std::uint64_t stuck_position_ = ~std::uint64_t{0};
+  std::uint64_t stuck_since_ns_ = 0;
+  std::uint64_t next_stuck_check_ns_ = 0;
+
+  std::vector<std::byte> scratch_;
+  // Per producer slot: the sequence its next record should carry, where known.
+  std::array<std::uint64_t, format::kProducerSlotCount> expected_sequence_{};
+  std::array<bool, format::kProducerSlotCount> sequence_known_{};
+  ConsumerStats stats_;
+  std::string error_message_;
+};
+
+}  // namespace ringfile::detail

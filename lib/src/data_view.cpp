@@ -1,0 +1,39 @@
+#include "data_view.hpp"
+
+#include <algorithm>
+
+namespace ringfile::detail {
+
+namespace bip = boost::interprocess;
+
+DataView::DataView(const RingFile& file, Access access) noexcept : file_(&file), access_(access) {}
+
+void DataView::unmap() noexcept {
+  region_ = bip::mapped_region();
+  window_base_ = nullptr;
+  window_start_ = window_end_ = 0;
+}
+
+std::byte* DataView::slide_to(std::uint64_t offset, std::uint64_t length) noexcept {
+  const std::uint64_t step = file_->view_step();
+  const std::uint64_t capacity = file_->geometry().capacity;
+  // Windows start at multiples of half a view and span a whole one, so a range no longer than
+  // half a view always lies inside the window that starts at or below it.
+  const std::uint64_t start = offset / step * step;
+  const std::uint64_t end = std::min(start + file_->view_bytes(), capacity);
+  if (offset + length > end) return nullptr;
+  try {
+    region_ = bip::mapped_region(
+        file_->mapping(), access_ == Access::read_write ? bip::read_write : bip::read_only,
+        static_cast<bip::offset_t>(file_->info().data_offset + start), end - start);
+  } catch (const bip::interprocess_exception&) {
+    unmap();
+    return nullptr;
+  }
+  window_base_ = static_cast<std::byte*>(region_.get_address());
+  window_start_ = start;
+  window_end_ = end;
+  return window_base_ + (offset - start);
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,43 @@
+// A bounded sliding view of the data area: the only place that maps data. A process never maps
+// the whole ring, so its mapped bytes and page tables do not grow with the ring's size.
+#pragma once
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <cstddef>
+#include <cstdint>
+
+#include "ring_file.hpp"
+
+namespace ringfile::detail {
+
+class DataView {
+ public:
+  enum class Access { read_only, read_write };
+  DataView(const RingFile& file, Access access) noexcept;
+
+  // Address of data-area offsets [offset, offset + length), mapping the window that holds them
+  // if needed. @pre length <= file.view_step() and offset + length <= capacity. Returns nullptr
+  // when the kernel refuses the mapping (out of address space or memory).
+  std::byte* at(std::uint64_t offset, std::uint64_t length) noexcept {
+    if (offset >= window_start_ && offset + length <= window_end_) [[likely]] {
+      return window_base_ + (offset - window_start_);
+    }
+    return slide_to(offset, length);
+  }
+
+  // Drops the mapping (e.g. before a long sleep); the next at() maps again.
+  void unmap() noexcept;
+  std::uint64_t mapped_bytes() const noexcept { return window_end_ - window_start_; }
+
+ private:
+  std::byte* slide_to(std::uint64_t offset, std::uint64_t length) noexcept;
+
+  const RingFile* file_;
+  Access access_;
+  boost::interprocess::mapped_region region_;
+  std::byte* window_base_ = nullptr;
+  std::uint64_t window_start_ = 0;  // data-area offset of window_base_
+  std::uint64_t window_end_ = 0;
+};
+
+}  // namespace ringfile::detail

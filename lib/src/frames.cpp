@@ -1,0 +1,115 @@
+#include "frames.hpp"
+
+#include "atomics.hpp"
+
+namespace ringfile::detail {
+
+using format::FrameType;
+using format::kRecordHeaderBytes;
+
+FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept {
+  FrameRead read;
+  read.commit_word = atomic_field(commit_word_of(frame)).load(std::memory_order_acquire);
+  const std::uint32_t length = format::commit_word_length(read.commit_word);
+  if (length == 0 || format::commit_word_tag(read.commit_word) != geometry.tag_of(position)) {
+    return read;  // zeroed space, a stale frame of an earlier lap, or an open claim
+  }
+  read.frame_length = length;
+  const std::uint64_t room = geometry.capacity - geometry.offset_of(position);
+  const auto fail = [&](const char* problem) {
+    read.kind = FrameKind::corrupt;
+    read.problem = problem;
+    return read;
+  };
+  switch (static_cast<FrameType>(format::commit_word_type(read.commit_word))) {
+    case FrameType::padding:
+      if (length % format::kFrameAlignment != 0 || length > room) {
+        return fail("padding length out of bounds");
+      }
+      read.kind = FrameKind::padding;
+      read.stride = length;
+      return read;
+    case FrameType::data: {
+      if (length < kRecordHeaderBytes) return fail("record length shorter than its header");
+      if (length - kRecordHeaderBytes > geometry.max_record_bytes) {
+        return fail("record length above the ring's maximum record size");
+      }
+      read.stride = format::frame_stride(length);
+      if (read.stride > room) return fail("record runs past the end of the data area");
+      const std::uint64_t recorded_position =
+          atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
+      if (recorded_position != position) return fail("record position field does not match");
+      read.kind = FrameKind::data;
+      return read;
+    }
+  }
+  return fail("unknown frame type");
+}
+
+bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
+              std::uint64_t expected_word, const Geometry& geometry) noexcept {
+  if (length >= 16) {
+    // Same value a late producer would write: a benign race.
+    atomic_field(header_of(frame).position).store(position, std::memory_order_relaxed);
+  }
+  const std::uint64_t padding = format::make_commit_word(static_cast<std::uint32_t>(length),
+                                                         FrameType::padding, geometry.tag_of(position));
+  // seq_cst: publishes the position field (release) and orders against the data waiter count.
+  return atomic_field(commit_word_of(frame))
+      .compare_exchange_strong(expected_word, padding, std::memory_order_seq_cst);
+}
+
+void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
+                   const Geometry& geometry) noexcept {
+  std::uint64_t expected = atomic_field(commit_word_of(frame)).load(std::memory_order_relaxed);
+  // Only a consumer padding over a claim it believes stuck can race here, and it writes the same
+  // padding, so a failed CAS leaves the right frame in place.
+  pad_over(frame, position, length, expected, geometry);
+}
+
+namespace {
+
+// A frame at `position` that looks valid, including the position field for frames long enough
+// to have one. Reads through `view`, which may slide.
+bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geometry,
+                     std::uint64_t* stride) noexcept {
+  const std::uint64_t offset = geometry.offset_of(position);
+  std::byte* frame = view.at(offset, header_bytes_at(position, geometry));
+  if (frame == nullptr) return false;
+  const FrameRead read = read_frame(frame, position, geometry);
+  if (read.kind != FrameKind::data && read.kind != FrameKind::padding) return false;
+  if (read.kind == FrameKind::padding) {
+    if (read.stride < 16) return false;  // too short to name its position: not evidence
+    const std::uint64_t recorded =
+        atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
+    if (recorded != position) return false;
+  }
+  *stride = read.stride;
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
+                            const Geometry& geometry) noexcept {
+  std::uint64_t position = format::align_up(from, format::kFrameAlignment);
+  // A frame is at most max_frame_stride long, so a boundary lies within that distance of any
+  // point; scan a little further to tolerate frames that fail the plausibility test.
+  const std::uint64_t scan_end = position + 2 * geometry.max_frame_stride;
+  for (; position < head && position < scan_end; position += format::kFrameAlignment) {
+    if (geometry.offset_of(position) == 0) return position;
+    std::uint64_t stride = 0;
+    if (!plausible_frame(view, position, geometry, &stride)) continue;
+    const std::uint64_t next = position + stride;
+    std::uint64_t next_stride = 0;
+    if (next >= head || geometry.offset_of(next) == 0 ||
+        plausible_frame(view, next, geometry, &next_stride)) {
+      return position;
+    }
+  }
+  if (position >= head) return head;
+  const std::uint64_t lap_start = geometry.lap_end(position - 1);
+  return lap_start < head ? lap_start : head;
+}
+
+}  // namespace ringfile::detail

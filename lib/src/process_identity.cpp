@@ -1,0 +1,51 @@
+#include "process_identity.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace ringfile::detail {
+
+std::uint64_t process_start_time(std::uint64_t pid) noexcept {
+  if (pid == 0 || pid > 0x7fffffff) return 0;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%llu/stat", static_cast<unsigned long long>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[1024];
+  const ssize_t length = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (length <= 0) return 0;
+  text[length] = '\0';
+  // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+  const char* after_name = std::strrchr(text, ')');
+  if (after_name == nullptr || after_name[1] == '\0') return 0;
+  const char* cursor = after_name + 2;  // field 3: state
+  const char state = *cursor;
+  if (state == 'Z' || state == 'X') return 0;  // killed: only the parent's wait is missing
+  for (int field = 3; field < 22; ++field) {
+    cursor = std::strchr(cursor, ' ');
+    if (cursor == nullptr) return 0;
+    ++cursor;
+  }
+  return std::strtoull(cursor, nullptr, 10);
+}
+
+const ProcessIdentity& current_process() noexcept {
+  static const ProcessIdentity self{static_cast<std::uint64_t>(::getpid()),
+                                    process_start_time(static_cast<std::uint64_t>(::getpid()))};
+  return self;
+}
+
+bool is_alive(const ProcessIdentity& identity) noexcept {
+  if (identity.pid == 0) return false;
+  if (::kill(static_cast<pid_t>(identity.pid), 0) != 0 && errno == ESRCH) return false;
+  return process_start_time(identity.pid) == identity.start_time;
+}
+
+}  // namespace ringfile::detail

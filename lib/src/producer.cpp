@@ -1,0 +1,293 @@
+#include "ringfile/producer.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <limits>
+
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "data_view.hpp"
+#include "frames.hpp"
+#include "futex.hpp"
+#include "ring_file.hpp"
+#include "ringfile/crc32c.hpp"
+#include "ringfile/error.hpp"
+#include "slot_tables.hpp"
+#include "wakeups.hpp"
+
+namespace ringfile {
+namespace detail {
+
+using format::FrameType;
+using format::kRecordHeaderBytes;
+
+class ProducerCore {
+ public:
+  ProducerCore(const Ring& ring, const ProducerOptions& options)
+      : ring_(ring),
+        file_(*ring.file()),
+        header_(file_.header()),
+        geometry_(file_.geometry()),
+        options_(options),
+        view_(file_, DataView::Access::read_write) {
+    if (file_.read_only()) {
+      throw Error(ErrorCode::invalid_argument,
+                  "'" + file_.info().path.string() + "' was opened read-only; producers need write access");
+    }
+    slot_index_ = acquire_producer_slot(file_);
+    slot_ = &header_.producers[slot_index_];
+  }
+
+  ~ProducerCore() {
+    if (claim_open_) abort();
+    release_producer_slot(file_, slot_index_);
+  }
+
+  ClaimResult try_claim(std::size_t payload_bytes) noexcept {
+    assert(!claim_open_ && "commit() or abort() the open claim first");
+    if (claim_open_) abort();
+    if (payload_bytes > geometry_.max_record_bytes) return {ClaimStatus::too_large, {}};
+    const std::uint64_t stride = format::frame_stride(kRecordHeaderBytes + payload_bytes);
+    std::uint64_t record_position = 0;
+    if (!reserve(stride, &record_position)) return {ClaimStatus::would_block, {}};
+    std::span<std::byte> buffer = open_claim(record_position, stride, payload_bytes);
+    // Without a mapping the reservation stays open in our slot; consumers pad it over after the
+    // unblock timeout. The kernel refuses a bounded view only when memory is exhausted.
+    if (buffer.data() == nullptr) return {ClaimStatus::would_block, {}};
+    return {ClaimStatus::ok, buffer};
+  }
+
+  ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {
+    ClaimResult result = try_claim(payload_bytes);
+    if (result.status != ClaimStatus::would_block) return result;
+    const std::uint64_t started = monotonic_ns();
+    const std::uint64_t deadline = timeout == std::chrono::nanoseconds::max()
+                                       ? std::numeric_limits<std::uint64_t>::max()
+                                       : started + static_cast<std::uint64_t>(std::max<std::int64_t>(timeout.count(), 0));
+    unsigned spins = 0;
+    for (;;) {
+      const std::uint64_t now = monotonic_ns();
+      if (now >= deadline) {
+        stats_.backpressure_ns += now - started;
+        return {ClaimStatus::timed_out, {}};
+      }
+      if (options_.idle == IdleStrategy::busy_spin ||
+          (options_.idle == IdleStrategy::spin_then_sleep && spins < kSpinsBeforeSleep)) {
+        ++spins;
+        cpu_relax();
+      } else {
+        sleep_for_space(std::min<std::uint64_t>(deadline - now, kSpaceRecheckNs));
+      }
+      result = try_claim(payload_bytes);
+      if (result.status != ClaimStatus::would_block) {
+        stats_.backpressure_ns += monotonic_ns() - started;
+        return result;
+      }
+    }
+  }
+
+  ClaimStatus commit(std::size_t used_bytes) noexcept {
+    if (!claim_open_) return ClaimStatus::no_claim;
+    if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
+    const std::uint64_t frame_length = kRecordHeaderBytes + used_bytes;
+    const std::uint64_t used_stride = format::frame_stride(frame_length);
+    if (used_stride < claim_stride_) {
+      // The unused tail of the claim becomes padding, committed before the record so that a
+      // consumer passing the record finds it ready.
+      const std::uint64_t tail_position = claim_position_ + used_stride;
+      std::byte* tail = view_.at(geometry_.offset_of(tail_position), header_bytes_at(tail_position, geometry_));
+      write_padding(tail, tail_position, claim_stride_ - used_stride, geometry_);
+    }
+    format::RecordHeader& header = header_of(claim_frame_);
+    const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
+    atomic_field(header.position).store(claim_position_, std::memory_order_relaxed);
+    header.timestamp_ns = realtime_ns();
+    header.producer_sequence = sequence;
+    header.payload_crc32c =
+        options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
+    header.producer_slot = static_cast<std::uint16_t>(slot_index_);
+    header.reserved = 0;
+    std::uint64_t expected = claim_old_word_;
+    const std::uint64_t committed = format::make_commit_word(
+        static_cast<std::uint32_t>(frame_length), FrameType::data, geometry_.tag_of(claim_position_));
+    // THE COMMIT. seq_cst: release publishes header and payload to consumers' acquire load of
+    // the commit word; the total order with the data-waiter count below is the Dekker pairing
+    // with a consumer that registers as a sleeper and then re-checks this word. It fails when a
+    // consumer padded the claim over after the unblock timeout.
+    const bool won = atomic_field(commit_word_of(claim_frame_))
+                         .compare_exchange_strong(expected, committed, std::memory_order_seq_cst);
+    close_claim();
+    if (!won) return ClaimStatus::claim_lost;
+    // Relaxed: only this producer writes its line; status readers tolerate a stale count.
+    atomic_field(slot_->next_sequence).store(sequence + 1, std::memory_order_relaxed);
+    stats_.records += 1;
+    stats_.bytes += used_bytes;
+    atomic_field(slot_->committed_records).store(stats_.records, std::memory_order_relaxed);
+    atomic_field(slot_->committed_bytes).store(stats_.bytes, std::memory_order_relaxed);
+    wake_data_waiters();
+    return ClaimStatus::ok;
+  }
+
+  ClaimStatus abort() noexcept {
+    if (!claim_open_) return ClaimStatus::no_claim;
+    const bool won = pad_over(claim_frame_, claim_position_, claim_stride_, claim_old_word_, geometry_);
+    close_claim();
+    if (!won) return ClaimStatus::claim_lost;
+    wake_data_waiters();
+    return ClaimStatus::ok;
+  }
+
+  ClaimStatus write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept {
+    ClaimResult result = claim(payload.size(), timeout);
+    if (!result) return result.status;
+    if (!payload.empty()) std::memcpy(result.buffer.data(), payload.data(), payload.size());
+    return commit(payload.size());
+  }
+
+  const ProducerStats& stats() const noexcept { return stats_; }
+  std::uint32_t slot() const noexcept { return slot_index_; }
+  const Ring& ring() const noexcept { return ring_; }
+  std::size_t claimed_payload_bytes() const noexcept { return claim_payload_bytes_; }
+
+ private:
+  static constexpr unsigned kSpinsBeforeSleep = 2000;
+  // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
+  static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
+
+  // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
+  // Returns false (block policy) when a holding consumer has not freed the space.
+  bool reserve(std::uint64_t stride, std::uint64_t* record_position) noexcept {
+    auto head = atomic_field(header_.head_position.value);
+    // Acquire: pairs with other producers' CAS; what matters is the CAS below, which is seq_cst.
+    std::uint64_t start = head.load(std::memory_order_acquire);
+    std::uint64_t padding = 0;
+    std::uint64_t end = 0;
+    for (;;) {
+      const std::uint64_t offset = geometry_.offset_of(start);
+      padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
+      end = start + padding + stride;
+      if (blocking() && end > limit_cache_ && !refresh_limit(end)) {
+        last_blocked_end_ = end;
+        return false;
+      }
+      // Published before the head moves, so a consumer that finds this space uncommitted
+      // below the head always finds the claim that covers it.
+      publish_claim(*slot_, {start, end, realtime_ns()});
+      // seq_cst: the Dekker pairing with an attaching consumer (it lowers the limit, then
+      // loads the head; this CAS, then the limit load below).
+      if (head.compare_exchange_weak(start, end, std::memory_order_seq_cst, std::memory_order_acquire)) {
+        break;
+      }
+    }
+    if (blocking()) wait_out_limit_race(end);
+    if (padding != 0) {
+      std::byte* frame = view_.at(geometry_.offset_of(start), header_bytes_at(start, geometry_));
+      if (frame != nullptr) write_padding(frame, start, padding, geometry_);
+      wake_data_waiters();
+    }
+    *record_position = start + padding;
+    return true;
+  }
+
+  bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
+
+  bool refresh_limit(std::uint64_t end) noexcept {
+    try {
+      limit_cache_ = refresh_producer_limit(file_, end, liveness_checks_);
+    } catch (const Error&) {
+      return false;  // the table lock failed; report no space rather than throw on the hot path
+    }
+    return end <= limit_cache_;
+  }
+
+  // A consumer attaching right now may have lowered the limit below our fresh reservation
+  // without seeing it: then we must not write until it has read the old lap's bytes there.
+  void wait_out_limit_race(std::uint64_t end) noexcept {
+    // seq_cst: pairs with the attaching consumer's seq_cst CAS of the limit (see reserve()).
+    if (atomic_field(header_.producer_limit.value).load(std::memory_order_seq_cst) >= end) return;
+    last_blocked_end_ = end;
+    while (!refresh_limit(end)) sleep_for_space(kSpaceRecheckNs);
+  }
+
+  void sleep_for_space(std::uint64_t timeout_ns) noexcept {
+    auto& wait = header_.space_wait;
+    // seq_cst increment, then the limit re-check: Dekker with a consumer's seq_cst cursor
+    // store followed by its load of sleepers (wakeups.hpp).
+    atomic_field(wait.sleepers).fetch_add(1, std::memory_order_seq_cst);
+    const std::uint32_t observed = atomic_field(wait.futex_word).load(std::memory_order_seq_cst);
+    if (!refresh_limit(last_blocked_end_)) {
+      futex_wait(&wait.futex_word, observed, std::chrono::nanoseconds(timeout_ns));
+    }
+    atomic_field(wait.sleepers).fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  void wake_data_waiters() noexcept {
+    // Ordered after the seq_cst commit CAS (see commit() and wakeups.hpp).
+    wake_sleepers(header_.data_wait);
+  }
+
+  std::span<std::byte> open_claim(std::uint64_t position, std::uint64_t stride,
+                                  std::size_t payload_bytes) noexcept {
+    claim_frame_ = view_.at(geometry_.offset_of(position), stride);
+    if (claim_frame_ == nullptr) return {};
+    claim_position_ = position;
+    claim_stride_ = stride;
+    claim_payload_bytes_ = payload_bytes;
+    // The word now there (stale, zero) is what commit or abort replaces: a consumer padding the
+    // claim over replaces it first and so makes our late commit fail instead of corrupting.
+    claim_old_word_ = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);
+    claim_open_ = true;
+    return {claim_frame_ + kRecordHeaderBytes, payload_bytes};
+  }
+
+  void close_claim() noexcept {
+    claim_open_ = false;
+    const OpenClaim closed{claim_position_ + claim_stride_, claim_position_ + claim_stride_, 0};
+    publish_claim(*slot_, closed);
+  }
+
+  Ring ring_;
+  RingFile& file_;
+  format::FileHeader& header_;
+  const Geometry& geometry_;
+  ProducerOptions options_;
+  DataView view_;
+  std::uint32_t slot_index_ = 0;
+  format::ProducerSlot* slot_ = nullptr;
+  std::uint64_t limit_cache_ = 0;
+  std::uint64_t last_blocked_end_ = 0;  // the reservation end that last found no space
+  ConsumerLivenessChecks liveness_checks_;
+  ProducerStats stats_;
+
+  bool claim_open_ = false;
+  std::byte* claim_frame_ = nullptr;
+  std::uint64_t claim_position_ = 0;
+  std::uint64_t claim_stride_ = 0;
+  std::size_t claim_payload_bytes_ = 0;
+  std::uint64_t claim_old_word_ = 0;
+};
+
+}  // namespace detail
+
+Producer::Producer(const Ring& ring, const ProducerOptions& options)
+    : core_(std::make_unique<detail::ProducerCore>(ring, options)) {}
+Producer::~Producer() = default;
+Producer::Producer(Producer&&) noexcept = default;
+Producer& Producer::operator=(Producer&&) noexcept = default;
+
+ClaimResult Producer::try_claim(std::size_t payload_bytes) noexcept { return core_->try_claim(payload_bytes); }
+ClaimResult Producer::claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {
+  return core_->claim(payload_bytes, timeout);
+}
+ClaimStatus Producer::commit() noexcept { return core_->commit(core_->claimed_payload_bytes()); }
+ClaimStatus Producer::commit(std::size_t used_bytes) noexcept { return core_->commit(used_bytes); }
+ClaimStatus Producer::abort() noexcept { return core_->abort(); }
+ClaimStatus Producer::write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept {
+  return core_->write(payload, timeout);
+}
+const ProducerStats& Producer::stats() const noexcept { return core_->stats(); }
+std::uint32_t Producer::slot() const noexcept { return core_->slot(); }
+const Ring& Producer::ring() const noexcept { return core_->ring(); }
+
+}  // namespace ringfile

@@ -1,0 +1,144 @@
+// The public Ring handle: create/open, and read-only inspection for status tools.
+#include "ringfile/ring.hpp"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "atomics.hpp"
+#include "frames.hpp"
+#include "process_identity.hpp"
+#include "ring_file.hpp"
+#include "slot_tables.hpp"
+
+namespace ringfile {
+
+using detail::atomic_field;
+using detail::load_field;
+
+Ring Ring::create(const std::filesystem::path& path, const CreateOptions& create_options,
+                  const OpenOptions& open_options) {
+  return Ring(detail::RingFile::create(path, create_options, open_options));
+}
+
+Ring Ring::open(const std::filesystem::path& path, const OpenOptions& open_options) {
+  return Ring(detail::RingFile::open(path, open_options));
+}
+
+const RingInfo& Ring::info() const noexcept { return file_->info(); }
+
+std::uint64_t Ring::head_position() const noexcept {
+  return load_field(file_->header().head_position.value, std::memory_order_acquire);
+}
+
+std::vector<ConsumerInfo> Ring::consumers() const {
+  std::vector<ConsumerInfo> result;
+  const auto& header = file_->header();
+  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+    const auto& slot = header.consumers[index];
+    // Acquire: pairs with the release store of state that publishes an attached slot.
+    const auto state = static_cast<format::ConsumerState>(load_field(slot.state, std::memory_order_acquire));
+    if (state == format::ConsumerState::free) continue;
+    ConsumerInfo info;
+    info.slot = index;
+    char name[format::kConsumerNameBytes];
+    std::memcpy(name, slot.name, sizeof name);
+    name[sizeof name - 1] = '\0';
+    info.name = name;
+    const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
+    info.pid = load_field(slot.owner_pid, std::memory_order_relaxed);
+    info.detached = state == format::ConsumerState::detached;
+    info.alive = !info.detached && detail::is_alive(detail::owner_of(slot));
+    info.expired = (flags & format::kConsumerExpired) != 0;
+    info.holds_back = (flags & format::kConsumerHoldsBack) != 0 && !info.expired && !info.detached &&
+                      file_->policy() == WriterPolicy::block;
+    info.cursor = load_field(slot.cursor, std::memory_order_acquire);
+    info.heartbeat_ns = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
+    info.consumed_records = load_field(slot.consumed_records, std::memory_order_relaxed);
+    info.lost_bytes = load_field(slot.lost_bytes, std::memory_order_relaxed);
+    info.lost_records = load_field(slot.lost_records, std::memory_order_relaxed);
+    result.push_back(std::move(info));
+  }
+  return result;
+}
+
+std::vector<ProducerInfo> Ring::producers() const {
+  std::vector<ProducerInfo> result;
+  const auto& header = file_->header();
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    const auto& slot = header.producers[index];
+    if (load_field(slot.state, std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(format::ProducerState::active)) {
+      continue;
+    }
+    ProducerInfo info;
+    info.slot = index;
+    info.pid = load_field(slot.owner_pid, std::memory_order_relaxed);
+    info.alive = detail::is_alive(detail::owner_of(slot));
+    info.committed_records = load_field(slot.committed_records, std::memory_order_relaxed);
+    info.committed_bytes = load_field(slot.committed_bytes, std::memory_order_relaxed);
+    const detail::OpenClaim claim = detail::read_claim(slot);
+    info.open_claim_start = claim.start;
+    info.open_claim_end = claim.end;
+    info.open_claim_time_ns = claim.time_ns;
+    result.push_back(info);
+  }
+  return result;
+}
+
+std::optional<RecordMeta> Ring::record_at(std::uint64_t position) const {
+  const detail::Geometry& geometry = file_->geometry();
+  if (position % format::kFrameAlignment != 0) return std::nullopt;
+  if (geometry.capacity - geometry.offset_of(position) < format::kRecordHeaderBytes) return std::nullopt;
+  // pread, not a view: a status tool asks for a few headers and should not map 64 MiB for each.
+  format::RecordHeader header{};
+  const auto offset = static_cast<off_t>(file_->info().data_offset + geometry.offset_of(position));
+  if (::pread(file_->fd(), &header, sizeof header, offset) != static_cast<ssize_t>(sizeof header)) {
+    return std::nullopt;
+  }
+  const detail::FrameRead read = detail::read_frame(reinterpret_cast<std::byte*>(&header), position, geometry);
+  if (read.kind != detail::FrameKind::data) return std::nullopt;
+  return RecordMeta{position, header.timestamp_ns,
+                    static_cast<std::uint32_t>(read.frame_length - format::kRecordHeaderBytes)};
+}
+
+Ring::Residency Ring::residency() const {
+  Residency residency;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+  struct {
+    std::uint64_t offset, length;
+  } range{0, 0};  // length 0: to the end of the file
+  struct {
+    std::uint64_t cache, dirty, writeback, evicted, recently_evicted;
+  } stat{};
+  if (::syscall(SYS_cachestat, file_->fd(), &range, &stat, 0) == 0) {
+    residency.resident_bytes = stat.cache * page;
+    residency.dirty_bytes = (stat.dirty + stat.writeback) * page;
+    return residency;
+  }
+  // Older kernels: mincore over read-only windows, one view at a time.
+  const std::uint64_t file_bytes = file_->info().file_bytes;
+  const std::uint64_t window = file_->view_bytes();
+  std::vector<unsigned char> pages(window / page + 1);
+  for (std::uint64_t offset = 0; offset < file_bytes; offset += window) {
+    const std::uint64_t length = std::min(window, file_bytes - offset);
+    void* mapped = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file_->fd(), static_cast<off_t>(offset));
+    if (mapped == MAP_FAILED) break;
+    if (::mincore(mapped, length, pages.data()) == 0) {
+      for (std::uint64_t index = 0; index < (length + page - 1) / page; ++index) {
+        if (pages[index] & 1) residency.resident_bytes += page;
+      }
+    }
+    ::munmap(mapped, length);
+  }
+  return residency;
+}
+
+}  // namespace ringfile

@@ -1,0 +1,395 @@
+#include "ring_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "ringfile/crc32c.hpp"
+#include "ringfile/error.hpp"
+
+namespace ringfile::detail {
+namespace {
+
+namespace bip = boost::interprocess;
+using format::FileHeader;
+using format::FileIdentity;
+
+constexpr std::uint64_t kMinCapacity = 64 * kKiB;
+constexpr std::uint64_t kMaxCapacity = std::uint64_t{1} << 50;  // 1 PiB: far beyond any disk here
+constexpr std::uint64_t kMinViewBytes = 64 * kKiB;
+
+std::string describe(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 5) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
+}
+
+[[noreturn]] void throw_errno(int error, const std::filesystem::path& path, const char* doing) {
+  if (error == EACCES || error == EPERM || error == EROFS) {
+    throw Error(ErrorCode::permission_denied,
+                describe(path) + ": permission denied while " + doing +
+                    "; check the file's owner and mode, or run as a user who may access it");
+  }
+  if (error == ENOENT) {
+    throw Error(ErrorCode::not_found,
+                describe(path) + ": no such file; create the ring first (ringfile-producer --create)");
+  }
+  if (error == ENOSPC || error == EDQUOT) {
+    throw Error(ErrorCode::no_space, describe(path) + ": no space left on the device while " +
+                                         doing + "; free space or choose a smaller ring");
+  }
+  throw Error(ErrorCode::io_error,
+              describe(path) + ": " + doing + " failed: " + std::strerror(error));
+}
+
+std::uint32_t identity_crc(const FileIdentity& identity) {
+  return crc32c({reinterpret_cast<const std::byte*>(&identity),
+                 offsetof(FileIdentity, identity_crc32c)});
+}
+
+// Raises the view so that it is a power of two and holds two maximum-size frames.
+// A view larger than a small ring is clamped to the data area when mapped.
+std::uint64_t choose_view_bytes(std::uint64_t requested, std::uint64_t max_frame_stride) {
+  std::uint64_t view = kMinViewBytes;
+  while (view < requested || view < 2 * max_frame_stride) view *= 2;
+  return view;
+}
+
+struct FileDescriptor {
+  int fd = -1;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() {
+    const int released = fd;
+    fd = -1;
+    return released;
+  }
+};
+
+void validate_create_options(const std::filesystem::path& path, const CreateOptions& options) {
+  const auto fail = [&](const std::string& what) {
+    throw Error(ErrorCode::invalid_argument, describe(path) + ": " + what);
+  };
+  if (options.capacity_bytes < kMinCapacity) {
+    fail("capacity " + human_bytes(options.capacity_bytes) + " is below the minimum of " +
+         human_bytes(kMinCapacity));
+  }
+  if (options.capacity_bytes > kMaxCapacity) fail("capacity above 1 PiB is not supported");
+  if (options.capacity_bytes % format::kPageBytes != 0) {
+    fail("capacity must be a multiple of 4096 bytes (got " +
+         std::to_string(options.capacity_bytes) + ")");
+  }
+  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
+  if (stride > options.capacity_bytes / 2) {
+    fail("maximum record size " + human_bytes(options.max_record_bytes) +
+         " needs a capacity of at least " + human_bytes(2 * stride) + " (got " +
+         human_bytes(options.capacity_bytes) + "); lower --max-record or raise --size");
+  }
+  if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
+    fail("unknown writer policy");
+  }
+  if (options.unblock_timeout.count() <= 0 || options.unblock_timeout.count() > 0xffffffffLL ||
+      options.consumer_grace.count() < 0 || options.consumer_grace.count() > 0xffffffffLL) {
+    fail("unblock timeout and consumer grace must be between 1 ms and 49 days");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
+                                           const CreateOptions& requested_options,
+                                           const OpenOptions& open_options) {
+  CreateOptions create_options = requested_options;
+  if (create_options.max_record_bytes == 0 && create_options.capacity_bytes >= kMinCapacity) {
+    constexpr std::uint64_t kDefaultMaxRecord = 16 * kMiB;
+    create_options.max_record_bytes = static_cast<std::uint32_t>(
+        std::min(kDefaultMaxRecord, create_options.capacity_bytes / 4 - format::kRecordHeaderBytes));
+  }
+  validate_create_options(path, create_options);
+  const std::uint64_t file_bytes = format::kHeaderSegmentBytes + create_options.capacity_bytes;
+
+  // Build the file under a temporary name and link it into place when complete, so that no
+  // process ever opens a half-written header.
+  const std::filesystem::path temporary =
+      path.string() + ".creating." + std::to_string(::getpid());
+  FileDescriptor file;
+  file.fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+                   create_options.file_mode);
+  if (file.fd < 0) throw_errno(errno, path, "creating the ring file");
+  struct Unlinker {
+    const std::filesystem::path& path;
+    ~Unlinker() { ::unlink(path.c_str()); }
+  } unlink_temporary{temporary};
+  ::fchmod(file.fd, create_options.file_mode);  // the umask must not narrow what was asked
+
+  // Reserve every block now: a sparse ring could meet ENOSPC at write-back and SIGBUS a producer.
+  int reserve_error = ::fallocate(file.fd, 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;
+  if (reserve_error == EOPNOTSUPP) {
+    reserve_error = ::posix_fallocate(file.fd, 0, static_cast<off_t>(file_bytes));
+  }
+  if (reserve_error == ENOSPC || reserve_error == EDQUOT) {
+    struct statvfs filesystem {};
+    std::string free_text = "unknown";
+    if (::fstatvfs(file.fd, &filesystem) == 0) {
+      free_text = human_bytes(static_cast<std::uint64_t>(filesystem.f_bavail) * filesystem.f_frsize);
+    }
+    throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " + human_bytes(file_bytes) +
+                                         " but the filesystem has " + free_text +
+                                         " free; free space or choose a smaller --size");
+  }
+  if (reserve_error != 0) throw_errno(reserve_error, path, "reserving the ring's blocks");
+
+  std::vector<std::byte> header_bytes(format::kHeaderSegmentBytes);
+  auto& header = *reinterpret_cast<FileHeader*>(header_bytes.data());
+  FileIdentity& identity = header.identity;
+  std::memcpy(identity.magic, format::kMagic, sizeof identity.magic);
+  identity.version_major = format::kVersionMajor;
+  identity.version_minor = format::kVersionMinor;
+  identity.header_bytes = static_cast<std::uint32_t>(format::kHeaderSegmentBytes);
+  identity.data_offset = format::kHeaderSegmentBytes;
+  identity.data_capacity = create_options.capacity_bytes;
+  identity.creation_time_ns = realtime_ns();
+  identity.max_record_bytes = create_options.max_record_bytes;
+  identity.writer_policy = static_cast<std::uint8_t>(create_options.policy);
+  identity.producer_slot_count = format::kProducerSlotCount;
+  identity.consumer_slot_count = format::kConsumerSlotCount;
+  identity.unblock_timeout_ms = static_cast<std::uint32_t>(create_options.unblock_timeout.count());
+  identity.consumer_grace_ms = static_cast<std::uint32_t>(create_options.consumer_grace.count());
+  identity.lap_tag_salt = static_cast<std::uint32_t>(std::random_device{}()) | 1u;
+  identity.identity_crc32c = identity_crc(identity);
+  // Nothing written yet: producers may fill the first lap without asking consumers.
+  header.producer_limit.value = create_options.capacity_bytes;
+
+  std::size_t written = 0;
+  while (written < header_bytes.size()) {
+    const ssize_t result = ::pwrite(file.fd, header_bytes.data() + written,
+                                    header_bytes.size() - written, static_cast<off_t>(written));
+    if (result < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(errno, path, "writing the ring header");
+    }
+    written += static_cast<std::size_t>(result);
+  }
+  if (::fdatasync(file.fd) != 0) throw_errno(errno, path, "syncing the ring header");
+  if (::link(temporary.c_str(), path.c_str()) != 0) {
+    if (errno == EEXIST) {
+      throw Error(ErrorCode::exists, describe(path) +
+                                         ": a file already exists there; remove it or open it "
+                                         "instead of creating");
+    }
+    throw_errno(errno, path, "linking the new ring into place");
+  }
+  return open(path, open_options);
+}
+
+std::shared_ptr<RingFile> RingFile::open(const std::filesystem::path& path,
+                                         const OpenOptions& open_options) {
+  std::shared_ptr<RingFile> file(new RingFile());
+  file->open_validated(path, open_options);
+  return file;
+}
+
+RingFile::~RingFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RingFile::open_validated(const std::filesystem::path& path, const OpenOptions& open_options) {
+  path_ = path;
+  read_only_ = open_options.read_only;
+  FileDescriptor file;
+  file.fd = ::open(path.c_str(), (read_only_ ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (file.fd < 0) {
+    if (errno == EISDIR) {
+      throw Error(ErrorCode::not_a_ring, describe(path) + " is a directory, not a ring file");
+    }
+    throw_errno(errno, path, read_only_ ? "opening the ring for reading" : "opening the ring for writing");
+  }
+  struct stat status {};
+  if (::fstat(file.fd, &status) != 0) throw_errno(errno, path, "reading the file's size");
+  if (!S_ISREG(status.st_mode)) {
+    throw Error(ErrorCode::not_a_ring, describe(path) + " is not a regular file, so not a ring");
+  }
+  const auto file_bytes = static_cast<std::uint64_t>(status.st_size);
+
+  FileIdentity identity{};
+  const ssize_t read_bytes = ::pread(file.fd, &identity, sizeof identity, 0);
+  if (read_bytes < 0) throw_errno(errno, path, "reading the ring header");
+  if (static_cast<std::size_t>(read_bytes) < sizeof identity.magic ||
+      std::memcmp(identity.magic, format::kMagic, sizeof identity.magic) != 0) {
+    throw Error(ErrorCode::not_a_ring, describe(path) +
+                                           " is not a ring file (no RINGFILE magic at its start)");
+  }
+  if (static_cast<std::size_t>(read_bytes) < sizeof identity) {
+    throw Error(ErrorCode::truncated, describe(path) + " is truncated: " + std::to_string(file_bytes) +
+                                          " bytes, shorter than the ring header");
+  }
+  validate_identity(identity, file_bytes);
+  if (open_options.view_bytes == 0 || open_options.view_bytes > kMaxCapacity) {
+    throw Error(ErrorCode::invalid_argument, describe(path) + ": view size out of range");
+  }
+  info_.view_bytes = choose_view_bytes(open_options.view_bytes, geometry_.max_frame_stride);
+
+  // Boost's mapping opens the file once more; it must still be the file that was validated.
+  try {
+    mapping_ = bip::file_mapping(path.c_str(), read_only_ ? bip::read_only : bip::read_write);
+    header_region_ = bip::mapped_region(mapping_, read_only_ ? bip::read_only : bip::read_write, 0,
+                                        format::kHeaderSegmentBytes);
+  } catch (const bip::interprocess_exception& error) {
+    throw Error(ErrorCode::io_error, describe(path) + ": mapping the header failed: " + error.what());
+  }
+  struct stat mapped_status {};
+  if (::fstat(mapping_.get_mapping_handle().handle, &mapped_status) != 0 ||
+      mapped_status.st_ino != status.st_ino || mapped_status.st_dev != status.st_dev) {
+    throw Error(ErrorCode::io_error, describe(path) + " was replaced while it was being opened; retry");
+  }
+  header_ = static_cast<FileHeader*>(header_region_.get_address());
+  // The identity may not change after validation: compare the mapped copy with what was checked.
+  if (std::memcmp(&header_->identity, &identity, sizeof identity) != 0) {
+    throw Error(ErrorCode::corrupt, describe(path) + ": the header changed while being opened; retry");
+  }
+  fd_ = file.release();
+  validate_tables();
+}
+
+void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t file_bytes) {
+  const auto corrupt = [&](const std::string& what) {
+    throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt header: " + what +
+                                        "; the file is damaged, restore it or create a new ring");
+  };
+  if (identity.version_major != format::kVersionMajor) {
+    throw Error(ErrorCode::version_mismatch,
+                describe(path_) + " has ring format version " +
+                    std::to_string(identity.version_major) + "." +
+                    std::to_string(identity.version_minor) + "; this build reads version " +
+                    std::to_string(format::kVersionMajor) + ".x; use a matching ringfile build");
+  }
+  if (identity.identity_crc32c != identity_crc(identity)) corrupt("identity checksum mismatch");
+  if (identity.header_bytes != format::kHeaderSegmentBytes) corrupt("unexpected header size");
+  if (identity.data_offset != format::kHeaderSegmentBytes) corrupt("unexpected data offset");
+  if (identity.data_capacity < kMinCapacity || identity.data_capacity > kMaxCapacity ||
+      identity.data_capacity % format::kPageBytes != 0) {
+    corrupt("data capacity " + std::to_string(identity.data_capacity) + " out of range");
+  }
+  if (identity.writer_policy != static_cast<std::uint8_t>(WriterPolicy::block) &&
+      identity.writer_policy != static_cast<std::uint8_t>(WriterPolicy::overwrite)) {
+    corrupt("unknown writer policy " + std::to_string(identity.writer_policy));
+  }
+  if (identity.producer_slot_count != format::kProducerSlotCount ||
+      identity.consumer_slot_count != format::kConsumerSlotCount) {
+    corrupt("unexpected slot table sizes");
+  }
+  const std::uint64_t max_stride =
+      format::frame_stride(format::kRecordHeaderBytes + identity.max_record_bytes);
+  if (identity.max_record_bytes == 0 || max_stride > identity.data_capacity / 2) {
+    corrupt("maximum record size " + std::to_string(identity.max_record_bytes) +
+            " does not fit the capacity");
+  }
+  if (identity.unblock_timeout_ms == 0) corrupt("unblock timeout is zero");
+  const std::uint64_t expected_bytes = identity.data_offset + identity.data_capacity;
+  if (file_bytes < expected_bytes) {
+    throw Error(ErrorCode::truncated,
+                describe(path_) + " is truncated: " + std::to_string(file_bytes) +
+                    " bytes, but its header describes " + std::to_string(expected_bytes) +
+                    "; the file was cut short, restore it or create a new ring");
+  }
+  if (file_bytes > expected_bytes) {
+    corrupt("file is " + std::to_string(file_bytes) + " bytes but the capacity in the header needs " +
+            std::to_string(expected_bytes));
+  }
+
+  geometry_.capacity = identity.data_capacity;
+  geometry_.max_record_bytes = identity.max_record_bytes;
+  geometry_.max_frame_stride = max_stride;
+  geometry_.lap_tag_salt = identity.lap_tag_salt;
+
+  info_.path = path_;
+  info_.version_major = identity.version_major;
+  info_.version_minor = identity.version_minor;
+  info_.capacity_bytes = identity.data_capacity;
+  info_.data_offset = identity.data_offset;
+  info_.file_bytes = file_bytes;
+  info_.creation_time_ns = identity.creation_time_ns;
+  info_.policy = static_cast<WriterPolicy>(identity.writer_policy);
+  info_.max_record_bytes = identity.max_record_bytes;
+  info_.unblock_timeout = std::chrono::milliseconds(identity.unblock_timeout_ms);
+  info_.consumer_grace = std::chrono::milliseconds(identity.consumer_grace_ms);
+}
+
+void RingFile::validate_tables() const {
+  const auto corrupt = [&](const std::string& what) {
+    throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt " + what +
+                                        "; the file is damaged, restore it or create a new ring");
+  };
+  // Cursors and claims are read before the head: they never pass it, and the head only grows.
+  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+    const auto& slot = header_->consumers[index];
+    const auto state = load_field(slot.state, std::memory_order_acquire);
+    if (state > static_cast<std::uint32_t>(format::ConsumerState::detached)) {
+      corrupt("consumer slot " + std::to_string(index) + ": unknown state " + std::to_string(state));
+    }
+    if (state == 0) continue;
+    const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
+    const std::uint64_t head = load_field(header_->head_position.value, std::memory_order_acquire);
+    if (cursor > head) {
+      corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
+              " is beyond the head " + std::to_string(head));
+    }
+    if (cursor % format::kFrameAlignment != 0) {
+      corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
+              " is not 8-byte aligned");
+    }
+    if (std::memchr(slot.name, '\0', sizeof slot.name) == nullptr) {
+      corrupt("consumer slot " + std::to_string(index) + ": name is not terminated");
+    }
+  }
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    const auto& slot = header_->producers[index];
+    const auto state = load_field(slot.state, std::memory_order_acquire);
+    if (state > static_cast<std::uint32_t>(format::ProducerState::active)) {
+      corrupt("producer slot " + std::to_string(index) + ": unknown state " + std::to_string(state));
+    }
+  }
+  const std::uint64_t head = load_field(header_->head_position.value, std::memory_order_acquire);
+  if (head % format::kFrameAlignment != 0) {
+    corrupt("head position " + std::to_string(head) + " is not 8-byte aligned");
+  }
+  if (head > (std::uint64_t{1} << 62)) corrupt("head position " + std::to_string(head) + " is absurd");
+}
+
+std::unique_lock<std::mutex> RingFile::lock_tables() {
+  std::unique_lock<std::mutex> guard(table_mutex_);
+  // flock, not Boost's fcntl-based file_lock: fcntl locks vanish when the process closes *any*
+  // descriptor of the file, which a library inside someone else's process cannot rule out.
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno(errno, path_, "locking the slot tables");
+  }
+  return guard;
+}
+
+void RingFile::unlock_tables(std::unique_lock<std::mutex>& guard) {
+  ::flock(fd_, LOCK_UN);
+  guard.unlock();
+}
+
+}  // namespace ringfile::detail

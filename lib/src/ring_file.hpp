@@ -1,0 +1,97 @@
+// The open ring file of one process: descriptor, header mapping, validated geometry and the lock
+// that serialises changes to the slot tables. Shared by the process's producers and consumers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "ringfile/format/file_header.hpp"
+#include "ringfile/format/record_header.hpp"
+#include "ringfile/options.hpp"
+#include "ringfile/ring.hpp"
+
+namespace ringfile::detail {
+
+// The numbers every frame computation needs, copied out of the validated identity.
+struct Geometry {
+  std::uint64_t capacity = 0;
+  std::uint64_t max_record_bytes = 0;
+  std::uint64_t max_frame_stride = 0;  // stride of a maximum-size record
+  std::uint32_t lap_tag_salt = 0;
+
+  std::uint64_t offset_of(std::uint64_t position) const noexcept { return position % capacity; }
+  std::uint64_t lap_end(std::uint64_t position) const noexcept {
+    return (position / capacity + 1) * capacity;
+  }
+  std::uint32_t tag_of(std::uint64_t position) const noexcept {
+    return format::lap_tag(position, capacity, lap_tag_salt);
+  }
+};
+
+class RingFile {
+ public:
+  static std::shared_ptr<RingFile> create(const std::filesystem::path& path,
+                                          const CreateOptions& create_options,
+                                          const OpenOptions& open_options);
+  static std::shared_ptr<RingFile> open(const std::filesystem::path& path,
+                                        const OpenOptions& open_options);
+  ~RingFile();
+  RingFile(const RingFile&) = delete;
+  RingFile& operator=(const RingFile&) = delete;
+
+  const RingInfo& info() const noexcept { return info_; }
+  const Geometry& geometry() const noexcept { return geometry_; }
+  bool read_only() const noexcept { return read_only_; }
+  int fd() const noexcept { return fd_; }
+  WriterPolicy policy() const noexcept { return info_.policy; }
+  // Views slide in steps of half a view, so any frame (at most half a view) fits in one view.
+  std::uint64_t view_bytes() const noexcept { return info_.view_bytes; }
+  std::uint64_t view_step() const noexcept { return info_.view_bytes / 2; }
+
+  // The mapped header. In a read-only ring it must only be loaded from.
+  format::FileHeader& header() const noexcept { return *header_; }
+  const boost::interprocess::file_mapping& mapping() const noexcept { return mapping_; }
+
+  // Serialises slot table changes between threads (mutex) and processes (file lock).
+  // @pre not read_only()
+  std::unique_lock<std::mutex> lock_tables();
+  void unlock_tables(std::unique_lock<std::mutex>& guard);
+
+ private:
+  RingFile() = default;
+  void open_validated(const std::filesystem::path& path, const OpenOptions& open_options);
+  void validate_identity(const format::FileIdentity& identity, std::uint64_t file_bytes);
+  void validate_tables() const;
+
+  std::filesystem::path path_;
+  std::mutex table_mutex_;  // flock excludes other open files, not threads sharing this one
+  bool read_only_ = false;
+  int fd_ = -1;
+  boost::interprocess::file_mapping mapping_;
+  boost::interprocess::mapped_region header_region_;
+  format::FileHeader* header_ = nullptr;
+  RingInfo info_;
+  Geometry geometry_;
+};
+
+// Table lock held for a scope.
+class TableLock {
+ public:
+  explicit TableLock(RingFile& file) : file_(file), guard_(file.lock_tables()) {}
+  ~TableLock() { file_.unlock_tables(guard_); }
+  TableLock(const TableLock&) = delete;
+  TableLock& operator=(const TableLock&) = delete;
+
+ private:
+  RingFile& file_;
+  std::unique_lock<std::mutex> guard_;
+};
+
+}  // namespace ringfile::detail

@@ -1,0 +1,211 @@
+#include "slot_tables.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "frames.hpp"
+#include "ringfile/error.hpp"
+
+namespace ringfile::detail {
+
+using format::ConsumerFlags;
+using format::ConsumerState;
+using format::ProducerState;
+
+void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept {
+  auto sequence = atomic_field(slot.claim_sequence);
+  const std::uint64_t before = sequence.load(std::memory_order_relaxed);
+  // Odd while changing; the release fence orders that mark before the field stores, so a reader
+  // that sees a new field also sees the odd sequence (seqlock writer side).
+  sequence.store(before + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  atomic_field(slot.claim_start).store(claim.start, std::memory_order_relaxed);
+  atomic_field(slot.claim_end).store(claim.end, std::memory_order_relaxed);
+  atomic_field(slot.claim_time_ns).store(claim.time_ns, std::memory_order_relaxed);
+  // Release: pairs with the reader's acquire load of the sequence.
+  sequence.store(before + 2, std::memory_order_release);
+}
+
+OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
+  for (;;) {
+    const std::uint64_t before = load_field(slot.claim_sequence, std::memory_order_acquire);
+    OpenClaim claim;
+    claim.start = load_field(slot.claim_start, std::memory_order_relaxed);
+    claim.end = load_field(slot.claim_end, std::memory_order_relaxed);
+    claim.time_ns = load_field(slot.claim_time_ns, std::memory_order_relaxed);
+    // Acquire fence: the field loads above complete before the sequence is read again.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const std::uint64_t after = load_field(slot.claim_sequence, std::memory_order_relaxed);
+    if (before == after && before % 2 == 0) return claim;
+    cpu_relax();
+  }
+}
+
+ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept {
+  return {load_field(slot.owner_pid, std::memory_order_acquire),
+          load_field(slot.owner_start_time, std::memory_order_acquire)};
+}
+
+ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept {
+  return {load_field(slot.owner_pid, std::memory_order_acquire),
+          load_field(slot.owner_start_time, std::memory_order_acquire)};
+}
+
+void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
+                         std::uint64_t end) noexcept {
+  const Geometry& geometry = file.geometry();
+  const std::uint64_t head =
+      atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
+  // Space a lap behind the head has been reserved again by others: the old claim is gone.
+  if (end + geometry.capacity <= head) return;
+  std::uint64_t position = start;
+  while (position < end) {
+    std::byte* frame = view.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+    if (frame == nullptr) return;
+    const FrameRead read = read_frame(frame, position, geometry);
+    if (read.kind == FrameKind::data || read.kind == FrameKind::padding) {
+      position += read.stride;
+      continue;
+    }
+    if (read.kind == FrameKind::corrupt) return;
+    const std::uint64_t padding_end = std::min(end, geometry.lap_end(position));
+    if (pad_over(frame, position, padding_end - position, read.commit_word, geometry)) {
+      position = padding_end;
+    }
+    // A failed CAS means the frame changed under us (its owner committed after all): re-read.
+  }
+}
+
+std::uint32_t acquire_producer_slot(RingFile& file) {
+  TableLock lock(file);
+  auto& header = file.header();
+  constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+  std::uint32_t free_closed = kNone;
+  std::uint32_t reusable = kNone;  // free with an open claim, or owned by a dead process
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount && free_closed == kNone; ++index) {
+    auto& slot = header.producers[index];
+    const auto state = static_cast<ProducerState>(atomic_field(slot.state).load(std::memory_order_acquire));
+    if (state == ProducerState::free) {
+      if (!read_claim(slot).open()) {
+        free_closed = index;
+      } else if (reusable == kNone) {
+        reusable = index;
+      }
+    } else if (reusable == kNone && !is_alive(owner_of(slot))) {
+      reusable = index;
+    }
+  }
+  const std::uint32_t chosen = free_closed != kNone ? free_closed : reusable;
+  if (chosen == kNone) {
+    throw Error(ErrorCode::table_full,
+                "'" + file.info().path.string() + "': all " +
+                    std::to_string(format::kProducerSlotCount) +
+                    " producer slots are taken by live processes; stop a producer first");
+  }
+  auto& slot = header.producers[chosen];
+  const OpenClaim left_open = read_claim(slot);
+  if (left_open.open()) {
+    DataView view(file, DataView::Access::read_write);
+    pad_abandoned_range(file, view, left_open.start, left_open.end);
+    publish_claim(slot, {left_open.end, left_open.end, 0});
+  }
+  const ProcessIdentity& self = current_process();
+  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
+  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
+  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
+  // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
+  atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::active),
+                                 std::memory_order_release);
+  return chosen;
+}
+
+void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
+  try {
+    TableLock lock(file);
+    auto& slot = file.header().producers[slot_index];
+    atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::free),
+                                   std::memory_order_release);
+  } catch (const Error&) {
+    // The lock failed (the file system went away): the slot stays taken until a new producer
+    // finds its owner dead and reuses it.
+  }
+}
+
+bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns) noexcept {
+  if (now_ns < next_check_ns_[slot_index]) return false;
+  next_check_ns_[slot_index] = now_ns + 100'000'000;
+  return true;
+}
+
+namespace {
+
+// A holding consumer whose process is gone: reclaim it if anonymous, expire it if named and its
+// grace period is over. Returns true when it no longer holds producers back.
+bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
+  TableLock lock(file);
+  auto& slot = file.header().consumers[slot_index];
+  if (atomic_field(slot.state).load(std::memory_order_acquire) !=
+          static_cast<std::uint32_t>(ConsumerState::active) ||
+      atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
+      atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
+    return true;  // changed hands meanwhile: the next scan sees the new owner
+  }
+  const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
+  if ((flags & format::kConsumerNamed) == 0) {
+    atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free),
+                                   std::memory_order_release);
+    return true;
+  }
+  const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
+  const auto grace_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().consumer_grace).count());
+  if (realtime_ns() < heartbeat + grace_ns) return false;
+  // Release: a returning consumer's acquire load of flags sees that it was expired.
+  atomic_field(slot.flags).fetch_or(format::kConsumerExpired, std::memory_order_release);
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
+                                     ConsumerLivenessChecks& checks) {
+  auto& header = file.header();
+  const std::uint64_t capacity = file.geometry().capacity;
+  auto limit = atomic_field(header.producer_limit.value);
+  for (;;) {
+    // seq_cst: pairs with the seq_cst CAS by which an attaching consumer lowers the limit.
+    std::uint64_t seen = limit.load(std::memory_order_seq_cst);
+    if (needed_end <= seen) return seen;
+    std::uint64_t slowest = std::numeric_limits<std::uint64_t>::max();
+    for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+      auto& slot = header.consumers[index];
+      // Acquire: pairs with the release store of state that publishes an attached slot.
+      if (atomic_field(slot.state).load(std::memory_order_acquire) !=
+          static_cast<std::uint32_t>(ConsumerState::active)) {
+        continue;
+      }
+      const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_acquire);
+      if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
+        continue;
+      }
+      // seq_cst: pairs with the consumer's seq_cst cursor store (commit, attach).
+      const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
+      if (cursor + capacity < needed_end && checks.due(index, monotonic_ns())) {
+        const ProcessIdentity owner = owner_of(slot);
+        if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
+      }
+      slowest = std::min(slowest, cursor);
+    }
+    const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
+    const std::uint64_t candidate =
+        slowest == std::numeric_limits<std::uint64_t>::max() ? head + capacity : slowest + capacity;
+    if (candidate <= seen) return seen;
+    // A failed CAS: another producer raised it or a consumer lowered it meanwhile; recompute.
+    if (limit.compare_exchange_strong(seen, candidate, std::memory_order_seq_cst)) return candidate;
+  }
+}
+
+
+}  // namespace ringfile::detail

@@ -1,0 +1,60 @@
+// The producer and consumer tables in the header: taking and releasing slots, the open-claim
+// seqlock, the producer limit of the block policy, and what happens to slots of dead processes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "data_view.hpp"
+#include "process_identity.hpp"
+#include "ring_file.hpp"
+#include "ringfile/format/file_header.hpp"
+
+namespace ringfile::detail {
+
+// ---- producer slots -------------------------------------------------------------------------
+
+struct OpenClaim {
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;  // start == end: no claim open
+  std::uint64_t time_ns = 0;
+  bool open() const noexcept { return end > start; }
+};
+
+// @pre called by the slot's owner only. Readers see either the old or the new claim, whole.
+void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept;
+// Reads the slot's claim, retrying while its owner is changing it.
+OpenClaim read_claim(const format::ProducerSlot& slot) noexcept;
+
+ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept;
+ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
+
+// Takes a free slot (or one whose owner died), padding over any claim its last owner left open.
+// Throws Error(table_full).
+std::uint32_t acquire_producer_slot(RingFile& file);
+void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
+
+// Pads over every uncommitted frame in [start, end), a claim whose owner is gone.
+void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
+                         std::uint64_t end) noexcept;
+
+// ---- consumers holding producers back (block policy) ------------------------------------------
+
+// Remembers, per consumer slot, when its owner was last checked, so that a blocked producer does
+// not read /proc on every attempt.
+class ConsumerLivenessChecks {
+ public:
+  // True when the slot's owner should be checked now (at most every 100 ms per slot).
+  bool due(std::uint32_t slot_index, std::uint64_t now_ns) noexcept;
+
+ private:
+  std::array<std::uint64_t, format::kConsumerSlotCount> next_check_ns_{};
+};
+
+// Recomputes the producer limit from the cursors of holding consumers and raises the shared
+// limit to it; dead anonymous consumers are reclaimed and dead named ones expire after the grace
+// period on the way. Returns the limit now in force.
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
+                                     ConsumerLivenessChecks& checks);
+
+}  // namespace ringfile::detail

@@ -1,0 +1,25 @@
+// Waking sleepers on the two wait lines of the header. A waker makes the futex syscall only when
+// the sleeper count says someone sleeps.
+//
+// The pairing (Dekker): a sleeper increments `sleepers` (seq_cst), loads the futex word, then
+// re-checks its condition before futex_wait. A waker changes the condition with a seq_cst
+// operation, then loads `sleepers` (seq_cst). In the single total order either the sleeper's
+// re-check sees the change, or the waker sees the sleeper and bumps the futex word, which makes
+// the sleeper's futex_wait return at once.
+#pragma once
+
+#include <atomic>
+
+#include "atomics.hpp"
+#include "futex.hpp"
+#include "ringfile/format/file_header.hpp"
+
+namespace ringfile::detail {
+
+inline void wake_sleepers(format::WaitLine& line) noexcept {
+  if (atomic_field(line.sleepers).load(std::memory_order_seq_cst) == 0) return;
+  atomic_field(line.futex_word).fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(&line.futex_word);
+}
+
+}  // namespace ringfile::detail

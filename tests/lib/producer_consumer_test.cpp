@@ -1,0 +1,241 @@
+// Claim, commit, abort, padding at the wrap and cursors, in one process. Head and cursor state
+// are set directly where a test needs the ring at a particular place.
+#include <doctest/doctest.h>
+
+#include "atomics.hpp"
+#include "frames.hpp"
+#include "ring_file.hpp"
+#include "ringfile/error.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+namespace {
+
+// Moves an empty ring's head (and the producer limit) to `position`, as if that much had been
+// written and read already.
+void place_head(Ring& ring, std::uint64_t position) {
+  auto& header = ring.file()->header();
+  detail::atomic_field(header.head_position.value).store(position);
+  detail::atomic_field(header.producer_limit.value).store(position + ring.info().capacity_bytes);
+}
+
+detail::FrameRead frame_at(Ring& ring, std::uint64_t position) {
+  detail::DataView view(*ring.file(), detail::DataView::Access::read_only);
+  const auto& geometry = ring.file()->geometry();
+  std::byte* frame = view.at(geometry.offset_of(position), detail::header_bytes_at(position, geometry));
+  return detail::read_frame(frame, position, geometry);
+}
+
+}  // namespace
+
+TEST_CASE("records written are read back in order, with their metadata") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  for (const char* text : {"one", "", "three"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+  std::vector<Record> records;
+  std::vector<std::string> payloads;
+  consumer.poll([&](const Record& record) {
+    records.push_back(record);
+    payloads.emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+  });
+  CHECK(payloads == std::vector<std::string>{"one", "", "three"});
+  REQUIRE(records.size() == 3);
+  CHECK(records[0].position == 0);
+  CHECK(records[1].position == 48);  // 40-byte header + 3 bytes, aligned to 8
+  CHECK(records[2].position == 88);
+  CHECK(records[0].producer_sequence == 0);
+  CHECK(records[2].producer_sequence == 2);
+  CHECK(records[2].timestamp_ns >= records[0].timestamp_ns);
+  CHECK(consumer.position() == ring.head_position());
+  CHECK(consumer.lag().bytes == 0);
+}
+
+TEST_CASE("a record that does not fit before the end is preceded by padding") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity));
+  const std::uint64_t near_end = 10 * capacity - 48;
+  place_head(ring, near_end);
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::latest});
+  CHECK(consumer.position() == near_end);
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes(std::string(100, 'w'))) == ClaimStatus::ok);
+
+  const auto padding = frame_at(ring, near_end);
+  CHECK(padding.kind == detail::FrameKind::padding);
+  CHECK(padding.stride == 48);
+  std::vector<std::uint64_t> positions;
+  consumer.poll([&](const Record& record) { positions.push_back(record.position); });
+  CHECK(positions == std::vector<std::uint64_t>{10 * capacity});
+  CHECK(ring.head_position() == 10 * capacity + format::frame_stride(40 + 100));
+}
+
+TEST_CASE("a frame that ends exactly at the end of the data area needs no padding") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity));
+  place_head(ring, 3 * capacity - 48);
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::latest});
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("12345678")) == ClaimStatus::ok);  // 40 + 8 = 48 bytes
+  REQUIRE(producer.write(as_bytes("next lap")) == ClaimStatus::ok);
+  std::vector<std::uint64_t> positions;
+  consumer.poll([&](const Record& record) { positions.push_back(record.position); });
+  CHECK(positions == std::vector<std::uint64_t>{3 * capacity - 48, 3 * capacity});
+}
+
+TEST_CASE("an uncommitted record is invisible, and holds back those committed after it") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer slow(ring);
+  Producer fast(ring);
+  ClaimResult open = slow.try_claim(5);
+  REQUIRE(open);
+  std::memcpy(open.buffer.data(), "first", 5);
+  REQUIRE(fast.write(as_bytes("second")) == ClaimStatus::ok);
+  CHECK(drain(consumer).empty());
+  CHECK_FALSE(consumer.wait(std::chrono::milliseconds(1)));
+  REQUIRE(slow.commit() == ClaimStatus::ok);
+  CHECK(consumer.wait(std::chrono::milliseconds(0)));
+  CHECK(drain(consumer) == std::vector<std::string>{"first", "second"});
+}
+
+TEST_CASE("abort turns a claim into padding that consumers skip") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  REQUIRE(producer.try_claim(300));
+  CHECK(producer.abort() == ClaimStatus::ok);
+  CHECK(producer.abort() == ClaimStatus::no_claim);
+  CHECK(producer.commit() == ClaimStatus::no_claim);
+  REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
+  CHECK(frame_at(ring, 0).kind == detail::FrameKind::padding);
+  CHECK(drain(consumer) == std::vector<std::string>{"after"});
+}
+
+TEST_CASE("committing part of a claim pads the rest") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  ClaimResult claim = producer.try_claim(1000);
+  REQUIRE(claim);
+  std::memcpy(claim.buffer.data(), "short", 5);
+  REQUIRE(producer.commit(5) == ClaimStatus::ok);
+  REQUIRE(producer.write(as_bytes("next")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"short", "next"});
+  CHECK(frame_at(ring, 48).kind == detail::FrameKind::padding);
+}
+
+TEST_CASE("a record of exactly the maximum size fits; one byte more is refused") {
+  TempDir dir;
+  const std::uint32_t max_record = 10000;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, max_record));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  CHECK(producer.try_claim(max_record + 1).status == ClaimStatus::too_large);
+  const std::string largest(max_record, 'm');
+  REQUIRE(producer.write(as_bytes(largest)) == ClaimStatus::ok);
+  CHECK(producer.write(as_bytes(largest + "x")) == ClaimStatus::too_large);
+  const auto seen = drain(consumer);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == largest);
+}
+
+TEST_CASE("a named consumer's cursor persists across detach and attach") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "billing";
+  {
+    Consumer consumer = Consumer::attach(ring, options);
+    Producer producer(ring);
+    for (int index = 0; index < 5; ++index) {
+      REQUIRE(producer.write(as_bytes("record " + std::to_string(index))) == ClaimStatus::ok);
+    }
+    CHECK(drain(consumer, 3) == std::vector<std::string>{"record 0", "record 1", "record 2"});
+  }
+  Ring reopened = Ring::open(dir / "ring");
+  const auto slots = reopened.consumers();
+  REQUIRE(slots.size() == 1);
+  CHECK(slots[0].detached);
+  CHECK(slots[0].name == "billing");
+  Consumer resumed = Consumer::attach(reopened, options);
+  CHECK(drain(resumed) == std::vector<std::string>{"record 3", "record 4"});
+}
+
+TEST_CASE("without auto-commit the cursor is saved only by commit()") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "manual";
+  options.auto_commit = false;
+  Producer producer(ring);
+  {
+    Consumer consumer = Consumer::attach(ring, options);
+    for (const char* text : {"a", "b", "c"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+    CHECK(drain(consumer, 1) == std::vector<std::string>{"a"});
+    consumer.commit();
+    CHECK(drain(consumer, 1) == std::vector<std::string>{"b"});
+    // The slot holds the last commit (after "a"), not how far the consumer has read.
+    CHECK(ring.consumers()[0].cursor == 48);
+  }
+}
+
+TEST_CASE("a named consumer already attached by a live process is refused") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "unique";
+  Consumer first = Consumer::attach(ring, options);
+  try {
+    Consumer::attach(ring, options);
+    FAIL("expected busy");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::busy);
+    CHECK(std::string(error.what()).find(std::to_string(::getpid())) != std::string::npos);
+  }
+}
+
+TEST_CASE("start positions: earliest, latest and an explicit record position") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Producer producer(ring);
+  for (const char* text : {"a", "b", "c"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+  Consumer earliest = Consumer::attach(ring, {.start = StartFrom::earliest});
+  Consumer latest = Consumer::attach(ring, {.start = StartFrom::latest});
+  Consumer explicit_start = Consumer::attach(ring, {.start_position = 48});
+  REQUIRE(producer.write(as_bytes("d")) == ClaimStatus::ok);
+  CHECK(drain(earliest) == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(drain(latest) == std::vector<std::string>{"d"});
+  CHECK(drain(explicit_start) == std::vector<std::string>{"b", "c", "d"});
+  CHECK_THROWS_AS(Consumer::attach(ring, {.start_position = 50}), Error);  // not aligned
+  CHECK_THROWS_AS(Consumer::attach(ring, {.start_position = 8}), Error);   // inside a record
+}
+
+TEST_CASE("earliest after many laps starts at the oldest intact record") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity));
+  Producer producer(ring);
+  std::uint64_t written = 0;
+  const std::string payload(200, 'p');
+  while (ring.head_position() < 5 * capacity + 1000) {
+    REQUIRE(producer.write(as_bytes(payload + std::to_string(written++))) == ClaimStatus::ok);
+  }
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  const std::uint64_t head = ring.head_position();
+  CHECK(consumer.position() >= head - capacity);
+  CHECK(consumer.position() < head - capacity + 256);  // within one record of the oldest byte
+  const auto seen = drain(consumer);
+  REQUIRE(!seen.empty());
+  CHECK(seen.back() == payload + std::to_string(written - 1));
+  CHECK(consumer.stats().lost_bytes == 0);
+}

@@ -1,0 +1,89 @@
+// Creating and opening rings, and what a status tool can read of them.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include "ringfile/error.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+TEST_CASE("a created ring reopens with the same parameters") {
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1000);
+  options.file_mode = 0600;
+  options.unblock_timeout = std::chrono::milliseconds(1234);
+  Ring created = Ring::create(dir / "ring", options);
+  Ring opened = Ring::open(dir / "ring");
+  const RingInfo& info = opened.info();
+  CHECK(info.capacity_bytes == 1 << 20);
+  CHECK(info.policy == WriterPolicy::overwrite);
+  CHECK(info.max_record_bytes == 1000);
+  CHECK(info.unblock_timeout == std::chrono::milliseconds(1234));
+  CHECK(info.file_bytes == info.data_offset + info.capacity_bytes);
+  CHECK(opened.head_position() == 0);
+  struct stat status {};
+  REQUIRE(::stat((dir / "ring").c_str(), &status) == 0);
+  CHECK((status.st_mode & 0777) == 0600);
+  // Every block is reserved up front, so write-back can never meet ENOSPC.
+  CHECK(static_cast<std::uint64_t>(status.st_blocks) * 512 >= info.file_bytes);
+}
+
+TEST_CASE("create refuses an existing file and leaves it alone") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  try {
+    Ring::create(dir / "ring", small_ring(2 << 20));
+    FAIL("expected an error");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::exists);
+  }
+  CHECK(Ring::open(dir / "ring").info().capacity_bytes == 1 << 20);
+}
+
+TEST_CASE("create rejects impossible options with invalid_argument") {
+  TempDir dir;
+  const auto code_of = [&](const CreateOptions& options) {
+    try {
+      Ring::create(dir / "bad", options);
+    } catch (const Error& error) {
+      return error.code();
+    }
+    return ErrorCode::io_error;
+  };
+  CHECK(code_of(small_ring(1000)) == ErrorCode::invalid_argument);            // below minimum
+  CHECK(code_of(small_ring((1 << 20) + 1)) == ErrorCode::invalid_argument);   // not page multiple
+  CHECK(code_of(small_ring(1 << 20, WriterPolicy::block, 1 << 20)) == ErrorCode::invalid_argument);
+  CHECK(!std::filesystem::exists(dir / "bad"));
+}
+
+TEST_CASE("status sees consumers and producers with their pids") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Producer producer(ring);
+  ConsumerOptions named;
+  named.name = "audit";
+  Consumer first = Consumer::attach(ring, named);
+  Consumer second = Consumer::attach(ring, {});
+  REQUIRE(producer.write(as_bytes("hello")) == ClaimStatus::ok);
+  drain(first);
+
+  Ring view = Ring::open(dir / "ring", {.read_only = true});
+  const auto consumers = view.consumers();
+  REQUIRE(consumers.size() == 2);
+  CHECK(consumers[0].name == "audit");
+  CHECK(consumers[0].alive);
+  CHECK(consumers[0].pid == static_cast<std::uint64_t>(::getpid()));
+  CHECK(consumers[0].cursor == view.head_position());
+  CHECK(consumers[1].name.empty());
+  CHECK(consumers[1].cursor == 0);
+  const auto producers = view.producers();
+  REQUIRE(producers.size() == 1);
+  CHECK(producers[0].committed_records == 1);
+  const auto meta = view.record_at(0);
+  REQUIRE(meta.has_value());
+  CHECK(meta->payload_bytes == 5);
+  CHECK(view.residency().resident_bytes > 0);
+}

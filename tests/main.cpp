@@ -1,0 +1,15 @@
+// The test binary: doctest, or one of the child roles when re-executed by a multi-process test.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "support/child_process.hpp"
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "--child") == 0) {
+    return ringfile::test::run_child_role(argc - 2, argv + 2);
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}

@@ -1,0 +1,40 @@
+// Real child processes for multi-process tests: the test binary re-executes itself with
+// `--child ROLE ARGS...` and the parent talks to it through its stdin and stdout.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringfile::test {
+
+class ChildProcess {
+ public:
+  // Starts `/proc/self/exe --child role args...`.
+  ChildProcess(const std::string& role, const std::vector<std::string>& args);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // The next line the child printed, without its newline; nullopt at end of output.
+  std::optional<std::string> read_line();
+  void write_line(const std::string& line);
+  void kill_hard();  // SIGKILL, then reap
+  // Waits for the child to exit; returns its exit code, or 128 + signal.
+  int wait();
+  pid_t pid() const noexcept { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+  std::string buffered_;
+  std::optional<int> exit_code_;
+};
+
+// Called by main() for `--child ROLE ARGS...`; returns the exit code.
+int run_child_role(int argc, char** argv);
+
+}  // namespace ringfile::test

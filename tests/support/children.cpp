@@ -1,0 +1,177 @@
+// The roles a test can start as a real child process (see child_process.hpp). Each prints
+// one-line reports on stdout that the parent parses.
+#include "support/children.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "ringfile/consumer.hpp"
+#include "ringfile/error.hpp"
+#include "ringfile/producer.hpp"
+#include "ringfile/synthetic.hpp"
+#include "support/child_process.hpp"
+
+namespace ringfile::test {
+
+std::size_t synthetic_size(std::uint64_t producer_id, std::uint64_t sequence, std::size_t min_bytes,
+                           std::size_t max_bytes) {
+  std::uint64_t mixed = (producer_id + 1) * 0x9E3779B97F4A7C15ull ^ sequence * 0xBF58476D1CE4E5B9ull;
+  mixed ^= mixed >> 29;
+  return min_bytes + static_cast<std::size_t>(mixed % (max_bytes - min_bytes + 1));
+}
+
+std::map<std::string, std::string> parse_fields(const std::string& line) {
+  std::map<std::string, std::string> fields;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    const auto equals = word.find('=');
+    if (equals != std::string::npos) fields[word.substr(0, equals)] = word.substr(equals + 1);
+  }
+  return fields;
+}
+
+namespace {
+
+void say(const std::string& line) {
+  std::cout << line << std::endl;  // flushed: the parent is waiting for it
+}
+
+// produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
+int produce(char** argv) {
+  Ring ring = Ring::open(argv[0]);
+  Producer producer(ring);
+  const std::uint64_t id = std::stoull(argv[1]);
+  const std::uint64_t count = std::stoull(argv[2]);
+  const std::size_t min_bytes = std::stoul(argv[3]);
+  const std::size_t max_bytes = std::stoul(argv[4]);
+  for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
+    const std::size_t size = synthetic_size(id, sequence, min_bytes, max_bytes);
+    ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
+    if (!claim) {
+      say(std::string("error claim ") + to_string(claim.status));
+      return 1;
+    }
+    fill_synthetic(claim.buffer, id, sequence);
+    if (producer.commit() != ClaimStatus::ok) {
+      say("error commit");
+      return 1;
+    }
+  }
+  say("done records=" + std::to_string(count));
+  return 0;
+}
+
+// consume PATH NAME(- = anonymous) START(earliest|latest|committed) STOP_AFTER(0 = never)
+//         ID:FIRST:COUNT...
+// Reads until every listed producer has delivered sequences up to COUNT - 1. With STOP_AFTER,
+// reports its progress after that many records and then waits to be killed.
+int consume(int argc, char** argv) {
+  Ring ring = Ring::open(argv[0]);
+  ConsumerOptions options;
+  if (std::strcmp(argv[1], "-") != 0) options.name = argv[1];
+  const std::string start = argv[2];
+  options.start = start == "earliest" ? StartFrom::earliest
+                  : start == "latest" ? StartFrom::latest
+                                      : StartFrom::committed;
+  const std::uint64_t stop_after = std::stoull(argv[3]);
+  std::map<std::uint64_t, std::uint64_t> expected_end;
+  for (int index = 4; index < argc; ++index) {
+    std::uint64_t id = 0, first = 0, count = 0;
+    if (std::sscanf(argv[index], "%lu:%lu:%lu", &id, &first, &count) != 3) return 2;
+    if (first < count) expected_end[id] = count;
+  }
+  Consumer consumer = Consumer::attach(ring, options);
+  say("attached position=" + std::to_string(consumer.position()));
+
+  SyntheticVerifier verifier;
+  const auto finished = [&] {
+    for (const auto& [id, end] : expected_end) {
+      const auto found = verifier.producers().find(id);
+      if (found == verifier.producers().end() || found->second.next_sequence < end) return false;
+    }
+    return true;
+  };
+  const auto handler = [&](const Record& record) { verifier.check(record.payload); };
+  while (!finished()) {
+    std::size_t batch = 256;
+    if (stop_after != 0) batch = std::min<std::uint64_t>(batch, stop_after - verifier.totals().records);
+    const PollResult polled = consumer.poll(handler, batch);
+    if (polled.status != PollStatus::ok) {
+      say("error " + consumer.error_message());
+      return 1;
+    }
+    if (stop_after != 0 && verifier.totals().records >= stop_after) {
+      // Every record handed out so far is committed (auto-commit at the end of each poll).
+      for (const auto& [id, progress] : verifier.producers()) {
+        say("progress id=" + std::to_string(id) + " next=" + std::to_string(progress.next_sequence));
+      }
+      say("halted");
+      std::string ignored;
+      while (std::getline(std::cin, ignored)) {
+      }
+      return 0;
+    }
+    if (polled.records == 0) consumer.wait(std::chrono::milliseconds(100));
+  }
+  const auto& totals = verifier.totals();
+  for (const auto& [id, progress] : verifier.producers()) {
+    say("producer id=" + std::to_string(id) + " first=" + std::to_string(progress.first_sequence) +
+        " next=" + std::to_string(progress.next_sequence) + " records=" + std::to_string(progress.records));
+  }
+  say("result records=" + std::to_string(totals.records) + " missing=" + std::to_string(totals.missing) +
+      " duplicates=" + std::to_string(totals.duplicates) + " corrupt=" + std::to_string(totals.corrupt) +
+      " lost_bytes=" + std::to_string(consumer.stats().lost_bytes) +
+      " checksum_failures=" + std::to_string(consumer.stats().checksum_failures));
+  return 0;
+}
+
+// claim-hang PATH PRODUCER_ID RECORDS_BEFORE
+// Writes some records, claims one more and reports "claimed"; then commits when told "commit"
+// (reporting the status) or is killed with its claim open.
+int claim_hang(char** argv) {
+  Ring ring = Ring::open(argv[0]);
+  Producer producer(ring);
+  const std::uint64_t id = std::stoull(argv[1]);
+  const std::uint64_t before = std::stoull(argv[2]);
+  for (std::uint64_t sequence = 0; sequence < before; ++sequence) {
+    ClaimResult claim = producer.claim(100, std::chrono::seconds(60));
+    if (!claim) return 1;
+    fill_synthetic(claim.buffer, id, sequence);
+    producer.commit();
+  }
+  ClaimResult claim = producer.claim(100, std::chrono::seconds(60));
+  if (!claim) return 1;
+  fill_synthetic(claim.buffer, id, before);
+  say("claimed");
+  std::string command;
+  while (std::getline(std::cin, command)) {
+    if (command == "commit") {
+      say(std::string("commit ") + to_string(producer.commit()));
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_child_role(int argc, char** argv) {
+  const std::string role = argv[0];
+  try {
+    if (role == "produce" && argc == 6) return produce(argv + 1);
+    if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
+    if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
+  } catch (const Error& error) {
+    say(std::string("error ") + error.what());
+    return 1;
+  }
+  std::cerr << "unknown child role or arguments: " << role << "\n";
+  return 2;
+}
+
+}  // namespace ringfile::test

@@ -1,0 +1,18 @@
+// Helpers shared by the child roles and the tests that read their reports.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ringfile::test {
+
+// Size of record `sequence` of `producer_id`: deterministic, spread over [min_bytes, max_bytes].
+std::size_t synthetic_size(std::uint64_t producer_id, std::uint64_t sequence, std::size_t min_bytes,
+                           std::size_t max_bytes);
+
+// "key=value key=value" -> map.
+std::map<std::string, std::string> parse_fields(const std::string& line);
+
+}  // namespace ringfile::test
