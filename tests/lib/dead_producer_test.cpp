@@ -82,7 +82,7 @@ TEST_CASE("a producer SIGKILLed between claim and commit: consumers move past it
   CHECK(replacement.write(as_bytes("alive")) == ClaimStatus::ok);
 }
 
-TEST_CASE("a live producer holding a claim past the unblock timeout is padded over; its late commit fails") {
+TEST_CASE("a live producer holding a claim past the unblock timeout is padded over, its late commit fails") {
   TempDir dir;
   CreateOptions options = small_ring(1 << 20);
   options.unblock_timeout = std::chrono::milliseconds(300);

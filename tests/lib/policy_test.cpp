@@ -125,7 +125,7 @@ TEST_CASE("a dead anonymous consumer stops holding back at once") {
   CHECK(ring.consumers().empty());
 }
 
-TEST_CASE("a dead named consumer holds back for its grace period, then expires; on return it reports its loss") {
+TEST_CASE("a dead named consumer holds back for its grace period, then expires, on return it reports its loss") {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;
   CreateOptions options = small_ring(capacity);

@@ -134,7 +134,7 @@ TEST_CASE("committing part of a claim pads the rest") {
   CHECK(frame_at(ring, 48).kind == detail::FrameKind::padding);
 }
 
-TEST_CASE("a record of exactly the maximum size fits; one byte more is refused") {
+TEST_CASE("a record of exactly the maximum size fits, one byte more is refused") {
   TempDir dir;
   const std::uint32_t max_record = 10000;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, max_record));

@@ -1,0 +1,59 @@
+// Producers and consumers as threads of one process: what ThreadSanitizer can see.
+#include <doctest/doctest.h>
+
+#include <thread>
+#include <vector>
+
+#include "ringfile/synthetic.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+TEST_CASE("threads: 3 producer threads and 2 consumer threads, one Producer or Consumer each") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::block, 2048));
+  constexpr std::uint64_t kProducers = 3;
+  constexpr std::uint64_t kPerProducer = 4000;
+
+  std::vector<Consumer> consumers;
+  consumers.push_back(Consumer::attach(ring, {.name = "threaded"}));
+  consumers.push_back(Consumer::attach(ring, {.idle = IdleStrategy::sleep}));
+  std::vector<SyntheticVerifier> verifiers(consumers.size());
+  std::vector<std::thread> threads;
+  for (std::size_t index = 0; index < consumers.size(); ++index) {
+    threads.emplace_back([&, index] {
+      while (verifiers[index].totals().records < kProducers * kPerProducer) {
+        const PollResult polled =
+            consumers[index].poll([&](const Record& record) { verifiers[index].check(record.payload); });
+        if (polled.status != PollStatus::ok) return;
+        if (polled.records == 0) consumers[index].wait(std::chrono::milliseconds(50));
+      }
+    });
+  }
+  for (std::uint64_t id = 0; id < kProducers; ++id) {
+    threads.emplace_back([&, id] {
+      Producer producer(ring);
+      for (std::uint64_t sequence = 0; sequence < kPerProducer; ++sequence) {
+        const std::size_t size = 24 + (sequence * 37 + id * 101) % 1500;
+        ClaimResult claim = producer.claim(size, std::chrono::seconds(30));
+        if (!claim) return;
+        fill_synthetic(claim.buffer, id, sequence);
+        producer.commit();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& verifier : verifiers) {
+    CHECK(verifier.totals().records == kProducers * kPerProducer);
+    CHECK(verifier.totals().missing == 0);
+    CHECK(verifier.totals().duplicates == 0);
+    CHECK(verifier.totals().corrupt == 0);
+    for (std::uint64_t id = 0; id < kProducers; ++id) {
+      CHECK(verifier.producers().at(id).next_sequence == kPerProducer);
+    }
+  }
+  CHECK(ring.head_position() > 20 * capacity);
+}
