@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fcntl.h>
+
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "consumer_core.hpp"
 #include "futex.hpp"
+#include "paging.hpp"
 #include "process_identity.hpp"
 #include "ringfile/crc32c.hpp"
 #include "slot_tables.hpp"
@@ -26,17 +29,17 @@ constexpr unsigned kSpinsBeforeSleep = 2000;
 }  // namespace
 
 bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
-  // Acquire: pairs with producers' seq_cst head CAS; a producer writes only after reserving, so
-  // a head at most a lap ahead of `position` means nothing there has been overwritten yet.
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  return head > position + geometry_.capacity;
+  // Producers write only after reserving, and the paging engine invalidates only after
+  // publishing its frontier: while neither is a lap ahead of `position`, nothing there changed.
+  return reclaimed_frontier(header_) > position + geometry_.capacity;
 }
 
 void ConsumerCore::skip_lapped() noexcept {
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  const std::uint64_t oldest = reclaimed_frontier(header_) - geometry_.capacity;
   // Land a little ahead of the oldest byte so that the producers do not lap us again at once.
   const std::uint64_t margin = std::min(geometry_.capacity / 4, 4 * geometry_.max_frame_stride);
-  const std::uint64_t target = head - geometry_.capacity + margin;
+  const std::uint64_t target = std::min(oldest + margin, head);
   const std::uint64_t restart = find_boundary(view_, target, head, geometry_);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
@@ -101,6 +104,26 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   return false;
 }
 
+// A consumer far behind the head replays history nobody else needs: it reads ahead
+// asynchronously and drops what it has passed, so its pages do not push the followers' out.
+void ConsumerCore::moved_to_window(std::uint64_t position) noexcept {
+  const std::uint64_t left_start = window_start_;
+  window_start_ = view_.window_start();
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (head - position <= file_.info().follow_window_bytes || file_.info().paging == PagingStrategy::none) return;
+  const std::uint64_t data_offset = file_.info().data_offset;
+  const std::uint64_t step = file_.view_step();
+  if (left_start + step <= geometry_.offset_of(position)) {
+    ::posix_fadvise(file_.fd(), static_cast<off_t>(data_offset + left_start), static_cast<off_t>(step),
+                    POSIX_FADV_DONTNEED);
+  }
+  const std::uint64_t next_start = window_start_ + file_.view_bytes();
+  if (next_start < geometry_.capacity) {
+    ::posix_fadvise(file_.fd(), static_cast<off_t>(data_offset + next_start),
+                    static_cast<off_t>(std::min(step, geometry_.capacity - next_start)), POSIX_FADV_WILLNEED);
+  }
+}
+
 PollStatus ConsumerCore::fail(std::uint64_t position, const char* problem) {
   error_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
                    std::to_string(position) + ": " + problem +
@@ -120,6 +143,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
+    if (view_.window_start() != window_start_) moved_to_window(position);
     const FrameRead read = read_frame(frame, position, geometry_);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;

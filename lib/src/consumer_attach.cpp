@@ -1,11 +1,13 @@
 // Attaching and detaching consumers: slot selection, start position, and the block policy's
 // hand-shake that makes producers respect a newly attached cursor.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "consumer_core.hpp"
+#include "paging.hpp"
 #include "process_identity.hpp"
 #include "ringfile/error.hpp"
 #include "slot_tables.hpp"
@@ -110,7 +112,8 @@ std::uint32_t ConsumerCore::take_slot() {
 
 std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_cursor) {
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  const std::uint64_t oldest_kept = head > geometry_.capacity ? head - geometry_.capacity : 0;
+  const std::uint64_t frontier = reclaimed_frontier(header_);
+  const std::uint64_t oldest_kept = frontier > geometry_.capacity ? frontier - geometry_.capacity : 0;
   if (options_.start_position) {
     const std::uint64_t wanted = *options_.start_position;
     if (wanted > head || wanted < oldest_kept || wanted % format::kFrameAlignment != 0) {
@@ -137,7 +140,7 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
     case StartFrom::latest:
       return head;
     case StartFrom::earliest:
-      return head <= geometry_.capacity ? 0 : find_boundary(view_, oldest_kept, head, geometry_);
+      return oldest_kept == 0 ? 0 : find_boundary(view_, oldest_kept, head, geometry_);
   }
   return head;
 }
@@ -200,11 +203,16 @@ void ConsumerCore::hold_back_from_start() {
   while (seen > wanted_limit &&
          !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
   }
+  // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
+  // limit load) and with the paging engine (preparing_end store, then limit load).
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_seq_cst);
-  if (head <= wanted_limit) return;
-  // Producers reserved past our start while we attached (or our saved cursor is older than the
-  // ring): the old lap from head - capacity on is still intact and now protected.
-  const std::uint64_t restart = find_boundary(view_, head - geometry_.capacity, head, geometry_);
+  const std::uint64_t preparing =
+      atomic_field(header_.preparation.preparing_end).load(std::memory_order_seq_cst);
+  const std::uint64_t frontier = std::max(head, preparing);
+  if (frontier <= wanted_limit) return;
+  // Producers or the paging engine moved past our start while we attached (or our saved cursor
+  // is older than the ring): the old lap beyond the frontier is still intact and now protected.
+  const std::uint64_t restart = find_boundary(view_, frontier - geometry_.capacity, head, geometry_);
   stats_.lost_bytes += restart - position_;
   atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;

@@ -46,6 +46,7 @@ class ConsumerCore {
   bool ready() noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
+  void moved_to_window(std::uint64_t position) noexcept;
   PollStatus fail(std::uint64_t position, const char* problem);
 
   Ring ring_;
@@ -64,6 +65,7 @@ class ConsumerCore {
   std::uint64_t position_ = 0;   // next frame to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
   std::uint64_t last_heartbeat_ns_ = 0;
+  std::uint64_t window_start_ = ~std::uint64_t{0};  // of view_, to notice when it slides
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
   std::uint64_t next_stuck_check_ns_ = 0;

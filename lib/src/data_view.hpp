@@ -28,6 +28,7 @@ class DataView {
   // Drops the mapping (e.g. before a long sleep); the next at() maps again.
   void unmap() noexcept;
   std::uint64_t mapped_bytes() const noexcept { return window_end_ - window_start_; }
+  std::uint64_t window_start() const noexcept { return window_start_; }
 
  private:
   std::byte* slide_to(std::uint64_t offset, std::uint64_t length) noexcept;

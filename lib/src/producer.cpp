@@ -5,11 +5,15 @@
 #include <cstring>
 #include <limits>
 
+#include <unistd.h>
+
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "data_view.hpp"
 #include "frames.hpp"
 #include "futex.hpp"
+#include "housekeeper.hpp"
+#include "paging.hpp"
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
@@ -30,18 +34,31 @@ class ProducerCore {
         header_(file_.header()),
         geometry_(file_.geometry()),
         options_(options),
-        view_(file_, DataView::Access::read_write) {
+        view_(file_, DataView::Access::read_write),
+        pager_(file_) {
     if (file_.read_only()) {
       throw Error(ErrorCode::invalid_argument,
                   "'" + file_.info().path.string() + "' was opened read-only; producers need write access");
     }
     slot_index_ = acquire_producer_slot(file_);
     slot_ = &header_.producers[slot_index_];
+    if (pager_.strategy() == PagingStrategy::none) {
+      prepared_cache_ = std::numeric_limits<std::uint64_t>::max();  // no frontier to respect
+    }
+    if (pager_.strategy() != PagingStrategy::none || options_.sync.mode == SyncPolicy::Mode::interval) {
+      housekeeper_ = std::make_unique<Housekeeper>(file_, pager_, options_.sync);
+    }
   }
 
   ~ProducerCore() {
+    housekeeper_.reset();
     if (claim_open_) abort();
     release_producer_slot(file_, slot_index_);
+  }
+
+  bool flush() noexcept {
+    bytes_since_flush_ = 0;
+    return ::fdatasync(file_.fd()) == 0;
   }
 
   ClaimResult try_claim(std::size_t payload_bytes) noexcept {
@@ -126,6 +143,10 @@ class ProducerCore {
     atomic_field(slot_->committed_records).store(stats_.records, std::memory_order_relaxed);
     atomic_field(slot_->committed_bytes).store(stats_.bytes, std::memory_order_relaxed);
     wake_data_waiters();
+    if (options_.sync.mode == SyncPolicy::Mode::bytes) {
+      bytes_since_flush_ += used_bytes;
+      if (bytes_since_flush_ >= options_.sync.bytes) flush();
+    }
     return ClaimStatus::ok;
   }
 
@@ -154,6 +175,7 @@ class ProducerCore {
   static constexpr unsigned kSpinsBeforeSleep = 2000;
   // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
   static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
+  static constexpr std::uint64_t kPreparationRecheckNs = 1'000'000;
 
   // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
   // Returns false (block policy) when a holding consumer has not freed the space.
@@ -167,7 +189,8 @@ class ProducerCore {
       const std::uint64_t offset = geometry_.offset_of(start);
       padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
       end = start + padding + stride;
-      if (blocking() && end > limit_cache_ && !refresh_limit(end)) {
+      if ((blocking() && end > limit_cache_ && !refresh_limit(end)) ||
+          (end > prepared_cache_ && !ensure_prepared(end))) {
         last_blocked_end_ = end;
         return false;
       }
@@ -181,6 +204,11 @@ class ProducerCore {
       }
     }
     if (blocking()) wait_out_limit_race(end);
+    if (end >= next_notify_ && housekeeper_ != nullptr) {
+      // Normally the housekeeper prepares well ahead and the check above never has to wait.
+      housekeeper_->notify(end);
+      next_notify_ = end + pager_.chunk_bytes() / 2;
+    }
     if (padding != 0) {
       std::byte* frame = view_.at(geometry_.offset_of(start), header_bytes_at(start, geometry_));
       if (frame != nullptr) write_padding(frame, start, padding, geometry_);
@@ -191,6 +219,30 @@ class ProducerCore {
   }
 
   bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
+
+  // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
+  // housekeeper has done it; if not, do it here, or wait for whoever is doing it.
+  bool ensure_prepared(std::uint64_t end) noexcept {
+    auto prepared = atomic_field(header_.prepared_position.value);
+    // Acquire: pairs with the preparer's release store after it invalidated the range.
+    prepared_cache_ = prepared.load(std::memory_order_acquire);
+    for (unsigned attempt = 0; end > prepared_cache_; ++attempt) {
+      // Prepare a stretch ahead while at it, so that other producers find it ready.
+      const PrepareOutcome outcome = pager_.prepare_until(end + pager_.ahead_bytes());
+      prepared_cache_ = prepared.load(std::memory_order_acquire);
+      if (end <= prepared_cache_) break;
+      if (outcome == PrepareOutcome::blocked) return false;  // holding consumers not past yet
+      if (outcome == PrepareOutcome::busy) {
+        if (attempt < kSpinsBeforeSleep) {
+          cpu_relax();
+        } else {
+          last_blocked_end_ = end;
+          sleep_for_space(kPreparationRecheckNs);
+        }
+      }
+    }
+    return true;
+  }
 
   bool refresh_limit(std::uint64_t end) noexcept {
     try {
@@ -257,6 +309,11 @@ class ProducerCore {
   format::ProducerSlot* slot_ = nullptr;
   std::uint64_t limit_cache_ = 0;
   std::uint64_t last_blocked_end_ = 0;  // the reservation end that last found no space
+  std::uint64_t prepared_cache_ = 0;     // producers never reserve beyond prepared_position
+  std::uint64_t next_notify_ = 0;        // reservation end at which to wake the housekeeper
+  std::uint64_t bytes_since_flush_ = 0;
+  Pager pager_;
+  std::unique_ptr<Housekeeper> housekeeper_;
   ConsumerLivenessChecks liveness_checks_;
   ProducerStats stats_;
 
@@ -289,5 +346,6 @@ ClaimStatus Producer::write(std::span<const std::byte> payload, std::chrono::nan
 const ProducerStats& Producer::stats() const noexcept { return core_->stats(); }
 std::uint32_t Producer::slot() const noexcept { return core_->slot(); }
 const Ring& Producer::ring() const noexcept { return core_->ring(); }
+bool Producer::flush() noexcept { return core_->flush(); }
 
 }  // namespace ringfile

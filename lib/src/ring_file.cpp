@@ -15,6 +15,7 @@
 
 #include "atomics.hpp"
 #include "clock.hpp"
+#include "paging.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 
@@ -172,6 +173,8 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.creation_time_ns = realtime_ns();
   identity.max_record_bytes = create_options.max_record_bytes;
   identity.writer_policy = static_cast<std::uint8_t>(create_options.policy);
+  identity.paging_strategy = static_cast<std::uint8_t>(
+      to_code(resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging)));
   identity.producer_slot_count = format::kProducerSlotCount;
   identity.consumer_slot_count = format::kConsumerSlotCount;
   identity.unblock_timeout_ms = static_cast<std::uint32_t>(create_options.unblock_timeout.count());
@@ -180,6 +183,9 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.identity_crc32c = identity_crc(identity);
   // Nothing written yet: producers may fill the first lap without asking consumers.
   header.producer_limit.value = create_options.capacity_bytes;
+  // The first lap is prepared: its blocks were reserved unwritten and read back as zeros.
+  header.prepared_position.value = create_options.capacity_bytes;
+  header.preparation.preparing_end = create_options.capacity_bytes;
 
   std::size_t written = 0;
   while (written < header_bytes.size()) {
@@ -270,6 +276,8 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   }
   fd_ = file.release();
   validate_tables();
+  info_.follow_window_bytes =
+      open_options.follow_window_bytes != 0 ? open_options.follow_window_bytes : 4 * info_.view_bytes;
 }
 
 void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t file_bytes) {
@@ -294,6 +302,9 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   if (identity.writer_policy != static_cast<std::uint8_t>(WriterPolicy::block) &&
       identity.writer_policy != static_cast<std::uint8_t>(WriterPolicy::overwrite)) {
     corrupt("unknown writer policy " + std::to_string(identity.writer_policy));
+  }
+  if (identity.paging_strategy > static_cast<std::uint8_t>(format::PagingStrategyCode::prefetch_only)) {
+    corrupt("unknown paging strategy " + std::to_string(identity.paging_strategy));
   }
   if (identity.producer_slot_count != format::kProducerSlotCount ||
       identity.consumer_slot_count != format::kConsumerSlotCount) {
@@ -331,6 +342,7 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   info_.file_bytes = file_bytes;
   info_.creation_time_ns = identity.creation_time_ns;
   info_.policy = static_cast<WriterPolicy>(identity.writer_policy);
+  info_.paging = from_code(static_cast<format::PagingStrategyCode>(identity.paging_strategy));
   info_.max_record_bytes = identity.max_record_bytes;
   info_.unblock_timeout = std::chrono::milliseconds(identity.unblock_timeout_ms);
   info_.consumer_grace = std::chrono::milliseconds(identity.consumer_grace_ms);
@@ -375,6 +387,13 @@ void RingFile::validate_tables() const {
     corrupt("head position " + std::to_string(head) + " is not 8-byte aligned");
   }
   if (head > (std::uint64_t{1} << 62)) corrupt("head position " + std::to_string(head) + " is absurd");
+  const std::uint64_t capacity = geometry_.capacity;
+  const std::uint64_t prepared = load_field(header_->prepared_position.value, std::memory_order_acquire);
+  const std::uint64_t released = load_field(header_->released_position.value, std::memory_order_acquire);
+  if (prepared > head + 2 * capacity || released > head) {
+    corrupt("paging frontiers (prepared " + std::to_string(prepared) + ", released " +
+            std::to_string(released) + ") do not fit the head " + std::to_string(head));
+  }
 }
 
 std::unique_lock<std::mutex> RingFile::lock_tables() {

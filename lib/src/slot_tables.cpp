@@ -150,7 +150,9 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
           static_cast<std::uint32_t>(ConsumerState::active) ||
       atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
       atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
-    return true;  // changed hands meanwhile: the next scan sees the new owner
+    // Taken over meanwhile by a consumer that is attaching now: it holds back from the cursor
+    // the caller read, which is already the new owner's (it published before lowering the limit).
+    return false;
   }
   const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
   if ((flags & format::kConsumerNamed) == 0) {

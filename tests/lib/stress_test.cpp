@@ -37,13 +37,15 @@ std::uint64_t scale() {
   return long_run != nullptr && *long_run == '1' ? 10 : 1;
 }
 
-}  // namespace
-
-TEST_CASE("stress: 4 producer processes, 3 consumer processes (one killed and restarted), hundreds of wraps") {
+// 4 producer processes, 3 consumer processes (named, anonymous, and a named one killed halfway
+// and restarted) on a small ring with hundreds of wraps.
+void run_stress(PagingStrategy paging) {
   TempDir dir;
   const std::uint64_t capacity = 256 * 1024;
   const auto path = (dir / "ring").string();
-  Ring ring = Ring::create(path, small_ring(capacity, WriterPolicy::block, 8192));
+  CreateOptions options = small_ring(capacity, WriterPolicy::block, 8192);
+  options.paging = paging;
+  Ring ring = Ring::create(path, options);
   const std::uint64_t producers = 4;
   const std::uint64_t per_producer = 12000 * scale();
   const std::size_t min_bytes = 24;
@@ -131,6 +133,7 @@ TEST_CASE("stress: 4 producer processes, 3 consumer processes (one killed and re
     CHECK(rest.producers.at(id).at("first") == std::to_string(from));
     CHECK(rest.producers.at(id).at("next") == std::to_string(per_producer));
   }
+  INFO("restarted consumer: lost_bytes=" << rest.result.at("lost_bytes"));
   CHECK(rest.result.at("records") == std::to_string(remaining));
   CHECK(rest.result.at("missing") == "0");
   CHECK(rest.result.at("duplicates") == "0");
@@ -140,4 +143,28 @@ TEST_CASE("stress: 4 producer processes, 3 consumer processes (one killed and re
   MESSAGE("stress: " << producers * per_producer << " records, " << wraps << " wraps, 1 consumer killed at "
                      << halfway << " records and restarted");
   CHECK(wraps > 100);
+}
+
+}  // namespace
+
+TEST_CASE("stress: 4 producer processes, 3 consumer processes, one killed and restarted, hundreds of wraps") {
+  run_stress(PagingStrategy::none);
+}
+
+TEST_CASE("stress with the paging engine invalidating ahead by zero-range") {
+  TempDir probe;
+  Ring ring = Ring::create(probe / "probe", [] {
+    CreateOptions options = small_ring(256 * 1024);
+    options.paging = PagingStrategy::zero_range;
+    return options;
+  }());
+  if (ring.info().paging != PagingStrategy::zero_range) {
+    MESSAGE("skipped: the filesystem under " << probe.path() << " has no FALLOC_FL_ZERO_RANGE");
+    return;
+  }
+  run_stress(PagingStrategy::zero_range);
+}
+
+TEST_CASE("stress with the paging engine invalidating ahead by punch-hole") {
+  run_stress(PagingStrategy::punch_hole);
 }

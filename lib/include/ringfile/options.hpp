@@ -23,6 +23,17 @@ enum class IdleStrategy {
   sleep,            // sleep on the futex at once
 };
 
+// How the old lap's bytes ahead of the head are invalidated so that producers never read back
+// from disk what they are about to overwrite.
+enum class PagingStrategy {
+  automatic,      // zero_range where the filesystem has it, punch_hole where not; none on tmpfs
+                  // and for rings of at most 512 MiB, which are best kept resident whole
+  zero_range,     // fallocate(FALLOC_FL_ZERO_RANGE): blocks stay allocated, read back as zeros
+  punch_hole,     // fallocate(FALLOC_FL_PUNCH_HOLE), then the blocks are reserved again
+  prefetch_only,  // madvise(MADV_WILLNEED) ahead: old pages are read early, asynchronously
+  none,           // leave the page cache alone (tmpfs: the ring lives in memory anyway)
+};
+
 struct CreateOptions {
   std::uint64_t capacity_bytes = 0;  // required; a multiple of 4096
   WriterPolicy policy = WriterPolicy::block;
@@ -33,6 +44,8 @@ struct CreateOptions {
   std::chrono::milliseconds unblock_timeout{5000};
   // A dead named consumer keeps holding producers back this long before it is expired.
   std::chrono::milliseconds consumer_grace{10000};
+  // Invalidation ahead of the head and drop-behind (run by producers' housekeeping threads).
+  PagingStrategy paging = PagingStrategy::automatic;
 };
 
 struct OpenOptions {
@@ -40,6 +53,21 @@ struct OpenOptions {
   bool read_only = false;
   // Size of each sliding view of the data area; raised to hold two maximum-size records.
   std::uint64_t view_bytes = 64 * kMiB;
+  // A consumer further than this behind the head is replaying: it drops the pages behind itself
+  // and does not keep other consumers' pages resident. 0 chooses four views.
+  std::uint64_t follow_window_bytes = 0;
+};
+
+// What a producer does to make committed records survive more than a process crash.
+struct SyncPolicy {
+  enum class Mode {
+    none,      // records survive any process crash; a power cut loses what was not written back
+    interval,  // a background fdatasync at least every `interval`
+    bytes,     // the producer itself calls flush() after every `bytes` of payload
+  };
+  Mode mode = Mode::none;
+  std::chrono::milliseconds interval{1000};
+  std::uint64_t bytes = 64 * kMiB;
 };
 
 }  // namespace ringfile

@@ -36,6 +36,7 @@ struct ClaimResult {
 struct ProducerOptions {
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
   bool checksum = true;  // compute the payload CRC32C (else the field is 0 and not checked)
+  SyncPolicy sync;
 };
 
 struct ProducerStats {
@@ -67,6 +68,10 @@ class Producer {
   // claim + copy + commit; waits for space up to `timeout`.
   ClaimStatus write(std::span<const std::byte> payload,
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+
+  // Waits until every record committed to this ring so far (by any producer) is on disk, so it
+  // survives a power cut. Returns false (errno set) if the kernel reports a write error.
+  bool flush() noexcept;
 
   const ProducerStats& stats() const noexcept;
   std::uint32_t slot() const noexcept;

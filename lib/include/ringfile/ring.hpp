@@ -29,6 +29,8 @@ struct RingInfo {
   std::chrono::milliseconds unblock_timeout{0};
   std::chrono::milliseconds consumer_grace{0};
   std::uint64_t view_bytes = 0;  // of this process's views
+  PagingStrategy paging = PagingStrategy::none;  // chosen at creation for the file's filesystem
+  std::uint64_t follow_window_bytes = 0;
 };
 
 // A snapshot of one consumer slot.

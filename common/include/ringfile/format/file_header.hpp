@@ -10,9 +10,10 @@
 //   192      | producer_limit       (one 64 B line)  block policy cache    |
 //   256      | data_futex/waiters   (one 64 B line)  consumers sleep here  |
 //   320      | space_futex/waiters  (one 64 B line)  producers sleep here  |
-//   384      | prepared_position    (one 64 B line)  paging: zeroed ahead  |
+//   384      | prepared_position    (one 64 B line)  paging: ready ahead   |
 //   448      | released_position    (one 64 B line)  paging: dropped behind|
-//   512      | reserved lines                                              |
+//   512      | preparation          (one 64 B line)  paging: in progress   |
+//   576      | reserved lines                                              |
 //   1024     +-------------------------------------------------------------+
 //            | producer table: 64 x ProducerSlot (128 B each)              |
 //   9216     +-------------------------------------------------------------+
@@ -52,6 +53,15 @@ enum class WriterPolicyCode : std::uint8_t {
   overwrite = 2,  // producers never wait; lapped consumers skip and report their loss
 };
 
+// How the old lap's bytes ahead of the head are invalidated (see lib/src/paging.hpp). Chosen at
+// creation, where the filesystem is known, so that every process uses the same protocol.
+enum class PagingStrategyCode : std::uint8_t {
+  none = 0,           // no invalidation and no preparation frontier (tmpfs, small rings)
+  zero_range = 1,
+  punch_hole = 2,
+  prefetch_only = 3,
+};
+
 // Written once by the creator before the file becomes visible under its name.
 struct FileIdentity {
   char magic[8];
@@ -63,7 +73,8 @@ struct FileIdentity {
   std::uint64_t creation_time_ns;      // CLOCK_REALTIME
   std::uint32_t max_record_bytes;      // largest payload a producer may claim
   std::uint8_t writer_policy;          // WriterPolicyCode
-  std::uint8_t reserved_a[3];
+  std::uint8_t paging_strategy;        // PagingStrategyCode, chosen for the file's filesystem
+  std::uint8_t reserved_a[2];
   std::uint32_t producer_slot_count;   // kProducerSlotCount
   std::uint32_t consumer_slot_count;   // kConsumerSlotCount
   std::uint32_t unblock_timeout_ms;    // an open claim older than this is padded over
@@ -76,8 +87,22 @@ static_assert(std::is_trivially_copyable_v<FileIdentity>);
 static_assert(sizeof(FileIdentity) == 2 * kCacheLineBytes);
 static_assert(offsetof(FileIdentity, data_capacity) == 24);
 static_assert(offsetof(FileIdentity, max_record_bytes) == 40);
+static_assert(offsetof(FileIdentity, paging_strategy) == 45);
 static_assert(offsetof(FileIdentity, lap_tag_salt) == 64);
 static_assert(offsetof(FileIdentity, identity_crc32c) == 124);
+
+// The paging engine invalidates the old lap's bytes ahead of the head one chunk at a time. A
+// preparer takes the lock by CAS of owner_word from 0 to its identity (pid << 32 | low 32 bits of
+// its start time, so a preparation left by a dead process can be taken over), publishes
+// preparing_end, invalidates [prepared_position, preparing_end), then publishes
+// prepared_position = preparing_end and releases the lock. Producers never reserve past
+// prepared_position; readers treat data below preparing_end - capacity as gone.
+struct alignas(kCacheLineBytes) PreparationLine {
+  std::uint64_t owner_word;     // 0: no preparation in progress
+  std::uint64_t preparing_end;  // <= prepared_position when nothing is in flight
+  std::uint8_t padding[kCacheLineBytes - 2 * sizeof(std::uint64_t)];
+};
+static_assert(sizeof(PreparationLine) == kCacheLineBytes);
 
 // One word and its padding to a full cache line.
 struct alignas(kCacheLineBytes) PositionLine {
@@ -103,11 +128,13 @@ struct FileHeader {
   PositionLine producer_limit;
   WaitLine data_wait;   // consumers wait for records
   WaitLine space_wait;  // producers wait for consumers (block policy)
-  // Paging engine: data ahead of the head is invalidated up to this position.
+  // Paging engine: the old lap's bytes are invalidated up to this position; producers never
+  // reserve beyond it.
   PositionLine prepared_position;
-  // Paging engine: data behind the slowest consumer is dropped from memory up to this position.
+  // Paging engine: pages behind the following consumers are dropped up to this position.
   PositionLine released_position;
-  std::uint8_t reserved_lines[8 * kCacheLineBytes];
+  PreparationLine preparation;
+  std::uint8_t reserved_lines[7 * kCacheLineBytes];
   ProducerSlot producers[kProducerSlotCount];
   ConsumerSlot consumers[kConsumerSlotCount];
 };
@@ -118,6 +145,7 @@ static_assert(offsetof(FileHeader, data_wait) == 256);
 static_assert(offsetof(FileHeader, space_wait) == 320);
 static_assert(offsetof(FileHeader, prepared_position) == 384);
 static_assert(offsetof(FileHeader, released_position) == 448);
+static_assert(offsetof(FileHeader, preparation) == 512);
 static_assert(offsetof(FileHeader, producers) == 1024);
 static_assert(offsetof(FileHeader, consumers) == 9216);
 static_assert(sizeof(FileHeader) == 17408);

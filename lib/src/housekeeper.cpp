@@ -1,0 +1,66 @@
+#include "housekeeper.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "futex.hpp"
+
+namespace ringfile::detail {
+namespace {
+// Work is also done on this period when nobody notifies: consumers move while producers idle.
+constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
+}  // namespace
+
+Housekeeper::Housekeeper(RingFile& file, Pager& pager, const SyncPolicy& sync)
+    : file_(file), pager_(pager), sync_(sync), thread_([this] { run(); }) {}
+
+Housekeeper::~Housekeeper() {
+  stopping_.store(true, std::memory_order_release);
+  atomic_field(wake_word_).fetch_add(1, std::memory_order_release);
+  futex_wake_all(&wake_word_);
+  thread_.join();
+}
+
+void Housekeeper::notify(std::uint64_t reserved_end) noexcept {
+  reserved_ends_.push(reserved_end);  // a full queue is fine: the thread reads the head anyway
+  // Release: pairs with the acquire load of the word before the thread drains the queue.
+  atomic_field(wake_word_).fetch_add(1, std::memory_order_release);
+  futex_wake_all(&wake_word_);
+}
+
+void Housekeeper::run() noexcept {
+  const auto& header = file_.header();
+  const std::uint64_t interval_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(sync_.interval).count());
+  const bool interval_sync = sync_.mode == SyncPolicy::Mode::interval && interval_ns > 0;
+  std::uint64_t last_sync_ns = monotonic_ns();
+  std::uint64_t synced_head = load_field(header.head_position.value, std::memory_order_acquire);
+  while (!stopping_.load(std::memory_order_acquire)) {
+    const std::uint32_t observed = atomic_field(wake_word_).load(std::memory_order_acquire);
+    std::uint64_t target = load_field(header.head_position.value, std::memory_order_acquire);
+    std::uint64_t reserved_end = 0;
+    while (reserved_ends_.pop(reserved_end)) target = std::max(target, reserved_end);
+
+    pager_.prepare_until(target + pager_.ahead_bytes());
+    pager_.start_writeback();
+    pager_.release_behind();
+
+    std::uint64_t sleep_ns = kIdlePeriodNs;
+    if (interval_sync) {
+      const std::uint64_t now = monotonic_ns();
+      const std::uint64_t head = load_field(header.head_position.value, std::memory_order_acquire);
+      if (now >= last_sync_ns + interval_ns) {
+        if (head != synced_head) ::fdatasync(file_.fd());
+        synced_head = head;
+        last_sync_ns = now;
+      }
+      sleep_ns = std::min(sleep_ns, last_sync_ns + interval_ns - std::min(now, last_sync_ns + interval_ns) + 1);
+    }
+    futex_wait(&wake_word_, observed, std::chrono::nanoseconds(sleep_ns));
+  }
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,40 @@
+// A producer's background thread: keeps the ring prepared ahead of the head, starts write-back,
+// drops pages behind the consumers and runs interval syncs, so that none of it lands on the
+// producer's hot path. The producer hands it the head through a wait-free SPSC queue.
+#pragma once
+
+#include <atomic>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <cstdint>
+#include <thread>
+
+#include "paging.hpp"
+#include "ring_file.hpp"
+#include "ringfile/options.hpp"
+
+namespace ringfile::detail {
+
+class Housekeeper {
+ public:
+  Housekeeper(RingFile& file, Pager& pager, const SyncPolicy& sync);
+  ~Housekeeper();
+  Housekeeper(const Housekeeper&) = delete;
+  Housekeeper& operator=(const Housekeeper&) = delete;
+
+  // Wakes the thread to work towards `reserved_end`. Wait-free apart from one futex wake.
+  // @pre called only by the producer thread that owns this housekeeper (single producer)
+  void notify(std::uint64_t reserved_end) noexcept;
+
+ private:
+  void run() noexcept;
+
+  RingFile& file_;
+  Pager& pager_;
+  SyncPolicy sync_;
+  boost::lockfree::spsc_queue<std::uint64_t, boost::lockfree::capacity<64>> reserved_ends_;
+  std::uint32_t wake_word_ = 0;  // futex word; accessed through atomic_ref
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace ringfile::detail

@@ -1,0 +1,245 @@
+#include "paging.hpp"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "atomics.hpp"
+#include "process_identity.hpp"
+#include "wakeups.hpp"
+
+namespace ringfile::detail {
+namespace {
+
+constexpr std::uint64_t kPage = format::kPageBytes;
+constexpr std::uint64_t kSmallRingBytes = 512 * kMiB;
+
+std::uint64_t round_down(std::uint64_t value, std::uint64_t unit) noexcept { return value / unit * unit; }
+
+// The preparer's identity packed into the one word that is also the preparation lock: a single
+// CAS both claims the work and says who holds it. Linux pids fit in 32 bits; the low 32 bits of
+// the start time tell a recycled pid apart.
+std::uint64_t owner_word(const ProcessIdentity& identity) noexcept {
+  return identity.pid << 32 | (identity.start_time & 0xFFFFFFFFu);
+}
+bool owner_alive(std::uint64_t word) noexcept {
+  const std::uint64_t pid = word >> 32;
+  const std::uint64_t start = process_start_time(pid);
+  return start != 0 && (start & 0xFFFFFFFFu) == (word & 0xFFFFFFFFu);
+}
+
+bool fallocate_supported(int fd, int mode) noexcept {
+  // The last page of the header segment is reserved and always zero: a safe place to probe,
+  // before the header is written.
+  const off_t probe = static_cast<off_t>(format::kHeaderSegmentBytes - kPage);
+  return ::fallocate(fd, mode | FALLOC_FL_KEEP_SIZE, probe, static_cast<off_t>(kPage)) == 0;
+}
+
+}  // namespace
+
+PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested) {
+  struct statfs filesystem {};
+  const bool on_tmpfs =
+      ::fstatfs(fd, &filesystem) == 0 && static_cast<unsigned long>(filesystem.f_type) == TMPFS_MAGIC;
+  if (requested == PagingStrategy::automatic) {
+    // tmpfs: the ring is memory, there is nothing to read back or drop. A small ring is best left
+    // resident whole: invalidating pages still in memory only costs unmapping and refaulting them.
+    if (on_tmpfs || capacity <= kSmallRingBytes) return PagingStrategy::none;
+    requested = PagingStrategy::zero_range;
+  }
+  if (requested == PagingStrategy::zero_range && !fallocate_supported(fd, FALLOC_FL_ZERO_RANGE)) {
+    requested = PagingStrategy::punch_hole;
+  }
+  if (requested == PagingStrategy::punch_hole &&
+      !(fallocate_supported(fd, FALLOC_FL_PUNCH_HOLE) && fallocate_supported(fd, 0))) {
+    requested = PagingStrategy::prefetch_only;
+  }
+  return requested;
+}
+
+format::PagingStrategyCode to_code(PagingStrategy strategy) noexcept {
+  switch (strategy) {
+    case PagingStrategy::zero_range: return format::PagingStrategyCode::zero_range;
+    case PagingStrategy::punch_hole: return format::PagingStrategyCode::punch_hole;
+    case PagingStrategy::prefetch_only: return format::PagingStrategyCode::prefetch_only;
+    case PagingStrategy::automatic:
+    case PagingStrategy::none: break;
+  }
+  return format::PagingStrategyCode::none;
+}
+
+PagingStrategy from_code(format::PagingStrategyCode code) noexcept {
+  switch (code) {
+    case format::PagingStrategyCode::zero_range: return PagingStrategy::zero_range;
+    case format::PagingStrategyCode::punch_hole: return PagingStrategy::punch_hole;
+    case format::PagingStrategyCode::prefetch_only: return PagingStrategy::prefetch_only;
+    case format::PagingStrategyCode::none: break;
+  }
+  return PagingStrategy::none;
+}
+
+std::uint64_t reclaimed_frontier(const format::FileHeader& header) noexcept {
+  // Acquire: pairs with the seq_cst head CAS and the seq_cst store of preparing_end, both made
+  // before any byte in the range is overwritten or invalidated.
+  const std::uint64_t head = load_field(header.head_position.value, std::memory_order_acquire);
+  const std::uint64_t preparing = load_field(header.preparation.preparing_end, std::memory_order_acquire);
+  return std::max(head, preparing);
+}
+
+Pager::Pager(RingFile& file) : file_(file), strategy_(file.info().paging) {
+  const std::uint64_t capacity = file.geometry().capacity;
+  // Chunks of half a view on large rings; small rings get small chunks so that preparation
+  // never eats more than a small fraction of their history.
+  chunk_bytes_ = std::clamp(round_down(capacity / 16, kPage), kPage, file.view_step());
+  // A full view ahead plus a chunk, so that fault read-around never reaches unprepared bytes.
+  ahead_bytes_ = std::min(file.view_bytes() + chunk_bytes_, std::max(round_down(capacity / 8, kPage), 2 * chunk_bytes_));
+  follow_window_bytes_ = file.info().follow_window_bytes;
+  // The first lap needs no preparation: the blocks were reserved unwritten and read as zeros.
+}
+
+PrepareOutcome Pager::prepare_until(std::uint64_t target) noexcept {
+  if (strategy_ == PagingStrategy::none) return PrepareOutcome::ready;  // no frontier kept
+  for (;;) {
+    const std::uint64_t prepared =
+        atomic_field(file_.header().prepared_position.value).load(std::memory_order_acquire);
+    if (prepared >= target) return PrepareOutcome::ready;
+    const PrepareOutcome outcome = prepare_range(target);
+    if (outcome != PrepareOutcome::ready) return outcome;
+  }
+}
+
+PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
+  auto& header = file_.header();
+  auto& line = header.preparation;
+  auto owner = atomic_field(line.owner_word);
+  const std::uint64_t me = owner_word(current_process());
+  std::uint64_t holder = 0;
+  // seq_cst: the lock; also orders our later loads of the limit after the claim.
+  if (!owner.compare_exchange_strong(holder, me, std::memory_order_seq_cst)) {
+    // A holder that died mid-way leaves the lock taken: take it over and redo its range.
+    if (holder == me || owner_alive(holder) ||
+        !owner.compare_exchange_strong(holder, me, std::memory_order_seq_cst)) {
+      return PrepareOutcome::busy;
+    }
+  }
+  auto prepared_line = atomic_field(header.prepared_position.value);
+  auto preparing_line = atomic_field(line.preparing_end);
+  const std::uint64_t prepared = prepared_line.load(std::memory_order_acquire);
+  std::uint64_t end = preparing_line.load(std::memory_order_acquire);
+  PrepareOutcome outcome = PrepareOutcome::ready;
+  if (end <= prepared) {  // nothing left in flight by a dead holder: choose the next chunks
+    // Whole chunks up to the target, in one step: one lock, one limit check, one syscall.
+    end = std::max(round_down(prepared, chunk_bytes_) + chunk_bytes_,
+                   round_down(target + chunk_bytes_ - 1, chunk_bytes_));
+    if (file_.policy() == WriterPolicy::block) {
+      // Only bytes every holding consumer has read may be invalidated.
+      const std::uint64_t limit = refresh_producer_limit(file_, end, liveness_checks_);
+      end = std::min(end, round_down(limit, kPage));
+    }
+    if (end <= prepared) {
+      outcome = PrepareOutcome::blocked;
+    } else {
+      // seq_cst store, then the limit load below: Dekker with an attaching consumer, which lowers
+      // the limit (seq_cst CAS) and then loads preparing_end. Either we see its lower limit and
+      // back off, or it sees our frontier and starts after what we invalidate.
+      preparing_line.store(end, std::memory_order_seq_cst);
+      if (file_.policy() == WriterPolicy::block &&
+          atomic_field(header.producer_limit.value).load(std::memory_order_seq_cst) < end) {
+        preparing_line.store(prepared, std::memory_order_seq_cst);
+        outcome = PrepareOutcome::blocked;
+      }
+    }
+  }
+  if (outcome == PrepareOutcome::ready) {
+    invalidate(prepared, end);
+    // Release: pairs with producers' acquire load before they reserve into the range.
+    prepared_line.store(end, std::memory_order_release);
+  }
+  owner.store(0, std::memory_order_release);
+  if (outcome == PrepareOutcome::ready) wake_sleepers(header.space_wait);
+  return outcome;
+}
+
+void Pager::invalidate(std::uint64_t start, std::uint64_t end) noexcept {
+  const int fd = file_.fd();
+  for_each_file_range(file_, start, end, [&](std::uint64_t offset, std::uint64_t length) {
+    const auto file_offset = static_cast<off_t>(offset);
+    const auto file_length = static_cast<off_t>(length);
+    switch (strategy_) {
+      case PagingStrategy::zero_range:
+        // Failure only costs speed (the old pages get read back), never correctness.
+        ::fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, file_offset, file_length);
+        break;
+      case PagingStrategy::punch_hole:
+        // Reserve the blocks again at once: a hole could meet ENOSPC at write-back.
+        if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, file_offset, file_length) == 0) {
+          ::fallocate(fd, FALLOC_FL_KEEP_SIZE, file_offset, file_length);
+        }
+        break;
+      case PagingStrategy::prefetch_only:
+        ::posix_fadvise(fd, file_offset, file_length, POSIX_FADV_WILLNEED);
+        break;
+      case PagingStrategy::automatic:
+      case PagingStrategy::none:
+        break;
+    }
+  });
+}
+
+void Pager::start_writeback() noexcept {
+  if (strategy_ == PagingStrategy::none) return;
+  const std::uint64_t head = atomic_field(file_.header().head_position.value).load(std::memory_order_acquire);
+  // Leave the chunk under the producers alone: pages written back now would be dirtied again.
+  const std::uint64_t until = round_down(head, chunk_bytes_);
+  if (until <= written_back_until_) return;
+  const std::uint64_t from = std::max(written_back_until_, until > file_.geometry().capacity ? until - file_.geometry().capacity : 0);
+  for_each_file_range(file_, from, until, [&](std::uint64_t offset, std::uint64_t length) {
+    ::sync_file_range(file_.fd(), static_cast<off_t>(offset), static_cast<off_t>(length), SYNC_FILE_RANGE_WRITE);
+  });
+  written_back_until_ = until;
+}
+
+void Pager::release_behind() noexcept {
+  if (strategy_ == PagingStrategy::none) return;
+  auto& header = file_.header();
+  const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
+  const std::uint64_t capacity = file_.geometry().capacity;
+  // The slowest consumer that keeps up; those further behind replay and drop behind themselves.
+  std::uint64_t follower = head;
+  for (auto& slot : header.consumers) {
+    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(format::ConsumerState::active)) {
+      continue;
+    }
+    const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_acquire);
+    if (cursor <= head && head - cursor <= follow_window_bytes_) follower = std::min(follower, cursor);
+  }
+  // Keep a view behind the follower: its own window still maps those pages.
+  const std::uint64_t keep_behind = file_.view_bytes() + chunk_bytes_;
+  if (follower < keep_behind) return;
+  const std::uint64_t target = round_down(follower - keep_behind, chunk_bytes_);
+  auto released = atomic_field(header.released_position.value);
+  std::uint64_t from = released.load(std::memory_order_acquire);
+  while (from < target) {
+    // Nothing older than a lap behind the target is still in the page cache under this name.
+    const std::uint64_t start = std::max(from, target > capacity ? target - capacity : 0);
+    const std::uint64_t end = std::min(target, round_down(start, chunk_bytes_) + chunk_bytes_);
+    // Exactly once: whoever moves the frontier releases that range.
+    if (!released.compare_exchange_weak(from, end, std::memory_order_acq_rel)) continue;
+    for_each_file_range(file_, start, end, [&](std::uint64_t offset, std::uint64_t length) {
+      const auto file_offset = static_cast<off_t>(offset);
+      const auto file_length = static_cast<off_t>(length);
+      // Dirty pages cannot be dropped: finish their write-back first (off the hot path).
+      ::sync_file_range(file_.fd(), file_offset, file_length,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      ::posix_fadvise(file_.fd(), file_offset, file_length, POSIX_FADV_DONTNEED);
+    });
+    from = end;
+  }
+}
+
+}  // namespace ringfile::detail
