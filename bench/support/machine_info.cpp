@@ -1,0 +1,31 @@
+#include "support/machine_info.hpp"
+
+#include <sys/utsname.h>
+
+#include <ctime>
+#include <fstream>
+
+namespace ringfile::bench {
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string kernel_release() {
+  utsname names{};
+  return ::uname(&names) == 0 ? names.release : "unknown";
+}
+
+std::string load_averages() {
+  std::ifstream loadavg("/proc/loadavg");
+  std::string one_minute, five_minutes, fifteen_minutes;
+  if (!(loadavg >> one_minute >> five_minutes >> fifteen_minutes)) return "unknown";
+  return one_minute + " " + five_minutes + " " + fifteen_minutes;
+}
+
+}  // namespace ringfile::bench

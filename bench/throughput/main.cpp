@@ -1,0 +1,78 @@
+// ringfile-bench-throughput: one producer, one consumer, records of a few sizes, through each
+// transport in the same run. See bench/README.md.
+
+#include <cstdio>
+
+#include "support/cpu_pinning.hpp"
+#include "support/machine_info.hpp"
+#include "support/setup_error.hpp"
+#include "throughput/throughput_options.hpp"
+#include "throughput/throughput_report.hpp"
+#include "throughput/transports.hpp"
+
+namespace {
+
+using namespace ringfile::bench;
+using namespace ringfile::bench::throughput;
+
+PassSummary summarise(PassResult result, const PassConfig& config) {
+  PassSummary summary;
+  summary.error = result.error;
+  summary.sequence_errors = result.sequence_errors;
+  if (summary.error.empty() && result.records_received != config.records) {
+    summary.error = std::to_string(result.records_received) + " of " +
+                    std::to_string(config.records) + " records arrived";
+  }
+  if (result.seconds > 0) {
+    summary.records_per_second = static_cast<double>(result.records_received) / result.seconds;
+    summary.bytes_per_second =
+        summary.records_per_second * static_cast<double>(config.record_bytes);
+  }
+  summary.latency = latency_percentiles(result.latencies_ns);
+  return summary;
+}
+
+int run(int argc, char** argv) {
+  ThroughputOptions options;
+  if (!parse_throughput_options(argc, argv, options)) return 0;
+  ThroughputRunDescription description{
+      options, utc_now_iso8601(), kernel_release(), online_cpu_count(), load_averages(), ""};
+  std::vector<SizeRuns> sizes;
+  bool any_failed = false;
+  for (const std::uint64_t record_bytes : options.record_sizes) {
+    SizeRuns size{record_bytes, records_for_size(options, record_bytes), {}};
+    for (const std::string& name : options.transports) size.transports.push_back({name, {}});
+    // Passes alternate between transports, so a noisy minute on this shared machine hurts
+    // every transport alike instead of one.
+    for (std::uint64_t pass = 0; pass < options.repeat; ++pass) {
+      for (TransportRuns& runs : size.transports) {
+        const PassConfig config{record_bytes,         size.records,
+                                options.queue_depth,  options.producer_cpu,
+                                options.consumer_cpu, options.send_interval_ns};
+        std::fprintf(stderr, "%s, %llu B, pass %llu ...\n", runs.transport.c_str(),
+                     static_cast<unsigned long long>(record_bytes),
+                     static_cast<unsigned long long>(pass + 1));
+        runs.passes.push_back(summarise(find_transport(runs.transport)->run(config), config));
+        any_failed = any_failed || !runs.passes.back().error.empty() ||
+                     runs.passes.back().sequence_errors != 0;
+      }
+    }
+    sizes.push_back(std::move(size));
+  }
+  description.load_at_end = load_averages();
+  const std::string report =
+      options.json ? json_report(description, sizes) : text_report(description, sizes);
+  std::fputs(report.c_str(), stdout);
+  return any_failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& failure) {
+    std::fprintf(stderr, "ringfile-bench-throughput: %s\n", failure.what());
+    return 1;
+  }
+}

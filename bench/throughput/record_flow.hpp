@@ -1,0 +1,100 @@
+// Both ends of a pass, shared by every transport: the producer's record (a sequence number and a
+// CLOCK_MONOTONIC send stamp in its first 16 bytes, then filler) and the consumer's log (latency
+// per record from that stamp, sequence check, first-send and last-arrival times).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "support/clock.hpp"
+#include "throughput/transports.hpp"
+
+namespace ringfile::bench::throughput {
+
+inline constexpr std::size_t kRecordHeaderBytes = 2 * sizeof(std::uint64_t);
+
+// Spinning politely: tells the core (and its SMT sibling) that this is a wait loop.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// @pre the producer thread/process only.
+class RecordStamper {
+ public:
+  explicit RecordStamper(const PassConfig& config) : send_interval_ns_(config.send_interval_ns) {}
+
+  // Waits for the record's send slot when paced, then stamps `record` (@pre at least
+  // kRecordHeaderBytes) with the sequence and the time now: call it right before handing over.
+  void stamp(std::span<std::byte> record, std::uint64_t sequence) noexcept {
+    if (send_interval_ns_ != 0) {
+      if (sequence == 0) first_send_ns_ = monotonic_ns();
+      const std::uint64_t due_ns = first_send_ns_ + sequence * send_interval_ns_;
+      while (monotonic_ns() < due_ns) cpu_relax();
+    }
+    const std::uint64_t now_ns = monotonic_ns();
+    std::memcpy(record.data(), &sequence, sizeof(sequence));
+    std::memcpy(record.data() + sizeof(sequence), &now_ns, sizeof(now_ns));
+  }
+
+ private:
+  std::uint64_t send_interval_ns_;
+  std::uint64_t first_send_ns_ = 0;
+};
+
+// Filler after the header, so records are not pages of zeros.
+inline void fill_record(std::span<std::byte> record) noexcept {
+  for (std::size_t index = kRecordHeaderBytes; index < record.size(); ++index) {
+    record[index] = static_cast<std::byte>((index * 131 + 17) & 0xff);
+  }
+}
+
+// @pre the consumer thread/process only.
+class ReceiveLog {
+ public:
+  explicit ReceiveLog(std::uint64_t expected_records) { latencies_ns_.reserve(expected_records); }
+
+  void on_record(std::span<const std::byte> record) noexcept {
+    const std::uint64_t arrival_ns = monotonic_ns();
+    std::uint64_t sequence = 0;
+    std::uint64_t send_ns = 0;
+    std::memcpy(&sequence, record.data(), sizeof(sequence));
+    std::memcpy(&send_ns, record.data() + sizeof(sequence), sizeof(send_ns));
+    if (sequence != next_sequence_) ++sequence_errors_;
+    next_sequence_ = sequence + 1;
+    if (received_ == 0) first_send_ns_ = send_ns;
+    ++received_;
+    last_arrival_ns_ = arrival_ns;
+    // reserve() made room for every expected record: no allocation while timing.
+    if (latencies_ns_.size() < latencies_ns_.capacity()) {
+      latencies_ns_.push_back(arrival_ns > send_ns ? arrival_ns - send_ns : 0);
+    }
+  }
+
+  std::uint64_t received() const noexcept { return received_; }
+
+  PassResult finish() && {
+    PassResult result;
+    result.records_received = received_;
+    result.sequence_errors = sequence_errors_;
+    result.seconds = seconds_between(first_send_ns_, last_arrival_ns_);
+    result.latencies_ns = std::move(latencies_ns_);
+    return result;
+  }
+
+ private:
+  std::vector<std::uint64_t> latencies_ns_;
+  std::uint64_t received_ = 0;
+  std::uint64_t next_sequence_ = 0;
+  std::uint64_t sequence_errors_ = 0;
+  std::uint64_t first_send_ns_ = 0;
+  std::uint64_t last_arrival_ns_ = 0;
+};
+
+}  // namespace ringfile::bench::throughput

@@ -1,0 +1,31 @@
+// The throughput benchmark's command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ringfile::bench::throughput {
+
+struct ThroughputOptions {
+  std::vector<std::uint64_t> record_sizes{64, 4096, 625'000};
+  std::uint64_t records = 0;  // per pass; 0: by size (see records_for_size)
+  std::vector<std::string> transports{"message_queue", "spsc_queue"};
+  std::string baseline;  // ratios are against this transport; empty: the first of `transports`
+  std::uint64_t queue_depth = 64;
+  int producer_cpu = 0;
+  int consumer_cpu = 1;
+  std::uint64_t send_interval_ns = 0;
+  std::uint64_t repeat = 3;  // passes per size and transport; the report quotes medians
+  bool json = false;
+  bool quick = false;  // smoke test: small sizes, few records, one pass
+};
+
+// Parses and checks argv. Returns false after --help. Throws SetupError with a one-line reason.
+bool parse_throughput_options(int argc, char** argv, ThroughputOptions& options);
+
+// Records per pass for a size when --records is not given: about 2 GB, at most 2 million, at
+// least 2000, so every size runs roughly a second on this kind of machine.
+std::uint64_t records_for_size(const ThroughputOptions& options, std::uint64_t record_bytes);
+
+}  // namespace ringfile::bench::throughput

@@ -1,0 +1,53 @@
+// The ways of passing records from one producer to one consumer that the throughput benchmark
+// compares, behind one interface, and their registry by name.
+//
+// Adding a transport (ringfile, say) takes one new .cpp file in this folder: a function
+// `PassResult run_<name>(const PassConfig&)` that sets up the producer and consumer (threads or
+// processes), pins them, passes config.records records stamped with RecordStamper and hands each
+// received record to ReceiveLog; then a `const TransportRegistration register_<name>{{...}};` at
+// namespace scope, and the file listed in throughput/CMakeLists.txt (with the library linked).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringfile::bench::throughput {
+
+struct PassConfig {
+  std::size_t record_bytes = 0;
+  std::uint64_t records = 0;
+  std::size_t queue_depth = 0;  // records in flight at most (the queue's capacity)
+  int producer_cpu = 0;
+  int consumer_cpu = 1;
+  std::uint64_t send_interval_ns = 0;  // 0: send as fast as the transport takes them
+};
+
+struct PassResult {
+  std::string error;  // empty: every record arrived
+  std::uint64_t records_received = 0;
+  std::uint64_t sequence_errors = 0;        // records out of order or missing
+  double seconds = 0;                       // first record's send stamp to last record's arrival
+  std::vector<std::uint64_t> latencies_ns;  // arrival minus send stamp, one per record
+};
+
+struct Transport {
+  std::string_view name;
+  std::string_view summary;
+  // Runs one pass. Never throws: failures land in PassResult::error.
+  PassResult (*run)(const PassConfig& config);
+};
+
+// In the order their files registered (link order); --transports picks and orders them.
+const std::vector<Transport>& transports();
+const Transport* find_transport(std::string_view name);
+
+// Registers a transport during static initialisation, one per transport file; those files are
+// compiled into the executable itself so the linker keeps them.
+struct TransportRegistration {
+  explicit TransportRegistration(const Transport& transport);
+};
+
+}  // namespace ringfile::bench::throughput

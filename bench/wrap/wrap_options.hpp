@@ -1,0 +1,31 @@
+// The wrap benchmark's command line.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ringfile::bench::wrap {
+
+struct WrapOptions {
+  std::uint64_t ring_count = 8;
+  std::uint64_t ring_bytes = 256ull << 20;
+  std::uint64_t record_bytes = 625'000;  // the record size of the original report
+  std::uint64_t laps = 3;
+  std::uint64_t view_bytes = 256ull << 20;  // naive kind; clamped to the ring size
+  std::vector<std::string> kinds{"naive", "pwrite"};
+  std::string baseline_kind;  // ratios are against this kind; empty: the first of `kinds`
+  bool readers = false;       // one reader process per ring, following its writer
+  bool box = true;
+  std::uint64_t box_memory_bytes = 0;  // 0: half the rings' total
+  std::uint64_t read_bytes_per_second = 200'000'000;
+  std::filesystem::path directory = "/tmp";  // a fresh subdirectory is made (and removed) here
+  bool json = false;
+  bool quick = false;
+};
+
+// Parses and checks argv. Returns false after --help. Throws SetupError with a one-line reason.
+bool parse_wrap_options(int argc, char** argv, WrapOptions& options);
+
+}  // namespace ringfile::bench::wrap
