@@ -30,6 +30,10 @@ std::byte* DataView::slide_to(std::uint64_t offset, std::uint64_t length) noexce
     unmap();
     return nullptr;
   }
+  // No fault readahead: ahead of a producer it would read back the old lap from disk (the very
+  // thing the paging engine prevents), and a following consumer finds its pages in memory. A
+  // replaying consumer asks for readahead explicitly (POSIX_FADV_WILLNEED).
+  region_.advise(bip::mapped_region::advice_random);
   window_base_ = static_cast<std::byte*>(region_.get_address());
   window_start_ = start;
   window_end_ = end;

@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::uint64_t kPage = format::kPageBytes;
 constexpr std::uint64_t kSmallRingBytes = 512 * kMiB;
+constexpr std::uint64_t kLargestFolioBytes = 2 * kMiB;  // PMD size on x86-64
 
 std::uint64_t round_down(std::uint64_t value, std::uint64_t unit) noexcept { return value / unit * unit; }
 
@@ -98,7 +99,14 @@ Pager::Pager(RingFile& file) : file_(file), strategy_(file.info().paging) {
   // A full view ahead plus a chunk, so that fault read-around never reaches unprepared bytes.
   ahead_bytes_ = std::min(file.view_bytes() + chunk_bytes_, std::max(round_down(capacity / 8, kPage), 2 * chunk_bytes_));
   follow_window_bytes_ = file.info().follow_window_bytes;
-  // The first lap needs no preparation: the blocks were reserved unwritten and read as zeros.
+  // Pages up to a view behind the slowest follower may still be mapped by its window.
+  keep_behind_bytes_ = file.view_bytes() + chunk_bytes_;
+  resident_budget_bytes_ = ahead_bytes_ + follow_window_bytes_ + keep_behind_bytes_ + chunk_bytes_;
+  redrop_bytes_ = std::min(capacity / 4, 4 * chunk_bytes_ + kLargestFolioBytes);
+}
+
+std::uint64_t Pager::resident_bound_bytes() const noexcept {
+  return resident_budget_bytes_ + kLargestFolioBytes + format::kHeaderSegmentBytes;
 }
 
 PrepareOutcome Pager::prepare_until(std::uint64_t target) noexcept {
@@ -114,8 +122,7 @@ PrepareOutcome Pager::prepare_until(std::uint64_t target) noexcept {
 
 PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
   auto& header = file_.header();
-  auto& line = header.preparation;
-  auto owner = atomic_field(line.owner_word);
+  auto owner = atomic_field(header.preparation.owner_word);
   const std::uint64_t me = owner_word(current_process());
   std::uint64_t holder = 0;
   // seq_cst: the lock; also orders our later loads of the limit after the claim.
@@ -127,24 +134,16 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
     }
   }
   auto prepared_line = atomic_field(header.prepared_position.value);
-  auto preparing_line = atomic_field(line.preparing_end);
+  auto preparing_line = atomic_field(header.preparation.preparing_end);
   const std::uint64_t prepared = prepared_line.load(std::memory_order_acquire);
   std::uint64_t end = preparing_line.load(std::memory_order_acquire);
   PrepareOutcome outcome = PrepareOutcome::ready;
-  if (end <= prepared) {  // nothing left in flight by a dead holder: choose the next chunks
-    // Whole chunks up to the target, in one step: one lock, one limit check, one syscall.
-    end = std::max(round_down(prepared, chunk_bytes_) + chunk_bytes_,
-                   round_down(target + chunk_bytes_ - 1, chunk_bytes_));
-    if (file_.policy() == WriterPolicy::block) {
-      // Only bytes every holding consumer has read may be invalidated.
-      const std::uint64_t limit = refresh_producer_limit(file_, end, liveness_checks_);
-      end = std::min(end, round_down(limit, kPage));
-    }
-    if (end <= prepared) {
-      outcome = PrepareOutcome::blocked;
-    } else {
-      // seq_cst store, then the limit load below: Dekker with an attaching consumer, which lowers
-      // the limit (seq_cst CAS) and then loads preparing_end. Either we see its lower limit and
+  // end > prepared: a dead holder's range, already checked by it; redo it as it was.
+  if (end <= prepared) {
+    end = choose_range_end(prepared, target, &outcome);
+    if (outcome == PrepareOutcome::ready) {
+      // seq_cst store, then the limit load: Dekker with an attaching consumer, which lowers the
+      // limit (seq_cst CAS) and then loads preparing_end. Either we see its lower limit and
       // back off, or it sees our frontier and starts after what we invalidate.
       preparing_line.store(end, std::memory_order_seq_cst);
       if (file_.policy() == WriterPolicy::block &&
@@ -162,6 +161,31 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
   owner.store(0, std::memory_order_release);
   if (outcome == PrepareOutcome::ready) wake_sleepers(header.space_wait);
   return outcome;
+}
+
+// Whole chunks up to the target, in one step (one lock, one limit check, one syscall), but no
+// further than the resident budget past the release frontier, nor (block policy) past what
+// every holding consumer has read.
+std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t target,
+                                      PrepareOutcome* outcome) noexcept {
+  std::uint64_t end = std::max(round_down(prepared, chunk_bytes_) + chunk_bytes_,
+                               round_down(target + chunk_bytes_ - 1, chunk_bytes_));
+  const std::uint64_t released =
+      atomic_field(file_.header().released_position.value).load(std::memory_order_acquire);
+  end = std::min(end, round_down(released + resident_budget_bytes_, kPage));
+  if (end <= prepared) {
+    *outcome = PrepareOutcome::throttled;
+    return prepared;
+  }
+  if (file_.policy() == WriterPolicy::block) {
+    const std::uint64_t limit = refresh_producer_limit(file_, end, liveness_checks_);
+    end = std::min(end, round_down(limit, kPage));
+    if (end <= prepared) {
+      *outcome = PrepareOutcome::blocked;
+      return prepared;
+    }
+  }
+  return end;
 }
 
 void Pager::invalidate(std::uint64_t start, std::uint64_t end) noexcept {
@@ -218,28 +242,36 @@ void Pager::release_behind() noexcept {
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_acquire);
     if (cursor <= head && head - cursor <= follow_window_bytes_) follower = std::min(follower, cursor);
   }
-  // Keep a view behind the follower: its own window still maps those pages.
-  const std::uint64_t keep_behind = file_.view_bytes() + chunk_bytes_;
-  if (follower < keep_behind) return;
-  const std::uint64_t target = round_down(follower - keep_behind, chunk_bytes_);
+  if (follower < keep_behind_bytes_) return;
+  const std::uint64_t target = round_down(follower - keep_behind_bytes_, chunk_bytes_);
   auto released = atomic_field(header.released_position.value);
   std::uint64_t from = released.load(std::memory_order_acquire);
-  while (from < target) {
-    // Nothing older than a lap behind the target is still in the page cache under this name.
-    const std::uint64_t start = std::max(from, target > capacity ? target - capacity : 0);
-    const std::uint64_t end = std::min(target, round_down(start, chunk_bytes_) + chunk_bytes_);
-    // Exactly once: whoever moves the frontier releases that range.
-    if (!released.compare_exchange_weak(from, end, std::memory_order_acq_rel)) continue;
-    for_each_file_range(file_, start, end, [&](std::uint64_t offset, std::uint64_t length) {
-      const auto file_offset = static_cast<off_t>(offset);
-      const auto file_length = static_cast<off_t>(length);
-      // Dirty pages cannot be dropped: finish their write-back first (off the hot path).
-      ::sync_file_range(file_.fd(), file_offset, file_length,
-                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-      ::posix_fadvise(file_.fd(), file_offset, file_length, POSIX_FADV_DONTNEED);
-    });
-    from = end;
+  // Exactly once per range: whoever moves the frontier releases what it passed.
+  while (from < target && !released.compare_exchange_weak(from, target, std::memory_order_acq_rel)) {
   }
+  if (from >= target) return;
+  // Nothing older than a lap behind the target is still in the page cache under this name.
+  const std::uint64_t start = std::max(from, target > capacity ? target - capacity : 0);
+  // Pages still under write-back when a release ran could not be dropped then (sync_file_range
+  // does not wait for pages another writer holds): go over a trailing stretch once more.
+  const std::uint64_t retry_from = start > redrop_bytes_ ? start - redrop_bytes_ : 0;
+  drop_range(std::max(retry_from, released_again_until_), target);
+  released_again_until_ = target;
+}
+
+void Pager::drop_range(std::uint64_t start, std::uint64_t end) noexcept {
+  for_each_file_range(file_, start, end, [&](std::uint64_t offset, std::uint64_t length) {
+    // The page cache holds large folios (up to 2 MiB), and DONTNEED drops only those wholly
+    // inside its range: reach back to a folio boundary so that one straddling the previous
+    // release is dropped now. Everything there is behind the followers already.
+    const std::uint64_t reach_back = std::max(file_.info().data_offset, round_down(offset, kLargestFolioBytes));
+    const auto file_offset = static_cast<off_t>(reach_back);
+    const auto file_length = static_cast<off_t>(offset + length - reach_back);
+    // Dirty pages cannot be dropped: write them back first (off the hot path).
+    ::sync_file_range(file_.fd(), file_offset, file_length,
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    ::posix_fadvise(file_.fd(), file_offset, file_length, POSIX_FADV_DONTNEED);
+  });
 }
 
 }  // namespace ringfile::detail

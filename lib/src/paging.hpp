@@ -26,9 +26,10 @@ format::PagingStrategyCode to_code(PagingStrategy strategy) noexcept;
 PagingStrategy from_code(format::PagingStrategyCode code) noexcept;
 
 enum class PrepareOutcome {
-  ready,        // prepared_position has reached the target
-  blocked,      // block policy: holding consumers have not yet read the old bytes there
-  busy,         // another live process or thread is preparing right now
+  ready,      // prepared_position has reached the target
+  blocked,    // block policy: holding consumers have not yet read the old bytes there
+  busy,       // another live process or thread is preparing right now
+  throttled,  // write-back and release behind have not kept up: the resident budget is used
 };
 
 class Pager {
@@ -39,6 +40,13 @@ class Pager {
   std::uint64_t chunk_bytes() const noexcept { return chunk_bytes_; }
   // How far ahead of the head the housekeeper keeps the ring prepared.
   std::uint64_t ahead_bytes() const noexcept { return ahead_bytes_; }
+  // Preparation never runs further than this ahead of the release frontier, so the ring's pages
+  // in memory stay within it however far the disk falls behind: a view and a chunk ahead, the
+  // follow window, a view and a chunk behind.
+  std::uint64_t resident_budget_bytes() const noexcept { return resident_budget_bytes_; }
+  // What the ring file may hold in the page cache: the budget, plus the largest page-cache folio
+  // (pages are dropped in whole folios), plus the header.
+  std::uint64_t resident_bound_bytes() const noexcept;
 
   // Prepares whole chunks until prepared_position >= target.
   PrepareOutcome prepare_until(std::uint64_t target) noexcept;
@@ -49,14 +57,20 @@ class Pager {
 
  private:
   PrepareOutcome prepare_range(std::uint64_t target) noexcept;
+  std::uint64_t choose_range_end(std::uint64_t prepared, std::uint64_t target, PrepareOutcome* outcome) noexcept;
   void invalidate(std::uint64_t start, std::uint64_t end) noexcept;
+  void drop_range(std::uint64_t start, std::uint64_t end) noexcept;
 
   RingFile& file_;
   PagingStrategy strategy_;
   std::uint64_t chunk_bytes_;
   std::uint64_t ahead_bytes_;
   std::uint64_t follow_window_bytes_;
-  std::uint64_t written_back_until_ = 0;  // this process's progress; repeats are harmless
+  std::uint64_t keep_behind_bytes_;
+  std::uint64_t resident_budget_bytes_;
+  std::uint64_t redrop_bytes_;
+  std::uint64_t written_back_until_ = 0;    // this process's progress; repeats are harmless
+  std::uint64_t released_again_until_ = 0;  // where this process's trailing re-drop got to
   ConsumerLivenessChecks liveness_checks_;
 };
 

@@ -232,7 +232,12 @@ class ProducerCore {
       prepared_cache_ = prepared.load(std::memory_order_acquire);
       if (end <= prepared_cache_) break;
       if (outcome == PrepareOutcome::blocked) return false;  // holding consumers not past yet
-      if (outcome == PrepareOutcome::busy) {
+      if (outcome == PrepareOutcome::throttled) {
+        // The disk is behind: write back and release here, waiting for it if need be. This is
+        // the back-pressure that keeps memory bounded when producers outrun the disk.
+        pager_.start_writeback();
+        pager_.release_behind();
+      } else if (outcome == PrepareOutcome::busy) {
         if (attempt < kSpinsBeforeSleep) {
           cpu_relax();
         } else {

@@ -173,8 +173,9 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.creation_time_ns = realtime_ns();
   identity.max_record_bytes = create_options.max_record_bytes;
   identity.writer_policy = static_cast<std::uint8_t>(create_options.policy);
-  identity.paging_strategy = static_cast<std::uint8_t>(
-      to_code(resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging)));
+  const PagingStrategy paging =
+      resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging);
+  identity.paging_strategy = static_cast<std::uint8_t>(to_code(paging));
   identity.producer_slot_count = format::kProducerSlotCount;
   identity.consumer_slot_count = format::kConsumerSlotCount;
   identity.unblock_timeout_ms = static_cast<std::uint32_t>(create_options.unblock_timeout.count());
@@ -183,9 +184,11 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.identity_crc32c = identity_crc(identity);
   // Nothing written yet: producers may fill the first lap without asking consumers.
   header.producer_limit.value = create_options.capacity_bytes;
-  // The first lap is prepared: its blocks were reserved unwritten and read back as zeros.
-  header.prepared_position.value = create_options.capacity_bytes;
-  header.preparation.preparing_end = create_options.capacity_bytes;
+  // With the paging engine even the first lap goes through preparation (cheap: the blocks are
+  // unwritten), so that write-back paces producers from the start and memory stays bounded.
+  const std::uint64_t prepared = paging == PagingStrategy::none ? create_options.capacity_bytes : 0;
+  header.prepared_position.value = prepared;
+  header.preparation.preparing_end = prepared;
 
   std::size_t written = 0;
   while (written < header_bytes.size()) {

@@ -1,0 +1,213 @@
+// The paging engine: invalidation ahead of the head, release behind the followers, the resident
+// budget, and recovery from a preparer that died.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "atomics.hpp"
+#include "paging.hpp"
+#include "ring_file.hpp"
+#include "ringfile/synthetic.hpp"
+#include "support/child_process.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+namespace {
+
+constexpr std::uint64_t kView = 64 * 1024;  // the smallest view: small chunks on small rings
+
+std::uint64_t load(std::uint64_t& field) { return detail::atomic_field(field).load(); }
+
+Ring engine_ring(const TempDir& dir, std::uint64_t capacity, WriterPolicy policy, PagingStrategy paging) {
+  CreateOptions options = small_ring(capacity, policy, 16 * 1024);
+  options.paging = paging;
+  return Ring::create(dir / "ring", options, {.view_bytes = kView});
+}
+
+bool zero_range_available(const TempDir& dir) {
+  CreateOptions options = small_ring(1 << 20);
+  options.paging = PagingStrategy::zero_range;
+  return Ring::create(dir / "probe", options).info().paging == PagingStrategy::zero_range;
+}
+
+std::vector<std::byte> file_bytes(const Ring& ring, std::uint64_t start, std::uint64_t end) {
+  std::vector<std::byte> bytes;
+  detail::for_each_file_range(*ring.file(), start, end, [&](std::uint64_t offset, std::uint64_t length) {
+    const std::size_t before = bytes.size();
+    bytes.resize(before + length);
+    REQUIRE(::pread(ring.file()->fd(), bytes.data() + before, length, static_cast<off_t>(offset)) ==
+            static_cast<ssize_t>(length));
+  });
+  return bytes;
+}
+
+std::uint64_t resident_bytes(const Ring& ring) { return ring.residency().resident_bytes; }
+
+}  // namespace
+
+TEST_CASE("paging: strategies resolve per filesystem and are stored in the file") {
+  TempDir dir;
+  Ring small = Ring::create(dir / "small", small_ring(1 << 20));
+  CHECK(small.info().paging == PagingStrategy::none);  // automatic: small rings stay resident
+  CreateOptions options = small_ring(1 << 20);
+  options.paging = PagingStrategy::punch_hole;
+  Ring::create(dir / "punched", options);
+  CHECK(Ring::open(dir / "punched").info().paging == PagingStrategy::punch_hole);
+  if (std::filesystem::exists("/dev/shm")) {
+    TempDir shm_dir;
+    const auto path = std::filesystem::path("/dev/shm") / ("ringfile-test-" + std::to_string(::getpid()));
+    options.capacity_bytes = 1ull << 30;
+    options.paging = PagingStrategy::automatic;
+    Ring on_tmpfs = Ring::create(path, options);
+    CHECK(on_tmpfs.info().paging == PagingStrategy::none);
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("paging: bytes ahead of the head are invalidated before producers reuse them") {
+  TempDir dir;
+  if (!zero_range_available(dir)) {
+    MESSAGE("skipped: no FALLOC_FL_ZERO_RANGE on " << dir.path());
+    return;
+  }
+  const std::uint64_t capacity = 4 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
+  Consumer consumer = Consumer::attach(ring, {});
+  SyntheticVerifier verifier;
+  std::vector<std::byte> record(3000);
+  std::uint64_t sequence = 0;
+  const auto& header = ring.file()->header();
+  {
+    Producer producer(ring);
+    while (ring.head_position() < 3 * capacity + capacity / 2) {
+      fill_synthetic(record, 1, sequence++);
+      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
+      // Producers never reserve beyond the prepared frontier.
+      REQUIRE(load(const_cast<std::uint64_t&>(header.prepared_position.value)) >= ring.head_position());
+    }
+  }  // the producer and its housekeeping thread are gone: the frontiers stand still
+  const std::uint64_t head = ring.head_position();
+  const std::uint64_t prepared = load(const_cast<std::uint64_t&>(header.prepared_position.value));
+  REQUIRE(prepared > head);
+  // What lies between the head and the frontier is the old lap, invalidated: all zeros.
+  const auto ahead = file_bytes(ring, head, prepared);
+  CHECK(std::all_of(ahead.begin(), ahead.end(), [](std::byte value) { return value == std::byte{0}; }));
+  // ...while the bytes just behind the frontier of the lap before are still the old records.
+  const auto behind = file_bytes(ring, prepared, prepared + 4096);
+  CHECK(std::any_of(behind.begin(), behind.end(), [](std::byte value) { return value != std::byte{0}; }));
+  CHECK(verifier.totals().records == sequence);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().missing == 0);
+}
+
+TEST_CASE("paging: under block policy nothing a holding consumer has not read is invalidated") {
+  TempDir dir;
+  const std::uint64_t capacity = 4 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::punch_hole);
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  std::vector<std::byte> record(3000);
+  std::uint64_t written = 0;
+  for (;; ++written) {
+    fill_synthetic(record, 1, written);
+    if (producer.write(record, std::chrono::milliseconds(50)) != ClaimStatus::ok) break;
+  }
+  const auto& header = ring.file()->header();
+  CHECK(load(const_cast<std::uint64_t&>(header.preparation.preparing_end)) <= capacity);
+  // Every record of the full lap is still there, intact.
+  SyntheticVerifier verifier;
+  consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, written);
+  CHECK(verifier.totals().records == written);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.producers().at(1).first_sequence == 0);
+}
+
+TEST_CASE("paging: overwrite policy, a consumer left behind by the frontier skips, never reads zeros as records") {
+  TempDir dir;
+  const std::uint64_t capacity = 4 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::overwrite, PagingStrategy::punch_hole);
+  Consumer laggard = Consumer::attach(ring, {});
+  Producer producer(ring);
+  std::vector<std::byte> record(3000);
+  SyntheticVerifier verifier;
+  std::uint64_t written = 0;
+  for (int round = 0; round < 6; ++round) {
+    while (ring.head_position() < (round + 1) * capacity * 3 / 4) {
+      fill_synthetic(record, 1, written++);
+      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+    }
+    const PollResult polled = laggard.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 50);
+    REQUIRE(polled.status == PollStatus::ok);
+  }
+  laggard.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 1 << 20);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().duplicates == 0);
+  CHECK(laggard.stats().lapped_count > 0);
+  CHECK(verifier.producers().at(1).next_sequence == written);
+  CHECK(laggard.stats().lost_records + verifier.totals().records == written);
+}
+
+TEST_CASE("paging: behind a following consumer pages are dropped, the ring's resident bytes stay within budget") {
+  TempDir dir;
+  const std::uint64_t capacity = 32 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
+  Consumer follower = Consumer::attach(ring, {});
+  Producer producer(ring);
+  detail::Pager pager(*ring.file());
+  // The bound from the issue: views ahead + follower lag + views behind, plus the header and the
+  // granularity at which the kernel drops pages (one large folio).
+  const std::uint64_t bound = pager.resident_bound_bytes();
+  std::vector<std::byte> record(16 * 1024);
+  std::uint64_t sequence = 0;
+  std::uint64_t most_resident = 0;
+  SyntheticVerifier verifier;
+  while (ring.head_position() < 3 * capacity) {
+    fill_synthetic(record, 1, sequence++);
+    REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+    follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
+    if (sequence % 64 == 0) most_resident = std::max(most_resident, resident_bytes(ring));
+  }
+  MESSAGE("ring of " << (capacity >> 20) << " MiB, 3 laps: at most " << (most_resident >> 10)
+                     << " KiB resident, budget " << (bound >> 10) << " KiB");
+  CHECK(most_resident <= bound);
+  CHECK(most_resident < capacity / 2);
+  CHECK(load(ring.file()->header().released_position.value) > 2 * capacity);
+  CHECK(verifier.totals().records == sequence);
+  CHECK(verifier.totals().corrupt == 0);
+}
+
+TEST_CASE("paging: a preparation left by a dead process is taken over") {
+  TempDir dir;
+  const std::uint64_t capacity = 4 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::overwrite, PagingStrategy::punch_hole);
+  // A process that took the preparation lock and died before finishing.
+  ChildProcess dead("produce", {(dir / "ring").string(), "9", "1", "24", "24"});
+  REQUIRE(dead.read_line().value_or("").rfind("done", 0) == 0);
+  const pid_t dead_pid = dead.pid();
+  const std::uint64_t dead_start = detail::process_start_time(static_cast<std::uint64_t>(dead_pid));
+  dead.kill_hard();
+  auto& header = ring.file()->header();
+  const std::uint64_t prepared = load(header.prepared_position.value);
+  detail::atomic_field(header.preparation.owner_word)
+      .store(static_cast<std::uint64_t>(dead_pid) << 32 | (dead_start & 0xFFFFFFFFu) | 1u);
+  detail::atomic_field(header.preparation.preparing_end).store(prepared + 64 * 1024);
+
+  Producer producer(ring);
+  std::vector<std::byte> record(3000);
+  for (std::uint64_t sequence = 0; ring.head_position() < 2 * capacity; ++sequence) {
+    fill_synthetic(record, 1, sequence);
+    REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+  }
+  CHECK(load(header.prepared_position.value) >= 2 * capacity);
+}
