@@ -246,17 +246,24 @@ void Pager::release_behind() noexcept {
   const std::uint64_t target = round_down(follower - keep_behind_bytes_, chunk_bytes_);
   auto released = atomic_field(header.released_position.value);
   std::uint64_t from = released.load(std::memory_order_acquire);
-  // Exactly once per range: whoever moves the frontier releases what it passed.
-  while (from < target && !released.compare_exchange_weak(from, target, std::memory_order_acq_rel)) {
+  const std::uint64_t first = from;
+  while (from < target) {
+    // Nothing older than a lap behind the target is still in the page cache under this name.
+    const std::uint64_t start = std::max(from, target > capacity ? target - capacity : 0);
+    const std::uint64_t end = std::min(target, round_down(start, chunk_bytes_) + chunk_bytes_);
+    // Exactly once per chunk: whoever moves the frontier drops what it passed. One chunk at a
+    // time, dropped before the next is taken, so that the frontier (which paces preparation
+    // ahead) is never more than a chunk ahead of what has really left memory.
+    if (!released.compare_exchange_weak(from, end, std::memory_order_acq_rel)) continue;
+    drop_range(start, end);
+    from = end;
   }
-  if (from >= target) return;
-  // Nothing older than a lap behind the target is still in the page cache under this name.
-  const std::uint64_t start = std::max(from, target > capacity ? target - capacity : 0);
-  // Pages still under write-back when a release ran could not be dropped then (sync_file_range
+  if (from == first) return;
+  // Pages still under write-back when their chunk was dropped stay in memory (sync_file_range
   // does not wait for pages another writer holds): go over a trailing stretch once more.
-  const std::uint64_t retry_from = start > redrop_bytes_ ? start - redrop_bytes_ : 0;
-  drop_range(std::max(retry_from, released_again_until_), target);
-  released_again_until_ = target;
+  const std::uint64_t retry_from = first > redrop_bytes_ ? first - redrop_bytes_ : 0;
+  drop_range(std::max(retry_from, released_again_until_), first);
+  released_again_until_ = first;
 }
 
 void Pager::drop_range(std::uint64_t start, std::uint64_t end) noexcept {

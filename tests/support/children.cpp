@@ -2,13 +2,17 @@
 // one-line reports on stdout that the parent parses.
 #include "support/children.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 
+#include "paging.hpp"
+#include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/producer.hpp"
@@ -158,6 +162,55 @@ int claim_hang(char** argv) {
   return 0;
 }
 
+// /proc/self/io read_bytes: bytes this process caused to be read from storage.
+std::uint64_t disk_read_bytes() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "read_bytes:") return value;
+  }
+  return 0;
+}
+
+// wrap-laps PATH LAPS RECORD_BYTES VIEW_BYTES
+// Waits for "go" (so that the parent can put it in a memory box), then writes LAPS laps of
+// synthetic records with a consumer following in the same process, and reports per lap the
+// bytes written, the bytes read from disk and the most the ring had in memory.
+int wrap_laps(char** argv) {
+  const std::uint64_t laps = std::stoull(argv[1]);
+  const std::size_t record_bytes = std::stoul(argv[2]);
+  Ring ring = Ring::open(argv[0], {.view_bytes = std::stoull(argv[3])});
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const std::uint64_t bound = detail::Pager(*ring.file()).resident_bound_bytes();
+  std::string command;
+  if (!std::getline(std::cin, command) || command != "go") return 2;
+  std::vector<std::byte> record(record_bytes);
+  SyntheticVerifier verifier;
+  std::uint64_t sequence = 0;
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  for (std::uint64_t lap = 1; lap <= laps; ++lap) {
+    const std::uint64_t reads_before = disk_read_bytes();
+    const std::uint64_t head_before = ring.head_position();
+    std::uint64_t most_resident = 0;
+    while (ring.head_position() < lap * capacity) {
+      fill_synthetic(record, 1, sequence++);
+      if (producer.write(record, std::chrono::seconds(30)) != ClaimStatus::ok) return 1;
+      consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
+      if (sequence % 8 == 0) most_resident = std::max(most_resident, ring.residency().resident_bytes);
+    }
+    say("lap " + std::to_string(lap) + " written=" + std::to_string(ring.head_position() - head_before) +
+        " read=" + std::to_string(disk_read_bytes() - reads_before) + " resident=" + std::to_string(most_resident) +
+        " bound=" + std::to_string(bound));
+  }
+  consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
+  const auto& totals = verifier.totals();
+  say("result records=" + std::to_string(totals.records) + " expected=" + std::to_string(sequence) +
+      " missing=" + std::to_string(totals.missing) + " corrupt=" + std::to_string(totals.corrupt));
+  return 0;
+}
+
 }  // namespace
 
 int run_child_role(int argc, char** argv) {
@@ -166,6 +219,7 @@ int run_child_role(int argc, char** argv) {
     if (role == "produce" && argc == 6) return produce(argv + 1);
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
+    if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
   } catch (const Error& error) {
     say(std::string("error ") + error.what());
     return 1;
