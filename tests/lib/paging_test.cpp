@@ -64,12 +64,19 @@ TEST_CASE("paging: strategies resolve per filesystem and are stored in the file"
   Ring::create(dir / "punched", options);
   CHECK(Ring::open(dir / "punched").info().paging == PagingStrategy::punch_hole);
   if (std::filesystem::exists("/dev/shm")) {
-    TempDir shm_dir;
+    // On tmpfs the ring is memory: automatic chooses none even above the small-ring size, and
+    // records move as anywhere else.
     const auto path = std::filesystem::path("/dev/shm") / ("ringfile-test-" + std::to_string(::getpid()));
-    options.capacity_bytes = 1ull << 30;
+    options.capacity_bytes = 520ull << 20;
     options.paging = PagingStrategy::automatic;
-    Ring on_tmpfs = Ring::create(path, options);
-    CHECK(on_tmpfs.info().paging == PagingStrategy::none);
+    {
+      Ring on_tmpfs = Ring::create(path, options);
+      CHECK(on_tmpfs.info().paging == PagingStrategy::none);
+      Consumer consumer = Consumer::attach(on_tmpfs, {});
+      Producer producer(on_tmpfs);
+      for (const char* text : {"in", "memory"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+      CHECK(drain(consumer) == std::vector<std::string>{"in", "memory"});
+    }
     std::filesystem::remove(path);
   }
 }

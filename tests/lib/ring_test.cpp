@@ -1,7 +1,11 @@
 // Creating and opening rings, and what a status tool can read of them.
 #include <doctest/doctest.h>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "ringfile/error.hpp"
 #include "support/rings.hpp"
@@ -57,6 +61,29 @@ TEST_CASE("create rejects impossible options with invalid_argument") {
   CHECK(code_of(small_ring((1 << 20) + 1)) == ErrorCode::invalid_argument);   // not page multiple
   CHECK(code_of(small_ring(1 << 20, WriterPolicy::block, 1 << 20)) == ErrorCode::invalid_argument);
   CHECK(!std::filesystem::exists(dir / "bad"));
+}
+
+TEST_CASE("a filesystem too small for the ring gives no_space naming the bytes needed and free") {
+  TempDir dir;
+  // A 2 MiB tmpfs of our own; mounting needs root (CAP_SYS_ADMIN), else skip.
+  if (::mount("ringfile-test", dir.path().c_str(), "tmpfs", 0, "size=2m") != 0) {
+    MESSAGE("skipped: cannot mount a small tmpfs here (" << std::strerror(errno) << ")");
+    return;
+  }
+  try {
+    Ring::create(dir / "ring", small_ring(8 << 20));
+    FAIL("expected no_space");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::no_space);
+    const std::string message = error.what();
+    CHECK(message.find("needs 8.1 MiB") != std::string::npos);
+    CHECK(message.find("free") != std::string::npos);
+  }
+  // Nothing is left behind: no ring, no temporary file.
+  CHECK(std::filesystem::is_empty(dir.path()));
+  // A ring that fits is created on the same filesystem.
+  CHECK_NOTHROW(Ring::create(dir / "ring", small_ring(1 << 20)));
+  ::umount2(dir.path().c_str(), MNT_DETACH);
 }
 
 TEST_CASE("status sees consumers and producers with their pids") {
