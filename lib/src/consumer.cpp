@@ -268,6 +268,9 @@ Consumer::Consumer(std::unique_ptr<detail::ConsumerCore> core) : core_(std::move
 Consumer Consumer::attach(const Ring& ring, const ConsumerOptions& options) {
   return Consumer(std::make_unique<detail::ConsumerCore>(ring, options));
 }
+Consumer Consumer::attach(const std::filesystem::path& path, const ConsumerOptions& options) {
+  return attach(Ring::open(path), options);
+}
 Consumer::~Consumer() = default;
 Consumer::Consumer(Consumer&&) noexcept = default;
 Consumer& Consumer::operator=(Consumer&&) noexcept = default;

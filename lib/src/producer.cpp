@@ -334,6 +334,8 @@ class ProducerCore {
 
 Producer::Producer(const Ring& ring, const ProducerOptions& options)
     : core_(std::make_unique<detail::ProducerCore>(ring, options)) {}
+Producer::Producer(const std::filesystem::path& path, const ProducerOptions& options)
+    : Producer(Ring::open(path), options) {}
 Producer::~Producer() = default;
 Producer::Producer(Producer&&) noexcept = default;
 Producer& Producer::operator=(Producer&&) noexcept = default;

@@ -55,6 +55,15 @@ TEST_CASE("records written are read back in order, with their metadata") {
   CHECK(consumer.lag().bytes == 0);
 }
 
+TEST_CASE("producers and consumers attach by the file's path") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(dir / "ring", {.name = "by-path"});
+  Producer producer(dir / "ring");
+  REQUIRE(producer.write(as_bytes("hello")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"hello"});
+}
+
 TEST_CASE("a record that does not fit before the end is preceded by padding") {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
@@ -75,6 +76,8 @@ class Consumer {
 
   // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, ...).
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
+  // Opens the ring at `path` (Ring::open) and attaches to it.
+  static Consumer attach(const std::filesystem::path& path, const ConsumerOptions& options = {});
   ~Consumer();
   Consumer(Consumer&&) noexcept;
   Consumer& operator=(Consumer&&) noexcept;

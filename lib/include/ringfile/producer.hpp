@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 
@@ -51,6 +52,8 @@ class Producer {
  public:
   // Takes a producer slot in the ring. Throws Error (table_full, permission_denied).
   explicit Producer(const Ring& ring, const ProducerOptions& options = {});
+  // Opens the ring at `path` (Ring::open) and takes a slot in it.
+  explicit Producer(const std::filesystem::path& path, const ProducerOptions& options = {});
   ~Producer();
   Producer(Producer&&) noexcept;
   Producer& operator=(Producer&&) noexcept;
