@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "ringfile/crc32c.hpp"
 #include "support/rings.hpp"
@@ -21,5 +22,23 @@ TEST_CASE("crc32c of a split buffer equals that of the whole") {
   for (std::size_t split = 0; split <= text.size(); ++split) {
     const std::uint32_t first = crc32c(as_bytes(text.substr(0, split)));
     REQUIRE(crc32c(as_bytes(text.substr(split)), first) == crc32c(as_bytes(text)));
+  }
+}
+
+TEST_CASE("crc32c with three streams agrees with the byte-at-a-time table for every size") {
+  std::vector<std::byte> buffer(100000);
+  std::uint64_t state = 12345;
+  for (auto& value : buffer) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    value = static_cast<std::byte>(state >> 56);
+  }
+  for (std::size_t size : {0ul, 1ul, 7ul, 8ul, 4095ul, 12287ul, 12288ul, 12289ul, 24576ul, 30000ul, 36871ul, 100000ul}) {
+    for (std::size_t offset : {0ul, 1ul, 5ul}) {
+      if (offset + size > buffer.size()) continue;
+      const std::span<const std::byte> piece(buffer.data() + offset, size);
+      INFO("size " << size << " offset " << offset);
+      REQUIRE(crc32c(piece) == ringfile::crc32c_portable(piece));
+      REQUIRE(crc32c(piece, 0xDEADBEEF) == ringfile::crc32c_portable(piece, 0xDEADBEEF));
+    }
   }
 }
