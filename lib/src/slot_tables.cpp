@@ -29,7 +29,11 @@ void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept 
 }
 
 OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
-  for (;;) {
+  // A writer takes nanoseconds; one that stays in the middle was killed or stopped there. Such a
+  // slot owns no reserved space (a claim is published before the head moves, and a new one only
+  // after the last was closed), so after a while it reads as no claim at all.
+  constexpr int kAttempts = 100000;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::uint64_t before = load_field(slot.claim_sequence, std::memory_order_acquire);
     OpenClaim claim;
     claim.start = load_field(slot.claim_start, std::memory_order_relaxed);
@@ -41,6 +45,7 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
     if (before == after && before % 2 == 0) return claim;
     cpu_relax();
   }
+  return {};
 }
 
 ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept {
@@ -105,6 +110,9 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
                     " producer slots are taken by live processes; stop a producer first");
   }
   auto& slot = header.producers[chosen];
+  // A last owner killed in the middle of publishing a claim left the sequence odd: even it out.
+  auto sequence = atomic_field(slot.claim_sequence);
+  if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
   const OpenClaim left_open = read_claim(slot);
   if (left_open.open()) {
     DataView view(file, DataView::Access::read_write);

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "atomics.hpp"
+#include "ring_file.hpp"
 #include "ringfile/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
@@ -106,4 +108,33 @@ TEST_CASE("a live producer holding a claim past the unblock timeout is padded ov
   // The late commit changed nothing: no record of the stuck producer appears.
   CHECK(drain(consumer).empty());
   CHECK(ring.producers().empty());
+}
+
+TEST_CASE("a producer killed in the middle of publishing a claim wedges nobody") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  ChildProcess doomed("claim-hang", {(dir / "ring").string(), "7", "5"});
+  expect_line(doomed, "claimed");
+  doomed.kill_hard();
+  // Another slot as a producer leaves it when killed between the two halves of the claim
+  // seqlock (before it could move the head): sequence odd, owner dead.
+  auto& torn = ring.file()->header().producers[60];
+  torn.owner_pid = static_cast<std::uint64_t>(doomed.pid());
+  torn.claim_sequence = 7;
+  torn.claim_start = 123;
+  torn.claim_end = 1ull << 40;
+  detail::atomic_field(torn.state).store(static_cast<std::uint32_t>(format::ProducerState::active));
+
+  // The consumer scans every slot, the torn one included, to resolve the dead open claim.
+  ChildProcess survivor("produce", {(dir / "ring").string(), "8", "100", "24", "300"});
+  expect_line(survivor, "done");
+  SyntheticVerifier verifier = read_until(consumer, {{7, 5}, {8, 100}}, std::chrono::seconds(10));
+  CHECK(verifier.producers().at(7).next_sequence == 5);
+  CHECK(verifier.producers().at(8).next_sequence == 100);
+  CHECK(verifier.totals().missing == 0);
+  // A new producer scans the table too, and may take the torn slot over.
+  Producer replacement(ring);
+  REQUIRE(replacement.write(as_bytes("after")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"after"});
 }
