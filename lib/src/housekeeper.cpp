@@ -14,8 +14,8 @@ namespace {
 constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
 }  // namespace
 
-Housekeeper::Housekeeper(RingFile& file, Pager& pager, const SyncPolicy& sync)
-    : file_(file), pager_(pager), sync_(sync), thread_([this] { run(); }) {}
+Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
+    : file_(file), pager_(file), sync_(sync), thread_([this] { run(); }) {}
 
 Housekeeper::~Housekeeper() {
   stopping_.store(true, std::memory_order_release);

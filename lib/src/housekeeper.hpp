@@ -16,7 +16,7 @@ namespace ringfile::detail {
 
 class Housekeeper {
  public:
-  Housekeeper(RingFile& file, Pager& pager, const SyncPolicy& sync);
+  Housekeeper(RingFile& file, const SyncPolicy& sync);
   ~Housekeeper();
   Housekeeper(const Housekeeper&) = delete;
   Housekeeper& operator=(const Housekeeper&) = delete;
@@ -29,7 +29,9 @@ class Housekeeper {
   void run() noexcept;
 
   RingFile& file_;
-  Pager& pager_;
+  // Its own: a Pager's bookkeeping belongs to the thread using it (what is shared between
+  // threads and processes lives in the header).
+  Pager pager_;
   SyncPolicy sync_;
   boost::lockfree::spsc_queue<std::uint64_t, boost::lockfree::capacity<64>> reserved_ends_;
   std::uint32_t wake_word_ = 0;  // futex word; accessed through atomic_ref

@@ -46,7 +46,7 @@ class ProducerCore {
       prepared_cache_ = std::numeric_limits<std::uint64_t>::max();  // no frontier to respect
     }
     if (pager_.strategy() != PagingStrategy::none || options_.sync.mode == SyncPolicy::Mode::interval) {
-      housekeeper_ = std::make_unique<Housekeeper>(file_, pager_, options_.sync);
+      housekeeper_ = std::make_unique<Housekeeper>(file_, options_.sync);
     }
   }
 
@@ -317,7 +317,7 @@ class ProducerCore {
   std::uint64_t prepared_cache_ = 0;     // producers never reserve beyond prepared_position
   std::uint64_t next_notify_ = 0;        // reservation end at which to wake the housekeeper
   std::uint64_t bytes_since_flush_ = 0;
-  Pager pager_;
+  Pager pager_;  // for this thread's own preparation when the housekeeper has fallen behind
   std::unique_ptr<Housekeeper> housekeeper_;
   ConsumerLivenessChecks liveness_checks_;
   ProducerStats stats_;
