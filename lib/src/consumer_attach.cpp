@@ -140,7 +140,8 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
     case StartFrom::latest:
       return head;
     case StartFrom::earliest:
-      return oldest_kept == 0 ? 0 : find_boundary(view_, oldest_kept, head, geometry_);
+      // A margin: producers and the paging engine may move on while we attach and scan.
+      return oldest_kept == 0 ? 0 : oldest_boundary(std::min(geometry_.capacity / 8, file_.view_step()));
   }
   return head;
 }
@@ -212,7 +213,7 @@ void ConsumerCore::hold_back_from_start() {
   if (frontier <= wanted_limit) return;
   // Producers or the paging engine moved past our start while we attached (or our saved cursor
   // is older than the ring): the old lap beyond the frontier is still intact and now protected.
-  const std::uint64_t restart = find_boundary(view_, frontier - geometry_.capacity, head, geometry_);
+  const std::uint64_t restart = oldest_boundary(0);
   stats_.lost_bytes += restart - position_;
   atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;

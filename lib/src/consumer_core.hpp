@@ -41,6 +41,7 @@ class ConsumerCore {
 
   // consumer.cpp
   bool lapped(std::uint64_t position) const noexcept;
+  std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
   void skip_lapped() noexcept;
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   bool ready() noexcept;

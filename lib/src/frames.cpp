@@ -90,8 +90,8 @@ bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geo
 
 }  // namespace
 
-std::uint64_t find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
-                            const Geometry& geometry) noexcept {
+std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
+                                           const Geometry& geometry) noexcept {
   std::uint64_t position = format::align_up(from, format::kFrameAlignment);
   // A frame is at most max_frame_stride long, so a boundary lies within that distance of any
   // point; scan a little further to tolerate frames that fail the plausibility test.
@@ -102,14 +102,12 @@ std::uint64_t find_boundary(DataView& view, std::uint64_t from, std::uint64_t he
     if (!plausible_frame(view, position, geometry, &stride)) continue;
     const std::uint64_t next = position + stride;
     std::uint64_t next_stride = 0;
-    if (next >= head || geometry.offset_of(next) == 0 ||
-        plausible_frame(view, next, geometry, &next_stride)) {
+    if (next >= head || geometry.offset_of(next) == 0 || plausible_frame(view, next, geometry, &next_stride)) {
       return position;
     }
   }
   if (position >= head) return head;
-  const std::uint64_t lap_start = geometry.lap_end(position - 1);
-  return lap_start < head ? lap_start : head;
+  return std::nullopt;
 }
 
 }  // namespace ringfile::detail

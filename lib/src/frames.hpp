@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "data_view.hpp"
 #include "ring_file.hpp"
@@ -49,11 +50,12 @@ bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
 void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
                    const Geometry& geometry) noexcept;
 
-// The first frame boundary at or after `from` and below `head`, found by scanning for a valid
-// frame whose position field names its own position and whose successor is valid too; lap starts
-// are always boundaries. Returns `head` when there is none. Used to resynchronise a consumer
+// The first frame boundary at or after `from`, found by scanning for a valid frame whose
+// position field names its own position and whose successor is valid too; lap starts and `head`
+// are always boundaries. nullopt when the bytes scanned (a frame's length or two) hold none, as
+// when they were overwritten or invalidated during the scan. Used to resynchronise a consumer
 // that was lapped and to find the oldest intact record.
-std::uint64_t find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
-                            const Geometry& geometry) noexcept;
+std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
+                                           const Geometry& geometry) noexcept;
 
 }  // namespace ringfile::detail

@@ -194,6 +194,43 @@ TEST_CASE("paging: behind a following consumer pages are dropped, the ring's res
   CHECK(verifier.totals().corrupt == 0);
 }
 
+TEST_CASE("paging: a consumer replaying the last lap does not keep it in memory") {
+  TempDir dir;
+  const std::uint64_t capacity = 32 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::overwrite, PagingStrategy::punch_hole);
+  Producer producer(ring);
+  Consumer follower = Consumer::attach(ring, {});
+  std::vector<std::byte> record(16 * 1024);
+  std::uint64_t sequence = 0;
+  const auto write_some = [&](std::uint64_t bytes) {
+    const std::uint64_t until = ring.head_position() + bytes;
+    while (ring.head_position() < until) {
+      fill_synthetic(record, 1, sequence++);
+      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      follower.poll([](const Record&) {});
+    }
+  };
+  write_some(2 * capacity);
+  // Far behind the head (beyond the follow window): it replays the oldest records still there.
+  Consumer replayer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  REQUIRE(ring.head_position() - replayer.position() > ring.info().follow_window_bytes);
+  detail::Pager pager(*ring.file());
+  // The follower's bound, plus the replayer's own view and the readahead it asks for.
+  const std::uint64_t bound = pager.resident_bound_bytes() + 2 * ring.file()->view_bytes();
+  SyntheticVerifier verifier;
+  std::uint64_t most_resident = 0;
+  for (int round = 0; round < 200; ++round) {
+    write_some(16 * 1024);
+    replayer.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 8);
+    most_resident = std::max(most_resident, resident_bytes(ring));
+  }
+  MESSAGE("replaying " << verifier.totals().records << " records: at most " << (most_resident >> 10)
+                       << " KiB resident, bound " << (bound >> 10) << " KiB");
+  CHECK(verifier.totals().records == 1600);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(most_resident <= bound);
+}
+
 TEST_CASE("paging: a preparation left by a dead process is taken over") {
   TempDir dir;
   const std::uint64_t capacity = 4 << 20;
