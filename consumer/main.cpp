@@ -1,0 +1,114 @@
+// ringfile-consumer: reads every record of a ring, in order. See `ringfile-consumer --help`.
+#include <cstdio>
+#include <optional>
+
+#include "consumer_settings.hpp"
+#include "read_loop.hpp"
+#include "record_sink.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/stop_signals.hpp"
+#include "ringfile/programs/throughput.hpp"
+#include "ringfile/programs/units.hpp"
+#include "verification.hpp"
+
+namespace ringfile::consumer {
+namespace {
+
+ConsumerOptions consumer_options(const ConsumerSettings& settings) {
+  ConsumerOptions options;
+  options.name = settings.name;
+  options.start = settings.start;
+  options.start_position = settings.start_position;
+  options.holds_back = settings.holds_back;
+  options.auto_commit = false;  // read_records commits once the output is written
+  return options;
+}
+
+struct RunReport {
+  ReadTotals totals;
+  std::uint64_t position = 0;
+  std::uint64_t lost_records = 0;
+  std::uint64_t lost_bytes = 0;
+  std::optional<VerificationOutcome> verification;
+  int exit_code = programs::kExitSuccess;
+};
+
+void print_report(const ConsumerSettings& settings, const RunReport& report) {
+  const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds};
+  if (!settings.quiet) {
+    const std::string who = settings.name.empty() ? "" : "'" + settings.name + "' ";
+    std::string line = programs::program_name() + ": " + who + programs::describe(throughput, "read") +
+                       "; cursor at " + std::to_string(report.position);
+    if (report.lost_records > 0 || report.lost_bytes > 0) {
+      line += "; lost " + std::to_string(report.lost_records) + " records (" +
+              programs::format_bytes(static_cast<double>(report.lost_bytes)) + ") to lapping";
+    }
+    std::fputs((line + "\n").c_str(), stderr);
+    if (report.verification && report.verification->ok()) {
+      std::fputs((programs::program_name() + ": " + report.verification->describe() + "\n").c_str(), stderr);
+    }
+  }
+  if (report.verification && !report.verification->ok()) programs::report_error(report.verification->describe());
+  if (settings.json) {
+    programs::JsonWriter json;
+    json.begin_object();
+    programs::write_fields(json, throughput);
+    json.field("position", report.position)
+        .field("lost_records", report.lost_records)
+        .field("lost_bytes", report.lost_bytes)
+        .field("exit_code", report.exit_code);
+    if (report.verification) {
+      json.key("verify");
+      report.verification->write_json(json);
+    }
+    json.end_object();
+    std::printf("%s\n", json.text().c_str());
+    std::fflush(stdout);
+  }
+}
+
+int run(int argc, char** argv) {
+  auto parsed = parse_consumer_settings(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const ConsumerSettings& settings = std::get<ConsumerSettings>(parsed);
+  programs::install_stop_handlers();
+
+  const Ring ring = Ring::open(settings.path);
+  // The output first: a file that cannot be written should not take a consumer slot.
+  std::optional<RecordSink> sink;
+  if (!settings.discard) sink.emplace(settings.output, settings.append, settings.format);
+  std::optional<SyntheticVerifier> verifier;
+  if (settings.verify) verifier.emplace();
+
+  Consumer consumer = Consumer::attach(ring, consumer_options(settings));
+  // A resumed named consumer carries its earlier losses; report this run's.
+  const ConsumerStats at_attach = consumer.stats();
+
+  RunReport report;
+  report.totals = read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr);
+  report.position = consumer.position();
+  report.lost_records = consumer.stats().lost_records - at_attach.lost_records;
+  report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
+  consumer.detach();
+
+  if (verifier) {
+    VerificationOutcome outcome;
+    outcome.totals = verifier->totals();
+    outcome.producers = verifier->producers().size();
+    outcome.lost_records = report.lost_records;
+    outcome.lost_bytes = report.lost_bytes;
+    outcome.loss_allowed = ring.info().policy == WriterPolicy::overwrite || !settings.holds_back;
+    if (!outcome.ok()) report.exit_code = programs::kExitFailure;
+    report.verification = outcome;
+  }
+  print_report(settings, report);
+  return report.exit_code;
+}
+
+}  // namespace
+}  // namespace ringfile::consumer
+
+int main(int argc, char** argv) {
+  return ringfile::programs::run_guarded("ringfile-consumer", [&] { return ringfile::consumer::run(argc, argv); });
+}

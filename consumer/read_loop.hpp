@@ -1,0 +1,28 @@
+// The work of ringfile-consumer once attached: poll, write out or verify, commit, wait; until a
+// stop condition holds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "consumer_settings.hpp"
+#include "record_sink.hpp"
+#include "ringfile/consumer.hpp"
+#include "ringfile/synthetic.hpp"
+
+namespace ringfile::consumer {
+
+struct ReadTotals {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  double seconds = 0;
+};
+
+// Reads until --count, --duration or --until-idle is met, or a stop signal arrives. Records go to
+// `sink` and `verifier` when given. The cursor is committed as --commit-every says, only ever
+// after the records before it were written out, and once more at the end.
+// Throws RuntimeFailure on a corrupt record or an output failure.
+ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSink* sink,
+                        SyntheticVerifier* verifier);
+
+}  // namespace ringfile::consumer

@@ -1,0 +1,64 @@
+#include "verification.hpp"
+
+#include <vector>
+
+namespace ringfile::consumer {
+
+bool VerificationOutcome::ok() const noexcept {
+  if (totals.corrupt > 0 || totals.duplicates > 0) return false;
+  const bool reported_lost = lost_records > 0 || lost_bytes > 0;
+  if (!reported_lost && totals.missing == 0) return true;
+  // Losses are fine only where lapping is possible, and sequence gaps only where the library
+  // reported the lapping that explains them.
+  return loss_allowed && reported_lost;
+}
+
+std::string VerificationOutcome::describe() const {
+  const std::string seen = std::to_string(totals.records) + " records from " + std::to_string(producers) +
+                           (producers == 1 ? " producer" : " producers");
+  std::string lapping;
+  if (lost_records > 0 || lost_bytes > 0) {
+    lapping = std::to_string(lost_records) + " records (" + std::to_string(lost_bytes) + " bytes) lost to lapping";
+  }
+  if (ok()) {
+    std::string line = "verify OK: " + seen + ", in order and intact";
+    if (!lapping.empty()) line += "; " + lapping + " (" + std::to_string(totals.missing) + " missing in " +
+                                  std::to_string(totals.gaps) + " gaps)";
+    return line;
+  }
+  std::vector<std::string> problems;
+  if (totals.corrupt > 0) problems.push_back(std::to_string(totals.corrupt) + " corrupt");
+  if (totals.duplicates > 0) problems.push_back(std::to_string(totals.duplicates) + " duplicated");
+  if (totals.missing > 0) {
+    problems.push_back(std::to_string(totals.missing) + " missing in " + std::to_string(totals.gaps) + " gaps" +
+                       (loss_allowed ? " not explained by lapping" : ""));
+  }
+  if (!loss_allowed && !lapping.empty()) problems.push_back(lapping);
+  std::string line = "verification failed: " + seen + ": ";
+  for (std::size_t index = 0; index < problems.size(); ++index) line += (index ? ", " : "") + problems[index];
+  if (!loss_allowed && (totals.missing > 0 || !lapping.empty())) {
+    line += " (no loss is allowed under the block policy for a consumer that holds producers back)";
+  } else if (loss_allowed && !lapping.empty()) {
+    line += "; " + lapping;
+  }
+  if (totals.corrupt > 0 || totals.duplicates > 0 || (loss_allowed && totals.missing > 0)) {
+    line += "; records are not synthetic, or the ring or a producer is faulty";
+  }
+  return line;
+}
+
+void VerificationOutcome::write_json(programs::JsonWriter& json) const {
+  json.begin_object()
+      .field("ok", ok())
+      .field("records", totals.records)
+      .field("producers", producers)
+      .field("gaps", totals.gaps)
+      .field("missing", totals.missing)
+      .field("duplicates", totals.duplicates)
+      .field("corrupt", totals.corrupt)
+      .field("lost_records", lost_records)
+      .field("lost_bytes", lost_bytes)
+      .end_object();
+}
+
+}  // namespace ringfile::consumer

@@ -1,0 +1,163 @@
+#include "producer_settings.hpp"
+
+#include "ringfile/format/file_header.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/synthetic.hpp"
+
+namespace ringfile::producer {
+namespace {
+
+using programs::UsageError;
+
+// Combinations CLI11 cannot express; each message names the problem and the fix.
+void check_consistency(const ProducerSettings& settings, const CLI::App& app) {
+  const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
+  for (const char* creation_option : {"--size", "--policy", "--max-record", "--mode"}) {
+    if (given(creation_option) && !settings.create) {
+      throw UsageError(std::string(creation_option) + " only applies when creating a ring; add --create");
+    }
+  }
+  if (settings.create && !given("--size")) {
+    throw UsageError("--create needs the ring's capacity; add --size (e.g. --size 1G)");
+  }
+  if (settings.synthetic && (given("--input") || given("--format"))) {
+    throw UsageError("--synthetic makes its own records and reads no input; drop --input/--format");
+  }
+  if (!settings.synthetic && settings.process_count() > 1) {
+    throw UsageError("one input cannot feed several producer processes; use --synthetic with several "
+                     "PATHs or --procs, or run one ringfile-producer per input");
+  }
+  if (!settings.synthetic && given("--rate")) {
+    throw UsageError("--rate paces synthetic records; add --synthetic");
+  }
+  if (given("--record-size")) {
+    if (!settings.synthetic && settings.format != programs::RecordFormat::raw) {
+      throw UsageError("--record-size applies to --format raw and --synthetic; lines and frames carry their own sizes");
+    }
+    if (!settings.synthetic && settings.record_size.is_range()) {
+      throw UsageError("--format raw cuts the input into chunks of one size; give --record-size a single size");
+    }
+  }
+  if (settings.synthetic && settings.record_size.min_bytes < kSyntheticMinBytes) {
+    throw UsageError("synthetic records need at least " + std::to_string(kSyntheticMinBytes) +
+                     " bytes for their header; raise --record-size");
+  }
+  if (settings.record_size.min_bytes == 0 && !settings.synthetic && settings.format == programs::RecordFormat::raw) {
+    throw UsageError("--record-size must be at least 1 byte");
+  }
+  if (settings.procs_per_ring == 0 || settings.procs_per_ring > format::kProducerSlotCount) {
+    throw UsageError("--procs must be between 1 and " + std::to_string(format::kProducerSlotCount) +
+                     " (the ring's producer slots)");
+  }
+}
+
+}  // namespace
+
+std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** argv) {
+  ProducerSettings settings;
+  CLI::App app{
+      "Writes records into ring files: lines, raw chunks or length-prefixed frames from a file or\n"
+      "stdin, or self-verifying synthetic records. Sizes: 512K 64M 8G 1T (powers of 1024; plain\n"
+      "numbers are bytes). Durations: 500ms 30s 5m (plain numbers are seconds).\n"
+      "Exit status: 0 success, 1 runtime failure, 2 bad usage.",
+      "ringfile-producer"};
+
+  std::vector<std::string> paths;
+  app.add_option("PATH", paths, "Ring file(s); one producer process per PATH (see --procs)")->required()->type_name("");
+
+  auto* creation = "Creating";
+  app.add_flag("--create", settings.create, "Create the ring if absent (an existing one must match)")->group(creation);
+  programs::add_size_option(app, "--size", settings.size_bytes, "Capacity of a new ring (a multiple of 4K)")
+      ->group(creation);
+  int policy = 0;
+  programs::add_choice_option(app, "--policy", policy, {"block", "overwrite"},
+                              "block: wait for holding consumers (default); overwrite: never wait")
+      ->group(creation);
+  std::uint64_t max_record = 0;
+  programs::add_size_option(app, "--max-record", max_record,
+                            "Largest record of a new ring (default 16M, or a quarter of a smaller ring)")
+      ->group(creation);
+  std::string mode_text = "0640";
+  app.add_option("--mode", mode_text, "Permissions of a new ring file")
+      ->group(creation)
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            return programs::parse_file_mode(text) ? "" : "'" + text + "' is not an octal file mode (e.g. 0640)";
+          },
+          ""))
+      ->type_name("MODE")
+      ->capture_default_str();
+
+  auto* input = "Input";
+  app.add_option("--input", settings.input, "File to read records from (default: - for stdin)")
+      ->group(input)
+      ->type_name("FILE|-");
+  int format = 0;
+  programs::add_choice_option(app, "--format", format, programs::record_format_words(),
+                              "lines: one record per line; raw: chunks of --record-size; "
+                              "frames: 4-byte little-endian length, then the payload")
+      ->group(input);
+  app.add_flag("--synthetic", settings.synthetic,
+               "Write self-verifying records (check them with ringfile-consumer --verify)")
+      ->group(input);
+  std::string record_size_text;
+  app.add_option("--record-size", record_size_text,
+                 "Raw chunk size (default 64K); synthetic size or range A-B (default 512)")
+      ->group(input)
+      ->type_name("SIZE|A-B")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            return programs::parse_size_range(text) ? "" : "'" + text + "' is not a size or a range of sizes (e.g. 512, 64-4K)";
+          },
+          ""));
+  std::string rate_text;
+  app.add_option("--rate", rate_text, "Synthetic records per second (50000), or bytes per second (200M)")
+      ->group(input)
+      ->type_name("N|SIZE")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            return programs::parse_rate(text) ? "" : "'" + text + "' is not a rate; write records/s (50000) or bytes/s (200M)";
+          },
+          ""));
+
+  auto* stopping = "Stopping (each producer process)";
+  std::uint64_t count = 0;
+  app.add_option("--count", count, "Stop after N records (0: only create the ring)")->group(stopping)->type_name("N");
+  std::uint64_t byte_limit = 0;
+  programs::add_size_option(app, "--bytes", byte_limit, "Stop once SIZE payload bytes are written")->group(stopping);
+  std::chrono::nanoseconds duration{};
+  programs::add_duration_option(app, "--duration", duration, "Stop after this long")->group(stopping);
+
+  auto* running = "Processes and output";
+  app.add_option("--procs", settings.procs_per_ring, "Producer processes per ring (synthetic only)")
+      ->group(running)
+      ->type_name("N")
+      ->capture_default_str();
+  app.add_flag("--quiet", settings.quiet, "No progress and no summary line on stderr")->group(running);
+  app.add_flag("--json", settings.json,
+               "Print the summary as one JSON object on stdout: records, bytes, seconds, records_per_s, "
+               "bytes_per_s, backpressure_seconds")
+      ->group(running);
+
+  if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
+
+  settings.paths.assign(paths.begin(), paths.end());
+  if (app.get_option("--policy")->count() > 0) {
+    settings.policy = policy == 0 ? WriterPolicy::block : WriterPolicy::overwrite;
+  }
+  if (app.get_option("--max-record")->count() > 0) settings.max_record_bytes = max_record;
+  settings.file_mode = *programs::parse_file_mode(mode_text);
+  settings.format = static_cast<programs::RecordFormat>(format);
+  const std::uint64_t default_record_bytes =
+      settings.synthetic ? kDefaultSyntheticRecordBytes : kDefaultRawRecordBytes;
+  settings.record_size = record_size_text.empty() ? programs::SizeRange{default_record_bytes, default_record_bytes}
+                                                  : *programs::parse_size_range(record_size_text);
+  if (!rate_text.empty()) settings.rate = programs::parse_rate(rate_text);
+  if (app.get_option("--count")->count() > 0) settings.count = count;
+  if (app.get_option("--bytes")->count() > 0) settings.byte_limit = byte_limit;
+  if (app.get_option("--duration")->count() > 0) settings.duration = duration;
+  check_consistency(settings, app);
+  return settings;
+}
+
+}  // namespace ringfile::producer

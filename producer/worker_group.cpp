@@ -1,0 +1,117 @@
+#include "worker_group.hpp"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "produce_loop.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/progress_line.hpp"
+#include "ringfile/programs/stop_signals.hpp"
+
+namespace ringfile::producer {
+namespace {
+
+// Tallies in memory shared with the children (anonymous, inherited across fork).
+class SharedTallies {
+ public:
+  explicit SharedTallies(std::size_t count) : count_(count) {
+    bytes_ = count * sizeof(ProducerTally);
+    void* memory = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      throw programs::RuntimeFailure(std::string("cannot map memory for the producer tallies: ") + std::strerror(errno));
+    }
+    tallies_ = static_cast<ProducerTally*>(memory);
+    for (std::size_t index = 0; index < count; ++index) new (&tallies_[index]) ProducerTally();
+  }
+  ~SharedTallies() { ::munmap(tallies_, bytes_); }
+  SharedTallies(const SharedTallies&) = delete;
+  SharedTallies& operator=(const SharedTallies&) = delete;
+
+  ProducerTally& operator[](std::size_t index) { return tallies_[index]; }
+  std::span<const ProducerTally> all() const { return {tallies_, count_}; }
+
+ private:
+  std::size_t count_;
+  std::size_t bytes_ = 0;
+  ProducerTally* tallies_ = nullptr;
+};
+
+// The body of one child: open the ring afresh (its own descriptor, so that its file locks are
+// its own) and produce. Never returns.
+[[noreturn]] void run_child(const ProducerSettings& settings, const std::filesystem::path& path,
+                            ProducerTally& tally) {
+  const int code = programs::run_guarded(programs::program_name(), [&] {
+    const Ring ring = Ring::open(path);
+    return produce(settings, ring, tally, nullptr);
+  });
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return programs::kExitFailure;  // killed by a signal
+}
+
+}  // namespace
+
+GroupResult run_producer_processes(const ProducerSettings& settings) {
+  const std::size_t process_count = settings.process_count();
+  SharedTallies tallies(process_count);
+  std::vector<pid_t> children;
+  const auto started = std::chrono::steady_clock::now();
+  std::fflush(nullptr);  // or the children inherit unwritten output and print it again
+  for (const auto& path : settings.paths) {
+    for (unsigned copy = 0; copy < settings.procs_per_ring; ++copy) {
+      ProducerTally& tally = tallies[children.size()];
+      const pid_t child = ::fork();
+      if (child < 0) {
+        for (const pid_t started_child : children) ::kill(started_child, SIGTERM);
+        throw programs::RuntimeFailure(std::string("cannot start a producer process: ") + std::strerror(errno) +
+                                       "; lower --procs or raise the process limit");
+      }
+      if (child == 0) run_child(settings, path, tally);
+      children.push_back(child);
+    }
+  }
+
+  GroupResult result;
+  programs::ProgressLine progress(!settings.quiet);
+  ProgressMeter meter(process_count);
+  std::size_t running = children.size();
+  bool forwarded_stop = false;
+  while (running > 0) {
+    int status = 0;
+    const pid_t finished = ::waitpid(-1, &status, WNOHANG);
+    if (finished > 0) {
+      result.exit_code = std::max(result.exit_code, exit_code_of(status));
+      --running;
+      continue;
+    }
+    if (finished < 0 && errno != EINTR) break;
+    // A terminal's Ctrl-C reaches the whole process group; SIGTERM sent to the parent alone
+    // must be passed on. A child counts either as one request to stop cleanly.
+    if (programs::stop_requested() && !forwarded_stop) {
+      forwarded_stop = true;
+      for (const pid_t child : children) ::kill(child, SIGTERM);
+    }
+    if (progress.due()) progress.show(meter.line(sum(tallies.all())));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  progress.clear();
+  result.totals = sum(tallies.all());
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace ringfile::producer

@@ -1,0 +1,54 @@
+// What the three programs share about their command lines: exit codes, one-line errors, and
+// CLI11 options for sizes, durations and fixed choices.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringfile::programs {
+
+inline constexpr int kExitSuccess = 0;
+inline constexpr int kExitFailure = 1;  // a runtime failure: bad file, failed verification, I/O
+inline constexpr int kExitUsage = 2;    // bad arguments
+
+// A mistake in the arguments found after parsing. The message names the problem and the fix.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A failure while running. The message names the problem and the fix.
+class RuntimeFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs a program's body; every exception becomes one line on stderr ("program: message") and its
+// exit code: UsageError and ringfile::Error(invalid_argument) 2, everything else 1.
+int run_guarded(std::string_view program_name, const std::function<int()>& body);
+
+// Prints "program: message" on stderr as a single line (newlines in `message` are folded).
+void report_error(std::string_view message);
+const std::string& program_name();
+
+// Parses the command line. Returns nullopt to go on; otherwise the exit code: 0 after printing
+// --help, 2 after a one-line error.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+
+// Options whose text is checked (a one-line error naming the option) and converted at parse time.
+CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& bytes,
+                             const std::string& description);
+CLI::Option* add_duration_option(CLI::App& app, const std::string& name,
+                                 std::chrono::nanoseconds& duration, const std::string& description);
+// `choice` receives the index of the word given in `words`.
+CLI::Option* add_choice_option(CLI::App& app, const std::string& name, int& choice,
+                               const std::vector<std::string>& words, const std::string& description);
+
+}  // namespace ringfile::programs

@@ -1,0 +1,137 @@
+#include "ringfile/programs/command_line.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "ringfile/error.hpp"
+#include "ringfile/programs/units.hpp"
+
+namespace ringfile::programs {
+namespace {
+
+std::string& mutable_program_name() {
+  static std::string name = "ringfile";
+  return name;
+}
+
+std::string one_line(std::string_view text) {
+  std::string line;
+  for (const char character : text) {
+    if (character == '\n' || character == '\r') {
+      if (!line.empty() && line.back() != ' ') line += "; ";
+      continue;
+    }
+    line += character;
+  }
+  while (!line.empty() && (line.back() == ' ' || line.back() == ';')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+const std::string& program_name() { return mutable_program_name(); }
+
+void report_error(std::string_view message) {
+  const std::string line = program_name() + ": " + one_line(message) + "\n";
+  std::fflush(stdout);  // keep the order of what was printed before
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+int run_guarded(std::string_view name, const std::function<int()>& body) {
+  mutable_program_name() = std::string(name);
+  try {
+    return body();
+  } catch (const UsageError& error) {
+    report_error(error.what());
+    return kExitUsage;
+  } catch (const ringfile::Error& error) {
+    // The library's message already names the file and the fix. An out-of-range option (capacity,
+    // consumer name, start position) is the caller's mistake, hence a usage error.
+    report_error(error.what());
+    return error.code() == ErrorCode::invalid_argument ? kExitUsage : kExitFailure;
+  } catch (const std::bad_alloc&) {
+    report_error("out of memory; lower the sizes asked for or free memory");
+    return kExitFailure;
+  } catch (const std::exception& error) {
+    report_error(error.what());
+    return kExitFailure;
+  }
+}
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return kExitSuccess;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return kExitSuccess;
+  } catch (const CLI::ParseError& error) {
+    report_error(std::string(error.what()) + "; run '" + program_name() + " --help' for usage");
+    return kExitUsage;
+  }
+}
+
+CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& bytes,
+                             const std::string& description) {
+  return app
+      .add_option_function<std::string>(
+          name, [&bytes](const std::string& text) { bytes = parse_byte_size(text).value_or(0); },
+          description)
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            if (parse_byte_size(text)) return {};
+            return "'" + text + "' is not a size; write bytes or a number with K, M, G or T (e.g. 512K, 64M, 8G)";
+          },
+          ""))
+      ->type_name("SIZE");
+}
+
+CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::chrono::nanoseconds& duration,
+                                 const std::string& description) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&duration](const std::string& text) {
+            duration = parse_duration(text).value_or(std::chrono::nanoseconds::zero());
+          },
+          description)
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            if (parse_duration(text)) return {};
+            return "'" + text + "' is not a duration; write a number with ms, s, m or h (e.g. 500ms, 30s, 5m)";
+          },
+          ""))
+      ->type_name("DURATION");
+}
+
+CLI::Option* add_choice_option(CLI::App& app, const std::string& name, int& choice,
+                               const std::vector<std::string>& words, const std::string& description) {
+  const std::vector<std::string> choices = words;
+  std::string listed;
+  for (const auto& word : choices) listed += (listed.empty() ? "" : "|") + word;
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&choice, choices](const std::string& text) {
+            for (std::size_t index = 0; index < choices.size(); ++index) {
+              if (choices[index] == text) choice = static_cast<int>(index);
+            }
+          },
+          description)
+      ->check(CLI::Validator(
+          [choices, listed](const std::string& text) -> std::string {
+            for (const auto& word : choices) {
+              if (word == text) return {};
+            }
+            return "'" + text + "' is not one of " + listed;
+          },
+          ""))
+      ->type_name(listed);
+}
+
+}  // namespace ringfile::programs

@@ -1,0 +1,162 @@
+#include "ringfile/programs/units.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace ringfile::programs {
+namespace {
+
+// The leading decimal number of `text` ("1.5" of "1.5G"); its length goes to `consumed`.
+std::optional<double> leading_number(std::string_view text, std::size_t* consumed) {
+  std::size_t index = 0;
+  bool digits = false;
+  while (index < text.size() && std::isdigit(static_cast<unsigned char>(text[index]))) {
+    ++index;
+    digits = true;
+  }
+  if (index < text.size() && text[index] == '.') {
+    ++index;
+    while (index < text.size() && std::isdigit(static_cast<unsigned char>(text[index]))) {
+      ++index;
+      digits = true;
+    }
+  }
+  if (!digits) return std::nullopt;
+  *consumed = index;
+  // strtod needs a terminated string; numbers here are short.
+  const std::string number(text.substr(0, index));
+  return std::strtod(number.c_str(), nullptr);
+}
+
+// The power of 1024 named by a size suffix ("", "K", "KiB", "kb", "M", ...), or nullopt.
+std::optional<double> size_multiplier(std::string_view suffix) {
+  if (suffix.empty() || suffix == "B" || suffix == "b") return 1.0;
+  static constexpr std::string_view kLetters = "KMGTP";
+  const char letter = static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0])));
+  const std::size_t exponent = kLetters.find(letter);
+  if (exponent == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = suffix.substr(1);
+  if (!rest.empty() && rest != "iB" && rest != "B" && rest != "b" && rest != "ib") return std::nullopt;
+  return std::pow(1024.0, static_cast<double>(exponent + 1));
+}
+
+std::optional<double> duration_unit_seconds(std::string_view unit) {
+  if (unit == "ns") return 1e-9;
+  if (unit == "us") return 1e-6;
+  if (unit == "ms") return 1e-3;
+  if (unit == "s") return 1.0;
+  if (unit == "m" || unit == "min") return 60.0;
+  if (unit == "h") return 3600.0;
+  return std::nullopt;
+}
+
+std::optional<std::chrono::nanoseconds> duration_from(std::string_view text, bool unit_required) {
+  std::size_t consumed = 0;
+  const auto number = leading_number(text, &consumed);
+  if (!number) return std::nullopt;
+  const std::string_view unit = text.substr(consumed);
+  if (unit.empty() && unit_required) return std::nullopt;
+  const auto unit_seconds = unit.empty() ? std::optional<double>(1.0) : duration_unit_seconds(unit);
+  if (!unit_seconds) return std::nullopt;
+  const double nanoseconds = *number * *unit_seconds * 1e9;
+  // Beyond ~292 years the count no longer fits; nobody means that.
+  if (nanoseconds >= 9.2e18) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(nanoseconds)));
+}
+
+std::string printf_string(const char* format, double value, const char* unit) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value, unit);
+  return text;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+  std::size_t consumed = 0;
+  const auto number = leading_number(text, &consumed);
+  if (!number) return std::nullopt;
+  const auto multiplier = size_multiplier(text.substr(consumed));
+  if (!multiplier) return std::nullopt;
+  const double bytes = std::round(*number * *multiplier);
+  if (bytes >= 1.8e19) return std::nullopt;  // past what a uint64 holds
+  return static_cast<std::uint64_t>(bytes);
+}
+
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+  return duration_from(text, false);
+}
+
+std::optional<std::chrono::nanoseconds> parse_duration_with_unit(std::string_view text) {
+  return duration_from(text, true);
+}
+
+std::optional<Rate> parse_rate(std::string_view text) {
+  std::size_t consumed = 0;
+  const auto number = leading_number(text, &consumed);
+  if (!number || *number <= 0) return std::nullopt;
+  std::string_view suffix = text.substr(consumed);
+  if (suffix.size() >= 2 && suffix.substr(suffix.size() - 2) == "/s") suffix.remove_suffix(2);
+  if (suffix.empty()) return Rate{*number, false};
+  const auto multiplier = size_multiplier(suffix);
+  if (!multiplier) return std::nullopt;
+  return Rate{*number * *multiplier, true};
+}
+
+std::optional<SizeRange> parse_size_range(std::string_view text) {
+  const std::size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    const auto bytes = parse_byte_size(text);
+    if (!bytes) return std::nullopt;
+    return SizeRange{*bytes, *bytes};
+  }
+  const auto low = parse_byte_size(text.substr(0, dash));
+  const auto high = parse_byte_size(text.substr(dash + 1));
+  if (!low || !high || *low > *high) return std::nullopt;
+  return SizeRange{*low, *high};
+}
+
+std::optional<unsigned> parse_file_mode(std::string_view text) {
+  if (text.empty() || text.size() > 4) return std::nullopt;
+  unsigned mode = 0;
+  for (const char digit : text) {
+    if (digit < '0' || digit > '7') return std::nullopt;
+    mode = mode * 8 + static_cast<unsigned>(digit - '0');
+  }
+  return mode;
+}
+
+std::string format_bytes(double bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int unit = 0;
+  while (std::fabs(bytes) >= 1024 && unit < 5) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return printf_string(unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
+}
+
+std::string format_byte_rate(double bytes_per_second) { return format_bytes(bytes_per_second) + "/s"; }
+
+std::string format_count(double count) {
+  if (std::fabs(count) < 10'000) return printf_string("%.0f%s", count, "");
+  if (std::fabs(count) < 1e6) return printf_string("%.1f %s", count / 1e3, "k");
+  if (std::fabs(count) < 1e9) return printf_string("%.2f %s", count / 1e6, "M");
+  return printf_string("%.2f %s", count / 1e9, "G");
+}
+
+std::string format_seconds(double seconds) {
+  if (!std::isfinite(seconds)) return "-";
+  if (seconds == 0) return "0 s";
+  if (seconds < 1e-3) return printf_string("%.0f %s", seconds * 1e6, "us");
+  if (seconds < 1.0) return printf_string("%.0f %s", seconds * 1e3, "ms");
+  if (seconds < 120.0) return printf_string(seconds == std::floor(seconds) ? "%.0f %s" : "%.2f %s", seconds, "s");
+  if (seconds < 7200.0) return printf_string("%.1f %s", seconds / 60, "min");
+  return printf_string("%.1f %s", seconds / 3600, "h");
+}
+
+std::string format_duration(std::chrono::nanoseconds duration) { return format_seconds(to_seconds(duration)); }
+
+}  // namespace ringfile::programs

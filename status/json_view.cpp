@@ -1,0 +1,62 @@
+#include "json_view.hpp"
+
+#include "ringfile/programs/json_writer.hpp"
+
+namespace ringfile::status {
+
+std::string render_json(const RingReport& report) {
+  programs::JsonWriter json;
+  json.begin_object()
+      .field("path", report.path.string())
+      .field("time", static_cast<double>(report.realtime_ns) / 1e9)
+      .field("capacity", report.capacity)
+      .field("policy", report.policy == WriterPolicy::block ? "block" : "overwrite")
+      .field("max_record_bytes", report.max_record_bytes)
+      .field("head", report.head)
+      .field("sample_seconds", report.window_seconds)
+      .field("write_bytes_per_s", report.write_bytes_per_s)
+      .field("resident_bytes", report.resident_bytes)
+      .field("dirty_bytes", report.dirty_bytes)
+      .field("average_record_bytes_in_ring", report.average_frame_bytes);
+  json.key("consumers").begin_array();
+  for (const ConsumerReport& consumer : report.consumers) {
+    json.begin_object()
+        .field("slot", consumer.slot)
+        .field("name", consumer.name)
+        .field("pid", consumer.pid)
+        .field("alive", consumer.alive)
+        .field("state", to_string(consumer.state))
+        .field("position", consumer.position)
+        .field("lag_bytes", consumer.lag_bytes)
+        .field("lag_seconds", consumer.lag_seconds)
+        .field("lag_records_estimate", consumer.lag_records_estimate)
+        .field("lag_fraction", consumer.lag_fraction)
+        .field("read_bytes_per_s", consumer.read_bytes_per_s)
+        .field("holds_back", consumer.holds_back)
+        .field("detached", consumer.detached)
+        .field("expired", consumer.expired)
+        .field("lost_records", consumer.lost_records)
+        .field("lost_bytes", consumer.lost_bytes)
+        .field("heartbeat_age_seconds", consumer.heartbeat_age_seconds)
+        .end_object();
+  }
+  json.end_array();
+  json.key("producers").begin_array();
+  for (const ProducerReport& producer : report.producers) {
+    json.begin_object()
+        .field("slot", producer.slot)
+        .field("pid", producer.pid)
+        .field("alive", producer.alive)
+        .field("committed_records", producer.committed_records)
+        .field("committed_bytes", producer.committed_bytes)
+        .field("claim_open", producer.claim_open)
+        .field("write_bytes_per_s", producer.bytes_per_s)
+        .field("records_per_s", producer.records_per_s)
+        .end_object();
+  }
+  json.end_array();
+  json.end_object();
+  return json.text();
+}
+
+}  // namespace ringfile::status

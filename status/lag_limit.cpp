@@ -1,0 +1,28 @@
+#include "lag_limit.hpp"
+
+#include "ringfile/programs/units.hpp"
+
+namespace ringfile::status {
+
+std::vector<std::string> lag_violations(const RingReport& report, const LagLimit& limit) {
+  std::vector<std::string> lines;
+  for (const ConsumerReport& consumer : report.consumers) {
+    std::string over;
+    if (limit.bytes && consumer.lag_bytes > *limit.bytes) {
+      over = programs::format_bytes(static_cast<double>(consumer.lag_bytes)) + ", more than --max-lag " +
+             programs::format_bytes(static_cast<double>(*limit.bytes));
+    } else if (limit.time && consumer.lag_seconds && *consumer.lag_seconds > programs::to_seconds(*limit.time)) {
+      over = programs::format_seconds(*consumer.lag_seconds) + ", more than --max-lag " +
+             programs::format_duration(*limit.time);
+    }
+    if (over.empty()) continue;
+    const std::string who = consumer.name.empty() ? "anonymous consumer #" + std::to_string(consumer.slot)
+                                                  : "consumer '" + consumer.name + "'";
+    const std::string pid = consumer.pid > 0 ? " (pid " + std::to_string(consumer.pid) + ", " : " (";
+    lines.push_back(who + pid + to_string(consumer.state) + ") of '" + report.path.string() + "' lags " + over +
+                    "; speed it up, or detach it if it is gone");
+  }
+  return lines;
+}
+
+}  // namespace ringfile::status

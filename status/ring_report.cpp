@@ -1,0 +1,170 @@
+#include "ring_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ringfile/format/layout.hpp"
+#include "ringfile/format/record_header.hpp"
+
+namespace ringfile::status {
+namespace {
+
+// A live consumer that has not polled or waited for this long while records wait is stalled
+// even without a second sample (the library beats every 100 ms while polling or waiting).
+constexpr double kStaleHeartbeatSeconds = 2.0;
+// Lag that grows by less than this over a window is jitter (batches, wake-ups), not a trend.
+constexpr std::uint64_t kMinLagGrowthBytes = 64 * 1024;
+// A consumer this close to a full lap behind is what block-policy producers are waiting for.
+constexpr double kFullRingFraction = 0.9;
+
+double frame_bytes_for_payload(double payload_bytes) {
+  const double frame = static_cast<double>(format::kRecordHeaderBytes) + payload_bytes;
+  const auto alignment = static_cast<double>(format::kFrameAlignment);
+  return std::ceil(frame / alignment) * alignment;
+}
+
+std::optional<double> average_frame_bytes(const RingSample& sample) {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  for (const ProducerInfo& producer : sample.producers) {
+    records += producer.committed_records;
+    bytes += producer.committed_bytes;
+  }
+  if (records == 0) return std::nullopt;
+  return frame_bytes_for_payload(static_cast<double>(bytes) / static_cast<double>(records));
+}
+
+const ConsumerSample* find_same_consumer(const RingSample& sample, const ConsumerInfo& wanted) {
+  for (const ConsumerSample& consumer : sample.consumers) {
+    if (consumer.info.slot == wanted.slot && consumer.info.name == wanted.name && consumer.info.pid == wanted.pid) {
+      return &consumer;
+    }
+  }
+  return nullptr;
+}
+
+const ProducerInfo* find_same_producer(const RingSample& sample, const ProducerInfo& wanted) {
+  for (const ProducerInfo& producer : sample.producers) {
+    if (producer.slot == wanted.slot && producer.pid == wanted.pid) return &producer;
+  }
+  return nullptr;
+}
+
+ConsumerState classify(const ConsumerReport& now, const ConsumerSample* before, std::uint64_t before_head,
+                       std::uint64_t capacity) {
+  if (now.detached) return ConsumerState::detached;
+  if (!now.alive) return ConsumerState::dead;
+  if (now.lag_bytes > capacity) return ConsumerState::lapped;  // its next read skips ahead
+  if (before != nullptr) {
+    const ConsumerInfo& earlier = before->info;
+    if (now.lost_bytes > earlier.lost_bytes || now.lost_records > earlier.lost_records) return ConsumerState::lapped;
+    const std::uint64_t earlier_lag = before_head > earlier.cursor ? before_head - earlier.cursor : 0;
+    if (earlier_lag > 0 && now.lag_bytes > 0 && now.position == earlier.cursor) return ConsumerState::stalled;
+  }
+  if (now.lag_bytes > 0 && now.heartbeat_age_seconds && *now.heartbeat_age_seconds > kStaleHeartbeatSeconds) {
+    return ConsumerState::stalled;
+  }
+  if (before != nullptr) {
+    const std::uint64_t earlier_lag = before_head > before->info.cursor ? before_head - before->info.cursor : 0;
+    const std::uint64_t tolerance = std::max<std::uint64_t>(capacity / 100, kMinLagGrowthBytes);
+    if (now.lag_bytes > earlier_lag + tolerance) return ConsumerState::lagging;
+  }
+  if (now.holds_back && static_cast<double>(now.lag_bytes) >= kFullRingFraction * static_cast<double>(capacity)) {
+    return ConsumerState::lagging;
+  }
+  return ConsumerState::ok;
+}
+
+}  // namespace
+
+const char* to_string(ConsumerState state) noexcept {
+  switch (state) {
+    case ConsumerState::ok: return "OK";
+    case ConsumerState::lagging: return "LAGGING";
+    case ConsumerState::stalled: return "STALLED";
+    case ConsumerState::dead: return "DEAD";
+    case ConsumerState::lapped: return "LAPPED";
+    case ConsumerState::detached: return "DETACHED";
+  }
+  return "UNKNOWN";
+}
+
+std::string ConsumerReport::display_name() const {
+  return name.empty() ? "(anonymous #" + std::to_string(slot) + ")" : name;
+}
+
+RingReport build_report(const RingSample* earlier, const RingSample& later) {
+  RingReport report;
+  report.path = later.info.path;
+  report.realtime_ns = later.realtime_ns;
+  report.capacity = later.info.capacity_bytes;
+  report.policy = later.info.policy;
+  report.max_record_bytes = later.info.max_record_bytes;
+  report.head = later.head;
+  report.resident_bytes = later.residency.resident_bytes;
+  report.dirty_bytes = later.residency.dirty_bytes;
+  report.average_frame_bytes = average_frame_bytes(later);
+
+  std::optional<double> window;
+  if (earlier != nullptr) {
+    const double seconds = std::chrono::duration<double>(later.taken - earlier->taken).count();
+    if (seconds > 0) window = seconds;
+  }
+  report.window_seconds = window;
+  if (window) report.write_bytes_per_s = static_cast<double>(later.head - earlier->head) / *window;
+
+  for (const ConsumerSample& sample : later.consumers) {
+    const ConsumerInfo& info = sample.info;
+    ConsumerReport consumer;
+    consumer.slot = info.slot;
+    consumer.name = info.name;
+    consumer.pid = info.pid;
+    consumer.alive = info.alive;
+    consumer.detached = info.detached;
+    consumer.holds_back = info.holds_back;
+    consumer.expired = info.expired;
+    consumer.position = info.cursor;
+    consumer.lag_bytes = later.head > info.cursor ? later.head - info.cursor : 0;
+    consumer.lag_seconds = sample.lag_seconds;
+    consumer.lag_fraction = static_cast<double>(consumer.lag_bytes) / static_cast<double>(report.capacity);
+    consumer.lost_records = info.lost_records;
+    consumer.lost_bytes = info.lost_bytes;
+    if (info.heartbeat_ns > 0 && !info.detached) {
+      consumer.heartbeat_age_seconds =
+          later.realtime_ns > info.heartbeat_ns ? static_cast<double>(later.realtime_ns - info.heartbeat_ns) / 1e9 : 0.0;
+    }
+    std::optional<double> frame_bytes = report.average_frame_bytes;
+    if (!frame_bytes && sample.next_record_bytes) frame_bytes = frame_bytes_for_payload(*sample.next_record_bytes);
+    if (consumer.lag_bytes == 0) {
+      consumer.lag_records_estimate = 0;
+    } else if (frame_bytes) {
+      consumer.lag_records_estimate =
+          static_cast<std::uint64_t>(std::llround(static_cast<double>(consumer.lag_bytes) / *frame_bytes));
+    }
+    const ConsumerSample* before = earlier != nullptr ? find_same_consumer(*earlier, info) : nullptr;
+    if (window && before != nullptr && info.cursor >= before->info.cursor) {
+      consumer.read_bytes_per_s = static_cast<double>(info.cursor - before->info.cursor) / *window;
+    }
+    consumer.state = classify(consumer, before, earlier != nullptr ? earlier->head : 0, report.capacity);
+    report.consumers.push_back(std::move(consumer));
+  }
+
+  for (const ProducerInfo& info : later.producers) {
+    ProducerReport producer;
+    producer.slot = info.slot;
+    producer.pid = info.pid;
+    producer.alive = info.alive;
+    producer.committed_records = info.committed_records;
+    producer.committed_bytes = info.committed_bytes;
+    producer.claim_open = info.open_claim_end > info.open_claim_start;
+    const ProducerInfo* before = earlier != nullptr ? find_same_producer(*earlier, info) : nullptr;
+    if (window && before != nullptr && info.committed_bytes >= before->committed_bytes) {
+      producer.bytes_per_s = static_cast<double>(info.committed_bytes - before->committed_bytes) / *window;
+      producer.records_per_s = static_cast<double>(info.committed_records - before->committed_records) / *window;
+    }
+    report.producers.push_back(producer);
+  }
+  return report;
+}
+
+}  // namespace ringfile::status

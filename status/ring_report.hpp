@@ -1,0 +1,82 @@
+// What ringfile-status shows for a ring: per consumer its lag (bytes, estimated records,
+// seconds), rates and a state; per producer its rate. Built from one sample, or from two taken a
+// sampling window apart (rates and trends need two).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ring_sample.hpp"
+
+namespace ringfile::status {
+
+enum class ConsumerState {
+  ok,
+  lagging,   // lag grew over the window, or a full ring is waiting on this consumer
+  stalled,   // not moving (or not polling) while records wait for it
+  dead,      // its process is gone
+  lapped,    // producers overwrote what it had not read (overwrite policy, or --no-hold)
+  detached,  // a named consumer that detached cleanly; its cursor waits for its return
+};
+inline constexpr ConsumerState kAllConsumerStates[] = {ConsumerState::ok,   ConsumerState::lagging,
+                                                       ConsumerState::stalled, ConsumerState::dead,
+                                                       ConsumerState::lapped, ConsumerState::detached};
+const char* to_string(ConsumerState state) noexcept;
+
+struct ConsumerReport {
+  std::uint32_t slot = 0;
+  std::string name;  // empty: anonymous
+  std::uint64_t pid = 0;
+  bool alive = false;
+  bool detached = false;
+  bool holds_back = false;
+  bool expired = false;
+  std::uint64_t position = 0;
+  std::uint64_t lag_bytes = 0;
+  std::optional<double> lag_seconds;
+  std::optional<std::uint64_t> lag_records_estimate;
+  double lag_fraction = 0;  // of the capacity; above 1 when lapped
+  std::optional<double> read_bytes_per_s;
+  std::optional<double> heartbeat_age_seconds;
+  std::uint64_t lost_records = 0;
+  std::uint64_t lost_bytes = 0;
+  ConsumerState state = ConsumerState::ok;
+
+  std::string display_name() const;  // the name, or "(anonymous #slot)"
+};
+
+struct ProducerReport {
+  std::uint32_t slot = 0;
+  std::uint64_t pid = 0;
+  bool alive = false;
+  std::uint64_t committed_records = 0;
+  std::uint64_t committed_bytes = 0;
+  bool claim_open = false;
+  std::optional<double> bytes_per_s;
+  std::optional<double> records_per_s;
+};
+
+struct RingReport {
+  std::filesystem::path path;
+  std::uint64_t realtime_ns = 0;
+  std::uint64_t capacity = 0;
+  WriterPolicy policy = WriterPolicy::block;
+  std::uint32_t max_record_bytes = 0;
+  std::uint64_t head = 0;
+  std::optional<double> window_seconds;
+  std::optional<double> write_bytes_per_s;  // head movement, frame headers and padding included
+  std::uint64_t resident_bytes = 0;
+  std::optional<std::uint64_t> dirty_bytes;
+  // Average bytes a record takes in the ring, from the producers' counts; basis of the estimates.
+  std::optional<double> average_frame_bytes;
+  std::vector<ConsumerReport> consumers;
+  std::vector<ProducerReport> producers;
+};
+
+// `earlier` is the sample a window before `later` (same ring), or null for a single sample.
+RingReport build_report(const RingSample* earlier, const RingSample& later);
+
+}  // namespace ringfile::status

@@ -1,0 +1,161 @@
+// Every bad argument and every bad file gives its exit code (2 usage, 1 runtime) and exactly
+// one line on stderr that names the problem.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "support/program.hpp"
+#include "support/work_dir.hpp"
+
+using namespace ringfile::program_test;
+
+namespace {
+
+struct BadCase {
+  const std::string& binary;
+  std::vector<std::string> args;  // "RING", "MISSING", "NOT_A_RING", "DIR", "TRUNCATED", "OLD_VERSION" are replaced
+  int exit_code;
+  std::string message;            // part of the one line
+};
+
+// The bad files each case may name, made once per test.
+struct BadFiles {
+  explicit BadFiles(const WorkDir& dir) : dir_(dir) {
+    REQUIRE(run(kProducer, {dir / "good.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+    write_file(dir / "not_a_ring", "just some text, no magic here\n");
+    std::filesystem::create_directory(dir.path() / "a_directory.ring");
+    REQUIRE(run(kProducer, {dir / "truncated.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+    REQUIRE(::truncate((dir / "truncated.ring").c_str(), 100 * 1024) == 0);
+    REQUIRE(run(kProducer, {dir / "old.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+    // The major version is the u16 after the 8-byte magic; the reader checks it first.
+    const int fd = ::open((dir / "old.ring").c_str(), O_WRONLY);
+    const unsigned char version[2] = {99, 0};
+    REQUIRE(::pwrite(fd, version, 2, 8) == 2);
+    ::close(fd);
+  }
+
+  std::vector<std::string> resolve(const std::vector<std::string>& args) const {
+    std::vector<std::string> resolved;
+    for (const auto& arg : args) {
+      if (arg == "RING") resolved.push_back(dir_ / "good.ring");
+      else if (arg == "MISSING") resolved.push_back(dir_ / "missing.ring");
+      else if (arg == "NOT_A_RING") resolved.push_back(dir_ / "not_a_ring");
+      else if (arg == "DIR") resolved.push_back(dir_ / "a_directory.ring");
+      else if (arg == "TRUNCATED") resolved.push_back(dir_ / "truncated.ring");
+      else if (arg == "OLD_VERSION") resolved.push_back(dir_ / "old.ring");
+      else resolved.push_back(arg);
+    }
+    return resolved;
+  }
+
+ private:
+  const WorkDir& dir_;
+};
+
+void check_case(const WorkDir& dir, const BadFiles& files, const BadCase& bad) {
+  const std::vector<std::string> args = files.resolve(bad.args);
+  std::string command = bad.binary.substr(bad.binary.rfind('/') + 1);
+  for (const auto& arg : bad.args) command += " " + arg;
+  const Result result = run(bad.binary, args, dir.path());
+  INFO("command: " << command);
+  INFO("stderr: " << result.err);
+  CHECK(result.exit_code == bad.exit_code);
+  // One line: the program's name, the problem; nothing on stdout.
+  CHECK(result.err.rfind(bad.binary.substr(bad.binary.rfind('/') + 1) + ": ", 0) == 0);
+  CHECK(result.err.find('\n') == result.err.size() - 1);
+  CHECK(result.err.find(bad.message) != std::string::npos);
+  CHECK(result.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code and one line") {
+  WorkDir dir;
+  const BadFiles files(dir);
+  const std::vector<BadCase> cases{
+      {kProducer, {}, 2, "PATH is required"},
+      {kProducer, {"RING", "--bogus"}, 2, "--bogus"},
+      {kProducer, {"RING", "--create", "--size", "12X"}, 2, "'12X' is not a size"},
+      {kProducer, {"RING", "--create"}, 2, "add --size"},
+      {kProducer, {"RING", "--size", "1M"}, 2, "only applies when creating a ring; add --create"},
+      {kProducer, {"RING", "--format", "xml"}, 2, "'xml' is not one of lines|raw|frames"},
+      {kProducer, {"RING", "--duration", "5parsecs"}, 2, "'5parsecs' is not a duration"},
+      {kProducer, {"RING", "--count", "many"}, 2, "--count"},
+      {kProducer, {"RING", "--procs", "2"}, 2, "one input cannot feed several producer processes"},
+      {kProducer, {"RING", "RING"}, 2, "one input cannot feed several producer processes"},
+      {kProducer, {"RING", "--synthetic", "--record-size", "10"}, 2, "need at least 24 bytes"},
+      {kProducer, {"RING", "--synthetic", "--record-size", "4K-1K"}, 2, "not a size or a range"},
+      {kProducer, {"RING", "--synthetic", "--input", "x"}, 2, "drop --input/--format"},
+      {kProducer, {"RING", "--rate", "5"}, 2, "add --synthetic"},
+      {kProducer, {"RING", "--synthetic", "--rate", "fast"}, 2, "'fast' is not a rate"},
+      {kProducer, {"RING", "--synthetic", "--record-size", "512K"}, 2, "larger than the largest record"},
+      {kProducer, {"RING", "--create", "--size", "1M", "--mode", "999"}, 2, "not an octal file mode"},
+      {kProducer, {"MISSING", "--create", "--size", "1000"}, 2, "below the minimum"},
+      {kProducer, {"MISSING", "--synthetic"}, 1, "no such file; create the ring first"},
+      {kProducer, {"NOT_A_RING", "--synthetic"}, 1, "is not a ring file"},
+      {kProducer, {"DIR", "--synthetic"}, 1, "is a directory"},
+      {kProducer, {"TRUNCATED", "--synthetic"}, 1, "is truncated"},
+      {kProducer, {"OLD_VERSION", "--synthetic"}, 1, "has ring format version 99.0; this build reads version"},
+      {kProducer, {"RING", "--create", "--size", "2M", "--policy", "overwrite"}, 1,
+       "already exists with other parameters: size 1.0 MiB (asked 2.0 MiB), policy block (asked overwrite)"},
+      {kProducer, {"RING", "--input", "/nonexistent/input.txt"}, 1, "cannot read input '/nonexistent/input.txt'"},
+  };
+  for (const BadCase& bad : cases) check_case(dir, files, bad);
+}
+
+TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code and one line") {
+  WorkDir dir;
+  const BadFiles files(dir);
+  const std::vector<BadCase> cases{
+      {kConsumer, {}, 2, "PATH is required"},
+      {kConsumer, {"RING", "--from", "yesterday"}, 2, "'yesterday' is not earliest, latest, committed or a position"},
+      {kConsumer, {"RING", "--from", "committed"}, 2, "needs a saved cursor"},
+      {kConsumer, {"RING", "--json"}, 2, "write the records with --output FILE, or use --discard"},
+      {kConsumer, {"RING", "--discard", "--output", "x"}, 2, "--discard writes nothing"},
+      {kConsumer, {"RING", "--commit-every", "soon"}, 2, "'soon' is neither a number of records nor a duration"},
+      {kConsumer, {"RING", "--until-idle", "a while"}, 2, "is not a duration"},
+      {kConsumer, {"RING", "--name", "has space"}, 2, "holds spaces or control characters"},
+      {kConsumer, {"RING", "--name", std::string(40, 'n')}, 2, "longer than 31 bytes"},
+      {kConsumer, {"RING", "--from", "4096"}, 2, "start position 4096 is outside the data still in the ring"},
+      {kConsumer, {"MISSING"}, 1, "no such file"},
+      {kConsumer, {"NOT_A_RING"}, 1, "is not a ring file"},
+      {kConsumer, {"TRUNCATED"}, 1, "is truncated"},
+      {kConsumer, {"OLD_VERSION"}, 1, "has ring format version 99.0"},
+      {kConsumer, {"RING", "--output", "/nonexistent/out.txt"}, 1, "cannot write output '/nonexistent/out.txt'"},
+  };
+  for (const BadCase& bad : cases) check_case(dir, files, bad);
+}
+
+TEST_CASE("ringfile-status: each bad argument and bad file gives its exit code and one line") {
+  WorkDir dir;
+  const BadFiles files(dir);
+  const std::vector<BadCase> cases{
+      {kStatus, {}, 2, "PATH is required"},
+      {kStatus, {"RING", "--interval", "soon"}, 2, "'soon' is not a duration"},
+      {kStatus, {"RING", "--json", "--prometheus"}, 2, "choose one"},
+      {kStatus, {"RING", "--prometheus", "--watch"}, 2, "drop --watch"},
+      {kStatus, {"RING", "--max-lag", "lots"}, 2, "'lots' is neither a size (512M) nor a duration"},
+      {kStatus, {"RING", "--count", "3"}, 2, "add --watch"},
+      {kStatus, {"MISSING"}, 1, "no such file"},
+      {kStatus, {"NOT_A_RING"}, 1, "is not a ring file"},
+      {kStatus, {"DIR"}, 1, "is not a regular file, so not a ring"},
+      {kStatus, {"TRUNCATED"}, 1, "is truncated"},
+      {kStatus, {"OLD_VERSION"}, 1, "has ring format version 99.0"},
+  };
+  for (const BadCase& bad : cases) check_case(dir, files, bad);
+}
+
+TEST_CASE("--help prints the usage on stdout and exits 0") {
+  WorkDir dir;
+  for (const std::string* binary : {&kProducer, &kConsumer, &kStatus}) {
+    const Result help = run(*binary, {"--help"}, dir.path());
+    CHECK(help.exit_code == 0);
+    CHECK(help.out.find("Usage: ") != std::string::npos);
+    CHECK(help.err.empty());
+  }
+}

@@ -1,0 +1,82 @@
+// A named consumer keeps its cursor in the ring: stopped and restarted, it continues exactly
+// where it committed, whether it stopped at --count or on SIGTERM.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <string>
+
+#include "support/program.hpp"
+#include "support/status_json.hpp"
+#include "support/work_dir.hpp"
+
+using namespace ringfile::program_test;
+
+namespace {
+
+std::string numbered_lines(int first, int last) {
+  std::string text;
+  for (int number = first; number <= last; ++number) text += "record-" + std::to_string(number) + "\n";
+  return text;
+}
+
+void produce_lines(const WorkDir& dir, const std::string& ring, int first, int last) {
+  write_file(dir / "lines.txt", numbered_lines(first, last));
+  const Result produced = run(kProducer, {ring, "--input", dir / "lines.txt", "--quiet"}, dir.path());
+  INFO(produced.err);
+  REQUIRE(produced.exit_code == 0);
+}
+
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("a named consumer stopped and restarted continues exactly where it committed") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+  produce_lines(dir, ring, 1, 300);
+
+  // Stopped by --count.
+  const Result first = run(kConsumer, {ring, "--name", "billing", "--from", "earliest", "--count", "100"}, dir.path());
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out == numbered_lines(1, 100));
+  const Result second = run(kConsumer, {ring, "--name", "billing", "--count", "100"}, dir.path());
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out == numbered_lines(101, 200));
+
+  // Stopped by SIGTERM while following: everything it wrote out is committed, nothing more.
+  {
+    Program following(kConsumer, {ring, "--name", "billing", "--output", dir / "third.txt"}, dir.path());
+    REQUIRE(eventually([&] { return line_count(read_file(dir / "third.txt")) == 100; }));
+    following.signal(SIGTERM);
+    INFO(following.err());
+    CHECK(following.wait() == 0);
+    CHECK(read_file(dir / "third.txt") == numbered_lines(201, 300));
+  }
+  const StatusConsumer stopped = status_of(ring, dir.path()).consumer("billing");
+  CHECK(stopped.state == "DETACHED");
+  CHECK(stopped.lag_bytes == 0);
+
+  produce_lines(dir, ring, 301, 350);
+  const Result fourth = run(kConsumer, {ring, "--name", "billing", "--count", "50"}, dir.path());
+  REQUIRE(fourth.exit_code == 0);
+  CHECK(fourth.out == numbered_lines(301, 350));
+  CHECK(status_of(ring, dir.path()).consumer("billing").lag_bytes == 0);
+}
+
+TEST_CASE("a name attached by a live consumer is refused, naming its process") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+  Program holder(kConsumer, {ring, "--name", "billing", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+
+  const Result second = run(kConsumer, {ring, "--name", "billing", "--discard"}, dir.path());
+  CHECK(second.exit_code == 1);
+  CHECK(second.err.find("consumer 'billing' is attached by live process " + std::to_string(holder.pid())) !=
+        std::string::npos);
+  holder.signal(SIGINT);
+  CHECK(holder.wait() == 0);
+}

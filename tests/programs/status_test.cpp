@@ -1,0 +1,187 @@
+// ringfile-status reports the lags and states a test arranges, in JSON, Prometheus and table
+// form, and reads rings it cannot write without changing a byte.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "support/json_value.hpp"
+#include "support/program.hpp"
+#include "support/status_json.hpp"
+#include "support/work_dir.hpp"
+
+using namespace ringfile::program_test;
+
+namespace {
+
+void create_ring(const WorkDir& dir, const std::string& ring, const std::string& size, const std::string& policy) {
+  const Result created = run(kProducer, {ring, "--create", "--size", size, "--policy", policy, "--count", "0"}, dir.path());
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+}
+
+void produce_synthetic(const WorkDir& dir, const std::string& ring, int count) {
+  const Result produced =
+      run(kProducer, {ring, "--synthetic", "--record-size", "100", "--count", std::to_string(count)}, dir.path());
+  INFO(produced.err);
+  REQUIRE(produced.exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has not read; a killed one is DEAD") {
+  WorkDir dir;
+  const std::string ring = dir / "lag.ring";
+  create_ring(dir, ring, "1M", "block");
+  // 'reader' reads 40 of the first 100 records and detaches; 'follower' reads all 100 and is
+  // then stopped (SIGSTOP) while 50 more arrive.
+  Program reader(kConsumer, {ring, "--name", "reader", "--count", "40", "--discard"}, dir.path());
+  Program follower(kConsumer, {ring, "--name", "follower", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 2; }));
+  produce_synthetic(dir, ring, 100);
+  REQUIRE(reader.wait() == 0);
+  const std::uint64_t first_head = status_of(ring, dir.path()).head;
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumer("follower").position == first_head; }));
+  follower.signal(SIGSTOP);
+  produce_synthetic(dir, ring, 50);
+
+  const StatusDocument stopped = status_of(ring, dir.path(), "200ms");
+  const std::uint64_t stride = first_head / 100;  // every record has the same size
+  CHECK(stopped.head == 150 * stride);
+  const StatusConsumer& detached = stopped.consumer("reader");
+  CHECK(detached.state == "DETACHED");
+  CHECK(detached.position == 40 * stride);
+  CHECK(detached.lag_bytes == 110 * stride);
+  CHECK(detached.lag_records_estimate == std::optional<std::uint64_t>(110));
+  REQUIRE(detached.lag_seconds.has_value());
+  CHECK(*detached.lag_seconds >= 0.0);
+  const StatusConsumer& stalled = stopped.consumer("follower");
+  CHECK(stalled.state == "STALLED");
+  CHECK(stalled.alive);
+  CHECK(stalled.pid == static_cast<std::uint64_t>(follower.pid()));
+  CHECK(stalled.holds_back);
+  CHECK(stalled.position == 100 * stride);
+  CHECK(stalled.lag_bytes == 50 * stride);
+  CHECK(stalled.lag_records_estimate == std::optional<std::uint64_t>(50));
+
+  follower.signal(SIGKILL);
+  CHECK(follower.wait() == 128 + SIGKILL);
+  const StatusConsumer dead = status_of(ring, dir.path()).consumer("follower");
+  CHECK(dead.state == "DEAD");
+  CHECK_FALSE(dead.alive);
+  CHECK(dead.lag_bytes == 50 * stride);
+
+  SUBCASE("--max-lag exits 1 naming each consumer over the limit, 0 when all are within it") {
+    const Result over = run(kStatus, {ring, "--interval", "0", "--max-lag", std::to_string(60 * stride)}, dir.path());
+    CHECK(over.exit_code == 1);
+    CHECK(over.err.find("consumer 'reader'") != std::string::npos);
+    CHECK(over.err.find("consumer 'follower'") == std::string::npos);  // 50 records: within
+    CHECK(over.err.find("more than --max-lag") != std::string::npos);
+    CHECK(run(kStatus, {ring, "--interval", "0", "--max-lag", "1M"}, dir.path()).exit_code == 0);
+    CHECK(run(kStatus, {ring, "--interval", "0", "--max-lag", "1h"}, dir.path()).exit_code == 0);
+  }
+  SUBCASE("--prometheus exposes the same lag and one state series per state") {
+    const Result exposition = run(kStatus, {ring, "--interval", "0", "--prometheus"}, dir.path());
+    REQUIRE(exposition.exit_code == 0);
+    const std::string reader_labels =
+        "ring=\"" + ring + "\",consumer=\"reader\",slot=\"" + std::to_string(detached.slot) + "\"";
+    CHECK(exposition.out.find("# TYPE ringfile_consumer_lag_bytes gauge\n") != std::string::npos);
+    CHECK(exposition.out.find("ringfile_consumer_lag_bytes{" + reader_labels + "} " + std::to_string(110 * stride) +
+                              "\n") != std::string::npos);
+    CHECK(exposition.out.find("ringfile_consumer_state{" + reader_labels + ",state=\"DETACHED\"} 1\n") !=
+          std::string::npos);
+    CHECK(exposition.out.find("ringfile_consumer_state{" + reader_labels + ",state=\"OK\"} 0\n") != std::string::npos);
+  }
+  SUBCASE("the table names every consumer with its state; --watch without a terminal prints plain blocks") {
+    const Result table = run(kStatus, {ring, "--interval", "0"}, dir.path());
+    REQUIRE(table.exit_code == 0);
+    CHECK(table.out.find("reader") != std::string::npos);
+    CHECK(table.out.find("DETACHED") != std::string::npos);
+    CHECK(table.out.find("DEAD") != std::string::npos);
+    const Result watched = run(kStatus, {ring, "--watch", "50ms", "--count", "3"}, dir.path());
+    REQUIRE(watched.exit_code == 0);
+    std::size_t blocks = 0;
+    for (std::size_t at = watched.out.find("ringfile-status  "); at != std::string::npos;
+         at = watched.out.find("ringfile-status  ", at + 1)) {
+      ++blocks;
+    }
+    CHECK(blocks == 3);
+    CHECK(watched.out.find('\x1b') == std::string::npos);
+  }
+}
+
+TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED; --verify counts it as lost, not corrupt") {
+  WorkDir dir;
+  const std::string ring = dir / "overwrite.ring";
+  create_ring(dir, ring, "256K", "overwrite");
+  Program verifier(kConsumer, {ring, "--verify", "--json", "--quiet"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+  verifier.signal(SIGSTOP);
+  const Result produced = run(kProducer, {ring, "--synthetic", "--record-size", "1K", "--bytes", "1M"}, dir.path());
+  REQUIRE(produced.exit_code == 0);
+
+  const StatusDocument lapped = status_of(ring, dir.path());
+  REQUIRE(lapped.consumers.size() == 1);
+  CHECK(lapped.consumers[0].state == "LAPPED");
+  CHECK(lapped.consumers[0].lag_bytes > lapped.capacity);
+
+  verifier.signal(SIGCONT);
+  REQUIRE(eventually([&] {
+    const StatusDocument now = status_of(ring, dir.path());
+    return now.consumers[0].position == now.head;
+  }));
+  verifier.signal(SIGTERM);
+  INFO(verifier.err());
+  CHECK(verifier.wait() == 0);
+  const JsonValue summary = JsonValue::parse(verifier.out());
+  const JsonValue& verify = summary["verify"];
+  CHECK(verify["ok"].as_bool());
+  CHECK(verify["corrupt"].as_uint() == 0);
+  CHECK(verify["duplicates"].as_uint() == 0);
+  CHECK(verify["lost_records"].as_uint() > 0);
+  CHECK(summary["lost_bytes"].as_uint() > 0);
+  CHECK(verify["records"].as_uint() + verify["lost_records"].as_uint() == 1024);  // each read or counted lost
+}
+
+TEST_CASE("status reads a ring it may not write, and leaves every byte of it unchanged") {
+  WorkDir dir;
+  const std::string ring = dir / "readonly.ring";
+  create_ring(dir, ring, "256K", "block");
+  Program reader(kConsumer, {ring, "--name", "reader", "--count", "10", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+  produce_synthetic(dir, ring, 30);
+  REQUIRE(reader.wait() == 0);
+
+  const std::string before = read_file(ring);
+  struct stat stat_before {};
+  REQUIRE(::stat(ring.c_str(), &stat_before) == 0);
+  REQUIRE(::chmod(ring.c_str(), 0444) == 0);
+
+  const bool root = ::geteuid() == 0;
+  // Root may write any file whatever its mode, so run as nobody: may read, may not write.
+  const Launch as_reader = root ? Launch{.run_as = 65534} : Launch{};
+  if (root) {
+    const Result producer = run(kProducer, {ring, "--synthetic", "--count", "1"}, dir.path(), as_reader);
+    CHECK(producer.exit_code == 1);
+    CHECK(producer.err.find("permission denied") != std::string::npos);
+  }
+  for (const char* format : {"--json", "--prometheus", "--no-color"}) {
+    const Result status = run(kStatus, {ring, format, "--interval", "100ms"}, dir.path(), as_reader);
+    INFO(format << ": " << status.err);
+    CHECK(status.exit_code == 0);
+    CHECK(status.out.find("reader") != std::string::npos);
+  }
+  const StatusConsumer seen = parse_status_document(
+      run(kStatus, {ring, "--json", "--interval", "0"}, dir.path(), as_reader).out).consumer("reader");
+  CHECK(seen.state == "DETACHED");
+  CHECK(seen.lag_records_estimate == std::optional<std::uint64_t>(20));
+
+  struct stat stat_after {};
+  REQUIRE(::stat(ring.c_str(), &stat_after) == 0);
+  CHECK(read_file(ring) == before);
+  CHECK(stat_after.st_mtim.tv_sec == stat_before.st_mtim.tv_sec);
+  CHECK(stat_after.st_mtim.tv_nsec == stat_before.st_mtim.tv_nsec);
+}

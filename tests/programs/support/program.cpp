@@ -1,0 +1,135 @@
+#include "support/program.hpp"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <stdexcept>
+#include <thread>
+
+#include "support/work_dir.hpp"
+
+namespace ringfile::program_test {
+namespace {
+
+std::atomic<int> g_output_counter{0};
+
+// Between fork and exec only async-signal-safe calls: no allocation, no exceptions.
+[[noreturn]] void become_program(const char* binary, char* const* argv, int stdin_fd, const char* out_path,
+                                 const char* err_path, const std::optional<uid_t>& run_as) {
+  const int out_fd = ::open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err_fd = ::open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stdin_fd < 0 || out_fd < 0 || err_fd < 0) ::_exit(126);
+  ::dup2(stdin_fd, STDIN_FILENO);
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(err_fd, STDERR_FILENO);
+  if (run_as) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(*run_as) != 0 || ::setuid(*run_as) != 0) ::_exit(125);
+  }
+  ::execv(binary, argv);
+  ::_exit(127);
+}
+
+}  // namespace
+
+Program::Program(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
+                 const Launch& launch) {
+  const int number = g_output_counter.fetch_add(1);
+  const std::string stem = work_dir + "/" + binary.substr(binary.rfind('/') + 1) + "-" + std::to_string(number);
+  out_path_ = stem + ".out";
+  err_path_ = stem + ".err";
+  std::vector<std::string> words{binary};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+
+  int child_stdin = -1;
+  if (launch.stdin_pipe) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    child_stdin = pipe_fds[0];
+    stdin_fd_ = pipe_fds[1];
+  } else {
+    child_stdin = ::open(launch.stdin_file ? launch.stdin_file->c_str() : "/dev/null", O_RDONLY | O_CLOEXEC);
+    if (child_stdin < 0) throw std::runtime_error("cannot open the child's stdin");
+  }
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) become_program(binary.c_str(), argv.data(), child_stdin, out_path_.c_str(), err_path_.c_str(), launch.run_as);
+  ::close(child_stdin);
+}
+
+Program::~Program() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  if (!exit_code_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+void Program::write_stdin(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(stdin_fd_, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("writing to the child's stdin failed");
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+void Program::close_stdin() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
+void Program::signal(int signal_number) const { ::kill(pid_, signal_number); }
+
+bool Program::running() {
+  if (exit_code_) return false;
+  int status = 0;
+  const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+  if (reaped != pid_) return true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+int Program::wait(std::chrono::milliseconds timeout) {
+  if (!eventually([&] { return !running(); }, timeout)) {
+    ::kill(pid_, SIGKILL);
+    FAIL("process " << pid_ << " did not exit within " << timeout.count() << " ms; stderr: " << err());
+  }
+  return *exit_code_;
+}
+
+std::string Program::out() const { return read_file(out_path_); }
+std::string Program::err() const { return read_file(err_path_); }
+
+Result run(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
+           const Launch& launch) {
+  Program program(binary, args, work_dir, launch);
+  Result result;
+  result.exit_code = program.wait();
+  result.out = program.out();
+  result.err = program.err();
+  return result;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace ringfile::program_test

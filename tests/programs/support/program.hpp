@@ -1,0 +1,66 @@
+// Runs the real programs as child processes: stdout and stderr go to files in the test's work
+// directory, stdin comes from a file, a pipe the test writes, or /dev/null.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringfile::program_test {
+
+inline const std::string kProducer = RINGFILE_PRODUCER_BINARY;
+inline const std::string kConsumer = RINGFILE_CONSUMER_BINARY;
+inline const std::string kStatus = RINGFILE_STATUS_BINARY;
+
+struct Launch {
+  std::optional<std::string> stdin_file;  // else /dev/null, unless stdin_pipe
+  bool stdin_pipe = false;                 // the test writes with write_stdin()
+  std::optional<uid_t> run_as;             // drop to this uid (and gid) before exec
+};
+
+class Program {
+ public:
+  Program(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
+          const Launch& launch = {});
+  ~Program();  // SIGKILLs and reaps a child still running
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+  void write_stdin(std::string_view bytes);
+  void close_stdin();
+  void signal(int signal_number) const;
+  // Exit code, or 128 + signal; fails the test (and kills the child) after `timeout`.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool running();
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  std::optional<int> exit_code_;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program to its end.
+Result run(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
+           const Launch& launch = {});
+
+// Checks `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+}  // namespace ringfile::program_test
