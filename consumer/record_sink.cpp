@@ -40,7 +40,7 @@ void RecordSink::flush() {
   const int error = stream_.error_number();
   if (error == EPIPE) {
     throw programs::RuntimeFailure("the reader of " + output_name_ +
-                                   " went away; records read since the last write are counted as consumed");
+                                   " went away; the cursor stays after the last records written out");
   }
   throw programs::RuntimeFailure("writing " + output_name_ + " failed: " + std::strerror(error) +
                                  (error == ENOSPC ? "; free space on its filesystem" : ""));

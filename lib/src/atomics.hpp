@@ -20,6 +20,25 @@ T load_field(const T& field, std::memory_order order) noexcept {
   return std::atomic_ref<T>(const_cast<T&>(field)).load(order);
 }
 
+// The fences of the seqlock-style reads (a claim in the producer table, a record copied while
+// producers may overwrite it). ThreadSanitizer does not model fences and GCC refuses them under
+// -fsanitize=thread with -Werror; there a compiler barrier stands in (on x86-64, all an acquire
+// or release fence is anyway).
+inline void acquire_fence() noexcept {
+#if defined(__SANITIZE_THREAD__)
+  asm volatile("" ::: "memory");
+#else
+  std::atomic_thread_fence(std::memory_order_acquire);
+#endif
+}
+inline void release_fence() noexcept {
+#if defined(__SANITIZE_THREAD__)
+  asm volatile("" ::: "memory");
+#else
+  std::atomic_thread_fence(std::memory_order_release);
+#endif
+}
+
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();

@@ -188,7 +188,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       // Seqlock-style read: copy, then confirm no producer reserved over it meanwhile.
       scratch_.resize(payload_bytes);
       std::memcpy(scratch_.data(), payload, payload_bytes);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      acquire_fence();
       if (lapped(position)) continue;
       payload = scratch_.data();
     }

@@ -222,7 +222,9 @@ void ConsumerCore::hold_back_from_start() {
 
 void ConsumerCore::detach() noexcept {
   if (!attached_) return;
-  commit();
+  // Without auto-commit the saved cursor is what the user committed: records read since were
+  // not confirmed as handled, and a named consumer reads them again when it returns.
+  if (options_.auto_commit) commit();
   attached_ = false;
   view_.unmap();
   try {

@@ -20,7 +20,7 @@ void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept 
   // Odd while changing; the release fence orders that mark before the field stores, so a reader
   // that sees a new field also sees the odd sequence (seqlock writer side).
   sequence.store(before + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  release_fence();
   atomic_field(slot.claim_start).store(claim.start, std::memory_order_relaxed);
   atomic_field(slot.claim_end).store(claim.end, std::memory_order_relaxed);
   atomic_field(slot.claim_time_ns).store(claim.time_ns, std::memory_order_relaxed);
@@ -40,7 +40,7 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
     claim.end = load_field(slot.claim_end, std::memory_order_relaxed);
     claim.time_ns = load_field(slot.claim_time_ns, std::memory_order_relaxed);
     // Acquire fence: the field loads above complete before the sequence is read again.
-    std::atomic_thread_fence(std::memory_order_acquire);
+    acquire_fence();
     const std::uint64_t after = load_field(slot.claim_sequence, std::memory_order_relaxed);
     if (before == after && before % 2 == 0) return claim;
     cpu_relax();

@@ -196,6 +196,9 @@ TEST_CASE("without auto-commit the cursor is saved only by commit()") {
     // The slot holds the last commit (after "a"), not how far the consumer has read.
     CHECK(ring.consumers()[0].cursor == 48);
   }
+  // Detaching did not confirm "b": the consumer reads it again when it returns.
+  Consumer returned = Consumer::attach(ring, options);
+  CHECK(drain(returned) == std::vector<std::string>{"b", "c"});
 }
 
 TEST_CASE("a named consumer already attached by a live process is refused") {

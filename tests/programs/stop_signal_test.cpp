@@ -22,9 +22,9 @@ constexpr int kLines = 5000;
 std::string fixed_lines(int count) {
   std::string text;
   for (int number = 1; number <= count; ++number) {
-    char line[101];
-    std::snprintf(line, sizeof line, "line-%05d-%088d\n", number, 0);
-    text += line;
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "line-%05d-", number % 100000);
+    text += prefix + std::string(88, '0') + "\n";
   }
   return text;
 }

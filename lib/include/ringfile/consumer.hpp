@@ -99,7 +99,9 @@ class Consumer {
 
   // Saves the cursor in the file (and releases the space behind it to producers).
   void commit();
-  // Frees an anonymous slot; a named one keeps its committed cursor for the next attach.
+  // Frees an anonymous slot; a named one keeps its committed cursor for the next attach. With
+  // auto_commit it first commits; without, the cursor stays at the last commit() (records read
+  // since are read again by the next attach under the same name). The destructor detaches.
   void detach();
 
   std::uint64_t position() const noexcept;
