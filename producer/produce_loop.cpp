@@ -87,7 +87,7 @@ void note_claim_lost(const Ring& ring, bool& noted) {
 
 int produce_synthetic(const ProducerSettings& settings, const Ring& ring, ProducerTally& tally,
                       programs::ProgressLine* progress) {
-  Producer producer(ring);
+  Producer producer(ring, {.sync = settings.sync});
   const std::uint64_t producer_id = unique_producer_id();
   SizeChooser sizes(settings.record_size, producer_id);
   Pacer pacer(settings.rate);
@@ -156,7 +156,7 @@ int produce_from_input(const ProducerSettings& settings, const Ring& ring, Produ
   programs::InputStream stream(input.get());
   RecordReader reader(stream, describe_input(settings.input), settings.format, settings.record_size.max_bytes,
                       ring.info().max_record_bytes);
-  Producer producer(ring);
+  Producer producer(ring, {.sync = settings.sync});
   StopLimits limits(settings);
   ProgressMeter meter(1);
   bool noted_lost_claim = false;

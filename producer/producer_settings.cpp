@@ -12,7 +12,7 @@ using programs::UsageError;
 // Combinations CLI11 cannot express; each message names the problem and the fix.
 void check_consistency(const ProducerSettings& settings, const CLI::App& app) {
   const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
-  for (const char* creation_option : {"--size", "--policy", "--max-record", "--mode"}) {
+  for (const char* creation_option : {"--size", "--policy", "--max-record", "--mode", "--paging"}) {
     if (given(creation_option) && !settings.create) {
       throw UsageError(std::string(creation_option) + " only applies when creating a ring; add --create");
     }
@@ -51,7 +51,35 @@ void check_consistency(const ProducerSettings& settings, const CLI::App& app) {
   }
 }
 
+constexpr PagingStrategy kPagingChoices[] = {PagingStrategy::automatic, PagingStrategy::zero_range,
+                                             PagingStrategy::punch_hole, PagingStrategy::prefetch_only,
+                                             PagingStrategy::none};
+
 }  // namespace
+
+std::optional<SyncPolicy> parse_sync_policy(std::string_view text) {
+  SyncPolicy sync;
+  if (text == "none") return sync;
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view kind = text.substr(0, colon);
+  const std::string_view value = text.substr(colon + 1);
+  if (kind == "interval") {
+    const auto interval = programs::parse_duration(value);
+    if (!interval || *interval < std::chrono::milliseconds(1)) return std::nullopt;
+    sync.mode = SyncPolicy::Mode::interval;
+    sync.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
+    return sync;
+  }
+  if (kind == "bytes") {
+    const auto bytes = programs::parse_byte_size(value);
+    if (!bytes || *bytes == 0) return std::nullopt;
+    sync.mode = SyncPolicy::Mode::bytes;
+    sync.bytes = *bytes;
+    return sync;
+  }
+  return std::nullopt;
+}
 
 std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** argv) {
   ProducerSettings settings;
@@ -76,6 +104,11 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   std::uint64_t max_record = 0;
   programs::add_size_option(app, "--max-record", max_record,
                             "Largest record of a new ring (default 16M, or a quarter of a smaller ring)")
+      ->group(creation);
+  int paging = 0;
+  programs::add_choice_option(app, "--paging", paging, {"automatic", "zero-range", "punch-hole", "prefetch", "none"},
+                              "How a ring larger than memory keeps its laps fast: automatic (zero-range on "
+                              "disk for rings over 512M, none on tmpfs and for smaller rings)")
       ->group(creation);
   std::string mode_text = "0640";
   app.add_option("--mode", mode_text, "Permissions of a new ring file")
@@ -133,6 +166,17 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
       ->group(running)
       ->type_name("N")
       ->capture_default_str();
+  std::string sync_text = "none";
+  app.add_option("--sync", sync_text,
+                 "What survives a power cut: none (default; every process crash is survived anyway), "
+                 "interval:T (fdatasync every T), bytes:SIZE (flush after every SIZE written)")
+      ->group(running)
+      ->type_name("none|interval:T|bytes:SIZE")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            return parse_sync_policy(text) ? "" : "'" + text + "' is not none, interval:T (e.g. interval:1s) or bytes:SIZE (e.g. bytes:64M)";
+          },
+          ""));
   app.add_flag("--quiet", settings.quiet, "No progress and no summary line on stderr")->group(running);
   app.add_flag("--json", settings.json,
                "Print the summary as one JSON object on stdout: records, bytes, seconds, records_per_s, "
@@ -146,6 +190,8 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
     settings.policy = policy == 0 ? WriterPolicy::block : WriterPolicy::overwrite;
   }
   if (app.get_option("--max-record")->count() > 0) settings.max_record_bytes = max_record;
+  if (app.get_option("--paging")->count() > 0) settings.paging = kPagingChoices[paging];
+  settings.sync = *parse_sync_policy(sync_text);
   settings.file_mode = *programs::parse_file_mode(mode_text);
   settings.format = static_cast<programs::RecordFormat>(format);
   const std::uint64_t default_record_bytes =

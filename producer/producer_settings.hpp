@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct ProducerSettings {
   std::optional<WriterPolicy> policy;
   std::optional<std::uint64_t> max_record_bytes;
   unsigned file_mode = 0640;
+  std::optional<PagingStrategy> paging;
+
+  // Durability of what this producer commits (--sync).
+  SyncPolicy sync;
 
   // What to write.
   bool synthetic = false;
@@ -46,6 +51,9 @@ struct ProducerSettings {
 
   std::size_t process_count() const noexcept { return paths.size() * procs_per_ring; }
 };
+
+// "none", "interval:T" or "bytes:SIZE"; nullopt if it is none of these.
+std::optional<SyncPolicy> parse_sync_policy(std::string_view text);
 
 // The settings, or the exit code when the program should end now (--help, bad usage).
 std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** argv);

@@ -47,6 +47,7 @@ Ring open_ring_for_writing(const ProducerSettings& settings, const std::filesyst
     options.max_record_bytes = static_cast<std::uint32_t>(*settings.max_record_bytes);
   }
   options.file_mode = static_cast<mode_t>(settings.file_mode);
+  if (settings.paging) options.paging = *settings.paging;
   try {
     return Ring::create(path, options);
   } catch (const Error& error) {

@@ -12,6 +12,7 @@ std::string render_json(const RingReport& report) {
       .field("capacity", report.capacity)
       .field("policy", report.policy == WriterPolicy::block ? "block" : "overwrite")
       .field("max_record_bytes", report.max_record_bytes)
+      .field("paging", paging_name(report.paging))
       .field("head", report.head)
       .field("sample_seconds", report.window_seconds)
       .field("write_bytes_per_s", report.write_bytes_per_s)

@@ -99,6 +99,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
   report.realtime_ns = later.realtime_ns;
   report.capacity = later.info.capacity_bytes;
   report.policy = later.info.policy;
+  report.paging = later.info.paging;
   report.max_record_bytes = later.info.max_record_bytes;
   report.head = later.head;
   report.resident_bytes = later.residency.resident_bytes;
@@ -165,6 +166,17 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
     report.producers.push_back(producer);
   }
   return report;
+}
+
+const char* paging_name(PagingStrategy paging) noexcept {
+  switch (paging) {
+    case PagingStrategy::zero_range: return "zero-range";
+    case PagingStrategy::punch_hole: return "punch-hole";
+    case PagingStrategy::prefetch_only: return "prefetch";
+    case PagingStrategy::automatic:
+    case PagingStrategy::none: break;
+  }
+  return "none";
 }
 
 }  // namespace ringfile::status

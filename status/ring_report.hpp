@@ -64,6 +64,7 @@ struct RingReport {
   std::uint64_t realtime_ns = 0;
   std::uint64_t capacity = 0;
   WriterPolicy policy = WriterPolicy::block;
+  PagingStrategy paging = PagingStrategy::none;
   std::uint32_t max_record_bytes = 0;
   std::uint64_t head = 0;
   std::optional<double> window_seconds;
@@ -78,5 +79,8 @@ struct RingReport {
 
 // `earlier` is the sample a window before `later` (same ring), or null for a single sample.
 RingReport build_report(const RingSample* earlier, const RingSample& later);
+
+// "zero-range", "punch-hole", "prefetch", "none": as ringfile-producer --paging spells them.
+const char* paging_name(PagingStrategy paging) noexcept;
 
 }  // namespace ringfile::status

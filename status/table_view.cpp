@@ -70,7 +70,7 @@ std::string summary_lines(const RingReport& report) {
   std::snprintf(laps_text, sizeof laps_text, "%.2f", laps);
   std::string text = report.path.string() + "  (" + (report.policy == WriterPolicy::block ? "block" : "overwrite") +
                      " policy, capacity " + format_bytes(static_cast<double>(report.capacity)) + ", records up to " +
-                     format_bytes(report.max_record_bytes) + ")\n";
+                     format_bytes(report.max_record_bytes) + ", paging " + paging_name(report.paging) + ")\n";
   text += "  head " + std::to_string(report.head) + " (" + laps_text + " laps)";
   if (report.write_bytes_per_s) text += ", writing " + format_byte_rate(*report.write_bytes_per_s);
   text += "; page cache " + format_bytes(static_cast<double>(report.resident_bytes)) + " resident";

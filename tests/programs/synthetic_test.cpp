@@ -122,3 +122,25 @@ TEST_CASE("SIGTERM stops a producer and a consumer cleanly: every committed reco
   CHECK(saved.state == "DETACHED");
   CHECK(saved.position == head);
 }
+
+TEST_CASE("--paging chooses the strategy of a new ring, and --sync bytes leaves nothing dirty behind") {
+  WorkDir dir;
+  const std::string ring = dir / "durable.ring";
+  const Result created =
+      run(kProducer, {ring, "--create", "--size", "1M", "--paging", "punch-hole", "--synthetic", "--count", "200",
+                      "--record-size", "1K", "--sync", "bytes:4K", "--quiet"},
+          dir.path());
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const Result status = run(kStatus, {ring, "--interval", "0", "--json"}, dir.path());
+  REQUIRE(status.exit_code == 0);
+  const JsonValue document = JsonValue::parse(status.out);
+  CHECK(document["paging"].as_string() == "punch-hole");
+  // Each flush waited for everything written before it (200 KiB of records): only the header
+  // segment (the producer leaving its slot; one 64 KiB folio) can be dirty afterwards.
+  CHECK(document["dirty_bytes"].as_uint() <= 65536);
+
+  const Result mismatch = run(kProducer, {ring, "--create", "--size", "1M", "--sync", "interval:0s"}, dir.path());
+  CHECK(mismatch.exit_code == 2);
+  CHECK(has(mismatch.err, "--sync"));
+}
