@@ -63,7 +63,8 @@ bool parse_throughput_options(int argc, char** argv, ThroughputOptions& options)
   for (const std::uint64_t size : options.record_sizes) size_texts.push_back(std::to_string(size));
   parser.add_list("--sizes", &size_texts, "record sizes, e.g. 64,4K,625000");
   parser.add_count("--records", &options.records, "records per pass (0: ~2 GB, 2000..2000000)");
-  parser.add_list("--transports", &options.transports, "transports to run, in this order");
+  parser.add_list("--transports", &options.transports,
+                  "transports to run, in this order (default: every transport)");
   parser.add_text("--baseline", &options.baseline,
                   "transport the others are compared with (default: the first of --transports)");
   parser.add_count("--queue-depth", &options.queue_depth, "records in flight at most");
@@ -85,6 +86,12 @@ bool parse_throughput_options(int argc, char** argv, ThroughputOptions& options)
     const auto size = parse_byte_size(text);
     if (!size) throw SetupError("--sizes: cannot use '" + text + "'");
     options.record_sizes.push_back(*size);
+  }
+  if (!parser.was_given("--transports")) {
+    for (const Transport& transport : transports()) options.transports.emplace_back(transport.name);
+  }
+  if (options.transports.empty()) {
+    throw SetupError("--transports is empty (known: " + known_transports() + ")");
   }
   if (options.baseline.empty()) options.baseline = options.transports.front();
   check(options);

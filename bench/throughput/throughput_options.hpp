@@ -10,7 +10,7 @@ namespace ringfile::bench::throughput {
 struct ThroughputOptions {
   std::vector<std::uint64_t> record_sizes{64, 4096, 625'000};
   std::uint64_t records = 0;  // per pass; 0: by size (see records_for_size)
-  std::vector<std::string> transports{"message_queue", "spsc_queue"};
+  std::vector<std::string> transports;  // empty: every registered transport, in that order
   std::string baseline;  // ratios are against this transport; empty: the first of `transports`
   std::uint64_t queue_depth = 64;
   int producer_cpu = 0;

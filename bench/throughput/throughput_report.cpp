@@ -96,6 +96,20 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
                format("%.2fx", ratio(figures.records_per_second, baseline.records_per_second)),
                format("%.2fx", ratio(figures.p50_ns, baseline.p50_ns))});
     }
+    if (size.transports.size() > 2) {
+      // Every pair, not only against the baseline: each transport against each other one.
+      text += "  records/s ratios, row / column:";
+      for (const TransportRuns& column : size.transports) text += " " + column.transport;
+      text += "\n";
+      for (const TransportRuns& row_runs : size.transports) {
+        const double row_rate = medians_of(row_runs).records_per_second;
+        text += "    " + row_runs.transport + ":";
+        for (const TransportRuns& column : size.transports) {
+          text += " " + format("%.2fx", ratio(row_rate, medians_of(column).records_per_second));
+        }
+        text += "\n";
+      }
+    }
     for (const TransportRuns& runs : size.transports) {
       text += "  " + runs.transport + " passes (records/s):";
       for (const PassSummary& pass : runs.passes) {
@@ -145,6 +159,13 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
       json.field("records_per_second_vs_baseline",
                  ratio(figures.records_per_second, baseline.records_per_second));
       json.field("p50_vs_baseline", ratio(figures.p50_ns, baseline.p50_ns));
+      json.key("records_per_second_vs").begin_object();
+      for (const TransportRuns& other : size.transports) {
+        if (&other == &runs) continue;
+        json.field(other.transport,
+                   ratio(figures.records_per_second, medians_of(other).records_per_second));
+      }
+      json.end_object();
       json.key("passes").begin_array();
       for (const PassSummary& pass : runs.passes) {
         json.begin_object().field("records_per_second", pass.records_per_second);

@@ -177,7 +177,9 @@ void create_rings(const WriterKind& kind, const WrapOptions& options, const fs::
                   std::vector<RingSetup>& setups, std::vector<FileDescriptor>& ring_files) {
   for (std::size_t ring = 0; ring < options.ring_count; ++ring) {
     setups.push_back({directory / (std::string(kind.name) + "-ring-" + std::to_string(ring)),
-                      options.ring_bytes, options.view_bytes, options.record_bytes});
+                      options.ring_bytes, options.view_bytes, options.record_bytes,
+                      options.readers, options.ringfile_view_bytes, options.ringfile_checksum,
+                      options.ringfile_copy_api});
     kind.create_ring(setups.back());
     ring_files.emplace_back(::open(setups.back().path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ring_files.back().valid()) {

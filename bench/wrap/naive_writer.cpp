@@ -49,6 +49,7 @@ class NaiveMappedWriter final : public RingWriter {
   }
 
   std::string error_message() const override { return error_message_; }
+  std::uint64_t ring_bytes_advanced() const noexcept override { return position_; }
 
  private:
   bool view_covers(std::uint64_t offset) const noexcept {

@@ -46,6 +46,7 @@ class PwriteWriter final : public RingWriter {
     return describe_errno("pwrite at byte " + std::to_string(position_ % ring_bytes_),
                           error_number_);
   }
+  std::uint64_t ring_bytes_advanced() const noexcept override { return position_; }
 
  private:
   FileDescriptor file_;

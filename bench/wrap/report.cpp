@@ -28,7 +28,7 @@ std::string per_byte_written(const std::optional<std::uint64_t>& bytes, std::uin
 }
 
 void append_row(std::string& text, const std::vector<std::string>& cells) {
-  static constexpr int kWidths[] = {8, 4, 7, 7, 11, 10, 10, 10, 9, 9};
+  static constexpr int kWidths[] = {19, 4, 7, 7, 11, 10, 10, 10, 9, 9};
   std::size_t column = 0;
   for (const std::string& cell : cells) {
     char padded[64];
@@ -60,6 +60,12 @@ std::string header(const RunDescription& run) {
           " B, " + std::to_string(options.laps) + " laps, naive view " +
           format_byte_size(std::min(options.view_bytes, options.ring_bytes)) +
           ", readers: " + (options.readers ? "one per ring" : "none") + "\n";
+  text += "ringfile kinds: view " + format_byte_size(options.ringfile_view_bytes) + ", policy " +
+          (options.readers ? "block (the reader holds the writer back)" : "overwrite") +
+          ", payload CRC32C " + (options.ringfile_checksum ? "on" : "off") + ", " +
+          (options.ringfile_copy_api ? "Producer::write()" : "claim + memcpy + commit") +
+          "; a lap is ring-size bytes of the ring's head (frames and wrap padding), GB/s counts "
+          "record bytes\n";
   for (const std::string& note : run.box_notes) text += "box: " + note + "\n";
   return text;
 }
@@ -161,6 +167,9 @@ std::string json_report(const RunDescription& run, const std::vector<KindResult>
   json.field("rings", options.ring_count).field("ring_bytes", options.ring_bytes);
   json.field("record_bytes", options.record_bytes).field("laps", options.laps);
   json.field("view_bytes", std::min(options.view_bytes, options.ring_bytes));
+  json.field("ringfile_view_bytes", options.ringfile_view_bytes);
+  json.field("ringfile_checksum", options.ringfile_checksum);
+  json.field("ringfile_copy_api", options.ringfile_copy_api);
   json.field("readers", options.readers).field("directory", run.ring_directory.string());
   json.field("baseline", options.baseline_kind);
   json.end_object();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "support/clock.hpp"
@@ -64,8 +65,10 @@ void run_writer_process(const WriterKind& kind, const RingSetup& setup, std::uin
     const std::uint64_t faults_before = own_major_faults();
     const std::uint64_t lap_start_bytes = bytes_written;
     sample.start_ns = monotonic_ns();
-    // A lap is ring_bytes of writing; records do not divide a ring, so laps end mid-record.
-    while (bytes_written < (lap + 1) * setup.ring_bytes) {
+    // A lap is ring_bytes of the ring passed over (records, and for ringfile their frame
+    // headers and the padding at the wrap); records do not divide a ring, so laps end
+    // mid-record. `bytes_written` counts record bytes only: GB/s is of records.
+    while (writer->ring_bytes_advanced() < (lap + 1) * setup.ring_bytes) {
       stamp_record_sequence(record, records_written);
       if (!writer->write(record)) {
         copy_error(report.error, writer->error_message().c_str());
@@ -109,6 +112,14 @@ void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRu
   for (;;) {
     const bool writer_finished = channel.writer_finished.load(std::memory_order_acquire) != 0;
     const std::size_t records = reader->poll(published, progress);
+    if (records == 0) {
+      const std::string error = reader->error_message();
+      if (!error.empty()) {
+        copy_error(report.error, error.c_str());
+        report.progress = progress;
+        ::_exit(kChildRunFailed);
+      }
+    }
     const std::uint64_t published_count = published.load();
     const std::uint64_t handled =
         progress.records_read + progress.records_lost + progress.records_mismatched;

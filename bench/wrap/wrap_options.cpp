@@ -27,6 +27,7 @@ void apply_quick_preset(const OptionParser& parser, WrapOptions& options) {
   if (!parser.was_given("--rings")) options.ring_count = 1;
   if (!parser.was_given("--ring-size")) options.ring_bytes = 32ull << 20;
   if (!parser.was_given("--view-size")) options.view_bytes = 8ull << 20;
+  if (!parser.was_given("--ringfile-view-size")) options.ringfile_view_bytes = 4ull << 20;
 }
 
 void check(const WrapOptions& options) {
@@ -48,6 +49,10 @@ void check(const WrapOptions& options) {
   if (options.view_bytes < page_bytes || options.view_bytes % page_bytes != 0) {
     throw SetupError("--view-size must be a multiple of the page size");
   }
+  if (options.ringfile_view_bytes < page_bytes || options.ringfile_view_bytes % page_bytes != 0) {
+    throw SetupError("--ringfile-view-size must be a multiple of the page size");
+  }
+  if (options.kinds.empty()) throw SetupError("--kinds is empty (known: " + known_kinds() + ")");
   for (const std::string& kind : options.kinds) {
     if (find_writer_kind(kind) == nullptr) {
       throw SetupError("unknown writer kind '" + kind + "' (known: " + known_kinds() + ")");
@@ -75,7 +80,15 @@ bool parse_wrap_options(int argc, char** argv, WrapOptions& options) {
   parser.add_count("--laps", &options.laps, "times each writer goes round its ring");
   parser.add_byte_size("--view-size", &options.view_bytes,
                        "mapped view of the naive kind (clamped to the ring size)");
-  parser.add_list("--kinds", &options.kinds, "writer kinds to run, in this order");
+  parser.add_byte_size("--ringfile-view-size", &options.ringfile_view_bytes,
+                       "view of the ringfile kinds' producer and consumer (OpenOptions::view_bytes)");
+  bool no_checksum = false;
+  parser.add_flag("--no-checksum", &no_checksum,
+                  "ringfile kinds: no payload CRC32C (the library computes one by default)");
+  parser.add_flag("--ringfile-copy-api", &options.ringfile_copy_api,
+                  "ringfile kinds: write with Producer::write() instead of claim/memcpy/commit");
+  parser.add_list("--kinds", &options.kinds,
+                  "writer kinds to run, in this order (default: every kind)");
   parser.add_text("--baseline", &options.baseline_kind,
                   "kind the others are compared with (default: the first of --kinds)");
   parser.add_flag("--readers", &options.readers, "one reader process per ring, following closely");
@@ -91,12 +104,18 @@ bool parse_wrap_options(int argc, char** argv, WrapOptions& options) {
   parser.add_flag("--quick", &options.quick, "smoke test: 1 ring of 32 MiB (seconds)");
   if (!parser.parse(argc, argv)) return false;
   options.box = !no_box;
+  options.ringfile_checksum = !no_checksum;
+  if (!parser.was_given("--kinds")) {
+    for (const WriterKind& kind : writer_kinds()) options.kinds.emplace_back(kind.name);
+  }
   options.directory = directory;
   if (options.quick) apply_quick_preset(parser, options);
   if (options.box_memory_bytes == 0) {
     options.box_memory_bytes = options.ring_count * options.ring_bytes / 2;
   }
-  if (options.baseline_kind.empty()) options.baseline_kind = options.kinds.front();
+  if (options.baseline_kind.empty() && !options.kinds.empty()) {
+    options.baseline_kind = options.kinds.front();
+  }
   check(options);
   return true;
 }

@@ -14,7 +14,12 @@ struct WrapOptions {
   std::uint64_t record_bytes = 625'000;  // the record size of the original report
   std::uint64_t laps = 3;
   std::uint64_t view_bytes = 256ull << 20;  // naive kind; clamped to the ring size
-  std::vector<std::string> kinds{"naive", "pwrite"};
+  // ringfile kinds: OpenOptions::view_bytes (the library raises it to a power of two). It also
+  // sets the paging engine's chunk (half a view) and how far it works ahead and keeps behind.
+  std::uint64_t ringfile_view_bytes = 8ull << 20;
+  bool ringfile_checksum = true;  // the library's default: a CRC32C per payload
+  bool ringfile_copy_api = false;  // Producer::write() instead of claim + memcpy + commit
+  std::vector<std::string> kinds;  // empty: every registered kind, in registration order
   std::string baseline_kind;  // ratios are against this kind; empty: the first of `kinds`
   bool readers = false;       // one reader process per ring, following its writer
   bool box = true;

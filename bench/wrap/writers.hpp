@@ -27,6 +27,14 @@ struct RingSetup {
   std::uint64_t ring_bytes = 0;    // data capacity; one lap writes this many bytes
   std::uint64_t view_bytes = 0;    // for kinds that map the file in sliding views
   std::uint64_t record_bytes = 0;  // every record has this size
+  bool readers = false;            // a reader follows this ring's writer (--readers)
+  // The ringfile kinds: OpenOptions::view_bytes of the writer and reader, and whether the
+  // producer stamps (and the consumer checks) each payload's CRC32C.
+  std::uint64_t ringfile_view_bytes = 0;
+  bool ringfile_checksum = true;
+  // Write each record with Producer::write() (the copying call) instead of claim + memcpy +
+  // commit in place; the same bytes either way.
+  bool ringfile_copy_api = false;
 };
 
 // Appends records one after another, wrapping at ring_bytes; never waits for readers (the
@@ -38,6 +46,11 @@ class RingWriter {
   // Copies one record in. false: the ring cannot take it; error_message() says why.
   virtual bool write(std::span<const std::byte> record) noexcept = 0;
   virtual std::string error_message() const = 0;
+  // Bytes the writer has advanced through the ring since it opened it; a lap ends each time
+  // this passes another ring_bytes. For the plain-file kinds it is the records' bytes; a kind
+  // that adds framing (ringfile: a 40-byte header per record, padding at the wrap) counts those
+  // too, so that a lap is one pass over the whole file for every kind.
+  virtual std::uint64_t ring_bytes_advanced() const noexcept = 0;
 };
 
 // What a reader has done so far; the harness reports it per kind.
@@ -67,6 +80,9 @@ class RingReader {
   virtual ~RingReader() = default;
   // Reads records completed so far. Returns how many this call read; 0 if nothing was new.
   virtual std::size_t poll(const PublishedRecords& published, ReadProgress& progress) noexcept = 0;
+  // Non-empty once the reader has met something it cannot read past (a corrupt frame); the
+  // harness then stops the reader and reports it.
+  virtual std::string error_message() const { return {}; }
 };
 
 struct WriterKind {

@@ -1,0 +1,145 @@
+// `ringfile`: a ring file on tmpfs between two processes, zero copy. The producer claims each
+// record in the mapping, copies the record in once and stamps it there, and commits; the consumer
+// polls and hands ReceiveLog the record where it lies in the mapping (block policy, holding
+// consumer: the bytes cannot change under the handler). The producer's copy-in is the only copy,
+// where message_queue and spsc_queue copy in and out.
+//
+// `ringfile-nocrc` is the same with the payload CRC32C off (the library computes it on commit and
+// checks it on poll by default), to show what that costs per byte.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <ringfile/consumer.hpp>
+#include <ringfile/error.hpp>
+#include <ringfile/producer.hpp>
+#include <ringfile/ring.hpp>
+
+#include "support/cpu_pinning.hpp"
+#include "throughput/record_flow.hpp"
+#include "throughput/transports.hpp"
+
+namespace ringfile::bench::throughput {
+
+namespace {
+
+// Small enough to stay in the cache hierarchy's reach like the other transports' pools, large
+// enough for ~100 records of 625000 B (message_queue holds 64).
+constexpr std::uint64_t kRingBytes = 64 * kMiB;
+// On tmpfs: memory, as the other transports; the paging engine resolves to `none` there.
+constexpr const char* kRingDirectory = "/dev/shm";
+// A dead peer must not hang the run.
+constexpr std::chrono::seconds kPeerTimeout{10};
+
+// Exit status 2: could not pin, 1: the ring failed.
+[[noreturn]] void run_producer_process(const std::string& path, const PassConfig& config,
+                                       bool checksum) {
+  if (!pin_current_thread(config.producer_cpu)) ::_exit(2);
+  try {
+    const Ring ring = Ring::open(path);
+    ProducerOptions options;
+    options.checksum = checksum;
+    Producer producer(ring, options);
+    std::vector<std::byte> record(config.record_bytes);
+    fill_record(record);
+    RecordStamper stamper(config);
+    for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+      const ClaimResult claim = producer.claim(config.record_bytes, kPeerTimeout);
+      if (!claim) ::_exit(1);
+      std::memcpy(claim.buffer.data(), record.data(), record.size());
+      stamper.stamp(claim.buffer, sequence);
+      if (producer.commit() != ClaimStatus::ok) ::_exit(1);
+    }
+  } catch (const std::exception&) {
+    ::_exit(1);
+  }
+  ::_exit(0);
+}
+
+PassResult run_ringfile_pass(const PassConfig& config, bool checksum) {
+  const std::string path = std::string(kRingDirectory) + "/ringfile-bench-throughput-" +
+                           std::to_string(::getpid()) + ".ring";
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+  PassResult result;
+  pid_t producer = -1;
+  try {
+    CreateOptions create;
+    create.capacity_bytes = kRingBytes;
+    create.policy = WriterPolicy::block;
+    create.max_record_bytes = static_cast<std::uint32_t>(config.record_bytes);
+    const Ring ring = Ring::create(path, create);
+    // Attached before the producer exists, so it holds every record from the first.
+    ConsumerOptions consume;
+    consume.start = StartFrom::earliest;
+    consume.verify_checksums = checksum;
+    Consumer consumer = Consumer::attach(ring, consume);
+    producer = ::fork();
+    if (producer < 0) {
+      result.error = "fork failed";
+    } else if (producer == 0) {
+      run_producer_process(path, config, checksum);
+    } else {
+      const SavedAffinity restore_affinity;
+      const bool consumer_pinned = pin_current_thread(config.consumer_cpu);
+      ReceiveLog log(config.records);
+      const auto handle = [&log](const Record& record) { log.on_record(record.payload); };
+      while (log.received() < config.records) {
+        const PollResult polled = consumer.poll(handle);
+        if (polled.status != PollStatus::ok) {
+          result.error = "poll: " + consumer.error_message();
+          break;
+        }
+        if (polled.records == 0 && !consumer.wait(kPeerTimeout)) {
+          result.error = "no record for " + std::to_string(kPeerTimeout.count()) +
+                         " s: producer gone?";
+          break;
+        }
+      }
+      const std::string error =
+          !result.error.empty() || consumer_pinned ? result.error : "cannot pin the consumer";
+      result = std::move(log).finish();
+      result.error = error;
+    }
+  } catch (const std::exception& failure) {
+    result.error = std::string("ringfile: ") + failure.what();
+  }
+  if (producer > 0) {
+    if (!result.error.empty()) ::kill(producer, SIGKILL);
+    int status = 0;
+    ::waitpid(producer, &status, 0);
+    if (result.error.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      result.error = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? "cannot pin the producer"
+                                                                    : "producer process failed";
+    }
+  }
+  std::filesystem::remove(path, ignored);
+  return result;
+}
+
+PassResult run_ringfile(const PassConfig& config) { return run_ringfile_pass(config, true); }
+PassResult run_ringfile_without_checksum(const PassConfig& config) {
+  return run_ringfile_pass(config, false);
+}
+
+const TransportRegistration register_ringfile{{
+    "ringfile",
+    "ringfile Producer claim/commit and Consumer poll, zero copy, 64 MiB ring on /dev/shm, "
+    "two processes",
+    run_ringfile,
+}};
+
+const TransportRegistration register_ringfile_nocrc{{
+    "ringfile-nocrc",
+    "as ringfile, without the payload CRC32C",
+    run_ringfile_without_checksum,
+}};
+
+}  // namespace
+
+}  // namespace ringfile::bench::throughput
