@@ -170,9 +170,13 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
                                       PrepareOutcome* outcome) noexcept {
   std::uint64_t end = std::max(round_down(prepared, chunk_bytes_) + chunk_bytes_,
                                round_down(target + chunk_bytes_ - 1, chunk_bytes_));
-  const std::uint64_t released =
-      atomic_field(file_.header().released_position.value).load(std::memory_order_acquire);
-  end = std::min(end, round_down(released + resident_budget_bytes_, kPage));
+  auto& header = file_.header();
+  const std::uint64_t released = atomic_field(header.released_position.value).load(std::memory_order_acquire);
+  const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
+  // The follow window counts only as far as a follower really lags: with none behind, the
+  // budget is a view and a chunk on either side of the head.
+  const std::uint64_t follower_lag = head - follower_position(head);
+  end = std::min(end, round_down(released + resident_budget_bytes_ - follow_window_bytes_ + follower_lag, kPage));
   if (end <= prepared) {
     *outcome = PrepareOutcome::throttled;
     return prepared;
@@ -227,21 +231,26 @@ void Pager::start_writeback() noexcept {
   written_back_until_ = until;
 }
 
+// The slowest consumer that keeps up (within the follow window of the head); those further
+// behind replay and drop behind themselves. The head when there is none.
+std::uint64_t Pager::follower_position(std::uint64_t head) const noexcept {
+  std::uint64_t follower = head;
+  for (const auto& slot : file_.header().consumers) {
+    if (load_field(slot.state, std::memory_order_acquire) != static_cast<std::uint32_t>(format::ConsumerState::active)) {
+      continue;
+    }
+    const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
+    if (cursor <= head && head - cursor <= follow_window_bytes_) follower = std::min(follower, cursor);
+  }
+  return follower;
+}
+
 void Pager::release_behind() noexcept {
   if (strategy_ == PagingStrategy::none) return;
   auto& header = file_.header();
   const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
   const std::uint64_t capacity = file_.geometry().capacity;
-  // The slowest consumer that keeps up; those further behind replay and drop behind themselves.
-  std::uint64_t follower = head;
-  for (auto& slot : header.consumers) {
-    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(format::ConsumerState::active)) {
-      continue;
-    }
-    const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_acquire);
-    if (cursor <= head && head - cursor <= follow_window_bytes_) follower = std::min(follower, cursor);
-  }
+  const std::uint64_t follower = follower_position(head);
   if (follower < keep_behind_bytes_) return;
   const std::uint64_t target = round_down(follower - keep_behind_bytes_, chunk_bytes_);
   auto released = atomic_field(header.released_position.value);

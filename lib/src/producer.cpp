@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 
@@ -107,6 +108,13 @@ class ProducerCore {
   ClaimStatus commit(std::size_t used_bytes) noexcept {
     if (!claim_open_) return ClaimStatus::no_claim;
     if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
+    const std::uint32_t payload_crc =
+        options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
+    return commit_frame(used_bytes, payload_crc);
+  }
+
+  // Fills in the header and publishes the record. @pre a claim is open, used_bytes fits it.
+  ClaimStatus commit_frame(std::size_t used_bytes, std::uint32_t payload_crc) noexcept {
     const std::uint64_t frame_length = kRecordHeaderBytes + used_bytes;
     const std::uint64_t used_stride = format::frame_stride(frame_length);
     if (used_stride < claim_stride_) {
@@ -121,8 +129,7 @@ class ProducerCore {
     atomic_field(header.position).store(claim_position_, std::memory_order_relaxed);
     header.timestamp_ns = realtime_ns();
     header.producer_sequence = sequence;
-    header.payload_crc32c =
-        options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
+    header.payload_crc32c = payload_crc;
     header.producer_slot = static_cast<std::uint16_t>(slot_index_);
     header.reserved = 0;
     std::uint64_t expected = claim_old_word_;
@@ -162,8 +169,17 @@ class ProducerCore {
   ClaimStatus write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept {
     ClaimResult result = claim(payload.size(), timeout);
     if (!result) return result.status;
-    if (!payload.empty()) std::memcpy(result.buffer.data(), payload.data(), payload.size());
-    return commit(payload.size());
+    if (payload.size() >= kFileWriteThreshold) {
+      if (!write_through_file(payload)) {
+        abort();
+        return ClaimStatus::io_error;
+      }
+    } else if (!payload.empty()) {
+      std::memcpy(result.buffer.data(), payload.data(), payload.size());
+    }
+    // From the caller's buffer: reading the payload back through the mapping would fault every
+    // page the file write put in the page cache.
+    return commit_frame(payload.size(), options_.checksum ? crc32c(payload) : 0);
   }
 
   const ProducerStats& stats() const noexcept { return stats_; }
@@ -176,6 +192,8 @@ class ProducerCore {
   // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
   static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
   static constexpr std::uint64_t kPreparationRecheckNs = 1'000'000;
+  // Below this a memcpy into the mapping costs less than a system call.
+  static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
 
   // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
   // Returns false (block policy) when a holding consumer has not freed the space.
@@ -219,6 +237,24 @@ class ProducerCore {
   }
 
   bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
+
+  // A large payload goes into the claimed range with pwrite(): the page cache takes it in large
+  // folios, where a copy into the mapping faults (and, on a freshly invalidated range,
+  // allocates) every 4 KiB page on its own - a quarter of the speed, measured. The mapping sees
+  // the same page cache; the header is still written and committed through it.
+  bool write_through_file(std::span<const std::byte> payload) noexcept {
+    const auto offset = static_cast<off_t>(file_.info().data_offset + geometry_.offset_of(claim_position_) +
+                                           kRecordHeaderBytes);
+    std::size_t written = 0;
+    while (written < payload.size()) {
+      const ssize_t result = ::pwrite(file_.fd(), payload.data() + written, payload.size() - written,
+                                      offset + static_cast<off_t>(written));
+      if (result < 0 && errno == EINTR) continue;
+      if (result <= 0) return false;
+      written += static_cast<std::size_t>(result);
+    }
+    return true;
+  }
 
   // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
   // housekeeper has done it; if not, do it here, or wait for whoever is doing it.

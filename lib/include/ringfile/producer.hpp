@@ -24,6 +24,7 @@ enum class ClaimStatus {
   timed_out,    // claim(): no space within the timeout
   claim_lost,   // commit(): the claim was padded over after the unblock timeout
   no_claim,     // commit()/abort() without an open claim
+  io_error,     // write(): the kernel refused the write to the ring file (errno says why)
 };
 
 const char* to_string(ClaimStatus status) noexcept;
@@ -68,7 +69,9 @@ class Producer {
   // Turns the open claim into padding that consumers skip.
   ClaimStatus abort() noexcept;
 
-  // claim + copy + commit; waits for space up to `timeout`.
+  // claim + copy + commit; waits for space up to `timeout`. Payloads of 64 KiB and more are copied
+  // with pwrite() into the claimed range rather than through the mapping (much faster into
+  // freshly invalidated space); either way the record is published by the same commit.
   ClaimStatus write(std::span<const std::byte> payload,
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
 
