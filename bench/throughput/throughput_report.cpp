@@ -2,11 +2,13 @@
 
 #include <cstdio>
 
-#include "support/json_writer.hpp"
+#include "ringfile/programs/json_writer.hpp"
 
 namespace ringfile::bench::throughput {
 
 namespace {
+
+using programs::JsonWriter;
 
 // Medians of each figure over the passes that succeeded (each figure on its own, so a median
 // p99 may come from a different pass than the median rate).

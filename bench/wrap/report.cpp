@@ -3,12 +3,14 @@
 #include <cstdio>
 
 #include "support/byte_size.hpp"
-#include "support/json_writer.hpp"
+#include "ringfile/programs/json_writer.hpp"
 #include "support/statistics.hpp"
 
 namespace ringfile::bench::wrap {
 
 namespace {
+
+using programs::JsonWriter;
 
 std::string format(const char* pattern, double value) {
   char text[64];
@@ -130,16 +132,6 @@ std::string ratios(const RunDescription& run, const std::vector<KindResult>& kin
   return text;
 }
 
-void json_optional(JsonWriter& json, std::string_view name,
-                   const std::optional<std::uint64_t>& value) {
-  json.key(name);
-  if (value) {
-    json.value(*value);
-  } else {
-    json.null();
-  }
-}
-
 }  // namespace
 
 std::string text_report(const RunDescription& run, const std::vector<KindResult>& kinds) {
@@ -186,18 +178,18 @@ std::string json_report(const RunDescription& run, const std::vector<KindResult>
       json.field("writer_disk_read_bytes", lap.writer_disk_read_bytes);
       json.field("writer_disk_write_bytes", lap.writer_disk_write_bytes);
       json.field("writer_major_faults", lap.writer_major_faults);
-      json_optional(json, "box_disk_read_bytes", lap.box_disk_read_bytes);
-      json_optional(json, "box_disk_write_bytes", lap.box_disk_write_bytes);
-      json_optional(json, "box_peak_memory_bytes", lap.box_peak_memory_bytes);
-      json_optional(json, "ring_resident_bytes", lap.ring_resident_bytes);
-      json_optional(json, "ring_dirty_bytes", lap.ring_dirty_bytes);
-      json_optional(json, "ring_writeback_bytes", lap.ring_writeback_bytes);
+      json.field("box_disk_read_bytes", lap.box_disk_read_bytes);
+      json.field("box_disk_write_bytes", lap.box_disk_write_bytes);
+      json.field("box_peak_memory_bytes", lap.box_peak_memory_bytes);
+      json.field("ring_resident_bytes", lap.ring_resident_bytes);
+      json.field("ring_dirty_bytes", lap.ring_dirty_bytes);
+      json.field("ring_writeback_bytes", lap.ring_writeback_bytes);
       json.end_object();
     }
     json.end_array();
     json.field("total_bytes", kind.total_bytes).field("drain_seconds", kind.drain_seconds);
     json.field("gigabytes_per_second_with_drain", kind.gigabytes_per_second_with_drain);
-    json_optional(json, "box_oom_kills", kind.box_oom_kills);
+    json.field("box_oom_kills", kind.box_oom_kills);
     if (kind.readers) {
       json.key("readers").begin_object();
       json.field("records_read", kind.readers->records_read);
