@@ -41,8 +41,9 @@ class Pager {
   // How far ahead of the head the housekeeper keeps the ring prepared.
   std::uint64_t ahead_bytes() const noexcept { return ahead_bytes_; }
   // Preparation never runs further than this ahead of the release frontier, so the ring's pages
-  // in memory stay within it however far the disk falls behind: a view and a chunk ahead, the
-  // follow window (as far as the slowest follower lags), a view and a chunk behind.
+  // in memory stay within it however far the disk falls behind: a view and a chunk ahead, as
+  // far as the slowest follower lags (at most the follow window, or under block the sticky
+  // window), a view and a chunk behind.
   std::uint64_t resident_budget_bytes() const noexcept { return resident_budget_bytes_; }
   // What the ring file may hold in the page cache: the budget, plus the largest page-cache folio
   // (pages are dropped in whole folios), plus the header.
@@ -60,13 +61,15 @@ class Pager {
   std::uint64_t choose_range_end(std::uint64_t prepared, std::uint64_t target, PrepareOutcome* outcome) noexcept;
   void invalidate(std::uint64_t start, std::uint64_t end) noexcept;
   void drop_range(std::uint64_t start, std::uint64_t end) noexcept;
-  std::uint64_t follower_position(std::uint64_t head) const noexcept;
+  std::uint64_t follower_position(std::uint64_t head) noexcept;
 
   RingFile& file_;
   PagingStrategy strategy_;
   std::uint64_t chunk_bytes_;
   std::uint64_t ahead_bytes_;
   std::uint64_t follow_window_bytes_;
+  std::uint64_t sticky_window_bytes_;
+  std::uint64_t most_lag_bytes_;  // the sticky window under block, the follow window otherwise
   std::uint64_t keep_behind_bytes_;
   std::uint64_t resident_budget_bytes_;
   std::uint64_t redrop_bytes_;

@@ -194,6 +194,48 @@ TEST_CASE("paging: behind a following consumer pages are dropped, the ring's res
   CHECK(verifier.totals().corrupt == 0);
 }
 
+TEST_CASE("paging: under block policy a follower that falls behind keeps its pages in memory") {
+  TempDir dir;
+  const std::uint64_t capacity = 32 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
+  Consumer follower = Consumer::attach(ring, {});
+  Producer producer(ring);
+  detail::Pager pager(*ring.file());
+  std::vector<std::byte> record(16 * 1024);
+  std::uint64_t sequence = 0;
+  const auto write_until = [&](std::uint64_t head, bool follow) {
+    while (ring.head_position() < head) {
+      fill_synthetic(record, 1, sequence++);
+      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      if (follow) follower.poll([](const Record&) {});
+    }
+  };
+  write_until(capacity + capacity / 2, true);
+  pager.release_behind();  // sees the consumer following
+  // It stops reading and falls well past the follow window (four 64 KiB views), but stays
+  // within the sticky window (a quarter of the ring, at most 16 views: 1 MiB here).
+  const std::uint64_t stopped_at = follower.position();
+  write_until(stopped_at + 3 * ring.info().follow_window_bytes, false);
+  pager.release_behind();
+  auto& released = ring.file()->header().released_position.value;
+  CHECK(detail::atomic_field(released).load() <= stopped_at);
+  // Everything it has not read is still in memory.
+  const auto& info = ring.info();
+  struct {
+    std::uint64_t offset, length;
+  } range{info.data_offset + stopped_at % capacity, ring.head_position() - stopped_at};
+  struct {
+    std::uint64_t cache, dirty, writeback, evicted, recently_evicted;
+  } cached{};
+  if (::syscall(451, ring.file()->fd(), &range, &cached, 0) == 0) {
+    CHECK(cached.cache * 4096 >= range.length - 4096);
+  }
+  SyntheticVerifier verifier;
+  follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 1 << 20);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().missing == 0);
+}
+
 TEST_CASE("paging: a consumer replaying the last lap does not keep it in memory") {
   TempDir dir;
   const std::uint64_t capacity = 32 << 20;

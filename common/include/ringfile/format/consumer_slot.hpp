@@ -8,8 +8,9 @@
 //        | lost_records | spare[3]                                    |
 //   128  +------------------------------------------------------------+
 //
-// The identity line changes under the file lock (attach, detach, reclaim) and through CAS of
-// flags by producers (expiring a dead consumer). The owner's line is written by the owner only.
+// The identity line changes under the file lock (attach, detach, reclaim) and through atomic
+// updates of flags by producers (expiring a dead consumer, marking it following). The owner's
+// line is written by the owner only.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +33,7 @@ enum ConsumerFlags : std::uint32_t {
   kConsumerHoldsBack = 1u << 0,  // block policy: producers wait for this cursor
   kConsumerNamed = 1u << 1,      // cursor survives detach
   kConsumerExpired = 1u << 2,    // dead past the grace period: no longer holds back
+  kConsumerFollowing = 1u << 3,  // paging engine: keeps up with the head, its pages stay in memory
 };
 
 struct alignas(kCacheLineBytes) ConsumerSlot {
