@@ -53,6 +53,12 @@ std::vector<std::byte> file_bytes(const Ring& ring, std::uint64_t start, std::ui
 
 std::uint64_t resident_bytes(const Ring& ring) { return ring.residency().resident_bytes; }
 
+// Writes the next synthetic record of producer 1 (`record` sets its size), numbered `sequence`.
+void write_next(Producer& producer, std::vector<std::byte>& record, std::uint64_t& sequence) {
+  fill_synthetic(record, 1, sequence++);
+  REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+}
+
 }  // namespace
 
 TEST_CASE("paging: strategies resolve per filesystem and are stored in the file") {
@@ -97,8 +103,7 @@ TEST_CASE("paging: bytes ahead of the head are invalidated before producers reus
   {
     Producer producer(ring);
     while (ring.head_position() < 3 * capacity + capacity / 2) {
-      fill_synthetic(record, 1, sequence++);
-      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      write_next(producer, record, sequence);
       consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
       // Producers never reserve beyond the prepared frontier.
       REQUIRE(load(const_cast<std::uint64_t&>(header.prepared_position.value)) >= ring.head_position());
@@ -151,8 +156,7 @@ TEST_CASE("paging: overwrite policy, a consumer left behind by the frontier skip
   std::uint64_t written = 0;
   for (int round = 0; round < 6; ++round) {
     while (ring.head_position() < (round + 1) * capacity * 3 / 4) {
-      fill_synthetic(record, 1, written++);
-      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      write_next(producer, record, written);
     }
     const PollResult polled = laggard.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 50);
     REQUIRE(polled.status == PollStatus::ok);
@@ -180,8 +184,7 @@ TEST_CASE("paging: behind a following consumer pages are dropped, the ring's res
   std::uint64_t most_resident = 0;
   SyntheticVerifier verifier;
   while (ring.head_position() < 3 * capacity) {
-    fill_synthetic(record, 1, sequence++);
-    REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+    write_next(producer, record, sequence);
     follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
     if (sequence % 64 == 0) most_resident = std::max(most_resident, resident_bytes(ring));
   }
@@ -205,8 +208,7 @@ TEST_CASE("paging: under block policy a follower that falls behind keeps its pag
   std::uint64_t sequence = 0;
   const auto write_until = [&](std::uint64_t head, bool follow) {
     while (ring.head_position() < head) {
-      fill_synthetic(record, 1, sequence++);
-      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      write_next(producer, record, sequence);
       if (follow) follower.poll([](const Record&) {});
     }
   };
@@ -247,8 +249,7 @@ TEST_CASE("paging: a consumer replaying the last lap does not keep it in memory"
   const auto write_some = [&](std::uint64_t bytes) {
     const std::uint64_t until = ring.head_position() + bytes;
     while (ring.head_position() < until) {
-      fill_synthetic(record, 1, sequence++);
-      REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+      write_next(producer, record, sequence);
       follower.poll([](const Record&) {});
     }
   };
@@ -291,9 +292,7 @@ TEST_CASE("paging: a preparation left by a dead process is taken over") {
 
   Producer producer(ring);
   std::vector<std::byte> record(3000);
-  for (std::uint64_t sequence = 0; ring.head_position() < 2 * capacity; ++sequence) {
-    fill_synthetic(record, 1, sequence);
-    REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
-  }
+  std::uint64_t sequence = 0;
+  while (ring.head_position() < 2 * capacity) write_next(producer, record, sequence);
   CHECK(load(header.prepared_position.value) >= 2 * capacity);
 }
