@@ -48,7 +48,8 @@ struct ProducerStats {
 };
 
 // @pre one thread at a time per Producer; use one Producer per thread. Many Producer objects, in
-// one process or many, may write the same ring concurrently.
+// one process or many, may write the same ring concurrently. A Producer runs a housekeeping
+// thread (the paging engine), so it does not survive fork(): create producers after forking.
 class Producer {
  public:
   // Takes a producer slot in the ring. Throws Error (table_full, permission_denied).
