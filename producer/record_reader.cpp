@@ -50,6 +50,16 @@ void RecordReader::too_large(std::uint64_t bytes) const {
       "); create the ring with a larger --max-record, or split the input differently");
 }
 
+// Hands out `bytes` as the next record, `consumed` input bytes used up (payload plus framing).
+RecordReader::Status RecordReader::hand_out(std::span<const std::byte>& record, std::span<const std::byte> bytes,
+                                            std::size_t consumed) {
+  record = bytes;
+  input_.consume(consumed);
+  scanned_ = 0;
+  ++records_;
+  return Status::record;
+}
+
 RecordReader::Status RecordReader::next_line(std::span<const std::byte>& record) {
   for (;;) {
     const auto bytes = input_.available();
@@ -57,11 +67,7 @@ RecordReader::Status RecordReader::next_line(std::span<const std::byte>& record)
     if (newline != nullptr) {
       const auto length = static_cast<std::size_t>(static_cast<const std::byte*>(newline) - bytes.data());
       if (length > max_record_bytes_) too_large(length);
-      record = bytes.first(length);
-      input_.consume(length + 1);
-      scanned_ = 0;
-      ++records_;
-      return Status::record;
+      return hand_out(record, bytes.first(length), length + 1);
     }
     scanned_ = bytes.size();
     // Fail as soon as the line is too long, rather than buffering all of a runaway line.
@@ -73,11 +79,7 @@ RecordReader::Status RecordReader::next_line(std::span<const std::byte>& record)
     const auto rest = input_.available();
     if (rest.empty()) return Status::end;
     // A last line without its newline is still a record.
-    record = rest;
-    input_.consume(rest.size());
-    scanned_ = 0;
-    ++records_;
-    return Status::record;
+    return hand_out(record, rest, rest.size());
   }
 }
 
@@ -85,20 +87,15 @@ RecordReader::Status RecordReader::next_raw(std::span<const std::byte>& record) 
   for (;;) {
     const auto bytes = input_.available();
     if (bytes.size() >= raw_record_bytes_) {
-      record = bytes.first(raw_record_bytes_);
-      input_.consume(raw_record_bytes_);
-      ++records_;
-      return Status::record;
+      return hand_out(record, bytes.first(raw_record_bytes_), raw_record_bytes_);
     }
     Status status = Status::waiting;
     bool at_end = false;
     if (read_more(status, at_end)) continue;
     if (!at_end) return status;
     if (bytes.empty()) return Status::end;
-    record = input_.available();  // the shorter last chunk
-    input_.consume(record.size());
-    ++records_;
-    return Status::record;
+    const auto last = input_.available();  // the shorter last chunk
+    return hand_out(record, last, last.size());
   }
 }
 
@@ -111,10 +108,7 @@ RecordReader::Status RecordReader::next_frame(std::span<const std::byte>& record
                                    std::uint64_t{length_bytes[2]} << 16 | std::uint64_t{length_bytes[3]} << 24;
       if (length > max_record_bytes_) too_large(length);
       if (bytes.size() >= kFrameLengthBytes + length) {
-        record = bytes.subspan(kFrameLengthBytes, length);
-        input_.consume(kFrameLengthBytes + length);
-        ++records_;
-        return Status::record;
+        return hand_out(record, bytes.subspan(kFrameLengthBytes, length), kFrameLengthBytes + length);
       }
     }
     Status status = Status::waiting;

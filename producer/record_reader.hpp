@@ -32,6 +32,7 @@ class RecordReader {
   Status next_line(std::span<const std::byte>& record);
   Status next_raw(std::span<const std::byte>& record);
   Status next_frame(std::span<const std::byte>& record);
+  Status hand_out(std::span<const std::byte>& record, std::span<const std::byte> bytes, std::size_t consumed);
   // Reads more input; false with `status` set when there is nothing more to read now.
   bool read_more(Status& status, bool& at_end);
   [[noreturn]] void too_large(std::uint64_t bytes) const;
