@@ -5,6 +5,8 @@
 #include <ctime>
 #include <fstream>
 
+#include "support/cpu_pinning.hpp"
+
 namespace ringfile::bench {
 
 std::string utc_now_iso8601() {
@@ -26,6 +28,16 @@ std::string load_averages() {
   std::string one_minute, five_minutes, fifteen_minutes;
   if (!(loadavg >> one_minute >> five_minutes >> fifteen_minutes)) return "unknown";
   return one_minute + " " + five_minutes + " " + fifteen_minutes;
+}
+
+RunMachine RunMachine::at_start() {
+  return {utc_now_iso8601(), bench::kernel_release(), online_cpu_count(), load_averages(), ""};
+}
+
+void RunMachine::write_json_fields(programs::JsonWriter& json, const std::string& program) const {
+  json.field("program", program).field("started_at_utc", started_at_utc);
+  json.field("kernel", kernel_release).field("online_cpus", online_cpus);
+  json.field("load_at_start", load_at_start).field("load_at_end", load_at_end);
 }
 
 }  // namespace ringfile::bench

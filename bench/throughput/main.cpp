@@ -35,8 +35,7 @@ PassSummary summarise(PassResult result, const PassConfig& config) {
 int run(int argc, char** argv) {
   ThroughputOptions options;
   if (!parse_throughput_options(argc, argv, options)) return 0;
-  ThroughputRunDescription description{
-      options, utc_now_iso8601(), kernel_release(), online_cpu_count(), load_averages(), ""};
+  ThroughputRunDescription description{options, RunMachine::at_start()};
   std::vector<SizeRuns> sizes;
   bool any_failed = false;
   for (const std::uint64_t record_bytes : options.record_sizes) {
@@ -59,7 +58,7 @@ int run(int argc, char** argv) {
     }
     sizes.push_back(std::move(size));
   }
-  description.load_at_end = load_averages();
+  description.machine.finish();
   const std::string report =
       options.json ? json_report(description, sizes) : text_report(description, sizes);
   std::fputs(report.c_str(), stdout);

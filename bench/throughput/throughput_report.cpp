@@ -72,8 +72,8 @@ std::string row(const std::vector<std::string>& cells) {
 
 std::string text_report(const ThroughputRunDescription& run, const std::vector<SizeRuns>& sizes) {
   const ThroughputOptions& options = run.options;
-  std::string text = "ringfile-bench-throughput, " + run.started_at_utc + ", Linux " +
-                     run.kernel_release + ", " + std::to_string(run.online_cpus) +
+  std::string text = "ringfile-bench-throughput, " + run.machine.started_at_utc + ", Linux " +
+                     run.machine.kernel_release + ", " + std::to_string(run.machine.online_cpus) +
                      " CPUs; producer on CPU " + std::to_string(options.producer_cpu) +
                      ", consumer on CPU " + std::to_string(options.consumer_cpu) +
                      ", queue depth " + std::to_string(options.queue_depth) + ", " +
@@ -81,7 +81,7 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
                           ? std::string("flat out")
                           : "one record per " + std::to_string(options.send_interval_ns) + " ns") +
                      ", medians of " + std::to_string(options.repeat) + " passes\nload average " +
-                     run.load_at_start + " at start, " + run.load_at_end + " at end\n";
+                     run.machine.load_at_start + " at start, " + run.machine.load_at_end + " at end\n";
   for (const SizeRuns& size : sizes) {
     text += "\nrecords of " + std::to_string(size.record_bytes) + " B, " +
             std::to_string(size.records) + " per pass\n";
@@ -133,9 +133,7 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
   const ThroughputOptions& options = run.options;
   JsonWriter json;
   json.begin_object();
-  json.field("program", "ringfile-bench-throughput").field("started_at_utc", run.started_at_utc);
-  json.field("kernel", run.kernel_release).field("online_cpus", run.online_cpus);
-  json.field("load_at_start", run.load_at_start).field("load_at_end", run.load_at_end);
+  run.machine.write_json_fields(json, "ringfile-bench-throughput");
   json.key("config").begin_object();
   json.field("queue_depth", options.queue_depth).field("producer_cpu", options.producer_cpu);
   json.field("consumer_cpu", options.consumer_cpu);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "support/machine_info.hpp"
 #include "support/statistics.hpp"
 #include "throughput/throughput_options.hpp"
 
@@ -32,11 +33,7 @@ struct SizeRuns {
 
 struct ThroughputRunDescription {
   const ThroughputOptions& options;
-  std::string started_at_utc;
-  std::string kernel_release;
-  int online_cpus = 0;
-  std::string load_at_start;  // load averages: a third busy process on 2 CPUs shows in every figure
-  std::string load_at_end;
+  RunMachine machine;  // a third busy process on 2 CPUs shows in every figure
 };
 
 std::string text_report(const ThroughputRunDescription& run, const std::vector<SizeRuns>& sizes);

@@ -82,14 +82,7 @@ int run(int argc, char** argv) {
   const ScratchDirectory ring_directory(options.directory /
                                         ("ringfile-bench-wrap-" + std::to_string(::getpid())));
 
-  RunDescription description{options,
-                             {},
-                             ring_directory.path(),
-                             utc_now_iso8601(),
-                             kernel_release(),
-                             online_cpu_count(),
-                             load_averages(),
-                             ""};
+  RunDescription description{options, {}, ring_directory.path(), RunMachine::at_start()};
   std::vector<KindResult> results;
   {
     // Entered before any ring exists, so every page of every ring is charged to the box.
@@ -104,7 +97,7 @@ int run(int argc, char** argv) {
           run_writer_kind(*find_writer_kind(kind_name), options, box, ring_directory.path()));
     }
   }  // the box is left and removed here, before the report
-  description.load_at_end = load_averages();
+  description.machine.finish();
 
   const std::string report =
       options.json ? json_report(description, results) : text_report(description, results);

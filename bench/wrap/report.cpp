@@ -51,9 +51,9 @@ const KindResult* find_kind(const std::vector<KindResult>& kinds, const std::str
 
 std::string header(const RunDescription& run) {
   const WrapOptions& options = run.options;
-  std::string text = "ringfile-bench-wrap, " + run.started_at_utc + ", Linux " +
-                     run.kernel_release + ", " + std::to_string(run.online_cpus) +
-                     " CPUs, load average " + run.load_at_start + " at start, " + run.load_at_end +
+  std::string text = "ringfile-bench-wrap, " + run.machine.started_at_utc + ", Linux " +
+                     run.machine.kernel_release + ", " + std::to_string(run.machine.online_cpus) +
+                     " CPUs, load average " + run.machine.load_at_start + " at start, " + run.machine.load_at_end +
                      " at end\n";
   text += "rings: " + std::to_string(options.ring_count) + " x " +
           format_byte_size(options.ring_bytes) + " = " +
@@ -152,9 +152,7 @@ std::string json_report(const RunDescription& run, const std::vector<KindResult>
   const WrapOptions& options = run.options;
   JsonWriter json;
   json.begin_object();
-  json.field("program", "ringfile-bench-wrap").field("started_at_utc", run.started_at_utc);
-  json.field("kernel", run.kernel_release).field("online_cpus", run.online_cpus);
-  json.field("load_at_start", run.load_at_start).field("load_at_end", run.load_at_end);
+  run.machine.write_json_fields(json, "ringfile-bench-wrap");
   json.key("config").begin_object();
   json.field("rings", options.ring_count).field("ring_bytes", options.ring_bytes);
   json.field("record_bytes", options.record_bytes).field("laps", options.laps);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "support/machine_info.hpp"
 #include "wrap/kind_run.hpp"
 #include "wrap/wrap_options.hpp"
 
@@ -15,11 +16,7 @@ struct RunDescription {
   const WrapOptions& options;
   std::vector<std::string> box_notes;
   std::filesystem::path ring_directory;
-  std::string started_at_utc;  // ISO 8601
-  std::string kernel_release;
-  int online_cpus = 0;
-  std::string load_at_start;  // load averages: other work on the machine shares the disk and CPUs
-  std::string load_at_end;
+  RunMachine machine;
 };
 
 std::string text_report(const RunDescription& run, const std::vector<KindResult>& kinds);
