@@ -119,26 +119,6 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   return false;
 }
 
-// A consumer far behind the head replays history nobody else needs: it reads ahead
-// asynchronously and drops what it has passed, so its pages do not push the followers' out.
-void ConsumerCore::moved_to_window(std::uint64_t position) noexcept {
-  const std::uint64_t left_start = window_start_;
-  window_start_ = view_.window_start();
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  if (head - position <= file_.info().follow_window_bytes || file_.info().paging == PagingStrategy::none) return;
-  const std::uint64_t data_offset = file_.info().data_offset;
-  const std::uint64_t step = file_.view_step();
-  if (left_start + step <= geometry_.offset_of(position)) {
-    ::posix_fadvise(file_.fd(), static_cast<off_t>(data_offset + left_start), static_cast<off_t>(step),
-                    POSIX_FADV_DONTNEED);
-  }
-  const std::uint64_t next_start = window_start_ + file_.view_bytes();
-  if (next_start < geometry_.capacity) {
-    ::posix_fadvise(file_.fd(), static_cast<off_t>(data_offset + next_start),
-                    static_cast<off_t>(std::min(step, geometry_.capacity - next_start)), POSIX_FADV_WILLNEED);
-  }
-}
-
 PollStatus ConsumerCore::fail(std::uint64_t position, const char* problem) {
   error_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
                    std::to_string(position) + ": " + problem +
@@ -158,7 +138,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
-    if (view_.window_start() != window_start_) moved_to_window(position);
+    replay_.reached(position, view_);
     const FrameRead read = read_frame(frame, position, geometry_);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
@@ -261,7 +241,24 @@ void ConsumerCore::commit() noexcept {
   // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
   atomic_field(slot_->cursor).store(position_, std::memory_order_seq_cst);
   committed_ = position_;
+  if (!checked_ && !following_) follow_if_within_hold_window();
   wake_sleepers(header_.space_wait);
+}
+
+// Block policy, holding: once within the hold window of the head, hold producers there, so that
+// they never get further ahead than what memory keeps for us (paging.hpp). A consumer further
+// behind (replaying, or back after a while) holds them only at the capacity until it gets here.
+void ConsumerCore::follow_if_within_hold_window() noexcept {
+  const std::uint64_t hold_window = hold_window_in_force(file_);
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (head > committed_ + hold_window) return;
+  // seq_cst, and before the limit is lowered: a producer that recomputes the limit after our
+  // CAS below sees the flag (its seq_cst load in refresh_producer_limit); one that computed it
+  // before fails its CAS against ours and recomputes. Pacing is soft: a producer that reserved
+  // past the new limit meanwhile finishes that one record.
+  atomic_field(slot_->flags).fetch_or(format::kConsumerFollowing, std::memory_order_seq_cst);
+  following_ = true;
+  lower_producer_limit(file_, committed_ + hold_window);
 }
 
 Lag ConsumerCore::lag() const {

@@ -44,7 +44,8 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),
-      view_(file_, DataView::Access::read_write) {
+      view_(file_, DataView::Access::read_write),
+      replay_(file_) {
   if (file_.read_only()) {
     throw Error(ErrorCode::invalid_argument,
                 describe(file_) + " was opened read-only; consumers need write access to save their cursor");
@@ -198,19 +199,18 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
 // re-read the limit after every reservation (seq_cst both sides), so either they see our lower
 // limit and wait before writing, or we see their reservation here and start after it.
 void ConsumerCore::hold_back_from_start() {
-  auto limit = atomic_field(header_.producer_limit.value);
   const std::uint64_t wanted_limit = position_ + geometry_.capacity;
-  std::uint64_t seen = limit.load(std::memory_order_seq_cst);
-  while (seen > wanted_limit &&
-         !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
-  }
+  lower_producer_limit(file_, wanted_limit);
   // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
   // limit load) and with the paging engine (preparing_end store, then limit load).
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_seq_cst);
   const std::uint64_t preparing =
       atomic_field(header_.preparation.preparing_end).load(std::memory_order_seq_cst);
   const std::uint64_t frontier = std::max(head, preparing);
-  if (frontier <= wanted_limit) return;
+  if (frontier <= wanted_limit) {
+    follow_if_within_hold_window();
+    return;
+  }
   // Producers or the paging engine moved past our start while we attached (or our saved cursor
   // is older than the ring): the old lap beyond the frontier is still intact and now protected.
   const std::uint64_t restart = oldest_boundary(0);

@@ -8,6 +8,7 @@
 
 #include "data_view.hpp"
 #include "frames.hpp"
+#include "replay_paging.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
 
@@ -38,6 +39,7 @@ class ConsumerCore {
   void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
   void learn_producer_sequences(std::uint64_t start);
   void hold_back_from_start();
+  void follow_if_within_hold_window() noexcept;
 
   // consumer.cpp
   bool lapped(std::uint64_t position) const noexcept;
@@ -47,7 +49,6 @@ class ConsumerCore {
   bool ready() noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
-  void moved_to_window(std::uint64_t position) noexcept;
   PollStatus fail(std::uint64_t position, const char* problem);
 
   Ring ring_;
@@ -56,9 +57,13 @@ class ConsumerCore {
   const Geometry& geometry_;
   ConsumerOptions options_;
   DataView view_;
+  ReplayPaging replay_;
   // Copy and re-check each record instead of handing out the mapping, because producers may
   // overwrite it meanwhile (overwrite policy, or a consumer that does not hold them back).
   bool checked_ = false;
+  // Block policy, holding: within the hold window of the head, producers wait for us there
+  // (format::kConsumerFollowing). Once set, it stays for as long as we are attached.
+  bool following_ = false;
   bool attached_ = false;
   std::uint32_t slot_index_ = 0;
   format::ConsumerSlot* slot_ = nullptr;
@@ -66,7 +71,6 @@ class ConsumerCore {
   std::uint64_t position_ = 0;   // next frame to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
   std::uint64_t last_heartbeat_ns_ = 0;
-  std::uint64_t window_start_ = ~std::uint64_t{0};  // of view_, to notice when it slides
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
   std::uint64_t next_stuck_check_ns_ = 0;

@@ -1,6 +1,7 @@
 // A producer's background thread: keeps the ring prepared ahead of the head, starts write-back,
-// drops pages behind the consumers and runs interval syncs, so that none of it lands on the
-// producer's hot path. The producer hands it the head through a wait-free SPSC queue.
+// drops pages behind the consumers, keeps the ring's memory budget up to date and runs interval
+// syncs, so that none of it lands on the producer's hot path. The producer hands it the head
+// through a wait-free SPSC queue.
 #pragma once
 
 #include <atomic>
@@ -10,6 +11,7 @@
 
 #include "paging.hpp"
 #include "ring_file.hpp"
+#include "ring_registry.hpp"
 #include "ringfile/options.hpp"
 
 namespace ringfile::detail {
@@ -27,8 +29,11 @@ class Housekeeper {
 
  private:
   void run() noexcept;
+  void refresh_budget() noexcept;
 
   RingFile& file_;
+  // Counted among the rings open on the machine for as long as this producer runs the engine.
+  RingRegistration registration_;
   // Its own: a Pager's bookkeeping belongs to the thread using it (what is shared between
   // threads and processes lives in the header).
   Pager pager_;

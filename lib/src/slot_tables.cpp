@@ -6,6 +6,7 @@
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "frames.hpp"
+#include "paging.hpp"
 #include "ringfile/error.hpp"
 
 namespace ringfile::detail {
@@ -150,7 +151,8 @@ bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns)
 namespace {
 
 // A holding consumer whose process is gone: reclaim it if anonymous, expire it if named and its
-// grace period is over. Returns true when it no longer holds producers back.
+// grace period is over. Returns true when it no longer holds producers back. Throws Error when
+// the table lock fails.
 bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
   TableLock lock(file);
   auto& slot = file.header().consumers[slot_index];
@@ -180,15 +182,17 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
 }  // namespace
 
 std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks) {
+                                     ConsumerLivenessChecks& checks) noexcept {
   auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
+  const std::uint64_t hold_window = hold_window_in_force(file);
   auto limit = atomic_field(header.producer_limit.value);
   for (;;) {
-    // seq_cst: pairs with the seq_cst CAS by which an attaching consumer lowers the limit.
+    // seq_cst: pairs with the seq_cst CAS by which an attaching or following consumer lowers
+    // the limit.
     std::uint64_t seen = limit.load(std::memory_order_seq_cst);
     if (needed_end <= seen) return seen;
-    std::uint64_t slowest = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t lowest_bound = std::numeric_limits<std::uint64_t>::max();
     for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
       auto& slot = header.consumers[index];
       // Acquire: pairs with the release store of state that publishes an attached slot.
@@ -196,26 +200,42 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
           static_cast<std::uint32_t>(ConsumerState::active)) {
         continue;
       }
-      const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_acquire);
+      // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
+      const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
       if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
         continue;
       }
       // seq_cst: pairs with the consumer's seq_cst cursor store (commit, attach).
       const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
-      if (cursor + capacity < needed_end && checks.due(index, monotonic_ns())) {
+      // A follower holds producers within the hold window, anyone else within the ring.
+      const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
+      if (bound < needed_end && checks.due(index, monotonic_ns())) {
         const ProcessIdentity owner = owner_of(slot);
-        if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
+        try {
+          if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
+        } catch (const Error&) {
+          // The table lock failed (the file system went away): it keeps holding back for now,
+          // and the next check tries again.
+        }
       }
-      slowest = std::min(slowest, cursor);
+      lowest_bound = std::min(lowest_bound, bound);
     }
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t candidate =
-        slowest == std::numeric_limits<std::uint64_t>::max() ? head + capacity : slowest + capacity;
+        lowest_bound == std::numeric_limits<std::uint64_t>::max() ? head + capacity : lowest_bound;
     if (candidate <= seen) return seen;
     // A failed CAS: another producer raised it or a consumer lowered it meanwhile; recompute.
     if (limit.compare_exchange_strong(seen, candidate, std::memory_order_seq_cst)) return candidate;
   }
 }
 
+void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept {
+  auto limit = atomic_field(file.header().producer_limit.value);
+  // seq_cst: pairs with producers' seq_cst loads of the limit (refresh_producer_limit, and the
+  // re-check after every reservation).
+  std::uint64_t seen = limit.load(std::memory_order_seq_cst);
+  while (seen > wanted_limit && !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
+  }
+}
 
 }  // namespace ringfile::detail

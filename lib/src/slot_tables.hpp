@@ -51,10 +51,14 @@ class ConsumerLivenessChecks {
   std::array<std::uint64_t, format::kConsumerSlotCount> next_check_ns_{};
 };
 
-// Recomputes the producer limit from the cursors of holding consumers and raises the shared
-// limit to it; dead anonymous consumers are reclaimed and dead named ones expire after the grace
-// period on the way. Returns the limit now in force.
+// Recomputes the producer limit from the cursors of holding consumers (a follower's cursor plus
+// the hold window, anyone else's plus the capacity) and raises the shared limit to it; dead
+// anonymous consumers are reclaimed and dead named ones expire after the grace period on the way.
+// Returns the limit now in force.
 std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks);
+                                     ConsumerLivenessChecks& checks) noexcept;
+// Lowers the shared producer limit to `wanted_limit` if it is higher (a consumer attaching, or
+// starting to follow).
+void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept;
 
 }  // namespace ringfile::detail
