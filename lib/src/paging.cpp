@@ -169,7 +169,13 @@ void publish_budget(RingFile& file, const PublishedBudget& budget) noexcept {
     }
   };
   publish(line.resident_budget_bytes, sizes.resident_budget_bytes);
+  const std::uint64_t previous_hold_window = atomic_field(line.hold_window_bytes).load(std::memory_order_relaxed);
   publish(line.hold_window_bytes, sizes.hold_window_bytes);
+  // A narrower window takes effect now, not when producers next reach the limit.
+  if (file.policy() == WriterPolicy::block &&
+      (previous_hold_window == 0 || sizes.hold_window_bytes < previous_hold_window)) {
+    tighten_producer_limit(file);
+  }
   publish(line.memory_bytes, budget.memory_bytes);
   publish(line.rings_sharing, budget.rings_sharing);
 }

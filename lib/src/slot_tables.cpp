@@ -181,52 +181,69 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
 
 }  // namespace
 
-std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks) noexcept {
+namespace {
+
+// The lowest bound the holding consumers set: a follower's cursor plus the hold window, anyone
+// else's plus the capacity; max() when none holds. With `checks`, a consumer whose bound is
+// below `needed_end` and whose process is gone is reclaimed or expired on the way.
+std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks* checks) noexcept {
   auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
   const std::uint64_t hold_window = hold_window_in_force(file);
+  std::uint64_t lowest_bound = std::numeric_limits<std::uint64_t>::max();
+  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+    auto& slot = header.consumers[index];
+    // Acquire: pairs with the release store of state that publishes an attached slot.
+    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(ConsumerState::active)) {
+      continue;
+    }
+    // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
+    const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
+    if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
+      continue;
+    }
+    // seq_cst: pairs with the consumer's seq_cst cursor store (commit, attach).
+    const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
+    const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
+    if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
+      const ProcessIdentity owner = owner_of(slot);
+      try {
+        if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
+      } catch (const Error&) {
+        // The table lock failed (the file system went away): it keeps holding back for now,
+        // and the next check tries again.
+      }
+    }
+    lowest_bound = std::min(lowest_bound, bound);
+  }
+  return lowest_bound;
+}
+
+}  // namespace
+
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
+                                     ConsumerLivenessChecks& checks) noexcept {
+  auto& header = file.header();
   auto limit = atomic_field(header.producer_limit.value);
   for (;;) {
     // seq_cst: pairs with the seq_cst CAS by which an attaching or following consumer lowers
     // the limit.
     std::uint64_t seen = limit.load(std::memory_order_seq_cst);
     if (needed_end <= seen) return seen;
-    std::uint64_t lowest_bound = std::numeric_limits<std::uint64_t>::max();
-    for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
-      auto& slot = header.consumers[index];
-      // Acquire: pairs with the release store of state that publishes an attached slot.
-      if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-          static_cast<std::uint32_t>(ConsumerState::active)) {
-        continue;
-      }
-      // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
-      const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
-      if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
-        continue;
-      }
-      // seq_cst: pairs with the consumer's seq_cst cursor store (commit, attach).
-      const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
-      // A follower holds producers within the hold window, anyone else within the ring.
-      const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
-      if (bound < needed_end && checks.due(index, monotonic_ns())) {
-        const ProcessIdentity owner = owner_of(slot);
-        try {
-          if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
-        } catch (const Error&) {
-          // The table lock failed (the file system went away): it keeps holding back for now,
-          // and the next check tries again.
-        }
-      }
-      lowest_bound = std::min(lowest_bound, bound);
-    }
+    const std::uint64_t lowest_bound = lowest_consumer_bound(file, needed_end, &checks);
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t candidate =
-        lowest_bound == std::numeric_limits<std::uint64_t>::max() ? head + capacity : lowest_bound;
+        lowest_bound == std::numeric_limits<std::uint64_t>::max() ? head + file.geometry().capacity : lowest_bound;
     if (candidate <= seen) return seen;
     // A failed CAS: another producer raised it or a consumer lowered it meanwhile; recompute.
     if (limit.compare_exchange_strong(seen, candidate, std::memory_order_seq_cst)) return candidate;
   }
+}
+
+void tighten_producer_limit(RingFile& file) noexcept {
+  const std::uint64_t lowest_bound = lowest_consumer_bound(file, 0, nullptr);
+  if (lowest_bound != std::numeric_limits<std::uint64_t>::max()) lower_producer_limit(file, lowest_bound);
 }
 
 void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept {

@@ -60,5 +60,8 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
 // Lowers the shared producer limit to `wanted_limit` if it is higher (a consumer attaching, or
 // starting to follow).
 void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept;
+// Lowers the shared limit to what the holding consumers allow now: after the hold window shrank
+// (the limit is otherwise only recomputed when producers reach it).
+void tighten_producer_limit(RingFile& file) noexcept;
 
 }  // namespace ringfile::detail
