@@ -40,16 +40,13 @@ void ReplayPaging::step(std::uint64_t position, DataView& view) noexcept {
     // Moved back (a new start) or skipped far ahead (lapped): nothing read lies behind.
     dropped_until_ = read_ahead_until_ = round_down(position, format::kPageBytes);
   }
-  if (position >= released) {
-    // In memory again: drop what was read from disk on the way, and stop.
-    if (replaying_) drop_read_until(std::min(round_down(position, kStepBytes), released), view);
-    replaying_ = false;
-    return;
-  }
-  replaying_ = true;
-  // Behind: everything up to the step we are in has been handed out and returned.
-  drop_read_until(round_down(position, kStepBytes), view);
-  // Ahead: keep read_ahead_bytes_ asked for, in request-sized pieces.
+  // Behind: what was read from below the release frontier goes again (the engine has passed
+  // it, nobody else will drop it); everything up to the step we are in has been returned.
+  replaying_ = position < released;
+  drop_read_until(std::min(round_down(position, kStepBytes), released), view);
+  // Ahead: keep read_ahead_bytes_ asked for, in request-sized pieces. Above the frontier too:
+  // pages there are normally in memory, and then asking costs a lookup per page; but memory
+  // pressure or a dropped cache may have evicted them.
   const std::uint64_t wanted = std::min(position + read_ahead_bytes_, head);
   std::uint64_t from = std::max(read_ahead_until_, round_down(position, format::kPageBytes));
   while (from < wanted) {

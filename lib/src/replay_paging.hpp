@@ -3,9 +3,11 @@
 // out what the followers need and each byte comes from disk once.
 //
 // "No longer in memory" is a fact the paging engine publishes: it has dropped everything below
-// its release frontier (paging.hpp). Above the frontier the pages are resident and this does
-// nothing. The views are MADV_RANDOM (a fault never reads around: ahead of a producer that would
-// read back the old lap), so without this a replay reads 4 KiB per fault.
+// its release frontier (paging.hpp), and what a consumer reads there it drops again. Above the
+// frontier the pages are normally resident and reading ahead costs a page-cache lookup per page,
+// but it also covers pages that memory pressure evicted. The views are MADV_RANDOM (a fault never
+// reads around: ahead of a producer that would read back the old lap), so without this a replay
+// reads 4 KiB per fault.
 #pragma once
 
 #include <cstdint>

@@ -39,11 +39,21 @@ std::map<std::string, std::string> parse_fields(const std::string& line) {
   return fields;
 }
 
-namespace {
-
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
+
+std::uint64_t disk_read_bytes() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "read_bytes:") return value;
+  }
+  return 0;
+}
+
+namespace {
 
 // produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
 int produce(char** argv) {
@@ -162,17 +172,6 @@ int claim_hang(char** argv) {
   return 0;
 }
 
-// /proc/self/io read_bytes: bytes this process caused to be read from storage.
-std::uint64_t disk_read_bytes() {
-  std::ifstream io("/proc/self/io");
-  std::string key;
-  std::uint64_t value = 0;
-  while (io >> key >> value) {
-    if (key == "read_bytes:") return value;
-  }
-  return 0;
-}
-
 // wrap-laps PATH LAPS RECORD_BYTES VIEW_BYTES
 // Waits for "go" (so that the parent can put it in a memory box), then writes LAPS laps of
 // synthetic records with a consumer following in the same process, and reports per lap the
@@ -223,6 +222,7 @@ int run_child_role(int argc, char** argv) {
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
     if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
+    if (const auto exit_code = run_reader_role(role, argc - 1, argv + 1)) return *exit_code;
   } catch (const Error& error) {
     say(std::string("error ") + error.what());
     return 1;
