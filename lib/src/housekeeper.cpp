@@ -66,6 +66,7 @@ void Housekeeper::run() noexcept {
     std::uint64_t reserved_end = 0;
     while (reserved_ends_.pop(reserved_end)) target = std::max(target, reserved_end);
 
+    if (fills_in_place_.load(std::memory_order_relaxed)) pager_.fill_prepared_with_zeros();
     pager_.prepare_until(target + pager_.ahead_bytes());
     pager_.start_writeback();
     pager_.release_behind();

@@ -26,6 +26,8 @@ class Housekeeper {
   // Wakes the thread to work towards `reserved_end`. Wait-free apart from one futex wake.
   // @pre called only by the producer thread that owns this housekeeper (single producer)
   void notify(std::uint64_t reserved_end) noexcept;
+  // The producer fills records in place: preparation zero-fills (Pager::fill_prepared_with_zeros).
+  void producer_fills_in_place() noexcept { fills_in_place_.store(true, std::memory_order_relaxed); }
 
  private:
   void run() noexcept;
@@ -41,6 +43,8 @@ class Housekeeper {
   boost::lockfree::spsc_queue<std::uint64_t, boost::lockfree::capacity<64>> reserved_ends_;
   std::uint32_t wake_word_ = 0;  // futex word; accessed through atomic_ref
   std::atomic<bool> stopping_{false};
+  // Relaxed: a hint that changes how pages are prepared, not what anyone reads.
+  std::atomic<bool> fills_in_place_{false};
   std::thread thread_;
 };
 

@@ -5,8 +5,12 @@
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <limits>
+#include <vector>
 
 #include "atomics.hpp"
 #include "memory_budget.hpp"
@@ -33,6 +37,19 @@ bool owner_alive(std::uint64_t word) noexcept {
   const std::uint64_t pid = word >> 32;
   const std::uint64_t start = process_start_time(pid);
   return start != 0 && (start & 0xFFFFFFFFu) == (word & 0xFFFFFFFFu);
+}
+
+// Fills [offset, offset + length) of the file with zeros through the page cache (full pages: no
+// read). Safe only where nobody reads or writes: inside a preparation, before the frontier moves.
+void write_zeros(int fd, off_t offset, off_t length) noexcept {
+  static const std::vector<std::byte> zeros(1 << 20);
+  for (off_t done = 0; done < length;) {
+    const auto piece = static_cast<std::size_t>(std::min<off_t>(length - done, static_cast<off_t>(zeros.size())));
+    const ssize_t written = ::pwrite(fd, zeros.data(), piece, offset + done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return;  // only costs speed: the fill then faults the pages in itself
+    done += written;
+  }
 }
 
 bool fallocate_supported(int fd, int mode) noexcept {
@@ -124,21 +141,21 @@ std::uint64_t configured_hold_window(const RingFile& file) noexcept {
 }  // namespace
 
 // Besides the consumers' lag, the budget holds what is kept behind the slowest of them, the chunk
-// being released and the chunk being written, and with prefetch_only what it reads ahead.
-std::uint64_t budget_overhead(const RingFile& file, const PagingSizes& sizes) noexcept {
-  const std::uint64_t read_ahead = file.info().paging == PagingStrategy::prefetch_only ? sizes.ahead_bytes : 0;
-  return read_ahead + sizes.keep_behind_bytes + 2 * sizes.chunk_bytes;
+// being released and the chunk being written, and the prepared stretch ahead of the head: read in
+// ahead with prefetch_only, and zero-filled where producers fill records in place.
+std::uint64_t budget_overhead(const PagingSizes& sizes) noexcept {
+  return sizes.ahead_bytes + sizes.keep_behind_bytes + 2 * sizes.chunk_bytes;
 }
 
 std::uint64_t minimum_resident_budget(const RingFile& file) noexcept {
   const PagingSizes sizes = fixed_sizes(file);
-  return budget_overhead(file, sizes) + sizes.minimum_hold_bytes;
+  return budget_overhead(sizes) + sizes.minimum_hold_bytes;
 }
 
 PagingSizes paging_sizes(const RingFile& file, std::uint64_t budget_bytes) noexcept {
   PagingSizes sizes = fixed_sizes(file);
   sizes.resident_budget_bytes = std::max(budget_bytes, minimum_resident_budget(file));
-  sizes.resident_lag_bytes = sizes.resident_budget_bytes - budget_overhead(file, sizes);
+  sizes.resident_lag_bytes = sizes.resident_budget_bytes - budget_overhead(sizes);
   const std::uint64_t capacity = file.geometry().capacity;
   sizes.hold_window_bytes = file.info().hold_window_bytes == 0 ? std::min(sizes.resident_lag_bytes, capacity)
                                                                : configured_hold_window(file);
@@ -284,11 +301,9 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
   auto& header = file_.header();
   const std::uint64_t released = atomic_field(header.released_position.value).load(std::memory_order_acquire);
   // What producers write between the release frontier and the head is what the ring holds in
-  // memory: when write-back and release fall behind, producers wait (writable_end). Prepared
-  // bytes ahead of the head take no memory (invalidated pages leave the page cache), except
-  // where they are read in ahead (prefetch_only): preparation may run that much further.
-  const std::uint64_t free_ahead = strategy_ == PagingStrategy::prefetch_only ? 0 : budget.ahead_bytes;
-  end = std::min(end, round_down(released + budget.resident_budget_bytes + free_ahead, kPage));
+  // memory: when write-back and release fall behind, producers wait (writable_end). Preparation
+  // runs at most the prepared stretch further (the budget counts it too).
+  end = std::min(end, round_down(released + budget.resident_budget_bytes + budget.ahead_bytes, kPage));
 
   if (end <= prepared) {
     *outcome = PrepareOutcome::throttled;
@@ -314,12 +329,14 @@ void Pager::invalidate(std::uint64_t start, std::uint64_t end) noexcept {
       case PagingStrategy::zero_range:
         // Failure only costs speed (the old pages get read back), never correctness.
         ::fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, file_offset, file_length);
+        if (zero_fill_) write_zeros(fd, file_offset, file_length);
         break;
       case PagingStrategy::punch_hole:
         // Reserve the blocks again at once: a hole could meet ENOSPC at write-back.
         if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, file_offset, file_length) == 0) {
           ::fallocate(fd, FALLOC_FL_KEEP_SIZE, file_offset, file_length);
         }
+        if (zero_fill_) write_zeros(fd, file_offset, file_length);
         break;
       case PagingStrategy::prefetch_only:
         ::posix_fadvise(fd, file_offset, file_length, POSIX_FADV_WILLNEED);

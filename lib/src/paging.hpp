@@ -92,6 +92,12 @@ class Pager {
   // seq_cst loads: the re-check of a producer about to sleep (Dekker with the frontiers' seq_cst
   // stores, see wakeups.hpp); acquire for the preparer's store and the release CAS.
   std::uint64_t writable_end() const noexcept;
+  // Producers of this process write records through the mapping (claim, fill, commit; or small
+  // records through write()): then preparation also writes zeros over what it invalidates. A fill through the mapping takes a page fault per
+  // page the page cache does not hold, and 4 KiB at a time (measured: 786,000 faults per 3 GiB,
+  // 0.35 GB/s); after a write the cache holds the range in large folios, which a fault maps many
+  // pages at a time (59,000 faults, 1.0-1.25 GB/s). The zeros are overwritten before write-back.
+  void fill_prepared_with_zeros() noexcept { zero_fill_ = true; }
   // Prepares whole chunks until prepared_position >= target.
   PrepareOutcome prepare_until(std::uint64_t target) noexcept;
   // Starts write-back of what producers have written, up to a little behind the head.
@@ -113,6 +119,7 @@ class Pager {
   PagingSizes base_;  // for this process's own budget, before any is published
   std::uint64_t redrop_bytes_;
   std::uint64_t written_back_until_ = 0;    // this process's progress; repeats are harmless
+  bool zero_fill_ = false;                  // fill_prepared_with_zeros
   std::uint64_t released_again_until_ = 0;  // where this process's trailing re-drop got to
   ConsumerLivenessChecks liveness_checks_;
 };

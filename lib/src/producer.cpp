@@ -108,6 +108,7 @@ class ProducerCore {
   ClaimStatus commit(std::size_t used_bytes) noexcept {
     if (!claim_open_) return ClaimStatus::no_claim;
     if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
+    note_fill_in_place();
     const std::uint32_t payload_crc =
         options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
     return commit_frame(used_bytes, payload_crc);
@@ -175,6 +176,7 @@ class ProducerCore {
         return ClaimStatus::io_error;
       }
     } else if (!payload.empty()) {
+      note_fill_in_place();
       std::memcpy(result.buffer.data(), payload.data(), payload.size());
     }
     // From the caller's buffer: reading the payload back through the mapping would fault every
@@ -246,6 +248,15 @@ class ProducerCore {
   }
 
   bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
+
+  // Records are written through the mapping: from now on preparation zero-fills, so that the
+  // writes find the pages in memory, in large folios (Pager::fill_prepared_with_zeros).
+  void note_fill_in_place() noexcept {
+    if (fills_in_place_) return;
+    fills_in_place_ = true;
+    pager_.fill_prepared_with_zeros();
+    if (housekeeper_ != nullptr) housekeeper_->producer_fills_in_place();
+  }
 
   // A large payload goes into the claimed range with pwrite(): the page cache takes it in large
   // folios, where a copy into the mapping faults (and, on a freshly invalidated range,
@@ -357,6 +368,7 @@ class ProducerCore {
   ConsumerLivenessChecks liveness_checks_;
   ProducerStats stats_;
 
+  bool fills_in_place_ = false;  // a record was written through the mapping
   bool claim_open_ = false;
   std::byte* claim_frame_ = nullptr;
   std::uint64_t claim_position_ = 0;

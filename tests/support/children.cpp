@@ -179,12 +179,13 @@ int claim_hang(char** argv) {
 int wrap_laps(char** argv) {
   const std::uint64_t laps = std::stoull(argv[1]);
   const std::size_t record_bytes = std::stoul(argv[2]);
+  // Everything after "go", inside the box: the engine's budget comes from the box's memory.
+  std::string command;
+  if (!std::getline(std::cin, command) || command != "go") return 2;
   Ring ring = Ring::open(argv[0], {.view_bytes = std::stoull(argv[3])});
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   const std::uint64_t bound = detail::Pager(*ring.file()).resident_bound_bytes();
-  std::string command;
-  if (!std::getline(std::cin, command) || command != "go") return 2;
   SyntheticVerifier verifier;
   std::uint64_t sequence = 0;
   const std::uint64_t capacity = ring.info().capacity_bytes;
