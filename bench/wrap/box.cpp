@@ -124,8 +124,8 @@ void Box::enter_memory_cgroup(const BoxRequest& request) {
 }
 
 void Box::enter_disk_cgroup(const BoxRequest& request) {
-  if (request.read_bytes_per_second == 0) {
-    notes_.push_back("reads: not throttled (--read-bps 0)");
+  if (request.read_bytes_per_second == 0 && request.read_iops == 0) {
+    notes_.push_back("reads: not throttled (--read-bps 0 --read-iops 0)");
     return;
   }
   std::string why_not;
@@ -136,14 +136,17 @@ void Box::enter_disk_cgroup(const BoxRequest& request) {
   }
   disk_id_ = disk->id;
   const std::string rate = std::to_string(request.read_bytes_per_second);
+  const std::string iops = std::to_string(request.read_iops);
   const std::string where = " on " + disk->name + " (" + disk->id + ")";
   if (cgroup_v2_) {
     if (memory_dir_.empty()) {
       notes_.push_back("UNTHROTTLED reads: no v2 box cgroup to put io.max in");
       return;
     }
-    if (const int error_number =
-            write_text_file(memory_dir_ / "io.max", disk->id + " rbps=" + rate)) {
+    std::string limits = disk->id;
+    if (request.read_bytes_per_second != 0) limits += " rbps=" + rate;
+    if (request.read_iops != 0) limits += " riops=" + iops;
+    if (const int error_number = write_text_file(memory_dir_ / "io.max", limits)) {
       notes_.push_back("UNTHROTTLED reads: cannot write io.max" + where + ": " +
                        errno_text(error_number));
       return;
@@ -155,10 +158,15 @@ void Box::enter_disk_cgroup(const BoxRequest& request) {
       notes_.push_back("UNTHROTTLED reads: no blkio cgroup hierarchy found");
       return;
     }
+    std::vector<std::pair<std::string, std::string>> settings;
+    if (request.read_bytes_per_second != 0) {
+      settings.emplace_back("blkio.throttle.read_bps_device", disk->id + " " + rate);
+    }
+    if (request.read_iops != 0) {
+      settings.emplace_back("blkio.throttle.read_iops_device", disk->id + " " + iops);
+    }
     std::string failure;
-    disk_dir_ =
-        make_and_enter(*parent, box_cgroup_name(),
-                       {{"blkio.throttle.read_bps_device", disk->id + " " + rate}}, failure);
+    disk_dir_ = make_and_enter(*parent, box_cgroup_name(), settings, failure);
     if (disk_dir_.empty()) {
       notes_.push_back("UNTHROTTLED reads" + where + ": " + failure);
       return;
@@ -166,7 +174,10 @@ void Box::enter_disk_cgroup(const BoxRequest& request) {
     disk_origin_dir_ = *parent;
   }
   reads_throttled_ = true;
-  notes_.push_back("reads: throttled to " + rate + " B/s" + where + " via " +
+  std::string limits;
+  if (request.read_bytes_per_second != 0) limits = rate + " B/s";
+  if (request.read_iops != 0) limits += (limits.empty() ? "" : " and ") + iops + " requests/s";
+  notes_.push_back("reads: throttled to " + limits + where + " via " +
                    (cgroup_v2_ ? "io.max in " : "blkio in ") + disk_dir_.string());
 }
 
@@ -193,6 +204,33 @@ std::optional<std::uint64_t> Box::oom_kills() const {
   return keyed_value(*text, "oom_kill");
 }
 
+namespace {
+
+// blkio.throttle.io_service_bytes / io_serviced: "MAJ:MIN Read N", "MAJ:MIN Write N", ...,
+// "Total N". The Read and Write values of `disk_id`.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> v1_read_and_write(
+    const fs::path& path, const std::string& disk_id) {
+  const auto text = read_text_file(path);
+  if (!text) return std::nullopt;
+  std::istringstream lines(*text);
+  std::string device, operation;
+  std::uint64_t value = 0;
+  std::pair<std::uint64_t, std::uint64_t> read_and_write{0, 0};
+  while (lines >> device) {
+    if (device == "Total") {
+      lines >> value;
+      continue;
+    }
+    lines >> operation >> value;
+    if (device != disk_id) continue;
+    if (operation == "Read") read_and_write.first = value;
+    if (operation == "Write") read_and_write.second = value;
+  }
+  return read_and_write;
+}
+
+}  // namespace
+
 std::optional<BoxDiskBytes> Box::disk_bytes() const {
   if (disk_dir_.empty()) return std::nullopt;
   BoxDiskBytes bytes;
@@ -210,25 +248,19 @@ std::optional<BoxDiskBytes> Box::disk_bytes() const {
       if (const std::size_t at = line.find("wbytes="); at != std::string::npos) {
         std::sscanf(line.c_str() + at, "wbytes=%" SCNu64, &bytes.write_bytes);
       }
+      if (const std::size_t at = line.find("rios="); at != std::string::npos) {
+        std::sscanf(line.c_str() + at, "rios=%" SCNu64, &bytes.read_requests);
+      }
     }
     return bytes;
   }
-  // blkio.throttle.io_service_bytes: "MAJ:MIN Read N", "MAJ:MIN Write N", ..., "Total N".
-  const auto text = read_text_file(disk_dir_ / "blkio.throttle.io_service_bytes");
-  if (!text) return std::nullopt;
-  std::istringstream lines(*text);
-  std::string device, operation;
-  std::uint64_t value = 0;
-  while (lines >> device) {
-    if (device == "Total") {
-      lines >> value;
-      continue;
-    }
-    lines >> operation >> value;
-    if (device != disk_id_) continue;
-    if (operation == "Read") bytes.read_bytes = value;
-    if (operation == "Write") bytes.write_bytes = value;
-  }
+  const auto service_bytes =
+      v1_read_and_write(disk_dir_ / "blkio.throttle.io_service_bytes", disk_id_);
+  const auto serviced = v1_read_and_write(disk_dir_ / "blkio.throttle.io_serviced", disk_id_);
+  if (!service_bytes) return std::nullopt;
+  bytes.read_bytes = service_bytes->first;
+  bytes.write_bytes = service_bytes->second;
+  if (serviced) bytes.read_requests = serviced->first;
   return bytes;
 }
 

@@ -1,6 +1,6 @@
 // The box the wrap benchmark runs in: a memory cgroup smaller than the rings (so the page cache
 // cannot hold them, as on a production machine whose rings exceed RAM) and a read throttle on
-// the rings' disk (what a busy disk leaves a reader). Needs root and cgroup v1 or v2; without
+// the rings' disk, in bytes and in requests per second (what a busy cloud disk leaves a reader). Needs root and cgroup v1 or v2; without
 // them the run goes on unboxed and says so.
 #pragma once
 
@@ -15,13 +15,15 @@ namespace ringfile::bench::wrap {
 struct BoxRequest {
   bool enabled = true;  // false: --no-box, sampling returns nothing
   std::uint64_t memory_limit_bytes = 0;
-  std::uint64_t read_bytes_per_second = 0;  // 0: do not throttle reads
+  std::uint64_t read_bytes_per_second = 0;  // 0: do not throttle read bandwidth
+  std::uint64_t read_iops = 0;              // 0: do not throttle read requests per second
   std::filesystem::path ring_directory;     // its disk is the one throttled
 };
 
 struct BoxDiskBytes {
   std::uint64_t read_bytes = 0;
   std::uint64_t write_bytes = 0;  // cgroup v1 sees only writes issued by the box's own tasks
+  std::uint64_t read_requests = 0;  // block I/O read requests, as the controller counts them
 };
 
 // @pre created and destroyed by the benchmark's parent process, before it forks and after it has

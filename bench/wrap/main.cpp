@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
@@ -33,11 +34,11 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-// Refuses before creating anything when the rings cannot all be reserved.
-void check_free_space(const WrapOptions& options) {
+// Refuses before creating anything when the rings cannot all be reserved in `directory`.
+void check_free_space(const WrapOptions& options, const fs::path& directory) {
   struct statvfs filesystem {};
-  if (::statvfs(options.directory.c_str(), &filesystem) != 0) {
-    throw SetupError(describe_errno("cannot stat " + options.directory.string(), errno));
+  if (::statvfs(directory.c_str(), &filesystem) != 0) {
+    throw SetupError(describe_errno("cannot stat " + directory.string(), errno));
   }
   const std::uint64_t free_bytes =
       static_cast<std::uint64_t>(filesystem.f_bavail) * filesystem.f_frsize;
@@ -47,8 +48,8 @@ void check_free_space(const WrapOptions& options) {
     std::snprintf(free_gigabytes, sizeof(free_gigabytes), "%.1f GB",
                   static_cast<double>(free_bytes) / kBytesPerGB);
     throw SetupError("the rings need " + format_byte_size(needed) + " but " +
-                     options.directory.string() + " has " + free_gigabytes +
-                     " free; use --dir elsewhere, or fewer/smaller rings");
+                     directory.string() + " has " + free_gigabytes +
+                     " free; use --dir (--tmpfs-dir) elsewhere, or fewer/smaller rings");
   }
 }
 
@@ -73,30 +74,55 @@ class ScratchDirectory {
   fs::path path_;
 };
 
+// The rings' memory budget is shared by the rings open on the machine (the library counts them in
+// a registry). Other people's rings there would shrink this run's budget at random moments: the
+// run counts only its own, in a registry of its own.
+void use_own_ring_registry(const fs::path& directory) {
+  const fs::path registry = directory / "ring-registry";
+  std::error_code error;
+  fs::create_directory(registry, error);
+  if (error) throw SetupError("cannot create " + registry.string() + ": " + error.message());
+  ::setenv("RINGFILE_REGISTRY_DIR", registry.c_str(), 1);
+}
+
 int run(int argc, char** argv) {
   WrapOptions options;
   if (!parse_wrap_options(argc, argv, options)) return 0;
-  check_free_space(options);
+  check_free_space(options, options.directory);
+  if (options.tmpfs_leg) check_free_space(options, options.tmpfs_directory);
   install_stop_handlers();
 
-  const ScratchDirectory ring_directory(options.directory /
-                                        ("ringfile-bench-wrap-" + std::to_string(::getpid())));
+  const std::string scratch_name = "ringfile-bench-wrap-" + std::to_string(::getpid());
+  const ScratchDirectory ring_directory(options.directory / scratch_name);
+  std::optional<ScratchDirectory> tmpfs_directory;
+  if (options.tmpfs_leg) tmpfs_directory.emplace(options.tmpfs_directory / scratch_name);
+  use_own_ring_registry(ring_directory.path());
 
   RunDescription description{options, {}, ring_directory.path(), RunMachine::at_start()};
   std::vector<KindResult> results;
-  {
-    // Entered before any ring exists, so every page of every ring is charged to the box.
-    const Box box(BoxRequest{options.box, options.box_memory_bytes, options.read_bytes_per_second,
-                             ring_directory.path()});
-    description.box_notes = box.notes();
-    for (const std::string& note : box.notes()) std::fprintf(stderr, "box: %s\n", note.c_str());
-    for (const std::string& kind_name : options.kinds) {
+  for (const std::string& kind_name : options.kinds) {
+    const WriterKind& kind = *find_writer_kind(kind_name);
+    {
+      // Entered before any ring exists, so every page of every ring is charged to the box; left
+      // and removed before the tmpfs leg, whose rings are memory and would not fit in it.
+      const Box box(BoxRequest{options.box, options.box_memory_bytes,
+                               options.read_bytes_per_second, options.read_iops,
+                               ring_directory.path()});
+      if (description.box_notes.empty()) {
+        description.box_notes = box.notes();
+        for (const std::string& note : box.notes()) std::fprintf(stderr, "box: %s\n", note.c_str());
+      }
       if (stop_requested()) break;
       std::fprintf(stderr, "running %s ...\n", kind_name.c_str());
-      results.push_back(
-          run_writer_kind(*find_writer_kind(kind_name), options, box, ring_directory.path()));
+      results.push_back(run_writer_kind(kind, options, box, ring_directory.path(), Leg::disk));
     }
-  }  // the box is left and removed here, before the report
+    if (tmpfs_directory && !stop_requested()) {
+      const Box unboxed(BoxRequest{false, 0, 0, 0, tmpfs_directory->path()});
+      std::fprintf(stderr, "running %s on tmpfs, unboxed ...\n", kind_name.c_str());
+      results.push_back(
+          run_writer_kind(kind, options, unboxed, tmpfs_directory->path(), Leg::tmpfs));
+    }
+  }
   description.machine.finish();
 
   const std::string report =

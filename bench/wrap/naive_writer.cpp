@@ -101,6 +101,8 @@ const WriterKindRegistration register_naive{{
     create_preallocated_ring_file,
     open_naive_writer,
     open_pread_follower,
+    false,    // the harness makes the writer wait for its reader
+    nullptr,  // no reader for history: replay is ringfile's
 }};
 
 }  // namespace

@@ -33,10 +33,12 @@ struct Cachestat {
 
 std::uint64_t page_bytes() noexcept { return static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)); }
 
-std::optional<FileResidency> residency_from_cachestat(int fd) noexcept {
-  CachestatRange whole_file{0, 0};
+// [offset, offset + length) of the file; length 0: to the end of the file.
+std::optional<FileResidency> residency_from_cachestat(int fd, std::uint64_t offset,
+                                                      std::uint64_t length) noexcept {
+  CachestatRange range{offset, length};
   Cachestat stat{};
-  if (::syscall(kCachestatSyscall, fd, &whole_file, &stat, 0) != 0) return std::nullopt;
+  if (::syscall(kCachestatSyscall, fd, &range, &stat, 0) != 0) return std::nullopt;
   FileResidency residency;
   residency.resident_bytes = stat.cached_pages * page_bytes();
   residency.dirty_bytes = stat.dirty_pages * page_bytes();
@@ -44,16 +46,19 @@ std::optional<FileResidency> residency_from_cachestat(int fd) noexcept {
   return residency;
 }
 
-std::optional<FileResidency> residency_from_mincore(int fd) noexcept {
+std::optional<FileResidency> residency_from_mincore(int fd, std::uint64_t offset,
+                                                    std::uint64_t length) noexcept {
   struct stat file_status {};
   if (::fstat(fd, &file_status) != 0) return std::nullopt;
   const auto file_bytes = static_cast<std::uint64_t>(file_status.st_size);
+  const std::uint64_t end = length == 0 ? file_bytes : std::min(file_bytes, offset + length);
   // In pieces, so a ring of hundreds of GiB needs neither one huge mapping nor a huge vector.
   constexpr std::uint64_t kPieceBytes = 1ull << 30;
   FileResidency residency;
   std::vector<unsigned char> page_flags;
-  for (std::uint64_t piece_offset = 0; piece_offset < file_bytes; piece_offset += kPieceBytes) {
-    const std::uint64_t piece_bytes = std::min(kPieceBytes, file_bytes - piece_offset);
+  for (std::uint64_t piece_offset = offset - offset % page_bytes(); piece_offset < end;
+       piece_offset += kPieceBytes) {
+    const std::uint64_t piece_bytes = std::min(kPieceBytes, end - piece_offset);
     void* const piece =
         ::mmap(nullptr, piece_bytes, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(piece_offset));
     if (piece == MAP_FAILED) return std::nullopt;
@@ -71,8 +76,18 @@ std::optional<FileResidency> residency_from_mincore(int fd) noexcept {
 }  // namespace
 
 std::optional<FileResidency> file_residency(int fd) noexcept {
-  if (auto residency = residency_from_cachestat(fd)) return residency;
-  return residency_from_mincore(fd);
+  if (auto residency = residency_from_cachestat(fd, 0, 0)) return residency;
+  return residency_from_mincore(fd, 0, 0);
+}
+
+std::optional<std::uint64_t> cached_bytes(int fd, std::uint64_t offset,
+                                          std::uint64_t length) noexcept {
+  if (length == 0) return 0;
+  auto residency = residency_from_cachestat(fd, offset, length);
+  if (!residency) residency = residency_from_mincore(fd, offset, length);
+  if (!residency) return std::nullopt;
+  // Whole pages are counted: never more than the range itself.
+  return std::min(residency->resident_bytes, length);
 }
 
 bool flush_and_drop_page_cache(int fd) noexcept {

@@ -17,6 +17,10 @@ struct FileResidency {
 // but never touches the pages, so it does not change what it measures). nullopt: neither worked.
 std::optional<FileResidency> file_residency(int fd) noexcept;
 
+// Bytes of [offset, offset + length) of the file that are in the page cache, the same way.
+std::optional<std::uint64_t> cached_bytes(int fd, std::uint64_t offset,
+                                          std::uint64_t length) noexcept;
+
 // fsync, then POSIX_FADV_DONTNEED: clean pages can be dropped, dirty ones cannot. false: failed,
 // errno set.
 bool flush_and_drop_page_cache(int fd) noexcept;

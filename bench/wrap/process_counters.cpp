@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace ringfile::bench::wrap {
 
@@ -29,6 +30,34 @@ std::uint64_t own_major_faults() noexcept {
   rusage usage{};
   if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0;
   return static_cast<std::uint64_t>(usage.ru_majflt);
+}
+
+std::uint64_t own_cpu_ns() noexcept {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  const auto nanoseconds = [](const timeval& time) {
+    return static_cast<std::uint64_t>(time.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(time.tv_usec) * 1'000ull;
+  };
+  return nanoseconds(usage.ru_utime) + nanoseconds(usage.ru_stime);
+}
+
+std::uint64_t thread_cpu_ns() noexcept {
+  timespec now{};
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0) return 0;
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+RunCounters::RunCounters() noexcept
+    : cpu_ns_(own_cpu_ns()),
+      major_faults_(own_major_faults()),
+      disk_read_bytes_(own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes) {}
+
+void RunCounters::finish(ProcessTimes& times) const noexcept {
+  times.cpu_ns = own_cpu_ns() - cpu_ns_;
+  times.major_faults = own_major_faults() - major_faults_;
+  times.disk_read_bytes = own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes - disk_read_bytes_;
 }
 
 }  // namespace ringfile::bench::wrap

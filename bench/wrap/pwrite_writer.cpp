@@ -67,6 +67,8 @@ const WriterKindRegistration register_pwrite{{
     create_preallocated_ring_file,
     open_pwrite_writer,
     open_pread_follower,
+    false,    // the harness makes the writer wait for its reader
+    nullptr,  // no reader for history: replay is ringfile's
 }};
 
 }  // namespace

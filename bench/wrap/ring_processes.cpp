@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -10,33 +11,110 @@
 
 #include "support/clock.hpp"
 #include "wrap/process_counters.hpp"
+#include "wrap/record_check.hpp"
 #include "wrap/record_stamp.hpp"
 
 namespace ringfile::bench::wrap {
 
 namespace {
 
-// Short enough that a reader "follows closely" (at 1 GB/s it is 200 KB behind), long enough
-// that 8 idle readers do not take a core from the writers on a 2-core machine.
-constexpr useconds_t kReaderIdleSleepMicros = 200;
-constexpr useconds_t kStartGatePollMicros = 100;
-// A reader that makes no progress this long after its writer finished reports itself stuck.
+using namespace std::chrono_literals;
+
+// Each sleep is bounded, so that a process notices the other side's end or failure; the wake
+// from the other side normally comes first.
+constexpr std::chrono::milliseconds kWaitSlice = 50ms;
+// A reader that makes no progress this long after its writer finished reports itself stuck; a
+// baseline writer whose reader has not moved this long gives up (as the ringfile writer's claim
+// times out).
 constexpr std::uint64_t kReaderGiveUpNs = 10'000'000'000;
+constexpr std::uint64_t kWriterGiveUpNs = 30'000'000'000;
 
-void copy_error(char (&destination)[kErrorTextBytes], const char* message) {
-  std::strncpy(destination, message, kErrorTextBytes - 1);
-  destination[kErrorTextBytes - 1] = '\0';
-}
-
-void wait_for_start(const SharedRunState& state) {
-  while (state.start_gate.load(std::memory_order_acquire) == 0) ::usleep(kStartGatePollMicros);
-}
-
-// Not zeros: a page of zeros could be mistaken for the zero-filled page of an unwritten extent.
-void fill_record_pattern(std::vector<std::byte>& record) {
-  for (std::size_t index = 0; index < record.size(); ++index) {
-    record[index] = static_cast<std::byte>((index * 131 + 17) & 0xff);
+// Adds one wait's wall time and the waiting thread's CPU time to `times`.
+class TimedWait {
+ public:
+  explicit TimedWait(ProcessTimes& times)
+      : times_(times), wall_start_ns_(monotonic_ns()), cpu_start_ns_(thread_cpu_ns()) {}
+  ~TimedWait() {
+    times_.waited_ns += monotonic_ns() - wall_start_ns_;
+    times_.wait_cpu_ns += thread_cpu_ns() - cpu_start_ns_;
+    ++times_.waits;
   }
+  TimedWait(const TimedWait&) = delete;
+  TimedWait& operator=(const TimedWait&) = delete;
+
+ private:
+  ProcessTimes& times_;
+  std::uint64_t wall_start_ns_;
+  std::uint64_t cpu_start_ns_;
+};
+
+// The baselines' writer, before writing record `record_index`: waits until the reader has read
+// every record whose bytes the new one overwrites. false (and `error` set): the reader stopped or
+// made no progress for kWriterGiveUpNs.
+bool wait_for_reader(RingChannel& channel, const RingSetup& setup, std::uint64_t record_index,
+                     ProcessTimes& times, std::string& error) {
+  const std::uint64_t record_end = (record_index + 1) * setup.record_bytes;
+  if (record_end <= setup.ring_bytes) return true;
+  const std::uint64_t needed =
+      (record_end - setup.ring_bytes + setup.record_bytes - 1) / setup.record_bytes;
+  std::uint64_t consumed = channel.records_consumed.load();
+  if (consumed >= needed) return true;
+  const TimedWait timed(times);
+  std::uint64_t progress_ns = monotonic_ns();
+  while (consumed < needed) {
+    // Acquire: pairs with the reader's release store when it stops.
+    if (channel.reader_finished.load(std::memory_order_acquire) != 0) {
+      error = "the reader stopped before reading record " + std::to_string(needed - 1);
+      return false;
+    }
+    const std::uint64_t now_consumed = channel.records_consumed.wait_for_at_least(needed, kWaitSlice);
+    const std::uint64_t now_ns = monotonic_ns();
+    if (now_consumed != consumed) {
+      consumed = now_consumed;
+      progress_ns = now_ns;
+    } else if (now_ns - progress_ns > kWriterGiveUpNs) {
+      error = "the reader read nothing for 30 s";
+      return false;
+    }
+  }
+  return true;
+}
+
+[[noreturn]] void writer_exit(WriterReport& report, RingChannel& channel,
+                              std::uint64_t records_written, int status) {
+  report.records_written = records_written;
+  // Release: pairs with the reader's acquire load; everything published before is final.
+  channel.writer_finished.store(1, std::memory_order_release);
+  channel.records_published.wake_all();
+  // _exit: the forked child must not run the parent's atexit handlers or flush its stdio.
+  ::_exit(status);
+}
+
+[[noreturn]] void reader_exit(ReaderReport& report, RingChannel& channel, const char* error,
+                              int status) {
+  if (error != nullptr) copy_error(report.error, error);
+  // Release: pairs with a waiting baseline writer's acquire load.
+  channel.reader_finished.store(1, std::memory_order_release);
+  channel.records_consumed.wake_all();
+  ::_exit(status);
+}
+
+// --reader-pause: sleeps until the writer has published `pause_bytes` of records (or finished),
+// then notes what is unread and how much of it is still in memory.
+std::uint64_t pause_then_resume(const RingSetup& setup, const RingChannel& channel,
+                                const PublishedRecords& published, const RingReader& reader,
+                                PauseReport& pause) {
+  for (;;) {
+    // Acquire: pairs with the writer's release store; the count read after it is final.
+    const bool finished = channel.writer_finished.load(std::memory_order_acquire) != 0;
+    const std::uint64_t records = published.load();
+    if (finished || records * setup.record_bytes >= setup.reader_pause_bytes) break;
+    published.wait_for_more_than(records, kWaitSlice);
+  }
+  pause.resumed = true;
+  pause.resumed_ns = monotonic_ns();
+  pause.at_resume = reader.unread_bytes(published).value_or(UnreadBytes{});
+  return published.load();
 }
 
 }  // namespace
@@ -50,13 +128,13 @@ void run_writer_process(const WriterKind& kind, const RingSetup& setup, std::uin
     writer = kind.open_writer(setup);
   } catch (const std::exception& failure) {
     copy_error(report.error, failure.what());
-    channel.writer_finished.store(1, std::memory_order_release);
-    ::_exit(kChildSetupFailed);
+    writer_exit(report, channel, 0, kChildSetupFailed);
   }
-  std::vector<std::byte> record(setup.record_bytes);
-  fill_record_pattern(record);
-  wait_for_start(state);
+  std::vector<std::byte> record = record_pattern(setup.record_bytes);
+  const bool harness_waits = setup.readers && !kind.ring_holds_writer_back;
+  state.start_gate.check_in_and_wait();
 
+  const RunCounters run_counters;
   std::uint64_t records_written = 0;
   std::uint64_t bytes_written = 0;
   for (std::uint64_t lap = 0; lap < laps; ++lap) {
@@ -69,15 +147,19 @@ void run_writer_process(const WriterKind& kind, const RingSetup& setup, std::uin
     // headers and the padding at the wrap); records do not divide a ring, so laps end
     // mid-record. `bytes_written` counts record bytes only: GB/s is of records.
     while (writer->ring_bytes_advanced() < (lap + 1) * setup.ring_bytes) {
+      std::string error;
+      if (harness_waits && !wait_for_reader(channel, setup, records_written, report.times, error)) {
+        copy_error(report.error, error.c_str());
+        writer_exit(report, channel, records_written, kChildRunFailed);
+      }
       stamp_record_sequence(record, records_written);
       if (!writer->write(record)) {
         copy_error(report.error, writer->error_message().c_str());
-        channel.writer_finished.store(1, std::memory_order_release);
-        ::_exit(kChildRunFailed);
+        writer_exit(report, channel, records_written, kChildRunFailed);
       }
       ++records_written;
       bytes_written += record.size();
-      channel.records_published.store(records_written, std::memory_order_release);
+      channel.records_published.advance_to(records_written);
     }
     sample.end_ns = monotonic_ns();
     const ProcessDiskBytes disk_after = own_disk_bytes().value_or(ProcessDiskBytes{});
@@ -87,44 +169,60 @@ void run_writer_process(const WriterKind& kind, const RingSetup& setup, std::uin
     sample.major_faults = own_major_faults() - faults_before;
     state.writers_done_with_lap[lap].fetch_add(1, std::memory_order_release);
   }
-  channel.writer_finished.store(1, std::memory_order_release);
-  // _exit: the forked child must not run the parent's atexit handlers or flush its stdio.
-  ::_exit(0);
+  run_counters.finish(report.times);
+  const WaitTally inside = writer->waits_inside_write();
+  report.times.waited_ns += inside.waited_ns;
+  report.times.waits += inside.waits;
+  if (inside.cpu_ns) {
+    report.times.wait_cpu_ns += *inside.cpu_ns;
+  } else if (inside.waits != 0) {
+    report.times.wait_cpu_known = false;
+  }
+  writer_exit(report, channel, records_written, 0);
 }
 
 void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRunState& state,
                         std::size_t ring_index) {
   ReaderReport& report = state.readers[ring_index];
-  const RingChannel& channel = state.channels[ring_index];
+  RingChannel& channel = state.channels[ring_index];
   std::unique_ptr<RingReader> reader;
   try {
     reader = kind.open_reader(setup);
   } catch (const std::exception& failure) {
-    copy_error(report.error, failure.what());
-    ::_exit(kChildSetupFailed);
+    reader_exit(report, channel, failure.what(), kChildSetupFailed);
   }
   const PublishedRecords published(channel.records_published);
-  wait_for_start(state);
+  state.start_gate.check_in_and_wait();
 
-  const ProcessDiskBytes disk_before = own_disk_bytes().value_or(ProcessDiskBytes{});
+  const RunCounters run_counters;
+  std::uint64_t catch_up_target = 0;
+  std::uint64_t read_bytes_at_resume = 0;
+  if (setup.reader_pause_bytes != 0) {
+    catch_up_target = pause_then_resume(setup, channel, published, *reader, report.pause);
+    read_bytes_at_resume = own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes;
+  }
   ReadProgress progress;
   std::uint64_t idle_since_ns = 0;
   for (;;) {
+    // Acquire: pairs with the writer's release store; a count read after it is final.
     const bool writer_finished = channel.writer_finished.load(std::memory_order_acquire) != 0;
     const std::size_t records = reader->poll(published, progress);
+    const std::uint64_t handled = progress.handled();
+    report.progress = progress;
+    channel.records_consumed.advance_to(handled);
     if (records == 0) {
       const std::string error = reader->error_message();
-      if (!error.empty()) {
-        copy_error(report.error, error.c_str());
-        report.progress = progress;
-        ::_exit(kChildRunFailed);
-      }
+      if (!error.empty()) reader_exit(report, channel, error.c_str(), kChildRunFailed);
     }
     const std::uint64_t published_count = published.load();
-    const std::uint64_t handled =
-        progress.records_read + progress.records_lost + progress.records_mismatched;
     report.max_lag_records =
         std::max(report.max_lag_records, published_count - std::min(handled, published_count));
+    if (report.pause.resumed && !report.pause.caught_up && handled >= catch_up_target) {
+      report.pause.caught_up = true;
+      report.pause.caught_up_ns = monotonic_ns();
+      report.pause.read_back_bytes =
+          own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes - read_bytes_at_resume;
+    }
     if (records != 0) {
       idle_since_ns = 0;
       continue;
@@ -134,17 +232,17 @@ void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRu
       const std::uint64_t now_ns = monotonic_ns();
       if (idle_since_ns == 0) idle_since_ns = now_ns;
       if (now_ns - idle_since_ns > kReaderGiveUpNs) {
-        copy_error(report.error, "reader made no progress for 10 s after its writer finished");
-        report.progress = progress;
-        ::_exit(kChildRunFailed);
+        reader_exit(report, channel, "reader made no progress for 10 s after its writer finished",
+                    kChildRunFailed);
       }
     }
-    ::usleep(kReaderIdleSleepMicros);
+    const TimedWait timed(report.times);
+    reader->wait(published, handled, kWaitSlice);
   }
-  const ProcessDiskBytes disk_after = own_disk_bytes().value_or(ProcessDiskBytes{});
-  report.progress = progress;
-  report.disk_read_bytes = disk_after.read_bytes - disk_before.read_bytes;
-  ::_exit(0);
+  report.bytes_read = progress.records_read * setup.record_bytes;
+  report.paging = reader->paging_sample();
+  run_counters.finish(report.times);
+  reader_exit(report, channel, nullptr, 0);
 }
 
 }  // namespace ringfile::bench::wrap

@@ -8,6 +8,10 @@
 
 namespace ringfile::bench::wrap {
 
+// `--hold-window ring`; the value of ringfile::kHoldWindowWholeRing (ringfile_writer.cpp checks),
+// spelled here so that the options build without the library.
+inline constexpr std::uint64_t kWholeRingHoldWindow = ~std::uint64_t{0};
+
 struct WrapOptions {
   std::uint64_t ring_count = 8;
   std::uint64_t ring_bytes = 256ull << 20;
@@ -18,13 +22,22 @@ struct WrapOptions {
   // sets the paging engine's chunk (half a view) and how far it works ahead and keeps behind.
   std::uint64_t ringfile_view_bytes = 8ull << 20;
   bool ringfile_checksum = true;  // the library's default: a CRC32C per payload
-  bool ringfile_copy_api = false;  // Producer::write() instead of claim + memcpy + commit
+  // CreateOptions::hold_window_bytes of the ringfile kinds: 0 what fits in the memory budget (the
+  // library's default), kWholeRingHoldWindow the whole ring, else a size.
+  std::uint64_t ringfile_hold_window_bytes = 0;
   std::vector<std::string> kinds;  // empty: every registered kind, in registration order
   std::string baseline_kind;  // ratios are against this kind; empty: the first of `kinds`
   bool readers = false;       // one reader process per ring, following its writer
+  std::uint64_t reader_work = 0;         // passes of work per record byte (RecordCheck)
+  std::uint64_t reader_pause_bytes = 0;  // readers start once their writer has written this much
+  bool tmpfs_leg = false;  // each kind again with its rings on tmpfs, unboxed
+  std::filesystem::path tmpfs_directory = "/dev/shm";
+  bool replay = false;     // after each kind: its history replayed, and read in 1 MiB requests
+  std::uint64_t settle_seconds = 0;  // between every process being set up and the start
   bool box = true;
   std::uint64_t box_memory_bytes = 0;  // 0: half the rings' total
   std::uint64_t read_bytes_per_second = 200'000'000;
+  std::uint64_t read_iops = 2000;
   std::filesystem::path directory = "/tmp";  // a fresh subdirectory is made (and removed) here
   bool json = false;
   bool quick = false;

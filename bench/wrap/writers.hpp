@@ -3,21 +3,25 @@
 // Adding a kind (the ringfile writer, say) takes one new .cpp file in this folder:
 //   - a RingWriter (and a RingReader, for --readers) built on the library;
 //   - a `const WriterKindRegistration register_<name>{{"<name>", "<summary>", create, open_writer,
-//     open_reader}};` at namespace scope;
+//     open_reader, holds_writer_back, read_history}};` at namespace scope;
 // and listing the file in wrap/CMakeLists.txt (with the library linked). The harness forks the
 // processes, times the laps, samples the box and the page cache, and drops the cache between
 // kinds; a kind only creates its ring file and moves bytes.
 #pragma once
 
-#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "wrap/record_check.hpp"
+#include "wrap/shared_counter.hpp"
 
 namespace ringfile::bench::wrap {
 
@@ -28,17 +32,35 @@ struct RingSetup {
   std::uint64_t view_bytes = 0;    // for kinds that map the file in sliding views
   std::uint64_t record_bytes = 0;  // every record has this size
   bool readers = false;            // a reader follows this ring's writer (--readers)
-  // The ringfile kinds: OpenOptions::view_bytes of the writer and reader, and whether the
-  // producer stamps (and the consumer checks) each payload's CRC32C.
+  // Readers hand each record to RecordCheck with this many passes of work (--reader-work).
+  std::uint64_t reader_work_passes = 0;
+  // Readers start once their writer has published this many bytes of records (--reader-pause).
+  std::uint64_t reader_pause_bytes = 0;
+  // Records a reader takes per poll: about 1 MiB, so that it releases its writer as it goes.
+  std::size_t records_per_poll = 1;
+  // The ring is on tmpfs (the in-memory leg): kinds take what that filesystem supports.
+  bool on_tmpfs = false;
+  // The ringfile kinds: OpenOptions::view_bytes of the writer and reader, whether the producer
+  // stamps (and the consumer checks) each payload's CRC32C, and CreateOptions::hold_window_bytes
+  // (0: what fits in the memory budget; kHoldWindowWholeRing: the whole ring).
   std::uint64_t ringfile_view_bytes = 0;
   bool ringfile_checksum = true;
-  // Write each record with Producer::write() (the copying call) instead of claim + memcpy +
-  // commit in place; the same bytes either way.
-  bool ringfile_copy_api = false;
+  std::uint64_t ringfile_hold_window_bytes = 0;
 };
 
-// Appends records one after another, wrapping at ring_bytes; never waits for readers (the
-// motivating workload overwrites; a reader that falls a lap behind loses records).
+// Time a writer spent waiting for its reader, and the CPU it used meanwhile.
+struct WaitTally {
+  std::uint64_t waited_ns = 0;
+  std::uint64_t waits = 0;
+  // The waiting thread's CPU time during those waits; empty where the kind cannot tell it apart
+  // from the copy made in the same call (Producer::write()).
+  std::optional<std::uint64_t> cpu_ns = 0;
+};
+
+// Appends records one after another, wrapping at ring_bytes. Without readers it never waits.
+// With readers nothing is lost: a kind whose ring holds writers back for readers
+// (WriterKind::ring_holds_writer_back) waits inside write(); for the others the harness waits
+// before calling write() until the reader has read what the record would overwrite.
 // @pre one writer process per ring, one RingWriter in it.
 class RingWriter {
  public:
@@ -51,49 +73,96 @@ class RingWriter {
   // that adds framing (ringfile: a 40-byte header per record, padding at the wrap) counts those
   // too, so that a lap is one pass over the whole file for every kind.
   virtual std::uint64_t ring_bytes_advanced() const noexcept = 0;
+  // Waiting done inside write() (the harness's own waits are counted by the harness).
+  virtual WaitTally waits_inside_write() const noexcept { return {}; }
 };
 
 // What a reader has done so far; the harness reports it per kind.
 struct ReadProgress {
-  std::uint64_t records_read = 0;
+  std::uint64_t records_read = 0;        // checked: right stamp, right bytes
   std::uint64_t records_lost = 0;        // overwritten before the reader got to them
-  std::uint64_t records_mismatched = 0;  // read intact-looking but with the wrong sequence stamp
+  std::uint64_t records_mismatched = 0;  // read intact-looking but with the wrong stamp or bytes
+  std::uint64_t handled() const noexcept { return records_read + records_lost + records_mismatched; }
 };
 
 // The count of records a ring's writer has completed, which the harness publishes after each
 // write. Kinds whose ring carries its own positions (ringfile) need not look at it.
 class PublishedRecords {
  public:
-  explicit PublishedRecords(const std::atomic<std::uint64_t>& count) : count_(count) {}
-  // Acquire pairs with the harness's release store after each write: a record's bytes are in the
-  // file's page cache before the count includes it.
-  std::uint64_t load() const noexcept { return count_.load(std::memory_order_acquire); }
+  explicit PublishedRecords(SharedCounter& count) : count_(count) {}
+  // A record's bytes are in the file's page cache before the count includes it (the counter's
+  // load is an acquire, its advance a seq_cst store made after the write).
+  std::uint64_t load() const noexcept { return count_.load(); }
+  // Sleeps until more than `records` are published, or `timeout`.
+  void wait_for_more_than(std::uint64_t records, std::chrono::nanoseconds timeout) const noexcept {
+    count_.wait_for_at_least(records + 1, timeout);
+  }
 
  private:
-  const std::atomic<std::uint64_t>& count_;
+  SharedCounter& count_;
 };
 
-// Follows one ring's writer closely, reading each record the writer completes.
+// Bytes a reader has not read yet, and how many of them the page cache holds.
+struct UnreadBytes {
+  std::uint64_t unread = 0;
+  std::uint64_t cached = 0;
+};
+
+// The ringfile reader's view of the paging engine (Ring::paging_state, ConsumerInfo).
+struct PagingSample {
+  std::uint64_t hold_window_bytes = 0;
+  std::uint64_t resident_budget_bytes = 0;  // 0: no engine runs on this ring (paging none)
+  std::uint64_t memory_bytes = 0;           // what the budget was derived from
+  std::uint64_t rings_sharing = 0;
+  std::uint64_t polls = 0;                  // polls that handed over records ...
+  std::uint64_t polls_not_following = 0;    // ... after which it was not marked following
+  std::uint64_t polls_replaying = 0;        // ... after which it was marked replaying
+};
+
+// Follows one ring's writer, reading and checking each record the writer completes.
 // @pre one reader process per ring, one RingReader in it.
 class RingReader {
  public:
   virtual ~RingReader() = default;
-  // Reads records completed so far. Returns how many this call read; 0 if nothing was new.
+  // Reads up to RingSetup::records_per_poll records. Returns how many; 0 if nothing was new.
   virtual std::size_t poll(const PublishedRecords& published, ReadProgress& progress) noexcept = 0;
+  // Sleeps until there may be more to read, at most `timeout`; never spins.
+  virtual void wait(const PublishedRecords& published, std::uint64_t records_handled,
+                    std::chrono::nanoseconds timeout) noexcept {
+    published.wait_for_more_than(records_handled, timeout);
+  }
+  // What the writer has written that this reader has not read, and how much of it is cached.
+  virtual std::optional<UnreadBytes> unread_bytes(const PublishedRecords& published) const noexcept = 0;
+  virtual std::optional<PagingSample> paging_sample() const noexcept { return std::nullopt; }
   // Non-empty once the reader has met something it cannot read past (a corrupt frame); the
   // harness then stops the reader and reports it.
   virtual std::string error_message() const { return {}; }
+};
+
+// A ring's history read from its oldest record to its head, no writer running.
+struct HistoryRead {
+  std::uint64_t records_read = 0;  // checked
+  std::uint64_t records_mismatched = 0;
+  std::uint64_t ring_bytes = 0;    // how far through the ring it went (frames included)
+  std::string error;
 };
 
 struct WriterKind {
   std::string_view name;
   std::string_view summary;
   // Creates the ring file at setup.path with every block reserved (fallocate mode 0), so that
-  // write-back can never meet ENOSPC. Throws SetupError.
-  void (*create_ring)(const RingSetup& setup);
+  // write-back can never meet ENOSPC. Returns what the report should say about the ring as made
+  // ("paging none"), or "". Throws SetupError.
+  std::string (*create_ring)(const RingSetup& setup);
   // Called in the writer's (reader's) own process after fork. Throw SetupError.
   std::unique_ptr<RingWriter> (*open_writer)(const RingSetup& setup);
   std::unique_ptr<RingReader> (*open_reader)(const RingSetup& setup);
+  // true: the ring itself holds its writer back for its reader (ringfile: block policy);
+  // false: the harness does it.
+  bool ring_holds_writer_back = false;
+  // Called in a child process after the laps: reads the ring's history, checking each record
+  // with `check`. nullptr: the kind has no reader for history (the baselines).
+  HistoryRead (*read_history)(const RingSetup& setup, RecordCheck& check) = nullptr;
 };
 
 // Kinds in the order their files registered (link order); --kinds picks and orders them.
