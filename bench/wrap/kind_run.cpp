@@ -227,6 +227,7 @@ void summarise_laps(const SharedRunState& state, const std::vector<Checkpoint>& 
 
 void add_process_times(const ProcessTimes& times, SideTimes& side) {
   side.cpu_seconds += static_cast<double>(times.cpu_ns) / 1e9;
+  side.runqueue_wait_seconds += static_cast<double>(times.runqueue_wait_ns) / 1e9;
   side.waited_seconds += static_cast<double>(times.waited_ns) / 1e9;
   side.wait_cpu_seconds += static_cast<double>(times.wait_cpu_ns) / 1e9;
   side.wait_cpu_known = side.wait_cpu_known && times.wait_cpu_known;

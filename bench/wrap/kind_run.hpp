@@ -39,6 +39,7 @@ struct LapResult {
 // The processes of one side (the writers, or the readers), summed over the rings.
 struct SideTimes {
   double cpu_seconds = 0;
+  double runqueue_wait_seconds = 0;  // runnable, waiting for a CPU
   double waited_seconds = 0;
   double wait_cpu_seconds = 0;
   bool wait_cpu_known = true;

@@ -102,7 +102,7 @@ int run(int argc, char** argv) {
   std::vector<KindResult> results;
   for (const std::string& kind_name : options.kinds) {
     const WriterKind& kind = *find_writer_kind(kind_name);
-    {
+    const auto run_disk_leg = [&] {
       // Entered before any ring exists, so every page of every ring is charged to the box; left
       // and removed before the tmpfs leg, whose rings are memory and would not fit in it.
       const Box box(BoxRequest{options.box, options.box_memory_bytes,
@@ -112,16 +112,21 @@ int run(int argc, char** argv) {
         description.box_notes = box.notes();
         for (const std::string& note : box.notes()) std::fprintf(stderr, "box: %s\n", note.c_str());
       }
-      if (stop_requested()) break;
+      if (stop_requested()) return;
       std::fprintf(stderr, "running %s ...\n", kind_name.c_str());
       results.push_back(run_writer_kind(kind, options, box, ring_directory.path(), Leg::disk));
-    }
-    if (tmpfs_directory && !stop_requested()) {
+    };
+    const auto run_tmpfs_leg = [&] {
+      if (!tmpfs_directory || stop_requested()) return;
       const Box unboxed(BoxRequest{false, 0, 0, 0, tmpfs_directory->path()});
       std::fprintf(stderr, "running %s on tmpfs, unboxed ...\n", kind_name.c_str());
       results.push_back(
           run_writer_kind(kind, options, unboxed, tmpfs_directory->path(), Leg::tmpfs));
-    }
+    };
+    if (options.tmpfs_first) run_tmpfs_leg();
+    run_disk_leg();
+    if (!options.tmpfs_first) run_tmpfs_leg();
+    if (stop_requested()) break;
   }
   description.machine.finish();
 

@@ -83,10 +83,25 @@ std::string percent_of_wait(double cpu_seconds, double waited_seconds, bool know
   return format("CPU %.3f s", cpu_seconds) + format(" = %.1f%% of a CPU", 100 * cpu_seconds / waited_seconds);
 }
 
+// Short waits cost more CPU per second than long ones (a waiter spins a little before it sleeps),
+// so the mean wait goes with the percentage.
 std::string describe_waiting(const char* side, const SideTimes& times) {
-  return std::string(side) + format(" %.2f s", times.waited_seconds) + " in " +
-         std::to_string(times.waits) + " waits, " +
+  std::string text = std::string(side) + format(" %.2f s", times.waited_seconds) + " in " +
+                     std::to_string(times.waits) + " waits";
+  if (times.waits != 0) {
+    const double waits = static_cast<double>(times.waits);
+    text += format(" (%.2f ms each", 1e3 * times.waited_seconds / waits);
+    if (times.wait_cpu_known) text += format(", %.0f us CPU each", 1e6 * times.wait_cpu_seconds / waits);
+    text += ")";
+  }
+  return text + ", " +
          percent_of_wait(times.wait_cpu_seconds, times.waited_seconds, times.wait_cpu_known);
+}
+
+// "7.70 s (+40.1 s runnable, waiting for a CPU)".
+std::string cpu_and_runqueue(const SideTimes& times) {
+  return format("%.2f s", times.cpu_seconds) +
+         format(" (+%.1f s runnable, waiting for a CPU)", times.runqueue_wait_seconds);
 }
 
 void append_readers(std::string& text, const std::string& label, const KindResult& kind) {
@@ -177,8 +192,8 @@ void append_kind(std::string& text, const KindResult& kind) {
   if (kind.readers) {
     text += ", readers " + per_byte_written(kind.readers->times.disk_read_bytes, kind.total_bytes);
   }
-  text += "; CPU: writers " + format("%.2f s", kind.writers.cpu_seconds);
-  if (kind.readers) text += ", readers " + format("%.2f s", kind.readers->times.cpu_seconds);
+  text += "; CPU: writers " + cpu_and_runqueue(kind.writers);
+  if (kind.readers) text += ", readers " + cpu_and_runqueue(kind.readers->times);
   text += "\n";
   if (kind.readers) append_readers(text, label, kind);
   if (kind.replay) append_history(text, label, "replay", *kind.replay);

@@ -27,7 +27,8 @@ void write_config(JsonWriter& json, const RunDescription& run) {
   }
   json.field("readers", options.readers).field("reader_work", options.reader_work);
   json.field("reader_pause_bytes", options.reader_pause_bytes);
-  json.field("tmpfs_leg", options.tmpfs_leg).field("replay", options.replay);
+  json.field("tmpfs_leg", options.tmpfs_leg).field("tmpfs_first", options.tmpfs_first);
+  json.field("replay", options.replay).field("settle_seconds", options.settle_seconds);
   json.field("box_memory_bytes", options.box_memory_bytes);
   json.field("read_bytes_per_second", options.read_bytes_per_second);
   json.field("read_iops", options.read_iops);
@@ -39,7 +40,9 @@ void write_config(JsonWriter& json, const RunDescription& run) {
 
 void write_side(JsonWriter& json, const char* name, const SideTimes& times) {
   json.key(name).begin_object();
-  json.field("cpu_seconds", times.cpu_seconds).field("waited_seconds", times.waited_seconds);
+  json.field("cpu_seconds", times.cpu_seconds);
+  json.field("runqueue_wait_seconds", times.runqueue_wait_seconds);
+  json.field("waited_seconds", times.waited_seconds);
   json.field("waits", times.waits);
   json.field("wait_cpu_seconds", times.wait_cpu_known ? std::optional(times.wait_cpu_seconds)
                                                       : std::nullopt);
@@ -47,29 +50,37 @@ void write_side(JsonWriter& json, const char* name, const SideTimes& times) {
   json.end_object();
 }
 
-void write_box_disk(JsonWriter& json, const char* name, const std::optional<BoxDiskBytes>& disk) {
+// `name`: null, or an object that `write_fields` fills.
+template <class Value, class WriteFields>
+void write_optional_object(JsonWriter& json, const char* name, const std::optional<Value>& value,
+                           WriteFields&& write_fields) {
   json.key(name);
-  if (!disk) {
+  if (!value) {
     json.null();
     return;
   }
-  json.begin_object().field("read_bytes", disk->read_bytes).field("write_bytes", disk->write_bytes);
-  json.field("read_requests", disk->read_requests).end_object();
+  json.begin_object();
+  write_fields(*value);
+  json.end_object();
+}
+
+void write_box_disk(JsonWriter& json, const char* name, const std::optional<BoxDiskBytes>& disk) {
+  write_optional_object(json, name, disk, [&json](const BoxDiskBytes& bytes) {
+    json.field("read_bytes", bytes.read_bytes).field("write_bytes", bytes.write_bytes);
+    json.field("read_requests", bytes.read_requests);
+  });
 }
 
 void write_history(JsonWriter& json, const char* name, const std::optional<HistoryResult>& history) {
-  json.key(name);
-  if (!history) {
-    json.null();
-    return;
-  }
-  json.begin_object().field("bytes", history->bytes).field("seconds", history->seconds);
-  json.field("megabytes_per_second", history->megabytes_per_second);
-  json.field("records_read", history->records_read);
-  json.field("records_mismatched", history->records_mismatched);
-  write_side(json, "processes", history->times);
-  write_box_disk(json, "box_disk", history->box_disk);
-  json.field("error", history->error).end_object();
+  write_optional_object(json, name, history, [&json](const HistoryResult& read) {
+    json.field("bytes", read.bytes).field("seconds", read.seconds);
+    json.field("megabytes_per_second", read.megabytes_per_second);
+    json.field("records_read", read.records_read);
+    json.field("records_mismatched", read.records_mismatched);
+    write_side(json, "processes", read.times);
+    write_box_disk(json, "box_disk", read.box_disk);
+    json.field("error", read.error);
+  });
 }
 
 void write_readers(JsonWriter& json, const ReaderSummary& readers) {

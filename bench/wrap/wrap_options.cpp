@@ -145,6 +145,9 @@ bool parse_wrap_options(int argc, char** argv, WrapOptions& options) {
   parser.add_flag("--tmpfs-leg", &options.tmpfs_leg,
                   "run each kind again with its rings on tmpfs (--tmpfs-dir), unboxed, and "
                   "compare wall times");
+  parser.add_flag("--tmpfs-first", &options.tmpfs_first,
+                  "run each kind's tmpfs leg before its disk leg (alternate between runs: the "
+                  "load of a shared machine drifts)");
   std::string tmpfs_directory = options.tmpfs_directory.string();
   parser.add_text("--tmpfs-dir", &tmpfs_directory, "where the tmpfs leg makes its rings");
   parser.add_flag("--replay", &options.replay,
@@ -173,6 +176,7 @@ bool parse_wrap_options(int argc, char** argv, WrapOptions& options) {
   options.ringfile_hold_window_bytes = parse_hold_window(hold_window);
   options.tmpfs_directory = tmpfs_directory;
   if (options.reader_work != 0 || options.reader_pause_bytes != 0) options.readers = true;
+  if (options.tmpfs_first) options.tmpfs_leg = true;
   if (!parser.was_given("--kinds")) {
     for (const WriterKind& kind : writer_kinds()) options.kinds.emplace_back(kind.name);
   }

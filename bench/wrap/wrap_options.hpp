@@ -31,6 +31,7 @@ struct WrapOptions {
   std::uint64_t reader_work = 0;         // passes of work per record byte (RecordCheck)
   std::uint64_t reader_pause_bytes = 0;  // readers start once their writer has written this much
   bool tmpfs_leg = false;  // each kind again with its rings on tmpfs, unboxed
+  bool tmpfs_first = false;  // the tmpfs leg before the disk leg
   std::filesystem::path tmpfs_directory = "/dev/shm";
   bool replay = false;     // after each kind: its history replayed, and read in 1 MiB requests
   std::uint64_t settle_seconds = 0;  // between every process being set up and the start
