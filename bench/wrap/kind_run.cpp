@@ -349,8 +349,9 @@ KindResult run_writer_kind(const WriterKind& kind, const WrapOptions& options, c
   result.box_oom_kills = difference(box.oom_kills(), oom_kills_before);
 
   // History is read back on disk only: on tmpfs nothing can leave memory. A paused reader's
-  // read-back is compared with the same sequential read.
-  const bool read_back = leg == Leg::disk && result.error.empty();
+  // read-back is compared with the same sequential read. A writer that failed still left its
+  // history (up to where it failed) to read back.
+  const bool read_back = leg == Leg::disk;
   if (read_back && options.replay && !stop_requested()) {
     std::fprintf(stderr, "  %s: replaying history ...\n", result.kind.c_str());
     result.replay = replay_history(kind, setups, ring_files, box);
