@@ -13,6 +13,7 @@
 #include "paging.hpp"
 #include "process_identity.hpp"
 #include "ringfile/crc32c.hpp"
+#include "ringfile/error.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
 
@@ -26,6 +27,8 @@ constexpr std::uint64_t kStuckGraceNs = 1'000'000;
 constexpr std::uint64_t kStuckRecheckNs = 10'000'000;
 constexpr std::uint64_t kHeartbeatIntervalNs = 100'000'000;
 constexpr unsigned kSpinsBeforeSleep = 2000;
+// How often a read-only tap, which producers cannot wake, looks for new records while waiting.
+constexpr std::uint64_t kReadOnlyPollNs = 2'000'000;
 }  // namespace
 
 bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
@@ -58,7 +61,7 @@ void ConsumerCore::skip_lapped() noexcept {
   const std::uint64_t restart = oldest_boundary(margin);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
-  atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
+  if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
 }
 
@@ -67,13 +70,14 @@ void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t seq
   // Producer sequences continue across owners of a slot, so a jump is records we never saw.
   if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
     stats_.lost_records += sequence - expected_sequence_[producer_slot];
-    atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
+    if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
   }
   sequence_known_[producer_slot] = true;
   expected_sequence_[producer_slot] = sequence + 1;
 }
 
 void ConsumerCore::beat_heart() noexcept {
+  if (slot_ == nullptr) return;
   const std::uint64_t now = coarse_realtime_ns();
   if (now < last_heartbeat_ns_ + kHeartbeatIntervalNs) return;
   last_heartbeat_ns_ = now;
@@ -111,6 +115,13 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     const bool outlived_timeout = realtime_ns() > claim.time_ns + unblock_ns;
     if (!owner_gone && !outlived_timeout) return false;
     const std::uint64_t padding_end = std::min(claim.end, geometry_.lap_end(position));
+    if (slot_ == nullptr) {
+      // A read-only tap cannot pad the claim over: it steps over it, as it would over padding.
+      if (atomic_field(commit_word_of(frame)).load(std::memory_order_acquire) == commit_word) {
+        position_ = padding_end;
+      }
+      return true;
+    }
     if (pad_over(frame, position, padding_end - position, commit_word, geometry_)) {
       wake_sleepers(header_.data_wait);  // other consumers wait on the same frame
     }
@@ -237,6 +248,15 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
       if (ready()) return true;
       continue;
     }
+    if (slot_ == nullptr) {
+      // A read-only tap cannot count itself among the sleepers, so nobody wakes it for sure:
+      // it sleeps in short slices (woken early when another consumer is woken).
+      const std::uint32_t observed = atomic_field(line.futex_word).load(std::memory_order_acquire);
+      futex_wait(&line.futex_word, observed,
+                 std::chrono::nanoseconds(std::min<std::uint64_t>(deadline - now, kReadOnlyPollNs)));
+      if (ready()) return true;
+      continue;
+    }
     // seq_cst increment, then re-check: see wakeups.hpp.
     atomic_field(line.sleepers).fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t observed = atomic_field(line.futex_word).load(std::memory_order_seq_cst);
@@ -256,6 +276,10 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
 
 void ConsumerCore::commit() noexcept {
   if (!attached_ || position_ == committed_) return;
+  if (slot_ == nullptr) {  // a read-only tap has no cursor in the file
+    committed_ = position_;
+    return;
+  }
   atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
   // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
   // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
@@ -284,7 +308,13 @@ Consumer Consumer::attach(const Ring& ring, const ConsumerOptions& options) {
   return Consumer(std::make_unique<detail::ConsumerCore>(ring, options));
 }
 Consumer Consumer::attach(const std::filesystem::path& path, const ConsumerOptions& options) {
-  return attach(Ring::open(path), options);
+  try {
+    return attach(Ring::open(path), options);
+  } catch (const Error& error) {
+    // A tap needs no write access: without it, it reads through a read-only mapping.
+    if (error.code() != ErrorCode::permission_denied || options.holds_back || !options.name.empty()) throw;
+  }
+  return attach(Ring::open(path, {.read_only = true}), options);
 }
 Consumer::~Consumer() = default;
 Consumer::Consumer(Consumer&&) noexcept = default;

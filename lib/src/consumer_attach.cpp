@@ -44,12 +44,12 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),
-      view_(file_, DataView::Access::read_write) {
-  if (file_.read_only()) {
-    throw Error(ErrorCode::invalid_argument,
-                describe(file_) + " was opened read-only; consumers need write access to save their cursor");
-  }
+      view_(file_, file_.read_only() ? DataView::Access::read_only : DataView::Access::read_write) {
   validate_name(file_, options_.name);
+  if (file_.read_only()) {
+    attach_read_only();
+    return;
+  }
   const bool holds_back = options_.holds_back && file_.policy() == WriterPolicy::block;
   checked_ = !holds_back;
 
@@ -69,6 +69,26 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
 }
 
 ConsumerCore::~ConsumerCore() { detach(); }
+
+// A reader without write access takes no slot: it cannot save a cursor or hold producers back,
+// so it is a tap that may be lapped (and counts what it lost), and it never writes to the file.
+void ConsumerCore::attach_read_only() {
+  if (!options_.name.empty()) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + " was opened read-only, so consumer '" + options_.name +
+                    "' cannot save its cursor there; attach without a name, or with write access");
+  }
+  if (options_.holds_back) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + " was opened read-only: a consumer without write access cannot "
+                                  "hold producers back; attach with holds_back = false (--no-hold)");
+  }
+  checked_ = true;
+  const std::uint64_t start = choose_start(false, 0);
+  position_ = committed_ = start;
+  learn_producer_sequences(start);
+  attached_ = true;
+}
 
 std::uint32_t ConsumerCore::take_slot() {
   constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
@@ -227,6 +247,7 @@ void ConsumerCore::detach() noexcept {
   if (options_.auto_commit) commit();
   attached_ = false;
   view_.unmap();
+  if (slot_ == nullptr) return;  // a read-only tap holds no slot
   try {
     TableLock lock(file_);
     auto& slot = *slot_;

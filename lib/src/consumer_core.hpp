@@ -27,12 +27,13 @@ class ConsumerCore {
   std::uint64_t position() const noexcept { return position_; }
   Lag lag() const;
   const ConsumerStats& stats() const noexcept { return stats_; }
-  std::uint32_t slot() const noexcept { return slot_index_; }
+  std::uint32_t slot() const noexcept { return slot_ != nullptr ? slot_index_ : kNoConsumerSlot; }
   const std::string& error_message() const noexcept { return error_message_; }
   const Ring& ring() const noexcept { return ring_; }
 
  private:
   // consumer_attach.cpp
+  void attach_read_only();
   std::uint32_t take_slot();
   std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
   void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
@@ -61,7 +62,7 @@ class ConsumerCore {
   bool checked_ = false;
   bool attached_ = false;
   std::uint32_t slot_index_ = 0;
-  format::ConsumerSlot* slot_ = nullptr;
+  format::ConsumerSlot* slot_ = nullptr;  // null for a read-only tap: then nothing is written
 
   std::uint64_t position_ = 0;   // next frame to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot

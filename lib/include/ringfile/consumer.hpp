@@ -26,6 +26,12 @@ enum class StartFrom {
   committed,  // a named consumer's saved cursor (latest for a new or anonymous one)
 };
 
+// Consumer::slot() of a read-only tap, which holds no slot in the file.
+inline constexpr std::uint32_t kNoConsumerSlot = 0xFFFFFFFF;
+
+// Over a Ring opened read-only (OpenOptions::read_only) a consumer is a tap without a slot: it
+// must be anonymous and not hold producers back, never writes to the file, may be lapped (and
+// reports what it lost), and is not listed by Ring::consumers().
 struct ConsumerOptions {
   std::string name;  // empty: anonymous, slot freed on detach; at most 31 bytes
   StartFrom start = StartFrom::committed;
@@ -76,7 +82,8 @@ class Consumer {
 
   // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, ...).
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
-  // Opens the ring at `path` (Ring::open) and attaches to it.
+  // Opens the ring at `path` (Ring::open) and attaches to it; a tap (anonymous, holds_back
+  // false) without write access to the file opens it read-only and attaches without a slot.
   static Consumer attach(const std::filesystem::path& path, const ConsumerOptions& options = {});
   ~Consumer();
   Consumer(Consumer&&) noexcept;
