@@ -91,7 +91,8 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
           },
           ""));
   bool no_hold = false;
-  app.add_flag("--no-hold", no_hold, "Never hold back producers (a tap: may be lapped and lose records)")
+  app.add_flag("--no-hold", no_hold, "Never hold back producers (a tap: may be lapped and lose records); needs only read access "
+               "to the ring (then it takes no consumer slot)")
       ->group(attaching);
 
   auto* output = "Output";
