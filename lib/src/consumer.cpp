@@ -55,7 +55,13 @@ std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
   return atomic_field(header_.head_position.value).load(std::memory_order_acquire);
 }
 
-void ConsumerCore::skip_lapped() noexcept {
+bool ConsumerCore::skip_lapped() noexcept {
+  // Preparation runs a fraction of a lap ahead of the head. A frontier more than a lap ahead
+  // cannot be right (a damaged or hostile header): every position would read as overwritten.
+  const std::uint64_t preparing =
+      atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (preparing > head + geometry_.capacity) return false;
   // Land a little ahead of the oldest byte so that the producers do not lap us again at once.
   const std::uint64_t margin = std::min(geometry_.capacity / 4, 4 * geometry_.max_frame_stride);
   const std::uint64_t restart = oldest_boundary(margin);
@@ -63,6 +69,7 @@ void ConsumerCore::skip_lapped() noexcept {
   stats_.lost_bytes += restart - position_;
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
+  return true;
 }
 
 void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept {
@@ -164,8 +171,9 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   while (result.records < max_records) {
     const std::uint64_t position = position_;
     if (checked_ && lapped(position)) {
-      skip_lapped();
-      continue;
+      if (skip_lapped()) continue;
+      result.status = fail(position, "the paging frontier in the header is more than a lap ahead of the head");
+      break;
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later

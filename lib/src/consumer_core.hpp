@@ -43,7 +43,7 @@ class ConsumerCore {
   // consumer.cpp
   bool lapped(std::uint64_t position) const noexcept;
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
-  void skip_lapped() noexcept;
+  bool skip_lapped() noexcept;  // false: the header cannot be right
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   bool ready() noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
