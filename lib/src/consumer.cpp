@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fcntl.h>
 
@@ -99,6 +100,7 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (head <= position) {
     stuck_position_ = ~std::uint64_t{0};
+    unclaimed_hole_ = false;
     return false;  // simply caught up
   }
   const std::uint64_t now = monotonic_ns();
@@ -106,9 +108,10 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     stuck_position_ = position;
     stuck_since_ns_ = now;
     next_stuck_check_ns_ = now + kStuckGraceNs;
+    unclaimed_hole_ = false;
     return false;
   }
-  if (now < next_stuck_check_ns_) return false;
+  if (unclaimed_hole_ || now < next_stuck_check_ns_) return false;
   next_stuck_check_ns_ = now + kStuckRecheckNs;
   const auto unblock_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(file_.info().unblock_timeout).count());
@@ -134,7 +137,28 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     }
     return true;  // padded by us, or changed under us: read it again either way
   }
+  // No producer claims it. Live, that lasts only while a producer finishes its commit; for
+  // longer than the unblock timeout it is damage: writes that never reached the file (a crash
+  // of the machine), or bytes changed behind the library's back.
+  unclaimed_hole_ = now > stuck_since_ns_ + unblock_ns;
   return false;
+}
+
+// Past damage that poll reported: to the next record boundary (a frame that names its own
+// position and is followed by another, a lap start, or the head), counting the bytes skipped
+// as lost; the records among them show up as lost by their producers' sequence numbers.
+void ConsumerCore::skip_damage() noexcept {
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  std::uint64_t from = position_ + format::kFrameAlignment;
+  std::optional<std::uint64_t> boundary;
+  while (!(boundary = find_boundary(view_, from, head, geometry_))) from += 2 * geometry_.max_frame_stride;
+  const std::uint64_t restart = std::max(*boundary, position_);
+  stats_.lost_bytes += restart - position_;
+  if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
+  position_ = restart;
+  damaged_at_ = kNoDamage;
+  unclaimed_hole_ = false;
+  stuck_position_ = ~std::uint64_t{0};
 }
 
 // A consumer far behind the head replays history nobody else needs: it reads ahead
@@ -160,7 +184,8 @@ void ConsumerCore::moved_to_window(std::uint64_t position) noexcept {
 PollStatus ConsumerCore::fail(std::uint64_t position, const char* problem) {
   error_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
                    std::to_string(position) + ": " + problem +
-                   "; the file is damaged (restore it, or skip with --from POSITION)";
+                   "; the file is damaged (restore it, or poll again to skip to the next intact record)";
+  damaged_at_ = position;
   return PollStatus::corrupt;
 }
 
@@ -168,6 +193,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   PollResult result;
   if (!attached_) return result;
   beat_heart();
+  if (damaged_at_ == position_) skip_damage();
   while (result.records < max_records) {
     const std::uint64_t position = position_;
     if (checked_ && lapped(position)) {
@@ -181,6 +207,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     const FrameRead read = read_frame(frame, position, geometry_);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
+      if (unclaimed_hole_) result.status = fail(position, "uncommitted bytes below the head that no producer claims");
       break;
     }
     if (read.kind == FrameKind::corrupt) {
@@ -234,7 +261,7 @@ bool ConsumerCore::ready() noexcept {
   if (frame == nullptr) return false;
   const FrameRead read = read_frame(frame, position_, geometry_);
   if (read.kind != FrameKind::uncommitted) return true;
-  return resolve_uncommitted(frame, position_, read.commit_word);
+  return resolve_uncommitted(frame, position_, read.commit_word) || unclaimed_hole_;
 }
 
 bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {

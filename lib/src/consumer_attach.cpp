@@ -155,8 +155,15 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
   }
   switch (options_.start) {
     case StartFrom::committed:
-      if (resumed && !options_.name.empty()) return saved_cursor;
-      return head;
+      if (!resumed || options_.name.empty()) return head;
+      if (saved_cursor > head) {
+        throw Error(ErrorCode::corrupt,
+                    describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
+                        std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
+                        ": the records it had read up to there did not survive (a crash of the machine "
+                        "loses what was not synced); attach with --from latest or --from earliest");
+      }
+      return saved_cursor;
     case StartFrom::latest:
       return head;
     case StartFrom::earliest:

@@ -45,6 +45,7 @@ class ConsumerCore {
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
   bool skip_lapped() noexcept;  // false: the header cannot be right
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
+  void skip_damage() noexcept;
   bool ready() noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
@@ -71,6 +72,10 @@ class ConsumerCore {
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
   std::uint64_t next_stuck_check_ns_ = 0;
+  // Where poll last reported damage (kNoDamage: nowhere); the next poll skips past it.
+  static constexpr std::uint64_t kNoDamage = ~std::uint64_t{0};
+  std::uint64_t damaged_at_ = kNoDamage;
+  bool unclaimed_hole_ = false;  // resolve_uncommitted: stuck past the timeout and claimed by nobody
 
   std::vector<std::byte> scratch_;
   // Per producer slot: the sequence its next record should carry, where known.

@@ -53,7 +53,12 @@ struct Record {
 
 enum class PollStatus {
   ok,
-  corrupt,  // a frame that cannot be right; see Consumer::error_message()
+  // Damage where the next record should be: a frame that cannot be right, a payload that fails
+  // its checksum, or bytes below the head that no producer claims for longer than the unblock
+  // timeout (writes lost in a crash of the machine). See Consumer::error_message(). The consumer
+  // stays there; the next poll skips to the next intact record and counts what it skipped as
+  // lost (ConsumerStats::lost_bytes, and lost_records by the producers' sequence numbers).
+  corrupt,
 };
 
 struct PollResult {
