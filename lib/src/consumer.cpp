@@ -115,6 +115,13 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   next_stuck_check_ns_ = now + kStuckRecheckNs;
   const auto unblock_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(file_.info().unblock_timeout).count());
+  // More than one claim may cover the frame: a producer killed between publishing its claim and
+  // moving the head leaves a claim on space it never reserved, which another producer then
+  // reserves. The space is someone's as long as any claim on it is alive; once all are dead (or
+  // stuck), padding up to the nearest end stays inside the real owner's reservation, whichever
+  // of them that was.
+  std::uint64_t padding_end = geometry_.lap_end(position);
+  bool claimed = false;
   for (auto& producer : header_.producers) {
     const OpenClaim claim = read_claim(producer);
     if (position < claim.start || position >= claim.end) continue;
@@ -124,7 +131,10 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
         !is_alive(owner_of(producer));
     const bool outlived_timeout = realtime_ns() > claim.time_ns + unblock_ns;
     if (!owner_gone && !outlived_timeout) return false;
-    const std::uint64_t padding_end = std::min(claim.end, geometry_.lap_end(position));
+    claimed = true;
+    padding_end = std::min(padding_end, claim.end);
+  }
+  if (claimed) {
     if (slot_ == nullptr) {
       // A read-only tap cannot pad the claim over: it steps over it, as it would over padding.
       if (atomic_field(commit_word_of(frame)).load(std::memory_order_acquire) == commit_word) {
