@@ -223,6 +223,7 @@ int run_child_role(int argc, char** argv) {
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
     if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
+    if (int exit_code = 0; run_fault_role(role, argc, argv, &exit_code)) return exit_code;
   } catch (const Error& error) {
     say(std::string("error ") + error.what());
     return 1;

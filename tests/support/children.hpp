@@ -12,6 +12,9 @@ namespace ringfile::test {
 std::size_t synthetic_size(std::uint64_t producer_id, std::uint64_t sequence, std::size_t min_bytes,
                            std::size_t max_bytes);
 
+// The roles of the fault suite (fault_children.cpp): false when `role` is none of them.
+bool run_fault_role(const std::string& role, int argc, char** argv, int* exit_code);
+
 // "key=value key=value" -> map.
 std::map<std::string, std::string> parse_fields(const std::string& line);
 
