@@ -206,6 +206,14 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   if (damaged_at_ == position_) skip_damage();
   while (result.records < max_records) {
     const std::uint64_t position = position_;
+    // Nothing at or past the head is a record yet. Live, no frame there is committed anyway;
+    // after a crash of the machine the data area may hold frames the header's older head does
+    // not cover, which producers will overwrite: reading them would move the cursor past records
+    // yet to be written. The head is loaded again only when the cursor reaches the last one seen.
+    if (position >= known_head_) {
+      known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+      if (position >= known_head_) break;
+    }
     if (checked_ && lapped(position)) {
       if (skip_lapped()) continue;
       result.status = fail(position, "the paging frontier in the header is more than a lap ahead of the head");
@@ -267,6 +275,10 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
 
 bool ConsumerCore::ready() noexcept {
   if (checked_ && lapped(position_)) return true;
+  if (position_ >= known_head_) {
+    known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+    if (position_ >= known_head_) return false;
+  }
   std::byte* frame = view_.at(geometry_.offset_of(position_), header_bytes_at(position_, geometry_));
   if (frame == nullptr) return false;
   const FrameRead read = read_frame(frame, position_, geometry_);

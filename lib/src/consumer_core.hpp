@@ -67,6 +67,7 @@ class ConsumerCore {
 
   std::uint64_t position_ = 0;   // next frame to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
+  std::uint64_t known_head_ = 0;  // the head as last loaded: frames below it may be read
   std::uint64_t last_heartbeat_ns_ = 0;
   std::uint64_t window_start_ = ~std::uint64_t{0};  // of view_, to notice when it slides
   std::uint64_t stuck_position_ = ~std::uint64_t{0};

@@ -260,3 +260,24 @@ TEST_CASE("no read permission gives permission_denied") {
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("records past the head (a header older than the data after a crash) are not handed out") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  {
+    Producer producer(ring);
+    REQUIRE(producer.write(as_bytes("kept")) == ClaimStatus::ok);
+    REQUIRE(producer.write(as_bytes("past the head")) == ClaimStatus::ok);
+  }
+  // The header page as written back before the second record: the head after the first.
+  const std::uint64_t head = format::frame_stride(format::kRecordHeaderBytes + 4);
+  patch(dir / "ring", offsetof(format::FileHeader, head_position), &head, sizeof head);
+  Ring reopened = Ring::open(dir / "ring");
+  Consumer consumer = Consumer::attach(reopened, {.start = StartFrom::earliest});
+  CHECK(drain(consumer) == std::vector<std::string>{"kept"});
+  CHECK_FALSE(consumer.wait(std::chrono::milliseconds(10)));
+  // What producers write from the head on is what the consumer reads next.
+  Producer producer(reopened);
+  REQUIRE(producer.write(as_bytes("new")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"new"});
+}
