@@ -125,6 +125,8 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   for (auto& producer : header_.producers) {
     const OpenClaim claim = read_claim(producer);
     if (position < claim.start || position >= claim.end) continue;
+    // Claims span whole frames: an end off the 8-byte grid is not a claim (a damaged table).
+    if (claim.end % format::kFrameAlignment != 0) continue;
     const bool owner_gone =
         atomic_field(producer.state).load(std::memory_order_acquire) ==
             static_cast<std::uint32_t>(format::ProducerState::free) ||
