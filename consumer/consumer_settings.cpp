@@ -111,6 +111,11 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
                "or on any loss under the block policy")
       ->group(output);
 
+  app.add_flag("--skip-damaged", settings.skip_damaged,
+               "Read on past a damaged record (as a crash of the machine leaves unsynced ones), reporting "
+               "it and counting what is skipped as lost, instead of stopping there")
+      ->group(output);
+
   auto* stopping = "Stopping and committing";
   std::uint64_t count = 0;
   app.add_option("--count", count, "Stop after N records")->group(stopping)->type_name("N");

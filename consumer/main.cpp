@@ -117,7 +117,8 @@ int run(int argc, char** argv) {
     outcome.producers = verifier->producers().size();
     outcome.lost_records = report.lost_records;
     outcome.lost_bytes = report.lost_bytes;
-    outcome.loss_allowed = ring.info().policy == WriterPolicy::overwrite || !settings.holds_back;
+    outcome.loss_allowed =
+        ring.info().policy == WriterPolicy::overwrite || !settings.holds_back || settings.skip_damaged;
     if (!outcome.ok()) report.exit_code = programs::kExitFailure;
     report.verification = outcome;
   }

@@ -196,7 +196,8 @@ void ConsumerCore::moved_to_window(std::uint64_t position) noexcept {
 PollStatus ConsumerCore::fail(std::uint64_t position, const char* problem) {
   error_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
                    std::to_string(position) + ": " + problem +
-                   "; the file is damaged (restore it, or poll again to skip to the next intact record)";
+                   "; the file is damaged (restore it, or read on past it: poll again, or "
+                   "ringfile-consumer --skip-damaged)";
   damaged_at_ = position;
   return PollStatus::corrupt;
 }

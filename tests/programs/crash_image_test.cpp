@@ -123,11 +123,19 @@ void machine_crash_images(Durability durability) {
     const FileBytes crashed = mix_pages(now, older, random);
     const std::string from_earliest = dir / ("image-" + std::to_string(image) + "-a");
     const std::string from_name = dir / ("image-" + std::to_string(image) + "-b");
-    for (const std::string& copy : {from_earliest, from_name}) {
+    const std::string for_program = dir / ("image-" + std::to_string(image) + "-c");
+    for (const std::string& copy : {from_earliest, from_name, for_program}) {
       write_bytes(copy, crashed);
       forget_owners(copy);
     }
     check_status(dir, from_earliest);
+    // ringfile-consumer reads on past the damage when asked to, verifying what it hands out.
+    const Result program = run(kConsumer, {for_program, "--from", "earliest", "--verify", "--skip-damaged",
+                                           "--until-idle", "300ms", "--json", "--quiet"}, dir.path());
+    INFO(program.err);
+    REQUIRE(program.exit_code == 0);
+    CHECK(JsonValue::parse(program.out)["verify"]["corrupt"].as_uint() == 0);
+    CHECK(JsonValue::parse(program.out)["verify"]["duplicates"].as_uint() == 0);
 
     const ImageRead earliest = read_image(from_earliest, {.start = StartFrom::earliest});
     INFO("image " << image << ": head " << head << ", " << earliest.records << " records read from the earliest, "
