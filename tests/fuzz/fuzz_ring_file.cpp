@@ -65,6 +65,18 @@ void write_ring_file(std::span<const std::uint8_t> input, const std::filesystem:
   ::close(fd);
 }
 
+std::optional<Ring> open_fuzzed_ring(std::span<const std::uint8_t> input, const OpenOptions& options) {
+  write_ring_file(input, scratch_ring_path());
+  std::optional<Ring> ring;
+  try {
+    ring.emplace(Ring::open(scratch_ring_path(), options));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  require_guarded_mappings();
+  return ring;
+}
+
 std::vector<std::uint8_t> encode_ring_file(const std::vector<std::uint8_t>& file_bytes) {
   if (file_bytes.size() < format::kHeaderSegmentBytes) throw std::invalid_argument("not a ring file");
   std::vector<std::uint8_t> input(file_bytes.begin(), file_bytes.begin() + kHeaderInputBytes);

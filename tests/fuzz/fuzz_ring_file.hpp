@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -19,6 +20,10 @@
 namespace ringfile::fuzz {
 
 void write_ring_file(std::span<const std::uint8_t> input, const std::filesystem::path& path);
+
+// Writes `input` as the ring file of this run and opens it; nullopt when Ring::open refuses it
+// (an Error: a fine outcome). Aborts if the mappings are not guarded.
+std::optional<Ring> open_fuzzed_ring(std::span<const std::uint8_t> input, const OpenOptions& options);
 
 // A ring file's bytes as a fuzzer input: the header, then the data area without its trailing
 // zeros (so that seeds stay small).

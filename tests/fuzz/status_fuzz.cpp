@@ -10,21 +10,13 @@
 #include "prometheus_view.hpp"
 #include "ring_report.hpp"
 #include "ring_sample.hpp"
-#include "ringfile/error.hpp"
 #include "table_view.hpp"
 
 using namespace ringfile;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto& path = fuzz::scratch_ring_path();
-  fuzz::write_ring_file({data, size}, path);
-  std::optional<Ring> ring;
-  try {
-    ring.emplace(Ring::open(path, {.read_only = true}));
-  } catch (const Error&) {
-    return 0;
-  }
-  fuzz::require_guarded_mappings();
+  const std::optional<Ring> ring = fuzz::open_fuzzed_ring({data, size}, {.read_only = true});
+  if (!ring) return 0;
   const status::RingSample earlier = status::take_sample(*ring);
   const status::RingSample later = status::take_sample(*ring);
   const status::RingReport report = status::build_report(&earlier, later);

@@ -7,20 +7,12 @@
 #include <optional>
 
 #include "fuzz_ring_file.hpp"
-#include "ringfile/error.hpp"
 
 using namespace ringfile;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto& path = fuzz::scratch_ring_path();
-  fuzz::write_ring_file({data, size}, path);
-  std::optional<Ring> ring;
-  try {
-    ring.emplace(Ring::open(path, {.read_only = true}));
-  } catch (const Error&) {
-    return 0;
-  }
-  fuzz::require_guarded_mappings();
+  const std::optional<Ring> ring = fuzz::open_fuzzed_ring({data, size}, {.read_only = true});
+  if (!ring) return 0;
   const bool patient = size % 2 == 1;
   const ConsumerOptions tap{.holds_back = false};
   ConsumerOptions from = tap;

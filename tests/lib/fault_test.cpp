@@ -72,24 +72,6 @@ std::uint64_t stop_producer(ChildProcess& producer) {
   return std::stoull(fields.at("records"));
 }
 
-// What a verifying `consume` child reported at its end.
-struct ConsumerReport {
-  std::map<std::uint64_t, std::map<std::string, std::string>> producers;
-  std::map<std::string, std::string> result;
-};
-
-ConsumerReport read_report(ChildProcess& child) {
-  ConsumerReport report;
-  while (auto line = child.read_line()) {
-    INFO("consumer said: " << *line);
-    REQUIRE(line->rfind("error", 0) != 0);
-    auto fields = parse_fields(*line);
-    if (line->rfind("producer ", 0) == 0) report.producers[std::stoull(fields["id"])] = fields;
-    if (line->rfind("result ", 0) == 0) report.result = fields;
-  }
-  return report;
-}
-
 double percentile(std::vector<double> values, double fraction) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -119,14 +101,14 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
   ChildProcess anonymous("consume", {path, "-", "earliest", "0", until_marker});
   expect_line(named, "attached");
   expect_line(anonymous, "attached");
-  ChildProcess steady_a("produce-until-stopped", {path, "0", "24", "2000"});
-  ChildProcess steady_b("produce-until-stopped", {path, "1", "24", "2000"});
+  ChildProcess steady_a("produce", {path, "0", "0", "24", "2000"});
+  ChildProcess steady_b("produce", {path, "1", "0", "24", "2000"});
 
   std::map<std::uint64_t, std::uint64_t> committed_before_kill;  // killed producer id -> records
   std::vector<double> claim_passed_ms;  // kill -> both consumers past the claim it left open
   for (std::uint64_t kill = 0; kill < kills; ++kill) {
     const std::uint64_t id = 100 + kill;
-    ChildProcess doomed("produce-until-stopped", {path, std::to_string(id), "24", "3000"});
+    ChildProcess doomed("produce", {path, std::to_string(id), "0", "24", "3000"});
     // At a random point of its life: during start-up (0), or after some records, wherever it
     // then is in claim, copy and commit.
     const std::uint64_t records_first = random() % 40;
@@ -256,8 +238,8 @@ TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name lo
   first_reader.emplace("named-reader",
                        std::vector<std::string>{path, "phoenix", std::to_string(batch), std::to_string(kMarkerId)});
   expect_line(*first_reader, "attached");
-  ChildProcess steady_a("produce-until-stopped", {path, "0", "24", "1500"});
-  ChildProcess steady_b("produce-until-stopped", {path, "1", "24", "1500"});
+  ChildProcess steady_a("produce", {path, "0", "0", "24", "1500"});
+  ChildProcess steady_b("produce", {path, "1", "0", "24", "1500"});
   follow(*first_reader, 2 + random() % 6);
   first_reader.reset();
   for (std::uint64_t kill = 1; kill < kills; ++kill) {
@@ -286,8 +268,8 @@ TEST_CASE("consumers attaching, detaching and dying concurrently: no slot leaked
   options.consumer_grace = std::chrono::milliseconds(300);
   Ring ring = Ring::create(path, options);
   std::mt19937_64 random(random_seed());
-  ChildProcess steady_a("produce-until-stopped", {path, "0", "24", "1000"});
-  ChildProcess steady_b("produce-until-stopped", {path, "1", "24", "1000"});
+  ChildProcess steady_a("produce", {path, "0", "0", "24", "1000"});
+  ChildProcess steady_b("produce", {path, "1", "0", "24", "1000"});
 
   constexpr std::size_t kChurners = 6;
   const std::uint64_t cycles_wanted = long_mode() ? 5000 : 500;

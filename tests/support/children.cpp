@@ -2,6 +2,11 @@
 // one-line reports on stdout that the parent parses.
 #include "support/children.hpp"
 
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,13 +44,31 @@ std::map<std::string, std::string> parse_fields(const std::string& line) {
   return fields;
 }
 
+ConsumerReport read_report(ChildProcess& child) {
+  ConsumerReport report;
+  while (auto line = child.read_line()) {
+    INFO("consumer said: " << *line);
+    REQUIRE(line->rfind("error", 0) != 0);
+    auto fields = parse_fields(*line);
+    if (line->rfind("producer ", 0) == 0) report.producers[std::stoull(fields["id"])] = fields;
+    if (line->rfind("result ", 0) == 0) report.result = fields;
+  }
+  return report;
+}
+
 namespace {
 
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
 
+bool stdin_has_news() {
+  pollfd input{STDIN_FILENO, POLLIN, 0};
+  return ::poll(&input, 1, 0) > 0;
+}
+
 // produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
+// COUNT 0: until a line (or the end) arrives on stdin, wherever it is killed before that.
 int produce(char** argv) {
   Ring ring = Ring::open(argv[0]);
   Producer producer(ring);
@@ -53,7 +76,9 @@ int produce(char** argv) {
   const std::uint64_t count = std::stoull(argv[2]);
   const std::size_t min_bytes = std::stoul(argv[3]);
   const std::size_t max_bytes = std::stoul(argv[4]);
-  for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
+  std::uint64_t sequence = 0;
+  for (; count == 0 || sequence < count; ++sequence) {
+    if (count == 0 && sequence % 32 == 0 && stdin_has_news()) break;
     const std::size_t size = synthetic_size(id, sequence, min_bytes, max_bytes);
     ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
     if (!claim) {
@@ -66,7 +91,7 @@ int produce(char** argv) {
       return 1;
     }
   }
-  say("done records=" + std::to_string(count));
+  say("done records=" + std::to_string(sequence));
   return 0;
 }
 

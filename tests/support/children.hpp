@@ -15,6 +15,16 @@ std::size_t synthetic_size(std::uint64_t producer_id, std::uint64_t sequence, st
 // The roles of the fault suite (fault_children.cpp): false when `role` is none of them.
 bool run_fault_role(const std::string& role, int argc, char** argv, int* exit_code);
 
+class ChildProcess;
+
+// What a verifying `consume` child reported by its end: per producer id the fields of its
+// "producer" line, and those of its "result" line. Fails the test on an "error" line.
+struct ConsumerReport {
+  std::map<std::uint64_t, std::map<std::string, std::string>> producers;
+  std::map<std::string, std::string> result;
+};
+ConsumerReport read_report(ChildProcess& child);
+
 // "key=value key=value" -> map.
 std::map<std::string, std::string> parse_fields(const std::string& line);
 

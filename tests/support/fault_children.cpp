@@ -1,7 +1,5 @@
-// The child roles of the fault suite (tests/lib/fault_test.cpp): producers that write until
-// stopped or killed, a named consumer that reports each batch before committing it, and
-// consumers that attach, detach and die over and over. Each reports one line per event on stdout.
-#include <poll.h>
+// The child roles of the fault suite (tests/lib/fault_test.cpp): a named consumer that reports
+// each batch before committing it, and consumers that attach, detach and die over and over. Each reports one line per event on stdout.
 #include <unistd.h>
 
 #include <chrono>
@@ -21,37 +19,6 @@ namespace ringfile::test {
 namespace {
 
 void say(const std::string& line) { std::cout << line << std::endl; }
-
-bool stdin_has_news() {
-  pollfd input{STDIN_FILENO, POLLIN, 0};
-  return ::poll(&input, 1, 0) > 0;
-}
-
-// produce-until-stopped PATH PRODUCER_ID MIN_BYTES MAX_BYTES
-// Writes synthetic records until a line (or the end) arrives on stdin; reports how many.
-int produce_until_stopped(char** argv) {
-  Ring ring = Ring::open(argv[0]);
-  Producer producer(ring);
-  const std::uint64_t id = std::stoull(argv[1]);
-  const std::size_t min_bytes = std::stoul(argv[2]);
-  const std::size_t max_bytes = std::stoul(argv[3]);
-  std::uint64_t sequence = 0;
-  for (;; ++sequence) {
-    if (sequence % 32 == 0 && stdin_has_news()) break;
-    ClaimResult claim = producer.claim(synthetic_size(id, sequence, min_bytes, max_bytes), std::chrono::seconds(60));
-    if (!claim) {
-      say(std::string("error claim ") + to_string(claim.status));
-      return 1;
-    }
-    fill_synthetic(claim.buffer, id, sequence);
-    if (producer.commit() != ClaimStatus::ok) {
-      say("error commit");
-      return 1;
-    }
-  }
-  say("done records=" + std::to_string(sequence));
-  return 0;
-}
 
 // named-reader PATH NAME BATCH MARKER_ID
 // Resumes the named consumer and reads in batches of at most BATCH records, committing by hand:
@@ -156,9 +123,7 @@ int churn(char** argv) {
 }  // namespace
 
 bool run_fault_role(const std::string& role, int argc, char** argv, int* exit_code) {
-  if (role == "produce-until-stopped" && argc == 5) {
-    *exit_code = produce_until_stopped(argv + 1);
-  } else if (role == "named-reader" && argc == 5) {
+  if (role == "named-reader" && argc == 5) {
     *exit_code = named_reader(argv + 1);
   } else if (role == "churn" && argc == 5) {
     *exit_code = churn(argv + 1);
