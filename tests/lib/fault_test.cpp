@@ -158,7 +158,9 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
     }
     // Under block nothing committed is lost: every record a killed producer had committed
     // when the test looked arrived (and maybe a few it committed after that, before it died).
-    for (const auto& [id, committed] : committed_before_kill) {
+    for (const auto& killed : committed_before_kill) {
+      const std::uint64_t id = killed.first;  // named copies: INFO captures them (clang refuses bindings)
+      const std::uint64_t committed = killed.second;
       if (committed == 0) continue;
       INFO("killed producer " << id << " had committed " << committed << "; the consumer saw producers "
                                 << report.producers.size());

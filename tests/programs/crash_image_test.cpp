@@ -35,7 +35,8 @@ std::uint64_t random_seed() {
 // What a reader of any image must show, whatever survived.
 void check_read(const ImageRead& read) {
   CHECK(read.corrupt_payloads == 0);
-  for (const auto& [id, sequences] : read.sequences) {
+  for (const auto& [producer, sequences] : read.sequences) {
+    const std::uint64_t id = producer;  // a copy: INFO captures it (clang refuses bindings)
     INFO("producer " << id);
     CHECK(std::is_sorted(sequences.begin(), sequences.end()));
     CHECK(std::adjacent_find(sequences.begin(), sequences.end()) == sequences.end());  // no duplicate
