@@ -32,7 +32,7 @@ void produce_synthetic(const WorkDir& dir, const std::string& ring, int count) {
 
 }  // namespace
 
-TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has not read; a killed one is DEAD") {
+TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has not read, a killed one is DEAD") {
   WorkDir dir;
   const std::string ring = dir / "lag.ring";
   create_ring(dir, ring, "1M", "block");
@@ -113,7 +113,7 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   }
 }
 
-TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED; --verify counts it as lost, not corrupt") {
+TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED, --verify counts it as lost, not corrupt") {
   WorkDir dir;
   const std::string ring = dir / "overwrite.ring";
   create_ring(dir, ring, "256K", "overwrite");
