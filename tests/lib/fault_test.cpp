@@ -263,7 +263,7 @@ TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name lo
                              << " delivered again after a kill (each within its uncommitted batch)");
 }
 
-TEST_CASE("consumers attaching, detaching and dying concurrently: no slot leaked, never two owners") {
+TEST_CASE("consumers that attach and detach and die concurrently: no slot is leaked or ever has two owners") {
   TempDir dir;
   const std::string path = (dir / "ring").string();
   CreateOptions options = small_ring(256 * 1024, WriterPolicy::block, 2048);
