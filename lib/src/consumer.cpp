@@ -39,18 +39,26 @@ bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
 }
 
 // The first record boundary at least `margin` past the oldest byte still intact. Producers and
-// the paging engine may move that frontier while we scan; then the scan finds only overwritten
-// bytes, and we look again from where the frontier has got to.
+// the paging engine may move that frontier while we scan; then the boundary found is overwritten
+// already, and we look again from where the frontier has got to. A stretch with no boundary at
+// all (overwritten during the scan, or damage a crash of the machine left) is passed: the scan
+// goes on after it, up to the head.
 std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
   constexpr int kAttempts = 8;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+  std::uint64_t from = 0;
+  for (int attempt = 0; attempt < kAttempts;) {
     const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t frontier = reclaimed_frontier(header_);
     if (frontier <= geometry_.capacity && margin == 0) return 0;  // nothing overwritten yet
     const std::uint64_t oldest = frontier > geometry_.capacity ? frontier - geometry_.capacity : 0;
-    const std::optional<std::uint64_t> boundary =
-        find_boundary(view_, std::min(oldest + margin, head), head, geometry_);
-    if (boundary && !lapped(*boundary)) return *boundary;
+    from = std::max(from, std::min(oldest + margin, head));
+    const std::optional<std::uint64_t> boundary = find_boundary(view_, from, head, geometry_);
+    if (!boundary) {
+      from += 2 * geometry_.max_frame_stride;  // what find_boundary scanned
+      continue;
+    }
+    if (!lapped(*boundary)) return *boundary;
+    ++attempt;
   }
   // Overwritten faster than we can scan: the head itself is a boundary.
   return atomic_field(header_.head_position.value).load(std::memory_order_acquire);

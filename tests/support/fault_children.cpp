@@ -92,6 +92,7 @@ int churn(char** argv) {
     const auto kind = random() % 3;
     if (kind != 0) options.name = "churn-" + index + "-" + std::to_string(kind);
     Consumer consumer = Consumer::attach(ring, options);
+    const std::uint64_t attach_position = consumer.position();
     for (std::uint64_t poll = random() % 8; poll > 0; --poll) {
       consumer.poll([&](const Record& record) { verifier.check(record.payload); });
       if (!still_owner(ring, consumer)) {
@@ -105,7 +106,9 @@ int churn(char** argv) {
     const bool loss_reported = consumer.stats().lost_bytes > 0 || consumer.stats().lost_records > 0;
     if (totals.corrupt != 0 || totals.duplicates != 0 || (totals.missing != 0 && !loss_reported)) {
       say("error missing=" + std::to_string(totals.missing) + " duplicates=" + std::to_string(totals.duplicates) +
-          " corrupt=" + std::to_string(totals.corrupt));
+          " corrupt=" + std::to_string(totals.corrupt) + " name=" + options.name + " lost_bytes=" +
+          std::to_string(consumer.stats().lost_bytes) + " attach_position=" + std::to_string(attach_position) +
+          " position=" + std::to_string(consumer.position()) + " head=" + std::to_string(ring.head_position()));
       return 1;
     }
     if (random() % 8 == 0) {
