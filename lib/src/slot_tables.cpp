@@ -60,14 +60,24 @@ ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept {
 
 namespace {
 
-// Whether a producer slot other than `except` holds an open claim on `position`.
-bool claimed_elsewhere(const RingFile& file, std::uint32_t except, std::uint64_t position) noexcept {
+// How far the frame at `position` may be padded over as abandoned: 0 while a live producer of
+// another slot claims it (it is that producer's), else the nearest end among the dead claims
+// that cover it (one of them is the real owner's reservation, the others claims published by
+// producers killed before they moved the head).
+std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uint64_t position,
+                              std::uint64_t end) noexcept {
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
-    if (index == except) continue;
-    const OpenClaim claim = read_claim(file.header().producers[index]);
-    if (position >= claim.start && position < claim.end) return true;
+    if (index == self) continue;
+    const auto& slot = file.header().producers[index];
+    const OpenClaim claim = read_claim(slot);
+    if (position < claim.start || position >= claim.end) continue;
+    const bool alive = atomic_field(slot.state).load(std::memory_order_acquire) !=
+                           static_cast<std::uint32_t>(ProducerState::free) &&
+                       is_alive(owner_of(slot));
+    if (alive) return 0;
+    if (claim.end % format::kFrameAlignment == 0) end = std::min(end, claim.end);
   }
-  return false;
+  return end;
 }
 
 }  // namespace
@@ -93,9 +103,10 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
     }
     if (read.kind == FrameKind::corrupt) return;
     // Killed between publishing its claim and moving the head, the last owner never reserved
-    // this space: the producer that did holds its own claim on it, and the frame is its.
-    if (claimed_elsewhere(file, slot_index, position)) return;
-    const std::uint64_t padding_end = std::min(end, geometry.lap_end(position));
+    // this space: the producer that did holds its own claim on it.
+    const std::uint64_t padding_end =
+        abandoned_until(file, slot_index, position, std::min(end, geometry.lap_end(position)));
+    if (padding_end == 0) return;
     if (pad_over(frame, position, padding_end - position, read.commit_word, geometry)) {
       position = padding_end;
     }

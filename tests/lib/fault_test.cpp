@@ -131,6 +131,9 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
     const auto left = producer_of(ring, doomed.pid());
     if (left && left->open_claim_end > left->open_claim_start) {
       const std::uint64_t claim_end = left->open_claim_end;
+      INFO("kill " << kill << ": claim [" << left->open_claim_start << ", " << claim_end << "), head "
+                   << ring.head_position() << ", cursors " << ring.consumers().at(0).cursor << " "
+                   << ring.consumers().at(1).cursor);
       REQUIRE(within(std::chrono::seconds(60), [&] {
         const auto consumers = ring.consumers();
         return consumers.size() == 2 && std::all_of(consumers.begin(), consumers.end(), [&](const ConsumerInfo& c) {
@@ -144,8 +147,10 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
   ChildProcess marker("produce", {path, std::to_string(kMarkerId), "1", "24", "24"});
   expect_line(marker, "done");
 
+  std::uint64_t verified = 0;  // records each consumer checked
   for (ChildProcess* consumer : {&named, &anonymous}) {
     const ConsumerReport report = read_report(*consumer);
+    verified = std::stoull(report.result.at("records"));
     CHECK(consumer->wait() == 0);
     CHECK(report.result.at("missing") == "0");
     CHECK(report.result.at("duplicates") == "0");
@@ -174,7 +179,8 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
     }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  MESSAGE("producer kills: " << kills << " in " << seconds << " s; " << claim_passed_ms.size()
+  MESSAGE("producer kills: " << kills << " in " << seconds << " s; " << verified
+                             << " records verified by each of two consumers; " << claim_passed_ms.size()
                              << " left a claim open; consumers past it after median "
                              << percentile(claim_passed_ms, 0.5) << " ms, max " << percentile(claim_passed_ms, 1.0)
                              << " ms (unblock timeout " << options.unblock_timeout.count() << " ms)");
