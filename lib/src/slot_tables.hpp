@@ -34,8 +34,9 @@ ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 std::uint32_t acquire_producer_slot(RingFile& file);
 void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
 
-// Pads over every uncommitted frame in [start, end), a claim whose owner is gone.
-void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
+// Pads over every uncommitted frame in [start, end), the claim of slot `slot_index` whose owner
+// is gone, up to the first frame another slot's claim covers.
+void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept;
 
 // ---- consumers holding producers back (block policy) ------------------------------------------

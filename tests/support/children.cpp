@@ -2,6 +2,11 @@
 // one-line reports on stdout that the parent parses.
 #include "support/children.hpp"
 
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +44,18 @@ std::map<std::string, std::string> parse_fields(const std::string& line) {
   return fields;
 }
 
+ConsumerReport read_report(ChildProcess& child) {
+  ConsumerReport report;
+  while (auto line = child.read_line()) {
+    INFO("consumer said: " << *line);
+    REQUIRE(line->rfind("error", 0) != 0);
+    auto fields = parse_fields(*line);
+    if (line->rfind("producer ", 0) == 0) report.producers[std::stoull(fields["id"])] = fields;
+    if (line->rfind("result ", 0) == 0) report.result = fields;
+  }
+  return report;
+}
+
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
@@ -55,7 +72,13 @@ std::uint64_t disk_read_bytes() {
 
 namespace {
 
+bool stdin_has_news() {
+  pollfd input{STDIN_FILENO, POLLIN, 0};
+  return ::poll(&input, 1, 0) > 0;
+}
+
 // produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
+// COUNT 0: until a line (or the end) arrives on stdin, wherever it is killed before that.
 int produce(char** argv) {
   Ring ring = Ring::open(argv[0]);
   Producer producer(ring);
@@ -63,7 +86,9 @@ int produce(char** argv) {
   const std::uint64_t count = std::stoull(argv[2]);
   const std::size_t min_bytes = std::stoul(argv[3]);
   const std::size_t max_bytes = std::stoul(argv[4]);
-  for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
+  std::uint64_t sequence = 0;
+  for (; count == 0 || sequence < count; ++sequence) {
+    if (count == 0 && sequence % 32 == 0 && stdin_has_news()) break;
     const std::size_t size = synthetic_size(id, sequence, min_bytes, max_bytes);
     ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
     if (!claim) {
@@ -76,7 +101,7 @@ int produce(char** argv) {
       return 1;
     }
   }
-  say("done records=" + std::to_string(count));
+  say("done records=" + std::to_string(sequence));
   return 0;
 }
 
@@ -223,7 +248,8 @@ int run_child_role(int argc, char** argv) {
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
     if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
-    if (const auto exit_code = run_reader_role(role, argc - 1, argv + 1)) return *exit_code;
+    if (int exit_code = 0; run_fault_role(role, argc, argv, &exit_code)) return exit_code;
+    if (int exit_code = 0; run_reader_role(role, argc, argv, &exit_code)) return exit_code;
   } catch (const Error& error) {
     say(std::string("error ") + error.what());
     return 1;

@@ -138,11 +138,17 @@ int box_replay(char** argv) {
 
 }  // namespace
 
-std::optional<int> run_reader_role(const std::string& role, int argc, char** argv) {
-  if (role == "box-produce" && argc == 3) return box_produce(argv);
-  if (role == "box-follow" && argc == 4) return box_follow(argv);
-  if (role == "box-replay" && argc == 1) return box_replay(argv);
-  return std::nullopt;
+bool run_reader_role(const std::string& role, int argc, char** argv, int* exit_code) {
+  if (role == "box-produce" && argc == 4) {
+    *exit_code = box_produce(argv + 1);
+  } else if (role == "box-follow" && argc == 5) {
+    *exit_code = box_follow(argv + 1);
+  } else if (role == "box-replay" && argc == 2) {
+    *exit_code = box_replay(argv + 1);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ringfile::test
