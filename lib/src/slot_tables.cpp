@@ -83,6 +83,28 @@ std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uin
 
 }  // namespace
 
+std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
+  const auto& header = file.header();
+  const std::uint64_t capacity = file.geometry().capacity;
+  // The head first (seq_cst, as the claimants' head CAS): a claim published after this load
+  // starts at or after it, so head + capacity already keeps clear of it; one published before
+  // it was published before its head CAS, so the scan below sees it.
+  const std::uint64_t head = load_field(header.head_position.value, std::memory_order_seq_cst);
+  const auto unblock_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().unblock_timeout).count());
+  const std::uint64_t now = coarse_realtime_ns();
+  std::uint64_t oldest = head;
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    if (index == own_slot) continue;
+    const auto& slot = header.producers[index];
+    const OpenClaim claim = read_claim(slot);
+    if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
+    if (now > claim.time_ns + unblock_ns || !is_alive(owner_of(slot))) continue;
+    oldest = claim.start;
+  }
+  return oldest + capacity;
+}
+
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept {
   const Geometry& geometry = file.geometry();

@@ -56,6 +56,16 @@ ConsumerReport read_report(ChildProcess& child) {
   return report;
 }
 
+ClaimStatus write_synthetic(Producer& producer, std::uint64_t producer_id, std::uint64_t sequence, std::size_t size) {
+  for (;;) {
+    ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
+    if (!claim) return claim.status;
+    fill_synthetic(claim.buffer, producer_id, sequence);
+    const ClaimStatus committed = producer.commit();
+    if (committed != ClaimStatus::claim_lost) return committed;
+  }
+}
+
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
@@ -90,14 +100,9 @@ int produce(char** argv) {
   for (; count == 0 || sequence < count; ++sequence) {
     if (count == 0 && sequence % 32 == 0 && stdin_has_news()) break;
     const std::size_t size = synthetic_size(id, sequence, min_bytes, max_bytes);
-    ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
-    if (!claim) {
-      say(std::string("error claim ") + to_string(claim.status));
-      return 1;
-    }
-    fill_synthetic(claim.buffer, id, sequence);
-    if (producer.commit() != ClaimStatus::ok) {
-      say("error commit");
+    const ClaimStatus written = write_synthetic(producer, id, sequence, size);
+    if (written != ClaimStatus::ok) {
+      say(std::string("error write ") + to_string(written));
       return 1;
     }
   }
@@ -221,10 +226,7 @@ int wrap_laps(char** argv) {
     while (ring.head_position() < lap * capacity) {
       // Zero copy, filled in place in the mapping: the path whose page faults would read the
       // old lap back (a copy through write() goes into the file with pwrite, which does not).
-      ClaimResult claim = producer.claim(record_bytes, std::chrono::seconds(30));
-      if (!claim) return 1;
-      fill_synthetic(claim.buffer, 1, sequence++);
-      if (producer.commit() != ClaimStatus::ok) return 1;
+      if (write_synthetic(producer, 1, sequence++, record_bytes) != ClaimStatus::ok) return 1;
       consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
       if (sequence % 8 == 0) most_resident = std::max(most_resident, ring.residency().resident_bytes);
     }

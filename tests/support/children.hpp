@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ringfile/producer.hpp"
+
 namespace ringfile::test {
 
 // Size of record `sequence` of `producer_id`: deterministic, spread over [min_bytes, max_bytes].
@@ -27,6 +29,12 @@ ConsumerReport read_report(ChildProcess& child);
 
 // "key=value key=value" -> map.
 std::map<std::string, std::string> parse_fields(const std::string& line);
+
+// Writes synthetic record `sequence` of `producer_id` in place (claim, fill, commit). A claim
+// padded over because this process stalled past the unblock timeout (claim_lost: a loaded
+// machine can stall a process that long, in page faults or dirty-page throttling) published
+// nothing, so the record is written again, as the library's contract asks.
+ClaimStatus write_synthetic(Producer& producer, std::uint64_t producer_id, std::uint64_t sequence, std::size_t size);
 
 // For the child roles: prints a report line on stdout and flushes it (the parent waits for it).
 void say(const std::string& line);

@@ -41,14 +41,9 @@ int box_produce(char** argv) {
   const std::uint64_t count = std::stoull(argv[1]);
   const std::size_t record_bytes = std::stoul(argv[2]);
   for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
-    ClaimResult claim = producer.claim(record_bytes, std::chrono::seconds(120));
-    if (!claim) {
-      say(std::string("error claim ") + to_string(claim.status));
-      return 1;
-    }
-    fill_synthetic(claim.buffer, 1, sequence);
-    if (producer.commit() != ClaimStatus::ok) {
-      say("error commit");
+    const ClaimStatus written = write_synthetic(producer, 1, sequence, record_bytes);
+    if (written != ClaimStatus::ok) {
+      say(std::string("error write ") + to_string(written));
       return 1;
     }
   }
