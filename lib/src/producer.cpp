@@ -211,6 +211,7 @@ class ProducerCore {
       padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
       end = start + padding + stride;
       if ((blocking() && end > shared_limit() && !refresh_limit(end)) ||
+          (end > claims_limit_cache_ && !refresh_claims_limit(end)) ||
           (end > writable_cache_ && !ensure_prepared(end))) {
         last_blocked_end_ = end;
         return false;
@@ -301,6 +302,13 @@ class ProducerCore {
     return end <= refresh_producer_limit(file_, end, liveness_checks_);
   }
 
+  // Another producer a lap behind, still filling its claim, must not have its space reserved
+  // again under it: its late bytes would land in the new records. Recomputed about once a lap.
+  bool refresh_claims_limit(std::uint64_t end) noexcept {
+    claims_limit_cache_ = open_claims_limit(file_, slot_index_);
+    return end <= claims_limit_cache_;
+  }
+
   // A consumer attaching right now may have lowered the limit below our fresh reservation
   // without seeing it: then we must not write until it has read the old lap's bytes there.
   void wait_out_limit_race(std::uint64_t end) noexcept {
@@ -318,7 +326,8 @@ class ProducerCore {
     // preparer's seq_cst frontier store, each followed by its load of sleepers (wakeups.hpp).
     atomic_field(wait.sleepers).fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t observed = atomic_field(wait.futex_word).load(std::memory_order_seq_cst);
-    const bool limit_allows = !blocking() || refresh_limit(last_blocked_end_);
+    const bool limit_allows =
+        (!blocking() || refresh_limit(last_blocked_end_)) && refresh_claims_limit(last_blocked_end_);
     const bool writable = writable_cache_ == kNothingToPrepare || pager_.writable_end() >= last_blocked_end_;
     if (!limit_allows || !writable) {
       futex_wait(&wait.futex_word, observed, std::chrono::nanoseconds(timeout_ns));
@@ -361,6 +370,7 @@ class ProducerCore {
   format::ProducerSlot* slot_ = nullptr;
   std::uint64_t last_blocked_end_ = 0;  // the reservation end that last found no space
   std::uint64_t writable_cache_ = 0;     // Pager::writable_end() when last read
+  std::uint64_t claims_limit_cache_ = 0;  // open_claims_limit() when last computed
   std::uint64_t next_notify_ = 0;        // reservation end at which to wake the housekeeper
   std::uint64_t bytes_since_flush_ = 0;
   Pager pager_;  // for this thread's own preparation when the housekeeper has fallen behind

@@ -81,7 +81,8 @@ std::vector<ProducerInfo> Ring::producers() const {
     }
     ProducerInfo info;
     info.slot = index;
-    info.pid = load_field(slot.owner_pid, std::memory_order_relaxed);
+    // Acquire: pairs with the release store of a new owner's pid, made after it reset the counts.
+    info.pid = load_field(slot.owner_pid, std::memory_order_acquire);
     info.alive = detail::is_alive(detail::owner_of(slot));
     info.committed_records = load_field(slot.committed_records, std::memory_order_relaxed);
     info.committed_bytes = load_field(slot.committed_bytes, std::memory_order_relaxed);

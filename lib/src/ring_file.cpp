@@ -366,7 +366,9 @@ void RingFile::validate_tables() const {
     throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt " + what +
                                         "; the file is damaged, restore it or create a new ring");
   };
-  // Cursors and claims are read before the head: they never pass it, and the head only grows.
+  // A cursor beyond the head is not checked here: the header's pages may come from different
+  // moments after a crash of the machine, and one consumer's cursor must not make the whole
+  // ring unreadable. Attaching under that name reports it (consumer_attach.cpp).
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header_->consumers[index];
     const auto state = load_field(slot.state, std::memory_order_acquire);
@@ -375,11 +377,6 @@ void RingFile::validate_tables() const {
     }
     if (state == 0) continue;
     const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
-    const std::uint64_t head = load_field(header_->head_position.value, std::memory_order_acquire);
-    if (cursor > head) {
-      corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
-              " is beyond the head " + std::to_string(head));
-    }
     if (cursor % format::kFrameAlignment != 0) {
       corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
               " is not 8-byte aligned");

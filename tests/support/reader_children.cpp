@@ -41,14 +41,9 @@ int box_produce(char** argv) {
   const std::uint64_t count = std::stoull(argv[1]);
   const std::size_t record_bytes = std::stoul(argv[2]);
   for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
-    ClaimResult claim = producer.claim(record_bytes, std::chrono::seconds(120));
-    if (!claim) {
-      say(std::string("error claim ") + to_string(claim.status));
-      return 1;
-    }
-    fill_synthetic(claim.buffer, 1, sequence);
-    if (producer.commit() != ClaimStatus::ok) {
-      say("error commit");
+    const ClaimStatus written = write_synthetic(producer, 1, sequence, record_bytes);
+    if (written != ClaimStatus::ok) {
+      say(std::string("error write ") + to_string(written));
       return 1;
     }
   }
@@ -138,11 +133,17 @@ int box_replay(char** argv) {
 
 }  // namespace
 
-std::optional<int> run_reader_role(const std::string& role, int argc, char** argv) {
-  if (role == "box-produce" && argc == 3) return box_produce(argv);
-  if (role == "box-follow" && argc == 4) return box_follow(argv);
-  if (role == "box-replay" && argc == 1) return box_replay(argv);
-  return std::nullopt;
+bool run_reader_role(const std::string& role, int argc, char** argv, int* exit_code) {
+  if (role == "box-produce" && argc == 4) {
+    *exit_code = box_produce(argv + 1);
+  } else if (role == "box-follow" && argc == 5) {
+    *exit_code = box_follow(argv + 1);
+  } else if (role == "box-replay" && argc == 2) {
+    *exit_code = box_replay(argv + 1);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ringfile::test
