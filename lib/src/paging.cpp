@@ -362,12 +362,18 @@ void Pager::start_writeback() noexcept {
 }
 
 // A chunk boundary a little behind the slowest consumer whose next bytes are kept in memory: every
-// consumer at most the resident lag behind the head. Anyone further behind is replaying and finds
-// its next bytes on disk; their pages are spilled oldest first, so that what the ring holds in
-// memory stays within the budget however far consumers fall behind (only a hold window beyond the
-// resident lag lets a holding consumer fall that far).
+// follower, and every other consumer at most the resident lag behind the head. Anyone else is
+// replaying and finds its next bytes on disk; their pages are spilled oldest first, so that what
+// the ring holds in memory stays within the budget however far they fall behind.
+//
+// A follower is never passed, even when it lags beyond the resident lag: that happens only when
+// the budget shrank under it (more rings opened on the machine, a lower memory limit), and then
+// producers are held at its cursor plus the new, narrower window until it has read its way back
+// into it. Dropping its unread pages instead would make it read them back from disk, slower than
+// it consumed them, and never catch up.
 std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budget) const noexcept {
   const std::uint64_t kept_from = head > budget.resident_lag_bytes ? head - budget.resident_lag_bytes : 0;
+  const bool followers_hold = file_.policy() == WriterPolicy::block;
   std::uint64_t slowest = head;
   for (const auto& slot : file_.header().consumers) {
     // Acquire: pairs with the release store of state that publishes an attached slot.
@@ -375,9 +381,13 @@ std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budge
         static_cast<std::uint32_t>(format::ConsumerState::active)) {
       continue;
     }
+    // Acquire: pairs with the consumer's seq_cst fetch_or that sets the flag; only steers memory.
+    const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
+    const bool follows = followers_hold && (flags & format::kConsumerHoldsBack) != 0 &&
+                         (flags & format::kConsumerFollowing) != 0 && (flags & format::kConsumerExpired) == 0;
     // Acquire: pairs with the consumer's seq_cst cursor store; only steers memory use.
     const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
-    if (cursor <= head) slowest = std::min(slowest, std::max(cursor, kept_from));
+    if (cursor <= head) slowest = std::min(slowest, follows ? cursor : std::max(cursor, kept_from));
   }
   if (slowest < budget.keep_behind_bytes) return 0;
   return round_down(slowest - budget.keep_behind_bytes, budget.chunk_bytes);

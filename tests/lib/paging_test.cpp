@@ -251,6 +251,46 @@ TEST_CASE("paging: a holding consumer within the hold window paces producers, an
   CHECK(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
 }
 
+TEST_CASE("paging: a follower is never passed by the release, even when the budget shrinks under it") {
+  TempDir dir;
+  const std::uint64_t capacity = 32 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
+  Consumer follower = Consumer::attach(ring, {});
+  std::vector<std::byte> record(16 * 1024);
+  std::uint64_t sequence = 0;
+  std::uint64_t hold_window = 0;
+  {
+    Producer producer(ring);
+    hold_window = ring.paging_state().hold_window_bytes;
+    // A lap with the follower close behind, then it stops reading and the producer fills the window.
+    while (ring.head_position() < capacity) {
+      write_next(producer, record, sequence);
+      follower.poll([](const Record&) {});
+    }
+    for (ClaimResult claim = producer.try_claim(record.size()); claim; claim = producer.try_claim(record.size())) {
+      fill_synthetic(claim.buffer, 1, sequence++);
+      REQUIRE(producer.commit() == ClaimStatus::ok);
+    }
+  }  // the producer's engine stops: the budget below stays as published
+  REQUIRE(ring.consumers().at(0).following);
+  const std::uint64_t lag = ring.head_position() - follower.position();
+  REQUIRE(lag > hold_window / 2);
+  // More rings open on the machine: the budget shrinks to its minimum, far below the lag.
+  detail::publish_budget(*ring.file(), {.budget_bytes = 1});
+  REQUIRE(ring.paging_state().hold_window_bytes < lag);
+  detail::Pager pager(*ring.file());
+  pager.release_behind();
+  CHECK(load(ring.file()->header().released_position.value) <= follower.position());
+  CHECK(!ring.consumers().at(0).replaying);
+  SyntheticVerifier verifier;
+  follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 64 << 20);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.producers().at(1).next_sequence == sequence);
+  // Once it has read them, they go.
+  pager.release_behind();
+  CHECK(load(ring.file()->header().released_position.value) > follower.position() - lag);
+}
+
 TEST_CASE("paging: a consumer further behind than the hold window holds producers at the capacity, and follows once it is within") {
   TempDir dir;
   const std::uint64_t capacity = 32 << 20;
