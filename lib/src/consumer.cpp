@@ -27,7 +27,6 @@ namespace {
 constexpr std::uint64_t kStuckGraceNs = 1'000'000;
 constexpr std::uint64_t kStuckRecheckNs = 10'000'000;
 constexpr std::uint64_t kHeartbeatIntervalNs = 100'000'000;
-constexpr unsigned kSpinsBeforeSleep = 2000;
 // How often a read-only tap, which producers cannot wake, looks for new records while waiting.
 constexpr std::uint64_t kReadOnlyPollNs = 2'000'000;
 }  // namespace
@@ -283,15 +282,13 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   const std::uint64_t start = monotonic_ns();
   const std::uint64_t deadline =
       timeout.count() <= 0 ? start : start + static_cast<std::uint64_t>(timeout.count());
-  unsigned spins = 0;
   auto& line = header_.data_wait;
   for (;;) {
     beat_heart();
     const std::uint64_t now = monotonic_ns();
     if (now >= deadline) return false;
     if (options_.idle == IdleStrategy::busy_spin ||
-        (options_.idle == IdleStrategy::spin_then_sleep && spins < kSpinsBeforeSleep)) {
-      ++spins;
+        (options_.idle == IdleStrategy::spin_then_sleep && now < start + kSpinBeforeSleepNs)) {
       cpu_relax();
       if (ready()) return true;
       continue;

@@ -14,6 +14,15 @@ namespace {
 constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
 // The memory there is, and the rings sharing it, are looked at again this often.
 constexpr std::uint64_t kBudgetPeriodNs = 1'000'000'000;
+
+// Changes whenever a record is reserved (the head) or committed (the producers' counters): the
+// head moves at the claim, the record's bytes and commit word land later.
+std::uint64_t write_signature(const format::FileHeader& header) noexcept {
+  // Relaxed: only decides whether to sync; the trailing sync covers what lands just after.
+  std::uint64_t signature = load_field(header.head_position.value, std::memory_order_relaxed);
+  for (const auto& slot : header.producers) signature += load_field(slot.committed_records, std::memory_order_relaxed);
+  return signature;
+}
 }  // namespace
 
 Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
@@ -51,7 +60,8 @@ void Housekeeper::run() noexcept {
       std::chrono::duration_cast<std::chrono::nanoseconds>(sync_.interval).count());
   const bool interval_sync = sync_.mode == SyncPolicy::Mode::interval && interval_ns > 0;
   std::uint64_t last_sync_ns = monotonic_ns();
-  std::uint64_t synced_head = load_field(header.head_position.value, std::memory_order_acquire);
+  std::uint64_t synced_signature = write_signature(header);
+  bool sync_trailing = false;
   std::uint64_t budget_refreshed_ns = monotonic_ns();
   for (;;) {
     // The word before the stop flag: a stop that lands after this load also bumps the word, so
@@ -74,10 +84,14 @@ void Housekeeper::run() noexcept {
     std::uint64_t sleep_ns = kIdlePeriodNs;
     if (interval_sync) {
       const std::uint64_t now = monotonic_ns();
-      const std::uint64_t head = load_field(header.head_position.value, std::memory_order_acquire);
       if (now >= last_sync_ns + interval_ns) {
-        if (head != synced_head) ::fdatasync(file_.fd());
-        synced_head = head;
+        // And one more sync after the last change: a sync that ran between a commit word and the
+        // counters stored after it left their pages dirty with the signature already seen.
+        const std::uint64_t signature = write_signature(header);
+        const bool written = signature != synced_signature;
+        if (written || sync_trailing) ::fdatasync(file_.fd());
+        sync_trailing = written;
+        synced_signature = signature;
         last_sync_ns = now;
       }
       sleep_ns = std::min(sleep_ns, last_sync_ns + interval_ns - std::min(now, last_sync_ns + interval_ns) + 1);

@@ -366,14 +366,16 @@ void Pager::start_writeback() noexcept {
 // replaying and finds its next bytes on disk; their pages are spilled oldest first, so that what
 // the ring holds in memory stays within the budget however far they fall behind.
 //
-// A follower is never passed, even when it lags beyond the resident lag: that happens only when
-// the budget shrank under it (more rings opened on the machine, a lower memory limit), and then
-// producers are held at its cursor plus the new, narrower window until it has read its way back
-// into it. Dropping its unread pages instead would make it read them back from disk, slower than
-// it consumed them, and never catch up.
+// A follower is never passed while the hold window fits in the resident lag (the default): then it
+// lags beyond the resident lag only when the budget shrank under it (more rings opened on the
+// machine, a lower memory limit), and producers are held at its cursor plus the new, narrower
+// window until it has read its way back into it. Dropping its unread pages instead would make it
+// read them back from disk, slower than it consumed them, and never catch up. A hold window wider
+// than memory (`ring`) asks for the opposite: what does not fit spills, and is read back.
 std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budget) const noexcept {
   const std::uint64_t kept_from = head > budget.resident_lag_bytes ? head - budget.resident_lag_bytes : 0;
-  const bool followers_hold = file_.policy() == WriterPolicy::block;
+  const bool followers_hold =
+      file_.policy() == WriterPolicy::block && budget.hold_window_bytes <= budget.resident_lag_bytes;
   std::uint64_t slowest = head;
   for (const auto& slot : file_.header().consumers) {
     // Acquire: pairs with the release store of state that publishes an attached slot.

@@ -54,6 +54,9 @@ class ProducerCore {
   ~ProducerCore() {
     housekeeper_.reset();
     if (claim_open_) abort();
+    // A producer asked to sync leaves nothing of its own dirty: the last records since the last
+    // sync, and what the engine prepared (zero-filled) ahead of them meanwhile.
+    if (options_.sync.mode != SyncPolicy::Mode::none) flush();
     release_producer_slot(file_, slot_index_);
   }
 
@@ -83,7 +86,6 @@ class ProducerCore {
     const std::uint64_t deadline = timeout == std::chrono::nanoseconds::max()
                                        ? std::numeric_limits<std::uint64_t>::max()
                                        : started + static_cast<std::uint64_t>(std::max<std::int64_t>(timeout.count(), 0));
-    unsigned spins = 0;
     for (;;) {
       const std::uint64_t now = monotonic_ns();
       if (now >= deadline) {
@@ -91,8 +93,7 @@ class ProducerCore {
         return {ClaimStatus::timed_out, {}};
       }
       if (options_.idle == IdleStrategy::busy_spin ||
-          (options_.idle == IdleStrategy::spin_then_sleep && spins < kSpinsBeforeSleep)) {
-        ++spins;
+          (options_.idle == IdleStrategy::spin_then_sleep && now < started + kSpinBeforeSleepNs)) {
         cpu_relax();
       } else {
         sleep_for_space(std::min<std::uint64_t>(deadline - now, kSpaceRecheckNs));
@@ -190,7 +191,6 @@ class ProducerCore {
   std::size_t claimed_payload_bytes() const noexcept { return claim_payload_bytes_; }
 
  private:
-  static constexpr unsigned kSpinsBeforeSleep = 2000;
   // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
   static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
   static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();

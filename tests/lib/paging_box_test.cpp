@@ -83,6 +83,7 @@ TEST_CASE("paging in a memory box: three laps of a ring larger than the limit, n
     return;
   }
 
+  PrivateRingRegistry registry(dir / "registry");
   // Control: without the engine the same box makes the writer read back what it overwrites. If
   // it did not, the box would not be reproducing the problem and the check below would prove
   // nothing.

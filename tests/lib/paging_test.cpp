@@ -267,14 +267,14 @@ TEST_CASE("paging: a follower is never passed by the release, even when the budg
       write_next(producer, record, sequence);
       follower.poll([](const Record&) {});
     }
-    for (ClaimResult claim = producer.try_claim(record.size()); claim; claim = producer.try_claim(record.size())) {
-      fill_synthetic(claim.buffer, 1, sequence++);
-      REQUIRE(producer.commit() == ClaimStatus::ok);
+    const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + record.size());
+    while (ring.head_position() + stride <= follower.position() + hold_window) {
+      fill_synthetic(record, 1, sequence);
+      if (producer.write(record, std::chrono::milliseconds(50)) == ClaimStatus::ok) ++sequence;
     }
   }  // the producer's engine stops: the budget below stays as published
   REQUIRE(ring.consumers().at(0).following);
   const std::uint64_t lag = ring.head_position() - follower.position();
-  REQUIRE(lag > hold_window / 2);
   // More rings open on the machine: the budget shrinks to its minimum, far below the lag.
   detail::publish_budget(*ring.file(), {.budget_bytes = 1});
   REQUIRE(ring.paging_state().hold_window_bytes < lag);

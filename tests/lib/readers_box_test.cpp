@@ -35,14 +35,11 @@ constexpr std::size_t kRecordBytes = 625000;           // the motivating workloa
 
 // A box that limits memory and counts disk reads, and a directory on a disk with zero-range;
 // nullopt (after saying why) where this machine cannot reproduce a ring larger than memory.
-struct RegistryOverride {
-  ~RegistryOverride() { ::unsetenv("RINGFILE_REGISTRY_DIR"); }
-};
 struct Setting {
   explicit Setting(MemoryBox&& made) : box(std::move(made)) {}
   MemoryBox box;
   TempDir dir;
-  RegistryOverride registry;
+  std::optional<PrivateRingRegistry> registry;
 };
 bool make_boxed_setting(std::optional<Setting>& setting) {
   std::string why_not;
@@ -59,8 +56,7 @@ bool make_boxed_setting(std::optional<Setting>& setting) {
     MESSAGE("skipped: " << setting->dir.path() << " is tmpfs or has less than " << (2 * kCapacity >> 20) << " MiB free");
     return false;
   }
-  // The rings open elsewhere on this machine must not share the box's budget.
-  ::setenv("RINGFILE_REGISTRY_DIR", (setting->dir / "registry").c_str(), 1);
+  setting->registry.emplace(setting->dir / "registry");
   return true;
 }
 

@@ -270,5 +270,9 @@ TEST_CASE("--sync interval: the background fdatasync leaves no dirty page of the
     fill_synthetic(payload, 1, sequence);
     REQUIRE(producer.write(payload) == ClaimStatus::ok);
   }
-  CHECK(eventually([&] { return ring.residency().dirty_bytes.value_or(1) == 0; }, std::chrono::seconds(10)));
+  // The deadline is generous: on ext4 an fdatasync waits for the journal, which other processes'
+  // heavy writes can hold up for seconds on a busy machine (seen here at 10 s).
+  std::uint64_t dirty = 0;
+  INFO("dirty bytes left: " << dirty);  // doctest reads it when the check fails
+  CHECK(eventually([&] { return (dirty = ring.residency().dirty_bytes.value_or(1)) == 0; }, std::chrono::seconds(60)));
 }

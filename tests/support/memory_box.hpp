@@ -2,6 +2,7 @@
 // root and the cgroup v1 memory controller (or v2 with memory delegated); tests skip otherwise.
 #pragma once
 
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -38,6 +39,19 @@ class MemoryBox {
   std::filesystem::path blkio_directory_;  // v1 only; v2 counts in directory_
   bool version_two_ = false;
   bool counting_reads_ = false;
+};
+
+// Points the library's ring registry (RINGFILE_REGISTRY_DIR) at `directory` while it lives, and
+// so the child processes started meanwhile: rings that other tests open on the machine at the
+// same time then neither shrink nor, when they close, grow the budget a boxed test measures.
+class PrivateRingRegistry {
+ public:
+  explicit PrivateRingRegistry(const std::filesystem::path& directory) {
+    ::setenv("RINGFILE_REGISTRY_DIR", directory.c_str(), 1);
+  }
+  ~PrivateRingRegistry() { ::unsetenv("RINGFILE_REGISTRY_DIR"); }
+  PrivateRingRegistry(const PrivateRingRegistry&) = delete;
+  PrivateRingRegistry& operator=(const PrivateRingRegistry&) = delete;
 };
 
 }  // namespace ringfile::test
