@@ -54,6 +54,7 @@ class ProducerCore {
   ~ProducerCore() {
     housekeeper_.reset();
     if (claim_open_) abort();
+    if (stranded_.present) pad_stranded_reservation();  // else consumers pad it, its owner gone
     // A producer asked to sync leaves nothing of its own dirty: the last records since the last
     // sync, and what the engine prepared (zero-filled) ahead of them meanwhile.
     if (options_.sync.mode != SyncPolicy::Mode::none) flush();
@@ -70,12 +71,21 @@ class ProducerCore {
     if (claim_open_) abort();
     if (payload_bytes > geometry_.max_record_bytes) return {ClaimStatus::too_large, {}};
     const std::uint64_t stride = format::frame_stride(kRecordHeaderBytes + payload_bytes);
-    std::uint64_t record_position = 0;
-    if (!reserve(stride, &record_position)) return {ClaimStatus::would_block, {}};
-    std::span<std::byte> buffer = open_claim(record_position, stride, payload_bytes);
-    // Without a mapping the reservation stays open in our slot; consumers pad it over after the
-    // unblock timeout. The kernel refuses a bounded view only when memory is exhausted.
-    if (buffer.data() == nullptr) return {ClaimStatus::would_block, {}};
+    if (stranded_.present && !pad_stranded_reservation()) return {ClaimStatus::would_block, {}};
+    Reservation reservation;
+    if (!reserve(stride, &reservation)) return {ClaimStatus::would_block, {}};
+    std::span<std::byte> buffer =
+        reservation.padding_written ? open_claim(reservation.record_position, stride, payload_bytes)
+                                    : std::span<std::byte>{};
+    if (buffer.data() == nullptr) {
+      // No view could be mapped (the kernel refuses a bounded one only when memory is exhausted).
+      // The claim stays published until this producer pads the space over at its next claim, so
+      // consumers that get there first see whose it is and wait, or pad it themselves after the
+      // unblock timeout. A new claim must not replace it before: space below the head that no
+      // claim covers and nobody commits is what consumers report as damage.
+      stranded_ = {true, reservation.start, reservation.record_position, reservation.record_position + stride};
+      return {ClaimStatus::would_block, {}};
+    }
     return {ClaimStatus::ok, buffer};
   }
 
@@ -197,10 +207,16 @@ class ProducerCore {
   // Below this a memcpy into the mapping costs less than a system call.
   static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
 
+  struct Reservation {
+    std::uint64_t start = 0;            // the padding to the lap's end, if any, starts here
+    std::uint64_t record_position = 0;  // the record's frame
+    bool padding_written = true;        // false: no view for the padding frame
+  };
+
   // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
   // Returns false when there is no room yet: a holding consumer has not freed the space (block
   // policy), or the paging engine has not prepared it (see ensure_prepared).
-  bool reserve(std::uint64_t stride, std::uint64_t* record_position) noexcept {
+  bool reserve(std::uint64_t stride, Reservation* reservation) noexcept {
     auto head = atomic_field(header_.head_position.value);
     // Acquire: pairs with other producers' CAS; what matters is the CAS below, which is seq_cst.
     std::uint64_t start = head.load(std::memory_order_acquire);
@@ -231,12 +247,41 @@ class ProducerCore {
       housekeeper_->notify(end);
       next_notify_ = end + pager_.chunk_bytes() / 2;
     }
+    reservation->start = start;
+    reservation->record_position = start + padding;
     if (padding != 0) {
       std::byte* frame = view_.at(geometry_.offset_of(start), header_bytes_at(start, geometry_));
+      reservation->padding_written = frame != nullptr;
       if (frame != nullptr) write_padding(frame, start, padding, geometry_);
       wake_data_waiters();
     }
-    *record_position = start + padding;
+    return true;
+  }
+
+  // Pads over the reservation a failed view left behind (see try_claim), then closes its claim.
+  // False while no view can be mapped yet.
+  bool pad_stranded_reservation() noexcept {
+    // Acquire: pairs with the producers' head CAS; only tells whether the space was reused.
+    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+    // A lap later the space belongs to newer records: its claim outlived the unblock timeout,
+    // consumers padded it over, and producers went on (open_claims_limit let them).
+    if (head <= stranded_.start + geometry_.capacity) {
+      const std::uint64_t parts[2][2] = {{stranded_.start, stranded_.record_position},
+                                         {stranded_.record_position, stranded_.end}};
+      for (const auto& [from, to] : parts) {
+        if (from == to) continue;
+        std::byte* frame = view_.at(geometry_.offset_of(from), header_bytes_at(from, geometry_));
+        if (frame == nullptr) return false;
+        // Acquire: pairs with a consumer's CAS that padded it over first.
+        const std::uint64_t word = atomic_field(commit_word_of(frame)).load(std::memory_order_acquire);
+        const bool committed_this_lap =
+            format::commit_word_length(word) != 0 && format::commit_word_tag(word) == geometry_.tag_of(from);
+        if (!committed_this_lap) pad_over(frame, from, to - from, word, geometry_);
+      }
+    }
+    stranded_.present = false;
+    publish_claim(*slot_, {stranded_.end, stranded_.end, 0});
+    wake_data_waiters();
     return true;
   }
 
@@ -379,6 +424,10 @@ class ProducerCore {
   ProducerStats stats_;
 
   bool fills_in_place_ = false;  // a record was written through the mapping
+  struct {
+    bool present = false;
+    std::uint64_t start = 0, record_position = 0, end = 0;
+  } stranded_;  // a reservation left without a view (try_claim)
   bool claim_open_ = false;
   std::byte* claim_frame_ = nullptr;
   std::uint64_t claim_position_ = 0;

@@ -35,7 +35,8 @@ class ReplayPaging {
 
   const RingFile& file_;
   bool engine_runs_;
-  std::uint64_t read_ahead_bytes_;
+  std::uint64_t most_read_ahead_bytes_;  // from the engine's minimum budget
+  std::uint64_t read_ahead_bytes_;       // and a share of the budget in force
   std::uint64_t next_step_ = 0;
   std::uint64_t previous_ = 0;          // the position of the last step
   std::uint64_t read_ahead_until_ = 0;  // positions below this have been asked for

@@ -2,6 +2,10 @@
 // are set directly where a test needs the ring at a particular place.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+
+#include <cstdio>
+
 #include "atomics.hpp"
 #include "frames.hpp"
 #include "ring_file.hpp"
@@ -281,4 +285,57 @@ TEST_CASE("large records written by copy go through the file and arrive intact, 
     CHECK(verifier.totals().missing == 0);
     CHECK(consumer.stats().checksum_failures == 0);
   }
+}
+
+TEST_CASE("a reservation left without a view (memory exhausted) is padded over at the next claim, never left a hole") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 16 * 1024), {.view_bytes = 64 * 1024});
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  std::vector<std::byte> record(6000);
+  std::uint64_t sequence = 0;
+  fill_synthetic(record, 1, sequence++);
+  REQUIRE(producer.write(record) == ClaimStatus::ok);  // the first view is mapped
+  // No address space for one more mapping: claims go on inside the mapped view, and the first
+  // that needs the next view fails. Nothing between here and the restore may allocate.
+  rlimit before{};
+  REQUIRE(::getrlimit(RLIMIT_AS, &before) == 0);
+  long pages = 0;
+  {
+    std::FILE* statm = std::fopen("/proc/self/statm", "r");
+    REQUIRE(statm != nullptr);
+    REQUIRE(std::fscanf(statm, "%ld", &pages) == 1);
+    std::fclose(statm);
+  }
+  rlimit tight = before;
+  tight.rlim_cur = static_cast<rlim_t>(pages) * 4096 + 16 * 1024;
+  REQUIRE(::setrlimit(RLIMIT_AS, &tight) == 0);
+  ClaimStatus failed = ClaimStatus::ok;
+  std::uint64_t claimed_before_failure = 0;
+  for (; claimed_before_failure < 64; ++claimed_before_failure) {
+    ClaimResult claim = producer.try_claim(record.size());
+    if (!claim) {
+      failed = claim.status;
+      break;
+    }
+    fill_synthetic(claim.buffer, 1, sequence++);
+    if (producer.commit() != ClaimStatus::ok) break;
+  }
+  REQUIRE(::setrlimit(RLIMIT_AS, &before) == 0);
+  REQUIRE(failed == ClaimStatus::would_block);
+  REQUIRE(claimed_before_failure < 64);
+  // Memory again: the producer goes on (within the lap), and the consumer, attached before the
+  // first record, reads every record with no hole between.
+  for (int more = 0; more < 100; ++more) {
+    fill_synthetic(record, 1, sequence++);
+    REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+  }
+  REQUIRE(ring.head_position() < ring.info().capacity_bytes);
+  SyntheticVerifier verifier;
+  const PollResult read = consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 1 << 20);
+  CHECK(read.status == PollStatus::ok);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().missing == 0);
+  CHECK(verifier.producers().at(1).next_sequence == sequence);
+  CHECK(consumer.position() == ring.head_position());
 }
