@@ -18,8 +18,7 @@ constexpr std::uint64_t kStepBytes = 1 << 20;
 // little enough that it is never evicted before it is read.
 constexpr std::uint64_t kMostReadAheadBytes = 16 << 20;
 // At most this share of the ring's resident budget: what is read ahead pushes other pages out,
-// and with many rings in little memory those are the pages of the ring that were still cached
-// and not yet read (8 paused readers of 16 MiB each read back 6-12% more than was spilled).
+// and with many rings in little memory those may be pages still cached and not yet read.
 constexpr std::uint64_t kReadAheadBudgetShare = 8;
 
 std::uint64_t round_down(std::uint64_t value, std::uint64_t unit) noexcept { return value / unit * unit; }
