@@ -73,7 +73,7 @@ class ProducerCore {
     // Without a mapping the reservation stays open in our slot; consumers pad it over after the
     // unblock timeout. The kernel refuses a bounded view only when memory is exhausted.
     if (buffer.data() == nullptr) return {ClaimStatus::would_block, {}};
-    return {ClaimStatus::ok, buffer};
+    return {ClaimStatus::ok, buffer, record_position};
   }
 
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {
