@@ -1,0 +1,151 @@
+#include "nats_session.hpp"
+
+#include <signal.h>
+
+#include "ringfile/programs/command_line.hpp"
+
+namespace ringfile::bridge {
+namespace {
+
+// The client's own threads must not take SIGINT/SIGTERM: the program's loop looks at stop
+// requests, and a signal would interrupt the client's system calls. Threads inherit the mask of
+// the thread that creates them, so the signals are blocked while the client starts its threads.
+class StopSignalsBlocked {
+ public:
+  StopSignalsBlocked() {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_);
+  }
+  ~StopSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  StopSignalsBlocked(const StopSignalsBlocked&) = delete;
+  StopSignalsBlocked& operator=(const StopSignalsBlocked&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
+void check_setup(natsStatus status, const char* what) {
+  if (status != NATS_OK) {
+    throw programs::RuntimeFailure(std::string("setting up the NATS client (") + what +
+                                   ") failed: " + natsStatus_GetText(status));
+  }
+}
+
+std::string join(const std::vector<std::string>& urls) {
+  std::string text;
+  for (const auto& url : urls) text += (text.empty() ? "" : ",") + url;
+  return text;
+}
+
+}  // namespace
+
+NatsFailure failure_of(natsStatus status, jsErrCode js_code) {
+  NatsFailure failure{status, static_cast<int>(js_code), {}};
+  // The client keeps the text of its last failure per thread; it is this failure's only when the
+  // statuses agree (a "not found" sets no text and would show an older one).
+  natsStatus last_status = NATS_OK;
+  const char* last_error = nats_GetLastError(&last_status);
+  std::string text;
+  if (last_status == status && last_error != nullptr && *last_error != '\0') {
+    text = last_error;
+    // "(js.c:535): wrong last sequence: 3" -> "wrong last sequence: 3"
+    if (text.front() == '(') {
+      const auto end = text.find("): ");
+      if (end != std::string::npos) text = text.substr(end + 3);
+    }
+  } else if (js_code == kJsStreamNotFound) {
+    text = "stream not found";
+  } else if (js_code == kJsConsumerNotFound) {
+    text = "consumer not found";
+  } else if (js_code == kJsNoMessageFound) {
+    text = "no message found";
+  } else if (status == NATS_TIMEOUT) {
+    text = "no answer in time";
+  } else if (status == NATS_NO_RESPONDERS) {
+    text = "no server answers for it (JetStream not enabled, or the stream has no leader now)";
+  } else {
+    text = natsStatus_GetText(status);
+  }
+  if (js_code != 0) text += " (JetStream error " + std::to_string(js_code) + ")";
+  failure.text = text;
+  return failure;
+}
+
+NatsSession::NatsSession(const SessionOptions& options)
+    : urls_text_(join(options.urls)), request_timeout_(options.request_timeout) {
+  StopSignalsBlocked blocked;
+  check_setup(natsOptions_Create(&options_), "options");
+  std::vector<const char*> servers;
+  for (const auto& url : options.urls) servers.push_back(url.c_str());
+  check_setup(natsOptions_SetServers(options_, servers.data(), static_cast<int>(servers.size())), "servers");
+  check_setup(natsOptions_SetName(options_, options.client_name.c_str()), "name");
+  check_setup(natsOptions_SetTimeout(options_, 2000), "connect timeout");
+  // Once connected, keep trying forever: the bridge waits for the cluster rather than give up.
+  check_setup(natsOptions_SetMaxReconnect(options_, -1), "reconnect");
+  check_setup(natsOptions_SetReconnectWait(options_, 200), "reconnect wait");
+  // A server that stops answering (a partition, not a crash) is noticed within seconds.
+  check_setup(natsOptions_SetPingInterval(options_, 2000), "ping interval");
+  check_setup(natsOptions_SetMaxPingsOut(options_, 2), "pings out");
+  // Requests in flight when the connection drops fail at once instead of waiting out their timeout.
+  check_setup(natsOptions_SetFailRequestsOnDisconnect(options_, true), "requests on disconnect");
+  check_setup(natsOptions_SetReconnectBufSize(options_, 64 * 1024 * 1024), "reconnect buffer");
+  check_setup(natsOptions_SetErrorHandler(options_, &NatsSession::on_error, this), "error handler");
+
+  const natsStatus connected = natsConnection_Connect(&connection_, options_);
+  if (connected != NATS_OK) {
+    const char* text = nats_GetLastError(nullptr);
+    natsOptions_Destroy(options_);
+    throw programs::RuntimeFailure("cannot connect to NATS at " + urls_text_ + ": " +
+                                   (text != nullptr && *text != '\0' ? text : natsStatus_GetText(connected)) +
+                                   "; start nats-server there or correct --nats");
+  }
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = options.request_timeout.count();
+  js_options.PublishAsync.AckHandler = options.ack_handler;
+  js_options.PublishAsync.AckHandlerClosure = options.ack_handler_closure;
+  js_options.PublishAsync.MaxPending = options.max_pending;
+  const natsStatus context = natsConnection_JetStream(&jetstream_, connection_, &js_options);
+  if (context != NATS_OK) {
+    natsConnection_Destroy(connection_);
+    natsOptions_Destroy(options_);
+    check_setup(context, "JetStream context");
+  }
+}
+
+NatsSession::~NatsSession() {
+  jsCtx_Destroy(jetstream_);
+  natsConnection_Destroy(connection_);
+  natsOptions_Destroy(options_);
+}
+
+bool NatsSession::connected() const noexcept {
+  return natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::optional<std::string> NatsSession::take_async_error() {
+  std::lock_guard lock(async_error_mutex_);
+  std::optional<std::string> error;
+  error.swap(async_error_);
+  return error;
+}
+
+void NatsSession::on_error(natsConnection* connection, natsSubscription*, natsStatus status, void* closure) {
+  auto* session = static_cast<NatsSession*>(closure);
+  const char* text = nullptr;
+  natsConnection_GetLastError(connection, &text);
+  std::lock_guard lock(session->async_error_mutex_);
+  session->async_error_ = text != nullptr && *text != '\0' ? std::string(text) : std::string(natsStatus_GetText(status));
+}
+
+jsOptions request_options(const NatsSession& session) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = session.request_timeout().count();
+  return options;
+}
+
+}  // namespace ringfile::bridge
