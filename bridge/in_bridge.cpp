@@ -200,15 +200,13 @@ class InBridge {
         begin_outage(reason + "; " + failure.what());
       }
       if (programs::stop_requested()) return;
-      programs::sleep_unless_stopped(backoff);
-      backoff = std::min(backoff * 2, kLongestBackoff);
+      backoff = wait_before_retry(*session_, backoff, kFirstBackoff, kLongestBackoff);
     }
   }
 
   void wait_out_failure(const NatsFailure& failure) {
     begin_outage("cannot fetch: " + failure.text);
-    programs::sleep_unless_stopped(backoff_);
-    backoff_ = std::min(backoff_ * 2, kLongestBackoff);
+    backoff_ = wait_before_retry(*session_, backoff_, kFirstBackoff, kLongestBackoff);
     if (!programs::stop_requested()) realign("fetching failed");
   }
 

@@ -2,7 +2,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/stop_signals.hpp"
 
 namespace ringfile::bridge {
 namespace {
@@ -93,6 +96,7 @@ NatsSession::NatsSession(const SessionOptions& options)
   check_setup(natsOptions_SetFailRequestsOnDisconnect(options_, true), "requests on disconnect");
   check_setup(natsOptions_SetReconnectBufSize(options_, 64 * 1024 * 1024), "reconnect buffer");
   check_setup(natsOptions_SetErrorHandler(options_, &NatsSession::on_error, this), "error handler");
+  check_setup(natsOptions_SetReconnectedCB(options_, &NatsSession::on_reconnected, this), "reconnected handler");
 
   const natsStatus connected = natsConnection_Connect(&connection_, options_);
   if (connected != NATS_OK) {
@@ -139,6 +143,22 @@ void NatsSession::on_error(natsConnection* connection, natsSubscription*, natsSt
   natsConnection_GetLastError(connection, &text);
   std::lock_guard lock(session->async_error_mutex_);
   session->async_error_ = text != nullptr && *text != '\0' ? std::string(text) : std::string(natsStatus_GetText(status));
+}
+
+void NatsSession::on_reconnected(natsConnection*, void* closure) {
+  static_cast<NatsSession*>(closure)->reconnects_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::chrono::milliseconds wait_before_retry(const NatsSession& session, std::chrono::milliseconds backoff,
+                                            std::chrono::milliseconds first, std::chrono::milliseconds longest) {
+  constexpr std::chrono::milliseconds kSlice{20};
+  const std::uint64_t reconnects = session.reconnects();
+  const auto end = std::chrono::steady_clock::now() + backoff;
+  while (!programs::stop_requested() && std::chrono::steady_clock::now() < end) {
+    if (session.reconnects() != reconnects) return first;
+    programs::sleep_unless_stopped(kSlice);
+  }
+  return std::min(backoff * 2, longest);
 }
 
 jsOptions request_options(const NatsSession& session) {

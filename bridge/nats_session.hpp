@@ -5,6 +5,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -65,12 +66,15 @@ class NatsSession {
   std::chrono::milliseconds request_timeout() const noexcept { return request_timeout_; }
 
   bool connected() const noexcept;
+  // How often the client has reconnected so far: a retry waits no longer once it has.
+  std::uint64_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
   // An asynchronous error the server reported since the last call (a permissions violation, a
   // slow consumer), if any.
   std::optional<std::string> take_async_error();
 
  private:
   static void on_error(natsConnection* connection, natsSubscription* subscription, natsStatus status, void* closure);
+  static void on_reconnected(natsConnection* connection, void* closure);
 
   natsOptions* options_ = nullptr;
   natsConnection* connection_ = nullptr;
@@ -79,7 +83,15 @@ class NatsSession {
   std::chrono::milliseconds request_timeout_;
   std::mutex async_error_mutex_;
   std::optional<std::string> async_error_;
+  // Relaxed: a counter read to cut a wait short; nothing is published with it.
+  std::atomic<std::uint64_t> reconnects_{0};
 };
+
+// Retrying with backoff: waits `backoff`, less if a stop is requested or the client reconnects
+// meanwhile, then returns the next backoff (doubled up to `longest`; the first again after a
+// reconnection, when the server is likely back).
+std::chrono::milliseconds wait_before_retry(const NatsSession& session, std::chrono::milliseconds backoff,
+                                            std::chrono::milliseconds first, std::chrono::milliseconds longest);
 
 // The JetStream options for one request with the session's timeout.
 jsOptions request_options(const NatsSession& session);

@@ -26,6 +26,7 @@ constexpr std::chrono::milliseconds kIdleWait{100};
 constexpr std::chrono::milliseconds kAckWaitSlice{2};
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kLongestBackoff{5000};
+constexpr std::chrono::milliseconds kFirstAttemptTimeout{1000};
 // Headers the bridge sets according to a message's role; cleared before it is sent again.
 constexpr const char* kExpectedLastMsgIdHeader = "Nats-Expected-Last-Msg-Id";
 constexpr const char* kExpectedLastSubjectSequenceHeader = "Nats-Expected-Last-Subject-Sequence";
@@ -228,8 +229,9 @@ class OutBridge {
   }
 
   // Asks the stream where this ring's records stop. False (with last_failure_) when it cannot.
-  bool resync() {
+  bool resync(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
     jsOptions options = request_options(*session_);
+    if (timeout) options.Wait = timeout->count();
     natsMsg* raw = nullptr;
     jsErrCode js_code{};
     const natsStatus status = js_GetLastMsg(&raw, session_->jetstream(), settings_.stream.stream.c_str(),
@@ -282,11 +284,14 @@ class OutBridge {
     begin_outage(failure);
     window_.take_back_pending(session_->jetstream());
     std::chrono::milliseconds backoff = kFirstBackoff;
-    while (!resync()) {
+    // While JetStream recovers, a request may go unanswered: ask often with a short timeout at
+    // first, then longer, up to --request-timeout.
+    std::chrono::milliseconds attempt_timeout = std::min(kFirstAttemptTimeout, session_->request_timeout());
+    while (!resync(attempt_timeout)) {
       if (programs::stop_requested()) return false;
       begin_outage(last_failure_);
-      programs::sleep_unless_stopped(backoff);
-      backoff = std::min(backoff * 2, kLongestBackoff);
+      backoff = wait_before_retry(*session_, backoff, kFirstBackoff, kLongestBackoff);
+      attempt_timeout = std::min(attempt_timeout * 2, session_->request_timeout());
     }
     if (chain_refused) check_stream_is_ours();
     std::vector<UnsentMessage> unstored = window_.take_unstored(stream_position_.last_position);

@@ -19,7 +19,11 @@ void PublishWindow::ack_handler(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAc
   } else {
     report.failure.status = error != nullptr ? error->Err : NATS_ERR;
     report.failure.js_code = error != nullptr ? static_cast<int>(error->ErrCode) : 0;
-    report.failure.text = error != nullptr && error->ErrText != nullptr ? error->ErrText : "publish failed";
+    if (report.failure.status == NATS_TIMEOUT) {
+      report.failure.text = "no acknowledgement within --ack-timeout";
+    } else {
+      report.failure.text = error != nullptr && error->ErrText != nullptr ? error->ErrText : "publish failed";
+    }
     if (report.failure.js_code != 0) report.failure.text += " (JetStream error " + std::to_string(report.failure.js_code) + ")";
     report.returned = std::move(owned);
   }

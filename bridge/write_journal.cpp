@@ -62,7 +62,9 @@ WriteJournal::WriteJournal(const std::filesystem::path& path, const Ring& ring)
     throw RuntimeFailure("cannot map " + name + ": " + std::strerror(error));
   }
   layout_ = static_cast<JournalLayout*>(mapping);
-  if (!fresh && (layout_->magic != kJournalMagic || layout_->version != kJournalVersion)) {
+  // A file of zeros was created by a bridge that stopped before its first recover(): fresh too.
+  const bool initialised = layout_->magic != 0;
+  if (!fresh && initialised && (layout_->magic != kJournalMagic || layout_->version != kJournalVersion)) {
     ::munmap(layout_, kJournalFileBytes);
     ::close(fd_);
     throw RuntimeFailure(name + " is not a ringfile-bridge state file of version " + std::to_string(kJournalVersion) +
