@@ -225,6 +225,26 @@ std::optional<std::uint64_t> NatsCluster::stream_messages(const std::string& str
   return info->State.Msgs;
 }
 
+bool NatsCluster::create_stream(const std::string& stream, const std::string& subject, int replicas,
+                                std::chrono::milliseconds duplicate_window) const {
+  std::vector<std::string> all;
+  for (int index = 0; index < size(); ++index) all.push_back(url(index));
+  Probe probe(all);
+  if (probe.jetstream() == nullptr) return false;
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = stream.c_str();
+  const char* subjects[] = {subject.c_str()};
+  config.Subjects = subjects;
+  config.SubjectsLen = 1;
+  config.Replicas = replicas;
+  config.Duplicates = std::chrono::duration_cast<std::chrono::nanoseconds>(duplicate_window).count();
+  jsStreamInfo* info = nullptr;
+  const bool created = js_AddStream(&info, probe.jetstream(), &config, nullptr, nullptr) == NATS_OK;
+  jsStreamInfo_Destroy(info);
+  return created;
+}
+
 std::optional<int> NatsCluster::stream_leader(const std::string& stream) const {
   std::vector<std::string> all;
   for (int index = 0; index < size(); ++index) all.push_back(url(index));

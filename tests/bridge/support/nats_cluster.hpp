@@ -47,6 +47,10 @@ class NatsCluster {
   // Through a client of the test's own: the stream's message count, its leader's node index,
   // whether every replica of it is current. nullopt while JetStream cannot say.
   std::optional<std::uint64_t> stream_messages(const std::string& stream) const;
+  // Creates a stream as an operator would, with a duplicate window of its own (JetStream forgets
+  // message ids older than that). False if JetStream refuses.
+  bool create_stream(const std::string& stream, const std::string& subject, int replicas,
+                     std::chrono::milliseconds duplicate_window) const;
   std::optional<int> stream_leader(const std::string& stream) const;
   bool stream_replicas_current(const std::string& stream) const;
 
