@@ -30,11 +30,8 @@ DurableConsumer::DurableConsumer(NatsSession& session, const InSettings& setting
   ack_all_ = !work_queue_;
 }
 
-DurableConsumer::~DurableConsumer() { natsSubscription_Destroy(subscription_); }
-
 std::uint64_t DurableConsumer::align(std::uint64_t written) {
-  natsSubscription_Destroy(subscription_);
-  subscription_ = nullptr;
+  requests_.reset();
   jsOptions options = request_options(session_);
   jsConsumerInfo* info = nullptr;
   jsErrCode js_code{};
@@ -42,7 +39,7 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
                                                settings_.durable.c_str(), &options, &js_code);
   if (status == NATS_NOT_FOUND || js_code == kJsConsumerNotFound) {
     create(written);
-    subscribe();
+    requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
     return written;
   }
   if (status != NATS_OK) {
@@ -75,7 +72,7 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
     create(written);
     rewinds_ += 1;
   }
-  subscribe();
+  requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
   return written;
 }
 
@@ -128,20 +125,6 @@ void DurableConsumer::check_configuration(const jsConsumerConfig& config) const 
     throw RuntimeFailure("durable '" + settings_.durable + "' of stream '" + settings_.stream.stream +
                          "' exists with another configuration: " + differences +
                          "; choose another --durable, or delete that consumer");
-  }
-}
-
-void DurableConsumer::subscribe() {
-  jsOptions options = request_options(session_);
-  jsSubOptions subscribe_options;
-  jsSubOptions_Init(&subscribe_options);
-  subscribe_options.Stream = settings_.stream.stream.c_str();
-  subscribe_options.Consumer = settings_.durable.c_str();
-  jsErrCode js_code{};
-  const natsStatus status = js_PullSubscribe(&subscription_, session_.jetstream(), "", settings_.durable.c_str(),
-                                             &options, &subscribe_options, &js_code);
-  if (status != NATS_OK) {
-    throw RuntimeFailure("cannot bind to durable '" + settings_.durable + "': " + failure_of(status, js_code).text);
   }
 }
 

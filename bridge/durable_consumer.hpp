@@ -12,10 +12,12 @@
 #include <nats/nats.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "bridge_settings.hpp"
 #include "nats_session.hpp"
+#include "pull_requests.hpp"
 #include "stream_setup.hpp"
 
 namespace ringfile::bridge {
@@ -24,18 +26,17 @@ class DurableConsumer {
  public:
   // Throws RuntimeFailure for a stream whose retention the rewind would harm (interest).
   DurableConsumer(NatsSession& session, const InSettings& settings, const StreamFacts& stream);
-  ~DurableConsumer();
   DurableConsumer(const DurableConsumer&) = delete;
   DurableConsumer& operator=(const DurableConsumer&) = delete;
 
-  // Makes the durable deliver the messages after `written` in order and subscribes to it: keeps
+  // Makes the durable deliver the messages after `written` in order and pulls from it: keeps
   // it when nothing it delivered waits for an acknowledgement, else re-creates it. Returns the
   // last sequence to count as written: `written`, or the durable's acknowledgement floor when that
   // is further (the ring was replaced since). Throws RuntimeFailure when the durable exists with
   // another configuration, or JetStream refuses.
   std::uint64_t align(std::uint64_t written);
 
-  natsSubscription* subscription() const noexcept { return subscription_; }
+  PullRequests& requests() const noexcept { return *requests_; }
   // The consumer sequence the next delivery must carry; any other means one went missing.
   std::uint64_t expected_delivery() const noexcept { return expected_delivery_; }
   void delivered() noexcept { expected_delivery_ += 1; }
@@ -48,13 +49,12 @@ class DurableConsumer {
  private:
   void create(std::uint64_t written);
   void check_configuration(const jsConsumerConfig& config) const;
-  void subscribe();
 
   NatsSession& session_;
   const InSettings& settings_;
   bool work_queue_ = false;
   bool ack_all_ = true;
-  natsSubscription* subscription_ = nullptr;
+  std::unique_ptr<PullRequests> requests_;
   std::uint64_t expected_delivery_ = 1;
   std::uint64_t rewinds_ = 0;
   std::uint64_t ack_floor_adopted_ = 0;

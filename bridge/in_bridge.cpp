@@ -27,20 +27,6 @@ constexpr std::chrono::milliseconds kSpaceWaitSlice{100};
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kLongestBackoff{5000};
 
-class MessageList {
- public:
-  MessageList() = default;
-  ~MessageList() { natsMsgList_Destroy(&list_); }
-  MessageList(const MessageList&) = delete;
-  MessageList& operator=(const MessageList&) = delete;
-  natsMsgList* get() noexcept { return &list_; }
-  int size() const noexcept { return list_.Count; }
-  natsMsg* operator[](int index) const noexcept { return list_.Msgs[index]; }
-
- private:
-  natsMsgList list_{};
-};
-
 class InBridge {
  public:
   explicit InBridge(const InSettings& settings)
@@ -103,29 +89,32 @@ class InBridge {
     }
     int batch = static_cast<int>(settings_.batch);
     if (settings_.stop.count) batch = static_cast<int>(std::min<std::uint64_t>(batch, *settings_.stop.count - records_));
-    MessageList messages;
-    jsErrCode js_code{};
-    const natsStatus status = natsSubscription_Fetch(messages.get(), durable_->subscription(), batch, wait.count(), &js_code);
-    if (status == NATS_TIMEOUT) {
-      end_outage();
-      remote_lag_ = 0;
-      return;
-    }
-    if (status != NATS_OK) {
-      wait_out_failure(failure_of(status, js_code));
+    const std::optional<NatsFailure> failure = durable_->requests().fetch(messages_, batch, wait);
+    if (messages_.empty()) {
+      if (failure) {
+        wait_out_failure(*failure);
+      } else {
+        end_outage();
+        remote_lag_ = 0;
+      }
       return;
     }
     end_outage();
     last_message_at_ = Clock::now();
-    write_batch(messages);
+    if (!write_batch()) {
+      // The messages of the old incarnation are dropped before the durable is re-created.
+      messages_.clear();
+      realign("a delivery went missing on the way");
+    }
   }
 
-  // Writes the messages in order and acknowledges those written (or already in the ring).
-  void write_batch(const MessageList& messages) {
+  // Writes the messages in order and acknowledges those written (or already in the ring). False
+  // when a delivery went missing before one of them: the durable must be rewound.
+  bool write_batch() {
     natsMsg* last_done = nullptr;
     bool missing_delivery = false;
-    for (int index = 0; index < messages.size(); ++index) {
-      natsMsg* message = messages[index];
+    for (std::size_t index = 0; index < messages_.size(); ++index) {
+      natsMsg* message = messages_[index].get();
       jsMsgMetaData* metadata = nullptr;
       if (natsMsg_GetMetaData(&metadata, message) != NATS_OK) continue;  // not a stream message
       const std::uint64_t delivery = metadata->Sequence.Consumer;
@@ -140,16 +129,16 @@ class InBridge {
       if (sequence <= written_) {
         skipped_ += 1;  // delivered again, already in the ring
       } else {
-        in_flight_ = static_cast<std::uint64_t>(messages.size() - index);
+        in_flight_ = messages_.size() - index;
         if (!write(message, sequence)) break;  // asked to stop while the ring was full
       }
-      if (!durable_->acknowledges_all()) natsMsg_Ack(message, nullptr);
+      if (!durable_->acknowledges_all()) durable_->requests().acknowledge(message);
       last_done = message;
       acknowledged_ += 1;
     }
-    if (durable_->acknowledges_all() && last_done != nullptr) natsMsg_Ack(last_done, nullptr);
+    if (durable_->acknowledges_all() && last_done != nullptr) durable_->requests().acknowledge(last_done);
     in_flight_ = 0;
-    if (missing_delivery) realign("a delivery went missing on the way");
+    return !missing_delivery;
   }
 
   // Appends one message to the ring. False when asked to stop while waiting for space: the
@@ -172,7 +161,7 @@ class InBridge {
         // on so that it does not deliver it again meanwhile.
         if (programs::stop_requested()) return false;
         if (Clock::now() >= next_progress_signal) {
-          natsMsg_InProgress(message, nullptr);
+          durable_->requests().in_progress(message);
           next_progress_signal = Clock::now() + settings_.ack_wait / 3;
         }
         continue;
@@ -257,6 +246,7 @@ class InBridge {
   std::unique_ptr<NatsSession> session_;
   std::unique_ptr<DurableConsumer> durable_;
   std::optional<Producer> producer_;
+  std::vector<MessagePtr> messages_;  // the batch in hand
 
   std::uint64_t written_ = 0;  // the last stream sequence the ring holds
   std::uint64_t records_ = 0;

@@ -27,6 +27,8 @@ constexpr std::chrono::milliseconds kAckWaitSlice{2};
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kLongestBackoff{5000};
 constexpr std::chrono::milliseconds kFirstAttemptTimeout{1000};
+// Room for the headers of a message (ring identity, position, message ids, expectations).
+constexpr std::uint64_t kHeaderAllowance = 256;
 // Headers the bridge sets according to a message's role; cleared before it is sent again.
 constexpr const char* kExpectedLastMsgIdHeader = "Nats-Expected-Last-Msg-Id";
 constexpr const char* kExpectedLastSubjectSequenceHeader = "Nats-Expected-Last-Subject-Sequence";
@@ -55,6 +57,7 @@ class OutBridge {
     options.max_pending = static_cast<std::int64_t>(settings.max_in_flight) + 64;
     session_ = std::make_unique<NatsSession>(options);
     ensure_stream(*session_, settings.stream);
+    max_payload_ = static_cast<std::uint64_t>(natsConnection_GetMaxPayload(session_->connection()));
   }
 
   int run() {
@@ -118,10 +121,16 @@ class OutBridge {
     // The first message after a (re)start is sent on its own, and waited for.
     if (anchor_needed_) wanted = 1;
     bool out_of_memory = false;
+    // A record NATS cannot carry stops the bridge; nothing after it is queued, to keep the order.
+    std::optional<std::pair<std::uint64_t, std::size_t>> too_large;
     const PollResult polled = consumer_->poll(
         [&](const Record& record) {
           if (skip_through_ && record.position <= *skip_through_) {
             skipped_ += 1;
+            return;
+          }
+          if (too_large || record.payload.size() + kHeaderAllowance > max_payload_) {
+            if (!too_large) too_large.emplace(record.position, record.payload.size());
             return;
           }
           natsMsg* message = nullptr;
@@ -140,6 +149,14 @@ class OutBridge {
         },
         wanted);
     if (out_of_memory) throw RuntimeFailure("out of memory building a NATS message; lower --max-in-flight-bytes");
+    if (too_large) {
+      throw RuntimeFailure("the record at position " + std::to_string(too_large->first) + " of '" +
+                           settings_.ring.string() + "' holds " +
+                           programs::format_bytes(static_cast<double>(too_large->second)) +
+                           ", more than a NATS message carries here (" +
+                           programs::format_bytes(static_cast<double>(max_payload_ - kHeaderAllowance)) +
+                           " with the bridge's headers); raise max_payload in the nats-server configuration");
+    }
     if (polled.status == PollStatus::corrupt) throw RuntimeFailure(consumer_->error_message());
     report_losses();
     if (polled.records == 0) return false;
@@ -419,6 +436,7 @@ class OutBridge {
   std::uint64_t lost_at_attach_ = 0;
   std::uint64_t lost_bytes_at_attach_ = 0;
   std::uint64_t lost_reported_ = 0;
+  std::uint64_t max_payload_ = 0;  // the server's largest message, headers included
 };
 
 }  // namespace
@@ -426,15 +444,20 @@ class OutBridge {
 int run_out(const OutSettings& settings) {
   // The window outlives the client, which reports to it from its own threads until it is closed.
   PublishWindow window;
+  const auto close_client = [&] {
+    window.destroy_messages();
+    nats_CloseAndWait(1000);  // joins the client's threads: no report comes after this
+    window.abandon_messages();
+  };
   int exit_code = programs::kExitFailure;
   try {
     OutBridge bridge(settings, window);
     exit_code = bridge.run();
   } catch (...) {
-    nats_CloseAndWait(1000);
+    close_client();
     throw;
   }
-  nats_CloseAndWait(1000);
+  close_client();
   return exit_code;
 }
 

@@ -127,4 +127,16 @@ std::vector<UnsentMessage> PublishWindow::take_unstored(std::optional<std::uint6
   return unstored;
 }
 
+void PublishWindow::destroy_messages() {
+  collect(std::chrono::milliseconds(0));
+  for (Entry& entry : entries_) entry.message.reset();
+}
+
+void PublishWindow::abandon_messages() {
+  std::lock_guard lock(mutex_);
+  for (Report& report : reports_) static_cast<void>(report.returned.release());
+  reports_.clear();
+  for (Entry& entry : entries_) static_cast<void>(entry.message.release());
+}
+
 }  // namespace ringfile::bridge

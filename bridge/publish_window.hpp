@@ -53,6 +53,10 @@ class PublishWindow {
   // acknowledged, and empties the window.
   void take_back_pending(jsCtx* jetstream);
   std::vector<UnsentMessage> take_unstored(std::optional<std::uint64_t> last_stored);
+  // At the end: destroy_messages() while the client library is open (it frees messages through
+  // its own collector), abandon_messages() after it is closed, for any a late report brought.
+  void destroy_messages();
+  void abandon_messages();
 
  private:
   enum class State { pending, acknowledged, in_hand };

@@ -7,7 +7,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev)
+packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev nats-server libnats-dev)
 
 install_missing_packages() {
   local missing=()

@@ -79,6 +79,14 @@ TEST_CASE("unknown streams, streams and rings that differ, a durable in use: one
   check_fails(dir, {"in", far_ring, "--create", "--size", "2M", "--nats", url, "--stream", "S", "--durable", "d"}, 1,
               "already exists with other parameters");
 
+  // A record NATS cannot carry (the test servers take 2 MiB) stops out, which names it.
+  const std::string big_ring = dir / "big.ring";
+  create_ring(dir, big_ring, {"--size", "16M", "--max-record", "4M"});
+  const Result big = run(kProducer, {big_ring, "--synthetic", "--record-size", "3M", "--count", "1", "--quiet"}, dir.path());
+  REQUIRE(big.exit_code == 0);
+  check_fails(dir, {"out", big_ring, "--nats", url, "--stream", "BIG", "--subject", "big", "--from", "earliest"}, 1,
+              "the record at position 0");
+
   Program first(kBridge, {"in", far_ring, "--nats", url, "--stream", "S", "--durable", "d"}, dir.path());
   INFO("first in: " << first.err());
   REQUIRE(eventually([&] { return !status_of(far_ring, dir.path()).producers.empty(); }));
