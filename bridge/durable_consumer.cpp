@@ -43,8 +43,8 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
     return written;
   }
   if (status != NATS_OK) {
-    throw RuntimeFailure("cannot look up durable '" + settings_.durable + "' of stream '" + settings_.stream.stream +
-                         "': " + failure_of(status, js_code).text);
+    fail("cannot look up durable '" + settings_.durable + "' of stream '" + settings_.stream.stream + "'",
+         failure_of(status, js_code));
   }
   try {
     check_configuration(*info->Config);
@@ -67,7 +67,7 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
     const natsStatus deleted = js_DeleteConsumer(session_.jetstream(), settings_.stream.stream.c_str(),
                                                  settings_.durable.c_str(), &options, &js_code);
     if (deleted != NATS_OK && deleted != NATS_NOT_FOUND) {
-      throw RuntimeFailure("cannot rewind durable '" + settings_.durable + "': " + failure_of(deleted, js_code).text);
+      fail("cannot rewind durable '" + settings_.durable + "'", failure_of(deleted, js_code));
     }
     create(written);
     rewinds_ += 1;
@@ -99,8 +99,8 @@ void DurableConsumer::create(std::uint64_t written) {
   const natsStatus status =
       js_AddConsumer(&info, session_.jetstream(), settings_.stream.stream.c_str(), &config, &options, &js_code);
   if (status != NATS_OK) {
-    throw RuntimeFailure("cannot create durable '" + settings_.durable + "' on stream '" + settings_.stream.stream +
-                         "': " + failure_of(status, js_code).text);
+    fail("cannot create durable '" + settings_.durable + "' on stream '" + settings_.stream.stream + "'",
+         failure_of(status, js_code));
   }
   jsConsumerInfo_Destroy(info);
   expected_delivery_ = 1;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -39,13 +40,14 @@ class InBridge {
     options.client_name = "ringfile-bridge in " + settings.ring.string();
     options.request_timeout = settings.stream.request_timeout;
     session_ = std::make_unique<NatsSession>(options);
-    const StreamFacts stream = ensure_stream(*session_, settings.stream);
+    const StreamFacts stream =
+        retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
     durable_ = std::make_unique<DurableConsumer>(*session_, settings, stream);
   }
 
   int run() {
     recover_journal();
-    written_ = durable_->align(journal_.written());
+    written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_.written()); });
     if (durable_->ack_floor_adopted() > journal_.written()) {
       reporter_.notice("durable '" + settings_.durable + "' acknowledged messages up to " +
                        std::to_string(durable_->ack_floor_adopted()) + ", beyond what this ring holds (" +
@@ -115,13 +117,11 @@ class InBridge {
     bool missing_delivery = false;
     for (std::size_t index = 0; index < messages_.size(); ++index) {
       natsMsg* message = messages_[index].get();
-      jsMsgMetaData* metadata = nullptr;
-      if (natsMsg_GetMetaData(&metadata, message) != NATS_OK) continue;  // not a stream message
-      const std::uint64_t delivery = metadata->Sequence.Consumer;
-      const std::uint64_t sequence = metadata->Sequence.Stream;
-      remote_lag_ = metadata->NumPending;
-      jsMsgMetaData_Destroy(metadata);
-      if (delivery != durable_->expected_delivery()) {
+      const std::optional<Delivery> delivery = delivery_of(message);
+      if (!delivery) continue;  // not a stream message
+      const std::uint64_t sequence = delivery->stream_sequence;
+      remote_lag_ = delivery->pending;
+      if (delivery->consumer_sequence != durable_->expected_delivery()) {
         missing_delivery = true;
         break;
       }
@@ -178,19 +178,18 @@ class InBridge {
   }
 
   // Rewinds the durable to the message after the last one written, retrying while JetStream
-  // cannot be reached.
+  // cannot be reached. Returns without when asked to stop meanwhile.
   void realign(const std::string& reason) {
-    std::chrono::milliseconds backoff = kFirstBackoff;
-    for (;;) {
-      try {
-        written_ = durable_->align(written_);
-        return;
-      } catch (const RuntimeFailure& failure) {
-        begin_outage(reason + "; " + failure.what());
-      }
-      if (programs::stop_requested()) return;
-      backoff = wait_before_retry(*session_, backoff, kFirstBackoff, kLongestBackoff);
+    try {
+      written_ = retry_while_transient(*session_, [&](const std::string& text) { begin_outage(reason + "; " + text); },
+                                       [&] { return durable_->align(written_); });
+    } catch (const TransientFailure&) {
+      if (!programs::stop_requested()) throw;
     }
+  }
+
+  std::function<void(const std::string&)> notice() {
+    return [this](const std::string& text) { reporter_.notice(text); };
   }
 
   void wait_out_failure(const NatsFailure& failure) {

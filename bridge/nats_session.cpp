@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 
 namespace ringfile::bridge {
@@ -37,10 +36,27 @@ void check_setup(natsStatus status, const char* what) {
   }
 }
 
-std::string join(const std::vector<std::string>& urls) {
+// The URLs for messages, without credentials (nats://user:password@host -> nats://host).
+std::string join_without_credentials(const std::vector<std::string>& urls) {
   std::string text;
-  for (const auto& url : urls) text += (text.empty() ? "" : ",") + url;
+  for (const auto& url : urls) {
+    std::string shown = url;
+    const auto at = shown.rfind('@');
+    if (at != std::string::npos) {
+      const auto scheme_end = shown.find("://");
+      const auto start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+      shown.erase(start, at + 1 - start);
+    }
+    text += (text.empty() ? "" : ",") + shown;
+  }
   return text;
+}
+
+// "(js.c:535): wrong last sequence: 3" -> "wrong last sequence: 3"
+std::string without_source_location(const std::string& text) {
+  if (text.empty() || text.front() != '(') return text;
+  const auto end = text.find("): ");
+  return end == std::string::npos ? text : text.substr(end + 3);
 }
 
 }  // namespace
@@ -53,12 +69,7 @@ NatsFailure failure_of(natsStatus status, jsErrCode js_code) {
   const char* last_error = nats_GetLastError(&last_status);
   std::string text;
   if (last_status == status && last_error != nullptr && *last_error != '\0') {
-    text = last_error;
-    // "(js.c:535): wrong last sequence: 3" -> "wrong last sequence: 3"
-    if (text.front() == '(') {
-      const auto end = text.find("): ");
-      if (end != std::string::npos) text = text.substr(end + 3);
-    }
+    text = without_source_location(last_error);
   } else if (js_code == kJsStreamNotFound) {
     text = "stream not found";
   } else if (js_code == kJsConsumerNotFound) {
@@ -77,8 +88,19 @@ NatsFailure failure_of(natsStatus status, jsErrCode js_code) {
   return failure;
 }
 
+bool NatsFailure::transient() const noexcept {
+  constexpr int kJsTemporarilyUnavailable = 10008;
+  return status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS || status == NATS_CONNECTION_DISCONNECTED ||
+         status == NATS_CONNECTION_CLOSED || status == NATS_NO_SERVER || js_code == kJsTemporarilyUnavailable;
+}
+
+void fail(const std::string& what, const NatsFailure& failure) {
+  if (failure.transient()) throw TransientFailure(what + ": " + failure.text);
+  throw programs::RuntimeFailure(what + ": " + failure.text);
+}
+
 NatsSession::NatsSession(const SessionOptions& options)
-    : urls_text_(join(options.urls)), request_timeout_(options.request_timeout) {
+    : urls_text_(join_without_credentials(options.urls)), request_timeout_(options.request_timeout) {
   StopSignalsBlocked blocked;
   check_setup(natsOptions_Create(&options_), "options");
   std::vector<const char*> servers;
@@ -103,7 +125,8 @@ NatsSession::NatsSession(const SessionOptions& options)
     const char* text = nats_GetLastError(nullptr);
     natsOptions_Destroy(options_);
     throw programs::RuntimeFailure("cannot connect to NATS at " + urls_text_ + ": " +
-                                   (text != nullptr && *text != '\0' ? text : natsStatus_GetText(connected)) +
+                                   (text != nullptr && *text != '\0' ? without_source_location(text)
+                                                                     : std::string(natsStatus_GetText(connected))) +
                                    "; start nats-server there or correct --nats");
   }
   jsOptions js_options;

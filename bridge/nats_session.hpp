@@ -7,12 +7,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/stop_signals.hpp"
 
 namespace ringfile::bridge {
 
@@ -33,7 +37,20 @@ struct NatsFailure {
   natsStatus status = NATS_OK;
   int js_code = 0;
   std::string text;
+
+  // No answer, or no server to answer now (a leader being elected, a connection being
+  // re-established): worth retrying, unlike a refusal.
+  bool transient() const noexcept;
 };
+
+// A failure to talk to JetStream that retrying may overcome (NatsFailure::transient).
+class TransientFailure : public programs::RuntimeFailure {
+ public:
+  using programs::RuntimeFailure::RuntimeFailure;
+};
+
+// Throws TransientFailure or RuntimeFailure: "what: the failure's text".
+[[noreturn]] void fail(const std::string& what, const NatsFailure& failure);
 
 // "timeout", "stream not found (JetStream error 10059)", from a status and the thread's last
 // error in the C client.
@@ -87,6 +104,14 @@ class NatsSession {
   std::atomic<std::uint64_t> reconnects_{0};
 };
 
+// Runs `attempt` until it does not throw TransientFailure, waiting with backoff in between and
+// saying once through `notice` that JetStream does not answer. Gives up (rethrows) on a stop
+// request, and turns a permissions violation the server reported meanwhile into a
+// RuntimeFailure: without permission, requests go unanswered rather than refused.
+template <class Attempt>
+auto retry_while_transient(NatsSession& session, const std::function<void(const std::string&)>& notice,
+                           Attempt&& attempt) -> decltype(attempt());
+
 // Retrying with backoff: waits `backoff`, less if a stop is requested or the client reconnects
 // meanwhile, then returns the next backoff (doubled up to `longest`; the first again after a
 // reconnection, when the server is likely back).
@@ -95,5 +120,28 @@ std::chrono::milliseconds wait_before_retry(const NatsSession& session, std::chr
 
 // The JetStream options for one request with the session's timeout.
 jsOptions request_options(const NatsSession& session);
+
+template <class Attempt>
+auto retry_while_transient(NatsSession& session, const std::function<void(const std::string&)>& notice,
+                           Attempt&& attempt) -> decltype(attempt()) {
+  constexpr std::chrono::milliseconds kFirst{100};
+  constexpr std::chrono::milliseconds kLongest{5000};
+  std::chrono::milliseconds backoff = kFirst;
+  bool noticed = false;
+  for (;;) {
+    try {
+      return attempt();
+    } catch (const TransientFailure& failure) {
+      if (auto refused = session.take_async_error()) {
+        throw programs::RuntimeFailure(std::string(failure.what()) + ", the server refused: " + *refused +
+                                       "; check this user's permissions");
+      }
+      if (programs::stop_requested()) throw;
+      if (!noticed) notice(std::string(failure.what()) + "; retrying with backoff");
+      noticed = true;
+    }
+    backoff = wait_before_retry(session, backoff, kFirst, kLongest);
+  }
+}
 
 }  // namespace ringfile::bridge

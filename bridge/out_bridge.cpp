@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -56,15 +57,18 @@ class OutBridge {
     options.ack_handler_closure = &window_;
     options.max_pending = static_cast<std::int64_t>(settings.max_in_flight) + 64;
     session_ = std::make_unique<NatsSession>(options);
-    ensure_stream(*session_, settings.stream);
+    retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
     max_payload_ = static_cast<std::uint64_t>(natsConnection_GetMaxPayload(session_->connection()));
   }
 
   int run() {
-    if (!resync()) {
-      throw RuntimeFailure("cannot read the last message of subject '" + settings_.stream.subject + "' in stream '" +
-                           settings_.stream.stream + "': " + last_failure_.text);
-    }
+    retry_while_transient(*session_, notice(), [&] {
+      if (!resync()) {
+        fail("cannot read the last message of subject '" + settings_.stream.subject + "' in stream '" +
+                 settings_.stream.stream + "'",
+             last_failure_);
+      }
+    });
     if (!stream_position_.last_is_ours) {
       reporter_.notice("the last message on '" + settings_.stream.subject +
                        "' comes from another ring; this ring's records follow it");
@@ -94,6 +98,10 @@ class OutBridge {
   }
 
  private:
+  std::function<void(const std::string&)> notice() {
+    return [this](const std::string& text) { reporter_.notice(text); };
+  }
+
   void attach() {
     ConsumerOptions options;
     options.name = settings_.name;
@@ -267,7 +275,12 @@ class OutBridge {
       return true;
     }
     if (js_code == kJsStreamNotFound) {
-      ensure_stream(*session_, settings_.stream);  // deleted under us: created again, empty
+      try {
+        ensure_stream(*session_, settings_.stream);  // deleted under us: created again, empty
+      } catch (const TransientFailure& failure) {
+        last_failure_ = NatsFailure{NATS_TIMEOUT, 0, failure.what()};
+        return false;
+      }
       stream_position_ = StreamPosition{};
       return true;
     }

@@ -31,11 +31,14 @@ void PublishWindow::ack_handler(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAc
 }
 
 void PublishWindow::report(Report report) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     reports_.push_back(std::move(report));
+    wake = collector_waiting_;
   }
-  reported_.notify_one();
+  // Only when the bridge's thread sleeps for reports: a wake-up is a system call per message.
+  if (wake) reported_.notify_one();
 }
 
 void PublishWindow::published(std::uint64_t position, std::uint32_t bytes) {
@@ -46,7 +49,11 @@ void PublishWindow::published(std::uint64_t position, std::uint32_t bytes) {
 void PublishWindow::collect(std::chrono::milliseconds timeout) {
   {
     std::unique_lock lock(mutex_);
-    if (reports_.empty() && timeout.count() > 0) reported_.wait_for(lock, timeout, [&] { return !reports_.empty(); });
+    if (reports_.empty() && timeout.count() > 0) {
+      collector_waiting_ = true;
+      reported_.wait_for(lock, timeout, [&] { return !reports_.empty(); });
+      collector_waiting_ = false;
+    }
     applying_.swap(reports_);
   }
   for (Report& report : applying_) apply(report);

@@ -82,6 +82,7 @@ class PublishWindow {
   std::mutex mutex_;
   std::condition_variable reported_;
   std::vector<Report> reports_;
+  bool collector_waiting_ = false;
 
   // The bridge's thread only.
   std::deque<Entry> entries_;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <string_view>
 
+#include "message_origin.hpp"
 #include "ringfile/programs/command_line.hpp"
 
 namespace ringfile::bridge {
@@ -18,6 +21,38 @@ std::int64_t nanoseconds(std::chrono::milliseconds duration) {
 }
 
 }  // namespace
+
+std::optional<Delivery> delivery_of(natsMsg* message) {
+  const char* reply = natsMsg_GetReply(message);
+  if (reply == nullptr) return std::nullopt;
+  constexpr std::string_view kAckPrefix = "$JS.ACK.";
+  std::string_view rest = reply;
+  if (rest.substr(0, kAckPrefix.size()) != kAckPrefix) return std::nullopt;
+  rest.remove_prefix(kAckPrefix.size());
+  // Up to 12 tokens after the prefix; the numbers are the last 5 (old form: 7 tokens in all) or
+  // the 5 before the last (new form: 9 or more, ending with a random token).
+  std::string_view tokens[12];
+  std::size_t count = 0;
+  while (!rest.empty() && count < std::size(tokens)) {
+    const std::size_t dot = rest.find('.');
+    tokens[count++] = rest.substr(0, dot);
+    if (dot == std::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+  }
+  std::size_t first_number = 0;  // the "delivered" count
+  if (count == 7) {
+    first_number = 2;
+  } else if (count >= 9) {
+    first_number = 4;
+  } else {
+    return std::nullopt;
+  }
+  const auto stream_sequence = parse_unsigned(tokens[first_number + 1]);
+  const auto consumer_sequence = parse_unsigned(tokens[first_number + 2]);
+  const auto pending = parse_unsigned(tokens[first_number + 4]);
+  if (!stream_sequence || !consumer_sequence || !pending) return std::nullopt;
+  return Delivery{*stream_sequence, *consumer_sequence, *pending};
+}
 
 PullRequests::PullRequests(natsConnection* connection, const std::string& stream, const std::string& durable)
     : connection_(connection), request_subject_("$JS.API.CONSUMER.MSG.NEXT." + stream + "." + durable) {

@@ -22,6 +22,17 @@
 
 namespace ringfile::bridge {
 
+// What the reply subject of a delivered message says: $JS.ACK.<stream>.<consumer>.<delivered>.
+// <stream sequence>.<consumer sequence>.<time>.<pending> (with a domain and an account hash
+// before the stream in the newer form).
+struct Delivery {
+  std::uint64_t stream_sequence = 0;
+  std::uint64_t consumer_sequence = 0;
+  std::uint64_t pending = 0;  // messages the consumer has not delivered yet
+};
+// Parsed in place, without the allocations of natsMsg_GetMetaData: it runs for every message.
+std::optional<Delivery> delivery_of(natsMsg* message);
+
 // @pre one thread.
 class PullRequests {
  public:

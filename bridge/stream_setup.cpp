@@ -46,8 +46,7 @@ StreamFacts create_stream(NatsSession& session, const StreamSettings& settings) 
   jsErrCode js_code{};
   const natsStatus status = js_AddStream(&info, session.jetstream(), &config, &options, &js_code);
   if (status != NATS_OK) {
-    throw RuntimeFailure("cannot create stream '" + settings.stream + "' at " + session.urls_text() + ": " +
-                         failure_of(status, js_code).text);
+    fail("cannot create stream '" + settings.stream + "' at " + session.urls_text(), failure_of(status, js_code));
   }
   StreamFacts facts = facts_of(*info);
   facts.created = true;
@@ -107,8 +106,7 @@ StreamFacts ensure_stream(NatsSession& session, const StreamSettings& settings) 
     return create_stream(session, settings);
   }
   if (status != NATS_OK) {
-    throw RuntimeFailure("cannot look up stream '" + settings.stream + "' at " + session.urls_text() + ": " +
-                         failure_of(status, js_code).text);
+    fail("cannot look up stream '" + settings.stream + "' at " + session.urls_text(), failure_of(status, js_code));
   }
   StreamFacts facts = facts_of(*info);
   try {

@@ -201,12 +201,12 @@ int run(int argc, char** argv) {
   OptionParser parser("ringfile-bench-bridge",
                       "ringfile-bridge out and in against a plain nats.c publisher and pull consumer, on a\n"
                       "3-node JetStream cluster started on 127.0.0.1 for the run");
-  parser.add_list("sizes", &options.sizes, "record sizes");
-  parser.add_list("replicas", &options.replicas, "stream replications");
-  parser.add_count("small-records", &options.small_records, "records per run for sizes under 4 KiB");
-  parser.add_count("large-records", &options.large_records, "records per run for larger sizes");
-  parser.add_count("max-in-flight", &options.max_in_flight, "unacknowledged publishes (plain publisher)");
-  parser.add_text("dir", &options.directory, "where the rings and the servers' stores go");
+  parser.add_list("--sizes", &options.sizes, "record sizes");
+  parser.add_list("--replicas", &options.replicas, "stream replications");
+  parser.add_count("--small-records", &options.small_records, "records per run for sizes under 4 KiB");
+  parser.add_count("--large-records", &options.large_records, "records per run for larger sizes");
+  parser.add_count("--max-in-flight", &options.max_in_flight, "unacknowledged publishes (plain publisher)");
+  parser.add_text("--dir", &options.directory, "where the rings and the servers' stores go");
   if (!parser.parse(argc, argv)) return 0;
 
   const auto server = ringfile::bridge_test::find_nats_server();

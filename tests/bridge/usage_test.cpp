@@ -126,3 +126,26 @@ TEST_CASE("ringfile-status shows the bridge: out as a named consumer, in as a pr
   CHECK(out.wait() == 0);
   CHECK(in.wait() == 0);
 }
+
+TEST_CASE("a user without permission for JetStream: one line naming the refusal, exit 1") {
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  // Connections without credentials (the test's own) may do anything; "limited" may not use
+  // JetStream's API.
+  NatsCluster cluster(*nats_server, dir.path(), 1,
+                      "authorization {\n  users = [\n    {user: admin, password: admin}\n"
+                      "    {user: limited, password: limited, permissions: {publish: {deny: [\"$JS.API.>\"]}}}\n"
+                      "  ]\n}\nno_auth_user: admin\n");
+  const std::string ring = dir / "r.ring";
+  create_ring(dir, ring, {"--size", "1M"});
+  const std::string limited = "nats://limited:limited@" + cluster.url(0).substr(std::string("nats://").size());
+  check_fails(dir, {"out", ring, "--nats", limited, "--stream", "S", "--subject", "s", "--request-timeout", "1s"}, 1,
+              "Permissions Violation");
+  check_fails(dir, {"in", ring, "--nats", limited, "--stream", "S", "--durable", "d", "--request-timeout", "1s"}, 1,
+              "Permissions Violation");
+  // Credentials in a URL are not repeated in messages.
+  const Result refused = run(kBridge, {"out", ring, "--nats", limited, "--stream", "S", "--subject", "s",
+                                       "--request-timeout", "1s"},
+                             dir.path());
+  CHECK_FALSE(contains(refused.err, "limited@"));
+}

@@ -95,7 +95,8 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
-NatsCluster::NatsCluster(const std::string& server_binary, const std::filesystem::path& work_dir, int nodes)
+NatsCluster::NatsCluster(const std::string& server_binary, const std::filesystem::path& work_dir, int nodes,
+                         const std::string& extra_config)
     : server_binary_(server_binary) {
   for (int index = 0; index < nodes; ++index) {
     Node node;
@@ -106,7 +107,7 @@ NatsCluster::NatsCluster(const std::string& server_binary, const std::filesystem
     node.log = work_dir / (node.name + ".log");
     nodes_.push_back(node);
   }
-  for (const Node& node : nodes_) write_config(node, work_dir / ("store-" + node.name));
+  for (const Node& node : nodes_) write_config(node, work_dir / ("store-" + node.name), extra_config);
   for (int index = 0; index < nodes; ++index) start(index);
   if (!wait_for_jetstream()) throw std::runtime_error("the NATS cluster did not come up; logs:\n" + logs());
 }
@@ -115,7 +116,8 @@ NatsCluster::~NatsCluster() {
   for (int index = 0; index < size(); ++index) kill(index);
 }
 
-void NatsCluster::write_config(const Node& node, const std::filesystem::path& store) const {
+void NatsCluster::write_config(const Node& node, const std::filesystem::path& store,
+                               const std::string& extra_config) const {
   std::ofstream config(node.config);
   config << "server_name: " << node.name << "\n"
          << "listen: 127.0.0.1:" << node.client_port << "\n"
@@ -127,6 +129,7 @@ void NatsCluster::write_config(const Node& node, const std::filesystem::path& st
     for (const Node& other : nodes_) config << "    nats-route://127.0.0.1:" << other.route_port << "\n";
     config << "  ]\n}\n";
   }
+  config << extra_config << "\n";
   if (!config) throw std::runtime_error("cannot write " + node.config.string());
 }
 

@@ -24,7 +24,9 @@ int free_port();
 class NatsCluster {
  public:
   // Starts `nodes` servers (clustered when more than one) and waits until JetStream answers.
-  NatsCluster(const std::string& server_binary, const std::filesystem::path& work_dir, int nodes = 3);
+  // `extra_config` is added to each server's configuration (users and permissions, say).
+  NatsCluster(const std::string& server_binary, const std::filesystem::path& work_dir, int nodes = 3,
+              const std::string& extra_config = "");
   ~NatsCluster();
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;
@@ -65,7 +67,7 @@ class NatsCluster {
     std::filesystem::path log;
     pid_t pid = -1;
   };
-  void write_config(const Node& node, const std::filesystem::path& store) const;
+  void write_config(const Node& node, const std::filesystem::path& store, const std::string& extra_config) const;
 
   std::string server_binary_;
   std::vector<Node> nodes_;
