@@ -81,6 +81,8 @@ class OutBridge {
       window_.collect(std::chrono::milliseconds(0));
       if (const auto& failure = window_.failure()) {
         if (!recover(*failure)) break;
+      } else if (window_.oldest_sent_before(Clock::now() - settings_.ack_timeout)) {
+        if (!recover(NatsFailure{NATS_TIMEOUT, 0, "no acknowledgement within --ack-timeout"})) break;
       }
       if (!send_queued()) {
         if (!recover(*pending_failure_)) break;
@@ -240,7 +242,8 @@ class OutBridge {
     jsPubOptions_Init(&options);
     options.MsgId = id.c_str();
     options.ExpectLastMsgId = chain_last_id_.c_str();
-    options.MaxWait = settings_.ack_timeout.count();
+    // No MaxWait here: the client keeps a timer per message for it. The window times out the
+    // oldest message instead (see run()).
     natsMsg* message = unsent.message.release();
     const natsStatus status = js_PublishMsgAsync(session_->jetstream(), &message, &options);
     if (status != NATS_OK) {

@@ -42,7 +42,7 @@ void PublishWindow::report(Report report) {
 }
 
 void PublishWindow::published(std::uint64_t position, std::uint32_t bytes) {
-  entries_.push_back(Entry{position, bytes, State::pending, nullptr});
+  entries_.push_back(Entry{position, bytes, State::pending, nullptr, std::chrono::steady_clock::now()});
   payload_bytes_ += bytes;
 }
 
@@ -88,12 +88,20 @@ void PublishWindow::pop_acknowledged() {
   }
 }
 
+bool PublishWindow::oldest_sent_before(std::chrono::steady_clock::time_point moment) const {
+  // Acknowledgements come in order: the front is the one waiting longest.
+  return !entries_.empty() && entries_.front().state == State::pending && entries_.front().sent_at < moment;
+}
+
 std::optional<std::uint64_t> PublishWindow::oldest_position() const {
   if (entries_.empty()) return std::nullopt;
   return entries_.front().position;
 }
 
 void PublishWindow::take_back_pending(jsCtx* jetstream) {
+  // Every asynchronous publish is in the window: none, nothing to take back. (The client's call
+  // also crashes before the first asynchronous publish.)
+  if (entries_.empty()) return;
   natsMsgList pending{};
   if (js_PublishAsyncGetPendingList(&pending, jetstream) == NATS_OK) {
     for (int index = 0; index < pending.Count; ++index) {

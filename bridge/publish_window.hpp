@@ -40,6 +40,8 @@ class PublishWindow {
   std::size_t size() const noexcept { return entries_.size(); }
   std::uint64_t payload_bytes() const noexcept { return payload_bytes_; }
   std::optional<std::uint64_t> oldest_position() const;
+  // Whether the oldest record still waiting was published before `moment`.
+  bool oldest_sent_before(std::chrono::steady_clock::time_point moment) const;
   // The first failure reported since the last take_unstored(), if any.
   const std::optional<NatsFailure>& failure() const noexcept { return failure_; }
   // Records acknowledged (stored, or found already stored) since the start, and their bytes.
@@ -65,6 +67,7 @@ class PublishWindow {
     std::uint32_t bytes = 0;
     State state = State::pending;
     MessagePtr message;  // in_hand: the message to send again
+    std::chrono::steady_clock::time_point sent_at;
   };
   struct Report {
     std::uint64_t position = 0;
