@@ -28,6 +28,7 @@ struct ConsumerSettings {
   programs::RecordFormat format = programs::RecordFormat::lines;
 
   bool verify = false;
+  bool skip_damaged = false;  // read on past damaged records, counting them as lost
 
   // When to stop; otherwise follow until SIGINT/SIGTERM.
   std::optional<std::uint64_t> count;

@@ -18,6 +18,11 @@ std::string render_json(const RingReport& report) {
       .field("write_bytes_per_s", report.write_bytes_per_s)
       .field("resident_bytes", report.resident_bytes)
       .field("dirty_bytes", report.dirty_bytes)
+      .field("resident_budget_bytes", report.paging_state.resident_budget_bytes)
+      .field("hold_window_bytes", report.paging_state.hold_window_bytes)
+      .field("budget_memory_bytes", report.paging_state.memory_bytes)
+      .field("rings_sharing_memory", report.paging_state.rings_sharing)
+      .field("released_position", report.paging_state.released_position)
       .field("average_record_bytes_in_ring", report.average_frame_bytes);
   json.key("consumers").begin_array();
   for (const ConsumerReport& consumer : report.consumers) {
@@ -34,6 +39,8 @@ std::string render_json(const RingReport& report) {
         .field("lag_fraction", consumer.lag_fraction)
         .field("read_bytes_per_s", consumer.read_bytes_per_s)
         .field("holds_back", consumer.holds_back)
+        .field("following", consumer.following)
+        .field("replaying", consumer.replaying)
         .field("detached", consumer.detached)
         .field("expired", consumer.expired)
         .field("lost_records", consumer.lost_records)

@@ -44,12 +44,13 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),
-      view_(file_, DataView::Access::read_write) {
-  if (file_.read_only()) {
-    throw Error(ErrorCode::invalid_argument,
-                describe(file_) + " was opened read-only; consumers need write access to save their cursor");
-  }
+      view_(file_, file_.read_only() ? DataView::Access::read_only : DataView::Access::read_write),
+      replay_(file_) {
   validate_name(file_, options_.name);
+  if (file_.read_only()) {
+    attach_read_only();
+    return;
+  }
   const bool holds_back = options_.holds_back && file_.policy() == WriterPolicy::block;
   checked_ = !holds_back;
 
@@ -69,6 +70,26 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
 }
 
 ConsumerCore::~ConsumerCore() { detach(); }
+
+// A reader without write access takes no slot: it cannot save a cursor or hold producers back,
+// so it is a tap that may be lapped (and counts what it lost), and it never writes to the file.
+void ConsumerCore::attach_read_only() {
+  if (!options_.name.empty()) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + " was opened read-only, so consumer '" + options_.name +
+                    "' cannot save its cursor there; attach without a name, or with write access");
+  }
+  if (options_.holds_back) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + " was opened read-only: a consumer without write access cannot "
+                                  "hold producers back; attach with holds_back = false (--no-hold)");
+  }
+  checked_ = true;
+  const std::uint64_t start = choose_start(false, 0);
+  position_ = committed_ = start;
+  learn_producer_sequences(start);
+  attached_ = true;
+}
 
 std::uint32_t ConsumerCore::take_slot() {
   constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
@@ -135,8 +156,15 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
   }
   switch (options_.start) {
     case StartFrom::committed:
-      if (resumed && !options_.name.empty()) return saved_cursor;
-      return head;
+      if (!resumed || options_.name.empty()) return head;
+      if (saved_cursor > head) {
+        throw Error(ErrorCode::corrupt,
+                    describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
+                        std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
+                        ": the records it had read up to there did not survive (a crash of the machine "
+                        "loses what was not synced); attach with --from latest or --from earliest");
+      }
+      return saved_cursor;
     case StartFrom::latest:
       return head;
     case StartFrom::earliest:
@@ -198,19 +226,18 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
 // re-read the limit after every reservation (seq_cst both sides), so either they see our lower
 // limit and wait before writing, or we see their reservation here and start after it.
 void ConsumerCore::hold_back_from_start() {
-  auto limit = atomic_field(header_.producer_limit.value);
   const std::uint64_t wanted_limit = position_ + geometry_.capacity;
-  std::uint64_t seen = limit.load(std::memory_order_seq_cst);
-  while (seen > wanted_limit &&
-         !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
-  }
+  lower_producer_limit(file_, wanted_limit);
   // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
   // limit load) and with the paging engine (preparing_end store, then limit load).
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_seq_cst);
   const std::uint64_t preparing =
       atomic_field(header_.preparation.preparing_end).load(std::memory_order_seq_cst);
   const std::uint64_t frontier = std::max(head, preparing);
-  if (frontier <= wanted_limit) return;
+  if (frontier <= wanted_limit) {
+    follow_if_within_hold_window();
+    return;
+  }
   // Producers or the paging engine moved past our start while we attached (or our saved cursor
   // is older than the ring): the old lap beyond the frontier is still intact and now protected.
   const std::uint64_t restart = oldest_boundary(0);
@@ -227,6 +254,7 @@ void ConsumerCore::detach() noexcept {
   if (options_.auto_commit) commit();
   attached_ = false;
   view_.unmap();
+  if (slot_ == nullptr) return;  // a read-only tap holds no slot
   try {
     TableLock lock(file_);
     auto& slot = *slot_;

@@ -8,7 +8,7 @@
 using namespace ringfile::programs;
 using namespace std::chrono_literals;
 
-TEST_CASE("sizes are powers of 1024, plain numbers bytes; anything else is refused") {
+TEST_CASE("sizes are powers of 1024, plain numbers bytes, anything else is refused") {
   CHECK(parse_byte_size("4096") == 4096u);
   CHECK(parse_byte_size("512K") == 512u * 1024);
   CHECK(parse_byte_size("64M") == 64u * 1024 * 1024);
@@ -23,7 +23,7 @@ TEST_CASE("sizes are powers of 1024, plain numbers bytes; anything else is refus
   }
 }
 
-TEST_CASE("durations take ns, us, ms, s, m, h; plain numbers are seconds unless a unit is required") {
+TEST_CASE("durations take ns, us, ms, s, m, h, plain numbers are seconds unless a unit is required") {
   CHECK(parse_duration("500ms") == 500ms);
   CHECK(parse_duration("30s") == 30s);
   CHECK(parse_duration("5m") == 5min);

@@ -26,6 +26,12 @@ enum class StartFrom {
   committed,  // a named consumer's saved cursor (latest for a new or anonymous one)
 };
 
+// Consumer::slot() of a read-only tap, which holds no slot in the file.
+inline constexpr std::uint32_t kNoConsumerSlot = 0xFFFFFFFF;
+
+// Over a Ring opened read-only (OpenOptions::read_only) a consumer is a tap without a slot: it
+// must be anonymous and not hold producers back, never writes to the file, may be lapped (and
+// reports what it lost), and is not listed by Ring::consumers().
 struct ConsumerOptions {
   std::string name;  // empty: anonymous, slot freed on detach; at most 31 bytes
   StartFrom start = StartFrom::committed;
@@ -47,7 +53,12 @@ struct Record {
 
 enum class PollStatus {
   ok,
-  corrupt,  // a frame that cannot be right; see Consumer::error_message()
+  // Damage where the next record should be: a frame that cannot be right, a payload that fails
+  // its checksum, or bytes below the head that no producer claims for longer than the unblock
+  // timeout (writes lost in a crash of the machine). See Consumer::error_message(). The consumer
+  // stays there; the next poll skips to the next intact record and counts what it skipped as
+  // lost (ConsumerStats::lost_bytes, and lost_records by the producers' sequence numbers).
+  corrupt,
 };
 
 struct PollResult {
@@ -76,7 +87,8 @@ class Consumer {
 
   // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, ...).
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
-  // Opens the ring at `path` (Ring::open) and attaches to it.
+  // Opens the ring at `path` (Ring::open) and attaches to it; a tap (anonymous, holds_back
+  // false) without write access to the file opens it read-only and attaches without a slot.
   static Consumer attach(const std::filesystem::path& path, const ConsumerOptions& options = {});
   ~Consumer();
   Consumer(Consumer&&) noexcept;
