@@ -122,7 +122,7 @@ TEST_CASE("write journal: a ring overwritten a whole lap since the crash cannot 
   CHECK(recovery.written == 1);
 }
 
-TEST_CASE("write journal: a state about another ring starts afresh; a second bridge on it is refused") {
+TEST_CASE("write journal: a state about another ring starts afresh, and a second bridge on it is refused") {
   WorkDir dir;
   Ring first = small_ring(dir, "first.ring");
   {
