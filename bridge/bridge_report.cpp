@@ -19,7 +19,10 @@ std::string counters_text(const BridgeTotals& totals) {
                      std::to_string(totals.retries);
   if (totals.remote_lag) text += ", stream lag " + format_count(static_cast<double>(*totals.remote_lag)) + " messages";
   if (totals.ring_lag_bytes) text += ", ring lag " + format_bytes(static_cast<double>(*totals.ring_lag_bytes));
-  if (totals.lost_records > 0) text += ", lost " + std::to_string(totals.lost_records) + " to lapping";
+  if (totals.lost_records > 0 || totals.lost_bytes > 0) {
+    text += ", lost " + std::to_string(totals.lost_records) + " records (" +
+            format_bytes(static_cast<double>(totals.lost_bytes)) + ") to lapping";
+  }
   return text;
 }
 

@@ -114,6 +114,7 @@ class OutBridge {
     lost_at_attach_ = consumer_->stats().lost_records;
     lost_bytes_at_attach_ = consumer_->stats().lost_bytes;
     lost_reported_ = lost_at_attach_;
+    lost_bytes_reported_ = lost_bytes_at_attach_;
   }
 
   // Reads what the window has room for into the send queue. False when nothing was read.
@@ -174,13 +175,19 @@ class OutBridge {
     return true;
   }
 
+  // Records are counted by their producers' sequence numbers, which a cursor lapped while the
+  // bridge was away cannot see (the records after it come from a sequence it never knew): then
+  // only the bytes skipped tell the loss, as for ringfile-consumer.
   void report_losses() {
     const std::uint64_t lost = consumer_->stats().lost_records;
-    if (lost == lost_reported_ || Clock::now() < next_loss_notice_) return;
-    reporter_.notice("lost " + std::to_string(lost - lost_reported_) +
-                     " records to lapping before they were read (the ring's overwrite policy; they never "
-                     "reached the stream)");
+    const std::uint64_t lost_bytes = consumer_->stats().lost_bytes;
+    if ((lost == lost_reported_ && lost_bytes == lost_bytes_reported_) || Clock::now() < next_loss_notice_) return;
+    reporter_.notice("lost " + std::to_string(lost - lost_reported_) + " records (" +
+                     programs::format_bytes(static_cast<double>(lost_bytes - lost_bytes_reported_)) +
+                     ") to lapping before they were read (the ring's overwrite policy; they never reached the "
+                     "stream)");
     lost_reported_ = lost;
+    lost_bytes_reported_ = lost_bytes;
     next_loss_notice_ = Clock::now() + std::chrono::seconds(1);
   }
 
@@ -452,6 +459,7 @@ class OutBridge {
   std::uint64_t lost_at_attach_ = 0;
   std::uint64_t lost_bytes_at_attach_ = 0;
   std::uint64_t lost_reported_ = 0;
+  std::uint64_t lost_bytes_reported_ = 0;
   std::uint64_t max_payload_ = 0;  // the server's largest message, headers included
 };
 
