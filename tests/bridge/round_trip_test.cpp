@@ -8,26 +8,10 @@
 
 #include "support/bridge_run.hpp"
 #include "support/json_value.hpp"
+#include "support/payloads.hpp"
 
 using namespace ringfile::bridge_test;
 using namespace ringfile::program_test;
-
-namespace {
-
-std::string frame(const std::string& payload) {
-  const auto length = static_cast<std::uint32_t>(payload.size());
-  std::string framed{static_cast<char>(length & 0xff), static_cast<char>(length >> 8 & 0xff),
-                     static_cast<char>(length >> 16 & 0xff), static_cast<char>(length >> 24 & 0xff)};
-  return framed + payload;
-}
-
-std::string random_bytes(std::mt19937_64& random, std::size_t size) {
-  std::string bytes(size, '\0');
-  for (auto& byte : bytes) byte = static_cast<char>(random());
-  return bytes;
-}
-
-}  // namespace
 
 TEST_CASE("text, empty and maximum-size binary records cross ring -> JetStream -> ring byte-identical, in order") {
   RINGFILE_REQUIRE_NATS_SERVER(nats_server);
