@@ -9,7 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
 packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev
-          clang libclang-rt-14-dev libfuzzer-14-dev)  # the sanitizer passes and the fuzz targets
+          clang libclang-rt-14-dev libfuzzer-14-dev  # the sanitizer passes and the fuzz targets
+          nats-server libnats-dev)                   # ringfile-bridge and its tests
 
 install_missing_packages() {
   local missing=()

@@ -3,7 +3,8 @@
 # RINGFILE_SANITIZERS=0 skips them):
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, with the libFuzzer targets): the whole
 #      suite, which includes every fuzz target over its seed corpus plus RINGFILE_FUZZ_SECONDS
-#      (default 20) of fuzzing;
+#      (default 20) of fuzzing, and ringfile-bridge against its JetStream cluster (with
+#      RINGFILE_BRIDGE_KILLS, default 10, kills of each side);
 #   2. ThreadSanitizer (gcc): the multi-process stress, thread and fault tests.
 # A sanitizer report fails the pass: reports end the process that made them (no recovery), and
 # each sanitizer also writes them to a file, which is looked for after the run, so that a report
@@ -50,9 +51,13 @@ started=$(date +%s)
 echo "== ASan+UBSan build (clang): the test binaries and the fuzz targets, no benchmarks"
 CC=clang CXX=clang++ cmake -S "$root" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGFILE_WERROR=ON \
   -DRINGFILE_FUZZ=ON -DRINGFILE_BUILD_BENCH=OFF > /dev/null
-cmake --build "$asan_dir" -j "$jobs" --target ringfile_tests ringfile_program_tests consumer_fuzz tap_fuzz status_fuzz
+asan_targets=(ringfile_tests ringfile_program_tests consumer_fuzz tap_fuzz status_fuzz)
+# The bridge's tests (and ringfile-bridge) exist where libnats-dev is installed. Their kill loop
+# runs at a fifth of its plain-suite scale here: the plain suite has already run it in full.
+[ -d "$asan_dir/tests/bridge" ] && asan_targets+=(ringfile_bridge_tests)
+cmake --build "$asan_dir" -j "$jobs" --target "${asan_targets[@]}"
 echo "== ASan+UBSan: the suite and the fuzz targets ($(( $(date +%s) - started )) s so far)"
-run_pass "ASan+UBSan" "$asan_dir"
+RINGFILE_BRIDGE_KILLS=${RINGFILE_BRIDGE_KILLS:-10} run_pass "ASan+UBSan" "$asan_dir"
 
 echo "== TSan build (gcc): the library's test binary"
 cmake -S "$root" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGFILE_WERROR=ON -DRINGFILE_TSAN=ON \

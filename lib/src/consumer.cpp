@@ -319,19 +319,25 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   }
 }
 
-void ConsumerCore::commit() noexcept {
-  if (!attached_ || position_ == committed_) return;
+void ConsumerCore::commit() noexcept { commit_at(position_); }
+
+bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
+  // A cursor never moves back (producers may already have used the space it released) nor past
+  // what this consumer has read.
+  if (!attached_ || position < committed_ || position > position_) return false;
+  if (position == committed_) return true;
   if (slot_ == nullptr) {  // a read-only tap has no cursor in the file
-    committed_ = position_;
-    return;
+    committed_ = position;
+    return true;
   }
   atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
   // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
   // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
-  atomic_field(slot_->cursor).store(position_, std::memory_order_seq_cst);
-  committed_ = position_;
+  atomic_field(slot_->cursor).store(position, std::memory_order_seq_cst);
+  committed_ = position;
   if (!checked_ && !following_) follow_if_within_hold_window();
   wake_sleepers(header_.space_wait);
+  return true;
 }
 
 // Block policy, holding: once within the hold window of the head, hold producers there, so that
@@ -387,6 +393,7 @@ PollResult Consumer::poll_raw(HandlerFn handler, void* context, std::size_t max_
 }
 bool Consumer::wait(std::chrono::nanoseconds timeout) { return core_->wait(timeout); }
 void Consumer::commit() { core_->commit(); }
+bool Consumer::commit(std::uint64_t position) { return core_->commit_at(position); }
 void Consumer::detach() { core_->detach(); }
 std::uint64_t Consumer::position() const noexcept { return core_->position(); }
 Lag Consumer::lag() const { return core_->lag(); }

@@ -23,6 +23,7 @@ class ConsumerCore {
   PollResult poll(Consumer::HandlerFn handler, void* context, std::size_t max_records);
   bool wait(std::chrono::nanoseconds timeout);
   void commit() noexcept;
+  bool commit_at(std::uint64_t position) noexcept;
   void detach() noexcept;
 
   std::uint64_t position() const noexcept { return position_; }

@@ -86,7 +86,7 @@ class ProducerCore {
       stranded_ = {true, reservation.start, reservation.record_position, reservation.record_position + stride};
       return {ClaimStatus::would_block, {}};
     }
-    return {ClaimStatus::ok, buffer};
+    return {ClaimStatus::ok, buffer, reservation.record_position};
   }
 
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {

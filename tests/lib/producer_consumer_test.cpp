@@ -206,6 +206,48 @@ TEST_CASE("without auto-commit the cursor is saved only by commit()") {
   CHECK(drain(returned) == std::vector<std::string>{"b", "c"});
 }
 
+TEST_CASE("commit(position) saves a cursor between the last commit and how far the consumer has read") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "forwarder";
+  options.auto_commit = false;
+  Producer producer(ring);
+  std::vector<std::uint64_t> positions;
+  {
+    Consumer consumer = Consumer::attach(ring, options);
+    for (const char* text : {"a", "b", "c", "d"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+    consumer.poll([&](const Record& record) { positions.push_back(record.position); });
+    REQUIRE(positions.size() == 4);
+    // "a" and "b" were handed on; "c" is the oldest not yet confirmed.
+    CHECK(consumer.commit(positions[2]));
+    CHECK(ring.consumers()[0].cursor == positions[2]);
+    CHECK_FALSE(consumer.commit(positions[1]));             // never backwards
+    CHECK_FALSE(consumer.commit(consumer.position() + 8));  // never past what was read
+    CHECK(ring.consumers()[0].cursor == positions[2]);
+  }
+  Consumer returned = Consumer::attach(ring, options);
+  CHECK(drain(returned) == std::vector<std::string>{"c", "d"});
+}
+
+TEST_CASE("a claim tells the position its record will have") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  std::vector<std::uint64_t> claimed;
+  // Enough records to wrap, so that one claim lands after padding at the end of the data area.
+  for (int index = 0; index < 200; ++index) {
+    ClaimResult claim = producer.claim(500, std::chrono::seconds(5));
+    REQUIRE(claim);
+    claimed.push_back(claim.position);
+    REQUIRE(producer.commit() == ClaimStatus::ok);
+    consumer.poll([&](const Record& record) { CHECK(record.position == claimed.at(record.producer_sequence)); });
+  }
+  CHECK(consumer.stats().records == 200);
+  CHECK(claimed.back() > ring.info().capacity_bytes);
+}
+
 TEST_CASE("a named consumer already attached by a live process is refused") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/json_value.hpp"
+#include "support/payloads.hpp"
 #include "support/program.hpp"
 #include "support/status_json.hpp"
 #include "support/work_dir.hpp"
@@ -14,19 +15,6 @@
 using namespace ringfile::program_test;
 
 namespace {
-
-std::string frame(const std::string& payload) {
-  const auto length = static_cast<std::uint32_t>(payload.size());
-  std::string framed{static_cast<char>(length & 0xff), static_cast<char>(length >> 8 & 0xff),
-                     static_cast<char>(length >> 16 & 0xff), static_cast<char>(length >> 24 & 0xff)};
-  return framed + payload;
-}
-
-std::string random_bytes(std::mt19937_64& random, std::size_t size) {
-  std::string bytes(size, '\0');
-  for (auto& byte : bytes) byte = static_cast<char>(random());
-  return bytes;
-}
 
 void create_ring(const WorkDir& dir, const std::string& ring, const std::vector<std::string>& options) {
   std::vector<std::string> args{ring, "--create", "--count", "0", "--quiet"};

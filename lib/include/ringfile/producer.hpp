@@ -32,6 +32,7 @@ const char* to_string(ClaimStatus status) noexcept;
 struct ClaimResult {
   ClaimStatus status = ClaimStatus::no_claim;
   std::span<std::byte> buffer;  // valid until commit() or abort()
+  std::uint64_t position = 0;   // the record's position once committed (its Record::position)
   explicit operator bool() const noexcept { return status == ClaimStatus::ok; }
 };
 

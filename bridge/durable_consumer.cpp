@@ -1,0 +1,131 @@
+#include "durable_consumer.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "ringfile/programs/command_line.hpp"
+
+namespace ringfile::bridge {
+namespace {
+
+using programs::RuntimeFailure;
+
+std::int64_t nanoseconds(std::chrono::milliseconds duration) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+}
+
+}  // namespace
+
+DurableConsumer::DurableConsumer(NatsSession& session, const InSettings& settings, const StreamFacts& stream)
+    : session_(session), settings_(settings) {
+  if (stream.retention == js_InterestPolicy) {
+    throw RuntimeFailure("stream '" + settings.stream.stream +
+                         "' keeps messages only while consumers are interested (interest retention); "
+                         "ringfile-bridge in re-creates its durable to rewind after a crash, which would drop "
+                         "messages there: use a stream with limits or work-queue retention");
+  }
+  work_queue_ = stream.retention == js_WorkQueuePolicy;
+  // A work queue wants each message acknowledged on its own; elsewhere one acknowledgement per
+  // batch covers every message up to it.
+  ack_all_ = !work_queue_;
+}
+
+std::uint64_t DurableConsumer::align(std::uint64_t written) {
+  requests_.reset();
+  jsOptions options = request_options(session_);
+  jsConsumerInfo* info = nullptr;
+  jsErrCode js_code{};
+  const natsStatus status = js_GetConsumerInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(),
+                                               settings_.durable.c_str(), &options, &js_code);
+  if (status == NATS_NOT_FOUND || js_code == kJsConsumerNotFound) {
+    create(written);
+    requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
+    return written;
+  }
+  if (status != NATS_OK) {
+    fail("cannot look up durable '" + settings_.durable + "' of stream '" + settings_.stream.stream + "'",
+         failure_of(status, js_code));
+  }
+  try {
+    check_configuration(*info->Config);
+  } catch (...) {
+    jsConsumerInfo_Destroy(info);
+    throw;
+  }
+  const std::uint64_t ack_floor = info->AckFloor.Stream;
+  const bool outstanding = info->NumAckPending > 0;
+  const std::uint64_t delivered = info->Delivered.Consumer;
+  jsConsumerInfo_Destroy(info);
+  if (ack_floor > written) {
+    // Acknowledged means committed to a ring: to an earlier one at this path.
+    ack_floor_adopted_ = ack_floor;
+    written = ack_floor;
+  }
+  if (!outstanding) {
+    expected_delivery_ = delivered + 1;
+  } else {
+    const natsStatus deleted = js_DeleteConsumer(session_.jetstream(), settings_.stream.stream.c_str(),
+                                                 settings_.durable.c_str(), &options, &js_code);
+    if (deleted != NATS_OK && deleted != NATS_NOT_FOUND) {
+      fail("cannot rewind durable '" + settings_.durable + "'", failure_of(deleted, js_code));
+    }
+    create(written);
+    rewinds_ += 1;
+  }
+  requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
+  return written;
+}
+
+void DurableConsumer::create(std::uint64_t written) {
+  jsConsumerConfig config;
+  jsConsumerConfig_Init(&config);
+  config.Durable = settings_.durable.c_str();
+  config.AckPolicy = ack_all_ ? js_AckAll : js_AckExplicit;
+  config.AckWait = nanoseconds(settings_.ack_wait);
+  config.MaxDeliver = -1;
+  config.MaxAckPending = std::max<std::int64_t>(1024, 4 * static_cast<std::int64_t>(settings_.batch));
+  if (!settings_.stream.subject.empty()) config.FilterSubject = settings_.stream.subject.c_str();
+  // A work queue holds only what is not acknowledged yet, and delivers it all; elsewhere delivery
+  // starts right after the last message the ring holds.
+  if (work_queue_ || written == 0) {
+    config.DeliverPolicy = js_DeliverAll;
+  } else {
+    config.DeliverPolicy = js_DeliverByStartSequence;
+    config.OptStartSeq = written + 1;
+  }
+  jsOptions options = request_options(session_);
+  jsConsumerInfo* info = nullptr;
+  jsErrCode js_code{};
+  const natsStatus status =
+      js_AddConsumer(&info, session_.jetstream(), settings_.stream.stream.c_str(), &config, &options, &js_code);
+  if (status != NATS_OK) {
+    fail("cannot create durable '" + settings_.durable + "' on stream '" + settings_.stream.stream + "'",
+         failure_of(status, js_code));
+  }
+  jsConsumerInfo_Destroy(info);
+  expected_delivery_ = 1;
+}
+
+void DurableConsumer::check_configuration(const jsConsumerConfig& config) const {
+  std::string differences;
+  const auto differ = [&](const std::string& difference) {
+    differences += (differences.empty() ? "" : ", ") + difference;
+  };
+  if (config.DeliverSubject != nullptr && *config.DeliverSubject != '\0') differ("a push consumer (wanted pull)");
+  const std::string filter = config.FilterSubject != nullptr ? config.FilterSubject : "";
+  if (!settings_.stream.subject.empty() && filter != settings_.stream.subject) {
+    differ("subject filter '" + filter + "' (asked '" + settings_.stream.subject + "')");
+  }
+  if (config.AckPolicy != js_AckAll && config.AckPolicy != js_AckExplicit) differ("no acknowledgements");
+  if ((config.AckPolicy == js_AckAll) != ack_all_) {
+    differ(std::string("ack policy ") + (config.AckPolicy == js_AckAll ? "all" : "explicit") + " (wanted " +
+           (ack_all_ ? "all" : "explicit") + ")");
+  }
+  if (!differences.empty()) {
+    throw RuntimeFailure("durable '" + settings_.durable + "' of stream '" + settings_.stream.stream +
+                         "' exists with another configuration: " + differences +
+                         "; choose another --durable, or delete that consumer");
+  }
+}
+
+}  // namespace ringfile::bridge

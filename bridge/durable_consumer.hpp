@@ -1,0 +1,63 @@
+// The durable JetStream pull consumer of `ringfile-bridge in`, kept in line with its ring.
+//
+// The ring (through the write journal) knows the last stream sequence it holds; the durable knows
+// what it delivered and what was acknowledged. After a crash they differ: messages delivered to
+// the dead process and never acknowledged would come back only after the acknowledgement timeout,
+// behind newer ones. So the bridge rewinds instead: it re-creates the durable to deliver, in
+// order, from the message after the last one the ring holds. It does the same when a delivery went
+// missing on the way (the consumer sequence of a message skips one), which happens when a
+// connection drops with messages in flight.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bridge_settings.hpp"
+#include "nats_session.hpp"
+#include "pull_requests.hpp"
+#include "stream_setup.hpp"
+
+namespace ringfile::bridge {
+
+class DurableConsumer {
+ public:
+  // Throws RuntimeFailure for a stream whose retention the rewind would harm (interest).
+  DurableConsumer(NatsSession& session, const InSettings& settings, const StreamFacts& stream);
+  DurableConsumer(const DurableConsumer&) = delete;
+  DurableConsumer& operator=(const DurableConsumer&) = delete;
+
+  // Makes the durable deliver the messages after `written` in order and pulls from it: keeps
+  // it when nothing it delivered waits for an acknowledgement, else re-creates it. Returns the
+  // last sequence to count as written: `written`, or the durable's acknowledgement floor when that
+  // is further (the ring was replaced since). Throws RuntimeFailure when the durable exists with
+  // another configuration, or JetStream refuses.
+  std::uint64_t align(std::uint64_t written);
+
+  PullRequests& requests() const noexcept { return *requests_; }
+  // The consumer sequence the next delivery must carry; any other means one went missing.
+  std::uint64_t expected_delivery() const noexcept { return expected_delivery_; }
+  void delivered() noexcept { expected_delivery_ += 1; }
+  // Acknowledges everything up to `message` (ack-all), or just it (ack-explicit, for work queues).
+  bool acknowledges_all() const noexcept { return ack_all_; }
+  // Times the durable was re-created to rewind it.
+  std::uint64_t rewinds() const noexcept { return rewinds_; }
+  std::uint64_t ack_floor_adopted() const noexcept { return ack_floor_adopted_; }
+
+ private:
+  void create(std::uint64_t written);
+  void check_configuration(const jsConsumerConfig& config) const;
+
+  NatsSession& session_;
+  const InSettings& settings_;
+  bool work_queue_ = false;
+  bool ack_all_ = true;
+  std::unique_ptr<PullRequests> requests_;
+  std::uint64_t expected_delivery_ = 1;
+  std::uint64_t rewinds_ = 0;
+  std::uint64_t ack_floor_adopted_ = 0;
+};
+
+}  // namespace ringfile::bridge

@@ -1,0 +1,277 @@
+#include "in_bridge.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "bridge_report.hpp"
+#include "durable_consumer.hpp"
+#include "nats_session.hpp"
+#include "ring_for_writing.hpp"
+#include "ringfile/producer.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/stop_signals.hpp"
+#include "ringfile/programs/units.hpp"
+#include "stream_setup.hpp"
+#include "write_journal.hpp"
+
+namespace ringfile::bridge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using programs::RuntimeFailure;
+
+constexpr std::chrono::milliseconds kFetchWait{200};
+constexpr std::chrono::milliseconds kSpaceWaitSlice{100};
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kLongestBackoff{5000};
+
+class InBridge {
+ public:
+  explicit InBridge(const InSettings& settings)
+      : settings_(settings),
+        ring_(open_ring_for_writing(settings)),
+        journal_(settings.state_file, ring_),
+        reporter_("in", settings.report) {
+    SessionOptions options;
+    options.urls = settings.stream.urls;
+    options.client_name = "ringfile-bridge in " + settings.ring.string();
+    options.request_timeout = settings.stream.request_timeout;
+    session_ = std::make_unique<NatsSession>(options);
+    const StreamFacts stream =
+        retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
+    durable_ = std::make_unique<DurableConsumer>(*session_, settings, stream);
+  }
+
+  int run() {
+    recover_journal();
+    written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_.written()); });
+    if (durable_->ack_floor_adopted() > journal_.written()) {
+      reporter_.notice("durable '" + settings_.durable + "' acknowledged messages up to " +
+                       std::to_string(durable_->ack_floor_adopted()) + ", beyond what this ring holds (" +
+                       std::to_string(journal_.written()) + "): the ring was replaced; continuing after them");
+      journal_.complete(written_);
+    }
+    producer_.emplace(ring_);
+    const Clock::time_point started = Clock::now();
+    last_message_at_ = started;
+    while (!should_stop(started)) {
+      fetch_and_write();
+      if (reporter_.progress_due()) reporter_.show_progress(totals(false));
+    }
+    reporter_.summary(totals(true), programs::kExitSuccess);
+    return programs::kExitSuccess;
+  }
+
+ private:
+  void recover_journal() {
+    const JournalRecovery recovery = journal_.recover(ring_);
+    if (recovery.undecidable) {
+      reporter_.notice("cannot tell whether stream message " + std::to_string(recovery.interrupted_sequence) +
+                       " reached the ring before the last crash (the ring was overwritten since); writing it again");
+    }
+  }
+
+  bool should_stop(Clock::time_point started) const {
+    if (programs::stop_requested()) return true;
+    const Clock::time_point now = Clock::now();
+    if (settings_.stop.duration && now - started >= *settings_.stop.duration) return true;
+    if (settings_.stop.count && records_ >= *settings_.stop.count) return true;
+    return settings_.stop.until_idle && !outage_started_ && now - last_message_at_ >= *settings_.stop.until_idle;
+  }
+
+  void fetch_and_write() {
+    std::chrono::milliseconds wait = kFetchWait;
+    if (settings_.stop.until_idle) {
+      const auto idle_left = *settings_.stop.until_idle - (Clock::now() - last_message_at_);
+      wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(idle_left), std::chrono::milliseconds(1),
+                        kFetchWait);
+    }
+    int batch = static_cast<int>(settings_.batch);
+    if (settings_.stop.count) batch = static_cast<int>(std::min<std::uint64_t>(batch, *settings_.stop.count - records_));
+    const std::optional<NatsFailure> failure = durable_->requests().fetch(messages_, batch, wait);
+    if (messages_.empty()) {
+      if (failure) {
+        wait_out_failure(*failure);
+      } else {
+        end_outage();
+        remote_lag_ = 0;
+      }
+      return;
+    }
+    end_outage();
+    last_message_at_ = Clock::now();
+    if (!write_batch()) {
+      // The messages of the old incarnation are dropped before the durable is re-created.
+      messages_.clear();
+      realign("a delivery went missing on the way");
+    }
+  }
+
+  // Writes the messages in order and acknowledges those written (or already in the ring). False
+  // when a delivery went missing before one of them: the durable must be rewound.
+  bool write_batch() {
+    natsMsg* last_done = nullptr;
+    bool missing_delivery = false;
+    for (std::size_t index = 0; index < messages_.size(); ++index) {
+      natsMsg* message = messages_[index].get();
+      const std::optional<Delivery> delivery = delivery_of(message);
+      if (!delivery) continue;  // not a stream message
+      const std::uint64_t sequence = delivery->stream_sequence;
+      remote_lag_ = delivery->pending;
+      if (delivery->consumer_sequence != durable_->expected_delivery()) {
+        missing_delivery = true;
+        break;
+      }
+      durable_->delivered();
+      if (sequence <= written_) {
+        skipped_ += 1;  // delivered again, already in the ring
+      } else {
+        in_flight_ = messages_.size() - index;
+        if (!write(message, sequence)) break;  // asked to stop while the ring was full
+      }
+      if (!durable_->acknowledges_all()) durable_->requests().acknowledge(message);
+      last_done = message;
+      acknowledged_ += 1;
+    }
+    if (durable_->acknowledges_all() && last_done != nullptr) durable_->requests().acknowledge(last_done);
+    in_flight_ = 0;
+    return !missing_delivery;
+  }
+
+  // Appends one message to the ring. False when asked to stop while waiting for space: the
+  // message is then neither written nor acknowledged, and comes again on the next start.
+  bool write(natsMsg* message, std::uint64_t sequence) {
+    const auto* payload = reinterpret_cast<const std::byte*>(natsMsg_GetData(message));
+    const auto size = static_cast<std::size_t>(natsMsg_GetDataLength(message));
+    Clock::time_point next_progress_signal = Clock::now() + settings_.ack_wait / 3;
+    for (;;) {
+      const ClaimResult claim = producer_->claim(size, kSpaceWaitSlice);
+      if (claim.status == ClaimStatus::too_large) {
+        throw RuntimeFailure("stream message " + std::to_string(sequence) + " holds " +
+                             programs::format_bytes(static_cast<double>(size)) + ", more than the largest record of '" +
+                             settings_.ring.string() + "' (" +
+                             programs::format_bytes(ring_.info().max_record_bytes) +
+                             "); create the ring with a larger --max-record");
+      }
+      if (claim.status != ClaimStatus::ok) {
+        // The ring is full (block policy): wait, and tell JetStream the message is being worked
+        // on so that it does not deliver it again meanwhile.
+        if (programs::stop_requested()) return false;
+        if (Clock::now() >= next_progress_signal) {
+          durable_->requests().in_progress(message);
+          next_progress_signal = Clock::now() + settings_.ack_wait / 3;
+        }
+        continue;
+      }
+      journal_.begin(sequence, claim.position, size);
+      if (size > 0) std::memcpy(claim.buffer.data(), payload, size);
+      if (producer_->commit() != ClaimStatus::ok) continue;  // padded over meanwhile: write it again
+      journal_.complete(sequence);
+      written_ = sequence;
+      records_ += 1;
+      bytes_ += size;
+      return true;
+    }
+  }
+
+  // Rewinds the durable to the message after the last one written, retrying while JetStream
+  // cannot be reached. Returns without when asked to stop meanwhile.
+  void realign(const std::string& reason) {
+    try {
+      written_ = retry_while_transient(*session_, [&](const std::string& text) { begin_outage(reason + "; " + text); },
+                                       [&] { return durable_->align(written_); });
+    } catch (const TransientFailure&) {
+      if (!programs::stop_requested()) throw;
+    }
+  }
+
+  std::function<void(const std::string&)> notice() {
+    return [this](const std::string& text) { reporter_.notice(text); };
+  }
+
+  void wait_out_failure(const NatsFailure& failure) {
+    begin_outage("cannot fetch: " + failure.text);
+    backoff_ = wait_before_retry(*session_, backoff_, kFirstBackoff, kLongestBackoff);
+    if (!programs::stop_requested()) realign("fetching failed");
+  }
+
+  void begin_outage(const std::string& reason) {
+    if (outage_started_) return;
+    outage_started_ = Clock::now();
+    reporter_.notice("JetStream unavailable (" + reason + "); retrying with backoff, nothing is acknowledged "
+                     "that is not in the ring");
+  }
+
+  void end_outage() {
+    backoff_ = kFirstBackoff;
+    if (!outage_started_) return;
+    const double seconds = std::chrono::duration<double>(Clock::now() - *outage_started_).count();
+    reporter_.notice("JetStream available again after " + programs::format_seconds(seconds));
+    outage_started_.reset();
+  }
+
+  std::optional<std::uint64_t> ask_remote_lag() const {
+    jsOptions options = request_options(*session_);
+    jsConsumerInfo* info = nullptr;
+    if (js_GetConsumerInfo(&info, session_->jetstream(), settings_.stream.stream.c_str(), settings_.durable.c_str(),
+                           &options, nullptr) != NATS_OK) {
+      return std::nullopt;
+    }
+    const std::uint64_t pending = info->NumPending;
+    jsConsumerInfo_Destroy(info);
+    return pending;
+  }
+
+  BridgeTotals totals(bool ask_stream) const {
+    BridgeTotals totals;
+    totals.records = records_;
+    totals.bytes = bytes_;
+    totals.in_flight = in_flight_;
+    totals.acknowledged = acknowledged_;
+    totals.retries = durable_->rewinds();
+    totals.skipped = skipped_;
+    totals.remote_lag = ask_stream ? ask_remote_lag() : std::optional<std::uint64_t>(remote_lag_);
+    totals.position = written_;
+    return totals;
+  }
+
+  const InSettings& settings_;
+  Ring ring_;
+  WriteJournal journal_;
+  BridgeReporter reporter_;
+  std::unique_ptr<NatsSession> session_;
+  std::unique_ptr<DurableConsumer> durable_;
+  std::optional<Producer> producer_;
+  std::vector<MessagePtr> messages_;  // the batch in hand
+
+  std::uint64_t written_ = 0;  // the last stream sequence the ring holds
+  std::uint64_t records_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t in_flight_ = 0;
+  std::uint64_t acknowledged_ = 0;
+  std::uint64_t skipped_ = 0;
+  std::uint64_t remote_lag_ = 0;
+  Clock::time_point last_message_at_;
+  std::optional<Clock::time_point> outage_started_;
+  std::chrono::milliseconds backoff_ = kFirstBackoff;
+};
+
+}  // namespace
+
+int run_in(const InSettings& settings) {
+  int exit_code = programs::kExitFailure;
+  try {
+    InBridge bridge(settings);
+    exit_code = bridge.run();
+  } catch (...) {
+    nats_CloseAndWait(1000);
+    throw;
+  }
+  nats_CloseAndWait(1000);
+  return exit_code;
+}
+
+}  // namespace ringfile::bridge

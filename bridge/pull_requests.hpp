@@ -1,0 +1,72 @@
+// Pulling messages from a durable JetStream consumer by hand: pull requests published to
+// $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>, messages and status replies received on an inbox
+// of our own.
+//
+// Why not natsSubscription_Fetch: the client's (nats.c 3.4) writes past the array it collects a
+// batch in when deliveries of an earlier request arrive during a leader change (found with
+// AddressSanitizer while a stream's leader was killed), and it waits for a whole batch or its
+// timeout. Here, a batch goes to the bridge as soon as messages are there, at most one request is
+// outstanding, and the next one is sent before the bridge writes the batch, so that the server
+// delivers while the ring is written.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nats_session.hpp"
+
+namespace ringfile::bridge {
+
+// What the reply subject of a delivered message says: $JS.ACK.<stream>.<consumer>.<delivered>.
+// <stream sequence>.<consumer sequence>.<time>.<pending> (with a domain and an account hash
+// before the stream in the newer form).
+struct Delivery {
+  std::uint64_t stream_sequence = 0;
+  std::uint64_t consumer_sequence = 0;
+  std::uint64_t pending = 0;  // messages the consumer has not delivered yet
+};
+// Parsed in place, without the allocations of natsMsg_GetMetaData: it runs for every message.
+std::optional<Delivery> delivery_of(natsMsg* message);
+
+// @pre one thread.
+class PullRequests {
+ public:
+  // Subscribes to a fresh inbox: deliveries for an earlier incarnation of the durable never reach
+  // this one. Throws RuntimeFailure if the client refuses.
+  PullRequests(natsConnection* connection, const std::string& stream, const std::string& durable);
+  ~PullRequests();
+  PullRequests(const PullRequests&) = delete;
+  PullRequests& operator=(const PullRequests&) = delete;
+
+  // Up to `batch` messages into `messages` (emptied first): those already received, else the
+  // first to arrive within `wait` and any that came with them. Returns nullopt when it went
+  // well (even with no message), else what the server or the client reported.
+  std::optional<NatsFailure> fetch(std::vector<MessagePtr>& messages, int batch, std::chrono::milliseconds wait);
+
+  // Acknowledgements go straight to a message's reply subject.
+  void acknowledge(natsMsg* message) const;   // +ACK
+  void in_progress(natsMsg* message) const;   // +WPI: still being worked on, do not deliver again
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // Takes one received message: a delivery goes into `messages`; a status reply ends the
+  // outstanding request (and, for an error, becomes the returned failure).
+  std::optional<NatsFailure> take(natsMsg* raw, std::vector<MessagePtr>& messages);
+  std::optional<NatsFailure> send_request(int batch, std::chrono::milliseconds wait);
+
+  natsConnection* connection_;
+  natsSubscription* inbox_subscription_ = nullptr;
+  std::string inbox_;
+  std::string request_subject_;
+  // The one outstanding pull request: messages it may still deliver, and when it expires.
+  int outstanding_ = 0;
+  Clock::time_point outstanding_until_;
+};
+
+}  // namespace ringfile::bridge

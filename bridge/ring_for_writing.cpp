@@ -1,0 +1,40 @@
+#include "ring_for_writing.hpp"
+
+#include "ringfile/error.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/units.hpp"
+
+namespace ringfile::bridge {
+
+Ring open_ring_for_writing(const InSettings& settings) {
+  if (!settings.create) return Ring::open(settings.ring);
+  CreateOptions options;
+  options.capacity_bytes = settings.size_bytes;
+  if (settings.policy) options.policy = *settings.policy;
+  if (settings.max_record_bytes) {
+    if (*settings.max_record_bytes > 0xffffffffu) {
+      throw programs::UsageError("--max-record is above the 4 GiB a record can hold; lower it");
+    }
+    options.max_record_bytes = static_cast<std::uint32_t>(*settings.max_record_bytes);
+  }
+  try {
+    return Ring::create(settings.ring, options);
+  } catch (const Error& error) {
+    if (error.code() != ErrorCode::exists) throw;
+  }
+  Ring ring = Ring::open(settings.ring);
+  const RingInfo& info = ring.info();
+  const bool same = info.capacity_bytes == settings.size_bytes && (!settings.policy || info.policy == *settings.policy) &&
+                    (!settings.max_record_bytes || info.max_record_bytes == *settings.max_record_bytes);
+  if (!same) {
+    throw programs::RuntimeFailure(
+        "'" + settings.ring.string() + "' already exists with other parameters (size " +
+        programs::format_bytes(static_cast<double>(info.capacity_bytes)) + ", " +
+        (info.policy == WriterPolicy::block ? "block" : "overwrite") + " policy, records up to " +
+        programs::format_bytes(info.max_record_bytes) +
+        "); use its parameters, another path, or remove the file");
+  }
+  return ring;
+}
+
+}  // namespace ringfile::bridge

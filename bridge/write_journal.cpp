@@ -1,0 +1,131 @@
+#include "write_journal.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "ringfile/programs/command_line.hpp"
+
+namespace ringfile::bridge {
+namespace {
+
+using programs::RuntimeFailure;
+
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
+
+std::atomic_ref<std::uint64_t> field(std::uint64_t& value) { return std::atomic_ref<std::uint64_t>(value); }
+
+}  // namespace
+
+WriteJournal::WriteJournal(const std::filesystem::path& path, const Ring& ring)
+    : path_(path), ring_identity_(ring.info().creation_time_ns) {
+  const std::string name = "'" + path.string() + "'";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd_ < 0) {
+    throw RuntimeFailure("cannot open the bridge's state file " + name + ": " + std::strerror(errno) +
+                         "; choose a writable place with --state");
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    if (error == EWOULDBLOCK) {
+      throw RuntimeFailure("another ringfile-bridge in is running on " + name +
+                           " (the same ring and --durable); stop it first, or use another --durable");
+    }
+    throw RuntimeFailure("cannot lock " + name + ": " + std::strerror(error));
+  }
+  struct stat status {};
+  if (::fstat(fd_, &status) != 0) {
+    ::close(fd_);
+    throw RuntimeFailure("cannot read " + name + ": " + std::strerror(errno));
+  }
+  const bool fresh = status.st_size == 0;
+  if (fresh && ::ftruncate(fd_, kJournalFileBytes) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    throw RuntimeFailure("cannot size " + name + ": " + std::strerror(error));
+  }
+  if (!fresh && status.st_size != static_cast<off_t>(kJournalFileBytes)) {
+    ::close(fd_);
+    throw RuntimeFailure(name + " is not a ringfile-bridge state file (wrong size); remove it or choose another --state");
+  }
+  void* mapping = ::mmap(nullptr, kJournalFileBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (mapping == MAP_FAILED) {
+    const int error = errno;
+    ::close(fd_);
+    throw RuntimeFailure("cannot map " + name + ": " + std::strerror(error));
+  }
+  layout_ = static_cast<JournalLayout*>(mapping);
+  // A file of zeros was created by a bridge that stopped before its first recover(): fresh too.
+  const bool initialised = layout_->magic != 0;
+  if (!fresh && initialised && (layout_->magic != kJournalMagic || layout_->version != kJournalVersion)) {
+    ::munmap(layout_, kJournalFileBytes);
+    ::close(fd_);
+    throw RuntimeFailure(name + " is not a ringfile-bridge state file of version " + std::to_string(kJournalVersion) +
+                         "; remove it or choose another --state");
+  }
+}
+
+WriteJournal::~WriteJournal() {
+  ::munmap(layout_, kJournalFileBytes);
+  ::close(fd_);  // releases the lock
+}
+
+JournalRecovery WriteJournal::recover(const Ring& ring) {
+  JournalRecovery recovery;
+  if (layout_->magic != kJournalMagic || layout_->ring_identity != ring_identity_) {
+    // A new file, or a state about a ring since replaced by another at this path.
+    std::memset(layout_, 0, sizeof(JournalLayout));
+    layout_->version = kJournalVersion;
+    layout_->ring_identity = ring_identity_;
+    // Release: the magic is stored last, so a crash meanwhile leaves a file treated as new.
+    field(layout_->magic).store(kJournalMagic, std::memory_order_release);
+    recovery.new_ring = true;
+    return recovery;
+  }
+  // Acquire: pairs with the release stores of begin() and complete() (of the previous owner).
+  const std::uint64_t written = field(layout_->written_sequence).load(std::memory_order_acquire);
+  const std::uint64_t pending = field(layout_->pending_sequence).load(std::memory_order_acquire);
+  recovery.written = written;
+  if (pending <= written) return recovery;
+  recovery.interrupted = true;
+  recovery.interrupted_sequence = pending;
+  const std::uint64_t position = layout_->pending_position;
+  const std::uint64_t bytes = layout_->pending_bytes;
+  if (const auto record = ring.record_at(position); record && record->payload_bytes == bytes) {
+    recovery.interrupted_written = true;
+    recovery.written = pending;
+  } else if (ring.head_position() > position + ring.info().capacity_bytes) {
+    recovery.undecidable = true;
+  }
+  complete(recovery.written);
+  return recovery;
+}
+
+std::uint64_t WriteJournal::written() const noexcept {
+  // Relaxed: only this process writes the field while it holds the lock.
+  return field(layout_->written_sequence).load(std::memory_order_relaxed);
+}
+
+void WriteJournal::begin(std::uint64_t sequence, std::uint64_t position, std::uint64_t payload_bytes) noexcept {
+  field(layout_->pending_position).store(position, std::memory_order_relaxed);
+  field(layout_->pending_bytes).store(payload_bytes, std::memory_order_relaxed);
+  // Release: publishes position and size with the sequence to recover() of a later owner; it is
+  // stored before the record is committed, so a committed record always has its sequence here.
+  field(layout_->pending_sequence).store(sequence, std::memory_order_release);
+}
+
+void WriteJournal::complete(std::uint64_t sequence) noexcept {
+  // Release: pairs with recover()'s acquire load. The record's commit (a seq_cst CAS in the
+  // library) precedes it, so the sequence is never marked written before its record is.
+  field(layout_->written_sequence).store(sequence, std::memory_order_release);
+  field(layout_->pending_sequence).store(sequence, std::memory_order_release);
+}
+
+}  // namespace ringfile::bridge

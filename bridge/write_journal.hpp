@@ -1,0 +1,95 @@
+// The state file of `ringfile-bridge in`: the stream sequence of the last message its ring holds,
+// kept so that a message delivered again after a crash between the ring commit and the
+// acknowledgement is recognised and not written twice.
+//
+// The ring itself is the judge. Before a record is committed, its stream sequence and the
+// position its claim got in the ring are written here; after the commit, the sequence is marked
+// written. After a crash in between, Ring::record_at(position) says whether the record was
+// committed: positions never repeat, and a claim its dead producer left open is never committed
+// (consumers pad it over), so the answer is final. Only a ring overwritten a whole lap since the
+// crash cannot answer; then the message is written again, and a notice says so.
+//
+//   0   +---------------------------------------------------+
+//       | magic u64 "RFBRIDGI"                              |
+//   8   | version u32               | reserved u32          |
+//   16  | ring_identity u64 (RingInfo::creation_time_ns)    |  the ring this state is about
+//   24  | written_sequence u64                              |  last stream sequence in the ring
+//   32  | pending_sequence u64                              |  being written when > written
+//   40  | pending_position u64                              |  the position of its claim
+//   48  | pending_bytes u64                                 |  its payload size
+//   56  | reserved u64                                      |
+//   64  +---------------------------------------------------+
+//
+// One process at a time (an exclusive flock): a second bridge for the same ring and durable is
+// refused. Stores go through the page cache, like the ring's own: they survive a crash of any
+// process, as the ring does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <type_traits>
+
+#include "ringfile/ring.hpp"
+
+namespace ringfile::bridge {
+
+struct JournalLayout {
+  std::uint64_t magic;
+  std::uint32_t version;
+  std::uint32_t reserved;
+  std::uint64_t ring_identity;
+  std::uint64_t written_sequence;
+  std::uint64_t pending_sequence;
+  std::uint64_t pending_position;
+  std::uint64_t pending_bytes;
+  std::uint64_t reserved_tail;
+};
+static_assert(std::is_trivially_copyable_v<JournalLayout>);
+static_assert(sizeof(JournalLayout) == 64);
+static_assert(offsetof(JournalLayout, ring_identity) == 16);
+static_assert(offsetof(JournalLayout, written_sequence) == 24);
+static_assert(offsetof(JournalLayout, pending_sequence) == 32);
+static_assert(offsetof(JournalLayout, pending_position) == 40);
+static_assert(offsetof(JournalLayout, pending_bytes) == 48);
+
+inline constexpr std::uint64_t kJournalMagic = 0x4947445249524652ULL;  // "RFBRIDGI" little-endian
+inline constexpr std::uint32_t kJournalVersion = 1;
+inline constexpr std::size_t kJournalFileBytes = 4096;
+
+// What opening the journal found.
+struct JournalRecovery {
+  std::uint64_t written = 0;        // the last stream sequence the ring holds
+  bool new_ring = false;            // the state was about another ring (or none): starts afresh
+  bool interrupted = false;         // a write was under way at the crash
+  bool interrupted_written = false; // ... and its record was committed
+  bool undecidable = false;         // ... and the ring was overwritten since: written again
+  std::uint64_t interrupted_sequence = 0;
+};
+
+// @pre one thread.
+class WriteJournal {
+ public:
+  // Opens or creates the file and locks it. Throws RuntimeFailure (locked by another bridge, not
+  // a state file, cannot be created).
+  WriteJournal(const std::filesystem::path& path, const Ring& ring);
+  ~WriteJournal();
+  WriteJournal(const WriteJournal&) = delete;
+  WriteJournal& operator=(const WriteJournal&) = delete;
+
+  // Decides a write the last owner left under way, against the ring.
+  JournalRecovery recover(const Ring& ring);
+
+  std::uint64_t written() const noexcept;
+  // Around each record: begin() once its claim is open, complete() once it is committed.
+  void begin(std::uint64_t sequence, std::uint64_t position, std::uint64_t payload_bytes) noexcept;
+  void complete(std::uint64_t sequence) noexcept;
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  JournalLayout* layout_ = nullptr;
+  std::uint64_t ring_identity_ = 0;
+};
+
+}  // namespace ringfile::bridge
