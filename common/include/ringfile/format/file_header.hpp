@@ -40,9 +40,10 @@ namespace ringfile::format {
 
 inline constexpr char kMagic[8] = {'R', 'I', 'N', 'G', 'F', 'I', 'L', 'E'};
 // Readers refuse a different major version; a newer minor version only adds fields in
-// reserved space, so it stays readable.
+// reserved space, so it stays readable. 1.1 added ConsumerSlot::expire_after_ms and
+// ProducerSlot::wait_state and waited_ns; in a 1.0 file they are zero (never expire, not waiting).
 inline constexpr std::uint16_t kVersionMajor = 1;
-inline constexpr std::uint16_t kVersionMinor = 0;
+inline constexpr std::uint16_t kVersionMinor = 1;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;
 inline constexpr std::uint32_t kConsumerSlotCount = 64;
