@@ -12,6 +12,7 @@
 #include "futex.hpp"
 #include "paging.hpp"
 #include "process_identity.hpp"
+#include "record_search.hpp"
 #include "ringfile/crc32c.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
@@ -34,22 +35,8 @@ bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
   return reclaimed_frontier(header_) > position + geometry_.capacity;
 }
 
-// The first record boundary at least `margin` past the oldest byte still intact. Producers and
-// the paging engine may move that frontier while we scan; then the scan finds only overwritten
-// bytes, and we look again from where the frontier has got to.
 std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
-  constexpr int kAttempts = 8;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-    const std::uint64_t frontier = reclaimed_frontier(header_);
-    if (frontier <= geometry_.capacity && margin == 0) return 0;  // nothing overwritten yet
-    const std::uint64_t oldest = frontier > geometry_.capacity ? frontier - geometry_.capacity : 0;
-    const std::optional<std::uint64_t> boundary =
-        find_boundary(view_, std::min(oldest + margin, head), head, geometry_);
-    if (boundary && !lapped(*boundary)) return *boundary;
-  }
-  // Overwritten faster than we can scan: the head itself is a boundary.
-  return atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  return oldest_intact_boundary(file_, view_, margin);
 }
 
 void ConsumerCore::skip_lapped() noexcept {

@@ -33,7 +33,6 @@ class ConsumerCore {
 
  private:
   // consumer_attach.cpp
-  std::uint32_t take_slot();
   std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
   void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
   void learn_producer_sequences(std::uint64_t start);

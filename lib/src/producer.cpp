@@ -18,6 +18,7 @@
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
+#include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
 

@@ -12,7 +12,9 @@
 #include "atomics.hpp"
 #include "frames.hpp"
 #include "process_identity.hpp"
+#include "clock.hpp"
 #include "ring_file.hpp"
+#include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 
 namespace ringfile {
@@ -38,6 +40,7 @@ std::uint64_t Ring::head_position() const noexcept {
 std::vector<ConsumerInfo> Ring::consumers() const {
   std::vector<ConsumerInfo> result;
   const auto& header = file_->header();
+  const std::uint64_t now = detail::realtime_ns();
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header.consumers[index];
     // Acquire: pairs with the release store of state that publishes an attached slot.
@@ -61,6 +64,8 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     info.consumed_records = load_field(slot.consumed_records, std::memory_order_relaxed);
     info.lost_bytes = load_field(slot.lost_bytes, std::memory_order_relaxed);
     info.lost_records = load_field(slot.lost_records, std::memory_order_relaxed);
+    info.expire_after = std::chrono::milliseconds(load_field(slot.expire_after_ms, std::memory_order_relaxed));
+    info.past_expiry = detail::past_expiry(*file_, slot, now);
     result.push_back(std::move(info));
   }
   return result;

@@ -6,13 +6,11 @@
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "frames.hpp"
-#include "ringfile/error.hpp"
+#include "slot_life_cycle.hpp"
 
 namespace ringfile::detail {
 
-using format::ConsumerFlags;
 using format::ConsumerState;
-using format::ProducerState;
 
 void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept {
   auto sequence = atomic_field(slot.claim_sequence);
@@ -83,101 +81,27 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t sta
   }
 }
 
-std::uint32_t acquire_producer_slot(RingFile& file) {
-  TableLock lock(file);
-  auto& header = file.header();
-  constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-  std::uint32_t free_closed = kNone;
-  std::uint32_t reusable = kNone;  // free with an open claim, or owned by a dead process
-  for (std::uint32_t index = 0; index < format::kProducerSlotCount && free_closed == kNone; ++index) {
-    auto& slot = header.producers[index];
-    const auto state = static_cast<ProducerState>(atomic_field(slot.state).load(std::memory_order_acquire));
-    if (state == ProducerState::free) {
-      if (!read_claim(slot).open()) {
-        free_closed = index;
-      } else if (reusable == kNone) {
-        reusable = index;
-      }
-    } else if (reusable == kNone && !is_alive(owner_of(slot))) {
-      reusable = index;
-    }
-  }
-  const std::uint32_t chosen = free_closed != kNone ? free_closed : reusable;
-  if (chosen == kNone) {
-    throw Error(ErrorCode::table_full,
-                "'" + file.info().path.string() + "': all " +
-                    std::to_string(format::kProducerSlotCount) +
-                    " producer slots are taken by live processes; stop a producer first");
-  }
-  auto& slot = header.producers[chosen];
-  // A last owner killed in the middle of publishing a claim left the sequence odd: even it out.
-  auto sequence = atomic_field(slot.claim_sequence);
-  if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
-  const OpenClaim left_open = read_claim(slot);
-  if (left_open.open()) {
-    DataView view(file, DataView::Access::read_write);
-    pad_abandoned_range(file, view, left_open.start, left_open.end);
-    publish_claim(slot, {left_open.end, left_open.end, 0});
-  }
-  const ProcessIdentity& self = current_process();
-  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
-  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
-  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
-  // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
-  atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::active),
-                                 std::memory_order_release);
-  return chosen;
-}
-
-void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
-  try {
-    TableLock lock(file);
-    auto& slot = file.header().producers[slot_index];
-    atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::free),
-                                   std::memory_order_release);
-  } catch (const Error&) {
-    // The lock failed (the file system went away): the slot stays taken until a new producer
-    // finds its owner dead and reuses it.
-  }
-}
-
 bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns) noexcept {
   if (now_ns < next_check_ns_[slot_index]) return false;
   next_check_ns_[slot_index] = now_ns + 100'000'000;
   return true;
 }
 
-namespace {
-
-// A holding consumer whose process is gone: reclaim it if anonymous, expire it if named and its
-// grace period is over. Returns true when it no longer holds producers back.
-bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
-  TableLock lock(file);
-  auto& slot = file.header().consumers[slot_index];
-  if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-          static_cast<std::uint32_t>(ConsumerState::active) ||
-      atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
-      atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
-    // Taken over meanwhile by a consumer that is attaching now: it holds back from the cursor
-    // the caller read, which is already the new owner's (it published before lowering the limit).
-    return false;
+bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
+  auto& header = file.header();
+  auto limit = atomic_field(header.producer_limit.value);
+  const std::uint64_t wanted_limit = position + file.geometry().capacity;
+  std::uint64_t seen = limit.load(std::memory_order_seq_cst);
+  // seq_cst CAS: producers re-read the limit after every reservation (seq_cst), so either they
+  // see this lower limit and wait before writing, or we see their reservation below.
+  while (seen > wanted_limit && !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
   }
-  const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
-  if ((flags & format::kConsumerNamed) == 0) {
-    atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free),
-                                   std::memory_order_release);
-    return true;
-  }
-  const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
-  const auto grace_ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().consumer_grace).count());
-  if (realtime_ns() < heartbeat + grace_ns) return false;
-  // Release: a returning consumer's acquire load of flags sees that it was expired.
-  atomic_field(slot.flags).fetch_or(format::kConsumerExpired, std::memory_order_release);
-  return true;
+  // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
+  // limit load) and with the paging engine (preparing_end store, then limit load).
+  const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_seq_cst);
+  const std::uint64_t preparing = atomic_field(header.preparation.preparing_end).load(std::memory_order_seq_cst);
+  return std::max(head, preparing) <= wanted_limit;
 }
-
-}  // namespace
 
 std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
                                      ConsumerLivenessChecks& checks) {
@@ -185,7 +109,7 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
   const std::uint64_t capacity = file.geometry().capacity;
   auto limit = atomic_field(header.producer_limit.value);
   for (;;) {
-    // seq_cst: pairs with the seq_cst CAS by which an attaching consumer lowers the limit.
+    // seq_cst: pairs with the seq_cst CAS by which hold_producers_at lowers the limit.
     std::uint64_t seen = limit.load(std::memory_order_seq_cst);
     if (needed_end <= seen) return seen;
     std::uint64_t slowest = std::numeric_limits<std::uint64_t>::max();
@@ -200,7 +124,7 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
       if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
         continue;
       }
-      // seq_cst: pairs with the consumer's seq_cst cursor store (commit, attach).
+      // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
       const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
       if (cursor + capacity < needed_end && checks.due(index, monotonic_ns())) {
         const ProcessIdentity owner = owner_of(slot);
@@ -216,6 +140,5 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
     if (limit.compare_exchange_strong(seen, candidate, std::memory_order_seq_cst)) return candidate;
   }
 }
-
 
 }  // namespace ringfile::detail

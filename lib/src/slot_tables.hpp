@@ -1,5 +1,6 @@
-// The producer and consumer tables in the header: taking and releasing slots, the open-claim
-// seqlock, the producer limit of the block policy, and what happens to slots of dead processes.
+// The producer and consumer tables in the header, as the hot paths use them: the open-claim
+// seqlock and the producer limit of the block policy. Taking,
+// releasing and reclaiming slots is their life cycle, in slot_life_cycle.hpp.
 #pragma once
 
 #include <array>
@@ -29,16 +30,18 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 
-// Takes a free slot (or one whose owner died), padding over any claim its last owner left open.
-// Throws Error(table_full).
-std::uint32_t acquire_producer_slot(RingFile& file);
-void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
-
 // Pads over every uncommitted frame in [start, end), a claim whose owner is gone.
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
                          std::uint64_t end) noexcept;
 
 // ---- consumers holding producers back (block policy) ------------------------------------------
+
+// Makes producers respect a cursor just stored at `position` (a consumer attaching, an operator
+// moving a holding cursor back): lowers the shared limit to position + capacity, then looks at the
+// head and the preparation frontier. Returns false when producers or the paging engine had already
+// gone past that limit, so that the bytes at `position` may be overwritten: the caller must move
+// the cursor to the oldest intact record (which releases producers waiting for it).
+bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept;
 
 // Remembers, per consumer slot, when its owner was last checked, so that a blocked producer does
 // not read /proc on every attempt.

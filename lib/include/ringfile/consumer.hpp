@@ -13,6 +13,7 @@
 
 #include "ringfile/options.hpp"
 #include "ringfile/ring.hpp"
+#include "ringfile/seek.hpp"
 
 namespace ringfile {
 
@@ -27,9 +28,16 @@ enum class StartFrom {
 };
 
 struct ConsumerOptions {
-  std::string name;  // empty: anonymous, slot freed on detach; at most 31 bytes
+  // Empty: anonymous, slot freed on detach. At most 31 bytes of UTF-8 without spaces or control
+  // characters.
+  std::string name;
   StartFrom start = StartFrom::committed;
-  std::optional<std::uint64_t> start_position;  // overrides `start`; must be a record boundary
+  std::optional<std::uint64_t> start_position;  // overrides `start`; same as seek = to_position()
+  std::optional<Seek> seek;                     // overrides `start` and `start_position`
+  // A named consumer not attached (detached, or its process gone) for longer than this since it
+  // was last seen is past expiry: ringfile-status shows it EXPIRED, and its slot may be taken by
+  // another consumer, after which the name starts afresh. Zero: never.
+  std::chrono::milliseconds expire_after{0};
   bool holds_back = true;      // block policy: producers wait for this consumer
   bool auto_commit = true;     // commit the cursor at the end of every poll
   bool verify_checksums = true;
@@ -74,7 +82,8 @@ class Consumer {
  public:
   using HandlerFn = void (*)(void* context, const Record& record);
 
-  // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, ...).
+  // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, invalid_argument
+  // for a start position that is not a record boundary, ...).
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
   // Opens the ring at `path` (Ring::open) and attaches to it.
   static Consumer attach(const std::filesystem::path& path, const ConsumerOptions& options = {});

@@ -42,8 +42,12 @@ struct ConsumerInfo {
   bool detached = false;  // named consumer with no owner
   bool holds_back = false;
   bool expired = false;   // dead past the grace period, no longer holds back
+  // Named: not attached for longer than expire_after since last seen (zero: never expires); it
+  // no longer counts, and its slot may be taken by another consumer.
+  std::chrono::milliseconds expire_after{0};
+  bool past_expiry = false;
   std::uint64_t cursor = 0;
-  std::uint64_t heartbeat_ns = 0;
+  std::uint64_t heartbeat_ns = 0;  // last seen: its last poll or wait, or its detach
   std::uint64_t consumed_records = 0;
   std::uint64_t lost_bytes = 0;
   std::uint64_t lost_records = 0;
