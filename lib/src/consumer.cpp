@@ -186,7 +186,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       break;
     }
     count_sequence(record.producer_slot, record.producer_sequence);
-    handler(context, record);
+    if (!handler(context, record)) break;  // left unread: the next poll starts with it
     position_ += read.stride;
     result.records += 1;
     stats_.records += 1;

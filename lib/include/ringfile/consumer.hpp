@@ -80,7 +80,8 @@ struct Lag {
 // @pre one thread at a time per Consumer.
 class Consumer {
  public:
-  using HandlerFn = void (*)(void* context, const Record& record);
+  // Returns false to leave the record unread and end the poll (see poll()).
+  using HandlerFn = bool (*)(void* context, const Record& record);
 
   // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, invalid_argument
   // for a start position that is not a record boundary, ...).
@@ -93,12 +94,22 @@ class Consumer {
 
   // Hands up to `max_records` committed records to `handler(const Record&)`, zero copy where the
   // policy guarantees the bytes cannot change under the handler (block policy, holding consumer),
-  // else through a checked copy. Never blocks.
+  // else through a checked copy. Never blocks. A handler that returns bool may stop early:
+  // returning false leaves that record unread (the cursor stays before it, and the next poll
+  // hands it out again), as a reader that stops at a time or a marker needs.
   template <class Handler>
   PollResult poll(Handler&& handler, std::size_t max_records = 1024) {
     using H = std::remove_reference_t<Handler>;
     return poll_raw(
-        [](void* context, const Record& record) { (*static_cast<H*>(context))(record); },
+        [](void* context, const Record& record) -> bool {
+          H& callable = *static_cast<H*>(context);
+          if constexpr (std::is_same_v<std::invoke_result_t<H&, const Record&>, bool>) {
+            return callable(record);
+          } else {
+            callable(record);
+            return true;
+          }
+        },
         const_cast<void*>(static_cast<const void*>(&handler)), max_records);
   }
   PollResult poll_raw(HandlerFn handler, void* context, std::size_t max_records);
