@@ -44,6 +44,7 @@ class ProducerCore {
     }
     slot_index_ = acquire_producer_slot(file_);
     slot_ = &header_.producers[slot_index_];
+    wait_report_ = WaitReport(*slot_);
     if (pager_.strategy() == PagingStrategy::none) {
       prepared_cache_ = std::numeric_limits<std::uint64_t>::max();  // no frontier to respect
     }
@@ -80,6 +81,7 @@ class ProducerCore {
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {
     ClaimResult result = try_claim(payload_bytes);
     if (result.status != ClaimStatus::would_block) return result;
+    wait_report_.waiting(blocked_by_);
     const std::uint64_t started = monotonic_ns();
     const std::uint64_t deadline = timeout == std::chrono::nanoseconds::max()
                                        ? std::numeric_limits<std::uint64_t>::max()
@@ -89,6 +91,7 @@ class ProducerCore {
       const std::uint64_t now = monotonic_ns();
       if (now >= deadline) {
         stats_.backpressure_ns += now - started;
+        wait_report_.ended(false, stats_.backpressure_ns);
         return {ClaimStatus::timed_out, {}};
       }
       if (options_.idle == IdleStrategy::busy_spin ||
@@ -101,8 +104,10 @@ class ProducerCore {
       result = try_claim(payload_bytes);
       if (result.status != ClaimStatus::would_block) {
         stats_.backpressure_ns += monotonic_ns() - started;
+        wait_report_.ended(true, stats_.backpressure_ns);
         return result;
       }
+      wait_report_.waiting(blocked_by_);
     }
   }
 
@@ -208,9 +213,14 @@ class ProducerCore {
       const std::uint64_t offset = geometry_.offset_of(start);
       padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
       end = start + padding + stride;
-      if ((blocking() && end > limit_cache_ && !refresh_limit(end)) ||
-          (end > prepared_cache_ && !ensure_prepared(end))) {
+      if (blocking() && end > limit_cache_ && !refresh_limit(end)) {
         last_blocked_end_ = end;
+        blocked_by_ = limit_holder_ < format::kConsumerSlotCount ? format::kWaitForConsumer + limit_holder_ : 0;
+        return false;
+      }
+      if (end > prepared_cache_ && !ensure_prepared(end)) {
+        last_blocked_end_ = end;
+        blocked_by_ = format::kWaitForPreparation;
         return false;
       }
       // Published before the head moves, so a consumer that finds this space uncommitted
@@ -288,7 +298,7 @@ class ProducerCore {
 
   bool refresh_limit(std::uint64_t end) noexcept {
     try {
-      limit_cache_ = refresh_producer_limit(file_, end, liveness_checks_);
+      limit_cache_ = refresh_producer_limit(file_, end, liveness_checks_, &limit_holder_);
     } catch (const Error&) {
       return false;  // the table lock failed; report no space rather than throw on the hot path
     }
@@ -358,6 +368,10 @@ class ProducerCore {
   std::unique_ptr<Housekeeper> housekeeper_;
   ConsumerLivenessChecks liveness_checks_;
   ProducerStats stats_;
+  // What the last failed reservation waits for (ringfile-status shows it).
+  WaitReport wait_report_;
+  std::uint64_t blocked_by_ = 0;   // format::kWaitFor...
+  std::uint32_t limit_holder_ = 0;  // the consumer slot that kept the limit low
 
   bool claim_open_ = false;
   std::byte* claim_frame_ = nullptr;

@@ -81,6 +81,31 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t sta
   }
 }
 
+void WaitReport::waiting(std::uint64_t cause) noexcept {
+  // A wait that a claim's timeout ended a moment ago goes on: the program is waiting in slices.
+  constexpr std::uint64_t kContinuedWithinNs = 1'000'000'000;
+  if (since_us_ == 0) {
+    const bool continued = timed_out_at_ns_ != 0 && monotonic_ns() - timed_out_at_ns_ < kContinuedWithinNs;
+    if (!continued) timed_out_at_ns_ = 0;
+    since_us_ = continued ? since_us_timed_out_ : realtime_ns() / 1000;
+  } else if (cause == cause_) {
+    return;
+  }
+  cause_ = cause;
+  // Relaxed: a report for status; nothing is published with it.
+  atomic_field(slot_->wait_state).store(format::make_wait_state(since_us_, cause_), std::memory_order_relaxed);
+}
+
+void WaitReport::ended(bool got_space, std::uint64_t total_waited_ns) noexcept {
+  if (since_us_ == 0) return;
+  // Relaxed: reports for status, as above.
+  atomic_field(slot_->wait_state).store(0, std::memory_order_relaxed);
+  atomic_field(slot_->waited_ns).store(total_waited_ns, std::memory_order_relaxed);
+  since_us_timed_out_ = got_space ? 0 : since_us_;
+  timed_out_at_ns_ = got_space ? 0 : monotonic_ns();
+  since_us_ = 0;
+}
+
 bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns) noexcept {
   if (now_ns < next_check_ns_[slot_index]) return false;
   next_check_ns_[slot_index] = now_ns + 100'000'000;
@@ -104,7 +129,7 @@ bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
 }
 
 std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks) {
+                                     ConsumerLivenessChecks& checks, std::uint32_t* slowest_slot) {
   auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
   auto limit = atomic_field(header.producer_limit.value);
@@ -113,6 +138,7 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
     std::uint64_t seen = limit.load(std::memory_order_seq_cst);
     if (needed_end <= seen) return seen;
     std::uint64_t slowest = std::numeric_limits<std::uint64_t>::max();
+    std::uint32_t slowest_index = std::numeric_limits<std::uint32_t>::max();
     for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
       auto& slot = header.consumers[index];
       // Acquire: pairs with the release store of state that publishes an attached slot.
@@ -130,8 +156,12 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
         const ProcessIdentity owner = owner_of(slot);
         if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
       }
-      slowest = std::min(slowest, cursor);
+      if (cursor < slowest) {
+        slowest = cursor;
+        slowest_index = index;
+      }
     }
+    if (slowest_slot != nullptr) *slowest_slot = slowest_index;
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t candidate =
         slowest == std::numeric_limits<std::uint64_t>::max() ? head + capacity : slowest + capacity;

@@ -1,5 +1,5 @@
 // The producer and consumer tables in the header, as the hot paths use them: the open-claim
-// seqlock and the producer limit of the block policy. Taking,
+// seqlock, a producer's wait report, and the producer limit of the block policy. Taking,
 // releasing and reclaiming slots is their life cycle, in slot_life_cycle.hpp.
 #pragma once
 
@@ -34,6 +34,29 @@ ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
                          std::uint64_t end) noexcept;
 
+// What a producer shows in its slot while it waits for space (ringfile-status: WAITING, since
+// when, for what). A program that waits in slices (claim with a short timeout, then look at its
+// signals, then claim again) keeps the start of its first slice.
+// @pre used by the slot's owner only.
+class WaitReport {
+ public:
+  WaitReport() = default;
+  explicit WaitReport(format::ProducerSlot& slot) noexcept : slot_(&slot) {}
+  // A claim found no space and waits, for `cause` (format::kWaitForConsumer + slot index,
+  // format::kWaitForPreparation, or 0 when unknown).
+  void waiting(std::uint64_t cause) noexcept;
+  // The wait is over: with space, or by the claim's timeout. `total_waited_ns`: the owner's time
+  // spent waiting, in total.
+  void ended(bool got_space, std::uint64_t total_waited_ns) noexcept;
+
+ private:
+  format::ProducerSlot* slot_ = nullptr;
+  std::uint64_t since_us_ = 0;  // start of the wait shown, 0 when none
+  std::uint64_t cause_ = 0;
+  std::uint64_t since_us_timed_out_ = 0;  // start of the wait a timeout ended
+  std::uint64_t timed_out_at_ns_ = 0;     // monotonic; a claim soon after continues that wait
+};
+
 // ---- consumers holding producers back (block policy) ------------------------------------------
 
 // Makes producers respect a cursor just stored at `position` (a consumer attaching, an operator
@@ -56,8 +79,9 @@ class ConsumerLivenessChecks {
 
 // Recomputes the producer limit from the cursors of holding consumers and raises the shared
 // limit to it; dead anonymous consumers are reclaimed and dead named ones expire after the grace
-// period on the way. Returns the limit now in force.
+// period on the way. Returns the limit now in force. When it is below `needed_end`,
+// `*slowest_slot` (if given) names the holding consumer that keeps it there.
 std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks);
+                                     ConsumerLivenessChecks& checks, std::uint32_t* slowest_slot = nullptr);
 
 }  // namespace ringfile::detail
