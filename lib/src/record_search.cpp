@@ -30,7 +30,8 @@ bool overwritten(const RingFile& file, std::uint64_t position) noexcept {
   return reclaimed_frontier(file.header()) > position + file.geometry().capacity;
 }
 
-std::uint64_t oldest_intact_boundary(const RingFile& file, DataView& view, std::uint64_t margin) noexcept {
+std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, DataView& view,
+                                                         std::uint64_t margin) noexcept {
   const Geometry& geometry = file.geometry();
   auto& header = file.header();
   constexpr int kAttempts = 8;
@@ -39,11 +40,27 @@ std::uint64_t oldest_intact_boundary(const RingFile& file, DataView& view, std::
     const std::uint64_t frontier = reclaimed_frontier(header);
     if (frontier <= geometry.capacity && margin == 0) return 0;  // nothing overwritten yet
     const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
-    const std::optional<std::uint64_t> boundary = find_boundary(view, std::min(oldest + margin, head), head, geometry);
+    const std::optional<std::uint64_t> boundary =
+        find_boundary(view, std::min(oldest + margin, head), head, geometry, header.producers);
     if (boundary && !overwritten(file, *boundary)) return *boundary;
   }
+  return std::nullopt;
+}
+
+std::uint64_t oldest_intact_boundary(const RingFile& file, DataView& view, std::uint64_t margin) noexcept {
+  if (const auto boundary = find_oldest_intact_boundary(file, view, margin)) return *boundary;
   // Overwritten faster than we can scan: the head itself is a boundary.
-  return atomic_field(header.head_position.value).load(std::memory_order_acquire);
+  return atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
+}
+
+std::uint64_t RecordSearch::oldest_boundary() noexcept {
+  // Exactly the oldest record where nothing overwrites it while we look; where producers do, a
+  // stretch further on, out of their way (the records skipped are about to be overwritten).
+  const Geometry& geometry = file_.geometry();
+  for (const std::uint64_t margin : {std::uint64_t{0}, 4 * geometry.max_frame_stride, geometry.capacity / 8}) {
+    if (const auto boundary = find_oldest_intact_boundary(file_, view_, margin)) return *boundary;
+  }
+  return head();
 }
 
 std::uint64_t RecordSearch::head() const noexcept {
@@ -54,7 +71,7 @@ std::uint64_t RecordSearch::head() const noexcept {
 std::uint64_t RecordSearch::resolve(const Seek& seek) {
   switch (seek.kind) {
     case Seek::Kind::earliest:
-      return oldest_intact_boundary(file_, view_, 0);
+      return oldest_boundary();
     case Seek::Kind::latest:
       return head();
     case Seek::Kind::position:
@@ -91,7 +108,7 @@ std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_bou
       return wanted;
     }
   }
-  const std::optional<std::uint64_t> next = find_boundary(view_, wanted, head_now, geometry);
+  const std::optional<std::uint64_t> next = find_boundary(view_, wanted, head_now, geometry, file_.header().producers);
   if (!next || overwritten(file_, *next)) {
     throw Error(ErrorCode::invalid_argument,
                 describe(file_) + ": position " + std::to_string(wanted) +
@@ -114,7 +131,7 @@ std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t posi
 
 RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) noexcept {
   const Geometry& geometry = file_.geometry();
-  const std::optional<std::uint64_t> boundary = find_boundary(view_, from, end, geometry);
+  const std::optional<std::uint64_t> boundary = find_boundary(view_, from, end, geometry, file_.header().producers);
   if (!boundary) return {overwritten(file_, from) ? Probe::Kind::gone : Probe::Kind::unreadable, from, 0};
   std::uint64_t position = *boundary;
   while (position < end) {
@@ -154,7 +171,7 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
     // or after the boundary at or after p, and "its commit time is at or after time_ns" is
     // false below some p and true from there on (timestamps grow with positions, see
     // docs/seeking.md). `answer` is the record of the lowest p found true so far.
-    std::uint64_t low = oldest_intact_boundary(file_, view_, 0);
+    std::uint64_t low = std::min(oldest_boundary(), end);
     std::uint64_t high = end;
     std::uint64_t answer = end;
     while (low < high) {
@@ -187,11 +204,11 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
           break;
       }
     }
-    if (answer >= end || !overwritten(file_, answer)) return answer;
+    if (!overwritten(file_, answer)) return answer;
     // The record found was overwritten before we could hand it out: it was the oldest one; the
     // search is over as soon as the search finds a record that outlives it.
   }
-  return oldest_intact_boundary(file_, view_, 0);
+  return oldest_boundary();
 }
 
 std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::uint64_t end,
@@ -257,11 +274,12 @@ std::uint64_t RecordSearch::last_records(std::uint64_t count) noexcept {
   double distance = static_cast<double>(count) * average_frame_bytes() * 1.25 + static_cast<double>(geometry.max_frame_stride);
   constexpr int kAttempts = 64;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    const std::uint64_t oldest = oldest_intact_boundary(file_, view_, 0);
+    const std::uint64_t oldest = oldest_boundary();
+    if (oldest >= end) return end;  // overwritten past where we started: nothing of it is left
     std::uint64_t start = oldest;
     if (static_cast<double>(end - oldest) > distance) {
       const auto back = static_cast<std::uint64_t>(distance);
-      const std::optional<std::uint64_t> boundary = find_boundary(view_, end - back, end, geometry);
+      const std::optional<std::uint64_t> boundary = find_boundary(view_, end - back, end, geometry, file_.header().producers);
       if (!boundary) continue;  // overwritten while we looked: the oldest has moved
       start = *boundary;
     }
@@ -276,7 +294,7 @@ std::uint64_t RecordSearch::last_records(std::uint64_t count) noexcept {
     const double found = static_cast<double>(std::max<std::uint64_t>(counted->records, 1));
     distance *= std::max(2.0, 1.25 * static_cast<double>(count) / found);
   }
-  return oldest_intact_boundary(file_, view_, 0);
+  return oldest_boundary();
 }
 
 }  // namespace ringfile::detail

@@ -24,7 +24,11 @@ bool overwritten(const RingFile& file, std::uint64_t position) noexcept;
 
 // The first record boundary at least `margin` past the oldest byte still intact. Producers and
 // the paging engine may move that frontier while we scan; then the scan finds only overwritten
-// bytes, and we look again from where the frontier has got to.
+// bytes, and we look again from where the frontier has got to. nullopt when that keeps
+// happening (producers overwrite faster than we scan).
+std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, DataView& view,
+                                                         std::uint64_t margin) noexcept;
+// The same, or the head when producers overwrite faster than we scan.
 std::uint64_t oldest_intact_boundary(const RingFile& file, DataView& view, std::uint64_t margin) noexcept;
 
 // @pre one thread at a time per RecordSearch (it reads through `view`, which slides).
@@ -62,6 +66,7 @@ class RecordSearch {
   };
 
   std::uint64_t resolve_position(std::uint64_t wanted, bool next_boundary);
+  std::uint64_t oldest_boundary() noexcept;
   Probe probe(std::uint64_t from, std::uint64_t end) noexcept;
   std::optional<Walk> walk(std::uint64_t from, std::uint64_t end, std::uint64_t stop_at_record) noexcept;
   std::optional<std::uint64_t> claim_end_covering(std::uint64_t position) const noexcept;
