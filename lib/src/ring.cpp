@@ -90,6 +90,17 @@ std::vector<ProducerInfo> Ring::producers() const {
     info.open_claim_start = claim.start;
     info.open_claim_end = claim.end;
     info.open_claim_time_ns = claim.time_ns;
+    // Relaxed: reports the owner keeps for status (see format::make_wait_state).
+    const std::uint64_t wait = load_field(slot.wait_state, std::memory_order_relaxed);
+    if (wait != 0) {
+      info.waiting_since_ns = format::wait_state_since_us(wait) * 1000;
+      const std::uint64_t cause = format::wait_state_cause(wait);
+      if (cause >= format::kWaitForConsumer && cause < format::kWaitForConsumer + format::kConsumerSlotCount) {
+        info.waiting_for_consumer = static_cast<std::uint32_t>(cause - format::kWaitForConsumer);
+      }
+      info.waiting_for_preparation = cause == format::kWaitForPreparation;
+    }
+    info.waited_ns = load_field(slot.waited_ns, std::memory_order_relaxed);
     result.push_back(info);
   }
   return result;
