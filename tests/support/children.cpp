@@ -70,6 +70,29 @@ int produce(char** argv) {
   return 0;
 }
 
+// produce-until-killed PATH PRODUCER_ID MIN_BYTES MAX_BYTES
+// Writes synthetic records as fast as it can, reporting "started" after the first, until killed.
+int produce_until_killed(char** argv) {
+  Ring ring = Ring::open(argv[0]);
+  Producer producer(ring);
+  const std::uint64_t id = std::stoull(argv[1]);
+  const std::size_t min_bytes = std::stoul(argv[2]);
+  const std::size_t max_bytes = std::stoul(argv[3]);
+  for (std::uint64_t sequence = 0;; ++sequence) {
+    ClaimResult claim = producer.claim(synthetic_size(id, sequence, min_bytes, max_bytes), std::chrono::seconds(60));
+    if (!claim) {
+      say(std::string("error claim ") + to_string(claim.status));
+      return 1;
+    }
+    fill_synthetic(claim.buffer, id, sequence);
+    if (producer.commit() != ClaimStatus::ok) {
+      say("error commit");
+      return 1;
+    }
+    if (sequence == 0) say("started");
+  }
+}
+
 // consume PATH NAME(- = anonymous) START(earliest|latest|committed) STOP_AFTER(0 = never)
 //         ID:FIRST:COUNT...
 // Reads until every listed producer has delivered sequences up to COUNT - 1. With STOP_AFTER,
@@ -221,6 +244,7 @@ int run_child_role(int argc, char** argv) {
   try {
     if (role == "produce" && argc == 6) return produce(argv + 1);
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
+    if (role == "produce-until-killed" && argc == 5) return produce_until_killed(argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
     if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
   } catch (const Error& error) {
