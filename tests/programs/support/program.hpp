@@ -59,6 +59,10 @@ struct Result {
 Result run(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
            const Launch& launch = {});
 
+// The full path of `name` found in $PATH, as a shell would run it; nullopt when absent (tests
+// of optional tools then skip, saying so).
+std::optional<std::string> find_in_path(const std::string& name);
+
 // Checks `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
