@@ -271,7 +271,7 @@ std::uint64_t RecordSearch::last_records(std::uint64_t count) noexcept {
   if (count == 0) return end;
   // Step back a quarter more than `count` average records, count what is there, and step back
   // further (twice as far, or as far as the count found suggests) until there are enough.
-  double distance = static_cast<double>(count) * average_frame_bytes() * 1.25 + static_cast<double>(geometry.max_frame_stride);
+  double distance = (static_cast<double>(count) * 1.25 + 1) * average_frame_bytes();
   constexpr int kAttempts = 64;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::uint64_t oldest = oldest_boundary();
