@@ -72,7 +72,11 @@ std::string upper(std::string text) {
 std::string man_page(const CLI::App& app) {
   const std::string program = app.get_name();
   const std::string description = app.get_description();
-  const std::string summary = description.substr(0, description.find_first_of(".\n"));
+  // NAME: the description up to its first colon or full stop, on one line.
+  std::string summary = description.substr(0, description.find_first_of(".:"));
+  for (char& character : summary) {
+    if (character == '\n') character = ' ';
+  }
   std::string page = ".TH " + upper(roff(program)) + " 1 \"\" \"ringfile " + kVersion + "\" \"User Commands\"\n";
   page += ".SH NAME\n" + roff(program) + " \\- " + roff(summary) + "\n";
   page += ".SH SYNOPSIS\n.B " + roff(program) + "\n";
