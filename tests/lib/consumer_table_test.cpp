@@ -9,6 +9,7 @@
 #include "ringfile/error.hpp"
 #include "ringfile/synthetic.hpp"
 #include "support/child_process.hpp"
+#include "support/children.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,12 +17,6 @@ using namespace ringfile;
 using namespace ringfile::test;
 
 namespace {
-
-std::vector<std::byte> synthetic(std::uint64_t producer_id, std::uint64_t sequence, std::size_t size) {
-  std::vector<std::byte> payload(size);
-  fill_synthetic(payload, producer_id, sequence);
-  return payload;
-}
 
 std::optional<ConsumerInfo> find(const Ring& ring, const std::string& name) {
   for (const ConsumerInfo& info : ring.consumers()) {
@@ -47,20 +42,9 @@ std::vector<std::uint64_t> write_records(Producer& producer, std::uint64_t count
   std::vector<std::uint64_t> positions;
   for (std::uint64_t sequence = first_sequence; sequence < first_sequence + count; ++sequence) {
     positions.push_back(producer.ring().head_position());
-    REQUIRE(producer.write(synthetic(1, sequence, size), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+    REQUIRE(producer.write(synthetic_payload(1, sequence, size), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
   }
   return positions;
-}
-
-// Starts a consumer child process that attaches under `name` at the head and keeps polling;
-// returns once it is attached.
-std::unique_ptr<ChildProcess> attached_child(const std::filesystem::path& path, const std::string& name) {
-  auto child = std::make_unique<ChildProcess>(
-      "consume", std::vector<std::string>{path.string(), name, "committed", "0", "0:0:1000000"});
-  const auto line = child->read_line();
-  REQUIRE(line.has_value());
-  REQUIRE(line->rfind("attached", 0) == 0);
-  return child;
 }
 
 bool eventually(const std::function<bool()>& condition) {
@@ -188,7 +172,7 @@ TEST_CASE("block: a reset moving a dead holding consumer back holds producers at
   Ring ring = Ring::create(dir / "ring", options);
   Producer producer(ring);
   std::vector<std::uint64_t> positions = write_records(producer, 30, 1000);
-  auto child = attached_child(dir / "ring", "ledger");  // at the head, past the 30 records
+  auto child = attached_consumer_child(dir / "ring", "ledger");  // at the head, past the 30 records
   child->kill_hard();
   REQUIRE(find(ring, "ledger")->holds_back);
   const std::uint64_t dead_cursor = find(ring, "ledger")->cursor;
@@ -199,7 +183,7 @@ TEST_CASE("block: a reset moving a dead holding consumer back holds producers at
   CHECK(reset.to == 0);
   // Producers now stop a lap after 0, where the dead consumer's old cursor let them go further.
   std::uint64_t sequence = 30;
-  while (producer.write(synthetic(1, sequence, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++sequence;
+  while (producer.write(synthetic_payload(1, sequence, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++sequence;
   CHECK(ring.head_position() <= capacity);
   CHECK(dead_cursor >= 30 * 1000);  // its old cursor would have let them write 30 records more
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "paging.hpp"
@@ -39,10 +40,33 @@ std::map<std::string, std::string> parse_fields(const std::string& line) {
   return fields;
 }
 
+std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::path& path, const std::string& name) {
+  auto child = std::make_unique<ChildProcess>(
+      "consume", std::vector<std::string>{path.string(), name, "committed", "1", "0:0:1000000"});
+  const auto line = child->read_line();
+  if (!line || line->rfind("attached", 0) != 0) throw std::runtime_error("the consumer child did not attach");
+  return child;
+}
+
 namespace {
 
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
+}
+
+// Claims, fills and commits record `sequence` of producer `id`, saying what failed, if anything.
+bool write_synthetic_record(Producer& producer, std::uint64_t id, std::uint64_t sequence, std::size_t size) {
+  ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
+  if (!claim) {
+    say(std::string("error claim ") + to_string(claim.status));
+    return false;
+  }
+  fill_synthetic(claim.buffer, id, sequence);
+  if (producer.commit() != ClaimStatus::ok) {
+    say("error commit");
+    return false;
+  }
+  return true;
 }
 
 // produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
@@ -54,17 +78,7 @@ int produce(char** argv) {
   const std::size_t min_bytes = std::stoul(argv[3]);
   const std::size_t max_bytes = std::stoul(argv[4]);
   for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
-    const std::size_t size = synthetic_size(id, sequence, min_bytes, max_bytes);
-    ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
-    if (!claim) {
-      say(std::string("error claim ") + to_string(claim.status));
-      return 1;
-    }
-    fill_synthetic(claim.buffer, id, sequence);
-    if (producer.commit() != ClaimStatus::ok) {
-      say("error commit");
-      return 1;
-    }
+    if (!write_synthetic_record(producer, id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes))) return 1;
   }
   say("done records=" + std::to_string(count));
   return 0;
@@ -79,16 +93,7 @@ int produce_until_killed(char** argv) {
   const std::size_t min_bytes = std::stoul(argv[2]);
   const std::size_t max_bytes = std::stoul(argv[3]);
   for (std::uint64_t sequence = 0;; ++sequence) {
-    ClaimResult claim = producer.claim(synthetic_size(id, sequence, min_bytes, max_bytes), std::chrono::seconds(60));
-    if (!claim) {
-      say(std::string("error claim ") + to_string(claim.status));
-      return 1;
-    }
-    fill_synthetic(claim.buffer, id, sequence);
-    if (producer.commit() != ClaimStatus::ok) {
-      say("error commit");
-      return 1;
-    }
+    if (!write_synthetic_record(producer, id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes))) return 1;
     if (sequence == 0) say("started");
   }
 }
