@@ -1,9 +1,9 @@
-// Attaching and detaching consumers: slot selection, start position, and the block policy's
-// hand-shake that makes producers respect a newly attached cursor.
+// Attaching and detaching consumers: the name, the start position, publishing the slot (chosen
+// and released by slot_life_cycle.cpp), and the block policy's hand-shake that makes producers
+// respect a newly attached cursor.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 
 #include "atomics.hpp"
 #include "clock.hpp"

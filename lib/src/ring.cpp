@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "atomics.hpp"
+#include "clock.hpp"
 #include "frames.hpp"
 #include "process_identity.hpp"
-#include "clock.hpp"
 #include "ring_file.hpp"
 #include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
