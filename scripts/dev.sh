@@ -7,7 +7,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev)
+# curl and pkgconf are for tests: a real HTTP client for ringfile-status --listen, and the
+# pkg-config build against an installed ringfile.
+packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev curl pkgconf)
 
 install_missing_packages() {
   local missing=()
