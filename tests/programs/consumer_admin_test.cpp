@@ -86,6 +86,9 @@ TEST_CASE("--list and --describe show each consumer; --delete removes one that i
   CHECK(deleted.exit_code == 0);
   CHECK(deleted.err.find("deleted consumer 'billing'") != std::string::npos);
   CHECK(listed(list_json(dir, ring), "billing") == nullptr);
+  // Names are UTF-8: letters beyond ASCII are fine (spaces and control characters are not).
+  REQUIRE(run(kConsumer, {ring, "--name", "caf\u00e9-\u00fcber", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  CHECK(listed(list_json(dir, ring), "caf\u00e9-\u00fcber") != nullptr);
   // The name starts afresh: a new consumer by that name starts at the head.
   CHECK(run(kConsumer, {ring, "--name", "billing", "--until-idle", "50ms", "--quiet"}, dir.path()).out.empty());
   live.signal(SIGTERM);
