@@ -188,7 +188,8 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
                "With a POSITION inside a record: start at the next record instead of refusing")
       ->group(attaching);
   bool no_hold = false;
-  app.add_flag("--no-hold", no_hold, "Never hold back producers (a tap: may be lapped and lose records)")
+  app.add_flag("--no-hold", no_hold, "Never hold back producers (a tap: may be lapped and lose records); needs only read access "
+               "to the ring (then it takes no consumer slot)")
       ->group(attaching);
   std::chrono::nanoseconds expire_after{};
   programs::add_duration_option(app, "--expire-after", expire_after,
@@ -218,6 +219,11 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   app.add_flag("--verify", settings.verify,
                "Check synthetic records: per-producer sequences and payloads; exit 1 on corruption, "
                "or on any loss under the block policy")
+      ->group(output);
+
+  app.add_flag("--skip-damaged", settings.skip_damaged,
+               "Read on past a damaged record (as a crash of the machine leaves unsynced ones), reporting "
+               "it and counting what is skipped as lost, instead of stopping there")
       ->group(output);
 
   auto* stopping = "Stopping and committing";

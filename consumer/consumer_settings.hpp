@@ -50,6 +50,7 @@ struct ConsumerSettings {
   std::string show_template;  // --show: each record through this template (kcat -f style)
 
   bool verify = false;
+  bool skip_damaged = false;  // read on past damaged records, counting them as lost
 
   // When to stop; otherwise follow until SIGINT/SIGTERM.
   std::optional<std::uint64_t> count;

@@ -6,6 +6,7 @@
 #include "consumer_settings.hpp"
 #include "read_loop.hpp"
 #include "record_sink.hpp"
+#include "ringfile/error.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/stop_signals.hpp"
@@ -25,6 +26,24 @@ ConsumerOptions consumer_options(const ConsumerSettings& settings) {
   options.expire_after = settings.expire_after;
   options.auto_commit = false;  // read_records commits once the output is written
   return options;
+}
+
+// A tap (--no-hold, no --name) needs no write access: without it, it reads the ring through a
+// read-only mapping and takes no consumer slot.
+Ring open_ring(const ConsumerSettings& settings) {
+  try {
+    return Ring::open(settings.path);
+  } catch (const Error& error) {
+    if (error.code() != ErrorCode::permission_denied || settings.holds_back || !settings.name.empty()) throw;
+  }
+  Ring ring = Ring::open(settings.path, OpenOptions{.read_only = true});
+  if (!settings.quiet) {
+    std::fputs((programs::program_name() + ": no write access to '" + settings.path.string() +
+                "': tapping it read-only, without a consumer slot (not listed by ringfile-status)\n")
+                   .c_str(),
+               stderr);
+  }
+  return ring;
 }
 
 struct RunReport {
@@ -89,7 +108,7 @@ int run(int argc, char** argv) {
   if (settings.action != Action::read) return manage_consumers(settings);
   programs::install_stop_handlers();
 
-  const Ring ring = Ring::open(settings.path);
+  const Ring ring = open_ring(settings);
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
   if (!settings.discard) sink.emplace(settings.output, settings.append, settings.format, settings.show_template);
@@ -113,7 +132,8 @@ int run(int argc, char** argv) {
     outcome.producers = verifier->producers().size();
     outcome.lost_records = report.lost_records;
     outcome.lost_bytes = report.lost_bytes;
-    outcome.loss_allowed = ring.info().policy == WriterPolicy::overwrite || !settings.holds_back;
+    outcome.loss_allowed =
+        ring.info().policy == WriterPolicy::overwrite || !settings.holds_back || settings.skip_damaged;
     if (!outcome.ok()) report.exit_code = programs::kExitFailure;
     report.verification = outcome;
   }

@@ -116,10 +116,14 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
     totals.bytes = handler.bytes;
     // Written out before any commit: a saved cursor never passes records not yet delivered.
     if (sink != nullptr && polled.records > 0) sink->flush();
-    if (polled.status == PollStatus::corrupt) throw programs::RuntimeFailure(consumer.error_message());
     if (handler.reached_until) {
       totals.reached_until = true;
       break;
+    }
+    if (polled.status == PollStatus::corrupt) {
+      if (!settings.skip_damaged) throw programs::RuntimeFailure(consumer.error_message());
+      programs::report_error(consumer.error_message() + " (skipped)");  // the next poll reads on past it
+      continue;
     }
 
     now = Clock::now();

@@ -4,6 +4,7 @@
 
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/units.hpp"
 #include "ringfile/synthetic.hpp"
 
 namespace ringfile::producer {
@@ -11,10 +12,19 @@ namespace {
 
 using programs::UsageError;
 
+// "auto" (0), "ring" (the whole ring) or a size, as CreateOptions::hold_window_bytes takes it.
+std::optional<std::uint64_t> parse_hold_window(const std::string& text) {
+  if (text == "auto") return 0;
+  if (text == "ring") return kHoldWindowWholeRing;
+  const auto bytes = programs::parse_byte_size(text);
+  if (!bytes || *bytes == 0) return std::nullopt;
+  return bytes;
+}
+
 // Combinations CLI11 cannot express; each message names the problem and the fix.
 void check_consistency(const ProducerSettings& settings, const CLI::App& app) {
   const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
-  for (const char* creation_option : {"--size", "--policy", "--max-record", "--mode", "--paging"}) {
+  for (const char* creation_option : {"--size", "--policy", "--max-record", "--mode", "--paging", "--hold-window"}) {
     if (given(creation_option) && !settings.create) {
       throw UsageError(std::string(creation_option) + " only applies when creating a ring; add --create");
     }
@@ -112,6 +122,19 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
                               "How a ring larger than memory keeps its laps fast: automatic (zero-range on "
                               "disk for rings over 512M, none on tmpfs and for smaller rings)")
       ->group(creation);
+  std::string hold_window_text;
+  app.add_option("--hold-window", hold_window_text,
+                 "Block policy: how far producers may run ahead of a consumer that keeps up, so that "
+                 "what it has not read stays in memory: auto (what fits the memory budget, the "
+                 "default), a size (e.g. 256M), or ring (the whole ring: bursts fill it, and what "
+                 "does not fit in memory is written out and read back)")
+      ->group(creation)
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            return parse_hold_window(text) ? "" : "'" + text + "' is not auto, ring or a size (e.g. 256M)";
+          },
+          ""))
+      ->type_name("SIZE|auto|ring");
   std::string mode_text = "0640";
   app.add_option("--mode", mode_text, "Permissions of a new ring file")
       ->group(creation)
@@ -195,6 +218,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   }
   if (app.get_option("--max-record")->count() > 0) settings.max_record_bytes = max_record;
   if (app.get_option("--paging")->count() > 0) settings.paging = kPagingChoices[paging];
+  if (!hold_window_text.empty()) settings.hold_window_bytes = *parse_hold_window(hold_window_text);
   settings.sync = *parse_sync_policy(sync_text);
   settings.file_mode = *programs::parse_file_mode(mode_text);
   settings.format = static_cast<programs::RecordFormat>(format);

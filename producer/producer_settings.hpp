@@ -29,6 +29,7 @@ struct ProducerSettings {
   std::optional<std::uint64_t> max_record_bytes;
   unsigned file_mode = 0640;
   std::optional<PagingStrategy> paging;
+  std::optional<std::uint64_t> hold_window_bytes;  // CreateOptions::hold_window_bytes
 
   // Durability of what this producer commits (--sync).
   SyncPolicy sync;

@@ -1,5 +1,6 @@
 #include "ring_setup.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ std::vector<std::string> differences(const ProducerSettings& settings, const Rin
     found.push_back("max record " + format_bytes(info.max_record_bytes) + " (asked " +
                     format_bytes(static_cast<double>(*settings.max_record_bytes)) + ")");
   }
+  if (settings.hold_window_bytes) {
+    const std::uint64_t asked = std::min(*settings.hold_window_bytes, info.capacity_bytes);
+    const auto describe = [&](std::uint64_t window) {
+      return window == 0 ? std::string("auto") : window >= info.capacity_bytes ? std::string("ring")
+                                                                               : format_bytes(static_cast<double>(window));
+    };
+    if (asked != info.hold_window_bytes) {
+      found.push_back("hold window " + describe(info.hold_window_bytes) + " (asked " + describe(asked) + ")");
+    }
+  }
   return found;
 }
 
@@ -48,6 +59,7 @@ Ring open_ring_for_writing(const ProducerSettings& settings, const std::filesyst
   }
   options.file_mode = static_cast<mode_t>(settings.file_mode);
   if (settings.paging) options.paging = *settings.paging;
+  if (settings.hold_window_bytes) options.hold_window_bytes = *settings.hold_window_bytes;
   try {
     return Ring::create(path, options);
   } catch (const Error& error) {

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine (run as root, or with sudo for the packages):
 #   scripts/dev.sh demo   build everything and run the live demo
-#   scripts/dev.sh test   build everything and run the test suite
+#   scripts/dev.sh test   build everything and run the test suite, then again under the
+#                         sanitizers (scripts/sanitizers.sh; RINGFILE_SANITIZERS=0 skips them)
 # Extra CMake options may come in CMAKE_ARGS, e.g. CMAKE_ARGS=-DRINGFILE_SANITIZE=ON.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-# curl and pkgconf are for tests: a real HTTP client for ringfile-status --listen, and the
+# clang, libclang-rt-14-dev and libfuzzer-14-dev are for the sanitizer passes and the fuzz
+# targets; curl and pkgconf for tests: a real HTTP client for ringfile-status --listen, and the
 # pkg-config build against an installed ringfile.
-packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev curl pkgconf)
+packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev
+          clang libclang-rt-14-dev libfuzzer-14-dev curl pkgconf)
 
 install_missing_packages() {
   local missing=()
@@ -37,8 +40,8 @@ case "${1:-}" in
     ;;
   test)
     build
-    cd "$build_dir"
-    exec ctest --output-on-failure --timeout 300 -j 1
+    (cd "$build_dir" && ctest --output-on-failure --timeout 300 -j 1)
+    [ "${RINGFILE_SANITIZERS:-1}" = 0 ] || "$root/scripts/sanitizers.sh" "$build_dir"
     ;;
   *)
     echo "usage: $0 demo|test" >&2

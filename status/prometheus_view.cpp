@@ -110,6 +110,13 @@ std::string render_prometheus(const std::vector<RingReport>& reports,
                         if (!ring->dirty_bytes) return std::nullopt;
                         return static_cast<double>(*ring->dirty_bytes);
                       });
+  out.family<RingPtr>("ringfile_resident_budget_bytes", "gauge",
+                      "What the paging engine keeps of the ring in the page cache at most (0: no producer yet).",
+                      rings, ring_label,
+                      [&](const RingPtr& ring) { return as_double(ring->paging_state.resident_budget_bytes); });
+  out.family<RingPtr>("ringfile_hold_window_bytes", "gauge",
+                      "How far producers may run ahead of a following consumer (block policy).", rings, ring_label,
+                      [&](const RingPtr& ring) { return as_double(ring->paging_state.hold_window_bytes); });
 
   out.family<ConsumerItem>("ringfile_consumer_position_bytes", "gauge", "Committed cursor of the consumer.",
                            consumers, consumer_label,
@@ -132,6 +139,14 @@ std::string render_prometheus(const std::vector<RingReport>& reports,
   out.family<ConsumerItem>("ringfile_consumer_holds_back", "gauge", "1 when producers wait for this consumer.",
                            consumers, consumer_label,
                            [&](const ConsumerItem& item) { return as_double(item.consumer->holds_back ? 1 : 0); });
+  out.family<ConsumerItem>("ringfile_consumer_following", "gauge",
+                           "1 when producers stay within the hold window ahead of this consumer.", consumers,
+                           consumer_label,
+                           [&](const ConsumerItem& item) { return as_double(item.consumer->following ? 1 : 0); });
+  out.family<ConsumerItem>("ringfile_consumer_replaying", "gauge",
+                           "1 when the consumer's next records are no longer in memory (read from disk).", consumers,
+                           consumer_label,
+                           [&](const ConsumerItem& item) { return as_double(item.consumer->replaying ? 1 : 0); });
   out.family<ConsumerItem>("ringfile_consumer_pid", "gauge", "Process id of the consumer's owner (0: none).",
                            consumers, consumer_label, [&](const ConsumerItem& item) { return as_double(item.consumer->pid); });
   out.family<ConsumerItem>("ringfile_consumer_lost_records_total", "counter", "Records lost to lapping.", consumers,

@@ -34,7 +34,7 @@ const ProducerInfo* find_same_producer(const RingSample& sample, const ProducerI
 }
 
 ConsumerState classify(const ConsumerReport& now, const ConsumerSample* before, std::uint64_t before_head,
-                       std::uint64_t capacity) {
+                       std::uint64_t capacity, std::uint64_t hold_window) {
   if (now.past_expiry) return ConsumerState::expired;
   if (now.detached) return ConsumerState::detached;
   if (!now.alive) return ConsumerState::dead;
@@ -56,6 +56,11 @@ ConsumerState classify(const ConsumerReport& now, const ConsumerSample* before, 
   if (now.holds_back && static_cast<double>(now.lag_bytes) >= kFullRingFraction * static_cast<double>(capacity)) {
     return ConsumerState::lagging;
   }
+  // A follower at the end of its hold window: producers wait for it there.
+  if (now.following && hold_window > 0 &&
+      static_cast<double>(now.lag_bytes) >= kFullRingFraction * static_cast<double>(hold_window)) {
+    return ConsumerState::lagging;
+  }
   return ConsumerState::ok;
 }
 
@@ -74,6 +79,11 @@ const char* to_string(ConsumerState state) noexcept {
   return "UNKNOWN";
 }
 
+const char* reading_mode(const ConsumerReport& consumer) noexcept {
+  if (consumer.detached) return "-";
+  return consumer.replaying ? "replaying" : "following";
+}
+
 std::string ConsumerReport::display_name() const {
   return name.empty() ? "(anonymous #" + std::to_string(slot) + ")" : name;
 }
@@ -89,6 +99,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
   report.head = later.head;
   report.resident_bytes = later.residency.resident_bytes;
   report.dirty_bytes = later.residency.dirty_bytes;
+  report.paging_state = later.paging;
   report.average_frame_bytes = programs::average_frame_bytes(later.producers);
 
   std::optional<double> window;
@@ -110,6 +121,8 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
     consumer.holds_back = info.holds_back;
     consumer.expired = info.expired;
     consumer.past_expiry = info.past_expiry;
+    consumer.following = info.following;
+    consumer.replaying = info.replaying;
     consumer.position = info.cursor;
     consumer.lag_bytes = later.head > info.cursor ? later.head - info.cursor : 0;
     consumer.lag_seconds = sample.lag_seconds;
@@ -132,7 +145,8 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
     if (window && before != nullptr && info.cursor >= before->info.cursor) {
       consumer.read_bytes_per_s = static_cast<double>(info.cursor - before->info.cursor) / *window;
     }
-    consumer.state = classify(consumer, before, earlier != nullptr ? earlier->head : 0, report.capacity);
+    consumer.state = classify(consumer, before, earlier != nullptr ? earlier->head : 0, report.capacity,
+                                report.paging_state.hold_window_bytes);
     report.consumers.push_back(std::move(consumer));
   }
 

@@ -37,6 +37,8 @@ struct ConsumerReport {
   bool holds_back = false;
   bool expired = false;      // dead past its grace period: holds producers back no longer
   bool past_expiry = false;  // not attached for longer than its expiry
+  bool following = false;    // block policy: within the hold window, producers wait for it there
+  bool replaying = false;    // its next records are no longer in memory: it reads them from disk
   std::uint64_t position = 0;
   std::uint64_t lag_bytes = 0;
   std::optional<double> lag_seconds;
@@ -80,6 +82,7 @@ struct RingReport {
   std::optional<double> write_bytes_per_s;  // head movement, frame headers and padding included
   std::uint64_t resident_bytes = 0;
   std::optional<std::uint64_t> dirty_bytes;
+  PagingState paging_state;  // budget and hold window as the producers last published them
   // Average bytes a record takes in the ring, from the producers' counts; basis of the estimates.
   std::optional<double> average_frame_bytes;
   std::vector<ConsumerReport> consumers;
@@ -94,5 +97,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later);
 
 // "zero-range", "punch-hole", "prefetch", "none": as ringfile-producer --paging spells them.
 const char* paging_name(PagingStrategy paging) noexcept;
+// "following", "replaying", or "-" for a consumer that is not attached.
+const char* reading_mode(const ConsumerReport& consumer) noexcept;
 
 }  // namespace ringfile::status

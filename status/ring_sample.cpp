@@ -38,6 +38,7 @@ RingSample take_sample(const Ring& ring) {
     sample.consumers.push_back(std::move(consumer));
   }
   sample.residency = ring.residency();
+  sample.paging = ring.paging_state();
   return sample;
 }
 

@@ -27,6 +27,7 @@ struct RingSample {
   std::vector<ConsumerSample> consumers;
   std::vector<ProducerInfo> producers;
   Ring::Residency residency;
+  PagingState paging;
 };
 
 // Reads only: the ring must have been opened with OpenOptions{.read_only = true}.

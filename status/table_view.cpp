@@ -92,7 +92,22 @@ std::string summary_lines(const RingReport& report) {
   if (report.write_bytes_per_s) text += ", writing " + format_byte_rate(*report.write_bytes_per_s);
   text += "; page cache " + format_bytes(static_cast<double>(report.resident_bytes)) + " resident";
   if (report.dirty_bytes) text += ", " + format_bytes(static_cast<double>(*report.dirty_bytes)) + " dirty";
-  return text + "\n" + slots_line(report);
+  text += "\n";
+  const PagingState& paging = report.paging_state;
+  if (paging.resident_budget_bytes > 0) {
+    text += "  memory budget " + format_bytes(static_cast<double>(paging.resident_budget_bytes));
+    if (paging.memory_bytes > 0) {
+      text += " (half of " + format_bytes(static_cast<double>(paging.memory_bytes)) + " shared by " +
+              std::to_string(paging.rings_sharing) + (paging.rings_sharing == 1 ? " ring)" : " rings)");
+    }
+    if (report.policy == WriterPolicy::block) {
+      text += ", hold window " + (paging.hold_window_bytes >= report.capacity
+                                      ? std::string("the whole ring")
+                                      : format_bytes(static_cast<double>(paging.hold_window_bytes)));
+    }
+    text += "\n";
+  }
+  return text + slots_line(report);
 }
 
 std::string consumer_table(const RingReport& report, const TableStyle& style) {
@@ -101,19 +116,24 @@ std::string consumer_table(const RingReport& report, const TableStyle& style) {
   // cursor, ..., keeping name, state, lag and its age.
   TextTable table({{"CONSUMER", Align::left},
                    {"PID", Align::right, 7},
-                   {"ALIVE", Align::left, 8},
+                   {"ALIVE", Align::left, 10},
                    {"STATE", Align::left},
-                   {"CURSOR", Align::right, 9},
+                   {"READING", Align::left, 9},
+                   {"CURSOR", Align::right, 11},
                    {"LAG", Align::right},
                    {"~RECORDS", Align::right, 5},
                    {"SECONDS", Align::right},
-                   {"OF RING", Align::left, 10},
+                   {"OF RING", Align::left, 12},
                    {"", Align::right, 3},
                    {"READ/s", Align::right, 2},
                    {"HOLDS", Align::left, 6},
                    {"LOST", Align::right, 4}});
   for (const ConsumerReport& consumer : report.consumers) {
-    const std::string holds = consumer.holds_back ? "yes" : consumer.expired ? "no (grace over)" : "no";
+    const bool paced = consumer.following && report.paging_state.hold_window_bytes < report.capacity;
+    const std::string holds = paced                 ? "paced"
+                              : consumer.holds_back ? "yes"
+                              : consumer.expired    ? "no (grace over)"
+                                                    : "no";
     const std::string lost = consumer.lost_records > 0 || consumer.lost_bytes > 0
                                  ? programs::format_count(static_cast<double>(consumer.lost_records))
                                  : "-";
@@ -121,6 +141,7 @@ std::string consumer_table(const RingReport& report, const TableStyle& style) {
                    {consumer.pid > 0 ? std::to_string(consumer.pid) : "-"},
                    {consumer.detached ? "-" : consumer.alive ? "yes" : "no"},
                    {to_string(consumer.state), state_color(consumer.state)},
+                   {reading_mode(consumer)},
                    {std::to_string(consumer.position)},
                    {format_bytes(static_cast<double>(consumer.lag_bytes))},
                    {consumer.lag_records_estimate ? "~" + programs::format_count(static_cast<double>(*consumer.lag_records_estimate)) : "-"},
@@ -186,7 +207,9 @@ std::string render_table(const RingReport& report, const TableStyle& style) {
 std::string table_footnote(std::size_t width) {
   const std::string text =
       "~RECORDS: estimated from the average record size.  SECONDS: age of the oldest unread record.  "
-      "LOST: records lost to lapping.  FOR: what a WAITING producer waits for, SINCE how long.\n";
+      "LOST: records lost to lapping.\nREADING: following (its next records are in memory) or replaying (read "
+      "from disk).  HOLDS paced: producers stay within the hold window ahead of it.\n"
+      "FOR: what a WAITING producer waits for, SINCE how long.\n";
   return width > 0 ? programs::fit_lines(text, width) : text;
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fcntl.h>
 
@@ -14,6 +15,7 @@
 #include "process_identity.hpp"
 #include "record_search.hpp"
 #include "ringfile/crc32c.hpp"
+#include "ringfile/error.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
 
@@ -27,6 +29,8 @@ constexpr std::uint64_t kStuckGraceNs = 1'000'000;
 constexpr std::uint64_t kStuckRecheckNs = 10'000'000;
 constexpr std::uint64_t kHeartbeatIntervalNs = 100'000'000;
 constexpr unsigned kSpinsBeforeSleep = 2000;
+// How often a read-only tap, which producers cannot wake, looks for new records while waiting.
+constexpr std::uint64_t kReadOnlyPollNs = 2'000'000;
 }  // namespace
 
 bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
@@ -39,14 +43,21 @@ std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
   return oldest_intact_boundary(file_, view_, margin);
 }
 
-void ConsumerCore::skip_lapped() noexcept {
+bool ConsumerCore::skip_lapped() noexcept {
+  // Preparation runs a fraction of a lap ahead of the head. A frontier more than a lap ahead
+  // cannot be right (a damaged or hostile header): every position would read as overwritten.
+  const std::uint64_t preparing =
+      atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (preparing > head + geometry_.capacity) return false;
   // Land a little ahead of the oldest byte so that the producers do not lap us again at once.
   const std::uint64_t margin = std::min(geometry_.capacity / 4, 4 * geometry_.max_frame_stride);
   const std::uint64_t restart = oldest_boundary(margin);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
-  atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
+  if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
+  return true;
 }
 
 void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept {
@@ -54,13 +65,14 @@ void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t seq
   // Producer sequences continue across owners of a slot, so a jump is records we never saw.
   if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
     stats_.lost_records += sequence - expected_sequence_[producer_slot];
-    atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
+    if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
   }
   sequence_known_[producer_slot] = true;
   expected_sequence_[producer_slot] = sequence + 1;
 }
 
 void ConsumerCore::beat_heart() noexcept {
+  if (slot_ == nullptr) return;
   const std::uint64_t now = coarse_realtime_ns();
   if (now < last_heartbeat_ns_ + kHeartbeatIntervalNs) return;
   last_heartbeat_ns_ = now;
@@ -75,6 +87,7 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (head <= position) {
     stuck_position_ = ~std::uint64_t{0};
+    unclaimed_hole_ = false;
     return false;  // simply caught up
   }
   const std::uint64_t now = monotonic_ns();
@@ -82,54 +95,77 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     stuck_position_ = position;
     stuck_since_ns_ = now;
     next_stuck_check_ns_ = now + kStuckGraceNs;
+    unclaimed_hole_ = false;
     return false;
   }
-  if (now < next_stuck_check_ns_) return false;
+  if (unclaimed_hole_ || now < next_stuck_check_ns_) return false;
   next_stuck_check_ns_ = now + kStuckRecheckNs;
   const auto unblock_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(file_.info().unblock_timeout).count());
+  // More than one claim may cover the frame: a producer killed between publishing its claim and
+  // moving the head leaves a claim on space it never reserved, which another producer then
+  // reserves. The space is someone's as long as any claim on it is alive; once all are dead (or
+  // stuck), padding up to the nearest end stays inside the real owner's reservation, whichever
+  // of them that was.
+  std::uint64_t padding_end = geometry_.lap_end(position);
+  bool claimed = false;
   for (auto& producer : header_.producers) {
     const OpenClaim claim = read_claim(producer);
     if (position < claim.start || position >= claim.end) continue;
+    // Claims span whole frames: an end off the 8-byte grid is not a claim (a damaged table).
+    if (claim.end % format::kFrameAlignment != 0) continue;
     const bool owner_gone =
         atomic_field(producer.state).load(std::memory_order_acquire) ==
             static_cast<std::uint32_t>(format::ProducerState::free) ||
         !is_alive(owner_of(producer));
     const bool outlived_timeout = realtime_ns() > claim.time_ns + unblock_ns;
     if (!owner_gone && !outlived_timeout) return false;
-    const std::uint64_t padding_end = std::min(claim.end, geometry_.lap_end(position));
+    claimed = true;
+    padding_end = std::min(padding_end, claim.end);
+  }
+  if (claimed) {
+    if (slot_ == nullptr) {
+      // A read-only tap cannot pad the claim over: it steps over it, as it would over padding.
+      if (atomic_field(commit_word_of(frame)).load(std::memory_order_acquire) == commit_word) {
+        position_ = padding_end;
+      }
+      return true;
+    }
     if (pad_over(frame, position, padding_end - position, commit_word, geometry_)) {
       wake_sleepers(header_.data_wait);  // other consumers wait on the same frame
     }
     return true;  // padded by us, or changed under us: read it again either way
   }
+  // No producer claims it. Live, that lasts only while a producer finishes its commit; for
+  // longer than the unblock timeout it is damage: writes that never reached the file (a crash
+  // of the machine), or bytes changed behind the library's back.
+  unclaimed_hole_ = now > stuck_since_ns_ + unblock_ns;
   return false;
 }
 
-// A consumer far behind the head replays history nobody else needs: it reads ahead
-// asynchronously and drops what it has passed, so its pages do not push the followers' out.
-void ConsumerCore::moved_to_window(std::uint64_t position) noexcept {
-  const std::uint64_t left_start = window_start_;
-  window_start_ = view_.window_start();
+// Past damage that poll reported: to the next record boundary (a frame that names its own
+// position and is followed by another, a lap start, or the head), counting the bytes skipped
+// as lost; the records among them show up as lost by their producers' sequence numbers.
+void ConsumerCore::skip_damage() noexcept {
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  if (head - position <= file_.info().follow_window_bytes || file_.info().paging == PagingStrategy::none) return;
-  const std::uint64_t data_offset = file_.info().data_offset;
-  const std::uint64_t step = file_.view_step();
-  if (left_start + step <= geometry_.offset_of(position)) {
-    ::posix_fadvise(file_.fd(), static_cast<off_t>(data_offset + left_start), static_cast<off_t>(step),
-                    POSIX_FADV_DONTNEED);
-  }
-  const std::uint64_t next_start = window_start_ + file_.view_bytes();
-  if (next_start < geometry_.capacity) {
-    ::posix_fadvise(file_.fd(), static_cast<off_t>(data_offset + next_start),
-                    static_cast<off_t>(std::min(step, geometry_.capacity - next_start)), POSIX_FADV_WILLNEED);
-  }
+  std::uint64_t from = position_ + format::kFrameAlignment;
+  std::optional<std::uint64_t> boundary;
+  while (!(boundary = find_boundary(view_, from, head, geometry_))) from += 2 * geometry_.max_frame_stride;
+  const std::uint64_t restart = std::max(*boundary, position_);
+  stats_.lost_bytes += restart - position_;
+  if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
+  position_ = restart;
+  damaged_at_ = kNoDamage;
+  unclaimed_hole_ = false;
+  stuck_position_ = ~std::uint64_t{0};
 }
 
 PollStatus ConsumerCore::fail(std::uint64_t position, const char* problem) {
   error_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
                    std::to_string(position) + ": " + problem +
-                   "; the file is damaged (restore it, or skip with --from POSITION)";
+                   "; the file is damaged (restore it, or read on past it: poll again, or "
+                   "ringfile-consumer --skip-damaged)";
+  damaged_at_ = position;
   return PollStatus::corrupt;
 }
 
@@ -137,18 +173,29 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   PollResult result;
   if (!attached_) return result;
   beat_heart();
+  if (damaged_at_ == position_) skip_damage();
   while (result.records < max_records) {
     const std::uint64_t position = position_;
+    // Nothing at or past the head is a record yet. Live, no frame there is committed anyway;
+    // after a crash of the machine the data area may hold frames the header's older head does
+    // not cover, which producers will overwrite: reading them would move the cursor past records
+    // yet to be written. The head is loaded again only when the cursor reaches the last one seen.
+    if (position >= known_head_) {
+      known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+      if (position >= known_head_) break;
+    }
     if (checked_ && lapped(position)) {
-      skip_lapped();
-      continue;
+      if (skip_lapped()) continue;
+      result.status = fail(position, "the paging frontier in the header is more than a lap ahead of the head");
+      break;
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
-    if (view_.window_start() != window_start_) moved_to_window(position);
+    replay_.reached(position, view_);
     const FrameRead read = read_frame(frame, position, geometry_);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
+      if (unclaimed_hole_) result.status = fail(position, "uncommitted bytes below the head that no producer claims");
       break;
     }
     if (read.kind == FrameKind::corrupt) {
@@ -198,11 +245,15 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
 
 bool ConsumerCore::ready() noexcept {
   if (checked_ && lapped(position_)) return true;
+  if (position_ >= known_head_) {
+    known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+    if (position_ >= known_head_) return false;
+  }
   std::byte* frame = view_.at(geometry_.offset_of(position_), header_bytes_at(position_, geometry_));
   if (frame == nullptr) return false;
   const FrameRead read = read_frame(frame, position_, geometry_);
   if (read.kind != FrameKind::uncommitted) return true;
-  return resolve_uncommitted(frame, position_, read.commit_word);
+  return resolve_uncommitted(frame, position_, read.commit_word) || unclaimed_hole_;
 }
 
 bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
@@ -221,6 +272,15 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
         (options_.idle == IdleStrategy::spin_then_sleep && spins < kSpinsBeforeSleep)) {
       ++spins;
       cpu_relax();
+      if (ready()) return true;
+      continue;
+    }
+    if (slot_ == nullptr) {
+      // A read-only tap cannot count itself among the sleepers, so nobody wakes it for sure:
+      // it sleeps in short slices (woken early when another consumer is woken).
+      const std::uint32_t observed = atomic_field(line.futex_word).load(std::memory_order_acquire);
+      futex_wait(&line.futex_word, observed,
+                 std::chrono::nanoseconds(std::min<std::uint64_t>(deadline - now, kReadOnlyPollNs)));
       if (ready()) return true;
       continue;
     }
@@ -243,12 +303,33 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
 
 void ConsumerCore::commit() noexcept {
   if (!attached_ || position_ == committed_) return;
+  if (slot_ == nullptr) {  // a read-only tap has no cursor in the file
+    committed_ = position_;
+    return;
+  }
   atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
   // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
   // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
   atomic_field(slot_->cursor).store(position_, std::memory_order_seq_cst);
   committed_ = position_;
+  if (!checked_ && !following_) follow_if_within_hold_window();
   wake_sleepers(header_.space_wait);
+}
+
+// Block policy, holding: once within the hold window of the head, hold producers there, so that
+// they never get further ahead than what memory keeps for us (paging.hpp). A consumer further
+// behind (replaying, or back after a while) holds them only at the capacity until it gets here.
+void ConsumerCore::follow_if_within_hold_window() noexcept {
+  const std::uint64_t hold_window = hold_window_in_force(file_);
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (head > committed_ + hold_window) return;
+  // seq_cst, and before the limit is lowered: a producer that recomputes the limit after our
+  // CAS below sees the flag (its seq_cst load in refresh_producer_limit); one that computed it
+  // before fails its CAS against ours and recomputes. Pacing is soft: a producer that reserved
+  // past the new limit meanwhile finishes that one record.
+  atomic_field(slot_->flags).fetch_or(format::kConsumerFollowing, std::memory_order_seq_cst);
+  following_ = true;
+  lower_producer_limit(file_, committed_ + hold_window);
 }
 
 Lag ConsumerCore::lag() const {
@@ -271,7 +352,13 @@ Consumer Consumer::attach(const Ring& ring, const ConsumerOptions& options) {
   return Consumer(std::make_unique<detail::ConsumerCore>(ring, options));
 }
 Consumer Consumer::attach(const std::filesystem::path& path, const ConsumerOptions& options) {
-  return attach(Ring::open(path), options);
+  try {
+    return attach(Ring::open(path), options);
+  } catch (const Error& error) {
+    // A tap needs no write access: without it, it reads through a read-only mapping.
+    if (error.code() != ErrorCode::permission_denied || options.holds_back || !options.name.empty()) throw;
+  }
+  return attach(Ring::open(path, {.read_only = true}), options);
 }
 Consumer::~Consumer() = default;
 Consumer::Consumer(Consumer&&) noexcept = default;

@@ -67,12 +67,13 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),
-      view_(file_, DataView::Access::read_write) {
-  if (file_.read_only()) {
-    throw Error(ErrorCode::invalid_argument,
-                describe(file_) + " was opened read-only; consumers need write access to save their cursor");
-  }
+      view_(file_, file_.read_only() ? DataView::Access::read_only : DataView::Access::read_write),
+      replay_(file_) {
   validate_name(file_, options_.name);
+  if (file_.read_only()) {
+    attach_read_only();
+    return;
+  }
   const bool holds_back = options_.holds_back && file_.policy() == WriterPolicy::block;
   checked_ = !holds_back;
 
@@ -91,13 +92,46 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
 
 ConsumerCore::~ConsumerCore() { detach(); }
 
+// A reader without write access takes no slot: it cannot save a cursor or hold producers back,
+// so it is a tap that may be lapped (and counts what it lost), and it never writes to the file.
+void ConsumerCore::attach_read_only() {
+  if (!options_.name.empty()) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + " was opened read-only, so consumer '" + options_.name +
+                    "' cannot save its cursor there; attach without a name, or with write access");
+  }
+  if (options_.holds_back) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + " was opened read-only: a consumer without write access cannot "
+                                  "hold producers back; attach with holds_back = false (--no-hold)");
+  }
+  checked_ = true;
+  const std::uint64_t start = choose_start(false, 0);
+  position_ = committed_ = start;
+  learn_producer_sequences(start);
+  attached_ = true;
+}
+
+// A named consumer's saved cursor beyond the head: what it had read up to there was lost.
+std::uint64_t ConsumerCore::checked_saved_cursor(std::uint64_t saved_cursor) const {
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (saved_cursor > head) {
+    throw Error(ErrorCode::corrupt,
+                describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
+                    std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
+                    ": the records it had read up to there did not survive (a crash of the machine "
+                    "loses what was not synced); attach with --from latest or --from earliest");
+  }
+  return saved_cursor;
+}
+
 std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_cursor) {
   std::optional<Seek> seek = options_.seek;
   if (!seek && options_.start_position) seek = Seek::to_position(*options_.start_position);
   if (!seek) {
     switch (options_.start) {
       case StartFrom::committed:
-        if (resumed && !options_.name.empty()) return saved_cursor;
+        if (resumed && !options_.name.empty()) return checked_saved_cursor(saved_cursor);
         seek = Seek::latest();
         break;
       case StartFrom::latest:
@@ -171,7 +205,10 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
 // Block policy: producers may already be allowed past our start (their limit was computed
 // without us); hold_producers_at makes them respect it, or tells that they had already gone past.
 void ConsumerCore::hold_back_from_start() {
-  if (hold_producers_at(file_, position_)) return;
+  if (hold_producers_at(file_, position_)) {
+    follow_if_within_hold_window();
+    return;
+  }
   // Producers or the paging engine moved past our start while we attached (or our saved cursor
   // is older than the ring): the old lap beyond the frontier is still intact and now protected.
   const std::uint64_t restart = oldest_boundary(0);
@@ -188,6 +225,7 @@ void ConsumerCore::detach() noexcept {
   if (options_.auto_commit) commit();
   attached_ = false;
   view_.unmap();
+  if (slot_ == nullptr) return;  // a read-only tap holds no slot
   release_consumer_slot(file_, slot_index_);
   wake_sleepers(header_.space_wait);  // producers may have been waiting for us
 }

@@ -8,6 +8,7 @@
 
 #include "data_view.hpp"
 #include "frames.hpp"
+#include "replay_paging.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
 
@@ -27,26 +28,29 @@ class ConsumerCore {
   std::uint64_t position() const noexcept { return position_; }
   Lag lag() const;
   const ConsumerStats& stats() const noexcept { return stats_; }
-  std::uint32_t slot() const noexcept { return slot_index_; }
+  std::uint32_t slot() const noexcept { return slot_ != nullptr ? slot_index_ : kNoConsumerSlot; }
   const std::string& error_message() const noexcept { return error_message_; }
   const Ring& ring() const noexcept { return ring_; }
 
  private:
   // consumer_attach.cpp
+  void attach_read_only();
   std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
+  std::uint64_t checked_saved_cursor(std::uint64_t saved_cursor) const;
   void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
   void learn_producer_sequences(std::uint64_t start);
   void hold_back_from_start();
+  void follow_if_within_hold_window() noexcept;
 
   // consumer.cpp
   bool lapped(std::uint64_t position) const noexcept;
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
-  void skip_lapped() noexcept;
+  bool skip_lapped() noexcept;  // false: the header cannot be right
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
+  void skip_damage() noexcept;
   bool ready() noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
-  void moved_to_window(std::uint64_t position) noexcept;
   PollStatus fail(std::uint64_t position, const char* problem);
 
   Ring ring_;
@@ -55,20 +59,28 @@ class ConsumerCore {
   const Geometry& geometry_;
   ConsumerOptions options_;
   DataView view_;
+  ReplayPaging replay_;
   // Copy and re-check each record instead of handing out the mapping, because producers may
   // overwrite it meanwhile (overwrite policy, or a consumer that does not hold them back).
   bool checked_ = false;
+  // Block policy, holding: within the hold window of the head, producers wait for us there
+  // (format::kConsumerFollowing). Once set, it stays for as long as we are attached.
+  bool following_ = false;
   bool attached_ = false;
   std::uint32_t slot_index_ = 0;
-  format::ConsumerSlot* slot_ = nullptr;
+  format::ConsumerSlot* slot_ = nullptr;  // null for a read-only tap: then nothing is written
 
   std::uint64_t position_ = 0;   // next frame to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
+  std::uint64_t known_head_ = 0;  // the head as last loaded: frames below it may be read
   std::uint64_t last_heartbeat_ns_ = 0;
-  std::uint64_t window_start_ = ~std::uint64_t{0};  // of view_, to notice when it slides
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
   std::uint64_t next_stuck_check_ns_ = 0;
+  // Where poll last reported damage (kNoDamage: nowhere); the next poll skips past it.
+  static constexpr std::uint64_t kNoDamage = ~std::uint64_t{0};
+  std::uint64_t damaged_at_ = kNoDamage;
+  bool unclaimed_hole_ = false;  // resolve_uncommitted: stuck past the timeout and claimed by nobody
 
   std::vector<std::byte> scratch_;
   // Per producer slot: the sequence its next record should carry, where known.

@@ -33,11 +33,15 @@ std::uint32_t update_portable(std::uint32_t crc, const std::byte* data, std::siz
 }
 
 #if defined(__x86_64__)
-// Large buffers run three independent streams, one per third of a 3 x kStreamBytes block: the
+// Buffers from 3 x 256 bytes on run three independent streams, one per third of a block: the
 // crc32 instruction has a latency of 3 cycles and a throughput of 1, so three streams keep it
-// busy. The streams are joined by "shifting" a register over the bytes that follow it, which is
-// linear over GF(2): a 32 x 32 bit matrix, applied through four 256-entry tables.
-constexpr std::size_t kStreamBytes = 4096;
+// busy (one stream is a third of the speed: at 4 KiB that made the checksum cost as much as the
+// rest of a record's way through the ring). The streams are joined by "shifting" a register over
+// the bytes that follow it, which is linear over GF(2): a 32 x 32 bit matrix, applied through
+// four 256-entry tables. Long blocks (4 KiB a stream) for large buffers, short ones (256 bytes a
+// stream) for medium buffers and the rest of large ones.
+constexpr std::size_t kLongStreamBytes = 4096;
+constexpr std::size_t kShortStreamBytes = 256;
 
 using Matrix = std::array<std::uint32_t, 32>;  // column j: the image of bit j
 
@@ -72,42 +76,40 @@ Matrix zero_bytes_operator(std::size_t bytes) noexcept {
   return result;
 }
 
-struct ShiftTables {
-  std::array<std::array<std::uint32_t, 256>, 4> by_one_stream;   // shift over kStreamBytes
-  std::array<std::array<std::uint32_t, 256>, 4> by_two_streams;  // shift over 2 * kStreamBytes
-};
+using ShiftTable = std::array<std::array<std::uint32_t, 256>, 4>;
 
-ShiftTables make_shift_tables() noexcept {
-  ShiftTables tables{};
-  const Matrix one = zero_bytes_operator(kStreamBytes);
-  const Matrix two = zero_bytes_operator(2 * kStreamBytes);
+ShiftTable make_shift_table(std::size_t bytes) noexcept {
+  ShiftTable table{};
+  const Matrix shift_operator = zero_bytes_operator(bytes);
   for (int lane = 0; lane < 4; ++lane) {
-    for (std::uint32_t value = 0; value < 256; ++value) {
-      tables.by_one_stream[lane][value] = apply(one, value << (8 * lane));
-      tables.by_two_streams[lane][value] = apply(two, value << (8 * lane));
-    }
+    for (std::uint32_t value = 0; value < 256; ++value) table[lane][value] = apply(shift_operator, value << (8 * lane));
   }
-  return tables;
+  return table;
 }
 
-std::uint32_t shift(const std::array<std::array<std::uint32_t, 256>, 4>& table, std::uint32_t crc) noexcept {
+// Shifts over one and two streams of a block size.
+struct StreamShifts {
+  ShiftTable by_one_stream;
+  ShiftTable by_two_streams;
+};
+
+template <std::size_t kStreamBytes>
+const StreamShifts& stream_shifts() noexcept {
+  static const StreamShifts shifts{make_shift_table(kStreamBytes), make_shift_table(2 * kStreamBytes)};
+  return shifts;
+}
+
+std::uint32_t shift(const ShiftTable& table, std::uint32_t crc) noexcept {
   return table[0][crc & 0xFF] ^ table[1][(crc >> 8) & 0xFF] ^ table[2][(crc >> 16) & 0xFF] ^ table[3][crc >> 24];
 }
 
-__attribute__((target("sse4.2"))) std::uint64_t update_words(std::uint64_t crc, const std::byte* data,
-                                                             std::size_t words) noexcept {
-  for (std::size_t index = 0; index < words; ++index) {
-    std::uint64_t word;
-    std::memcpy(&word, data + 8 * index, 8);
-    crc = _mm_crc32_u64(crc, word);
-  }
-  return crc;
-}
-
-__attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, const std::byte* data,
-                                                             std::size_t size) noexcept {
-  static const ShiftTables tables = make_shift_tables();
-  while (size >= 3 * kStreamBytes) {
+// Three streams over as many whole blocks of 3 x kStreamBytes as there are; advances data/size.
+template <std::size_t kStreamBytes>
+__attribute__((target("sse4.2"))) std::uint32_t update_three_streams(std::uint32_t crc, const std::byte*& data,
+                                                                     std::size_t& size) noexcept {
+  if (size < 3 * kStreamBytes) return crc;
+  const StreamShifts& shifts = stream_shifts<kStreamBytes>();
+  do {
     std::uint64_t first = crc, second = 0, third = 0;
     const std::byte* second_data = data + kStreamBytes;
     const std::byte* third_data = data + 2 * kStreamBytes;
@@ -120,14 +122,26 @@ __attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, 
       second = _mm_crc32_u64(second, b);
       third = _mm_crc32_u64(third, c);
     }
-    crc = shift(tables.by_two_streams, static_cast<std::uint32_t>(first)) ^
-          shift(tables.by_one_stream, static_cast<std::uint32_t>(second)) ^ static_cast<std::uint32_t>(third);
+    crc = shift(shifts.by_two_streams, static_cast<std::uint32_t>(first)) ^
+          shift(shifts.by_one_stream, static_cast<std::uint32_t>(second)) ^ static_cast<std::uint32_t>(third);
     data += 3 * kStreamBytes;
     size -= 3 * kStreamBytes;
+  } while (size >= 3 * kStreamBytes);
+  return crc;
+}
+
+__attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, const std::byte* data,
+                                                             std::size_t size) noexcept {
+  crc = update_three_streams<kLongStreamBytes>(crc, data, size);
+  crc = update_three_streams<kShortStreamBytes>(crc, data, size);
+  std::uint64_t wide = crc;
+  for (; size >= 8; size -= 8, data += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, data, 8);
+    wide = _mm_crc32_u64(wide, word);
   }
-  auto narrow = static_cast<std::uint32_t>(update_words(crc, data, size / 8));
-  data += size / 8 * 8;
-  for (size %= 8; size > 0; --size, ++data) narrow = _mm_crc32_u8(narrow, static_cast<std::uint8_t>(*data));
+  auto narrow = static_cast<std::uint32_t>(wide);
+  for (; size > 0; --size, ++data) narrow = _mm_crc32_u8(narrow, static_cast<std::uint8_t>(*data));
   return narrow;
 }
 

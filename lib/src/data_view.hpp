@@ -16,8 +16,9 @@ class DataView {
   DataView(const RingFile& file, Access access) noexcept;
 
   // Address of data-area offsets [offset, offset + length), mapping the window that holds them
-  // if needed. @pre length <= file.view_step() and offset + length <= capacity. Returns nullptr
-  // when the kernel refuses the mapping (out of address space or memory).
+  // if needed: a view that starts at a multiple of half a view, stretched to hold a range longer
+  // than half a view. @pre offset + length <= capacity. Returns nullptr when the kernel refuses
+  // the mapping (out of address space or memory).
   std::byte* at(std::uint64_t offset, std::uint64_t length) noexcept {
     if (offset >= window_start_ && offset + length <= window_end_) [[likely]] {
       return window_base_ + (offset - window_start_);
@@ -27,6 +28,10 @@ class DataView {
 
   // Drops the mapping (e.g. before a long sleep); the next at() maps again.
   void unmap() noexcept;
+  // Unmaps this view's pages below data-area `offset` (they stay in the page cache), so that
+  // POSIX_FADV_DONTNEED can drop them: the kernel keeps pages that are mapped anywhere.
+  // @pre nothing below `offset` in this view is in use (handed out and not yet returned)
+  void forget_pages_before(std::uint64_t offset) noexcept;
   std::uint64_t mapped_bytes() const noexcept { return window_end_ - window_start_; }
   std::uint64_t window_start() const noexcept { return window_start_; }
 

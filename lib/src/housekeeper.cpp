@@ -12,10 +12,24 @@ namespace ringfile::detail {
 namespace {
 // Work is also done on this period when nobody notifies: consumers move while producers idle.
 constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
+// The memory there is, and the rings sharing it, are looked at again this often.
+constexpr std::uint64_t kBudgetPeriodNs = 1'000'000'000;
 }  // namespace
 
 Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
-    : file_(file), pager_(file), sync_(sync), thread_([this] { run(); }) {}
+    : file_(file),
+      // Only rings whose pages the engine manages take a share of the memory.
+      registration_(file.info().paging != PagingStrategy::none ? file.fd() : -1),
+      pager_(file),
+      sync_(sync) {
+  // Before the first record: producers and consumers pace by the budget from the start.
+  if (pager_.strategy() != PagingStrategy::none) refresh_budget();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Housekeeper::refresh_budget() noexcept {
+  publish_budget(file_, choose_budget(file_, RingRegistration::count_open_rings()));
+}
 
 Housekeeper::~Housekeeper() {
   stopping_.store(true, std::memory_order_release);
@@ -38,12 +52,21 @@ void Housekeeper::run() noexcept {
   const bool interval_sync = sync_.mode == SyncPolicy::Mode::interval && interval_ns > 0;
   std::uint64_t last_sync_ns = monotonic_ns();
   std::uint64_t synced_head = load_field(header.head_position.value, std::memory_order_acquire);
-  while (!stopping_.load(std::memory_order_acquire)) {
+  std::uint64_t budget_refreshed_ns = monotonic_ns();
+  for (;;) {
+    // The word before the stop flag: a stop that lands after this load also bumps the word, so
+    // the sleep below returns at once instead of sleeping out the period.
     const std::uint32_t observed = atomic_field(wake_word_).load(std::memory_order_acquire);
+    if (stopping_.load(std::memory_order_acquire)) break;
+    if (pager_.strategy() != PagingStrategy::none && monotonic_ns() >= budget_refreshed_ns + kBudgetPeriodNs) {
+      refresh_budget();
+      budget_refreshed_ns = monotonic_ns();
+    }
     std::uint64_t target = load_field(header.head_position.value, std::memory_order_acquire);
     std::uint64_t reserved_end = 0;
     while (reserved_ends_.pop(reserved_end)) target = std::max(target, reserved_end);
 
+    if (fills_in_place_.load(std::memory_order_relaxed)) pager_.fill_prepared_with_zeros();
     pager_.prepare_until(target + pager_.ahead_bytes());
     pager_.start_writeback();
     pager_.release_behind();

@@ -5,11 +5,17 @@
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <limits>
+#include <vector>
 
 #include "atomics.hpp"
+#include "memory_budget.hpp"
 #include "process_identity.hpp"
+#include "ring_registry.hpp"
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
@@ -31,6 +37,19 @@ bool owner_alive(std::uint64_t word) noexcept {
   const std::uint64_t pid = word >> 32;
   const std::uint64_t start = process_start_time(pid);
   return start != 0 && (start & 0xFFFFFFFFu) == (word & 0xFFFFFFFFu);
+}
+
+// Fills [offset, offset + length) of the file with zeros through the page cache (full pages: no
+// read). Safe only where nobody reads or writes: inside a preparation, before the frontier moves.
+void write_zeros(int fd, off_t offset, off_t length) noexcept {
+  static const std::vector<std::byte> zeros(1 << 20);
+  for (off_t done = 0; done < length;) {
+    const auto piece = static_cast<std::size_t>(std::min<off_t>(length - done, static_cast<off_t>(zeros.size())));
+    const ssize_t written = ::pwrite(fd, zeros.data(), piece, offset + done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return;  // only costs speed: the fill then faults the pages in itself
+    done += written;
+  }
 }
 
 bool fallocate_supported(int fd, int mode) noexcept {
@@ -91,24 +110,128 @@ std::uint64_t reclaimed_frontier(const format::FileHeader& header) noexcept {
   return std::max(head, preparing);
 }
 
-Pager::Pager(RingFile& file) : file_(file), strategy_(file.info().paging) {
+namespace {
+
+// The sizes that do not depend on the budget.
+PagingSizes fixed_sizes(const RingFile& file) noexcept {
   const std::uint64_t capacity = file.geometry().capacity;
+  PagingSizes sizes;
   // Chunks of half a view on large rings; small rings get small chunks so that preparation
   // never eats more than a small fraction of their history.
-  chunk_bytes_ = std::clamp(round_down(capacity / 16, kPage), kPage, file.view_step());
-  // A full view ahead plus a chunk, so that fault read-around never reaches unprepared bytes.
-  ahead_bytes_ = std::min(file.view_bytes() + chunk_bytes_, std::max(round_down(capacity / 8, kPage), 2 * chunk_bytes_));
-  follow_window_bytes_ = file.info().follow_window_bytes;
-  sticky_window_bytes_ = std::max(follow_window_bytes_, std::min(capacity / 4, 16 * file.view_bytes()));
-  // Pages up to a view behind the slowest follower may still be mapped by its window.
-  keep_behind_bytes_ = file.view_bytes() + chunk_bytes_;
-  most_lag_bytes_ = file.policy() == WriterPolicy::block ? sticky_window_bytes_ : follow_window_bytes_;
-  resident_budget_bytes_ = ahead_bytes_ + most_lag_bytes_ + keep_behind_bytes_ + chunk_bytes_;
-  redrop_bytes_ = std::min(capacity / 4, 4 * chunk_bytes_ + kLargestFolioBytes);
+  sizes.chunk_bytes = std::clamp(round_down(capacity / 16, kPage), kPage, file.view_step());
+  // A full view ahead plus a chunk, so that a view mapped ahead never reaches unprepared bytes.
+  sizes.ahead_bytes = std::min(file.view_bytes() + sizes.chunk_bytes,
+                               std::max(round_down(capacity / 8, kPage), 2 * sizes.chunk_bytes));
+  // A view starts at most half a view below the position it was mapped for, and mapped pages
+  // cannot be dropped: keep that much, and the chunk being released, behind the slowest follower.
+  sizes.keep_behind_bytes = file.view_step() + sizes.chunk_bytes;
+  // A follower caught up with the head must leave room for the largest reservation: a record of
+  // the maximum size plus the padding to the end of the lap before it.
+  sizes.minimum_hold_bytes = 2 * file.geometry().max_frame_stride;
+  return sizes;
+}
+
+std::uint64_t configured_hold_window(const RingFile& file) noexcept {
+  const std::uint64_t capacity = file.geometry().capacity;
+  const std::uint64_t configured = file.info().hold_window_bytes;
+  return std::clamp(configured == 0 ? capacity : configured, std::min(capacity, 2 * file.geometry().max_frame_stride),
+                    capacity);
+}
+
+}  // namespace
+
+// Besides the consumers' lag, the budget holds what is kept behind the slowest of them, the chunk
+// being released and the chunk being written, and the prepared stretch ahead of the head: read in
+// ahead with prefetch_only, and zero-filled where producers fill records in place.
+std::uint64_t budget_overhead(const PagingSizes& sizes) noexcept {
+  return sizes.ahead_bytes + sizes.keep_behind_bytes + 2 * sizes.chunk_bytes;
+}
+
+std::uint64_t minimum_resident_budget(const RingFile& file) noexcept {
+  const PagingSizes sizes = fixed_sizes(file);
+  return budget_overhead(sizes) + sizes.minimum_hold_bytes;
+}
+
+PagingSizes paging_sizes(const RingFile& file, std::uint64_t budget_bytes) noexcept {
+  PagingSizes sizes = fixed_sizes(file);
+  sizes.resident_budget_bytes = std::max(budget_bytes, minimum_resident_budget(file));
+  sizes.resident_lag_bytes = sizes.resident_budget_bytes - budget_overhead(sizes);
+  const std::uint64_t capacity = file.geometry().capacity;
+  sizes.hold_window_bytes = file.info().hold_window_bytes == 0 ? std::min(sizes.resident_lag_bytes, capacity)
+                                                               : configured_hold_window(file);
+  return sizes;
+}
+
+PublishedBudget choose_budget(const RingFile& file, std::uint64_t rings_sharing) noexcept {
+  PublishedBudget chosen;
+  chosen.rings_sharing = std::max<std::uint64_t>(rings_sharing, 1);
+  if (file.resident_budget_override() != 0) {
+    chosen.budget_bytes = file.resident_budget_override();
+    return chosen;
+  }
+  const MemoryBudget share = share_memory(memory_for_rings(), chosen.rings_sharing);
+  chosen.memory_bytes = share.memory_bytes;
+  chosen.budget_bytes = share.ring_bytes;
+  return chosen;
+}
+
+void publish_budget(RingFile& file, const PublishedBudget& budget) noexcept {
+  const PagingSizes sizes = paging_sizes(file, budget.budget_bytes);
+  auto& line = file.header().paging_budget;
+  // Relaxed: the budget is advisory (memory and pacing, never correctness); readers bound what
+  // they load. Stored only when it changes, so that an unchanged line stays clean in every cache.
+  const auto publish = [](std::uint64_t& field, std::uint64_t value) {
+    if (atomic_field(field).load(std::memory_order_relaxed) != value) {
+      atomic_field(field).store(value, std::memory_order_relaxed);
+    }
+  };
+  publish(line.resident_budget_bytes, sizes.resident_budget_bytes);
+  const std::uint64_t previous_hold_window = atomic_field(line.hold_window_bytes).load(std::memory_order_relaxed);
+  publish(line.hold_window_bytes, sizes.hold_window_bytes);
+  // A narrower window takes effect now, not when producers next reach the limit.
+  if (file.policy() == WriterPolicy::block &&
+      (previous_hold_window == 0 || sizes.hold_window_bytes < previous_hold_window)) {
+    tighten_producer_limit(file);
+  }
+  publish(line.memory_bytes, budget.memory_bytes);
+  publish(line.rings_sharing, budget.rings_sharing);
+}
+
+std::uint64_t hold_window_in_force(const RingFile& file) noexcept {
+  const std::uint64_t capacity = file.geometry().capacity;
+  // Without the engine there is no budget to keep within: only a window chosen at creation paces.
+  if (file.info().paging == PagingStrategy::none) return configured_hold_window(file);
+  // Relaxed: advisory, see publish_budget.
+  const std::uint64_t published =
+      load_field(file.header().paging_budget.hold_window_bytes, std::memory_order_relaxed);
+  if (published == 0) return configured_hold_window(file);
+  return std::clamp(published, std::min(capacity, 2 * file.geometry().max_frame_stride), capacity);
+}
+
+Pager::Pager(RingFile& file)
+    : file_(file),
+      strategy_(file.info().paging),
+      base_(paging_sizes(file, choose_budget(file, RingRegistration::count_open_rings()).budget_bytes)) {
+  redrop_bytes_ = std::min(file.geometry().capacity / 4, 4 * base_.chunk_bytes + kLargestFolioBytes);
+}
+
+PagingSizes Pager::sizes() const noexcept {
+  // Relaxed: advisory, see publish_budget; paging_sizes raises anything below the minimum.
+  const std::uint64_t published =
+      load_field(file_.header().paging_budget.resident_budget_bytes, std::memory_order_relaxed);
+  return published == 0 ? base_ : paging_sizes(file_, std::min(published, std::uint64_t{1} << 60));
 }
 
 std::uint64_t Pager::resident_bound_bytes() const noexcept {
-  return resident_budget_bytes_ + kLargestFolioBytes + format::kHeaderSegmentBytes;
+  return sizes().resident_budget_bytes + kLargestFolioBytes + format::kHeaderSegmentBytes;
+}
+
+std::uint64_t Pager::writable_end() const noexcept {
+  if (strategy_ == PagingStrategy::none) return std::numeric_limits<std::uint64_t>::max();
+  const auto& header = file_.header();
+  const std::uint64_t prepared = load_field(header.prepared_position.value, std::memory_order_seq_cst);
+  const std::uint64_t released = load_field(header.released_position.value, std::memory_order_seq_cst);
+  return std::min(prepared, released + sizes().resident_budget_bytes);
 }
 
 PrepareOutcome Pager::prepare_until(std::uint64_t target) noexcept {
@@ -157,8 +280,10 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
   }
   if (outcome == PrepareOutcome::ready) {
     invalidate(prepared, end);
-    // Release: pairs with producers' acquire load before they reserve into the range.
-    prepared_line.store(end, std::memory_order_release);
+    // seq_cst: release pairs with producers' acquire load before they reserve into the range;
+    // the total order with the sleeper count in wake_sleepers below is the Dekker pairing with a
+    // producer that sleeps until the frontier moves (see wakeups.hpp).
+    prepared_line.store(end, std::memory_order_seq_cst);
   }
   owner.store(0, std::memory_order_release);
   if (outcome == PrepareOutcome::ready) wake_sleepers(header.space_wait);
@@ -170,15 +295,16 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
 // every holding consumer has read.
 std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t target,
                                       PrepareOutcome* outcome) noexcept {
-  std::uint64_t end = std::max(round_down(prepared, chunk_bytes_) + chunk_bytes_,
-                               round_down(target + chunk_bytes_ - 1, chunk_bytes_));
+  const PagingSizes budget = sizes();
+  const std::uint64_t chunk = budget.chunk_bytes;
+  std::uint64_t end = std::max(round_down(prepared, chunk) + chunk, round_down(target + chunk - 1, chunk));
   auto& header = file_.header();
   const std::uint64_t released = atomic_field(header.released_position.value).load(std::memory_order_acquire);
-  const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
-  // The follow window counts only as far as a follower really lags: with none behind, the
-  // budget is a view and a chunk on either side of the head.
-  const std::uint64_t follower_lag = head - follower_position(head);
-  end = std::min(end, round_down(released + resident_budget_bytes_ - most_lag_bytes_ + follower_lag, kPage));
+  // What producers write between the release frontier and the head is what the ring holds in
+  // memory: when write-back and release fall behind, producers wait (writable_end). Preparation
+  // runs at most the prepared stretch further (the budget counts it too).
+  end = std::min(end, round_down(released + budget.resident_budget_bytes + budget.ahead_bytes, kPage));
+
   if (end <= prepared) {
     *outcome = PrepareOutcome::throttled;
     return prepared;
@@ -203,12 +329,14 @@ void Pager::invalidate(std::uint64_t start, std::uint64_t end) noexcept {
       case PagingStrategy::zero_range:
         // Failure only costs speed (the old pages get read back), never correctness.
         ::fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, file_offset, file_length);
+        if (zero_fill_) write_zeros(fd, file_offset, file_length);
         break;
       case PagingStrategy::punch_hole:
         // Reserve the blocks again at once: a hole could meet ENOSPC at write-back.
         if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, file_offset, file_length) == 0) {
           ::fallocate(fd, FALLOC_FL_KEEP_SIZE, file_offset, file_length);
         }
+        if (zero_fill_) write_zeros(fd, file_offset, file_length);
         break;
       case PagingStrategy::prefetch_only:
         ::posix_fadvise(fd, file_offset, file_length, POSIX_FADV_WILLNEED);
@@ -224,7 +352,7 @@ void Pager::start_writeback() noexcept {
   if (strategy_ == PagingStrategy::none) return;
   const std::uint64_t head = atomic_field(file_.header().head_position.value).load(std::memory_order_acquire);
   // Leave the chunk under the producers alone: pages written back now would be dirtied again.
-  const std::uint64_t until = round_down(head, chunk_bytes_);
+  const std::uint64_t until = round_down(head, base_.chunk_bytes);
   if (until <= written_back_until_) return;
   const std::uint64_t from = std::max(written_back_until_, until > file_.geometry().capacity ? until - file_.geometry().capacity : 0);
   for_each_file_range(file_, from, until, [&](std::uint64_t offset, std::uint64_t length) {
@@ -233,66 +361,59 @@ void Pager::start_writeback() noexcept {
   written_back_until_ = until;
 }
 
-// The slowest consumer that keeps up (within the follow window of the head); those further
-// behind replay and drop behind themselves. The head when there is none.
-//
-// Under the block policy a holding consumer that was following stays a follower until it is a
-// quarter of the ring behind (at most 16 views): its pages stay in memory and the producers,
-// held by the resident budget, wait for it, as the policy means. Dropping its pages instead sends
-// it to the disk, which slows it down further (measured: 0.75 GB read back in one run of the
-// bench with readers). Under overwrite producers never wait, so the window stays as it is.
-std::uint64_t Pager::follower_position(std::uint64_t head) noexcept {
-  const bool blocking = file_.policy() == WriterPolicy::block;
-  std::uint64_t follower = head;
-  for (auto& slot : file_.header().consumers) {
-    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
+// A chunk boundary a little behind the slowest consumer whose next bytes are kept in memory: every
+// consumer at most the resident lag behind the head. Anyone further behind is replaying and finds
+// its next bytes on disk; their pages are spilled oldest first, so that what the ring holds in
+// memory stays within the budget however far consumers fall behind (only a hold window beyond the
+// resident lag lets a holding consumer fall that far).
+std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budget) const noexcept {
+  const std::uint64_t kept_from = head > budget.resident_lag_bytes ? head - budget.resident_lag_bytes : 0;
+  std::uint64_t slowest = head;
+  for (const auto& slot : file_.header().consumers) {
+    // Acquire: pairs with the release store of state that publishes an attached slot.
+    if (load_field(slot.state, std::memory_order_acquire) !=
         static_cast<std::uint32_t>(format::ConsumerState::active)) {
       continue;
     }
-    auto flags = atomic_field(slot.flags);
-    const std::uint32_t seen = flags.load(std::memory_order_acquire);
-    const bool holding = blocking && (seen & format::kConsumerHoldsBack) != 0 && (seen & format::kConsumerExpired) == 0;
-    const bool was_following = (seen & format::kConsumerFollowing) != 0;
-    const std::uint64_t window = holding && was_following ? sticky_window_bytes_ : follow_window_bytes_;
-    const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_acquire);
-    const bool following = cursor <= head && head - cursor <= window;
-    if (following) follower = std::min(follower, cursor);
-    // In the file, so that every process's engine agrees; written only when it changes.
-    // Relaxed: the flag only steers memory use; nothing is published with it.
-    if (following && !was_following) flags.fetch_or(format::kConsumerFollowing, std::memory_order_relaxed);
-    if (!following && was_following) flags.fetch_and(~std::uint32_t{format::kConsumerFollowing}, std::memory_order_relaxed);
+    // Acquire: pairs with the consumer's seq_cst cursor store; only steers memory use.
+    const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
+    if (cursor <= head) slowest = std::min(slowest, std::max(cursor, kept_from));
   }
-  return follower;
+  if (slowest < budget.keep_behind_bytes) return 0;
+  return round_down(slowest - budget.keep_behind_bytes, budget.chunk_bytes);
 }
 
-void Pager::release_behind() noexcept {
-  if (strategy_ == PagingStrategy::none) return;
+bool Pager::release_behind() noexcept {
+  if (strategy_ == PagingStrategy::none) return false;
   auto& header = file_.header();
   const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
   const std::uint64_t capacity = file_.geometry().capacity;
-  const std::uint64_t follower = follower_position(head);
-  if (follower < keep_behind_bytes_) return;
-  const std::uint64_t target = round_down(follower - keep_behind_bytes_, chunk_bytes_);
+  const PagingSizes budget = sizes();
+  const std::uint64_t target = release_target(head, budget);
   auto released = atomic_field(header.released_position.value);
   std::uint64_t from = released.load(std::memory_order_acquire);
   const std::uint64_t first = from;
   while (from < target) {
     // Nothing older than a lap behind the target is still in the page cache under this name.
     const std::uint64_t start = std::max(from, target > capacity ? target - capacity : 0);
-    const std::uint64_t end = std::min(target, round_down(start, chunk_bytes_) + chunk_bytes_);
+    const std::uint64_t end = std::min(target, round_down(start, budget.chunk_bytes) + budget.chunk_bytes);
     // Exactly once per chunk: whoever moves the frontier drops what it passed. One chunk at a
     // time, dropped before the next is taken, so that the frontier (which paces preparation
-    // ahead) is never more than a chunk ahead of what has really left memory.
-    if (!released.compare_exchange_weak(from, end, std::memory_order_acq_rel)) continue;
+    // ahead) is never more than a chunk ahead of what has really left memory. seq_cst: acquire
+    // and release for the frontier; the total order with the sleeper count below is the Dekker
+    // pairing with producers waiting for room in the budget (wakeups.hpp).
+    if (!released.compare_exchange_weak(from, end, std::memory_order_seq_cst)) continue;
     drop_range(start, end);
     from = end;
   }
-  if (from == first) return;
+  if (from == first) return false;
   // Pages still under write-back when their chunk was dropped stay in memory (sync_file_range
   // does not wait for pages another writer holds): go over a trailing stretch once more.
   const std::uint64_t retry_from = first > redrop_bytes_ ? first - redrop_bytes_ : 0;
   drop_range(std::max(retry_from, released_again_until_), first);
   released_again_until_ = first;
+  wake_sleepers(header.space_wait);
+  return true;
 }
 
 void Pager::drop_range(std::uint64_t start, std::uint64_t end) noexcept {

@@ -1,12 +1,21 @@
-// The paging engine: keeps a ring larger than RAM fast after it wraps.
+// The paging engine: keeps a ring larger than RAM fast after it wraps, within a memory budget.
 //
 // Ahead of the head, the old lap's bytes are invalidated (zero-range by default) before any
-// producer writes there, so a write never faults the old page in from disk. Behind the consumers
-// that follow the head, written pages are written back early and then dropped from the page
-// cache, so the resident set stays near "views ahead + follower lag + views behind", whatever
-// the ring's size. Both frontiers live in the header and advance by CAS one chunk at a time, so
-// each region is prepared and released exactly once however many producer processes share the
-// ring. See ../shared/docs/wraparound.md for the measurements behind these choices.
+// producer writes there, so a write never faults the old page in from disk. Behind the consumers,
+// written pages are written back early and then dropped from the page cache. Both frontiers live
+// in the header and advance by CAS one chunk at a time, so each region is prepared and released
+// exactly once however many producer processes share the ring.
+//
+// What stays in memory is [release frontier, head): at most the resident budget
+// (PagingBudgetLine), derived from the memory there is (memory_budget.hpp). Within it, the
+// release frontier stays a little behind the slowest consumer that is at most the *resident lag*
+// behind the head; a consumer further behind is replaying: its next bytes are no longer in
+// memory, it reads them ahead of itself in large requests and drops them once read
+// (consumer.cpp). Under the block policy a holding consumer within the hold window of the head
+// paces producers there (slot_tables.cpp), and the hold window fits within the resident lag
+// unless the ring was made with a larger one: such a follower never reads from disk.
+//
+// The design and the measurements behind it: docs/paging.md.
 #pragma once
 
 #include <cstdint>
@@ -32,48 +41,85 @@ enum class PrepareOutcome {
   throttled,  // write-back and release behind have not kept up: the resident budget is used
 };
 
+// The sizes the engine works with for one ring and one budget.
+struct PagingSizes {
+  std::uint64_t chunk_bytes = 0;        // unit of preparation and release
+  std::uint64_t ahead_bytes = 0;        // how far ahead of the head the ring is kept prepared
+  std::uint64_t keep_behind_bytes = 0;  // kept behind the slowest follower (its view may map it)
+  std::uint64_t minimum_hold_bytes = 0; // two maximum-size reservations
+  std::uint64_t resident_budget_bytes = 0;
+  // How far behind the head a consumer may be and still find its next bytes in memory.
+  std::uint64_t resident_lag_bytes = 0;
+  std::uint64_t hold_window_bytes = 0;  // in force for this budget (block policy)
+};
+
+// The smallest budget the engine works with: a chunk and more on either side of the head.
+std::uint64_t minimum_resident_budget(const RingFile& file) noexcept;
+// The sizes for `budget_bytes` (raised to the minimum), with the ring's configured hold window.
+PagingSizes paging_sizes(const RingFile& file, std::uint64_t budget_bytes) noexcept;
+
+// The budget this process would publish now: OpenOptions::resident_budget_bytes, else its share
+// of memory (memory_budget.hpp) among `rings_sharing` rings.
+struct PublishedBudget {
+  std::uint64_t budget_bytes = 0;
+  std::uint64_t memory_bytes = 0;
+  std::uint64_t rings_sharing = 1;
+};
+PublishedBudget choose_budget(const RingFile& file, std::uint64_t rings_sharing) noexcept;
+// Writes it, and the hold window it gives, into the header (PagingBudgetLine).
+void publish_budget(RingFile& file, const PublishedBudget& budget) noexcept;
+
+// The hold window in force: as last published, else as configured (0 and the whole ring: the
+// capacity). Bounded here: the header is untrusted input.
+std::uint64_t hold_window_in_force(const RingFile& file) noexcept;
+
 class Pager {
  public:
   explicit Pager(RingFile& file);
 
   PagingStrategy strategy() const noexcept { return strategy_; }
-  std::uint64_t chunk_bytes() const noexcept { return chunk_bytes_; }
+  std::uint64_t chunk_bytes() const noexcept { return base_.chunk_bytes; }
   // How far ahead of the head the housekeeper keeps the ring prepared.
-  std::uint64_t ahead_bytes() const noexcept { return ahead_bytes_; }
-  // Preparation never runs further than this ahead of the release frontier, so the ring's pages
-  // in memory stay within it however far the disk falls behind: a view and a chunk ahead, as
-  // far as the slowest follower lags (at most the follow window, or under block the sticky
-  // window), a view and a chunk behind.
-  std::uint64_t resident_budget_bytes() const noexcept { return resident_budget_bytes_; }
+  std::uint64_t ahead_bytes() const noexcept { return base_.ahead_bytes; }
+  // The sizes for the budget in force (published in the header, else this process's own).
+  PagingSizes sizes() const noexcept;
   // What the ring file may hold in the page cache: the budget, plus the largest page-cache folio
   // (pages are dropped in whole folios), plus the header.
   std::uint64_t resident_bound_bytes() const noexcept;
 
+  // Where producers may reserve up to now: prepared, and within the resident budget past the
+  // release frontier (preparation runs further ahead: invalidated bytes take no memory).
+  // seq_cst loads: the re-check of a producer about to sleep (Dekker with the frontiers' seq_cst
+  // stores, see wakeups.hpp); acquire for the preparer's store and the release CAS.
+  std::uint64_t writable_end() const noexcept;
+  // Producers of this process write records through the mapping (claim, fill, commit; or small
+  // records through write()): then preparation also writes zeros over what it invalidates. A fill through the mapping takes a page fault per
+  // page the page cache does not hold, and 4 KiB at a time (measured: 786,000 faults per 3 GiB,
+  // 0.35 GB/s); after a write the cache holds the range in large folios, which a fault maps many
+  // pages at a time (59,000 faults, 1.0-1.25 GB/s). The zeros are overwritten before write-back.
+  void fill_prepared_with_zeros() noexcept { zero_fill_ = true; }
   // Prepares whole chunks until prepared_position >= target.
   PrepareOutcome prepare_until(std::uint64_t target) noexcept;
   // Starts write-back of what producers have written, up to a little behind the head.
   void start_writeback() noexcept;
-  // Drops pages every following consumer has passed (and that are written back).
-  void release_behind() noexcept;
+  // Drops pages every following consumer has passed (and that are written back), and pages
+  // further than the resident lag behind the head whoever has not read them. Returns true when
+  // the release frontier moved.
+  bool release_behind() noexcept;
 
  private:
   PrepareOutcome prepare_range(std::uint64_t target) noexcept;
   std::uint64_t choose_range_end(std::uint64_t prepared, std::uint64_t target, PrepareOutcome* outcome) noexcept;
   void invalidate(std::uint64_t start, std::uint64_t end) noexcept;
   void drop_range(std::uint64_t start, std::uint64_t end) noexcept;
-  std::uint64_t follower_position(std::uint64_t head) noexcept;
+  std::uint64_t release_target(std::uint64_t head, const PagingSizes& sizes) const noexcept;
 
   RingFile& file_;
   PagingStrategy strategy_;
-  std::uint64_t chunk_bytes_;
-  std::uint64_t ahead_bytes_;
-  std::uint64_t follow_window_bytes_;
-  std::uint64_t sticky_window_bytes_;
-  std::uint64_t most_lag_bytes_;  // the sticky window under block, the follow window otherwise
-  std::uint64_t keep_behind_bytes_;
-  std::uint64_t resident_budget_bytes_;
+  PagingSizes base_;  // for this process's own budget, before any is published
   std::uint64_t redrop_bytes_;
   std::uint64_t written_back_until_ = 0;    // this process's progress; repeats are harmless
+  bool zero_fill_ = false;                  // fill_prepared_with_zeros
   std::uint64_t released_again_until_ = 0;  // where this process's trailing re-drop got to
   ConsumerLivenessChecks liveness_checks_;
 };

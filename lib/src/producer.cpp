@@ -46,7 +46,7 @@ class ProducerCore {
     slot_ = &header_.producers[slot_index_];
     wait_report_ = WaitReport(*slot_);
     if (pager_.strategy() == PagingStrategy::none) {
-      prepared_cache_ = std::numeric_limits<std::uint64_t>::max();  // no frontier to respect
+      writable_cache_ = kNothingToPrepare;  // no frontier to respect
     }
     if (pager_.strategy() != PagingStrategy::none || options_.sync.mode == SyncPolicy::Mode::interval) {
       housekeeper_ = std::make_unique<Housekeeper>(file_, options_.sync);
@@ -114,6 +114,7 @@ class ProducerCore {
   ClaimStatus commit(std::size_t used_bytes) noexcept {
     if (!claim_open_) return ClaimStatus::no_claim;
     if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
+    note_fill_in_place();
     const std::uint32_t payload_crc =
         options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
     return commit_frame(used_bytes, payload_crc);
@@ -181,6 +182,7 @@ class ProducerCore {
         return ClaimStatus::io_error;
       }
     } else if (!payload.empty()) {
+      note_fill_in_place();
       std::memcpy(result.buffer.data(), payload.data(), payload.size());
     }
     // From the caller's buffer: reading the payload back through the mapping would fault every
@@ -197,12 +199,13 @@ class ProducerCore {
   static constexpr unsigned kSpinsBeforeSleep = 2000;
   // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
   static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
-  static constexpr std::uint64_t kPreparationRecheckNs = 1'000'000;
+  static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();
   // Below this a memcpy into the mapping costs less than a system call.
   static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
 
   // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
-  // Returns false (block policy) when a holding consumer has not freed the space.
+  // Returns false when there is no room yet: a holding consumer has not freed the space (block
+  // policy), or the paging engine has not prepared it (see ensure_prepared).
   bool reserve(std::uint64_t stride, std::uint64_t* record_position) noexcept {
     auto head = atomic_field(header_.head_position.value);
     // Acquire: pairs with other producers' CAS; what matters is the CAS below, which is seq_cst.
@@ -213,12 +216,17 @@ class ProducerCore {
       const std::uint64_t offset = geometry_.offset_of(start);
       padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
       end = start + padding + stride;
-      if (blocking() && end > limit_cache_ && !refresh_limit(end)) {
+      if (blocking() && end > shared_limit() && !refresh_limit(end)) {
         last_blocked_end_ = end;
         blocked_by_ = limit_holder_ < format::kConsumerSlotCount ? format::kWaitForConsumer + limit_holder_ : 0;
         return false;
       }
-      if (end > prepared_cache_ && !ensure_prepared(end)) {
+      if (end > claims_limit_cache_ && !refresh_claims_limit(end)) {
+        last_blocked_end_ = end;
+        blocked_by_ = 0;  // another producer's claim a lap behind: no cause the slot can name
+        return false;
+      }
+      if (end > writable_cache_ && !ensure_prepared(end)) {
         last_blocked_end_ = end;
         blocked_by_ = format::kWaitForPreparation;
         return false;
@@ -247,7 +255,24 @@ class ProducerCore {
     return true;
   }
 
+  // The limit in force for everyone. Read on every reservation rather than cached: a consumer
+  // that starts to follow lowers it (paces producers), and the line changes rarely, so the load
+  // is a cache hit. Acquire: pairs with the CAS that changed it; the Dekker pairing that needs
+  // seq_cst is the re-check after the reservation (wait_out_limit_race).
+  std::uint64_t shared_limit() const noexcept {
+    return atomic_field(header_.producer_limit.value).load(std::memory_order_acquire);
+  }
+
   bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
+
+  // Records are written through the mapping: from now on preparation zero-fills, so that the
+  // writes find the pages in memory, in large folios (Pager::fill_prepared_with_zeros).
+  void note_fill_in_place() noexcept {
+    if (fills_in_place_) return;
+    fills_in_place_ = true;
+    pager_.fill_prepared_with_zeros();
+    if (housekeeper_ != nullptr) housekeeper_->producer_fills_in_place();
+  }
 
   // A large payload goes into the claimed range with pwrite(): the page cache takes it in large
   // folios, where a copy into the mapping faults (and, on a freshly invalidated range,
@@ -268,41 +293,35 @@ class ProducerCore {
   }
 
   // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
-  // housekeeper has done it; if not, do it here, or wait for whoever is doing it.
+  // housekeeper has done it; if not, try once here. Returns false when it cannot be done now:
+  // holding consumers have not read the old lap there (blocked), write-back and release behind
+  // have not kept up with the budget (throttled), or another process is preparing (busy). The
+  // caller sleeps until the frontiers move (sleep_for_space); a retry here would only spin.
   bool ensure_prepared(std::uint64_t end) noexcept {
-    auto prepared = atomic_field(header_.prepared_position.value);
-    // Acquire: pairs with the preparer's release store after it invalidated the range.
-    prepared_cache_ = prepared.load(std::memory_order_acquire);
-    for (unsigned attempt = 0; end > prepared_cache_; ++attempt) {
-      // Prepare a stretch ahead while at it, so that other producers find it ready.
-      const PrepareOutcome outcome = pager_.prepare_until(end + pager_.ahead_bytes());
-      prepared_cache_ = prepared.load(std::memory_order_acquire);
-      if (end <= prepared_cache_) break;
-      if (outcome == PrepareOutcome::blocked) return false;  // holding consumers not past yet
-      if (outcome == PrepareOutcome::throttled) {
-        // The disk is behind: write back and release here, waiting for it if need be. This is
-        // the back-pressure that keeps memory bounded when producers outrun the disk.
-        pager_.start_writeback();
-        pager_.release_behind();
-      } else if (outcome == PrepareOutcome::busy) {
-        if (attempt < kSpinsBeforeSleep) {
-          cpu_relax();
-        } else {
-          last_blocked_end_ = end;
-          sleep_for_space(kPreparationRecheckNs);
-        }
-      }
+    writable_cache_ = pager_.writable_end();
+    if (end <= writable_cache_) return true;
+    // Prepare a stretch ahead while at it, so that other producers find it ready.
+    const PrepareOutcome outcome = pager_.prepare_until(end + pager_.ahead_bytes());
+    if (outcome == PrepareOutcome::throttled) {
+      // The disk is behind: write back and release here, waiting for the disk if need be. This
+      // is the back-pressure that keeps memory bounded when producers outrun the disk.
+      pager_.start_writeback();
+      if (pager_.release_behind()) pager_.prepare_until(end + pager_.ahead_bytes());
     }
-    return true;
+    if (housekeeper_ != nullptr) housekeeper_->notify(end);
+    writable_cache_ = pager_.writable_end();
+    return end <= writable_cache_;
   }
 
   bool refresh_limit(std::uint64_t end) noexcept {
-    try {
-      limit_cache_ = refresh_producer_limit(file_, end, liveness_checks_, &limit_holder_);
-    } catch (const Error&) {
-      return false;  // the table lock failed; report no space rather than throw on the hot path
-    }
-    return end <= limit_cache_;
+    return end <= refresh_producer_limit(file_, end, liveness_checks_, &limit_holder_);
+  }
+
+  // Another producer a lap behind, still filling its claim, must not have its space reserved
+  // again under it: its late bytes would land in the new records. Recomputed about once a lap.
+  bool refresh_claims_limit(std::uint64_t end) noexcept {
+    claims_limit_cache_ = open_claims_limit(file_, slot_index_);
+    return end <= claims_limit_cache_;
   }
 
   // A consumer attaching right now may have lowered the limit below our fresh reservation
@@ -314,13 +333,18 @@ class ProducerCore {
     while (!refresh_limit(end)) sleep_for_space(kSpaceRecheckNs);
   }
 
+  // Sleeps until the space up to last_blocked_end_ may be free: a consumer committed, a
+  // frontier of the paging engine moved, or the timeout passed.
   void sleep_for_space(std::uint64_t timeout_ns) noexcept {
     auto& wait = header_.space_wait;
-    // seq_cst increment, then the limit re-check: Dekker with a consumer's seq_cst cursor
-    // store followed by its load of sleepers (wakeups.hpp).
+    // seq_cst increment, then the re-check: Dekker with a consumer's seq_cst cursor store and a
+    // preparer's seq_cst frontier store, each followed by its load of sleepers (wakeups.hpp).
     atomic_field(wait.sleepers).fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t observed = atomic_field(wait.futex_word).load(std::memory_order_seq_cst);
-    if (!refresh_limit(last_blocked_end_)) {
+    const bool limit_allows =
+        (!blocking() || refresh_limit(last_blocked_end_)) && refresh_claims_limit(last_blocked_end_);
+    const bool writable = writable_cache_ == kNothingToPrepare || pager_.writable_end() >= last_blocked_end_;
+    if (!limit_allows || !writable) {
       futex_wait(&wait.futex_word, observed, std::chrono::nanoseconds(timeout_ns));
     }
     atomic_field(wait.sleepers).fetch_sub(1, std::memory_order_seq_cst);
@@ -359,9 +383,9 @@ class ProducerCore {
   DataView view_;
   std::uint32_t slot_index_ = 0;
   format::ProducerSlot* slot_ = nullptr;
-  std::uint64_t limit_cache_ = 0;
   std::uint64_t last_blocked_end_ = 0;  // the reservation end that last found no space
-  std::uint64_t prepared_cache_ = 0;     // producers never reserve beyond prepared_position
+  std::uint64_t writable_cache_ = 0;     // Pager::writable_end() when last read
+  std::uint64_t claims_limit_cache_ = 0;  // open_claims_limit() when last computed
   std::uint64_t next_notify_ = 0;        // reservation end at which to wake the housekeeper
   std::uint64_t bytes_since_flush_ = 0;
   Pager pager_;  // for this thread's own preparation when the housekeeper has fallen behind
@@ -373,6 +397,7 @@ class ProducerCore {
   std::uint64_t blocked_by_ = 0;   // format::kWaitFor...
   std::uint32_t limit_holder_ = 0;  // the consumer slot that kept the limit low
 
+  bool fills_in_place_ = false;  // a record was written through the mapping
   bool claim_open_ = false;
   std::byte* claim_frame_ = nullptr;
   std::uint64_t claim_position_ = 0;

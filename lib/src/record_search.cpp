@@ -34,15 +34,25 @@ std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, D
                                                          std::uint64_t margin) noexcept {
   const Geometry& geometry = file.geometry();
   auto& header = file.header();
+  // Producers and the paging engine may move the frontier while we scan; then the boundary found
+  // is overwritten already, and we look again from where the frontier has got to. A stretch with
+  // no boundary at all (overwritten during the scan, or damage a crash of the machine left) is
+  // passed: the scan goes on after it, up to the head.
   constexpr int kAttempts = 8;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+  std::uint64_t from = 0;
+  for (int attempt = 0; attempt < kAttempts;) {
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t frontier = reclaimed_frontier(header);
     if (frontier <= geometry.capacity && margin == 0) return 0;  // nothing overwritten yet
     const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
-    const std::optional<std::uint64_t> boundary =
-        find_boundary(view, std::min(oldest + margin, head), head, geometry, header.producers);
-    if (boundary && !overwritten(file, *boundary)) return *boundary;
+    from = std::max(from, std::min(oldest + margin, head));
+    const std::optional<std::uint64_t> boundary = find_boundary(view, from, head, geometry, header.producers);
+    if (!boundary) {
+      from += 2 * geometry.max_frame_stride;  // what find_boundary scanned
+      continue;
+    }
+    if (!overwritten(file, *boundary)) return *boundary;
+    ++attempt;
   }
   return std::nullopt;
 }

@@ -12,6 +12,7 @@
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "frames.hpp"
+#include "paging.hpp"
 #include "process_identity.hpp"
 #include "ring_file.hpp"
 #include "slot_life_cycle.hpp"
@@ -60,6 +61,9 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     info.holds_back = (flags & format::kConsumerHoldsBack) != 0 && !info.expired && !info.detached &&
                       file_->policy() == WriterPolicy::block;
     info.cursor = load_field(slot.cursor, std::memory_order_acquire);
+    info.following = info.holds_back && !info.detached && (flags & format::kConsumerFollowing) != 0;
+    info.replaying = !info.detached && file_->info().paging != PagingStrategy::none &&
+                     info.cursor < load_field(header.released_position.value, std::memory_order_acquire);
     info.heartbeat_ns = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
     info.consumed_records = load_field(slot.consumed_records, std::memory_order_relaxed);
     info.lost_bytes = load_field(slot.lost_bytes, std::memory_order_relaxed);
@@ -82,7 +86,8 @@ std::vector<ProducerInfo> Ring::producers() const {
     }
     ProducerInfo info;
     info.slot = index;
-    info.pid = load_field(slot.owner_pid, std::memory_order_relaxed);
+    // Acquire: pairs with the release store of a new owner's pid, made after it reset the counts.
+    info.pid = load_field(slot.owner_pid, std::memory_order_acquire);
     info.alive = detail::is_alive(detail::owner_of(slot));
     info.committed_records = load_field(slot.committed_records, std::memory_order_relaxed);
     info.committed_bytes = load_field(slot.committed_bytes, std::memory_order_relaxed);
@@ -120,6 +125,20 @@ std::optional<RecordMeta> Ring::record_at(std::uint64_t position) const {
   if (read.kind != detail::FrameKind::data) return std::nullopt;
   return RecordMeta{position, header.timestamp_ns,
                     static_cast<std::uint32_t>(read.frame_length - format::kRecordHeaderBytes)};
+}
+
+PagingState Ring::paging_state() const noexcept {
+  const auto& header = file_->header();
+  const auto& line = header.paging_budget;
+  PagingState state;
+  // Relaxed: advisory figures, each published on its own (paging.cpp).
+  state.resident_budget_bytes = load_field(line.resident_budget_bytes, std::memory_order_relaxed);
+  state.hold_window_bytes = detail::hold_window_in_force(*file_);
+  state.memory_bytes = load_field(line.memory_bytes, std::memory_order_relaxed);
+  state.rings_sharing = load_field(line.rings_sharing, std::memory_order_relaxed);
+  state.prepared_position = load_field(header.prepared_position.value, std::memory_order_acquire);
+  state.released_position = load_field(header.released_position.value, std::memory_order_acquire);
+  return state;
 }
 
 Ring::Residency Ring::residency() const {

@@ -68,11 +68,11 @@ std::uint32_t identity_crc(const FileIdentity& identity) {
                  offsetof(FileIdentity, identity_crc32c)});
 }
 
-// Raises the view so that it is a power of two and holds two maximum-size frames.
-// A view larger than a small ring is clamped to the data area when mapped.
-std::uint64_t choose_view_bytes(std::uint64_t requested, std::uint64_t max_frame_stride) {
+// Raises the view to a power of two. A view larger than a small ring is clamped to the data
+// area when mapped; a frame larger than half a view gets a window of its own (data_view.cpp).
+std::uint64_t choose_view_bytes(std::uint64_t requested) {
   std::uint64_t view = kMinViewBytes;
-  while (view < requested || view < 2 * max_frame_stride) view *= 2;
+  while (view < requested) view *= 2;
   return view;
 }
 
@@ -109,6 +109,11 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   }
   if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
     fail("unknown writer policy");
+  }
+  if (options.hold_window_bytes != 0 && options.hold_window_bytes < options.capacity_bytes &&
+      options.hold_window_bytes < 2 * stride) {
+    fail("hold window " + human_bytes(options.hold_window_bytes) + " is below two maximum-size records (" +
+         human_bytes(2 * stride) + "); raise --hold-window or lower --max-record");
   }
   if (options.unblock_timeout.count() <= 0 || options.unblock_timeout.count() > 0xffffffffLL ||
       options.consumer_grace.count() < 0 || options.consumer_grace.count() > 0xffffffffLL) {
@@ -188,6 +193,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.unblock_timeout_ms = static_cast<std::uint32_t>(create_options.unblock_timeout.count());
   identity.consumer_grace_ms = static_cast<std::uint32_t>(create_options.consumer_grace.count());
   identity.lap_tag_salt = static_cast<std::uint32_t>(std::random_device{}()) | 1u;
+  identity.hold_window_bytes = std::min(create_options.hold_window_bytes, create_options.capacity_bytes);
   identity.identity_crc32c = identity_crc(identity);
   // Nothing written yet: producers may fill the first lap without asking consumers.
   header.producer_limit.value = create_options.capacity_bytes;
@@ -264,7 +270,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   if (open_options.view_bytes == 0 || open_options.view_bytes > kMaxCapacity) {
     throw Error(ErrorCode::invalid_argument, describe(path) + ": view size out of range");
   }
-  info_.view_bytes = choose_view_bytes(open_options.view_bytes, geometry_.max_frame_stride);
+  info_.view_bytes = choose_view_bytes(open_options.view_bytes);
 
   // Boost's mapping opens the file once more; it must still be the file that was validated.
   try {
@@ -286,8 +292,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   }
   fd_ = file.release();
   validate_tables();
-  info_.follow_window_bytes =
-      open_options.follow_window_bytes != 0 ? open_options.follow_window_bytes : 4 * info_.view_bytes;
+  resident_budget_override_ = open_options.resident_budget_bytes;
 }
 
 void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t file_bytes) {
@@ -327,6 +332,10 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
             " does not fit the capacity");
   }
   if (identity.unblock_timeout_ms == 0) corrupt("unblock timeout is zero");
+  if (identity.hold_window_bytes != 0 &&
+      (identity.hold_window_bytes > identity.data_capacity || identity.hold_window_bytes < 2 * max_stride)) {
+    corrupt("hold window " + std::to_string(identity.hold_window_bytes) + " does not fit the capacity");
+  }
   const std::uint64_t expected_bytes = identity.data_offset + identity.data_capacity;
   if (file_bytes < expected_bytes) {
     throw Error(ErrorCode::truncated,
@@ -356,6 +365,7 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   info_.max_record_bytes = identity.max_record_bytes;
   info_.unblock_timeout = std::chrono::milliseconds(identity.unblock_timeout_ms);
   info_.consumer_grace = std::chrono::milliseconds(identity.consumer_grace_ms);
+  info_.hold_window_bytes = identity.hold_window_bytes;
 }
 
 void RingFile::validate_tables() const {
@@ -363,7 +373,9 @@ void RingFile::validate_tables() const {
     throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt " + what +
                                         "; the file is damaged, restore it or create a new ring");
   };
-  // Cursors and claims are read before the head: they never pass it, and the head only grows.
+  // A cursor beyond the head is not checked here: the header's pages may come from different
+  // moments after a crash of the machine, and one consumer's cursor must not make the whole
+  // ring unreadable. Attaching under that name reports it (consumer_attach.cpp).
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header_->consumers[index];
     const auto state = load_field(slot.state, std::memory_order_acquire);
@@ -372,11 +384,6 @@ void RingFile::validate_tables() const {
     }
     if (state == 0) continue;
     const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
-    const std::uint64_t head = load_field(header_->head_position.value, std::memory_order_acquire);
-    if (cursor > head) {
-      corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
-              " is beyond the head " + std::to_string(head));
-    }
     if (cursor % format::kFrameAlignment != 0) {
       corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
               " is not 8-byte aligned");

@@ -51,9 +51,11 @@ class RingFile {
   bool read_only() const noexcept { return read_only_; }
   int fd() const noexcept { return fd_; }
   WriterPolicy policy() const noexcept { return info_.policy; }
-  // Views slide in steps of half a view, so any frame (at most half a view) fits in one view.
+  // Views slide in steps of half a view, so any frame of at most half a view fits in one view.
   std::uint64_t view_bytes() const noexcept { return info_.view_bytes; }
   std::uint64_t view_step() const noexcept { return info_.view_bytes / 2; }
+  // OpenOptions::resident_budget_bytes: 0, or the budget this process's producers publish.
+  std::uint64_t resident_budget_override() const noexcept { return resident_budget_override_; }
 
   // The mapped header. In a read-only ring it must only be loaded from.
   format::FileHeader& header() const noexcept { return *header_; }
@@ -79,6 +81,7 @@ class RingFile {
   format::FileHeader* header_ = nullptr;
   RingInfo info_;
   Geometry geometry_;
+  std::uint64_t resident_budget_override_ = 0;
 };
 
 // Table lock held for a scope.

@@ -122,16 +122,21 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
   const OpenClaim left_open = read_claim(slot);
   if (left_open.open()) {
     DataView view(file, DataView::Access::read_write);
-    pad_abandoned_range(file, view, left_open.start, left_open.end);
+    pad_abandoned_range(file, view, chosen, left_open.start, left_open.end);
     publish_claim(slot, {left_open.end, left_open.end, 0});
   }
-  const ProcessIdentity& self = current_process();
-  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
-  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
-  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
-  // A dead last owner may have been waiting; its total is not the new owner's.
+  // The counts are the new owner's (its Producer starts from zero): the last owner's would be
+  // shown under the new pid until its first commit. Reset before the pid is published
+  // (release), so that a reader that sees the new pid (acquire) sees the new counts. A dead last
+  // owner may have been waiting; its wait and its total are not the new owner's either.
+  atomic_field(slot.committed_records).store(0, std::memory_order_relaxed);
+  atomic_field(slot.committed_bytes).store(0, std::memory_order_relaxed);
   atomic_field(slot.wait_state).store(0, std::memory_order_relaxed);
   atomic_field(slot.waited_ns).store(0, std::memory_order_relaxed);
+  const ProcessIdentity& self = current_process();
+  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_release);
+  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
+  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
   // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
   atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::active), std::memory_order_release);
   return chosen;

@@ -46,7 +46,7 @@ void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
 
 // A holding consumer whose process `owner` is gone: reclaim its slot if anonymous, expire it if
 // named and its grace period is over. Returns true when it no longer holds producers back.
-// Takes the table lock.
+// Takes the table lock; throws Error when that fails.
 bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner);
 
 // True when the slot is a named consumer, not attached by a live process and not holding

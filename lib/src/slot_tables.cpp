@@ -6,11 +6,14 @@
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "frames.hpp"
+#include "paging.hpp"
+#include "ringfile/error.hpp"
 #include "slot_life_cycle.hpp"
 
 namespace ringfile::detail {
 
 using format::ConsumerState;
+using format::ProducerState;
 
 void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept {
   auto sequence = atomic_field(slot.claim_sequence);
@@ -56,13 +59,62 @@ ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept {
           load_field(slot.owner_start_time, std::memory_order_acquire)};
 }
 
-void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
+namespace {
+
+// How far the frame at `position` may be padded over as abandoned: 0 while a live producer of
+// another slot claims it (it is that producer's), else the nearest end among the dead claims
+// that cover it (one of them is the real owner's reservation, the others claims published by
+// producers killed before they moved the head).
+std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uint64_t position,
+                              std::uint64_t end) noexcept {
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    if (index == self) continue;
+    const auto& slot = file.header().producers[index];
+    const OpenClaim claim = read_claim(slot);
+    if (position < claim.start || position >= claim.end) continue;
+    const bool alive = atomic_field(slot.state).load(std::memory_order_acquire) !=
+                           static_cast<std::uint32_t>(ProducerState::free) &&
+                       is_alive(owner_of(slot));
+    if (alive) return 0;
+    if (claim.end % format::kFrameAlignment == 0) end = std::min(end, claim.end);
+  }
+  return end;
+}
+
+}  // namespace
+
+std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
+  const auto& header = file.header();
+  const std::uint64_t capacity = file.geometry().capacity;
+  // The head first (seq_cst, as the claimants' head CAS): a claim published after this load
+  // starts at or after it, so head + capacity already keeps clear of it; one published before
+  // it was published before its head CAS, so the scan below sees it.
+  const std::uint64_t head = load_field(header.head_position.value, std::memory_order_seq_cst);
+  const auto unblock_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().unblock_timeout).count());
+  const std::uint64_t now = coarse_realtime_ns();
+  std::uint64_t oldest = head;
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    if (index == own_slot) continue;
+    const auto& slot = header.producers[index];
+    const OpenClaim claim = read_claim(slot);
+    if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
+    if (now > claim.time_ns + unblock_ns || !is_alive(owner_of(slot))) continue;
+    oldest = claim.start;
+  }
+  return oldest + capacity;
+}
+
+void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept {
   const Geometry& geometry = file.geometry();
   const std::uint64_t head =
       atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
   // Space a lap behind the head has been reserved again by others: the old claim is gone.
   if (end + geometry.capacity <= head) return;
+  // Space at and beyond the head was never reserved (the last owner died before moving the
+  // head): a padding frame written there would hide the record the next producer puts there.
+  end = std::min(end, head);
   std::uint64_t position = start;
   while (position < end) {
     std::byte* frame = view.at(geometry.offset_of(position), header_bytes_at(position, geometry));
@@ -73,7 +125,11 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t sta
       continue;
     }
     if (read.kind == FrameKind::corrupt) return;
-    const std::uint64_t padding_end = std::min(end, geometry.lap_end(position));
+    // Killed between publishing its claim and moving the head, the last owner never reserved
+    // this space: the producer that did holds its own claim on it.
+    const std::uint64_t padding_end =
+        abandoned_until(file, slot_index, position, std::min(end, geometry.lap_end(position)));
+    if (padding_end == 0) return;
     if (pad_over(frame, position, padding_end - position, read.commit_word, geometry)) {
       position = padding_end;
     }
@@ -114,13 +170,10 @@ bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns)
 
 bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   auto& header = file.header();
-  auto limit = atomic_field(header.producer_limit.value);
   const std::uint64_t wanted_limit = position + file.geometry().capacity;
-  std::uint64_t seen = limit.load(std::memory_order_seq_cst);
   // seq_cst CAS: producers re-read the limit after every reservation (seq_cst), so either they
   // see this lower limit and wait before writing, or we see their reservation below.
-  while (seen > wanted_limit && !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
-  }
+  lower_producer_limit(file, wanted_limit);
   // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
   // limit load) and with the paging engine (preparing_end store, then limit load).
   const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_seq_cst);
@@ -128,46 +181,83 @@ bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   return std::max(head, preparing) <= wanted_limit;
 }
 
-std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks, std::uint32_t* slowest_slot) {
+namespace {
+
+// The lowest bound the holding consumers set: a follower's cursor plus the hold window, anyone
+// else's plus the capacity; max() when none holds. With `checks`, a consumer whose bound is
+// below `needed_end` and whose process is gone is reclaimed or expired on the way. `*lowest_slot`
+// (if given) is set to the slot that sets the bound (kConsumerSlotCount when none).
+std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks* checks,
+                                    std::uint32_t* lowest_slot = nullptr) noexcept {
   auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
-  auto limit = atomic_field(header.producer_limit.value);
-  for (;;) {
-    // seq_cst: pairs with the seq_cst CAS by which hold_producers_at lowers the limit.
-    std::uint64_t seen = limit.load(std::memory_order_seq_cst);
-    if (needed_end <= seen) return seen;
-    std::uint64_t slowest = std::numeric_limits<std::uint64_t>::max();
-    std::uint32_t slowest_index = std::numeric_limits<std::uint32_t>::max();
-    for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
-      auto& slot = header.consumers[index];
-      // Acquire: pairs with the release store of state that publishes an attached slot.
-      if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-          static_cast<std::uint32_t>(ConsumerState::active)) {
-        continue;
-      }
-      const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_acquire);
-      if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
-        continue;
-      }
-      // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
-      const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
-      if (cursor + capacity < needed_end && checks.due(index, monotonic_ns())) {
-        const ProcessIdentity owner = owner_of(slot);
+  const std::uint64_t hold_window = hold_window_in_force(file);
+  std::uint64_t lowest_bound = std::numeric_limits<std::uint64_t>::max();
+  if (lowest_slot != nullptr) *lowest_slot = format::kConsumerSlotCount;
+  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+    auto& slot = header.consumers[index];
+    // Acquire: pairs with the release store of state that publishes an attached slot.
+    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
+        static_cast<std::uint32_t>(ConsumerState::active)) {
+      continue;
+    }
+    // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
+    const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
+    if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
+      continue;
+    }
+    // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
+    const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
+    const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
+    if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
+      const ProcessIdentity owner = owner_of(slot);
+      try {
         if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
-      }
-      if (cursor < slowest) {
-        slowest = cursor;
-        slowest_index = index;
+      } catch (const Error&) {
+        // The table lock failed (the file system went away): it keeps holding back for now,
+        // and the next check tries again.
       }
     }
-    if (slowest_slot != nullptr) *slowest_slot = slowest_index;
+    if (bound < lowest_bound) {
+      lowest_bound = bound;
+      if (lowest_slot != nullptr) *lowest_slot = index;
+    }
+  }
+  return lowest_bound;
+}
+
+}  // namespace
+
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks& checks,
+                                     std::uint32_t* slowest_slot) noexcept {
+  auto& header = file.header();
+  auto limit = atomic_field(header.producer_limit.value);
+  for (;;) {
+    // seq_cst: pairs with the seq_cst CAS by which an attaching or following consumer lowers
+    // the limit.
+    std::uint64_t seen = limit.load(std::memory_order_seq_cst);
+    if (needed_end <= seen) return seen;
+    const std::uint64_t lowest_bound = lowest_consumer_bound(file, needed_end, &checks, slowest_slot);
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t candidate =
-        slowest == std::numeric_limits<std::uint64_t>::max() ? head + capacity : slowest + capacity;
+        lowest_bound == std::numeric_limits<std::uint64_t>::max() ? head + file.geometry().capacity : lowest_bound;
     if (candidate <= seen) return seen;
     // A failed CAS: another producer raised it or a consumer lowered it meanwhile; recompute.
     if (limit.compare_exchange_strong(seen, candidate, std::memory_order_seq_cst)) return candidate;
+  }
+}
+
+void tighten_producer_limit(RingFile& file) noexcept {
+  const std::uint64_t lowest_bound = lowest_consumer_bound(file, 0, nullptr);
+  if (lowest_bound != std::numeric_limits<std::uint64_t>::max()) lower_producer_limit(file, lowest_bound);
+}
+
+void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept {
+  auto limit = atomic_field(file.header().producer_limit.value);
+  // seq_cst: pairs with producers' seq_cst loads of the limit (refresh_producer_limit, and the
+  // re-check after every reservation).
+  std::uint64_t seen = limit.load(std::memory_order_seq_cst);
+  while (seen > wanted_limit && !limit.compare_exchange_weak(seen, wanted_limit, std::memory_order_seq_cst)) {
   }
 }
 

@@ -30,8 +30,16 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 
-// Pads over every uncommitted frame in [start, end), a claim whose owner is gone.
-void pad_abandoned_range(const RingFile& file, DataView& view, std::uint64_t start,
+// How far producers may reserve without reaching into another producer's open claim from the
+// lap before: the oldest live claim's start plus the capacity (the head plus the capacity when
+// there is none). A claim whose owner is gone, or that is older than the unblock timeout, does
+// not count: consumers pad it over, and its late commit fails. @pre called by the producer that
+// owns `own_slot`, with no claim of its own open.
+std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept;
+
+// Pads over every uncommitted frame in [start, end), the claim of slot `slot_index` whose owner
+// is gone, up to the first frame another slot's claim covers.
+void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept;
 
 // What a producer shows in its slot while it waits for space (ringfile-status: WAITING, since
@@ -77,11 +85,18 @@ class ConsumerLivenessChecks {
   std::array<std::uint64_t, format::kConsumerSlotCount> next_check_ns_{};
 };
 
-// Recomputes the producer limit from the cursors of holding consumers and raises the shared
-// limit to it; dead anonymous consumers are reclaimed and dead named ones expire after the grace
-// period on the way. Returns the limit now in force. When it is below `needed_end`,
-// `*slowest_slot` (if given) names the holding consumer that keeps it there.
-std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks, std::uint32_t* slowest_slot = nullptr);
+// Recomputes the producer limit from the cursors of holding consumers (a follower's cursor plus
+// the hold window, anyone else's plus the capacity) and raises the shared limit to it; dead
+// anonymous consumers are reclaimed and dead named ones expire after the grace period on the way.
+// Returns the limit now in force. When it is below `needed_end`, `*slowest_slot` (if given) names
+// the holding consumer that keeps it there (kConsumerSlotCount when none).
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks& checks,
+                                     std::uint32_t* slowest_slot = nullptr) noexcept;
+// Lowers the shared producer limit to `wanted_limit` if it is higher (a consumer attaching, or
+// starting to follow).
+void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept;
+// Lowers the shared limit to what the holding consumers allow now: after the hold window shrank
+// (the limit is otherwise only recomputed when producers reach it).
+void tighten_producer_limit(RingFile& file) noexcept;
 
 }  // namespace ringfile::detail

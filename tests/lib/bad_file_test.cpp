@@ -132,11 +132,34 @@ TEST_CASE("a consumer slot with an absurd cursor") {
     Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
     auto& slot = ring.file()->header().consumers[5];
     slot.state = static_cast<std::uint32_t>(format::ConsumerState::detached);
+    slot.flags = format::kConsumerNamed;
+    std::memcpy(slot.name, "billing", 8);
     slot.cursor = 1ull << 40;  // far beyond the head (0)
   }
+  {
+    Ring other = Ring::create(dir / "other", small_ring(1 << 20));
+    auto& misaligned = other.file()->header().consumers[6];
+    misaligned.state = static_cast<std::uint32_t>(format::ConsumerState::detached);
+    misaligned.cursor = 12;
+  }
   std::string message;
-  CHECK(open_error(dir / "ring", &message) == ErrorCode::corrupt);
-  CHECK(message.find("consumer slot 5") != std::string::npos);
+  CHECK(open_error(dir / "other", &message) == ErrorCode::corrupt);
+  CHECK(message.find("consumer slot 6") != std::string::npos);
+  CHECK(message.find("aligned") != std::string::npos);
+
+  // A cursor beyond the head is what a crash of the machine can leave (the header's pages
+  // written back at different moments): the ring opens, and that consumer is told.
+  Ring ring = Ring::open(dir / "ring");
+  try {
+    Consumer::attach(ring, {.name = "billing"});
+    FAIL("attached at a cursor beyond the head");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::corrupt);
+    CHECK(std::string(error.what()).find("beyond the ring's head 0") != std::string::npos);
+    CHECK(std::string(error.what()).find("--from latest") != std::string::npos);
+  }
+  Consumer restarted = Consumer::attach(ring, {.name = "billing", .start = StartFrom::latest});
+  CHECK(restarted.position() == 0);
 }
 
 TEST_CASE("a record length out of bounds stops the consumer with corrupt, never a crash") {
@@ -161,8 +184,47 @@ TEST_CASE("a record length out of bounds stops the consumer with corrupt, never 
   CHECK(polled.status == PollStatus::corrupt);
   CHECK(consumer.error_message().find("position " + std::to_string(second)) != std::string::npos);
   CHECK(consumer.error_message().find("maximum record size") != std::string::npos);
-  // It stays stopped at the damage instead of skipping into garbage.
-  CHECK(consumer.poll([](const Record&) {}).status == PollStatus::corrupt);
+  // The next poll skips to the next record boundary (here the head), counting the loss.
+  REQUIRE(producer.write(as_bytes("after the damage")) == ClaimStatus::ok);
+  CHECK(consumer.poll([&](const Record& record) {
+                  seen.emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+                }).status == PollStatus::ok);
+  CHECK(seen == std::vector<std::string>{"fine", "after the damage"});
+  CHECK(consumer.stats().lost_bytes == format::frame_stride(format::kRecordHeaderBytes + 13));
+}
+
+TEST_CASE("bytes below the head that no producer claims are reported once the unblock timeout passes") {
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20);
+  options.unblock_timeout = std::chrono::milliseconds(100);
+  Ring ring = Ring::create(dir / "ring", options);
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  for (const char* text : {"one", "two", "three"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+  // The second record's commit word never reached the file (a crash of the machine).
+  const std::uint64_t second = format::frame_stride(format::kRecordHeaderBytes + 3);
+  const std::uint64_t zero = 0;
+  patch(dir / "ring", static_cast<off_t>(ring.info().data_offset + second), &zero, sizeof zero);
+
+  std::vector<std::string> seen;
+  const auto collect = [&](const Record& record) {
+    seen.emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+  };
+  PollResult polled = consumer.poll(collect);
+  CHECK(polled.status == PollStatus::ok);  // at first it may be a producer finishing its commit
+  CHECK(seen == std::vector<std::string>{"one"});
+  // wait() returns once the hole has outlived the unblock timeout; poll reports it.
+  const auto started = std::chrono::steady_clock::now();
+  while (!consumer.wait(std::chrono::milliseconds(50))) {
+    REQUIRE(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+  }
+  polled = consumer.poll(collect);
+  CHECK(polled.status == PollStatus::corrupt);
+  CHECK(consumer.error_message().find("no producer claims") != std::string::npos);
+  CHECK(consumer.poll(collect).status == PollStatus::ok);
+  CHECK(seen == std::vector<std::string>{"one", "three"});
+  CHECK(consumer.stats().lost_bytes == format::frame_stride(format::kRecordHeaderBytes + 3));
+  CHECK(consumer.stats().lost_records == 1);  // by the producer's sequence numbers
 }
 
 TEST_CASE("a payload that no longer matches its checksum is reported") {
@@ -197,4 +259,51 @@ TEST_CASE("no read permission gives permission_denied") {
   REQUIRE(::waitpid(child, &status, 0) == child);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("records past the head (a header older than the data after a crash) are not handed out") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  {
+    Producer producer(ring);
+    REQUIRE(producer.write(as_bytes("kept")) == ClaimStatus::ok);
+    REQUIRE(producer.write(as_bytes("past the head")) == ClaimStatus::ok);
+  }
+  // The header page as written back before the second record: the head after the first.
+  const std::uint64_t head = format::frame_stride(format::kRecordHeaderBytes + 4);
+  patch(dir / "ring", offsetof(format::FileHeader, head_position), &head, sizeof head);
+  Ring reopened = Ring::open(dir / "ring");
+  Consumer consumer = Consumer::attach(reopened, {.start = StartFrom::earliest});
+  CHECK(drain(consumer) == std::vector<std::string>{"kept"});
+  CHECK_FALSE(consumer.wait(std::chrono::milliseconds(10)));
+  // What producers write from the head on is what the consumer reads next.
+  Producer producer(reopened);
+  REQUIRE(producer.write(as_bytes("new")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"new"});
+}
+
+TEST_CASE("a damaged stretch where the oldest intact record should be is passed, not everything after it") {
+  // Found by the crash image tests: a reader from the earliest record met a page a crash of the
+  // machine had left old, found no boundary in it, and started at the head, skipping every
+  // intact record after the page.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  {
+    Producer producer(ring);
+    for (int index = 0; index < 300; ++index) {
+      REQUIRE(producer.write(as_bytes(std::string(400, 'a') + std::to_string(index))) == ClaimStatus::ok);
+    }
+  }
+  const std::uint64_t head = ring.head_position();
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  // Zeros where the earliest reader starts (an eighth of the ring past the oldest byte).
+  const std::uint64_t start = head - capacity + capacity / 8;
+  const std::uint64_t page = (start % capacity) / 4096 * 4096;
+  const std::vector<char> zeros(8192, 0);  // two pages: the whole stretch the scan looks at
+  patch(dir / "ring", static_cast<off_t>(ring.info().data_offset + page), zeros.data(), zeros.size());
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  const std::vector<std::string> read = drain(consumer);
+  REQUIRE_FALSE(read.empty());
+  CHECK(read.back() == std::string(400, 'a') + "299");
+  CHECK(read.size() > 60);  // most of the lap after the damaged page
 }

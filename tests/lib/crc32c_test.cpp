@@ -32,7 +32,9 @@ TEST_CASE("crc32c with three streams agrees with the byte-at-a-time table for ev
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     value = static_cast<std::byte>(state >> 56);
   }
-  for (std::size_t size : {0ul, 1ul, 7ul, 8ul, 4095ul, 12287ul, 12288ul, 12289ul, 24576ul, 30000ul, 36871ul, 100000ul}) {
+  // Around both block sizes (3 x 256 and 3 x 4096 bytes), and sizes that end in each.
+  for (std::size_t size : {0ul, 1ul, 7ul, 8ul, 64ul, 767ul, 768ul, 769ul, 1536ul, 4095ul, 4096ul, 12287ul, 12288ul,
+                           12289ul, 13057ul, 24576ul, 30000ul, 36871ul, 100000ul}) {
     for (std::size_t offset : {0ul, 1ul, 5ul}) {
       if (offset + size > buffer.size()) continue;
       const std::span<const std::byte> piece(buffer.data() + offset, size);

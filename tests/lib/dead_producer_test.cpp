@@ -2,10 +2,17 @@
 // every other producer's records arrive intact and in order.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "atomics.hpp"
+#include "clock.hpp"
+#include "data_view.hpp"
+#include "frames.hpp"
 #include "ring_file.hpp"
+#include "slot_tables.hpp"
 #include "ringfile/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
@@ -137,4 +144,66 @@ TEST_CASE("a producer killed in the middle of publishing a claim wedges nobody")
   Producer replacement(ring);
   REQUIRE(replacement.write(as_bytes("after")) == ClaimStatus::ok);
   CHECK(drain(consumer) == std::vector<std::string>{"after"});
+}
+
+namespace {
+
+// A pid that no process has any more: a child that exited and was reaped.
+std::uint64_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return static_cast<std::uint64_t>(child);
+}
+
+// Leaves slot `index` as a producer killed with claim [start, end) open.
+void leave_dead_claim(Ring& ring, std::uint32_t index, std::uint64_t start, std::uint64_t end) {
+  auto& slot = ring.file()->header().producers[index];
+  slot.owner_pid = dead_pid();
+  slot.owner_start_time = 1;
+  detail::publish_claim(slot, {start, end, detail::realtime_ns()});
+  detail::atomic_field(slot.state).store(static_cast<std::uint32_t>(format::ProducerState::active));
+}
+
+}  // namespace
+
+TEST_CASE("a claim left by a producer killed before it moved the head never hides the next producer's record") {
+  // Found by the fault suite: such a claim covers space another producer reserves next. When
+  // that producer died too, padding to the stale claim's end swallowed the records after it.
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20);
+  options.unblock_timeout = std::chrono::minutes(10);  // only death detection may pad
+  Ring ring = Ring::create(dir / "ring", options);
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
+  const std::uint64_t position = ring.head_position();
+  leave_dead_claim(ring, 3, position, position + 4096);  // published, head never moved
+  leave_dead_claim(ring, 4, position, position + 64);    // the real owner of [position, +64)
+  detail::atomic_field(ring.file()->header().head_position.value).store(position + 64);
+  REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
+
+  std::vector<std::string> seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (seen.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    for (auto& payload : drain(consumer)) seen.push_back(payload);
+    consumer.wait(std::chrono::milliseconds(20));
+  }
+  CHECK(seen == std::vector<std::string>{"before", "after"});
+}
+
+TEST_CASE("a producer taking over a dead slot pads its claim only below the head") {
+  // Found by the fault suite: a padding frame written at the head, on space nobody had reserved,
+  // hid the record the next producer put there from consumers that read it before the commit.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("first")) == ClaimStatus::ok);
+  const std::uint64_t head = ring.head_position();
+  leave_dead_claim(ring, 5, head, head + 256);
+  detail::DataView view(*ring.file(), detail::DataView::Access::read_write);
+  detail::pad_abandoned_range(*ring.file(), view, 5, head, head + 256);
+  std::byte* frame = view.at(head, format::kRecordHeaderBytes);
+  CHECK(detail::read_frame(frame, head, ring.file()->geometry()).kind == detail::FrameKind::uncommitted);
 }

@@ -25,13 +25,15 @@ using namespace ringfile::test;
 namespace {
 
 constexpr std::uint64_t kView = 64 * 1024;  // the smallest view: small chunks on small rings
+// A budget set by the test rather than by the machine's memory, so that the bounds are its own.
+constexpr std::uint64_t kBudget = 4 << 20;
 
 std::uint64_t load(std::uint64_t& field) { return detail::atomic_field(field).load(); }
 
 Ring engine_ring(const TempDir& dir, std::uint64_t capacity, WriterPolicy policy, PagingStrategy paging) {
   CreateOptions options = small_ring(capacity, policy, 16 * 1024);
   options.paging = paging;
-  return Ring::create(dir / "ring", options, {.view_bytes = kView});
+  return Ring::create(dir / "ring", options, {.view_bytes = kView, .resident_budget_bytes = kBudget});
 }
 
 bool zero_range_available(const TempDir& dir) {
@@ -197,31 +199,39 @@ TEST_CASE("paging: behind a following consumer pages are dropped, the ring's res
   CHECK(verifier.totals().corrupt == 0);
 }
 
-TEST_CASE("paging: under block policy a follower that falls behind keeps its pages in memory") {
+TEST_CASE("paging: a holding consumer within the hold window paces producers, and what it has not read stays in memory") {
   TempDir dir;
   const std::uint64_t capacity = 32 << 20;
   Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
   Consumer follower = Consumer::attach(ring, {});
-  Producer producer(ring);
-  detail::Pager pager(*ring.file());
+  Producer producer(ring);  // publishes the budget before its first record
+  const PagingState state = ring.paging_state();
+  CHECK(state.resident_budget_bytes == kBudget);
+  const std::uint64_t hold_window = state.hold_window_bytes;
+  REQUIRE(hold_window < kBudget);
+  REQUIRE(ring.consumers().at(0).following);  // attached at the head: within the window
   std::vector<std::byte> record(16 * 1024);
+  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + record.size());
   std::uint64_t sequence = 0;
-  const auto write_until = [&](std::uint64_t head, bool follow) {
-    while (ring.head_position() < head) {
-      write_next(producer, record, sequence);
-      if (follow) follower.poll([](const Record&) {});
-    }
-  };
-  write_until(capacity + capacity / 2, true);
-  pager.release_behind();  // sees the consumer following
-  // It stops reading and falls well past the follow window (four 64 KiB views), but stays
-  // within the sticky window (a quarter of the ring, at most 16 views: 1 MiB here).
+  while (ring.head_position() < capacity + capacity / 2) {
+    write_next(producer, record, sequence);
+    follower.poll([](const Record&) {});
+  }
+  // It stops reading. Producers go on until the next record would take them past the window.
   const std::uint64_t stopped_at = follower.position();
-  write_until(stopped_at + 3 * ring.info().follow_window_bytes, false);
+  while (ring.head_position() + stride <= stopped_at + hold_window) {
+    fill_synthetic(record, 1, sequence);
+    if (producer.write(record, std::chrono::milliseconds(50)) == ClaimStatus::ok) ++sequence;
+  }
+  fill_synthetic(record, 1, sequence);
+  CHECK(producer.try_claim(record.size()).status == ClaimStatus::would_block);
+  CHECK(ring.head_position() <= stopped_at + hold_window);
+  CHECK(ring.consumers().at(0).following);
+  CHECK(!ring.consumers().at(0).replaying);
+  // The engine keeps everything it has not read in memory.
+  detail::Pager pager(*ring.file());
   pager.release_behind();
-  auto& released = ring.file()->header().released_position.value;
-  CHECK(detail::atomic_field(released).load() <= stopped_at);
-  // Everything it has not read is still in memory.
+  CHECK(load(ring.file()->header().released_position.value) <= stopped_at);
   const auto& info = ring.info();
   struct {
     std::uint64_t offset, length;
@@ -236,6 +246,37 @@ TEST_CASE("paging: under block policy a follower that falls behind keeps its pag
   follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 1 << 20);
   CHECK(verifier.totals().corrupt == 0);
   CHECK(verifier.totals().missing == 0);
+  CHECK(verifier.producers().at(1).next_sequence == sequence);
+  // Room again: the producer goes on.
+  CHECK(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+}
+
+TEST_CASE("paging: a consumer further behind than the hold window holds producers at the capacity, and follows once it is within") {
+  TempDir dir;
+  const std::uint64_t capacity = 32 << 20;
+  Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
+  Producer producer(ring);
+  std::vector<std::byte> record(16 * 1024);
+  std::uint64_t sequence = 0;
+  while (ring.head_position() < capacity / 2) write_next(producer, record, sequence);
+  // From the oldest record: half the ring behind, far beyond the window.
+  Consumer late = Consumer::attach(ring, {.start = StartFrom::earliest});
+  const std::uint64_t hold_window = ring.paging_state().hold_window_bytes;
+  REQUIRE(ring.head_position() - late.position() > hold_window);
+  CHECK(!ring.consumers().at(0).following);
+  // Producers go on past its cursor + the window (up to the capacity).
+  while (ring.head_position() < late.position() + capacity - capacity / 8) write_next(producer, record, sequence);
+  CHECK(ring.head_position() > late.position() + hold_window);
+  // It reads up to the head and commits: now it follows, and paces producers.
+  SyntheticVerifier verifier;
+  late.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 1 << 20);
+  CHECK(ring.consumers().at(0).following);
+  CHECK(verifier.totals().records == sequence);
+  CHECK(verifier.totals().corrupt == 0);
+  const std::uint64_t caught_up_at = late.position();
+  // Claims turned into padding move the head as records would, until the window is full.
+  while (producer.try_claim(record.size()).status == ClaimStatus::ok) producer.abort();
+  CHECK(ring.head_position() <= caught_up_at + hold_window);
 }
 
 TEST_CASE("paging: a consumer replaying the last lap does not keep it in memory") {
@@ -253,23 +294,28 @@ TEST_CASE("paging: a consumer replaying the last lap does not keep it in memory"
       follower.poll([](const Record&) {});
     }
   };
-  write_some(2 * capacity);
-  // Far behind the head (beyond the follow window): it replays the oldest records still there.
-  Consumer replayer = Consumer::attach(ring, {.start = StartFrom::earliest});
-  REQUIRE(ring.head_position() - replayer.position() > ring.info().follow_window_bytes);
+  write_some(capacity + capacity / 2);
+  const std::uint64_t replay_from = follower.position();  // a record boundary
+  write_some(capacity / 2);
+  // Half a lap behind the head, far beyond the resident lag: it replays records no longer in
+  // memory (and not so close to the oldest byte that producers overwrite them while it reads).
+  Consumer replayer = Consumer::attach(ring, {.start_position = replay_from});
   detail::Pager pager(*ring.file());
-  // The follower's bound, plus the replayer's own view and the readahead it asks for.
-  const std::uint64_t bound = pager.resident_bound_bytes() + 2 * ring.file()->view_bytes();
+  REQUIRE(ring.head_position() - replayer.position() > pager.sizes().resident_lag_bytes);
+  // The follower's bound, plus the replayer's own view and the readahead it asks for (2 MiB for
+  // a budget this small).
+  const std::uint64_t bound = pager.resident_bound_bytes() + ring.file()->view_bytes() + (2 << 20);
   SyntheticVerifier verifier;
   std::uint64_t most_resident = 0;
   for (int round = 0; round < 200; ++round) {
     write_some(16 * 1024);
-    replayer.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 8);
+    replayer.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 4);
     most_resident = std::max(most_resident, resident_bytes(ring));
   }
+  CHECK(ring.consumers().at(1).replaying);
   MESSAGE("replaying " << verifier.totals().records << " records: at most " << (most_resident >> 10)
                        << " KiB resident, bound " << (bound >> 10) << " KiB");
-  CHECK(verifier.totals().records == 1600);
+  CHECK(verifier.totals().records == 800);
   CHECK(verifier.totals().corrupt == 0);
   CHECK(most_resident <= bound);
 }

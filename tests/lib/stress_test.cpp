@@ -15,23 +15,6 @@ using namespace ringfile::test;
 
 namespace {
 
-struct ConsumerReport {
-  std::map<std::uint64_t, std::map<std::string, std::string>> producers;
-  std::map<std::string, std::string> result;
-};
-
-ConsumerReport read_report(ChildProcess& child) {
-  ConsumerReport report;
-  while (auto line = child.read_line()) {
-    INFO("consumer said: " << *line);
-    REQUIRE(line->rfind("error", 0) != 0);
-    auto fields = parse_fields(*line);
-    if (line->rfind("producer ", 0) == 0) report.producers[std::stoull(fields["id"])] = fields;
-    if (line->rfind("result ", 0) == 0) report.result = fields;
-  }
-  return report;
-}
-
 std::uint64_t scale() {
   const char* long_run = std::getenv("RINGFILE_LONG_TESTS");
   return long_run != nullptr && *long_run == '1' ? 10 : 1;

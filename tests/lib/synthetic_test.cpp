@@ -35,3 +35,20 @@ TEST_CASE("the verifier counts gaps and duplicates per producer") {
   CHECK(verifier.producers().at(1).next_sequence == 7);
   CHECK(verifier.producers().at(2).first_sequence == 10);
 }
+
+TEST_CASE("a flipped byte is caught anywhere in large records, in every block and in the tail") {
+  for (const std::size_t size : {std::size_t{24}, std::size_t{25}, std::size_t{31}, std::size_t{32}, std::size_t{4000},
+                                 std::size_t{600001}}) {
+    std::vector<std::byte> record(size);
+    fill_synthetic(record, 3, 9);
+    REQUIRE(SyntheticVerifier().check(record) == SyntheticCheck::ok);
+    // The first filler byte, both sides of the first block of 64 words, the middle, the last.
+    for (const std::size_t index : {std::size_t{24}, std::size_t{24 + 64 * 8 - 1}, std::size_t{24 + 64 * 8}, size / 2, size - 1}) {
+      if (index >= size || index < kSyntheticMinBytes) continue;
+      auto damaged = record;
+      damaged[index] ^= std::byte{0x01};
+      INFO("size " << size << ", byte " << index);
+      CHECK(SyntheticVerifier().check(damaged) == SyntheticCheck::corrupt);
+    }
+  }
+}

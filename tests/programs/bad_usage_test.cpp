@@ -32,7 +32,7 @@ struct BadFiles {
     REQUIRE(run(kProducer, {dir / "truncated.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
     REQUIRE(::truncate((dir / "truncated.ring").c_str(), 100 * 1024) == 0);
     REQUIRE(run(kProducer, {dir / "old.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
-    // The major version is the u16 after the 8-byte magic; the reader checks it first.
+    // Major and minor version are the two u16 after the 8-byte magic; the reader checks them first.
     const int fd = ::open((dir / "old.ring").c_str(), O_WRONLY);
     const unsigned char version[4] = {99, 0, 0, 0};  // 99.0
     REQUIRE(::pwrite(fd, version, 4, 8) == 4);

@@ -12,7 +12,7 @@
 using namespace ringfile::programs;
 using namespace std::chrono_literals;
 
-TEST_CASE("sizes are powers of 1024, plain numbers bytes; anything else is refused") {
+TEST_CASE("sizes are powers of 1024, plain numbers bytes, anything else is refused") {
   CHECK(parse_byte_size("4096") == 4096u);
   CHECK(parse_byte_size("512K") == 512u * 1024);
   CHECK(parse_byte_size("64M") == 64u * 1024 * 1024);

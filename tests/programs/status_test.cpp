@@ -41,7 +41,7 @@ void produce_synthetic(const WorkDir& dir, const std::string& ring, int count) {
 
 }  // namespace
 
-TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has not read; a killed one is DEAD") {
+TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has not read, a killed one is DEAD") {
   WorkDir dir;
   const std::string ring = dir / "lag.ring";
   create_ring(dir, ring, "1M", "block");
@@ -122,7 +122,7 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   }
 }
 
-TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED; --verify counts it as lost, not corrupt") {
+TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED, --verify counts it as lost, not corrupt") {
   WorkDir dir;
   const std::string ring = dir / "overwrite.ring";
   create_ring(dir, ring, "256K", "overwrite");
@@ -172,19 +172,28 @@ TEST_CASE("status reads a ring it may not write, and leaves every byte of it unc
   const bool root = ::geteuid() == 0;
   // Root may write any file whatever its mode, so run as nobody: may read, may not write.
   const Launch as_reader = root ? Launch{.run_as = 65534} : Launch{};
+  std::string status_binary = kStatus;
   if (root) {
-    const Result producer = run(kProducer, {ring, "--synthetic", "--count", "1"}, dir.path(), as_reader);
+    std::string why_not;
+    const auto producer_binary = binary_for_user(kProducer, dir.path(), 65534, &why_not);
+    const auto status_copy = binary_for_user(kStatus, dir.path(), 65534, &why_not);
+    if (!producer_binary || !status_copy) {
+      MESSAGE("skipped: " << why_not);
+      return;
+    }
+    status_binary = *status_copy;
+    const Result producer = run(*producer_binary, {ring, "--synthetic", "--count", "1"}, dir.path(), as_reader);
     CHECK(producer.exit_code == 1);
     CHECK(producer.err.find("permission denied") != std::string::npos);
   }
   for (const char* format : {"--json", "--prometheus", "--no-color"}) {
-    const Result status = run(kStatus, {ring, format, "--interval", "100ms"}, dir.path(), as_reader);
+    const Result status = run(status_binary, {ring, format, "--interval", "100ms"}, dir.path(), as_reader);
     INFO(format << ": " << status.err);
     CHECK(status.exit_code == 0);
     CHECK(status.out.find("reader") != std::string::npos);
   }
   const StatusConsumer seen = parse_status_document(
-      run(kStatus, {ring, "--json", "--interval", "0"}, dir.path(), as_reader).out).consumer("reader");
+      run(status_binary, {ring, "--json", "--interval", "0"}, dir.path(), as_reader).out).consumer("reader");
   CHECK(seen.state == "DETACHED");
   CHECK(seen.lag_records_estimate == std::optional<std::uint64_t>(20));
 

@@ -144,3 +144,32 @@ TEST_CASE("--paging chooses the strategy of a new ring, and --sync bytes leaves 
   CHECK(mismatch.exit_code == 2);
   CHECK(has(mismatch.err, "--sync"));
 }
+
+TEST_CASE("--hold-window sets a new ring's window, and status shows it with the memory budget the producers published") {
+  WorkDir dir;
+  const std::string ring = dir / "paced.ring";
+  const Result created = run(kProducer,
+                             {ring, "--create", "--size", "4M", "--max-record", "64K", "--paging", "punch-hole",
+                              "--hold-window", "1M", "--synthetic", "--count", "100", "--record-size", "1K", "--quiet"},
+                             dir.path());
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const Result status = run(kStatus, {ring, "--interval", "0", "--json"}, dir.path());
+  REQUIRE(status.exit_code == 0);
+  const JsonValue document = JsonValue::parse(status.out);
+  CHECK(document["hold_window_bytes"].as_uint() == 1 << 20);
+  // The producer published its budget before its first record; it stays in the file.
+  CHECK(document["resident_budget_bytes"].as_uint() > 0);
+  CHECK(document["rings_sharing_memory"].as_uint() >= 1);
+  CHECK(has(run(kStatus, {ring, "--interval", "0"}, dir.path()).out, "hold window 1.0 MiB"));
+
+  const Result whole = run(kProducer, {ring, "--create", "--size", "4M", "--hold-window", "ring"}, dir.path());
+  CHECK(whole.exit_code == 1);
+  CHECK(has(whole.err, "hold window 1.0 MiB (asked ring)"));
+  const Result bad = run(kProducer, {ring, "--create", "--size", "4M", "--hold-window", "lots"}, dir.path());
+  CHECK(bad.exit_code == 2);
+  CHECK(has(bad.err, "'lots' is not auto, ring or a size"));
+  const Result too_small = run(kProducer, {dir / "tiny.ring", "--create", "--size", "4M", "--hold-window", "4K"}, dir.path());
+  CHECK(too_small.exit_code == 2);
+  CHECK(has(too_small.err, "is below two maximum-size records"));
+}

@@ -2,6 +2,11 @@
 // one-line reports on stdout that the parent parses.
 #include "support/children.hpp"
 
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,6 +45,28 @@ std::map<std::string, std::string> parse_fields(const std::string& line) {
   return fields;
 }
 
+ConsumerReport read_report(ChildProcess& child) {
+  ConsumerReport report;
+  while (auto line = child.read_line()) {
+    INFO("consumer said: " << *line);
+    REQUIRE(line->rfind("error", 0) != 0);
+    auto fields = parse_fields(*line);
+    if (line->rfind("producer ", 0) == 0) report.producers[std::stoull(fields["id"])] = fields;
+    if (line->rfind("result ", 0) == 0) report.result = fields;
+  }
+  return report;
+}
+
+ClaimStatus write_synthetic(Producer& producer, std::uint64_t producer_id, std::uint64_t sequence, std::size_t size) {
+  for (;;) {
+    ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
+    if (!claim) return claim.status;
+    fill_synthetic(claim.buffer, producer_id, sequence);
+    const ClaimStatus committed = producer.commit();
+    if (committed != ClaimStatus::claim_lost) return committed;
+  }
+}
+
 std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::path& path, const std::string& name) {
   auto child = std::make_unique<ChildProcess>(
       "consume", std::vector<std::string>{path.string(), name, "committed", "1", "0:0:1000000"});
@@ -48,28 +75,36 @@ std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::pat
   return child;
 }
 
-namespace {
-
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
 
-// Claims, fills and commits record `sequence` of producer `id`, saying what failed, if anything.
+std::uint64_t disk_read_bytes() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "read_bytes:") return value;
+  }
+  return 0;
+}
+
+namespace {
+
+// Writes record `sequence` of producer `id` (write_synthetic), saying what failed, if anything.
 bool write_synthetic_record(Producer& producer, std::uint64_t id, std::uint64_t sequence, std::size_t size) {
-  ClaimResult claim = producer.claim(size, std::chrono::seconds(60));
-  if (!claim) {
-    say(std::string("error claim ") + to_string(claim.status));
-    return false;
-  }
-  fill_synthetic(claim.buffer, id, sequence);
-  if (producer.commit() != ClaimStatus::ok) {
-    say("error commit");
-    return false;
-  }
-  return true;
+  const ClaimStatus written = write_synthetic(producer, id, sequence, size);
+  if (written != ClaimStatus::ok) say(std::string("error write ") + to_string(written));
+  return written == ClaimStatus::ok;
+}
+
+bool stdin_has_news() {
+  pollfd input{STDIN_FILENO, POLLIN, 0};
+  return ::poll(&input, 1, 0) > 0;
 }
 
 // produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
+// COUNT 0: until a line (or the end) arrives on stdin, wherever it is killed before that.
 int produce(char** argv) {
   Ring ring = Ring::open(argv[0]);
   Producer producer(ring);
@@ -77,10 +112,12 @@ int produce(char** argv) {
   const std::uint64_t count = std::stoull(argv[2]);
   const std::size_t min_bytes = std::stoul(argv[3]);
   const std::size_t max_bytes = std::stoul(argv[4]);
-  for (std::uint64_t sequence = 0; sequence < count; ++sequence) {
+  std::uint64_t sequence = 0;
+  for (; count == 0 || sequence < count; ++sequence) {
+    if (count == 0 && sequence % 32 == 0 && stdin_has_news()) break;
     if (!write_synthetic_record(producer, id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes))) return 1;
   }
-  say("done records=" + std::to_string(count));
+  say("done records=" + std::to_string(sequence));
   return 0;
 }
 
@@ -190,17 +227,6 @@ int claim_hang(char** argv) {
   return 0;
 }
 
-// /proc/self/io read_bytes: bytes this process caused to be read from storage.
-std::uint64_t disk_read_bytes() {
-  std::ifstream io("/proc/self/io");
-  std::string key;
-  std::uint64_t value = 0;
-  while (io >> key >> value) {
-    if (key == "read_bytes:") return value;
-  }
-  return 0;
-}
-
 // wrap-laps PATH LAPS RECORD_BYTES VIEW_BYTES
 // Waits for "go" (so that the parent can put it in a memory box), then writes LAPS laps of
 // synthetic records with a consumer following in the same process, and reports per lap the
@@ -208,12 +234,13 @@ std::uint64_t disk_read_bytes() {
 int wrap_laps(char** argv) {
   const std::uint64_t laps = std::stoull(argv[1]);
   const std::size_t record_bytes = std::stoul(argv[2]);
+  // Everything after "go", inside the box: the engine's budget comes from the box's memory.
+  std::string command;
+  if (!std::getline(std::cin, command) || command != "go") return 2;
   Ring ring = Ring::open(argv[0], {.view_bytes = std::stoull(argv[3])});
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   const std::uint64_t bound = detail::Pager(*ring.file()).resident_bound_bytes();
-  std::string command;
-  if (!std::getline(std::cin, command) || command != "go") return 2;
   SyntheticVerifier verifier;
   std::uint64_t sequence = 0;
   const std::uint64_t capacity = ring.info().capacity_bytes;
@@ -224,10 +251,7 @@ int wrap_laps(char** argv) {
     while (ring.head_position() < lap * capacity) {
       // Zero copy, filled in place in the mapping: the path whose page faults would read the
       // old lap back (a copy through write() goes into the file with pwrite, which does not).
-      ClaimResult claim = producer.claim(record_bytes, std::chrono::seconds(30));
-      if (!claim) return 1;
-      fill_synthetic(claim.buffer, 1, sequence++);
-      if (producer.commit() != ClaimStatus::ok) return 1;
+      if (write_synthetic(producer, 1, sequence++, record_bytes) != ClaimStatus::ok) return 1;
       consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
       if (sequence % 8 == 0) most_resident = std::max(most_resident, ring.residency().resident_bytes);
     }
@@ -252,6 +276,8 @@ int run_child_role(int argc, char** argv) {
     if (role == "produce-until-killed" && argc == 5) return produce_until_killed(argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
     if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
+    if (int exit_code = 0; run_fault_role(role, argc, argv, &exit_code)) return exit_code;
+    if (int exit_code = 0; run_reader_role(role, argc, argv, &exit_code)) return exit_code;
   } catch (const Error& error) {
     say(std::string("error ") + error.what());
     return 1;

@@ -27,6 +27,12 @@ enum class StartFrom {
   committed,  // a named consumer's saved cursor (latest for a new or anonymous one)
 };
 
+// Consumer::slot() of a read-only tap, which holds no slot in the file.
+inline constexpr std::uint32_t kNoConsumerSlot = 0xFFFFFFFF;
+
+// Over a Ring opened read-only (OpenOptions::read_only) a consumer is a tap without a slot: it
+// must be anonymous and not hold producers back, never writes to the file, may be lapped (and
+// reports what it lost), and is not listed by Ring::consumers().
 struct ConsumerOptions {
   // Empty: anonymous, slot freed on detach. At most 31 bytes of UTF-8 without spaces or control
   // characters.
@@ -55,7 +61,12 @@ struct Record {
 
 enum class PollStatus {
   ok,
-  corrupt,  // a frame that cannot be right; see Consumer::error_message()
+  // Damage where the next record should be: a frame that cannot be right, a payload that fails
+  // its checksum, or bytes below the head that no producer claims for longer than the unblock
+  // timeout (writes lost in a crash of the machine). See Consumer::error_message(). The consumer
+  // stays there; the next poll skips to the next intact record and counts what it skipped as
+  // lost (ConsumerStats::lost_bytes, and lost_records by the producers' sequence numbers).
+  corrupt,
 };
 
 struct PollResult {
@@ -86,7 +97,8 @@ class Consumer {
   // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, invalid_argument
   // for a start position that is not a record boundary, ...).
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
-  // Opens the ring at `path` (Ring::open) and attaches to it.
+  // Opens the ring at `path` (Ring::open) and attaches to it; a tap (anonymous, holds_back
+  // false) without write access to the file opens it read-only and attaches without a slot.
   static Consumer attach(const std::filesystem::path& path, const ConsumerOptions& options = {});
   ~Consumer();
   Consumer(Consumer&&) noexcept;

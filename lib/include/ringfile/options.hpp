@@ -34,6 +34,9 @@ enum class PagingStrategy {
   none,           // leave the page cache alone (tmpfs: the ring lives in memory anyway)
 };
 
+// CreateOptions::hold_window_bytes for a hold window of the whole ring (`--hold-window ring`).
+inline constexpr std::uint64_t kHoldWindowWholeRing = ~std::uint64_t{0};
+
 struct CreateOptions {
   std::uint64_t capacity_bytes = 0;  // required; a multiple of 4096
   WriterPolicy policy = WriterPolicy::block;
@@ -46,16 +49,28 @@ struct CreateOptions {
   std::chrono::milliseconds consumer_grace{10000};
   // Invalidation ahead of the head and drop-behind (run by producers' housekeeping threads).
   PagingStrategy paging = PagingStrategy::automatic;
+  // Block policy: how far producers may run ahead of a holding consumer that follows them, so
+  // that what it has not read stays in memory and it never reads back from disk. A consumer
+  // further behind (replaying, returning) holds producers only at the ring's capacity until it
+  // is within the window again. 0: what fits in the memory budget (decided at run time, see
+  // OpenOptions::resident_budget_bytes); kHoldWindowWholeRing (or anything from the capacity
+  // up): the whole ring, so that bursts fill it and what does not fit in memory is written out
+  // and read back later. Otherwise at least two maximum-size records.
+  std::uint64_t hold_window_bytes = 0;
 };
 
 struct OpenOptions {
   // Map the header read-only and never write to the file (ringfile-status).
   bool read_only = false;
-  // Size of each sliding view of the data area; raised to hold two maximum-size records.
-  std::uint64_t view_bytes = 64 * kMiB;
-  // A consumer further than this behind the head is replaying: it drops the pages behind itself
-  // and does not keep other consumers' pages resident. 0 chooses four views.
-  std::uint64_t follow_window_bytes = 0;
+  // Size of each sliding view of the data area (a power of two, at least 64 KiB). It also sets
+  // the paging engine's granularity (chunks of half a view, prepared a view ahead), so it is
+  // part of the ring's memory. A record larger than half a view is mapped on its own.
+  std::uint64_t view_bytes = 8 * kMiB;
+  // Producers: what the paging engine may keep of this ring in the page cache. 0: a share of
+  // the memory this process may use (half of its memory cgroup's limit, else of MemAvailable),
+  // divided among the rings open on the machine. Never below what the engine needs to work
+  // (a few views).
+  std::uint64_t resident_budget_bytes = 0;
 };
 
 // What a producer does to make committed records survive more than a process crash.

@@ -30,7 +30,18 @@ struct RingInfo {
   std::chrono::milliseconds consumer_grace{0};
   std::uint64_t view_bytes = 0;  // of this process's views
   PagingStrategy paging = PagingStrategy::none;  // chosen at creation for the file's filesystem
-  std::uint64_t follow_window_bytes = 0;
+  // As chosen at creation: 0 automatic (what fits in memory), capacity_bytes the whole ring.
+  std::uint64_t hold_window_bytes = 0;
+};
+
+// What the paging engine is doing with a ring, as the producers last published it.
+struct PagingState {
+  std::uint64_t resident_budget_bytes = 0;  // 0: no producer has run the engine yet
+  std::uint64_t hold_window_bytes = 0;      // in force now (block policy)
+  std::uint64_t memory_bytes = 0;           // what the budget was derived from
+  std::uint64_t rings_sharing = 0;          // ... shared among this many rings
+  std::uint64_t prepared_position = 0;      // invalidated ahead up to here
+  std::uint64_t released_position = 0;      // dropped from memory below here
 };
 
 // A snapshot of one consumer slot.
@@ -46,6 +57,11 @@ struct ConsumerInfo {
   // no longer counts, and its slot may be taken by another consumer.
   std::chrono::milliseconds expire_after{0};
   bool past_expiry = false;
+  // Block policy: within the hold window of the head, producers stay within it (paced).
+  bool following = false;
+  // Its next records are no longer in memory (below the release frontier): it reads them from
+  // disk, ahead of itself in large requests, and drops them once read.
+  bool replaying = false;
   std::uint64_t cursor = 0;
   std::uint64_t heartbeat_ns = 0;  // last seen: its last poll or wait, or its detach
   std::uint64_t consumed_records = 0;
@@ -102,6 +118,7 @@ class Ring {
     std::optional<std::uint64_t> dirty_bytes;
   };
   Residency residency() const;
+  PagingState paging_state() const noexcept;
 
   // For the library's own classes.
   const std::shared_ptr<detail::RingFile>& file() const noexcept { return file_; }

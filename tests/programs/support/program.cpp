@@ -4,13 +4,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -136,6 +138,33 @@ std::optional<std::string> find_in_path(const std::string& name) {
     start = end + 1;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> binary_for_user(const std::string& binary, const std::string& work_dir, uid_t uid,
+                                           std::string* why_not) {
+  const std::string copy = work_dir + "/" + binary.substr(binary.rfind('/') + 1) + "-for-" + std::to_string(uid);
+  std::error_code error;
+  std::filesystem::copy_file(binary, copy, std::filesystem::copy_options::overwrite_existing, error);
+  if (error || ::chmod(copy.c_str(), 0755) != 0) {
+    *why_not = "cannot copy " + binary + " to " + copy;
+    return std::nullopt;
+  }
+  // Whether that user can reach it is for the kernel to say: ask as that user.
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error("fork failed");
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+    ::_exit(::access(copy.c_str(), X_OK) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *why_not = "user " + std::to_string(uid) + " cannot reach " + work_dir +
+               " (a parent directory is closed to it); set TMPDIR to a directory it can enter";
+    return std::nullopt;
+  }
+  return copy;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -63,6 +63,12 @@ Result run(const std::string& binary, const std::vector<std::string>& args, cons
 // of optional tools then skip, saying so).
 std::optional<std::string> find_in_path(const std::string& name);
 
+// A copy of `binary` in `work_dir` that user `uid` may run: the build tree may sit under a
+// directory only its owner can enter (a clone in root's home, mode 0700). nullopt, with the
+// reason in `why_not`, when that user cannot reach the work directory either.
+std::optional<std::string> binary_for_user(const std::string& binary, const std::string& work_dir, uid_t uid,
+                                           std::string* why_not);
+
 // Checks `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));

@@ -9,9 +9,9 @@
 //   128  +------------------------------------------------------------+
 //
 // The identity line changes under the file lock (attach, detach, reclaim, delete) and through
-// atomic updates of flags by producers (expiring a dead consumer, marking it following). The
-// owner's line is written by the owner; under the file lock, while no live process owns the slot,
-// also by an operator's reset of the cursor (lib/src/consumer_table.cpp).
+// atomic updates of flags (producers expire a dead consumer; the owner marks itself following).
+// The owner's line is written by the owner; under the file lock, while no live process owns the
+// slot, also by an operator's reset of the cursor (lib/src/consumer_table.cpp).
 //
 // A named consumer that is not attached (detached, or its owner dead) for longer than its
 // expire_after_ms since its last heartbeat is past expiry: it no longer counts and its slot may be
@@ -38,7 +38,10 @@ enum ConsumerFlags : std::uint32_t {
   kConsumerHoldsBack = 1u << 0,  // block policy: producers wait for this cursor
   kConsumerNamed = 1u << 1,      // cursor survives detach
   kConsumerExpired = 1u << 2,    // dead past the grace period: no longer holds back
-  kConsumerFollowing = 1u << 3,  // paging engine: keeps up with the head, its pages stay in memory
+  // Block policy, set by the holding consumer itself once it is within the hold window of the
+  // head: producers stay within the hold window ahead of it, so what it has not read stays in
+  // memory. Cleared only when the slot is taken anew (a consumer attaching far behind replays).
+  kConsumerFollowing = 1u << 3,
 };
 
 struct alignas(kCacheLineBytes) ConsumerSlot {

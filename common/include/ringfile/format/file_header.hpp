@@ -13,7 +13,8 @@
 //   384      | prepared_position    (one 64 B line)  paging: ready ahead   |
 //   448      | released_position    (one 64 B line)  paging: dropped behind|
 //   512      | preparation          (one 64 B line)  paging: in progress   |
-//   576      | reserved lines                                              |
+//   576      | paging_budget        (one 64 B line)  paging: memory, window|
+//   640      | reserved lines                                              |
 //   1024     +-------------------------------------------------------------+
 //            | producer table: 64 x ProducerSlot (128 B each)              |
 //   9216     +-------------------------------------------------------------+
@@ -40,9 +41,12 @@ namespace ringfile::format {
 
 inline constexpr char kMagic[8] = {'R', 'I', 'N', 'G', 'F', 'I', 'L', 'E'};
 // Readers refuse a different major version; a newer minor version only adds fields in
-// reserved space, so it stays readable. 1.1 added ConsumerSlot::expire_after_ms and
-// ProducerSlot::wait_state and waited_ns; in a 1.0 file they are zero (never expire, not waiting).
+// reserved space, so it stays readable.
 inline constexpr std::uint16_t kVersionMajor = 1;
+// Minor 1 added, in reserved space: FileIdentity::hold_window_bytes and FileHeader::paging_budget
+// (paging), ConsumerSlot::expire_after_ms, ProducerSlot::wait_state and ProducerSlot::waited_ns.
+// In files of minor 0 all are zero, and zero means what it means here: automatic hold window, no
+// budget published, a named consumer never expires, a producer not waiting and never having waited.
 inline constexpr std::uint16_t kVersionMinor = 1;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;
@@ -81,7 +85,11 @@ struct FileIdentity {
   std::uint32_t unblock_timeout_ms;    // an open claim older than this is padded over
   std::uint32_t consumer_grace_ms;     // a dead named consumer holds back this long
   std::uint32_t lap_tag_salt;          // mixed into every frame's lap tag
-  std::uint8_t reserved_b[56];
+  std::uint32_t reserved_c;
+  // Block policy: how far producers may run ahead of a consumer that follows them (see
+  // PagingBudgetLine). 0: what fits in memory, decided at run time; data_capacity: the whole ring.
+  std::uint64_t hold_window_bytes;
+  std::uint8_t reserved_b[44];
   std::uint32_t identity_crc32c;       // CRC32C of the bytes before this field
 };
 static_assert(std::is_trivially_copyable_v<FileIdentity>);
@@ -90,6 +98,7 @@ static_assert(offsetof(FileIdentity, data_capacity) == 24);
 static_assert(offsetof(FileIdentity, max_record_bytes) == 40);
 static_assert(offsetof(FileIdentity, paging_strategy) == 45);
 static_assert(offsetof(FileIdentity, lap_tag_salt) == 64);
+static_assert(offsetof(FileIdentity, hold_window_bytes) == 72);
 static_assert(offsetof(FileIdentity, identity_crc32c) == 124);
 
 // The paging engine invalidates the old lap's bytes ahead of the head one chunk at a time. A
@@ -104,6 +113,27 @@ struct alignas(kCacheLineBytes) PreparationLine {
   std::uint8_t padding[kCacheLineBytes - 2 * sizeof(std::uint64_t)];
 };
 static_assert(sizeof(PreparationLine) == kCacheLineBytes);
+
+// What the paging engine may keep of this ring in the page cache, published by the producers'
+// housekeeping threads (each recomputes it from the memory its process may use, shared among the
+// rings open on the machine; the last one to publish wins, and all of them see the same memory
+// on one machine). Advisory: it steers memory and pacing, never correctness. Zero before any
+// producer has published.
+//
+// resident_budget_bytes: the ring's pages in the page cache stay within it; preparation ahead of
+//   the head never runs further than this past the release frontier.
+// hold_window_bytes: block policy, the hold window in force: producers never run further than
+//   this ahead of a holding consumer that follows (ConsumerFlags::kConsumerFollowing), so what it
+//   has not read stays in memory. At most data_capacity.
+// memory_bytes, rings_sharing: what the budget was derived from, for ringfile-status.
+struct alignas(kCacheLineBytes) PagingBudgetLine {
+  std::uint64_t resident_budget_bytes;
+  std::uint64_t hold_window_bytes;
+  std::uint64_t memory_bytes;
+  std::uint64_t rings_sharing;
+  std::uint8_t padding[kCacheLineBytes - 4 * sizeof(std::uint64_t)];
+};
+static_assert(sizeof(PagingBudgetLine) == kCacheLineBytes);
 
 // One word and its padding to a full cache line.
 struct alignas(kCacheLineBytes) PositionLine {
@@ -135,7 +165,8 @@ struct FileHeader {
   // Paging engine: pages behind the following consumers are dropped up to this position.
   PositionLine released_position;
   PreparationLine preparation;
-  std::uint8_t reserved_lines[7 * kCacheLineBytes];
+  PagingBudgetLine paging_budget;
+  std::uint8_t reserved_lines[6 * kCacheLineBytes];
   ProducerSlot producers[kProducerSlotCount];
   ConsumerSlot consumers[kConsumerSlotCount];
 };
@@ -147,6 +178,7 @@ static_assert(offsetof(FileHeader, space_wait) == 320);
 static_assert(offsetof(FileHeader, prepared_position) == 384);
 static_assert(offsetof(FileHeader, released_position) == 448);
 static_assert(offsetof(FileHeader, preparation) == 512);
+static_assert(offsetof(FileHeader, paging_budget) == 576);
 static_assert(offsetof(FileHeader, producers) == 1024);
 static_assert(offsetof(FileHeader, consumers) == 9216);
 static_assert(sizeof(FileHeader) == 17408);

@@ -1,0 +1,32 @@
+// How much of the page cache the paging engine may give each ring: a share of the memory the
+// ring's processes may use, divided among the rings open on the machine.
+//
+// The memory is the limit of the process's memory cgroup (the page cache of the ring counts
+// against it, and past it the kernel evicts the oldest pages first: for a lagging reader exactly
+// the ones it needs next), else MemAvailable. Half of it goes to rings, so that the processes'
+// own memory and everything else on the machine keep the other half. The rings open on the
+// machine are counted through a small registry (ring_registry.hpp).
+#pragma once
+
+#include <cstdint>
+
+namespace ringfile::detail {
+
+// The share of the memory that the rings open on the machine may hold in the page cache.
+inline constexpr std::uint64_t kRingMemorySharePercent = 50;
+
+// The memory this process may use: the lowest memory cgroup limit on its path (v1
+// hierarchical_memory_limit, v2 memory.max of each ancestor), else MemAvailable; never more
+// than MemTotal. 0 when none of them can be read.
+std::uint64_t memory_for_rings() noexcept;
+
+struct MemoryBudget {
+  std::uint64_t memory_bytes = 0;   // memory_for_rings()
+  std::uint64_t rings_sharing = 1;  // rings open on the machine, this one included
+  std::uint64_t ring_bytes = 0;     // this ring's share of the page cache
+};
+
+// The budget of one ring among `rings_sharing`.
+MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharing) noexcept;
+
+}  // namespace ringfile::detail

@@ -1,0 +1,85 @@
+#include "ring_registry.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace ringfile::detail {
+namespace {
+
+// RINGFILE_REGISTRY_DIR moves it (tests that must not see the machine's other rings).
+std::string registry_directory() {
+  const char* chosen = std::getenv("RINGFILE_REGISTRY_DIR");
+  return chosen != nullptr && *chosen != '\0' ? chosen : "/dev/shm/ringfile-rings";
+}
+
+bool ensure_directory(const std::string& directory) {
+  if (::mkdir(directory.c_str(), 01777) == 0) {
+    ::chmod(directory.c_str(), 01777);  // the umask must not keep other users out
+    return true;
+  }
+  return errno == EEXIST;
+}
+
+}  // namespace
+
+RingRegistration::RingRegistration(int ring_fd) noexcept {
+  struct stat ring {};
+  const std::string directory = registry_directory();
+  if (::fstat(ring_fd, &ring) != 0 || !ensure_directory(directory)) return;
+  char name[64];
+  std::snprintf(name, sizeof name, "/%llx-%llx", static_cast<unsigned long long>(ring.st_dev),
+                static_cast<unsigned long long>(ring.st_ino));
+  const std::string path = directory + name;
+  // A counter may find the file unlocked between our open and our lock, take it for a left-over
+  // and unlink it: then we hold a lock on a name that is gone, and start again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return;
+    ::fchmod(fd, 0666);  // other users' processes lock it too
+    struct stat held {};
+    struct stat named {};
+    if (::flock(fd, LOCK_SH) == 0 && ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+      entry_fd_ = fd;
+      return;
+    }
+    ::close(fd);
+  }
+}
+
+RingRegistration::~RingRegistration() {
+  // Closing drops the lock; the file stays for the ring's next producer or the next counter.
+  if (entry_fd_ >= 0) ::close(entry_fd_);
+}
+
+std::uint64_t RingRegistration::count_open_rings() noexcept {
+  const std::string directory = registry_directory();
+  DIR* listing = ::opendir(directory.c_str());
+  if (listing == nullptr) return 1;
+  std::uint64_t open_rings = 0;
+  while (const dirent* entry = ::readdir(listing)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string path = directory + "/" + entry->d_name;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) ++open_rings;  // someone holds it: the ring is open
+    } else {
+      ::unlink(path.c_str());  // nobody holds it: left over (may fail for another user's file)
+      ::flock(fd, LOCK_UN);
+    }
+    ::close(fd);
+  }
+  ::closedir(listing);
+  return open_rings == 0 ? 1 : open_rings;
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The sanitizer passes of the test command (scripts/dev.sh test runs them after the plain suite;
+# RINGFILE_SANITIZERS=0 skips them):
+#   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, with the libFuzzer targets): the whole
+#      suite, which includes every fuzz target over its seed corpus plus RINGFILE_FUZZ_SECONDS
+#      (default 20) of fuzzing;
+#   2. ThreadSanitizer (gcc): the multi-process stress, thread and fault tests.
+# A sanitizer report fails the pass: reports end the process that made them (no recovery), and
+# each sanitizer also writes them to a file, which is looked for after the run, so that a report
+# in a child process fails the pass even where the test that started it passed.
+# Usage: scripts/sanitizers.sh BUILD_DIR   (builds in BUILD_DIR-asan and BUILD_DIR-tsan)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+base=${1:?usage: $0 BUILD_DIR}
+asan_dir=$base-asan
+tsan_dir=$base-tsan
+jobs=$(nproc)
+
+reports=$(mktemp -d "${TMPDIR:-/tmp}/ringfile-sanitizer-reports-XXXXXX")
+chmod 1777 "$reports"  # tests run some programs as another user
+trap 'rm -rf "$reports"' EXIT
+# Leak checking stays on (ASan's default); a report is logged and ends the process.
+export ASAN_OPTIONS="log_path=$reports/asan:abort_on_error=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
+export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:second_deadlock_stack=1"
+
+check_reports() {
+  local found
+  found=$(find "$reports" -type f | sort)
+  [ -z "$found" ] && return 0
+  echo "sanitizer reports ($1):" >&2
+  for report in $found; do
+    echo "==== $report" >&2
+    cat "$report" >&2
+  done
+  return 1
+}
+
+run_pass() {  # NAME DIR CTEST_ARGS...
+  local name=$1 dir=$2
+  shift 2
+  local status=0
+  (cd "$dir" && ctest --output-on-failure --timeout 600 -j 1 "$@") || status=$?
+  check_reports "$name" || status=1
+  [ "$status" -eq 0 ] || { echo "$name pass failed" >&2; exit "$status"; }
+}
+
+started=$(date +%s)
+echo "== ASan+UBSan build (clang): the test binaries and the fuzz targets, no benchmarks"
+CC=clang CXX=clang++ cmake -S "$root" -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGFILE_WERROR=ON \
+  -DRINGFILE_FUZZ=ON -DRINGFILE_BUILD_BENCH=OFF > /dev/null
+cmake --build "$asan_dir" -j "$jobs" --target ringfile_tests ringfile_program_tests consumer_fuzz tap_fuzz status_fuzz
+echo "== ASan+UBSan: the suite and the fuzz targets ($(( $(date +%s) - started )) s so far)"
+run_pass "ASan+UBSan" "$asan_dir"
+
+echo "== TSan build (gcc): the library's test binary"
+cmake -S "$root" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGFILE_WERROR=ON -DRINGFILE_TSAN=ON \
+  -DRINGFILE_BUILD_BENCH=OFF > /dev/null
+cmake --build "$tsan_dir" -j "$jobs" --target ringfile_tests
+echo "== TSan: stress, thread and fault tests ($(( $(date +%s) - started )) s so far)"
+run_pass "TSan" "$tsan_dir" -R "stress|threads" 
+run_pass "TSan" "$tsan_dir" -L fault
+echo "== sanitizer passes done in $(( $(date +%s) - started )) s"
