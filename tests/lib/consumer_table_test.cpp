@@ -58,7 +58,7 @@ bool eventually(const std::function<bool()>& condition) {
 
 }  // namespace
 
-TEST_CASE("delete frees a named consumer's slot; an attached one, or an unknown name, is refused") {
+TEST_CASE("delete frees a named consumer's slot - an attached one, or an unknown name, is refused") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
   Consumer::attach(ring, {.name = "gone"}).detach();
@@ -75,7 +75,7 @@ TEST_CASE("delete frees a named consumer's slot; an attached one, or an unknown 
   CHECK(find(ring, "live"));
 }
 
-TEST_CASE("64 names fill the table; deleting one, or one passing its expiry, makes room again") {
+TEST_CASE("64 names fill the table - deleting one, or one passing its expiry, makes room again") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
   for (int index = 0; index < 64; ++index) {
@@ -118,7 +118,7 @@ TEST_CASE("a named consumer past its expiry that comes back starts afresh, as if
   CHECK(find(ring, "reader")->expire_after == std::chrono::milliseconds(0));
 }
 
-TEST_CASE("reset moves a detached consumer's cursor to each kind of target; a dry run changes nothing") {
+TEST_CASE("reset moves a detached consumer's cursor to each kind of target - a dry run changes nothing") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
   Producer producer(ring);

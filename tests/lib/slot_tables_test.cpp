@@ -14,7 +14,7 @@
 using namespace ringfile;
 using namespace ringfile::test;
 
-TEST_CASE("a producer waiting for a holding consumer says since when and for which one; the wait ends with space") {
+TEST_CASE("a producer waiting for a holding consumer says since when and for which one - the wait ends with space") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
   Consumer idle = Consumer::attach(ring, {.name = "idle"});

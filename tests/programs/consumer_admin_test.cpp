@@ -51,7 +51,7 @@ const JsonValue* listed(const JsonValue& list, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("--list and --describe show each consumer; --delete removes one that is gone, never one attached") {
+TEST_CASE("--list and --describe show each consumer - --delete removes one that is gone, never one attached") {
   WorkDir dir;
   const std::string ring = dir / "orders.ring";
   create_with_lines(dir, ring, 30);
@@ -95,7 +95,7 @@ TEST_CASE("--list and --describe show each consumer; --delete removes one that i
   CHECK(live.wait() == 0);
 }
 
-TEST_CASE("--reset --dry-run shows the lag before and after and changes nothing; --reset moves the cursor") {
+TEST_CASE("--reset --dry-run shows the lag before and after and changes nothing - --reset moves the cursor") {
   WorkDir dir;
   const std::string ring = dir / "orders.ring";
   create_with_lines(dir, ring, 30);

@@ -55,7 +55,7 @@ std::vector<JsonValue> all_records(const WorkDir& dir, const std::string& ring) 
 
 }  // namespace
 
-TEST_CASE("--format jsonl: one object per record with its metadata; text when UTF-8, else base64") {
+TEST_CASE("--format jsonl: one object per record with its metadata - text when UTF-8, else base64") {
   WorkDir dir;
   const std::string ring = dir / "inspect.ring";
   create_ring(dir, ring);
@@ -81,7 +81,7 @@ TEST_CASE("--format jsonl: one object per record with its metadata; text when UT
   CHECK(records[0]["time_ns"].as_uint() <= records[1]["time_ns"].as_uint());
 }
 
-TEST_CASE("--show writes each record through a kcat-style template; --format hex dumps binary payloads") {
+TEST_CASE("--show writes each record through a kcat-style template - --format hex dumps binary payloads") {
   WorkDir dir;
   const std::string ring = dir / "show.ring";
   create_ring(dir, ring);
@@ -106,7 +106,7 @@ TEST_CASE("--show writes each record through a kcat-style template; --format hex
   CHECK(dumped.out.find("00000000  01 02 20 6f 6b                                    |.. ok|\n") != std::string::npos);
 }
 
-TEST_CASE("--from: a position inside a record is refused naming the next, --next-boundary goes there; -N") {
+TEST_CASE("--from: a position inside a record is refused naming the next, --next-boundary goes there - -N") {
   WorkDir dir;
   const std::string ring = dir / "seek.ring";
   create_ring(dir, ring);
@@ -126,7 +126,7 @@ TEST_CASE("--from: a position inside a record is refused naming the next, --next
   CHECK(more_than_all.out == lines);
 }
 
-TEST_CASE("--from TIME starts at the first record committed then; --until TIME stops before the first after") {
+TEST_CASE("--from TIME starts at the first record committed then - --until TIME stops before the first after") {
   WorkDir dir;
   const std::string ring = dir / "times.ring";
   create_ring(dir, ring);
@@ -161,7 +161,7 @@ TEST_CASE("--from TIME starts at the first record committed then; --until TIME s
   CHECK(future.out.empty());
 }
 
-TEST_CASE("summary: the rate leaves out the idle wait at the end; a loss of unknown size in records says so") {
+TEST_CASE("summary: the rate leaves out the idle wait at the end - a loss of unknown size in records says so") {
   WorkDir dir;
   const std::string ring = dir / "summary.ring";
   create_ring(dir, ring);

@@ -48,7 +48,7 @@ TEST_CASE("counts are whole numbers in digits only") {
   }
 }
 
-TEST_CASE("durations take ns, us, ms, s, m, h; plain numbers are seconds unless a unit is required") {
+TEST_CASE("durations take ns, us, ms, s, m, h - plain numbers are seconds unless a unit is required") {
   CHECK(parse_duration("500ms") == 500ms);
   CHECK(parse_duration("30s") == 30s);
   CHECK(parse_duration("5m") == 5min);

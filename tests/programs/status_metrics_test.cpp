@@ -55,7 +55,7 @@ TEST_CASE("--prometheus passes promtool check metrics without a warning") {
   CHECK(waiting_for.wait() == 0);
 }
 
-TEST_CASE("--prometheus: ringfile_up is 1 for each ring read and 0 for each that could not be; counters end in _total") {
+TEST_CASE("--prometheus: ringfile_up is 1 for each ring read and 0 for each that could not be - counters end in _total") {
   WorkDir dir;
   const std::string ring = busy_ring(dir);
   const std::string missing = dir / "missing.ring";

@@ -204,7 +204,7 @@ TEST_CASE("status reads a ring it may not write, and leaves every byte of it unc
   CHECK(stat_after.st_mtim.tv_nsec == stat_before.st_mtim.tv_nsec);
 }
 
-TEST_CASE("a producer held back shows as WAITING, since when and for which consumer; in JSON and Prometheus too") {
+TEST_CASE("a producer held back shows as WAITING, since when and for which consumer - in JSON and Prometheus too") {
   WorkDir dir;
   const std::string ring = dir / "held.ring";
   create_ring(dir, ring, "64K", "block");
