@@ -168,7 +168,9 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
       producer.waiting_since_ns = info.waiting_since_ns;
       producer.waiting_seconds =
           later.realtime_ns > info.waiting_since_ns ? static_cast<double>(later.realtime_ns - info.waiting_since_ns) / 1e9 : 0.0;
-      producer.waiting_for = info.waiting_for_preparation ? "preparation" : "unknown";
+      producer.waiting_for = info.waiting_for_preparation ? "preparation"
+                             : info.waiting_for_open_claim ? "open-claim"
+                                                           : "unknown";
       for (const ConsumerReport& consumer : report.consumers) {
         if (info.waiting_for_consumer == consumer.slot) producer.waiting_for = consumer.display_name();
       }

@@ -223,7 +223,7 @@ class ProducerCore {
       }
       if (end > claims_limit_cache_ && !refresh_claims_limit(end)) {
         last_blocked_end_ = end;
-        blocked_by_ = 0;  // another producer's claim a lap behind: no cause the slot can name
+        blocked_by_ = format::kWaitForOpenClaim;
         return false;
       }
       if (end > writable_cache_ && !ensure_prepared(end)) {

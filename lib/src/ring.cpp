@@ -103,6 +103,7 @@ std::vector<ProducerInfo> Ring::producers() const {
       if (cause >= format::kWaitForConsumer && cause < format::kWaitForConsumer + format::kConsumerSlotCount) {
         info.waiting_for_consumer = static_cast<std::uint32_t>(cause - format::kWaitForConsumer);
       }
+      info.waiting_for_open_claim = cause == format::kWaitForOpenClaim;
       info.waiting_for_preparation = cause == format::kWaitForPreparation;
     }
     info.waited_ns = load_field(slot.waited_ns, std::memory_order_relaxed);

@@ -58,6 +58,49 @@ TEST_CASE("a producer waiting for a holding consumer says since when and for whi
   CHECK(done.waited_ns == producer.stats().backpressure_ns);
 }
 
+TEST_CASE("a producer held back by another producer's claim still open a lap behind says it waits for an open claim") {
+  TempDir dir;
+  CreateOptions options = small_ring(64 * 1024, WriterPolicy::overwrite);
+  options.unblock_timeout = std::chrono::seconds(60);  // the open claim stays live all through the test
+  Ring ring = Ring::create(dir / "ring", options);
+  Producer slow(ring);
+  Producer fast(ring);
+  ClaimResult held = slow.claim(100, std::chrono::seconds(1));
+  REQUIRE(held);
+  fill_synthetic(held.buffer, 1, 0);
+
+  std::vector<std::byte> payload(1000);
+  std::uint64_t sequence = 0;
+  ClaimStatus written = ClaimStatus::ok;
+  std::thread writer([&] {
+    // About a lap of records, then one that would land on the open claim: it waits for it.
+    for (; sequence < 200 && written == ClaimStatus::ok; ++sequence) {
+      fill_synthetic(payload, 2, sequence);
+      written = fast.write(payload, std::chrono::seconds(30));
+    }
+  });
+  ProducerInfo waiting;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    waiting = ring.producers().at(fast.slot());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } while (!waiting.waiting_for_open_claim && std::chrono::steady_clock::now() < deadline);
+  REQUIRE(waiting.waiting_for_open_claim);
+  CHECK(waiting.waiting_since_ns != 0);
+  CHECK_FALSE(waiting.waiting_for_consumer.has_value());
+  CHECK_FALSE(waiting.waiting_for_preparation);
+  CHECK(ring.head_position() + 1024 > 64 * 1024);  // held about a lap after the claim, not before
+
+  REQUIRE(slow.commit() == ClaimStatus::ok);
+  writer.join();
+  CHECK(written == ClaimStatus::ok);
+  CHECK(sequence == 200);
+  const ProducerInfo done = ring.producers().at(fast.slot());
+  CHECK(done.waiting_since_ns == 0);
+  CHECK_FALSE(done.waiting_for_open_claim);
+  CHECK(done.waited_ns > 0);
+}
+
 TEST_CASE("holding producers at a cursor lowers their limit, or says they had already gone past it") {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;

@@ -80,10 +80,12 @@ struct ProducerInfo {
   std::uint64_t open_claim_end = 0;
   std::uint64_t open_claim_time_ns = 0;
   // Waiting for space: since when (CLOCK_REALTIME; 0 when not waiting), and for what: a holding
-  // consumer that has not read what would be overwritten, or the paging engine preparing the
-  // old lap ahead of the head (write-back behind, or holding consumers, are slower than producers).
+  // consumer that has not read what would be overwritten, another producer still filling a claim
+  // a lap behind, or the paging engine preparing the old lap ahead of the head (write-back
+  // behind, or holding consumers, are slower than producers).
   std::uint64_t waiting_since_ns = 0;
   std::optional<std::uint32_t> waiting_for_consumer;  // its slot
+  bool waiting_for_open_claim = false;
   bool waiting_for_preparation = false;
   std::uint64_t waited_ns = 0;  // time the current owner has waited for space, in total
 };

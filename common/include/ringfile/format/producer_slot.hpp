@@ -34,10 +34,12 @@ enum class ProducerState : std::uint32_t {
 
 // wait_state: 0 while the owner is not waiting for space. Else the CLOCK_REALTIME microsecond at
 // which it began to wait, shifted left by kWaitCauseBits, with what it waits for in the low bits:
-// a consumer (kWaitForConsumer + its slot) or the paging engine's preparation ahead of the head.
+// a consumer (kWaitForConsumer + its slot), another producer's claim still open a lap behind, or
+// the paging engine's preparation ahead of the head.
 // One word, so that a reader never pairs the start of one wait with the cause of another.
 inline constexpr unsigned kWaitCauseBits = 8;
 inline constexpr std::uint64_t kWaitForConsumer = 1;      // + consumer slot index (0..63)
+inline constexpr std::uint64_t kWaitForOpenClaim = 0xFD;
 inline constexpr std::uint64_t kWaitForPreparation = 0xFE;
 
 constexpr std::uint64_t make_wait_state(std::uint64_t since_us, std::uint64_t cause) noexcept {
