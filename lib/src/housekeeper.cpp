@@ -51,7 +51,6 @@ void Housekeeper::run() noexcept {
       std::chrono::duration_cast<std::chrono::nanoseconds>(sync_.interval).count());
   const bool interval_sync = sync_.mode == SyncPolicy::Mode::interval && interval_ns > 0;
   std::uint64_t last_sync_ns = monotonic_ns();
-  std::uint64_t synced_head = load_field(header.head_position.value, std::memory_order_acquire);
   std::uint64_t budget_refreshed_ns = monotonic_ns();
   for (;;) {
     // The word before the stop flag: a stop that lands after this load also bumps the word, so
@@ -74,10 +73,12 @@ void Housekeeper::run() noexcept {
     std::uint64_t sleep_ns = kIdlePeriodNs;
     if (interval_sync) {
       const std::uint64_t now = monotonic_ns();
-      const std::uint64_t head = load_field(header.head_position.value, std::memory_order_acquire);
       if (now >= last_sync_ns + interval_ns) {
-        if (head != synced_head) ::fdatasync(file_.fd());
-        synced_head = head;
+        // Every interval, even with the head where it was: the header changes without it (the
+        // budget follows the memory there is, the frontiers move on as write-back completes, and
+        // an attempt at preparation that finds itself throttled takes and gives back its lock,
+        // which dirties the page with no change to see). On a clean file it writes nothing.
+        ::fdatasync(file_.fd());
         last_sync_ns = now;
       }
       sleep_ns = std::min(sleep_ns, last_sync_ns + interval_ns - std::min(now, last_sync_ns + interval_ns) + 1);
