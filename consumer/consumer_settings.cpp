@@ -1,8 +1,7 @@
 #include "consumer_settings.hpp"
 
-#include <charconv>
-
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::consumer {
@@ -10,32 +9,55 @@ namespace {
 
 using programs::UsageError;
 
-std::optional<std::uint64_t> parse_count(const std::string& text) {
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
+// Where to read from (--from) or move a saved cursor to (--to): a word, a position reported by a
+// consumer or ringfile-status, -N for the N-th last record, or a time.
+struct Where {
+  std::optional<StartFrom> word;  // earliest, latest, committed
+  std::optional<Seek> seek;       // a position, -N or a time
+  std::optional<std::uint64_t> time_ns;
+};
+
+std::optional<Where> parse_where(const std::string& text) {
+  Where where;
+  if (text == "earliest") {
+    where.word = StartFrom::earliest;
+  } else if (text == "latest") {
+    where.word = StartFrom::latest;
+  } else if (text == "committed") {
+    where.word = StartFrom::committed;
+  } else if (const auto position = programs::parse_count(text)) {
+    where.seek = Seek::to_position(*position);
+  } else if (text.size() > 1 && text[0] == '-' && programs::parse_count(std::string_view(text).substr(1))) {
+    const std::uint64_t records = *programs::parse_count(std::string_view(text).substr(1));
+    if (records == 0) return std::nullopt;
+    where.seek = Seek::last_records(records);
+  } else if (const auto time = programs::parse_time_point(text)) {
+    where.seek = Seek::to_time(*time);
+    where.time_ns = programs::nanoseconds_since_epoch(*time);
+  } else {
+    return std::nullopt;
+  }
+  return where;
 }
 
-// --from: a word, or a position reported by a consumer or ringfile-status.
-bool apply_start(const std::string& text, ConsumerSettings& settings) {
-  if (text == "earliest") {
-    settings.start = StartFrom::earliest;
-  } else if (text == "latest") {
-    settings.start = StartFrom::latest;
-  } else if (text == "committed") {
-    settings.start = StartFrom::committed;
-  } else if (const auto position = parse_count(text)) {
-    settings.start_position = position;
-  } else {
-    return false;
-  }
-  return true;
+const std::string kWhereWords =
+    "earliest, latest, a position, -N (the N-th last record) or a time (2025-03-01T14:05:00Z, @UNIX_SECONDS, "
+    "10m-ago)";
+
+CLI::Validator where_validator(bool committed_allowed) {
+  return CLI::Validator(
+      [committed_allowed](const std::string& text) -> std::string {
+        const auto where = parse_where(text);
+        if (where && (committed_allowed || where->word != StartFrom::committed)) return {};
+        if (text == "-0") return "'-0' asks for no record; -N starts at the N-th last record (N at least 1)";
+        return "'" + text + "' is not " + (committed_allowed ? "committed, " : "") + kWhereWords;
+      },
+      "");
 }
 
 // --commit-every: a number of records, or a duration with its unit.
 bool apply_commit_every(const std::string& text, ConsumerSettings& settings) {
-  if (const auto records = parse_count(text); records && *records > 0) {
+  if (const auto records = programs::parse_count(text); records && *records > 0) {
     settings.commit_every_records = records;
     return true;
   }
@@ -46,18 +68,92 @@ bool apply_commit_every(const std::string& text, ConsumerSettings& settings) {
   return false;
 }
 
+// Checks --show now, so that a bad template is a usage error before anything is read.
+void check_show_template(const std::string& text) {
+  for (std::size_t index = 0; index < text.size(); ++index) {
+    if (text[index] == '%') {
+      const char field = index + 1 < text.size() ? text[index + 1] : '\0';
+      if (std::string_view("ptTPslve%").find(field) == std::string_view::npos || field == '\0') {
+        throw UsageError("--show: '%" + std::string(field == '\0' ? "" : std::string(1, field)) +
+                         "' is not a field; use %p position, %t time, %T nanoseconds, %P producer, %s sequence, "
+                         "%l length, %v payload, %e payload escaped, %% a percent sign");
+      }
+      ++index;
+    } else if (text[index] == '\\') {
+      const char escape = index + 1 < text.size() ? text[index + 1] : '\0';
+      if (std::string_view("ntr0\\").find(escape) == std::string_view::npos || escape == '\0') {
+        throw UsageError("--show: '\\" + std::string(escape == '\0' ? "" : std::string(1, escape)) +
+                         "' is not an escape; use \\n, \\t, \\r, \\0 or \\\\");
+      }
+      ++index;
+    }
+  }
+}
+
 void check_consistency(const ConsumerSettings& settings, const CLI::App& app) {
   const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
-  if (settings.discard && (given("--output") || given("--format") || given("--append"))) {
-    throw UsageError("--discard writes nothing; drop --output/--format/--append, or drop --discard");
+  if (settings.action != Action::read) {
+    for (const char* reading : {"--from", "--no-hold", "--output", "--append", "--format", "--show", "--discard",
+                                "--verify", "--count", "--duration", "--until-idle", "--until", "--commit-every",
+                                "--name", "--expire-after"}) {
+      if (given(reading)) {
+        throw UsageError(std::string(reading) +
+                         " is for reading records; --list, --describe, --delete and --reset read none");
+      }
+    }
+    if (settings.action != Action::reset && (given("--to") || given("--dry-run"))) {
+      throw UsageError("--to and --dry-run go with --reset NAME");
+    }
+    if (settings.action == Action::reset && !given("--to")) {
+      throw UsageError("--reset needs a target: --to earliest|latest|POSITION|-N|TIME");
+    }
+    if (given("--next-boundary") && settings.action != Action::reset) {
+      throw UsageError("--next-boundary goes with --from POSITION or --reset NAME --to POSITION");
+    }
+    return;
+  }
+  if (given("--to") || given("--dry-run")) throw UsageError("--to and --dry-run go with --reset NAME");
+  if (settings.discard && (given("--output") || given("--format") || given("--append") || given("--show"))) {
+    throw UsageError("--discard writes nothing; drop --output/--format/--append/--show, or drop --discard");
+  }
+  if (given("--show") && given("--format")) {
+    throw UsageError("--show writes each record through its template; drop --format (or --show)");
   }
   if (settings.json && !settings.discard && settings.output == "-") {
     throw UsageError("--json prints the summary on stdout, where the records go too; "
                      "write the records with --output FILE, or use --discard");
   }
-  if (given("--from") && settings.start == StartFrom::committed && !settings.start_position && settings.name.empty()) {
+  if (given("--from") && settings.start == StartFrom::committed && !settings.seek && settings.name.empty()) {
     throw UsageError("--from committed needs a saved cursor, which only a named consumer has; add --name");
   }
+  if (given("--next-boundary") && !(settings.seek && settings.seek->kind == Seek::Kind::position)) {
+    throw UsageError("--next-boundary goes with --from POSITION or --reset NAME --to POSITION");
+  }
+  if (given("--expire-after") && settings.name.empty()) {
+    throw UsageError("--expire-after applies to a named consumer's saved cursor; add --name");
+  }
+}
+
+void apply_action(const CLI::App& app, ConsumerSettings& settings) {
+  const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
+  int actions = 0;
+  if (given("--list")) {
+    settings.action = Action::list;
+    ++actions;
+  }
+  if (given("--describe")) {
+    settings.action = Action::describe;
+    ++actions;
+  }
+  if (given("--delete")) {
+    settings.action = Action::remove;
+    ++actions;
+  }
+  if (given("--reset")) {
+    settings.action = Action::reset;
+    ++actions;
+  }
+  if (actions > 1) throw UsageError("--list, --describe, --delete and --reset are separate tasks; give one");
 }
 
 }  // namespace
@@ -66,9 +162,11 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   ConsumerSettings settings;
   CLI::App app{
       "Attaches to a ring file and reads every record, in order: writes them out (lines, raw,\n"
-      "frames), discards them, or checks synthetic records (--verify). Durations: 500ms 30s 5m\n"
-      "(plain numbers are seconds). Exit status: 0 success, 1 runtime failure (bad file, failed\n"
-      "verification), 2 bad usage.",
+      "frames, JSON lines, hex), discards them, or checks synthetic records (--verify). Also\n"
+      "lists, describes, deletes and resets named consumers. Durations: 500ms 30s 5m 7d (plain\n"
+      "numbers are seconds). Times: 2025-03-01T14:05:00Z (no zone: local time), @UNIX_SECONDS,\n"
+      "10m-ago. Exit status: 0 success, 1 runtime failure (bad file, failed verification),\n"
+      "2 bad usage.",
       "ringfile-consumer"};
 
   std::string path;
@@ -80,19 +178,23 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
       ->group(attaching);
   std::string from = "default";
   app.add_option("--from", from,
-                 "earliest|latest|committed|POSITION (default: committed when named, else latest)")
+                 "earliest|latest|committed|POSITION|-N|TIME: where to start; -N is the N-th last record, TIME "
+                 "the first record committed then or later (default: committed when named, else latest)")
       ->group(attaching)
       ->type_name("WHERE")
-      ->check(CLI::Validator(
-          [](const std::string& text) -> std::string {
-            ConsumerSettings probe;
-            if (apply_start(text, probe)) return {};
-            return "'" + text + "' is not earliest, latest, committed or a position";
-          },
-          ""));
+      ->check(where_validator(true));
+  bool next_boundary = false;
+  app.add_flag("--next-boundary", next_boundary,
+               "With a POSITION inside a record: start at the next record instead of refusing")
+      ->group(attaching);
   bool no_hold = false;
   app.add_flag("--no-hold", no_hold, "Never hold back producers (a tap: may be lapped and lose records); needs only read access "
                "to the ring (then it takes no consumer slot)")
+      ->group(attaching);
+  std::chrono::nanoseconds expire_after{};
+  programs::add_duration_option(app, "--expire-after", expire_after,
+                                "A named consumer not attached for this long expires: it stops counting and "
+                                "its slot may be reused (default: never)")
       ->group(attaching);
 
   auto* output = "Output";
@@ -101,10 +203,18 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
       ->type_name("FILE|-");
   app.add_flag("--append", settings.append, "Append to --output FILE instead of replacing it")->group(output);
   int format = 0;
-  programs::add_choice_option(app, "--format", format, programs::record_format_words(),
-                              "lines: each record and a newline; raw: records back to back; frames: "
-                              "4-byte little-endian length, then the payload")
+  programs::add_choice_option(app, "--format", format, {"lines", "raw", "frames", "jsonl", "hex"},
+                              "lines: each record and a newline; raw: records back to back; frames: 4-byte "
+                              "little-endian length, then the payload; jsonl: a JSON object per record with "
+                              "its position, time, producer, sequence and payload (text if UTF-8, else "
+                              "base64); hex: a header line and a hex dump per record")
       ->group(output);
+  app.add_option("--show", settings.show_template,
+                 "Write each record through TEMPLATE: %p position, %t time (ISO 8601), %T nanoseconds, "
+                 "%P producer, %s sequence, %l length, %v payload, %e payload escaped on one line, %% percent; "
+                 "\\n \\t \\r \\0 \\\\ escapes; no newline is added (e.g. '%p %t %v\\n')")
+      ->group(output)
+      ->type_name("TEMPLATE");
   app.add_flag("--discard", settings.discard, "Write nothing (default with --verify)")->group(output);
   app.add_flag("--verify", settings.verify,
                "Check synthetic records: per-producer sequences and payloads; exit 1 on corruption, "
@@ -118,12 +228,22 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
 
   auto* stopping = "Stopping and committing";
   std::uint64_t count = 0;
-  app.add_option("--count", count, "Stop after N records")->group(stopping)->type_name("N");
+  programs::add_count_option(app, "--count", count, "Stop after N records")->group(stopping);
   std::chrono::nanoseconds duration{};
   programs::add_duration_option(app, "--duration", duration, "Stop after this long")->group(stopping);
   std::chrono::nanoseconds until_idle{};
   programs::add_duration_option(app, "--until-idle", until_idle, "Stop when nothing new arrived for this long")
       ->group(stopping);
+  std::string until;
+  app.add_option("--until", until, "Stop before the first record committed at TIME or later")
+      ->group(stopping)
+      ->type_name("TIME")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            if (programs::parse_time_point(text)) return {};
+            return "'" + text + "' is not a time (2025-03-01T14:05:00Z, @UNIX_SECONDS, 10m-ago)";
+          },
+          ""));
   std::string commit_every;
   app.add_option("--commit-every", commit_every,
                  "Save the cursor every N records or every DURATION (default: after each batch is written)")
@@ -137,19 +257,53 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
           },
           ""));
 
+  auto* managing = "Managing named consumers (instead of reading)";
+  bool list = false;
+  app.add_flag("--list", list, "List every consumer of the ring: state, cursor, lag, last seen, expiry")->group(managing);
+  app.add_option("--describe", settings.target_name, "Everything about the consumer NAME")
+      ->group(managing)
+      ->type_name("NAME");
+  app.add_option("--delete", settings.delete_names,
+                 "Remove the named consumer (not while attached): its cursor and slot are freed")
+      ->group(managing)
+      ->type_name("NAME");
+  app.add_option("--reset", settings.target_name, "Move the saved cursor of NAME (not while attached) --to WHERE")
+      ->group(managing)
+      ->type_name("NAME");
+  std::string to;
+  app.add_option("--to", to, "With --reset: earliest|latest|POSITION|-N|TIME")
+      ->group(managing)
+      ->type_name("WHERE")
+      ->check(where_validator(false));
+  app.add_flag("--dry-run", settings.dry_run, "With --reset: show the lag before and after, change nothing")
+      ->group(managing);
+
   auto* reporting = "Reporting";
   app.add_flag("--quiet", settings.quiet, "No progress and no summary line on stderr")->group(reporting);
   app.add_flag("--json", settings.json,
-               "Print the summary as one JSON object on stdout (with verify: {ok, gaps, duplicates, corrupt, "
-               "lost_records})")
+               "Print the summary (or what --list, --describe, --delete, --reset found) as JSON on stdout")
       ->group(reporting);
 
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
 
   settings.path = path;
-  if (from != "default") apply_start(from, settings);
+  apply_action(app, settings);
+  if (from != "default") {
+    const Where where = *parse_where(from);
+    if (where.word) settings.start = *where.word;
+    settings.seek = where.seek;
+    settings.from_time_ns = where.time_ns;
+  }
+  if (!to.empty()) {
+    const Where where = *parse_where(to);
+    settings.reset_to = where.seek ? *where.seek : where.word == StartFrom::earliest ? Seek::earliest() : Seek::latest();
+  }
+  for (Seek* seek : {settings.seek ? &*settings.seek : nullptr, &settings.reset_to}) {
+    if (seek != nullptr && seek->kind == Seek::Kind::position) seek->next_boundary = next_boundary;
+  }
   settings.holds_back = !no_hold;
-  settings.format = static_cast<programs::RecordFormat>(format);
+  settings.expire_after = std::chrono::duration_cast<std::chrono::milliseconds>(expire_after);
+  settings.format = static_cast<OutputFormat>(format);
   // Synthetic records are binary: with --verify and no --output there is nothing to write.
   if (settings.verify && app.get_option("--output")->count() == 0 && app.get_option("--format")->count() == 0) {
     settings.discard = true;
@@ -157,7 +311,9 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   if (app.get_option("--count")->count() > 0) settings.count = count;
   if (app.get_option("--duration")->count() > 0) settings.duration = duration;
   if (app.get_option("--until-idle")->count() > 0) settings.until_idle = until_idle;
+  if (!until.empty()) settings.until_time_ns = programs::nanoseconds_since_epoch(*programs::parse_time_point(until));
   if (!commit_every.empty()) apply_commit_every(commit_every, settings);
+  if (!settings.show_template.empty()) check_show_template(settings.show_template);
   check_consistency(settings, app);
   return settings;
 }

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "consumer_admin.hpp"
 #include "consumer_settings.hpp"
 #include "read_loop.hpp"
 #include "record_sink.hpp"
@@ -20,8 +21,9 @@ ConsumerOptions consumer_options(const ConsumerSettings& settings) {
   ConsumerOptions options;
   options.name = settings.name;
   options.start = settings.start;
-  options.start_position = settings.start_position;
+  options.seek = settings.seek;
   options.holds_back = settings.holds_back;
+  options.expire_after = settings.expire_after;
   options.auto_commit = false;  // read_records commits once the output is written
   return options;
 }
@@ -53,15 +55,24 @@ struct RunReport {
   int exit_code = programs::kExitSuccess;
 };
 
+// What lapping cost: records counted by their producers' sequence numbers, and the bytes skipped.
+// A loss before the first record seen of a producer has no count: then only the bytes are known.
+std::string describe_loss(std::uint64_t lost_records, std::uint64_t lost_bytes) {
+  const std::string bytes = programs::format_bytes(static_cast<double>(lost_bytes));
+  if (lost_records == 0) return "lost " + bytes + " of records overwritten before they were read (how many is unknown)";
+  return "lost " + std::to_string(lost_records) + " records (" + bytes + ") to lapping";
+}
+
 void print_report(const ConsumerSettings& settings, const RunReport& report) {
-  const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds};
+  const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
+                                        report.totals.idle_seconds};
   if (!settings.quiet) {
     const std::string who = settings.name.empty() ? "" : "'" + settings.name + "' ";
     std::string line = programs::program_name() + ": " + who + programs::describe(throughput, "read") +
                        "; cursor at " + std::to_string(report.position);
+    if (report.totals.reached_until) line += " (before the first record of --until)";
     if (report.lost_records > 0 || report.lost_bytes > 0) {
-      line += "; lost " + std::to_string(report.lost_records) + " records (" +
-              programs::format_bytes(static_cast<double>(report.lost_bytes)) + ") to lapping";
+      line += "; " + describe_loss(report.lost_records, report.lost_bytes);
     }
     std::fputs((line + "\n").c_str(), stderr);
     if (report.verification && report.verification->ok()) {
@@ -74,7 +85,10 @@ void print_report(const ConsumerSettings& settings, const RunReport& report) {
     json.begin_object();
     programs::write_fields(json, throughput);
     json.field("position", report.position)
-        .field("lost_records", report.lost_records)
+        .field("reached_until", report.totals.reached_until)
+        // null when bytes were lost but how many records is unknown
+        .field("lost_records", report.lost_records == 0 && report.lost_bytes > 0 ? std::optional<std::uint64_t>()
+                                                                                  : std::optional(report.lost_records))
         .field("lost_bytes", report.lost_bytes)
         .field("exit_code", report.exit_code);
     if (report.verification) {
@@ -91,12 +105,13 @@ int run(int argc, char** argv) {
   auto parsed = parse_consumer_settings(argc, argv);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const ConsumerSettings& settings = std::get<ConsumerSettings>(parsed);
+  if (settings.action != Action::read) return manage_consumers(settings);
   programs::install_stop_handlers();
 
   const Ring ring = open_ring(settings);
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
-  if (!settings.discard) sink.emplace(settings.output, settings.append, settings.format);
+  if (!settings.discard) sink.emplace(settings.output, settings.append, settings.format, settings.show_template);
   std::optional<SyntheticVerifier> verifier;
   if (settings.verify) verifier.emplace();
 

@@ -7,6 +7,7 @@
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
+#include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::consumer {
@@ -14,20 +15,42 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::uint64_t realtime_now_ns() {
+  return programs::nanoseconds_since_epoch(std::chrono::system_clock::now());
+}
+
 constexpr std::size_t kBatchRecords = 1024;
 // How long one wait lasts before the loop looks at signals and limits again.
 constexpr std::chrono::milliseconds kWaitSlice{100};
 
-// Hands each polled record to the sink and the verifier.
+// Hands each polled record to the sink and the verifier; leaves unread the first one committed
+// at --until or later, and skips those committed before --from TIME (a time still to come when
+// the consumer attached: it started at the head).
 struct RecordHandler {
   RecordSink* sink;
   SyntheticVerifier* verifier;
+  std::optional<std::uint64_t> until_ns;
+  std::optional<std::uint64_t> from_ns;
   std::uint64_t bytes = 0;
+  std::uint64_t skipped = 0;
+  bool reached_until = false;
 
-  void operator()(const Record& record) {
-    if (sink != nullptr) sink->write(record.payload);
+  bool operator()(const Record& record) {
+    if (until_ns && record.timestamp_ns >= *until_ns) {
+      reached_until = true;
+      return false;
+    }
+    if (from_ns) {
+      if (record.timestamp_ns < *from_ns) {
+        ++skipped;
+        return true;
+      }
+      from_ns.reset();  // from here on in the order of the ring, whatever the timestamps
+    }
+    if (sink != nullptr) sink->write(record);
     if (verifier != nullptr) verifier->check(record.payload);
     bytes += record.payload.size();
+    return true;
   }
 };
 
@@ -65,7 +88,7 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
   CommitSchedule commits(settings);
   std::uint64_t records_since_commit = 0;
   ReadTotals totals;
-  RecordHandler handler{sink, verifier};
+  RecordHandler handler{sink, verifier, settings.until_time_ns, settings.from_time_ns};
 
   // Records printed on the terminal and a progress line rewritten among them would garble both.
   const bool records_on_terminal = !settings.discard && settings.output == "-" && programs::is_terminal(STDOUT_FILENO);
@@ -87,11 +110,16 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
     const std::size_t wanted =
         settings.count ? static_cast<std::size_t>(std::min<std::uint64_t>(kBatchRecords, *settings.count - totals.records))
                        : kBatchRecords;
+    const std::uint64_t skipped_before = handler.skipped;
     const PollResult polled = consumer.poll(handler, wanted);
-    totals.records += polled.records;
+    totals.records += polled.records - (handler.skipped - skipped_before);
     totals.bytes = handler.bytes;
     // Written out before any commit: a saved cursor never passes records not yet delivered.
     if (sink != nullptr && polled.records > 0) sink->flush();
+    if (handler.reached_until) {
+      totals.reached_until = true;
+      break;
+    }
     if (polled.status == PollStatus::corrupt) {
       if (!settings.skip_damaged) throw programs::RuntimeFailure(consumer.error_message());
       programs::report_error(consumer.error_message() + " (skipped)");  // the next poll reads on past it
@@ -106,6 +134,11 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
     } else {
       // Caught up: save the cursor now, so that an idle reader holds nobody back.
       if (records_since_commit > 0) commit(now);
+      // Whatever is committed from now on is at --until or later.
+      if (settings.until_time_ns && realtime_now_ns() >= *settings.until_time_ns) {
+        totals.reached_until = true;
+        break;
+      }
       if (settings.until_idle && now - last_record_at >= *settings.until_idle) break;
       auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(kWaitSlice);
       if (settings.until_idle) wait = std::min(wait, *settings.until_idle - (now - last_record_at));
@@ -125,7 +158,12 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
   progress.clear();
   if (sink != nullptr) sink->flush();
   consumer.commit();
-  totals.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  const Clock::time_point ended = Clock::now();
+  totals.seconds = std::chrono::duration<double>(ended - started).count();
+  // Stopped by --until-idle: the wait for records that did not come is not reading.
+  if (settings.until_idle && ended - last_record_at >= *settings.until_idle && totals.records > 0) {
+    totals.idle_seconds = std::chrono::duration<double>(ended - last_record_at).count();
+  }
   return totals;
 }
 

@@ -16,9 +16,11 @@ struct ReadTotals {
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
   double seconds = 0;
+  double idle_seconds = 0;  // at the end, waiting for records that did not come (--until-idle)
+  bool reached_until = false;  // stopped before a record committed at --until or later
 };
 
-// Reads until --count, --duration or --until-idle is met, or a stop signal arrives. Records go to
+// Reads until --count, --duration, --until-idle or --until is met, or a stop signal arrives. Records go to
 // `sink` and `verifier` when given. The cursor is committed as --commit-every says, only ever
 // after the records before it were written out, and once more at the end.
 // Throws RuntimeFailure on a corrupt record or an output failure.

@@ -7,31 +7,57 @@
 
 namespace ringfile::consumer {
 
-RecordSink::RecordSink(const std::string& output, bool append, programs::RecordFormat format)
+RecordSink::RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template)
     : output_name_(output == "-" ? "stdout" : "'" + output + "'"),
       file_(programs::open_output(output, append)),
       stream_(file_.get()),
-      format_(format) {}
+      format_(format) {
+  if (!show_template.empty()) show_.emplace(show_template);
+}
 
-void RecordSink::write(std::span<const std::byte> payload) noexcept {
-  switch (format_) {
-    case programs::RecordFormat::lines: {
-      stream_.write(payload);
-      const std::byte newline{'\n'};
-      stream_.write({&newline, 1});
-      break;
+void RecordSink::write_bytes(std::string_view bytes) noexcept {
+  stream_.write({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
+}
+
+void RecordSink::write(const Record& record) noexcept {
+  try {
+    if (show_) {
+      text_.clear();
+      show_->append(text_, record);
+      write_bytes(text_);
+      return;
     }
-    case programs::RecordFormat::raw:
-      stream_.write(payload);
-      break;
-    case programs::RecordFormat::frames: {
-      const auto length = static_cast<std::uint32_t>(payload.size());
-      const std::byte prefix[4] = {std::byte(length & 0xff), std::byte(length >> 8 & 0xff),
-                                   std::byte(length >> 16 & 0xff), std::byte(length >> 24 & 0xff)};
-      stream_.write(prefix);
-      stream_.write(payload);
-      break;
+    switch (format_) {
+      case OutputFormat::lines: {
+        stream_.write(record.payload);
+        write_bytes("\n");
+        break;
+      }
+      case OutputFormat::raw:
+        stream_.write(record.payload);
+        break;
+      case OutputFormat::frames: {
+        const auto length = static_cast<std::uint32_t>(record.payload.size());
+        const std::byte prefix[4] = {std::byte(length & 0xff), std::byte(length >> 8 & 0xff),
+                                     std::byte(length >> 16 & 0xff), std::byte(length >> 24 & 0xff)};
+        stream_.write(prefix);
+        stream_.write(record.payload);
+        break;
+      }
+      case OutputFormat::jsonl:
+        text_.clear();
+        append_jsonl(text_, record);
+        write_bytes(text_);
+        break;
+      case OutputFormat::hex:
+        text_.clear();
+        append_hex_dump(text_, record);
+        write_bytes(text_);
+        break;
     }
+  } catch (const std::bad_alloc&) {
+    // Formatting one record ran out of memory: reported as an error of the output.
+    stream_.fail(ENOMEM);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "producer_settings.hpp"
 
+#include <algorithm>
+
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/units.hpp"
@@ -163,7 +165,9 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
       ->type_name("SIZE|A-B")
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
-            return programs::parse_size_range(text) ? "" : "'" + text + "' is not a size or a range of sizes (e.g. 512, 64-4K)";
+            if (programs::parse_size_range(text)) return "";
+            if (text.find('-') == std::string::npos) return programs::explain_bad_size(text);
+            return "'" + text + "' is not a size or a range of sizes (e.g. 512, 64-4K)";
           },
           ""));
   std::string rate_text;
@@ -178,17 +182,16 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
 
   auto* stopping = "Stopping (each producer process)";
   std::uint64_t count = 0;
-  app.add_option("--count", count, "Stop after N records (0: only create the ring)")->group(stopping)->type_name("N");
+  programs::add_count_option(app, "--count", count, "Stop after N records (0: only create the ring)")->group(stopping);
   std::uint64_t byte_limit = 0;
   programs::add_size_option(app, "--bytes", byte_limit, "Stop once SIZE payload bytes are written")->group(stopping);
   std::chrono::nanoseconds duration{};
   programs::add_duration_option(app, "--duration", duration, "Stop after this long")->group(stopping);
 
   auto* running = "Processes and output";
-  app.add_option("--procs", settings.procs_per_ring, "Producer processes per ring (synthetic only)")
-      ->group(running)
-      ->type_name("N")
-      ->capture_default_str();
+  std::uint64_t procs = 1;
+  programs::add_count_option(app, "--procs", procs, "Producer processes per ring (synthetic only; default 1)")
+      ->group(running);
   std::string sync_text = "none";
   app.add_option("--sync", sync_text,
                  "What survives a power cut: none (default; every process crash is survived anyway), "
@@ -209,6 +212,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
 
   settings.paths.assign(paths.begin(), paths.end());
+  settings.procs_per_ring = static_cast<unsigned>(std::min<std::uint64_t>(procs, format::kProducerSlotCount + 1));
   if (app.get_option("--policy")->count() > 0) {
     settings.policy = policy == 0 ? WriterPolicy::block : WriterPolicy::overwrite;
   }

@@ -8,9 +8,12 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
+# clang, libclang-rt-14-dev and libfuzzer-14-dev are for the sanitizer passes and the fuzz
+# targets; curl and pkgconf for tests: a real HTTP client for ringfile-status --listen, and the
+# pkg-config build against an installed ringfile.
 packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev
-          clang libclang-rt-14-dev libfuzzer-14-dev  # the sanitizer passes and the fuzz targets
-          nats-server libnats-dev)                   # ringfile-bridge and its tests
+          clang libclang-rt-14-dev libfuzzer-14-dev curl pkgconf
+          nats-server libnats-dev)  # ringfile-bridge and its tests
 
 install_missing_packages() {
   local missing=()

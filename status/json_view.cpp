@@ -1,6 +1,7 @@
 #include "json_view.hpp"
 
 #include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/time_points.hpp"
 
 namespace ringfile::status {
 
@@ -23,7 +24,10 @@ std::string render_json(const RingReport& report) {
       .field("budget_memory_bytes", report.paging_state.memory_bytes)
       .field("rings_sharing_memory", report.paging_state.rings_sharing)
       .field("released_position", report.paging_state.released_position)
-      .field("average_record_bytes_in_ring", report.average_frame_bytes);
+      .field("average_record_bytes_in_ring", report.average_frame_bytes)
+      .field("consumer_slots_used", report.consumer_slots_used)
+      .field("consumer_slots", report.consumer_slots)
+      .field("producers_waiting", report.producers_waiting);
   json.key("consumers").begin_array();
   for (const ConsumerReport& consumer : report.consumers) {
     json.begin_object()
@@ -43,6 +47,7 @@ std::string render_json(const RingReport& report) {
         .field("replaying", consumer.replaying)
         .field("detached", consumer.detached)
         .field("expired", consumer.expired)
+        .field("past_expiry", consumer.past_expiry)
         .field("lost_records", consumer.lost_records)
         .field("lost_bytes", consumer.lost_bytes)
         .field("heartbeat_age_seconds", consumer.heartbeat_age_seconds)
@@ -60,6 +65,12 @@ std::string render_json(const RingReport& report) {
         .field("claim_open", producer.claim_open)
         .field("write_bytes_per_s", producer.bytes_per_s)
         .field("records_per_s", producer.records_per_s)
+        .field("waiting", producer.waiting_seconds.has_value())
+        .field("waiting_seconds", producer.waiting_seconds)
+        .field("waiting_since", producer.waiting_since_ns ? std::optional(programs::format_utc_time(*producer.waiting_since_ns))
+                                                          : std::nullopt)
+        .field("waiting_for", producer.waiting_seconds ? std::optional(producer.waiting_for) : std::nullopt)
+        .field("waited_seconds_total", producer.waited_seconds)
         .end_object();
   }
   json.end_array();

@@ -7,6 +7,7 @@ namespace ringfile::status {
 std::vector<std::string> lag_violations(const RingReport& report, const LagLimit& limit) {
   std::vector<std::string> lines;
   for (const ConsumerReport& consumer : report.consumers) {
+    if (consumer.state == ConsumerState::expired) continue;  // no longer counts
     std::string over;
     if (limit.bytes && consumer.lag_bytes > *limit.bytes) {
       over = programs::format_bytes(static_cast<double>(consumer.lag_bytes)) + ", more than --max-lag " +
@@ -19,8 +20,12 @@ std::vector<std::string> lag_violations(const RingReport& report, const LagLimit
     const std::string who = consumer.name.empty() ? "anonymous consumer #" + std::to_string(consumer.slot)
                                                   : "consumer '" + consumer.name + "'";
     const std::string pid = consumer.pid > 0 ? " (pid " + std::to_string(consumer.pid) + ", " : " (";
-    lines.push_back(who + pid + to_string(consumer.state) + ") of '" + report.path.string() + "' lags " + over +
-                    "; speed it up, or detach it if it is gone");
+    const std::string advice = consumer.name.empty()
+                                   ? "speed it up, or stop it"
+                                   : "speed it up, or if it is gone for good, delete it (ringfile-consumer '" +
+                                         report.path.string() + "' --delete " + consumer.name + ")";
+    lines.push_back(who + pid + to_string(consumer.state) + ") of '" + report.path.string() + "' lags " + over + "; " +
+                    advice);
   }
   return lines;
 }

@@ -9,6 +9,7 @@
 
 #include "json_view.hpp"
 #include "lag_limit.hpp"
+#include "metrics_server.hpp"
 #include "prometheus_view.hpp"
 #include "ring_report.hpp"
 #include "ring_sample.hpp"
@@ -16,6 +17,7 @@
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
+#include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/units.hpp"
 #include "status_settings.hpp"
 #include "table_view.hpp"
@@ -25,22 +27,58 @@ namespace ringfile::status {
 namespace {
 
 struct WatchedRing {
-  Ring ring;
+  std::filesystem::path path;
+  std::optional<Ring> ring;  // opened read-only; empty while it cannot be
   std::optional<RingSample> previous;
+  bool failure_reported = false;
 };
 
-// Opens each ring read-only; a ring that cannot be opened is reported and left out.
-std::vector<WatchedRing> open_rings(const StatusSettings& settings, int& exit_code) {
-  std::vector<WatchedRing> rings;
-  for (const auto& path : settings.paths) {
-    try {
-      rings.push_back({Ring::open(path, OpenOptions{.read_only = true}), std::nullopt});
-    } catch (const Error& error) {
-      programs::report_error(error.what());
-      exit_code = programs::kExitFailure;
-    }
+// Opens the ring if it is not open yet, saying why not the first time. True when it is open.
+bool ensure_open(WatchedRing& watched) {
+  if (watched.ring) return true;
+  try {
+    watched.ring = Ring::open(watched.path, OpenOptions{.read_only = true});
+  } catch (const Error& error) {
+    if (!watched.failure_reported) programs::report_error(error.what());
+    watched.failure_reported = true;
+    return false;
   }
-  return rings;
+  return true;
+}
+
+struct SampleRound {
+  std::vector<RingReport> reports;
+  std::vector<std::filesystem::path> unreadable;
+};
+
+// One sample of every ring; rates against each ring's previous sample, which this one replaces
+// when `keep_for_rates`.
+SampleRound sample_rings(std::vector<WatchedRing>& rings, bool keep_for_rates) {
+  SampleRound round;
+  for (WatchedRing& watched : rings) {
+    if (!ensure_open(watched)) {
+      round.unreadable.push_back(watched.path);
+      continue;
+    }
+    RingSample sample = take_sample(*watched.ring);
+    round.reports.push_back(build_report(watched.previous ? &*watched.previous : nullptr, sample));
+    if (keep_for_rates) watched.previous = std::move(sample);
+  }
+  return round;
+}
+
+// --listen: samples every --interval and serves the latest exposition until interrupted.
+int serve_metrics(const StatusSettings& settings, std::vector<WatchedRing>& rings) {
+  MetricsServer server(settings.listen);
+  std::fprintf(stderr, "%s: serving the metrics of %zu ring%s at http://%s/metrics\n", programs::program_name().c_str(),
+               rings.size(), rings.size() == 1 ? "" : "s", server.bound_address().c_str());
+  std::fflush(stderr);
+  for (;;) {
+    const SampleRound round = sample_rings(rings, true);
+    server.set_page(render_prometheus(round.reports, round.unreadable));
+    server.serve_until(std::chrono::steady_clock::now() + settings.interval);
+    if (programs::stop_requested()) return programs::kExitSuccess;
+  }
 }
 
 std::string local_time_text() {
@@ -53,15 +91,16 @@ std::string local_time_text() {
 }
 
 // Everything one sample prints, in the chosen format.
-std::string render(const StatusSettings& settings, const std::vector<RingReport>& reports, bool live_terminal,
+std::string render(const StatusSettings& settings, const SampleRound& round, bool live_terminal,
                    TerminalRedraw& redraw) {
+  const std::vector<RingReport>& reports = round.reports;
   std::string text;
   switch (settings.format) {
     case OutputFormat::json:
       for (const RingReport& report : reports) text += render_json(report) + "\n";
       return text;
     case OutputFormat::prometheus:
-      return render_prometheus(reports);
+      return render_prometheus(reports, round.unreadable);
     case OutputFormat::table:
       break;
   }
@@ -71,7 +110,8 @@ std::string render(const StatusSettings& settings, const std::vector<RingReport>
             (live_terminal ? "  (Ctrl-C to quit)" : "") + "\n\n";
   }
   for (const RingReport& report : reports) text += render_table(report, style) + "\n";
-  text += table_footnote();
+  text += table_footnote(style.width);
+  if (style.width > 0) text = programs::fit_lines(text, style.width);
   // A terminal is redrawn in place; a log gets one block per sample.
   if (live_terminal) return redraw.frame(text);
   return settings.watch ? text + "\n" : text;
@@ -83,16 +123,26 @@ int run(int argc, char** argv) {
   const StatusSettings& settings = std::get<StatusSettings>(parsed);
   programs::install_stop_handlers();
 
+  std::vector<WatchedRing> rings;
+  for (const auto& path : settings.paths) rings.push_back({path, std::nullopt, std::nullopt, false});
+  if (!settings.listen.empty()) return serve_metrics(settings, rings);
+
   int exit_code = programs::kExitSuccess;
-  std::vector<WatchedRing> rings = open_rings(settings, exit_code);
-  if (rings.empty()) return exit_code;
+  bool any_open = false;
+  for (WatchedRing& watched : rings) {
+    if (ensure_open(watched)) {
+      any_open = true;
+    } else {
+      exit_code = programs::kExitFailure;
+    }
+  }
+  // A scraper still gets ringfile_up 0 for rings it cannot read.
+  if (!any_open && settings.format != OutputFormat::prometheus) return exit_code;
 
   const bool live_terminal = settings.watch && settings.format == OutputFormat::table &&
                              programs::is_terminal(STDOUT_FILENO);
   const bool sampling_window = settings.interval > std::chrono::nanoseconds::zero();
-  if (sampling_window) {
-    for (WatchedRing& watched : rings) watched.previous = take_sample(watched.ring);
-  }
+  if (sampling_window) sample_rings(rings, true);
   if (live_terminal) std::fputs("\x1b[?25l", stdout);  // hide the cursor while redrawing
   TerminalRedraw redraw;
   const auto started = std::chrono::steady_clock::now();
@@ -100,13 +150,9 @@ int run(int argc, char** argv) {
   for (;;) {
     if (sampling_window) programs::sleep_unless_stopped(settings.interval);
     if (programs::stop_requested()) break;
-    std::vector<RingReport> reports;
-    for (WatchedRing& watched : rings) {
-      RingSample sample = take_sample(watched.ring);
-      reports.push_back(build_report(watched.previous ? &*watched.previous : nullptr, sample));
-      if (sampling_window) watched.previous = std::move(sample);
-    }
-    const std::string text = render(settings, reports, live_terminal, redraw);
+    const SampleRound round = sample_rings(rings, sampling_window);
+    const std::vector<RingReport>& reports = round.reports;
+    const std::string text = render(settings, round, live_terminal, redraw);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     ++samples;

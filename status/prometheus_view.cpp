@@ -59,7 +59,11 @@ std::string ring_labels(const RingReport& ring) { return "ring=\"" + escape_labe
 
 }  // namespace
 
-std::string render_prometheus(const std::vector<RingReport>& reports) {
+std::string render_prometheus(const std::vector<RingReport>& reports,
+                              const std::vector<std::filesystem::path>& unreadable) {
+  std::vector<std::pair<std::string, bool>> targets;  // every ring asked for, and whether it was read
+  for (const RingReport& report : reports) targets.emplace_back(report.path.string(), true);
+  for (const auto& path : unreadable) targets.emplace_back(path.string(), false);
   std::vector<const RingReport*> rings;
   std::vector<ConsumerItem> consumers;
   std::vector<ProducerItem> producers;
@@ -80,10 +84,23 @@ std::string render_prometheus(const std::vector<RingReport>& reports) {
   const auto as_double = [](auto value) -> std::optional<double> { return static_cast<double>(value); };
 
   Exposition out;
+  using Target = std::pair<std::string, bool>;
+  out.family<Target>(
+      "ringfile_up", "gauge", "1 when the ring could be opened and read, 0 when not.", targets,
+      [](const Target& target) { return "ring=\"" + escape_label(target.first) + "\""; },
+      [&](const Target& target) { return as_double(target.second ? 1 : 0); });
   out.family<RingPtr>("ringfile_capacity_bytes", "gauge", "Size of the ring's data area.", rings, ring_label,
                       [&](const RingPtr& ring) { return as_double(ring->capacity); });
-  out.family<RingPtr>("ringfile_head_position_bytes", "counter", "Bytes ever reserved by producers.", rings,
-                      ring_label, [&](const RingPtr& ring) { return as_double(ring->head); });
+  out.family<RingPtr>("ringfile_reserved_bytes_total", "counter",
+                      "Bytes ever reserved by producers: the head position, padding included.", rings, ring_label,
+                      [&](const RingPtr& ring) { return as_double(ring->head); });
+  out.family<RingPtr>("ringfile_consumer_slots_used", "gauge",
+                      "Consumer slots taken, of ringfile_consumer_slots; a full table refuses new consumers.", rings,
+                      ring_label, [&](const RingPtr& ring) { return as_double(ring->consumer_slots_used); });
+  out.family<RingPtr>("ringfile_consumer_slots", "gauge", "Consumer slots in the ring's table.", rings, ring_label,
+                      [&](const RingPtr& ring) { return as_double(ring->consumer_slots); });
+  out.family<RingPtr>("ringfile_producers_waiting", "gauge", "Producers held back, waiting for space.", rings,
+                      ring_label, [&](const RingPtr& ring) { return as_double(ring->producers_waiting); });
   out.family<RingPtr>("ringfile_write_bytes_per_second", "gauge", "Head movement over the sampling window.", rings,
                       ring_label, [](const RingPtr& ring) { return ring->write_bytes_per_s; });
   out.family<RingPtr>("ringfile_resident_bytes", "gauge", "Bytes of the ring file in the page cache.", rings,
@@ -143,7 +160,8 @@ std::string render_prometheus(const std::vector<RingReport>& reports) {
   }
   using StateItem = std::pair<ConsumerItem, ConsumerState>;
   out.family<StateItem>(
-      "ringfile_consumer_state", "gauge", "1 for the consumer's state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED).",
+      "ringfile_consumer_state", "gauge",
+      "1 for the consumer's state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED, EXPIRED).",
       states,
       [&](const StateItem& item) { return consumer_label(item.first) + ",state=\"" + to_string(item.second) + "\""; },
       [&](const StateItem& item) { return as_double(item.first.consumer->state == item.second ? 1 : 0); });
@@ -161,6 +179,17 @@ std::string render_prometheus(const std::vector<RingReport>& reports) {
   out.family<ProducerItem>("ringfile_producer_write_bytes_per_second", "gauge",
                            "Payload bytes committed per second over the sampling window.", producers, producer_label,
                            [](const ProducerItem& item) { return item.producer->bytes_per_s; });
+  out.family<ProducerItem>("ringfile_producer_waiting", "gauge", "1 while the producer is held back, waiting for space.",
+                           producers, producer_label,
+                           [&](const ProducerItem& item) { return as_double(item.producer->waiting_seconds ? 1 : 0); });
+  out.family<ProducerItem>("ringfile_producer_waiting_seconds", "gauge",
+                           "How long the producer has been waiting for space (0 when it is not).", producers,
+                           producer_label, [](const ProducerItem& item) -> std::optional<double> {
+                             return item.producer->waiting_seconds.value_or(0.0);
+                           });
+  out.family<ProducerItem>("ringfile_producer_wait_seconds_total", "counter",
+                           "Time the slot's current owner has spent waiting for space.", producers, producer_label,
+                           [](const ProducerItem& item) -> std::optional<double> { return item.producer->waited_seconds; });
   return out.text();
 }
 

@@ -2,6 +2,7 @@
 // one series per ring (and consumer or producer).
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,9 @@
 
 namespace ringfile::status {
 
-std::string render_prometheus(const std::vector<RingReport>& reports);
+// `unreadable`: rings that could not be opened or read this time; they get ringfile_up 0 and no
+// other series (the readable ones ringfile_up 1).
+std::string render_prometheus(const std::vector<RingReport>& reports,
+                              const std::vector<std::filesystem::path>& unreadable = {});
 
 }  // namespace ringfile::status

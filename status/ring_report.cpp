@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ringfile/format/layout.hpp"
-#include "ringfile/format/record_header.hpp"
+#include "ringfile/format/file_header.hpp"
+#include "ringfile/programs/lag_estimate.hpp"
 
 namespace ringfile::status {
 namespace {
@@ -16,23 +16,6 @@ constexpr double kStaleHeartbeatSeconds = 2.0;
 constexpr std::uint64_t kMinLagGrowthBytes = 64 * 1024;
 // A consumer this close to a full lap behind is what block-policy producers are waiting for.
 constexpr double kFullRingFraction = 0.9;
-
-double frame_bytes_for_payload(double payload_bytes) {
-  const double frame = static_cast<double>(format::kRecordHeaderBytes) + payload_bytes;
-  const auto alignment = static_cast<double>(format::kFrameAlignment);
-  return std::ceil(frame / alignment) * alignment;
-}
-
-std::optional<double> average_frame_bytes(const RingSample& sample) {
-  std::uint64_t records = 0;
-  std::uint64_t bytes = 0;
-  for (const ProducerInfo& producer : sample.producers) {
-    records += producer.committed_records;
-    bytes += producer.committed_bytes;
-  }
-  if (records == 0) return std::nullopt;
-  return frame_bytes_for_payload(static_cast<double>(bytes) / static_cast<double>(records));
-}
 
 const ConsumerSample* find_same_consumer(const RingSample& sample, const ConsumerInfo& wanted) {
   for (const ConsumerSample& consumer : sample.consumers) {
@@ -52,6 +35,7 @@ const ProducerInfo* find_same_producer(const RingSample& sample, const ProducerI
 
 ConsumerState classify(const ConsumerReport& now, const ConsumerSample* before, std::uint64_t before_head,
                        std::uint64_t capacity, std::uint64_t hold_window) {
+  if (now.past_expiry) return ConsumerState::expired;
   if (now.detached) return ConsumerState::detached;
   if (!now.alive) return ConsumerState::dead;
   if (now.lag_bytes > capacity) return ConsumerState::lapped;  // its next read skips ahead
@@ -90,6 +74,7 @@ const char* to_string(ConsumerState state) noexcept {
     case ConsumerState::dead: return "DEAD";
     case ConsumerState::lapped: return "LAPPED";
     case ConsumerState::detached: return "DETACHED";
+    case ConsumerState::expired: return "EXPIRED";
   }
   return "UNKNOWN";
 }
@@ -115,7 +100,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
   report.resident_bytes = later.residency.resident_bytes;
   report.dirty_bytes = later.residency.dirty_bytes;
   report.paging_state = later.paging;
-  report.average_frame_bytes = average_frame_bytes(later);
+  report.average_frame_bytes = programs::average_frame_bytes(later.producers);
 
   std::optional<double> window;
   if (earlier != nullptr) {
@@ -135,6 +120,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
     consumer.detached = info.detached;
     consumer.holds_back = info.holds_back;
     consumer.expired = info.expired;
+    consumer.past_expiry = info.past_expiry;
     consumer.following = info.following;
     consumer.replaying = info.replaying;
     consumer.position = info.cursor;
@@ -148,7 +134,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
           later.realtime_ns > info.heartbeat_ns ? static_cast<double>(later.realtime_ns - info.heartbeat_ns) / 1e9 : 0.0;
     }
     std::optional<double> frame_bytes = report.average_frame_bytes;
-    if (!frame_bytes && sample.next_record_bytes) frame_bytes = frame_bytes_for_payload(*sample.next_record_bytes);
+    if (!frame_bytes && sample.next_record_bytes) frame_bytes = programs::frame_bytes_for_payload(*sample.next_record_bytes);
     if (consumer.lag_bytes == 0) {
       consumer.lag_records_estimate = 0;
     } else if (frame_bytes) {
@@ -177,8 +163,23 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
       producer.bytes_per_s = static_cast<double>(info.committed_bytes - before->committed_bytes) / *window;
       producer.records_per_s = static_cast<double>(info.committed_records - before->committed_records) / *window;
     }
+    producer.waited_seconds = static_cast<double>(info.waited_ns) / 1e9;
+    if (info.waiting_since_ns != 0) {
+      producer.waiting_since_ns = info.waiting_since_ns;
+      producer.waiting_seconds =
+          later.realtime_ns > info.waiting_since_ns ? static_cast<double>(later.realtime_ns - info.waiting_since_ns) / 1e9 : 0.0;
+      producer.waiting_for = info.waiting_for_preparation ? "preparation"
+                             : info.waiting_for_open_claim ? "open-claim"
+                                                           : "unknown";
+      for (const ConsumerReport& consumer : report.consumers) {
+        if (info.waiting_for_consumer == consumer.slot) producer.waiting_for = consumer.display_name();
+      }
+      ++report.producers_waiting;
+    }
     report.producers.push_back(producer);
   }
+  report.consumer_slots_used = later.consumers.size();
+  report.consumer_slots = format::kConsumerSlotCount;
   return report;
 }
 

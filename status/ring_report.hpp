@@ -20,10 +20,12 @@ enum class ConsumerState {
   dead,      // its process is gone
   lapped,    // producers overwrote what it had not read (overwrite policy, or --no-hold)
   detached,  // a named consumer that detached cleanly; its cursor waits for its return
+  expired,   // a named consumer not attached for longer than its expiry: no longer counted
 };
-inline constexpr ConsumerState kAllConsumerStates[] = {ConsumerState::ok,   ConsumerState::lagging,
+inline constexpr ConsumerState kAllConsumerStates[] = {ConsumerState::ok,     ConsumerState::lagging,
                                                        ConsumerState::stalled, ConsumerState::dead,
-                                                       ConsumerState::lapped, ConsumerState::detached};
+                                                       ConsumerState::lapped,  ConsumerState::detached,
+                                                       ConsumerState::expired};
 const char* to_string(ConsumerState state) noexcept;
 
 struct ConsumerReport {
@@ -33,9 +35,10 @@ struct ConsumerReport {
   bool alive = false;
   bool detached = false;
   bool holds_back = false;
-  bool expired = false;
-  bool following = false;  // block policy: within the hold window, producers wait for it there
-  bool replaying = false;  // its next records are no longer in memory: it reads them from disk
+  bool expired = false;      // dead past its grace period: holds producers back no longer
+  bool past_expiry = false;  // not attached for longer than its expiry
+  bool following = false;    // block policy: within the hold window, producers wait for it there
+  bool replaying = false;    // its next records are no longer in memory: it reads them from disk
   std::uint64_t position = 0;
   std::uint64_t lag_bytes = 0;
   std::optional<double> lag_seconds;
@@ -59,6 +62,12 @@ struct ProducerReport {
   bool claim_open = false;
   std::optional<double> bytes_per_s;
   std::optional<double> records_per_s;
+  // Held back: waiting for space since this long, for a consumer (its display name) or for
+  // "preparation" (the paging engine ahead of the head); and its time waited in total.
+  std::optional<double> waiting_seconds;
+  std::optional<std::uint64_t> waiting_since_ns;
+  std::string waiting_for;
+  double waited_seconds = 0;
 };
 
 struct RingReport {
@@ -78,6 +87,9 @@ struct RingReport {
   std::optional<double> average_frame_bytes;
   std::vector<ConsumerReport> consumers;
   std::vector<ProducerReport> producers;
+  std::size_t producers_waiting = 0;
+  std::size_t consumer_slots_used = 0;  // of consumer_slots, including those past expiry
+  std::size_t consumer_slots = 0;
 };
 
 // `earlier` is the sample a window before `later` (same ring), or null for a single sample.

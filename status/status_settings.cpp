@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "metrics_server.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/units.hpp"
@@ -34,6 +35,7 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
       "Shows every consumer of ring files: lag in bytes, records and seconds, read rate, and a\n"
       "state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED); every producer; the ring's page\n"
       "cache use. Opens the files read-only and never writes to them.\n"
+      "With --prometheus (or --listen) an unreadable ring is reported as ringfile_up 0.\n"
       "Exit status: 0 success, 1 unreadable ring or --max-lag exceeded, 2 bad usage.",
       "ringfile-status"};
 
@@ -54,7 +56,7 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
   std::chrono::nanoseconds duration{};
   programs::add_duration_option(app, "--duration", duration, "With --watch: stop after this long");
   std::uint64_t samples = 0;
-  app.add_option("--count", samples, "With --watch: stop after N samples")->type_name("N");
+  programs::add_count_option(app, "--count", samples, "With --watch: stop after N samples");
   bool json = false;
   bool prometheus = false;
   app.add_flag("--json", json, "One JSON document per ring and sample, one per line");
@@ -68,6 +70,16 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
             LagLimit probe;
             if (apply_max_lag(text, probe)) return {};
             return "'" + text + "' is neither a size (512M) nor a duration with its unit (30s)";
+          },
+          ""));
+  app.add_option("--listen", settings.listen,
+                 "Serve the Prometheus format over HTTP at http://HOST:PORT/metrics, sampled every --interval, "
+                 "until interrupted (e.g. 127.0.0.1:9464; port 0 picks one and says which on stderr)")
+      ->type_name("HOST:PORT")
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            if (valid_listen_address(text)) return {};
+            return "'" + text + "' is not HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, :9464)";
           },
           ""));
   bool no_color = false;
@@ -92,7 +104,17 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
     throw UsageError("--watch needs an interval above zero (e.g. --watch 1s)");
   }
   if (settings.watch && settings.format == OutputFormat::prometheus) {
-    throw UsageError("--prometheus prints one sample for a scraper or a textfile collector; drop --watch");
+    throw UsageError("--prometheus prints one sample for a scraper or a textfile collector; drop --watch "
+                     "(or serve it with --listen)");
+  }
+  if (!settings.listen.empty()) {
+    if (settings.watch || settings.format == OutputFormat::json || settings.max_lag.bytes || settings.max_lag.time) {
+      throw UsageError("--listen serves the Prometheus format until interrupted; drop --watch, --json and --max-lag");
+    }
+    if (settings.interval <= std::chrono::nanoseconds::zero()) {
+      throw UsageError("--listen samples every --interval, which must be above zero (e.g. --interval 5s)");
+    }
+    settings.format = OutputFormat::prometheus;
   }
   return settings;
 }

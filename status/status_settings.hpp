@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct StatusSettings {
   OutputFormat format = OutputFormat::table;
   LagLimit max_lag;
   bool color = false;  // ANSI colours: a terminal, and neither NO_COLOR nor --no-color
+  std::string listen;  // --listen HOST:PORT: serve the Prometheus format over HTTP at /metrics
 };
 
 // The settings, or the exit code when the program should end now (--help, bad usage).

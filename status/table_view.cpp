@@ -8,14 +8,15 @@
 #include <cstring>
 
 #include "ringfile/programs/progress_line.hpp"
+#include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/units.hpp"
-#include "text_table.hpp"
 
 namespace ringfile::status {
 namespace {
 
 using programs::format_byte_rate;
 using programs::format_bytes;
+using programs::TextTable;
 using Align = TextTable::Align;
 
 constexpr int kBarWidth = 20;
@@ -37,7 +38,8 @@ const char* state_color(ConsumerState state) {
     case ConsumerState::stalled:
     case ConsumerState::dead:
     case ConsumerState::lapped: return "\x1b[31;1m";
-    case ConsumerState::detached: return "\x1b[2m";
+    case ConsumerState::detached:
+    case ConsumerState::expired: return "\x1b[2m";
   }
   return nullptr;
 }
@@ -63,6 +65,21 @@ std::string percent(double fraction) {
 }
 
 std::string optional_rate(const std::optional<double>& rate) { return rate ? format_byte_rate(*rate) : "-"; }
+
+// How full the consumer table is: a full one refuses new consumers, named or not.
+std::string slots_line(const RingReport& report) {
+  std::string text = "  consumer slots " + std::to_string(report.consumer_slots_used) + "/" +
+                     std::to_string(report.consumer_slots) + " used";
+  if (report.consumer_slots_used * 4 >= report.consumer_slots * 3) {
+    text += report.consumer_slots_used >= report.consumer_slots ? " (FULL" : " (nearly full";
+    text += ": delete names that are gone with ringfile-consumer --delete NAME, or attach with --expire-after)";
+  }
+  if (report.producers_waiting > 0) {
+    text += "; " + std::to_string(report.producers_waiting) + " producer" + (report.producers_waiting == 1 ? "" : "s") +
+            " waiting for space";
+  }
+  return text + "\n";
+}
 
 std::string summary_lines(const RingReport& report) {
   const double laps = static_cast<double>(report.head) / static_cast<double>(report.capacity);
@@ -90,30 +107,32 @@ std::string summary_lines(const RingReport& report) {
     }
     text += "\n";
   }
-  return text;
+  return text + slots_line(report);
 }
 
 std::string consumer_table(const RingReport& report, const TableStyle& style) {
   if (report.consumers.empty()) return "  no consumers\n";
+  // On a narrow terminal the columns with the highest drop order go first: the bar, then the
+  // cursor, ..., keeping name, state, lag and its age.
   TextTable table({{"CONSUMER", Align::left},
-                   {"PID", Align::right},
-                   {"ALIVE", Align::left},
+                   {"PID", Align::right, 7},
+                   {"ALIVE", Align::left, 10},
                    {"STATE", Align::left},
-                   {"READING", Align::left},
-                   {"CURSOR", Align::right},
+                   {"READING", Align::left, 9},
+                   {"CURSOR", Align::right, 11},
                    {"LAG", Align::right},
-                   {"~RECORDS", Align::right},
+                   {"~RECORDS", Align::right, 5},
                    {"SECONDS", Align::right},
-                   {"OF RING", Align::left},
-                   {"", Align::right},
-                   {"READ/s", Align::right},
-                   {"HOLDS", Align::left},
-                   {"LOST", Align::right}});
+                   {"OF RING", Align::left, 12},
+                   {"", Align::right, 3},
+                   {"READ/s", Align::right, 2},
+                   {"HOLDS", Align::left, 6},
+                   {"LOST", Align::right, 4}});
   for (const ConsumerReport& consumer : report.consumers) {
     const bool paced = consumer.following && report.paging_state.hold_window_bytes < report.capacity;
     const std::string holds = paced                 ? "paced"
                               : consumer.holds_back ? "yes"
-                              : consumer.expired    ? "no (expired)"
+                              : consumer.expired    ? "no (grace over)"
                                                     : "no";
     const std::string lost = consumer.lost_records > 0 || consumer.lost_bytes > 0
                                  ? programs::format_count(static_cast<double>(consumer.lost_records))
@@ -133,48 +152,65 @@ std::string consumer_table(const RingReport& report, const TableStyle& style) {
                    {holds},
                    {lost}});
   }
-  return table.render("  ", style.color);
+  return table.render("  ", style.color, style.width);
 }
 
 std::string producer_table(const RingReport& report, const TableStyle& style) {
   if (report.producers.empty()) return "  no producers attached\n";
   TextTable table({{"PRODUCER", Align::left},
-                   {"PID", Align::right},
-                   {"ALIVE", Align::left},
-                   {"RECORDS", Align::right},
-                   {"WRITTEN", Align::right},
-                   {"WRITE/s", Align::right},
-                   {"RECORDS/s", Align::right}});
+                   {"PID", Align::right, 4},
+                   {"ALIVE", Align::left, 5},
+                   {"STATE", Align::left},
+                   {"FOR", Align::left},
+                   {"SINCE", Align::right},
+                   {"RECORDS", Align::right, 3},
+                   {"WRITTEN", Align::right, 6},
+                   {"WRITE/s", Align::right, 1},
+                   {"RECORDS/s", Align::right, 2},
+                   {"WAITED", Align::right, 7}});
   for (const ProducerReport& producer : report.producers) {
+    const bool waiting = producer.waiting_seconds.has_value();
     table.add_row({{"#" + std::to_string(producer.slot)},
                    {std::to_string(producer.pid)},
                    {producer.alive ? "yes" : "no", producer.alive ? nullptr : "\x1b[31;1m"},
+                   {waiting ? "WAITING" : "WRITING", waiting ? "\x1b[33m" : nullptr},
+                   {waiting ? producer.waiting_for : "-"},
+                   {waiting ? programs::format_seconds(*producer.waiting_seconds) : "-"},
                    {programs::format_count(static_cast<double>(producer.committed_records))},
                    {format_bytes(static_cast<double>(producer.committed_bytes))},
                    {optional_rate(producer.bytes_per_s)},
-                   {producer.records_per_s ? programs::format_count(*producer.records_per_s) : "-"}});
+                   {producer.records_per_s ? programs::format_count(*producer.records_per_s) : "-"},
+                   {programs::format_seconds(producer.waited_seconds)}});
   }
-  return table.render("  ", style.color);
+  return table.render("  ", style.color, style.width);
 }
 
 }  // namespace
 
 TableStyle table_style_for_stdout(bool color) {
-  return {color, programs::is_terminal(STDOUT_FILENO) && utf8_locale()};
+  const bool terminal = programs::is_terminal(STDOUT_FILENO);
+  // One column short of the edge: a line that fills the last column leaves some terminals about
+  // to wrap, and the next newline then skips a line.
+  const std::size_t columns = terminal ? programs::terminal_columns(STDOUT_FILENO) : 0;
+  return {color, terminal && utf8_locale(), columns > 1 ? columns - 1 : 0};
 }
 
 std::string render_table(const RingReport& report, const TableStyle& style) {
   std::string text = style.color ? "\x1b[1m" + summary_lines(report) : summary_lines(report);
   if (style.color) text.insert(text.find('\n'), "\x1b[0m");
+  if (style.width > 0) text = programs::fit_lines(text, style.width);
   text += "\n" + consumer_table(report, style);
   text += "\n" + producer_table(report, style);
   return text;
 }
 
-std::string table_footnote() {
-  return "~RECORDS: estimated from the average record size.  SECONDS: age of the oldest unread record.  "
-         "LOST: records lost to lapping.\nREADING: following (its next records are in memory) or replaying (read "
-         "from disk).  HOLDS paced: producers stay within the hold window ahead of it.\n";
+std::string table_footnote(std::size_t width) {
+  const std::string text =
+      "~RECORDS: estimated from the average record size.  SECONDS: age of the oldest unread record.  "
+      "LOST: records lost to lapping.\nREADING: following (its next records are in memory) or replaying (read "
+      "from disk).  HOLDS paced: producers stay within the hold window ahead of it.\n"
+      "FOR: what a WAITING producer waits for, SINCE how long.\n";
+  return width > 0 ? programs::fit_lines(text, width) : text;
 }
 
 }  // namespace ringfile::status

@@ -13,6 +13,7 @@
 #include "futex.hpp"
 #include "paging.hpp"
 #include "process_identity.hpp"
+#include "record_search.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 #include "slot_tables.hpp"
@@ -37,30 +38,8 @@ bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
   return reclaimed_frontier(header_) > position + geometry_.capacity;
 }
 
-// The first record boundary at least `margin` past the oldest byte still intact. Producers and
-// the paging engine may move that frontier while we scan; then the boundary found is overwritten
-// already, and we look again from where the frontier has got to. A stretch with no boundary at
-// all (overwritten during the scan, or damage a crash of the machine left) is passed: the scan
-// goes on after it, up to the head.
 std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
-  constexpr int kAttempts = 8;
-  std::uint64_t from = 0;
-  for (int attempt = 0; attempt < kAttempts;) {
-    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-    const std::uint64_t frontier = reclaimed_frontier(header_);
-    if (frontier <= geometry_.capacity && margin == 0) return 0;  // nothing overwritten yet
-    const std::uint64_t oldest = frontier > geometry_.capacity ? frontier - geometry_.capacity : 0;
-    from = std::max(from, std::min(oldest + margin, head));
-    const std::optional<std::uint64_t> boundary = find_boundary(view_, from, head, geometry_);
-    if (!boundary) {
-      from += 2 * geometry_.max_frame_stride;  // what find_boundary scanned
-      continue;
-    }
-    if (!lapped(*boundary)) return *boundary;
-    ++attempt;
-  }
-  // Overwritten faster than we can scan: the head itself is a boundary.
-  return atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  return oldest_intact_boundary(file_, view_, margin);
 }
 
 bool ConsumerCore::skip_lapped() noexcept {
@@ -253,7 +232,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       break;
     }
     count_sequence(record.producer_slot, record.producer_sequence);
-    handler(context, record);
+    if (!handler(context, record)) break;  // left unread: the next poll starts with it
     position_ += read.stride;
     result.records += 1;
     stats_.records += 1;

@@ -1,15 +1,18 @@
-// Attaching and detaching consumers: slot selection, start position, and the block policy's
-// hand-shake that makes producers respect a newly attached cursor.
+// Attaching and detaching consumers: the name, the start position, publishing the slot (chosen
+// and released by slot_life_cycle.cpp), and the block policy's hand-shake that makes producers
+// respect a newly attached cursor.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
-#include <limits>
 
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "consumer_core.hpp"
 #include "paging.hpp"
 #include "process_identity.hpp"
+#include "record_search.hpp"
 #include "ringfile/error.hpp"
+#include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
 
@@ -21,18 +24,38 @@ namespace {
 
 std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
+// The length of the UTF-8 sequence that starts with `lead` (0: not a lead byte).
+std::size_t utf8_sequence_length(unsigned char lead) noexcept {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;
+}
+
+// Names appear in tables, JSON and Prometheus labels: UTF-8 without spaces or control characters.
 void validate_name(const RingFile& file, const std::string& name) {
+  const auto refuse = [&](const std::string& problem) {
+    throw Error(ErrorCode::invalid_argument, describe(file) + ": consumer name '" + name + "' " + problem);
+  };
   if (name.size() >= format::kConsumerNameBytes) {
-    throw Error(ErrorCode::invalid_argument,
-                describe(file) + ": consumer name '" + name + "' is longer than " +
-                    std::to_string(format::kConsumerNameBytes - 1) + " bytes; choose a shorter one");
+    refuse("is longer than " + std::to_string(format::kConsumerNameBytes - 1) + " bytes; choose a shorter one");
   }
-  for (const char character : name) {
-    if (static_cast<unsigned char>(character) < 0x21 || character == 0x7f) {
-      throw Error(ErrorCode::invalid_argument,
-                  describe(file) + ": consumer name '" + name +
-                      "' holds spaces or control characters; use letters, digits, '-', '_' or '.'");
+  for (std::size_t index = 0; index < name.size();) {
+    const auto byte = static_cast<unsigned char>(name[index]);
+    if (byte == ' ') refuse("holds a space; use letters, digits, '-', '_' or '.'");
+    if (byte < 0x20 || byte == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", byte);
+      refuse(std::string("holds a control character (") + code + "); use letters, digits, '-', '_' or '.'");
     }
+    const std::size_t length = utf8_sequence_length(byte);
+    bool valid = length != 0 && index + length <= name.size();
+    for (std::size_t next = 1; valid && next < length; ++next) {
+      valid = (static_cast<unsigned char>(name[index + next]) & 0xC0) == 0x80;
+    }
+    if (!valid) refuse("is not valid UTF-8; write it in UTF-8 (or use ASCII letters and digits)");
+    index += length;
   }
 }
 
@@ -57,12 +80,10 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
   std::uint64_t start = 0;
   {
     TableLock lock(file_);
-    const std::uint32_t index = take_slot();
-    auto& slot = header_.consumers[index];
-    const bool resumed = atomic_field(slot.state).load(std::memory_order_acquire) !=
-                         static_cast<std::uint32_t>(ConsumerState::free);
-    start = choose_start(resumed, atomic_field(slot.cursor).load(std::memory_order_acquire));
-    publish_slot(index, resumed, start);
+    const ConsumerSlotChoice choice = choose_consumer_slot(file_, options_.name);
+    auto& slot = header_.consumers[choice.index];
+    start = choose_start(choice.resumed, atomic_field(slot.cursor).load(std::memory_order_acquire));
+    publish_slot(choice.index, choice.resumed, start);
     learn_producer_sequences(start);
   }
   attached_ = true;
@@ -91,87 +112,44 @@ void ConsumerCore::attach_read_only() {
   attached_ = true;
 }
 
-std::uint32_t ConsumerCore::take_slot() {
-  constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-  std::uint32_t free_slot = kNone;
-  std::uint32_t dead_anonymous = kNone;
-  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
-    auto& slot = header_.consumers[index];
-    const auto state = static_cast<ConsumerState>(atomic_field(slot.state).load(std::memory_order_acquire));
-    const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_acquire);
-    if (state == ConsumerState::free) {
-      if (free_slot == kNone) free_slot = index;
-      continue;
-    }
-    const bool named = (flags & format::kConsumerNamed) != 0;
-    if (!named) {
-      if (dead_anonymous == kNone && !is_alive(owner_of(slot))) dead_anonymous = index;
-      continue;
-    }
-    if (options_.name.empty() || std::strncmp(slot.name, options_.name.c_str(), sizeof slot.name) != 0) {
-      continue;
-    }
-    const ProcessIdentity owner = owner_of(slot);
-    if (state == ConsumerState::active && is_alive(owner)) {
-      throw Error(ErrorCode::busy, describe(file_) + ": consumer '" + options_.name +
-                                       "' is attached by live process " + std::to_string(owner.pid) +
-                                       "; stop it or attach under another name");
-    }
-    return index;  // a named consumer coming back (detached, or its last owner died)
+// A named consumer's saved cursor beyond the head: what it had read up to there was lost.
+std::uint64_t ConsumerCore::checked_saved_cursor(std::uint64_t saved_cursor) const {
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (saved_cursor > head) {
+    throw Error(ErrorCode::corrupt,
+                describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
+                    std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
+                    ": the records it had read up to there did not survive (a crash of the machine "
+                    "loses what was not synced); attach with --from latest or --from earliest");
   }
-  const std::uint32_t chosen = free_slot != kNone ? free_slot : dead_anonymous;
-  if (chosen == kNone) {
-    throw Error(ErrorCode::table_full,
-                describe(file_) + ": all " + std::to_string(format::kConsumerSlotCount) +
-                    " consumer slots are taken; detach consumers or reuse a name");
-  }
-  // A dead anonymous consumer's slot is taken over as if it were free.
-  atomic_field(header_.consumers[chosen].state)
-      .store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
-  return chosen;
+  return saved_cursor;
 }
 
 std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_cursor) {
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  const std::uint64_t frontier = reclaimed_frontier(header_);
-  const std::uint64_t oldest_kept = frontier > geometry_.capacity ? frontier - geometry_.capacity : 0;
-  if (options_.start_position) {
-    const std::uint64_t wanted = *options_.start_position;
-    if (wanted > head || wanted < oldest_kept || wanted % format::kFrameAlignment != 0) {
-      throw Error(ErrorCode::invalid_argument,
-                  describe(file_) + ": start position " + std::to_string(wanted) +
-                      " is outside the data still in the ring [" + std::to_string(oldest_kept) +
-                      ", " + std::to_string(head) + "]");
+  std::optional<Seek> seek = options_.seek;
+  if (!seek && options_.start_position) seek = Seek::to_position(*options_.start_position);
+  if (!seek) {
+    switch (options_.start) {
+      case StartFrom::committed:
+        if (resumed && !options_.name.empty()) return checked_saved_cursor(saved_cursor);
+        seek = Seek::latest();
+        break;
+      case StartFrom::latest:
+        seek = Seek::latest();
+        break;
+      case StartFrom::earliest:
+        seek = Seek::earliest();
+        break;
     }
-    if (wanted < head && geometry_.offset_of(wanted) != 0) {
-      std::byte* frame = view_.at(geometry_.offset_of(wanted), header_bytes_at(wanted, geometry_));
-      const FrameRead read = frame ? read_frame(frame, wanted, geometry_) : FrameRead{};
-      if (read.kind != FrameKind::data && read.kind != FrameKind::padding) {
-        throw Error(ErrorCode::invalid_argument,
-                    describe(file_) + ": start position " + std::to_string(wanted) +
-                        " is not the start of a record; use a position reported by a consumer");
-      }
-    }
-    return wanted;
   }
-  switch (options_.start) {
-    case StartFrom::committed:
-      if (!resumed || options_.name.empty()) return head;
-      if (saved_cursor > head) {
-        throw Error(ErrorCode::corrupt,
-                    describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
-                        std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
-                        ": the records it had read up to there did not survive (a crash of the machine "
-                        "loses what was not synced); attach with --from latest or --from earliest");
-      }
-      return saved_cursor;
-    case StartFrom::latest:
-      return head;
-    case StartFrom::earliest:
-      // A margin: producers and the paging engine may move on while we attach and scan.
-      return oldest_kept == 0 ? 0 : oldest_boundary(std::min(geometry_.capacity / 8, file_.view_step()));
+  if (seek->kind == Seek::Kind::earliest) {
+    // A margin: producers and the paging engine may move on while we attach and scan.
+    const std::uint64_t frontier = reclaimed_frontier(header_);
+    if (frontier <= geometry_.capacity) return 0;
+    return oldest_boundary(std::min(geometry_.capacity / 8, file_.view_step()));
   }
-  return head;
+  RecordSearch search(file_, view_);
+  return search.resolve(*seek);
 }
 
 void ConsumerCore::publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start) {
@@ -194,6 +172,9 @@ void ConsumerCore::publish_slot(std::uint32_t slot_index, bool resumed, std::uin
   atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
   atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
   atomic_field(slot.flags).store(flags, std::memory_order_relaxed);
+  atomic_field(slot.expire_after_ms)
+      .store(named ? static_cast<std::uint64_t>(std::max<std::int64_t>(options_.expire_after.count(), 0)) : 0,
+             std::memory_order_relaxed);
   // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit.
   atomic_field(slot.cursor).store(start, std::memory_order_seq_cst);
   // Release: publishes all of the above to acquire loads of state (producers, status).
@@ -222,19 +203,9 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
 }
 
 // Block policy: producers may already be allowed past our start (their limit was computed
-// without us). Lower the shared limit to start + capacity, then look at the head. Producers
-// re-read the limit after every reservation (seq_cst both sides), so either they see our lower
-// limit and wait before writing, or we see their reservation here and start after it.
+// without us); hold_producers_at makes them respect it, or tells that they had already gone past.
 void ConsumerCore::hold_back_from_start() {
-  const std::uint64_t wanted_limit = position_ + geometry_.capacity;
-  lower_producer_limit(file_, wanted_limit);
-  // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
-  // limit load) and with the paging engine (preparing_end store, then limit load).
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_seq_cst);
-  const std::uint64_t preparing =
-      atomic_field(header_.preparation.preparing_end).load(std::memory_order_seq_cst);
-  const std::uint64_t frontier = std::max(head, preparing);
-  if (frontier <= wanted_limit) {
+  if (hold_producers_at(file_, position_)) {
     follow_if_within_hold_window();
     return;
   }
@@ -255,22 +226,7 @@ void ConsumerCore::detach() noexcept {
   attached_ = false;
   view_.unmap();
   if (slot_ == nullptr) return;  // a read-only tap holds no slot
-  try {
-    TableLock lock(file_);
-    auto& slot = *slot_;
-    if (options_.name.empty()) {
-      atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free),
-                                     std::memory_order_release);
-    } else {
-      atomic_field(slot.owner_pid).store(0, std::memory_order_relaxed);
-      atomic_field(slot.owner_start_time).store(0, std::memory_order_relaxed);
-      atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::detached),
-                                     std::memory_order_release);
-    }
-  } catch (const Error&) {
-    // Without the lock the slot stays active; producers find its owner gone and release it.
-    return;
-  }
+  release_consumer_slot(file_, slot_index_);
   wake_sleepers(header_.space_wait);  // producers may have been waiting for us
 }
 

@@ -36,8 +36,8 @@ class ConsumerCore {
  private:
   // consumer_attach.cpp
   void attach_read_only();
-  std::uint32_t take_slot();
   std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
+  std::uint64_t checked_saved_cursor(std::uint64_t saved_cursor) const;
   void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
   void learn_producer_sequences(std::uint64_t start);
   void hold_back_from_start();

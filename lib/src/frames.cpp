@@ -1,6 +1,7 @@
 #include "frames.hpp"
 
 #include "atomics.hpp"
+#include "slot_tables.hpp"
 
 namespace ringfile::detail {
 
@@ -88,10 +89,20 @@ bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geo
   return true;
 }
 
+// True when an open claim in the producer table starts at `position`.
+bool claim_starts_at(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
+  if (producers == nullptr) return false;
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    const OpenClaim claim = read_claim(producers[index]);
+    if (claim.open() && claim.start == position) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
-                                           const Geometry& geometry) noexcept {
+                                           const Geometry& geometry, const format::ProducerSlot* producers) noexcept {
   std::uint64_t position = format::align_up(from, format::kFrameAlignment);
   // A frame is at most max_frame_stride long, so a boundary lies within that distance of any
   // point; scan a little further to tolerate frames that fail the plausibility test.
@@ -102,7 +113,11 @@ std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, s
     if (!plausible_frame(view, position, geometry, &stride)) continue;
     const std::uint64_t next = position + stride;
     std::uint64_t next_stride = 0;
-    if (next >= head || geometry.offset_of(next) == 0 || plausible_frame(view, next, geometry, &next_stride)) {
+    // An uncommitted successor may be an open claim; if its producer commits and claims again
+    // between the two looks, the frame reads committed on the look after.
+    if (next >= head || geometry.offset_of(next) == 0 || plausible_frame(view, next, geometry, &next_stride) ||
+        claim_starts_at(producers, next) ||
+        (producers != nullptr && plausible_frame(view, next, geometry, &next_stride))) {
       return position;
     }
   }

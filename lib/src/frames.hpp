@@ -51,11 +51,13 @@ void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t lengt
                    const Geometry& geometry) noexcept;
 
 // The first frame boundary at or after `from`, found by scanning for a valid frame whose
-// position field names its own position and whose successor is valid too; lap starts and `head`
-// are always boundaries. nullopt when the bytes scanned (a frame's length or two) hold none, as
-// when they were overwritten or invalidated during the scan. Used to resynchronise a consumer
-// that was lapped and to find the oldest intact record.
+// position field names its own position and whose successor is valid too (or, given the
+// producer table `producers`, the start of an open claim, as the newest record's successor often
+// is); lap starts and `head` are always boundaries. nullopt when the bytes scanned (a frame's
+// length or two) hold none, as when they were overwritten or invalidated during the scan. Used to
+// resynchronise a consumer that was lapped, to find the oldest intact record, and by seeks.
 std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
-                                           const Geometry& geometry) noexcept;
+                                           const Geometry& geometry,
+                                           const format::ProducerSlot* producers = nullptr) noexcept;
 
 }  // namespace ringfile::detail

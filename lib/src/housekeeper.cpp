@@ -15,14 +15,6 @@ constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
 // The memory there is, and the rings sharing it, are looked at again this often.
 constexpr std::uint64_t kBudgetPeriodNs = 1'000'000'000;
 
-// Changes whenever a record is reserved (the head) or committed (the producers' counters): the
-// head moves at the claim, the record's bytes and commit word land later.
-std::uint64_t write_signature(const format::FileHeader& header) noexcept {
-  // Relaxed: only decides whether to sync; the trailing sync covers what lands just after.
-  std::uint64_t signature = load_field(header.head_position.value, std::memory_order_relaxed);
-  for (const auto& slot : header.producers) signature += load_field(slot.committed_records, std::memory_order_relaxed);
-  return signature;
-}
 }  // namespace
 
 Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
@@ -60,8 +52,6 @@ void Housekeeper::run() noexcept {
       std::chrono::duration_cast<std::chrono::nanoseconds>(sync_.interval).count());
   const bool interval_sync = sync_.mode == SyncPolicy::Mode::interval && interval_ns > 0;
   std::uint64_t last_sync_ns = monotonic_ns();
-  std::uint64_t synced_signature = write_signature(header);
-  bool sync_trailing = false;
   std::uint64_t budget_refreshed_ns = monotonic_ns();
   for (;;) {
     // The word before the stop flag: a stop that lands after this load also bumps the word, so
@@ -85,13 +75,11 @@ void Housekeeper::run() noexcept {
     if (interval_sync) {
       const std::uint64_t now = monotonic_ns();
       if (now >= last_sync_ns + interval_ns) {
-        // And one more sync after the last change: a sync that ran between a commit word and the
-        // counters stored after it left their pages dirty with the signature already seen.
-        const std::uint64_t signature = write_signature(header);
-        const bool written = signature != synced_signature;
-        if (written || sync_trailing) ::fdatasync(file_.fd());
-        sync_trailing = written;
-        synced_signature = signature;
+        // Every interval, even with the head where it was: the header changes without it (the
+        // budget follows the memory there is, the frontiers move on as write-back completes, and
+        // an attempt at preparation that finds itself throttled takes and gives back its lock,
+        // which dirties the page with no change to see). On a clean file it writes nothing.
+        ::fdatasync(file_.fd());
         last_sync_ns = now;
       }
       sleep_ns = std::min(sleep_ns, last_sync_ns + interval_ns - std::min(now, last_sync_ns + interval_ns) + 1);

@@ -18,6 +18,7 @@
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
+#include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
 
@@ -43,6 +44,7 @@ class ProducerCore {
     }
     slot_index_ = acquire_producer_slot(file_);
     slot_ = &header_.producers[slot_index_];
+    wait_report_ = WaitReport(*slot_);
     if (pager_.strategy() == PagingStrategy::none) {
       writable_cache_ = kNothingToPrepare;  // no frontier to respect
     }
@@ -92,6 +94,7 @@ class ProducerCore {
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {
     ClaimResult result = try_claim(payload_bytes);
     if (result.status != ClaimStatus::would_block) return result;
+    wait_report_.waiting(blocked_by_);
     const std::uint64_t started = monotonic_ns();
     const std::uint64_t deadline = timeout == std::chrono::nanoseconds::max()
                                        ? std::numeric_limits<std::uint64_t>::max()
@@ -100,6 +103,7 @@ class ProducerCore {
       const std::uint64_t now = monotonic_ns();
       if (now >= deadline) {
         stats_.backpressure_ns += now - started;
+        wait_report_.ended(false, stats_.backpressure_ns);
         return {ClaimStatus::timed_out, {}};
       }
       if (options_.idle == IdleStrategy::busy_spin ||
@@ -111,8 +115,10 @@ class ProducerCore {
       result = try_claim(payload_bytes);
       if (result.status != ClaimStatus::would_block) {
         stats_.backpressure_ns += monotonic_ns() - started;
+        wait_report_.ended(true, stats_.backpressure_ns);
         return result;
       }
+      wait_report_.waiting(blocked_by_);
     }
   }
 
@@ -226,10 +232,19 @@ class ProducerCore {
       const std::uint64_t offset = geometry_.offset_of(start);
       padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
       end = start + padding + stride;
-      if ((blocking() && end > shared_limit() && !refresh_limit(end)) ||
-          (end > claims_limit_cache_ && !refresh_claims_limit(end)) ||
-          (end > writable_cache_ && !ensure_prepared(end))) {
+      if (blocking() && end > shared_limit() && !refresh_limit(end)) {
         last_blocked_end_ = end;
+        blocked_by_ = limit_holder_ < format::kConsumerSlotCount ? format::kWaitForConsumer + limit_holder_ : 0;
+        return false;
+      }
+      if (end > claims_limit_cache_ && !refresh_claims_limit(end)) {
+        last_blocked_end_ = end;
+        blocked_by_ = format::kWaitForOpenClaim;
+        return false;
+      }
+      if (end > writable_cache_ && !ensure_prepared(end)) {
+        last_blocked_end_ = end;
+        blocked_by_ = format::kWaitForPreparation;
         return false;
       }
       // Published before the head moves, so a consumer that finds this space uncommitted
@@ -344,7 +359,7 @@ class ProducerCore {
   }
 
   bool refresh_limit(std::uint64_t end) noexcept {
-    return end <= refresh_producer_limit(file_, end, liveness_checks_);
+    return end <= refresh_producer_limit(file_, end, liveness_checks_, &limit_holder_);
   }
 
   // Another producer a lap behind, still filling its claim, must not have its space reserved
@@ -422,6 +437,10 @@ class ProducerCore {
   std::unique_ptr<Housekeeper> housekeeper_;
   ConsumerLivenessChecks liveness_checks_;
   ProducerStats stats_;
+  // What the last failed reservation waits for (ringfile-status shows it).
+  WaitReport wait_report_;
+  std::uint64_t blocked_by_ = 0;   // format::kWaitFor...
+  std::uint32_t limit_holder_ = 0;  // the consumer slot that kept the limit low
 
   bool fills_in_place_ = false;  // a record was written through the mapping
   struct {

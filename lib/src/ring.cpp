@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "atomics.hpp"
+#include "clock.hpp"
 #include "frames.hpp"
 #include "paging.hpp"
 #include "process_identity.hpp"
 #include "ring_file.hpp"
+#include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 
 namespace ringfile {
@@ -39,6 +41,7 @@ std::uint64_t Ring::head_position() const noexcept {
 std::vector<ConsumerInfo> Ring::consumers() const {
   std::vector<ConsumerInfo> result;
   const auto& header = file_->header();
+  const std::uint64_t now = detail::realtime_ns();
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header.consumers[index];
     // Acquire: pairs with the release store of state that publishes an attached slot.
@@ -65,6 +68,8 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     info.consumed_records = load_field(slot.consumed_records, std::memory_order_relaxed);
     info.lost_bytes = load_field(slot.lost_bytes, std::memory_order_relaxed);
     info.lost_records = load_field(slot.lost_records, std::memory_order_relaxed);
+    info.expire_after = std::chrono::milliseconds(load_field(slot.expire_after_ms, std::memory_order_relaxed));
+    info.past_expiry = detail::past_expiry(*file_, slot, now);
     result.push_back(std::move(info));
   }
   return result;
@@ -90,6 +95,18 @@ std::vector<ProducerInfo> Ring::producers() const {
     info.open_claim_start = claim.start;
     info.open_claim_end = claim.end;
     info.open_claim_time_ns = claim.time_ns;
+    // Relaxed: reports the owner keeps for status (see format::make_wait_state).
+    const std::uint64_t wait = load_field(slot.wait_state, std::memory_order_relaxed);
+    if (wait != 0) {
+      info.waiting_since_ns = format::wait_state_since_us(wait) * 1000;
+      const std::uint64_t cause = format::wait_state_cause(wait);
+      if (cause >= format::kWaitForConsumer && cause < format::kWaitForConsumer + format::kConsumerSlotCount) {
+        info.waiting_for_consumer = static_cast<std::uint32_t>(cause - format::kWaitForConsumer);
+      }
+      info.waiting_for_open_claim = cause == format::kWaitForOpenClaim;
+      info.waiting_for_preparation = cause == format::kWaitForPreparation;
+    }
+    info.waited_ns = load_field(slot.waited_ns, std::memory_order_relaxed);
     result.push_back(info);
   }
   return result;

@@ -142,6 +142,13 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   FileDescriptor file;
   file.fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
                    create_options.file_mode);
+  if (file.fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+    // Not the ring that is missing (we are creating it) but the directory it goes in.
+    const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
+    throw Error(ErrorCode::not_found, describe(path) + ": the directory '" + directory.string() +
+                                          (errno == ENOENT ? "' does not exist" : "' is not a directory") +
+                                          "; create it first (mkdir -p '" + directory.string() + "')");
+  }
   if (file.fd < 0) throw_errno(errno, path, "creating the ring file");
   struct Unlinker {
     const std::filesystem::path& path;

@@ -8,10 +8,10 @@
 #include "frames.hpp"
 #include "paging.hpp"
 #include "ringfile/error.hpp"
+#include "slot_life_cycle.hpp"
 
 namespace ringfile::detail {
 
-using format::ConsumerFlags;
 using format::ConsumerState;
 using format::ProducerState;
 
@@ -137,67 +137,29 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
   }
 }
 
-std::uint32_t acquire_producer_slot(RingFile& file) {
-  TableLock lock(file);
-  auto& header = file.header();
-  constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-  std::uint32_t free_closed = kNone;
-  std::uint32_t reusable = kNone;  // free with an open claim, or owned by a dead process
-  for (std::uint32_t index = 0; index < format::kProducerSlotCount && free_closed == kNone; ++index) {
-    auto& slot = header.producers[index];
-    const auto state = static_cast<ProducerState>(atomic_field(slot.state).load(std::memory_order_acquire));
-    if (state == ProducerState::free) {
-      if (!read_claim(slot).open()) {
-        free_closed = index;
-      } else if (reusable == kNone) {
-        reusable = index;
-      }
-    } else if (reusable == kNone && !is_alive(owner_of(slot))) {
-      reusable = index;
-    }
+void WaitReport::waiting(std::uint64_t cause) noexcept {
+  // A wait that a claim's timeout ended a moment ago goes on: the program is waiting in slices.
+  constexpr std::uint64_t kContinuedWithinNs = 1'000'000'000;
+  if (since_us_ == 0) {
+    const bool continued = timed_out_at_ns_ != 0 && monotonic_ns() - timed_out_at_ns_ < kContinuedWithinNs;
+    if (!continued) timed_out_at_ns_ = 0;
+    since_us_ = continued ? since_us_timed_out_ : realtime_ns() / 1000;
+  } else if (cause == cause_) {
+    return;
   }
-  const std::uint32_t chosen = free_closed != kNone ? free_closed : reusable;
-  if (chosen == kNone) {
-    throw Error(ErrorCode::table_full,
-                "'" + file.info().path.string() + "': all " +
-                    std::to_string(format::kProducerSlotCount) +
-                    " producer slots are taken by live processes; stop a producer first");
-  }
-  auto& slot = header.producers[chosen];
-  // A last owner killed in the middle of publishing a claim left the sequence odd: even it out.
-  auto sequence = atomic_field(slot.claim_sequence);
-  if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
-  const OpenClaim left_open = read_claim(slot);
-  if (left_open.open()) {
-    DataView view(file, DataView::Access::read_write);
-    pad_abandoned_range(file, view, chosen, left_open.start, left_open.end);
-    publish_claim(slot, {left_open.end, left_open.end, 0});
-  }
-  // The counts are the new owner's (its Producer starts from zero): the last owner's would be
-  // shown under the new pid until its first commit. Reset before the pid is published
-  // (release), so that a reader that sees the new pid (acquire) sees the new counts.
-  atomic_field(slot.committed_records).store(0, std::memory_order_relaxed);
-  atomic_field(slot.committed_bytes).store(0, std::memory_order_relaxed);
-  const ProcessIdentity& self = current_process();
-  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_release);
-  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
-  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
-  // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
-  atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::active),
-                                 std::memory_order_release);
-  return chosen;
+  cause_ = cause;
+  // Relaxed: a report for status; nothing is published with it.
+  atomic_field(slot_->wait_state).store(format::make_wait_state(since_us_, cause_), std::memory_order_relaxed);
 }
 
-void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
-  try {
-    TableLock lock(file);
-    auto& slot = file.header().producers[slot_index];
-    atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::free),
-                                   std::memory_order_release);
-  } catch (const Error&) {
-    // The lock failed (the file system went away): the slot stays taken until a new producer
-    // finds its owner dead and reuses it.
-  }
+void WaitReport::ended(bool got_space, std::uint64_t total_waited_ns) noexcept {
+  if (since_us_ == 0) return;
+  // Relaxed: reports for status, as above.
+  atomic_field(slot_->wait_state).store(0, std::memory_order_relaxed);
+  atomic_field(slot_->waited_ns).store(total_waited_ns, std::memory_order_relaxed);
+  since_us_timed_out_ = got_space ? 0 : since_us_;
+  timed_out_at_ns_ = got_space ? 0 : monotonic_ns();
+  since_us_ = 0;
 }
 
 bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns) noexcept {
@@ -206,49 +168,32 @@ bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns)
   return true;
 }
 
-namespace {
-
-// A holding consumer whose process is gone: reclaim it if anonymous, expire it if named and its
-// grace period is over. Returns true when it no longer holds producers back. Throws Error when
-// the table lock fails.
-bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
-  TableLock lock(file);
-  auto& slot = file.header().consumers[slot_index];
-  if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-          static_cast<std::uint32_t>(ConsumerState::active) ||
-      atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
-      atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
-    // Taken over meanwhile by a consumer that is attaching now: it holds back from the cursor
-    // the caller read, which is already the new owner's (it published before lowering the limit).
-    return false;
-  }
-  const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
-  if ((flags & format::kConsumerNamed) == 0) {
-    atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free),
-                                   std::memory_order_release);
-    return true;
-  }
-  const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
-  const auto grace_ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().consumer_grace).count());
-  if (realtime_ns() < heartbeat + grace_ns) return false;
-  // Release: a returning consumer's acquire load of flags sees that it was expired.
-  atomic_field(slot.flags).fetch_or(format::kConsumerExpired, std::memory_order_release);
-  return true;
+bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
+  auto& header = file.header();
+  const std::uint64_t wanted_limit = position + file.geometry().capacity;
+  // seq_cst CAS: producers re-read the limit after every reservation (seq_cst), so either they
+  // see this lower limit and wait before writing, or we see their reservation below.
+  lower_producer_limit(file, wanted_limit);
+  // seq_cst loads: the other half of the Dekker pairing with reserving producers (head CAS, then
+  // limit load) and with the paging engine (preparing_end store, then limit load).
+  const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_seq_cst);
+  const std::uint64_t preparing = atomic_field(header.preparation.preparing_end).load(std::memory_order_seq_cst);
+  return std::max(head, preparing) <= wanted_limit;
 }
-
-}  // namespace
 
 namespace {
 
 // The lowest bound the holding consumers set: a follower's cursor plus the hold window, anyone
 // else's plus the capacity; max() when none holds. With `checks`, a consumer whose bound is
-// below `needed_end` and whose process is gone is reclaimed or expired on the way.
-std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks* checks) noexcept {
+// below `needed_end` and whose process is gone is reclaimed or expired on the way. `*lowest_slot`
+// (if given) is set to the slot that sets the bound (kConsumerSlotCount when none).
+std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks* checks,
+                                    std::uint32_t* lowest_slot = nullptr) noexcept {
   auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
   const std::uint64_t hold_window = hold_window_in_force(file);
   std::uint64_t lowest_bound = std::numeric_limits<std::uint64_t>::max();
+  if (lowest_slot != nullptr) *lowest_slot = format::kConsumerSlotCount;
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     auto& slot = header.consumers[index];
     // Acquire: pairs with the release store of state that publishes an attached slot.
@@ -261,7 +206,7 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
     if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
       continue;
     }
-    // seq_cst: pairs with the consumer's seq_cst cursor store (commit, attach).
+    // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
     const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
     if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
@@ -273,15 +218,18 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
         // and the next check tries again.
       }
     }
-    lowest_bound = std::min(lowest_bound, bound);
+    if (bound < lowest_bound) {
+      lowest_bound = bound;
+      if (lowest_slot != nullptr) *lowest_slot = index;
+    }
   }
   return lowest_bound;
 }
 
 }  // namespace
 
-std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks) noexcept {
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks& checks,
+                                     std::uint32_t* slowest_slot) noexcept {
   auto& header = file.header();
   auto limit = atomic_field(header.producer_limit.value);
   for (;;) {
@@ -289,7 +237,7 @@ std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
     // the limit.
     std::uint64_t seen = limit.load(std::memory_order_seq_cst);
     if (needed_end <= seen) return seen;
-    const std::uint64_t lowest_bound = lowest_consumer_bound(file, needed_end, &checks);
+    const std::uint64_t lowest_bound = lowest_consumer_bound(file, needed_end, &checks, slowest_slot);
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t candidate =
         lowest_bound == std::numeric_limits<std::uint64_t>::max() ? head + file.geometry().capacity : lowest_bound;

@@ -1,5 +1,6 @@
-// The producer and consumer tables in the header: taking and releasing slots, the open-claim
-// seqlock, the producer limit of the block policy, and what happens to slots of dead processes.
+// The producer and consumer tables in the header, as the hot paths use them: the open-claim
+// seqlock, a producer's wait report, and the producer limit of the block policy. Taking,
+// releasing and reclaiming slots is their life cycle, in slot_life_cycle.hpp.
 #pragma once
 
 #include <array>
@@ -29,11 +30,6 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 
-// Takes a free slot (or one whose owner died), padding over any claim its last owner left open.
-// Throws Error(table_full).
-std::uint32_t acquire_producer_slot(RingFile& file);
-void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
-
 // How far producers may reserve without reaching into another producer's open claim from the
 // lap before: the oldest live claim's start plus the capacity (the head plus the capacity when
 // there is none). A claim whose owner is gone, or that is older than the unblock timeout, does
@@ -46,7 +42,37 @@ std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) no
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept;
 
+// What a producer shows in its slot while it waits for space (ringfile-status: WAITING, since
+// when, for what). A program that waits in slices (claim with a short timeout, then look at its
+// signals, then claim again) keeps the start of its first slice.
+// @pre used by the slot's owner only.
+class WaitReport {
+ public:
+  WaitReport() = default;
+  explicit WaitReport(format::ProducerSlot& slot) noexcept : slot_(&slot) {}
+  // A claim found no space and waits, for `cause` (format::kWaitForConsumer + slot index,
+  // format::kWaitForPreparation, or 0 when unknown).
+  void waiting(std::uint64_t cause) noexcept;
+  // The wait is over: with space, or by the claim's timeout. `total_waited_ns`: the owner's time
+  // spent waiting, in total.
+  void ended(bool got_space, std::uint64_t total_waited_ns) noexcept;
+
+ private:
+  format::ProducerSlot* slot_ = nullptr;
+  std::uint64_t since_us_ = 0;  // start of the wait shown, 0 when none
+  std::uint64_t cause_ = 0;
+  std::uint64_t since_us_timed_out_ = 0;  // start of the wait a timeout ended
+  std::uint64_t timed_out_at_ns_ = 0;     // monotonic; a claim soon after continues that wait
+};
+
 // ---- consumers holding producers back (block policy) ------------------------------------------
+
+// Makes producers respect a cursor just stored at `position` (a consumer attaching, an operator
+// moving a holding cursor back): lowers the shared limit to position + capacity, then looks at the
+// head and the preparation frontier. Returns false when producers or the paging engine had already
+// gone past that limit, so that the bytes at `position` may be overwritten: the caller must move
+// the cursor to the oldest intact record (which releases producers waiting for it).
+bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept;
 
 // Remembers, per consumer slot, when its owner was last checked, so that a blocked producer does
 // not read /proc on every attempt.
@@ -62,9 +88,10 @@ class ConsumerLivenessChecks {
 // Recomputes the producer limit from the cursors of holding consumers (a follower's cursor plus
 // the hold window, anyone else's plus the capacity) and raises the shared limit to it; dead
 // anonymous consumers are reclaimed and dead named ones expire after the grace period on the way.
-// Returns the limit now in force.
-std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end,
-                                     ConsumerLivenessChecks& checks) noexcept;
+// Returns the limit now in force. When it is below `needed_end`, `*slowest_slot` (if given) names
+// the holding consumer that keeps it there (kConsumerSlotCount when none).
+std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks& checks,
+                                     std::uint32_t* slowest_slot = nullptr) noexcept;
 // Lowers the shared producer limit to `wanted_limit` if it is higher (a consumer attaching, or
 // starting to follow).
 void lower_producer_limit(RingFile& file, std::uint64_t wanted_limit) noexcept;

@@ -5,7 +5,10 @@
 #include <vector>
 
 #include "ringfile/error.hpp"
+#include "ringfile/format/file_header.hpp"
+#include "ringfile/programs/documentation.hpp"
 #include "ringfile/programs/units.hpp"
+#include "ringfile/version.hpp"
 
 namespace ringfile::programs {
 namespace {
@@ -60,10 +63,27 @@ int run_guarded(std::string_view name, const std::function<int()>& body) {
   }
 }
 
+std::string version_line() {
+  return program_name() + " " + kVersion + " (ring file format " + std::to_string(format::kVersionMajor) + "." +
+         std::to_string(format::kVersionMinor) + ")";
+}
+
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  app.set_version_flag("--version", version_line(), "Print the version and exit");
+  if (argc == 2 && std::string_view(argv[1]) == "--man-page") {
+    std::fputs(man_page(app).c_str(), stdout);
+    return kExitSuccess;
+  }
+  if (argc == 2 && std::string_view(argv[1]) == "--bash-completion") {
+    std::fputs(bash_completion(app).c_str(), stdout);
+    return kExitSuccess;
+  }
   try {
     app.parse(argc, argv);
     return std::nullopt;
+  } catch (const CLI::CallForVersion& version) {
+    std::printf("%s\n", version.what());
+    return kExitSuccess;
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);
     return kExitSuccess;
@@ -85,10 +105,24 @@ CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             if (parse_byte_size(text)) return {};
-            return "'" + text + "' is not a size; write bytes or a number with K, M, G or T (e.g. 512K, 64M, 8G)";
+            return explain_bad_size(text);
           },
           ""))
       ->type_name("SIZE");
+}
+
+CLI::Option* add_count_option(CLI::App& app, const std::string& name, std::uint64_t& count,
+                              const std::string& description) {
+  return app
+      .add_option_function<std::string>(
+          name, [&count](const std::string& text) { count = parse_count(text).value_or(0); }, description)
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            if (parse_count(text)) return {};
+            return "'" + text + "' is not a whole number, 0 or more (e.g. 1000)";
+          },
+          ""))
+      ->type_name("N");
 }
 
 CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::chrono::nanoseconds& duration,
@@ -103,7 +137,7 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::ch
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             if (parse_duration(text)) return {};
-            return "'" + text + "' is not a duration; write a number with ms, s, m or h (e.g. 500ms, 30s, 5m)";
+            return "'" + text + "' is not a duration; write a number with ms, s, m, h or d (e.g. 500ms, 30s, 5m)";
           },
           ""))
       ->type_name("DURATION");

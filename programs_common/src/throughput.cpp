@@ -5,9 +5,11 @@
 namespace ringfile::programs {
 
 std::string describe(const Throughput& throughput, std::string_view verb) {
-  return std::string(verb) + " " + std::to_string(throughput.records) + " records (" +
-         format_bytes(static_cast<double>(throughput.bytes)) + ") in " + format_seconds(throughput.seconds) +
-         ": " + format_count(throughput.records_per_second()) + " records/s, " +
+  std::string text = std::string(verb) + " " + std::to_string(throughput.records) + " records (" +
+                     format_bytes(static_cast<double>(throughput.bytes)) + ") in " +
+                     format_seconds(throughput.active_seconds());
+  if (throughput.idle_seconds > 0) text += ", then idle " + format_seconds(throughput.idle_seconds);
+  return text + ": " + format_count(throughput.records_per_second()) + " records/s, " +
          format_byte_rate(throughput.bytes_per_second());
 }
 
@@ -15,6 +17,7 @@ void write_fields(JsonWriter& json, const Throughput& throughput) {
   json.field("records", throughput.records)
       .field("bytes", throughput.bytes)
       .field("seconds", throughput.seconds)
+      .field("idle_seconds", throughput.idle_seconds)
       .field("records_per_s", throughput.records_per_second())
       .field("bytes_per_s", throughput.bytes_per_second());
 }

@@ -38,7 +38,7 @@ std::optional<double> size_multiplier(std::string_view suffix) {
   const std::size_t exponent = kLetters.find(letter);
   if (exponent == std::string_view::npos) return std::nullopt;
   const std::string_view rest = suffix.substr(1);
-  if (!rest.empty() && rest != "iB" && rest != "B" && rest != "b" && rest != "ib") return std::nullopt;
+  if (!rest.empty() && rest != "iB" && rest != "ib") return std::nullopt;
   return std::pow(1024.0, static_cast<double>(exponent + 1));
 }
 
@@ -49,6 +49,7 @@ std::optional<double> duration_unit_seconds(std::string_view unit) {
   if (unit == "s") return 1.0;
   if (unit == "m" || unit == "min") return 60.0;
   if (unit == "h") return 3600.0;
+  if (unit == "d") return 86400.0;
   return std::nullopt;
 }
 
@@ -83,6 +84,34 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   const double bytes = std::round(*number * *multiplier);
   if (bytes >= 1.8e19) return std::nullopt;  // past what a uint64 holds
   return static_cast<std::uint64_t>(bytes);
+}
+
+std::string explain_bad_size(std::string_view text) {
+  std::size_t consumed = 0;
+  if (leading_number(text, &consumed)) {
+    const std::string_view suffix = text.substr(consumed);
+    if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b') &&
+        std::string_view("KMGTPkmgtp").find(suffix[0]) != std::string_view::npos) {
+      const std::string number(text.substr(0, consumed));
+      const std::string letter(1, static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0]))));
+      return "'" + std::string(text) + "' is ambiguous (" + letter + "B is a power of 1000 to some, of 1024 to " +
+             "others); sizes here are powers of 1024: write " + number + letter + " or " + number + letter + "iB";
+    }
+  }
+  return "'" + std::string(text) + "' is not a size; write bytes or a number with K, M, G or T (e.g. 512K, 64M, 8G)";
+}
+
+std::optional<std::uint64_t> parse_count(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char digit : text) {
+    if (!std::isdigit(static_cast<unsigned char>(digit))) return std::nullopt;
+    if (__builtin_mul_overflow(value, 10u, &value) ||
+        __builtin_add_overflow(value, static_cast<std::uint64_t>(digit - '0'), &value)) {
+      return std::nullopt;  // beyond 2^64
+    }
+  }
+  return value;
 }
 
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {

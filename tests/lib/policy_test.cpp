@@ -14,26 +14,6 @@
 using namespace ringfile;
 using namespace ringfile::test;
 
-namespace {
-
-std::vector<std::byte> synthetic(std::uint64_t producer_id, std::uint64_t sequence, std::size_t size) {
-  std::vector<std::byte> payload(size);
-  fill_synthetic(payload, producer_id, sequence);
-  return payload;
-}
-
-// Starts a consumer child that attaches and reports; returns once it is attached.
-std::unique_ptr<ChildProcess> attached_child(const std::filesystem::path& path, const std::string& name) {
-  auto child = std::make_unique<ChildProcess>(
-      "consume", std::vector<std::string>{path.string(), name, "committed", "1", "0:0:1000000"});
-  const auto line = child->read_line();
-  REQUIRE(line.has_value());
-  REQUIRE(line->rfind("attached", 0) == 0);
-  return child;
-}
-
-}  // namespace
-
 TEST_CASE("block: producers stop at a holding consumer and resume when it reads") {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;
@@ -41,7 +21,7 @@ TEST_CASE("block: producers stop at a holding consumer and resume when it reads"
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   std::uint64_t written = 0;
-  while (producer.write(synthetic(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
+  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
   CHECK(producer.try_claim(1000).status == ClaimStatus::would_block);
   CHECK(producer.claim(1000, std::chrono::milliseconds(5)).status == ClaimStatus::timed_out);
   // Never more than one lap ahead of the consumer, and the lap is nearly full.
@@ -50,7 +30,7 @@ TEST_CASE("block: producers stop at a holding consumer and resume when it reads"
 
   SyntheticVerifier verifier;
   consumer.poll([&](const Record& record) { verifier.check(record.payload); }, 10);
-  CHECK(producer.write(synthetic(1, written++, 1000)) == ClaimStatus::ok);
+  CHECK(producer.write(synthetic_payload(1, written++, 1000)) == ClaimStatus::ok);
   consumer.poll([&](const Record& record) { verifier.check(record.payload); });
   CHECK(verifier.totals().records == written);
   CHECK(verifier.totals().missing == 0);
@@ -64,7 +44,7 @@ TEST_CASE("block: a consumer that does not hold back (a tap) is lapped and repor
   Consumer tap = Consumer::attach(ring, {.holds_back = false});
   Producer producer(ring);
   for (std::uint64_t sequence = 0; sequence < 300; ++sequence) {
-    REQUIRE(producer.write(synthetic(1, sequence, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+    REQUIRE(producer.write(synthetic_payload(1, sequence, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
   }
   SyntheticVerifier verifier;
   tap.poll([&](const Record& record) { verifier.check(record.payload); });
@@ -90,8 +70,8 @@ TEST_CASE("overwrite: a lapped consumer skips to intact data and counts what it 
   for (int round = 0; round < 3; ++round) {
     for (int index = 0; index < 400; ++index, ++written) {
       // Producers never wait in overwrite mode, however far behind the consumer is.
-      REQUIRE(first.write(synthetic(1, written, 500), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
-      REQUIRE(second.write(synthetic(2, written, 300), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+      REQUIRE(first.write(synthetic_payload(1, written, 500), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+      REQUIRE(second.write(synthetic_payload(2, written, 300), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
     }
     read_some(5);
   }
@@ -115,14 +95,14 @@ TEST_CASE("a dead anonymous consumer stops holding back at once") {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;
   Ring ring = Ring::create(dir / "ring", small_ring(capacity));
-  auto child = attached_child(dir / "ring", "-");
+  auto child = attached_consumer_child(dir / "ring", "-");
   Producer producer(ring);
   std::uint64_t written = 0;
-  while (producer.write(synthetic(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
+  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
   CHECK(producer.try_claim(1000).status == ClaimStatus::would_block);
   child->kill_hard();
   // The next claim finds the owner dead (pid gone) and reclaims the slot.
-  CHECK(producer.write(synthetic(1, written, 1000), std::chrono::seconds(5)) == ClaimStatus::ok);
+  CHECK(producer.write(synthetic_payload(1, written, 1000), std::chrono::seconds(5)) == ClaimStatus::ok);
   CHECK(ring.consumers().empty());
 }
 
@@ -132,23 +112,23 @@ TEST_CASE("a dead named consumer holds back for its grace period, then expires, 
   CreateOptions options = small_ring(capacity);
   options.consumer_grace = std::chrono::milliseconds(1000);
   Ring ring = Ring::create(dir / "ring", options);
-  auto child = attached_child(dir / "ring", "ledger");
+  auto child = attached_consumer_child(dir / "ring", "ledger");
   Producer producer(ring);
   std::uint64_t written = 0;
-  while (producer.write(synthetic(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
+  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
   child->kill_hard();
   // Within the grace period the dead named consumer still holds producers back...
   CHECK(producer.try_claim(1000).status == ClaimStatus::would_block);
   CHECK(ring.consumers().at(0).holds_back);
   // ...and after it, producers move on: not before its last heartbeat plus the grace period.
   const std::uint64_t last_heartbeat = ring.consumers().at(0).heartbeat_ns;
-  REQUIRE(producer.write(synthetic(1, written++, 1000), std::chrono::seconds(10)) == ClaimStatus::ok);
+  REQUIRE(producer.write(synthetic_payload(1, written++, 1000), std::chrono::seconds(10)) == ClaimStatus::ok);
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   CHECK(static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec) >=
         last_heartbeat + 1'000'000'000u);
   for (int index = 0; index < 200; ++index) {
-    REQUIRE(producer.write(synthetic(1, written++, 1000), std::chrono::seconds(10)) == ClaimStatus::ok);
+    REQUIRE(producer.write(synthetic_payload(1, written++, 1000), std::chrono::seconds(10)) == ClaimStatus::ok);
   }
   const auto slots = ring.consumers();
   REQUIRE(slots.size() == 1);

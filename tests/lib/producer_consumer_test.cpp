@@ -380,4 +380,26 @@ TEST_CASE("a reservation left without a view (memory exhausted) is padded over a
   CHECK(verifier.totals().missing == 0);
   CHECK(verifier.producers().at(1).next_sequence == sequence);
   CHECK(consumer.position() == ring.head_position());
+
+TEST_CASE("a handler that returns false leaves its record unread for the next poll") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Consumer consumer = Consumer::attach(ring, {.name = "stopper"});
+  Producer producer(ring);
+  for (const char* text : {"one", "two", "stop", "four"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+  std::vector<std::string> seen;
+  const auto until_stop = [&](const Record& record) {
+    const std::string text(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+    if (text == "stop") return false;
+    seen.push_back(text);
+    return true;
+  };
+  const PollResult first = consumer.poll(until_stop);
+  CHECK(first.records == 2);
+  CHECK(seen == std::vector<std::string>{"one", "two"});
+  CHECK(consumer.poll(until_stop).records == 0);  // still in front of the stop
+  consumer.detach();
+  // The committed cursor stopped there too.
+  Consumer again = Consumer::attach(ring, {.name = "stopper"});
+  CHECK(drain(again) == std::vector<std::string>{"stop", "four"});
 }

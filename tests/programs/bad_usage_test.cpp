@@ -34,7 +34,7 @@ struct BadFiles {
     REQUIRE(run(kProducer, {dir / "old.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
     // Major and minor version are the two u16 after the 8-byte magic; the reader checks them first.
     const int fd = ::open((dir / "old.ring").c_str(), O_WRONLY);
-    const unsigned char version[4] = {99, 0, 0, 0};
+    const unsigned char version[4] = {99, 0, 0, 0};  // 99.0
     REQUIRE(::pwrite(fd, version, 4, 8) == 4);
     ::close(fd);
   }
@@ -48,6 +48,14 @@ struct BadFiles {
       else if (arg == "DIR") resolved.push_back(dir_ / "a_directory.ring");
       else if (arg == "TRUNCATED") resolved.push_back(dir_ / "truncated.ring");
       else if (arg == "OLD_VERSION") resolved.push_back(dir_ / "old.ring");
+      else if (arg == "NO_DIR") resolved.push_back(dir_ / "no/such/dir/x.ring");
+      else if (arg.find("NO_DIR_PARENT") != std::string::npos) {
+        std::string replaced = arg;
+        for (std::size_t at; (at = replaced.find("NO_DIR_PARENT")) != std::string::npos;) {
+          replaced.replace(at, 13, dir_ / "no/such/dir");
+        }
+        resolved.push_back(replaced);
+      }
       else resolved.push_back(arg);
     }
     return resolved;
@@ -68,7 +76,7 @@ void check_case(const WorkDir& dir, const BadFiles& files, const BadCase& bad) {
   // One line: the program's name, the problem; nothing on stdout.
   CHECK(result.err.rfind(bad.binary.substr(bad.binary.rfind('/') + 1) + ": ", 0) == 0);
   CHECK(result.err.find('\n') == result.err.size() - 1);
-  CHECK(result.err.find(bad.message) != std::string::npos);
+  CHECK(result.err.find(files.resolve({bad.message}).front()) != std::string::npos);
   CHECK(result.out.empty());
 }
 
@@ -85,7 +93,18 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"RING", "--size", "1M"}, 2, "only applies when creating a ring; add --create"},
       {kProducer, {"RING", "--format", "xml"}, 2, "'xml' is not one of lines|raw|frames"},
       {kProducer, {"RING", "--duration", "5parsecs"}, 2, "'5parsecs' is not a duration"},
-      {kProducer, {"RING", "--count", "many"}, 2, "--count"},
+      {kProducer, {"RING", "--count", "many"}, 2, "--count: 'many' is not a whole number, 0 or more"},
+      {kProducer, {"RING", "--count", "-1"}, 2, "'-1' is not a whole number, 0 or more"},
+      {kProducer, {"RING", "--count", "1.5"}, 2, "'1.5' is not a whole number, 0 or more"},
+      {kProducer, {"RING", "--count", "1K"}, 2, "'1K' is not a whole number, 0 or more"},
+      {kProducer, {"MISSING", "--create", "--size", "16MB"}, 2,
+       "'16MB' is ambiguous (MB is a power of 1000 to some, of 1024 to others); sizes here are powers of 1024: "
+       "write 16M or 16MiB"},
+      {kProducer, {"MISSING", "--create", "--size", "1gb"}, 2, "write 1G or 1GiB"},
+      {kProducer, {"RING", "--synthetic", "--record-size", "4KB"}, 2, "'4KB' is ambiguous"},
+      {kProducer, {"RING", "--synthetic", "--procs", "-2"}, 2, "--procs: '-2' is not a whole number"},
+      {kProducer, {"NO_DIR", "--create", "--size", "1M"}, 1,
+       "the directory 'NO_DIR_PARENT' does not exist; create it first (mkdir -p 'NO_DIR_PARENT')"},
       {kProducer, {"RING", "--procs", "2"}, 2, "one input cannot feed several producer processes"},
       {kProducer, {"RING", "RING"}, 2, "one input cannot feed several producer processes"},
       {kProducer, {"RING", "--synthetic", "--record-size", "10"}, 2, "need at least 24 bytes"},
@@ -113,15 +132,36 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
   const BadFiles files(dir);
   const std::vector<BadCase> cases{
       {kConsumer, {}, 2, "PATH is required"},
-      {kConsumer, {"RING", "--from", "yesterday"}, 2, "'yesterday' is not earliest, latest, committed or a position"},
+      {kConsumer, {"RING", "--from", "yesterday"}, 2,
+       "'yesterday' is not committed, earliest, latest, a position, -N (the N-th last record) or a time"},
+      {kConsumer, {"RING", "--from", "-0"}, 2, "'-0' asks for no record"},
+      {kConsumer, {"RING", "--from", "2025-13-01T00:00:00Z"}, 2, "is not committed, earliest, latest"},
+      {kConsumer, {"RING", "--until", "soon"}, 2, "'soon' is not a time"},
+      {kConsumer, {"RING", "--count", "-1"}, 2, "'-1' is not a whole number, 0 or more"},
+      {kConsumer, {"RING", "--count", "1.5"}, 2, "'1.5' is not a whole number, 0 or more"},
+      {kConsumer, {"RING", "--show", "%q"}, 2, "--show: '%q' is not a field"},
+      {kConsumer, {"RING", "--show", "x\\"}, 2, "--show: '\\' is not an escape"},
+      {kConsumer, {"RING", "--show", "%v", "--format", "hex"}, 2, "drop --format (or --show)"},
+      {kConsumer, {"RING", "--next-boundary"}, 2, "--next-boundary goes with --from POSITION"},
+      {kConsumer, {"RING", "--expire-after", "1h"}, 2, "--expire-after applies to a named consumer"},
+      {kConsumer, {"RING", "--list", "--count", "3"}, 2, "--count is for reading records"},
+      {kConsumer, {"RING", "--reset", "x"}, 2, "--reset needs a target"},
+      {kConsumer, {"RING", "--to", "earliest"}, 2, "--to and --dry-run go with --reset NAME"},
+      {kConsumer, {"RING", "--reset", "x", "--to", "committed"}, 2, "'committed' is not earliest, latest"},
+      {kConsumer, {"RING", "--list", "--delete", "x"}, 2, "separate tasks; give one"},
+      {kConsumer, {"RING", "--delete", "nobody"}, 1, "no consumer is named 'nobody'; ringfile-consumer --list"},
+      {kConsumer, {"RING", "--describe", "nobody"}, 1, "no consumer is named 'nobody'"},
+      {kConsumer, {"RING", "--reset", "nobody", "--to", "latest"}, 1, "no consumer is named 'nobody'"},
+      {kConsumer, {"RING", "--name", "tab\there"}, 2, "holds a control character (0x09)"},
+      {kConsumer, {"RING", "--name", "bad\xff"}, 2, "is not valid UTF-8"},
       {kConsumer, {"RING", "--from", "committed"}, 2, "needs a saved cursor"},
       {kConsumer, {"RING", "--json"}, 2, "write the records with --output FILE, or use --discard"},
       {kConsumer, {"RING", "--discard", "--output", "x"}, 2, "--discard writes nothing"},
       {kConsumer, {"RING", "--commit-every", "soon"}, 2, "'soon' is neither a number of records nor a duration"},
       {kConsumer, {"RING", "--until-idle", "a while"}, 2, "is not a duration"},
-      {kConsumer, {"RING", "--name", "has space"}, 2, "holds spaces or control characters"},
+      {kConsumer, {"RING", "--name", "has space"}, 2, "holds a space"},
       {kConsumer, {"RING", "--name", std::string(40, 'n')}, 2, "longer than 31 bytes"},
-      {kConsumer, {"RING", "--from", "4096"}, 2, "start position 4096 is outside the data still in the ring"},
+      {kConsumer, {"RING", "--from", "4096"}, 2, "position 4096 is outside the data still in the ring [0, 0]"},
       {kConsumer, {"MISSING"}, 1, "no such file"},
       {kConsumer, {"NOT_A_RING"}, 1, "is not a ring file"},
       {kConsumer, {"TRUNCATED"}, 1, "is truncated"},
@@ -141,6 +181,10 @@ TEST_CASE("ringfile-status: each bad argument and bad file gives its exit code a
       {kStatus, {"RING", "--prometheus", "--watch"}, 2, "drop --watch"},
       {kStatus, {"RING", "--max-lag", "lots"}, 2, "'lots' is neither a size (512M) nor a duration"},
       {kStatus, {"RING", "--count", "3"}, 2, "add --watch"},
+      {kStatus, {"RING", "--watch", "--count", "-3"}, 2, "'-3' is not a whole number"},
+      {kStatus, {"RING", "--listen", "localhost"}, 2, "'localhost' is not HOST:PORT"},
+      {kStatus, {"RING", "--listen", "127.0.0.1:0", "--json"}, 2, "drop --watch, --json and --max-lag"},
+      {kStatus, {"RING", "--max-lag", "5MB"}, 2, "'5MB' is neither a size"},
       {kStatus, {"MISSING"}, 1, "no such file"},
       {kStatus, {"NOT_A_RING"}, 1, "is not a ring file"},
       {kStatus, {"DIR"}, 1, "is not a regular file, so not a ring"},

@@ -1,7 +1,11 @@
 // The shared parsing and formatting of the programs: sizes, durations, rates, JSON.
 #include <doctest/doctest.h>
 
+#include <ctime>
+
 #include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/text_table.hpp"
+#include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
 #include "support/json_value.hpp"
 
@@ -15,19 +19,41 @@ TEST_CASE("sizes are powers of 1024, plain numbers bytes, anything else is refus
   CHECK(parse_byte_size("8G") == 8ull << 30);
   CHECK(parse_byte_size("1T") == 1ull << 40);
   CHECK(parse_byte_size("1.5GiB") == 3ull << 29);
-  CHECK(parse_byte_size("2kb") == 2048u);
+  CHECK(parse_byte_size("2k") == 2048u);
+  CHECK(parse_byte_size("2kib") == 2048u);
+  CHECK(parse_byte_size("100B") == 100u);
   CHECK(parse_byte_size("0") == 0u);
-  for (const char* bad : {"", "M", "12X", "1.2.3", "-5", "5 M", "64Mi", "99999999999999999999T"}) {
+  // KB, MB, ... are 10^3, 10^6 to some and 2^10, 2^20 to others: refused, saying so.
+  for (const char* bad : {"", "M", "12X", "1.2.3", "-5", "5 M", "64Mi", "99999999999999999999T", "2kb", "16MB", "1GB"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_byte_size(bad).has_value());
   }
 }
 
-TEST_CASE("durations take ns, us, ms, s, m, h, plain numbers are seconds unless a unit is required") {
+TEST_CASE("a size refused is explained: ambiguous units apart from the rest") {
+  CHECK(explain_bad_size("16MB") ==
+        "'16MB' is ambiguous (MB is a power of 1000 to some, of 1024 to others); sizes here are powers of 1024: "
+        "write 16M or 16MiB");
+  CHECK(explain_bad_size("2kb").find("write 2K or 2KiB") != std::string::npos);
+  CHECK(explain_bad_size("12X").find("'12X' is not a size") == 0);
+}
+
+TEST_CASE("counts are whole numbers in digits only") {
+  CHECK(parse_count("0") == 0u);
+  CHECK(parse_count("1000") == 1000u);
+  CHECK(parse_count("18446744073709551615") == 18446744073709551615ull);
+  for (const char* bad : {"", "-1", "+1", "1.5", "1e3", "1K", " 1", "18446744073709551616"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_count(bad).has_value());
+  }
+}
+
+TEST_CASE("durations take ns, us, ms, s, m, h - plain numbers are seconds unless a unit is required") {
   CHECK(parse_duration("500ms") == 500ms);
   CHECK(parse_duration("30s") == 30s);
   CHECK(parse_duration("5m") == 5min);
   CHECK(parse_duration("2h") == 2h);
+  CHECK(parse_duration("7d") == 7 * 24h);
   CHECK(parse_duration("1.5s") == 1500ms);
   CHECK(parse_duration("250us") == 250us);
   CHECK(parse_duration("10") == 10s);
@@ -92,4 +118,53 @@ TEST_CASE("numbers for people") {
   CHECK(format_seconds(0) == "0 s");
   CHECK(format_seconds(0.25) == "250 ms");
   CHECK(format_seconds(1.5) == "1.50 s");
+}
+
+TEST_CASE("times: ISO 8601 with a zone or in local time, Unix seconds, now, a duration ago") {
+  const TimePoint now = TimePoint(std::chrono::seconds(1'740'837'900));  // 2025-03-01T14:05:00Z
+  const auto at = [](std::int64_t seconds, std::int64_t nanoseconds = 0) {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(seconds) +
+                                                                     std::chrono::nanoseconds(nanoseconds)));
+  };
+  CHECK(parse_time_point("2025-03-01T14:05:00Z", now) == at(1'740'837'900));
+  CHECK(parse_time_point("2025-03-01 14:05:00.25Z", now) == at(1'740'837'900, 250'000'000));
+  CHECK(parse_time_point("2025-03-01T16:05:00+02:00", now) == at(1'740'837'900));
+  CHECK(parse_time_point("2025-03-01T09:05-0500", now) == at(1'740'837'900));
+  CHECK(parse_time_point("1970-01-01T00:00:00.000000001Z", now) == at(0, 1));
+  CHECK(parse_time_point("@1740837900.5", now) == at(1'740'837'900, 500'000'000));
+  CHECK(parse_time_point("now", now) == now);
+  CHECK(parse_time_point("10m-ago", now) == now - std::chrono::minutes(10));
+  CHECK(parse_time_point("1.5h-ago", now) == now - std::chrono::minutes(90));
+  // Without a zone: local time, as `date` reads it.
+  std::tm local{};
+  local.tm_year = 125;
+  local.tm_mon = 2;
+  local.tm_mday = 1;
+  local.tm_hour = 14;
+  local.tm_min = 5;
+  local.tm_isdst = -1;
+  CHECK(parse_time_point("2025-03-01T14:05", now) == at(std::mktime(&local)));
+  for (const char* bad : {"", "yesterday", "2025-13-01", "2025-02-30x", "2025-03-01T25:00Z", "10-ago", "m-ago",
+                          "@", "@-5", "@1e9", "2025-03-01T14:05:00+2", "2025/03/01", "2999-01-01T00:00:00Z",
+                          "1969-12-31T23:59:59Z"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_time_point(bad, now).has_value());
+  }
+  CHECK(format_utc_time(1'740'837'900'123'456'789ull) == "2025-03-01T14:05:00.123456789Z");
+}
+
+TEST_CASE("a table too wide for the terminal drops its optional columns, the highest drop order first") {
+  TextTable table({{"NAME", TextTable::Align::left},
+                   {"BIG", TextTable::Align::left, 2},
+                   {"VALUE", TextTable::Align::right},
+                   {"EXTRA", TextTable::Align::right, 1}});
+  table.add_row({{"first"}, {std::string(30, '#')}, {"12"}, {"x"}});
+  CHECK(table.render("", false) == "NAME   BIG                             VALUE  EXTRA\n"
+                                   "first  ##############################     12      x\n");
+  CHECK(table.render("", false, 30) == "NAME   VALUE  EXTRA\nfirst     12      x\n");
+  CHECK(table.render("", false, 14) == "NAME   VALUE\nfirst     12\n");
+  // Columns that are always shown are cut at the width, never wrapped.
+  CHECK(table.render("", false, 8) == "NAME   V\nfirst   \n");
+  CHECK(fit_lines("\x1b[1mbold text\x1b[0m\nab\n", 4) == "\x1b[1mbold\x1b[0m\nab\n");
+  CHECK(display_width("h\u00e9\u2588") == 3);
 }

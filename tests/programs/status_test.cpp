@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "support/json_value.hpp"
@@ -21,6 +23,13 @@ void create_ring(const WorkDir& dir, const std::string& ring, const std::string&
   const Result created = run(kProducer, {ring, "--create", "--size", size, "--policy", policy, "--count", "0"}, dir.path());
   INFO(created.err);
   REQUIRE(created.exit_code == 0);
+}
+
+// Columns of UTF-8 text: bytes that do not continue a character.
+std::size_t display_columns(const std::string& text) {
+  std::size_t columns = 0;
+  for (const char byte : text) columns += (static_cast<unsigned char>(byte) & 0xC0) != 0x80 ? 1 : 0;
+  return columns;
 }
 
 void produce_synthetic(const WorkDir& dir, const std::string& ring, int count) {
@@ -193,4 +202,87 @@ TEST_CASE("status reads a ring it may not write, and leaves every byte of it unc
   CHECK(read_file(ring) == before);
   CHECK(stat_after.st_mtim.tv_sec == stat_before.st_mtim.tv_sec);
   CHECK(stat_after.st_mtim.tv_nsec == stat_before.st_mtim.tv_nsec);
+}
+
+TEST_CASE("a producer held back shows as WAITING, since when and for which consumer - in JSON and Prometheus too") {
+  WorkDir dir;
+  const std::string ring = dir / "held.ring";
+  create_ring(dir, ring, "64K", "block");
+  Program slowpoke(kConsumer, {ring, "--name", "slowpoke", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+  slowpoke.signal(SIGSTOP);
+  Program producer(kProducer, {ring, "--synthetic", "--record-size", "1K"}, dir.path());
+  StatusDocument held;
+  REQUIRE(eventually([&] {
+    held = status_of(ring, dir.path());
+    return held.producers_waiting == 1 && held.producers.at(0).waiting_seconds.value_or(0) > 0.3;
+  }));
+  const StatusProducer& waiting = held.producers.at(0);
+  CHECK(waiting.waiting);
+  CHECK(waiting.waiting_for == std::optional<std::string>("slowpoke"));
+  CHECK(waiting.pid == static_cast<std::uint64_t>(producer.pid()));
+
+  const Result table = run(kStatus, {ring, "--interval", "0", "--no-color"}, dir.path());
+  CHECK(table.out.find("1 producer waiting for space") != std::string::npos);
+  CHECK(table.out.find("WAITING  slowpoke") != std::string::npos);
+  const Result exposition = run(kStatus, {ring, "--interval", "0", "--prometheus"}, dir.path());
+  CHECK(exposition.out.find("ringfile_producers_waiting{ring=\"" + ring + "\"} 1\n") != std::string::npos);
+  CHECK(exposition.out.find("ringfile_producer_waiting{ring=\"" + ring + "\",slot=\"0\"} 1\n") != std::string::npos);
+
+  // Released: no longer waiting, and the wait is counted in its total.
+  slowpoke.signal(SIGCONT);
+  StatusDocument released;
+  REQUIRE(eventually([&] {
+    released = status_of(ring, dir.path());
+    return released.producers_waiting == 0 && released.producers.at(0).waited_seconds_total > 0.3;
+  }));
+  CHECK_FALSE(released.producers.at(0).waiting_for.has_value());
+  producer.signal(SIGTERM);
+  CHECK(producer.wait() == 0);
+  slowpoke.signal(SIGTERM);
+  CHECK(slowpoke.wait() == 0);
+}
+
+TEST_CASE("--watch in an 80-column terminal redraws in place: no line is wider than the terminal") {
+  const auto script = find_in_path("script");
+  if (!script) {
+    MESSAGE("skipped: script not found (Debian package bsdutils)");
+    return;
+  }
+  WorkDir dir;
+  const std::string ring = dir / "watched.ring";
+  create_ring(dir, ring, "1M", "block");
+  Program reader(kConsumer, {ring, "--name", "a-consumer-with-a-long-name", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+  produce_synthetic(dir, ring, 100);
+  // script runs the command in a pseudo-terminal; with no size set on it, COLUMNS gives the width.
+  write_file(dir / "watch.sh", "COLUMNS=80 exec '" + kStatus + "' '" + ring + "' --watch 50ms --count 3\n");
+  const Result watched = run(*script, {"--quiet", "--return", "--command", "sh " + dir / "watch.sh", "/dev/null"},
+                             dir.path());
+  REQUIRE(watched.exit_code == 0);
+  std::size_t widest = 0;
+  std::size_t lines = 0;
+  std::string line;
+  for (std::size_t index = 0; index < watched.out.size(); ++index) {
+    const char character = watched.out[index];
+    if (character == '\x1b') {  // an escape sequence takes no column
+      while (index + 1 < watched.out.size() && !std::isalpha(static_cast<unsigned char>(watched.out[index + 1]))) ++index;
+      ++index;
+      continue;
+    }
+    if (character == '\r') continue;
+    if (character == '\n') {
+      widest = std::max(widest, display_columns(line));
+      line.clear();
+      ++lines;
+      continue;
+    }
+    line += character;
+  }
+  CHECK(lines > 10);
+  CHECK(widest <= 79);
+  CHECK(watched.out.find("a-consumer-with-a-long-name") != std::string::npos);
+  CHECK(watched.out.find("STATE") != std::string::npos);
+  reader.signal(SIGTERM);
+  CHECK(reader.wait() == 0);
 }

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "paging.hpp"
@@ -66,6 +67,14 @@ ClaimStatus write_synthetic(Producer& producer, std::uint64_t producer_id, std::
   }
 }
 
+std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::path& path, const std::string& name) {
+  auto child = std::make_unique<ChildProcess>(
+      "consume", std::vector<std::string>{path.string(), name, "committed", "1", "0:0:1000000"});
+  const auto line = child->read_line();
+  if (!line || line->rfind("attached", 0) != 0) throw std::runtime_error("the consumer child did not attach");
+  return child;
+}
+
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
@@ -81,6 +90,13 @@ std::uint64_t disk_read_bytes() {
 }
 
 namespace {
+
+// Writes record `sequence` of producer `id` (write_synthetic), saying what failed, if anything.
+bool write_synthetic_record(Producer& producer, std::uint64_t id, std::uint64_t sequence, std::size_t size) {
+  const ClaimStatus written = write_synthetic(producer, id, sequence, size);
+  if (written != ClaimStatus::ok) say(std::string("error write ") + to_string(written));
+  return written == ClaimStatus::ok;
+}
 
 bool stdin_has_news() {
   pollfd input{STDIN_FILENO, POLLIN, 0};
@@ -99,15 +115,24 @@ int produce(char** argv) {
   std::uint64_t sequence = 0;
   for (; count == 0 || sequence < count; ++sequence) {
     if (count == 0 && sequence % 32 == 0 && stdin_has_news()) break;
-    const std::size_t size = synthetic_size(id, sequence, min_bytes, max_bytes);
-    const ClaimStatus written = write_synthetic(producer, id, sequence, size);
-    if (written != ClaimStatus::ok) {
-      say(std::string("error write ") + to_string(written));
-      return 1;
-    }
+    if (!write_synthetic_record(producer, id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes))) return 1;
   }
   say("done records=" + std::to_string(sequence));
   return 0;
+}
+
+// produce-until-killed PATH PRODUCER_ID MIN_BYTES MAX_BYTES
+// Writes synthetic records as fast as it can, reporting "started" after the first, until killed.
+int produce_until_killed(char** argv) {
+  Ring ring = Ring::open(argv[0]);
+  Producer producer(ring);
+  const std::uint64_t id = std::stoull(argv[1]);
+  const std::size_t min_bytes = std::stoul(argv[2]);
+  const std::size_t max_bytes = std::stoul(argv[3]);
+  for (std::uint64_t sequence = 0;; ++sequence) {
+    if (!write_synthetic_record(producer, id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes))) return 1;
+    if (sequence == 0) say("started");
+  }
 }
 
 // consume PATH NAME(- = anonymous) START(earliest|latest|committed) STOP_AFTER(0 = never)
@@ -248,6 +273,7 @@ int run_child_role(int argc, char** argv) {
   try {
     if (role == "produce" && argc == 6) return produce(argv + 1);
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
+    if (role == "produce-until-killed" && argc == 5) return produce_until_killed(argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);
     if (role == "wrap-laps" && argc == 5) return wrap_laps(argv + 1);
     if (int exit_code = 0; run_fault_role(role, argc, argv, &exit_code)) return exit_code;

@@ -2,11 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "ringfile/producer.hpp"
+#include "support/child_process.hpp"
 
 namespace ringfile::test {
 
@@ -16,8 +19,6 @@ std::size_t synthetic_size(std::uint64_t producer_id, std::uint64_t sequence, st
 
 // The roles of the fault suite (fault_children.cpp): false when `role` is none of them.
 bool run_fault_role(const std::string& role, int argc, char** argv, int* exit_code);
-
-class ChildProcess;
 
 // What a verifying `consume` child reported by its end: per producer id the fields of its
 // "producer" line, and those of its "result" line. Fails the test on an "error" line.
@@ -29,6 +30,11 @@ ConsumerReport read_report(ChildProcess& child);
 
 // "key=value key=value" -> map.
 std::map<std::string, std::string> parse_fields(const std::string& line);
+
+// Starts a consumer child (role `consume`) under `name` ("-": anonymous) at its committed cursor,
+// which reads one record and then stops reading, waiting to be killed; returns once it has
+// attached. A consumer that holds producers back at a cursor the test knows.
+std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::path& path, const std::string& name);
 
 // Writes synthetic record `sequence` of `producer_id` in place (claim, fill, commit). A claim
 // padded over because this process stalled past the unblock timeout (claim_lost: a loaded

@@ -10,6 +10,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/producer.hpp"
 #include "ringfile/ring.hpp"
+#include "ringfile/synthetic.hpp"
 
 namespace ringfile::test {
 
@@ -20,6 +21,13 @@ inline CreateOptions small_ring(std::uint64_t capacity, WriterPolicy policy = Wr
   options.policy = policy;
   options.max_record_bytes = max_record_bytes;
   return options;
+}
+
+// A synthetic record (see ringfile/synthetic.hpp) of `size` bytes.
+inline std::vector<std::byte> synthetic_payload(std::uint64_t producer_id, std::uint64_t sequence, std::size_t size) {
+  std::vector<std::byte> payload(size);
+  fill_synthetic(payload, producer_id, sequence);
+  return payload;
 }
 
 inline std::span<const std::byte> as_bytes(const std::string& text) {

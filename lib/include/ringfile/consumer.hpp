@@ -13,6 +13,7 @@
 
 #include "ringfile/options.hpp"
 #include "ringfile/ring.hpp"
+#include "ringfile/seek.hpp"
 
 namespace ringfile {
 
@@ -33,9 +34,16 @@ inline constexpr std::uint32_t kNoConsumerSlot = 0xFFFFFFFF;
 // must be anonymous and not hold producers back, never writes to the file, may be lapped (and
 // reports what it lost), and is not listed by Ring::consumers().
 struct ConsumerOptions {
-  std::string name;  // empty: anonymous, slot freed on detach; at most 31 bytes
+  // Empty: anonymous, slot freed on detach. At most 31 bytes of UTF-8 without spaces or control
+  // characters.
+  std::string name;
   StartFrom start = StartFrom::committed;
-  std::optional<std::uint64_t> start_position;  // overrides `start`; must be a record boundary
+  std::optional<std::uint64_t> start_position;  // overrides `start`; same as seek = to_position()
+  std::optional<Seek> seek;                     // overrides `start` and `start_position`
+  // A named consumer not attached (detached, or its process gone) for longer than this since it
+  // was last seen is past expiry: ringfile-status shows it EXPIRED, and its slot may be taken by
+  // another consumer, after which the name starts afresh. Zero: never.
+  std::chrono::milliseconds expire_after{0};
   bool holds_back = true;      // block policy: producers wait for this consumer
   bool auto_commit = true;     // commit the cursor at the end of every poll
   bool verify_checksums = true;
@@ -83,9 +91,11 @@ struct Lag {
 // @pre one thread at a time per Consumer.
 class Consumer {
  public:
-  using HandlerFn = void (*)(void* context, const Record& record);
+  // Returns false to leave the record unread and end the poll (see poll()).
+  using HandlerFn = bool (*)(void* context, const Record& record);
 
-  // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, ...).
+  // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, invalid_argument
+  // for a start position that is not a record boundary, ...).
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
   // Opens the ring at `path` (Ring::open) and attaches to it; a tap (anonymous, holds_back
   // false) without write access to the file opens it read-only and attaches without a slot.
@@ -96,12 +106,22 @@ class Consumer {
 
   // Hands up to `max_records` committed records to `handler(const Record&)`, zero copy where the
   // policy guarantees the bytes cannot change under the handler (block policy, holding consumer),
-  // else through a checked copy. Never blocks.
+  // else through a checked copy. Never blocks. A handler that returns bool may stop early:
+  // returning false leaves that record unread (the cursor stays before it, and the next poll
+  // hands it out again), as a reader that stops at a time or a marker needs.
   template <class Handler>
   PollResult poll(Handler&& handler, std::size_t max_records = 1024) {
     using H = std::remove_reference_t<Handler>;
     return poll_raw(
-        [](void* context, const Record& record) { (*static_cast<H*>(context))(record); },
+        [](void* context, const Record& record) -> bool {
+          H& callable = *static_cast<H*>(context);
+          if constexpr (std::is_same_v<std::invoke_result_t<H&, const Record&>, bool>) {
+            return callable(record);
+          } else {
+            callable(record);
+            return true;
+          }
+        },
         const_cast<void*>(static_cast<const void*>(&handler)), max_records);
   }
   PollResult poll_raw(HandlerFn handler, void* context, std::size_t max_records);

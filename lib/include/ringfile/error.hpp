@@ -16,7 +16,7 @@ enum class ErrorCode {
   no_space,           // the filesystem cannot hold the ring
   permission_denied,  // the file or its directory is not accessible
   exists,             // create() found a file already there
-  not_found,          // open() found no file
+  not_found,          // open() found no file; no consumer has the name given
   invalid_argument,   // an option out of range
   busy,               // a named consumer is attached by a live process
   table_full,         // all producer or consumer slots are taken

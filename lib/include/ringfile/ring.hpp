@@ -53,13 +53,17 @@ struct ConsumerInfo {
   bool detached = false;  // named consumer with no owner
   bool holds_back = false;
   bool expired = false;   // dead past the grace period, no longer holds back
+  // Named: not attached for longer than expire_after since last seen (zero: never expires); it
+  // no longer counts, and its slot may be taken by another consumer.
+  std::chrono::milliseconds expire_after{0};
+  bool past_expiry = false;
   // Block policy: within the hold window of the head, producers stay within it (paced).
   bool following = false;
   // Its next records are no longer in memory (below the release frontier): it reads them from
   // disk, ahead of itself in large requests, and drops them once read.
   bool replaying = false;
   std::uint64_t cursor = 0;
-  std::uint64_t heartbeat_ns = 0;
+  std::uint64_t heartbeat_ns = 0;  // last seen: its last poll or wait, or its detach
   std::uint64_t consumed_records = 0;
   std::uint64_t lost_bytes = 0;
   std::uint64_t lost_records = 0;
@@ -75,6 +79,15 @@ struct ProducerInfo {
   std::uint64_t open_claim_start = 0;  // open_claim_start == open_claim_end: none
   std::uint64_t open_claim_end = 0;
   std::uint64_t open_claim_time_ns = 0;
+  // Waiting for space: since when (CLOCK_REALTIME; 0 when not waiting), and for what: a holding
+  // consumer that has not read what would be overwritten, another producer still filling a claim
+  // a lap behind, or the paging engine preparing the old lap ahead of the head (write-back
+  // behind, or holding consumers, are slower than producers).
+  std::uint64_t waiting_since_ns = 0;
+  std::optional<std::uint32_t> waiting_for_consumer;  // its slot
+  bool waiting_for_open_claim = false;
+  bool waiting_for_preparation = false;
+  std::uint64_t waited_ns = 0;  // time the current owner has waited for space, in total
 };
 
 // The header of a committed record, read at a frame boundary.

@@ -59,6 +59,10 @@ struct Result {
 Result run(const std::string& binary, const std::vector<std::string>& args, const std::string& work_dir,
            const Launch& launch = {});
 
+// The full path of `name` found in $PATH, as a shell would run it; nullopt when absent (tests
+// of optional tools then skip, saying so).
+std::optional<std::string> find_in_path(const std::string& name);
+
 // A copy of `binary` in `work_dir` that user `uid` may run: the build tree may sit under a
 // directory only its owner can enter (a clone in root's home, mode 0700). nullopt, with the
 // reason in `why_not`, when that user cannot reach the work directory either.

@@ -36,6 +36,7 @@ StatusDocument parse_status_document(const std::string& json_line) {
   document.head = json["head"].as_uint();
   document.write_bytes_per_s = optional_double(json["write_bytes_per_s"]);
   document.resident_bytes = json["resident_bytes"].as_uint();
+  document.producers_waiting = json["producers_waiting"].as_uint();
   for (const JsonValue& item : json["consumers"].items()) {
     StatusConsumer consumer;
     consumer.slot = static_cast<std::uint32_t>(item["slot"].as_uint());
@@ -58,6 +59,10 @@ StatusDocument parse_status_document(const std::string& json_line) {
     producer.pid = item["pid"].as_uint();
     producer.alive = item["alive"].as_bool();
     producer.committed_records = item["committed_records"].as_uint();
+    producer.waiting = item["waiting"].as_bool();
+    if (!item["waiting_seconds"].is_null()) producer.waiting_seconds = item["waiting_seconds"].as_double();
+    if (!item["waiting_for"].is_null()) producer.waiting_for = item["waiting_for"].as_string();
+    producer.waited_seconds_total = item["waited_seconds_total"].as_double();
     document.producers.push_back(producer);
   }
   return document;

@@ -28,6 +28,10 @@ struct StatusProducer {
   std::uint64_t pid = 0;
   bool alive = false;
   std::uint64_t committed_records = 0;
+  bool waiting = false;
+  std::optional<double> waiting_seconds;
+  std::optional<std::string> waiting_for;
+  double waited_seconds_total = 0;
 };
 
 struct StatusDocument {
@@ -36,6 +40,7 @@ struct StatusDocument {
   std::uint64_t head = 0;
   std::optional<double> write_bytes_per_s;
   std::uint64_t resident_bytes = 0;
+  std::uint64_t producers_waiting = 0;
   std::vector<StatusConsumer> consumers;
   std::vector<StatusProducer> producers;
 

@@ -43,8 +43,10 @@ inline constexpr char kMagic[8] = {'R', 'I', 'N', 'G', 'F', 'I', 'L', 'E'};
 // Readers refuse a different major version; a newer minor version only adds fields in
 // reserved space, so it stays readable.
 inline constexpr std::uint16_t kVersionMajor = 1;
-// Minor 1: FileIdentity::hold_window_bytes and FileHeader::paging_budget, both zero in files of
-// minor 0, where zero means what it means here (automatic hold window, no budget published).
+// Minor 1 added, in reserved space: FileIdentity::hold_window_bytes and FileHeader::paging_budget
+// (paging), ConsumerSlot::expire_after_ms, ProducerSlot::wait_state and ProducerSlot::waited_ns.
+// In files of minor 0 all are zero, and zero means what it means here: automatic hold window, no
+// budget published, a named consumer never expires, a producer not waiting and never having waited.
 inline constexpr std::uint16_t kVersionMinor = 1;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;

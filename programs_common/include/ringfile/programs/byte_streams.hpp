@@ -69,6 +69,10 @@ class OutputStream {
   bool flush() noexcept;
   bool failed() const noexcept { return error_number_ != 0; }
   int error_number() const noexcept { return error_number_; }
+  // Marks the stream failed (with errno `error_number`) by something outside it, e.g. formatting.
+  void fail(int error_number) noexcept {
+    if (error_number_ == 0) error_number_ = error_number;
+  }
 
  private:
   void write_all(const std::byte* data, std::size_t size) noexcept;

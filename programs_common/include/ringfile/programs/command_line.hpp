@@ -38,13 +38,21 @@ int run_guarded(std::string_view program_name, const std::function<int()>& body)
 void report_error(std::string_view message);
 const std::string& program_name();
 
+// "ringfile-consumer 0.2.0 (ring file format 1.1)": what --version prints.
+std::string version_line();
+
 // Parses the command line. Returns nullopt to go on; otherwise the exit code: 0 after printing
-// --help, 2 after a one-line error.
+// --help or --version, 2 after a one-line error. A lone `--man-page` or `--bash-completion`
+// prints the program's manual page (roff) or bash completion script, made from the options
+// declared in `app` (the build installs both).
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 
 // Options whose text is checked (a one-line error naming the option) and converted at parse time.
 CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& bytes,
                              const std::string& description);
+// A whole number, 0 or more ("-1", "1.5" and "1K" are refused with a one-line error).
+CLI::Option* add_count_option(CLI::App& app, const std::string& name, std::uint64_t& count,
+                              const std::string& description);
 CLI::Option* add_duration_option(CLI::App& app, const std::string& name,
                                  std::chrono::nanoseconds& duration, const std::string& description);
 // `choice` receives the index of the word given in `words`.

@@ -13,14 +13,21 @@ struct Throughput {
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;  // payload bytes
   double seconds = 0;
+  double idle_seconds = 0;  // the part of `seconds` at the end spent waiting for nothing: not in the rates
 
-  double records_per_second() const noexcept { return seconds > 0 ? static_cast<double>(records) / seconds : 0; }
-  double bytes_per_second() const noexcept { return seconds > 0 ? static_cast<double>(bytes) / seconds : 0; }
+  double active_seconds() const noexcept { return seconds - idle_seconds; }
+  double records_per_second() const noexcept {
+    return active_seconds() > 0 ? static_cast<double>(records) / active_seconds() : 0;
+  }
+  double bytes_per_second() const noexcept {
+    return active_seconds() > 0 ? static_cast<double>(bytes) / active_seconds() : 0;
+  }
 };
 
-// "wrote 1000 records (512.0 KiB) in 1.52 s: 657 records/s, 336.8 KiB/s"
+// "wrote 1000 records (512.0 KiB) in 1.52 s: 657 records/s, 336.8 KiB/s"; with idle time
+// "read 1000 records (512.0 KiB) in 1.52 s, then idle 2.00 s: 657 records/s, 336.8 KiB/s".
 std::string describe(const Throughput& throughput, std::string_view verb);
-// The fields records, bytes, seconds, records_per_s, bytes_per_s into the open object.
+// The fields records, bytes, seconds, idle_seconds, records_per_s, bytes_per_s into the open object.
 void write_fields(JsonWriter& json, const Throughput& throughput);
 
 }  // namespace ringfile::programs

@@ -11,10 +11,16 @@
 namespace ringfile::programs {
 
 // "4096", "512K", "64M", "1.5G", "8GiB", "1T". Suffixes K M G T P (either case, optionally
-// followed by "iB" or "B") are powers of 1024.
+// followed by "iB") are powers of 1024; "B" alone is bytes. "MB" and the like are refused: they
+// mean 10^6 to some and 2^20 to others.
 std::optional<std::uint64_t> parse_byte_size(std::string_view text);
+// Why `text` is not a size, as the end of a one-line error: "'16MB' is ambiguous ...".
+std::string explain_bad_size(std::string_view text);
 
-// "250us", "500ms", "30s", "5m", "2h", "1.5s"; a plain number is seconds.
+// A whole number, 0 or more, in decimal digits only ("1000"; not "-1", "1.5", "1e3", "1K").
+std::optional<std::uint64_t> parse_count(std::string_view text);
+
+// "250us", "500ms", "30s", "5m", "2h", "7d", "1.5s"; a plain number is seconds.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 // As parse_duration, but a unit is required: for options that take a duration *or* a count/size.
 std::optional<std::chrono::nanoseconds> parse_duration_with_unit(std::string_view text);

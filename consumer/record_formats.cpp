@@ -1,0 +1,191 @@
+#include "record_formats.hpp"
+
+#include <cstdio>
+
+#include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/time_points.hpp"
+
+namespace ringfile::consumer {
+namespace {
+
+std::string_view as_text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The length of the valid UTF-8 sequence at the start of `bytes`, or 0.
+std::size_t utf8_sequence(std::span<const std::byte> bytes) noexcept {
+  const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(bytes[index]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // no overlong forms
+    if (lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;  // at most U+10FFFF
+  } else {
+    return 0;
+  }
+  if (bytes.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t index = 2; index < length; ++index) {
+    if ((byte(index) & 0xC0) != 0x80) return 0;
+  }
+  return length;
+}
+
+void append_number(std::string& out, std::uint64_t number) { out += std::to_string(number); }
+
+}  // namespace
+
+bool valid_utf8(std::span<const std::byte> bytes) noexcept {
+  while (!bytes.empty()) {
+    const std::size_t length = utf8_sequence(bytes);
+    if (length == 0) return false;
+    bytes = bytes.subspan(length);
+  }
+  return true;
+}
+
+void append_base64(std::string& out, std::span<const std::byte> bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::size_t index = 0;
+  for (; index + 3 <= bytes.size(); index += 3) {
+    const std::uint32_t group = std::to_integer<std::uint32_t>(bytes[index]) << 16 |
+                                std::to_integer<std::uint32_t>(bytes[index + 1]) << 8 |
+                                std::to_integer<std::uint32_t>(bytes[index + 2]);
+    out += kAlphabet[group >> 18 & 63];
+    out += kAlphabet[group >> 12 & 63];
+    out += kAlphabet[group >> 6 & 63];
+    out += kAlphabet[group & 63];
+  }
+  const std::size_t rest = bytes.size() - index;
+  if (rest == 0) return;
+  std::uint32_t group = std::to_integer<std::uint32_t>(bytes[index]) << 16;
+  if (rest == 2) group |= std::to_integer<std::uint32_t>(bytes[index + 1]) << 8;
+  out += kAlphabet[group >> 18 & 63];
+  out += kAlphabet[group >> 12 & 63];
+  out += rest == 2 ? kAlphabet[group >> 6 & 63] : '=';
+  out += '=';
+}
+
+void append_escaped(std::string& out, std::span<const std::byte> bytes) {
+  while (!bytes.empty()) {
+    const auto byte = static_cast<unsigned char>(bytes[0]);
+    const std::size_t length = utf8_sequence(bytes);
+    if (byte == '\n') {
+      out += "\\n";
+    } else if (byte == '\r') {
+      out += "\\r";
+    } else if (byte == '\t') {
+      out += "\\t";
+    } else if (byte == '\\') {
+      out += "\\\\";
+    } else if (length == 0 || byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out.append(reinterpret_cast<const char*>(bytes.data()), length);
+      bytes = bytes.subspan(length);
+      continue;
+    }
+    bytes = bytes.subspan(1);
+  }
+}
+
+void append_jsonl(std::string& out, const Record& record) {
+  programs::JsonWriter json;
+  json.begin_object()
+      .field("position", record.position)
+      .field("time", programs::format_utc_time(record.timestamp_ns))
+      .field("time_ns", record.timestamp_ns)
+      .field("producer", record.producer_slot)
+      .field("sequence", record.producer_sequence)
+      .field("length", record.payload.size());
+  if (valid_utf8(record.payload)) {
+    json.field("payload", as_text(record.payload));
+  } else {
+    std::string encoded;
+    append_base64(encoded, record.payload);
+    json.field("payload_base64", encoded);
+  }
+  json.end_object();
+  out += json.text();
+  out += '\n';
+}
+
+void append_hex_dump(std::string& out, const Record& record) {
+  out += "position " + std::to_string(record.position) + "  time " + programs::format_utc_time(record.timestamp_ns) +
+         "  producer " + std::to_string(record.producer_slot) + "  sequence " +
+         std::to_string(record.producer_sequence) + "  length " + std::to_string(record.payload.size()) + "\n";
+  constexpr std::size_t kRowBytes = 16;
+  for (std::size_t row = 0; row < record.payload.size(); row += kRowBytes) {
+    char line[96];
+    int used = std::snprintf(line, sizeof line, "%08zx  ", row);
+    std::string printable;
+    for (std::size_t column = 0; column < kRowBytes; ++column) {
+      if (row + column < record.payload.size()) {
+        const auto byte = std::to_integer<unsigned>(record.payload[row + column]);
+        used += std::snprintf(line + used, sizeof line - static_cast<std::size_t>(used), "%02x ", byte);
+        printable += byte >= 0x20 && byte < 0x7f ? static_cast<char>(byte) : '.';
+      } else {
+        used += std::snprintf(line + used, sizeof line - static_cast<std::size_t>(used), "   ");
+      }
+      if (column == 7) line[used++] = ' ';
+    }
+    out.append(line, static_cast<std::size_t>(used));
+    out += " |" + printable + "|\n";
+  }
+  out += '\n';
+}
+
+ShowTemplate::ShowTemplate(const std::string& text) {
+  std::string literal;
+  const auto flush_literal = [&] {
+    if (!literal.empty()) pieces_.push_back({0, literal});
+    literal.clear();
+  };
+  for (std::size_t index = 0; index < text.size(); ++index) {
+    const char character = text[index];
+    if ((character == '%' || character == '\\') && index + 1 < text.size()) {
+      const char next = text[++index];
+      if (character == '\\') {
+        literal += next == 'n' ? '\n' : next == 't' ? '\t' : next == 'r' ? '\r' : next == '0' ? '\0' : next;
+      } else if (next == '%') {
+        literal += '%';
+      } else {
+        flush_literal();
+        pieces_.push_back({next, {}});
+      }
+    } else {
+      literal += character;
+    }
+  }
+  flush_literal();
+}
+
+void ShowTemplate::append(std::string& out, const Record& record) const {
+  for (const Piece& piece : pieces_) {
+    switch (piece.field) {
+      case 0: out += piece.text; break;
+      case 'p': append_number(out, record.position); break;
+      case 't': out += programs::format_utc_time(record.timestamp_ns); break;
+      case 'T': append_number(out, record.timestamp_ns); break;
+      case 'P': append_number(out, record.producer_slot); break;
+      case 's': append_number(out, record.producer_sequence); break;
+      case 'l': append_number(out, record.payload.size()); break;
+      case 'v': out += as_text(record.payload); break;
+      case 'e': append_escaped(out, record.payload); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace ringfile::consumer

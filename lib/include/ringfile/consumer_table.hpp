@@ -1,0 +1,43 @@
+// The consumer table seen from outside its consumers, as an operator uses it (ringfile-consumer
+// --delete, --reset): removing a named consumer that is gone, and moving the saved cursor of one
+// that is not attached. Ring::consumers() lists the table.
+//
+// Both take the ring's table lock, so they are safe against consumers attaching and producers
+// reclaiming slots at the same time, and both refuse a consumer attached by a live process (its
+// cursor is its own). Set-up calls: they throw Error and never run on a hot path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ringfile/ring.hpp"
+#include "ringfile/seek.hpp"
+
+namespace ringfile {
+
+// What a reset did, or would do (dry run).
+struct CursorReset {
+  std::uint64_t from = 0;  // the saved cursor before
+  std::uint64_t to = 0;    // the saved cursor after
+  std::uint64_t head = 0;  // the head when the target was found
+  bool applied = false;    // false for a dry run
+  // The consumer's process died within its grace period, so the slot still holds producers back
+  // (block policy): producers do not overwrite what `to` points at until the grace period ends.
+  // A detached consumer holds nobody back until it attaches again; what producers overwrite
+  // meanwhile it reports as lost then.
+  bool holds_back = false;
+  // Producers had already reserved past the target (block policy, a holding slot moved back):
+  // `to` is the oldest record still intact instead.
+  bool moved_past_overwritten = false;
+};
+
+// Moves the saved cursor of the named consumer to `target`; with `dry_run`, only says where.
+// Throws Error: not_found (no consumer has that name), busy (attached by a live process),
+// invalid_argument (a position that is not a record boundary or not in the ring), read-only ring.
+CursorReset reset_consumer(const Ring& ring, const std::string& name, const Seek& target, bool dry_run = false);
+
+// Frees the slot of the named consumer: its saved cursor and counters are gone, it holds
+// producers back no longer, and the name may be used afresh. Throws Error: not_found, busy.
+void delete_consumer(const Ring& ring, const std::string& name);
+
+}  // namespace ringfile

@@ -1,0 +1,310 @@
+#include "record_search.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "atomics.hpp"
+#include "frames.hpp"
+#include "paging.hpp"
+#include "ringfile/error.hpp"
+#include "slot_tables.hpp"
+
+namespace ringfile::detail {
+
+namespace {
+
+constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
+// A guess of a record's size when no producer has counted any yet (a ring written by producers
+// that have all gone): small, so that the first step back is short and the next ones double.
+constexpr double kDefaultFrameBytes = 64;
+
+std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
+
+}  // namespace
+
+bool overwritten(const RingFile& file, std::uint64_t position) noexcept {
+  // Producers write only after reserving, and the paging engine invalidates only after
+  // publishing its frontier (both seq_cst, read with acquire in reclaimed_frontier): while neither
+  // is a lap ahead of `position`, nothing there has changed.
+  return reclaimed_frontier(file.header()) > position + file.geometry().capacity;
+}
+
+std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, DataView& view,
+                                                         std::uint64_t margin) noexcept {
+  const Geometry& geometry = file.geometry();
+  auto& header = file.header();
+  // Producers and the paging engine may move the frontier while we scan; then the boundary found
+  // is overwritten already, and we look again from where the frontier has got to. A stretch with
+  // no boundary at all (overwritten during the scan, or damage a crash of the machine left) is
+  // passed: the scan goes on after it, up to the head.
+  constexpr int kAttempts = 8;
+  std::uint64_t from = 0;
+  for (int attempt = 0; attempt < kAttempts;) {
+    const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
+    const std::uint64_t frontier = reclaimed_frontier(header);
+    if (frontier <= geometry.capacity && margin == 0) return 0;  // nothing overwritten yet
+    const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
+    from = std::max(from, std::min(oldest + margin, head));
+    const std::optional<std::uint64_t> boundary = find_boundary(view, from, head, geometry, header.producers);
+    if (!boundary) {
+      from += 2 * geometry.max_frame_stride;  // what find_boundary scanned
+      continue;
+    }
+    if (!overwritten(file, *boundary)) return *boundary;
+    ++attempt;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t oldest_intact_boundary(const RingFile& file, DataView& view, std::uint64_t margin) noexcept {
+  if (const auto boundary = find_oldest_intact_boundary(file, view, margin)) return *boundary;
+  // Overwritten faster than we can scan: the head itself is a boundary.
+  return atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
+}
+
+std::uint64_t RecordSearch::oldest_boundary() noexcept {
+  // Exactly the oldest record where nothing overwrites it while we look; where producers do, a
+  // stretch further on, out of their way (the records skipped are about to be overwritten).
+  const Geometry& geometry = file_.geometry();
+  for (const std::uint64_t margin : {std::uint64_t{0}, 4 * geometry.max_frame_stride, geometry.capacity / 8}) {
+    if (const auto boundary = find_oldest_intact_boundary(file_, view_, margin)) return *boundary;
+  }
+  return head();
+}
+
+std::uint64_t RecordSearch::head() const noexcept {
+  // Acquire: pairs with the producers' seq_cst head CAS; every byte below it belongs to a frame.
+  return atomic_field(file_.header().head_position.value).load(std::memory_order_acquire);
+}
+
+std::uint64_t RecordSearch::resolve(const Seek& seek) {
+  switch (seek.kind) {
+    case Seek::Kind::earliest:
+      return oldest_boundary();
+    case Seek::Kind::latest:
+      return head();
+    case Seek::Kind::position:
+      return resolve_position(seek.position, seek.next_boundary);
+    case Seek::Kind::time: {
+      const auto since_epoch = seek.time.time_since_epoch();
+      const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+      return first_at_or_after(nanoseconds < 0 ? 0 : static_cast<std::uint64_t>(nanoseconds));
+    }
+    case Seek::Kind::last_records:
+      return last_records(seek.records);
+  }
+  return head();
+}
+
+std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_boundary) {
+  const Geometry& geometry = file_.geometry();
+  const std::uint64_t head_now = head();
+  const std::uint64_t frontier = reclaimed_frontier(file_.header());
+  const std::uint64_t oldest_kept = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
+  if (wanted > head_now || wanted < oldest_kept) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + ": position " + std::to_string(wanted) + " is outside the data still in the ring [" +
+                    std::to_string(oldest_kept) + ", " + std::to_string(head_now) + "]");
+  }
+  if (wanted == head_now) return wanted;
+  if (wanted % format::kFrameAlignment == 0) {
+    if (geometry.offset_of(wanted) == 0) return wanted;  // every lap starts with a frame
+    std::byte* frame = view_.at(geometry.offset_of(wanted), header_bytes_at(wanted, geometry));
+    const FrameRead read = frame != nullptr ? read_frame(frame, wanted, geometry) : FrameRead{};
+    // An open claim at the position is a boundary too: the frame there will be committed.
+    if (read.kind == FrameKind::data || read.kind == FrameKind::padding ||
+        (read.kind == FrameKind::uncommitted && claim_end_covering(wanted))) {
+      return wanted;
+    }
+  }
+  const std::optional<std::uint64_t> next = find_boundary(view_, wanted, head_now, geometry, file_.header().producers);
+  if (!next || overwritten(file_, *next)) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file_) + ": position " + std::to_string(wanted) +
+                    " was overwritten while looking for the record boundary after it; choose a later position");
+  }
+  if (next_boundary) return *next;
+  throw Error(ErrorCode::invalid_argument,
+              describe(file_) + ": position " + std::to_string(wanted) +
+                  " is inside a record, not at its start; the next record starts at " + std::to_string(*next) +
+                  " (start there, or ask for the next boundary: ringfile-consumer --next-boundary)");
+}
+
+std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t position) const noexcept {
+  for (const auto& producer : file_.header().producers) {
+    const OpenClaim claim = read_claim(producer);
+    if (claim.start <= position && position < claim.end) return claim.end;
+  }
+  return std::nullopt;
+}
+
+RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) noexcept {
+  const Geometry& geometry = file_.geometry();
+  const std::optional<std::uint64_t> boundary = find_boundary(view_, from, end, geometry, file_.header().producers);
+  if (!boundary) return {overwritten(file_, from) ? Probe::Kind::gone : Probe::Kind::unreadable, from, 0};
+  std::uint64_t position = *boundary;
+  while (position < end) {
+    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+    if (frame == nullptr) return {Probe::Kind::unreadable, position, 0};
+    const FrameRead read = read_frame(frame, position, geometry);
+    cost_.frames += 1;
+    std::uint64_t time_ns = kNever;  // an open claim commits later than anything committed now
+    if (read.kind == FrameKind::data) {
+      // Relaxed: the commit word's acquire load in read_frame ordered the header after it; the
+      // overwrite check below decides whether what we read is still this record's.
+      time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
+    }
+    // The loads above complete before the frontier is read in overwritten() (seqlock-style).
+    acquire_fence();
+    if (overwritten(file_, position)) return {Probe::Kind::gone, position, 0};
+    switch (read.kind) {
+      case FrameKind::padding:
+        position += read.stride;
+        continue;
+      case FrameKind::data:
+      case FrameKind::uncommitted:
+        return {Probe::Kind::record, position, time_ns};
+      case FrameKind::corrupt:
+        return {Probe::Kind::unreadable, position, 0};
+    }
+  }
+  return {Probe::Kind::end, end, 0};
+}
+
+std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
+  const Geometry& geometry = file_.geometry();
+  constexpr int kAttempts = 8;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const std::uint64_t end = head();
+    // Binary search over probe positions p in [low, high]: probe(p) finds the first record at
+    // or after the boundary at or after p, and "its commit time is at or after time_ns" is
+    // false below some p and true from there on (timestamps grow with positions, see
+    // docs/seeking.md). `answer` is the record of the lowest p found true so far.
+    std::uint64_t low = std::min(oldest_boundary(), end);
+    std::uint64_t high = end;
+    std::uint64_t answer = end;
+    while (low < high) {
+      const std::uint64_t middle = low + (high - low) / 2 / format::kFrameAlignment * format::kFrameAlignment;
+      const Probe found = probe(middle, end);
+      cost_.probes += 1;
+      switch (found.kind) {
+        case Probe::Kind::end:
+          answer = found.position;
+          high = middle;
+          break;
+        case Probe::Kind::record:
+          if (found.time_ns >= time_ns) {
+            answer = found.position;
+            high = middle;
+          } else {
+            // Every probe from `middle` up to this record finds this record: skip them.
+            low = found.position + format::kFrameAlignment;
+          }
+          break;
+        case Probe::Kind::gone: {
+          // Overwritten while we searched: older than anything still in the ring.
+          const std::uint64_t frontier = reclaimed_frontier(file_.header());
+          const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
+          low = std::max(middle + format::kFrameAlignment, format::align_up(oldest, format::kFrameAlignment));
+          break;
+        }
+        case Probe::Kind::unreadable:
+          low = middle + format::kFrameAlignment;  // damaged bytes: look past them
+          break;
+      }
+    }
+    if (!overwritten(file_, answer)) return answer;
+    // The record found was overwritten before we could hand it out: it was the oldest one; the
+    // search is over as soon as the search finds a record that outlives it.
+  }
+  return oldest_boundary();
+}
+
+std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::uint64_t end,
+                                                     std::uint64_t stop_at_record) noexcept {
+  const Geometry& geometry = file_.geometry();
+  Walk walked{0, from};
+  bool reread = false;
+  while (walked.position < end) {
+    const std::uint64_t position = walked.position;
+    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+    if (frame == nullptr) return std::nullopt;
+    const FrameRead read = read_frame(frame, position, geometry);
+    cost_.frames += 1;
+    // The frame's loads complete before the frontier is read (seqlock-style).
+    acquire_fence();
+    if (overwritten(file_, position)) return std::nullopt;
+    if (read.kind == FrameKind::data) {
+      if (walked.records == stop_at_record) return walked;
+      walked.records += 1;
+      walked.position += read.stride;
+    } else if (read.kind == FrameKind::padding) {
+      walked.position += read.stride;
+    } else if (read.kind == FrameKind::uncommitted) {
+      // An open claim below the head: its record is not committed yet, so it is not among the
+      // last records; step over the whole claim. Read once more if no claim covers it: its
+      // producer may have committed since.
+      if (const auto claim_end = claim_end_covering(position)) {
+        walked.position = *claim_end;
+      } else if (!reread) {
+        reread = true;
+        continue;
+      } else {
+        return walked;  // nothing further can be counted now
+      }
+    } else {
+      return std::nullopt;  // damaged bytes
+    }
+    reread = false;
+  }
+  walked.position = std::min(walked.position, end);
+  return walked;
+}
+
+double RecordSearch::average_frame_bytes() const noexcept {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& producer : file_.header().producers) {
+    // Relaxed: counters kept by each producer for display; a stale pair only skews a guess.
+    records += atomic_field(producer.committed_records).load(std::memory_order_relaxed);
+    bytes += atomic_field(producer.committed_bytes).load(std::memory_order_relaxed);
+  }
+  if (records == 0) return kDefaultFrameBytes;
+  const double payload = static_cast<double>(bytes) / static_cast<double>(records);
+  return static_cast<double>(format::kRecordHeaderBytes) + payload + format::kFrameAlignment / 2.0;
+}
+
+std::uint64_t RecordSearch::last_records(std::uint64_t count) noexcept {
+  const Geometry& geometry = file_.geometry();
+  const std::uint64_t end = head();
+  if (count == 0) return end;
+  // Step back a quarter more than `count` average records, count what is there, and step back
+  // further (twice as far, or as far as the count found suggests) until there are enough.
+  double distance = (static_cast<double>(count) * 1.25 + 1) * average_frame_bytes();
+  constexpr int kAttempts = 64;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const std::uint64_t oldest = oldest_boundary();
+    if (oldest >= end) return end;  // overwritten past where we started: nothing of it is left
+    std::uint64_t start = oldest;
+    if (static_cast<double>(end - oldest) > distance) {
+      const auto back = static_cast<std::uint64_t>(distance);
+      const std::optional<std::uint64_t> boundary = find_boundary(view_, end - back, end, geometry, file_.header().producers);
+      if (!boundary) continue;  // overwritten while we looked: the oldest has moved
+      start = *boundary;
+    }
+    const std::optional<Walk> counted = walk(start, end, kNever);
+    if (!counted) continue;
+    if (counted->records >= count) {
+      const std::optional<Walk> skipped = walk(start, end, counted->records - count);
+      if (skipped) return skipped->position;
+      continue;
+    }
+    if (start == oldest) return oldest;  // fewer records than asked for: all of them
+    const double found = static_cast<double>(std::max<std::uint64_t>(counted->records, 1));
+    distance *= std::max(2.0, 1.25 * static_cast<double>(count) / found);
+  }
+  return oldest_boundary();
+}
+
+}  // namespace ringfile::detail

@@ -1,0 +1,81 @@
+// Finding places in the data area without reading it from end to end (see ringfile/seek.hpp and
+// docs/seeking.md): a time by binary search over positions, the N-th last record by stepping back
+// about N records and counting forward, the record boundary at or after any position, and the
+// oldest record still intact.
+//
+// Producers may overwrite the oldest bytes while a search reads them (overwrite policy, or
+// consumers that do not hold producers back). Every frame read is checked afterwards against the
+// frontier of what may have been overwritten (reclaimed_frontier); a probe that lost that race
+// counts as "older than anything still in the ring", so the search moves on towards the head.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "data_view.hpp"
+#include "ring_file.hpp"
+#include "ringfile/seek.hpp"
+
+namespace ringfile::detail {
+
+// True when producers or the paging engine may have changed the bytes at `position` since it
+// was written: it is more than a lap behind the furthest of the head and the preparation frontier.
+bool overwritten(const RingFile& file, std::uint64_t position) noexcept;
+
+// The first record boundary at least `margin` past the oldest byte still intact. Producers and
+// the paging engine may move that frontier while we scan; then the scan finds only overwritten
+// bytes, and we look again from where the frontier has got to. nullopt when that keeps
+// happening (producers overwrite faster than we scan).
+std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, DataView& view,
+                                                         std::uint64_t margin) noexcept;
+// The same, or the head when producers overwrite faster than we scan.
+std::uint64_t oldest_intact_boundary(const RingFile& file, DataView& view, std::uint64_t margin) noexcept;
+
+// @pre one thread at a time per RecordSearch (it reads through `view`, which slides).
+class RecordSearch {
+ public:
+  RecordSearch(const RingFile& file, DataView& view) noexcept : file_(file), view_(view) {}
+
+  // Where `seek` points now: a record boundary between the oldest intact record and the head.
+  // Throws Error(invalid_argument) for a position outside that range or inside a record (unless
+  // seek.next_boundary), naming the range or the next boundary.
+  std::uint64_t resolve(const Seek& seek);
+
+  // The first record committed at or after `time_ns` (CLOCK_REALTIME), or the head.
+  std::uint64_t first_at_or_after(std::uint64_t time_ns) noexcept;
+  // The `count`-th last record before the head; the oldest intact one when there are fewer.
+  std::uint64_t last_records(std::uint64_t count) noexcept;
+
+  // The work done so far, for tests that check it grows with log(capacity), not with the ring.
+  struct Cost {
+    std::uint64_t probes = 0;  // binary search steps
+    std::uint64_t frames = 0;  // frame headers read
+  };
+  const Cost& cost() const noexcept { return cost_; }
+
+ private:
+  // What a binary-search probe found: the first data record at or after a boundary.
+  struct Probe {
+    enum class Kind { record, end, gone, unreadable } kind = Kind::end;
+    std::uint64_t position = 0;
+    std::uint64_t time_ns = 0;
+  };
+  struct Walk {
+    std::uint64_t records = 0;   // data records passed
+    std::uint64_t position = 0;  // where the walk stopped
+  };
+
+  std::uint64_t resolve_position(std::uint64_t wanted, bool next_boundary);
+  std::uint64_t oldest_boundary() noexcept;
+  Probe probe(std::uint64_t from, std::uint64_t end) noexcept;
+  std::optional<Walk> walk(std::uint64_t from, std::uint64_t end, std::uint64_t stop_at_record) noexcept;
+  std::optional<std::uint64_t> claim_end_covering(std::uint64_t position) const noexcept;
+  double average_frame_bytes() const noexcept;
+  std::uint64_t head() const noexcept;
+
+  const RingFile& file_;
+  DataView& view_;
+  Cost cost_;
+};
+
+}  // namespace ringfile::detail

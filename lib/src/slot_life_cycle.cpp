@@ -1,0 +1,297 @@
+#include "slot_life_cycle.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <limits>
+
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "data_view.hpp"
+#include "record_search.hpp"
+#include "ringfile/error.hpp"
+#include "slot_tables.hpp"
+#include "wakeups.hpp"
+
+namespace ringfile::detail {
+
+using format::ConsumerState;
+using format::ProducerState;
+
+namespace {
+
+constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
+
+std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
+
+ConsumerState state_of(const format::ConsumerSlot& slot) noexcept {
+  // Acquire: pairs with the release store of state that ends every transition.
+  return static_cast<ConsumerState>(load_field(slot.state, std::memory_order_acquire));
+}
+
+bool named(const format::ConsumerSlot& slot) noexcept {
+  return (load_field(slot.flags, std::memory_order_acquire) & format::kConsumerNamed) != 0;
+}
+
+bool has_name(const format::ConsumerSlot& slot, const std::string& name) noexcept {
+  return !name.empty() && std::strncmp(slot.name, name.c_str(), sizeof slot.name) == 0 &&
+         name.size() < sizeof slot.name;
+}
+
+std::uint64_t grace_ns(const RingFile& file) {
+  return static_cast<std::uint64_t>(std::chrono::nanoseconds(file.info().consumer_grace).count());
+}
+
+// A slot whose owner died within its grace period still holds producers back (block policy).
+bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
+  if (state_of(slot) != ConsumerState::active || file.policy() != WriterPolicy::block) return false;
+  const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
+  if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) return false;
+  const std::uint64_t heartbeat = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
+  return now_ns < heartbeat + grace_ns(file);
+}
+
+bool attached_alive(const format::ConsumerSlot& slot) noexcept {
+  return state_of(slot) == ConsumerState::active && is_alive(owner_of(slot));
+}
+
+// The slot of the named consumer, or kNoSlot. @pre the table lock is held.
+std::uint32_t find_named(const RingFile& file, const std::string& name) noexcept {
+  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+    const auto& slot = file.header().consumers[index];
+    if (state_of(slot) != ConsumerState::free && named(slot) && has_name(slot, name)) return index;
+  }
+  return kNoSlot;
+}
+
+// The named consumer an operator asks for, which must not be attached by a live process.
+// @pre the table lock is held.
+std::uint32_t operable_named(const RingFile& file, const std::string& name, const char* doing) {
+  const std::uint32_t index = find_named(file, name);
+  if (index == kNoSlot) {
+    throw Error(ErrorCode::not_found, describe(file) + ": no consumer is named '" + name +
+                                          "'; ringfile-consumer --list shows the names");
+  }
+  const auto& slot = file.header().consumers[index];
+  if (attached_alive(slot)) {
+    throw Error(ErrorCode::busy, describe(file) + ": cannot " + doing + " consumer '" + name +
+                                     "' while live process " + std::to_string(owner_of(slot).pid) +
+                                     " is attached to it; stop that consumer first (SIGINT or SIGTERM detaches it)");
+  }
+  return index;
+}
+
+void require_writable(const RingFile& file) {
+  if (file.read_only()) {
+    throw Error(ErrorCode::invalid_argument,
+                describe(file) + " was opened read-only; managing consumers needs write access");
+  }
+}
+
+}  // namespace
+
+// ---- producer slots -------------------------------------------------------------------------
+
+std::uint32_t acquire_producer_slot(RingFile& file) {
+  TableLock lock(file);
+  auto& header = file.header();
+  std::uint32_t free_closed = kNoSlot;
+  std::uint32_t reusable = kNoSlot;  // free with an open claim, or owned by a dead process
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount && free_closed == kNoSlot; ++index) {
+    auto& slot = header.producers[index];
+    const auto state = static_cast<ProducerState>(atomic_field(slot.state).load(std::memory_order_acquire));
+    if (state == ProducerState::free) {
+      if (!read_claim(slot).open()) {
+        free_closed = index;
+      } else if (reusable == kNoSlot) {
+        reusable = index;
+      }
+    } else if (reusable == kNoSlot && !is_alive(owner_of(slot))) {
+      reusable = index;
+    }
+  }
+  const std::uint32_t chosen = free_closed != kNoSlot ? free_closed : reusable;
+  if (chosen == kNoSlot) {
+    throw Error(ErrorCode::table_full,
+                describe(file) + ": all " + std::to_string(format::kProducerSlotCount) +
+                    " producer slots are taken by live processes; stop a producer first");
+  }
+  auto& slot = header.producers[chosen];
+  // A last owner killed in the middle of publishing a claim left the sequence odd: even it out.
+  auto sequence = atomic_field(slot.claim_sequence);
+  if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
+  const OpenClaim left_open = read_claim(slot);
+  if (left_open.open()) {
+    DataView view(file, DataView::Access::read_write);
+    pad_abandoned_range(file, view, chosen, left_open.start, left_open.end);
+    publish_claim(slot, {left_open.end, left_open.end, 0});
+  }
+  // The counts are the new owner's (its Producer starts from zero): the last owner's would be
+  // shown under the new pid until its first commit. Reset before the pid is published
+  // (release), so that a reader that sees the new pid (acquire) sees the new counts. A dead last
+  // owner may have been waiting; its wait and its total are not the new owner's either.
+  atomic_field(slot.committed_records).store(0, std::memory_order_relaxed);
+  atomic_field(slot.committed_bytes).store(0, std::memory_order_relaxed);
+  atomic_field(slot.wait_state).store(0, std::memory_order_relaxed);
+  atomic_field(slot.waited_ns).store(0, std::memory_order_relaxed);
+  const ProcessIdentity& self = current_process();
+  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_release);
+  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
+  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
+  // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
+  atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::active), std::memory_order_release);
+  return chosen;
+}
+
+void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
+  try {
+    TableLock lock(file);
+    auto& slot = file.header().producers[slot_index];
+    // Relaxed: ordered before the state store below, which publishes it.
+    atomic_field(slot.wait_state).store(0, std::memory_order_relaxed);
+    atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::free), std::memory_order_release);
+  } catch (const Error&) {
+    // The lock failed (the file system went away): the slot stays taken until a new producer
+    // finds its owner dead and reuses it.
+  }
+}
+
+// ---- consumer slots -------------------------------------------------------------------------
+
+bool past_expiry(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
+  const ConsumerState state = state_of(slot);
+  if (state == ConsumerState::free || !named(slot)) return false;
+  // Relaxed: written under the table lock at attach, before the state store that published it.
+  const std::uint64_t expire_after_ms = load_field(slot.expire_after_ms, std::memory_order_relaxed);
+  if (expire_after_ms == 0) return false;
+  if (state == ConsumerState::active && (is_alive(owner_of(slot)) || dead_and_holding(file, slot, now_ns))) {
+    return false;
+  }
+  const std::uint64_t last_seen = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
+  return now_ns >= last_seen && now_ns - last_seen >= expire_after_ms * 1'000'000;
+}
+
+ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name) {
+  auto& header = file.header();
+  const std::uint64_t now = realtime_ns();
+  std::uint32_t free_slot = kNoSlot;
+  std::uint32_t reusable = kNoSlot;
+  for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
+    auto& slot = header.consumers[index];
+    const ConsumerState state = state_of(slot);
+    if (state == ConsumerState::free) {
+      if (free_slot == kNoSlot) free_slot = index;
+      continue;
+    }
+    if (!named(slot)) {
+      if (reusable == kNoSlot && !is_alive(owner_of(slot))) reusable = index;
+      continue;
+    }
+    if (!has_name(slot, name)) {
+      if (reusable == kNoSlot && past_expiry(file, slot, now)) reusable = index;
+      continue;
+    }
+    if (attached_alive(slot)) {
+      throw Error(ErrorCode::busy, describe(file) + ": consumer '" + name + "' is attached by live process " +
+                                       std::to_string(owner_of(slot).pid) + "; stop it or attach under another name");
+    }
+    // Its own slot: resumed, or past expiry, where the name starts afresh as if deleted.
+    return {index, !past_expiry(file, slot, now)};
+  }
+  const std::uint32_t chosen = free_slot != kNoSlot ? free_slot : reusable;
+  if (chosen == kNoSlot) {
+    throw Error(ErrorCode::table_full,
+                describe(file) + ": all " + std::to_string(format::kConsumerSlotCount) +
+                    " consumer slots are taken; remove named consumers that are gone (ringfile-consumer --delete "
+                    "NAME), or let them expire (--expire-after)");
+  }
+  // A slot reused from a dead anonymous consumer or an expired named one is taken over as if free.
+  atomic_field(header.consumers[chosen].state)
+      .store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
+  return {chosen, false};
+}
+
+void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
+  try {
+    TableLock lock(file);
+    auto& slot = file.header().consumers[slot_index];
+    if (!named(slot)) {
+      atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
+    } else {
+      atomic_field(slot.owner_pid).store(0, std::memory_order_relaxed);
+      atomic_field(slot.owner_start_time).store(0, std::memory_order_relaxed);
+      // Last seen now: its expiry counts from here.
+      atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
+      atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::detached), std::memory_order_release);
+    }
+  } catch (const Error&) {
+    // Without the lock the slot stays active; producers find its owner gone and release it.
+  }
+}
+
+bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
+  TableLock lock(file);
+  auto& slot = file.header().consumers[slot_index];
+  if (atomic_field(slot.state).load(std::memory_order_acquire) != static_cast<std::uint32_t>(ConsumerState::active) ||
+      atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
+      atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
+    // Taken over meanwhile by a consumer that is attaching now: it holds back from the cursor
+    // the caller read, which is already the new owner's (it published before lowering the limit).
+    return false;
+  }
+  const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
+  if ((flags & format::kConsumerNamed) == 0) {
+    atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
+    return true;
+  }
+  const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
+  if (realtime_ns() < heartbeat + grace_ns(file)) return false;
+  // Release: a returning consumer's acquire load of flags sees that it was expired.
+  atomic_field(slot.flags).fetch_or(format::kConsumerExpired, std::memory_order_release);
+  return true;
+}
+
+// ---- an operator's delete and reset -----------------------------------------------------------
+
+void delete_named_consumer(RingFile& file, const std::string& name) {
+  require_writable(file);
+  {
+    TableLock lock(file);
+    const std::uint32_t index = operable_named(file, name, "delete");
+    // Release: producers computing their limit (acquire) stop counting the slot.
+    atomic_field(file.header().consumers[index].state)
+        .store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
+  }
+  wake_sleepers(file.header().space_wait);  // producers may have been waiting for it
+}
+
+CursorReset reset_named_consumer(RingFile& file, const std::string& name, const Seek& target, bool dry_run) {
+  require_writable(file);
+  DataView view(file, DataView::Access::read_only);
+  RecordSearch search(file, view);
+  CursorReset reset;
+  {
+    TableLock lock(file);
+    const std::uint32_t index = operable_named(file, name, "reset");
+    auto& slot = file.header().consumers[index];
+    reset.from = atomic_field(slot.cursor).load(std::memory_order_acquire);
+    reset.to = search.resolve(target);
+    reset.head = atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
+    reset.holds_back = dead_and_holding(file, slot, realtime_ns());
+    if (dry_run) return reset;
+    // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit, as a
+    // consumer's commit does.
+    atomic_field(slot.cursor).store(reset.to, std::memory_order_seq_cst);
+    // A holding slot moved back must hold producers at its new cursor, which their limit (from
+    // the old cursor) may already allow them past: the same hand-shake as an attaching consumer.
+    if (reset.holds_back && reset.to < reset.from && !hold_producers_at(file, reset.to)) {
+      reset.to = oldest_intact_boundary(file, view, 0);
+      reset.moved_past_overwritten = true;
+      atomic_field(slot.cursor).store(reset.to, std::memory_order_seq_cst);
+    }
+    reset.applied = true;
+  }
+  wake_sleepers(file.header().space_wait);  // a holding cursor moved forward frees space
+  return reset;
+}
+
+}  // namespace ringfile::detail

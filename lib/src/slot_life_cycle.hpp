@@ -1,0 +1,60 @@
+// The life cycle of the slots of both tables in the header, in one place: taking a slot (a new
+// producer, an attaching consumer), giving it back (release, detach), reclaiming the slots of dead
+// processes, the expiry of named consumers nobody has seen for long, and an operator's delete and
+// reset of a named consumer (ringfile/consumer_table.hpp).
+//
+// Every transition happens under the table lock (TableLock), so transitions never interleave.
+// Readers outside the lock (producers computing their limit, consumers resolving claims, status)
+// load a slot's state with acquire; each transition stores the state last, with release.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "process_identity.hpp"
+#include "ring_file.hpp"
+#include "ringfile/consumer_table.hpp"
+#include "ringfile/format/file_header.hpp"
+
+namespace ringfile::detail {
+
+// ---- producer slots -------------------------------------------------------------------------
+
+// Takes a free slot (or one whose owner died), padding over any claim its last owner left open.
+// Throws Error(table_full).
+std::uint32_t acquire_producer_slot(RingFile& file);
+void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
+
+// ---- consumer slots -------------------------------------------------------------------------
+
+struct ConsumerSlotChoice {
+  std::uint32_t index = 0;
+  bool resumed = false;  // a named consumer's slot with its saved cursor
+};
+
+// The slot a consumer named `name` (empty: anonymous) attaches to: its own named slot if it has
+// one (resumed, unless past expiry), else a free slot, else one that can be reused (a dead
+// anonymous consumer's, or a named one past expiry), which is freed for it.
+// @pre the table lock is held. Throws Error: busy (the name is attached by a live process),
+// table_full.
+ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name);
+
+// Detach: frees an anonymous slot; a named one keeps its cursor, with no owner, last seen now.
+// Takes the table lock; without it (the file system failed) the slot stays active and producers
+// find its owner gone.
+void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
+
+// A holding consumer whose process `owner` is gone: reclaim its slot if anonymous, expire it if
+// named and its grace period is over. Returns true when it no longer holds producers back.
+// Takes the table lock; throws Error when that fails.
+bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner);
+
+// True when the slot is a named consumer, not attached by a live process and not holding
+// producers back, that was last seen longer ago than its expire_after_ms (never when zero).
+bool past_expiry(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept;
+
+// An operator's delete and reset (see ringfile/consumer_table.hpp). Take the table lock.
+void delete_named_consumer(RingFile& file, const std::string& name);
+CursorReset reset_named_consumer(RingFile& file, const std::string& name, const Seek& target, bool dry_run);
+
+}  // namespace ringfile::detail

@@ -1,0 +1,56 @@
+#include "ringfile/programs/lag_estimate.hpp"
+
+#include <cmath>
+
+#include "ringfile/format/layout.hpp"
+#include "ringfile/format/record_header.hpp"
+
+namespace ringfile::programs {
+
+double frame_bytes_for_payload(double payload_bytes) {
+  const double frame = static_cast<double>(format::kRecordHeaderBytes) + payload_bytes;
+  const auto alignment = static_cast<double>(format::kFrameAlignment);
+  return std::ceil(frame / alignment) * alignment;
+}
+
+std::optional<double> average_frame_bytes(const std::vector<ProducerInfo>& producers) {
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  for (const ProducerInfo& producer : producers) {
+    records += producer.committed_records;
+    bytes += producer.committed_bytes;
+  }
+  if (records == 0) return std::nullopt;
+  return frame_bytes_for_payload(static_cast<double>(bytes) / static_cast<double>(records));
+}
+
+std::optional<RecordMeta> oldest_unread(const Ring& ring, std::uint64_t cursor, std::uint64_t head) {
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  if (cursor >= head || head - cursor > capacity) return std::nullopt;
+  if (auto record = ring.record_at(cursor)) return record;
+  const std::uint64_t next_lap = (cursor / capacity + 1) * capacity;
+  if (next_lap < head) return ring.record_at(next_lap);
+  return std::nullopt;
+}
+
+LagEstimate estimate_lag(const Ring& ring, std::uint64_t cursor, std::uint64_t head, std::uint64_t now_ns,
+                         std::optional<double> frame_bytes) {
+  LagEstimate lag;
+  lag.bytes = head > cursor ? head - cursor : 0;
+  if (lag.bytes == 0) {
+    lag.seconds = 0.0;
+    lag.records = 0;
+    return lag;
+  }
+  if (const auto record = oldest_unread(ring, cursor, head)) {
+    lag.seconds = now_ns > record->timestamp_ns ? static_cast<double>(now_ns - record->timestamp_ns) / 1e9 : 0.0;
+    lag.next_record_bytes = record->payload_bytes;
+  }
+  if (!frame_bytes && lag.next_record_bytes) frame_bytes = frame_bytes_for_payload(*lag.next_record_bytes);
+  if (frame_bytes) {
+    lag.records = static_cast<std::uint64_t>(std::llround(static_cast<double>(lag.bytes) / *frame_bytes));
+  }
+  return lag;
+}
+
+}  // namespace ringfile::programs

@@ -1,0 +1,198 @@
+// The consumer table's life cycle seen by an operator: deleting and resetting named consumers,
+// expiry, and a table of 64 names that no longer fills up for good.
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <thread>
+
+#include "ringfile/consumer_table.hpp"
+#include "ringfile/error.hpp"
+#include "ringfile/synthetic.hpp"
+#include "support/child_process.hpp"
+#include "support/children.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+namespace {
+
+std::optional<ConsumerInfo> find(const Ring& ring, const std::string& name) {
+  for (const ConsumerInfo& info : ring.consumers()) {
+    if (info.name == name) return info;
+  }
+  return std::nullopt;
+}
+
+ErrorCode error_of(const std::function<void()>& call, std::string* message = nullptr) {
+  try {
+    call();
+  } catch (const Error& error) {
+    if (message != nullptr) *message = error.what();
+    return error.code();
+  }
+  FAIL("no error was thrown");
+  return ErrorCode::io_error;
+}
+
+// Writes `count` synthetic records of `size` bytes; returns the position of each.
+std::vector<std::uint64_t> write_records(Producer& producer, std::uint64_t count, std::size_t size,
+                                         std::uint64_t first_sequence = 0) {
+  std::vector<std::uint64_t> positions;
+  for (std::uint64_t sequence = first_sequence; sequence < first_sequence + count; ++sequence) {
+    positions.push_back(producer.ring().head_position());
+    REQUIRE(producer.write(synthetic_payload(1, sequence, size), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+  }
+  return positions;
+}
+
+bool eventually(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("delete frees a named consumer's slot - an attached one, or an unknown name, is refused") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Consumer::attach(ring, {.name = "gone"}).detach();
+  Consumer live = Consumer::attach(ring, {.name = "live"});
+  REQUIRE(find(ring, "gone"));
+
+  delete_consumer(ring, "gone");
+  CHECK_FALSE(find(ring, "gone"));
+  std::string message;
+  CHECK(error_of([&] { delete_consumer(ring, "live"); }, &message) == ErrorCode::busy);
+  CHECK(message.find("while live process " + std::to_string(::getpid()) + " is attached") != std::string::npos);
+  CHECK(error_of([&] { delete_consumer(ring, "nobody"); }, &message) == ErrorCode::not_found);
+  CHECK(message.find("no consumer is named 'nobody'") != std::string::npos);
+  CHECK(find(ring, "live"));
+}
+
+TEST_CASE("64 names fill the table - deleting one, or one passing its expiry, makes room again") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  for (int index = 0; index < 64; ++index) {
+    // The last one expires a moment after it detaches; the others never do.
+    const auto expiry = index == 63 ? std::chrono::milliseconds(1) : std::chrono::milliseconds(0);
+    Consumer::attach(ring, {.name = "name" + std::to_string(index), .expire_after = expiry}).detach();
+  }
+  REQUIRE(eventually([&] { return find(ring, "name63")->past_expiry; }));
+  CHECK_FALSE(find(ring, "name62")->past_expiry);
+  CHECK(find(ring, "name63")->expire_after == std::chrono::milliseconds(1));
+
+  // The expired name's slot is taken by a newcomer; after that the table is full.
+  Consumer newcomer = Consumer::attach(ring, {});
+  CHECK_FALSE(find(ring, "name63"));
+  std::string message;
+  CHECK(error_of([&] { Consumer::attach(ring, {}); }, &message) == ErrorCode::table_full);
+  CHECK(message.find("ringfile-consumer --delete NAME") != std::string::npos);
+  delete_consumer(ring, "name0");
+  Consumer::attach(ring, {.name = "fresh"}).detach();
+  CHECK(find(ring, "fresh"));
+}
+
+TEST_CASE("a named consumer past its expiry that comes back starts afresh, as if deleted") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Producer producer(ring);
+  write_records(producer, 10, 100);
+  {
+    Consumer reader = Consumer::attach(ring, {.name = "reader", .start = StartFrom::earliest,
+                                              .expire_after = std::chrono::milliseconds(1)});
+    reader.poll([](const Record&) {}, 3);
+  }
+  const std::uint64_t saved = find(ring, "reader")->cursor;
+  REQUIRE(saved > 0);
+  REQUIRE(eventually([&] { return find(ring, "reader")->past_expiry; }));
+  Consumer back = Consumer::attach(ring, {.name = "reader"});
+  CHECK(back.position() == ring.head_position());  // committed, for a new name: latest
+  CHECK_FALSE(find(ring, "reader")->past_expiry);
+  // A name that is attached never expires, however long ago its last poll.
+  CHECK(find(ring, "reader")->expire_after == std::chrono::milliseconds(0));
+}
+
+TEST_CASE("reset moves a detached consumer's cursor to each kind of target - a dry run changes nothing") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Producer producer(ring);
+  const std::vector<std::uint64_t> positions = write_records(producer, 100, 100);
+  {
+    Consumer reader = Consumer::attach(ring, {.name = "reader", .start = StartFrom::earliest});
+    reader.poll([](const Record&) {}, 60);
+  }
+  const std::uint64_t saved = find(ring, "reader")->cursor;
+  REQUIRE(saved == positions[60]);
+
+  const CursorReset dry = reset_consumer(ring, "reader", Seek::earliest(), true);
+  CHECK(dry.from == saved);
+  CHECK(dry.to == 0);
+  CHECK(dry.head == ring.head_position());
+  CHECK_FALSE(dry.applied);
+  CHECK(find(ring, "reader")->cursor == saved);
+
+  CHECK(reset_consumer(ring, "reader", Seek::earliest()).applied);
+  CHECK(find(ring, "reader")->cursor == 0);
+  CHECK(reset_consumer(ring, "reader", Seek::latest()).to == ring.head_position());
+  CHECK(reset_consumer(ring, "reader", Seek::to_position(positions[42])).to == positions[42]);
+  CHECK(reset_consumer(ring, "reader", Seek::last_records(7)).to == positions[93]);
+
+  // A position inside a record is refused, naming the next record; or rounded up when asked.
+  std::string message;
+  CHECK(error_of([&] { reset_consumer(ring, "reader", Seek::to_position(positions[42] + 16)); }, &message) ==
+        ErrorCode::invalid_argument);
+  CHECK(message.find("is inside a record, not at its start; the next record starts at " +
+                     std::to_string(positions[43])) != std::string::npos);
+  CHECK(reset_consumer(ring, "reader", Seek::to_position(positions[42] + 13, true)).to == positions[43]);
+  CHECK(error_of([&] { reset_consumer(ring, "reader", Seek::to_position(ring.head_position() + 8)); }, &message) ==
+        ErrorCode::invalid_argument);
+  CHECK(message.find("is outside the data still in the ring [0, " + std::to_string(ring.head_position()) + "]") !=
+        std::string::npos);
+
+  // The consumer resumes where it was reset to.
+  CHECK(reset_consumer(ring, "reader", Seek::to_position(positions[10])).to == positions[10]);
+  Consumer resumed = Consumer::attach(ring, {.name = "reader"});
+  std::vector<std::uint64_t> seen;
+  resumed.poll([&](const Record& record) { seen.push_back(record.position); });
+  CHECK(seen == std::vector<std::uint64_t>(positions.begin() + 10, positions.end()));
+  CHECK(error_of([&] { reset_consumer(ring, "reader", Seek::earliest()); }) == ErrorCode::busy);
+}
+
+TEST_CASE("block: a reset moving a dead holding consumer back holds producers at its new cursor") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  CreateOptions options = small_ring(capacity);
+  options.consumer_grace = std::chrono::minutes(10);  // dead, and holding for the whole test
+  Ring ring = Ring::create(dir / "ring", options);
+  Producer producer(ring);
+  std::vector<std::uint64_t> positions = write_records(producer, 30, 1000);
+  auto child = attached_consumer_child(dir / "ring", "ledger");  // at the head, past the 30 records
+  child->kill_hard();
+  REQUIRE(find(ring, "ledger")->holds_back);
+  const std::uint64_t dead_cursor = find(ring, "ledger")->cursor;
+
+  const CursorReset reset = reset_consumer(ring, "ledger", Seek::earliest());
+  CHECK(reset.holds_back);
+  CHECK_FALSE(reset.moved_past_overwritten);
+  CHECK(reset.to == 0);
+  // Producers now stop a lap after 0, where the dead consumer's old cursor let them go further.
+  std::uint64_t sequence = 30;
+  while (producer.write(synthetic_payload(1, sequence, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++sequence;
+  CHECK(ring.head_position() <= capacity);
+  CHECK(dead_cursor >= 30 * 1000);  // its old cursor would have let them write 30 records more
+
+  // So every record is still there when the consumer comes back.
+  Consumer returned = Consumer::attach(ring, {.name = "ledger"});
+  CHECK(returned.stats().lost_bytes == 0);
+  SyntheticVerifier verifier;
+  returned.poll([&](const Record& record) { verifier.check(record.payload); });
+  CHECK(verifier.totals().records == sequence);
+  CHECK(verifier.totals().missing == 0);
+  CHECK(verifier.producers().at(1).first_sequence == 0);
+}

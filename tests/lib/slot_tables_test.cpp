@@ -1,0 +1,127 @@
+// What a producer publishes in its slot while it waits for space: since when, for which consumer,
+// and its time waited in total.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "atomics.hpp"
+#include "ring_file.hpp"
+#include "ringfile/synthetic.hpp"
+#include "slot_tables.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+TEST_CASE("a producer waiting for a holding consumer says since when and for which one - the wait ends with space") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Consumer idle = Consumer::attach(ring, {.name = "idle"});
+  Consumer holder = Consumer::attach(ring, {.name = "holder", .start = StartFrom::latest});
+  Producer producer(ring);
+  std::vector<std::byte> payload(1000);
+  std::uint64_t sequence = 0;
+  fill_synthetic(payload, 1, sequence);
+  while (producer.write(payload, std::chrono::nanoseconds(0)) == ClaimStatus::ok) fill_synthetic(payload, 1, ++sequence);
+  // 'idle' reads everything; 'holder' nothing: it is the one the producer waits for.
+  drain(idle);
+  CHECK(ring.producers().at(0).waiting_since_ns == 0);
+
+  const auto before = std::chrono::system_clock::now();
+  // In slices, as the programs wait: each claim times out, the next one goes on waiting.
+  std::uint64_t slices = 0;
+  std::thread writer([&] {
+    while (producer.write(payload, std::chrono::milliseconds(20)) == ClaimStatus::timed_out) ++slices;
+  });
+  ProducerInfo waiting;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    waiting = ring.producers().at(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } while ((waiting.waiting_since_ns == 0 || slices < 3) && std::chrono::steady_clock::now() < deadline);
+  REQUIRE(waiting.waiting_since_ns != 0);
+  CHECK(waiting.waiting_for_consumer == std::optional<std::uint32_t>(holder.slot()));
+  CHECK_FALSE(waiting.waiting_for_preparation);
+  const auto since = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(waiting.waiting_since_ns)));
+  // The start of the first slice, not of the latest one.
+  CHECK(since >= before - std::chrono::milliseconds(1));
+  CHECK(since <= before + std::chrono::milliseconds(20));
+
+  drain(holder);
+  writer.join();
+  const ProducerInfo done = ring.producers().at(0);
+  CHECK(done.waiting_since_ns == 0);
+  CHECK_FALSE(done.waiting_for_consumer.has_value());
+  CHECK(done.waited_ns >= 3 * 20'000'000u);
+  CHECK(done.waited_ns == producer.stats().backpressure_ns);
+}
+
+TEST_CASE("a producer held back by another producer's claim still open a lap behind says it waits for an open claim") {
+  TempDir dir;
+  CreateOptions options = small_ring(64 * 1024, WriterPolicy::overwrite);
+  options.unblock_timeout = std::chrono::seconds(60);  // the open claim stays live all through the test
+  Ring ring = Ring::create(dir / "ring", options);
+  Producer slow(ring);
+  Producer fast(ring);
+  ClaimResult held = slow.claim(100, std::chrono::seconds(1));
+  REQUIRE(held);
+  fill_synthetic(held.buffer, 1, 0);
+
+  std::vector<std::byte> payload(1000);
+  std::uint64_t sequence = 0;
+  ClaimStatus written = ClaimStatus::ok;
+  std::thread writer([&] {
+    // About a lap of records, then one that would land on the open claim: it waits for it.
+    for (; sequence < 200 && written == ClaimStatus::ok; ++sequence) {
+      fill_synthetic(payload, 2, sequence);
+      written = fast.write(payload, std::chrono::seconds(30));
+    }
+  });
+  ProducerInfo waiting;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    waiting = ring.producers().at(fast.slot());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  } while (!waiting.waiting_for_open_claim && std::chrono::steady_clock::now() < deadline);
+  REQUIRE(waiting.waiting_for_open_claim);
+  CHECK(waiting.waiting_since_ns != 0);
+  CHECK_FALSE(waiting.waiting_for_consumer.has_value());
+  CHECK_FALSE(waiting.waiting_for_preparation);
+  CHECK(ring.head_position() + 1024 > 64 * 1024);  // held about a lap after the claim, not before
+
+  REQUIRE(slow.commit() == ClaimStatus::ok);
+  writer.join();
+  CHECK(written == ClaimStatus::ok);
+  CHECK(sequence == 200);
+  const ProducerInfo done = ring.producers().at(fast.slot());
+  CHECK(done.waiting_since_ns == 0);
+  CHECK_FALSE(done.waiting_for_open_claim);
+  CHECK(done.waited_ns > 0);
+}
+
+TEST_CASE("holding producers at a cursor lowers their limit, or says they had already gone past it") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity));
+  Producer producer(ring);
+  std::vector<std::byte> payload(1000);
+  while (ring.head_position() < capacity + 10'000) REQUIRE(producer.write(payload) == ClaimStatus::ok);
+  detail::RingFile& file = *ring.file();
+  const auto limit = [&] { return detail::load_field(file.header().producer_limit.value, std::memory_order_seq_cst); };
+  const std::uint64_t head = ring.head_position();
+  // As producers leave it with no consumer to wait for: a lap past the head.
+  detail::atomic_field(file.header().producer_limit.value).store(head + capacity, std::memory_order_seq_cst);
+
+  // A cursor within a lap of the head: the limit comes down to a lap after it, past the head.
+  const std::uint64_t cursor = head - capacity + 1000;
+  CHECK(detail::hold_producers_at(file, cursor));
+  CHECK(limit() == cursor + capacity);
+  // A limit is only ever lowered here: holding at a later cursor leaves it as it is.
+  CHECK(detail::hold_producers_at(file, cursor + 5000));
+  CHECK(limit() == cursor + capacity);
+  // A cursor more than a lap behind the head: producers have reserved past where it may hold
+  // them (the caller moves it to the oldest intact record, which raises the limit again).
+  CHECK_FALSE(detail::hold_producers_at(file, head - capacity - 8));
+}
