@@ -380,6 +380,7 @@ TEST_CASE("a reservation left without a view (memory exhausted) is padded over a
   CHECK(verifier.totals().missing == 0);
   CHECK(verifier.producers().at(1).next_sequence == sequence);
   CHECK(consumer.position() == ring.head_position());
+}
 
 TEST_CASE("a handler that returns false leaves its record unread for the next poll") {
   TempDir dir;

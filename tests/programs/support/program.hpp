@@ -35,8 +35,9 @@ class Program {
   void write_stdin(std::string_view bytes);
   void close_stdin();
   void signal(int signal_number) const;
-  // Exit code, or 128 + signal; fails the test (and kills the child) after `timeout`.
-  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Exit code, or 128 + signal; fails the test (and kills the child) after `timeout`, a guard
+  // against a hang only: generous, as the sanitizer builds run several times slower.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120));
   bool running();
   std::string out() const;
   std::string err() const;
