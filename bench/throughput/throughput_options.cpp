@@ -23,8 +23,9 @@ std::string known_transports() {
 
 void check(const ThroughputOptions& options) {
   for (const std::uint64_t size : options.record_sizes) {
-    if (size < kRecordHeaderBytes) {
-      throw SetupError("record sizes must be at least " + std::to_string(kRecordHeaderBytes) +
+    if (size < kCompactRecordHeaderBytes) {
+      throw SetupError("record sizes must be at least " +
+                       std::to_string(kCompactRecordHeaderBytes) +
                        " bytes (sequence and send stamp)");
     }
   }
