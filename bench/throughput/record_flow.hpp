@@ -14,21 +14,13 @@
 #include <vector>
 
 #include "support/clock.hpp"
+#include "support/spin_wait.hpp"
 #include "throughput/transports.hpp"
 
 namespace ringfile::bench::throughput {
 
 inline constexpr std::size_t kRecordHeaderBytes = 2 * sizeof(std::uint64_t);
 inline constexpr std::size_t kCompactRecordHeaderBytes = 2 * sizeof(std::uint32_t);
-
-// Spinning politely: tells the core (and its SMT sibling) that this is a wait loop.
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // @pre the producer thread/process only.
 class RecordStamper {
