@@ -57,7 +57,7 @@ bool parse_throughput_options(int argc, char** argv, ThroughputOptions& options)
       "CPUs, and reports records/s, bytes/s and one-way latency percentiles (from a\n"
       "CLOCK_MONOTONIC stamp in each record), with ratios against a baseline of the same run.\n"
       "Latency is measured under full load unless --interval-ns paces the producer, so it\n"
-      "includes time spent queued (up to --queue-depth records).\n"
+      "includes time spent queued (up to --queue-depth records, or 64 MiB of them).\n"
       "Transports: " +
           known_transports());
   std::vector<std::string> size_texts;
