@@ -23,6 +23,7 @@
 #include "support/cpu_pinning.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
+#include "throughput/two_processes.hpp"
 
 namespace ringfile::bench::throughput {
 
@@ -31,6 +32,7 @@ namespace {
 // Small enough to stay in the cache hierarchy's reach like the other transports' pools, large
 // enough for ~100 records of 625000 B (message_queue holds 64).
 constexpr std::uint64_t kRingBytes = 64 * kMiB;
+static_assert(kRingBytes == kSharedBufferBytes, "the baselines get the ring's buffer bytes");
 // On tmpfs: memory, as the other transports; the paging engine resolves to `none` there.
 constexpr const char* kRingDirectory = "/dev/shm";
 // A dead peer must not hang the run.

@@ -23,8 +23,9 @@ std::string known_transports() {
 
 void check(const ThroughputOptions& options) {
   for (const std::uint64_t size : options.record_sizes) {
-    if (size < kRecordHeaderBytes) {
-      throw SetupError("record sizes must be at least " + std::to_string(kRecordHeaderBytes) +
+    if (size < kCompactRecordHeaderBytes) {
+      throw SetupError("record sizes must be at least " +
+                       std::to_string(kCompactRecordHeaderBytes) +
                        " bytes (sequence and send stamp)");
     }
   }
@@ -56,7 +57,7 @@ bool parse_throughput_options(int argc, char** argv, ThroughputOptions& options)
       "CPUs, and reports records/s, bytes/s and one-way latency percentiles (from a\n"
       "CLOCK_MONOTONIC stamp in each record), with ratios against a baseline of the same run.\n"
       "Latency is measured under full load unless --interval-ns paces the producer, so it\n"
-      "includes time spent queued (up to --queue-depth records).\n"
+      "includes time spent queued (up to --queue-depth records, or 64 MiB of them).\n"
       "Transports: " +
           known_transports());
   std::vector<std::string> size_texts;

@@ -1,0 +1,157 @@
+// The ringfile modes of the ping-pong benchmark: two ring files on /dev/shm, "ping" written by
+// the initiator and read by the echo process, "pong" the other way. Each record goes through
+// Producer::claim / commit and Consumer::poll, with the payload CRC32C on (the default); a side
+// with nothing to read calls Consumer::wait, which waits as ProducerOptions / ConsumerOptions
+// ::idle say:
+//   ringfile_spin     IdleStrategy::busy_spin
+//   ringfile_default  IdleStrategy::spin_then_sleep (the default)
+//   ringfile_sleep    IdleStrategy::sleep
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <ringfile/consumer.hpp>
+#include <ringfile/producer.hpp>
+#include <ringfile/ring.hpp>
+
+#include "pingpong/pingpong.hpp"
+
+namespace ringfile::bench::pingpong {
+
+namespace {
+
+constexpr std::uint64_t kRingBytes = 64 * kMiB;  // as the throughput benchmark's ring
+constexpr std::chrono::seconds kPeerTimeout{10};
+
+struct RingPaths {
+  std::string ping;
+  std::string pong;
+};
+
+// One side's ends: a producer on one ring and a consumer on the other, attached from the start.
+class Side {
+ public:
+  Side(const std::string& send_path, const std::string& receive_path, IdleStrategy idle)
+      : producer_(send_path, producer_options(idle)),
+        consumer_(Consumer::attach(receive_path, consumer_options(idle))) {}
+
+  bool send(std::uint64_t sequence, std::span<const std::byte> bytes) noexcept {
+    const ClaimResult claim = producer_.claim(bytes.size(), kPeerTimeout);
+    if (!claim) return false;
+    std::memcpy(claim.buffer.data(), bytes.data(), bytes.size());
+    std::memcpy(claim.buffer.data(), &sequence, sizeof(sequence));
+    return producer_.commit() == ClaimStatus::ok;
+  }
+
+  // Waits for the next record, copies it into `into` and checks it carries `sequence`.
+  bool receive(std::uint64_t sequence, std::vector<std::byte>& into) noexcept {
+    bool received = false;
+    const auto handle = [&](const Record& record) {
+      into.assign(record.payload.begin(), record.payload.end());
+      received = true;
+    };
+    while (!received) {
+      const PollResult polled = consumer_.poll(handle, 1);
+      if (polled.status != PollStatus::ok) return false;
+      if (!received && !consumer_.wait(kPeerTimeout)) return false;
+    }
+    std::uint64_t stamped = 0;
+    if (into.size() < sizeof(stamped)) return false;
+    std::memcpy(&stamped, into.data(), sizeof(stamped));
+    return stamped == sequence;
+  }
+
+ private:
+  static ProducerOptions producer_options(IdleStrategy idle) {
+    ProducerOptions options;
+    options.idle = idle;
+    return options;
+  }
+  static ConsumerOptions consumer_options(IdleStrategy idle) {
+    ConsumerOptions options;
+    options.start = StartFrom::earliest;
+    options.idle = idle;
+    return options;
+  }
+
+  Producer producer_;
+  Consumer consumer_;
+};
+
+PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, const char* name) {
+  const std::string stem = "/dev/shm/ringfile-bench-pingpong-" + std::to_string(::getpid());
+  const RingPaths paths{stem + "-ping.ring", stem + "-pong.ring"};
+  PingPongResult result;
+  try {
+    CreateOptions create;
+    create.capacity_bytes = kRingBytes;
+    create.policy = WriterPolicy::block;
+    create.max_record_bytes =
+        static_cast<std::uint32_t>(std::max<std::size_t>(config.record_bytes, 8));
+    const Ring ping_ring = Ring::create(paths.ping, create);
+    const Ring pong_ring = Ring::create(paths.pong, create);
+    const auto echo = [&] {
+      // Created in the echo process: producers run housekeeping threads, which a fork would not
+      // carry over.
+      Side side(paths.pong, paths.ping, idle);
+      std::vector<std::byte> record;
+      record.reserve(config.record_bytes);
+      for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+        if (!side.receive(sequence, record) || !side.send(sequence, record)) return false;
+      }
+      return true;
+    };
+    // Created at the first (untimed) round trip, after the fork, for the same reason.
+    std::optional<Side> side;
+    std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
+    std::vector<std::byte> answer;
+    answer.reserve(config.record_bytes);
+    result = run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+      if (!side) side.emplace(paths.ping, paths.pong, idle);
+      return side->send(sequence, record) && side->receive(sequence, answer);
+    });
+  } catch (const std::exception& failure) {
+    result.error = std::string(name) + ": " + failure.what();
+  }
+  std::error_code ignored;
+  std::filesystem::remove(paths.ping, ignored);
+  std::filesystem::remove(paths.pong, ignored);
+  return result;
+}
+
+PingPongResult run_ringfile_spin(const PingPongConfig& config) {
+  return run_ringfile(config, IdleStrategy::busy_spin, "ringfile_spin");
+}
+PingPongResult run_ringfile_default(const PingPongConfig& config) {
+  return run_ringfile(config, IdleStrategy::spin_then_sleep, "ringfile_default");
+}
+PingPongResult run_ringfile_sleep(const PingPongConfig& config) {
+  return run_ringfile(config, IdleStrategy::sleep, "ringfile_sleep");
+}
+
+const ModeRegistration register_ringfile_spin{{
+    "ringfile_spin",
+    "two ring files on /dev/shm, claim/commit and poll, CRC32C on, IdleStrategy::busy_spin",
+    run_ringfile_spin,
+}};
+const ModeRegistration register_ringfile_default{{
+    "ringfile_default",
+    "as ringfile_spin with IdleStrategy::spin_then_sleep (the default)",
+    run_ringfile_default,
+}};
+const ModeRegistration register_ringfile_sleep{{
+    "ringfile_sleep",
+    "as ringfile_spin with IdleStrategy::sleep",
+    run_ringfile_sleep,
+}};
+
+}  // namespace
+
+}  // namespace ringfile::bench::pingpong

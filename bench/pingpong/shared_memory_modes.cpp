@@ -1,0 +1,168 @@
+// The baselines of the ping-pong benchmark, both in POSIX shared memory between the two processes:
+//
+// `slot_spin`, the ceiling: one single-slot SPSC ring each way (with one record in flight a ring
+// needs no more), busy-spinning. A send copies the record into the slot and publishes its
+// sequence number on the slot's own cache line; the other side spins on that line, reads the
+// record in place and answers the same way through the other slot.
+//
+// `futex`, the bare sleeping wait: one 32-bit word each way; a send stores the sequence number
+// and calls FUTEX_WAKE, the receiver sleeps in FUTEX_WAIT until the word changes. No record
+// bytes, no spinning first: the floor for any wait that sleeps in the kernel.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <span>
+#include <vector>
+
+#include "pingpong/pingpong.hpp"
+#include "support/shared_mapping.hpp"
+#include "support/spin_wait.hpp"
+
+namespace ringfile::bench::pingpong {
+
+namespace {
+
+constexpr std::size_t kCacheLineBytes = 64;
+
+// --- slot_spin ---
+
+// One direction. The record follows on the next cache lines of the mapping.
+struct alignas(kCacheLineBytes) SlotHeader {
+  // Sequence number + 1 of the record in the slot (0: none yet). Stored by the sender (release,
+  // after the record's bytes), loaded by the receiver (acquire, before reading them). The sender
+  // rewrites the slot only after the answer came back, so the receiver is done with it by then.
+  std::atomic<std::uint64_t> published{0};
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared between processes");
+
+struct SlotChannel {
+  SlotHeader* header;
+  std::byte* record;
+  std::size_t record_bytes;
+
+  void send(std::uint64_t sequence, std::span<const std::byte> bytes) const noexcept {
+    std::memcpy(record, bytes.data(), record_bytes);
+    std::memcpy(record, &sequence, sizeof(sequence));
+    // release: pairs with the receiver's acquire load; the bytes above come first.
+    header->published.store(sequence + 1, std::memory_order_release);
+  }
+  // Spins until the record with `sequence` is in the slot; false after kPeerTimeoutNs.
+  bool receive(std::uint64_t sequence) const noexcept {
+    SpinGuard guard;
+    // acquire: pairs with the sender's release store; its record is complete.
+    while (header->published.load(std::memory_order_acquire) != sequence + 1) {
+      if (!guard.keep_spinning()) return false;
+    }
+    std::uint64_t stamped = 0;
+    std::memcpy(&stamped, record, sizeof(stamped));
+    return stamped == sequence;
+  }
+};
+
+std::size_t padded(std::size_t bytes) {
+  return (bytes + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
+}
+
+PingPongResult run_slot_spin(const PingPongConfig& config) {
+  try {
+    const std::size_t direction_bytes = kCacheLineBytes + padded(config.record_bytes);
+    const SharedMapping mapping(2 * direction_bytes);
+    const auto channel = [&](std::size_t index) {
+      std::byte* const base = mapping.data() + index * direction_bytes;
+      return SlotChannel{new (base) SlotHeader, base + kCacheLineBytes, config.record_bytes};
+    };
+    const SlotChannel ping = channel(0);
+    const SlotChannel pong = channel(1);
+    std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
+    const auto echo = [&] {
+      for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+        if (!ping.receive(sequence)) return false;
+        pong.send(sequence, std::span<const std::byte>(ping.record, config.record_bytes));
+      }
+      return true;
+    };
+    return run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+      ping.send(sequence, record);
+      return pong.receive(sequence);
+    });
+  } catch (const std::exception& failure) {
+    return {std::string("slot_spin: ") + failure.what(), {}};
+  }
+}
+
+// --- futex ---
+
+struct alignas(kCacheLineBytes) FutexWord {
+  // Low 32 bits of sequence number + 1 last sent. Stored by the sender (release), loaded by the
+  // receiver (acquire); the kernel compares it in FUTEX_WAIT.
+  std::atomic<std::uint32_t> value{0};
+};
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "a futex is 32 bits");
+
+// Shared, not private, futex operations: the waker is another process.
+void futex_wake(FutexWord& word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word.value), FUTEX_WAKE, 1, nullptr,
+            nullptr, 0);
+}
+
+// Sleeps until `word` holds `expected`; false after kPeerTimeoutNs of no change.
+bool futex_wait_for(FutexWord& word, std::uint32_t expected) noexcept {
+  const timespec timeout{static_cast<time_t>(kPeerTimeoutNs / 1'000'000'000), 0};
+  for (;;) {
+    // acquire: pairs with the sender's release store.
+    const std::uint32_t now = word.value.load(std::memory_order_acquire);
+    if (now == expected) return true;
+    const long woken = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word.value),
+                                 FUTEX_WAIT, now, &timeout, nullptr, 0);
+    if (woken != 0 && errno == ETIMEDOUT) return false;
+  }
+}
+
+void futex_send(FutexWord& word, std::uint64_t sequence) noexcept {
+  // release: pairs with the receiver's acquire load in futex_wait_for.
+  word.value.store(static_cast<std::uint32_t>(sequence + 1), std::memory_order_release);
+  futex_wake(word);
+}
+
+PingPongResult run_futex(const PingPongConfig& config) {
+  try {
+    const SharedMapping mapping(2 * sizeof(FutexWord));
+    FutexWord& ping = *new (mapping.data()) FutexWord;
+    FutexWord& pong = *new (mapping.data() + sizeof(FutexWord)) FutexWord;
+    const auto echo = [&] {
+      for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+        if (!futex_wait_for(ping, static_cast<std::uint32_t>(sequence + 1))) return false;
+        futex_send(pong, sequence);
+      }
+      return true;
+    };
+    return run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+      futex_send(ping, sequence);
+      return futex_wait_for(pong, static_cast<std::uint32_t>(sequence + 1));
+    });
+  } catch (const std::exception& failure) {
+    return {std::string("futex: ") + failure.what(), {}};
+  }
+}
+
+const ModeRegistration register_slot_spin{{
+    "slot_spin",
+    "the ceiling: a one-slot SPSC ring each way in POSIX shared memory, busy spin",
+    run_slot_spin,
+}};
+
+const ModeRegistration register_futex{{
+    "futex",
+    "a bare futex word each way in POSIX shared memory, FUTEX_WAKE / FUTEX_WAIT, no spinning",
+    run_futex,
+}};
+
+}  // namespace
+
+}  // namespace ringfile::bench::pingpong

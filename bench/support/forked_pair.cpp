@@ -1,0 +1,58 @@
+#include "support/forked_pair.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+
+#include "support/cpu_pinning.hpp"
+#include "support/setup_error.hpp"
+
+namespace ringfile::bench {
+
+namespace {
+
+// Exit statuses of the child process.
+constexpr int kChildFailed = 1;
+constexpr int kChildNotPinned = 2;
+
+}  // namespace
+
+std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent) {
+  const pid_t child_pid = ::fork();
+  if (child_pid < 0) return describe_errno("fork", errno);
+  if (child_pid == 0) {
+    if (!pin_current_thread(child.cpu)) ::_exit(kChildNotPinned);
+    bool done = false;
+    try {
+      done = child.run();
+    } catch (const std::exception&) {
+      done = false;
+    }
+    ::_exit(done ? 0 : kChildFailed);
+  }
+  bool parent_done = false;
+  bool parent_pinned = false;
+  {
+    const SavedAffinity restore_affinity;
+    parent_pinned = pin_current_thread(parent.cpu);
+    try {
+      parent_done = parent.run();
+    } catch (const std::exception&) {
+      parent_done = false;
+    }
+  }
+  if (!parent_done) ::kill(child_pid, SIGKILL);
+  int status = 0;
+  ::waitpid(child_pid, &status, 0);
+  if (!parent_done) return {};
+  if (!parent_pinned) return "cannot pin the " + parent.role;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  return WIFEXITED(status) && WEXITSTATUS(status) == kChildNotPinned
+             ? "cannot pin the " + child.role
+             : child.role + " process failed";
+}
+
+}  // namespace ringfile::bench

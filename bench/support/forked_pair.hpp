@@ -1,0 +1,22 @@
+// Two sides of a benchmark in two processes: a forked child and the calling thread, each pinned.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace ringfile::bench {
+
+struct ForkedSide {
+  std::string role;  // "producer", "echo": names the side in errors
+  int cpu = 0;
+  std::function<bool()> run;  // true: this side did its part
+};
+
+// Forks; the child pins itself to child.cpu and runs child.run, the calling thread pins itself
+// to parent.cpu (restored afterwards) and runs parent.run (false kills the child), then waits for
+// the child. Returns an empty string, or what failed: "fork: ...", "cannot pin the <role>",
+// "<role> process failed". The parent's own failure is left to parent.run to describe (the result
+// is then empty). Never throws: an exception from either side counts as that side failing.
+std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent);
+
+}  // namespace ringfile::bench
