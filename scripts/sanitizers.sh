@@ -57,9 +57,7 @@ asan_targets=(ringfile_tests ringfile_program_tests consumer_fuzz tap_fuzz statu
 [ -d "$asan_dir/tests/bridge" ] && asan_targets+=(ringfile_bridge_tests)
 cmake --build "$asan_dir" -j "$jobs" --target "${asan_targets[@]}"
 echo "== ASan+UBSan: the suite and the fuzz targets ($(( $(date +%s) - started )) s so far)"
-# The node-failover test is left to the plain suite: under ASan its last `in` once did not finish
-# within two minutes after the cluster's leader came back (not understood yet; see tests/README.md).
-RINGFILE_BRIDGE_KILLS=${RINGFILE_BRIDGE_KILLS:-10} run_pass "ASan+UBSan" "$asan_dir" -E "one node of three killed"
+RINGFILE_BRIDGE_KILLS=${RINGFILE_BRIDGE_KILLS:-10} run_pass "ASan+UBSan" "$asan_dir"
 
 echo "== TSan build (gcc): the library's test binary"
 cmake -S "$root" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGFILE_WERROR=ON -DRINGFILE_TSAN=ON \

@@ -7,7 +7,7 @@ namespace ringfile::status {
 std::vector<std::string> lag_violations(const RingReport& report, const LagLimit& limit) {
   std::vector<std::string> lines;
   for (const ConsumerReport& consumer : report.consumers) {
-    if (consumer.state == ConsumerState::expired) continue;  // no longer counts
+    if (consumer.state == ConsumerHealth::expired) continue;  // no longer counts
     std::string over;
     if (limit.bytes && consumer.lag_bytes > *limit.bytes) {
       over = programs::format_bytes(static_cast<double>(consumer.lag_bytes)) + ", more than --max-lag " +

@@ -154,11 +154,11 @@ std::string render_prometheus(const std::vector<RingReport>& reports,
   out.family<ConsumerItem>("ringfile_consumer_lost_bytes_total", "counter", "Bytes skipped after lapping.", consumers,
                            consumer_label, [&](const ConsumerItem& item) { return as_double(item.consumer->lost_bytes); });
   // One series per state, 1 for the current one: alerts select on the label.
-  std::vector<std::pair<ConsumerItem, ConsumerState>> states;
+  std::vector<std::pair<ConsumerItem, ConsumerHealth>> states;
   for (const ConsumerItem& item : consumers) {
-    for (const ConsumerState state : kAllConsumerStates) states.emplace_back(item, state);
+    for (const ConsumerHealth state : kAllConsumerHealths) states.emplace_back(item, state);
   }
-  using StateItem = std::pair<ConsumerItem, ConsumerState>;
+  using StateItem = std::pair<ConsumerItem, ConsumerHealth>;
   out.family<StateItem>(
       "ringfile_consumer_state", "gauge",
       "1 for the consumer's state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED, EXPIRED).",

@@ -33,48 +33,48 @@ const ProducerInfo* find_same_producer(const RingSample& sample, const ProducerI
   return nullptr;
 }
 
-ConsumerState classify(const ConsumerReport& now, const ConsumerSample* before, std::uint64_t before_head,
+ConsumerHealth classify(const ConsumerReport& now, const ConsumerSample* before, std::uint64_t before_head,
                        std::uint64_t capacity, std::uint64_t hold_window) {
-  if (now.past_expiry) return ConsumerState::expired;
-  if (now.detached) return ConsumerState::detached;
-  if (!now.alive) return ConsumerState::dead;
-  if (now.lag_bytes > capacity) return ConsumerState::lapped;  // its next read skips ahead
+  if (now.past_expiry) return ConsumerHealth::expired;
+  if (now.detached) return ConsumerHealth::detached;
+  if (!now.alive) return ConsumerHealth::dead;
+  if (now.lag_bytes > capacity) return ConsumerHealth::lapped;  // its next read skips ahead
   if (before != nullptr) {
     const ConsumerInfo& earlier = before->info;
-    if (now.lost_bytes > earlier.lost_bytes || now.lost_records > earlier.lost_records) return ConsumerState::lapped;
+    if (now.lost_bytes > earlier.lost_bytes || now.lost_records > earlier.lost_records) return ConsumerHealth::lapped;
     const std::uint64_t earlier_lag = before_head > earlier.cursor ? before_head - earlier.cursor : 0;
-    if (earlier_lag > 0 && now.lag_bytes > 0 && now.position == earlier.cursor) return ConsumerState::stalled;
+    if (earlier_lag > 0 && now.lag_bytes > 0 && now.position == earlier.cursor) return ConsumerHealth::stalled;
   }
   if (now.lag_bytes > 0 && now.heartbeat_age_seconds && *now.heartbeat_age_seconds > kStaleHeartbeatSeconds) {
-    return ConsumerState::stalled;
+    return ConsumerHealth::stalled;
   }
   if (before != nullptr) {
     const std::uint64_t earlier_lag = before_head > before->info.cursor ? before_head - before->info.cursor : 0;
     const std::uint64_t tolerance = std::max<std::uint64_t>(capacity / 100, kMinLagGrowthBytes);
-    if (now.lag_bytes > earlier_lag + tolerance) return ConsumerState::lagging;
+    if (now.lag_bytes > earlier_lag + tolerance) return ConsumerHealth::lagging;
   }
   if (now.holds_back && static_cast<double>(now.lag_bytes) >= kFullRingFraction * static_cast<double>(capacity)) {
-    return ConsumerState::lagging;
+    return ConsumerHealth::lagging;
   }
   // A follower at the end of its hold window: producers wait for it there.
   if (now.following && hold_window > 0 &&
       static_cast<double>(now.lag_bytes) >= kFullRingFraction * static_cast<double>(hold_window)) {
-    return ConsumerState::lagging;
+    return ConsumerHealth::lagging;
   }
-  return ConsumerState::ok;
+  return ConsumerHealth::ok;
 }
 
 }  // namespace
 
-const char* to_string(ConsumerState state) noexcept {
+const char* to_string(ConsumerHealth state) noexcept {
   switch (state) {
-    case ConsumerState::ok: return "OK";
-    case ConsumerState::lagging: return "LAGGING";
-    case ConsumerState::stalled: return "STALLED";
-    case ConsumerState::dead: return "DEAD";
-    case ConsumerState::lapped: return "LAPPED";
-    case ConsumerState::detached: return "DETACHED";
-    case ConsumerState::expired: return "EXPIRED";
+    case ConsumerHealth::ok: return "OK";
+    case ConsumerHealth::lagging: return "LAGGING";
+    case ConsumerHealth::stalled: return "STALLED";
+    case ConsumerHealth::dead: return "DEAD";
+    case ConsumerHealth::lapped: return "LAPPED";
+    case ConsumerHealth::detached: return "DETACHED";
+    case ConsumerHealth::expired: return "EXPIRED";
   }
   return "UNKNOWN";
 }

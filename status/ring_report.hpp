@@ -13,7 +13,9 @@
 
 namespace ringfile::status {
 
-enum class ConsumerState {
+// What the status tool concludes about a consumer from two samples (format::ConsumerState is
+// something else: the state of its slot in the file).
+enum class ConsumerHealth {
   ok,
   lagging,   // lag grew over the window, or a full ring is waiting on this consumer
   stalled,   // not moving (or not polling) while records wait for it
@@ -22,11 +24,11 @@ enum class ConsumerState {
   detached,  // a named consumer that detached cleanly; its cursor waits for its return
   expired,   // a named consumer not attached for longer than its expiry: no longer counted
 };
-inline constexpr ConsumerState kAllConsumerStates[] = {ConsumerState::ok,     ConsumerState::lagging,
-                                                       ConsumerState::stalled, ConsumerState::dead,
-                                                       ConsumerState::lapped,  ConsumerState::detached,
-                                                       ConsumerState::expired};
-const char* to_string(ConsumerState state) noexcept;
+inline constexpr ConsumerHealth kAllConsumerHealths[] = {ConsumerHealth::ok,     ConsumerHealth::lagging,
+                                                       ConsumerHealth::stalled, ConsumerHealth::dead,
+                                                       ConsumerHealth::lapped,  ConsumerHealth::detached,
+                                                       ConsumerHealth::expired};
+const char* to_string(ConsumerHealth state) noexcept;
 
 struct ConsumerReport {
   std::uint32_t slot = 0;
@@ -48,7 +50,7 @@ struct ConsumerReport {
   std::optional<double> heartbeat_age_seconds;
   std::uint64_t lost_records = 0;
   std::uint64_t lost_bytes = 0;
-  ConsumerState state = ConsumerState::ok;
+  ConsumerHealth state = ConsumerHealth::ok;
 
   std::string display_name() const;  // the name, or "(anonymous #slot)"
 };

@@ -31,15 +31,15 @@ bool utf8_locale() {
   return false;
 }
 
-const char* state_color(ConsumerState state) {
+const char* state_color(ConsumerHealth state) {
   switch (state) {
-    case ConsumerState::ok: return "\x1b[32m";
-    case ConsumerState::lagging: return "\x1b[33m";
-    case ConsumerState::stalled:
-    case ConsumerState::dead:
-    case ConsumerState::lapped: return "\x1b[31;1m";
-    case ConsumerState::detached:
-    case ConsumerState::expired: return "\x1b[2m";
+    case ConsumerHealth::ok: return "\x1b[32m";
+    case ConsumerHealth::lagging: return "\x1b[33m";
+    case ConsumerHealth::stalled:
+    case ConsumerHealth::dead:
+    case ConsumerHealth::lapped: return "\x1b[31;1m";
+    case ConsumerHealth::detached:
+    case ConsumerHealth::expired: return "\x1b[2m";
   }
   return nullptr;
 }

@@ -22,6 +22,19 @@
 namespace ringfile::detail {
 namespace {
 
+// The policy as the file stores it (format::WriterPolicyCode), and back; nullopt for a code no
+// version of the format uses.
+format::WriterPolicyCode policy_code(WriterPolicy policy) noexcept {
+  return policy == WriterPolicy::overwrite ? format::WriterPolicyCode::overwrite : format::WriterPolicyCode::block;
+}
+std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept {
+  switch (static_cast<format::WriterPolicyCode>(code)) {
+    case format::WriterPolicyCode::block: return WriterPolicy::block;
+    case format::WriterPolicyCode::overwrite: return WriterPolicy::overwrite;
+  }
+  return std::nullopt;
+}
+
 namespace bip = boost::interprocess;
 using format::FileHeader;
 using format::FileIdentity;
@@ -184,7 +197,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.data_capacity = create_options.capacity_bytes;
   identity.creation_time_ns = realtime_ns();
   identity.max_record_bytes = create_options.max_record_bytes;
-  identity.writer_policy = static_cast<std::uint8_t>(create_options.policy);
+  identity.writer_policy = static_cast<std::uint8_t>(policy_code(create_options.policy));
   const PagingStrategy paging =
       resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging);
   identity.paging_strategy = static_cast<std::uint8_t>(to_code(paging));
@@ -314,10 +327,7 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
       identity.data_capacity % format::kPageBytes != 0) {
     corrupt("data capacity " + std::to_string(identity.data_capacity) + " out of range");
   }
-  if (identity.writer_policy != static_cast<std::uint8_t>(WriterPolicy::block) &&
-      identity.writer_policy != static_cast<std::uint8_t>(WriterPolicy::overwrite)) {
-    corrupt("unknown writer policy " + std::to_string(identity.writer_policy));
-  }
+  if (!policy_from_code(identity.writer_policy)) corrupt("unknown writer policy " + std::to_string(identity.writer_policy));
   if (identity.paging_strategy > static_cast<std::uint8_t>(format::PagingStrategyCode::prefetch_only)) {
     corrupt("unknown paging strategy " + std::to_string(identity.paging_strategy));
   }
@@ -360,7 +370,7 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   info_.data_offset = identity.data_offset;
   info_.file_bytes = file_bytes;
   info_.creation_time_ns = identity.creation_time_ns;
-  info_.policy = static_cast<WriterPolicy>(identity.writer_policy);
+  info_.policy = policy_from_code(identity.writer_policy).value_or(WriterPolicy::block);  // checked above
   info_.paging = from_code(static_cast<format::PagingStrategyCode>(identity.paging_strategy));
   info_.max_record_bytes = identity.max_record_bytes;
   info_.unblock_timeout = std::chrono::milliseconds(identity.unblock_timeout_ms);
