@@ -14,7 +14,6 @@ namespace {
 constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
 // The memory there is, and the rings sharing it, are looked at again this often.
 constexpr std::uint64_t kBudgetPeriodNs = 1'000'000'000;
-
 }  // namespace
 
 Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
