@@ -249,11 +249,13 @@ int wrap_laps(char** argv) {
     const std::uint64_t head_before = ring.head_position();
     std::uint64_t most_resident = 0;
     while (ring.head_position() < lap * capacity) {
-      // Zero copy, filled in place in the mapping: the path whose page faults would read the
-      // old lap back (a copy through write() goes into the file with pwrite, which does not).
+      // Zero copy, filled in place in the mapping (records below 64 KiB): the path whose page
+      // faults would read the old lap back (larger claims and write() go into the file with
+      // pwrite, which does not).
       if (write_synthetic(producer, 1, sequence++, record_bytes) != ClaimStatus::ok) return 1;
       consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
-      if (sequence % 8 == 0) most_resident = std::max(most_resident, ring.residency().resident_bytes);
+      const std::uint64_t records_per_sample = std::max<std::uint64_t>(1, (5 << 20) / record_bytes);
+      if (sequence % records_per_sample == 0) most_resident = std::max(most_resident, ring.residency().resident_bytes);
     }
     say("lap " + std::to_string(lap) + " written=" + std::to_string(ring.head_position() - head_before) +
         " read=" + std::to_string(disk_read_bytes() - reads_before) + " resident=" + std::to_string(most_resident) +
