@@ -159,7 +159,7 @@ class ProducerCore {
     // consumer padded the claim over after the unblock timeout.
     const bool won = atomic_field(commit_word_of(claim_frame_))
                          .compare_exchange_strong(expected, committed, std::memory_order_seq_cst);
-    close_claim();
+    close_claim(claim_position_ + claim_stride_);
     if (!won) return ClaimStatus::claim_lost;
     // Relaxed: only this producer writes its line; status readers tolerate a stale count.
     atomic_field(slot_->next_sequence).store(sequence + 1, std::memory_order_relaxed);
@@ -178,7 +178,7 @@ class ProducerCore {
   ClaimStatus abort() noexcept {
     if (!claim_open_) return ClaimStatus::no_claim;
     const bool won = pad_over(claim_frame_, claim_position_, claim_stride_, claim_old_word_, geometry_);
-    close_claim();
+    close_claim(claim_position_ + claim_stride_);
     if (!won) return ClaimStatus::claim_lost;
     wake_data_waiters();
     return ClaimStatus::ok;
@@ -295,7 +295,7 @@ class ProducerCore {
       }
     }
     stranded_.present = false;
-    publish_claim(*slot_, {stranded_.end, stranded_.end, 0});
+    close_claim(stranded_.end);
     wake_data_waiters();
     return true;
   }
@@ -414,10 +414,11 @@ class ProducerCore {
     return {claim_frame_ + kRecordHeaderBytes, payload_bytes};
   }
 
-  void close_claim() noexcept {
+  // Shows in our slot that no claim is open, the last one having ended at `end` (an empty claim
+  // there: consumers resolving a frame below `end` no longer find it ours).
+  void close_claim(std::uint64_t end) noexcept {
     claim_open_ = false;
-    const OpenClaim closed{claim_position_ + claim_stride_, claim_position_ + claim_stride_, 0};
-    publish_claim(*slot_, closed);
+    publish_claim(*slot_, {end, end, 0});
   }
 
   Ring ring_;
