@@ -16,6 +16,7 @@
 #include "memory_budget.hpp"
 #include "process_identity.hpp"
 #include "ring_registry.hpp"
+#include "slot_tables.hpp"
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
@@ -378,15 +379,10 @@ std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budge
       file_.policy() == WriterPolicy::block && budget.hold_window_bytes <= budget.resident_lag_bytes;
   std::uint64_t slowest = head;
   for (const auto& slot : file_.header().consumers) {
-    // Acquire: pairs with the release store of state that publishes an attached slot.
-    if (load_field(slot.state, std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(format::ConsumerState::active)) {
-      continue;
-    }
+    if (state_of(slot) != format::ConsumerState::active) continue;
     // Acquire: pairs with the consumer's seq_cst fetch_or that sets the flag; only steers memory.
     const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
-    const bool follows = followers_hold && (flags & format::kConsumerHoldsBack) != 0 &&
-                         (flags & format::kConsumerFollowing) != 0 && (flags & format::kConsumerExpired) == 0;
+    const bool follows = followers_hold && is_following(flags);
     // Acquire: pairs with the consumer's seq_cst cursor store; only steers memory use.
     const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
     if (cursor <= head) slowest = std::min(slowest, follows ? cursor : std::max(cursor, kept_from));

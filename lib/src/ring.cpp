@@ -44,8 +44,7 @@ std::vector<ConsumerInfo> Ring::consumers() const {
   const std::uint64_t now = detail::realtime_ns();
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header.consumers[index];
-    // Acquire: pairs with the release store of state that publishes an attached slot.
-    const auto state = static_cast<format::ConsumerState>(load_field(slot.state, std::memory_order_acquire));
+    const format::ConsumerState state = detail::state_of(slot);
     if (state == format::ConsumerState::free) continue;
     ConsumerInfo info;
     info.slot = index;
@@ -58,10 +57,11 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     info.detached = state == format::ConsumerState::detached;
     info.alive = !info.detached && detail::is_alive(detail::owner_of(slot));
     info.expired = (flags & format::kConsumerExpired) != 0;
-    info.holds_back = (flags & format::kConsumerHoldsBack) != 0 && !info.expired && !info.detached &&
-                      file_->policy() == WriterPolicy::block;
+    const bool can_hold = !info.detached && file_->policy() == WriterPolicy::block;
+    info.holds_back = can_hold && detail::holds_back(flags);
+    // Acquire: pairs with the consumer's seq_cst cursor store.
     info.cursor = load_field(slot.cursor, std::memory_order_acquire);
-    info.following = info.holds_back && !info.detached && (flags & format::kConsumerFollowing) != 0;
+    info.following = can_hold && detail::is_following(flags);
     info.replaying = !info.detached && file_->info().paging != PagingStrategy::none &&
                      info.cursor < load_field(header.released_position.value, std::memory_order_acquire);
     info.heartbeat_ns = load_field(slot.heartbeat_ns, std::memory_order_relaxed);

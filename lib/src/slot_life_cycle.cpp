@@ -23,11 +23,6 @@ constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 
 std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
-ConsumerState state_of(const format::ConsumerSlot& slot) noexcept {
-  // Acquire: pairs with the release store of state that ends every transition.
-  return static_cast<ConsumerState>(load_field(slot.state, std::memory_order_acquire));
-}
-
 bool named(const format::ConsumerSlot& slot) noexcept {
   return (load_field(slot.flags, std::memory_order_acquire) & format::kConsumerNamed) != 0;
 }
@@ -45,7 +40,8 @@ std::uint64_t grace_ns(const RingFile& file) {
 bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
   if (state_of(slot) != ConsumerState::active || file.policy() != WriterPolicy::block) return false;
   const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
-  if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) return false;
+  if (!holds_back(flags)) return false;
+  // Relaxed: the heartbeat is advisory (consumer.cpp); a stale one errs towards holding.
   const std::uint64_t heartbeat = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
   return now_ns < heartbeat + grace_ns(file);
 }
@@ -231,8 +227,8 @@ void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
 bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
   TableLock lock(file);
   auto& slot = file.header().consumers[slot_index];
-  if (atomic_field(slot.state).load(std::memory_order_acquire) != static_cast<std::uint32_t>(ConsumerState::active) ||
-      atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
+  // Relaxed owner loads: transitions happen under the table lock, which we hold.
+  if (state_of(slot) != ConsumerState::active || atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
       atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
     // Taken over meanwhile by a consumer that is attaching now: it holds back from the cursor
     // the caller read, which is already the new owner's (it published before lowering the limit).

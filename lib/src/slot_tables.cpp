@@ -196,19 +196,13 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
   if (lowest_slot != nullptr) *lowest_slot = format::kConsumerSlotCount;
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     auto& slot = header.consumers[index];
-    // Acquire: pairs with the release store of state that publishes an attached slot.
-    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(ConsumerState::active)) {
-      continue;
-    }
+    if (state_of(slot) != ConsumerState::active) continue;
     // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
     const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
-    if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
-      continue;
-    }
+    if (!holds_back(flags)) continue;
     // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
-    const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
+    const std::uint64_t bound = cursor + (is_following(flags) ? hold_window : capacity);
     if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
       const ProcessIdentity owner = owner_of(slot);
       try {
