@@ -45,7 +45,7 @@ constexpr std::chrono::seconds kPeerTimeout{10};
   try {
     const Ring ring = Ring::open(path);
     ProducerOptions options;
-    options.checksum = checksum;
+    options.compute_checksums = checksum;
     Producer producer(ring, options);
     std::vector<std::byte> record(config.record_bytes);
     fill_record(record);

@@ -147,7 +147,7 @@ class RingfileWriter final : public RingWriter {
  private:
   static ProducerOptions producer_options(const RingSetup& setup) {
     ProducerOptions options;
-    options.checksum = setup.ringfile_checksum;
+    options.compute_checksums = setup.ringfile_checksum;
     return options;
   }
 

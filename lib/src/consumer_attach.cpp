@@ -75,7 +75,7 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     return;
   }
   const bool holds_back = options_.holds_back && file_.policy() == WriterPolicy::block;
-  checked_ = !holds_back;
+  may_be_lapped_ = !holds_back;
 
   std::uint64_t start = 0;
   {
@@ -105,7 +105,7 @@ void ConsumerCore::attach_read_only() {
                 describe(file_) + " was opened read-only: a consumer without write access cannot "
                                   "hold producers back; attach with holds_back = false (--no-hold)");
   }
-  checked_ = true;
+  may_be_lapped_ = true;
   const std::uint64_t start = choose_start(false, 0);
   position_ = committed_ = start;
   learn_producer_sequences(start);
@@ -113,7 +113,7 @@ void ConsumerCore::attach_read_only() {
 }
 
 // A named consumer's saved cursor beyond the head: what it had read up to there was lost.
-std::uint64_t ConsumerCore::checked_saved_cursor(std::uint64_t saved_cursor) const {
+std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) const {
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (saved_cursor > head) {
     throw Error(ErrorCode::corrupt,
@@ -131,7 +131,7 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
   if (!seek) {
     switch (options_.start) {
       case StartFrom::committed:
-        if (resumed && !options_.name.empty()) return checked_saved_cursor(saved_cursor);
+        if (resumed && !options_.name.empty()) return validated_saved_cursor(saved_cursor);
         seek = Seek::latest();
         break;
       case StartFrom::latest:

@@ -127,7 +127,7 @@ class ProducerCore {
     if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
     note_fill_in_place();
     const std::uint32_t payload_crc =
-        options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
+        options_.compute_checksums ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
     return commit_frame(used_bytes, payload_crc);
   }
 
@@ -198,7 +198,7 @@ class ProducerCore {
     }
     // From the caller's buffer: reading the payload back through the mapping would fault every
     // page the file write put in the page cache.
-    return commit_frame(payload.size(), options_.checksum ? crc32c(payload) : 0);
+    return commit_frame(payload.size(), options_.compute_checksums ? crc32c(payload) : 0);
   }
 
   const ProducerStats& stats() const noexcept { return stats_; }

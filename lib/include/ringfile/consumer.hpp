@@ -46,6 +46,7 @@ struct ConsumerOptions {
   std::chrono::milliseconds expire_after{0};
   bool holds_back = true;      // block policy: producers wait for this consumer
   bool auto_commit = true;     // commit the cursor at the end of every poll
+  // Check each payload against its CRC32C, where its producer computed one.
   bool verify_checksums = true;
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
 };

@@ -38,7 +38,8 @@ struct ClaimResult {
 
 struct ProducerOptions {
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
-  bool checksum = true;  // compute the payload CRC32C (else the field is 0 and not checked)
+  // Compute each payload's CRC32C (else the field is 0, and consumers check nothing).
+  bool compute_checksums = true;
   SyncPolicy sync;
 };
 
