@@ -1,15 +1,13 @@
-// Attaching and detaching consumers: the name, the start position, publishing the slot (chosen
-// and released by slot_life_cycle.cpp), and the block policy's hand-shake that makes producers
-// respect a newly attached cursor.
+// Attaching and detaching consumers: the name, the start position, and the block policy's
+// hand-shake that makes producers respect a newly attached cursor. The slot itself is chosen,
+// taken and given back by its life cycle (slot_life_cycle.hpp).
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "consumer_core.hpp"
 #include "paging.hpp"
-#include "process_identity.hpp"
 #include "record_search.hpp"
 #include "ringfile/error.hpp"
 #include "slot_life_cycle.hpp"
@@ -17,8 +15,6 @@
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
-
-using format::ConsumerState;
 
 namespace {
 
@@ -83,7 +79,8 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     const ConsumerSlotChoice choice = choose_consumer_slot(file_, options_.name);
     auto& slot = header_.consumers[choice.index];
     start = choose_start(choice.resumed, atomic_field(slot.cursor).load(std::memory_order_acquire));
-    publish_slot(choice.index, choice.resumed, start);
+    take_consumer_slot(file_, choice, options_, start);
+    use_slot(choice.index, start);
     learn_producer_sequences(start);
   }
   attached_ = true;
@@ -152,38 +149,17 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
   return search.resolve(*seek);
 }
 
-void ConsumerCore::publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start) {
+// Reads from the slot just taken (take_consumer_slot): its cursor, and the losses a resumed
+// named consumer counted before.
+void ConsumerCore::use_slot(std::uint32_t slot_index, std::uint64_t start) noexcept {
   slot_index_ = slot_index;
   slot_ = &header_.consumers[slot_index];
-  auto& slot = *slot_;
-  const ProcessIdentity& self = current_process();
-  const bool named = !options_.name.empty();
-  std::uint32_t flags = named ? std::uint32_t{format::kConsumerNamed} : 0u;
-  if (options_.holds_back) flags |= format::kConsumerHoldsBack;
-  if (!resumed) {
-    std::memset(slot.name, 0, sizeof slot.name);
-    std::memcpy(slot.name, options_.name.data(), options_.name.size());
-    atomic_field(slot.consumed_records).store(0, std::memory_order_relaxed);
-    atomic_field(slot.lost_bytes).store(0, std::memory_order_relaxed);
-    atomic_field(slot.lost_records).store(0, std::memory_order_relaxed);
-  }
-  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
-  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
-  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
-  atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
-  atomic_field(slot.flags).store(flags, std::memory_order_relaxed);
-  atomic_field(slot.expire_after_ms)
-      .store(named ? static_cast<std::uint64_t>(std::max<std::int64_t>(options_.expire_after.count(), 0)) : 0,
-             std::memory_order_relaxed);
-  // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit.
-  atomic_field(slot.cursor).store(start, std::memory_order_seq_cst);
-  // Release: publishes all of the above to acquire loads of state (producers, status).
-  atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::active),
-                                 std::memory_order_release);
   position_ = committed_ = start;
   last_heartbeat_ns_ = coarse_realtime_ns();
-  stats_.lost_bytes = atomic_field(slot.lost_bytes).load(std::memory_order_relaxed);
-  stats_.lost_records = atomic_field(slot.lost_records).load(std::memory_order_relaxed);
+  // Relaxed: written by us just now, or by this name's last owner before it gave the slot back
+  // under the table lock we hold.
+  stats_.lost_bytes = atomic_field(slot_->lost_bytes).load(std::memory_order_relaxed);
+  stats_.lost_records = atomic_field(slot_->lost_records).load(std::memory_order_relaxed);
 }
 
 // A consumer starting at the head knows which sequence each producer's next record carries, so

@@ -1,5 +1,6 @@
 #include "slot_life_cycle.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -204,6 +205,34 @@ ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name)
   atomic_field(header.consumers[chosen].state)
       .store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
   return {chosen, false};
+}
+
+void take_consumer_slot(RingFile& file, const ConsumerSlotChoice& choice, const ConsumerOptions& options,
+                        std::uint64_t start) noexcept {
+  auto& slot = file.header().consumers[choice.index];
+  const ProcessIdentity& self = current_process();
+  const bool is_named = !options.name.empty();
+  std::uint32_t flags = is_named ? std::uint32_t{format::kConsumerNamed} : 0u;
+  if (options.holds_back) flags |= format::kConsumerHoldsBack;
+  // Relaxed stores: none is read before the state store below publishes them all (release).
+  if (!choice.resumed) {
+    std::memset(slot.name, 0, sizeof slot.name);
+    std::memcpy(slot.name, options.name.data(), std::min(options.name.size(), sizeof slot.name - 1));
+    atomic_field(slot.consumed_records).store(0, std::memory_order_relaxed);
+    atomic_field(slot.lost_bytes).store(0, std::memory_order_relaxed);
+    atomic_field(slot.lost_records).store(0, std::memory_order_relaxed);
+  }
+  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
+  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
+  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
+  atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
+  atomic_field(slot.flags).store(flags, std::memory_order_relaxed);
+  const auto expire_after_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(options.expire_after.count(), 0));
+  atomic_field(slot.expire_after_ms).store(is_named ? expire_after_ms : 0, std::memory_order_relaxed);
+  // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit.
+  atomic_field(slot.cursor).store(start, std::memory_order_seq_cst);
+  // Release: publishes all of the above to acquire loads of state (state_of: producers, status).
+  atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::active), std::memory_order_release);
 }
 
 void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {

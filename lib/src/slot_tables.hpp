@@ -1,6 +1,7 @@
 // The producer and consumer tables in the header, as the hot paths use them: the open-claim
-// seqlock, a producer's wait report, and the producer limit of the block policy. Taking,
-// releasing and reclaiming slots is their life cycle, in slot_life_cycle.hpp.
+// seqlock, a producer's wait report, what a consumer slot's state and flags say, and the producer
+// limit of the block policy. Taking, publishing, giving back and reclaiming the slots of both
+// tables is their life cycle, in slot_life_cycle.hpp.
 #pragma once
 
 #include <array>
