@@ -9,6 +9,7 @@
 #include "consumer_core.hpp"
 #include "paging.hpp"
 #include "record_search.hpp"
+#include "ring_access.hpp"
 #include "ringfile/error.hpp"
 #include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
@@ -59,7 +60,7 @@ void validate_name(const RingFile& file, const std::string& name) {
 
 ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     : ring_(ring),
-      file_(*ring.file()),
+      file_(file_of(ring)),
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),

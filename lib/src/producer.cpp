@@ -15,6 +15,7 @@
 #include "futex.hpp"
 #include "housekeeper.hpp"
 #include "paging.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
@@ -32,7 +33,7 @@ class ProducerCore {
  public:
   ProducerCore(const Ring& ring, const ProducerOptions& options)
       : ring_(ring),
-        file_(*ring.file()),
+        file_(file_of(ring)),
         header_(file_.header()),
         geometry_(file_.geometry()),
         options_(options),

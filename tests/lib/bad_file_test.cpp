@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "atomics.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
@@ -130,7 +131,7 @@ TEST_CASE("a consumer slot with an absurd cursor") {
   TempDir dir;
   {
     Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-    auto& slot = ring.file()->header().consumers[5];
+    auto& slot = detail::file_of(ring).header().consumers[5];
     slot.state = static_cast<std::uint32_t>(format::ConsumerState::detached);
     slot.flags = format::kConsumerNamed;
     std::memcpy(slot.name, "billing", 8);
@@ -138,7 +139,7 @@ TEST_CASE("a consumer slot with an absurd cursor") {
   }
   {
     Ring other = Ring::create(dir / "other", small_ring(1 << 20));
-    auto& misaligned = other.file()->header().consumers[6];
+    auto& misaligned = detail::file_of(other).header().consumers[6];
     misaligned.state = static_cast<std::uint32_t>(format::ConsumerState::detached);
     misaligned.cursor = 12;
   }
@@ -170,7 +171,7 @@ TEST_CASE("a record length out of bounds stops the consumer with corrupt, never 
   REQUIRE(producer.write(as_bytes("fine")) == ClaimStatus::ok);
   REQUIRE(producer.write(as_bytes("to be damaged")) == ClaimStatus::ok);
   // Overwrite the second frame's commit word with a length far above the maximum record size.
-  const detail::Geometry& geometry = ring.file()->geometry();
+  const detail::Geometry& geometry = detail::file_of(ring).geometry();
   const std::uint64_t second = format::frame_stride(format::kRecordHeaderBytes + 4);
   const std::uint64_t bad_word =
       format::make_commit_word(0x7fffffff, format::FrameType::data, geometry.tag_of(second));

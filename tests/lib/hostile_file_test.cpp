@@ -6,6 +6,7 @@
 #include <string>
 
 #include "atomics.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -15,7 +16,7 @@ using namespace ringfile::test;
 
 namespace {
 
-format::FileHeader& header_of(const Ring& ring) { return ring.file()->header(); }
+format::FileHeader& header_of(const Ring& ring) { return detail::file_of(ring).header(); }
 
 void write_records(Ring& ring, int count) {
   Producer producer(ring);

@@ -8,6 +8,7 @@
 
 #include "atomics.hpp"
 #include "frames.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/synthetic.hpp"
@@ -22,14 +23,14 @@ namespace {
 // Moves an empty ring's head (and the producer limit) to `position`, as if that much had been
 // written and read already.
 void place_head(Ring& ring, std::uint64_t position) {
-  auto& header = ring.file()->header();
+  auto& header = detail::file_of(ring).header();
   detail::atomic_field(header.head_position.value).store(position);
   detail::atomic_field(header.producer_limit.value).store(position + ring.info().capacity_bytes);
 }
 
 detail::FrameRead frame_at(Ring& ring, std::uint64_t position) {
-  detail::DataView view(*ring.file(), detail::DataView::Access::read_only);
-  const auto& geometry = ring.file()->geometry();
+  detail::DataView view(detail::file_of(ring), detail::DataView::Access::read_only);
+  const auto& geometry = detail::file_of(ring).geometry();
   std::byte* frame = view.at(geometry.offset_of(position), detail::header_bytes_at(position, geometry));
   return detail::read_frame(frame, position, geometry);
 }
@@ -290,7 +291,7 @@ TEST_CASE("earliest after many laps starts at the oldest intact record") {
     REQUIRE(producer.write(as_bytes(payload + std::to_string(written++))) == ClaimStatus::ok);
   }
   Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
-  const auto& header = ring.file()->header();
+  const auto& header = detail::file_of(ring).header();
   const std::uint64_t frontier = std::max(ring.head_position(), header.preparation.preparing_end);
   // A margin (an eighth of this small ring) ahead of the oldest byte, so that producers do not
   // overwrite the start while the consumer attaches; then the next record boundary.

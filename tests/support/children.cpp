@@ -18,6 +18,7 @@
 #include <string>
 
 #include "paging.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
 #include "ringfile/error.hpp"
@@ -240,7 +241,7 @@ int wrap_laps(char** argv) {
   Ring ring = Ring::open(argv[0], {.view_bytes = std::stoull(argv[3])});
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
-  const std::uint64_t bound = detail::Pager(*ring.file()).resident_bound_bytes();
+  const std::uint64_t bound = detail::Pager(detail::file_of(ring)).resident_bound_bytes();
   SyntheticVerifier verifier;
   std::uint64_t sequence = 0;
   const std::uint64_t capacity = ring.info().capacity_bytes;
