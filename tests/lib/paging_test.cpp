@@ -15,7 +15,7 @@
 #include "paging.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"

@@ -11,7 +11,7 @@
 #include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 

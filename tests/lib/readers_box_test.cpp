@@ -18,7 +18,7 @@
 #include "paging.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/memory_box.hpp"

@@ -13,7 +13,7 @@
 #include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/rings.hpp"

@@ -7,7 +7,7 @@
 #include "atomics.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "slot_tables.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"

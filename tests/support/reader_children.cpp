@@ -13,7 +13,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/children.hpp"
 
 namespace ringfile::test {
