@@ -70,8 +70,10 @@ class ProducerCore {
   }
 
   ClaimResult try_claim(std::size_t payload_bytes) noexcept {
+    // A second claim would leave the first one's buffer in the caller's hands with nobody to
+    // commit it: refuse it, loudly where assertions are on.
     assert(!claim_open_ && "commit() or abort() the open claim first");
-    if (claim_open_) abort();
+    if (claim_open_) return {ClaimStatus::claim_open, {}};
     if (payload_bytes > geometry_.max_record_bytes) return {ClaimStatus::too_large, {}};
     const std::uint64_t stride = format::frame_stride(kRecordHeaderBytes + payload_bytes);
     if (stranded_.present && !pad_stranded_reservation()) return {ClaimStatus::would_block, {}};

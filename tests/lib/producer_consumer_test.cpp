@@ -3,8 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "atomics.hpp"
 #include "frames.hpp"
@@ -133,6 +137,38 @@ TEST_CASE("abort turns a claim into padding that consumers skip") {
   REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
   CHECK(frame_at(ring, 0).kind == detail::FrameKind::padding);
   CHECK(drain(consumer) == std::vector<std::string>{"after"});
+}
+
+TEST_CASE("a second claim while one is open is refused, and the open one stays usable") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+#ifdef NDEBUG
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  ClaimResult first = producer.try_claim(5);
+  REQUIRE(first);
+  std::memcpy(first.buffer.data(), "first", 5);
+  CHECK(producer.try_claim(8).status == ClaimStatus::claim_open);
+  CHECK(producer.claim(8, std::chrono::milliseconds(1)).status == ClaimStatus::claim_open);
+  CHECK(producer.write(as_bytes("second")) == ClaimStatus::claim_open);
+  REQUIRE(producer.commit() == ClaimStatus::ok);
+  REQUIRE(producer.write(as_bytes("third")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"first", "third"});
+#else
+  // With assertions on, the misuse stops the process (a child here, which makes its own producer:
+  // producers do not survive fork).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Producer producer(ring);
+    if (producer.try_claim(5)) producer.try_claim(8);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+#endif
 }
 
 TEST_CASE("committing part of a claim pads the rest") {

@@ -24,6 +24,9 @@ enum class ClaimStatus {
   timed_out,    // claim(): no space within the timeout
   claim_lost,   // commit(): the claim was padded over after the unblock timeout
   no_claim,     // commit()/abort() without an open claim
+  claim_open,   // try_claim()/claim()/write() while a claim is open: commit() or abort() it first.
+                // A misuse: debug builds stop at an assertion; release builds return this and
+                // leave the open claim as it was.
   io_error,     // write(): the kernel refused the write to the ring file (errno says why)
 };
 
@@ -63,6 +66,7 @@ class Producer {
   Producer& operator=(Producer&&) noexcept;
 
   // Reserves `payload_bytes` at the head. Never blocks on space (block policy: would_block).
+  // @pre no claim open (else claim_open, see ClaimStatus).
   ClaimResult try_claim(std::size_t payload_bytes) noexcept;
   // As try_claim, waiting up to `timeout` for a holding consumer to make space.
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept;
