@@ -168,7 +168,7 @@ class OutBridge {
                            programs::format_bytes(static_cast<double>(max_payload_ - kHeaderAllowance)) +
                            " with the bridge's headers); raise max_payload in the nats-server configuration");
     }
-    if (polled.status == PollStatus::corrupt) throw RuntimeFailure(consumer_->error_message());
+    if (polled.status == PollStatus::corrupt) throw RuntimeFailure(polled.error_message);
     report_losses();
     if (polled.records == 0) return false;
     last_record_at_ = Clock::now();

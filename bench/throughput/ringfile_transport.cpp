@@ -94,7 +94,7 @@ PassResult run_ringfile_pass(const PassConfig& config, bool checksum) {
       while (log.received() < config.records) {
         const PollResult polled = consumer.poll(handle);
         if (polled.status != PollStatus::ok) {
-          result.error = "poll: " + consumer.error_message();
+          result.error = "poll: " + polled.error_message;
           break;
         }
         if (polled.records == 0 && !consumer.wait(kPeerTimeout)) {

@@ -196,7 +196,7 @@ class RingfileFollower final : public RingReader {
           },
           records_per_poll_);
       progress.records_lost = consumer_.stats().lost_records;
-      if (result.status != PollStatus::ok && error_.empty()) error_ = consumer_.error_message();
+      if (result.status != PollStatus::ok && error_.empty()) error_ = result.error_message;
       if (result.records != 0) sample_consumer_state();
       return result.records;
     } catch (const std::exception& failure) {
@@ -296,7 +296,7 @@ HistoryRead read_ringfile_history(const RingSetup& setup, RecordCheck& check) {
     while (consumer.position() < head) {
       const PollResult polled = consumer.poll(handle, setup.records_per_poll);
       if (polled.status != PollStatus::ok) {
-        result.error = consumer.error_message();
+        result.error = polled.error_message;
         break;
       }
       if (polled.records == 0) {

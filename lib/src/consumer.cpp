@@ -239,6 +239,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     stats_.bytes += payload_bytes;
   }
   if (options_.auto_commit && position_ != committed_) commit();
+  if (result.status == PollStatus::corrupt) result.error_message = std::move(damage_message_);
   return result;
 }
 
@@ -378,7 +379,6 @@ std::uint64_t Consumer::position() const noexcept { return core_->position(); }
 Lag Consumer::lag() const { return core_->lag(); }
 const ConsumerStats& Consumer::stats() const noexcept { return core_->stats(); }
 std::uint32_t Consumer::slot() const noexcept { return core_->slot(); }
-const std::string& Consumer::error_message() const noexcept { return core_->error_message(); }
 const Ring& Consumer::ring() const noexcept { return core_->ring(); }
 
 }  // namespace ringfile

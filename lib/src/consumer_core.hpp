@@ -30,7 +30,6 @@ class ConsumerCore {
   Lag lag() const;
   const ConsumerStats& stats() const noexcept { return stats_; }
   std::uint32_t slot() const noexcept { return slot_ != nullptr ? slot_index_ : kNoConsumerSlot; }
-  const std::string& error_message() const noexcept { return error_message_; }
   const Ring& ring() const noexcept { return ring_; }
 
  private:

@@ -39,8 +39,8 @@ TEST_CASE("a preparation frontier more than a lap ahead of the head: poll report
     const PollResult polled = consumer.poll([](const Record&) {});
     CHECK(polled.status == PollStatus::corrupt);
     CHECK(polled.records == 0);
+    CHECK(polled.error_message.find("more than a lap ahead of the head") != std::string::npos);
   }
-  CHECK(consumer.error_message().find("more than a lap ahead of the head") != std::string::npos);
   CHECK_FALSE(consumer.wait(std::chrono::milliseconds(0)) == false);  // wait() returns at once, for poll to report
 }
 

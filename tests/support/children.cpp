@@ -172,7 +172,7 @@ int consume(int argc, char** argv) {
     if (stop_after != 0) batch = std::min<std::uint64_t>(batch, stop_after - verifier.totals().records);
     const PollResult polled = consumer.poll(handler, batch);
     if (polled.status != PollStatus::ok) {
-      say("error " + consumer.error_message());
+      say("error " + polled.error_message);
       return 1;
     }
     if (stop_after != 0 && verifier.totals().records >= stop_after) {
