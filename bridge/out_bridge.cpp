@@ -108,7 +108,7 @@ class OutBridge {
     ConsumerOptions options;
     options.name = settings_.name;
     options.start = settings_.start;
-    options.start_position = settings_.start_position;
+    options.seek = settings_.seek;
     options.auto_commit = false;  // only what JetStream acknowledged is committed
     consumer_.emplace(Consumer::attach(ring_, options));
     lost_at_attach_ = consumer_->stats().lost_records;
