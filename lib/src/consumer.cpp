@@ -54,6 +54,7 @@ bool ConsumerCore::skip_lapped() noexcept {
   const std::uint64_t restart = oldest_boundary(margin);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
   return true;
@@ -64,6 +65,7 @@ void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t seq
   // Producer sequences continue across owners of a slot, so a jump is records we never saw.
   if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
     stats_.lost_records += sequence - expected_sequence_[producer_slot];
+    // Relaxed: a count for status, written only by this consumer; nothing is published with it.
     if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
   }
   sequence_known_[producer_slot] = true;
@@ -152,6 +154,7 @@ void ConsumerCore::skip_damage() noexcept {
   while (!(boundary = find_boundary(view_, from, head, geometry_))) from += 2 * geometry_.max_frame_stride;
   const std::uint64_t restart = std::max(*boundary, position_);
   stats_.lost_bytes += restart - position_;
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
   damaged_at_ = kNoDamage;
@@ -246,6 +249,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
 bool ConsumerCore::poll_has_work() noexcept {
   if (may_be_lapped_ && lapped(position_)) return true;
   if (position_ >= known_head_) {
+    // Acquire: pairs with the producers' head CAS, made after they published their claims.
     known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
     if (position_ >= known_head_) return false;
   }
@@ -294,6 +298,7 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
       futex_wait(&line.futex_word, observed, std::chrono::nanoseconds(slice));
       has_work = poll_has_work();
     }
+    // seq_cst, as the increment: the pair brackets the re-check (wakeups.hpp).
     atomic_field(line.sleepers).fetch_sub(1, std::memory_order_seq_cst);
     if (has_work) return true;
   }
@@ -310,6 +315,7 @@ bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
     committed_ = position;
     return true;
   }
+  // Relaxed: a count for status, published by nothing; the cursor store below is what counts.
   atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
   // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
   // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
@@ -338,6 +344,7 @@ void ConsumerCore::follow_if_within_hold_window() noexcept {
 
 Lag ConsumerCore::lag() const {
   Lag lag;
+  // Acquire: pairs with the producers' head CAS; only a figure for the caller.
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   lag.bytes = head > position_ ? head - position_ : 0;
   if (auto meta = ring_.record_at(position_)) {

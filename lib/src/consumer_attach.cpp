@@ -79,6 +79,8 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     TableLock lock(file_);
     const ConsumerSlotChoice choice = choose_consumer_slot(file_, options_.name);
     auto& slot = header_.consumers[choice.index];
+    // Acquire: pairs with the last seq_cst store of the saved cursor (its last owner's commit,
+    // or an operator's reset).
     start = choose_start(choice.resumed, atomic_field(slot.cursor).load(std::memory_order_acquire));
     take_consumer_slot(file_, choice, options_, start);
     use_slot(choice.index, start);
@@ -171,6 +173,8 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
   if (start != head) return;
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
     auto& producer = header_.producers[index];
+    // Relaxed: a baseline for counting losses; a sequence committed meanwhile is in a record at
+    // or past our start, which we will see.
     std::uint64_t next = atomic_field(producer.next_sequence).load(std::memory_order_relaxed);
     // A claim open below our start commits the sequence we read, in a record we will not see.
     if (read_claim(producer).open()) ++next;
@@ -190,6 +194,7 @@ void ConsumerCore::hold_back_from_start() {
   // is older than the ring): the old lap beyond the frontier is still intact and now protected.
   const std::uint64_t restart = oldest_boundary(0);
   stats_.lost_bytes += restart - position_;
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
   commit();

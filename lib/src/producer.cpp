@@ -146,7 +146,10 @@ class ProducerCore {
       write_padding(tail, tail_position, claim_stride_ - used_stride, geometry_);
     }
     format::RecordHeader& header = header_of(claim_frame_);
+    // Relaxed: only this producer writes its next sequence.
     const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
+    // Relaxed: the commit CAS below (release) publishes it with the rest of the header; atomic
+    // only because a consumer searching for boundaries may read a frame still being written.
     atomic_field(header.position).store(claim_position_, std::memory_order_relaxed);
     header.timestamp_ns = realtime_ns();
     header.producer_sequence = sequence;
@@ -168,6 +171,7 @@ class ProducerCore {
     atomic_field(slot_->next_sequence).store(sequence + 1, std::memory_order_relaxed);
     stats_.records += 1;
     stats_.bytes += used_bytes;
+    // Relaxed: counts for status, written only by this producer; nothing is published with them.
     atomic_field(slot_->committed_records).store(stats_.records, std::memory_order_relaxed);
     atomic_field(slot_->committed_bytes).store(stats_.bytes, std::memory_order_relaxed);
     wake_data_waiters();
@@ -395,6 +399,7 @@ class ProducerCore {
     if (!limit_allows || !writable) {
       futex_wait(&wait.futex_word, observed, std::chrono::nanoseconds(timeout_ns));
     }
+    // seq_cst, as the increment: the pair brackets the re-check (wakeups.hpp).
     atomic_field(wait.sleepers).fetch_sub(1, std::memory_order_seq_cst);
   }
 

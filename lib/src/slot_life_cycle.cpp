@@ -25,6 +25,7 @@ constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
 bool named(const format::ConsumerSlot& slot) noexcept {
+  // Acquire: pairs with the release store of state that published the flags with the slot.
   return (load_field(slot.flags, std::memory_order_acquire) & format::kConsumerNamed) != 0;
 }
 
@@ -132,6 +133,7 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
   atomic_field(slot.waited_ns).store(0, std::memory_order_relaxed);
   const ProcessIdentity& self = current_process();
   atomic_field(slot.owner_pid).store(self.pid, std::memory_order_release);
+  // Relaxed: published by the state store below.
   atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
   atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
   // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
@@ -163,6 +165,7 @@ bool past_expiry(const RingFile& file, const format::ConsumerSlot& slot, std::ui
   if (state == ConsumerState::active && (is_alive(owner_of(slot)) || dead_and_holding(file, slot, now_ns))) {
     return false;
   }
+  // Relaxed: advisory, as every heartbeat (consumer.cpp).
   const std::uint64_t last_seen = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
   return now_ns >= last_seen && now_ns - last_seen >= expire_after_ms * 1'000'000;
 }
@@ -239,9 +242,11 @@ void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
   try {
     TableLock lock(file);
     auto& slot = file.header().consumers[slot_index];
+    // Release, as every store of state here: pairs with the acquire load in state_of.
     if (!named(slot)) {
       atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
     } else {
+      // Relaxed: published by the state store below.
       atomic_field(slot.owner_pid).store(0, std::memory_order_relaxed);
       atomic_field(slot.owner_start_time).store(0, std::memory_order_relaxed);
       // Last seen now: its expiry counts from here.
@@ -263,11 +268,14 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
     // the caller read, which is already the new owner's (it published before lowering the limit).
     return false;
   }
+  // Relaxed: only the named bit is read, which changes only under the table lock we hold.
   const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
   if ((flags & format::kConsumerNamed) == 0) {
+    // Release: pairs with the acquire load in state_of.
     atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
     return true;
   }
+  // Relaxed: advisory, as every heartbeat (consumer.cpp).
   const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
   if (realtime_ns() < heartbeat + grace_ns(file)) return false;
   // Release: a returning consumer's acquire load of flags sees that it was expired.
@@ -298,8 +306,10 @@ CursorReset reset_named_consumer(RingFile& file, const std::string& name, const 
     TableLock lock(file);
     const std::uint32_t index = operable_named(file, name, "reset");
     auto& slot = file.header().consumers[index];
+    // Acquire: pairs with the last seq_cst cursor store (its consumer's commit, under no lock).
     reset.from = atomic_field(slot.cursor).load(std::memory_order_acquire);
     reset.to = search.resolve(target);
+    // Acquire: pairs with the producers' head CAS; a figure for the operator.
     reset.head = atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
     reset.holds_back = dead_and_holding(file, slot, realtime_ns());
     if (dry_run) return reset;
