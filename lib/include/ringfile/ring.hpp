@@ -123,7 +123,6 @@ class Ring {
   Residency residency() const;
   PagingState paging_state() const noexcept;
 
-
  private:
   // The file behind the handle, for the library's own classes and its white-box tests only.
   friend struct detail::RingAccess;

@@ -5,7 +5,7 @@
 //   24 filler: a splitmix64 stream seeded from (producer id, sequence)
 //
 // Tooling, not the library's API: ringfile-producer --synthetic and ringfile-consumer --verify,
-// the tests, the benchmarks and the example use it (target ringfile::tooling, not installed).
+// the tests and the example use it (target ringfile::tooling, not installed).
 #pragma once
 
 #include <cstddef>
