@@ -248,7 +248,9 @@ PauseSummary summarise_pauses(const SharedRunState& state, std::size_t ring_coun
     ++summary.readers_resumed;
     summary.unread_bytes += pause.at_resume.unread;
     summary.spilled_bytes += pause.at_resume.unread - std::min(pause.at_resume.cached,
-                                                               pause.at_resume.unread);
+                                                               pause.at_resume.unread) +
+                             pause.spilled_later;
+    summary.spilled_later_bytes += pause.spilled_later;
     first_resume_ns = std::min(first_resume_ns, pause.resumed_ns);
     if (!pause.caught_up) continue;
     ++summary.readers_caught_up;

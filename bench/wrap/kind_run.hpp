@@ -56,7 +56,8 @@ struct PauseSummary {
   std::size_t readers_resumed = 0;
   std::size_t readers_caught_up = 0;
   std::uint64_t unread_bytes = 0;  // when each resumed
-  std::uint64_t spilled_bytes = 0;  // of those, not in the page cache
+  std::uint64_t spilled_bytes = 0;  // of those, not in the page cache then or dropped before read
+  std::uint64_t spilled_later_bytes = 0;  // of spilled_bytes, dropped after the readers resumed
   std::uint64_t read_back_bytes = 0;
   // From the first reader resuming to the last one reaching what was published when it resumed.
   double catch_up_seconds = 0;

@@ -135,7 +135,8 @@ void append_readers(std::string& text, const std::string& label, const KindResul
     const PauseSummary& pause = *readers.pause;
     text += "  " + label + " paused readers: " + std::to_string(pause.readers_resumed) +
             " resumed with " + mebibytes(pause.unread_bytes) + " MiB unread, " +
-            mebibytes(pause.spilled_bytes) + " MiB of it spilled (not in the page cache); " +
+            mebibytes(pause.spilled_bytes) + " MiB of it spilled (not in the page cache then, or " +
+            mebibytes(pause.spilled_later_bytes) + " MiB of it dropped by the engine before read); " +
             std::to_string(pause.readers_caught_up) + " caught up, reading back " +
             mebibytes(pause.read_back_bytes) + " MiB (" +
             format("%.3f", ratio(static_cast<double>(pause.read_back_bytes),

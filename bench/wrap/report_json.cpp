@@ -107,7 +107,7 @@ void write_readers(JsonWriter& json, const ReaderSummary& readers) {
     json.field("readers_resumed", pause.readers_resumed);
     json.field("readers_caught_up", pause.readers_caught_up);
     json.field("unread_bytes", pause.unread_bytes).field("spilled_bytes", pause.spilled_bytes);
-    json.field("read_back_bytes", pause.read_back_bytes);
+    json.field("spilled_later_bytes", pause.spilled_later_bytes).field("read_back_bytes", pause.read_back_bytes);
     json.field("catch_up_seconds", pause.catch_up_seconds).end_object();
   }
   json.end_object();

@@ -102,7 +102,7 @@ bool wait_for_reader(RingChannel& channel, const RingSetup& setup, std::uint64_t
 // --reader-pause: sleeps until the writer has published `pause_bytes` of records (or finished),
 // then notes what is unread and how much of it is still in memory.
 std::uint64_t pause_then_resume(const RingSetup& setup, const RingChannel& channel,
-                                const PublishedRecords& published, const RingReader& reader,
+                                const PublishedRecords& published, RingReader& reader,
                                 PauseReport& pause) {
   for (;;) {
     // Acquire: pairs with the writer's release store; the count read after it is final.
@@ -113,6 +113,7 @@ std::uint64_t pause_then_resume(const RingSetup& setup, const RingChannel& chann
   }
   pause.resumed = true;
   pause.resumed_ns = monotonic_ns();
+  reader.start_counting_spills();
   pause.at_resume = reader.unread_bytes(published).value_or(UnreadBytes{});
   return published.load();
 }
@@ -222,6 +223,7 @@ void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRu
       report.pause.caught_up_ns = monotonic_ns();
       report.pause.read_back_bytes =
           own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes - read_bytes_at_resume;
+      report.pause.spilled_later = reader->spilled_since_resume();
     }
     if (records != 0) {
       idle_since_ns = 0;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,7 @@
 #include "wrap/page_cache.hpp"
 #include "wrap/process_counters.hpp"
 #include "wrap/record_stamp.hpp"
+#include "wrap/spill_tracker.hpp"
 #include "wrap/wrap_options.hpp"
 #include "wrap/writers.hpp"
 
@@ -197,7 +199,10 @@ class RingfileFollower final : public RingReader {
           records_per_poll_);
       progress.records_lost = consumer_.stats().lost_records;
       if (result.status != PollStatus::ok && error_.empty()) error_ = result.error_message;
-      if (result.records != 0) sample_consumer_state();
+      if (result.records != 0) {
+        sample_consumer_state();
+        spills_.observe(consumer_.position(), ring_.paging_state().released_position);
+      }
       return result.records;
     } catch (const std::exception& failure) {
       if (error_.empty()) error_ = failure.what();
@@ -226,6 +231,17 @@ class RingfileFollower final : public RingReader {
     bytes.cached = *first_cached + *second_cached;
     return bytes;
   }
+
+  void start_counting_spills() noexcept override {
+    if (!file_.valid()) return;
+    const RingInfo& info = ring_.info();
+    try {
+      spills_.start(file_.get(), info.data_offset, info.capacity_bytes, consumer_.position(), ring_.head_position());
+    } catch (const std::bad_alloc&) {
+      // Not counted: the report then shows what was spilled at the resume only.
+    }
+  }
+  std::uint64_t spilled_since_resume() const noexcept override { return spills_.dropped_after_start(); }
 
   std::optional<PagingSample> paging_sample() const noexcept override {
     PagingSample sample = state_sample_;
@@ -265,6 +281,7 @@ class RingfileFollower final : public RingReader {
   RecordCheck check_;
   std::uint64_t records_handed_ = 0;
   PagingSample state_sample_;
+  SpillTracker spills_;
   std::string error_;
 };
 

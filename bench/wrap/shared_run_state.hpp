@@ -67,6 +67,7 @@ struct PauseReport {
   bool resumed = false;
   std::uint64_t resumed_ns = 0;      // monotonic_ns(), the same clock in every process
   UnreadBytes at_resume;             // unread, and how much of that was still cached
+  std::uint64_t spilled_later = 0;   // cached at resume, dropped unread before it caught up
   bool caught_up = false;            // reached the records published when it resumed
   std::uint64_t caught_up_ns = 0;
   std::uint64_t read_back_bytes = 0; // its /proc/self/io read_bytes from resuming to there

@@ -133,6 +133,10 @@ class RingReader {
   }
   // What the writer has written that this reader has not read, and how much of it is cached.
   virtual std::optional<UnreadBytes> unread_bytes(const PublishedRecords& published) const noexcept = 0;
+  // --reader-pause: called as the reader resumes. From here on a reader that can tell counts the
+  // bytes that were cached now and are dropped before it reads them (spill_tracker.hpp).
+  virtual void start_counting_spills() noexcept {}
+  virtual std::uint64_t spilled_since_resume() const noexcept { return 0; }
   virtual std::optional<PagingSample> paging_sample() const noexcept { return std::nullopt; }
   // Non-empty once the reader has met something it cannot read past (a corrupt frame); the
   // harness then stops the reader and reports it.

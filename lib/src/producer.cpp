@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 
 #include <unistd.h>
 
@@ -69,7 +71,11 @@ class ProducerCore {
     return ::fdatasync(file_.fd()) == 0;
   }
 
-  ClaimResult try_claim(std::size_t payload_bytes) noexcept {
+  // Who fills a claim: the caller, through the span try_claim returns, or write() from its own
+  // buffer (then a large payload never needs the staging buffer).
+  enum class Filler { caller, write };
+
+  ClaimResult try_claim(std::size_t payload_bytes, Filler filler = Filler::caller) noexcept {
     // A second claim would leave the first one's buffer in the caller's hands with nobody to
     // commit it: refuse it, loudly where assertions are on.
     assert(!claim_open_ && "commit() or abort() the open claim first");
@@ -91,11 +97,19 @@ class ProducerCore {
       stranded_ = {true, reservation.start, reservation.record_position, reservation.record_position + stride};
       return {ClaimStatus::would_block, {}};
     }
+    if (filler == Filler::caller && payload_bytes >= kFileWriteThreshold) {
+      const std::span<std::byte> staged = staging_buffer(payload_bytes);
+      if (staged.data() != nullptr) {
+        buffer = staged;
+        claim_staged_ = true;
+      }
+    }
     return {ClaimStatus::ok, buffer, reservation.record_position};
   }
 
-  ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept {
-    ClaimResult result = try_claim(payload_bytes);
+  ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout,
+                    Filler filler = Filler::caller) noexcept {
+    ClaimResult result = try_claim(payload_bytes, filler);
     if (result.status != ClaimStatus::would_block) return result;
     wait_report_.waiting(blocked_by_);
     const std::uint64_t started = monotonic_ns();
@@ -115,7 +129,7 @@ class ProducerCore {
       } else {
         sleep_for_space(std::min<std::uint64_t>(deadline - now, kSpaceRecheckNs));
       }
-      result = try_claim(payload_bytes);
+      result = try_claim(payload_bytes, filler);
       if (result.status != ClaimStatus::would_block) {
         stats_.backpressure_ns += monotonic_ns() - started;
         wait_report_.ended(true, stats_.backpressure_ns);
@@ -128,6 +142,14 @@ class ProducerCore {
   ClaimStatus commit(std::size_t used_bytes) noexcept {
     if (!claim_open_) return ClaimStatus::no_claim;
     if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
+    if (claim_staged_) {
+      const std::span<const std::byte> payload{staging_.get(), used_bytes};
+      if (!write_through_file(payload)) {
+        abort();
+        return ClaimStatus::io_error;
+      }
+      return commit_frame(used_bytes, options_.compute_checksums ? crc32c(payload) : 0);
+    }
     note_fill_in_place();
     const std::uint32_t payload_crc =
         options_.compute_checksums ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
@@ -192,7 +214,7 @@ class ProducerCore {
   }
 
   ClaimStatus write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept {
-    ClaimResult result = claim(payload.size(), timeout);
+    ClaimResult result = claim(payload.size(), timeout, Filler::write);
     if (!result) return result.status;
     if (payload.size() >= kFileWriteThreshold) {
       if (!write_through_file(payload)) {
@@ -219,6 +241,8 @@ class ProducerCore {
   static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();
   // Below this a memcpy into the mapping costs less than a system call.
   static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
+  // Claims up to this size are filled in the staging buffer (staging_buffer); larger ones in place.
+  static constexpr std::size_t kMostStagedBytes = 16 << 20;
 
   struct Reservation {
     std::uint64_t start = 0;            // the padding to the lap's end, if any, starts here
@@ -326,6 +350,24 @@ class ProducerCore {
     if (housekeeper_ != nullptr) housekeeper_->producer_fills_in_place();
   }
 
+  // Where a caller fills a large claim: a buffer of our own, written into the claimed range at
+  // commit (write_through_file). Filling the mapping itself is slower for large records: its
+  // pages were invalidated a lap ago, so each must first be created zero-filled (the paging
+  // engine pwrite()s zeros ahead of the head for that) and then faulted in one 4 KiB page at a
+  // time, where pwrite() of the payload creates them in large folios in one pass. Measured in
+  // bench/README.md ("claim + fill + commit against write()"). Empty (fill in place) when the
+  // buffer cannot be had.
+  std::span<std::byte> staging_buffer(std::size_t payload_bytes) noexcept {
+    if (payload_bytes > kMostStagedBytes) return {};
+    if (staging_bytes_ < payload_bytes) {
+      // Grown to the largest claim so far, once per size: not on the path of every record.
+      staging_.reset(new (std::nothrow) std::byte[payload_bytes]);
+      staging_bytes_ = staging_ ? payload_bytes : 0;
+      if (!staging_) return {};
+    }
+    return {staging_.get(), payload_bytes};
+  }
+
   // A large payload goes into the claimed range with pwrite(): the page cache takes it in large
   // folios, where a copy into the mapping faults (and, on a freshly invalidated range,
   // allocates) every 4 KiB page on its own - a quarter of the speed, measured. The mapping sees
@@ -415,6 +457,7 @@ class ProducerCore {
     claim_position_ = position;
     claim_stride_ = stride;
     claim_payload_bytes_ = payload_bytes;
+    claim_staged_ = false;
     // The word now there (stale, zero) is what commit or abort replaces: a consumer padding the
     // claim over replaces it first and so makes our late commit fail instead of corrupting.
     claim_old_word_ = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);
@@ -457,6 +500,9 @@ class ProducerCore {
     std::uint64_t start = 0, record_position = 0, end = 0;
   } stranded_;  // a reservation left without a view (try_claim)
   bool claim_open_ = false;
+  bool claim_staged_ = false;  // the caller fills staging_, commit() writes it to the file
+  std::unique_ptr<std::byte[]> staging_;
+  std::size_t staging_bytes_ = 0;
   std::byte* claim_frame_ = nullptr;
   std::uint64_t claim_position_ = 0;
   std::uint64_t claim_stride_ = 0;

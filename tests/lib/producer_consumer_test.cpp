@@ -366,6 +366,42 @@ TEST_CASE("large records written by copy go through the file and arrive intact, 
   }
 }
 
+TEST_CASE("large claims filled by the caller arrive intact, committed whole or in part, or aborted") {
+  TempDir dir;
+  const std::uint64_t capacity = 1 << 20;
+  for (const PagingStrategy paging : {PagingStrategy::none, PagingStrategy::punch_hole}) {
+    CreateOptions options = small_ring(capacity, WriterPolicy::block, 256 * 1024);
+    options.paging = paging;
+    Ring ring = Ring::create(dir / (paging == PagingStrategy::none ? "plain" : "punched"), options);
+    Consumer consumer = Consumer::attach(ring, {});
+    Producer producer(ring);
+    SyntheticVerifier verifier;
+    std::uint64_t sequence = 0;
+    std::uint64_t claims = 0;
+    while (ring.head_position() < 6 * capacity) {
+      const std::size_t claimed = 64 * 1024 + (claims * 7919) % (190 * 1024);  // 64 KiB and up: staged
+      ClaimResult claim = producer.claim(claimed, std::chrono::seconds(10));
+      REQUIRE(claim.status == ClaimStatus::ok);
+      REQUIRE(claim.buffer.size() == claimed);
+      if (claims % 5 == 4) {
+        fill_synthetic(claim.buffer, 3, sequence + 1000);  // never published
+        REQUIRE(producer.abort() == ClaimStatus::ok);
+      } else {
+        const std::size_t used = claims % 3 == 2 ? claimed / 2 : claimed;
+        fill_synthetic(claim.buffer.first(used), 3, sequence++);
+        REQUIRE(producer.commit(used) == ClaimStatus::ok);
+      }
+      ++claims;
+      const PollResult polled = consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
+      REQUIRE(polled.status == PollStatus::ok);  // the payload CRC32C matched
+    }
+    CHECK(verifier.totals().records == sequence);
+    CHECK(verifier.totals().corrupt == 0);
+    CHECK(verifier.totals().missing == 0);
+    CHECK(consumer.stats().checksum_failures == 0);
+  }
+}
+
 TEST_CASE("a reservation left without a view (memory exhausted) is padded over at the next claim, never left a hole") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 16 * 1024), {.view_bytes = 64 * 1024});

@@ -1,4 +1,6 @@
-// Appending records to a ring, zero copy: claim a span in the mapping, fill it, commit.
+// Appending records to a ring: claim a span, fill it, commit. Below 64 KiB the span lies in the
+// mapping itself (zero copy); from 64 KiB on it is a buffer of the producer's own, written into
+// the ring by the commit with one pwrite(), which is faster there (see try_claim).
 #pragma once
 
 #include <chrono>
@@ -27,7 +29,8 @@ enum class ClaimStatus {
   claim_open,   // try_claim()/claim()/write() while a claim is open: commit() or abort() it first.
                 // A misuse: debug builds stop at an assertion; release builds return this and
                 // leave the open claim as it was.
-  io_error,     // write(): the kernel refused the write to the ring file (errno says why)
+  io_error,     // write(), commit() of a large claim: the kernel refused the write to the ring
+                // file (errno says why); the claim was aborted
 };
 
 const char* to_string(ClaimStatus status) noexcept;
@@ -66,7 +69,14 @@ class Producer {
   Producer& operator=(Producer&&) noexcept;
 
   // Reserves `payload_bytes` at the head. Never blocks on space (block policy: would_block).
-  // @pre no claim open (else claim_open, see ClaimStatus).
+  claim_open,   // try_claim()/claim()/write() while a claim is open: commit() or abort() it first.
+                // A misuse: debug builds stop at an assertion; release builds return this and
+                // leave the open claim as it was.
+  // The buffer of a claim below 64 KiB is the record's place in the mapping. From 64 KiB on (up
+  // to 16 MiB) it is a buffer the producer keeps for the purpose, and commit() writes it with
+  // pwrite(): the mapping's pages there were invalidated a lap ago, and filling them through the
+  // mapping costs a page fault and a zero-fill per 4 KiB, where pwrite() makes them in large
+  // folios in one pass (measured, bench/README.md).
   ClaimResult try_claim(std::size_t payload_bytes) noexcept;
   // As try_claim, waiting up to `timeout` for a holding consumer to make space.
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept;
