@@ -69,9 +69,7 @@ class Producer {
   Producer& operator=(Producer&&) noexcept;
 
   // Reserves `payload_bytes` at the head. Never blocks on space (block policy: would_block).
-  claim_open,   // try_claim()/claim()/write() while a claim is open: commit() or abort() it first.
-                // A misuse: debug builds stop at an assertion; release builds return this and
-                // leave the open claim as it was.
+  // @pre no claim open (else claim_open, see ClaimStatus).
   // The buffer of a claim below 64 KiB is the record's place in the mapping. From 64 KiB on (up
   // to 16 MiB) it is a buffer the producer keeps for the purpose, and commit() writes it with
   // pwrite(): the mapping's pages there were invalidated a lap ago, and filling them through the
