@@ -1,8 +1,7 @@
 #include "bridge_settings.hpp"
 
-#include <charconv>
-
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/start_point.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::bridge {
@@ -11,13 +10,6 @@ namespace {
 using programs::UsageError;
 
 constexpr std::size_t kConsumerNameLimit = 31;  // ConsumerOptions::name
-
-std::optional<std::uint64_t> parse_count(const std::string& text) {
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 std::vector<std::string> split_urls(const std::string& text) {
   std::vector<std::string> urls;
@@ -117,21 +109,6 @@ void apply_shared(const CLI::App& command, const SharedOptions& shared, StreamSe
   if (given("--until-idle")) stop.until_idle = shared.until_idle;
 }
 
-bool apply_start(const std::string& text, OutSettings& settings) {
-  if (text == "earliest") {
-    settings.start = StartFrom::earliest;
-  } else if (text == "latest") {
-    settings.start = StartFrom::latest;
-  } else if (text == "committed") {
-    settings.start = StartFrom::committed;
-  } else if (const auto position = parse_count(text)) {
-    settings.start_position = position;
-  } else {
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<std::string> url_problem(const std::string& url) {
@@ -152,7 +129,7 @@ std::optional<std::string> url_problem(const std::string& url) {
   }
   if (colon != std::string_view::npos) {
     const std::string port_text(rest.substr(colon + 1));
-    const auto port = parse_count(port_text);
+    const auto port = programs::parse_count(port_text);
     if (!port || *port == 0 || *port > 65535) return "'" + url + "': '" + port_text + "' is not a port";
   }
   return std::nullopt;
@@ -212,16 +189,12 @@ std::variant<BridgeSettings, int> parse_bridge_settings(int argc, char** argv) {
       ->group(reading);
   std::string from = "committed";
   out_command
-      ->add_option("--from", from, "Where a new consumer starts: earliest|latest|committed|POSITION (default: committed, "
-                                   "which is latest for a new name)")
+      ->add_option("--from", from,
+                   "Where a new consumer starts, as ringfile-consumer --from: earliest|latest|committed|POSITION|-N|"
+                   "TIME (default: committed, which is latest for a new name)")
       ->group(reading)
       ->type_name("WHERE")
-      ->check(CLI::Validator(
-          [](const std::string& text) -> std::string {
-            OutSettings probe;
-            return apply_start(text, probe) ? "" : "'" + text + "' is not earliest, latest, committed or a position";
-          },
-          ""));
+      ->check(programs::start_point_validator(true));
   out_command->add_option("--max-in-flight", out.max_in_flight, "Records published and not yet acknowledged (default 4096)")
       ->group(reading)
       ->type_name("N")
@@ -278,7 +251,9 @@ std::variant<BridgeSettings, int> parse_bridge_settings(int argc, char** argv) {
   if (out_command->parsed()) {
     out.ring = out_ring;
     apply_shared(*out_command, out_shared, out.stream, out.stop);
-    apply_start(from, out);
+    const programs::StartPoint start = *programs::parse_start_point(from);
+    if (start.word) out.start = *start.word;
+    out.seek = start.seek;
     out.ack_timeout = to_milliseconds(ack_timeout);
     if (out.name.empty()) out.name = "bridge-" + out.stream.stream;
     if (out.name.size() > kConsumerNameLimit) {

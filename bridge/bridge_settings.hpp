@@ -45,7 +45,7 @@ struct OutSettings {
   StreamSettings stream;
   std::string name;  // the bridge's named consumer in the ring
   StartFrom start = StartFrom::committed;
-  std::optional<std::uint64_t> start_position;
+  std::optional<Seek> seek;  // --from POSITION, -N or TIME: overrides `start`
   std::uint32_t max_in_flight = 4096;                 // records published, not yet acknowledged
   std::uint64_t max_in_flight_bytes = 64 * kMiB;      // and their payload bytes
   std::chrono::milliseconds ack_timeout{5000};        // a publish unacknowledged this long is retried

@@ -108,7 +108,7 @@ class OutBridge {
     ConsumerOptions options;
     options.name = settings_.name;
     options.start = settings_.start;
-    options.start_position = settings_.start_position;
+    options.seek = settings_.seek;
     options.auto_commit = false;  // only what JetStream acknowledged is committed
     consumer_.emplace(Consumer::attach(ring_, options));
     lost_at_attach_ = consumer_->stats().lost_records;
@@ -168,7 +168,7 @@ class OutBridge {
                            programs::format_bytes(static_cast<double>(max_payload_ - kHeaderAllowance)) +
                            " with the bridge's headers); raise max_payload in the nats-server configuration");
     }
-    if (polled.status == PollStatus::corrupt) throw RuntimeFailure(consumer_->error_message());
+    if (polled.status == PollStatus::corrupt) throw RuntimeFailure(polled.error_message);
     report_losses();
     if (polled.records == 0) return false;
     last_record_at_ = Clock::now();

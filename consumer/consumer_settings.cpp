@@ -1,6 +1,7 @@
 #include "consumer_settings.hpp"
 
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/start_point.hpp"
 #include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
 
@@ -8,52 +9,6 @@ namespace ringfile::consumer {
 namespace {
 
 using programs::UsageError;
-
-// Where to read from (--from) or move a saved cursor to (--to): a word, a position reported by a
-// consumer or ringfile-status, -N for the N-th last record, or a time.
-struct Where {
-  std::optional<StartFrom> word;  // earliest, latest, committed
-  std::optional<Seek> seek;       // a position, -N or a time
-  std::optional<std::uint64_t> time_ns;
-};
-
-std::optional<Where> parse_where(const std::string& text) {
-  Where where;
-  if (text == "earliest") {
-    where.word = StartFrom::earliest;
-  } else if (text == "latest") {
-    where.word = StartFrom::latest;
-  } else if (text == "committed") {
-    where.word = StartFrom::committed;
-  } else if (const auto position = programs::parse_count(text)) {
-    where.seek = Seek::to_position(*position);
-  } else if (text.size() > 1 && text[0] == '-' && programs::parse_count(std::string_view(text).substr(1))) {
-    const std::uint64_t records = *programs::parse_count(std::string_view(text).substr(1));
-    if (records == 0) return std::nullopt;
-    where.seek = Seek::last_records(records);
-  } else if (const auto time = programs::parse_time_point(text)) {
-    where.seek = Seek::to_time(*time);
-    where.time_ns = programs::nanoseconds_since_epoch(*time);
-  } else {
-    return std::nullopt;
-  }
-  return where;
-}
-
-const std::string kWhereWords =
-    "earliest, latest, a position, -N (the N-th last record) or a time (2025-03-01T14:05:00Z, @UNIX_SECONDS, "
-    "10m-ago)";
-
-CLI::Validator where_validator(bool committed_allowed) {
-  return CLI::Validator(
-      [committed_allowed](const std::string& text) -> std::string {
-        const auto where = parse_where(text);
-        if (where && (committed_allowed || where->word != StartFrom::committed)) return {};
-        if (text == "-0") return "'-0' asks for no record; -N starts at the N-th last record (N at least 1)";
-        return "'" + text + "' is not " + (committed_allowed ? "committed, " : "") + kWhereWords;
-      },
-      "");
-}
 
 // --commit-every: a number of records, or a duration with its unit.
 bool apply_commit_every(const std::string& text, ConsumerSettings& settings) {
@@ -182,7 +137,7 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
                  "the first record committed then or later (default: committed when named, else latest)")
       ->group(attaching)
       ->type_name("WHERE")
-      ->check(where_validator(true));
+      ->check(programs::start_point_validator(true));
   bool next_boundary = false;
   app.add_flag("--next-boundary", next_boundary,
                "With a POSITION inside a record: start at the next record instead of refusing")
@@ -274,7 +229,7 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   app.add_option("--to", to, "With --reset: earliest|latest|POSITION|-N|TIME")
       ->group(managing)
       ->type_name("WHERE")
-      ->check(where_validator(false));
+      ->check(programs::start_point_validator(false));
   app.add_flag("--dry-run", settings.dry_run, "With --reset: show the lag before and after, change nothing")
       ->group(managing);
 
@@ -289,13 +244,13 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   settings.path = path;
   apply_action(app, settings);
   if (from != "default") {
-    const Where where = *parse_where(from);
+    const programs::StartPoint where = *programs::parse_start_point(from);
     if (where.word) settings.start = *where.word;
     settings.seek = where.seek;
     settings.from_time_ns = where.time_ns;
   }
   if (!to.empty()) {
-    const Where where = *parse_where(to);
+    const programs::StartPoint where = *programs::parse_start_point(to);
     settings.reset_to = where.seek ? *where.seek : where.word == StartFrom::earliest ? Seek::earliest() : Seek::latest();
   }
   for (Seek* seek : {settings.seek ? &*settings.seek : nullptr, &settings.reset_to}) {

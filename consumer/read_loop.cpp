@@ -121,8 +121,8 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
       break;
     }
     if (polled.status == PollStatus::corrupt) {
-      if (!settings.skip_damaged) throw programs::RuntimeFailure(consumer.error_message());
-      programs::report_error(consumer.error_message() + " (skipped)");  // the next poll reads on past it
+      if (!settings.skip_damaged) throw programs::RuntimeFailure(polled.error_message);
+      programs::report_error(polled.error_message + " (skipped)");  // the next poll reads on past it
       continue;
     }
 

@@ -8,7 +8,7 @@
 #include "consumer_settings.hpp"
 #include "record_sink.hpp"
 #include "ringfile/consumer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::consumer {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "ringfile/programs/json_writer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::consumer {
 

@@ -12,7 +12,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace {
 
@@ -27,7 +27,7 @@ int run_consumer(const std::filesystem::path& path) {
   while (verifier.totals().records < kRecords) {
     const auto polled = consumer.poll([&](const ringfile::Record& record) { verifier.check(record.payload); });
     if (polled.status != ringfile::PollStatus::ok) {
-      std::fprintf(stderr, "consumer: %s\n", consumer.error_message().c_str());
+      std::fprintf(stderr, "consumer: %s\n", polled.error_message.c_str());
       return 1;
     }
     if (polled.records == 0) consumer.wait(std::chrono::milliseconds(100));

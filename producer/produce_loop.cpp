@@ -10,7 +10,7 @@
 #include "ringfile/producer.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::producer {
 namespace {

@@ -5,7 +5,7 @@
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/units.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::producer {
 namespace {

@@ -45,7 +45,7 @@ constexpr std::chrono::seconds kPeerTimeout{10};
   try {
     const Ring ring = Ring::open(path);
     ProducerOptions options;
-    options.checksum = checksum;
+    options.compute_checksums = checksum;
     Producer producer(ring, options);
     std::vector<std::byte> record(config.record_bytes);
     fill_record(record);
@@ -94,7 +94,7 @@ PassResult run_ringfile_pass(const PassConfig& config, bool checksum) {
       while (log.received() < config.records) {
         const PollResult polled = consumer.poll(handle);
         if (polled.status != PollStatus::ok) {
-          result.error = "poll: " + consumer.error_message();
+          result.error = "poll: " + polled.error_message;
           break;
         }
         if (polled.records == 0 && !consumer.wait(kPeerTimeout)) {

@@ -149,7 +149,7 @@ class RingfileWriter final : public RingWriter {
  private:
   static ProducerOptions producer_options(const RingSetup& setup) {
     ProducerOptions options;
-    options.checksum = setup.ringfile_checksum;
+    options.compute_checksums = setup.ringfile_checksum;
     return options;
   }
 
@@ -198,7 +198,7 @@ class RingfileFollower final : public RingReader {
           },
           records_per_poll_);
       progress.records_lost = consumer_.stats().lost_records;
-      if (result.status != PollStatus::ok && error_.empty()) error_ = consumer_.error_message();
+      if (result.status != PollStatus::ok && error_.empty()) error_ = result.error_message;
       if (result.records != 0) {
         sample_consumer_state();
         spills_.observe(consumer_.position(), ring_.paging_state().released_position);
@@ -313,7 +313,7 @@ HistoryRead read_ringfile_history(const RingSetup& setup, RecordCheck& check) {
     while (consumer.position() < head) {
       const PollResult polled = consumer.poll(handle, setup.records_per_poll);
       if (polled.status != PollStatus::ok) {
-        result.error = consumer.error_message();
+        result.error = polled.error_message;
         break;
       }
       if (polled.records == 0) {

@@ -54,6 +54,7 @@ bool ConsumerCore::skip_lapped() noexcept {
   const std::uint64_t restart = oldest_boundary(margin);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
   return true;
@@ -64,6 +65,7 @@ void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t seq
   // Producer sequences continue across owners of a slot, so a jump is records we never saw.
   if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
     stats_.lost_records += sequence - expected_sequence_[producer_slot];
+    // Relaxed: a count for status, written only by this consumer; nothing is published with it.
     if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
   }
   sequence_known_[producer_slot] = true;
@@ -152,6 +154,7 @@ void ConsumerCore::skip_damage() noexcept {
   while (!(boundary = find_boundary(view_, from, head, geometry_))) from += 2 * geometry_.max_frame_stride;
   const std::uint64_t restart = std::max(*boundary, position_);
   stats_.lost_bytes += restart - position_;
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
   damaged_at_ = kNoDamage;
@@ -159,8 +162,8 @@ void ConsumerCore::skip_damage() noexcept {
   stuck_position_ = ~std::uint64_t{0};
 }
 
-PollStatus ConsumerCore::fail(std::uint64_t position, const char* problem) {
-  error_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
+PollStatus ConsumerCore::report_damage(std::uint64_t position, const char* problem) {
+  damage_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
                    std::to_string(position) + ": " + problem +
                    "; the file is damaged (restore it, or read on past it: poll again, or "
                    "ringfile-consumer --skip-damaged)";
@@ -183,9 +186,9 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
       if (position >= known_head_) break;
     }
-    if (checked_ && lapped(position)) {
+    if (may_be_lapped_ && lapped(position)) {
       if (skip_lapped()) continue;
-      result.status = fail(position, "the paging frontier in the header is more than a lap ahead of the head");
+      result.status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
       break;
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
@@ -194,12 +197,12 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     const FrameRead read = read_frame(frame, position, geometry_);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
-      if (unclaimed_hole_) result.status = fail(position, "uncommitted bytes below the head that no producer claims");
+      if (unclaimed_hole_) result.status = report_damage(position, "uncommitted bytes below the head that no producer claims");
       break;
     }
     if (read.kind == FrameKind::corrupt) {
-      if (checked_ && lapped(position)) continue;  // torn by an overwrite, not damage
-      result.status = fail(position, read.problem);
+      if (may_be_lapped_ && lapped(position)) continue;  // torn by an overwrite, not damage
+      result.status = report_damage(position, read.problem);
       break;
     }
     if (read.kind == FrameKind::padding) {
@@ -217,7 +220,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     const std::uint32_t payload_crc = header.payload_crc32c;
     const std::size_t payload_bytes = read.frame_length - format::kRecordHeaderBytes;
     const std::byte* payload = frame + format::kRecordHeaderBytes;
-    if (checked_) {
+    if (may_be_lapped_) {
       // Seqlock-style read: copy, then confirm no producer reserved over it meanwhile.
       scratch_.resize(payload_bytes);
       std::memcpy(scratch_.data(), payload, payload_bytes);
@@ -228,7 +231,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     record.payload = {payload, payload_bytes};
     if (options_.verify_checksums && payload_crc != 0 && crc32c(record.payload) != payload_crc) {
       stats_.checksum_failures += 1;
-      result.status = fail(position, "payload checksum mismatch");
+      result.status = report_damage(position, "payload checksum mismatch");
       break;
     }
     count_sequence(record.producer_slot, record.producer_sequence);
@@ -239,12 +242,14 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     stats_.bytes += payload_bytes;
   }
   if (options_.auto_commit && position_ != committed_) commit();
+  if (result.status == PollStatus::corrupt) result.error_message = std::move(damage_message_);
   return result;
 }
 
-bool ConsumerCore::ready() noexcept {
-  if (checked_ && lapped(position_)) return true;
+bool ConsumerCore::poll_has_work() noexcept {
+  if (may_be_lapped_ && lapped(position_)) return true;
   if (position_ >= known_head_) {
+    // Acquire: pairs with the producers' head CAS, made after they published their claims.
     known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
     if (position_ >= known_head_) return false;
   }
@@ -257,7 +262,7 @@ bool ConsumerCore::ready() noexcept {
 
 bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   if (!attached_) return false;
-  if (ready()) return true;
+  if (poll_has_work()) return true;
   const std::uint64_t start = monotonic_ns();
   const std::uint64_t deadline =
       timeout.count() <= 0 ? start : start + static_cast<std::uint64_t>(timeout.count());
@@ -269,7 +274,7 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
     if (options_.idle == IdleStrategy::busy_spin ||
         (options_.idle == IdleStrategy::spin_then_sleep && now < start + kSpinBeforeSleepNs)) {
       cpu_relax();
-      if (ready()) return true;
+      if (poll_has_work()) return true;
       continue;
     }
     if (slot_ == nullptr) {
@@ -278,23 +283,24 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
       const std::uint32_t observed = atomic_field(line.futex_word).load(std::memory_order_acquire);
       futex_wait(&line.futex_word, observed,
                  std::chrono::nanoseconds(std::min<std::uint64_t>(deadline - now, kReadOnlyPollNs)));
-      if (ready()) return true;
+      if (poll_has_work()) return true;
       continue;
     }
     // seq_cst increment, then re-check: see wakeups.hpp.
     atomic_field(line.sleepers).fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t observed = atomic_field(line.futex_word).load(std::memory_order_seq_cst);
-    bool is_ready = ready();
-    if (!is_ready) {
+    bool has_work = poll_has_work();
+    if (!has_work) {
       // Sleep in slices: a dead producer never wakes us, and the heartbeat must go on.
       const bool stuck = stuck_position_ == position_;
       const std::uint64_t slice = std::min<std::uint64_t>(
           deadline - now, stuck ? kStuckRecheckNs : kHeartbeatIntervalNs);
       futex_wait(&line.futex_word, observed, std::chrono::nanoseconds(slice));
-      is_ready = ready();
+      has_work = poll_has_work();
     }
+    // seq_cst, as the increment: the pair brackets the re-check (wakeups.hpp).
     atomic_field(line.sleepers).fetch_sub(1, std::memory_order_seq_cst);
-    if (is_ready) return true;
+    if (has_work) return true;
   }
 }
 
@@ -309,12 +315,13 @@ bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
     committed_ = position;
     return true;
   }
+  // Relaxed: a count for status, published by nothing; the cursor store below is what counts.
   atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
   // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
   // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
   atomic_field(slot_->cursor).store(position, std::memory_order_seq_cst);
   committed_ = position;
-  if (!checked_ && !following_) follow_if_within_hold_window();
+  if (!may_be_lapped_ && !following_) follow_if_within_hold_window();
   wake_sleepers(header_.space_wait);
   return true;
 }
@@ -337,6 +344,7 @@ void ConsumerCore::follow_if_within_hold_window() noexcept {
 
 Lag ConsumerCore::lag() const {
   Lag lag;
+  // Acquire: pairs with the producers' head CAS; only a figure for the caller.
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   lag.bytes = head > position_ ? head - position_ : 0;
   if (auto meta = ring_.record_at(position_)) {
@@ -378,7 +386,6 @@ std::uint64_t Consumer::position() const noexcept { return core_->position(); }
 Lag Consumer::lag() const { return core_->lag(); }
 const ConsumerStats& Consumer::stats() const noexcept { return core_->stats(); }
 std::uint32_t Consumer::slot() const noexcept { return core_->slot(); }
-const std::string& Consumer::error_message() const noexcept { return core_->error_message(); }
 const Ring& Consumer::ring() const noexcept { return core_->ring(); }
 
 }  // namespace ringfile

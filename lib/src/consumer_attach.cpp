@@ -1,24 +1,21 @@
-// Attaching and detaching consumers: the name, the start position, publishing the slot (chosen
-// and released by slot_life_cycle.cpp), and the block policy's hand-shake that makes producers
-// respect a newly attached cursor.
+// Attaching and detaching consumers: the name, the start position, and the block policy's
+// hand-shake that makes producers respect a newly attached cursor. The slot itself is chosen,
+// taken and given back by its life cycle (slot_life_cycle.hpp).
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "consumer_core.hpp"
 #include "paging.hpp"
-#include "process_identity.hpp"
 #include "record_search.hpp"
+#include "ring_access.hpp"
 #include "ringfile/error.hpp"
 #include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
-
-using format::ConsumerState;
 
 namespace {
 
@@ -63,7 +60,7 @@ void validate_name(const RingFile& file, const std::string& name) {
 
 ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     : ring_(ring),
-      file_(*ring.file()),
+      file_(file_of(ring)),
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),
@@ -75,15 +72,18 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     return;
   }
   const bool holds_back = options_.holds_back && file_.policy() == WriterPolicy::block;
-  checked_ = !holds_back;
+  may_be_lapped_ = !holds_back;
 
   std::uint64_t start = 0;
   {
     TableLock lock(file_);
     const ConsumerSlotChoice choice = choose_consumer_slot(file_, options_.name);
     auto& slot = header_.consumers[choice.index];
+    // Acquire: pairs with the last seq_cst store of the saved cursor (its last owner's commit,
+    // or an operator's reset).
     start = choose_start(choice.resumed, atomic_field(slot.cursor).load(std::memory_order_acquire));
-    publish_slot(choice.index, choice.resumed, start);
+    take_consumer_slot(file_, choice, options_, start);
+    use_slot(choice.index, start);
     learn_producer_sequences(start);
   }
   attached_ = true;
@@ -105,7 +105,7 @@ void ConsumerCore::attach_read_only() {
                 describe(file_) + " was opened read-only: a consumer without write access cannot "
                                   "hold producers back; attach with holds_back = false (--no-hold)");
   }
-  checked_ = true;
+  may_be_lapped_ = true;
   const std::uint64_t start = choose_start(false, 0);
   position_ = committed_ = start;
   learn_producer_sequences(start);
@@ -113,7 +113,7 @@ void ConsumerCore::attach_read_only() {
 }
 
 // A named consumer's saved cursor beyond the head: what it had read up to there was lost.
-std::uint64_t ConsumerCore::checked_saved_cursor(std::uint64_t saved_cursor) const {
+std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) const {
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (saved_cursor > head) {
     throw Error(ErrorCode::corrupt,
@@ -131,7 +131,7 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
   if (!seek) {
     switch (options_.start) {
       case StartFrom::committed:
-        if (resumed && !options_.name.empty()) return checked_saved_cursor(saved_cursor);
+        if (resumed && !options_.name.empty()) return validated_saved_cursor(saved_cursor);
         seek = Seek::latest();
         break;
       case StartFrom::latest:
@@ -152,38 +152,17 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
   return search.resolve(*seek);
 }
 
-void ConsumerCore::publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start) {
+// Reads from the slot just taken (take_consumer_slot): its cursor, and the losses a resumed
+// named consumer counted before.
+void ConsumerCore::use_slot(std::uint32_t slot_index, std::uint64_t start) noexcept {
   slot_index_ = slot_index;
   slot_ = &header_.consumers[slot_index];
-  auto& slot = *slot_;
-  const ProcessIdentity& self = current_process();
-  const bool named = !options_.name.empty();
-  std::uint32_t flags = named ? std::uint32_t{format::kConsumerNamed} : 0u;
-  if (options_.holds_back) flags |= format::kConsumerHoldsBack;
-  if (!resumed) {
-    std::memset(slot.name, 0, sizeof slot.name);
-    std::memcpy(slot.name, options_.name.data(), options_.name.size());
-    atomic_field(slot.consumed_records).store(0, std::memory_order_relaxed);
-    atomic_field(slot.lost_bytes).store(0, std::memory_order_relaxed);
-    atomic_field(slot.lost_records).store(0, std::memory_order_relaxed);
-  }
-  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
-  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
-  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
-  atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
-  atomic_field(slot.flags).store(flags, std::memory_order_relaxed);
-  atomic_field(slot.expire_after_ms)
-      .store(named ? static_cast<std::uint64_t>(std::max<std::int64_t>(options_.expire_after.count(), 0)) : 0,
-             std::memory_order_relaxed);
-  // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit.
-  atomic_field(slot.cursor).store(start, std::memory_order_seq_cst);
-  // Release: publishes all of the above to acquire loads of state (producers, status).
-  atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::active),
-                                 std::memory_order_release);
   position_ = committed_ = start;
   last_heartbeat_ns_ = coarse_realtime_ns();
-  stats_.lost_bytes = atomic_field(slot.lost_bytes).load(std::memory_order_relaxed);
-  stats_.lost_records = atomic_field(slot.lost_records).load(std::memory_order_relaxed);
+  // Relaxed: written by us just now, or by this name's last owner before it gave the slot back
+  // under the table lock we hold.
+  stats_.lost_bytes = atomic_field(slot_->lost_bytes).load(std::memory_order_relaxed);
+  stats_.lost_records = atomic_field(slot_->lost_records).load(std::memory_order_relaxed);
 }
 
 // A consumer starting at the head knows which sequence each producer's next record carries, so
@@ -194,6 +173,8 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
   if (start != head) return;
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
     auto& producer = header_.producers[index];
+    // Relaxed: a baseline for counting losses; a sequence committed meanwhile is in a record at
+    // or past our start, which we will see.
     std::uint64_t next = atomic_field(producer.next_sequence).load(std::memory_order_relaxed);
     // A claim open below our start commits the sequence we read, in a record we will not see.
     if (read_claim(producer).open()) ++next;
@@ -213,6 +194,7 @@ void ConsumerCore::hold_back_from_start() {
   // is older than the ring): the old lap beyond the frontier is still intact and now protected.
   const std::uint64_t restart = oldest_boundary(0);
   stats_.lost_bytes += restart - position_;
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   position_ = restart;
   commit();

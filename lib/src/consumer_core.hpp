@@ -30,15 +30,14 @@ class ConsumerCore {
   Lag lag() const;
   const ConsumerStats& stats() const noexcept { return stats_; }
   std::uint32_t slot() const noexcept { return slot_ != nullptr ? slot_index_ : kNoConsumerSlot; }
-  const std::string& error_message() const noexcept { return error_message_; }
   const Ring& ring() const noexcept { return ring_; }
 
  private:
   // consumer_attach.cpp
   void attach_read_only();
   std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
-  std::uint64_t checked_saved_cursor(std::uint64_t saved_cursor) const;
-  void publish_slot(std::uint32_t slot_index, bool resumed, std::uint64_t start);
+  std::uint64_t validated_saved_cursor(std::uint64_t saved_cursor) const;
+  void use_slot(std::uint32_t slot_index, std::uint64_t start) noexcept;
   void learn_producer_sequences(std::uint64_t start);
   void hold_back_from_start();
   void follow_if_within_hold_window() noexcept;
@@ -49,10 +48,13 @@ class ConsumerCore {
   bool skip_lapped() noexcept;  // false: the header cannot be right
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   void skip_damage() noexcept;
-  bool ready() noexcept;
+  // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
+  bool poll_has_work() noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
-  PollStatus fail(std::uint64_t position, const char* problem);
+  // Remembers the damage at `position` (the next poll skips past it) and what it is, for the
+  // poll's result.
+  PollStatus report_damage(std::uint64_t position, const char* problem);
 
   Ring ring_;
   RingFile& file_;
@@ -61,9 +63,9 @@ class ConsumerCore {
   ConsumerOptions options_;
   DataView view_;
   ReplayPaging replay_;
-  // Copy and re-check each record instead of handing out the mapping, because producers may
-  // overwrite it meanwhile (overwrite policy, or a consumer that does not hold them back).
-  bool checked_ = false;
+  // Producers may overwrite what we have not read (overwrite policy, or a consumer that does not
+  // hold them back): copy and re-check each record instead of handing out the mapping.
+  bool may_be_lapped_ = false;
   // Block policy, holding: within the hold window of the head, producers wait for us there
   // (format::kConsumerFollowing). Once set, it stays for as long as we are attached.
   bool following_ = false;
@@ -88,7 +90,7 @@ class ConsumerCore {
   std::array<std::uint64_t, format::kProducerSlotCount> expected_sequence_{};
   std::array<bool, format::kProducerSlotCount> sequence_known_{};
   ConsumerStats stats_;
-  std::string error_message_;
+  std::string damage_message_;  // report_damage: for the poll's result
 };
 
 }  // namespace ringfile::detail

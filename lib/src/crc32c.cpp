@@ -7,6 +7,8 @@
 #include <nmmintrin.h>
 #endif
 
+#include "crc32c_portable.hpp"
+
 namespace ringfile {
 namespace {
 
@@ -161,8 +163,12 @@ std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t seed) noexc
   return ~update_portable(crc, bytes.data(), bytes.size());
 }
 
+namespace detail {
+
 std::uint32_t crc32c_portable(std::span<const std::byte> bytes, std::uint32_t seed) noexcept {
   return ~update_portable(~seed, bytes.data(), bytes.size());
 }
+
+}  // namespace detail
 
 }  // namespace ringfile

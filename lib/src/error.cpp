@@ -30,6 +30,7 @@ const char* to_string(ClaimStatus status) noexcept {
     case ClaimStatus::timed_out: return "timed_out";
     case ClaimStatus::claim_lost: return "claim_lost";
     case ClaimStatus::no_claim: return "no_claim";
+    case ClaimStatus::claim_open: return "claim_open";
     case ClaimStatus::io_error: return "io_error";
   }
   return "unknown";

@@ -32,6 +32,9 @@ void Housekeeper::refresh_budget() noexcept {
 }
 
 Housekeeper::~Housekeeper() {
+  // Release, both: the thread loads the wake word (acquire) before stopping_, so one that sees
+  // the new word sees stopping_ set; one that loaded the old word finds it changed and does not
+  // sleep on it.
   stopping_.store(true, std::memory_order_release);
   atomic_field(wake_word_).fetch_add(1, std::memory_order_release);
   futex_wake_all(&wake_word_);
@@ -61,10 +64,12 @@ void Housekeeper::run() noexcept {
       refresh_budget();
       budget_refreshed_ns = monotonic_ns();
     }
+    // Acquire: pairs with the producers' head CAS; only sets how far to prepare.
     std::uint64_t target = load_field(header.head_position.value, std::memory_order_acquire);
     std::uint64_t reserved_end = 0;
     while (reserved_ends_.pop(reserved_end)) target = std::max(target, reserved_end);
 
+    // Relaxed: a one-way hint from the producer; seen late, it only delays the zero fill.
     if (fills_in_place_.load(std::memory_order_relaxed)) pager_.fill_prepared_with_zeros();
     pager_.prepare_until(target + pager_.ahead_bytes());
     pager_.start_writeback();

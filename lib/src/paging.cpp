@@ -16,6 +16,7 @@
 #include "memory_budget.hpp"
 #include "process_identity.hpp"
 #include "ring_registry.hpp"
+#include "slot_tables.hpp"
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
@@ -186,6 +187,7 @@ void publish_budget(RingFile& file, const PublishedBudget& budget) noexcept {
     }
   };
   publish(line.resident_budget_bytes, sizes.resident_budget_bytes);
+  // Relaxed, as the stores: the window in force is advisory; the limit it sets moves by CAS.
   const std::uint64_t previous_hold_window = atomic_field(line.hold_window_bytes).load(std::memory_order_relaxed);
   publish(line.hold_window_bytes, sizes.hold_window_bytes);
   // A narrower window takes effect now, not when producers next reach the limit.
@@ -229,6 +231,8 @@ std::uint64_t Pager::resident_bound_bytes() const noexcept {
 std::uint64_t Pager::writable_end() const noexcept {
   if (strategy_ == PagingStrategy::none) return std::numeric_limits<std::uint64_t>::max();
   const auto& header = file_.header();
+  // seq_cst: a producer loads the frontiers after registering as a sleeper (sleep_for_space),
+  // the other half of the Dekker pairing with the preparer's and releaser's seq_cst stores.
   const std::uint64_t prepared = load_field(header.prepared_position.value, std::memory_order_seq_cst);
   const std::uint64_t released = load_field(header.released_position.value, std::memory_order_seq_cst);
   return std::min(prepared, released + sizes().resident_budget_bytes);
@@ -260,6 +264,8 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
   }
   auto prepared_line = atomic_field(header.prepared_position.value);
   auto preparing_line = atomic_field(header.preparation.preparing_end);
+  // Acquire: pairs with the last holder's release of the lock (its frontier stores happen
+  // before), or, after a holder died, with its own stores as far as they went.
   const std::uint64_t prepared = prepared_line.load(std::memory_order_acquire);
   std::uint64_t end = preparing_line.load(std::memory_order_acquire);
   PrepareOutcome outcome = PrepareOutcome::ready;
@@ -299,6 +305,7 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
   const std::uint64_t chunk = budget.chunk_bytes;
   std::uint64_t end = std::max(round_down(prepared, chunk) + chunk, round_down(target + chunk - 1, chunk));
   auto& header = file_.header();
+  // Acquire: pairs with the releaser's CAS of the frontier (release_behind); only sizes the range.
   const std::uint64_t released = atomic_field(header.released_position.value).load(std::memory_order_acquire);
   // What producers write between the release frontier and the head is what the ring holds in
   // memory: when write-back and release fall behind, producers wait (writable_end). Preparation
@@ -350,6 +357,7 @@ void Pager::invalidate(std::uint64_t start, std::uint64_t end) noexcept {
 
 void Pager::start_writeback() noexcept {
   if (strategy_ == PagingStrategy::none) return;
+  // Acquire: pairs with the producers' head CAS; only says how far to write back.
   const std::uint64_t head = atomic_field(file_.header().head_position.value).load(std::memory_order_acquire);
   // Leave the chunk under the producers alone: pages written back now would be dirtied again.
   const std::uint64_t until = round_down(head, base_.chunk_bytes);
@@ -378,15 +386,10 @@ std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budge
       file_.policy() == WriterPolicy::block && budget.hold_window_bytes <= budget.resident_lag_bytes;
   std::uint64_t slowest = head;
   for (const auto& slot : file_.header().consumers) {
-    // Acquire: pairs with the release store of state that publishes an attached slot.
-    if (load_field(slot.state, std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(format::ConsumerState::active)) {
-      continue;
-    }
+    if (state_of(slot) != format::ConsumerState::active) continue;
     // Acquire: pairs with the consumer's seq_cst fetch_or that sets the flag; only steers memory.
     const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
-    const bool follows = followers_hold && (flags & format::kConsumerHoldsBack) != 0 &&
-                         (flags & format::kConsumerFollowing) != 0 && (flags & format::kConsumerExpired) == 0;
+    const bool follows = followers_hold && is_following(flags);
     // Acquire: pairs with the consumer's seq_cst cursor store; only steers memory use.
     const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
     if (cursor <= head) slowest = std::min(slowest, follows ? cursor : std::max(cursor, kept_from));
@@ -398,11 +401,13 @@ std::uint64_t Pager::release_target(std::uint64_t head, const PagingSizes& budge
 bool Pager::release_behind() noexcept {
   if (strategy_ == PagingStrategy::none) return false;
   auto& header = file_.header();
+  // Acquire: pairs with the producers' head CAS; the frontier's own CAS below orders the rest.
   const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
   const std::uint64_t capacity = file_.geometry().capacity;
   const PagingSizes budget = sizes();
   const std::uint64_t target = release_target(head, budget);
   auto released = atomic_field(header.released_position.value);
+  // Acquire: pairs with the last CAS of the frontier, by this process or another.
   std::uint64_t from = released.load(std::memory_order_acquire);
   const std::uint64_t first = from;
   while (from < target) {

@@ -17,6 +17,7 @@
 #include "futex.hpp"
 #include "housekeeper.hpp"
 #include "paging.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
@@ -34,7 +35,7 @@ class ProducerCore {
  public:
   ProducerCore(const Ring& ring, const ProducerOptions& options)
       : ring_(ring),
-        file_(*ring.file()),
+        file_(file_of(ring)),
         header_(file_.header()),
         geometry_(file_.geometry()),
         options_(options),
@@ -75,8 +76,10 @@ class ProducerCore {
   enum class Filler { caller, write };
 
   ClaimResult try_claim(std::size_t payload_bytes, Filler filler = Filler::caller) noexcept {
+    // A second claim would leave the first one's buffer in the caller's hands with nobody to
+    // commit it: refuse it, loudly where assertions are on.
     assert(!claim_open_ && "commit() or abort() the open claim first");
-    if (claim_open_) abort();
+    if (claim_open_) return {ClaimStatus::claim_open, {}};
     if (payload_bytes > geometry_.max_record_bytes) return {ClaimStatus::too_large, {}};
     const std::uint64_t stride = format::frame_stride(kRecordHeaderBytes + payload_bytes);
     if (stranded_.present && !pad_stranded_reservation()) return {ClaimStatus::would_block, {}};
@@ -145,11 +148,11 @@ class ProducerCore {
         abort();
         return ClaimStatus::io_error;
       }
-      return commit_frame(used_bytes, options_.checksum ? crc32c(payload) : 0);
+      return commit_frame(used_bytes, options_.compute_checksums ? crc32c(payload) : 0);
     }
     note_fill_in_place();
     const std::uint32_t payload_crc =
-        options_.checksum ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
+        options_.compute_checksums ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
     return commit_frame(used_bytes, payload_crc);
   }
 
@@ -165,7 +168,10 @@ class ProducerCore {
       write_padding(tail, tail_position, claim_stride_ - used_stride, geometry_);
     }
     format::RecordHeader& header = header_of(claim_frame_);
+    // Relaxed: only this producer writes its next sequence.
     const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
+    // Relaxed: the commit CAS below (release) publishes it with the rest of the header; atomic
+    // only because a consumer searching for boundaries may read a frame still being written.
     atomic_field(header.position).store(claim_position_, std::memory_order_relaxed);
     header.timestamp_ns = realtime_ns();
     header.producer_sequence = sequence;
@@ -181,12 +187,13 @@ class ProducerCore {
     // consumer padded the claim over after the unblock timeout.
     const bool won = atomic_field(commit_word_of(claim_frame_))
                          .compare_exchange_strong(expected, committed, std::memory_order_seq_cst);
-    close_claim();
+    close_claim(claim_position_ + claim_stride_);
     if (!won) return ClaimStatus::claim_lost;
     // Relaxed: only this producer writes its line; status readers tolerate a stale count.
     atomic_field(slot_->next_sequence).store(sequence + 1, std::memory_order_relaxed);
     stats_.records += 1;
     stats_.bytes += used_bytes;
+    // Relaxed: counts for status, written only by this producer; nothing is published with them.
     atomic_field(slot_->committed_records).store(stats_.records, std::memory_order_relaxed);
     atomic_field(slot_->committed_bytes).store(stats_.bytes, std::memory_order_relaxed);
     wake_data_waiters();
@@ -200,7 +207,7 @@ class ProducerCore {
   ClaimStatus abort() noexcept {
     if (!claim_open_) return ClaimStatus::no_claim;
     const bool won = pad_over(claim_frame_, claim_position_, claim_stride_, claim_old_word_, geometry_);
-    close_claim();
+    close_claim(claim_position_ + claim_stride_);
     if (!won) return ClaimStatus::claim_lost;
     wake_data_waiters();
     return ClaimStatus::ok;
@@ -220,7 +227,7 @@ class ProducerCore {
     }
     // From the caller's buffer: reading the payload back through the mapping would fault every
     // page the file write put in the page cache.
-    return commit_frame(payload.size(), options_.checksum ? crc32c(payload) : 0);
+    return commit_frame(payload.size(), options_.compute_checksums ? crc32c(payload) : 0);
   }
 
   const ProducerStats& stats() const noexcept { return stats_; }
@@ -319,7 +326,7 @@ class ProducerCore {
       }
     }
     stranded_.present = false;
-    publish_claim(*slot_, {stranded_.end, stranded_.end, 0});
+    close_claim(stranded_.end);
     wake_data_waiters();
     return true;
   }
@@ -434,6 +441,7 @@ class ProducerCore {
     if (!limit_allows || !writable) {
       futex_wait(&wait.futex_word, observed, std::chrono::nanoseconds(timeout_ns));
     }
+    // seq_cst, as the increment: the pair brackets the re-check (wakeups.hpp).
     atomic_field(wait.sleepers).fetch_sub(1, std::memory_order_seq_cst);
   }
 
@@ -457,10 +465,11 @@ class ProducerCore {
     return {claim_frame_ + kRecordHeaderBytes, payload_bytes};
   }
 
-  void close_claim() noexcept {
+  // Shows in our slot that no claim is open, the last one having ended at `end` (an empty claim
+  // there: consumers resolving a frame below `end` no longer find it ours).
+  void close_claim(std::uint64_t end) noexcept {
     claim_open_ = false;
-    const OpenClaim closed{claim_position_ + claim_stride_, claim_position_ + claim_stride_, 0};
-    publish_claim(*slot_, closed);
+    publish_claim(*slot_, {end, end, 0});
   }
 
   Ring ring_;

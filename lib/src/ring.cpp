@@ -35,6 +35,7 @@ Ring Ring::open(const std::filesystem::path& path, const OpenOptions& open_optio
 const RingInfo& Ring::info() const noexcept { return file_->info(); }
 
 std::uint64_t Ring::head_position() const noexcept {
+  // Acquire: pairs with the producers' head CAS.
   return load_field(file_->header().head_position.value, std::memory_order_acquire);
 }
 
@@ -44,8 +45,7 @@ std::vector<ConsumerInfo> Ring::consumers() const {
   const std::uint64_t now = detail::realtime_ns();
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header.consumers[index];
-    // Acquire: pairs with the release store of state that publishes an attached slot.
-    const auto state = static_cast<format::ConsumerState>(load_field(slot.state, std::memory_order_acquire));
+    const format::ConsumerState state = detail::state_of(slot);
     if (state == format::ConsumerState::free) continue;
     ConsumerInfo info;
     info.slot = index;
@@ -53,15 +53,18 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     std::memcpy(name, slot.name, sizeof name);
     name[sizeof name - 1] = '\0';
     info.name = name;
+    // Acquire: pairs with the release store of state (above) and the following flag's fetch_or.
     const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
+    // Relaxed here and below: figures for a snapshot, published with the slot's state (above).
     info.pid = load_field(slot.owner_pid, std::memory_order_relaxed);
     info.detached = state == format::ConsumerState::detached;
     info.alive = !info.detached && detail::is_alive(detail::owner_of(slot));
     info.expired = (flags & format::kConsumerExpired) != 0;
-    info.holds_back = (flags & format::kConsumerHoldsBack) != 0 && !info.expired && !info.detached &&
-                      file_->policy() == WriterPolicy::block;
+    const bool can_hold = !info.detached && file_->policy() == WriterPolicy::block;
+    info.holds_back = can_hold && detail::holds_back(flags);
+    // Acquire: pairs with the consumer's seq_cst cursor store.
     info.cursor = load_field(slot.cursor, std::memory_order_acquire);
-    info.following = info.holds_back && !info.detached && (flags & format::kConsumerFollowing) != 0;
+    info.following = can_hold && detail::is_following(flags);
     info.replaying = !info.detached && file_->info().paging != PagingStrategy::none &&
                      info.cursor < load_field(header.released_position.value, std::memory_order_acquire);
     info.heartbeat_ns = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
@@ -80,6 +83,7 @@ std::vector<ProducerInfo> Ring::producers() const {
   const auto& header = file_->header();
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
     const auto& slot = header.producers[index];
+    // Acquire: pairs with the release store of state that publishes a producer's slot.
     if (load_field(slot.state, std::memory_order_acquire) !=
         static_cast<std::uint32_t>(format::ProducerState::active)) {
       continue;
@@ -106,7 +110,7 @@ std::vector<ProducerInfo> Ring::producers() const {
       info.waiting_for_open_claim = cause == format::kWaitForOpenClaim;
       info.waiting_for_preparation = cause == format::kWaitForPreparation;
     }
-    info.waited_ns = load_field(slot.waited_ns, std::memory_order_relaxed);
+    info.waited_ns = load_field(slot.waited_ns, std::memory_order_relaxed);  // relaxed, as wait_state
     result.push_back(info);
   }
   return result;
@@ -137,6 +141,7 @@ PagingState Ring::paging_state() const noexcept {
   state.hold_window_bytes = detail::hold_window_in_force(*file_);
   state.memory_bytes = load_field(line.memory_bytes, std::memory_order_relaxed);
   state.rings_sharing = load_field(line.rings_sharing, std::memory_order_relaxed);
+  // Acquire: pair with the paging engine's frontier stores; figures for a snapshot.
   state.prepared_position = load_field(header.prepared_position.value, std::memory_order_acquire);
   state.released_position = load_field(header.released_position.value, std::memory_order_acquire);
   return state;

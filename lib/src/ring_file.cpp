@@ -386,6 +386,8 @@ void RingFile::validate_tables() const {
   // A cursor beyond the head is not checked here: the header's pages may come from different
   // moments after a crash of the machine, and one consumer's cursor must not make the whole
   // ring unreadable. Attaching under that name reports it (consumer_attach.cpp).
+  // Acquire loads throughout: they pair with the release (or seq_cst) stores of the processes
+  // using the ring now, so that what is checked is what they published.
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header_->consumers[index];
     const auto state = load_field(slot.state, std::memory_order_acquire);

@@ -1,5 +1,6 @@
 #include "slot_life_cycle.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -23,12 +24,8 @@ constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 
 std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
-ConsumerState state_of(const format::ConsumerSlot& slot) noexcept {
-  // Acquire: pairs with the release store of state that ends every transition.
-  return static_cast<ConsumerState>(load_field(slot.state, std::memory_order_acquire));
-}
-
 bool named(const format::ConsumerSlot& slot) noexcept {
+  // Acquire: pairs with the release store of state that published the flags with the slot.
   return (load_field(slot.flags, std::memory_order_acquire) & format::kConsumerNamed) != 0;
 }
 
@@ -45,7 +42,8 @@ std::uint64_t grace_ns(const RingFile& file) {
 bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
   if (state_of(slot) != ConsumerState::active || file.policy() != WriterPolicy::block) return false;
   const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
-  if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) return false;
+  if (!holds_back(flags)) return false;
+  // Relaxed: the heartbeat is advisory (consumer.cpp); a stale one errs towards holding.
   const std::uint64_t heartbeat = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
   return now_ns < heartbeat + grace_ns(file);
 }
@@ -135,6 +133,7 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
   atomic_field(slot.waited_ns).store(0, std::memory_order_relaxed);
   const ProcessIdentity& self = current_process();
   atomic_field(slot.owner_pid).store(self.pid, std::memory_order_release);
+  // Relaxed: published by the state store below.
   atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
   atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
   // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
@@ -166,6 +165,7 @@ bool past_expiry(const RingFile& file, const format::ConsumerSlot& slot, std::ui
   if (state == ConsumerState::active && (is_alive(owner_of(slot)) || dead_and_holding(file, slot, now_ns))) {
     return false;
   }
+  // Relaxed: advisory, as every heartbeat (consumer.cpp).
   const std::uint64_t last_seen = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
   return now_ns >= last_seen && now_ns - last_seen >= expire_after_ms * 1'000'000;
 }
@@ -210,13 +210,43 @@ ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name)
   return {chosen, false};
 }
 
+void take_consumer_slot(RingFile& file, const ConsumerSlotChoice& choice, const ConsumerOptions& options,
+                        std::uint64_t start) noexcept {
+  auto& slot = file.header().consumers[choice.index];
+  const ProcessIdentity& self = current_process();
+  const bool is_named = !options.name.empty();
+  std::uint32_t flags = is_named ? std::uint32_t{format::kConsumerNamed} : 0u;
+  if (options.holds_back) flags |= format::kConsumerHoldsBack;
+  // Relaxed stores: none is read before the state store below publishes them all (release).
+  if (!choice.resumed) {
+    std::memset(slot.name, 0, sizeof slot.name);
+    std::memcpy(slot.name, options.name.data(), std::min(options.name.size(), sizeof slot.name - 1));
+    atomic_field(slot.consumed_records).store(0, std::memory_order_relaxed);
+    atomic_field(slot.lost_bytes).store(0, std::memory_order_relaxed);
+    atomic_field(slot.lost_records).store(0, std::memory_order_relaxed);
+  }
+  atomic_field(slot.owner_pid).store(self.pid, std::memory_order_relaxed);
+  atomic_field(slot.owner_start_time).store(self.start_time, std::memory_order_relaxed);
+  atomic_field(slot.attach_time_ns).store(realtime_ns(), std::memory_order_relaxed);
+  atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
+  atomic_field(slot.flags).store(flags, std::memory_order_relaxed);
+  const auto expire_after_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(options.expire_after.count(), 0));
+  atomic_field(slot.expire_after_ms).store(is_named ? expire_after_ms : 0, std::memory_order_relaxed);
+  // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit.
+  atomic_field(slot.cursor).store(start, std::memory_order_seq_cst);
+  // Release: publishes all of the above to acquire loads of state (state_of: producers, status).
+  atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::active), std::memory_order_release);
+}
+
 void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
   try {
     TableLock lock(file);
     auto& slot = file.header().consumers[slot_index];
+    // Release, as every store of state here: pairs with the acquire load in state_of.
     if (!named(slot)) {
       atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
     } else {
+      // Relaxed: published by the state store below.
       atomic_field(slot.owner_pid).store(0, std::memory_order_relaxed);
       atomic_field(slot.owner_start_time).store(0, std::memory_order_relaxed);
       // Last seen now: its expiry counts from here.
@@ -231,18 +261,21 @@ void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
 bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
   TableLock lock(file);
   auto& slot = file.header().consumers[slot_index];
-  if (atomic_field(slot.state).load(std::memory_order_acquire) != static_cast<std::uint32_t>(ConsumerState::active) ||
-      atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
+  // Relaxed owner loads: transitions happen under the table lock, which we hold.
+  if (state_of(slot) != ConsumerState::active || atomic_field(slot.owner_pid).load(std::memory_order_relaxed) != owner.pid ||
       atomic_field(slot.owner_start_time).load(std::memory_order_relaxed) != owner.start_time) {
     // Taken over meanwhile by a consumer that is attaching now: it holds back from the cursor
     // the caller read, which is already the new owner's (it published before lowering the limit).
     return false;
   }
+  // Relaxed: only the named bit is read, which changes only under the table lock we hold.
   const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_relaxed);
   if ((flags & format::kConsumerNamed) == 0) {
+    // Release: pairs with the acquire load in state_of.
     atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
     return true;
   }
+  // Relaxed: advisory, as every heartbeat (consumer.cpp).
   const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
   if (realtime_ns() < heartbeat + grace_ns(file)) return false;
   // Release: a returning consumer's acquire load of flags sees that it was expired.
@@ -273,8 +306,10 @@ CursorReset reset_named_consumer(RingFile& file, const std::string& name, const 
     TableLock lock(file);
     const std::uint32_t index = operable_named(file, name, "reset");
     auto& slot = file.header().consumers[index];
+    // Acquire: pairs with the last seq_cst cursor store (its consumer's commit, under no lock).
     reset.from = atomic_field(slot.cursor).load(std::memory_order_acquire);
     reset.to = search.resolve(target);
+    // Acquire: pairs with the producers' head CAS; a figure for the operator.
     reset.head = atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
     reset.holds_back = dead_and_holding(file, slot, realtime_ns());
     if (dry_run) return reset;

@@ -13,6 +13,7 @@
 
 #include "process_identity.hpp"
 #include "ring_file.hpp"
+#include "ringfile/consumer.hpp"
 #include "ringfile/consumer_table.hpp"
 #include "ringfile/format/file_header.hpp"
 
@@ -38,6 +39,12 @@ struct ConsumerSlotChoice {
 // @pre the table lock is held. Throws Error: busy (the name is attached by a live process),
 // table_full.
 ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name);
+
+// Publishes the chosen slot as attached by this process, its cursor at `start`: a resumed named
+// slot keeps its name and counts, any other starts afresh. @pre the table lock is held, `options`
+// validated (the name fits).
+void take_consumer_slot(RingFile& file, const ConsumerSlotChoice& choice, const ConsumerOptions& options,
+                        std::uint64_t start) noexcept;
 
 // Detach: frees an anonymous slot; a named one keeps its cursor, with no owner, last seen now.
 // Takes the table lock; without it (the file system failed) the slot stays active and producers

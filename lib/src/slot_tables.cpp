@@ -17,11 +17,13 @@ using format::ProducerState;
 
 void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept {
   auto sequence = atomic_field(slot.claim_sequence);
+  // Relaxed: only the owner writes the sequence.
   const std::uint64_t before = sequence.load(std::memory_order_relaxed);
   // Odd while changing; the release fence orders that mark before the field stores, so a reader
   // that sees a new field also sees the odd sequence (seqlock writer side).
   sequence.store(before + 1, std::memory_order_relaxed);
   release_fence();
+  // Relaxed: ordered by the fence above and the release store below (seqlock).
   atomic_field(slot.claim_start).store(claim.start, std::memory_order_relaxed);
   atomic_field(slot.claim_end).store(claim.end, std::memory_order_relaxed);
   atomic_field(slot.claim_time_ns).store(claim.time_ns, std::memory_order_relaxed);
@@ -37,6 +39,7 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::uint64_t before = load_field(slot.claim_sequence, std::memory_order_acquire);
     OpenClaim claim;
+    // Relaxed: ordered by the acquire load above and the acquire fence below (seqlock).
     claim.start = load_field(slot.claim_start, std::memory_order_relaxed);
     claim.end = load_field(slot.claim_end, std::memory_order_relaxed);
     claim.time_ns = load_field(slot.claim_time_ns, std::memory_order_relaxed);
@@ -49,6 +52,8 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
   return {};
 }
 
+// Acquire: pairs with the release store of the owner's pid (a producer) or of the slot's state,
+// which the owner stores after them.
 ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept {
   return {load_field(slot.owner_pid, std::memory_order_acquire),
           load_field(slot.owner_start_time, std::memory_order_acquire)};
@@ -72,6 +77,7 @@ std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uin
     const auto& slot = file.header().producers[index];
     const OpenClaim claim = read_claim(slot);
     if (position < claim.start || position >= claim.end) continue;
+    // Acquire: pairs with the release store of state that publishes a producer's slot.
     const bool alive = atomic_field(slot.state).load(std::memory_order_acquire) !=
                            static_cast<std::uint32_t>(ProducerState::free) &&
                        is_alive(owner_of(slot));
@@ -108,6 +114,7 @@ std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) no
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept {
   const Geometry& geometry = file.geometry();
+  // Acquire: pairs with the producers' head CAS.
   const std::uint64_t head =
       atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
   // Space a lap behind the head has been reserved again by others: the old claim is gone.
@@ -196,19 +203,13 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
   if (lowest_slot != nullptr) *lowest_slot = format::kConsumerSlotCount;
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     auto& slot = header.consumers[index];
-    // Acquire: pairs with the release store of state that publishes an attached slot.
-    if (atomic_field(slot.state).load(std::memory_order_acquire) !=
-        static_cast<std::uint32_t>(ConsumerState::active)) {
-      continue;
-    }
+    if (state_of(slot) != ConsumerState::active) continue;
     // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
     const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
-    if ((flags & format::kConsumerHoldsBack) == 0 || (flags & format::kConsumerExpired) != 0) {
-      continue;
-    }
+    if (!holds_back(flags)) continue;
     // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
-    const std::uint64_t bound = cursor + ((flags & format::kConsumerFollowing) != 0 ? hold_window : capacity);
+    const std::uint64_t bound = cursor + (is_following(flags) ? hold_window : capacity);
     if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
       const ProcessIdentity owner = owner_of(slot);
       try {

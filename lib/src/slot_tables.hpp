@@ -1,11 +1,13 @@
 // The producer and consumer tables in the header, as the hot paths use them: the open-claim
-// seqlock, a producer's wait report, and the producer limit of the block policy. Taking,
-// releasing and reclaiming slots is their life cycle, in slot_life_cycle.hpp.
+// seqlock, a producer's wait report, what a consumer slot's state and flags say, and the producer
+// limit of the block policy. Taking, publishing, giving back and reclaiming the slots of both
+// tables is their life cycle, in slot_life_cycle.hpp.
 #pragma once
 
 #include <array>
 #include <cstdint>
 
+#include "atomics.hpp"
 #include "data_view.hpp"
 #include "process_identity.hpp"
 #include "ring_file.hpp"
@@ -65,7 +67,25 @@ class WaitReport {
   std::uint64_t timed_out_at_ns_ = 0;     // monotonic; a claim soon after continues that wait
 };
 
+// ---- consumer slots --------------------------------------------------------------------------
+
+// The slot's state. Acquire: pairs with the release store of state that ends every transition
+// of the slot's life cycle (slot_life_cycle.hpp), so what the transition wrote is seen with it.
+inline format::ConsumerState state_of(const format::ConsumerSlot& slot) noexcept {
+  return static_cast<format::ConsumerState>(load_field(slot.state, std::memory_order_acquire));
+}
+
 // ---- consumers holding producers back (block policy) ------------------------------------------
+
+// What a consumer slot's flags say, for an active slot under the block policy: it holds
+// producers back (asked to, and not expired since its owner died) ...
+constexpr bool holds_back(std::uint32_t flags) noexcept {
+  return (flags & format::kConsumerHoldsBack) != 0 && (flags & format::kConsumerExpired) == 0;
+}
+// ... and does so as a follower, within the hold window of the head.
+constexpr bool is_following(std::uint32_t flags) noexcept {
+  return holds_back(flags) && (flags & format::kConsumerFollowing) != 0;
+}
 
 // Makes producers respect a cursor just stored at `position` (a consumer attaching, an operator
 // moving a holding cursor back): lowers the shared limit to position + capacity, then looks at the

@@ -23,6 +23,7 @@ namespace ringfile::detail {
 inline constexpr std::uint64_t kSpinBeforeSleepNs = 50'000;
 
 inline void wake_sleepers(format::WaitLine& line) noexcept {
+  // seq_cst, both: the waker's half of the pairing above.
   if (atomic_field(line.sleepers).load(std::memory_order_seq_cst) == 0) return;
   atomic_field(line.futex_word).fetch_add(1, std::memory_order_seq_cst);
   futex_wake_all(&line.futex_word);

@@ -40,6 +40,11 @@ TEST_CASE("bad usage: one line naming the problem, exit 2") {
   check_fails(dir, {"out", ring, "--nats", url, "--stream", "S.T", "--subject", "s"}, 2, "not a JetStream name");
   check_fails(dir, {"out", ring, "--nats", url, "--stream", "S", "--subject", "s", "--max-in-flight", "0"}, 2,
               "--max-in-flight");
+  // --from in ringfile-consumer's words (programs_common's start point).
+  check_fails(dir, {"out", ring, "--nats", url, "--stream", "S", "--subject", "s", "--from", "yesterday"}, 2,
+              "is not committed, earliest, latest, a position, -N");
+  check_fails(dir, {"out", ring, "--nats", url, "--stream", "S", "--subject", "s", "--from", "-0"}, 2,
+              "'-0' asks for no record");
   check_fails(dir, {"in", ring, "--nats", url, "--stream", "S"}, 2, "--durable");
   check_fails(dir, {"in", ring, "--nats", url, "--stream", "S", "--durable", "d", "--size", "1M"}, 2, "add --create");
   check_fails(dir, {"in", ring, "--nats", url, "--stream", "S", "--durable", "a.b"}, 2, "not a JetStream name");
@@ -51,6 +56,11 @@ TEST_CASE("no server at the URL, or no ring: one line, exit 1") {
   create_ring(dir, ring, {"--size", "1M"});
   const std::string nobody = "nats://127.0.0.1:" + std::to_string(free_port());
   check_fails(dir, {"out", ring, "--nats", nobody, "--stream", "S", "--subject", "s"}, 1, "cannot connect to NATS");
+  // -N and times are accepted as ringfile-consumer accepts them: it gets as far as connecting.
+  check_fails(dir, {"out", ring, "--nats", nobody, "--stream", "S", "--subject", "s", "--from", "-5"}, 1,
+              "cannot connect to NATS");
+  check_fails(dir, {"out", ring, "--nats", nobody, "--stream", "S", "--subject", "s", "--from", "10m-ago"}, 1,
+              "cannot connect to NATS");
   check_fails(dir, {"in", ring, "--nats", nobody, "--stream", "S", "--durable", "d"}, 1, "cannot connect to NATS");
   check_fails(dir, {"out", dir / "missing.ring", "--nats", nobody, "--stream", "S", "--subject", "s"}, 1, "missing.ring");
 }

@@ -7,7 +7,7 @@
 
 #include "ringfile/consumer_table.hpp"
 #include "ringfile/error.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/rings.hpp"

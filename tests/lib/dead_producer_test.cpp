@@ -13,7 +13,8 @@
 #include "frames.hpp"
 #include "ring_file.hpp"
 #include "slot_tables.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ring_access.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/rings.hpp"
@@ -126,7 +127,7 @@ TEST_CASE("a producer killed in the middle of publishing a claim wedges nobody")
   doomed.kill_hard();
   // Another slot as a producer leaves it when killed between the two halves of the claim
   // seqlock (before it could move the head): sequence odd, owner dead.
-  auto& torn = ring.file()->header().producers[60];
+  auto& torn = detail::file_of(ring).header().producers[60];
   torn.owner_pid = static_cast<std::uint64_t>(doomed.pid());
   torn.claim_sequence = 7;
   torn.claim_start = 123;
@@ -159,7 +160,7 @@ std::uint64_t dead_pid() {
 
 // Leaves slot `index` as a producer killed with claim [start, end) open.
 void leave_dead_claim(Ring& ring, std::uint32_t index, std::uint64_t start, std::uint64_t end) {
-  auto& slot = ring.file()->header().producers[index];
+  auto& slot = detail::file_of(ring).header().producers[index];
   slot.owner_pid = dead_pid();
   slot.owner_start_time = 1;
   detail::publish_claim(slot, {start, end, detail::realtime_ns()});
@@ -181,7 +182,7 @@ TEST_CASE("a claim left by a producer killed before it moved the head never hide
   const std::uint64_t position = ring.head_position();
   leave_dead_claim(ring, 3, position, position + 4096);  // published, head never moved
   leave_dead_claim(ring, 4, position, position + 64);    // the real owner of [position, +64)
-  detail::atomic_field(ring.file()->header().head_position.value).store(position + 64);
+  detail::atomic_field(detail::file_of(ring).header().head_position.value).store(position + 64);
   REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
 
   std::vector<std::string> seen;
@@ -202,8 +203,8 @@ TEST_CASE("a producer taking over a dead slot pads its claim only below the head
   REQUIRE(producer.write(as_bytes("first")) == ClaimStatus::ok);
   const std::uint64_t head = ring.head_position();
   leave_dead_claim(ring, 5, head, head + 256);
-  detail::DataView view(*ring.file(), detail::DataView::Access::read_write);
-  detail::pad_abandoned_range(*ring.file(), view, 5, head, head + 256);
+  detail::DataView view(detail::file_of(ring), detail::DataView::Access::read_write);
+  detail::pad_abandoned_range(detail::file_of(ring), view, 5, head, head + 256);
   std::byte* frame = view.at(head, format::kRecordHeaderBytes);
-  CHECK(detail::read_frame(frame, head, ring.file()->geometry()).kind == detail::FrameKind::uncommitted);
+  CHECK(detail::read_frame(frame, head, detail::file_of(ring).geometry()).kind == detail::FrameKind::uncommitted);
 }

@@ -13,8 +13,9 @@
 
 #include "atomics.hpp"
 #include "paging.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -44,10 +45,10 @@ bool zero_range_available(const TempDir& dir) {
 
 std::vector<std::byte> file_bytes(const Ring& ring, std::uint64_t start, std::uint64_t end) {
   std::vector<std::byte> bytes;
-  detail::for_each_file_range(*ring.file(), start, end, [&](std::uint64_t offset, std::uint64_t length) {
+  detail::for_each_file_range(detail::file_of(ring), start, end, [&](std::uint64_t offset, std::uint64_t length) {
     const std::size_t before = bytes.size();
     bytes.resize(before + length);
-    REQUIRE(::pread(ring.file()->fd(), bytes.data() + before, length, static_cast<off_t>(offset)) ==
+    REQUIRE(::pread(detail::file_of(ring).fd(), bytes.data() + before, length, static_cast<off_t>(offset)) ==
             static_cast<ssize_t>(length));
   });
   return bytes;
@@ -101,7 +102,7 @@ TEST_CASE("paging: bytes ahead of the head are invalidated before producers reus
   SyntheticVerifier verifier;
   std::vector<std::byte> record(3000);
   std::uint64_t sequence = 0;
-  const auto& header = ring.file()->header();
+  const auto& header = detail::file_of(ring).header();
   {
     Producer producer(ring);
     while (ring.head_position() < 3 * capacity + capacity / 2) {
@@ -137,7 +138,7 @@ TEST_CASE("paging: under block policy nothing a holding consumer has not read is
     fill_synthetic(record, 1, written);
     if (producer.write(record, std::chrono::milliseconds(50)) != ClaimStatus::ok) break;
   }
-  const auto& header = ring.file()->header();
+  const auto& header = detail::file_of(ring).header();
   CHECK(load(const_cast<std::uint64_t&>(header.preparation.preparing_end)) <= capacity);
   // Every record of the full lap is still there, intact.
   SyntheticVerifier verifier;
@@ -177,7 +178,7 @@ TEST_CASE("paging: behind a following consumer pages are dropped, the ring's res
   Ring ring = engine_ring(dir, capacity, WriterPolicy::block, PagingStrategy::zero_range);
   Consumer follower = Consumer::attach(ring, {});
   Producer producer(ring);
-  detail::Pager pager(*ring.file());
+  detail::Pager pager(detail::file_of(ring));
   // The bound from the issue: views ahead + follower lag + views behind, plus the header and the
   // granularity at which the kernel drops pages (one large folio).
   const std::uint64_t bound = pager.resident_bound_bytes();
@@ -194,7 +195,7 @@ TEST_CASE("paging: behind a following consumer pages are dropped, the ring's res
                      << " KiB resident, budget " << (bound >> 10) << " KiB");
   CHECK(most_resident <= bound);
   CHECK(most_resident < capacity / 2);
-  CHECK(load(ring.file()->header().released_position.value) > 2 * capacity);
+  CHECK(load(detail::file_of(ring).header().released_position.value) > 2 * capacity);
   CHECK(verifier.totals().records == sequence);
   CHECK(verifier.totals().corrupt == 0);
 }
@@ -229,9 +230,9 @@ TEST_CASE("paging: a holding consumer within the hold window paces producers, an
   CHECK(ring.consumers().at(0).following);
   CHECK(!ring.consumers().at(0).replaying);
   // The engine keeps everything it has not read in memory.
-  detail::Pager pager(*ring.file());
+  detail::Pager pager(detail::file_of(ring));
   pager.release_behind();
-  CHECK(load(ring.file()->header().released_position.value) <= stopped_at);
+  CHECK(load(detail::file_of(ring).header().released_position.value) <= stopped_at);
   const auto& info = ring.info();
   struct {
     std::uint64_t offset, length;
@@ -239,7 +240,7 @@ TEST_CASE("paging: a holding consumer within the hold window paces producers, an
   struct {
     std::uint64_t cache, dirty, writeback, evicted, recently_evicted;
   } cached{};
-  if (::syscall(451, ring.file()->fd(), &range, &cached, 0) == 0) {
+  if (::syscall(451, detail::file_of(ring).fd(), &range, &cached, 0) == 0) {
     CHECK(cached.cache * 4096 >= range.length - 4096);
   }
   SyntheticVerifier verifier;
@@ -276,11 +277,11 @@ TEST_CASE("paging: a follower is never passed by the release, even when the budg
   REQUIRE(ring.consumers().at(0).following);
   const std::uint64_t lag = ring.head_position() - follower.position();
   // More rings open on the machine: the budget shrinks to its minimum, far below the lag.
-  detail::publish_budget(*ring.file(), {.budget_bytes = 1});
+  detail::publish_budget(detail::file_of(ring), {.budget_bytes = 1});
   REQUIRE(ring.paging_state().hold_window_bytes < lag);
-  detail::Pager pager(*ring.file());
+  detail::Pager pager(detail::file_of(ring));
   pager.release_behind();
-  CHECK(load(ring.file()->header().released_position.value) <= follower.position());
+  CHECK(load(detail::file_of(ring).header().released_position.value) <= follower.position());
   CHECK(!ring.consumers().at(0).replaying);
   SyntheticVerifier verifier;
   follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); }, 64 << 20);
@@ -288,7 +289,7 @@ TEST_CASE("paging: a follower is never passed by the release, even when the budg
   CHECK(verifier.producers().at(1).next_sequence == sequence);
   // Once it has read them, they go.
   pager.release_behind();
-  CHECK(load(ring.file()->header().released_position.value) > follower.position() - lag);
+  CHECK(load(detail::file_of(ring).header().released_position.value) > follower.position() - lag);
 }
 
 TEST_CASE("paging: a consumer further behind than the hold window holds producers at the capacity, and follows once it is within") {
@@ -340,11 +341,11 @@ TEST_CASE("paging: a consumer replaying the last lap does not keep it in memory"
   // Half a lap behind the head, far beyond the resident lag: it replays records no longer in
   // memory (and not so close to the oldest byte that producers overwrite them while it reads).
   Consumer replayer = Consumer::attach(ring, {.start_position = replay_from});
-  detail::Pager pager(*ring.file());
+  detail::Pager pager(detail::file_of(ring));
   REQUIRE(ring.head_position() - replayer.position() > pager.sizes().resident_lag_bytes);
   // The follower's bound, plus the replayer's own view and the readahead it asks for (2 MiB for
   // a budget this small).
-  const std::uint64_t bound = pager.resident_bound_bytes() + ring.file()->view_bytes() + (2 << 20);
+  const std::uint64_t bound = pager.resident_bound_bytes() + detail::file_of(ring).view_bytes() + (2 << 20);
   SyntheticVerifier verifier;
   std::uint64_t most_resident = 0;
   for (int round = 0; round < 200; ++round) {
@@ -370,7 +371,7 @@ TEST_CASE("paging: a preparation left by a dead process is taken over") {
   const pid_t dead_pid = dead.pid();
   const std::uint64_t dead_start = detail::process_start_time(static_cast<std::uint64_t>(dead_pid));
   dead.kill_hard();
-  auto& header = ring.file()->header();
+  auto& header = detail::file_of(ring).header();
   const std::uint64_t prepared = load(header.prepared_position.value);
   detail::atomic_field(header.preparation.owner_word)
       .store(static_cast<std::uint64_t>(dead_pid) << 32 | (dead_start & 0xFFFFFFFFu) | 1u);

@@ -5,7 +5,7 @@
 #include <ctime>
 #include <thread>
 
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/rings.hpp"

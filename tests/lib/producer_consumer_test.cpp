@@ -3,14 +3,19 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "atomics.hpp"
 #include "frames.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,14 +27,14 @@ namespace {
 // Moves an empty ring's head (and the producer limit) to `position`, as if that much had been
 // written and read already.
 void place_head(Ring& ring, std::uint64_t position) {
-  auto& header = ring.file()->header();
+  auto& header = detail::file_of(ring).header();
   detail::atomic_field(header.head_position.value).store(position);
   detail::atomic_field(header.producer_limit.value).store(position + ring.info().capacity_bytes);
 }
 
 detail::FrameRead frame_at(Ring& ring, std::uint64_t position) {
-  detail::DataView view(*ring.file(), detail::DataView::Access::read_only);
-  const auto& geometry = ring.file()->geometry();
+  detail::DataView view(detail::file_of(ring), detail::DataView::Access::read_only);
+  const auto& geometry = detail::file_of(ring).geometry();
   std::byte* frame = view.at(geometry.offset_of(position), detail::header_bytes_at(position, geometry));
   return detail::read_frame(frame, position, geometry);
 }
@@ -132,6 +137,38 @@ TEST_CASE("abort turns a claim into padding that consumers skip") {
   REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
   CHECK(frame_at(ring, 0).kind == detail::FrameKind::padding);
   CHECK(drain(consumer) == std::vector<std::string>{"after"});
+}
+
+TEST_CASE("a second claim while one is open is refused, and the open one stays usable") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+#ifdef NDEBUG
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  ClaimResult first = producer.try_claim(5);
+  REQUIRE(first);
+  std::memcpy(first.buffer.data(), "first", 5);
+  CHECK(producer.try_claim(8).status == ClaimStatus::claim_open);
+  CHECK(producer.claim(8, std::chrono::milliseconds(1)).status == ClaimStatus::claim_open);
+  CHECK(producer.write(as_bytes("second")) == ClaimStatus::claim_open);
+  REQUIRE(producer.commit() == ClaimStatus::ok);
+  REQUIRE(producer.write(as_bytes("third")) == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"first", "third"});
+#else
+  // With assertions on, the misuse stops the process (a child here, which makes its own producer:
+  // producers do not survive fork).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Producer producer(ring);
+    if (producer.try_claim(5)) producer.try_claim(8);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+#endif
 }
 
 TEST_CASE("committing part of a claim pads the rest") {
@@ -290,7 +327,7 @@ TEST_CASE("earliest after many laps starts at the oldest intact record") {
     REQUIRE(producer.write(as_bytes(payload + std::to_string(written++))) == ClaimStatus::ok);
   }
   Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
-  const auto& header = ring.file()->header();
+  const auto& header = detail::file_of(ring).header();
   const std::uint64_t frontier = std::max(ring.head_position(), header.preparation.preparing_end);
   // A margin (an eighth of this small ring) ahead of the oldest byte, so that producers do not
   // overwrite the start while the consumer attaches; then the next record boundary.

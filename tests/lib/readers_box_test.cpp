@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "paging.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/memory_box.hpp"
@@ -94,21 +95,21 @@ std::uint64_t field(const std::map<std::string, std::string>& fields, const std:
 // Bytes of ring positions [start, end) in the page cache.
 std::uint64_t cached_bytes(const Ring& ring, std::uint64_t start, std::uint64_t end) {
   std::uint64_t cached = 0;
-  detail::for_each_file_range(*ring.file(), start, end, [&](std::uint64_t offset, std::uint64_t length) {
+  detail::for_each_file_range(detail::file_of(ring), start, end, [&](std::uint64_t offset, std::uint64_t length) {
     struct {
       std::uint64_t offset, length;
     } range{offset, length};
     struct {
       std::uint64_t cache, dirty, writeback, evicted, recently_evicted;
     } stat{};
-    if (::syscall(451, ring.file()->fd(), &range, &stat, 0) == 0) {
+    if (::syscall(451, detail::file_of(ring).fd(), &range, &stat, 0) == 0) {
       cached += stat.cache * 4096;
       return;
     }
     // Kernels without cachestat: mincore over a read-only mapping of the range.
     const std::uint64_t page_offset = offset / 4096 * 4096;
     const std::uint64_t mapped_length = offset + length - page_offset;
-    void* mapped = ::mmap(nullptr, mapped_length, PROT_READ, MAP_SHARED, ring.file()->fd(), static_cast<off_t>(page_offset));
+    void* mapped = ::mmap(nullptr, mapped_length, PROT_READ, MAP_SHARED, detail::file_of(ring).fd(), static_cast<off_t>(page_offset));
     REQUIRE(mapped != MAP_FAILED);
     std::vector<unsigned char> pages((mapped_length + 4095) / 4096);
     REQUIRE(::mincore(mapped, mapped_length, pages.data()) == 0);
@@ -145,7 +146,7 @@ TEST_CASE("readers in a memory box: a follower slower than its producer is paced
   CHECK(field(followed, "corrupt") == 0);
   CHECK(field(produced, "waited_ns") > 0);         // the follower held the producer back...
   CHECK(field(followed, "not_following") == 0);    // ...as a follower, all the way
-  CHECK(field(followed, "most_lag") <= hold_window + 2 * ring.file()->geometry().max_frame_stride);
+  CHECK(field(followed, "most_lag") <= hold_window + 2 * detail::file_of(ring).geometry().max_frame_stride);
   CHECK(field(produced, "read") == 0);
   CHECK(field(followed, "read") == 0);
   CHECK(reads.bytes == 0);
@@ -164,8 +165,8 @@ TEST_CASE("readers in a memory box: a replay of history no longer in memory read
       REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
     }
   }
-  REQUIRE(::fdatasync(ring.file()->fd()) == 0);
-  REQUIRE(::posix_fadvise(ring.file()->fd(), static_cast<off_t>(ring.info().data_offset), 0, POSIX_FADV_DONTNEED) == 0);
+  REQUIRE(::fdatasync(detail::file_of(ring).fd()) == 0);
+  REQUIRE(::posix_fadvise(detail::file_of(ring).fd(), static_cast<off_t>(ring.info().data_offset), 0, POSIX_FADV_DONTNEED) == 0);
   REQUIRE(cached_bytes(ring, ring.head_position() - kCapacity, ring.head_position()) < kCapacity / 100);
 
   auto replayer = start_boxed(*setting, "box-replay", {(setting->dir / "ring").string()});

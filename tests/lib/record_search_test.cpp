@@ -10,9 +10,10 @@
 
 #include "data_view.hpp"
 #include "record_search.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
 #include "support/rings.hpp"
@@ -32,8 +33,8 @@ struct Seen {
 // Every record still intact, oldest first. (StartFrom::earliest keeps a margin from the oldest
 // record, for rings that producers are writing; this one they are not.)
 std::vector<Seen> intact_records(const Ring& ring) {
-  detail::DataView view(*ring.file(), detail::DataView::Access::read_only);
-  const std::uint64_t oldest = detail::oldest_intact_boundary(*ring.file(), view, 0);
+  detail::DataView view(detail::file_of(ring), detail::DataView::Access::read_only);
+  const std::uint64_t oldest = detail::oldest_intact_boundary(detail::file_of(ring), view, 0);
   Consumer reader = Consumer::attach(ring, {.start_position = oldest, .holds_back = false});
   std::vector<Seen> seen;
   for (;;) {
@@ -81,7 +82,7 @@ TEST_CASE("seek by time on a ring of many laps: the first record at or after it,
   REQUIRE(records.size() > 1000);
   const std::uint64_t head = ring.head_position();
 
-  detail::RingFile& file = *ring.file();
+  detail::RingFile& file = detail::file_of(ring);
   detail::DataView view(file, detail::DataView::Access::read_only);
   const auto max_probes = static_cast<std::uint64_t>(std::log2(static_cast<double>(capacity) / 8)) + 2;
   std::vector<std::uint64_t> times{0, records.front().time_ns - 1, records.back().time_ns + 1};
@@ -111,7 +112,7 @@ TEST_CASE("seek to the N-th last record reads about N records, not the ring") {
   Ring ring = Ring::create(dir / "ring", small_ring(1024 * 1024));
   write_laps(ring, 6.3);
   const std::vector<Seen> records = intact_records(ring);
-  detail::RingFile& file = *ring.file();
+  detail::RingFile& file = detail::file_of(ring);
   detail::DataView view(file, detail::DataView::Access::read_only);
   for (const std::uint64_t count : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{100}, std::uint64_t{1000},
                                     std::uint64_t{records.size()}}) {

@@ -5,8 +5,9 @@
 #include <thread>
 
 #include "atomics.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "slot_tables.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -108,7 +109,7 @@ TEST_CASE("holding producers at a cursor lowers their limit, or says they had al
   Producer producer(ring);
   std::vector<std::byte> payload(1000);
   while (ring.head_position() < capacity + 10'000) REQUIRE(producer.write(payload) == ClaimStatus::ok);
-  detail::RingFile& file = *ring.file();
+  detail::RingFile& file = detail::file_of(ring);
   const auto limit = [&] { return detail::load_field(file.header().producer_limit.value, std::memory_order_seq_cst); };
   const std::uint64_t head = ring.head_position();
   // As producers leave it with no consumer to wait for: a lap past the head.

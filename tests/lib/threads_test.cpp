@@ -4,7 +4,7 @@
 #include <thread>
 #include <vector>
 
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 

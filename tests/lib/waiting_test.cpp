@@ -11,6 +11,7 @@
 
 #include "atomics.hpp"
 #include "process_identity.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -83,7 +84,7 @@ TEST_CASE("waiting: a producer whose next bytes another live process is preparin
   Ring ring = engine_ring(dir);
   Producer producer(ring);
   std::vector<std::byte> record(8000);
-  auto& header = ring.file()->header();
+  auto& header = detail::file_of(ring).header();
   // A live process (init) takes the preparation lock and never finishes: the prepared frontier
   // stands still, and the producer waits for it once it gets there.
   const std::uint64_t holder = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);

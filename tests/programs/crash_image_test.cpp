@@ -14,7 +14,7 @@
 
 #include "ringfile/consumer.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/crash_images.hpp"
 #include "support/json_value.hpp"
 #include "support/program.hpp"

@@ -18,11 +18,12 @@
 #include <string>
 
 #include "paging.hpp"
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 
 namespace ringfile::test {
@@ -171,7 +172,7 @@ int consume(int argc, char** argv) {
     if (stop_after != 0) batch = std::min<std::uint64_t>(batch, stop_after - verifier.totals().records);
     const PollResult polled = consumer.poll(handler, batch);
     if (polled.status != PollStatus::ok) {
-      say("error " + consumer.error_message());
+      say("error " + polled.error_message);
       return 1;
     }
     if (stop_after != 0 && verifier.totals().records >= stop_after) {
@@ -240,7 +241,7 @@ int wrap_laps(char** argv) {
   Ring ring = Ring::open(argv[0], {.view_bytes = std::stoull(argv[3])});
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
-  const std::uint64_t bound = detail::Pager(*ring.file()).resident_bound_bytes();
+  const std::uint64_t bound = detail::Pager(detail::file_of(ring)).resident_bound_bytes();
   SyntheticVerifier verifier;
   std::uint64_t sequence = 0;
   const std::uint64_t capacity = ring.info().capacity_bytes;

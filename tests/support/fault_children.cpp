@@ -8,11 +8,12 @@
 #include <random>
 #include <string>
 
+#include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/children.hpp"
 
 namespace ringfile::test {
@@ -34,8 +35,8 @@ int named_reader(char** argv) {
   for (;;) {
     const PollResult polled = consumer.poll([&](const Record& record) { verifier.check(record.payload); }, batch);
     if (polled.status != PollStatus::ok) {
-      const auto& header = ring.file()->header();
-      say("error " + consumer.error_message() + " (head " + std::to_string(ring.head_position()) + ", limit " +
+      const auto& header = detail::file_of(ring).header();
+      say("error " + polled.error_message + " (head " + std::to_string(ring.head_position()) + ", limit " +
           std::to_string(header.producer_limit.value) + ", cursor " +
           std::to_string(header.consumers[consumer.slot()].cursor) + ")");
       return 1;
@@ -68,7 +69,7 @@ int named_reader(char** argv) {
 // The slot this consumer attached to must stay its own until it detaches: nobody else may be
 // handed a slot whose owner is alive.
 bool still_owner(const Ring& ring, const Consumer& consumer) {
-  const auto& slot = ring.file()->header().consumers[consumer.slot()];
+  const auto& slot = detail::file_of(ring).header().consumers[consumer.slot()];
   return std::atomic_ref<const std::uint64_t>(slot.owner_pid).load(std::memory_order_acquire) ==
              static_cast<std::uint64_t>(::getpid()) &&
          std::atomic_ref<const std::uint32_t>(slot.state).load(std::memory_order_acquire) ==

@@ -13,7 +13,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 #include "support/children.hpp"
 
 namespace ringfile::test {
@@ -88,7 +88,7 @@ int box_follow(char** argv) {
     if (!paused) batch = std::min<std::uint64_t>(batch, pause_after - verifier.totals().records);
     const PollResult polled = consumer.poll(handle, batch);
     if (polled.status != PollStatus::ok) {
-      say("error " + consumer.error_message());
+      say("error " + polled.error_message);
       return 1;
     }
     most_lag = std::max(most_lag, ring.head_position() - consumer.position());
@@ -120,7 +120,7 @@ int box_replay(char** argv) {
   while (consumer.position() < head) {
     const PollResult polled = consumer.poll([&](const Record& record) { verifier.check(record.payload); });
     if (polled.status != PollStatus::ok || polled.records == 0) {
-      say("error stopped at " + std::to_string(consumer.position()) + " " + consumer.error_message());
+      say("error stopped at " + std::to_string(consumer.position()) + " " + polled.error_message);
       return 1;
     }
   }

@@ -10,7 +10,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/producer.hpp"
 #include "ringfile/ring.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::test {
 
@@ -23,7 +23,7 @@ inline CreateOptions small_ring(std::uint64_t capacity, WriterPolicy policy = Wr
   return options;
 }
 
-// A synthetic record (see ringfile/synthetic.hpp) of `size` bytes.
+// A synthetic record (see ringfile/tooling/synthetic.hpp) of `size` bytes.
 inline std::vector<std::byte> synthetic_payload(std::uint64_t producer_id, std::uint64_t sequence, std::size_t size) {
   std::vector<std::byte> payload(size);
   fill_synthetic(payload, producer_id, sequence);

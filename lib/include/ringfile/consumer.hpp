@@ -46,6 +46,7 @@ struct ConsumerOptions {
   std::chrono::milliseconds expire_after{0};
   bool holds_back = true;      // block policy: producers wait for this consumer
   bool auto_commit = true;     // commit the cursor at the end of every poll
+  // Check each payload against its CRC32C, where its producer computed one.
   bool verify_checksums = true;
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
 };
@@ -63,7 +64,7 @@ enum class PollStatus {
   ok,
   // Damage where the next record should be: a frame that cannot be right, a payload that fails
   // its checksum, or bytes below the head that no producer claims for longer than the unblock
-  // timeout (writes lost in a crash of the machine). See Consumer::error_message(). The consumer
+  // timeout (writes lost in a crash of the machine). See PollResult::error_message. The consumer
   // stays there; the next poll skips to the next intact record and counts what it skipped as
   // lost (ConsumerStats::lost_bytes, and lost_records by the producers' sequence numbers).
   corrupt,
@@ -72,6 +73,8 @@ enum class PollStatus {
 struct PollResult {
   std::size_t records = 0;
   PollStatus status = PollStatus::ok;
+  // PollStatus::corrupt: the file, the position, what is wrong there and what to do (one line).
+  std::string error_message;
 };
 
 struct ConsumerStats {
@@ -145,7 +148,6 @@ class Consumer {
   Lag lag() const;
   const ConsumerStats& stats() const noexcept;
   std::uint32_t slot() const noexcept;
-  const std::string& error_message() const noexcept;  // after PollStatus::corrupt
   const Ring& ring() const noexcept;
 
  private:

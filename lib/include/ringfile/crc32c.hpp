@@ -10,7 +10,5 @@ namespace ringfile {
 // Uses the SSE4.2 crc32 instruction where the CPU has it, three streams at a time on large
 // buffers. `seed` is a previous result, to checksum a buffer in pieces.
 std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t seed = 0) noexcept;
-// The same, a byte at a time from a table: for CPUs without SSE4.2, and to test the fast one.
-std::uint32_t crc32c_portable(std::span<const std::byte> bytes, std::uint32_t seed = 0) noexcept;
 
 }  // namespace ringfile

@@ -26,6 +26,9 @@ enum class ClaimStatus {
   timed_out,    // claim(): no space within the timeout
   claim_lost,   // commit(): the claim was padded over after the unblock timeout
   no_claim,     // commit()/abort() without an open claim
+  claim_open,   // try_claim()/claim()/write() while a claim is open: commit() or abort() it first.
+                // A misuse: debug builds stop at an assertion; release builds return this and
+                // leave the open claim as it was.
   io_error,     // write(), commit() of a large claim: the kernel refused the write to the ring
                 // file (errno says why); the claim was aborted
 };
@@ -41,7 +44,8 @@ struct ClaimResult {
 
 struct ProducerOptions {
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
-  bool checksum = true;  // compute the payload CRC32C (else the field is 0 and not checked)
+  // Compute each payload's CRC32C (else the field is 0, and consumers check nothing).
+  bool compute_checksums = true;
   SyncPolicy sync;
 };
 
@@ -65,6 +69,7 @@ class Producer {
   Producer& operator=(Producer&&) noexcept;
 
   // Reserves `payload_bytes` at the head. Never blocks on space (block policy: would_block).
+  // @pre no claim open (else claim_open, see ClaimStatus).
   // The buffer of a claim below 64 KiB is the record's place in the mapping. From 64 KiB on (up
   // to 16 MiB) it is a buffer the producer keeps for the purpose, and commit() writes it with
   // pwrite(): the mapping's pages there were invalidated a lap ago, and filling them through the

@@ -14,6 +14,7 @@ namespace ringfile {
 
 namespace detail {
 class RingFile;
+struct RingAccess;
 }
 
 struct RingInfo {
@@ -122,10 +123,9 @@ class Ring {
   Residency residency() const;
   PagingState paging_state() const noexcept;
 
-  // For the library's own classes.
-  const std::shared_ptr<detail::RingFile>& file() const noexcept { return file_; }
-
  private:
+  // The file behind the handle, for the library's own classes and its white-box tests only.
+  friend struct detail::RingAccess;
   explicit Ring(std::shared_ptr<detail::RingFile> file) : file_(std::move(file)) {}
   std::shared_ptr<detail::RingFile> file_;
 };

@@ -14,7 +14,7 @@
 #include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/format/record_header.hpp"
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::program_test {
 namespace {

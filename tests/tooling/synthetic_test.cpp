@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 using namespace ringfile;
 

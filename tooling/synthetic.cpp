@@ -1,4 +1,4 @@
-#include "ringfile/synthetic.hpp"
+#include "ringfile/tooling/synthetic.hpp"
 
 #include <algorithm>
 #include <cstring>

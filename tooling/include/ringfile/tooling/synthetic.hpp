@@ -3,6 +3,9 @@
 //
 //   0  u32 magic "SYN1" | 4 u32 payload bytes | 8 u64 producer id | 16 u64 sequence |
 //   24 filler: a splitmix64 stream seeded from (producer id, sequence)
+//
+// Tooling, not the library's API: ringfile-producer --synthetic and ringfile-consumer --verify,
+// the tests and the example use it (target ringfile::tooling, not installed).
 #pragma once
 
 #include <cstddef>
