@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,9 @@ struct WrapOptions {
   bool quick = false;
 };
 
-// Parses and checks argv. Returns false after --help. Throws SetupError with a one-line reason.
-bool parse_wrap_options(int argc, char** argv, WrapOptions& options);
+// Parses and checks argv. Returns nullopt to run, or the exit code (after --help: 0; a bad option
+// or value: 2, with its one-line error printed). Throws programs::UsageError for a value that
+// parses but cannot be used.
+std::optional<int> parse_wrap_options(int argc, char** argv, WrapOptions& options);
 
 }  // namespace ringfile::bench::wrap
