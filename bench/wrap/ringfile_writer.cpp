@@ -35,9 +35,6 @@ namespace ringfile::bench::wrap {
 
 namespace {
 
-static_assert(kWholeRingHoldWindow == kHoldWindowWholeRing,
-              "--hold-window ring must mean the library's whole-ring window");
-
 // With block policy a claim waits for the reader; a reader that has not moved for this long
 // is stuck, and the writer gives up rather than hang the run.
 constexpr std::chrono::seconds kClaimTimeout{30};

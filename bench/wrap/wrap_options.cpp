@@ -44,7 +44,7 @@ bool any_ringfile_kind(const WrapOptions& options) {
 // "auto", "ring" or a size, as `ringfile-producer --hold-window` takes it.
 std::uint64_t parse_hold_window(const std::string& text) {
   if (text == "auto") return 0;
-  if (text == "ring") return kWholeRingHoldWindow;
+  if (text == "ring") return kHoldWindowWholeRing;
   const auto bytes = programs::parse_byte_size(text);
   if (!bytes || *bytes == 0) {
     throw programs::UsageError("--hold-window: '" + text + "' is not auto, ring or a size (e.g. 64M)");
@@ -62,7 +62,7 @@ void check_reader_pause(const WrapOptions& options) {
                      format_byte_size(options.ring_bytes - std::min(slack, options.ring_bytes)) +
                      "): the writer cannot write past an unread ring");
   }
-  if (any_ringfile_kind(options) && options.ringfile_hold_window_bytes != kWholeRingHoldWindow &&
+  if (any_ringfile_kind(options) && options.ringfile_hold_window_bytes != kHoldWindowWholeRing &&
       options.ringfile_hold_window_bytes < options.reader_pause_bytes + slack) {
     throw programs::UsageError(
         "--reader-pause needs --hold-window ring (or a window of at least the pause and two "

@@ -7,11 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace ringfile::bench::wrap {
+#include "ringfile/options.hpp"
 
-// `--hold-window ring`; the value of ringfile::kHoldWindowWholeRing (ringfile_writer.cpp checks),
-// spelled here so that the options build without the library.
-inline constexpr std::uint64_t kWholeRingHoldWindow = ~std::uint64_t{0};
+namespace ringfile::bench::wrap {
 
 struct WrapOptions {
   std::uint64_t ring_count = 8;
@@ -24,7 +22,7 @@ struct WrapOptions {
   std::uint64_t ringfile_view_bytes = 8ull << 20;
   bool ringfile_checksum = true;  // the library's default: a CRC32C per payload
   // CreateOptions::hold_window_bytes of the ringfile kinds: 0 what fits in the memory budget (the
-  // library's default), kWholeRingHoldWindow the whole ring, else a size.
+  // library's default), kHoldWindowWholeRing the whole ring, else a size.
   std::uint64_t ringfile_hold_window_bytes = 0;
   std::vector<std::string> kinds;  // empty: every registered kind, in registration order
   std::string baseline_kind;  // ratios are against this kind; empty: the first of `kinds`
