@@ -1,14 +1,12 @@
 #include "worker_group.hpp"
 
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <new>
 #include <span>
 #include <thread>
 #include <vector>
@@ -17,34 +15,10 @@
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
+#include "ringfile/system/shared_memory.hpp"
 
 namespace ringfile::producer {
 namespace {
-
-// Tallies in memory shared with the children (anonymous, inherited across fork).
-class SharedTallies {
- public:
-  explicit SharedTallies(std::size_t count) : count_(count) {
-    bytes_ = count * sizeof(ProducerTally);
-    void* memory = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      throw programs::RuntimeFailure(std::string("cannot map memory for the producer tallies: ") + std::strerror(errno));
-    }
-    tallies_ = static_cast<ProducerTally*>(memory);
-    for (std::size_t index = 0; index < count; ++index) new (&tallies_[index]) ProducerTally();
-  }
-  ~SharedTallies() { ::munmap(tallies_, bytes_); }
-  SharedTallies(const SharedTallies&) = delete;
-  SharedTallies& operator=(const SharedTallies&) = delete;
-
-  ProducerTally& operator[](std::size_t index) { return tallies_[index]; }
-  std::span<const ProducerTally> all() const { return {tallies_, count_}; }
-
- private:
-  std::size_t count_;
-  std::size_t bytes_ = 0;
-  ProducerTally* tallies_ = nullptr;
-};
 
 // The body of one child: open the ring afresh (its own descriptor, so that its file locks are
 // its own) and produce. Never returns.
@@ -67,7 +41,8 @@ int exit_code_of(int status) {
 
 GroupResult run_producer_processes(const ProducerSettings& settings) {
   const std::size_t process_count = settings.process_count();
-  SharedTallies tallies(process_count);
+  // In memory shared with the children (inherited across fork).
+  const system::SharedObjects<ProducerTally> tallies("the producer tallies", process_count);
   std::vector<pid_t> children;
   const auto started = std::chrono::steady_clock::now();
   std::fflush(nullptr);  // or the children inherit unwritten output and print it again

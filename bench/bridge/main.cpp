@@ -28,11 +28,11 @@
 #include <string>
 #include <vector>
 
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/errno_text.hpp"
 #include "support/byte_size.hpp"
 #include "support/machine_info.hpp"
 #include "support/nats_cluster.hpp"
-#include "support/option_parser.hpp"
-#include "support/setup_error.hpp"
 
 extern char** environ;
 
@@ -40,14 +40,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace ringfile::bench;
+using ringfile::programs::RuntimeFailure;
+using ringfile::system::describe_errno;
+namespace programs = ringfile::programs;
 using Clock = std::chrono::steady_clock;
 
 const std::string kBridge = RINGFILE_BRIDGE_BINARY;
 const std::string kProducer = RINGFILE_PRODUCER_BINARY;
 
 struct BridgeBenchOptions {
-  std::vector<std::string> sizes{"64", "64K"};
-  std::vector<std::string> replicas{"1", "3"};
+  std::vector<std::uint64_t> sizes{64, 64 << 10};
+  std::vector<int> replicas{1, 3};
   std::uint64_t small_records = 300'000;   // for records under 4 KiB
   std::uint64_t large_records = 6'000;     // for the others
   std::uint64_t max_in_flight = 4096;
@@ -63,7 +66,7 @@ struct Rate {
 };
 
 void check(natsStatus status, const std::string& what) {
-  if (status != NATS_OK) throw SetupError(what + ": " + natsStatus_GetText(status) + " " + nats_GetLastError(nullptr));
+  if (status != NATS_OK) throw RuntimeFailure(what + ": " + natsStatus_GetText(status) + " " + nats_GetLastError(nullptr));
 }
 
 // A client of the benchmark's own, for the baselines.
@@ -166,11 +169,11 @@ void run_program(const std::vector<std::string>& args, const fs::path& output) {
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) throw SetupError(describe_errno("starting " + args[0], spawned));
+  if (spawned != 0) throw RuntimeFailure(describe_errno("starting " + args[0], spawned));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw SetupError(args[0] + " " + args[1] + " failed");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw RuntimeFailure(args[0] + " " + args[1] + " failed");
 }
 
 // The fields the bridge's --json summary has: records, bytes, seconds.
@@ -181,7 +184,7 @@ Rate bridge_rate(const fs::path& json_file) {
   const std::string json = text.str();
   const auto number = [&](const std::string& key) {
     const auto at = json.find("\"" + key + "\":");
-    if (at == std::string::npos) throw SetupError("no " + key + " in the bridge's summary: " + json);
+    if (at == std::string::npos) throw RuntimeFailure("no " + key + " in the bridge's summary: " + json);
     return std::stod(json.substr(at + key.size() + 3));
   };
   return {static_cast<std::uint64_t>(number("records")), static_cast<std::uint64_t>(number("bytes")), number("seconds")};
@@ -198,23 +201,33 @@ void print_row(const char* direction, const std::string& replicas, std::uint64_t
 
 int run(int argc, char** argv) {
   BridgeBenchOptions options;
-  OptionParser parser("ringfile-bench-bridge",
-                      "ringfile-bridge out and in against a plain nats.c publisher and pull consumer, on a\n"
-                      "3-node JetStream cluster started on 127.0.0.1 for the run");
-  parser.add_list("--sizes", &options.sizes, "record sizes");
-  parser.add_list("--replicas", &options.replicas, "stream replications");
-  parser.add_count("--small-records", &options.small_records, "records per run for sizes under 4 KiB");
-  parser.add_count("--large-records", &options.large_records, "records per run for larger sizes");
-  parser.add_count("--max-in-flight", &options.max_in_flight, "unacknowledged publishes (plain publisher)");
-  parser.add_text("--dir", &options.directory, "where the rings and the servers' stores go");
-  if (!parser.parse(argc, argv)) return 0;
+  CLI::App app("ringfile-bridge out and in against a plain nats.c publisher and pull consumer, on a\n"
+               "3-node JetStream cluster started on 127.0.0.1 for the run",
+               "ringfile-bench-bridge");
+  programs::add_size_list_option(app, "--sizes", options.sizes, "record sizes")->default_str("64,64K");
+  app.add_option("--replicas", options.replicas, "stream replications")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 5))
+      ->default_str("1,3");
+  programs::add_count_option(app, "--small-records", options.small_records, "records per run for sizes under 4 KiB")
+      ->default_str("300000");
+  programs::add_count_option(app, "--large-records", options.large_records, "records per run for larger sizes")
+      ->default_str("6000");
+  programs::add_count_option(app, "--max-in-flight", options.max_in_flight,
+                             "unacknowledged publishes (plain publisher)")
+      ->default_str("4096");
+  app.add_option("--dir", options.directory, "where the rings and the servers' stores go")->capture_default_str();
+  if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
+  for (const std::uint64_t size : options.sizes) {
+    if (size == 0) throw programs::UsageError("--sizes: a record size must be at least 1 byte");
+  }
 
   const auto server = ringfile::bridge_test::find_nats_server();
-  if (!server) throw SetupError("nats-server is not installed (apt-get install nats-server)");
+  if (!server) throw RuntimeFailure("nats-server is not installed (apt-get install nats-server)");
   char pattern[] = "ringfile-bench-bridge-XXXXXX";
   const fs::path work = fs::path(options.directory) / pattern;
   std::string work_text = work.string();
-  if (mkdtemp(work_text.data()) == nullptr) throw SetupError(describe_errno("mkdtemp in " + options.directory, errno));
+  if (mkdtemp(work_text.data()) == nullptr) throw RuntimeFailure(describe_errno("mkdtemp in " + options.directory, errno));
   const fs::path dir = work_text;
   RunMachine machine = RunMachine::at_start();
   std::printf("%s, kernel %s, %d CPUs, load %s\n", machine.started_at_utc.c_str(), machine.kernel_release.c_str(),
@@ -225,12 +238,9 @@ int run(int argc, char** argv) {
     ringfile::bridge_test::NatsCluster cluster(*server, dir, 3);
     Client client(cluster.url(0), static_cast<std::int64_t>(options.max_in_flight));
     int run_number = 0;
-    for (const std::string& replicas_text : options.replicas) {
-      const int replicas = std::stoi(replicas_text);
-      for (const std::string& size_text : options.sizes) {
-        const auto parsed_size = parse_byte_size(size_text);
-        if (!parsed_size || *parsed_size == 0) throw SetupError("--sizes: '" + size_text + "' is not a size");
-        const std::uint64_t size = *parsed_size;
+    for (const int replicas : options.replicas) {
+      const std::string replicas_text = std::to_string(replicas);
+      for (const std::uint64_t size : options.sizes) {
         const std::uint64_t records = size < 4096 ? options.small_records : options.large_records;
         const std::string tag = std::to_string(++run_number);
         const std::string plain_stream = "PLAIN" + tag;
@@ -271,10 +281,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "ringfile-bench-bridge: %s\n", error.what());
-    return 1;
-  }
+  return programs::run_guarded("ringfile-bench-bridge", [&] { return run(argc, argv); });
 }

@@ -2,21 +2,23 @@
 // round trip; reports round trip / 2 percentiles and ratios against the baselines of the same
 // run. See bench/README.md.
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "pingpong/pingpong.hpp"
+#include "ringfile/programs/command_line.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"
-#include "support/option_parser.hpp"
-#include "support/setup_error.hpp"
+#include "support/named_entries.hpp"
 #include "support/statistics.hpp"
 
 namespace {
 
 using namespace ringfile::bench;
 using namespace ringfile::bench::pingpong;
+namespace programs = ringfile::programs;
 
 struct Options {
   PingPongConfig config;
@@ -25,53 +27,53 @@ struct Options {
   bool quick = false;
 };
 
-std::string known_modes() {
-  std::string names;
-  for (const PingPongMode& mode : pingpong::modes()) {
-    names += (names.empty() ? "" : ", ") + std::string(mode.name);
-  }
-  return names;
-}
+std::string known_modes() { return names_of(pingpong::modes()); }
 
-bool parse(int argc, char** argv, Options& options) {
-  OptionParser parser("ringfile-bench-pingpong",
-                      "Sends one record at a time to an echo process pinned to another CPU and\n"
-                      "waits for it to come back, through each mode; reports round trip / 2\n"
-                      "(p50, p90, p99, p99.9, max over every sample, medians over --repeat\n"
-                      "passes) with ratios against the baselines of the same run.\nModes: " +
-                          known_modes());
+// nullopt: run; otherwise the exit code (0 after --help, 2 after a bad option).
+std::optional<int> parse(int argc, char** argv, Options& options) {
+  CLI::App app("Sends one record at a time to an echo process pinned to another CPU and\n"
+               "waits for it to come back, through each mode; reports round trip / 2\n"
+               "(p50, p90, p99, p99.9, max over every sample, medians over --repeat\n"
+               "passes) with ratios against the baselines of the same run.\nModes: " +
+                   known_modes(),
+               "ringfile-bench-pingpong");
   std::uint64_t record_bytes = options.config.record_bytes;
-  parser.add_count("--size", &record_bytes, "record bytes (at least 8: the sequence number)");
-  parser.add_count("--samples", &options.config.samples, "timed round trips per pass");
-  parser.add_count("--warmup", &options.config.warmup, "untimed round trips first");
-  parser.add_list("--modes", &options.modes, "modes to run, in this order (default: all)");
-  parser.add_int("--initiator-cpu", &options.config.initiator_cpu, "CPU of the timing side");
-  parser.add_int("--echo-cpu", &options.config.echo_cpu, "CPU of the echo process");
-  parser.add_count("--repeat", &options.repeat, "passes per mode (medians quoted)");
-  parser.add_flag("--quick", &options.quick, "smoke test: 20000 samples, 1000 warm-up");
-  if (!parser.parse(argc, argv)) return false;
+  programs::add_size_option(app, "--size", record_bytes, "record bytes (at least 8: the sequence number)")
+      ->default_str("64");
+  const CLI::Option* samples =
+      programs::add_count_option(app, "--samples", options.config.samples, "timed round trips per pass")
+          ->default_str(std::to_string(options.config.samples));
+  const CLI::Option* warmup =
+      programs::add_count_option(app, "--warmup", options.config.warmup, "untimed round trips first")
+          ->default_str(std::to_string(options.config.warmup));
+  app.add_option("--modes", options.modes, "modes to run, in this order (default: all)")->delimiter(',');
+  app.add_option("--initiator-cpu", options.config.initiator_cpu, "CPU of the timing side")->capture_default_str();
+  app.add_option("--echo-cpu", options.config.echo_cpu, "CPU of the echo process")->capture_default_str();
+  programs::add_count_option(app, "--repeat", options.repeat, "passes per mode (medians quoted)")->default_str("1");
+  app.add_flag("--quick", options.quick, "smoke test: 20000 samples, 1000 warm-up");
+  if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return exit_code;
   if (options.quick) {
-    if (!parser.was_given("--samples")) options.config.samples = 20'000;
-    if (!parser.was_given("--warmup")) options.config.warmup = 1'000;
+    if (samples->count() == 0) options.config.samples = 20'000;
+    if (warmup->count() == 0) options.config.warmup = 1'000;
   }
   options.config.record_bytes = record_bytes;
-  if (record_bytes < 8 || record_bytes > (1u << 20)) throw SetupError("--size must be 8..1M");
-  if (options.config.samples == 0) throw SetupError("--samples must be at least 1");
-  if (options.repeat == 0) throw SetupError("--repeat must be at least 1");
+  if (record_bytes < 8 || record_bytes > (1u << 20)) throw programs::UsageError("--size must be 8..1M");
+  if (options.config.samples == 0) throw programs::UsageError("--samples must be at least 1");
+  if (options.repeat == 0) throw programs::UsageError("--repeat must be at least 1");
   if (options.modes.empty()) {
     for (const PingPongMode& mode : pingpong::modes()) options.modes.emplace_back(mode.name);
   }
   for (const std::string& name : options.modes) {
     if (find_mode(name) == nullptr) {
-      throw SetupError("unknown mode '" + name + "' (known: " + known_modes() + ")");
+      throw programs::UsageError("unknown mode '" + name + "' (known: " + known_modes() + ")");
     }
   }
   const int cpus = online_cpu_count();
   const auto cpu_ok = [cpus](int cpu) { return cpu >= 0 && cpu < cpus; };
   if (!cpu_ok(options.config.initiator_cpu) || !cpu_ok(options.config.echo_cpu)) {
-    throw SetupError("--initiator-cpu and --echo-cpu must be 0.." + std::to_string(cpus - 1));
+    throw programs::UsageError("--initiator-cpu and --echo-cpu must be 0.." + std::to_string(cpus - 1));
   }
-  return true;
+  return std::nullopt;
 }
 
 constexpr int kPercentiles = 5;
@@ -170,7 +172,7 @@ void print_report(const Options& options, const RunMachine& machine,
 
 int run(int argc, char** argv) {
   Options options;
-  if (!parse(argc, argv, options)) return 0;
+  if (const auto exit_code = parse(argc, argv, options)) return *exit_code;
   RunMachine machine = RunMachine::at_start();
   std::vector<ModeRuns> all;
   for (const std::string& name : options.modes) all.push_back({name, {}, {}});
@@ -193,13 +195,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const SetupError& failure) {
-    std::fprintf(stderr, "ringfile-bench-pingpong: %s\n", failure.what());
-    return 2;
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "ringfile-bench-pingpong: %s\n", failure.what());
-    return 1;
-  }
+  return ringfile::programs::run_guarded("ringfile-bench-pingpong", [&] { return run(argc, argv); });
 }

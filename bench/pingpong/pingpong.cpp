@@ -2,30 +2,20 @@
 
 #include <algorithm>
 
-#include "support/clock.hpp"
+#include "ringfile/system/clock.hpp"
 #include "support/forked_pair.hpp"
+#include "support/named_entries.hpp"
 
 namespace ringfile::bench::pingpong {
 
-namespace {
-
-std::vector<PingPongMode>& registered_modes() {
-  static std::vector<PingPongMode> all;  // constructed on first use, whatever the link order
+std::span<const PingPongMode> modes() {
+  // Built on first use, from main: after every mode file's constants are initialised.
+  static const std::vector<PingPongMode> all{kSlotSpinMode, kFutexMode, kRingfileSpinMode, kRingfileDefaultMode,
+                                             kRingfileSleepMode};
   return all;
 }
 
-}  // namespace
-
-ModeRegistration::ModeRegistration(const PingPongMode& mode) { registered_modes().push_back(mode); }
-
-const std::vector<PingPongMode>& modes() { return registered_modes(); }
-
-const PingPongMode* find_mode(std::string_view name) {
-  const auto& all = registered_modes();
-  const auto found =
-      std::find_if(all.begin(), all.end(), [name](const PingPongMode& mode) { return mode.name == name; });
-  return found == all.end() ? nullptr : &*found;
-}
+const PingPongMode* find_mode(std::string_view name) { return find_by_name(modes(), name); }
 
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,
                              const std::function<bool(std::uint64_t sequence)>& round_trip) {
@@ -34,13 +24,13 @@ PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<b
   const auto initiate = [&] {
     const std::uint64_t total = config.warmup + config.samples;
     for (std::uint64_t sequence = 0; sequence < total; ++sequence) {
-      const std::uint64_t start_ns = monotonic_ns();
+      const std::uint64_t start_ns = system::monotonic_ns();
       if (!round_trip(sequence)) {
         result.error = "round trip " + std::to_string(sequence) +
                        " failed: no answer within 10 s, or the wrong one";
         return false;
       }
-      const std::uint64_t end_ns = monotonic_ns();
+      const std::uint64_t end_ns = system::monotonic_ns();
       if (sequence >= config.warmup) result.one_way_ns.push_back((end_ns - start_ns) / 2);
     }
     return true;

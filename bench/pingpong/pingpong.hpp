@@ -1,11 +1,12 @@
 // The ping-pong latency benchmark's modes: ways of sending one record to an echo process and
-// waiting for it to come back, behind one interface, and their registry by name. Each mode file
-// registers itself with a `const ModeRegistration register_<name>{{...}};` at namespace scope.
+// waiting for it to come back, behind one interface, and their list. Each mode file defines its
+// `const PingPongMode k<Name>Mode{...}` declared below, and the list (pingpong.cpp) names it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,12 +33,15 @@ struct PingPongMode {
   PingPongResult (*run)(const PingPongConfig& config);
 };
 
-const std::vector<PingPongMode>& modes();
+// Every mode, in the default order of --modes.
+std::span<const PingPongMode> modes();
 const PingPongMode* find_mode(std::string_view name);
 
-struct ModeRegistration {
-  explicit ModeRegistration(const PingPongMode& mode);
-};
+extern const PingPongMode kSlotSpinMode;
+extern const PingPongMode kFutexMode;
+extern const PingPongMode kRingfileSpinMode;
+extern const PingPongMode kRingfileDefaultMode;
+extern const PingPongMode kRingfileSleepMode;
 
 // The two sides of every mode. `echo` runs in a forked process pinned to config.echo_cpu: it
 // answers warmup + samples records, each with the sequence number it received (true: all

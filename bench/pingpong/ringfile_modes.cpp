@@ -136,22 +136,24 @@ PingPongResult run_ringfile_sleep(const PingPongConfig& config) {
   return run_ringfile(config, IdleStrategy::sleep, "ringfile_sleep");
 }
 
-const ModeRegistration register_ringfile_spin{{
+}  // namespace
+
+const PingPongMode kRingfileSpinMode{
     "ringfile_spin",
     "two ring files on /dev/shm, claim/commit and poll, CRC32C on, IdleStrategy::busy_spin",
     run_ringfile_spin,
-}};
-const ModeRegistration register_ringfile_default{{
+};
+
+const PingPongMode kRingfileDefaultMode{
     "ringfile_default",
     "as ringfile_spin with IdleStrategy::spin_then_sleep (the default)",
     run_ringfile_default,
-}};
-const ModeRegistration register_ringfile_sleep{{
+};
+
+const PingPongMode kRingfileSleepMode{
     "ringfile_sleep",
     "as ringfile_spin with IdleStrategy::sleep",
     run_ringfile_sleep,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::pingpong

@@ -1,4 +1,4 @@
-// The baselines of the ping-pong benchmark, both in POSIX shared memory between the two processes:
+// The baselines of the ping-pong benchmark, both in shared memory between the two processes:
 //
 // `slot_spin`, the ceiling: one single-slot SPSC ring each way (with one record in flight a ring
 // needs no more), busy-spinning. A send copies the record into the slot and publishes its
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "pingpong/pingpong.hpp"
-#include "support/shared_mapping.hpp"
+#include "ringfile/system/shared_memory.hpp"
 #include "support/spin_wait.hpp"
 
 namespace ringfile::bench::pingpong {
@@ -72,7 +72,7 @@ std::size_t padded(std::size_t bytes) {
 PingPongResult run_slot_spin(const PingPongConfig& config) {
   try {
     const std::size_t direction_bytes = kCacheLineBytes + padded(config.record_bytes);
-    const SharedMapping mapping(2 * direction_bytes);
+    const system::SharedMemory mapping(2 * direction_bytes, "the slot rings");
     const auto channel = [&](std::size_t index) {
       std::byte* const base = mapping.data() + index * direction_bytes;
       return SlotChannel{new (base) SlotHeader, base + kCacheLineBytes, config.record_bytes};
@@ -132,7 +132,7 @@ void futex_send(FutexWord& word, std::uint64_t sequence) noexcept {
 
 PingPongResult run_futex(const PingPongConfig& config) {
   try {
-    const SharedMapping mapping(2 * sizeof(FutexWord));
+    const system::SharedMemory mapping(2 * sizeof(FutexWord), "the futex words");
     FutexWord& ping = *new (mapping.data()) FutexWord;
     FutexWord& pong = *new (mapping.data() + sizeof(FutexWord)) FutexWord;
     const auto echo = [&] {
@@ -151,18 +151,18 @@ PingPongResult run_futex(const PingPongConfig& config) {
   }
 }
 
-const ModeRegistration register_slot_spin{{
-    "slot_spin",
-    "the ceiling: a one-slot SPSC ring each way in POSIX shared memory, busy spin",
-    run_slot_spin,
-}};
-
-const ModeRegistration register_futex{{
-    "futex",
-    "a bare futex word each way in POSIX shared memory, FUTEX_WAKE / FUTEX_WAIT, no spinning",
-    run_futex,
-}};
-
 }  // namespace
+
+const PingPongMode kSlotSpinMode{
+    "slot_spin",
+    "the ceiling: a one-slot SPSC ring each way in shared memory, busy spin",
+    run_slot_spin,
+};
+
+const PingPongMode kFutexMode{
+    "futex",
+    "a bare futex word each way in shared memory, FUTEX_WAKE / FUTEX_WAIT, no spinning",
+    run_futex,
+};
 
 }  // namespace ringfile::bench::pingpong

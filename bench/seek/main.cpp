@@ -21,6 +21,7 @@
 
 #include "ringfile/consumer.hpp"
 #include "ringfile/producer.hpp"
+#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/units.hpp"
 #include "support/machine_info.hpp"
 #include "support/statistics.hpp"
@@ -126,48 +127,32 @@ void run_size(const Options& options, std::uint64_t capacity) {
   std::filesystem::remove(path);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   Options options;
   CLI::App app{"Seek by time and by count in rings of growing size, against a linear scan.", "ringfile-bench-seek"};
-  std::vector<std::string> size_texts;
-  app.add_option("--sizes", size_texts, "Ring capacities (default 64M 512M 2G)")->delimiter(',');
+  ringfile::programs::add_size_list_option(app, "--sizes", options.sizes, "Ring capacities")->default_str("64M,512M,2G");
   std::string record_size = "64-1K";
-  app.add_option("--record-size", record_size, "Record payload sizes, a range (default 64-1K)");
-  app.add_option("--seeks", options.seeks, "Seeks of each kind per ring (default 200)");
-  app.add_option("--last", options.last_records, "N of the N-th last record (default 1000)");
+  app.add_option("--record-size", record_size, "Record payload sizes, a range")->capture_default_str();
+  app.add_option("--seeks", options.seeks, "Seeks of each kind per ring")->capture_default_str();
+  app.add_option("--last", options.last_records, "N of the N-th last record")->capture_default_str();
   app.add_option("--dir", options.dir, "Where the rings go (default the temporary directory)");
-  CLI11_PARSE(app, argc, argv);
-  if (!size_texts.empty()) {
-    options.sizes.clear();
-    for (const auto& text : size_texts) {
-      const auto bytes = ringfile::programs::parse_byte_size(text);
-      if (!bytes) {
-        std::fprintf(stderr, "ringfile-bench-seek: %s\n", ringfile::programs::explain_bad_size(text).c_str());
-        return 2;
-      }
-      options.sizes.push_back(*bytes);
-    }
-  }
+  if (const auto exit_code = ringfile::programs::parse_command_line(app, argc, argv)) return *exit_code;
   const auto range = ringfile::programs::parse_size_range(record_size);
-  if (!range) {
-    std::fprintf(stderr, "ringfile-bench-seek: '%s' is not a size range (e.g. 64-1K)\n", record_size.c_str());
-    return 2;
-  }
+  if (!range) throw ringfile::programs::UsageError("--record-size: '" + record_size + "' is not a size range (e.g. 64-1K)");
   options.record_size = *range;
   ringfile::bench::RunMachine machine = ringfile::bench::RunMachine::at_start();
   std::printf("ringfile-bench-seek: %s, kernel %s, %d CPUs, load %s\n", machine.started_at_utc.c_str(),
               machine.kernel_release.c_str(), machine.online_cpus, machine.load_at_start.c_str());
   std::printf("%10s %12s %13s %13s %17s %13s %16s %10s\n", "ring", "records", "time p50 us", "time p99 us",
               "last-1000 p50 us", "p99 us", "scan median us", "scan/time");
-  try {
-    for (const std::uint64_t size : options.sizes) run_size(options, size);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "ringfile-bench-seek: %s\n", error.what());
-    return 1;
-  }
+  for (const std::uint64_t size : options.sizes) run_size(options, size);
   machine.finish();
   std::printf("load at the end %s\n", machine.load_at_end.c_str());
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ringfile::programs::run_guarded("ringfile-bench-seek", [&] { return run(argc, argv); });
 }

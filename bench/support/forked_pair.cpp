@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <exception>
 
+#include "ringfile/system/errno_text.hpp"
 #include "support/cpu_pinning.hpp"
-#include "support/setup_error.hpp"
 
 namespace ringfile::bench {
 
@@ -22,7 +22,7 @@ constexpr int kChildNotPinned = 2;
 
 std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent) {
   const pid_t child_pid = ::fork();
-  if (child_pid < 0) return describe_errno("fork", errno);
+  if (child_pid < 0) return system::describe_errno("fork", errno);
   if (child_pid == 0) {
     if (!pin_current_thread(child.cpu)) ::_exit(kChildNotPinned);
     bool done = false;

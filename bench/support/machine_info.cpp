@@ -1,5 +1,6 @@
 #include "support/machine_info.hpp"
 
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 
 #include <ctime>
@@ -21,6 +22,12 @@ std::string utc_now_iso8601() {
 std::string kernel_release() {
   utsname names{};
   return ::uname(&names) == 0 ? names.release : "unknown";
+}
+
+std::optional<std::uint64_t> free_bytes(const std::filesystem::path& directory) {
+  struct statvfs filesystem {};
+  if (::statvfs(directory.c_str(), &filesystem) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(filesystem.f_bavail) * filesystem.f_frsize;
 }
 
 std::string load_averages() {

@@ -2,6 +2,9 @@
 // from other work is part of every figure, so it is printed with them.
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 
 #include "ringfile/programs/json_writer.hpp"
@@ -10,6 +13,9 @@ namespace ringfile::bench {
 
 std::string utc_now_iso8601();
 std::string kernel_release();
+// Bytes an unprivileged user may still write on the filesystem of `directory` (statvfs
+// f_bavail); nullopt when it cannot be asked.
+std::optional<std::uint64_t> free_bytes(const std::filesystem::path& directory);
 // The 1-, 5- and 15-minute load averages, "0.52 0.60 0.41"; "unknown" if unreadable.
 std::string load_averages();
 

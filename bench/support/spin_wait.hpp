@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "support/clock.hpp"
+#include "ringfile/system/clock.hpp"
 
 namespace ringfile::bench {
 
@@ -27,7 +27,7 @@ class SpinGuard {
   bool keep_spinning() noexcept {
     cpu_relax();
     if ((++spins_ & 4095) != 0) return true;
-    const std::uint64_t now_ns = monotonic_ns();
+    const std::uint64_t now_ns = system::monotonic_ns();
     if (since_ns_ == 0) since_ns_ = now_ns;
     return now_ns - since_ns_ < kPeerTimeoutNs;
   }

@@ -3,9 +3,9 @@
 
 #include <cstdio>
 
+#include "ringfile/programs/command_line.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"
-#include "support/setup_error.hpp"
 #include "throughput/throughput_options.hpp"
 #include "throughput/throughput_report.hpp"
 #include "throughput/transports.hpp"
@@ -34,7 +34,7 @@ PassSummary summarise(PassResult result, const PassConfig& config) {
 
 int run(int argc, char** argv) {
   ThroughputOptions options;
-  if (!parse_throughput_options(argc, argv, options)) return 0;
+  if (const auto exit_code = parse_throughput_options(argc, argv, options)) return *exit_code;
   ThroughputRunDescription description{options, RunMachine::at_start()};
   std::vector<SizeRuns> sizes;
   bool any_failed = false;
@@ -68,10 +68,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "ringfile-bench-throughput: %s\n", failure.what());
-    return 1;
-  }
+  return ringfile::programs::run_guarded("ringfile-bench-throughput", [&] { return run(argc, argv); });
 }

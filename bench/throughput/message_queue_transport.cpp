@@ -95,12 +95,12 @@ PassResult run_message_queue(const PassConfig& config) {
   return result;
 }
 
-const TransportRegistration register_message_queue{{
+}  // namespace
+
+const Transport kMessageQueueTransport{
     "message_queue",
     "boost::interprocess::message_queue, producer and consumer in two processes",
     run_message_queue,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::throughput

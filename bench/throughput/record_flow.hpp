@@ -13,7 +13,7 @@
 #include <span>
 #include <vector>
 
-#include "support/clock.hpp"
+#include "ringfile/system/clock.hpp"
 #include "support/spin_wait.hpp"
 #include "throughput/transports.hpp"
 
@@ -31,11 +31,11 @@ class RecordStamper {
   // kRecordHeaderBytes) with the sequence and the time now: call it right before handing over.
   void stamp(std::span<std::byte> record, std::uint64_t sequence) noexcept {
     if (send_interval_ns_ != 0) {
-      if (sequence == 0) first_send_ns_ = monotonic_ns();
+      if (sequence == 0) first_send_ns_ = system::monotonic_ns();
       const std::uint64_t due_ns = first_send_ns_ + sequence * send_interval_ns_;
-      while (monotonic_ns() < due_ns) cpu_relax();
+      while (system::monotonic_ns() < due_ns) cpu_relax();
     }
-    const std::uint64_t now_ns = monotonic_ns();
+    const std::uint64_t now_ns = system::monotonic_ns();
     if (record.size() < kRecordHeaderBytes) {
       const auto sequence_low = static_cast<std::uint32_t>(sequence);
       const auto now_low = static_cast<std::uint32_t>(now_ns);
@@ -65,7 +65,7 @@ class ReceiveLog {
   explicit ReceiveLog(std::uint64_t expected_records) { latencies_ns_.reserve(expected_records); }
 
   void on_record(std::span<const std::byte> record) noexcept {
-    const std::uint64_t arrival_ns = monotonic_ns();
+    const std::uint64_t arrival_ns = system::monotonic_ns();
     std::uint64_t sequence = 0;
     std::uint64_t send_ns = 0;
     if (record.size() < kRecordHeaderBytes) {
@@ -99,7 +99,7 @@ class ReceiveLog {
     PassResult result;
     result.records_received = received_;
     result.sequence_errors = sequence_errors_;
-    result.seconds = seconds_between(first_send_ns_, last_arrival_ns_);
+    result.seconds = system::seconds_between(first_send_ns_, last_arrival_ns_);
     result.latencies_ns = std::move(latencies_ns_);
     return result;
   }

@@ -129,19 +129,19 @@ PassResult run_ringfile_without_checksum(const PassConfig& config) {
   return run_ringfile_pass(config, false);
 }
 
-const TransportRegistration register_ringfile{{
+}  // namespace
+
+const Transport kRingfileTransport{
     "ringfile",
     "ringfile Producer claim/commit and Consumer poll, zero copy, 64 MiB ring on /dev/shm, "
     "two processes",
     run_ringfile,
-}};
+};
 
-const TransportRegistration register_ringfile_nocrc{{
+const Transport kRingfileNocrcTransport{
     "ringfile-nocrc",
     "as ringfile, without the payload CRC32C",
     run_ringfile_without_checksum,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::throughput

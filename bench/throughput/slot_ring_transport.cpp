@@ -1,4 +1,4 @@
-// `slot_ring`: the ceiling. A fixed-slot single-producer single-consumer ring in POSIX shared
+// `slot_ring`: the ceiling. A fixed-slot single-producer single-consumer ring in shared
 // memory between two busy-spinning processes, as lean as such a queue gets: slots of exactly the
 // record size, kSharedBufferBytes of them in all (rounded down to a power of two of slots, so an
 // index maps to its slot with a mask), the producer's and the consumer's positions on cache lines
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "support/setup_error.hpp"
+#include "ringfile/programs/command_line.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
@@ -115,8 +115,8 @@ PassResult run_slot_ring(const PassConfig& config) {
   try {
     const std::uint64_t slot_count =
         std::bit_floor(kSharedBufferBytes / std::max<std::size_t>(config.record_bytes, 1));
-    if (slot_count < 2) throw SetupError("slot_ring: records too large for the shared buffer");
-    const SharedMapping mapping(sizeof(SlotRingPositions) + slot_count * config.record_bytes);
+    if (slot_count < 2) throw programs::RuntimeFailure("slot_ring: records too large for the shared buffer");
+    const system::SharedMemory mapping(sizeof(SlotRingPositions) + slot_count * config.record_bytes, "the slot ring");
     auto* const positions = new (mapping.data()) SlotRingPositions;
     const SlotRingShape ring{config.record_bytes, slot_count,
                              mapping.data() + sizeof(SlotRingPositions)};
@@ -130,13 +130,13 @@ PassResult run_slot_ring(const PassConfig& config) {
   }
 }
 
-const TransportRegistration register_slot_ring{{
+}  // namespace
+
+const Transport kSlotRingTransport{
     "slot_ring",
-    "the ceiling: fixed-slot SPSC ring in POSIX shared memory, cached opposite positions, "
+    "the ceiling: fixed-slot SPSC ring in shared memory, cached opposite positions, "
     "zero copy, two busy processes, 64 MiB",
     run_slot_ring,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::throughput

@@ -1,4 +1,4 @@
-// `spsc_queue_shm`: boost::lockfree::spsc_queue in POSIX shared memory between two busy-spinning
+// `spsc_queue_shm`: boost::lockfree::spsc_queue in shared memory between two busy-spinning
 // processes, kSharedBufferBytes of storage and nothing else capping the records in flight. The
 // queue holds bytes: the producer pushes each record (its bulk push copies it in, looping if the
 // queue has room for part of it only) and the consumer pops exactly one record's bytes at a time
@@ -67,7 +67,7 @@ PassResult consume(const PassConfig& config, ByteQueue& queue) {
 
 PassResult run_shared_spsc_queue(const PassConfig& config) {
   try {
-    const SharedMapping mapping(sizeof(ByteQueue));
+    const system::SharedMemory mapping(sizeof(ByteQueue), "the shared spsc_queue");
     auto* const queue = new (mapping.data()) ByteQueue;
     return run_in_two_processes(
         config, [&] { return produce(config, *queue); }, [&] { return consume(config, *queue); });
@@ -78,13 +78,13 @@ PassResult run_shared_spsc_queue(const PassConfig& config) {
   }
 }
 
-const TransportRegistration register_shared_spsc_queue{{
+}  // namespace
+
+const Transport kSpscQueueShmTransport{
     "spsc_queue_shm",
-    "boost::lockfree::spsc_queue of bytes in POSIX shared memory, 64 MiB, two busy processes, "
+    "boost::lockfree::spsc_queue of bytes in shared memory, 64 MiB, two busy processes, "
     "copy in and out",
     run_shared_spsc_queue,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::throughput

@@ -83,12 +83,12 @@ PassResult run_spsc_queue(const PassConfig& config) {
   return result;
 }
 
-const TransportRegistration register_spsc_queue{{
+}  // namespace
+
+const Transport kSpscQueueTransport{
     "spsc_queue",
     "boost::lockfree::spsc_queue of slot indices into a record pool, two threads",
     run_spsc_queue,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::throughput

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@ struct ThroughputOptions {
   bool quick = false;  // smoke test: small sizes, few records, one pass
 };
 
-// Parses and checks argv. Returns false after --help. Throws SetupError with a one-line reason.
-bool parse_throughput_options(int argc, char** argv, ThroughputOptions& options);
+// Parses and checks argv. Returns nullopt to run, or the exit code (after --help: 0; a bad option
+// or value: 2, with its one-line error printed). Throws programs::UsageError for a value that
+// parses but cannot be used.
+std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOptions& options);
 
 // Records per pass for a size when --records is not given: about 2 GB, at most 2 million, at
 // least 2000, so every size runs roughly a second on this kind of machine.

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "ringfile/programs/json_writer.hpp"
+#include "support/text_columns.hpp"
 
 namespace ringfile::bench::throughput {
 
@@ -56,16 +57,7 @@ std::string format_rate(double per_second) {
 
 std::string row(const std::vector<std::string>& cells) {
   static constexpr int kWidths[] = {14, 12, 10, 9, 9, 10, 10, 10};
-  std::string text;
-  std::size_t column = 0;
-  for (const std::string& cell : cells) {
-    char padded[64];
-    std::snprintf(padded, sizeof(padded), column == 0 ? "%-*s" : " %*s", kWidths[column],
-                  cell.c_str());
-    text += padded;
-    ++column;
-  }
-  return text + "\n";
+  return fixed_width_row(cells, kWidths);
 }
 
 }  // namespace

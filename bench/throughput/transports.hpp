@@ -1,15 +1,16 @@
 // The ways of passing records from one producer to one consumer that the throughput benchmark
-// compares, behind one interface, and their registry by name.
+// compares, behind one interface, and their list.
 //
-// Adding a transport (ringfile, say) takes one new .cpp file in this folder: a function
+// Adding a transport takes one new .cpp file in this folder: a function
 // `PassResult run_<name>(const PassConfig&)` that sets up the producer and consumer (threads or
 // processes), pins them, passes config.records records stamped with RecordStamper and hands each
-// received record to ReceiveLog; then a `const TransportRegistration register_<name>{{...}};` at
-// namespace scope, and the file listed in throughput/CMakeLists.txt (with the library linked).
+// received record to ReceiveLog; then its `const Transport k<Name>Transport{...}` declared below,
+// placed in the list (transports.cpp) and the file listed in throughput/CMakeLists.txt.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,14 +41,18 @@ struct Transport {
   PassResult (*run)(const PassConfig& config);
 };
 
-// In the order their files registered (link order); --transports picks and orders them.
-const std::vector<Transport>& transports();
+// Every transport, in the default order of --transports (so the first is the default
+// --baseline); --transports picks and orders them.
+std::span<const Transport> transports();
 const Transport* find_transport(std::string_view name);
 
-// Registers a transport during static initialisation, one per transport file; those files are
-// compiled into the executable itself so the linker keeps them.
-struct TransportRegistration {
-  explicit TransportRegistration(const Transport& transport);
-};
+// One per transport file.
+extern const Transport kSlotRingTransport;
+extern const Transport kMessageQueueTransport;
+extern const Transport kSpscQueueTransport;
+extern const Transport kSpscQueueShmTransport;
+extern const Transport kUnixSocketTransport;
+extern const Transport kRingfileTransport;
+extern const Transport kRingfileNocrcTransport;
 
 }  // namespace ringfile::bench::throughput

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "support/shared_mapping.hpp"
+#include "ringfile/system/shared_memory.hpp"
 #include "support/spin_wait.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"

@@ -16,8 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "support/file_descriptor.hpp"
-#include "support/setup_error.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/errno_text.hpp"
+#include "ringfile/system/file_descriptor.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
@@ -56,7 +57,7 @@ PassResult consume(const PassConfig& config, int socket) {
     if (now <= 0) {
       error = now == 0 ? "producer closed the socket early"
                        : (errno == EAGAIN ? "no record for 10 s: producer gone?"
-                                          : describe_errno("recv", errno));
+                                          : system::describe_errno("recv", errno));
       break;
     }
     filled += static_cast<std::size_t>(now);
@@ -83,10 +84,10 @@ PassResult run_unix_socket(const PassConfig& config) {
   try {
     int fds[2] = {-1, -1};
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-      throw SetupError(describe_errno("socketpair", errno));
+      throw programs::RuntimeFailure(system::describe_errno("socketpair", errno));
     }
-    FileDescriptor producer_end(fds[0]);
-    const FileDescriptor consumer_end(fds[1]);
+    system::FileDescriptor producer_end(fds[0]);
+    const system::FileDescriptor consumer_end(fds[1]);
     ask_for_buffers(producer_end.get());
     ask_for_buffers(consumer_end.get());
     const timeval timeout{static_cast<time_t>(kPeerTimeoutNs / 1'000'000'000), 0};
@@ -106,13 +107,13 @@ PassResult run_unix_socket(const PassConfig& config) {
   }
 }
 
-const TransportRegistration register_unix_socket{{
+}  // namespace
+
+const Transport kUnixSocketTransport{
     "unix_socket",
     "Unix domain stream socket pair, one send() per record, reads of up to 64 KiB, "
     "two processes",
     run_unix_socket,
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::throughput

@@ -6,9 +6,10 @@
 #include <cerrno>
 #include <vector>
 
-#include "support/file_descriptor.hpp"
-#include "support/setup_error.hpp"
-#include "wrap/page_cache.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/errno_text.hpp"
+#include "ringfile/system/file_descriptor.hpp"
+#include "ringfile/system/page_cache.hpp"
 #include "wrap/record_stamp.hpp"
 
 namespace ringfile::bench::wrap {
@@ -20,7 +21,7 @@ namespace {
 // back themselves), so every record it reads is intact.
 class PreadFollower final : public RingReader {
  public:
-  PreadFollower(FileDescriptor file, const RingSetup& setup)
+  PreadFollower(system::FileDescriptor file, const RingSetup& setup)
       : file_(std::move(file)),
         ring_bytes_(setup.ring_bytes),
         record_bytes_(setup.record_bytes),
@@ -53,8 +54,8 @@ class PreadFollower final : public RingReader {
     // from its start.
     const std::uint64_t offset = (next_record_ * record_bytes_) % ring_bytes_;
     const std::uint64_t first_part = std::min(bytes.unread, ring_bytes_ - offset);
-    const auto first_cached = cached_bytes(file_.get(), offset, first_part);
-    const auto second_cached = cached_bytes(file_.get(), 0, bytes.unread - first_part);
+    const auto first_cached = system::cached_bytes(file_.get(), offset, first_part);
+    const auto second_cached = system::cached_bytes(file_.get(), 0, bytes.unread - first_part);
     if (!first_cached || !second_cached) return std::nullopt;
     bytes.cached = *first_cached + *second_cached;
     return bytes;
@@ -77,7 +78,7 @@ class PreadFollower final : public RingReader {
     return true;
   }
 
-  FileDescriptor file_;
+  system::FileDescriptor file_;
   std::uint64_t ring_bytes_;
   std::uint64_t record_bytes_;
   std::size_t records_per_poll_;
@@ -89,15 +90,15 @@ class PreadFollower final : public RingReader {
 }  // namespace
 
 std::string create_preallocated_ring_file(const RingSetup& setup) {
-  FileDescriptor file(::open(setup.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  system::FileDescriptor file(::open(setup.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!file.valid())
-    throw SetupError(describe_errno("cannot create " + setup.path.string(), errno));
+    throw programs::RuntimeFailure(system::describe_errno("cannot create " + setup.path.string(), errno));
   // Mode 0 reserves real blocks (as unwritten extents: reading them costs no disk I/O), so the
   // first lap does not allocate and write-back can never fail with ENOSPC.
   if (::fallocate(file.get(), 0, 0, static_cast<off_t>(setup.ring_bytes)) != 0) {
     const int error_number = errno;
     ::unlink(setup.path.c_str());
-    throw SetupError(describe_errno("cannot reserve " + std::to_string(setup.ring_bytes) +
+    throw programs::RuntimeFailure(system::describe_errno("cannot reserve " + std::to_string(setup.ring_bytes) +
                                         " bytes for " + setup.path.string() +
                                         " (free space? --dir on another disk?)",
                                     error_number));
@@ -106,8 +107,8 @@ std::string create_preallocated_ring_file(const RingSetup& setup) {
 }
 
 std::unique_ptr<RingReader> open_pread_follower(const RingSetup& setup) {
-  FileDescriptor file(::open(setup.path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!file.valid()) throw SetupError(describe_errno("cannot open " + setup.path.string(), errno));
+  system::FileDescriptor file(::open(setup.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.valid()) throw programs::RuntimeFailure(system::describe_errno("cannot open " + setup.path.string(), errno));
   return std::make_unique<PreadFollower>(std::move(file), setup);
 }
 

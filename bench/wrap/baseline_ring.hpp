@@ -10,10 +10,10 @@
 namespace ringfile::bench::wrap {
 
 // Creates setup.path (which must not exist) and reserves all its blocks. Returns "" (nothing to
-// say about the ring). Throws SetupError.
+// say about the ring). Throws programs::RuntimeFailure.
 std::string create_preallocated_ring_file(const RingSetup& setup);
 
-// Throws SetupError.
+// Throws programs::RuntimeFailure.
 std::unique_ptr<RingReader> open_pread_follower(const RingSetup& setup);
 
 }  // namespace ringfile::bench::wrap

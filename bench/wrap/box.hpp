@@ -1,7 +1,8 @@
 // The box the wrap benchmark runs in: a memory cgroup smaller than the rings (so the page cache
 // cannot hold them, as on a production machine whose rings exceed RAM) and a read throttle on
-// the rings' disk, in bytes and in requests per second (what a busy cloud disk leaves a reader). Needs root and cgroup v1 or v2; without
-// them the run goes on unboxed and says so.
+// the rings' disk, in bytes and in requests per second (what a busy cloud disk leaves a reader).
+// Needs root and cgroup v1 or v2 (ringfile/system/cgroups.hpp); without them the run goes on
+// unboxed and says so.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "ringfile/system/cgroups.hpp"
 
 namespace ringfile::bench::wrap {
 
@@ -20,11 +23,7 @@ struct BoxRequest {
   std::filesystem::path ring_directory;     // its disk is the one throttled
 };
 
-struct BoxDiskBytes {
-  std::uint64_t read_bytes = 0;
-  std::uint64_t write_bytes = 0;  // cgroup v1 sees only writes issued by the box's own tasks
-  std::uint64_t read_requests = 0;  // block I/O read requests, as the controller counts them
-};
+using BoxDiskBytes = system::CgroupDiskBytes;
 
 // @pre created and destroyed by the benchmark's parent process, before it forks and after it has
 // reaped every child (children inherit the cgroups).
@@ -33,12 +32,12 @@ class Box {
   // Creates the cgroups and moves this process into them. Never throws: whatever cannot be done
   // is said in notes() and the run continues without it.
   explicit Box(const BoxRequest& request);
-  // Moves this process back to the cgroups it came from and removes the box's.
-  ~Box();
+  // The cgroup moves this process back to where it came from and is removed.
+  ~Box() = default;
   Box(const Box&) = delete;
   Box& operator=(const Box&) = delete;
 
-  bool memory_limited() const noexcept { return !memory_dir_.empty(); }
+  bool memory_limited() const noexcept { return memory_.has_value(); }
   bool reads_throttled() const noexcept { return reads_throttled_; }
   // One line per fact about the box: what it is, or why some of it is missing.
   const std::vector<std::string>& notes() const noexcept { return notes_; }
@@ -54,18 +53,22 @@ class Box {
   std::optional<BoxDiskBytes> disk_bytes() const;
 
  private:
-  void enter_memory_cgroup(const BoxRequest& request);
-  void enter_disk_cgroup(const BoxRequest& request);
+  void throttle_reads(const BoxRequest& request);
 
-  bool cgroup_v2_ = false;
-  std::filesystem::path memory_dir_;         // empty: no memory cgroup
-  std::filesystem::path memory_origin_dir_;  // where this process was, to go back before rmdir
-  std::filesystem::path disk_dir_;           // blkio (v1) or the same dir as memory (v2)
-  std::filesystem::path disk_origin_dir_;
+  std::optional<system::MemoryCgroup> memory_;
   bool reads_throttled_ = false;
   std::uint64_t memory_limit_bytes_ = 0;
   std::string disk_id_;
   std::vector<std::string> notes_;
 };
+
+struct DiskUnderDirectory {
+  std::string id;    // "MAJ:MIN" of the whole disk: the read throttle takes disks, not partitions
+  std::string name;  // "vda"
+};
+
+// nullopt with `why_not` filled when the directory is not on a block device (tmpfs, overlay) or
+// sysfs does not say which disk it is.
+std::optional<DiskUnderDirectory> disk_under(const std::filesystem::path& directory, std::string& why_not);
 
 }  // namespace ringfile::bench::wrap

@@ -1,40 +1,19 @@
-// What the parent needs to run a set of forked children: memory shared with them, reaping,
+// What the parent needs to run a set of forked children (the memory shared with them is
+// ringfile/system/shared_memory.hpp): reaping,
 // stopping them on Ctrl-C, and saying how one ended.
 #pragma once
 
-#include <sys/mman.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <new>
 #include <string>
 #include <vector>
 
-#include "support/setup_error.hpp"
 
 namespace ringfile::bench::wrap {
-
-// A `State` in memory mapped before fork, so that every child sees the same pages.
-template <class State>
-class SharedMapping {
- public:
-  SharedMapping() {
-    void* const memory = ::mmap(nullptr, sizeof(State), PROT_READ | PROT_WRITE,
-                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) throw SetupError(describe_errno("cannot map shared state", errno));
-    state_ = new (memory) State{};
-  }
-  ~SharedMapping() { ::munmap(state_, sizeof(State)); }
-  SharedMapping(const SharedMapping&) = delete;
-  SharedMapping& operator=(const SharedMapping&) = delete;
-  State& state() noexcept { return *state_; }
-
- private:
-  State* state_ = nullptr;
-};
 
 struct ChildProcess {
   pid_t pid = -1;

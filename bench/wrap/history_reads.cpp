@@ -10,9 +10,11 @@
 #include <exception>
 #include <functional>
 
-#include "support/clock.hpp"
+#include "ringfile/system/clock.hpp"
+#include "ringfile/system/errno_text.hpp"
+#include "ringfile/system/page_cache.hpp"
+#include "ringfile/system/shared_memory.hpp"
 #include "wrap/child_processes.hpp"
-#include "wrap/page_cache.hpp"
 #include "wrap/shared_run_state.hpp"
 
 namespace ringfile::bench::wrap {
@@ -36,7 +38,7 @@ void replay_one_ring(const WriterKind& kind, const RingSetup& setup, HistoryRepo
 void read_one_file(const RingSetup& setup, HistoryReport& report) {
   const int fd = ::open(setup.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    copy_error(report.error, describe_errno("cannot open " + setup.path.string(), errno).c_str());
+    copy_error(report.error, system::describe_errno("cannot open " + setup.path.string(), errno).c_str());
     return;
   }
   std::vector<std::byte> buffer(kRequestBytes);
@@ -44,7 +46,7 @@ void read_one_file(const RingSetup& setup, HistoryReport& report) {
     const ssize_t got = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(report.bytes));
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
-      copy_error(report.error, describe_errno("pread " + setup.path.string(), errno).c_str());
+      copy_error(report.error, system::describe_errno("pread " + setup.path.string(), errno).c_str());
     }
     if (got <= 0) break;
     report.bytes += static_cast<std::uint64_t>(got);
@@ -72,29 +74,29 @@ void read_one_file(const RingSetup& setup, HistoryReport& report) {
 // and times them to the last exit.
 HistoryResult run_history_children(const char* role, const HistoryBody& body,
                                    const std::vector<RingSetup>& setups,
-                                   const std::vector<FileDescriptor>& ring_files, const Box& box) {
+                                   const std::vector<system::FileDescriptor>& ring_files, const Box& box) {
   HistoryResult result;
-  for (const FileDescriptor& file : ring_files) {
-    if (!flush_and_drop_page_cache(file.get())) {
-      result.error = describe_errno("cannot drop the rings' page cache", errno);
+  for (const system::FileDescriptor& file : ring_files) {
+    if (!system::flush_and_drop_page_cache(file.get())) {
+      result.error = system::describe_errno("cannot drop the rings' page cache", errno);
       return result;
     }
   }
-  std::optional<SharedMapping<SharedHistoryState>> shared;
+  std::optional<system::SharedObjects<SharedHistoryState>> shared;
   try {
-    shared.emplace();
+    shared.emplace("the replay's shared state");
   } catch (const std::exception& failure) {
     result.error = failure.what();
     return result;
   }
-  SharedHistoryState& state = shared->state();
+  SharedHistoryState& state = shared->front();
   std::vector<ChildProcess> children;
   for (std::size_t ring = 0; ring < setups.size() && ring < kMaxRings; ++ring) {
     ChildProcess child{-1, role, ring, false, 0};
     child.pid = ::fork();
     if (child.pid == 0) run_history_child(body, setups[ring], state, state.rings[ring]);
     if (child.pid < 0) {
-      append_error(result.error, describe_errno("fork", errno));
+      append_error(result.error, system::describe_errno("fork", errno));
       request_stop();  // the children already running are stopped by watch_children
       break;
     }
@@ -102,10 +104,10 @@ HistoryResult run_history_children(const char* role, const HistoryBody& body,
   }
   state.start_gate.wait_for_check_ins(children);
   const std::optional<BoxDiskBytes> disk_before = box.disk_bytes();
-  const std::uint64_t start_ns = monotonic_ns();
+  const std::uint64_t start_ns = system::monotonic_ns();
   state.start_gate.open_now();
   watch_children(children, [] {});
-  const std::uint64_t end_ns = monotonic_ns();  // within a poll interval (5 ms) of the last exit
+  const std::uint64_t end_ns = system::monotonic_ns();  // within a poll interval (5 ms) of the last exit
   const std::optional<BoxDiskBytes> disk_after = box.disk_bytes();
   if (disk_before && disk_after) {
     result.box_disk = BoxDiskBytes{disk_after->read_bytes - disk_before->read_bytes,
@@ -120,7 +122,7 @@ HistoryResult run_history_children(const char* role, const HistoryBody& body,
     add_process_times(report.times, result.times);
     if (!exited_cleanly(child)) append_error(result.error, describe_exit(child, report.error));
   }
-  result.seconds = seconds_between(start_ns, end_ns);
+  result.seconds = system::seconds_between(start_ns, end_ns);
   result.megabytes_per_second =
       result.seconds > 0 ? static_cast<double>(result.bytes) / 1e6 / result.seconds : 0;
   return result;
@@ -130,7 +132,7 @@ HistoryResult run_history_children(const char* role, const HistoryBody& body,
 
 std::optional<HistoryResult> replay_history(const WriterKind& kind,
                                             const std::vector<RingSetup>& setups,
-                                            const std::vector<FileDescriptor>& ring_files,
+                                            const std::vector<system::FileDescriptor>& ring_files,
                                             const Box& box) {
   if (kind.read_history == nullptr) return std::nullopt;
   return run_history_children(
@@ -140,7 +142,7 @@ std::optional<HistoryResult> replay_history(const WriterKind& kind,
 }
 
 HistoryResult read_files_sequentially(const std::vector<RingSetup>& setups,
-                                      const std::vector<FileDescriptor>& ring_files,
+                                      const std::vector<system::FileDescriptor>& ring_files,
                                       const Box& box) {
   return run_history_children("sequential reader", read_one_file, setups, ring_files, box);
 }

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "support/file_descriptor.hpp"
+#include "ringfile/system/file_descriptor.hpp"
 #include "wrap/box.hpp"
 #include "wrap/kind_run.hpp"
 #include "wrap/writers.hpp"
@@ -18,12 +18,12 @@ namespace ringfile::bench::wrap {
 // @pre no writer or reader of the rings runs; called from the parent (in the box).
 std::optional<HistoryResult> replay_history(const WriterKind& kind,
                                             const std::vector<RingSetup>& setups,
-                                            const std::vector<FileDescriptor>& ring_files,
+                                            const std::vector<system::FileDescriptor>& ring_files,
                                             const Box& box);
 
 // One child per ring file, all at once, each reading its file with 1 MiB pread() calls.
 HistoryResult read_files_sequentially(const std::vector<RingSetup>& setups,
-                                      const std::vector<FileDescriptor>& ring_files,
+                                      const std::vector<system::FileDescriptor>& ring_files,
                                       const Box& box);
 
 }  // namespace ringfile::bench::wrap

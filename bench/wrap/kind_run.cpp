@@ -9,13 +9,15 @@
 #include <cstdio>
 #include <limits>
 
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/clock.hpp"
+#include "ringfile/system/errno_text.hpp"
+#include "ringfile/system/file_descriptor.hpp"
+#include "ringfile/system/page_cache.hpp"
+#include "ringfile/system/shared_memory.hpp"
 #include "support/byte_size.hpp"
-#include "support/clock.hpp"
-#include "support/file_descriptor.hpp"
-#include "support/setup_error.hpp"
 #include "wrap/child_processes.hpp"
 #include "wrap/history_reads.hpp"
-#include "wrap/page_cache.hpp"
 #include "wrap/ring_processes.hpp"
 #include "wrap/shared_run_state.hpp"
 
@@ -33,17 +35,17 @@ constexpr std::size_t kMostRecordsPerPoll = 64;
 struct Checkpoint {
   std::optional<BoxDiskBytes> box_disk;
   std::optional<std::uint64_t> box_peak_memory;  // since the previous checkpoint (v1)
-  std::optional<FileResidency> rings;            // summed over the rings
+  std::optional<system::FileResidency> rings;            // summed over the rings
 };
 
-Checkpoint take_checkpoint(const Box& box, const std::vector<FileDescriptor>& ring_files) {
+Checkpoint take_checkpoint(const Box& box, const std::vector<system::FileDescriptor>& ring_files) {
   Checkpoint checkpoint;
   checkpoint.box_disk = box.disk_bytes();
   checkpoint.box_peak_memory = box.peak_memory_bytes();
   box.reset_peak_memory();
-  FileResidency total;
-  for (const FileDescriptor& file : ring_files) {
-    const auto residency = file_residency(file.get());
+  system::FileResidency total;
+  for (const system::FileDescriptor& file : ring_files) {
+    const auto residency = system::file_residency(file.get());
     if (!residency) return checkpoint;
     total.resident_bytes += residency->resident_bytes;
     if (residency->dirty_bytes) {
@@ -96,9 +98,9 @@ pid_t fork_child(const ChildProcess& role, const WriterKind& kind, const RingSet
   run_reader_process(kind, setup, state, role.ring_index);
 }
 
-void remove_rings(const std::vector<RingSetup>& setups, std::vector<FileDescriptor>& ring_files) {
-  for (FileDescriptor& file : ring_files) {
-    flush_and_drop_page_cache(file.get());
+void remove_rings(const std::vector<RingSetup>& setups, std::vector<system::FileDescriptor>& ring_files) {
+  for (system::FileDescriptor& file : ring_files) {
+    system::flush_and_drop_page_cache(file.get());
     file.reset();
   }
   std::error_code ignored;
@@ -119,7 +121,7 @@ LapResult summarise_lap(std::size_t lap, std::size_t ring_count, const SharedRun
     result.writer_disk_write_bytes += sample.disk_write_bytes;
     result.writer_major_faults += sample.major_faults;
   }
-  result.seconds = seconds_between(earliest_start, latest_end);
+  result.seconds = system::seconds_between(earliest_start, latest_end);
   result.gigabytes_per_second =
       result.seconds > 0 ? static_cast<double>(result.bytes) / kBytesPerGB / result.seconds : 0;
   if (const auto disk = disk_between(before, after)) {
@@ -136,20 +138,20 @@ LapResult summarise_lap(std::size_t lap, std::size_t ring_count, const SharedRun
 }
 
 // Creates every ring of the kind, each with nothing in the page cache, and opens the parent's
-// handle on it. Throws SetupError; what was made is in `setups`/`ring_files` for clean-up.
+// handle on it. Throws programs::RuntimeFailure; what was made is in `setups`/`ring_files` for clean-up.
 std::string create_rings(const WriterKind& kind, const WrapOptions& options,
                          const fs::path& directory, Leg leg, std::vector<RingSetup>& setups,
-                         std::vector<FileDescriptor>& ring_files) {
+                         std::vector<system::FileDescriptor>& ring_files) {
   std::string note;
   for (std::size_t ring = 0; ring < options.ring_count; ++ring) {
     setups.push_back(ring_setup(kind, options, directory, ring, leg));
     note = kind.create_ring(setups.back());
     ring_files.emplace_back(::open(setups.back().path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ring_files.back().valid()) {
-      throw SetupError(describe_errno("cannot open " + setups.back().path.string(), errno));
+      throw programs::RuntimeFailure(system::describe_errno("cannot open " + setups.back().path.string(), errno));
     }
     // Kinds start equal: nothing of the new file in the page cache.
-    flush_and_drop_page_cache(ring_files.back().get());
+    system::flush_and_drop_page_cache(ring_files.back().get());
   }
   return note;
 }
@@ -165,7 +167,7 @@ std::vector<ChildProcess> fork_children(const WriterKind& kind, const WrapOption
       ChildProcess child{-1, role, ring, false, 0};
       child.pid = fork_child(child, kind, setups[ring], options.laps, state);
       if (child.pid < 0) {
-        error = describe_errno("fork", errno);
+        error = system::describe_errno("fork", errno);
         request_stop();  // the children already running are stopped by watch_children
         return children;
       }
@@ -180,13 +182,13 @@ std::vector<ChildProcess> fork_children(const WriterKind& kind, const WrapOption
 // Returns [0] at the start, [k + 1] at lap k's end, and a last one when every child has exited;
 // `wall_seconds` from the gate to then.
 std::vector<Checkpoint> watch_laps(std::vector<ChildProcess>& children, SharedRunState& state,
-                                   const Box& box, const std::vector<FileDescriptor>& ring_files,
+                                   const Box& box, const std::vector<system::FileDescriptor>& ring_files,
                                    const WrapOptions& options, double& wall_seconds) {
   state.start_gate.wait_for_check_ins(children);
   if (options.settle_seconds != 0 && !stop_requested()) ::sleep(static_cast<unsigned>(options.settle_seconds));
   const std::size_t laps = options.laps;
   std::vector<Checkpoint> checkpoints{take_checkpoint(box, ring_files)};
-  const std::uint64_t start_ns = monotonic_ns();
+  const std::uint64_t start_ns = system::monotonic_ns();
   state.start_gate.open_now();
   watch_children(children, [&] {
     // Acquire: pairs with each writer's release fetch_add after it filled its lap sample.
@@ -195,7 +197,7 @@ std::vector<Checkpoint> watch_laps(std::vector<ChildProcess>& children, SharedRu
       checkpoints.push_back(take_checkpoint(box, ring_files));
     }
   });
-  wall_seconds = seconds_between(start_ns, monotonic_ns());
+  wall_seconds = system::seconds_between(start_ns, system::monotonic_ns());
   checkpoints.push_back(take_checkpoint(box, ring_files));
   return checkpoints;
 }
@@ -215,7 +217,7 @@ void summarise_laps(const SharedRunState& state, const std::vector<Checkpoint>& 
       last_end_ns = std::max(last_end_ns, state.writers[ring].laps[lap].end_ns);
     }
   }
-  const double seconds = seconds_between(first_start_ns, last_end_ns) + result.drain_seconds;
+  const double seconds = system::seconds_between(first_start_ns, last_end_ns) + result.drain_seconds;
   if (!result.laps.empty() && seconds > 0) {
     result.gigabytes_per_second_with_drain =
         static_cast<double>(result.total_bytes) / kBytesPerGB / seconds;
@@ -257,7 +259,7 @@ PauseSummary summarise_pauses(const SharedRunState& state, std::size_t ring_coun
     summary.read_back_bytes += pause.read_back_bytes;
     last_catch_up_ns = std::max(last_catch_up_ns, pause.caught_up_ns);
   }
-  summary.catch_up_seconds = seconds_between(first_resume_ns, last_catch_up_ns);
+  summary.catch_up_seconds = system::seconds_between(first_resume_ns, last_catch_up_ns);
   return summary;
 }
 
@@ -307,26 +309,26 @@ KindResult run_writer_kind(const WriterKind& kind, const WrapOptions& options, c
   result.kind = std::string(kind.name);
   result.leg = leg;
   std::vector<RingSetup> setups;
-  std::vector<FileDescriptor> ring_files;  // the parent's handles, for sampling and the drain
-  std::optional<SharedMapping<SharedRunState>> shared;
+  std::vector<system::FileDescriptor> ring_files;  // the parent's handles, for sampling and the drain
+  std::optional<system::SharedObjects<SharedRunState>> shared;
   try {
-    shared.emplace();
+    shared.emplace("the run's shared state");
     result.ring_note = create_rings(kind, options, ring_directory, leg, setups, ring_files);
   } catch (const std::exception& failure) {
     result.error = failure.what();
     remove_rings(setups, ring_files);
     return result;
   }
-  SharedRunState& state = shared->state();
+  SharedRunState& state = shared->front();
   std::vector<ChildProcess> children = fork_children(kind, options, setups, state, result.error);
   const std::optional<std::uint64_t> oom_kills_before = box.oom_kills();
   const std::vector<Checkpoint> checkpoints =
       watch_laps(children, state, box, ring_files, options, result.wall_seconds);
 
   // The dirty data each kind leaves behind is part of its cost: time writing it out.
-  const std::uint64_t drain_start_ns = monotonic_ns();
-  for (const FileDescriptor& file : ring_files) ::fsync(file.get());
-  result.drain_seconds = seconds_between(drain_start_ns, monotonic_ns());
+  const std::uint64_t drain_start_ns = system::monotonic_ns();
+  for (const system::FileDescriptor& file : ring_files) ::fsync(file.get());
+  result.drain_seconds = system::seconds_between(drain_start_ns, system::monotonic_ns());
 
   for (const ChildProcess& child : children) {
     if (exited_cleanly(child)) continue;

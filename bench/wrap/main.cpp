@@ -1,6 +1,5 @@
 // ringfile-bench-wrap: how a file-backed ring's writer slows down after the wrap, for each writer
 // kind, in the same run and under the same box. See bench/README.md.
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,10 +8,11 @@
 #include <filesystem>
 #include <optional>
 
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/errno_text.hpp"
 #include "support/byte_size.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"
-#include "support/setup_error.hpp"
 #include "wrap/box.hpp"
 #include "wrap/kind_run.hpp"
 #include "wrap/report.hpp"
@@ -23,6 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace ringfile::bench;
 using namespace ringfile::bench::wrap;
+using ringfile::programs::RuntimeFailure;
+using ringfile::system::describe_errno;
 
 void on_stop_signal(int) { request_stop(); }
 
@@ -36,20 +38,14 @@ void install_stop_handlers() {
 
 // Refuses before creating anything when the rings cannot all be reserved in `directory`.
 void check_free_space(const WrapOptions& options, const fs::path& directory) {
-  struct statvfs filesystem {};
-  if (::statvfs(directory.c_str(), &filesystem) != 0) {
-    throw SetupError(describe_errno("cannot stat " + directory.string(), errno));
-  }
-  const std::uint64_t free_bytes =
-      static_cast<std::uint64_t>(filesystem.f_bavail) * filesystem.f_frsize;
+  const std::optional<std::uint64_t> free_space = free_bytes(directory);
+  if (!free_space) throw RuntimeFailure(describe_errno("cannot stat " + directory.string(), errno));
   const std::uint64_t needed = options.ring_count * options.ring_bytes;
-  if (needed > free_bytes) {
+  if (needed > *free_space) {
     char free_gigabytes[32];
-    std::snprintf(free_gigabytes, sizeof(free_gigabytes), "%.1f GB",
-                  static_cast<double>(free_bytes) / kBytesPerGB);
-    throw SetupError("the rings need " + format_byte_size(needed) + " but " +
-                     directory.string() + " has " + free_gigabytes +
-                     " free; use --dir (--tmpfs-dir) elsewhere, or fewer/smaller rings");
+    std::snprintf(free_gigabytes, sizeof(free_gigabytes), "%.1f GB", static_cast<double>(*free_space) / kBytesPerGB);
+    throw RuntimeFailure("the rings need " + format_byte_size(needed) + " but " + directory.string() + " has " +
+                         free_gigabytes + " free; use --dir (--tmpfs-dir) elsewhere, or fewer/smaller rings");
   }
 }
 
@@ -59,7 +55,7 @@ class ScratchDirectory {
   explicit ScratchDirectory(fs::path path) : path_(std::move(path)) {
     std::error_code error;
     if (!fs::create_directory(path_, error)) {
-      throw SetupError("cannot create " + path_.string() + ": " + error.message());
+      throw RuntimeFailure("cannot create " + path_.string() + ": " + error.message());
     }
   }
   ~ScratchDirectory() {
@@ -81,13 +77,13 @@ void use_own_ring_registry(const fs::path& directory) {
   const fs::path registry = directory / "ring-registry";
   std::error_code error;
   fs::create_directory(registry, error);
-  if (error) throw SetupError("cannot create " + registry.string() + ": " + error.message());
+  if (error) throw RuntimeFailure("cannot create " + registry.string() + ": " + error.message());
   ::setenv("RINGFILE_REGISTRY_DIR", registry.c_str(), 1);
 }
 
 int run(int argc, char** argv) {
   WrapOptions options;
-  if (!parse_wrap_options(argc, argv, options)) return 0;
+  if (const auto exit_code = parse_wrap_options(argc, argv, options)) return *exit_code;
   check_free_space(options, options.directory);
   if (options.tmpfs_leg) check_free_space(options, options.tmpfs_directory);
   install_stop_handlers();
@@ -142,10 +138,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "ringfile-bench-wrap: %s\n", failure.what());
-    return 1;
-  }
+  return ringfile::programs::run_guarded("ringfile-bench-wrap", [&] { return run(argc, argv); });
 }

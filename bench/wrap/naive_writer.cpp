@@ -10,7 +10,7 @@
 #include <cstring>
 #include <optional>
 
-#include "support/setup_error.hpp"
+#include "ringfile/programs/command_line.hpp"
 #include "wrap/baseline_ring.hpp"
 #include "wrap/writers.hpp"
 
@@ -91,11 +91,13 @@ std::unique_ptr<RingWriter> open_naive_writer(const RingSetup& setup) {
   try {
     return std::make_unique<NaiveMappedWriter>(setup);
   } catch (const bip::interprocess_exception& failure) {
-    throw SetupError("cannot open " + setup.path.string() + " for mapping: " + failure.what());
+    throw programs::RuntimeFailure("cannot open " + setup.path.string() + " for mapping: " + failure.what());
   }
 }
 
-const WriterKindRegistration register_naive{{
+}  // namespace
+
+const WriterKind kNaiveKind{
     "naive",
     "memcpy into MAP_SHARED boost::interprocess views that slide along the file",
     create_preallocated_ring_file,
@@ -103,8 +105,6 @@ const WriterKindRegistration register_naive{{
     open_pread_follower,
     false,    // the harness makes the writer wait for its reader
     nullptr,  // no reader for history: replay is ringfile's
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::wrap

@@ -8,24 +8,9 @@
 #include <cstring>
 #include <ctime>
 
-namespace ringfile::bench::wrap {
+#include "ringfile/system/process_io.hpp"
 
-std::optional<ProcessDiskBytes> own_disk_bytes() noexcept {
-  std::FILE* const io_file = std::fopen("/proc/self/io", "r");
-  if (io_file == nullptr) return std::nullopt;
-  ProcessDiskBytes bytes;
-  int fields_found = 0;
-  char line[128];
-  while (std::fgets(line, sizeof(line), io_file) != nullptr) {
-    // "read_bytes" and "write_bytes" are the device-level counters; "rchar"/"wchar" count
-    // bytes passed through read()/write() whether or not they reached the disk.
-    if (std::sscanf(line, "read_bytes: %" SCNu64, &bytes.read_bytes) == 1) ++fields_found;
-    if (std::sscanf(line, "write_bytes: %" SCNu64, &bytes.write_bytes) == 1) ++fields_found;
-  }
-  std::fclose(io_file);
-  if (fields_found != 2) return std::nullopt;
-  return bytes;
-}
+namespace ringfile::bench::wrap {
 
 std::uint64_t own_major_faults() noexcept {
   rusage usage{};
@@ -74,7 +59,7 @@ RunCounters::RunCounters() noexcept
     : cpu_ns_(own_cpu_ns()),
       runqueue_wait_ns_(own_runqueue_wait_ns()),
       major_faults_(own_major_faults()),
-      disk_read_bytes_(own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes) {}
+      disk_read_bytes_(system::own_process_io().value_or(system::ProcessIo{}).read_bytes) {}
 
 void RunCounters::finish(ProcessTimes& times) const noexcept {
   times.cpu_ns = own_cpu_ns() - cpu_ns_;
@@ -82,7 +67,7 @@ void RunCounters::finish(ProcessTimes& times) const noexcept {
   const std::uint64_t runqueue_wait_ns = own_runqueue_wait_ns();
   times.runqueue_wait_ns = runqueue_wait_ns > runqueue_wait_ns_ ? runqueue_wait_ns - runqueue_wait_ns_ : 0;
   times.major_faults = own_major_faults() - major_faults_;
-  times.disk_read_bytes = own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes - disk_read_bytes_;
+  times.disk_read_bytes = system::own_process_io().value_or(system::ProcessIo{}).read_bytes - disk_read_bytes_;
 }
 
 }  // namespace ringfile::bench::wrap

@@ -7,8 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "support/file_descriptor.hpp"
-#include "support/setup_error.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/errno_text.hpp"
+#include "ringfile/system/file_descriptor.hpp"
 #include "wrap/baseline_ring.hpp"
 #include "wrap/writers.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 
 class PwriteWriter final : public RingWriter {
  public:
-  PwriteWriter(FileDescriptor file, std::uint64_t ring_bytes)
+  PwriteWriter(system::FileDescriptor file, std::uint64_t ring_bytes)
       : file_(std::move(file)), ring_bytes_(ring_bytes) {}
 
   bool write(std::span<const std::byte> record) noexcept override {
@@ -43,25 +44,27 @@ class PwriteWriter final : public RingWriter {
   }
 
   std::string error_message() const override {
-    return describe_errno("pwrite at byte " + std::to_string(position_ % ring_bytes_),
+    return system::describe_errno("pwrite at byte " + std::to_string(position_ % ring_bytes_),
                           error_number_);
   }
   std::uint64_t ring_bytes_advanced() const noexcept override { return position_; }
 
  private:
-  FileDescriptor file_;
+  system::FileDescriptor file_;
   std::uint64_t ring_bytes_;
   std::uint64_t position_ = 0;
   int error_number_ = 0;
 };
 
 std::unique_ptr<RingWriter> open_pwrite_writer(const RingSetup& setup) {
-  FileDescriptor file(::open(setup.path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!file.valid()) throw SetupError(describe_errno("cannot open " + setup.path.string(), errno));
+  system::FileDescriptor file(::open(setup.path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!file.valid()) throw programs::RuntimeFailure(system::describe_errno("cannot open " + setup.path.string(), errno));
   return std::make_unique<PwriteWriter>(std::move(file), setup.ring_bytes);
 }
 
-const WriterKindRegistration register_pwrite{{
+}  // namespace
+
+const WriterKind kPwriteKind{
     "pwrite",
     "pwrite() of each record at its offset, no mapping",
     create_preallocated_ring_file,
@@ -69,8 +72,6 @@ const WriterKindRegistration register_pwrite{{
     open_pread_follower,
     false,    // the harness makes the writer wait for its reader
     nullptr,  // no reader for history: replay is ringfile's
-}};
-
-}  // namespace
+};
 
 }  // namespace ringfile::bench::wrap

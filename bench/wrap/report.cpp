@@ -4,6 +4,7 @@
 
 #include "support/byte_size.hpp"
 #include "support/statistics.hpp"
+#include "support/text_columns.hpp"
 #include "wrap/report_format.hpp"
 
 namespace ringfile::bench::wrap {
@@ -27,15 +28,7 @@ std::string per_byte_written(const std::optional<std::uint64_t>& bytes, std::uin
 
 void append_row(std::string& text, const std::vector<std::string>& cells) {
   static constexpr int kWidths[] = {31, 4, 7, 7, 11, 10, 10, 10, 9, 9};
-  std::size_t column = 0;
-  for (const std::string& cell : cells) {
-    char padded[64];
-    std::snprintf(padded, sizeof(padded), column == 0 ? "%-*s" : " %*s", kWidths[column],
-                  cell.c_str());
-    text += padded;
-    ++column;
-  }
-  text += "\n";
+  text += fixed_width_row(cells, kWidths);
 }
 
 std::string header(const RunDescription& run) {

@@ -18,7 +18,7 @@ void write_config(JsonWriter& json, const RunDescription& run) {
   json.field("view_bytes", std::min(options.view_bytes, options.ring_bytes));
   json.field("ringfile_view_bytes", options.ringfile_view_bytes);
   json.field("ringfile_checksum", options.ringfile_checksum);
-  if (options.ringfile_hold_window_bytes == kWholeRingHoldWindow) {
+  if (options.ringfile_hold_window_bytes == kHoldWindowWholeRing) {
     json.field("ringfile_hold_window", "ring");
   } else if (options.ringfile_hold_window_bytes == 0) {
     json.field("ringfile_hold_window", "auto");

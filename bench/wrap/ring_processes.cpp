@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "support/clock.hpp"
+#include "ringfile/system/clock.hpp"
+#include "ringfile/system/process_io.hpp"
 #include "wrap/process_counters.hpp"
 #include "wrap/record_check.hpp"
 #include "wrap/record_stamp.hpp"
@@ -33,9 +34,9 @@ constexpr std::uint64_t kWriterGiveUpNs = 30'000'000'000;
 class TimedWait {
  public:
   explicit TimedWait(ProcessTimes& times)
-      : times_(times), wall_start_ns_(monotonic_ns()), cpu_start_ns_(thread_cpu_ns()) {}
+      : times_(times), wall_start_ns_(system::monotonic_ns()), cpu_start_ns_(thread_cpu_ns()) {}
   ~TimedWait() {
-    times_.waited_ns += monotonic_ns() - wall_start_ns_;
+    times_.waited_ns += system::monotonic_ns() - wall_start_ns_;
     times_.wait_cpu_ns += thread_cpu_ns() - cpu_start_ns_;
     ++times_.waits;
   }
@@ -60,7 +61,7 @@ bool wait_for_reader(RingChannel& channel, const RingSetup& setup, std::uint64_t
   std::uint64_t consumed = channel.records_consumed.load();
   if (consumed >= needed) return true;
   const TimedWait timed(times);
-  std::uint64_t progress_ns = monotonic_ns();
+  std::uint64_t progress_ns = system::monotonic_ns();
   while (consumed < needed) {
     // Acquire: pairs with the reader's release store when it stops.
     if (channel.reader_finished.load(std::memory_order_acquire) != 0) {
@@ -68,7 +69,7 @@ bool wait_for_reader(RingChannel& channel, const RingSetup& setup, std::uint64_t
       return false;
     }
     const std::uint64_t now_consumed = channel.records_consumed.wait_for_at_least(needed, kWaitSlice);
-    const std::uint64_t now_ns = monotonic_ns();
+    const std::uint64_t now_ns = system::monotonic_ns();
     if (now_consumed != consumed) {
       consumed = now_consumed;
       progress_ns = now_ns;
@@ -112,7 +113,7 @@ std::uint64_t pause_then_resume(const RingSetup& setup, const RingChannel& chann
     published.wait_for_more_than(records, kWaitSlice);
   }
   pause.resumed = true;
-  pause.resumed_ns = monotonic_ns();
+  pause.resumed_ns = system::monotonic_ns();
   reader.start_counting_spills();
   pause.at_resume = reader.unread_bytes(published).value_or(UnreadBytes{});
   return published.load();
@@ -140,10 +141,10 @@ void run_writer_process(const WriterKind& kind, const RingSetup& setup, std::uin
   std::uint64_t bytes_written = 0;
   for (std::uint64_t lap = 0; lap < laps; ++lap) {
     WriterLapSample& sample = report.laps[lap];
-    const ProcessDiskBytes disk_before = own_disk_bytes().value_or(ProcessDiskBytes{});
+    const system::ProcessIo disk_before = system::own_process_io().value_or(system::ProcessIo{});
     const std::uint64_t faults_before = own_major_faults();
     const std::uint64_t lap_start_bytes = bytes_written;
-    sample.start_ns = monotonic_ns();
+    sample.start_ns = system::monotonic_ns();
     // A lap is ring_bytes of the ring passed over (records, and for ringfile their frame
     // headers and the padding at the wrap); records do not divide a ring, so laps end
     // mid-record. `bytes_written` counts record bytes only: GB/s is of records.
@@ -162,8 +163,8 @@ void run_writer_process(const WriterKind& kind, const RingSetup& setup, std::uin
       bytes_written += record.size();
       channel.records_published.advance_to(records_written);
     }
-    sample.end_ns = monotonic_ns();
-    const ProcessDiskBytes disk_after = own_disk_bytes().value_or(ProcessDiskBytes{});
+    sample.end_ns = system::monotonic_ns();
+    const system::ProcessIo disk_after = system::own_process_io().value_or(system::ProcessIo{});
     sample.bytes = bytes_written - lap_start_bytes;
     sample.disk_read_bytes = disk_after.read_bytes - disk_before.read_bytes;
     sample.disk_write_bytes = disk_after.write_bytes - disk_before.write_bytes;
@@ -200,7 +201,7 @@ void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRu
   std::uint64_t read_bytes_at_resume = 0;
   if (setup.reader_pause_bytes != 0) {
     catch_up_target = pause_then_resume(setup, channel, published, *reader, report.pause);
-    read_bytes_at_resume = own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes;
+    read_bytes_at_resume = system::own_process_io().value_or(system::ProcessIo{}).read_bytes;
   }
   ReadProgress progress;
   std::uint64_t idle_since_ns = 0;
@@ -220,9 +221,9 @@ void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRu
         std::max(report.max_lag_records, published_count - std::min(handled, published_count));
     if (report.pause.resumed && !report.pause.caught_up && handled >= catch_up_target) {
       report.pause.caught_up = true;
-      report.pause.caught_up_ns = monotonic_ns();
+      report.pause.caught_up_ns = system::monotonic_ns();
       report.pause.read_back_bytes =
-          own_disk_bytes().value_or(ProcessDiskBytes{}).read_bytes - read_bytes_at_resume;
+          system::own_process_io().value_or(system::ProcessIo{}).read_bytes - read_bytes_at_resume;
       report.pause.spilled_later = reader->spilled_since_resume();
     }
     if (records != 0) {
@@ -231,7 +232,7 @@ void run_reader_process(const WriterKind& kind, const RingSetup& setup, SharedRu
     }
     if (writer_finished && handled >= published_count) break;
     if (writer_finished) {
-      const std::uint64_t now_ns = monotonic_ns();
+      const std::uint64_t now_ns = system::monotonic_ns();
       if (idle_since_ns == 0) idle_since_ns = now_ns;
       if (now_ns - idle_since_ns > kReaderGiveUpNs) {
         reader_exit(report, channel, "reader made no progress for 10 s after its writer finished",

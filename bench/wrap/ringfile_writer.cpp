@@ -22,10 +22,11 @@
 #include <ringfile/producer.hpp>
 #include <ringfile/ring.hpp>
 
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/file_descriptor.hpp"
+#include "ringfile/system/page_cache.hpp"
 #include "support/byte_size.hpp"
-#include "support/file_descriptor.hpp"
-#include "support/setup_error.hpp"
-#include "wrap/page_cache.hpp"
+#include "support/paging_names.hpp"
 #include "wrap/process_counters.hpp"
 #include "wrap/record_stamp.hpp"
 #include "wrap/spill_tracker.hpp"
@@ -36,23 +37,9 @@ namespace ringfile::bench::wrap {
 
 namespace {
 
-static_assert(kWholeRingHoldWindow == kHoldWindowWholeRing,
-              "--hold-window ring must mean the library's whole-ring window");
-
 // With block policy a claim waits for the reader; a reader that has not moved for this long
 // is stuck, and the writer gives up rather than hang the run.
 constexpr std::chrono::seconds kClaimTimeout{30};
-
-const char* strategy_name(PagingStrategy strategy) noexcept {
-  switch (strategy) {
-    case PagingStrategy::automatic: return "automatic";
-    case PagingStrategy::zero_range: return "zero_range";
-    case PagingStrategy::punch_hole: return "punch_hole";
-    case PagingStrategy::prefetch_only: return "prefetch_only";
-    case PagingStrategy::none: return "none";
-  }
-  return "?";
-}
 
 OpenOptions open_options(const RingSetup& setup) {
   OpenOptions options;
@@ -75,11 +62,11 @@ std::string create_ringfile_ring(const RingSetup& setup) {
     const Ring ring = Ring::create(setup.path, options, open_options(setup));
     const PagingStrategy chosen = ring.info().paging;
     if (!setup.on_tmpfs && requested != PagingStrategy::automatic && chosen != requested) {
-      throw SetupError(setup.path.string() + ": paging strategy " + strategy_name(requested) +
+      throw programs::RuntimeFailure(setup.path.string() + ": paging strategy " + paging_strategy_name(requested) +
                        " is not supported on this filesystem (the library chose " +
-                       strategy_name(chosen) + "); use --dir on another filesystem");
+                       paging_strategy_name(chosen) + "); use --dir on another filesystem");
     }
-    std::string note = std::string("paging ") + strategy_name(chosen);
+    std::string note = std::string("paging ") + paging_strategy_name(chosen);
     if (setup.readers) {
       const std::uint64_t window = setup.ringfile_hold_window_bytes;
       note += ", hold window " + std::string(window == 0 ? "auto"
@@ -89,7 +76,7 @@ std::string create_ringfile_ring(const RingSetup& setup) {
     }
     return note;
   } catch (const Error& failure) {
-    throw SetupError(failure.what());
+    throw programs::RuntimeFailure(failure.what());
   }
 }
 
@@ -225,8 +212,8 @@ class RingfileFollower final : public RingReader {
     bytes.unread = std::min(head - cursor, info.capacity_bytes);
     const std::uint64_t offset = cursor % info.capacity_bytes;
     const std::uint64_t first_part = std::min(bytes.unread, info.capacity_bytes - offset);
-    const auto first_cached = cached_bytes(file_.get(), info.data_offset + offset, first_part);
-    const auto second_cached = cached_bytes(file_.get(), info.data_offset, bytes.unread - first_part);
+    const auto first_cached = system::cached_bytes(file_.get(), info.data_offset + offset, first_part);
+    const auto second_cached = system::cached_bytes(file_.get(), info.data_offset, bytes.unread - first_part);
     if (!first_cached || !second_cached) return std::nullopt;
     bytes.cached = *first_cached + *second_cached;
     return bytes;
@@ -276,7 +263,7 @@ class RingfileFollower final : public RingReader {
 
   Ring ring_;
   Consumer consumer_;
-  FileDescriptor file_;  // our own descriptor, to ask the page cache what it holds
+  system::FileDescriptor file_;  // our own descriptor, to ask the page cache what it holds
   std::size_t records_per_poll_;
   RecordCheck check_;
   std::uint64_t records_handed_ = 0;
@@ -335,7 +322,7 @@ std::unique_ptr<RingWriter> open_ringfile_writer(const RingSetup& setup) {
     return std::make_unique<RingfileWriter>(Ring::open(setup.path, open_options(setup)), setup,
                                             copy_api);
   } catch (const Error& failure) {
-    throw SetupError(failure.what());
+    throw programs::RuntimeFailure(failure.what());
   }
 }
 
@@ -343,7 +330,7 @@ std::unique_ptr<RingReader> open_ringfile_reader(const RingSetup& setup) {
   try {
     return std::make_unique<RingfileFollower>(Ring::open(setup.path, open_options(setup)), setup);
   } catch (const Error& failure) {
-    throw SetupError(failure.what());
+    throw programs::RuntimeFailure(failure.what());
   }
 }
 
@@ -358,40 +345,34 @@ WriterKind ringfile_kind(std::string_view name, std::string_view summary) {
                     read_ringfile_history};
 }
 
-const WriterKindRegistration register_ringfile_zero_range{
-    ringfile_kind<PagingStrategy::zero_range, false>(
+}  // namespace
+
+const WriterKind kRingfileZeroRangeKind = ringfile_kind<PagingStrategy::zero_range, false>(
         "ringfile-zero-range",
         "ringfile Producer claim/commit; paging zero_range: FALLOC_FL_ZERO_RANGE ahead of the "
-        "head, write-back and drop behind")};
+        "head, write-back and drop behind");
 
-const WriterKindRegistration register_ringfile_zero_range_write{
-    ringfile_kind<PagingStrategy::zero_range, true>(
-        "ringfile-zero-range-write", "ringfile-zero-range, each record with Producer::write()")};
+const WriterKind kRingfileZeroRangeWriteKind = ringfile_kind<PagingStrategy::zero_range, true>(
+        "ringfile-zero-range-write", "ringfile-zero-range, each record with Producer::write()");
 
-const WriterKindRegistration register_ringfile_punch_hole{
-    ringfile_kind<PagingStrategy::punch_hole, false>(
+const WriterKind kRingfilePunchHoleKind = ringfile_kind<PagingStrategy::punch_hole, false>(
         "ringfile-punch-hole",
-        "ringfile, paging punch_hole: FALLOC_FL_PUNCH_HOLE then fallocate ahead, drop behind")};
+        "ringfile, paging punch_hole: FALLOC_FL_PUNCH_HOLE then fallocate ahead, drop behind");
 
-const WriterKindRegistration register_ringfile_prefetch{
-    ringfile_kind<PagingStrategy::prefetch_only, false>(
+const WriterKind kRingfilePrefetchKind = ringfile_kind<PagingStrategy::prefetch_only, false>(
         "ringfile-prefetch",
         "ringfile, paging prefetch_only: POSIX_FADV_WILLNEED ahead (old pages read early), drop "
-        "behind")};
+        "behind");
 
-const WriterKindRegistration register_ringfile_none{ringfile_kind<PagingStrategy::none, false>(
-    "ringfile-none", "ringfile, paging none: nothing invalidated ahead, nothing dropped behind")};
+const WriterKind kRingfileNoneKind = ringfile_kind<PagingStrategy::none, false>(
+    "ringfile-none", "ringfile, paging none: nothing invalidated ahead, nothing dropped behind");
 
-const WriterKindRegistration register_ringfile_auto{
-    ringfile_kind<PagingStrategy::automatic, false>(
+const WriterKind kRingfileAutoKind = ringfile_kind<PagingStrategy::automatic, false>(
         "ringfile-auto",
         "ringfile, paging automatic (the default): none for rings of at most 512 MiB or on "
-        "tmpfs, else zero_range")};
+        "tmpfs, else zero_range");
 
-const WriterKindRegistration register_ringfile_auto_write{
-    ringfile_kind<PagingStrategy::automatic, true>(
-        "ringfile-auto-write", "ringfile-auto, each record with Producer::write()")};
-
-}  // namespace
+const WriterKind kRingfileAutoWriteKind = ringfile_kind<PagingStrategy::automatic, true>(
+        "ringfile-auto-write", "ringfile-auto, each record with Producer::write()");
 
 }  // namespace ringfile::bench::wrap

@@ -65,7 +65,7 @@ struct WriterReport {
 // A reader that paused (--reader-pause): what it found when it resumed and how it caught up.
 struct PauseReport {
   bool resumed = false;
-  std::uint64_t resumed_ns = 0;      // monotonic_ns(), the same clock in every process
+  std::uint64_t resumed_ns = 0;      // system::monotonic_ns(), the same clock in every process
   UnreadBytes at_resume;             // unread, and how much of that was still cached
   std::uint64_t spilled_later = 0;   // cached at resume, dropped unread before it caught up
   bool caught_up = false;            // reached the records published when it resumed

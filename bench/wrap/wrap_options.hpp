@@ -3,14 +3,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace ringfile::bench::wrap {
+#include "ringfile/options.hpp"
 
-// `--hold-window ring`; the value of ringfile::kHoldWindowWholeRing (ringfile_writer.cpp checks),
-// spelled here so that the options build without the library.
-inline constexpr std::uint64_t kWholeRingHoldWindow = ~std::uint64_t{0};
+namespace ringfile::bench::wrap {
 
 struct WrapOptions {
   std::uint64_t ring_count = 8;
@@ -23,7 +22,7 @@ struct WrapOptions {
   std::uint64_t ringfile_view_bytes = 8ull << 20;
   bool ringfile_checksum = true;  // the library's default: a CRC32C per payload
   // CreateOptions::hold_window_bytes of the ringfile kinds: 0 what fits in the memory budget (the
-  // library's default), kWholeRingHoldWindow the whole ring, else a size.
+  // library's default), kHoldWindowWholeRing the whole ring, else a size.
   std::uint64_t ringfile_hold_window_bytes = 0;
   std::vector<std::string> kinds;  // empty: every registered kind, in registration order
   std::string baseline_kind;  // ratios are against this kind; empty: the first of `kinds`
@@ -44,7 +43,9 @@ struct WrapOptions {
   bool quick = false;
 };
 
-// Parses and checks argv. Returns false after --help. Throws SetupError with a one-line reason.
-bool parse_wrap_options(int argc, char** argv, WrapOptions& options);
+// Parses and checks argv. Returns nullopt to run, or the exit code (after --help: 0; a bad option
+// or value: 2, with its one-line error printed). Throws programs::UsageError for a value that
+// parses but cannot be used.
+std::optional<int> parse_wrap_options(int argc, char** argv, WrapOptions& options);
 
 }  // namespace ringfile::bench::wrap

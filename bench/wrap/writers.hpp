@@ -156,9 +156,9 @@ struct WriterKind {
   std::string_view summary;
   // Creates the ring file at setup.path with every block reserved (fallocate mode 0), so that
   // write-back can never meet ENOSPC. Returns what the report should say about the ring as made
-  // ("paging none"), or "". Throws SetupError.
+  // ("paging none"), or "". Throws programs::RuntimeFailure.
   std::string (*create_ring)(const RingSetup& setup);
-  // Called in the writer's (reader's) own process after fork. Throw SetupError.
+  // Called in the writer's (reader's) own process after fork. Throw programs::RuntimeFailure.
   std::unique_ptr<RingWriter> (*open_writer)(const RingSetup& setup);
   std::unique_ptr<RingReader> (*open_reader)(const RingSetup& setup);
   // true: the ring itself holds its writer back for its reader (ringfile: block policy);
@@ -169,15 +169,20 @@ struct WriterKind {
   HistoryRead (*read_history)(const RingSetup& setup, RecordCheck& check) = nullptr;
 };
 
-// Kinds in the order their files registered (link order); --kinds picks and orders them.
-const std::vector<WriterKind>& writer_kinds();
+// Every kind, in the default order of --kinds (so the first is the default --baseline);
+// --kinds picks and orders them.
+std::span<const WriterKind> writer_kinds();
 const WriterKind* find_writer_kind(std::string_view name);
 
-// Registers a kind during static initialisation; one per kind file. The kind files are compiled
-// into the executable itself (not a static library, where an unreferenced object file and its
-// registration would be dropped by the linker).
-struct WriterKindRegistration {
-  explicit WriterKindRegistration(const WriterKind& kind);
-};
+// One per kind; the baselines' in their own files, ringfile's in ringfile_writer.cpp.
+extern const WriterKind kNaiveKind;
+extern const WriterKind kPwriteKind;
+extern const WriterKind kRingfileZeroRangeKind;
+extern const WriterKind kRingfileZeroRangeWriteKind;
+extern const WriterKind kRingfilePunchHoleKind;
+extern const WriterKind kRingfilePrefetchKind;
+extern const WriterKind kRingfileNoneKind;
+extern const WriterKind kRingfileAutoKind;
+extern const WriterKind kRingfileAutoWriteKind;
 
 }  // namespace ringfile::bench::wrap

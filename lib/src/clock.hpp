@@ -5,17 +5,14 @@
 #include <cstdint>
 #include <ctime>
 
+#include "ringfile/system/clock.hpp"
+
 namespace ringfile::detail {
 
-inline std::uint64_t clock_ns(clockid_t clock) noexcept {
-  timespec now{};
-  clock_gettime(clock, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(now.tv_nsec);
-}
+using system::clock_ns;
+using system::monotonic_ns;
 inline std::uint64_t realtime_ns() noexcept { return clock_ns(CLOCK_REALTIME); }
 // Resolution of a few milliseconds, but nearly free: good enough for heartbeats.
 inline std::uint64_t coarse_realtime_ns() noexcept { return clock_ns(CLOCK_REALTIME_COARSE); }
-inline std::uint64_t monotonic_ns() noexcept { return clock_ns(CLOCK_MONOTONIC); }
 
 }  // namespace ringfile::detail

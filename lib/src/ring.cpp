@@ -1,8 +1,6 @@
 // The public Ring handle: create/open, and read-only inspection for status tools.
 #include "ringfile/ring.hpp"
 
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include "paging.hpp"
 #include "process_identity.hpp"
 #include "ring_file.hpp"
+#include "ringfile/system/page_cache.hpp"
 #include "slot_life_cycle.hpp"
 #include "slot_tables.hpp"
 
@@ -149,36 +148,11 @@ PagingState Ring::paging_state() const noexcept {
 
 Ring::Residency Ring::residency() const {
   Residency residency;
-  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-#ifndef SYS_cachestat
-#define SYS_cachestat 451
-#endif
-  struct {
-    std::uint64_t offset, length;
-  } range{0, 0};  // length 0: to the end of the file
-  struct {
-    std::uint64_t cache, dirty, writeback, evicted, recently_evicted;
-  } stat{};
-  if (::syscall(SYS_cachestat, file_->fd(), &range, &stat, 0) == 0) {
-    residency.resident_bytes = stat.cache * page;
-    residency.dirty_bytes = (stat.dirty + stat.writeback) * page;
-    return residency;
-  }
-  // Older kernels: mincore over read-only windows, one view at a time.
-  const std::uint64_t file_bytes = file_->info().file_bytes;
-  const std::uint64_t window = file_->view_bytes();
-  std::vector<unsigned char> pages(window / page + 1);
-  for (std::uint64_t offset = 0; offset < file_bytes; offset += window) {
-    const std::uint64_t length = std::min(window, file_bytes - offset);
-    void* mapped = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, file_->fd(), static_cast<off_t>(offset));
-    if (mapped == MAP_FAILED) break;
-    if (::mincore(mapped, length, pages.data()) == 0) {
-      for (std::uint64_t index = 0; index < (length + page - 1) / page; ++index) {
-        if (pages[index] & 1) residency.resident_bytes += page;
-      }
-    }
-    ::munmap(mapped, length);
-  }
+  // Older kernels (mincore) are asked one view at a time, as the ring is mapped anyway.
+  const auto measured = system::file_residency(file_->fd(), file_->view_bytes());
+  if (!measured) return residency;
+  residency.resident_bytes = measured->resident_bytes;
+  if (measured->dirty_bytes) residency.dirty_bytes = *measured->dirty_bytes + measured->writeback_bytes.value_or(0);
   return residency;
 }
 

@@ -12,22 +12,6 @@
 
 namespace ringfile::programs {
 
-FileDescriptor::~FileDescriptor() {
-  if (owned_ && fd_ >= 0) ::close(fd_);
-}
-
-FileDescriptor::FileDescriptor(FileDescriptor&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), owned_(std::exchange(other.owned_, false)) {}
-
-FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {
-  if (this != &other) {
-    if (owned_ && fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-    owned_ = std::exchange(other.owned_, false);
-  }
-  return *this;
-}
-
 FileDescriptor open_input(const std::string& path) {
   if (path == "-") return FileDescriptor(STDIN_FILENO, false);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

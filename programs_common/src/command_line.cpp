@@ -31,6 +31,16 @@ std::string one_line(std::string_view text) {
   return line;
 }
 
+// Empty for a size, else why it is not one.
+CLI::Validator size_validator() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        if (parse_byte_size(text)) return {};
+        return explain_bad_size(text);
+      },
+      "");
+}
+
 }  // namespace
 
 const std::string& program_name() { return mutable_program_name(); }
@@ -102,13 +112,23 @@ CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64
       .add_option_function<std::string>(
           name, [&bytes](const std::string& text) { bytes = parse_byte_size(text).value_or(0); },
           description)
-      ->check(CLI::Validator(
-          [](const std::string& text) -> std::string {
-            if (parse_byte_size(text)) return {};
-            return explain_bad_size(text);
-          },
-          ""))
+      ->check(size_validator())
       ->type_name("SIZE");
+}
+
+CLI::Option* add_size_list_option(CLI::App& app, const std::string& name, std::vector<std::uint64_t>& sizes,
+                                  const std::string& description) {
+  return app
+      .add_option_function<std::vector<std::string>>(
+          name,
+          [&sizes](const std::vector<std::string>& texts) {
+            sizes.clear();
+            for (const std::string& text : texts) sizes.push_back(parse_byte_size(text).value_or(0));
+          },
+          description)
+      ->delimiter(',')
+      ->check(size_validator())
+      ->type_name("SIZE,...");
 }
 
 CLI::Option* add_count_option(CLI::App& app, const std::string& name, std::uint64_t& count,

@@ -44,7 +44,7 @@ struct Setting {
 };
 bool make_boxed_setting(std::optional<Setting>& setting) {
   std::string why_not;
-  auto box = MemoryBox::create(kMemoryLimit, &why_not);
+  auto box = make_memory_box(kMemoryLimit, &why_not);
   if (!box || !box->count_reads(&why_not)) {
     MESSAGE("skipped: no memory cgroup counting reads to run in (" << why_not << ")");
     return false;
@@ -70,11 +70,18 @@ Ring zero_range_ring(const Setting& setting, std::uint64_t hold_window = 0) {
   return ring;
 }
 
+// What the box's processes have read from disk so far; the test fails where it cannot be read.
+system::CgroupDiskBytes box_reads(const Setting& setting) {
+  const std::optional<system::CgroupDiskBytes> reads = setting.box.disk_bytes();
+  REQUIRE(reads.has_value());
+  return *reads;
+}
+
 // Starts a child role inside the box and tells it to go.
 std::unique_ptr<ChildProcess> start_boxed(const Setting& setting, const std::string& role,
                                           const std::vector<std::string>& args) {
   auto child = std::make_unique<ChildProcess>(role, args);
-  REQUIRE(setting.box.add(child->pid()));
+  REQUIRE(setting.box.add(child->pid()) == 0);
   child->write_line("go");
   return child;
 }
@@ -136,10 +143,10 @@ TEST_CASE("readers in a memory box: a follower slower than its producer is paced
   REQUIRE(producer->wait() == 0);
   REQUIRE(follower->wait() == 0);
   const std::uint64_t hold_window = ring.paging_state().hold_window_bytes;
-  const MemoryBox::Reads reads = setting->box.reads();
+  const system::CgroupDiskBytes reads = box_reads(*setting);
   MESSAGE("hold window " << (hold_window >> 20) << " MiB, budget " << (ring.paging_state().resident_budget_bytes >> 20)
                          << " MiB; producer waited " << field(produced, "waited_ns") / 1e6 << " ms; follower lagged at most "
-                         << (field(followed, "most_lag") >> 10) << " KiB; the box read " << reads.bytes << " bytes");
+                         << (field(followed, "most_lag") >> 10) << " KiB; the box read " << reads.read_bytes << " bytes");
   CHECK(hold_window < kMemoryLimit);
   CHECK(field(followed, "records") == count);
   CHECK(field(followed, "missing") == 0);
@@ -149,7 +156,7 @@ TEST_CASE("readers in a memory box: a follower slower than its producer is paced
   CHECK(field(followed, "most_lag") <= hold_window + 2 * detail::file_of(ring).geometry().max_frame_stride);
   CHECK(field(produced, "read") == 0);
   CHECK(field(followed, "read") == 0);
-  CHECK(reads.bytes == 0);
+  CHECK(reads.read_bytes == 0);
 }
 
 TEST_CASE("readers in a memory box: a replay of history no longer in memory reads each byte about once, in large requests") {
@@ -172,17 +179,17 @@ TEST_CASE("readers in a memory box: a replay of history no longer in memory read
   auto replayer = start_boxed(*setting, "box-replay", {(setting->dir / "ring").string()});
   const auto replayed = expect_report(*replayer, "done");
   REQUIRE(replayer->wait() == 0);
-  const MemoryBox::Reads reads = setting->box.reads();
+  const system::CgroupDiskBytes reads = box_reads(*setting);
   const std::uint64_t replayed_bytes = field(replayed, "replayed");
-  MESSAGE("replayed " << (replayed_bytes >> 20) << " MiB: read " << (reads.bytes >> 20) << " MiB from disk in "
-                      << reads.requests << " requests of " << (reads.requests ? reads.bytes / reads.requests >> 10 : 0)
+  MESSAGE("replayed " << (replayed_bytes >> 20) << " MiB: read " << (reads.read_bytes >> 20) << " MiB from disk in "
+                      << reads.read_requests << " requests of " << (reads.read_requests ? reads.read_bytes / reads.read_requests >> 10 : 0)
                       << " KiB on average; " << field(replayed, "major_faults") << " major faults");
   CHECK(field(replayed, "missing") == 0);
   CHECK(field(replayed, "corrupt") == 0);
   CHECK(replayed_bytes > kCapacity / 2);
-  CHECK(reads.bytes <= replayed_bytes + replayed_bytes / 20);
-  REQUIRE(reads.requests > 0);
-  CHECK(reads.bytes / reads.requests >= 256 * 1024);
+  CHECK(reads.read_bytes <= replayed_bytes + replayed_bytes / 20);
+  REQUIRE(reads.read_requests > 0);
+  CHECK(reads.read_bytes / reads.read_requests >= 256 * 1024);
 }
 
 TEST_CASE("readers in a memory box: a whole-ring hold window spills what does not fit, and a paused follower reads back only that") {
@@ -204,11 +211,11 @@ TEST_CASE("readers in a memory box: a whole-ring hold window spills what does no
   const std::uint64_t cursor = field(paused, "position");
   const std::uint64_t unread = ring.head_position() - cursor;
   const std::uint64_t spilled = unread - cached_bytes(ring, cursor, ring.head_position());
-  const std::uint64_t reads_before = setting->box.reads().bytes;
+  const std::uint64_t reads_before = box_reads(*setting).read_bytes;
   follower->write_line("resume");
   const auto followed = expect_report(*follower, "done");
   REQUIRE(follower->wait() == 0);
-  const std::uint64_t read_back = setting->box.reads().bytes - reads_before;
+  const std::uint64_t read_back = box_reads(*setting).read_bytes - reads_before;
   MESSAGE("unread when it paused " << (unread >> 20) << " MiB, spilled " << (spilled >> 20) << " MiB, read back "
                                    << (read_back >> 20) << " MiB");
   CHECK(spilled > unread / 2);                          // memory held far less than what it left unread

@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/time_points.hpp"
@@ -36,6 +37,21 @@ TEST_CASE("a size refused is explained: ambiguous units apart from the rest") {
         "write 16M or 16MiB");
   CHECK(explain_bad_size("2kb").find("write 2K or 2KiB") != std::string::npos);
   CHECK(explain_bad_size("12X").find("'12X' is not a size") == 0);
+}
+
+TEST_CASE("a list of sizes is read with the same parser, separated by commas; one bad size refuses the option") {
+  std::vector<std::uint64_t> sizes{1, 2};
+  CLI::App app;
+  add_size_list_option(app, "--sizes", sizes, "sizes");
+  app.parse("--sizes 64,4K,1.5M", false);
+  CHECK(sizes == std::vector<std::uint64_t>{64, 4096, 1572864});
+
+  std::vector<std::uint64_t> untouched{1, 2};
+  CLI::App refusing;
+  add_size_list_option(refusing, "--sizes", untouched, "sizes");
+  CHECK_THROWS_WITH_AS(refusing.parse("--sizes 64,16MB", false), doctest::Contains("'16MB' is ambiguous"),
+                       CLI::ValidationError);
+  CHECK(untouched == std::vector<std::uint64_t>{1, 2});
 }
 
 TEST_CASE("counts are whole numbers in digits only") {

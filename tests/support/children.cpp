@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -23,6 +22,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/producer.hpp"
+#include "ringfile/system/process_io.hpp"
 #include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 
@@ -80,15 +80,7 @@ void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }
 
-std::uint64_t disk_read_bytes() {
-  std::ifstream io("/proc/self/io");
-  std::string key;
-  std::uint64_t value = 0;
-  while (io >> key >> value) {
-    if (key == "read_bytes:") return value;
-  }
-  return 0;
-}
+std::uint64_t disk_read_bytes() { return system::own_process_io().value_or(system::ProcessIo{}).read_bytes; }
 
 namespace {
 

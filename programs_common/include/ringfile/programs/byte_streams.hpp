@@ -9,23 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "ringfile/system/file_descriptor.hpp"
+
 namespace ringfile::programs {
 
-class FileDescriptor {
- public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd, bool owned = true) : fd_(fd), owned_(owned) {}
-  ~FileDescriptor();
-  FileDescriptor(FileDescriptor&& other) noexcept;
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept;
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_ = -1;
-  bool owned_ = false;
-};
+using FileDescriptor = system::FileDescriptor;
 
 // "-" is stdin / stdout. Throw RuntimeFailure naming the file and the fix.
 FileDescriptor open_input(const std::string& path);

@@ -50,6 +50,9 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 // Options whose text is checked (a one-line error naming the option) and converted at parse time.
 CLI::Option* add_size_option(CLI::App& app, const std::string& name, std::uint64_t& bytes,
                              const std::string& description);
+// Sizes separated by commas ("64,4K,625000"); `sizes` is replaced by those given.
+CLI::Option* add_size_list_option(CLI::App& app, const std::string& name, std::vector<std::uint64_t>& sizes,
+                                  const std::string& description);
 // A whole number, 0 or more ("-1", "1.5" and "1K" are refused with a one-line error).
 CLI::Option* add_count_option(CLI::App& app, const std::string& name, std::uint64_t& count,
                               const std::string& description);

@@ -1,22 +1,25 @@
-// Owns one file descriptor and closes it.
+// Owns one file descriptor and closes it (unless it was lent, as stdin and stdout are).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace ringfile::bench {
+namespace ringfile::system {
 
 class FileDescriptor {
  public:
   FileDescriptor() noexcept = default;
-  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  // `owned` false: the descriptor is only borrowed (stdin, stdout) and is left open.
+  explicit FileDescriptor(int fd, bool owned = true) noexcept : fd_(fd), owned_(owned) {}
   ~FileDescriptor() { reset(); }
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor(FileDescriptor&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)), owned_(std::exchange(other.owned_, false)) {}
   FileDescriptor& operator=(FileDescriptor&& other) noexcept {
     if (this != &other) {
       reset();
       fd_ = std::exchange(other.fd_, -1);
+      owned_ = std::exchange(other.owned_, false);
     }
     return *this;
   }
@@ -26,12 +29,14 @@ class FileDescriptor {
   int get() const noexcept { return fd_; }
   bool valid() const noexcept { return fd_ >= 0; }
   void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
+    if (owned_ && fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    owned_ = false;
   }
 
  private:
   int fd_ = -1;
+  bool owned_ = false;
 };
 
-}  // namespace ringfile::bench
+}  // namespace ringfile::system

@@ -1,4 +1,4 @@
-#include "wrap/page_cache.hpp"
+#include "ringfile/system/page_cache.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <vector>
 
-namespace ringfile::bench::wrap {
+namespace ringfile::system {
 
 namespace {
 
@@ -34,8 +34,7 @@ struct Cachestat {
 std::uint64_t page_bytes() noexcept { return static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)); }
 
 // [offset, offset + length) of the file; length 0: to the end of the file.
-std::optional<FileResidency> residency_from_cachestat(int fd, std::uint64_t offset,
-                                                      std::uint64_t length) noexcept {
+std::optional<FileResidency> residency_from_cachestat(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
   CachestatRange range{offset, length};
   Cachestat stat{};
   if (::syscall(kCachestatSyscall, fd, &range, &stat, 0) != 0) return std::nullopt;
@@ -46,21 +45,18 @@ std::optional<FileResidency> residency_from_cachestat(int fd, std::uint64_t offs
   return residency;
 }
 
-std::optional<FileResidency> residency_from_mincore(int fd, std::uint64_t offset,
-                                                    std::uint64_t length) noexcept {
+std::optional<FileResidency> residency_from_mincore(int fd, std::uint64_t offset, std::uint64_t length,
+                                                    std::uint64_t max_mapping_bytes) noexcept {
   struct stat file_status {};
   if (::fstat(fd, &file_status) != 0) return std::nullopt;
   const auto file_bytes = static_cast<std::uint64_t>(file_status.st_size);
   const std::uint64_t end = length == 0 ? file_bytes : std::min(file_bytes, offset + length);
-  // In pieces, so a ring of hundreds of GiB needs neither one huge mapping nor a huge vector.
-  constexpr std::uint64_t kPieceBytes = 1ull << 30;
+  const std::uint64_t piece_limit = std::max(page_bytes(), max_mapping_bytes - max_mapping_bytes % page_bytes());
   FileResidency residency;
   std::vector<unsigned char> page_flags;
-  for (std::uint64_t piece_offset = offset - offset % page_bytes(); piece_offset < end;
-       piece_offset += kPieceBytes) {
-    const std::uint64_t piece_bytes = std::min(kPieceBytes, end - piece_offset);
-    void* const piece =
-        ::mmap(nullptr, piece_bytes, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(piece_offset));
+  for (std::uint64_t piece_offset = offset - offset % page_bytes(); piece_offset < end; piece_offset += piece_limit) {
+    const std::uint64_t piece_bytes = std::min(piece_limit, end - piece_offset);
+    void* const piece = ::mmap(nullptr, piece_bytes, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(piece_offset));
     if (piece == MAP_FAILED) return std::nullopt;
     page_flags.assign((piece_bytes + page_bytes() - 1) / page_bytes(), 0);
     const int status = ::mincore(piece, piece_bytes, page_flags.data());
@@ -75,16 +71,15 @@ std::optional<FileResidency> residency_from_mincore(int fd, std::uint64_t offset
 
 }  // namespace
 
-std::optional<FileResidency> file_residency(int fd) noexcept {
+std::optional<FileResidency> file_residency(int fd, std::uint64_t max_mapping_bytes) noexcept {
   if (auto residency = residency_from_cachestat(fd, 0, 0)) return residency;
-  return residency_from_mincore(fd, 0, 0);
+  return residency_from_mincore(fd, 0, 0, max_mapping_bytes);
 }
 
-std::optional<std::uint64_t> cached_bytes(int fd, std::uint64_t offset,
-                                          std::uint64_t length) noexcept {
+std::optional<std::uint64_t> cached_bytes(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
   if (length == 0) return 0;
   auto residency = residency_from_cachestat(fd, offset, length);
-  if (!residency) residency = residency_from_mincore(fd, offset, length);
+  if (!residency) residency = residency_from_mincore(fd, offset, length, kDefaultResidencyMappingBytes);
   if (!residency) return std::nullopt;
   // Whole pages are counted: never more than the range itself.
   return std::min(residency->resident_bytes, length);
@@ -100,4 +95,4 @@ bool flush_and_drop_page_cache(int fd) noexcept {
   return true;
 }
 
-}  // namespace ringfile::bench::wrap
+}  // namespace ringfile::system

@@ -1,0 +1,19 @@
+#include "throughput/transports.hpp"
+
+#include <vector>
+
+#include "support/named_entries.hpp"
+
+namespace ringfile::bench::throughput {
+
+std::span<const Transport> transports() {
+  // Built on first use, from main: after every transport file's constants are initialised.
+  static const std::vector<Transport> all{kSlotRingTransport,     kMessageQueueTransport, kSpscQueueTransport,
+                                          kSpscQueueShmTransport, kUnixSocketTransport,   kRingfileTransport,
+                                          kRingfileNocrcTransport};
+  return all;
+}
+
+const Transport* find_transport(std::string_view name) { return find_by_name(transports(), name); }
+
+}  // namespace ringfile::bench::throughput
