@@ -85,6 +85,18 @@ TEST_CASE("a newer major version is refused, naming both versions") {
   CHECK(message.find("reads version " + std::to_string(format::kVersionMajor)) != std::string::npos);
 }
 
+TEST_CASE("a file of format version 1, whose records say nothing of their checksum, is refused") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  auto identity = read_identity(dir / "ring");
+  identity.version_major = 1;
+  identity.version_minor = 1;
+  rewrite_identity(dir / "ring", identity);
+  std::string message;
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::version_mismatch);
+  CHECK(message.find("has ring format version 1.1; this build reads version 2.x") != std::string::npos);
+}
+
 TEST_CASE("a newer minor version still opens") {
   TempDir dir;
   Ring::create(dir / "ring", small_ring(1 << 20));
@@ -109,8 +121,14 @@ TEST_CASE("truncated files") {
   std::string message;
   CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
   CHECK(message.find("truncated") != std::string::npos);
+  // The identity intact, the slot tables cut short.
+  REQUIRE(::truncate((dir / "ring").c_str(), 20000) == 0);
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
+  CHECK(message.find("20000 bytes, but its header describes " +
+                     std::to_string(format::kHeaderSegmentBytes + (1 << 20))) != std::string::npos);
   REQUIRE(::truncate((dir / "ring").c_str(), 100) == 0);
-  CHECK(open_error(dir / "ring") == ErrorCode::truncated);
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
+  CHECK(message.find("shorter than the ring header") != std::string::npos);
 }
 
 TEST_CASE("capacity not matching the file") {
