@@ -7,6 +7,7 @@
 #include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/documentation.hpp"
+#include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/units.hpp"
 #include "ringfile/version.hpp"
 
@@ -44,6 +45,7 @@ void report_error(std::string_view message) {
 
 int run_guarded(std::string_view name, const std::function<int()>& body) {
   mutable_program_name() = std::string(name);
+  install_truncation_handler(name);
   try {
     return body();
   } catch (const UsageError& error) {

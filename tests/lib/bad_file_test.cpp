@@ -12,6 +12,7 @@
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
+#include "ringfile/truncated_rings.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -129,6 +130,28 @@ TEST_CASE("truncated files") {
   REQUIRE(::truncate((dir / "ring").c_str(), 100) == 0);
   CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
   CHECK(message.find("shorter than the ring header") != std::string::npos);
+}
+
+TEST_CASE("a ring truncated while open is described for a SIGBUS handler, naming the file and both sizes") {
+  TempDir dir;
+  const auto path = dir / "ring";
+  Ring ring = Ring::create(path, small_ring(1 << 20));
+  char message[512];
+  CHECK_FALSE(describe_truncated_ring(message, sizeof message));
+  const std::uint64_t declared = format::kHeaderSegmentBytes + (1 << 20);
+  REQUIRE(::truncate(path.c_str(), format::kHeaderSegmentBytes + 4096) == 0);
+  REQUIRE(describe_truncated_ring(message, sizeof message));
+  CHECK(std::string(message) == "'" + path.string() + "' was truncated to " +
+                                    std::to_string(format::kHeaderSegmentBytes + 4096) +
+                                    " bytes while in use (its header declares " + std::to_string(declared) +
+                                    "); the ring is damaged: restore it from a complete copy or create a new ring");
+  // Cut to the buffer, still terminated.
+  char short_message[16];
+  REQUIRE(describe_truncated_ring(short_message, sizeof short_message));
+  CHECK(std::string(short_message) == ("'" + path.string()).substr(0, 15));
+  // A closed ring is no longer looked at.
+  ring = Ring::create(dir / "other", small_ring(1 << 20));
+  CHECK_FALSE(describe_truncated_ring(message, sizeof message));
 }
 
 TEST_CASE("capacity not matching the file") {
