@@ -51,7 +51,7 @@ inline constexpr std::uint8_t kChecksummedFlag = 0x80;
 
 struct RecordHeader {
   std::uint32_t frame_length;  // header + payload, unaligned; 0 = not committed
-  std::uint32_t type_and_tag;  // FrameType in the low 8 bits, lap tag in the high 24
+  std::uint32_t type_and_tag;  // FrameType and kChecksummedFlag in the low 8 bits, lap tag in the high 24
   std::uint64_t position;
   std::uint64_t timestamp_ns;
   std::uint64_t producer_sequence;
