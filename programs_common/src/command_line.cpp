@@ -45,7 +45,9 @@ void report_error(std::string_view message) {
 
 int run_guarded(std::string_view name, const std::function<int()>& body) {
   mutable_program_name() = std::string(name);
-  install_truncation_handler(name);
+  // The stored copy: `name` may be a view of the name this assignment has just replaced (a
+  // producer's worker process passes program_name()).
+  install_truncation_handler(program_name());
   try {
     return body();
   } catch (const UsageError& error) {
