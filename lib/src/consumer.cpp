@@ -229,7 +229,9 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       payload = scratch_.data();
     }
     record.payload = {payload, payload_bytes};
-    if (options_.verify_checksums && payload_crc != 0 && crc32c(record.payload) != payload_crc) {
+    // The flag in the commit word, not a non-zero stored CRC, says whether there is one to check:
+    // a torn header's zero CRC is a mismatch (record_header.hpp).
+    if (options_.verify_checksums && read.checksummed && crc32c(record.payload) != payload_crc) {
       stats_.checksum_failures += 1;
       result.status = report_damage(position, "payload checksum mismatch");
       break;

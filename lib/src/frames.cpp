@@ -24,6 +24,7 @@ FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& g
   };
   switch (static_cast<FrameType>(format::commit_word_type(read.commit_word))) {
     case FrameType::padding:
+      if (format::commit_word_checksummed(read.commit_word)) return fail("padding frame marked checksummed");
       if (length % format::kFrameAlignment != 0 || length > room) {
         return fail("padding length out of bounds");
       }
@@ -41,6 +42,7 @@ FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& g
           atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
       if (recorded_position != position) return fail("record position field does not match");
       read.kind = FrameKind::data;
+      read.checksummed = format::commit_word_checksummed(read.commit_word);
       return read;
     }
   }

@@ -18,6 +18,7 @@ struct FrameRead {
   std::uint64_t commit_word = 0;  // as loaded; the CAS expectation when padding over
   std::uint64_t stride = 0;       // bytes to the next frame (data, padding)
   std::uint32_t frame_length = 0;
+  bool checksummed = false;       // data: payload_crc32c holds the payload's CRC32C
   const char* problem = nullptr;  // why a frame is corrupt
 };
 

@@ -179,8 +179,9 @@ class ProducerCore {
     header.producer_slot = static_cast<std::uint16_t>(slot_index_);
     header.reserved = 0;
     std::uint64_t expected = claim_old_word_;
-    const std::uint64_t committed = format::make_commit_word(
-        static_cast<std::uint32_t>(frame_length), FrameType::data, geometry_.tag_of(claim_position_));
+    const std::uint64_t committed =
+        format::make_commit_word(static_cast<std::uint32_t>(frame_length), FrameType::data,
+                                 geometry_.tag_of(claim_position_), options_.compute_checksums ? format::kChecksummedFlag : 0);
     // THE COMMIT. seq_cst: release publishes header and payload to consumers' acquire load of
     // the commit word; the total order with the data-waiter count below is the Dekker pairing
     // with a consumer that registers as a sleeper and then re-checks this word. It fails when a

@@ -15,6 +15,7 @@
 
 #include "atomics.hpp"
 #include "clock.hpp"
+#include "open_rings.hpp"
 #include "paging.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
@@ -246,6 +247,7 @@ std::shared_ptr<RingFile> RingFile::open(const std::filesystem::path& path,
 }
 
 RingFile::~RingFile() {
+  leave_open_ring(open_ring_entry_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -305,6 +307,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   }
   fd_ = file.release();
   validate_tables();
+  open_ring_entry_ = enter_open_ring(fd_, info_.data_offset + info_.capacity_bytes, path.string());
   resident_budget_override_ = open_options.resident_budget_bytes;
 }
 

@@ -82,6 +82,7 @@ class RingFile {
   RingInfo info_;
   Geometry geometry_;
   std::uint64_t resident_budget_override_ = 0;
+  int open_ring_entry_ = -1;  // in open_rings.hpp's table, for describe_truncated_ring
 };
 
 // Table lock held for a scope.

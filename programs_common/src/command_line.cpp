@@ -7,6 +7,7 @@
 #include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/documentation.hpp"
+#include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/units.hpp"
 #include "ringfile/version.hpp"
 
@@ -54,6 +55,9 @@ void report_error(std::string_view message) {
 
 int run_guarded(std::string_view name, const std::function<int()>& body) {
   mutable_program_name() = std::string(name);
+  // The stored copy: `name` may be a view of the name this assignment has just replaced (a
+  // producer's worker process passes program_name()).
+  install_truncation_handler(program_name());
   try {
     return body();
   } catch (const UsageError& error) {

@@ -13,6 +13,7 @@
 #include "ring_file.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
+#include "ringfile/truncated_rings.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -86,6 +87,18 @@ TEST_CASE("a newer major version is refused, naming both versions") {
   CHECK(message.find("reads version " + std::to_string(format::kVersionMajor)) != std::string::npos);
 }
 
+TEST_CASE("a file of format version 1, whose records say nothing of their checksum, is refused") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  auto identity = read_identity(dir / "ring");
+  identity.version_major = 1;
+  identity.version_minor = 1;
+  rewrite_identity(dir / "ring", identity);
+  std::string message;
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::version_mismatch);
+  CHECK(message.find("has ring format version 1.1; this build reads version 2.x") != std::string::npos);
+}
+
 TEST_CASE("a newer minor version still opens") {
   TempDir dir;
   Ring::create(dir / "ring", small_ring(1 << 20));
@@ -110,8 +123,36 @@ TEST_CASE("truncated files") {
   std::string message;
   CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
   CHECK(message.find("truncated") != std::string::npos);
+  // The identity intact, the slot tables cut short.
+  REQUIRE(::truncate((dir / "ring").c_str(), 20000) == 0);
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
+  CHECK(message.find("20000 bytes, but its header describes " +
+                     std::to_string(format::kHeaderSegmentBytes + (1 << 20))) != std::string::npos);
   REQUIRE(::truncate((dir / "ring").c_str(), 100) == 0);
-  CHECK(open_error(dir / "ring") == ErrorCode::truncated);
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::truncated);
+  CHECK(message.find("shorter than the ring header") != std::string::npos);
+}
+
+TEST_CASE("a ring truncated while open is described for a SIGBUS handler, naming the file and both sizes") {
+  TempDir dir;
+  const auto path = dir / "ring";
+  Ring ring = Ring::create(path, small_ring(1 << 20));
+  char message[512];
+  CHECK_FALSE(describe_truncated_ring(message, sizeof message));
+  const std::uint64_t declared = format::kHeaderSegmentBytes + (1 << 20);
+  REQUIRE(::truncate(path.c_str(), format::kHeaderSegmentBytes + 4096) == 0);
+  REQUIRE(describe_truncated_ring(message, sizeof message));
+  CHECK(std::string(message) == "'" + path.string() + "' was truncated to " +
+                                    std::to_string(format::kHeaderSegmentBytes + 4096) +
+                                    " bytes while in use (its header declares " + std::to_string(declared) +
+                                    "); the ring is damaged: restore it from a complete copy or create a new ring");
+  // Cut to the buffer, still terminated.
+  char short_message[16];
+  REQUIRE(describe_truncated_ring(short_message, sizeof short_message));
+  CHECK(std::string(short_message) == ("'" + path.string()).substr(0, 15));
+  // A closed ring is no longer looked at.
+  ring = Ring::create(dir / "other", small_ring(1 << 20));
+  CHECK_FALSE(describe_truncated_ring(message, sizeof message));
 }
 
 TEST_CASE("capacity not matching the file") {

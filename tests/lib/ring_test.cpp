@@ -7,9 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <fstream>
 
-#include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "support/rings.hpp"
@@ -117,35 +115,4 @@ TEST_CASE("status sees consumers and producers with their pids") {
   REQUIRE(meta.has_value());
   CHECK(meta->payload_bytes == 5);
   CHECK(view.residency().resident_bytes > 0);
-}
-
-TEST_CASE("a ring of format 1.0 opens and works: its consumers never expire, its producers report no wait") {
-  TempDir dir;
-  {
-    Ring created = Ring::create(dir / "ring", small_ring(1 << 20));
-    Consumer::attach(created, {.name = "old"}).detach();
-  }
-  // Turn the file into what a 1.0 build wrote: minor version 0, zero in the fields 1.1 added.
-  {
-    std::fstream file(dir / "ring", std::ios::in | std::ios::out | std::ios::binary);
-    format::FileIdentity identity{};
-    file.read(reinterpret_cast<char*>(&identity), sizeof identity);
-    identity.version_minor = 0;
-    identity.identity_crc32c =
-        crc32c({reinterpret_cast<const std::byte*>(&identity), offsetof(format::FileIdentity, identity_crc32c)});
-    file.seekp(0);
-    file.write(reinterpret_cast<const char*>(&identity), sizeof identity);
-  }
-  Ring ring = Ring::open(dir / "ring");
-  CHECK(ring.info().version_major == 1);
-  CHECK(ring.info().version_minor == 0);
-  const ConsumerInfo old = ring.consumers().at(0);
-  CHECK(old.name == "old");
-  CHECK(old.expire_after == std::chrono::milliseconds(0));
-  CHECK_FALSE(old.past_expiry);
-  Producer producer(ring);
-  REQUIRE(producer.write(as_bytes("still works")) == ClaimStatus::ok);
-  CHECK(ring.producers().at(0).waiting_since_ns == 0);
-  Consumer resumed = Consumer::attach(ring, {.name = "old"});
-  CHECK(drain(resumed) == std::vector<std::string>{"still works"});
 }

@@ -18,7 +18,7 @@ namespace {
 
 struct BadCase {
   const std::string& binary;
-  std::vector<std::string> args;  // "RING", "MISSING", "NOT_A_RING", "DIR", "TRUNCATED", "OLD_VERSION" are replaced
+  std::vector<std::string> args;  // "RING", "MISSING", "NOT_A_RING", "DIR", "TRUNCATED", "SHORT_HEADER", "OLD_VERSION" are replaced
   int exit_code;
   std::string message;            // part of the one line
 };
@@ -30,7 +30,9 @@ struct BadFiles {
     write_file(dir / "not_a_ring", "just some text, no magic here\n");
     std::filesystem::create_directory(dir.path() / "a_directory.ring");
     REQUIRE(run(kProducer, {dir / "truncated.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
-    REQUIRE(::truncate((dir / "truncated.ring").c_str(), 100 * 1024) == 0);
+    REQUIRE(::truncate((dir / "truncated.ring").c_str(), 100 * 1024) == 0);  // header whole, data area short
+    REQUIRE(run(kProducer, {dir / "short_header.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+    REQUIRE(::truncate((dir / "short_header.ring").c_str(), 20000) == 0);  // identity whole, slot tables cut
     REQUIRE(run(kProducer, {dir / "old.ring", "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
     // Major and minor version are the two u16 after the 8-byte magic; the reader checks them first.
     const int fd = ::open((dir / "old.ring").c_str(), O_WRONLY);
@@ -47,6 +49,7 @@ struct BadFiles {
       else if (arg == "NOT_A_RING") resolved.push_back(dir_ / "not_a_ring");
       else if (arg == "DIR") resolved.push_back(dir_ / "a_directory.ring");
       else if (arg == "TRUNCATED") resolved.push_back(dir_ / "truncated.ring");
+      else if (arg == "SHORT_HEADER") resolved.push_back(dir_ / "short_header.ring");
       else if (arg == "OLD_VERSION") resolved.push_back(dir_ / "old.ring");
       else if (arg == "NO_DIR") resolved.push_back(dir_ / "no/such/dir/x.ring");
       else if (arg.find("NO_DIR_PARENT") != std::string::npos) {
@@ -119,6 +122,7 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"NOT_A_RING", "--synthetic"}, 1, "is not a ring file"},
       {kProducer, {"DIR", "--synthetic"}, 1, "is a directory"},
       {kProducer, {"TRUNCATED", "--synthetic"}, 1, "is truncated"},
+      {kProducer, {"SHORT_HEADER", "--synthetic"}, 1, "is truncated: 20000 bytes, but its header describes 1114112"},
       {kProducer, {"OLD_VERSION", "--synthetic"}, 1, "has ring format version 99.0; this build reads version"},
       {kProducer, {"RING", "--create", "--size", "2M", "--policy", "overwrite"}, 1,
        "already exists with other parameters: size 1.0 MiB (asked 2.0 MiB), policy block (asked overwrite)"},
@@ -165,6 +169,7 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"MISSING"}, 1, "no such file"},
       {kConsumer, {"NOT_A_RING"}, 1, "is not a ring file"},
       {kConsumer, {"TRUNCATED"}, 1, "is truncated"},
+      {kConsumer, {"SHORT_HEADER"}, 1, "is truncated: 20000 bytes"},
       {kConsumer, {"OLD_VERSION"}, 1, "has ring format version 99.0"},
       {kConsumer, {"RING", "--output", "/nonexistent/out.txt"}, 1, "cannot write output '/nonexistent/out.txt'"},
   };
@@ -189,6 +194,7 @@ TEST_CASE("ringfile-status: each bad argument and bad file gives its exit code a
       {kStatus, {"NOT_A_RING"}, 1, "is not a ring file"},
       {kStatus, {"DIR"}, 1, "is not a regular file, so not a ring"},
       {kStatus, {"TRUNCATED"}, 1, "is truncated"},
+      {kStatus, {"SHORT_HEADER"}, 1, "is truncated: 20000 bytes"},
       {kStatus, {"OLD_VERSION"}, 1, "has ring format version 99.0"},
   };
   for (const BadCase& bad : cases) check_case(dir, files, bad);

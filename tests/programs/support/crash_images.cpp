@@ -91,8 +91,7 @@ ImageRead read_image(const std::filesystem::path& ring, const ConsumerOptions& o
   const auto handler = [&](const Record& record) {
     ++read.records;
     if (verifier.check(record.payload) == SyntheticCheck::corrupt) {
-      const bool straddles = record.position % kPage > kPage - format::kRecordHeaderBytes;
-      ++(straddles ? read.torn_header_payloads : read.corrupt_payloads);
+      ++read.corrupt_payloads;
       return;
     }
     std::uint64_t id = 0, sequence = 0;

@@ -36,10 +36,6 @@ struct ImageRead {
   std::map<std::uint64_t, std::vector<std::uint64_t>> sequences;  // per producer id, in order
   std::uint64_t records = 0;
   std::uint64_t corrupt_payloads = 0;   // handed out but not synthetic-intact: must stay 0
-  // Handed out but not intact, from a frame whose header straddles a page boundary: the known
-  // gap (tests/README.md). A crash that leaves the header's second page zero zeroes the checksum
-  // field with it, and a zero checksum means "not checksummed".
-  std::uint64_t torn_header_payloads = 0;
   std::uint64_t damage_reports = 0;     // polls that returned corrupt (and then skipped)
   std::uint64_t lost_bytes = 0;
   std::uint64_t lost_records = 0;

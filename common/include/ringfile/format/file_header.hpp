@@ -42,12 +42,16 @@ namespace ringfile::format {
 inline constexpr char kMagic[8] = {'R', 'I', 'N', 'G', 'F', 'I', 'L', 'E'};
 // Readers refuse a different major version; a newer minor version only adds fields in
 // reserved space, so it stays readable.
-inline constexpr std::uint16_t kVersionMajor = 1;
-// Minor 1 added, in reserved space: FileIdentity::hold_window_bytes and FileHeader::paging_budget
-// (paging), ConsumerSlot::expire_after_ms, ProducerSlot::wait_state and ProducerSlot::waited_ns.
-// In files of minor 0 all are zero, and zero means what it means here: automatic hold window, no
-// budget published, a named consumer never expires, a producer not waiting and never having waited.
-inline constexpr std::uint16_t kVersionMinor = 1;
+// Major 2 says in each data frame's commit word whether the frame is checksummed
+// (kChecksummedFlag, record_header.hpp); in major 1 a zero payload_crc32c meant "not checksummed",
+// which a torn header could fake after a crash of the machine. A build of major 1 would take the
+// flag for an unknown frame type, and one of major 2 would take version 1's checksummed records
+// for unchecked ones: each refuses the other's files.
+inline constexpr std::uint16_t kVersionMajor = 2;
+// Minor 1 of major 1 added, in reserved space: FileIdentity::hold_window_bytes and
+// FileHeader::paging_budget (paging), ConsumerSlot::expire_after_ms, ProducerSlot::wait_state and
+// ProducerSlot::waited_ns; all are part of major 2.
+inline constexpr std::uint16_t kVersionMinor = 0;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;
 inline constexpr std::uint32_t kConsumerSlotCount = 64;

@@ -3,6 +3,7 @@
 //   frame start (8-byte aligned position)
 //   0   +-----------------+-----------------------------+
 //       | frame_length u32| type u8 | lap tag u24       |  <- commit word (one 64-bit atomic)
+//       |                 | 7 bits FrameType, 1 bit kChecksummedFlag    |
 //   8   +-----------------+-----------------------------+
 //       | position u64 (the frame's own position)       |
 //   16  +-----------------------------------------------+
@@ -21,6 +22,13 @@
 // bytes ahead of the head, never reads as committed. A frame never crosses the end of the data
 // area: a record that does not fit is preceded by a padding frame that runs to the end. Padding
 // frames are at least 8 bytes; only their commit word (and position, when >= 16 bytes) is valid.
+//
+// Whether a data frame carries a checksum is said in its commit word (kChecksummedFlag), not by
+// a non-zero payload_crc32c: after a crash of the machine a header that straddles a page boundary
+// can come back with its commit word new and its second page old or zero, and a zero checksum
+// then read as "not checksummed" would hand out whatever the payload's pages hold. With the flag
+// in the word that commits the frame, a checksummed record's stored CRC is always checked (format
+// version 2.0; version 1 files, which carry no flag, are refused).
 #pragma once
 
 #include <cstddef>
@@ -36,13 +44,18 @@ enum class FrameType : std::uint8_t {
   padding = 2,
 };
 
+// The commit word's type byte: the FrameType in the low 7 bits, and this flag, set only on data
+// frames whose payload_crc32c holds the CRC32C of the payload (any value, zero included).
+inline constexpr std::uint8_t kFrameTypeMask = 0x7F;
+inline constexpr std::uint8_t kChecksummedFlag = 0x80;
+
 struct RecordHeader {
   std::uint32_t frame_length;  // header + payload, unaligned; 0 = not committed
-  std::uint32_t type_and_tag;  // FrameType in the low 8 bits, lap tag in the high 24
+  std::uint32_t type_and_tag;  // FrameType and kChecksummedFlag in the low 8 bits, lap tag in the high 24
   std::uint64_t position;
   std::uint64_t timestamp_ns;
   std::uint64_t producer_sequence;
-  std::uint32_t payload_crc32c;
+  std::uint32_t payload_crc32c;  // meaningful only when the commit word has kChecksummedFlag
   std::uint16_t producer_slot;
   std::uint16_t reserved;
 };
@@ -66,17 +79,22 @@ constexpr std::uint32_t lap_tag(std::uint64_t position, std::uint64_t capacity,
   return (lap * 0x9E3779B1u ^ salt) & kLapTagMask;
 }
 
-// The commit word as one little-endian 64-bit value: frame_length | type << 32 | tag << 40.
-constexpr std::uint64_t make_commit_word(std::uint32_t frame_length, FrameType type,
-                                         std::uint32_t tag) noexcept {
-  return std::uint64_t{frame_length} | std::uint64_t{static_cast<std::uint8_t>(type)} << 32 |
-         std::uint64_t{tag & kLapTagMask} << 40;
+// The commit word as one little-endian 64-bit value:
+// frame_length | (type | flags) << 32 | tag << 40. `flags` is 0 or kChecksummedFlag.
+constexpr std::uint64_t make_commit_word(std::uint32_t frame_length, FrameType type, std::uint32_t tag,
+                                         std::uint8_t flags = 0) noexcept {
+  const auto type_byte = static_cast<std::uint8_t>(static_cast<std::uint8_t>(type) | flags);
+  return std::uint64_t{frame_length} | std::uint64_t{type_byte} << 32 | std::uint64_t{tag & kLapTagMask} << 40;
 }
 constexpr std::uint32_t commit_word_length(std::uint64_t word) noexcept {
   return static_cast<std::uint32_t>(word);
 }
+// The frame type, without the flag.
 constexpr std::uint8_t commit_word_type(std::uint64_t word) noexcept {
-  return static_cast<std::uint8_t>(word >> 32);
+  return static_cast<std::uint8_t>(word >> 32) & kFrameTypeMask;
+}
+constexpr bool commit_word_checksummed(std::uint64_t word) noexcept {
+  return (static_cast<std::uint8_t>(word >> 32) & kChecksummedFlag) != 0;
 }
 constexpr std::uint32_t commit_word_tag(std::uint64_t word) noexcept {
   return static_cast<std::uint32_t>(word >> 40);
@@ -84,6 +102,10 @@ constexpr std::uint32_t commit_word_tag(std::uint64_t word) noexcept {
 static_assert(commit_word_length(make_commit_word(48, FrameType::data, 0xABCDEF)) == 48);
 static_assert(commit_word_type(make_commit_word(48, FrameType::padding, 7)) == 2);
 static_assert(commit_word_tag(make_commit_word(48, FrameType::data, 0xABCDEF)) == 0xABCDEF);
+static_assert(commit_word_type(make_commit_word(48, FrameType::data, 7, kChecksummedFlag)) == 1);
+static_assert(commit_word_checksummed(make_commit_word(48, FrameType::data, 7, kChecksummedFlag)));
+static_assert(!commit_word_checksummed(make_commit_word(48, FrameType::data, 7)));
+static_assert(commit_word_tag(make_commit_word(48, FrameType::data, kLapTagMask, kChecksummedFlag)) == kLapTagMask);
 static_assert(lap_tag(0, 4096, 0) != lap_tag(4096, 4096, 0));
 
 // Bytes a frame occupies in the data area.

@@ -1,0 +1,63 @@
+#include "ringfile/programs/fault_signals.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/truncated_rings.hpp"
+
+namespace ringfile::programs {
+namespace {
+
+// Filled once before the handler is installed; the handler only reads it.
+char g_prefix[64] = "ringfile: ";
+std::size_t g_prefix_bytes = std::strlen(g_prefix);
+
+void write_all(const char* text, std::size_t bytes) noexcept {
+  while (bytes > 0) {
+    const ssize_t written = ::write(STDERR_FILENO, text, bytes);
+    if (written <= 0) return;  // nothing more a handler can do
+    text += written;
+    bytes -= static_cast<std::size_t>(written);
+  }
+}
+
+// Only async-signal-safe calls: fstat (in describe_truncated_ring), write, _exit, raise.
+extern "C" void on_bus_error(int, siginfo_t* info, void*) {
+  char line[768];
+  std::memcpy(line, g_prefix, g_prefix_bytes);
+  char* const text = line + g_prefix_bytes;
+  const std::size_t room = sizeof line - g_prefix_bytes - 1;  // keeps a byte for the newline
+  if (describe_truncated_ring(text, room)) {
+    const std::size_t length = g_prefix_bytes + std::strlen(text);
+    line[length] = '\n';
+    write_all(line, length + 1);
+    ::_exit(kExitFailure);
+  }
+  constexpr char kOther[] =
+      "SIGBUS: a page of a mapped file could not be read or written (an I/O error, or no space for it)\n";
+  write_all(line, g_prefix_bytes);
+  write_all(kOther, sizeof kOther - 1);
+  // SA_RESETHAND has restored the default action: a fault happens again when the handler
+  // returns to the faulting access; a SIGBUS sent by kill(2) is raised again here.
+  if (info == nullptr || info->si_code <= 0) ::raise(SIGBUS);
+}
+
+}  // namespace
+
+void install_truncation_handler(std::string_view program_name) {
+  const std::size_t name_bytes = std::min(program_name.size(), sizeof g_prefix - 3);
+  std::memcpy(g_prefix, program_name.data(), name_bytes);
+  std::memcpy(g_prefix + name_bytes, ": ", 3);
+  g_prefix_bytes = name_bytes + 2;
+  struct sigaction action {};
+  action.sa_sigaction = on_bus_error;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_SIGINFO | SA_RESETHAND;
+  sigaction(SIGBUS, &action, nullptr);
+}
+
+}  // namespace ringfile::programs

@@ -1,0 +1,86 @@
+// A ring file truncated while the programs have it mapped: each program that touches a page past
+// the new end exits 1 with one line naming the file and both sizes, none dies of SIGBUS
+// (docs/truncation.md).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "ringfile/ring.hpp"
+#include "support/program.hpp"
+#include "support/work_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::program_test;
+
+namespace {
+
+constexpr std::uint64_t kHeaderBytes = 64 * 1024;
+
+void check_reported(Program& program, const std::string& path, std::uint64_t truncated_to) {
+  const int exit_code = program.wait();
+  INFO(program.err());
+  CHECK(exit_code == 1);  // not 128 + SIGBUS
+  CHECK(program.err().find("'" + path + "' was truncated to " + std::to_string(truncated_to) + " bytes while in use") !=
+        std::string::npos);
+  CHECK(program.err().find("SIGBUS") == std::string::npos);
+}
+
+// A producer writing, a consumer following and verifying, and ringfile-status sampling, all
+// until the ring is truncated under them.
+struct RunningPrograms {
+  std::unique_ptr<Program> producer, consumer, status;
+
+  RunningPrograms(const WorkDir& dir, const std::string& path) {
+    REQUIRE(run(kProducer, {path, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+    consumer = std::make_unique<Program>(kConsumer, std::vector<std::string>{path, "--name", "reader", "--verify", "--quiet"},
+                                         dir.path());
+    status = std::make_unique<Program>(kStatus, std::vector<std::string>{path, "--watch", "--interval", "20ms"}, dir.path());
+    Ring ring = Ring::open(path, {.read_only = true});
+    REQUIRE(eventually([&] { const auto consumers = ring.consumers(); return !consumers.empty() && consumers.front().alive; }));
+    producer = std::make_unique<Program>(
+        kProducer, std::vector<std::string>{path, "--synthetic", "--record-size", "64-2K", "--rate", "20M", "--quiet"},
+        dir.path());
+    // Running: the head has gone round the ring at least once, and the consumer follows.
+    REQUIRE(eventually([&] { return ring.head_position() > 2 * ring.info().capacity_bytes; }));
+    REQUIRE(status->running());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a ring truncated to nothing under a producer, a consumer and ringfile-status: each exits 1 saying so") {
+  WorkDir dir;
+  const std::string path = dir / "ring";
+  RunningPrograms programs(dir, path);
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  // Each touches the header within moments: the producer at its next claim, the consumer at its
+  // next look at the head, the status at its next sample.
+  check_reported(*programs.producer, path, 0);
+  check_reported(*programs.consumer, path, 0);
+  check_reported(*programs.status, path, 0);
+}
+
+TEST_CASE("a ring's data area truncated under a running producer: it exits 1 saying so") {
+  WorkDir dir;
+  const std::string path = dir / "ring";
+  RunningPrograms programs(dir, path);
+  const std::uint64_t kept = kHeaderBytes + 64 * 1024;
+  REQUIRE(::truncate(path.c_str(), static_cast<off_t>(kept)) == 0);
+  // The producer writes round the whole data area, so it soon writes past the new end.
+  check_reported(*programs.producer, path, kept);
+  // The consumer follows it: it either read every record before the new end was reached and
+  // waits at the head (a stop ends it normally), or met a page past the end and said so.
+  programs.consumer->signal(SIGTERM);
+  const int consumer_exit = programs.consumer->wait();
+  INFO(programs.consumer->err());
+  CHECK((consumer_exit == 0 || consumer_exit == 1));
+  if (consumer_exit == 1) {
+    CHECK(programs.consumer->err().find("'" + path + "' was truncated to " + std::to_string(kept)) != std::string::npos);
+  }
+  programs.status->signal(SIGTERM);
+  const int status_exit = programs.status->wait();
+  CHECK((status_exit == 0 || status_exit == 1));
+}
