@@ -178,6 +178,7 @@ class InBridge {
       journal_.complete(sequence);
       written_ = sequence;
       records_ += 1;
+      reporter_.first_record_done();
       bytes_ += size;
       return true;
     }
