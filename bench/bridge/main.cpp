@@ -84,6 +84,9 @@ class Client {
     jsOptions js_options;
     jsOptions_Init(&js_options);
     js_options.PublishAsync.MaxPending = max_pending;
+    // With the window full, a publish waits for room this long (the client's default, 200 ms,
+    // fails the run when a loaded machine is slow to acknowledge with three replicas).
+    js_options.PublishAsync.StallWait = 60000;
     js_options.Wait = 10000;
     check(natsConnection_JetStream(&jetstream_, connection_, &js_options), "JetStream context");
   }
