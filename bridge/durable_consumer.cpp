@@ -88,9 +88,10 @@ std::optional<bool> DurableConsumer::stream_has_after(std::uint64_t written) con
     if (js_GetStreamInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(), &options, &js_code) != NATS_OK) {
       return std::nullopt;
     }
-    const std::uint64_t last = info->State.LastSeq;
+    // A purged stream keeps its last sequence but holds nothing to deliver.
+    const bool behind = info->State.Msgs > 0 && info->State.LastSeq > written;
     jsStreamInfo_Destroy(info);
-    return last > written;
+    return behind;
   }
   natsMsg* raw = nullptr;
   const natsStatus status = js_GetLastMsg(&raw, session_.jetstream(), settings_.stream.stream.c_str(),

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace ringfile::bridge {
 
 void PublishWindow::ack_handler(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAckErr* error, void* closure) {

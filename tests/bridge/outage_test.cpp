@@ -4,7 +4,6 @@
 
 #include <signal.h>
 
-#include <cstdlib>
 #include <optional>
 
 #include "ringfile/ring.hpp"
