@@ -55,13 +55,17 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
   const std::uint64_t ack_floor = info->AckFloor.Stream;
   const bool outstanding = info->NumAckPending > 0;
   const std::uint64_t delivered = info->Delivered.Consumer;
+  const std::uint64_t delivered_stream = info->Delivered.Stream;
   jsConsumerInfo_Destroy(info);
   if (ack_floor > written) {
     // Acknowledged means committed to a ring: to an earlier one at this path.
     ack_floor_adopted_ = ack_floor;
     written = ack_floor;
   }
-  if (!outstanding) {
+  // A durable that would deliver again what the ring holds is re-created too: after a leader
+  // change, the new leader can be a replica whose state is far behind (seen: delivered 129,559
+  // with 145,107 in the ring), and skipping that many messages one by one looks like a stall.
+  if (!outstanding && delivered_stream >= written) {
     expected_delivery_ = delivered + 1;
   } else {
     remove(options);

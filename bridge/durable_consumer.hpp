@@ -31,7 +31,8 @@ class DurableConsumer {
   DurableConsumer& operator=(const DurableConsumer&) = delete;
 
   // Makes the durable deliver the messages after `written` in order and pulls from it: keeps
-  // it when nothing it delivered waits for an acknowledgement, else re-creates it. Returns the
+  // it when nothing it delivered waits for an acknowledgement and it has delivered up to
+  // `written` at least, else re-creates it. Returns the
   // last sequence to count as written: `written`, or the durable's acknowledgement floor when that
   // is further (the ring was replaced since). Throws RuntimeFailure when the durable exists with
   // another configuration, or JetStream refuses.
