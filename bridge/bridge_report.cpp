@@ -55,6 +55,10 @@ void BridgeReporter::notice(const std::string& text) {
   std::fflush(stderr);
 }
 
+void BridgeReporter::first_record_done() {
+  if (!first_record_done_) first_record_done_ = std::chrono::steady_clock::now();
+}
+
 void BridgeReporter::summary(const BridgeTotals& totals, int exit_code) {
   line_.clear();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -70,7 +74,11 @@ void BridgeReporter::summary(const BridgeTotals& totals, int exit_code) {
   programs::JsonWriter json;
   json.begin_object().field("direction", direction_);
   programs::write_fields(json, throughput);
-  json.field("in_flight", totals.in_flight)
+  const std::optional<double> startup_seconds =
+      first_record_done_ ? std::optional<double>(std::chrono::duration<double>(*first_record_done_ - started_).count())
+                         : std::nullopt;
+  json.field("startup_seconds", startup_seconds)
+      .field("in_flight", totals.in_flight)
       .field("acknowledged", totals.acknowledged)
       .field("retries", totals.retries)
       .field("skipped", totals.skipped)

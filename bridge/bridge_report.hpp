@@ -35,6 +35,9 @@ class BridgeReporter {
   void show_progress(const BridgeTotals& totals);
   // A line on stderr that stays (unless --quiet), e.g. "JetStream unreachable; retrying".
   void notice(const std::string& text);
+  // The first record went through (out: acknowledged; in: written): start-up ends here. The
+  // JSON reports it as `startup_seconds`, so that steady rates can be told from start-up.
+  void first_record_done();
   // The summary line on stderr (unless --quiet) and the JSON document on stdout (with --json).
   void summary(const BridgeTotals& totals, int exit_code);
 
@@ -44,6 +47,7 @@ class BridgeReporter {
   programs::ProgressLine line_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_sample_;
+  std::optional<std::chrono::steady_clock::time_point> first_record_done_;
   BridgeTotals last_totals_;
 };
 

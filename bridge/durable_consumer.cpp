@@ -55,25 +55,65 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
   const std::uint64_t ack_floor = info->AckFloor.Stream;
   const bool outstanding = info->NumAckPending > 0;
   const std::uint64_t delivered = info->Delivered.Consumer;
+  const std::uint64_t delivered_stream = info->Delivered.Stream;
   jsConsumerInfo_Destroy(info);
   if (ack_floor > written) {
     // Acknowledged means committed to a ring: to an earlier one at this path.
     ack_floor_adopted_ = ack_floor;
     written = ack_floor;
   }
-  if (!outstanding) {
+  // A durable that would deliver again what the ring holds is re-created too: after a leader
+  // change, the new leader can be a replica whose state is far behind (seen: delivered 129,559
+  // with 145,107 in the ring), and skipping that many messages one by one looks like a stall.
+  if (!outstanding && delivered_stream >= written) {
     expected_delivery_ = delivered + 1;
   } else {
-    const natsStatus deleted = js_DeleteConsumer(session_.jetstream(), settings_.stream.stream.c_str(),
-                                                 settings_.durable.c_str(), &options, &js_code);
-    if (deleted != NATS_OK && deleted != NATS_NOT_FOUND) {
-      fail("cannot rewind durable '" + settings_.durable + "'", failure_of(deleted, js_code));
-    }
+    remove(options);
     create(written);
     rewinds_ += 1;
   }
   requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
   return written;
+}
+
+void DurableConsumer::recreate(std::uint64_t written) {
+  requests_.reset();
+  remove(request_options(session_));
+  create(written);
+  rewinds_ += 1;
+  requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
+}
+
+std::optional<bool> DurableConsumer::stream_has_after(std::uint64_t written) const {
+  jsOptions options = request_options(session_);
+  jsErrCode js_code{};
+  if (settings_.stream.subject.empty()) {
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(), &options, &js_code) != NATS_OK) {
+      return std::nullopt;
+    }
+    // A purged stream keeps its last sequence but holds nothing to deliver.
+    const bool behind = info->State.Msgs > 0 && info->State.LastSeq > written;
+    jsStreamInfo_Destroy(info);
+    return behind;
+  }
+  natsMsg* raw = nullptr;
+  const natsStatus status = js_GetLastMsg(&raw, session_.jetstream(), settings_.stream.stream.c_str(),
+                                          settings_.stream.subject.c_str(), &options, &js_code);
+  const MessagePtr last(raw);
+  if (status == NATS_OK) return natsMsg_GetSequence(last.get()) > written;
+  if (js_code == kJsNoMessageFound) return false;
+  return std::nullopt;
+}
+
+void DurableConsumer::remove(const jsOptions& options) {
+  jsOptions request = options;
+  jsErrCode js_code{};
+  const natsStatus deleted = js_DeleteConsumer(session_.jetstream(), settings_.stream.stream.c_str(),
+                                               settings_.durable.c_str(), &request, &js_code);
+  if (deleted != NATS_OK && deleted != NATS_NOT_FOUND && js_code != kJsConsumerNotFound) {
+    fail("cannot rewind durable '" + settings_.durable + "'", failure_of(deleted, js_code));
+  }
 }
 
 void DurableConsumer::create(std::uint64_t written) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bridge_settings.hpp"
@@ -30,11 +31,21 @@ class DurableConsumer {
   DurableConsumer& operator=(const DurableConsumer&) = delete;
 
   // Makes the durable deliver the messages after `written` in order and pulls from it: keeps
-  // it when nothing it delivered waits for an acknowledgement, else re-creates it. Returns the
+  // it when nothing it delivered waits for an acknowledgement and it has delivered up to
+  // `written` at least, else re-creates it. Returns the
   // last sequence to count as written: `written`, or the durable's acknowledgement floor when that
   // is further (the ring was replaced since). Throws RuntimeFailure when the durable exists with
   // another configuration, or JetStream refuses.
   std::uint64_t align(std::uint64_t written);
+  // Re-creates the durable to deliver the messages after `written`, without asking it first: for
+  // a durable that does not answer (its raft group has no working leader), whose consumer info
+  // cannot be had either. Throws as align().
+  void recreate(std::uint64_t written);
+
+  // Whether the stream holds a message for this durable after `written`, asked of the stream's
+  // leader (not of the durable, whose leader may be a replica that fell behind); nullopt when it
+  // cannot be asked now.
+  std::optional<bool> stream_has_after(std::uint64_t written) const;
 
   PullRequests& requests() const noexcept { return *requests_; }
   // The consumer sequence the next delivery must carry; any other means one went missing.
@@ -48,6 +59,7 @@ class DurableConsumer {
 
  private:
   void create(std::uint64_t written);
+  void remove(const jsOptions& options);
   void check_configuration(const jsConsumerConfig& config) const;
 
   NatsSession& session_;

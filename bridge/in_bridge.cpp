@@ -27,6 +27,10 @@ constexpr std::chrono::milliseconds kFetchWait{200};
 constexpr std::chrono::milliseconds kSpaceWaitSlice{100};
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kLongestBackoff{5000};
+// How often an idle `in` asks the stream whether it holds more than the ring, and how many
+// answers "yes" in a row make the durable count as stuck.
+constexpr std::chrono::milliseconds kIdleCheckInterval{2000};
+constexpr int kStuckAfterChecks = 2;
 
 class InBridge {
  public:
@@ -98,10 +102,12 @@ class InBridge {
       } else {
         end_outage();
         remote_lag_ = 0;
+        check_idle_durable();
       }
       return;
     }
     end_outage();
+    stuck_checks_ = 0;
     last_message_at_ = Clock::now();
     if (!write_batch()) {
       // The messages of the old incarnation are dropped before the durable is re-created.
@@ -172,6 +178,7 @@ class InBridge {
       journal_.complete(sequence);
       written_ = sequence;
       records_ += 1;
+      reporter_.first_record_done();
       bytes_ += size;
       return true;
     }
@@ -179,10 +186,14 @@ class InBridge {
 
   // Rewinds the durable to the message after the last one written, retrying while JetStream
   // cannot be reached. Returns without when asked to stop meanwhile.
-  void realign(const std::string& reason) {
+  void realign(const std::string& reason, bool recreate = false) {
     try {
       written_ = retry_while_transient(*session_, [&](const std::string& text) { begin_outage(reason + "; " + text); },
-                                       [&] { return durable_->align(written_); });
+                                       [&] {
+                                         if (!recreate) return durable_->align(written_);
+                                         durable_->recreate(written_);
+                                         return written_;
+                                       });
     } catch (const TransientFailure&) {
       if (!programs::stop_requested()) throw;
     }
@@ -192,10 +203,31 @@ class InBridge {
     return [this](const std::string& text) { reporter_.notice(text); };
   }
 
+  // A durable whose leader is a replica that fell behind the stream (nats-server 2.9.10 after a
+  // node restart: "Catchup for stream stalled") answers every request, with "no messages", for as
+  // long as that replica lags: minutes. The stream's leader knows better; when it holds messages
+  // after the last one written while the durable has delivered nothing for kStuckAfterChecks
+  // checks, the durable is re-created, with a new raft group and a new leader.
+  void check_idle_durable() {
+    const Clock::time_point now = Clock::now();
+    if (now - last_message_at_ < kIdleCheckInterval || now < next_idle_check_) return;
+    next_idle_check_ = now + kIdleCheckInterval;
+    const std::optional<bool> behind = durable_->stream_has_after(written_);
+    if (!behind) return;  // cannot tell now
+    stuck_checks_ = *behind ? stuck_checks_ + 1 : 0;
+    if (stuck_checks_ < kStuckAfterChecks) return;
+    stuck_checks_ = 0;
+    reporter_.notice("durable '" + settings_.durable + "' delivers nothing while stream '" + settings_.stream.stream +
+                     "' holds messages after " + std::to_string(written_) + "; re-creating it");
+    realign("the durable was stuck", true);
+    last_message_at_ = Clock::now();  // the next check comes after a whole idle interval
+  }
+
   void wait_out_failure(const NatsFailure& failure) {
     begin_outage("cannot fetch: " + failure.text);
     backoff_ = wait_before_retry(*session_, backoff_, kFirstBackoff, kLongestBackoff);
-    if (!programs::stop_requested()) realign("fetching failed");
+    // A durable that does not answer cannot be asked how far it is either: it is re-created.
+    if (!programs::stop_requested()) realign("fetching failed", durable_->requests().unanswered());
   }
 
   void begin_outage(const std::string& reason) {
@@ -255,6 +287,8 @@ class InBridge {
   std::uint64_t skipped_ = 0;
   std::uint64_t remote_lag_ = 0;
   Clock::time_point last_message_at_;
+  Clock::time_point next_idle_check_;
+  int stuck_checks_ = 0;
   std::optional<Clock::time_point> outage_started_;
   std::chrono::milliseconds backoff_ = kFirstBackoff;
 };

@@ -227,6 +227,7 @@ class OutBridge {
     }
     jsPubAck* ack = nullptr;
     jsErrCode js_code{};
+    unsent.carries_anchor_expectation = true;
     const natsStatus status = js_PublishMsg(&ack, session_->jetstream(), message, &options, &js_code);
     if (status != NATS_OK) {
       pending_failure_ = failure_of(status, js_code);
@@ -237,13 +238,18 @@ class OutBridge {
     anchored_bytes_ += unsent.bytes;
     anchor_needed_ = false;
     chain_last_id_ = id;
+    reporter_.first_record_done();
     end_outage();
     return true;
   }
 
   // Every other message: asynchronous, expecting its predecessor to be the stream's last.
   bool publish_chained(UnsentMessage& unsent) {
-    natsMsgHeader_Delete(unsent.message.get(), kExpectedLastSubjectSequenceHeader);
+    // (Deleting a header that is not there costs a lookup per message: only after an anchor try.)
+    if (unsent.carries_anchor_expectation) {
+      natsMsgHeader_Delete(unsent.message.get(), kExpectedLastSubjectSequenceHeader);
+      unsent.carries_anchor_expectation = false;
+    }
     const std::string id = message_id(identity_, unsent.position);
     jsPubOptions options;
     jsPubOptions_Init(&options);
@@ -252,9 +258,12 @@ class OutBridge {
     // No MaxWait here: the client keeps a timer per message for it. The window times out the
     // oldest message instead (see run()).
     natsMsg* message = unsent.message.release();
+    natsMsg* const handed = message;  // the client sets `message` to null when it takes it
+    window_.expect(handed, unsent.position);
     const natsStatus status = js_PublishMsgAsync(session_->jetstream(), &message, &options);
     if (status != NATS_OK) {
-      unsent.message.reset(message);  // refused: still ours
+      window_.forget(handed);
+      unsent.message.reset(handed);  // refused: still ours
       pending_failure_ = failure_of(status, jsErrCode{});
       return false;
     }

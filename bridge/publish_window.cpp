@@ -2,18 +2,14 @@
 
 #include <algorithm>
 
-#include "message_origin.hpp"
-
 namespace ringfile::bridge {
 
 void PublishWindow::ack_handler(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAckErr* error, void* closure) {
   // The client hands the message over: destroyed here after an acknowledgement, kept to be sent
   // again after a failure.
   MessagePtr owned(message);
-  const std::optional<MessageOrigin> origin = origin_of(message);
-  if (!origin) return;  // not one of ours; cannot happen, every message carries its position
+  auto* window = static_cast<PublishWindow*>(closure);
   Report report;
-  report.position = origin->position;
   if (ack != nullptr) {
     report.stored = true;  // a duplicate was stored before: just as good
   } else {
@@ -27,18 +23,36 @@ void PublishWindow::ack_handler(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAc
     if (report.failure.js_code != 0) report.failure.text += " (JetStream error " + std::to_string(report.failure.js_code) + ")";
     report.returned = std::move(owned);
   }
-  static_cast<PublishWindow*>(closure)->report(std::move(report));
-}
-
-void PublishWindow::report(Report report) {
   bool wake = false;
   {
-    std::lock_guard lock(mutex_);
-    reports_.push_back(std::move(report));
-    wake = collector_waiting_;
+    std::lock_guard lock(window->mutex_);
+    const std::optional<std::uint64_t> position = window->take_awaited(message);
+    if (!position) return;  // taken back meanwhile (cannot happen: the client no longer reports those)
+    report.position = *position;
+    window->reports_.push_back(std::move(report));
+    wake = window->collector_waiting_;
   }
   // Only when the bridge's thread sleeps for reports: a wake-up is a system call per message.
-  if (wake) reported_.notify_one();
+  if (wake) window->reported_.notify_one();
+}
+
+std::optional<std::uint64_t> PublishWindow::take_awaited(natsMsg* message) {
+  const auto found = std::find_if(awaited_.begin(), awaited_.end(),
+                                  [&](const Awaited& awaited) { return awaited.message == message; });
+  if (found == awaited_.end()) return std::nullopt;
+  const std::uint64_t position = found->position;
+  awaited_.erase(found);
+  return position;
+}
+
+void PublishWindow::expect(natsMsg* message, std::uint64_t position) {
+  std::lock_guard lock(mutex_);
+  awaited_.push_back(Awaited{message, position});
+}
+
+void PublishWindow::forget(natsMsg* message) {
+  std::lock_guard lock(mutex_);
+  take_awaited(message);
 }
 
 void PublishWindow::published(std::uint64_t position, std::uint32_t bytes) {
@@ -107,9 +121,13 @@ void PublishWindow::take_back_pending(jsCtx* jetstream) {
     for (int index = 0; index < pending.Count; ++index) {
       MessagePtr message(pending.Msgs[index]);
       pending.Msgs[index] = nullptr;  // ours now; natsMsgList_Destroy must not free it
-      const std::optional<MessageOrigin> origin = origin_of(message.get());
-      if (!origin) continue;
-      Entry* entry = find(origin->position);
+      std::optional<std::uint64_t> position;
+      {
+        std::lock_guard lock(mutex_);
+        position = take_awaited(message.get());
+      }
+      if (!position) continue;
+      Entry* entry = find(*position);
       if (entry == nullptr || entry->state != State::pending) continue;
       entry->state = State::in_hand;
       entry->message = std::move(message);

@@ -78,6 +78,7 @@ std::optional<NatsFailure> PullRequests::send_request(int batch, std::chrono::mi
   const natsStatus status = natsConnection_PublishRequest(connection_, request_subject_.c_str(), inbox_.c_str(),
                                                           body.data(), static_cast<int>(body.size()));
   if (status != NATS_OK) return failure_of(status, jsErrCode{});
+  if (!silent_since_) silent_since_ = Clock::now();
   outstanding_ = batch;
   outstanding_until_ = Clock::now() + wait;
   return std::nullopt;
@@ -85,6 +86,7 @@ std::optional<NatsFailure> PullRequests::send_request(int batch, std::chrono::mi
 
 std::optional<NatsFailure> PullRequests::take(natsMsg* raw, std::vector<MessagePtr>& messages) {
   MessagePtr message(raw);
+  silent_since_.reset();  // any message on the inbox is an answer
   const char* status = nullptr;
   if (natsMsg_GetDataLength(raw) > 0 || natsMsgHeader_Get(raw, kStatusHeader, &status) != NATS_OK ||
       status == nullptr) {
@@ -109,6 +111,7 @@ std::optional<NatsFailure> PullRequests::take(natsMsg* raw, std::vector<MessageP
 std::optional<NatsFailure> PullRequests::fetch(std::vector<MessagePtr>& messages, int batch,
                                                std::chrono::milliseconds wait) {
   messages.clear();
+  unanswered_ = false;
   std::optional<NatsFailure> failure;
   const auto take_arrived = [&] {
     natsMsg* raw = nullptr;
@@ -124,7 +127,7 @@ std::optional<NatsFailure> PullRequests::fetch(std::vector<MessagePtr>& messages
     }
     natsMsg* raw = nullptr;
     const natsStatus status = natsSubscription_NextMsg(&raw, inbox_subscription_, wait.count());
-    if (status == NATS_TIMEOUT) return failure;
+    if (status == NATS_TIMEOUT) return failure ? failure : silence();
     if (status != NATS_OK) return failure_of(status, jsErrCode{});
     if (auto reported = take(raw, messages)) failure = reported;
     take_arrived();
@@ -134,6 +137,14 @@ std::optional<NatsFailure> PullRequests::fetch(std::vector<MessagePtr>& messages
     if (auto refused = send_request(batch, wait); refused && messages.empty()) return refused;
   }
   return messages.empty() ? failure : std::nullopt;
+}
+
+std::optional<NatsFailure> PullRequests::silence() {
+  if (!silent_since_ || Clock::now() - *silent_since_ < kUnansweredLimit) return std::nullopt;
+  silent_since_.reset();  // the next report comes after as long again
+  unanswered_ = true;
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kUnansweredLimit).count();
+  return NatsFailure{NATS_TIMEOUT, 0, "pull requests unanswered for " + std::to_string(seconds) + " s"};
 }
 
 void PullRequests::acknowledge(natsMsg* message) const {

@@ -8,6 +8,14 @@
 // timeout. Here, a batch goes to the bridge as soon as messages are there, at most one request is
 // outstanding, and the next one is sent before the bridge writes the batch, so that the server
 // delivers while the ring is written.
+//
+// A request always gets an answer: messages, or a status when it expires (408) or cannot be served
+// (409 leadership change, 503 no responders). After a stream leader's node dies, the durable's
+// raft group can be left without a working leader while a server still holds its interest in
+// pull requests: then requests go unanswered, no status comes, and consumer info fails with
+// "JetStream system temporarily unavailable", for tens of seconds (nats-server 2.9.10). So
+// silence is a failure too: requests unanswered for kUnansweredLimit are reported as such
+// (`unanswered()`), and the bridge re-creates the durable, which gets a new raft group.
 #pragma once
 
 #include <nats/nats.h>
@@ -52,6 +60,11 @@ class PullRequests {
   void acknowledge(natsMsg* message) const;   // +ACK
   void in_progress(natsMsg* message) const;   // +WPI: still being worked on, do not deliver again
 
+  // True when the failure `fetch` returned last was silence: no answer of any kind to the
+  // requests of kUnansweredLimit.
+  bool unanswered() const noexcept { return unanswered_; }
+  static constexpr std::chrono::milliseconds kUnansweredLimit{3000};
+
  private:
   using Clock = std::chrono::steady_clock;
 
@@ -59,6 +72,9 @@ class PullRequests {
   // outstanding request (and, for an error, becomes the returned failure).
   std::optional<NatsFailure> take(natsMsg* raw, std::vector<MessagePtr>& messages);
   std::optional<NatsFailure> send_request(int batch, std::chrono::milliseconds wait);
+  // After a wait that brought nothing: the failure "unanswered" once requests have gone without
+  // any answer for kUnansweredLimit, else nothing.
+  std::optional<NatsFailure> silence();
 
   natsConnection* connection_;
   natsSubscription* inbox_subscription_ = nullptr;
@@ -67,6 +83,9 @@ class PullRequests {
   // The one outstanding pull request: messages it may still deliver, and when it expires.
   int outstanding_ = 0;
   Clock::time_point outstanding_until_;
+  // Since when requests were sent and nothing at all came back; nullopt while answers come.
+  std::optional<Clock::time_point> silent_since_;
+  bool unanswered_ = false;
 };
 
 }  // namespace ringfile::bridge
