@@ -225,7 +225,10 @@ PagingSizes Pager::sizes() const noexcept {
 }
 
 std::uint64_t Pager::resident_bound_bytes() const noexcept {
-  return sizes().resident_budget_bytes + kLargestFolioBytes + format::kHeaderSegmentBytes;
+  // Plus the trailing stretch release_behind drops a second time: pages still under write-back
+  // when their chunk was dropped stay cached until that second pass, and under load (write-back
+  // slow, the housekeeping thread late to run) they are there to be counted.
+  return sizes().resident_budget_bytes + kLargestFolioBytes + format::kHeaderSegmentBytes + redrop_bytes_;
 }
 
 std::uint64_t Pager::writable_end() const noexcept {

@@ -84,7 +84,8 @@ class Pager {
   // The sizes for the budget in force (published in the header, else this process's own).
   PagingSizes sizes() const noexcept;
   // What the ring file may hold in the page cache: the budget, plus the largest page-cache folio
-  // (pages are dropped in whole folios), plus the header.
+  // (pages are dropped in whole folios), plus the header, plus the stretch dropped a second time
+  // (pages under write-back at the first drop stay until then).
   std::uint64_t resident_bound_bytes() const noexcept;
 
   // Where producers may reserve up to now: prepared, and within the resident budget past the
