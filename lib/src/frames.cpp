@@ -10,6 +10,8 @@ using format::kRecordHeaderBytes;
 
 FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept {
   FrameRead read;
+  // Acquire: pairs with the seq_cst CAS of the producer's commit (or of pad_over), so the header
+  // fields and payload read after it are those written before that CAS.
   read.commit_word = atomic_field(commit_word_of(frame)).load(std::memory_order_acquire);
   const std::uint32_t length = format::commit_word_length(read.commit_word);
   if (length == 0 || format::commit_word_tag(read.commit_word) != geometry.tag_of(position)) {
@@ -38,6 +40,7 @@ FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& g
       }
       read.stride = format::frame_stride(length);
       if (read.stride > room) return fail("record runs past the end of the data area");
+      // Relaxed: ordered by the commit word's acquire load above (same frame, same thread).
       const std::uint64_t recorded_position =
           atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
       if (recorded_position != position) return fail("record position field does not match");
@@ -64,6 +67,7 @@ bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
 
 void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
                    const Geometry& geometry) noexcept {
+  // Relaxed: only the value the CAS in pad_over expects; that seq_cst CAS does the ordering.
   std::uint64_t expected = atomic_field(commit_word_of(frame)).load(std::memory_order_relaxed);
   // Only a consumer padding over a claim it believes stuck can race here, and it writes the same
   // padding, so a failed CAS leaves the right frame in place.
@@ -83,6 +87,7 @@ bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geo
   if (read.kind != FrameKind::data && read.kind != FrameKind::padding) return false;
   if (read.kind == FrameKind::padding) {
     if (read.stride < 16) return false;  // too short to name its position: not evidence
+    // Relaxed: ordered by read_frame's acquire load of the commit word just before.
     const std::uint64_t recorded =
         atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
     if (recorded != position) return false;
