@@ -45,6 +45,8 @@ std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
 bool ConsumerCore::skip_lapped() noexcept {
   // Preparation runs a fraction of a lap ahead of the head. A frontier more than a lap ahead
   // cannot be right (a damaged or hostile header): every position would read as overwritten.
+  // Acquire: pairs with the preparer's seq_cst store of preparing_end (paging.cpp) and the
+  // producers' seq_cst head CAS; what lies below them was invalidated or reserved before.
   const std::uint64_t preparing =
       atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
@@ -85,6 +87,7 @@ void ConsumerCore::beat_heart() noexcept {
 // over (its producer died, or it outlived the unblock timeout), so the caller reads it again.
 bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
                                        std::uint64_t commit_word) noexcept {
+  // Acquire: pairs with the producers' seq_cst head CAS, made before they publish their claim.
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (head <= position) {
     stuck_position_ = ~std::uint64_t{0};
@@ -115,6 +118,7 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     if (position < claim.start || position >= claim.end) continue;
     // Claims span whole frames: an end off the 8-byte grid is not a claim (a damaged table).
     if (claim.end % format::kFrameAlignment != 0) continue;
+    // Acquire: pairs with the release store that frees or takes the slot (slot_life_cycle.cpp).
     const bool owner_gone =
         atomic_field(producer.state).load(std::memory_order_acquire) ==
             static_cast<std::uint32_t>(format::ProducerState::free) ||
@@ -333,6 +337,7 @@ bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
 // behind (replaying, or back after a while) holds them only at the capacity until it gets here.
 void ConsumerCore::follow_if_within_hold_window() noexcept {
   const std::uint64_t hold_window = hold_window_in_force(file_);
+  // Acquire: pairs with the producers' seq_cst head CAS; only decides whether to follow yet.
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (head > committed_ + hold_window) return;
   // seq_cst, and before the limit is lowered: a producer that recomputes the limit after our

@@ -244,6 +244,7 @@ std::uint64_t Pager::writable_end() const noexcept {
 PrepareOutcome Pager::prepare_until(std::uint64_t target) noexcept {
   if (strategy_ == PagingStrategy::none) return PrepareOutcome::ready;  // no frontier kept
   for (;;) {
+    // Acquire: pairs with the seq_cst store that moves the frontier in prepare_range.
     const std::uint64_t prepared =
         atomic_field(file_.header().prepared_position.value).load(std::memory_order_acquire);
     if (prepared >= target) return PrepareOutcome::ready;
@@ -294,6 +295,7 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
     // producer that sleeps until the frontier moves (see wakeups.hpp).
     prepared_line.store(end, std::memory_order_seq_cst);
   }
+  // Release: the lock; pairs with the next holder's seq_cst CAS, which sees our frontier stores.
   owner.store(0, std::memory_order_release);
   if (outcome == PrepareOutcome::ready) wake_sleepers(header.space_wait);
   return outcome;

@@ -41,6 +41,7 @@ std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, D
   constexpr int kAttempts = 8;
   std::uint64_t from = 0;
   for (int attempt = 0; attempt < kAttempts;) {
+    // Acquire: pairs with the producers' seq_cst head CAS; the scan stops there.
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
     const std::uint64_t frontier = reclaimed_frontier(header);
     if (frontier <= geometry.capacity && margin == 0) return 0;  // nothing overwritten yet

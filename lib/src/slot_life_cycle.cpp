@@ -41,6 +41,7 @@ std::uint64_t grace_ns(const RingFile& file) {
 // A slot whose owner died within its grace period still holds producers back (block policy).
 bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
   if (state_of(slot) != ConsumerState::active || file.policy() != WriterPolicy::block) return false;
+  // Acquire: pairs with the consumer's seq_cst fetch_or/fetch_and of its flags.
   const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
   if (!holds_back(flags)) return false;
   // Relaxed: the heartbeat is advisory (consumer.cpp); a stale one errs towards holding.
@@ -96,6 +97,7 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
   std::uint32_t reusable = kNoSlot;  // free with an open claim, or owned by a dead process
   for (std::uint32_t index = 0; index < format::kProducerSlotCount && free_closed == kNoSlot; ++index) {
     auto& slot = header.producers[index];
+    // Acquire: pairs with the release store of state by the slot's last owner or taker.
     const auto state = static_cast<ProducerState>(atomic_field(slot.state).load(std::memory_order_acquire));
     if (state == ProducerState::free) {
       if (!read_claim(slot).open()) {
