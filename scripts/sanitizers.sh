@@ -3,7 +3,7 @@
 # RINGFILE_SANITIZERS=0 skips them):
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, with the libFuzzer targets): the whole
 #      suite, which includes every fuzz target over its seed corpus plus RINGFILE_FUZZ_SECONDS
-#      (default 20) of fuzzing, and ringfile-bridge against its JetStream cluster (with
+#      (default 8) of fuzzing, and ringfile-bridge against its JetStream cluster (with
 #      RINGFILE_BRIDGE_KILLS, default 10, kills of each side);
 #   2. ThreadSanitizer (gcc): the multi-process stress, thread and fault tests.
 # A sanitizer report fails the pass: reports end the process that made them (no recovery), and
