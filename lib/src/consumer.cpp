@@ -30,6 +30,8 @@ constexpr std::uint64_t kStuckRecheckNs = 10'000'000;
 constexpr std::uint64_t kHeartbeatIntervalNs = 100'000'000;
 // How often a read-only tap, which producers cannot wake, looks for new records while waiting.
 constexpr std::uint64_t kReadOnlyPollNs = 2'000'000;
+// A spinning wait reads the clock once per this many turns (each a pause and a look at the head).
+constexpr std::uint32_t kSpinsPerClockRead = 16;
 }  // namespace
 
 bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
@@ -85,16 +87,13 @@ void ConsumerCore::beat_heart() noexcept {
 
 // The frame at `position` is below the head but uncommitted. Returns true when it was padded
 // over (its producer died, or it outlived the unblock timeout), so the caller reads it again.
+// @pre position < known_head_: a producer reserved the frame and is filling it (the usual case,
+// met at almost every record when the consumer keeps up), or the frame is stuck.
 bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
                                        std::uint64_t commit_word) noexcept {
-  // Acquire: pairs with the producers' seq_cst head CAS, made before they publish their claim.
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  if (head <= position) {
-    stuck_position_ = ~std::uint64_t{0};
-    unclaimed_hole_ = false;
-    return false;  // simply caught up
-  }
-  const std::uint64_t now = monotonic_ns();
+  // The coarse clock: the grace and recheck periods are milliseconds, the timeouts seconds, and
+  // a precise reading here would be paid at almost every record.
+  const std::uint64_t now = coarse_monotonic_ns();
   if (stuck_position_ != position) {
     stuck_position_ = position;
     stuck_since_ns_ = now;
@@ -273,12 +272,17 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   const std::uint64_t deadline =
       timeout.count() <= 0 ? start : start + static_cast<std::uint64_t>(timeout.count());
   auto& line = header_.data_wait;
-  for (;;) {
+  std::uint64_t now = start;
+  bool spinning = true;
+  for (std::uint32_t turn = 0;; ++turn) {
     beat_heart();
-    const std::uint64_t now = monotonic_ns();
+    // Spinning, the clock is read every few turns only: a reading costs more than a turn. The
+    // spin ends on a turn that read it, so the sleeps below always start from a fresh reading.
+    if (!spinning || turn % kSpinsPerClockRead == 0) now = monotonic_ns();
     if (now >= deadline) return false;
-    if (options_.idle == IdleStrategy::busy_spin ||
-        (options_.idle == IdleStrategy::spin_then_sleep && now < start + kSpinBeforeSleepNs)) {
+    spinning = options_.idle == IdleStrategy::busy_spin ||
+               (options_.idle == IdleStrategy::spin_then_sleep && now < start + kSpinBeforeSleepNs);
+    if (spinning) {
       cpu_relax();
       if (poll_has_work()) return true;
       continue;

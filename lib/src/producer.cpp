@@ -280,8 +280,10 @@ class ProducerCore {
         return false;
       }
       // Published before the head moves, so a consumer that finds this space uncommitted
-      // below the head always finds the claim that covers it.
-      publish_claim(*slot_, {start, end, realtime_ns()});
+      // below the head always finds the claim that covers it. The coarse clock: the time only
+      // ages the claim against the unblock timeout, and a precise reading per record cost as
+      // much as the rest of the reservation.
+      publish_claim(*slot_, {start, end, coarse_realtime_ns()});
       // seq_cst: the Dekker pairing with an attaching consumer (it lowers the limit, then
       // loads the head; this CAS, then the limit load below).
       if (head.compare_exchange_weak(start, end, std::memory_order_seq_cst, std::memory_order_acquire)) {
