@@ -9,11 +9,20 @@
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
+#include "ringfile/system/clock.hpp"
 
 namespace ringfile::consumer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The loop's clock: steady_clock's CLOCK_MONOTONIC at the resolution of the scheduler's tick. The
+// loop reads it twice per poll, and a precise reading costs as much as polling a small record;
+// what it times (limits, idleness, commit intervals, progress) is milliseconds apart or more.
+Clock::time_point loop_now() noexcept {
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::nanoseconds(system::coarse_monotonic_ns())));
+}
 
 std::uint64_t realtime_now_ns() {
   return programs::nanoseconds_since_epoch(std::chrono::system_clock::now());
@@ -84,7 +93,10 @@ std::string progress_text(const ReadTotals& totals, double byte_rate, double rec
 ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSink* sink,
                         SyntheticVerifier* verifier) {
   const Clock::time_point started = Clock::now();
-  Clock::time_point last_record_at = started;
+  // Since when the reader has been caught up (no record at its last poll): --until-idle counts
+  // from there, and the summary's rate leaves that wait out.
+  Clock::time_point idle_since = started;
+  bool reading = false;
   CommitSchedule commits(settings);
   std::uint64_t records_since_commit = 0;
   ReadTotals totals;
@@ -104,7 +116,7 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
 
   while (!programs::stop_requested()) {
     if (settings.count && totals.records >= *settings.count) break;
-    Clock::time_point now = Clock::now();
+    Clock::time_point now = loop_now();
     if (settings.duration && now - started >= *settings.duration) break;
 
     const std::size_t wanted =
@@ -126,12 +138,18 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
       continue;
     }
 
-    now = Clock::now();
     if (polled.records > 0) {
-      last_record_at = now;
+      now = loop_now();
+      reading = true;
       records_since_commit += polled.records;
       if (commits.due(records_since_commit, now)) commit(now);
     } else {
+      // About to wait, where a precise reading costs nothing.
+      now = Clock::now();
+      if (reading) {
+        reading = false;
+        idle_since = now;
+      }
       // Caught up: save the cursor now, so that an idle reader holds nobody back.
       if (records_since_commit > 0) commit(now);
       // Whatever is committed from now on is at --until or later.
@@ -139,9 +157,9 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
         totals.reached_until = true;
         break;
       }
-      if (settings.until_idle && now - last_record_at >= *settings.until_idle) break;
+      if (settings.until_idle && now - idle_since >= *settings.until_idle) break;
       auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(kWaitSlice);
-      if (settings.until_idle) wait = std::min(wait, *settings.until_idle - (now - last_record_at));
+      if (settings.until_idle) wait = std::min(wait, *settings.until_idle - (now - idle_since));
       if (settings.duration) wait = std::min(wait, *settings.duration - (now - started));
       consumer.wait(std::max(wait, std::chrono::nanoseconds::zero()));
     }
@@ -161,8 +179,8 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
   const Clock::time_point ended = Clock::now();
   totals.seconds = std::chrono::duration<double>(ended - started).count();
   // Stopped by --until-idle: the wait for records that did not come is not reading.
-  if (settings.until_idle && ended - last_record_at >= *settings.until_idle && totals.records > 0) {
-    totals.idle_seconds = std::chrono::duration<double>(ended - last_record_at).count();
+  if (settings.until_idle && !reading && ended - idle_since >= *settings.until_idle && totals.records > 0) {
+    totals.idle_seconds = std::chrono::duration<double>(ended - idle_since).count();
   }
   return totals;
 }
