@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <fcntl.h>
+#include <sched.h>
 
 #include "atomics.hpp"
 #include "clock.hpp"
@@ -280,12 +281,24 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
     // spin ends on a turn that read it, so the sleeps below always start from a fresh reading.
     if (!spinning || turn % kSpinsPerClockRead == 0) now = monotonic_ns();
     if (now >= deadline) return false;
+    const bool was_spinning = spinning;
     spinning = options_.idle == IdleStrategy::busy_spin ||
-               (options_.idle == IdleStrategy::spin_then_sleep && now < start + kSpinBeforeSleepNs);
+               (options_.idle == IdleStrategy::spin_then_sleep && now < start + spin_ns_);
     if (spinning) {
-      cpu_relax();
-      if (poll_has_work()) return true;
-      continue;
+      // Now and then, let a producer waiting for this CPU run: with more busy processes than
+      // CPUs, the record we spin for may be the one our spinning keeps from being written.
+      // Not busy_spin: who chose it gave each side a CPU of its own.
+      if (options_.idle == IdleStrategy::spin_then_sleep && turn % kSpinsPerClockRead == kSpinsPerClockRead - 1) {
+        sched_yield();
+      } else {
+        cpu_relax();
+      }
+      if (!poll_has_work()) continue;
+      spin_ns_ = std::min(2 * spin_ns_, kSpinBeforeSleepNs);  // the spin paid: spin longer next time
+      return true;
+    }
+    if (was_spinning && options_.idle == IdleStrategy::spin_then_sleep) {
+      spin_ns_ = std::max(spin_ns_ / 2, kShortestSpinNs);  // spun for nothing: spin less next time
     }
     if (slot_ == nullptr) {
       // A read-only tap cannot count itself among the sleepers, so nobody wakes it for sure:

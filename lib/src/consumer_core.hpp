@@ -11,6 +11,7 @@
 #include "replay_paging.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
+#include "wakeups.hpp"
 
 namespace ringfile::detail {
 
@@ -77,6 +78,7 @@ class ConsumerCore {
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
   std::uint64_t known_head_ = 0;  // the head as last loaded: frames below it may be read
   std::uint64_t last_heartbeat_ns_ = 0;
+  std::uint64_t spin_ns_ = kSpinBeforeSleepNs;  // wait: how long the next wait spins before it sleeps
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
   std::uint64_t next_stuck_check_ns_ = 0;

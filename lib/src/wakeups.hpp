@@ -21,6 +21,11 @@ namespace ringfile::detail {
 // every commit of a slower peer costs it little CPU (about 50 us per wait, however costly each
 // re-check is: a count of spins would not bound that).
 inline constexpr std::uint64_t kSpinBeforeSleepNs = 50'000;
+// The shortest spin of a waiter that adapts its spin (a consumer): one whose spins keep ending in
+// sleep halves its next spin down to this, and doubles it again, up to kSpinBeforeSleepNs, when a
+// spin catches the record. With more busy processes than CPUs, a waiter spinning the full 50 us
+// for a producer that cannot run meanwhile takes the very CPU that producer waits for.
+inline constexpr std::uint64_t kShortestSpinNs = 2'000;
 
 inline void wake_sleepers(format::WaitLine& line) noexcept {
   // seq_cst, both: the waker's half of the pairing above.
