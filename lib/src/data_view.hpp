@@ -21,6 +21,7 @@ class DataView {
   // the mapping (out of address space or memory).
   std::byte* at(std::uint64_t offset, std::uint64_t length) noexcept {
     if (offset >= window_start_ && offset + length <= window_end_) [[likely]] {
+      if (offset + length > populate_mark_) [[unlikely]] populate_ahead(offset + length);
       return window_base_ + (offset - window_start_);
     }
     return slide_to(offset, length);
@@ -37,6 +38,7 @@ class DataView {
 
  private:
   std::byte* slide_to(std::uint64_t offset, std::uint64_t length) noexcept;
+  void populate_ahead(std::uint64_t end) noexcept;
 
   const RingFile* file_;
   Access access_;
@@ -44,6 +46,10 @@ class DataView {
   std::byte* window_base_ = nullptr;
   std::uint64_t window_start_ = 0;  // data-area offset of window_base_
   std::uint64_t window_end_ = 0;
+  // Memory-backed rings only (populate_ahead): the window's page tables are filled up to
+  // populated_end_, and at() fills more once an access passes populate_mark_. Never, elsewhere.
+  std::uint64_t populated_end_ = 0;
+  std::uint64_t populate_mark_ = ~std::uint64_t{0};
 };
 
 }  // namespace ringfile::detail

@@ -54,6 +54,8 @@ class RingFile {
   // Views slide in steps of half a view, so any frame of at most half a view fits in one view.
   std::uint64_t view_bytes() const noexcept { return info_.view_bytes; }
   std::uint64_t view_step() const noexcept { return info_.view_bytes / 2; }
+  // On tmpfs: every page of the ring is memory, and mapping one never reads a disk.
+  bool memory_backed() const noexcept { return memory_backed_; }
   // OpenOptions::resident_budget_bytes: 0, or the budget this process's producers publish.
   std::uint64_t resident_budget_override() const noexcept { return resident_budget_override_; }
 
@@ -82,6 +84,7 @@ class RingFile {
   RingInfo info_;
   Geometry geometry_;
   std::uint64_t resident_budget_override_ = 0;
+  bool memory_backed_ = false;
   int open_ring_entry_ = -1;  // in open_rings.hpp's table, for describe_truncated_ring
 };
 

@@ -7,7 +7,8 @@ namespace ringfile::test {
 
 class TempDir {
  public:
-  TempDir();
+  // Under `base`, or else $TMPDIR, or else /tmp.
+  explicit TempDir(const char* base = nullptr);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
