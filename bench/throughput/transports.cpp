@@ -10,7 +10,7 @@ std::span<const Transport> transports() {
   // Built on first use, from main: after every transport file's constants are initialised.
   static const std::vector<Transport> all{kSlotRingTransport,     kMessageQueueTransport, kSpscQueueTransport,
                                           kSpscQueueShmTransport, kUnixSocketTransport,   kRingfileTransport,
-                                          kRingfileNocrcTransport};
+                                          kRingfileNocrcTransport, kMemcpyLoopTransport};
   return all;
 }
 

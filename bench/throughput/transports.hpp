@@ -54,5 +54,6 @@ extern const Transport kSpscQueueShmTransport;
 extern const Transport kUnixSocketTransport;
 extern const Transport kRingfileTransport;
 extern const Transport kRingfileNocrcTransport;
+extern const Transport kMemcpyLoopTransport;
 
 }  // namespace ringfile::bench::throughput

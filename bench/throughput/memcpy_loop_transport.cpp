@@ -1,0 +1,48 @@
+// `memcpy_loop`: no second party at all. One pinned thread copies each record into the next
+// place of a buffer of the ring's size (wrapping around), stamps it there and hands it to
+// ReceiveLog where it lies: the bandwidth of the copy-in alone, which every transport here pays
+// at least once. The bound for large records: the ring at >= 0.7x this.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "support/cpu_pinning.hpp"
+#include "throughput/record_flow.hpp"
+#include "throughput/transports.hpp"
+#include "throughput/two_processes.hpp"
+
+namespace ringfile::bench::throughput {
+
+namespace {
+
+PassResult run_memcpy_loop(const PassConfig& config) {
+  const std::size_t places = std::max<std::size_t>(kSharedBufferBytes / std::max<std::size_t>(config.record_bytes, 1), 1);
+  const auto buffer = std::make_unique<std::byte[]>(places * config.record_bytes);
+  const SavedAffinity restore_affinity;
+  const bool pinned = pin_current_thread(config.producer_cpu);
+  std::vector<std::byte> record(config.record_bytes);
+  fill_record(record);
+  RecordStamper stamper(config);
+  ReceiveLog log(config.records);
+  for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+    const std::span<std::byte> place(buffer.get() + (sequence % places) * config.record_bytes, config.record_bytes);
+    std::memcpy(place.data(), record.data(), record.size());
+    stamper.stamp(place, sequence);
+    log.on_record(place);
+  }
+  PassResult result = std::move(log).finish();
+  if (!pinned) result.error = "cannot pin to the requested CPU";
+  return result;
+}
+
+}  // namespace
+
+const Transport kMemcpyLoopTransport{
+    "memcpy_loop",
+    "one thread copying each record into a buffer of the ring's size and reading its stamp there",
+    run_memcpy_loop,
+};
+
+}  // namespace ringfile::bench::throughput
