@@ -10,8 +10,6 @@ namespace ringfile::detail {
 
 namespace bip = boost::interprocess;
 
-DataView::DataView(const RingFile& file, Access access) noexcept : file_(&file), access_(access) {}
-
 namespace {
 // How far ahead of the last access a memory-backed view's page tables are filled, and how
 // much is filled at a time (half of it): 32 pages per madvise.
@@ -19,6 +17,8 @@ constexpr std::uint64_t kPopulateAheadBytes = 256 * 1024;
 // Off once the kernel refuses MADV_POPULATE_* (before Linux 5.14): faults then fill the tables.
 std::atomic<bool> populate_supported{true};
 }  // namespace
+
+DataView::DataView(const RingFile& file, Access access) noexcept : file_(&file), access_(access) {}
 
 void DataView::unmap() noexcept {
   region_ = bip::mapped_region();

@@ -1,8 +1,8 @@
 #include "ring_file.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
