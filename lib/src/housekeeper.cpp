@@ -12,8 +12,12 @@ namespace ringfile::detail {
 namespace {
 // Work is also done on this period when nobody notifies: consumers move while producers idle.
 constexpr std::uint64_t kIdlePeriodNs = 50'000'000;
-// The memory there is, and the rings sharing it, are looked at again this often.
-constexpr std::uint64_t kBudgetPeriodNs = 1'000'000'000;
+// The memory there is, and the rings sharing it, are looked at again this often (a directory
+// listing and a file read: tens of microseconds). Rings that open one after another each start
+// with the budget of the rings open before them; at 1 s, the first writers ran that long on a
+// share several times too large, and 8 rings with slow readers filled a 683 MiB box in their
+// first lap (542-683 MiB; 232-235 MiB at 100 ms).
+constexpr std::uint64_t kBudgetPeriodNs = 100'000'000;
 }  // namespace
 
 Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
