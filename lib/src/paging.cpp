@@ -62,14 +62,16 @@ bool fallocate_supported(int fd, int mode) noexcept {
 
 }  // namespace
 
-PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested) {
+bool on_tmpfs(int fd) noexcept {
   struct statfs filesystem {};
-  const bool on_tmpfs =
-      ::fstatfs(fd, &filesystem) == 0 && static_cast<unsigned long>(filesystem.f_type) == TMPFS_MAGIC;
+  return ::fstatfs(fd, &filesystem) == 0 && static_cast<unsigned long>(filesystem.f_type) == TMPFS_MAGIC;
+}
+
+PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested) {
   if (requested == PagingStrategy::automatic) {
     // tmpfs: the ring is memory, there is nothing to read back or drop. A small ring is best left
     // resident whole: invalidating pages still in memory only costs unmapping and refaulting them.
-    if (on_tmpfs || capacity <= kSmallRingBytes) return PagingStrategy::none;
+    if (on_tmpfs(fd) || capacity <= kSmallRingBytes) return PagingStrategy::none;
     requested = PagingStrategy::zero_range;
   }
   if (requested == PagingStrategy::zero_range && !fallocate_supported(fd, FALLOC_FL_ZERO_RANGE)) {

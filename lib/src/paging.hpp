@@ -26,6 +26,9 @@
 
 namespace ringfile::detail {
 
+// Whether the file open as `fd` is on tmpfs: its pages are memory, never read from a disk.
+bool on_tmpfs(int fd) noexcept;
+
 // The strategy for a new ring in the file open as `fd`: the requested one if the filesystem
 // supports it, else the best it does support (zero_range, then punch_hole, then prefetch_only).
 // automatic chooses none on tmpfs and for rings of at most 512 MiB, which stay resident anyway.

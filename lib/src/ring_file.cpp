@@ -1,10 +1,8 @@
 #include "ring_file.hpp"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -288,9 +286,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
     throw Error(ErrorCode::invalid_argument, describe(path) + ": view size out of range");
   }
   info_.view_bytes = choose_view_bytes(open_options.view_bytes);
-  struct statfs filesystem {};
-  memory_backed_ = ::fstatfs(file.fd, &filesystem) == 0 &&
-                   static_cast<unsigned long>(filesystem.f_type) == TMPFS_MAGIC;
+  memory_backed_ = on_tmpfs(file.fd);
 
   // Boost's mapping opens the file once more; it must still be the file that was validated.
   try {
