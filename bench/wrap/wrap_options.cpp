@@ -166,7 +166,7 @@ std::optional<int> parse_wrap_options(int argc, char** argv, WrapOptions& option
   programs::add_count_option(app, "--settle", options.settle_seconds,
                              "seconds between every writer and reader being set up and the start (lets each ringfile "
                              "producer see the other rings open before it writes: the library recounts them every "
-                             "second)")
+                             "100 ms)")
       ->default_str("0");
   bool no_box = false;
   app.add_flag("--no-box", no_box, "do not create cgroups even as root");
