@@ -39,7 +39,7 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
                                                settings_.durable.c_str(), &options, &js_code);
   if (status == NATS_NOT_FOUND || js_code == kJsConsumerNotFound) {
     create(written);
-    requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
+    requests_ = std::make_unique<PullRequests>(session_, settings_.stream.stream, settings_.durable);
     return written;
   }
   if (status != NATS_OK) {
@@ -72,7 +72,7 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
     create(written);
     rewinds_ += 1;
   }
-  requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
+  requests_ = std::make_unique<PullRequests>(session_, settings_.stream.stream, settings_.durable);
   return written;
 }
 
@@ -81,7 +81,7 @@ void DurableConsumer::recreate(std::uint64_t written) {
   remove(request_options(session_));
   create(written);
   rewinds_ += 1;
-  requests_ = std::make_unique<PullRequests>(session_.connection(), settings_.stream.stream, settings_.durable);
+  requests_ = std::make_unique<PullRequests>(session_, settings_.stream.stream, settings_.durable);
 }
 
 std::optional<bool> DurableConsumer::stream_has_after(std::uint64_t written) const {

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <new>
 
 #include "ringfile/programs/stop_signals.hpp"
 
@@ -145,8 +146,28 @@ NatsSession::NatsSession(const SessionOptions& options)
 
 NatsSession::~NatsSession() {
   jsCtx_Destroy(jetstream_);
+  // Closing joins the client's threads: nothing reads for the retired subscriptions after this.
   natsConnection_Destroy(connection_);
+  for (natsSubscription* subscription : retired_) natsSubscription_Destroy(subscription);
   natsOptions_Destroy(options_);
+}
+
+void NatsSession::retire(natsSubscription* subscription) noexcept {
+  if (subscription == nullptr) return;
+  natsSubscription_Unsubscribe(subscription);
+  try {
+    retired_.push_back(subscription);
+  } catch (const std::bad_alloc&) {
+    return;  // out of memory: left to the end of the process rather than freed unsafely
+  }
+  // The server answers the PING after the UNSUB; the reading thread takes the PONG after every
+  // message it read before it. Not while disconnected, and not for long: a bridge stopping while
+  // the servers do not answer frees the subscriptions at the close instead.
+  constexpr std::int64_t kRoundTripMs = 1000;
+  const std::int64_t timeout_ms = std::min<std::int64_t>(kRoundTripMs, request_timeout_.count());
+  if (!connected() || natsConnection_FlushTimeout(connection_, timeout_ms) != NATS_OK) return;
+  for (natsSubscription* done : retired_) natsSubscription_Destroy(done);
+  retired_.clear();
 }
 
 bool NatsSession::connected() const noexcept {

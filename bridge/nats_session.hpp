@@ -89,6 +89,13 @@ class NatsSession {
   // slow consumer), if any.
   std::optional<std::string> take_async_error();
 
+  // Ends a subscription its owner is done with. nats.c 3.4 lets its reading thread use a
+  // subscription that another thread has just freed (fixed in 3.6, nats.c issue 637; seen here as
+  // a crash in natsConn_processMsg of `in` while a stream leader was killed), so it is
+  // unsubscribed now and freed once a round trip to the server shows that the reading thread has
+  // moved past every message it had read for it, or else when the connection is closed.
+  void retire(natsSubscription* subscription) noexcept;
+
  private:
   static void on_error(natsConnection* connection, natsSubscription* subscription, natsStatus status, void* closure);
   static void on_reconnected(natsConnection* connection, void* closure);
@@ -102,6 +109,7 @@ class NatsSession {
   std::optional<std::string> async_error_;
   // Relaxed: a counter read to cut a wait short; nothing is published with it.
   std::atomic<std::uint64_t> reconnects_{0};
+  std::vector<natsSubscription*> retired_;  // unsubscribed, not yet known to be safe to free
 };
 
 // Runs `attempt` until it does not throw TransientFailure, waiting with backoff in between and

@@ -54,8 +54,10 @@ std::optional<Delivery> delivery_of(natsMsg* message) {
   return Delivery{*stream_sequence, *consumer_sequence, *pending};
 }
 
-PullRequests::PullRequests(natsConnection* connection, const std::string& stream, const std::string& durable)
-    : connection_(connection), request_subject_("$JS.API.CONSUMER.MSG.NEXT." + stream + "." + durable) {
+PullRequests::PullRequests(NatsSession& session, const std::string& stream, const std::string& durable)
+    : session_(session),
+      connection_(session.connection()),
+      request_subject_("$JS.API.CONSUMER.MSG.NEXT." + stream + "." + durable) {
   natsInbox* inbox = nullptr;
   if (natsInbox_Create(&inbox) != NATS_OK) throw programs::RuntimeFailure("cannot create a NATS inbox");
   inbox_ = inbox;
@@ -68,7 +70,7 @@ PullRequests::PullRequests(natsConnection* connection, const std::string& stream
   natsSubscription_SetPendingLimits(inbox_subscription_, -1, -1);
 }
 
-PullRequests::~PullRequests() { natsSubscription_Destroy(inbox_subscription_); }
+PullRequests::~PullRequests() { session_.retire(inbox_subscription_); }
 
 std::optional<NatsFailure> PullRequests::send_request(int batch, std::chrono::milliseconds wait) {
   // The server answers 408 when the request expires: a little before the bridge stops waiting.

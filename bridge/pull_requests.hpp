@@ -45,8 +45,9 @@ std::optional<Delivery> delivery_of(natsMsg* message);
 class PullRequests {
  public:
   // Subscribes to a fresh inbox: deliveries for an earlier incarnation of the durable never reach
-  // this one. Throws RuntimeFailure if the client refuses.
-  PullRequests(natsConnection* connection, const std::string& stream, const std::string& durable);
+  // this one. Throws RuntimeFailure if the client refuses. The inbox is retired to `session` at
+  // the end (NatsSession::retire).
+  PullRequests(NatsSession& session, const std::string& stream, const std::string& durable);
   ~PullRequests();
   PullRequests(const PullRequests&) = delete;
   PullRequests& operator=(const PullRequests&) = delete;
@@ -76,6 +77,7 @@ class PullRequests {
   // any answer for kUnansweredLimit, else nothing.
   std::optional<NatsFailure> silence();
 
+  NatsSession& session_;
   natsConnection* connection_;
   natsSubscription* inbox_subscription_ = nullptr;
   std::string inbox_;
