@@ -1,6 +1,7 @@
 // Producers and consumers as threads of one process: what ThreadSanitizer can see.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -22,13 +23,21 @@ TEST_CASE("threads: 3 producer threads and 2 consumer threads, one Producer or C
   consumers.push_back(Consumer::attach(ring, {.name = "threaded"}));
   consumers.push_back(Consumer::attach(ring, {.idle = IdleStrategy::sleep}));
   std::vector<SyntheticVerifier> verifiers(consumers.size());
+  // A producer that gives up ends the test with a failed check, not with consumers waiting for
+  // records that never come until ctest's timeout.
+  std::atomic<std::uint64_t> producers_finished = 0;
+  std::atomic<std::uint64_t> producer_failures = 0;
   std::vector<std::thread> threads;
   for (std::size_t index = 0; index < consumers.size(); ++index) {
     threads.emplace_back([&, index] {
       while (verifiers[index].totals().records < kProducers * kPerProducer) {
+        // Acquire: pairs with the producers' release below; read before the poll, so that a poll
+        // after it reaches everything they committed.
+        const bool all_finished = producers_finished.load(std::memory_order_acquire) == kProducers;
         const PollResult polled =
             consumers[index].poll([&](const Record& record) { verifiers[index].check(record.payload); });
         if (polled.status != PollStatus::ok) return;
+        if (all_finished && consumers[index].position() >= ring.head_position()) return;
         if (polled.records == 0) consumers[index].wait(std::chrono::milliseconds(50));
       }
     });
@@ -38,14 +47,29 @@ TEST_CASE("threads: 3 producer threads and 2 consumer threads, one Producer or C
       Producer producer(ring);
       for (std::uint64_t sequence = 0; sequence < kPerProducer; ++sequence) {
         const std::size_t size = 24 + (sequence * 37 + id * 101) % 1500;
-        ClaimResult claim = producer.claim(size, std::chrono::seconds(30));
-        if (!claim) return;
-        fill_synthetic(claim.buffer, id, sequence);
-        producer.commit();
+        ClaimStatus committed = ClaimStatus::claim_lost;
+        // A claim padded over because this thread stalled past the unblock timeout (a loaded
+        // machine under ThreadSanitizer) is written again: the record is not lost.
+        while (committed == ClaimStatus::claim_lost) {
+          ClaimResult claim = producer.claim(size, std::chrono::seconds(30));
+          if (!claim) {
+            committed = claim.status;
+            break;
+          }
+          fill_synthetic(claim.buffer, id, sequence);
+          committed = producer.commit();
+        }
+        if (committed != ClaimStatus::ok) {
+          producer_failures.fetch_add(1, std::memory_order_relaxed);
+          break;
+        }
       }
+      // Release: pairs with the consumers' acquire above.
+      producers_finished.fetch_add(1, std::memory_order_release);
     });
   }
   for (auto& thread : threads) thread.join();
+  CHECK(producer_failures.load(std::memory_order_relaxed) == 0);
   for (const auto& verifier : verifiers) {
     CHECK(verifier.totals().records == kProducers * kPerProducer);
     CHECK(verifier.totals().missing == 0);

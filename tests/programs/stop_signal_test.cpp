@@ -46,12 +46,15 @@ struct BlockedProducer {
     consumer->signal(SIGSTOP);
     producer.emplace(kProducer, std::vector<std::string>{ring, "--json"}, dir.path(), Launch{.stdin_file = dir / "in.txt"});
     // Full: no room for one more record before the stopped consumer's cursor at 0, so the
-    // producer has read its next line and waits with it.
+    // producer has read its next line and waits with it. Waiting, it has committed every record
+    // it reserved (the head can count one reserved and not yet committed); two samples agree.
     REQUIRE(eventually([&] {
+      const StatusDocument first = status_of(ring, dir.path());
       const StatusDocument now = status_of(ring, dir.path());
-      if (now.producers.empty() || now.producers[0].committed_records == 0) return false;
-      const std::uint64_t record_stride = now.head / now.producers[0].committed_records;
+      if (now.producers.empty() || first.producers.empty() || !now.producers[0].waiting) return false;
       committed_when_blocked = now.producers[0].committed_records;
+      if (committed_when_blocked == 0 || first.producers[0].committed_records != committed_when_blocked) return false;
+      const std::uint64_t record_stride = now.head / committed_when_blocked;
       return now.head + record_stride > now.capacity;
     }));
     producer->signal(SIGINT);
