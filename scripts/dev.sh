@@ -14,6 +14,8 @@ build_dir=${BUILD_DIR:-$root/build}
 packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev
           clang libclang-rt-14-dev libfuzzer-14-dev curl pkgconf
           nats-server libnats-dev)  # ringfile-bridge and its tests
+# The benchmarks' iceoryx transport (ringfile-bench-throughput): `demo` builds the benchmarks.
+bench_packages=(libiceoryx-posh-dev iceoryx)
 
 install_missing_packages() {
   local missing=()
@@ -39,6 +41,7 @@ build() {
 
 case "${1:-}" in
   demo)
+    packages+=("${bench_packages[@]}")
     build -DRINGFILE_BUILD_BENCH=ON
     exec "$root/scripts/demo.sh" "$build_dir"
     ;;

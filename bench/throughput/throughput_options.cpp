@@ -1,6 +1,7 @@
 #include "throughput/throughput_options.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "ringfile/programs/command_line.hpp"
 #include "support/cpu_pinning.hpp"
@@ -23,6 +24,9 @@ void check(const ThroughputOptions& options) {
     }
   }
   for (const std::string& name : options.transports) {
+    if (name == "iceoryx" && iceoryx_unavailable() != nullptr) {
+      throw programs::UsageError(std::string("no iceoryx transport here: ") + iceoryx_unavailable());
+    }
     if (find_transport(name) == nullptr) {
       throw programs::UsageError("unknown transport '" + name + "' (known: " + known_transports() + ")");
     }
@@ -83,6 +87,7 @@ std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOpt
   }
   if (transport_list->count() == 0) {
     for (const Transport& transport : transports()) options.transports.emplace_back(transport.name);
+    if (const char* why = iceoryx_unavailable()) std::fprintf(stderr, "iceoryx skipped: %s\n", why);
   }
   if (options.transports.empty()) {
     throw programs::UsageError("--transports is empty (known: " + known_transports() + ")");

@@ -8,10 +8,24 @@ namespace ringfile::bench::throughput {
 
 std::span<const Transport> transports() {
   // Built on first use, from main: after every transport file's constants are initialised.
-  static const std::vector<Transport> all{kSlotRingTransport,     kMessageQueueTransport, kSpscQueueTransport,
-                                          kSpscQueueShmTransport, kUnixSocketTransport,   kRingfileTransport,
-                                          kRingfileNocrcTransport, kMemcpyLoopTransport};
+  static const std::vector<Transport> all = [] {
+    std::vector<Transport> list{kSlotRingTransport,     kMessageQueueTransport, kSpscQueueTransport,
+                                kSpscQueueShmTransport, kUnixSocketTransport,   kRingfileTransport,
+                                kRingfileNocrcTransport, kMemcpyLoopTransport};
+#ifdef RINGFILE_BENCH_ICEORYX
+    if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxTransport);
+#endif
+    return list;
+  }();
   return all;
+}
+
+const char* iceoryx_unavailable() {
+#ifdef RINGFILE_BENCH_ICEORYX
+  return iox_roudi_on_path() ? nullptr : "iox-roudi is not on PATH (apt-get install iceoryx)";
+#else
+  return "built without it (apt-get install libiceoryx-posh-dev iceoryx, then build the benchmarks again)";
+#endif
 }
 
 const Transport* find_transport(std::string_view name) { return find_by_name(transports(), name); }

@@ -46,6 +46,10 @@ struct Transport {
 std::span<const Transport> transports();
 const Transport* find_transport(std::string_view name);
 
+// Why iceoryx is not among transports() on this machine (what to install), or nullptr when it is:
+// it needs Debian's libiceoryx-posh-dev at build time and `iox-roudi` (package iceoryx) to run.
+const char* iceoryx_unavailable();
+
 // One per transport file.
 extern const Transport kSlotRingTransport;
 extern const Transport kMessageQueueTransport;
@@ -55,5 +59,9 @@ extern const Transport kUnixSocketTransport;
 extern const Transport kRingfileTransport;
 extern const Transport kRingfileNocrcTransport;
 extern const Transport kMemcpyLoopTransport;
+#ifdef RINGFILE_BENCH_ICEORYX
+extern const Transport kIceoryxTransport;
+bool iox_roudi_on_path();
+#endif
 
 }  // namespace ringfile::bench::throughput
