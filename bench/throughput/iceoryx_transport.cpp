@@ -93,11 +93,7 @@ PassResult consume(const PassConfig& config) {
   while (log.received() < config.records) {
     auto taken = subscriber.take();
     if (taken.has_error()) {
-      if (!guard.keep_spinning()) {
-        PassResult failed = std::move(log).finish();
-        failed.error = "no record for 10 s: producer gone?";
-        return failed;
-      }
+      if (!guard.keep_spinning()) return std::move(log).producer_gone();
       continue;
     }
     guard.reset();

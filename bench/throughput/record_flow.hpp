@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "ringfile/system/clock.hpp"
@@ -101,6 +102,13 @@ class ReceiveLog {
     result.sequence_errors = sequence_errors_;
     result.seconds = system::seconds_between(first_send_ns_, last_arrival_ns_);
     result.latencies_ns = std::move(latencies_ns_);
+    return result;
+  }
+
+  // What a consumer that spun in vain for kPeerTimeoutNs (SpinGuard) returns.
+  PassResult producer_gone() && {
+    PassResult result = std::move(*this).finish();
+    result.error = "no record for " + std::to_string(kPeerTimeoutNs / 1'000'000'000) + " s: producer gone?";
     return result;
   }
 

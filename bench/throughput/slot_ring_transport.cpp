@@ -88,11 +88,7 @@ PassResult consume(const PassConfig& config, SlotRingPositions& positions,
       // are complete.
       written_cached = positions.written.load(std::memory_order_acquire);
       if (next == written_cached) {
-        if (!guard.keep_spinning()) {
-          PassResult failed = std::move(log).finish();
-          failed.error = "no record for 10 s: producer gone?";
-          return failed;
-        }
+        if (!guard.keep_spinning()) return std::move(log).producer_gone();
         continue;
       }
       guard.reset();

@@ -55,9 +55,7 @@ PassResult consume(const PassConfig& config, ByteQueue& queue) {
       if (now != 0) {
         guard.reset();
       } else if (!guard.keep_spinning()) {
-        PassResult failed = std::move(log).finish();
-        failed.error = "no record for 10 s: producer gone?";
-        return failed;
+        return std::move(log).producer_gone();
       }
     }
     log.on_record(record);
