@@ -319,17 +319,6 @@ class OutBridge {
     const std::uint64_t last_sequence = info->State.LastSeq;
     jsStreamInfo_Destroy(info);
     if (last_sequence == stream_position_.subject_sequence && stream_position_.last_is_ours) return;
-    // A message may have landed since resync looked: a late publish of a killed predecessor of
-    // this bridge (seen in the kill test) is ours, and the next refusal of the chain resyncs past it.
-    if (last_sequence > stream_position_.subject_sequence) {
-      natsMsg* raw = nullptr;
-      const natsStatus status =
-          js_GetMsg(&raw, session_->jetstream(), settings_.stream.stream.c_str(), last_sequence, &options, &js_code);
-      const MessagePtr landed(raw);
-      if (status != NATS_OK) return;  // cannot tell now, as above
-      const std::optional<MessageOrigin> origin = origin_of(landed.get());
-      if (origin && origin->ring_identity == identity_) return;
-    }
     throw RuntimeFailure("stream '" + settings_.stream.stream +
                          "' receives messages from another publisher (its last message is not this bridge's); "
                          "ringfile-bridge out keeps the order by chaining each message to the one before, which "
