@@ -26,6 +26,7 @@
 #include "iceoryx_posh/popo/untyped_publisher.hpp"
 #include "iceoryx_posh/popo/untyped_subscriber.hpp"
 #include "iceoryx_posh/runtime/posh_runtime.hpp"
+#include "ringfile/programs/byte_streams.hpp"
 #include "ringfile/system/clock.hpp"
 #include "support/spin_wait.hpp"
 #include "throughput/record_flow.hpp"
@@ -106,24 +107,15 @@ PassResult consume(const PassConfig& config) {
 }
 
 // The pass's result, through a pipe from the process that ran it.
-void write_all(int fd, const void* data, std::size_t size) {
-  const auto* bytes = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t written = ::write(fd, bytes, size);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return;
-    bytes += written;
-    size -= static_cast<std::size_t>(written);
-  }
-}
-
 void send_result(int fd, const PassResult& result) {
   const std::uint64_t numbers[] = {result.records_received, result.sequence_errors, result.error.size(),
                                    result.latencies_ns.size()};
-  write_all(fd, numbers, sizeof(numbers));
-  write_all(fd, &result.seconds, sizeof(result.seconds));
-  write_all(fd, result.error.data(), result.error.size());
-  write_all(fd, result.latencies_ns.data(), result.latencies_ns.size() * sizeof(std::uint64_t));
+  programs::OutputStream out(fd);
+  out.write(std::as_bytes(std::span(numbers)));
+  out.write(std::as_bytes(std::span(&result.seconds, 1)));
+  out.write(std::as_bytes(std::span(result.error)));
+  out.write(std::as_bytes(std::span(result.latencies_ns)));
+  out.flush();  // a short result is reported by receive_result
 }
 
 PassResult receive_result(int fd) {
