@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "bridge_report.hpp"
 #include "message_origin.hpp"
@@ -28,6 +29,10 @@ constexpr std::chrono::milliseconds kAckWaitSlice{2};
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kLongestBackoff{5000};
 constexpr std::chrono::milliseconds kFirstAttemptTimeout{1000};
+// After a refused chain, how often the stream's last sequence is compared with a fresh resync
+// before a stream that keeps moving is taken for another publisher's, and the first pause between.
+constexpr int kSettleLooks = 8;
+constexpr std::chrono::milliseconds kSettlePause{20};
 // Room for the headers of a message (ring identity, position, message ids, expectations).
 constexpr std::uint64_t kHeaderAllowance = 256;
 // Headers the bridge sets according to a message's role; cleared before it is sent again.
@@ -307,18 +312,40 @@ class OutBridge {
     return false;
   }
 
-  // After a refusal of the chain: refuses to go on when the stream's last message is not this
-  // bridge's, that is when another publisher writes to the stream (the chain needs it alone).
-  void check_stream_is_ours() {
+  // The stream's last sequence over all subjects; nullopt when it cannot tell now.
+  std::optional<std::uint64_t> stream_last_sequence() {
     jsOptions options = request_options(*session_);
     jsStreamInfo* info = nullptr;
     jsErrCode js_code{};
     if (js_GetStreamInfo(&info, session_->jetstream(), settings_.stream.stream.c_str(), &options, &js_code) != NATS_OK) {
-      return;  // cannot tell now; a further refusal asks again
+      return std::nullopt;
     }
     const std::uint64_t last_sequence = info->State.LastSeq;
     jsStreamInfo_Destroy(info);
-    if (last_sequence == stream_position_.subject_sequence && stream_position_.last_is_ours) return;
+    return last_sequence;
+  }
+
+  // After a refusal of the chain: refuses to go on when the stream's last message is not this
+  // bridge's, that is when another publisher writes to the stream (the chain needs it alone).
+  // A message can land between the resync and this look: a late publish of this bridge's own
+  // killed predecessor, whose connection the server was still reading. Then the stream moved past
+  // what the resync read, and the resync is taken again (going on from the older one would send
+  // that message's records twice). False when the resync cannot be taken again now.
+  bool settle_after_chain_refusal() {
+    std::chrono::milliseconds pause = kSettlePause;
+    for (int look = 1;; ++look) {
+      const std::optional<std::uint64_t> last_sequence = stream_last_sequence();
+      if (!last_sequence) return true;  // cannot tell now; a further refusal asks again
+      if (*last_sequence == stream_position_.subject_sequence) {
+        if (stream_position_.last_is_ours) return true;
+        break;
+      }
+      if (look == kSettleLooks) break;  // still moving: someone else keeps publishing
+      if (programs::stop_requested()) return false;
+      std::this_thread::sleep_for(pause);  // lets a late message land; not a synchronisation
+      pause *= 2;
+      if (!resync()) return false;
+    }
     throw RuntimeFailure("stream '" + settings_.stream.stream +
                          "' receives messages from another publisher (its last message is not this bridge's); "
                          "ringfile-bridge out keeps the order by chaining each message to the one before, which "
@@ -336,13 +363,12 @@ class OutBridge {
     // While JetStream recovers, a request may go unanswered: ask often with a short timeout at
     // first, then longer, up to --request-timeout.
     std::chrono::milliseconds attempt_timeout = std::min(kFirstAttemptTimeout, session_->request_timeout());
-    while (!resync(attempt_timeout)) {
+    while (!resync(attempt_timeout) || (chain_refused && !settle_after_chain_refusal())) {
       if (programs::stop_requested()) return false;
       begin_outage(last_failure_);
       backoff = wait_before_retry(*session_, backoff, kFirstBackoff, kLongestBackoff);
       attempt_timeout = std::min(attempt_timeout * 2, session_->request_timeout());
     }
-    if (chain_refused) check_stream_is_ours();
     std::vector<UnsentMessage> unstored = window_.take_unstored(stream_position_.last_position);
     retries_ += unstored.size();
     if (pending_failure_) retries_ += 1;  // the message at the front of the queue was tried too
@@ -351,6 +377,12 @@ class OutBridge {
       anchored_ += 1;  // stored after all (its acknowledgement was lost)
       anchored_bytes_ += queue_.front().bytes;
       queue_.pop_front();
+    }
+    // The stream can hold records this bridge has not read from the ring yet: the late messages
+    // of a killed predecessor land after the resync at start. The ring's next records up to the
+    // stream's last are skipped as at start, not sent again after it.
+    if (stream_position_.last_position && (!skip_through_ || *skip_through_ < *stream_position_.last_position)) {
+      skip_through_ = stream_position_.last_position;
     }
     pending_failure_.reset();
     anchor_needed_ = true;
@@ -451,7 +483,7 @@ class OutBridge {
   std::string chain_last_id_;        // message id of the last message sent
   bool anchor_needed_ = true;
   StreamPosition stream_position_;
-  std::optional<std::uint64_t> skip_through_;  // records up to here were in the stream at start
+  std::optional<std::uint64_t> skip_through_;  // records up to here are in the stream already
   std::optional<NatsFailure> pending_failure_;
   NatsFailure last_failure_;
   std::optional<Clock::time_point> outage_started_;
