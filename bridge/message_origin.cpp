@@ -18,21 +18,15 @@ std::string message_id(std::string_view ring_identity, std::uint64_t position) {
   return id;
 }
 
-natsStatus set_origin(natsMsg* message, std::string_view ring_identity, std::uint64_t position) {
-  const std::string identity(ring_identity);
-  natsStatus status = natsMsgHeader_Set(message, kRingHeader, identity.c_str());
-  if (status == NATS_OK) status = natsMsgHeader_Set(message, kPositionHeader, std::to_string(position).c_str());
-  return status;
-}
-
 std::optional<MessageOrigin> origin_of(natsMsg* message) {
-  const char* identity = nullptr;
-  const char* position = nullptr;
-  if (natsMsgHeader_Get(message, kRingHeader, &identity) != NATS_OK || identity == nullptr) return std::nullopt;
-  if (natsMsgHeader_Get(message, kPositionHeader, &position) != NATS_OK || position == nullptr) return std::nullopt;
-  const auto parsed = parse_unsigned(position);
-  if (!parsed) return std::nullopt;
-  return MessageOrigin{identity, *parsed};
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(message, kMessageIdHeader, &id) != NATS_OK || id == nullptr) return std::nullopt;
+  const std::string_view text(id);
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const auto position = parse_unsigned(text.substr(colon + 1));
+  if (!position) return std::nullopt;
+  return MessageOrigin{std::string(text.substr(0, colon)), *position};
 }
 
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) {

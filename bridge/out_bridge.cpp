@@ -152,8 +152,7 @@ class OutBridge {
           natsMsg* message = nullptr;
           if (natsMsg_Create(&message, settings_.stream.subject.c_str(), nullptr,
                              reinterpret_cast<const char*>(record.payload.data()),
-                             static_cast<int>(record.payload.size())) != NATS_OK ||
-              set_origin(message, identity_, record.position) != NATS_OK) {
+                             static_cast<int>(record.payload.size())) != NATS_OK) {
             natsMsg_Destroy(message);
             out_of_memory = true;
             return;

@@ -133,8 +133,8 @@ Rate plain_publish(Client& client, const std::string& subject, std::uint64_t rec
   return {records, records * size, std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
-// The plain publisher sending what the bridge sends: the same two headers (a ring identity and a
-// position), a message id per message and the expected-last-message-id chain, so that the ratio
+// The plain publisher sending what the bridge sends: a message id per message (a ring identity and
+// a position) and the expected-last-message-id chain, so that the ratio
 // against it is the bridge's own cost (reading the ring, its bookkeeping) and not the per-message
 // work of headers and deduplication, which the client and the server do for both.
 Rate plain_publish_with_headers(Client& client, const std::string& subject, std::uint64_t records, std::size_t size) {
@@ -144,12 +144,9 @@ Rate plain_publish_with_headers(Client& client, const std::string& subject, std:
   const Clock::time_point start = Clock::now();
   for (std::uint64_t index = 0; index < records; ++index) {
     const std::uint64_t position = index * (size + 40);
-    const std::string position_text = std::to_string(position);
-    const std::string id = identity + ":" + position_text;
+    const std::string id = identity + ":" + std::to_string(position);
     natsMsg* message = nullptr;
     check(natsMsg_Create(&message, subject.c_str(), nullptr, payload.data(), static_cast<int>(size)), "message");
-    check(natsMsgHeader_Set(message, "Ringfile-Ring", identity.c_str()), "header");
-    check(natsMsgHeader_Set(message, "Ringfile-Position", position_text.c_str()), "header");
     jsPubOptions options;
     jsPubOptions_Init(&options);
     options.MsgId = id.c_str();
