@@ -14,7 +14,8 @@ build_dir=${BUILD_DIR:-$root/build}
 packages=(build-essential cmake libboost-dev doctest-dev libcli11-dev
           clang libclang-rt-14-dev libfuzzer-14-dev curl pkgconf
           nats-server libnats-dev)  # ringfile-bridge and its tests
-# The benchmarks' iceoryx transport (ringfile-bench-throughput): `demo` builds the benchmarks.
+# The benchmarks' iceoryx baseline (ringfile-bench-throughput, ringfile-bench-pingpong): `demo`
+# builds the benchmarks.
 bench_packages=(libiceoryx-posh-dev iceoryx)
 
 install_missing_packages() {

@@ -62,8 +62,12 @@ std::optional<int> parse(int argc, char** argv, Options& options) {
   if (options.repeat == 0) throw programs::UsageError("--repeat must be at least 1");
   if (options.modes.empty()) {
     for (const PingPongMode& mode : pingpong::modes()) options.modes.emplace_back(mode.name);
+    if (const char* why = iceoryx_unavailable()) std::fprintf(stderr, "iceoryx_spin skipped: %s\n", why);
   }
   for (const std::string& name : options.modes) {
+    if (name == "iceoryx_spin" && iceoryx_unavailable() != nullptr) {
+      throw programs::UsageError(std::string("no iceoryx_spin mode here: ") + iceoryx_unavailable());
+    }
     if (find_mode(name) == nullptr) {
       throw programs::UsageError("unknown mode '" + name + "' (known: " + known_modes() + ")");
     }
@@ -139,9 +143,10 @@ void print_report(const Options& options, const RunMachine& machine,
               machine.load_at_end.c_str());
   std::printf("one way = round trip / 2, in us\n%-18s", "mode");
   for (const char* name : kPercentileNames) std::printf(" %9s", name);
-  std::printf(" %12s %12s %12s\n", "p50/slot", "p99/slot", "p50/futex");
+  std::printf(" %12s %12s %12s %12s\n", "p50/slot", "p99/slot", "p50/futex", "p50/iceoryx");
   const ModeRuns* const slot = find_runs(all, "slot_spin");
   const ModeRuns* const futex = find_runs(all, "futex");
+  const ModeRuns* const iceoryx = find_runs(all, "iceoryx_spin");
   for (const ModeRuns& runs : all) {
     std::printf("%-18s", runs.mode.c_str());
     for (const double ns : runs.median_ns) std::printf(" %9.3f", ns / 1e3);
@@ -155,6 +160,7 @@ void print_report(const Options& options, const RunMachine& machine,
     print_ratio(slot, 0, runs);
     print_ratio(slot, 2, runs);
     print_ratio(futex, 0, runs);
+    print_ratio(iceoryx, 0, runs);
     std::printf("\n");
   }
   for (const ModeRuns& runs : all) {

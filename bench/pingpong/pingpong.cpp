@@ -5,14 +5,29 @@
 #include "ringfile/system/clock.hpp"
 #include "support/forked_pair.hpp"
 #include "support/named_entries.hpp"
+#include "support/roudi_process.hpp"
 
 namespace ringfile::bench::pingpong {
 
 std::span<const PingPongMode> modes() {
   // Built on first use, from main: after every mode file's constants are initialised.
-  static const std::vector<PingPongMode> all{kSlotSpinMode, kFutexMode, kRingfileSpinMode, kRingfileDefaultMode,
-                                             kRingfileSleepMode};
+  static const std::vector<PingPongMode> all = [] {
+    std::vector<PingPongMode> list{kSlotSpinMode, kFutexMode, kRingfileSpinMode, kRingfileDefaultMode,
+                                   kRingfileSleepMode};
+#ifdef RINGFILE_BENCH_ICEORYX
+    if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxSpinMode);
+#endif
+    return list;
+  }();
   return all;
+}
+
+const char* iceoryx_unavailable() {
+#ifdef RINGFILE_BENCH_ICEORYX
+  return iox_roudi_on_path() ? nullptr : "iox-roudi is not on PATH (apt-get install iceoryx)";
+#else
+  return "built without it (apt-get install libiceoryx-posh-dev iceoryx, then build the benchmarks again)";
+#endif
 }
 
 const PingPongMode* find_mode(std::string_view name) { return find_by_name(modes(), name); }

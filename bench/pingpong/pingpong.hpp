@@ -42,6 +42,12 @@ extern const PingPongMode kFutexMode;
 extern const PingPongMode kRingfileSpinMode;
 extern const PingPongMode kRingfileDefaultMode;
 extern const PingPongMode kRingfileSleepMode;
+#ifdef RINGFILE_BENCH_ICEORYX
+extern const PingPongMode kIceoryxSpinMode;
+#endif
+
+// Why the iceoryx baseline is not among the modes here (nullptr: it is).
+const char* iceoryx_unavailable();
 
 // The two sides of every mode. `echo` runs in a forked process pinned to config.echo_cpu: it
 // answers warmup + samples records, each with the sequence number it received (true: all

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace ringfile::bench {
@@ -18,5 +19,10 @@ struct ForkedSide {
 // "<role> process failed". The parent's own failure is left to parent.run to describe (the result
 // is then empty). Never throws: an exception from either side counts as that side failing.
 std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent);
+
+// Runs `work` in a forked process and returns the bytes it returned there, through a pipe:
+// for passes whose libraries hold per-process state that can be set up only once (iceoryx's
+// runtime). nullopt when the process ended without them (it crashed, or threw).
+std::optional<std::string> run_in_child_process(const std::function<std::string()>& work);
 
 }  // namespace ringfile::bench

@@ -5,29 +5,20 @@
 // iceoryx package) and stops it, and fails with a message when there is none.
 //
 // The subscriber's queue holds 256 chunks, iceoryx's build-time maximum (--queue-depth does not
-// apply); both sides wait rather than drop (WAIT_FOR_CONSUMER, BLOCK_PRODUCER). An iceoryx runtime can be set up once per process, so each pass runs in a
-// process of its own (the consumer), which forks the producer and sends its result back.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
+// apply); both sides wait rather than drop (WAIT_FOR_CONSUMER, BLOCK_PRODUCER). An iceoryx
+// runtime can be set up once per process, so each pass runs in a process of its own (the
+// consumer), which forks the producer and sends its result back.
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <sstream>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
-#include "iceoryx_hoofs/log/logmanager.hpp"
 #include "iceoryx_posh/popo/untyped_publisher.hpp"
 #include "iceoryx_posh/popo/untyped_subscriber.hpp"
-#include "iceoryx_posh/runtime/posh_runtime.hpp"
-#include "ringfile/programs/byte_streams.hpp"
-#include "ringfile/system/clock.hpp"
+#include "support/forked_pair.hpp"
+#include "support/iceoryx_runtime.hpp"
+#include "support/roudi_process.hpp"
 #include "support/spin_wait.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
@@ -38,20 +29,11 @@ namespace ringfile::bench::throughput {
 namespace {
 
 constexpr std::uint64_t kMaxQueuedChunks = 256;  // MAX_SUBSCRIBER_QUEUE_CAPACITY of Debian's build
-constexpr std::uint64_t kRoudiStartTimeoutNs = 10'000'000'000;
 
 iox::capro::ServiceDescription service() { return {"ringfile-bench", "throughput", "records"}; }
 
-void init_runtime(const char* role) {
-  // Its debug lines (segments registered, ...) would bury the benchmark's progress.
-  iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kWarn,
-                                                           iox::log::LogLevelOutput::kHideLogLevel);
-  const std::string name = std::string("ringfile-bench-") + role + "-" + std::to_string(::getpid());
-  iox::runtime::PoshRuntime::initRuntime(iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
-}
-
 bool produce(const PassConfig& config) {
-  init_runtime("producer");
+  init_iceoryx_runtime("producer");
   iox::popo::PublisherOptions options;
   options.subscriberTooSlowPolicy = iox::popo::ConsumerTooSlowPolicy::WAIT_FOR_CONSUMER;
   iox::popo::UntypedPublisher publisher(service(), options);
@@ -84,7 +66,7 @@ bool produce(const PassConfig& config) {
 }
 
 PassResult consume(const PassConfig& config) {
-  init_runtime("consumer");
+  init_iceoryx_runtime("consumer");
   iox::popo::SubscriberOptions options;
   options.queueCapacity = kMaxQueuedChunks;  // the nearest it comes to the others' 64 MiB
   options.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
@@ -106,31 +88,26 @@ PassResult consume(const PassConfig& config) {
   return std::move(log).finish();
 }
 
-// The pass's result, through a pipe from the process that ran it.
-void send_result(int fd, const PassResult& result) {
+// The pass's result, as bytes from the process that ran it.
+std::string encode(const PassResult& result) {
   const std::uint64_t numbers[] = {result.records_received, result.sequence_errors, result.error.size(),
                                    result.latencies_ns.size()};
-  programs::OutputStream out(fd);
-  out.write(std::as_bytes(std::span(numbers)));
-  out.write(std::as_bytes(std::span(&result.seconds, 1)));
-  out.write(std::as_bytes(std::span(result.error)));
-  out.write(std::as_bytes(std::span(result.latencies_ns)));
-  out.flush();  // a short result is reported by receive_result
+  std::string bytes;
+  const auto append = [&bytes](std::span<const std::byte> part) {
+    bytes.append(reinterpret_cast<const char*>(part.data()), part.size());
+  };
+  append(std::as_bytes(std::span(numbers)));
+  append(std::as_bytes(std::span(&result.seconds, 1)));
+  append(std::as_bytes(std::span(result.error)));
+  append(std::as_bytes(std::span(result.latencies_ns)));
+  return bytes;
 }
 
-PassResult receive_result(int fd) {
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    bytes.append(buffer, static_cast<std::size_t>(got));
-  }
+PassResult decode(const std::string& bytes) {
   PassResult result;
   std::uint64_t numbers[4] = {};
   if (bytes.size() < sizeof(numbers) + sizeof(double)) {
-    result.error = "the pass's process ended without a result";
+    result.error = "the pass's process sent a truncated result";
     return result;
   }
   std::memcpy(numbers, bytes.data(), sizeof(numbers));
@@ -148,124 +125,24 @@ PassResult receive_result(int fd) {
   return result;
 }
 
-// RouDi, started for one pass and stopped after it.
-class Roudi {
- public:
-  Roudi() {
-    char path[] = "/tmp/ringfile-bench-roudi-XXXXXX";
-    const int log = ::mkstemp(path);
-    if (log < 0) {
-      error_ = "cannot create a log file for iox-roudi";
-      return;
-    }
-    log_path_ = path;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(log, STDOUT_FILENO);
-      ::dup2(log, STDERR_FILENO);
-      ::execlp("iox-roudi", "iox-roudi", static_cast<char*>(nullptr));
-      std::fprintf(stderr, "exec failed: %s\n", std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(log);
-    if (pid_ < 0) {
-      error_ = "cannot fork for iox-roudi";
-      return;
-    }
-    // Ready when it says so; gone when it could not start (no binary, another RouDi running).
-    const std::uint64_t deadline = system::monotonic_ns() + kRoudiStartTimeoutNs;
-    for (;;) {
-      const std::string said = log_text();
-      if (said.find("RouDi is ready for clients") != std::string::npos) return;
-      int status = 0;
-      const bool ended = ::waitpid(pid_, &status, WNOHANG) == pid_;
-      if (ended || system::monotonic_ns() > deadline) {
-        if (ended) pid_ = -1;
-        error_ = WIFEXITED(status) && WEXITSTATUS(status) == 127
-                     ? "iox-roudi not found: install Debian's iceoryx package"
-                     : "iox-roudi did not start: " + last_line(said);
-        return;
-      }
-      ::usleep(10'000);
-    }
-  }
-  ~Roudi() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (!log_path_.empty()) ::unlink(log_path_.c_str());
-  }
-  Roudi(const Roudi&) = delete;
-  Roudi& operator=(const Roudi&) = delete;
-
-  const std::string& error() const noexcept { return error_; }
-
- private:
-  std::string log_text() const {
-    std::ifstream file(log_path_);
-    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  }
-  static std::string last_line(const std::string& text) {
-    std::istringstream lines(text);
-    std::string line;
-    std::string last = "(no output)";
-    while (std::getline(lines, line)) {
-      if (!line.empty()) last = line;
-    }
-    return last;
-  }
-
-  pid_t pid_ = -1;
-  std::string log_path_;
-  std::string error_;
-};
-
 PassResult run_iceoryx(const PassConfig& config) {
-  PassResult result;
-  const Roudi roudi;
+  PassResult failed;
+  const RoudiProcess roudi;
   if (!roudi.error().empty()) {
-    result.error = roudi.error();
-    return result;
+    failed.error = roudi.error();
+    return failed;
   }
-  int pipe_ends[2];
-  if (::pipe(pipe_ends) != 0) {
-    result.error = "pipe failed";
-    return result;
+  const std::optional<std::string> bytes = run_in_child_process([&] {
+    return encode(run_in_two_processes(config, [&] { return produce(config); }, [&] { return consume(config); }));
+  });
+  if (!bytes) {
+    failed.error = "the pass's process ended without a result";
+    return failed;
   }
-  const pid_t pass = ::fork();
-  if (pass == 0) {
-    ::close(pipe_ends[0]);
-    const PassResult done =
-        run_in_two_processes(config, [&] { return produce(config); }, [&] { return consume(config); });
-    send_result(pipe_ends[1], done);
-    ::_exit(0);
-  }
-  ::close(pipe_ends[1]);
-  if (pass < 0) {
-    ::close(pipe_ends[0]);
-    result.error = "fork failed";
-    return result;
-  }
-  result = receive_result(pipe_ends[0]);
-  ::close(pipe_ends[0]);
-  int status = 0;
-  ::waitpid(pass, &status, 0);
-  return result;
+  return decode(*bytes);
 }
 
 }  // namespace
-
-bool iox_roudi_on_path() {
-  const char* path = std::getenv("PATH");
-  std::istringstream folders(path != nullptr ? path : "");
-  std::string folder;
-  while (std::getline(folders, folder, ':')) {
-    if (!folder.empty() && ::access((folder + "/iox-roudi").c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
 
 const Transport kIceoryxTransport{
     "iceoryx",

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "support/named_entries.hpp"
+#include "support/roudi_process.hpp"
 
 namespace ringfile::bench::throughput {
 

@@ -61,7 +61,6 @@ extern const Transport kRingfileNocrcTransport;
 extern const Transport kMemcpyLoopTransport;
 #ifdef RINGFILE_BENCH_ICEORYX
 extern const Transport kIceoryxTransport;
-bool iox_roudi_on_path();
 #endif
 
 }  // namespace ringfile::bench::throughput

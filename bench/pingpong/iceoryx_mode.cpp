@@ -1,0 +1,167 @@
+// `iceoryx_spin`: Eclipse iceoryx 2.0 (Debian's libiceoryx-posh-dev) as a baseline, busy-spinning
+// like `slot_spin` and `ringfile_spin`: a publisher and a subscriber each way through the shared
+// memory of its daemon RouDi. A send loans a chunk, writes the record into it (the sequence number
+// first) and publishes it; the other side spins on take(), reads the record in place, answers
+// through its own loaned chunk and releases the one it took. Zero copy both ways.
+//
+// Built only where the package is installed. Each pass starts its own `iox-roudi` and stops it.
+// An iceoryx runtime can be set up once per process, so each pass runs in a process of its own
+// (the initiator), which forks the echo; both set up their runtime after the fork, the
+// initiator in its first (untimed, warm-up) round trip.
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "iceoryx_posh/popo/untyped_publisher.hpp"
+#include "iceoryx_posh/popo/untyped_subscriber.hpp"
+#include "pingpong/pingpong.hpp"
+#include "support/forked_pair.hpp"
+#include "support/iceoryx_runtime.hpp"
+#include "support/roudi_process.hpp"
+#include "support/spin_wait.hpp"
+
+namespace ringfile::bench::pingpong {
+
+namespace {
+
+iox::capro::ServiceDescription ping_service() { return {"ringfile-bench", "pingpong", "ping"}; }
+iox::capro::ServiceDescription pong_service() { return {"ringfile-bench", "pingpong", "pong"}; }
+
+// One process's two ends: it publishes on one service and takes from the other.
+class IceoryxEnds {
+ public:
+  IceoryxEnds(const iox::capro::ServiceDescription& send, const iox::capro::ServiceDescription& receive)
+      : publisher_(send), subscriber_(receive) {}
+
+  // Until the other process subscribed to what this one sends: a record published before that
+  // would go nowhere (no history is kept). False after kPeerTimeoutNs.
+  bool wait_for_peer() {
+    SpinGuard guard;
+    while (!publisher_.hasSubscribers()) {
+      if (!guard.keep_spinning()) return false;
+    }
+    return true;
+  }
+
+  // Sends `bytes` with `sequence` in their first 8 bytes. False when no chunk can be loaned.
+  bool send(std::uint64_t sequence, std::span<const std::byte> bytes) {
+    auto loaned = publisher_.loan(static_cast<std::uint32_t>(bytes.size()));
+    if (loaned.has_error()) return false;
+    auto* const chunk = static_cast<std::byte*>(loaned.value());
+    std::memcpy(chunk, bytes.data(), bytes.size());
+    std::memcpy(chunk, &sequence, sizeof(sequence));
+    publisher_.publish(chunk);
+    return true;
+  }
+
+  // Spins until a record arrives; hands it to `use` in place, then releases it. False after
+  // kPeerTimeoutNs without one, or when `use` returns false.
+  template <typename Use>
+  bool receive(Use&& use) {
+    SpinGuard guard;
+    for (;;) {
+      auto taken = subscriber_.take();
+      if (!taken.has_error()) {
+        const void* chunk = taken.value();
+        const auto* header = iox::mepoo::ChunkHeader::fromUserPayload(chunk);
+        const bool used =
+            use(std::span<const std::byte>(static_cast<const std::byte*>(chunk), header->userPayloadSize()));
+        subscriber_.release(chunk);
+        return used;
+      }
+      if (!guard.keep_spinning()) return false;
+    }
+  }
+
+ private:
+  iox::popo::UntypedPublisher publisher_;
+  iox::popo::UntypedSubscriber subscriber_;
+};
+
+bool carries(std::span<const std::byte> record, std::uint64_t sequence) {
+  std::uint64_t stamped = 0;
+  if (record.size() < sizeof(stamped)) return false;
+  std::memcpy(&stamped, record.data(), sizeof(stamped));
+  return stamped == sequence;
+}
+
+// The pass's samples (or its error), as bytes from the process that ran it.
+std::string encode(const PingPongResult& result) {
+  const std::uint64_t sizes[] = {result.error.size(), result.one_way_ns.size()};
+  std::string bytes(reinterpret_cast<const char*>(sizes), sizeof(sizes));
+  bytes += result.error;
+  bytes.append(reinterpret_cast<const char*>(result.one_way_ns.data()), result.one_way_ns.size() * sizeof(std::uint64_t));
+  return bytes;
+}
+
+PingPongResult decode(const std::string& bytes) {
+  PingPongResult result;
+  std::uint64_t sizes[2] = {};
+  if (bytes.size() < sizeof(sizes)) {
+    result.error = "iceoryx_spin: the pass's process sent a truncated result";
+    return result;
+  }
+  std::memcpy(sizes, bytes.data(), sizeof(sizes));
+  if (bytes.size() != sizeof(sizes) + sizes[0] + sizes[1] * sizeof(std::uint64_t)) {
+    result.error = "iceoryx_spin: the pass's process sent a truncated result";
+    return result;
+  }
+  result.error = bytes.substr(sizeof(sizes), sizes[0]);
+  result.one_way_ns.resize(sizes[1]);
+  std::memcpy(result.one_way_ns.data(), bytes.data() + sizeof(sizes) + sizes[0], sizes[1] * sizeof(std::uint64_t));
+  return result;
+}
+
+PingPongResult run_pass(const PingPongConfig& config) {
+  const auto echo = [&] {
+    init_iceoryx_runtime("echo");
+    IceoryxEnds ends(pong_service(), ping_service());
+    if (!ends.wait_for_peer()) return false;
+    for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+      const bool answered = ends.receive([&](std::span<const std::byte> record) {
+        return carries(record, sequence) && ends.send(sequence, record);
+      });
+      if (!answered) return false;
+    }
+    return true;
+  };
+  std::unique_ptr<IceoryxEnds> initiator;
+  std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
+  return run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+    if (!initiator) {
+      init_iceoryx_runtime("initiator");
+      initiator = std::make_unique<IceoryxEnds>(ping_service(), pong_service());
+      if (!initiator->wait_for_peer()) return false;
+    }
+    if (!initiator->send(sequence, record)) return false;
+    return initiator->receive([&](std::span<const std::byte> answer) { return carries(answer, sequence); });
+  });
+}
+
+PingPongResult run_iceoryx_spin(const PingPongConfig& config) {
+  PingPongResult failed;
+  const RoudiProcess roudi;
+  if (!roudi.error().empty()) {
+    failed.error = "iceoryx_spin: " + roudi.error();
+    return failed;
+  }
+  const std::optional<std::string> bytes = run_in_child_process([&] { return encode(run_pass(config)); });
+  if (!bytes) {
+    failed.error = "iceoryx_spin: the pass's process ended without a result";
+    return failed;
+  }
+  return decode(*bytes);
+}
+
+}  // namespace
+
+const PingPongMode kIceoryxSpinMode{
+    "iceoryx_spin",
+    "Eclipse iceoryx 2.0: loan, publish, take, release each way through RouDi's shared memory, busy spin",
+    run_iceoryx_spin,
+};
+
+}  // namespace ringfile::bench::pingpong

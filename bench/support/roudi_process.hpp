@@ -1,0 +1,35 @@
+// iceoryx's daemon RouDi, for the benchmarks that run iceoryx as a baseline: each pass starts its
+// own `iox-roudi` (Debian's iceoryx package) and stops it. Needs no iceoryx library: the programs
+// link iceoryx where it is installed and ask here whether the daemon is there too.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace ringfile::bench {
+
+// Whether `iox-roudi` is an executable on PATH.
+bool iox_roudi_on_path();
+
+// `iox-roudi`, started by the constructor (which returns once it says it is ready for clients)
+// and stopped by the destructor. error() says why it is not running: not installed, or it could
+// not start (another RouDi running, say).
+class RoudiProcess {
+ public:
+  RoudiProcess();
+  ~RoudiProcess();
+  RoudiProcess(const RoudiProcess&) = delete;
+  RoudiProcess& operator=(const RoudiProcess&) = delete;
+
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  std::string log_text() const;
+
+  pid_t pid_ = -1;
+  std::string log_path_;  // its stdout and stderr: how it says it is ready, or why it stopped
+  std::string error_;
+};
+
+}  // namespace ringfile::bench
