@@ -33,7 +33,7 @@ constexpr std::chrono::milliseconds kFirstAttemptTimeout{1000};
 // before a stream that keeps moving is taken for another publisher's, and the first pause between.
 constexpr int kSettleLooks = 8;
 constexpr std::chrono::milliseconds kSettlePause{20};
-// Room for the headers of a message (ring identity, position, message ids, expectations).
+// Room for the headers of a message (its id, the expected last id or subject sequence).
 constexpr std::uint64_t kHeaderAllowance = 256;
 // Headers the bridge sets according to a message's role; cleared before it is sent again.
 constexpr const char* kExpectedLastMsgIdHeader = "Nats-Expected-Last-Msg-Id";

@@ -12,6 +12,7 @@
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"
 #include "support/named_entries.hpp"
+#include "support/roudi_process.hpp"
 #include "support/statistics.hpp"
 
 namespace {

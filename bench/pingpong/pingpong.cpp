@@ -22,14 +22,6 @@ std::span<const PingPongMode> modes() {
   return all;
 }
 
-const char* iceoryx_unavailable() {
-#ifdef RINGFILE_BENCH_ICEORYX
-  return iox_roudi_on_path() ? nullptr : "iox-roudi is not on PATH (apt-get install iceoryx)";
-#else
-  return "built without it (apt-get install libiceoryx-posh-dev iceoryx, then build the benchmarks again)";
-#endif
-}
-
 const PingPongMode* find_mode(std::string_view name) { return find_by_name(modes(), name); }
 
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,

@@ -46,9 +46,6 @@ extern const PingPongMode kRingfileSleepMode;
 extern const PingPongMode kIceoryxSpinMode;
 #endif
 
-// Why the iceoryx baseline is not among the modes here (nullptr: it is).
-const char* iceoryx_unavailable();
-
 // The two sides of every mode. `echo` runs in a forked process pinned to config.echo_cpu: it
 // answers warmup + samples records, each with the sequence number it received (true: all
 // answered). `round_trip(sequence)` runs on the calling thread pinned to config.initiator_cpu:

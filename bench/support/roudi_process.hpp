@@ -12,6 +12,17 @@ namespace ringfile::bench {
 // Whether `iox-roudi` is an executable on PATH.
 bool iox_roudi_on_path();
 
+// Why the program's iceoryx baseline cannot run here (nullptr: it can). Inline, so that it sees
+// the program's own RINGFILE_BENCH_ICEORYX (defined for the whole program where it was built with
+// Debian's libiceoryx-posh-dev).
+inline const char* iceoryx_unavailable() {
+#ifdef RINGFILE_BENCH_ICEORYX
+  return iox_roudi_on_path() ? nullptr : "iox-roudi is not on PATH (apt-get install iceoryx)";
+#else
+  return "built without it (apt-get install libiceoryx-posh-dev iceoryx, then build the benchmarks again)";
+#endif
+}
+
 // `iox-roudi`, started by the constructor (which returns once it says it is ready for clients)
 // and stopped by the destructor. error() says why it is not running: not installed, or it could
 // not start (another RouDi running, say).

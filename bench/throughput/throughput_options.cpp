@@ -6,6 +6,7 @@
 #include "ringfile/programs/command_line.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/named_entries.hpp"
+#include "support/roudi_process.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 

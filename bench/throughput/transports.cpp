@@ -21,14 +21,6 @@ std::span<const Transport> transports() {
   return all;
 }
 
-const char* iceoryx_unavailable() {
-#ifdef RINGFILE_BENCH_ICEORYX
-  return iox_roudi_on_path() ? nullptr : "iox-roudi is not on PATH (apt-get install iceoryx)";
-#else
-  return "built without it (apt-get install libiceoryx-posh-dev iceoryx, then build the benchmarks again)";
-#endif
-}
-
 const Transport* find_transport(std::string_view name) { return find_by_name(transports(), name); }
 
 }  // namespace ringfile::bench::throughput

@@ -46,10 +46,6 @@ struct Transport {
 std::span<const Transport> transports();
 const Transport* find_transport(std::string_view name);
 
-// Why iceoryx is not among transports() on this machine (what to install), or nullptr when it is:
-// it needs Debian's libiceoryx-posh-dev at build time and `iox-roudi` (package iceoryx) to run.
-const char* iceoryx_unavailable();
-
 // One per transport file.
 extern const Transport kSlotRingTransport;
 extern const Transport kMessageQueueTransport;
