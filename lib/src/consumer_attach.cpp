@@ -64,7 +64,8 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),
-      view_(file_, file_.read_only() ? DataView::Access::read_only : DataView::Access::read_write),
+      view_(file_, file_.read_only() ? DataView::Access::read_only : DataView::Access::read_write,
+            DataView::Use::reading),
       replay_(file_) {
   validate_name(file_, options_.name);
   if (file_.read_only()) {

@@ -8,7 +8,8 @@
 
 namespace ringfile::detail {
 
-namespace bip = boost::interprocess;
+// Windows are mapped at file offset data_offset + start, start a multiple of half a view.
+static_assert(format::kHeaderSegmentBytes % format::kPageBytes == 0);
 
 namespace {
 // How far ahead of the last access a memory-backed view's page tables are filled, and how
@@ -18,10 +19,10 @@ constexpr std::uint64_t kPopulateAheadBytes = 256 * 1024;
 std::atomic<bool> populate_supported{true};
 }  // namespace
 
-DataView::DataView(const RingFile& file, Access access) noexcept : file_(&file), access_(access) {}
+DataView::DataView(const RingFile& file, Access access, Use use) noexcept : file_(&file), access_(access), use_(use) {}
 
 void DataView::unmap() noexcept {
-  region_ = bip::mapped_region();
+  if (window_base_ != nullptr) ::munmap(window_base_, window_end_ - window_start_);
   window_base_ = nullptr;
   window_start_ = window_end_ = 0;
   populate_mark_ = ~std::uint64_t{0};
@@ -38,7 +39,9 @@ void DataView::populate_ahead(std::uint64_t end) noexcept {
   const std::uint64_t to = std::min(window_end_, (end + kPopulateAheadBytes) / format::kPageBytes * format::kPageBytes);
   // Relaxed: a hint shared by the views of the process; a stale true costs one refused call.
   if (to > from && populate_supported.load(std::memory_order_relaxed)) {
-    const int advice = access_ == Access::read_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+    // For reading, the kernel maps 16 pages per fault (fault-around); for writing, one, and marks
+    // it dirty: a consumer's read-write view filled for writing cost it as much as the producer.
+    const int advice = use_ == Use::writing ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
     if (::madvise(window_base_ + (from - window_start_), to - from, advice) != 0 && errno == EINVAL) {
       populate_supported.store(false, std::memory_order_relaxed);
     }
@@ -64,25 +67,49 @@ std::byte* DataView::slide_to(std::uint64_t offset, std::uint64_t length) noexce
   const std::uint64_t wanted_end = std::max(start + file_->view_bytes(), (offset + length + step - 1) / step * step);
   const std::uint64_t end = std::min(wanted_end, capacity);
   if (offset + length > end) return nullptr;
-  try {
-    region_ = bip::mapped_region(
-        file_->mapping(), access_ == Access::read_write ? bip::read_write : bip::read_only,
-        static_cast<bip::offset_t>(file_->info().data_offset + start), end - start);
-  } catch (const bip::interprocess_exception&) {
-    unmap();
-    return nullptr;
-  }
+  if (!slide_forward(start, end) && !map_window(start, end)) return nullptr;
+  if (file_->memory_backed()) populate_ahead(offset + length);
+  return window_base_ + (offset - start);
+}
+
+// The usual slide: the next window of a reader or writer moving forward overlaps the current
+// one by half a view. mremap keeps that half mapped, with its page tables filled, and extends it
+// over the next half (moving it if the addresses after it are taken); then the half behind is
+// unmapped. Mapping the new window afresh would fill each page's table entry twice per lap
+// (once in each window that holds it) and tear it down twice: on a ring on tmpfs, with
+// MADV_POPULATE filling ahead, that was 60% of a 4 KiB record's cost. False when the window is
+// not a continuation of this one, or the kernel refuses (then the caller maps it afresh).
+bool DataView::slide_forward(std::uint64_t start, std::uint64_t end) noexcept {
+  if (window_base_ == nullptr || start <= window_start_ || start >= window_end_ || end <= window_end_) return false;
+  std::byte* const kept = window_base_ + (start - window_start_);
+  void* const moved = ::mremap(kept, window_end_ - start, end - start, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) return false;  // the current window is still whole
+  ::munmap(window_base_, start - window_start_);
+  window_base_ = static_cast<std::byte*>(moved);
+  populated_end_ = std::clamp(populated_end_, start, window_end_);
+  window_start_ = start;
+  window_end_ = end;
+  populate_mark_ = ~std::uint64_t{0};
+  return true;
+}
+
+bool DataView::map_window(std::uint64_t start, std::uint64_t end) noexcept {
+  unmap();
+  const int protection = access_ == Access::read_write ? PROT_READ | PROT_WRITE : PROT_READ;
+  void* const address = ::mmap(nullptr, end - start, protection, MAP_SHARED, file_->fd(),
+                               static_cast<off_t>(file_->info().data_offset + start));
+  if (address == MAP_FAILED) return false;  // out of address space or memory: try again later
   // No fault readahead: ahead of a producer it would read back the old lap from disk (the very
   // thing the paging engine prevents), and a following consumer finds its pages in memory. A
-  // replaying consumer asks for readahead explicitly (POSIX_FADV_WILLNEED).
-  region_.advise(bip::mapped_region::advice_random);
-  window_base_ = static_cast<std::byte*>(region_.get_address());
+  // replaying consumer asks for readahead explicitly (POSIX_FADV_WILLNEED). A window extended by
+  // slide_forward keeps the advice: it stays the same mapping.
+  ::madvise(address, end - start, MADV_RANDOM);
+  window_base_ = static_cast<std::byte*>(address);
   window_start_ = start;
   window_end_ = end;
   populated_end_ = start;
   populate_mark_ = ~std::uint64_t{0};
-  if (file_->memory_backed()) populate_ahead(offset + length);
-  return window_base_ + (offset - start);
+  return true;
 }
 
 }  // namespace ringfile::detail

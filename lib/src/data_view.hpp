@@ -2,7 +2,6 @@
 // the whole ring, so its mapped bytes and page tables do not grow with the ring's size.
 #pragma once
 
-#include <boost/interprocess/mapped_region.hpp>
 #include <cstddef>
 #include <cstdint>
 
@@ -13,7 +12,15 @@ namespace ringfile::detail {
 class DataView {
  public:
   enum class Access { read_only, read_write };
-  DataView(const RingFile& file, Access access) noexcept;
+  // What the view's owner mostly does with the pages ahead of it, for filling their page tables
+  // on a memory-backed ring: a consumer reads (and writes only to pad over a dead claim).
+  enum class Use { reading, writing };
+  DataView(const RingFile& file, Access access) noexcept
+      : DataView(file, access, access == Access::read_write ? Use::writing : Use::reading) {}
+  DataView(const RingFile& file, Access access, Use use) noexcept;
+  ~DataView() { unmap(); }
+  DataView(const DataView&) = delete;
+  DataView& operator=(const DataView&) = delete;
 
   // Address of data-area offsets [offset, offset + length), mapping the window that holds them
   // if needed: a view that starts at a multiple of half a view, stretched to hold a range longer
@@ -38,12 +45,14 @@ class DataView {
 
  private:
   std::byte* slide_to(std::uint64_t offset, std::uint64_t length) noexcept;
+  bool slide_forward(std::uint64_t start, std::uint64_t end) noexcept;
+  bool map_window(std::uint64_t start, std::uint64_t end) noexcept;
   void populate_ahead(std::uint64_t end) noexcept;
 
   const RingFile* file_;
   Access access_;
-  boost::interprocess::mapped_region region_;
-  std::byte* window_base_ = nullptr;
+  Use use_;
+  std::byte* window_base_ = nullptr;  // mapped with mmap; [window_start_, window_end_) of the data area
   std::uint64_t window_start_ = 0;  // data-area offset of window_base_
   std::uint64_t window_end_ = 0;
   // Memory-backed rings only (populate_ahead): the window's page tables are filled up to

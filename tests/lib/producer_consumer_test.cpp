@@ -406,8 +406,10 @@ TEST_CASE("a reservation left without a view (memory exhausted) is padded over a
   std::uint64_t sequence = 0;
   fill_synthetic(record, 1, sequence++);
   REQUIRE(producer.write(record) == ClaimStatus::ok);  // the first view is mapped
-  // No address space for one more mapping: claims go on inside the mapped view, and the first
-  // that needs the next view fails. Nothing between here and the restore may allocate.
+  // No address space for a view: claims go on inside the mapped one, and the first that needs
+  // the next view fails. The limit is a view below what is mapped now, because a producer
+  // unmaps its view before it maps the next (or extends it in place, which needs more still).
+  // Nothing between here and the restore may allocate.
   rlimit before{};
   REQUIRE(::getrlimit(RLIMIT_AS, &before) == 0);
   long pages = 0;
@@ -418,7 +420,7 @@ TEST_CASE("a reservation left without a view (memory exhausted) is padded over a
     std::fclose(statm);
   }
   rlimit tight = before;
-  tight.rlim_cur = static_cast<rlim_t>(pages) * 4096 + 16 * 1024;
+  tight.rlim_cur = static_cast<rlim_t>(pages) * 4096 - 64 * 1024;
   REQUIRE(::setrlimit(RLIMIT_AS, &tight) == 0);
   ClaimStatus failed = ClaimStatus::ok;
   std::uint64_t claimed_before_failure = 0;
