@@ -61,7 +61,6 @@ class RingFile {
 
   // The mapped header. In a read-only ring it must only be loaded from.
   format::FileHeader& header() const noexcept { return *header_; }
-  const boost::interprocess::file_mapping& mapping() const noexcept { return mapping_; }
 
   // Serialises slot table changes between threads (mutex) and processes (file lock).
   // @pre not read_only()
