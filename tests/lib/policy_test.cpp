@@ -91,6 +91,23 @@ TEST_CASE("overwrite: a lapped consumer skips to intact data and counts what it 
   CHECK(totals.records + consumer.stats().lost_records == 2 * written);
 }
 
+namespace {
+
+// Fills the ring up to the consumer child, which reads one record and then halts: the ring is
+// full only once it has (before that, its one read can free space again after the fill).
+void fill_to_the_halted_consumer(Producer& producer, ChildProcess& child, std::uint64_t& written) {
+  REQUIRE(producer.write(synthetic_payload(1, written, 1000), std::chrono::seconds(30)) == ClaimStatus::ok);
+  ++written;
+  for (;;) {
+    const auto line = child.read_line();
+    REQUIRE(line.has_value());
+    if (*line == "halted") break;
+  }
+  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
+}
+
+}  // namespace
+
 TEST_CASE("a dead anonymous consumer stops holding back at once") {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;
@@ -98,7 +115,7 @@ TEST_CASE("a dead anonymous consumer stops holding back at once") {
   auto child = attached_consumer_child(dir / "ring", "-");
   Producer producer(ring);
   std::uint64_t written = 0;
-  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
+  fill_to_the_halted_consumer(producer, *child, written);
   CHECK(producer.try_claim(1000).status == ClaimStatus::would_block);
   child->kill_hard();
   // The next claim finds the owner dead (pid gone) and reclaims the slot.
@@ -116,7 +133,7 @@ TEST_CASE("a dead named consumer holds back for its grace period, then expires, 
   auto child = attached_consumer_child(dir / "ring", "ledger");
   Producer producer(ring);
   std::uint64_t written = 0;
-  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
+  fill_to_the_halted_consumer(producer, *child, written);
   child->kill_hard();
   // Within the grace period the dead named consumer still holds producers back...
   CHECK(producer.try_claim(1000).status == ClaimStatus::would_block);
