@@ -88,33 +88,6 @@ bool carries(std::span<const std::byte> record, std::uint64_t sequence) {
   return stamped == sequence;
 }
 
-// The pass's samples (or its error), as bytes from the process that ran it.
-std::string encode(const PingPongResult& result) {
-  const std::uint64_t sizes[] = {result.error.size(), result.one_way_ns.size()};
-  std::string bytes(reinterpret_cast<const char*>(sizes), sizeof(sizes));
-  bytes += result.error;
-  bytes.append(reinterpret_cast<const char*>(result.one_way_ns.data()), result.one_way_ns.size() * sizeof(std::uint64_t));
-  return bytes;
-}
-
-PingPongResult decode(const std::string& bytes) {
-  PingPongResult result;
-  std::uint64_t sizes[2] = {};
-  if (bytes.size() < sizeof(sizes)) {
-    result.error = "iceoryx_spin: the pass's process sent a truncated result";
-    return result;
-  }
-  std::memcpy(sizes, bytes.data(), sizeof(sizes));
-  if (bytes.size() != sizeof(sizes) + sizes[0] + sizes[1] * sizeof(std::uint64_t)) {
-    result.error = "iceoryx_spin: the pass's process sent a truncated result";
-    return result;
-  }
-  result.error = bytes.substr(sizeof(sizes), sizes[0]);
-  result.one_way_ns.resize(sizes[1]);
-  std::memcpy(result.one_way_ns.data(), bytes.data() + sizeof(sizes) + sizes[0], sizes[1] * sizeof(std::uint64_t));
-  return result;
-}
-
 PingPongResult run_pass(const PingPongConfig& config) {
   const auto echo = [&] {
     init_iceoryx_runtime("echo");
@@ -148,12 +121,15 @@ PingPongResult run_iceoryx_spin(const PingPongConfig& config) {
     failed.error = "iceoryx_spin: " + roudi.error();
     return failed;
   }
-  const std::optional<std::string> bytes = run_in_child_process([&] { return encode(run_pass(config)); });
-  if (!bytes) {
+  std::optional<ChildReport> report = run_in_child_process([&] {
+    PingPongResult pass = run_pass(config);
+    return ChildReport{{}, std::move(pass.error), std::move(pass.one_way_ns)};
+  });
+  if (!report) {
     failed.error = "iceoryx_spin: the pass's process ended without a result";
     return failed;
   }
-  return decode(*bytes);
+  return {std::move(report->text), std::move(report->samples)};
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <span>
 
@@ -57,7 +58,45 @@ std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent) {
              : child.role + " process failed";
 }
 
-std::optional<std::string> run_in_child_process(const std::function<std::string()>& work) {
+namespace {
+
+// A report as bytes: the three sizes, then the counts, the text and the samples.
+std::string encode(const ChildReport& report) {
+  const std::uint64_t sizes[] = {report.counts.size(), report.text.size(), report.samples.size()};
+  std::string bytes;
+  const auto append = [&bytes](std::span<const std::byte> part) {
+    bytes.append(reinterpret_cast<const char*>(part.data()), part.size());
+  };
+  append(std::as_bytes(std::span(sizes)));
+  append(std::as_bytes(std::span(report.counts)));
+  append(std::as_bytes(std::span(report.text)));
+  append(std::as_bytes(std::span(report.samples)));
+  return bytes;
+}
+
+std::optional<ChildReport> decode(const std::string& bytes) {
+  std::uint64_t sizes[3] = {};
+  if (bytes.size() < sizeof(sizes)) return std::nullopt;
+  std::memcpy(sizes, bytes.data(), sizeof(sizes));
+  const std::size_t counts_at = sizeof(sizes);
+  const std::size_t text_at = counts_at + sizes[0] * sizeof(std::uint64_t);
+  const std::size_t samples_at = text_at + sizes[1];
+  if (sizes[0] > bytes.size() || sizes[1] > bytes.size() || sizes[2] > bytes.size() ||
+      bytes.size() != samples_at + sizes[2] * sizeof(std::uint64_t)) {
+    return std::nullopt;
+  }
+  ChildReport report;
+  report.counts.resize(sizes[0]);
+  std::memcpy(report.counts.data(), bytes.data() + counts_at, sizes[0] * sizeof(std::uint64_t));
+  report.text = bytes.substr(text_at, sizes[1]);
+  report.samples.resize(sizes[2]);
+  std::memcpy(report.samples.data(), bytes.data() + samples_at, sizes[2] * sizeof(std::uint64_t));
+  return report;
+}
+
+}  // namespace
+
+std::optional<ChildReport> run_in_child_process(const std::function<ChildReport()>& work) {
   int pipe_ends[2];
   if (::pipe(pipe_ends) != 0) return std::nullopt;
   const pid_t child_pid = ::fork();
@@ -65,7 +104,7 @@ std::optional<std::string> run_in_child_process(const std::function<std::string(
     ::close(pipe_ends[0]);
     bool sent = false;
     try {
-      const std::string bytes = work();
+      const std::string bytes = encode(work());
       programs::OutputStream out(pipe_ends[1]);
       out.write(std::as_bytes(std::span(bytes)));
       sent = out.flush();
@@ -91,7 +130,7 @@ std::optional<std::string> run_in_child_process(const std::function<std::string(
   int status = 0;
   ::waitpid(child_pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return bytes;
+  return decode(bytes);
 }
 
 }  // namespace ringfile::bench

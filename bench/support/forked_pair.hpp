@@ -1,9 +1,11 @@
 // Two sides of a benchmark in two processes: a forked child and the calling thread, each pinned.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ringfile::bench {
 
@@ -20,9 +22,17 @@ struct ForkedSide {
 // is then empty). Never throws: an exception from either side counts as that side failing.
 std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent);
 
-// Runs `work` in a forked process and returns the bytes it returned there, through a pipe:
-// for passes whose libraries hold per-process state that can be set up only once (iceoryx's
-// runtime). nullopt when the process ended without them (it crashed, or threw).
-std::optional<std::string> run_in_child_process(const std::function<std::string()>& work);
+// What a pass run in a child process sends back to its parent: a few counts, a text (its error,
+// say) and samples.
+struct ChildReport {
+  std::vector<std::uint64_t> counts;
+  std::string text;
+  std::vector<std::uint64_t> samples;
+};
+
+// Runs `work` in a forked process and returns its report, through a pipe: for passes whose
+// libraries hold per-process state that can be set up only once (iceoryx's runtime). nullopt
+// when the process ended without a whole report (it crashed, or threw).
+std::optional<ChildReport> run_in_child_process(const std::function<ChildReport()>& work);
 
 }  // namespace ringfile::bench

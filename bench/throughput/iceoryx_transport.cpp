@@ -8,9 +8,9 @@
 // apply); both sides wait rather than drop (WAIT_FOR_CONSUMER, BLOCK_PRODUCER). An iceoryx
 // runtime can be set up once per process, so each pass runs in a process of its own (the
 // consumer), which forks the producer and sends its result back.
+#include <bit>
 #include <cstring>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -88,40 +88,24 @@ PassResult consume(const PassConfig& config) {
   return std::move(log).finish();
 }
 
-// The pass's result, as bytes from the process that ran it.
-std::string encode(const PassResult& result) {
-  const std::uint64_t numbers[] = {result.records_received, result.sequence_errors, result.error.size(),
-                                   result.latencies_ns.size()};
-  std::string bytes;
-  const auto append = [&bytes](std::span<const std::byte> part) {
-    bytes.append(reinterpret_cast<const char*>(part.data()), part.size());
-  };
-  append(std::as_bytes(std::span(numbers)));
-  append(std::as_bytes(std::span(&result.seconds, 1)));
-  append(std::as_bytes(std::span(result.error)));
-  append(std::as_bytes(std::span(result.latencies_ns)));
-  return bytes;
+// The pass's result, as a report from the process that ran it (the seconds by their bits).
+ChildReport to_report(const PassResult& result) {
+  return {{result.records_received, result.sequence_errors, std::bit_cast<std::uint64_t>(result.seconds)},
+          result.error,
+          result.latencies_ns};
 }
 
-PassResult decode(const std::string& bytes) {
+PassResult from_report(ChildReport report) {
   PassResult result;
-  std::uint64_t numbers[4] = {};
-  if (bytes.size() < sizeof(numbers) + sizeof(double)) {
-    result.error = "the pass's process sent a truncated result";
+  if (report.counts.size() != 3) {
+    result.error = "the pass's process sent a result of another form";
     return result;
   }
-  std::memcpy(numbers, bytes.data(), sizeof(numbers));
-  std::memcpy(&result.seconds, bytes.data() + sizeof(numbers), sizeof(double));
-  const std::size_t error_at = sizeof(numbers) + sizeof(double);
-  if (bytes.size() != error_at + numbers[2] + numbers[3] * sizeof(std::uint64_t)) {
-    result.error = "the pass's process sent a truncated result";
-    return result;
-  }
-  result.records_received = numbers[0];
-  result.sequence_errors = numbers[1];
-  result.error = bytes.substr(error_at, numbers[2]);
-  result.latencies_ns.resize(numbers[3]);
-  std::memcpy(result.latencies_ns.data(), bytes.data() + error_at + numbers[2], numbers[3] * sizeof(std::uint64_t));
+  result.records_received = report.counts[0];
+  result.sequence_errors = report.counts[1];
+  result.seconds = std::bit_cast<double>(report.counts[2]);
+  result.error = std::move(report.text);
+  result.latencies_ns = std::move(report.samples);
   return result;
 }
 
@@ -132,14 +116,14 @@ PassResult run_iceoryx(const PassConfig& config) {
     failed.error = roudi.error();
     return failed;
   }
-  const std::optional<std::string> bytes = run_in_child_process([&] {
-    return encode(run_in_two_processes(config, [&] { return produce(config); }, [&] { return consume(config); }));
+  std::optional<ChildReport> report = run_in_child_process([&] {
+    return to_report(run_in_two_processes(config, [&] { return produce(config); }, [&] { return consume(config); }));
   });
-  if (!bytes) {
+  if (!report) {
     failed.error = "the pass's process ended without a result";
     return failed;
   }
-  return decode(*bytes);
+  return from_report(std::move(*report));
 }
 
 }  // namespace
