@@ -98,11 +98,7 @@ namespace {
 void fill_to_the_halted_consumer(Producer& producer, ChildProcess& child, std::uint64_t& written) {
   REQUIRE(producer.write(synthetic_payload(1, written, 1000), std::chrono::seconds(30)) == ClaimStatus::ok);
   ++written;
-  for (;;) {
-    const auto line = child.read_line();
-    REQUIRE(line.has_value());
-    if (*line == "halted") break;
-  }
+  wait_until_halted(child);
   while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) ++written;
 }
 

@@ -76,6 +76,16 @@ std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::pat
   return child;
 }
 
+void wait_until_halted(ChildProcess& child) {
+  for (;;) {
+    const auto line = child.read_line();
+    REQUIRE(line.has_value());
+    INFO("consumer said: " << *line);
+    REQUIRE(line->rfind("error", 0) != 0);
+    if (*line == "halted") return;
+  }
+}
+
 void say(const std::string& line) {
   std::cout << line << std::endl;  // flushed: the parent is waiting for it
 }

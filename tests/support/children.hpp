@@ -35,6 +35,9 @@ std::map<std::string, std::string> parse_fields(const std::string& line);
 // which reads one record and then stops reading, waiting to be killed; returns once it has
 // attached. A consumer that holds producers back at a cursor the test knows.
 std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::path& path, const std::string& name);
+// Reads a consumer child's lines until it says "halted": it has read the records it was told to
+// (committed), and reads no more.
+void wait_until_halted(ChildProcess& child);
 
 // Writes synthetic record `sequence` of `producer_id` in place (claim, fill, commit). A claim
 // padded over because this process stalled past the unblock timeout (claim_lost: a loaded
