@@ -86,6 +86,41 @@ void ConsumerCore::beat_heart() noexcept {
   atomic_field(slot_->heartbeat_ns).store(now, std::memory_order_relaxed);
 }
 
+// The head is the line every producer writes at every record: a consumer that loads it for each
+// record shares it with them, and each producer's next compare-and-swap on it waits for the line
+// to come back. So a committed data frame of this session is read without it: past the head
+// there is nothing committed in this session (producers move the head before they write a frame,
+// and its commit is ordered after that move), and what an earlier session left there, which
+// producers will overwrite, carries an older generation (format::SessionLine). Anything else there
+// (padding, an older generation) is read only once a fresh load of the head covers it. While the
+// frame is still uncommitted, the head is loaded only once a millisecond: it is needed then only
+// to find a claim whose producer died or stalls (resolve_uncommitted), a matter of milliseconds.
+bool ConsumerCore::reach_past_known_head(std::uint64_t position) noexcept {
+  constexpr std::uint64_t kHeadLoadIntervalNs = 1'000'000;
+  const std::uint16_t generation = file_.frame_generation();
+  std::uint64_t now = 0;
+  if (generation != 0) {
+    std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
+    if (frame != nullptr) {
+      const FrameRead read = read_frame(frame, position, geometry_);
+      // A data frame fits the data area whole (read_frame), so its header is mapped.
+      if (read.kind == FrameKind::data && header_of(frame).generation == generation) {
+        known_head_ = position + read.stride;
+        return true;
+      }
+      if (read.kind == FrameKind::uncommitted) {
+        // The coarse clock: a precise reading would cost more than the look it spares.
+        now = coarse_monotonic_ns();
+        if (now < head_loaded_ns_ + kHeadLoadIntervalNs) return false;
+      }
+    }
+  }
+  head_loaded_ns_ = now != 0 ? now : coarse_monotonic_ns();
+  // Acquire: pairs with the producers' head CAS, made after they published their claims.
+  known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  return position < known_head_;
+}
+
 // The frame at `position` is below the head but uncommitted. Returns true when it was padded
 // over (its producer died, or it outlived the unblock timeout), so the caller reads it again.
 // @pre position < known_head_: a producer reserved the frame and is filling it (the usual case,
@@ -182,19 +217,13 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   if (damaged_at_ == position_) skip_damage();
   while (result.records < max_records) {
     const std::uint64_t position = position_;
-    // Nothing at or past the head is a record yet. Live, no frame there is committed anyway;
-    // after a crash of the machine the data area may hold frames the header's older head does
-    // not cover, which producers will overwrite: reading them would move the cursor past records
-    // yet to be written. The head is loaded again only when the cursor reaches the last one seen.
-    if (position >= known_head_) {
-      known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-      if (position >= known_head_) break;
-    }
+    // Before the head: a lapped position's frame is of a newer lap, which reads as uncommitted.
     if (may_be_lapped_ && lapped(position)) {
       if (skip_lapped()) continue;
       result.status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
       break;
     }
+    if (position >= known_head_ && !reach_past_known_head(position)) break;
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
     replay_.reached(position, view_);
@@ -254,11 +283,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
 
 bool ConsumerCore::poll_has_work() noexcept {
   if (may_be_lapped_ && lapped(position_)) return true;
-  if (position_ >= known_head_) {
-    // Acquire: pairs with the producers' head CAS, made after they published their claims.
-    known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-    if (position_ >= known_head_) return false;
-  }
+  if (position_ >= known_head_ && !reach_past_known_head(position_)) return false;
   std::byte* frame = view_.at(geometry_.offset_of(position_), header_bytes_at(position_, geometry_));
   if (frame == nullptr) return false;
   const FrameRead read = read_frame(frame, position_, geometry_);

@@ -47,6 +47,9 @@ class ConsumerCore {
   bool lapped(std::uint64_t position) const noexcept;
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
   bool skip_lapped() noexcept;  // false: the header cannot be right
+  // @pre position >= known_head_. True when a frame at `position` may be read: known_head_ then
+  // lies past it.
+  bool reach_past_known_head(std::uint64_t position) noexcept;
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   void skip_damage() noexcept;
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
@@ -76,7 +79,8 @@ class ConsumerCore {
 
   std::uint64_t position_ = 0;   // next frame to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
-  std::uint64_t known_head_ = 0;  // the head as last loaded: frames below it may be read
+  std::uint64_t known_head_ = 0;  // frames below it may be read: the head as last loaded, or more
+  std::uint64_t head_loaded_ns_ = 0;  // reach_past_known_head: when it last loaded the head (coarse)
   std::uint64_t last_heartbeat_ns_ = 0;
   std::uint64_t spin_ns_ = kSpinBeforeSleepNs;  // wait: how long the next wait spins before it sleeps
   std::uint64_t stuck_position_ = ~std::uint64_t{0};

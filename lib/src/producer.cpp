@@ -177,7 +177,7 @@ class ProducerCore {
     header.producer_sequence = sequence;
     header.payload_crc32c = payload_crc;
     header.producer_slot = static_cast<std::uint16_t>(slot_index_);
-    header.reserved = 0;
+    header.generation = file_.frame_generation();
     std::uint64_t expected = claim_old_word_;
     const std::uint64_t committed =
         format::make_commit_word(static_cast<std::uint32_t>(frame_length), FrameType::data,

@@ -308,6 +308,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   }
   fd_ = file.release();
   validate_tables();
+  join_session(session_key(fd_));
   open_ring_entry_ = enter_open_ring(fd_, info_.data_offset + info_.capacity_bytes, path.string());
   resident_budget_override_ = open_options.resident_budget_bytes;
 }

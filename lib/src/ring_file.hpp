@@ -59,6 +59,11 @@ class RingFile {
   // OpenOptions::resident_budget_bytes: 0, or the budget this process's producers publish.
   std::uint64_t resident_budget_override() const noexcept { return resident_budget_override_; }
 
+  // The generation this process's producers write into their frames, and the only one its
+  // consumers read past the head they last loaded (format::SessionLine); 0: none (a read-only
+  // open before any writer of this session, or no boot id to tell sessions apart).
+  std::uint16_t frame_generation() const noexcept { return frame_generation_; }
+
   // The mapped header. In a read-only ring it must only be loaded from.
   format::FileHeader& header() const noexcept { return *header_; }
 
@@ -72,6 +77,10 @@ class RingFile {
   void open_validated(const std::filesystem::path& path, const OpenOptions& open_options);
   void validate_identity(const format::FileIdentity& identity, std::uint64_t file_bytes);
   void validate_tables() const;
+  // ring_session.cpp
+  // 0 when sessions cannot be told apart here (no boot id, no statx): then none is recorded.
+  static std::uint64_t session_key(int fd);
+  void join_session(std::uint64_t key);
 
   std::filesystem::path path_;
   std::mutex table_mutex_;  // flock excludes other open files, not threads sharing this one
@@ -85,6 +94,7 @@ class RingFile {
   std::uint64_t resident_budget_override_ = 0;
   bool memory_backed_ = false;
   int open_ring_entry_ = -1;  // in open_rings.hpp's table, for describe_truncated_ring
+  std::uint16_t frame_generation_ = 0;
 };
 
 // Table lock held for a scope.

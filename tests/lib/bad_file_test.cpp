@@ -312,9 +312,12 @@ TEST_CASE("records past the head (a header older than the data after a crash) ar
     REQUIRE(producer.write(as_bytes("kept")) == ClaimStatus::ok);
     REQUIRE(producer.write(as_bytes("past the head")) == ClaimStatus::ok);
   }
-  // The header page as written back before the second record: the head after the first.
+  // The header page as written back before the second record: the head after the first. Then
+  // the machine restarted: the session in the file is another boot's (ring_session_test.cpp).
   const std::uint64_t head = format::frame_stride(format::kRecordHeaderBytes + 4);
   patch(dir / "ring", offsetof(format::FileHeader, head_position), &head, sizeof head);
+  const std::uint64_t another_boot = 1;
+  patch(dir / "ring", offsetof(format::FileHeader, session), &another_boot, sizeof another_boot);
   Ring reopened = Ring::open(dir / "ring");
   Consumer consumer = Consumer::attach(reopened, {.start = StartFrom::earliest});
   CHECK(drain(consumer) == std::vector<std::string>{"kept"});

@@ -51,7 +51,11 @@ inline constexpr std::uint16_t kVersionMajor = 2;
 // Minor 1 of major 1 added, in reserved space: FileIdentity::hold_window_bytes and
 // FileHeader::paging_budget (paging), ConsumerSlot::expire_after_ms, ProducerSlot::wait_state and
 // ProducerSlot::waited_ns; all are part of major 2.
-inline constexpr std::uint16_t kVersionMinor = 0;
+// Minor 1 of major 2 added, in reserved space: FileHeader::session and RecordHeader::generation
+// (consumers read records past the head they last loaded). Zero in a 2.0 file or frame: no
+// session recorded yet (the next writable open starts one), and a frame that is never read past
+// the head.
+inline constexpr std::uint16_t kVersionMinor = 1;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;
 inline constexpr std::uint32_t kConsumerSlotCount = 64;
@@ -154,6 +158,31 @@ struct alignas(kCacheLineBytes) WaitLine {
 };
 static_assert(sizeof(WaitLine) == kCacheLineBytes);
 
+// Who wrote the data area last, so that frames a crash of the machine left past the header's head
+// are never read as new records. A consumer may read a committed frame past the head it last
+// loaded (one cache line fewer to share with producers per record) only when the frame carries the
+// ring's current generation (RecordHeader::generation). A writable open that finds a session key
+// other than its own (a new boot, or the file copied or restored: another inode) starts a new
+// generation and makes it durable before any frame of it is written; only then does it store its
+// key. Frames of every earlier session, wherever the head stood when the machine went down, carry
+// an older generation, and past the head they are read only once the head covers them.
+//
+// session_key: a hash of the boot id and the file's device, inode and birth time; 0 = no session
+//   yet (a 2.0 file).
+// generation: bumped by each new session; its low 16 bits go into every frame, skipping 0.
+struct alignas(kCacheLineBytes) SessionLine {
+  std::uint64_t session_key;
+  std::uint64_t generation;
+  std::uint8_t padding[kCacheLineBytes - 2 * sizeof(std::uint64_t)];
+};
+static_assert(sizeof(SessionLine) == kCacheLineBytes);
+
+// The 16 bits of a generation that frames carry; 0 is never one (2.0 frames and zeroed space).
+constexpr std::uint16_t frame_generation(std::uint64_t generation) noexcept {
+  return static_cast<std::uint16_t>(generation % 0xFFFF + 1);
+}
+static_assert(frame_generation(0) == 1 && frame_generation(0xFFFE) == 0xFFFF && frame_generation(0xFFFF) == 1);
+
 struct FileHeader {
   FileIdentity identity;
   // Next position to be reserved; every byte below it belongs to a frame (committed, padding or
@@ -170,7 +199,8 @@ struct FileHeader {
   PositionLine released_position;
   PreparationLine preparation;
   PagingBudgetLine paging_budget;
-  std::uint8_t reserved_lines[6 * kCacheLineBytes];
+  SessionLine session;
+  std::uint8_t reserved_lines[5 * kCacheLineBytes];
   ProducerSlot producers[kProducerSlotCount];
   ConsumerSlot consumers[kConsumerSlotCount];
 };
@@ -183,6 +213,7 @@ static_assert(offsetof(FileHeader, prepared_position) == 384);
 static_assert(offsetof(FileHeader, released_position) == 448);
 static_assert(offsetof(FileHeader, preparation) == 512);
 static_assert(offsetof(FileHeader, paging_budget) == 576);
+static_assert(offsetof(FileHeader, session) == 640);
 static_assert(offsetof(FileHeader, producers) == 1024);
 static_assert(offsetof(FileHeader, consumers) == 9216);
 static_assert(sizeof(FileHeader) == 17408);

@@ -11,7 +11,7 @@
 //   24  +-----------------------------------------------+
 //       | producer_sequence u64                         |
 //   32  +------------------+-------------+--------------+
-//       | payload_crc32c   | producer_slot | reserved   |
+//       | payload_crc32c   | producer_slot | generation |
 //   40  +------------------+-------------+--------------+
 //       | payload (frame_length - 40 bytes)             |
 //       | zero to 7 bytes to the next 8-byte boundary   |
@@ -29,6 +29,10 @@
 // then read as "not checksummed" would hand out whatever the payload's pages hold. With the flag
 // in the word that commits the frame, a checksummed record's stored CRC is always checked (format
 // version 2.0; version 1 files, which carry no flag, are refused).
+//
+// `generation` (version 2.1; zero before) is frame_generation() of the ring's session generation
+// when the frame was written (file_header.hpp, SessionLine). Consumers read a data frame past the
+// head they last loaded only when it carries the current one; below the head it is not looked at.
 #pragma once
 
 #include <cstddef>
@@ -57,7 +61,7 @@ struct RecordHeader {
   std::uint64_t producer_sequence;
   std::uint32_t payload_crc32c;  // meaningful only when the commit word has kChecksummedFlag
   std::uint16_t producer_slot;
-  std::uint16_t reserved;
+  std::uint16_t generation;  // frame_generation() of the session that wrote it; 0 in 2.0 frames
 };
 static_assert(std::is_trivially_copyable_v<RecordHeader>);
 static_assert(sizeof(RecordHeader) == 40);
@@ -65,6 +69,7 @@ static_assert(sizeof(RecordHeader) % kFrameAlignment == 0);
 static_assert(offsetof(RecordHeader, position) == 8);
 static_assert(offsetof(RecordHeader, timestamp_ns) == 16);
 static_assert(offsetof(RecordHeader, payload_crc32c) == 32);
+static_assert(offsetof(RecordHeader, generation) == 38);
 
 inline constexpr std::uint64_t kRecordHeaderBytes = sizeof(RecordHeader);
 inline constexpr std::uint64_t kMinPaddingBytes = kFrameAlignment;
