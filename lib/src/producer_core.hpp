@@ -1,0 +1,183 @@
+// The state of one producer (see ringfile/producer.hpp for the contract): the claim, reservation
+// and commit path in producer.cpp; what a reservation does when it finds no space at hand
+// (limits, preparation, sleeping) in producer_space.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+
+#include "atomics.hpp"
+#include "data_view.hpp"
+#include "housekeeper.hpp"
+#include "paging.hpp"
+#include "ring_file.hpp"
+#include "ringfile/producer.hpp"
+#include "slot_tables.hpp"
+#include "wakeups.hpp"
+
+namespace ringfile::detail {
+
+class ProducerCore {
+ public:
+  // Takes a producer slot; starts the housekeeper where paging or a sync interval needs one.
+  ProducerCore(const Ring& ring, const ProducerOptions& options);
+
+  ~ProducerCore();
+
+  bool flush() noexcept;
+
+  // Who fills a claim: the caller, through the span try_claim returns, or write() from its own
+  // buffer (then a large payload never needs the staging buffer).
+  enum class Filler { caller, write };
+
+  ClaimResult try_claim(std::size_t payload_bytes, Filler filler = Filler::caller) noexcept;
+
+  ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout,
+                    Filler filler = Filler::caller) noexcept;
+
+  ClaimStatus commit(std::size_t used_bytes) noexcept;
+
+  // Fills in the header and publishes the record. @pre a claim is open, used_bytes fits it.
+  ClaimStatus commit_frame(std::size_t used_bytes, std::uint32_t payload_crc) noexcept;
+
+  ClaimStatus abort() noexcept;
+
+  ClaimStatus write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept;
+
+  const ProducerStats& stats() const noexcept { return stats_; }
+  std::uint32_t slot() const noexcept { return slot_index_; }
+  const Ring& ring() const noexcept { return ring_; }
+  std::size_t claimed_payload_bytes() const noexcept { return claim_payload_bytes_; }
+
+ private:
+  // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
+  static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
+  static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();
+  // Below this a memcpy into the mapping costs less than a system call.
+  static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
+  // Claims up to this size are filled in the staging buffer (staging_buffer); larger ones in place.
+  static constexpr std::size_t kMostStagedBytes = 16 << 20;
+
+  struct Reservation {
+    std::uint64_t start = 0;            // the padding to the lap's end, if any, starts here
+    std::uint64_t record_position = 0;  // the record's frame
+    bool padding_written = true;        // false: no view for the padding frame
+  };
+
+  // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
+  // Returns false when there is no room yet: a holding consumer has not freed the space (block
+  // policy), or the paging engine has not prepared it (see ensure_prepared).
+  bool reserve(std::uint64_t stride, Reservation* reservation) noexcept;
+
+  // Pads over the reservation a failed view left behind (see try_claim), then closes its claim.
+  // False while no view can be mapped yet.
+  bool pad_stranded_reservation() noexcept;
+
+  // The limit in force for everyone. Read on every reservation rather than cached: a consumer
+  // that starts to follow lowers it (paces producers), and the line changes rarely, so the load
+  // is a cache hit. Acquire: pairs with the CAS that changed it; the Dekker pairing that needs
+  // seq_cst is the re-check after the reservation (wait_out_limit_race).
+  std::uint64_t shared_limit() const noexcept {
+    return atomic_field(header_.producer_limit.value).load(std::memory_order_acquire);
+  }
+
+  bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
+
+  // Records are written through the mapping: from now on preparation zero-fills, so that the
+  // writes find the pages in memory, in large folios (Pager::fill_prepared_with_zeros).
+  void note_fill_in_place() noexcept;
+
+  // Where a caller fills a large claim: a buffer of our own, written into the claimed range at
+  // commit (write_through_file). Filling the mapping itself is slower for large records: its
+  // pages were invalidated a lap ago, so each must first be created zero-filled (the paging
+  // engine pwrite()s zeros ahead of the head for that) and then faulted in one 4 KiB page at a
+  // time, where pwrite() of the payload creates them in large folios in one pass. Measured in
+  // bench/README.md ("claim + fill + commit against write()"). Empty (fill in place) when the
+  // buffer cannot be had.
+  std::span<std::byte> staging_buffer(std::size_t payload_bytes) noexcept;
+
+  // A large payload goes into the claimed range with pwrite(): the page cache takes it in large
+  // folios, where a copy into the mapping faults (and, on a freshly invalidated range,
+  // allocates) every 4 KiB page on its own - a quarter of the speed, measured. The mapping sees
+  // the same page cache; the header is still written and committed through it.
+  bool write_through_file(std::span<const std::byte> payload) noexcept;
+
+  // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
+  // housekeeper has done it; if not, try once here. Returns false when it cannot be done now:
+  // holding consumers have not read the old lap there (blocked), write-back and release behind
+  // have not kept up with the budget (throttled), or another process is preparing (busy). The
+  // caller sleeps until the frontiers move (sleep_for_space); a retry here would only spin.
+  bool ensure_prepared(std::uint64_t end) noexcept;
+
+  bool refresh_limit(std::uint64_t end) noexcept;
+
+  // Another producer a lap behind, still filling its claim, must not have its space reserved
+  // again under it: its late bytes would land in the new records. Recomputed about once a lap.
+  bool refresh_claims_limit(std::uint64_t end) noexcept;
+
+  // A consumer attaching right now may have lowered the limit below our fresh reservation
+  // without seeing it: then we must not write until it has read the old lap's bytes there.
+  void wait_out_limit_race(std::uint64_t end) noexcept;
+
+  // Sleeps until the space up to last_blocked_end_ may be free: a consumer committed, a
+  // frontier of the paging engine moved, or the timeout passed.
+  void sleep_for_space(std::uint64_t timeout_ns) noexcept;
+
+  void wake_data_waiters() noexcept {
+    // Ordered after the seq_cst commit CAS (see commit() and wakeups.hpp).
+    wake_sleepers(header_.data_wait);
+  }
+
+  std::span<std::byte> open_claim(std::uint64_t position, std::uint64_t stride,
+                                  std::size_t payload_bytes) noexcept;
+
+  // Shows in our slot that no claim is open, the last one having ended at `end` (an empty claim
+  // there: consumers resolving a frame below `end` no longer find it ours).
+  void close_claim(std::uint64_t end) noexcept {
+    claim_open_ = false;
+    publish_claim(*slot_, {end, end, 0});
+  }
+
+  Ring ring_;
+  RingFile& file_;
+  format::FileHeader& header_;
+  const Geometry& geometry_;
+  ProducerOptions options_;
+  DataView view_;
+  std::uint32_t slot_index_ = 0;
+  format::ProducerSlot* slot_ = nullptr;
+  std::uint64_t last_blocked_end_ = 0;  // the reservation end that last found no space
+  std::uint64_t writable_cache_ = 0;     // Pager::writable_end() when last read
+  std::uint64_t claims_limit_cache_ = 0;  // open_claims_limit() when last computed
+  std::uint64_t next_notify_ = 0;        // reservation end at which to wake the housekeeper
+  std::uint64_t bytes_since_flush_ = 0;
+  Pager pager_;  // for this thread's own preparation when the housekeeper has fallen behind
+  std::unique_ptr<Housekeeper> housekeeper_;
+  ConsumerLivenessChecks liveness_checks_;
+  ProducerStats stats_;
+  // What the last failed reservation waits for (ringfile-status shows it).
+  WaitReport wait_report_;
+  std::uint64_t blocked_by_ = 0;   // format::kWaitFor...
+  std::uint32_t limit_holder_ = 0;  // the consumer slot that kept the limit low
+
+  bool fills_in_place_ = false;  // a record was written through the mapping
+  struct {
+    bool present = false;
+    std::uint64_t start = 0, record_position = 0, end = 0;
+  } stranded_;  // a reservation left without a view (try_claim)
+  bool claim_open_ = false;
+  bool claim_staged_ = false;  // the caller fills staging_, commit() writes it to the file
+  std::unique_ptr<std::byte[]> staging_;
+  std::size_t staging_bytes_ = 0;
+  std::byte* claim_frame_ = nullptr;
+  std::uint64_t claim_position_ = 0;
+  std::uint64_t claim_stride_ = 0;
+  std::size_t claim_payload_bytes_ = 0;
+  std::uint64_t claim_old_word_ = 0;
+};
+
+}  // namespace ringfile::detail
