@@ -45,13 +45,6 @@ SyntheticVerifier read_until(Consumer& consumer, std::map<std::uint64_t, std::ui
   return verifier;
 }
 
-void expect_line(ChildProcess& child, const std::string& prefix) {
-  const auto line = child.read_line();
-  INFO("child said: " << line.value_or("(nothing)"));
-  REQUIRE(line.has_value());
-  REQUIRE(line->rfind(prefix, 0) == 0);
-}
-
 }  // namespace
 
 TEST_CASE("a producer SIGKILLed between claim and commit: consumers move past it long before the unblock timeout") {

@@ -51,14 +51,6 @@ bool within(std::chrono::milliseconds limit, Condition condition) {
   return true;
 }
 
-std::string expect_line(ChildProcess& child, const std::string& prefix) {
-  const auto line = child.read_line();
-  INFO("child said: " << line.value_or("(nothing)"));
-  REQUIRE(line.has_value());
-  REQUIRE(line->rfind(prefix, 0) == 0);
-  return *line;
-}
-
 std::optional<ProducerInfo> producer_of(const Ring& ring, pid_t pid) {
   for (const ProducerInfo& producer : ring.producers()) {
     if (producer.pid == static_cast<std::uint64_t>(pid)) return producer;

@@ -76,6 +76,14 @@ std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::pat
   return child;
 }
 
+std::string expect_line(ChildProcess& child, const std::string& prefix) {
+  const auto line = child.read_line();
+  INFO("child said: " << line.value_or("(nothing)"));
+  REQUIRE(line.has_value());
+  REQUIRE(line->rfind(prefix, 0) == 0);
+  return *line;
+}
+
 void wait_until_halted(ChildProcess& child) {
   for (;;) {
     const auto line = child.read_line();

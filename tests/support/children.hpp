@@ -38,6 +38,8 @@ std::unique_ptr<ChildProcess> attached_consumer_child(const std::filesystem::pat
 // Reads a consumer child's lines until it says "halted": it has read the records it was told to
 // (committed), and reads no more.
 void wait_until_halted(ChildProcess& child);
+// The child's next line, which must start with `prefix` (the test fails, naming the line, if not).
+std::string expect_line(ChildProcess& child, const std::string& prefix);
 
 // Writes synthetic record `sequence` of `producer_id` in place (claim, fill, commit). A claim
 // padded over because this process stalled past the unblock timeout (claim_lost: a loaded
