@@ -162,14 +162,15 @@ static_assert(sizeof(WaitLine) == kCacheLineBytes);
 // are never read as new records. A consumer may read a committed frame past the head it last
 // loaded (one cache line fewer to share with producers per record) only when the frame carries the
 // ring's current generation (RecordHeader::generation). A writable open that finds a session key
-// other than its own (a new boot, or the file copied or restored: another inode) starts a new
-// generation and makes it durable before any frame of it is written; only then does it store its
-// key. Frames of every earlier session, wherever the head stood when the machine went down, carry
-// an older generation, and past the head they are read only once the head covers them.
+// other than its own (a new boot, or the file copied or restored: another inode or birth time)
+// starts a new generation and makes it durable before any frame of it is written; only then does
+// it store its key. Frames of every earlier session, wherever the head stood when the machine went
+// down, carry another generation, and past the head they are read only once the head covers them.
 //
 // session_key: a hash of the boot id and the file's device, inode and birth time; 0 = no session
 //   yet (a 2.0 file).
-// generation: bumped by each new session; its low 16 bits go into every frame, skipping 0.
+// generation: bumped by each new session; frame_generation() of it (1 to 65535, repeating only
+//   every 65535 sessions) goes into every frame.
 struct alignas(kCacheLineBytes) SessionLine {
   std::uint64_t session_key;
   std::uint64_t generation;
