@@ -2,27 +2,10 @@
 
 #include <cstring>
 
+#include "ringfile/system/fnv1a.hpp"
 #include "wrap/record_stamp.hpp"
 
 namespace ringfile::bench::wrap {
-
-namespace {
-
-constexpr std::uint64_t kFnvOffsetBasis = 14695981039346656037ull;
-constexpr std::uint64_t kFnvPrime = 1099511628211ull;
-
-// Byte at a time on purpose: each step needs the previous one's multiply, so the compiler cannot
-// vectorise it away and the cost per byte is set by the multiply's latency.
-std::uint64_t fnv1a(std::span<const std::byte> bytes, std::uint64_t seed) noexcept {
-  std::uint64_t hash = kFnvOffsetBasis ^ seed;
-  for (const std::byte byte : bytes) {
-    hash ^= static_cast<std::uint64_t>(byte);
-    hash *= kFnvPrime;
-  }
-  return hash;
-}
-
-}  // namespace
 
 std::vector<std::byte> record_pattern(std::size_t record_bytes) {
   std::vector<std::byte> record(record_bytes);
@@ -38,7 +21,8 @@ RecordCheck::RecordCheck(std::size_t record_bytes, std::uint64_t work_passes)
 bool RecordCheck::check(std::span<const std::byte> record,
                         std::uint64_t expected_sequence) noexcept {
   for (std::uint64_t pass = 0; pass < work_passes_; ++pass) {
-    work_digest_ += fnv1a(record, pass);
+    // Byte by byte: the cost per byte is set by the multiply's latency (system::fnv1a).
+    work_digest_ += system::fnv1a(record, system::kFnv1aOffsetBasis ^ pass);
   }
   if (record.size() != pattern_.size()) return false;
   if (record_sequence(record) != expected_sequence) return false;

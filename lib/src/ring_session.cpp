@@ -4,15 +4,17 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <string>
 
 #include "atomics.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
+#include "ringfile/system/cgroups.hpp"
+#include "ringfile/system/fnv1a.hpp"
 
 namespace ringfile::detail {
 namespace {
@@ -20,26 +22,8 @@ namespace {
 // The kernel's id of this boot: a new one after every restart of the machine. Empty when it
 // cannot be read (no /proc): then no session is recorded and frames past the head are never read.
 const std::string& boot_id() {
-  static const std::string id = [] {
-    std::string text;
-    const int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return text;
-    char buffer[64];
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    ::close(fd);
-    if (got > 0) text.assign(buffer, static_cast<std::size_t>(got));
-    return text;
-  }();
+  static const std::string id = system::read_text_file("/proc/sys/kernel/random/boot_id").value_or("");
   return id;
-}
-
-// FNV-1a, 64 bits: a stable hash of the few bytes that name a session.
-std::uint64_t mix(std::uint64_t hash, const void* bytes, std::size_t size) noexcept {
-  const auto* data = static_cast<const unsigned char*>(bytes);
-  for (std::size_t index = 0; index < size; ++index) {
-    hash = (hash ^ data[index]) * 0x100000001B3ull;
-  }
-  return hash;
 }
 
 }  // namespace
@@ -54,7 +38,7 @@ std::uint64_t RingFile::session_key(int fd) {
   const std::uint64_t file[] = {status.stx_dev_major, status.stx_dev_minor, status.stx_ino,
                                 (status.stx_mask & STATX_BTIME) != 0 ? static_cast<std::uint64_t>(status.stx_btime.tv_sec) : 0,
                                 (status.stx_mask & STATX_BTIME) != 0 ? status.stx_btime.tv_nsec : 0u};
-  const std::uint64_t key = mix(mix(0xCBF29CE484222325ull, boot.data(), boot.size()), file, sizeof file);
+  const std::uint64_t key = system::fnv1a(std::as_bytes(std::span(file)), system::fnv1a(std::as_bytes(std::span(boot))));
   return key == 0 ? 1 : key;  // 0 means "no session"
 }
 
