@@ -14,6 +14,7 @@
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/truncated_rings.hpp"
+#include "support/file_bytes.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -33,13 +34,6 @@ ErrorCode open_error(const std::filesystem::path& path, std::string* message = n
   return ErrorCode::io_error;
 }
 
-void patch(const std::filesystem::path& path, off_t offset, const void* bytes, std::size_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  REQUIRE(fd >= 0);
-  REQUIRE(::pwrite(fd, bytes, size, offset) == static_cast<ssize_t>(size));
-  ::close(fd);
-}
-
 format::FileIdentity read_identity(const std::filesystem::path& path) {
   format::FileIdentity identity{};
   std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(&identity), sizeof identity);
@@ -50,7 +44,7 @@ format::FileIdentity read_identity(const std::filesystem::path& path) {
 void rewrite_identity(const std::filesystem::path& path, format::FileIdentity identity) {
   identity.identity_crc32c = crc32c({reinterpret_cast<const std::byte*>(&identity),
                                      offsetof(format::FileIdentity, identity_crc32c)});
-  patch(path, 0, &identity, sizeof identity);
+  patch_file(path, 0, &identity, sizeof identity);
 }
 
 }  // namespace
@@ -70,7 +64,7 @@ TEST_CASE("a file that is not a ring") {
 TEST_CASE("wrong magic in an otherwise whole ring") {
   TempDir dir;
   Ring::create(dir / "ring", small_ring(1 << 20));
-  patch(dir / "ring", 0, "RINGFILX", 8);
+  patch_file(dir / "ring", 0, "RINGFILX", 8);
   CHECK(open_error(dir / "ring") == ErrorCode::not_a_ring);
 }
 
@@ -112,7 +106,7 @@ TEST_CASE("a flipped bit in the identity is caught by its checksum") {
   TempDir dir;
   Ring::create(dir / "ring", small_ring(1 << 20));
   const std::uint8_t flipped = 0x41;
-  patch(dir / "ring", offsetof(format::FileIdentity, max_record_bytes), &flipped, 1);
+  patch_file(dir / "ring", offsetof(format::FileIdentity, max_record_bytes), &flipped, 1);
   CHECK(open_error(dir / "ring") == ErrorCode::corrupt);
 }
 
@@ -216,7 +210,7 @@ TEST_CASE("a record length out of bounds stops the consumer with corrupt, never 
   const std::uint64_t second = format::frame_stride(format::kRecordHeaderBytes + 4);
   const std::uint64_t bad_word =
       format::make_commit_word(0x7fffffff, format::FrameType::data, geometry.tag_of(second));
-  patch(dir / "ring", static_cast<off_t>(ring.info().data_offset + second), &bad_word, sizeof bad_word);
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + second), &bad_word, sizeof bad_word);
 
   std::vector<std::string> seen;
   const PollResult polled = consumer.poll([&](const Record& record) {
@@ -246,7 +240,7 @@ TEST_CASE("bytes below the head that no producer claims are reported once the un
   // The second record's commit word never reached the file (a crash of the machine).
   const std::uint64_t second = format::frame_stride(format::kRecordHeaderBytes + 3);
   const std::uint64_t zero = 0;
-  patch(dir / "ring", static_cast<off_t>(ring.info().data_offset + second), &zero, sizeof zero);
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + second), &zero, sizeof zero);
 
   std::vector<std::string> seen;
   const auto collect = [&](const Record& record) {
@@ -276,7 +270,7 @@ TEST_CASE("a payload that no longer matches its checksum is reported") {
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   REQUIRE(producer.write(as_bytes("checksummed payload")) == ClaimStatus::ok);
-  patch(dir / "ring", static_cast<off_t>(ring.info().data_offset + format::kRecordHeaderBytes + 3), "X", 1);
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + format::kRecordHeaderBytes + 3), "X", 1);
   CHECK(consumer.poll([](const Record&) {}).status == PollStatus::corrupt);
   CHECK(consumer.stats().checksum_failures == 1);
 }
@@ -315,9 +309,9 @@ TEST_CASE("records past the head (a header older than the data after a crash) ar
   // The header page as written back before the second record: the head after the first. Then
   // the machine restarted: the session in the file is another boot's (ring_session_test.cpp).
   const std::uint64_t head = format::frame_stride(format::kRecordHeaderBytes + 4);
-  patch(dir / "ring", offsetof(format::FileHeader, head_position), &head, sizeof head);
+  patch_file(dir / "ring", offsetof(format::FileHeader, head_position), &head, sizeof head);
   const std::uint64_t another_boot = 1;
-  patch(dir / "ring", offsetof(format::FileHeader, session), &another_boot, sizeof another_boot);
+  patch_file(dir / "ring", offsetof(format::FileHeader, session), &another_boot, sizeof another_boot);
   Ring reopened = Ring::open(dir / "ring");
   Consumer consumer = Consumer::attach(reopened, {.start = StartFrom::earliest});
   CHECK(drain(consumer) == std::vector<std::string>{"kept"});
@@ -346,7 +340,7 @@ TEST_CASE("a damaged stretch where the oldest intact record should be is passed,
   const std::uint64_t start = head - capacity + capacity / 8;
   const std::uint64_t page = (start % capacity) / 4096 * 4096;
   const std::vector<char> zeros(8192, 0);  // two pages: the whole stretch the scan looks at
-  patch(dir / "ring", static_cast<off_t>(ring.info().data_offset + page), zeros.data(), zeros.size());
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + page), zeros.data(), zeros.size());
   Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
   const std::vector<std::string> read = drain(consumer);
   REQUIRE_FALSE(read.empty());

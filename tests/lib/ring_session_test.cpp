@@ -3,16 +3,15 @@
 // so that what a crash of the machine left past the header's head is never handed out.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "ring_access.hpp"
 #include "ringfile/format/file_header.hpp"
+#include "support/file_bytes.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,22 +21,6 @@ using namespace ringfile::test;
 namespace {
 
 constexpr std::size_t kSessionKeyOffset = offsetof(format::FileHeader, session) + offsetof(format::SessionLine, session_key);
-
-std::vector<char> read_header(const std::filesystem::path& path) {
-  std::vector<char> bytes(format::kHeaderSegmentBytes);
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  REQUIRE(fd >= 0);
-  REQUIRE(::pread(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
-  ::close(fd);
-  return bytes;
-}
-
-void patch(const std::filesystem::path& path, off_t offset, const void* bytes, std::size_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  REQUIRE(fd >= 0);
-  REQUIRE(::pwrite(fd, bytes, size, offset) == static_cast<ssize_t>(size));
-  ::close(fd);
-}
 
 std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
   std::vector<std::string> records;
@@ -58,12 +41,12 @@ void leave_as_after_a_machine_crash(const std::filesystem::path& path) {
   {
     Ring ring = Ring::create(path, small_ring(1 << 20));
     write_all(ring, numbered("kept-", 0, 4));
-    const std::vector<char> header = read_header(path);
+    const std::vector<char> header = read_file_bytes(path, 0, format::kHeaderSegmentBytes);
     write_all(ring, numbered("stale", 4, 10));
-    patch(path, 0, header.data(), header.size());
+    patch_file(path, 0, header.data(), header.size());
   }
   const std::uint64_t another_boot = 12345;
-  patch(path, kSessionKeyOffset, &another_boot, sizeof another_boot);
+  patch_file(path, kSessionKeyOffset, &another_boot, sizeof another_boot);
 }
 
 }  // namespace
@@ -113,7 +96,7 @@ TEST_CASE("opens in one session share its generation; a new session starts the n
   CHECK(detail::file_of(again).frame_generation() == format::frame_generation(generation));
 
   const std::uint64_t another_boot = key + 1;
-  patch(dir / "ring", kSessionKeyOffset, &another_boot, sizeof another_boot);
+  patch_file(dir / "ring", kSessionKeyOffset, &another_boot, sizeof another_boot);
   Ring restarted = Ring::open(dir / "ring");
   CHECK(session.generation == generation + 1);
   CHECK(session.session_key == key);
@@ -122,12 +105,8 @@ TEST_CASE("opens in one session share its generation; a new session starts the n
   CHECK(next != format::frame_generation(generation));
 
   write_all(restarted, {"one"});
-  std::vector<char> frame(sizeof(format::RecordHeader));
-  const int fd = ::open((dir / "ring").c_str(), O_RDONLY);
-  REQUIRE(fd >= 0);
-  REQUIRE(::pread(fd, frame.data(), frame.size(), static_cast<off_t>(restarted.info().data_offset)) ==
-          static_cast<ssize_t>(frame.size()));
-  ::close(fd);
+  const std::vector<char> frame =
+      read_file_bytes(dir / "ring", static_cast<off_t>(restarted.info().data_offset), sizeof(format::RecordHeader));
   format::RecordHeader header{};
   std::memcpy(&header, frame.data(), sizeof header);
   CHECK(header.generation == next);
