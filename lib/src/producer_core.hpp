@@ -116,7 +116,8 @@ class ProducerCore {
   bool refresh_limit(std::uint64_t end) noexcept;
 
   // Another producer a lap behind, still filling its claim, must not have its space reserved
-  // again under it: its late bytes would land in the new records. Recomputed about once a lap.
+  // again under it: its late bytes would land in the new records. Nor a claim whose owner is
+  // gone, until it is padded over and closed (which this does). Recomputed about once a lap.
   bool refresh_claims_limit(std::uint64_t end) noexcept;
 
   // A consumer attaching right now may have lowered the limit below our fresh reservation

@@ -7,6 +7,8 @@
 #include "atomics.hpp"
 #include "frames.hpp"
 #include "futex.hpp"
+#include "ringfile/error.hpp"
+#include "slot_life_cycle.hpp"
 
 namespace ringfile::detail {
 
@@ -56,7 +58,19 @@ bool ProducerCore::refresh_limit(std::uint64_t end) noexcept {
 }
 
 bool ProducerCore::refresh_claims_limit(std::uint64_t end) noexcept {
-  claims_limit_cache_ = open_claims_limit(file_, slot_index_);
+  ClaimsLimit limit = open_claims_limit(file_, slot_index_);
+  // Claims whose owners are gone hold us a lap behind them until closed: close them, oldest first.
+  for (std::uint32_t closed = 0; end > limit.end && limit.abandoned_slot < format::kProducerSlotCount &&
+                                 closed < format::kProducerSlotCount;
+       ++closed) {
+    try {
+      close_abandoned_claim(file_, limit.abandoned_slot);
+    } catch (const Error&) {
+      break;  // no table lock (the file system failed): blocked for now, tried again later
+    }
+    limit = open_claims_limit(file_, slot_index_);
+  }
+  claims_limit_cache_ = limit.end;
   return end <= claims_limit_cache_;
 }
 

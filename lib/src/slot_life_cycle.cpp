@@ -86,6 +86,21 @@ void require_writable(const RingFile& file) {
   }
 }
 
+// Pads over the claim the slot's last owner left open and closes it. Until it is closed, the
+// claim keeps producers a lap behind it (open_claims_limit), so the padding lands in its own lap.
+// @pre the table lock is held, and the slot's owner is gone.
+void close_claim_left_open(RingFile& file, std::uint32_t slot_index) {
+  auto& slot = file.header().producers[slot_index];
+  // A last owner killed in the middle of publishing a claim left the sequence odd: even it out.
+  auto sequence = atomic_field(slot.claim_sequence);
+  if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
+  const OpenClaim left_open = read_claim(slot);
+  if (!left_open.open()) return;
+  DataView view(file, DataView::Access::read_write);
+  pad_abandoned_range(file, view, slot_index, left_open.start, left_open.end);
+  publish_claim(slot, {left_open.end, left_open.end, 0});
+}
+
 }  // namespace
 
 // ---- producer slots -------------------------------------------------------------------------
@@ -116,15 +131,7 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
                     " producer slots are taken by live processes; stop a producer first");
   }
   auto& slot = header.producers[chosen];
-  // A last owner killed in the middle of publishing a claim left the sequence odd: even it out.
-  auto sequence = atomic_field(slot.claim_sequence);
-  if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
-  const OpenClaim left_open = read_claim(slot);
-  if (left_open.open()) {
-    DataView view(file, DataView::Access::read_write);
-    pad_abandoned_range(file, view, chosen, left_open.start, left_open.end);
-    publish_claim(slot, {left_open.end, left_open.end, 0});
-  }
+  close_claim_left_open(file, chosen);
   // The counts are the new owner's (its Producer starts from zero): the last owner's would be
   // shown under the new pid until its first commit. Reset before the pid is published
   // (release), so that a reader that sees the new pid (acquire) sees the new counts. A dead last
@@ -141,6 +148,13 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
   // Release: pairs with acquire loads of state by consumers and status, publishing the owner.
   atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::active), std::memory_order_release);
   return chosen;
+}
+
+void close_abandoned_claim(RingFile& file, std::uint32_t slot_index) {
+  TableLock lock(file);
+  // Under the lock no producer takes the slot meanwhile; re-checked, as it may have been taken
+  // (and the claim closed) since the caller looked.
+  if (producer_gone(file.header().producers[slot_index])) close_claim_left_open(file, slot_index);
 }
 
 void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept {

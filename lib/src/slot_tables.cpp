@@ -77,11 +77,7 @@ std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uin
     const auto& slot = file.header().producers[index];
     const OpenClaim claim = read_claim(slot);
     if (position < claim.start || position >= claim.end) continue;
-    // Acquire: pairs with the release store of state that publishes a producer's slot.
-    const bool alive = atomic_field(slot.state).load(std::memory_order_acquire) !=
-                           static_cast<std::uint32_t>(ProducerState::free) &&
-                       is_alive(owner_of(slot));
-    if (alive) return 0;
+    if (!producer_gone(slot)) return 0;
     if (claim.end % format::kFrameAlignment == 0) end = std::min(end, claim.end);
   }
   return end;
@@ -89,7 +85,13 @@ std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uin
 
 }  // namespace
 
-std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
+bool producer_gone(const format::ProducerSlot& slot) noexcept {
+  // Acquire: pairs with the release store of state that publishes or frees a producer's slot.
+  return atomic_field(slot.state).load(std::memory_order_acquire) == static_cast<std::uint32_t>(ProducerState::free) ||
+         !is_alive(owner_of(slot));
+}
+
+ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
   const auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
   // The head first (seq_cst, as the claimants' head CAS): a claim published after this load
@@ -99,16 +101,17 @@ std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) no
   const auto unblock_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().unblock_timeout).count());
   const std::uint64_t now = coarse_realtime_ns();
-  std::uint64_t oldest = head;
+  ClaimsLimit limit{head + capacity};
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
     if (index == own_slot) continue;
     const auto& slot = header.producers[index];
     const OpenClaim claim = read_claim(slot);
-    if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
-    if (now > claim.time_ns + unblock_ns || !is_alive(owner_of(slot))) continue;
-    oldest = claim.start;
+    if (!claim.open() || claim.start + capacity >= limit.end || claim.end <= head - std::min(head, capacity)) continue;
+    const bool gone = producer_gone(slot);
+    if (!gone && now > claim.time_ns + unblock_ns) continue;
+    limit = {claim.start + capacity, gone ? index : format::kProducerSlotCount};
   }
-  return oldest + capacity;
+  return limit;
 }
 
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
@@ -132,6 +135,13 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
       continue;
     }
     if (read.kind == FrameKind::corrupt) return;
+    // A claim its owner reserved holds producers a lap behind it while open (open_claims_limit),
+    // but one published by an owner killed before it moved the head may be older than the
+    // limits producers last computed: its space may be in the next lap already, and what was
+    // read is then newer records. Seq_cst, loaded after the frame's acquire load: when nobody had
+    // reserved the next lap's bytes here, the frame read is this lap's.
+    const std::uint64_t head_now = load_field(file.header().head_position.value, std::memory_order_seq_cst);
+    if (head_now > position + geometry.capacity) return;
     // Killed between publishing its claim and moving the head, the last owner never reserved
     // this space: the producer that did holds its own claim on it.
     const std::uint64_t padding_end =

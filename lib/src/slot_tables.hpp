@@ -33,14 +33,25 @@ ProcessIdentity owner_of(const format::ProducerSlot& slot) noexcept;
 ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 
 // How far producers may reserve without reaching into another producer's open claim from the
-// lap before: the oldest live claim's start plus the capacity (the head plus the capacity when
-// there is none). A claim whose owner is gone, or that is older than the unblock timeout, does
-// not count: consumers pad it over, and its late commit fails. @pre called by the producer that
-// owns `own_slot`, with no claim of its own open.
-std::uint64_t open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept;
+// lap before: the oldest claim's start plus the capacity (the head plus the capacity when there
+// is none). A live claim older than the unblock timeout does not count: consumers pad it over,
+// and its late commit fails. A claim whose owner is gone counts until it is closed: the padding
+// written over its frames (by consumers, or close_abandoned_claim) must land in the lap it was
+// for, never in the records of the next one. `abandoned_slot` names such a claim when it is the
+// one that sets the limit (kProducerSlotCount otherwise).
+// @pre called by the producer that owns `own_slot`, with no claim of its own open.
+struct ClaimsLimit {
+  std::uint64_t end = 0;
+  std::uint32_t abandoned_slot = format::kProducerSlotCount;
+};
+ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept;
+
+// Whether the producer slot's owner is gone: the slot freed, or its process dead.
+bool producer_gone(const format::ProducerSlot& slot) noexcept;
 
 // Pads over every uncommitted frame in [start, end), the claim of slot `slot_index` whose owner
-// is gone, up to the first frame another slot's claim covers.
+// is gone, up to the first frame another slot's claim covers. @pre the claim is still open in
+// the slot, so that producers cannot reserve its space a lap later meanwhile (open_claims_limit).
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
                          std::uint64_t end) noexcept;
 

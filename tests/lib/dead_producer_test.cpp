@@ -202,3 +202,30 @@ TEST_CASE("a producer taking over a dead slot pads its claim only below the head
   std::byte* frame = view.at(head, format::kRecordHeaderBytes);
   CHECK(detail::read_frame(frame, head, detail::file_of(ring).geometry()).kind == detail::FrameKind::uncommitted);
 }
+
+TEST_CASE("a claim whose producer died holds producers a lap behind it until it is padded over and closed") {
+  // Found by the fault suite: the producers' limit ignored such a claim, so its space was reserved
+  // again a lap later while a producer taking over the dead slot was still padding it over; the
+  // padding landed in the new records (a checksum mismatch, or a record turned into a hole).
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  auto& file = detail::file_of(ring);
+  const std::uint64_t capacity = file.geometry().capacity;
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
+  const std::uint64_t start = ring.head_position();
+  leave_dead_claim(ring, 3, start, start + 256);  // reserved, never committed
+  detail::atomic_field(file.header().head_position.value).store(start + 256);
+
+  const detail::ClaimsLimit limit = detail::open_claims_limit(file, producer.slot());
+  CHECK(limit.end == start + capacity);
+  CHECK(limit.abandoned_slot == 3);
+
+  // The producer that needs the space pads the claim over and closes it, then goes on.
+  const std::vector<std::byte> record(1000);
+  while (ring.head_position() < start + capacity + 4096) {
+    REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+  CHECK_FALSE(detail::read_claim(file.header().producers[3]).open());
+  CHECK(detail::open_claims_limit(file, producer.slot()).abandoned_slot == format::kProducerSlotCount);
+}

@@ -77,6 +77,13 @@ double percentile(std::vector<double> values, double fraction) {
 
 constexpr std::uint64_t kMarkerId = 999999;
 
+// Everything an ended child printed that the test has not read yet, lines joined by " | ".
+std::string remaining_output(ChildProcess& child) {
+  std::string text;
+  while (const auto line = child.read_line()) text += (text.empty() ? "" : " | ") + *line;
+  return text + " (exit " + std::to_string(child.wait()) + ")";
+}
+
 }  // namespace
 
 TEST_SUITE("fault") {
@@ -132,12 +139,19 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
       };
       INFO("kill " << kill << ": claim [" << left->open_claim_start << ", " << claim_end << "), head "
                    << ring.head_position() << ", cursors" << cursors());
+      // A verifying consumer that quit said why: the test fails with its words, at once.
+      std::string quit_saying;
       REQUIRE(within(std::chrono::seconds(60), [&] {
+        for (ChildProcess* consumer : {&named, &anonymous}) {
+          if (consumer->ended()) quit_saying = remaining_output(*consumer);
+        }
         const auto consumers = ring.consumers();
-        return consumers.size() == 2 && std::all_of(consumers.begin(), consumers.end(), [&](const ConsumerInfo& c) {
-                 return c.cursor >= claim_end;
-               });
+        return !quit_saying.empty() ||
+               (consumers.size() == 2 && std::all_of(consumers.begin(), consumers.end(), [&](const ConsumerInfo& c) {
+                  return c.cursor >= claim_end;
+                }));
       }));
+      if (!quit_saying.empty()) FAIL("a verifying consumer quit: " << quit_saying);
       claim_passed_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - killed_at).count());
     }
   }

@@ -81,4 +81,16 @@ int ChildProcess::wait() {
   return *exit_code_;
 }
 
+bool ChildProcess::ended() {
+  if (exit_code_) return true;
+  int status = 0;
+  pid_t reaped = 0;
+  while ((reaped = ::waitpid(pid_, &status, WNOHANG)) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  if (reaped == 0) return false;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return true;
+}
+
 }  // namespace ringfile::test

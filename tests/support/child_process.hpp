@@ -24,6 +24,8 @@ class ChildProcess {
   void kill_hard();  // SIGKILL, then reap
   // Waits for the child to exit; returns its exit code, or 128 + signal.
   int wait();
+  // Whether the child has exited (reaped if so), without waiting.
+  bool ended();
   pid_t pid() const noexcept { return pid_; }
 
  private:
