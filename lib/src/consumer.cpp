@@ -121,6 +121,17 @@ bool ConsumerCore::reach_past_known_head(std::uint64_t position) noexcept {
   return position < known_head_;
 }
 
+FrameRead ConsumerCore::read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept {
+  FrameRead read = read_frame(frame, position, geometry_);
+  if (read.kind != FrameKind::corrupt) return read;
+  if (claim_covers(header_, position)) {
+    read.kind = FrameKind::uncommitted;
+    return read;
+  }
+  // Committed, and its claim closed, since the first look: that read was the earlier lap's.
+  return read_frame(frame, position, geometry_);
+}
+
 // The frame at `position` is below the head but uncommitted. Returns true when it was padded
 // over (its producer died, or it outlived the unblock timeout), so the caller reads it again.
 // @pre position < known_head_: a producer reserved the frame and is filling it (the usual case,
@@ -227,7 +238,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
     replay_.reached(position, view_);
-    const FrameRead read = read_frame(frame, position, geometry_);
+    const FrameRead read = read_frame_unless_claimed(frame, position);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
       if (unclaimed_hole_) result.status = report_damage(position, "uncommitted bytes below the head that no producer claims");
@@ -286,7 +297,7 @@ bool ConsumerCore::poll_has_work() noexcept {
   if (position_ >= known_head_ && !reach_past_known_head(position_)) return false;
   std::byte* frame = view_.at(geometry_.offset_of(position_), header_bytes_at(position_, geometry_));
   if (frame == nullptr) return false;
-  const FrameRead read = read_frame(frame, position_, geometry_);
+  const FrameRead read = read_frame_unless_claimed(frame, position_);
   if (read.kind != FrameKind::uncommitted) return true;
   return resolve_uncommitted(frame, position_, read.commit_word) || unclaimed_hole_;
 }

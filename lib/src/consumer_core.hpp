@@ -54,6 +54,12 @@ class ConsumerCore {
   void skip_damage() noexcept;
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
   bool poll_has_work() noexcept;
+
+  // read_frame, where a frame a producer has claimed never reads as corrupt: until its commit,
+  // what is there is an earlier lap's bytes, and 8 of them may pass for a commit word of this
+  // lap (its 24-bit lap tag matched by chance) with a type or length that is not one. Such a
+  // frame reads as uncommitted, and is resolved as one (resolve_uncommitted).
+  FrameRead read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
   // Remembers the damage at `position` (the next poll skips past it) and what it is, for the

@@ -91,6 +91,14 @@ bool producer_gone(const format::ProducerSlot& slot) noexcept {
          !is_alive(owner_of(slot));
 }
 
+bool claim_covers(const format::FileHeader& header, std::uint64_t position) noexcept {
+  for (const auto& slot : header.producers) {
+    const OpenClaim claim = read_claim(slot);
+    if (position >= claim.start && position < claim.end) return true;
+  }
+  return false;
+}
+
 ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
   const auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;

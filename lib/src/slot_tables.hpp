@@ -49,6 +49,9 @@ ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noex
 // Whether the producer slot's owner is gone: the slot freed, or its process dead.
 bool producer_gone(const format::ProducerSlot& slot) noexcept;
 
+// Whether an open claim in any producer slot covers `position`, whoever owns it.
+bool claim_covers(const format::FileHeader& header, std::uint64_t position) noexcept;
+
 // Pads over every uncommitted frame in [start, end), the claim of slot `slot_index` whose owner
 // is gone, up to the first frame another slot's claim covers. @pre the claim is still open in
 // the slot, so that producers cannot reserve its space a lap later meanwhile (open_claims_limit).

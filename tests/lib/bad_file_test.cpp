@@ -229,6 +229,42 @@ TEST_CASE("a record length out of bounds stops the consumer with corrupt, never 
   CHECK(consumer.stats().lost_bytes == format::frame_stride(format::kRecordHeaderBytes + 13));
 }
 
+TEST_CASE("an earlier lap's bytes that pass for a bad commit word in a claimed frame are not damage") {
+  // Found by the fault suite: a consumer waiting at a claim read the 8 stale bytes where the
+  // commit word goes, whose lap tag matched this lap's by chance (one in 2^24), and reported an
+  // unknown frame type while the producer was filling the record.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
+  const std::uint64_t next = ring.head_position();
+  constexpr auto kNoSuchType = static_cast<format::FrameType>(0x55);
+  const std::uint64_t stale_word =
+      format::make_commit_word(1234, kNoSuchType, detail::file_of(ring).geometry().tag_of(next));
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + next), &stale_word, sizeof stale_word);
+
+  ClaimResult claim = producer.claim(5, std::chrono::seconds(10));
+  REQUIRE(claim.status == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"before"});
+  const PollResult waiting = consumer.poll([](const Record&) {});
+  CHECK(waiting.status == PollStatus::ok);
+  CHECK(waiting.records == 0);
+  std::memcpy(claim.buffer.data(), "after", 5);
+  REQUIRE(producer.commit() == ClaimStatus::ok);
+  CHECK(drain(consumer) == std::vector<std::string>{"after"});
+  // Without a claim over them the same bytes are damage, reported at once.
+  const std::uint64_t unclaimed = ring.head_position();
+  const std::uint64_t unclaimed_word =
+      format::make_commit_word(1234, kNoSuchType, detail::file_of(ring).geometry().tag_of(unclaimed));
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + unclaimed), &unclaimed_word,
+             sizeof unclaimed_word);
+  detail::atomic_field(detail::file_of(ring).header().head_position.value).store(unclaimed + 8);
+  const PollResult damaged = consumer.poll([](const Record&) {});
+  CHECK(damaged.status == PollStatus::corrupt);
+  CHECK(damaged.error_message.find("unknown frame type") != std::string::npos);
+}
+
 TEST_CASE("bytes below the head that no producer claims are reported once the unblock timeout passes") {
   TempDir dir;
   CreateOptions options = small_ring(1 << 20);
