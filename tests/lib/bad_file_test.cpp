@@ -238,11 +238,14 @@ TEST_CASE("an earlier lap's bytes that pass for a bad commit word in a claimed f
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
-  const std::uint64_t next = ring.head_position();
-  constexpr auto kNoSuchType = static_cast<format::FrameType>(0x55);
-  const std::uint64_t stale_word =
-      format::make_commit_word(1234, kNoSuchType, detail::file_of(ring).geometry().tag_of(next));
-  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + next), &stale_word, sizeof stale_word);
+  // At `position`: a commit word of this lap with a frame type that does not exist.
+  const auto plant_stale_word = [&](std::uint64_t position) {
+    constexpr auto kNoSuchType = static_cast<format::FrameType>(0x55);
+    const std::uint64_t word =
+        format::make_commit_word(1234, kNoSuchType, detail::file_of(ring).geometry().tag_of(position));
+    patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + position), &word, sizeof word);
+  };
+  plant_stale_word(ring.head_position());
 
   ClaimResult claim = producer.claim(5, std::chrono::seconds(10));
   REQUIRE(claim.status == ClaimStatus::ok);
@@ -255,10 +258,7 @@ TEST_CASE("an earlier lap's bytes that pass for a bad commit word in a claimed f
   CHECK(drain(consumer) == std::vector<std::string>{"after"});
   // Without a claim over them the same bytes are damage, reported at once.
   const std::uint64_t unclaimed = ring.head_position();
-  const std::uint64_t unclaimed_word =
-      format::make_commit_word(1234, kNoSuchType, detail::file_of(ring).geometry().tag_of(unclaimed));
-  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + unclaimed), &unclaimed_word,
-             sizeof unclaimed_word);
+  plant_stale_word(unclaimed);
   detail::atomic_field(detail::file_of(ring).header().head_position.value).store(unclaimed + 8);
   const PollResult damaged = consumer.poll([](const Record&) {});
   CHECK(damaged.status == PollStatus::corrupt);
