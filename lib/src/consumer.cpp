@@ -175,8 +175,11 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     padding_end = std::min(padding_end, claim.end);
   }
   if (claimed) {
-    if (slot_ == nullptr) {
-      // A read-only tap cannot pad the claim over: it steps over it, as it would over padding.
+    if (slot_ == nullptr || may_be_lapped_) {
+      // A read-only tap cannot pad the claim over, and a consumer producers may lap must not: a
+      // producer may close the claim and reserve its space again while we pad (the padding
+      // would land in new records). It steps over it, as it would over padding; holding
+      // consumers, or the producer the claim holds back a lap later, pad it over.
       if (atomic_field(commit_word_of(frame)).load(std::memory_order_acquire) == commit_word) {
         position_ = padding_end;
       }

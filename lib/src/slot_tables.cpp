@@ -109,17 +109,19 @@ ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noex
   const auto unblock_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(file.info().unblock_timeout).count());
   const std::uint64_t now = coarse_realtime_ns();
-  ClaimsLimit limit{head + capacity};
+  std::uint64_t oldest = head;
+  std::uint32_t oldest_abandoned = format::kProducerSlotCount;
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
     if (index == own_slot) continue;
     const auto& slot = header.producers[index];
     const OpenClaim claim = read_claim(slot);
-    if (!claim.open() || claim.start + capacity >= limit.end || claim.end <= head - std::min(head, capacity)) continue;
+    if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
     const bool gone = producer_gone(slot);
     if (!gone && now > claim.time_ns + unblock_ns) continue;
-    limit = {claim.start + capacity, gone ? index : format::kProducerSlotCount};
+    oldest = claim.start;
+    oldest_abandoned = gone ? index : format::kProducerSlotCount;
   }
-  return limit;
+  return {oldest + capacity, oldest_abandoned};
 }
 
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,
@@ -130,6 +132,8 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
       atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
   // Space a lap behind the head has been reserved again by others: the old claim is gone.
   if (end + geometry.capacity <= head) return;
+  // Claims span whole frames: bounds off the 8-byte grid are not a claim (a damaged table).
+  if (start % format::kFrameAlignment != 0 || end % format::kFrameAlignment != 0) return;
   // Space at and beyond the head was never reserved (the last owner died before moving the
   // head): a padding frame written there would hide the record the next producer puts there.
   end = std::min(end, head);
@@ -142,7 +146,14 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
       position += read.stride;
       continue;
     }
-    if (read.kind == FrameKind::corrupt) return;
+    // Uncommitted, or corrupt: until a commit an earlier lap's bytes are there, and 8 of them may
+    // pass for a commit word of this lap with a type or length that is not one. Either way it is
+    // padded over, unless another claim says whose it is: killed between publishing its claim
+    // and moving the head, the last owner never reserved this space, and the producer that did
+    // holds its own claim on it.
+    const std::uint64_t padding_end =
+        abandoned_until(file, slot_index, position, std::min(end, geometry.lap_end(position)));
+    if (padding_end == 0) return;
     // A claim its owner reserved holds producers a lap behind it while open (open_claims_limit),
     // but one published by an owner killed before it moved the head may be older than the
     // limits producers last computed: its space may be in the next lap already, and what was
@@ -150,11 +161,6 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
     // reserved the next lap's bytes here, the frame read is this lap's.
     const std::uint64_t head_now = load_field(file.header().head_position.value, std::memory_order_seq_cst);
     if (head_now > position + geometry.capacity) return;
-    // Killed between publishing its claim and moving the head, the last owner never reserved
-    // this space: the producer that did holds its own claim on it.
-    const std::uint64_t padding_end =
-        abandoned_until(file, slot_index, position, std::min(end, geometry.lap_end(position)));
-    if (padding_end == 0) return;
     if (pad_over(frame, position, padding_end - position, read.commit_word, geometry)) {
       position = padding_end;
     }
