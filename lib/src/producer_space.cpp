@@ -64,7 +64,9 @@ bool ProducerCore::refresh_claims_limit(std::uint64_t end) noexcept {
                                  closed < format::kProducerSlotCount;
        ++closed) {
     try {
-      close_abandoned_claim(file_, limit.abandoned_slot);
+      // The table lock busy (someone attaching, or closing this very claim): blocked for now,
+      // tried again when this producer next looks for space.
+      if (!close_abandoned_claim(file_, limit.abandoned_slot)) break;
     } catch (const Error&) {
       break;  // no table lock (the file system failed): blocked for now, tried again later
     }

@@ -440,6 +440,19 @@ std::unique_lock<std::mutex> RingFile::lock_tables() {
   return guard;
 }
 
+std::unique_lock<std::mutex> RingFile::try_lock_tables() {
+  std::unique_lock<std::mutex> guard(table_mutex_, std::try_to_lock);
+  if (!guard.owns_lock()) return guard;
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      guard.unlock();
+      return guard;
+    }
+    if (errno != EINTR) throw_errno(errno, path_, "locking the slot tables");
+  }
+  return guard;
+}
+
 void RingFile::unlock_tables(std::unique_lock<std::mutex>& guard) {
   ::flock(fd_, LOCK_UN);
   guard.unlock();

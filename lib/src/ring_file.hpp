@@ -70,6 +70,8 @@ class RingFile {
   // Serialises slot table changes between threads (mutex) and processes (file lock).
   // @pre not read_only()
   std::unique_lock<std::mutex> lock_tables();
+  // As lock_tables, without waiting: the guard owns no lock when another thread or process holds it.
+  std::unique_lock<std::mutex> try_lock_tables();
   void unlock_tables(std::unique_lock<std::mutex>& guard);
 
  private:
@@ -101,7 +103,12 @@ class RingFile {
 class TableLock {
  public:
   explicit TableLock(RingFile& file) : file_(file), guard_(file.lock_tables()) {}
-  ~TableLock() { file_.unlock_tables(guard_); }
+  // Only if the lock is free now: see owns_lock().
+  TableLock(RingFile& file, std::try_to_lock_t) : file_(file), guard_(file.try_lock_tables()) {}
+  ~TableLock() {
+    if (guard_.owns_lock()) file_.unlock_tables(guard_);
+  }
+  bool owns_lock() const noexcept { return guard_.owns_lock(); }
   TableLock(const TableLock&) = delete;
   TableLock& operator=(const TableLock&) = delete;
 

@@ -150,11 +150,13 @@ std::uint32_t acquire_producer_slot(RingFile& file) {
   return chosen;
 }
 
-void close_abandoned_claim(RingFile& file, std::uint32_t slot_index) {
-  TableLock lock(file);
+bool close_abandoned_claim(RingFile& file, std::uint32_t slot_index) {
+  TableLock lock(file, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
   // Under the lock no producer takes the slot meanwhile; re-checked, as it may have been taken
   // (and the claim closed) since the caller looked.
   if (producer_gone(file.header().producers[slot_index])) close_claim_left_open(file, slot_index);
+  return true;
 }
 
 void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept {

@@ -27,8 +27,9 @@ std::uint32_t acquire_producer_slot(RingFile& file);
 void release_producer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
 // A slot whose owner is gone, with a claim still open that holds producers a lap behind it
 // (open_claims_limit): pads over the claim's uncommitted frames and closes it, unless a new owner
-// took the slot meanwhile. Takes the table lock; throws Error when that fails.
-void close_abandoned_claim(RingFile& file, std::uint32_t slot_index);
+// took the slot meanwhile. Takes the table lock only if it is free now (a reservation must not
+// wait on it): false when another thread or process holds it. Throws Error when locking fails.
+bool close_abandoned_claim(RingFile& file, std::uint32_t slot_index);
 
 // ---- consumer slots -------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 // every other producer's records arrive intact and in order.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,4 +230,38 @@ TEST_CASE("a claim whose producer died holds producers a lap behind it until it 
   }
   CHECK_FALSE(detail::read_claim(file.header().producers[3]).open());
   CHECK(detail::open_claims_limit(file, producer.slot()).abandoned_slot == format::kProducerSlotCount);
+}
+
+TEST_CASE("a producer that must close a dead claim does not wait for the table lock") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  auto& file = detail::file_of(ring);
+  const std::uint64_t capacity = file.geometry().capacity;
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
+  const std::uint64_t start = ring.head_position();
+  leave_dead_claim(ring, 3, start, start + 256);
+  detail::atomic_field(file.header().head_position.value).store(start + 256);
+  const std::vector<std::byte> record(1000);
+  while (ring.head_position() + 2 * 1040 < start + capacity) {
+    REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+
+  // Another process's hold on the table lock, as while a consumer attaches: the next claims
+  // would block (the space is the dead claim's a lap later) and say so at once.
+  const int other = ::open((dir / "ring").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(other >= 0);
+  REQUIRE(::flock(other, LOCK_EX) == 0);
+  ClaimStatus status = ClaimStatus::ok;
+  for (int records = 0; records < 3 && status == ClaimStatus::ok; ++records) {
+    ClaimResult claim = producer.try_claim(record.size());
+    status = claim.status;
+    if (status == ClaimStatus::ok) REQUIRE(producer.commit() == ClaimStatus::ok);
+  }
+  CHECK(status == ClaimStatus::would_block);
+  CHECK(detail::read_claim(file.header().producers[3]).open());
+  ::flock(other, LOCK_UN);
+  ::close(other);
+  REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
+  CHECK_FALSE(detail::read_claim(file.header().producers[3]).open());
 }
