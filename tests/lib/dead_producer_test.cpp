@@ -163,6 +163,16 @@ void leave_dead_claim(Ring& ring, std::uint32_t index, std::uint64_t start, std:
   detail::atomic_field(slot.state).store(static_cast<std::uint32_t>(format::ProducerState::active));
 }
 
+// After one record by `producer`: slot 3 as a producer killed while filling the next 256 bytes,
+// which it had reserved (the head moved past them). Returns where they start.
+std::uint64_t leave_reserved_dead_claim(Ring& ring, Producer& producer) {
+  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
+  const std::uint64_t start = ring.head_position();
+  leave_dead_claim(ring, 3, start, start + 256);
+  detail::atomic_field(detail::file_of(ring).header().head_position.value).store(start + 256);
+  return start;
+}
+
 }  // namespace
 
 TEST_CASE("a claim left by a producer killed before it moved the head never hides the next producer's record") {
@@ -214,10 +224,7 @@ TEST_CASE("a claim whose producer died holds producers a lap behind it until it 
   auto& file = detail::file_of(ring);
   const std::uint64_t capacity = file.geometry().capacity;
   Producer producer(ring);
-  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
-  const std::uint64_t start = ring.head_position();
-  leave_dead_claim(ring, 3, start, start + 256);  // reserved, never committed
-  detail::atomic_field(file.header().head_position.value).store(start + 256);
+  const std::uint64_t start = leave_reserved_dead_claim(ring, producer);
 
   const detail::ClaimsLimit limit = detail::open_claims_limit(file, producer.slot());
   CHECK(limit.end == start + capacity);
@@ -238,10 +245,7 @@ TEST_CASE("a producer that must close a dead claim does not wait for the table l
   auto& file = detail::file_of(ring);
   const std::uint64_t capacity = file.geometry().capacity;
   Producer producer(ring);
-  REQUIRE(producer.write(as_bytes("before")) == ClaimStatus::ok);
-  const std::uint64_t start = ring.head_position();
-  leave_dead_claim(ring, 3, start, start + 256);
-  detail::atomic_field(file.header().head_position.value).store(start + 256);
+  const std::uint64_t start = leave_reserved_dead_claim(ring, producer);
   const std::vector<std::byte> record(1000);
   while (ring.head_position() + 2 * 1040 < start + capacity) {
     REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
