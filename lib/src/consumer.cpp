@@ -164,13 +164,8 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     if (position < claim.start || position >= claim.end) continue;
     // Claims span whole frames: an end off the 8-byte grid is not a claim (a damaged table).
     if (claim.end % format::kFrameAlignment != 0) continue;
-    // Acquire: pairs with the release store that frees or takes the slot (slot_life_cycle.cpp).
-    const bool owner_gone =
-        atomic_field(producer.state).load(std::memory_order_acquire) ==
-            static_cast<std::uint32_t>(format::ProducerState::free) ||
-        !is_alive(owner_of(producer));
     const bool outlived_timeout = realtime_ns() > claim.time_ns + unblock_ns;
-    if (!owner_gone && !outlived_timeout) return false;
+    if (!producer_gone(producer) && !outlived_timeout) return false;
     claimed = true;
     padding_end = std::min(padding_end, claim.end);
   }

@@ -71,26 +71,22 @@ void ChildProcess::kill_hard() {
   wait();
 }
 
-int ChildProcess::wait() {
-  if (exit_code_) return *exit_code_;
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  }
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return *exit_code_;
-}
-
-bool ChildProcess::ended() {
-  if (exit_code_) return true;
+bool ChildProcess::reap(int options) {
   int status = 0;
   pid_t reaped = 0;
-  while ((reaped = ::waitpid(pid_, &status, WNOHANG)) < 0) {
+  while ((reaped = ::waitpid(pid_, &status, options)) < 0) {
     if (errno != EINTR) throw std::runtime_error("waitpid failed");
   }
-  if (reaped == 0) return false;
+  if (reaped == 0) return false;  // WNOHANG: still running
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return true;
 }
+
+int ChildProcess::wait() {
+  if (!exit_code_) reap(0);
+  return *exit_code_;
+}
+
+bool ChildProcess::ended() { return exit_code_ || reap(WNOHANG); }
 
 }  // namespace ringfile::test

@@ -34,6 +34,9 @@ class ChildProcess {
   int from_child_ = -1;
   std::string buffered_;
   std::optional<int> exit_code_;
+
+  // waitpid with `options` (0 or WNOHANG); records the exit code when it reaped the child.
+  bool reap(int options);
 };
 
 // Called by main() for `--child ROLE ARGS...`; returns the exit code.
