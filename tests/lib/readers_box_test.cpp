@@ -57,6 +57,10 @@ bool make_boxed_setting(std::optional<Setting>& setting) {
     MESSAGE("skipped: " << setting->dir.path() << " is tmpfs or has less than " << (2 * kCapacity >> 20) << " MiB free");
     return false;
   }
+  if (!box_counts_disk_reads(setting->dir.path(), &why_not)) {
+    MESSAGE("skipped: the box cannot count disk reads (" << why_not << ")");
+    return false;
+  }
   setting->registry.emplace(setting->dir / "registry");
   return true;
 }
