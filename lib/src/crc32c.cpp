@@ -4,7 +4,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
-#include <nmmintrin.h>
+#include <immintrin.h>
 #endif
 
 #include "crc32c_portable.hpp"
@@ -132,10 +132,9 @@ __attribute__((target("sse4.2"))) std::uint32_t update_three_streams(std::uint32
   return crc;
 }
 
-__attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, const std::byte* data,
+// What is left after the streams or the folding: one crc32 instruction a word.
+__attribute__((target("sse4.2"))) std::uint32_t update_words(std::uint32_t crc, const std::byte* data,
                                                              std::size_t size) noexcept {
-  crc = update_three_streams<kLongStreamBytes>(crc, data, size);
-  crc = update_three_streams<kShortStreamBytes>(crc, data, size);
   std::uint64_t wide = crc;
   for (; size >= 8; size -= 8, data += 8) {
     std::uint64_t word;
@@ -147,8 +146,105 @@ __attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, 
   return narrow;
 }
 
+__attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, const std::byte* data,
+                                                             std::size_t size) noexcept {
+  crc = update_three_streams<kLongStreamBytes>(crc, data, size);
+  crc = update_three_streams<kShortStreamBytes>(crc, data, size);
+  return update_words(crc, data, size);
+}
+
+// Folding with carry-less multiplication (VPCLMULQDQ on 256-bit registers), where the CPU has
+// it: the crc32 instruction computes 8 bytes a cycle at best, three streams or not, which at
+// 4 KiB was half a record's cost once the ring's own overhead was gone. Folding computes no CRC
+// on the way: eight 16-byte lanes, each a polynomial congruent (mod P) to all the data it has
+// passed, are carried forward over the next 128 bytes and added to them; at the end the lanes
+// are folded into one, and the crc32 instruction reduces those 16 bytes (then the tail).
+// Measured here (an AMD EPYC with VPCLMULQDQ): 512 B 20 ns against 47, 4 KiB 160 against 198.
+//
+// The arithmetic, with bits reflected as in the crc32 instruction: bit i of a 16-byte lane is
+// the coefficient of x^(127 - i). Carrying a lane D bits forward multiplies its first and second
+// 8 bytes by x^(D + 64) and x^D mod P; a carry-less product of 64-bit reflected operands lands one
+// degree low, so the constants are x^(D + 63) and x^(D - 1) mod P, reflected, in a word's top half.
+constexpr std::uint32_t x_power_mod_p(unsigned exponent) noexcept {  // unreflected: bit d is x^d
+  std::uint64_t remainder = 1;
+  for (unsigned step = 0; step < exponent; ++step) {
+    remainder <<= 1;
+    if ((remainder >> 32) != 0) remainder ^= 0x11EDC6F41ull;  // P, the Castagnoli polynomial
+  }
+  return static_cast<std::uint32_t>(remainder);
+}
+
+constexpr std::uint64_t fold_constant(unsigned exponent) noexcept {
+  const std::uint32_t power = x_power_mod_p(exponent);
+  std::uint32_t reflected = 0;
+  for (int bit = 0; bit < 32; ++bit) reflected |= ((power >> bit) & 1u) << (31 - bit);
+  return std::uint64_t{reflected} << 32;
+}
+
+struct FoldConstants {
+  std::uint64_t first_half, second_half;
+};
+
+constexpr FoldConstants carry_by(unsigned bits) noexcept { return {fold_constant(bits + 63), fold_constant(bits - 1)}; }
+
+constexpr std::size_t kFoldBlockBytes = 128;  // four 256-bit registers, eight lanes
+
+__attribute__((target("avx2"))) __m256i load(const std::byte* at) noexcept {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul"))) __m256i carry(__m256i lanes, __m256i constants,
+                                                                  __m256i onto) noexcept {
+  return _mm256_xor_si256(_mm256_xor_si256(_mm256_clmulepi64_epi128(lanes, constants, 0x00),
+                                           _mm256_clmulepi64_epi128(lanes, constants, 0x11)),
+                          onto);
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t update_folding(
+    std::uint32_t crc, const std::byte* data, std::size_t size) noexcept {
+  if (size < 2 * kFoldBlockBytes) return update_words(crc, data, size);  // below any stream block too
+  static constexpr FoldConstants kByBlock = carry_by(8 * kFoldBlockBytes);
+  static constexpr FoldConstants kByRegister = carry_by(256);
+  static constexpr FoldConstants kByLane = carry_by(128);
+  const __m256i by_block = _mm256_set_epi64x(static_cast<long long>(kByBlock.second_half), static_cast<long long>(kByBlock.first_half),
+                                             static_cast<long long>(kByBlock.second_half), static_cast<long long>(kByBlock.first_half));
+  const __m256i by_register =
+      _mm256_set_epi64x(static_cast<long long>(kByRegister.second_half), static_cast<long long>(kByRegister.first_half),
+                        static_cast<long long>(kByRegister.second_half), static_cast<long long>(kByRegister.first_half));
+  // The register so far is the same as its 4 bytes added to the data's first 4, starting from 0.
+  __m256i lanes0 = _mm256_xor_si256(load(data), _mm256_set_epi64x(0, 0, 0, crc));
+  __m256i lanes1 = load(data + 32);
+  __m256i lanes2 = load(data + 64);
+  __m256i lanes3 = load(data + 96);
+  data += kFoldBlockBytes;
+  size -= kFoldBlockBytes;
+  for (; size >= kFoldBlockBytes; data += kFoldBlockBytes, size -= kFoldBlockBytes) {
+    lanes0 = carry(lanes0, by_block, load(data));
+    lanes1 = carry(lanes1, by_block, load(data + 32));
+    lanes2 = carry(lanes2, by_block, load(data + 64));
+    lanes3 = carry(lanes3, by_block, load(data + 96));
+  }
+  lanes1 = carry(lanes0, by_register, lanes1);
+  lanes2 = carry(lanes1, by_register, lanes2);
+  lanes3 = carry(lanes2, by_register, lanes3);
+  const __m128i by_lane = _mm_set_epi64x(static_cast<long long>(kByLane.second_half), static_cast<long long>(kByLane.first_half));
+  const __m128i first = _mm256_castsi256_si128(lanes3);
+  const __m128i last = _mm256_extracti128_si256(lanes3, 1);
+  const __m128i folded = _mm_xor_si128(
+      _mm_xor_si128(_mm_clmulepi64_si128(first, by_lane, 0x00), _mm_clmulepi64_si128(first, by_lane, 0x11)), last);
+  std::uint64_t reduced = _mm_crc32_u64(0, static_cast<std::uint64_t>(_mm_cvtsi128_si64(folded)));
+  reduced = _mm_crc32_u64(reduced, static_cast<std::uint64_t>(_mm_extract_epi64(folded, 1)));
+  return update_words(static_cast<std::uint32_t>(reduced), data, size);
+}
+
 bool cpu_has_sse42() noexcept {
   static const bool has = __builtin_cpu_supports("sse4.2");
+  return has;
+}
+
+bool cpu_has_folding() noexcept {
+  static const bool has = cpu_has_sse42() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") &&
+                          __builtin_cpu_supports("vpclmulqdq");
   return has;
 }
 #endif
@@ -158,6 +254,7 @@ bool cpu_has_sse42() noexcept {
 std::uint32_t crc32c(std::span<const std::byte> bytes, std::uint32_t seed) noexcept {
   const std::uint32_t crc = ~seed;
 #if defined(__x86_64__)
+  if (cpu_has_folding()) return ~update_folding(crc, bytes.data(), bytes.size());
   if (cpu_has_sse42()) return ~update_sse42(crc, bytes.data(), bytes.size());
 #endif
   return ~update_portable(crc, bytes.data(), bytes.size());
@@ -167,6 +264,13 @@ namespace detail {
 
 std::uint32_t crc32c_portable(std::span<const std::byte> bytes, std::uint32_t seed) noexcept {
   return ~update_portable(~seed, bytes.data(), bytes.size());
+}
+
+std::uint32_t crc32c_three_streams(std::span<const std::byte> bytes, std::uint32_t seed) noexcept {
+#if defined(__x86_64__)
+  if (cpu_has_sse42()) return ~update_sse42(~seed, bytes.data(), bytes.size());
+#endif
+  return crc32c_portable(bytes, seed);
 }
 
 }  // namespace detail
