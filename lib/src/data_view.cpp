@@ -62,8 +62,9 @@ std::byte* DataView::slide_to(std::uint64_t offset, std::uint64_t length) noexce
   const std::uint64_t capacity = file_->geometry().capacity;
   // Windows start at multiples of half a view and span a whole one, so a range no longer than
   // half a view always lies inside the window that starts at or below it. A longer one (a large
-  // record) stretches the window to its end.
-  const std::uint64_t start = offset / step * step;
+  // record) stretches the window to its end. A view that holds the whole data area maps it from
+  // its start: one window for good, instead of two that replace each other twice a lap.
+  const std::uint64_t start = file_->view_bytes() >= capacity ? 0 : offset / step * step;
   const std::uint64_t wanted_end = std::max(start + file_->view_bytes(), (offset + length + step - 1) / step * step);
   const std::uint64_t end = std::min(wanted_end, capacity);
   if (offset + length > end) return nullptr;

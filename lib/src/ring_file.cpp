@@ -82,9 +82,24 @@ std::uint32_t identity_crc(const FileIdentity& identity) {
                  offsetof(FileIdentity, identity_crc32c)});
 }
 
-// Raises the view to a power of two. A view larger than a small ring is clamped to the data
-// area when mapped; a frame larger than half a view gets a window of its own (data_view.cpp).
-std::uint64_t choose_view_bytes(std::uint64_t requested) {
+// The view of OpenOptions::view_bytes == 0 on a ring that no paging engine works on.
+constexpr std::uint64_t kDefaultViewBytes = 8 * kMiB;
+// Up to this size, the data area of a ring on tmpfs is mapped as one window. Its pages are in
+// memory whatever the views do, so a window over all of them costs page tables only (0.2% of the
+// bytes mapped), filled once in the first lap and kept; windows sliding over it fill and tear
+// them down again every lap, which took a third of a 64-byte record's cost in each process
+// (bench/README.md, "one window over a ring on tmpfs").
+constexpr std::uint64_t kWholeAreaViewLimit = 256 * kMiB;
+
+// Raises the view to a power of two. A view at least as large as the data area maps all of it
+// in one window; a frame larger than half a view gets a window of its own (data_view.cpp).
+std::uint64_t choose_view_bytes(std::uint64_t requested, std::uint64_t capacity, bool memory_backed,
+                                PagingStrategy paging) {
+  if (requested == 0) {
+    requested = memory_backed && paging == PagingStrategy::none && capacity <= kWholeAreaViewLimit
+                    ? capacity
+                    : kDefaultViewBytes;
+  }
   std::uint64_t view = kMinViewBytes;
   while (view < requested) view *= 2;
   return view;
@@ -282,11 +297,11 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
                                           " bytes, shorter than the ring header");
   }
   validate_identity(identity, file_bytes);
-  if (open_options.view_bytes == 0 || open_options.view_bytes > kMaxCapacity) {
+  if (open_options.view_bytes > kMaxCapacity) {
     throw Error(ErrorCode::invalid_argument, describe(path) + ": view size out of range");
   }
-  info_.view_bytes = choose_view_bytes(open_options.view_bytes);
   memory_backed_ = on_tmpfs(file.fd);
+  info_.view_bytes = choose_view_bytes(open_options.view_bytes, info_.capacity_bytes, memory_backed_, info_.paging);
 
   // Boost's mapping opens the file once more; it must still be the file that was validated.
   try {

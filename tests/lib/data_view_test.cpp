@@ -101,6 +101,46 @@ TEST_CASE("data view on tmpfs: the page tables ahead of an access are filled, wi
   }
 }
 
+TEST_CASE("data view on tmpfs, default size: a small ring's data area is one window, its page tables kept over the wrap") {
+  if (!on_tmpfs("/dev/shm")) {
+    MESSAGE("skipped: /dev/shm is not tmpfs");
+    return;
+  }
+  TempDir dir("/dev/shm");
+  const Ring ring = Ring::create(dir / "ring", small_ring(16 << 20));
+  fill_file(ring);
+  const detail::RingFile& file = detail::file_of(ring);
+  const std::uint64_t capacity = file.geometry().capacity;
+  REQUIRE(file.view_bytes() >= capacity);
+  detail::DataView view(file, detail::DataView::Access::read_write);
+  // First in the second half (a consumer attaching there), so that the window starts at 0 only
+  // if the view maps the whole area from its start.
+  const std::uint64_t first = capacity / 2 + 64 * kPage;
+  const std::byte* first_address = view.at(first, 64);
+  REQUIRE(first_address != nullptr);
+  const std::byte* base = first_address - first;
+  CHECK(view.mapped_bytes() == capacity);
+  // A lap through the ring, then the wrap: every offset in the same window, never mapped again.
+  for (std::uint64_t offset = 0; offset + 64 <= capacity; offset += 64 * kPage) {
+    REQUIRE(view.at(offset, 64) == base + offset);
+  }
+  REQUIRE(view.at(capacity - 64, 64) == base + capacity - 64);
+  CHECK(view.mapped_bytes() == capacity);
+  REQUIRE(view.at(0, 64) == base);
+  // Filled in the first lap and still there after the wrap: the next lap faults nothing.
+  CHECK(mapped_pages(base, capacity / 2, capacity / 2 + 128 * 1024) == 32);
+}
+
+TEST_CASE("data view, default size: a ring on a disk is seen through sliding views of 8 MiB") {
+  TempDir dir;
+  const Ring ring = Ring::create(dir / "ring", small_ring(16 << 20));
+  if (detail::file_of(ring).memory_backed()) {
+    MESSAGE("skipped: the temporary directory is on tmpfs");
+    return;
+  }
+  CHECK(detail::file_of(ring).view_bytes() == (8 << 20));
+}
+
 TEST_CASE("data view on a disk: nothing ahead of an access is mapped") {
   TempDir dir;
   if (on_tmpfs(dir.path())) {

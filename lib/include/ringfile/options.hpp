@@ -62,10 +62,12 @@ struct CreateOptions {
 struct OpenOptions {
   // Map the header read-only and never write to the file (ringfile-status).
   bool read_only = false;
-  // Size of each sliding view of the data area (a power of two, at least 64 KiB). It also sets
-  // the paging engine's granularity (chunks of half a view, prepared a view ahead), so it is
-  // part of the ring's memory. A record larger than half a view is mapped on its own.
-  std::uint64_t view_bytes = 8 * kMiB;
+  // Size of each sliding view of the data area (raised to a power of two, at least 64 KiB). It
+  // also sets the paging engine's granularity (chunks of half a view, prepared a view ahead), so
+  // it is part of the ring's memory. A record larger than half a view is mapped on its own; a
+  // view at least as large as the data area maps all of it at once. 0: 8 MiB, or on tmpfs (no
+  // paging engine) the whole data area of a ring of up to 256 MiB.
+  std::uint64_t view_bytes = 0;
   // Producers: what the paging engine may keep of this ring in the page cache. 0: a share of
   // the memory this process may use (half of its memory cgroup's limit, else of MemAvailable),
   // divided among the rings open on the machine. Never below what the engine needs to work
