@@ -166,7 +166,7 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
   // Relaxed: the commit CAS below (release) publishes it with the rest of the header; atomic
   // only because a consumer searching for boundaries may read a frame still being written.
   atomic_field(header.position).store(claim_position_, std::memory_order_relaxed);
-  header.timestamp_ns = realtime_ns();
+  header.timestamp_ns = record_clock_.now_ns();
   header.producer_sequence = sequence;
   header.payload_crc32c = payload_crc;
   header.producer_slot = static_cast<std::uint16_t>(slot_index_);

@@ -14,6 +14,7 @@
 #include "data_view.hpp"
 #include "housekeeper.hpp"
 #include "paging.hpp"
+#include "record_clock.hpp"
 #include "ring_file.hpp"
 #include "ringfile/producer.hpp"
 #include "slot_tables.hpp"
@@ -159,6 +160,7 @@ class ProducerCore {
   Pager pager_;  // for this thread's own preparation when the housekeeper has fallen behind
   std::unique_ptr<Housekeeper> housekeeper_;
   ConsumerLivenessChecks liveness_checks_;
+  RecordClock record_clock_;  // the records' timestamps
   ProducerStats stats_;
   // What the last failed reservation waits for (ringfile-status shows it).
   WaitReport wait_report_;

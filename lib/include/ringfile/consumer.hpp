@@ -55,7 +55,7 @@ struct ConsumerOptions {
 struct Record {
   std::span<const std::byte> payload;
   std::uint64_t position = 0;
-  std::uint64_t timestamp_ns = 0;
+  std::uint64_t timestamp_ns = 0;  // CLOCK_REALTIME at the producer's commit, to microseconds
   std::uint64_t producer_sequence = 0;
   std::uint16_t producer_slot = 0;
 };

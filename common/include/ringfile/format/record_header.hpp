@@ -57,7 +57,7 @@ struct RecordHeader {
   std::uint32_t frame_length;  // header + payload, unaligned; 0 = not committed
   std::uint32_t type_and_tag;  // FrameType and kChecksummedFlag in the low 8 bits, lap tag in the high 24
   std::uint64_t position;
-  std::uint64_t timestamp_ns;
+  std::uint64_t timestamp_ns;  // CLOCK_REALTIME at commit, to microseconds (docs/format.md)
   std::uint64_t producer_sequence;
   std::uint32_t payload_crc32c;  // meaningful only when the commit word has kChecksummedFlag
   std::uint16_t producer_slot;
