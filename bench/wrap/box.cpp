@@ -1,7 +1,5 @@
 #include "wrap/box.hpp"
 
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -52,7 +50,7 @@ void Box::throttle_reads(const BoxRequest& request) {
     return;
   }
   std::string why_not;
-  const auto disk = disk_under(request.ring_directory, why_not);
+  const auto disk = system::disk_under(request.ring_directory, why_not);
   if (!disk) {
     notes_.push_back("UNTHROTTLED reads: " + why_not);
     return;
@@ -90,33 +88,6 @@ std::optional<std::uint64_t> Box::oom_kills() const {
 std::optional<BoxDiskBytes> Box::disk_bytes() const {
   if (!memory_ || disk_id_.empty()) return std::nullopt;
   return memory_->disk_bytes(disk_id_);
-}
-
-std::optional<DiskUnderDirectory> disk_under(const fs::path& directory, std::string& why_not) {
-  struct stat directory_status {};
-  if (::stat(directory.c_str(), &directory_status) != 0) {
-    why_not = "cannot stat " + directory.string();
-    return std::nullopt;
-  }
-  const std::string device_id =
-      std::to_string(major(directory_status.st_dev)) + ":" + std::to_string(minor(directory_status.st_dev));
-  const fs::path sysfs_device = fs::path("/sys/dev/block") / device_id;
-  std::error_code error;
-  const fs::path device_dir = fs::canonical(sysfs_device, error);
-  if (error) {
-    why_not = directory.string() + " is on device " + device_id +
-              ", which is not a block device (tmpfs, overlay, btrfs subvolume?)";
-    return std::nullopt;
-  }
-  // A partition: the throttle wants its disk, the parent directory in sysfs.
-  const fs::path disk_dir = fs::exists(device_dir / "partition", error) ? device_dir.parent_path() : device_dir;
-  auto disk_id = system::read_text_file(disk_dir / "dev");
-  if (!disk_id) {
-    why_not = "cannot read " + (disk_dir / "dev").string();
-    return std::nullopt;
-  }
-  while (!disk_id->empty() && (disk_id->back() == '\n' || disk_id->back() == ' ')) disk_id->pop_back();
-  return DiskUnderDirectory{*disk_id, disk_dir.filename().string()};
 }
 
 }  // namespace ringfile::bench::wrap

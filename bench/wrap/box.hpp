@@ -62,13 +62,4 @@ class Box {
   std::vector<std::string> notes_;
 };
 
-struct DiskUnderDirectory {
-  std::string id;    // "MAJ:MIN" of the whole disk: the read throttle takes disks, not partitions
-  std::string name;  // "vda"
-};
-
-// nullopt with `why_not` filled when the directory is not on a block device (tmpfs, overlay) or
-// sysfs does not say which disk it is.
-std::optional<DiskUnderDirectory> disk_under(const std::filesystem::path& directory, std::string& why_not);
-
 }  // namespace ringfile::bench::wrap

@@ -45,8 +45,8 @@ struct Setting {
 bool make_boxed_setting(std::optional<Setting>& setting) {
   std::string why_not;
   auto box = make_memory_box(kMemoryLimit, &why_not);
-  if (!box || !box->count_reads(&why_not)) {
-    MESSAGE("skipped: no memory cgroup counting reads to run in (" << why_not << ")");
+  if (!box) {
+    MESSAGE("skipped: no memory cgroup to run in (" << why_not << ")");
     return false;
   }
   setting.emplace(std::move(*box));
@@ -57,7 +57,9 @@ bool make_boxed_setting(std::optional<Setting>& setting) {
     MESSAGE("skipped: " << setting->dir.path() << " is tmpfs or has less than " << (2 * kCapacity >> 20) << " MiB free");
     return false;
   }
-  if (!box_counts_disk_reads(setting->dir.path(), &why_not)) {
+  const auto disk = system::disk_under(setting->dir.path(), why_not);
+  if (!disk || !setting->box.count_reads(&why_not, counting_throttle(*disk)) ||
+      !box_counts_disk_reads(setting->dir.path(), *disk, &why_not)) {
     MESSAGE("skipped: the box cannot count disk reads (" << why_not << ")");
     return false;
   }

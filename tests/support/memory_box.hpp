@@ -25,14 +25,21 @@ inline std::optional<MemoryBox> make_memory_box(std::uint64_t limit_bytes, std::
   return MemoryBox::create("ringfile-test-" + std::to_string(::getpid()), limit_bytes, why_not);
 }
 
-// Whether a box counts its processes' disk reads at all: on some machines the blkio controller
-// counts none (seen: a cold 64 MiB read counted 0 bytes), and a test that expects no reads would
-// pass for nothing there. A child in a box of its own reads 1 MiB of a file in `directory`
-// with O_DIRECT, past the page cache; the box must count it.
-inline bool box_counts_disk_reads(const std::filesystem::path& directory, std::string* why_not) {
+// A read "throttle" no disk reaches: with cgroup v1, blkio counts a disk's reads only while a
+// limit is set on it (system::ReadThrottle).
+inline system::ReadThrottle counting_throttle(const system::DiskUnderDirectory& disk) {
+  return {disk.id, std::uint64_t{1} << 40, 0};
+}
+
+// Whether a box counts its processes' disk reads, checked rather than assumed: a test that
+// expects no reads would pass for nothing where they are not counted. A child in a box of its
+// own reads 1 MiB of a file in `directory` (on `disk`) with O_DIRECT, past the page cache; the
+// box must count it.
+inline bool box_counts_disk_reads(const std::filesystem::path& directory, const system::DiskUnderDirectory& disk,
+                                  std::string* why_not) {
   constexpr std::size_t kProbeBytes = 1 << 20;
   auto probe_box = MemoryBox::create("ringfile-test-probe-" + std::to_string(::getpid()), 64 << 20, why_not);
-  if (!probe_box || !probe_box->count_reads(why_not)) return false;
+  if (!probe_box || !probe_box->count_reads(why_not, counting_throttle(disk))) return false;
   const std::filesystem::path file = directory / "disk-read-probe";
   void* buffer = std::aligned_alloc(4096, kProbeBytes);
   if (buffer == nullptr) return false;
@@ -50,10 +57,10 @@ inline bool box_counts_disk_reads(const std::filesystem::path& directory, std::s
     }
     int status = 0;
     const bool read_it = child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    const auto reads = probe_box->disk_bytes();
+    const auto reads = probe_box->disk_bytes(disk.id);
     counted = read_it && reads && reads->read_bytes >= kProbeBytes;
     if (!counted) {
-      *why_not = read_it ? "the blkio controller here counted 0 of 1 MiB read with O_DIRECT" : "the O_DIRECT probe read failed";
+      *why_not = read_it ? "its blkio counters counted 0 of 1 MiB read with O_DIRECT" : "the O_DIRECT probe read failed";
     }
   }
   std::free(buffer);

@@ -1,6 +1,8 @@
 #include "ringfile/system/cgroups.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -329,6 +331,33 @@ std::optional<CgroupDiskBytes> MemoryCgroup::disk_bytes(std::string_view disk_id
     bytes.read_requests = serviced->first;
   }
   return bytes;
+}
+
+std::optional<DiskUnderDirectory> disk_under(const fs::path& directory, std::string& why_not) {
+  struct stat directory_status {};
+  if (::stat(directory.c_str(), &directory_status) != 0) {
+    why_not = "cannot stat " + directory.string();
+    return std::nullopt;
+  }
+  const std::string device_id =
+      std::to_string(major(directory_status.st_dev)) + ":" + std::to_string(minor(directory_status.st_dev));
+  const fs::path sysfs_device = fs::path("/sys/dev/block") / device_id;
+  std::error_code error;
+  const fs::path device_dir = fs::canonical(sysfs_device, error);
+  if (error) {
+    why_not = directory.string() + " is on device " + device_id +
+              ", which is not a block device (tmpfs, overlay, btrfs subvolume?)";
+    return std::nullopt;
+  }
+  // A partition: the throttle wants its disk, the parent directory in sysfs.
+  const fs::path disk_dir = fs::exists(device_dir / "partition", error) ? device_dir.parent_path() : device_dir;
+  auto disk_id = read_text_file(disk_dir / "dev");
+  if (!disk_id) {
+    why_not = "cannot read " + (disk_dir / "dev").string();
+    return std::nullopt;
+  }
+  while (!disk_id->empty() && (disk_id->back() == '\n' || disk_id->back() == ' ')) disk_id->pop_back();
+  return DiskUnderDirectory{*disk_id, disk_dir.filename().string()};
 }
 
 }  // namespace ringfile::system

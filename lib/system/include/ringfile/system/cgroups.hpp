@@ -32,7 +32,19 @@ struct CgroupDiskBytes {
   std::uint64_t read_requests = 0;  // block I/O read requests
 };
 
-// A read throttle on one disk, for MemoryCgroup::count_reads.
+// The disk a directory lives on, for a ReadThrottle.
+struct DiskUnderDirectory {
+  std::string id;    // "MAJ:MIN" of the whole disk: the read throttle takes disks, not partitions
+  std::string name;  // "vda"
+};
+
+// nullopt with `why_not` filled when the directory is not on a block device (tmpfs, overlay) or
+// sysfs does not say which disk it is.
+std::optional<DiskUnderDirectory> disk_under(const std::filesystem::path& directory, std::string& why_not);
+
+// A read throttle on one disk, for MemoryCgroup::count_reads. With cgroup v1, blkio counts the
+// reads on a disk only while a limit is set on it (seen on Linux 6.18: a cold 64 MiB read counted
+// nothing without one), so a box that only counts sets a limit no disk reaches.
 struct ReadThrottle {
   std::string disk_id;                    // "MAJ:MIN" of a whole disk
   std::uint64_t bytes_per_second = 0;     // 0: no limit on bandwidth
