@@ -185,12 +185,20 @@ struct FoldConstants {
   std::uint64_t first_half, second_half;
 };
 
-constexpr FoldConstants carry_by(unsigned bits) noexcept { return {fold_constant(bits + 63), fold_constant(bits - 1)}; }
+constexpr FoldConstants carry_by(unsigned bits) noexcept {
+  return {fold_constant(bits + 63), fold_constant(bits - 1)};
+}
 
 constexpr std::size_t kFoldBlockBytes = 128;  // four 256-bit registers, eight lanes
 
 __attribute__((target("avx2"))) __m256i load(const std::byte* at) noexcept {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+
+__attribute__((target("avx2"))) __m256i in_each_lane(const FoldConstants& constants) noexcept {
+  const auto first = static_cast<long long>(constants.first_half);
+  const auto second = static_cast<long long>(constants.second_half);
+  return _mm256_set_epi64x(second, first, second, first);
 }
 
 __attribute__((target("avx2,vpclmulqdq,pclmul"))) __m256i carry(__m256i lanes, __m256i constants,
@@ -202,15 +210,14 @@ __attribute__((target("avx2,vpclmulqdq,pclmul"))) __m256i carry(__m256i lanes, _
 
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t update_folding(
     std::uint32_t crc, const std::byte* data, std::size_t size) noexcept {
-  if (size < 2 * kFoldBlockBytes) return update_words(crc, data, size);  // below any stream block too
+  // Below this, one stream of words: no stream block of update_sse42 is this short either.
+  if (size < 2 * kFoldBlockBytes) return update_words(crc, data, size);
+  // Carried over a block (1024 bits), a register (256) and a lane (128).
   static constexpr FoldConstants kByBlock = carry_by(8 * kFoldBlockBytes);
   static constexpr FoldConstants kByRegister = carry_by(256);
   static constexpr FoldConstants kByLane = carry_by(128);
-  const __m256i by_block = _mm256_set_epi64x(static_cast<long long>(kByBlock.second_half), static_cast<long long>(kByBlock.first_half),
-                                             static_cast<long long>(kByBlock.second_half), static_cast<long long>(kByBlock.first_half));
-  const __m256i by_register =
-      _mm256_set_epi64x(static_cast<long long>(kByRegister.second_half), static_cast<long long>(kByRegister.first_half),
-                        static_cast<long long>(kByRegister.second_half), static_cast<long long>(kByRegister.first_half));
+  const __m256i by_block = in_each_lane(kByBlock);
+  const __m256i by_register = in_each_lane(kByRegister);
   // The register so far is the same as its 4 bytes added to the data's first 4, starting from 0.
   __m256i lanes0 = _mm256_xor_si256(load(data), _mm256_set_epi64x(0, 0, 0, crc));
   __m256i lanes1 = load(data + 32);
@@ -227,11 +234,12 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t update_fo
   lanes1 = carry(lanes0, by_register, lanes1);
   lanes2 = carry(lanes1, by_register, lanes2);
   lanes3 = carry(lanes2, by_register, lanes3);
-  const __m128i by_lane = _mm_set_epi64x(static_cast<long long>(kByLane.second_half), static_cast<long long>(kByLane.first_half));
+  const __m128i by_lane = _mm256_castsi256_si128(in_each_lane(kByLane));
   const __m128i first = _mm256_castsi256_si128(lanes3);
   const __m128i last = _mm256_extracti128_si256(lanes3, 1);
   const __m128i folded = _mm_xor_si128(
-      _mm_xor_si128(_mm_clmulepi64_si128(first, by_lane, 0x00), _mm_clmulepi64_si128(first, by_lane, 0x11)), last);
+      _mm_xor_si128(_mm_clmulepi64_si128(first, by_lane, 0x00), _mm_clmulepi64_si128(first, by_lane, 0x11)),
+      last);
   std::uint64_t reduced = _mm_crc32_u64(0, static_cast<std::uint64_t>(_mm_cvtsi128_si64(folded)));
   reduced = _mm_crc32_u64(reduced, static_cast<std::uint64_t>(_mm_extract_epi64(folded, 1)));
   return update_words(static_cast<std::uint32_t>(reduced), data, size);
@@ -243,8 +251,8 @@ bool cpu_has_sse42() noexcept {
 }
 
 bool cpu_has_folding() noexcept {
-  static const bool has = cpu_has_sse42() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") &&
-                          __builtin_cpu_supports("vpclmulqdq");
+  static const bool has = cpu_has_sse42() && __builtin_cpu_supports("avx2") &&
+                          __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("vpclmulqdq");
   return has;
 }
 #endif
