@@ -102,10 +102,31 @@ std::uint64_t disk_read_bytes() { return system::own_process_io().value_or(syste
 
 namespace {
 
+// What a producer that gave up waiting found: the head, what each producer waits for, and each
+// consumer's cursor and state, so that a failure names what held it.
+std::string ring_state(const Ring& ring) {
+  std::string text = "head=" + std::to_string(ring.head_position());
+  for (const ProducerInfo& producer : ring.producers()) {
+    text += " producer" + std::to_string(producer.slot) + "(pid=" + std::to_string(producer.pid) +
+            " alive=" + std::to_string(producer.alive) + " claim=" + std::to_string(producer.open_claim_start) + ".." +
+            std::to_string(producer.open_claim_end) + " for_consumer=" +
+            (producer.waiting_for_consumer ? std::to_string(*producer.waiting_for_consumer) : "-") +
+            " for_claim=" + std::to_string(producer.waiting_for_open_claim) +
+            " for_preparation=" + std::to_string(producer.waiting_for_preparation) + ")";
+  }
+  for (const ConsumerInfo& consumer : ring.consumers()) {
+    text += " consumer" + std::to_string(consumer.slot) + "(" + consumer.name + " pid=" + std::to_string(consumer.pid) +
+            " alive=" + std::to_string(consumer.alive) + " detached=" + std::to_string(consumer.detached) +
+            " holds=" + std::to_string(consumer.holds_back) + " expired=" + std::to_string(consumer.expired) +
+            " following=" + std::to_string(consumer.following) + " cursor=" + std::to_string(consumer.cursor) + ")";
+  }
+  return text;
+}
+
 // Writes record `sequence` of producer `id` (write_synthetic), saying what failed, if anything.
 bool write_synthetic_record(Producer& producer, std::uint64_t id, std::uint64_t sequence, std::size_t size) {
   const ClaimStatus written = write_synthetic(producer, id, sequence, size);
-  if (written != ClaimStatus::ok) say(std::string("error write ") + to_string(written));
+  if (written != ClaimStatus::ok) say(std::string("error write ") + to_string(written) + " " + ring_state(producer.ring()));
   return written == ClaimStatus::ok;
 }
 

@@ -19,6 +19,26 @@
 namespace ringfile::test {
 namespace {
 
+// A reader that finds nothing to read for seconds while records wait: what is at its position,
+// on stderr (the test's own output), for a failure to show why.
+void report_stall(const Ring& ring, const Consumer& consumer) {
+  const auto& file = detail::file_of(ring);
+  const std::uint64_t position = consumer.position();
+  if (ring.head_position() <= position) return;
+  std::uint64_t words[5] = {};
+  const auto offset = static_cast<off_t>(file.info().data_offset + file.geometry().offset_of(position));
+  const bool read = ::pread(file.fd(), words, sizeof words, offset) == static_cast<ssize_t>(sizeof words);
+  std::string text = "named-reader " + std::to_string(::getpid()) + " stalled at " + std::to_string(position) +
+                     ", head " + std::to_string(ring.head_position()) + ", frame words";
+  for (const std::uint64_t word : words) text += " " + (read ? std::to_string(word) : std::string("?"));
+  for (const ProducerInfo& producer : ring.producers()) {
+    text += "; producer " + std::to_string(producer.slot) + " pid " + std::to_string(producer.pid) + " alive " +
+            std::to_string(producer.alive) + " claim " + std::to_string(producer.open_claim_start) + ".." +
+            std::to_string(producer.open_claim_end);
+  }
+  std::fprintf(stderr, "%s\n", text.c_str());
+}
+
 // named-reader PATH NAME BATCH MARKER_ID
 // Resumes the named consumer and reads in batches of at most BATCH records, committing by hand:
 // after each batch it first reports, per producer, the first and the last sequence it has seen
@@ -32,6 +52,7 @@ int named_reader(char** argv) {
   say("attached position=" + std::to_string(consumer.position()) + " head=" + std::to_string(ring.head_position()) +
       " lost_bytes=" + std::to_string(consumer.stats().lost_bytes));
   SyntheticVerifier verifier;
+  std::uint64_t empty_polls = 0;
   for (;;) {
     const PollResult polled = consumer.poll([&](const Record& record) { verifier.check(record.payload); }, batch);
     if (polled.status != PollStatus::ok) {
@@ -48,9 +69,11 @@ int named_reader(char** argv) {
       return 1;
     }
     if (polled.records == 0) {
+      if (++empty_polls == 50) report_stall(ring, consumer);  // about 5 s with records to read
       consumer.wait(std::chrono::milliseconds(100));
       continue;
     }
+    empty_polls = 0;
     std::string line = "batch";
     for (const auto& [id, progress] : verifier.producers()) {
       line += " " + std::to_string(id) + ":" + std::to_string(progress.first_sequence) + ":" +
