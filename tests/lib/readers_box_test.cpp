@@ -33,6 +33,10 @@ namespace {
 constexpr std::uint64_t kMemoryLimit = 64 << 20;
 constexpr std::uint64_t kCapacity = 3 * kMemoryLimit;  // the issue's "ring 3x the memory"
 constexpr std::size_t kRecordBytes = 625000;           // the motivating workload's record
+// Reads that are not the ring's: the box's limit also evicts the processes' own executable pages,
+// which come back from disk (seen: one 4 KiB page, under the sanitizers' larger binary). Far
+// below a record (625,000 bytes), so a record read back still fails.
+constexpr std::uint64_t kNotRingReadBytes = 256 * 1024;
 
 // A box that limits memory and counts disk reads, and a directory on a disk with zero-range;
 // nullopt (after saying why) where this machine cannot reproduce a ring larger than memory.
@@ -160,9 +164,9 @@ TEST_CASE("readers in a memory box: a follower slower than its producer is paced
   CHECK(field(produced, "waited_ns") > 0);         // the follower held the producer back...
   CHECK(field(followed, "not_following") == 0);    // ...as a follower, all the way
   CHECK(field(followed, "most_lag") <= hold_window + 2 * detail::file_of(ring).geometry().max_frame_stride);
-  CHECK(field(produced, "read") == 0);
-  CHECK(field(followed, "read") == 0);
-  CHECK(reads.read_bytes == 0);
+  CHECK(field(produced, "read") <= kNotRingReadBytes);
+  CHECK(field(followed, "read") <= kNotRingReadBytes);
+  CHECK(reads.read_bytes <= kNotRingReadBytes);
 }
 
 TEST_CASE("readers in a memory box: a replay of history no longer in memory reads each byte about once, in large requests") {
