@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -218,12 +219,14 @@ TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name lo
   std::uint64_t duplicates = 0;
   // Reads the reader's lines; with `kill_after`, SIGKILLs it after that many and then reads what
   // it printed before it died.
-  const auto follow = [&](ChildProcess& reader, std::optional<std::uint64_t> kill_after) {
+  // `next_line` gives the reader's lines (nullopt at the end); `kill`, when given, SIGKILLs it.
+  const auto follow_lines = [&](const std::function<std::optional<std::string>()>& next_line,
+                                const std::function<void()>& kill, std::optional<std::uint64_t> kill_after) {
     std::map<std::uint64_t, std::uint64_t> previous_line;
     std::set<std::uint64_t> checked_first;
     for (std::uint64_t lines = 0;; ++lines) {
-      if (kill_after && lines == *kill_after) reader.kill_hard();
-      const auto line = reader.read_line();
+      if (kill_after && lines == *kill_after) kill();
+      const auto line = next_line();
       INFO("reader said: " << line.value_or("(nothing)"));
       if (!line && kill_after && lines >= *kill_after) return;
       REQUIRE(line.has_value());
@@ -258,6 +261,9 @@ TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name lo
       previous_line = this_line;
     }
   };
+  const auto follow = [&](ChildProcess& reader, std::optional<std::uint64_t> kill_after) {
+    follow_lines([&] { return reader.read_line(); }, [&] { reader.kill_hard(); }, kill_after);
+  };
 
   // The first reader attaches before anything is written (a detached name would not hold the
   // producers back), so that every record is due to it.
@@ -275,11 +281,35 @@ TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name lo
   }
   // The last reader is attached while the producers stop: a dead named consumer would hold them
   // back for its grace period, and then no longer (it would lose records, as it should).
+  // Its lines are read while the producers stop, and checked after: it reports a line a batch,
+  // and a pipe nobody reads fills up (64 KiB) and stops it in the middle of a report, and with it
+  // the producers it holds back (seen: the marker's write timed out).
   ChildProcess last("named-reader", {path, "phoenix", std::to_string(batch), std::to_string(kMarkerId)});
+  std::vector<std::string> last_lines;
+  std::thread drain([&] {
+    while (auto line = last.read_line()) last_lines.push_back(std::move(*line));
+  });
+  // Should a check below end the test early: the reader waits for a marker that never comes.
+  struct JoinOnExit {
+    std::thread& thread;
+    ChildProcess& reader;
+    ~JoinOnExit() {
+      if (!thread.joinable()) return;
+      reader.kill_hard();
+      thread.join();
+    }
+  } join_on_exit{drain, last};
   const std::uint64_t steady_records[2] = {stop_producer(steady_a), stop_producer(steady_b)};
   ChildProcess marker("produce", {path, std::to_string(kMarkerId), "1", "24", "24"});
   expect_line(marker, "done");
-  follow(last, std::nullopt);
+  drain.join();
+  std::size_t next_last_line = 0;
+  follow_lines(
+      [&]() -> std::optional<std::string> {
+        if (next_last_line == last_lines.size()) return std::nullopt;
+        return last_lines[next_last_line++];
+      },
+      [] {}, std::nullopt);
   CHECK(last.wait() == 0);
   CHECK(reported_through.at(0) + 1 == steady_records[0]);
   CHECK(reported_through.at(1) + 1 == steady_records[1]);
