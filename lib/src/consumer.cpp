@@ -95,7 +95,7 @@ void ConsumerCore::beat_heart() noexcept {
 // (padding, an older generation) is read only once a fresh load of the head covers it. While the
 // frame is still uncommitted, the head is loaded only once a millisecond: it is needed then only
 // to find a claim whose producer died or stalls (resolve_uncommitted), a matter of milliseconds.
-bool ConsumerCore::reach_past_known_head(std::uint64_t position) noexcept {
+bool ConsumerCore::reach_past_known_head(std::uint64_t position, FrameRead* data_read) noexcept {
   constexpr std::uint64_t kHeadLoadIntervalNs = 1'000'000;
   const std::uint16_t generation = file_.frame_generation();
   std::uint64_t now = 0;
@@ -106,6 +106,7 @@ bool ConsumerCore::reach_past_known_head(std::uint64_t position) noexcept {
       // A data frame fits the data area whole (read_frame), so its header is mapped.
       if (read.kind == FrameKind::data && header_of(frame).generation == generation) {
         known_head_ = position + read.stride;
+        *data_read = read;
         return true;
       }
       if (read.kind == FrameKind::uncommitted) {
@@ -232,11 +233,13 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       result.status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
       break;
     }
-    if (position >= known_head_ && !reach_past_known_head(position)) break;
+    // A consumer that keeps up finds each record past the head it knows, and reads it there.
+    FrameRead read;
+    if (position >= known_head_ && !reach_past_known_head(position, &read)) break;
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
     replay_.reached(position, view_);
-    const FrameRead read = read_frame_unless_claimed(frame, position);
+    if (read.kind != FrameKind::data) read = read_frame_unless_claimed(frame, position);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
       if (unclaimed_hole_) result.status = report_damage(position, "uncommitted bytes below the head that no producer claims");
@@ -292,7 +295,8 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
 
 bool ConsumerCore::poll_has_work() noexcept {
   if (may_be_lapped_ && lapped(position_)) return true;
-  if (position_ >= known_head_ && !reach_past_known_head(position_)) return false;
+  FrameRead ignored;
+  if (position_ >= known_head_ && !reach_past_known_head(position_, &ignored)) return false;
   std::byte* frame = view_.at(geometry_.offset_of(position_), header_bytes_at(position_, geometry_));
   if (frame == nullptr) return false;
   const FrameRead read = read_frame_unless_claimed(frame, position_);

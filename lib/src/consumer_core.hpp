@@ -48,8 +48,9 @@ class ConsumerCore {
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
   bool skip_lapped() noexcept;  // false: the header cannot be right
   // @pre position >= known_head_. True when a frame at `position` may be read: known_head_ then
-  // lies past it.
-  bool reach_past_known_head(std::uint64_t position) noexcept;
+  // lies past it. When it read the frame and found a committed record there, `*data_read` is that
+  // read (kind data), so the caller need not read the frame again; else its kind is left alone.
+  bool reach_past_known_head(std::uint64_t position, FrameRead* data_read) noexcept;
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   void skip_damage() noexcept;
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
