@@ -69,13 +69,27 @@ bool ProducerCore::flush() noexcept {
   return ::fdatasync(file_.fd()) == 0;
 }
 
-ClaimResult ProducerCore::try_claim(std::size_t payload_bytes, Filler filler) noexcept {
+ClaimStatus ProducerCore::refuse_claim(std::size_t payload_bytes) const noexcept {
   // A second claim would leave the first one's buffer in the caller's hands with nobody to
   // commit it: refuse it, loudly where assertions are on.
   assert(!claim_open_ && "commit() or abort() the open claim first");
-  if (claim_open_) return {ClaimStatus::claim_open, {}};
-  if (payload_bytes > geometry_.max_record_bytes) return {ClaimStatus::too_large, {}};
-  const std::uint64_t stride = format::frame_stride(kRecordHeaderBytes + payload_bytes);
+  if (claim_open_) return ClaimStatus::claim_open;
+  if (payload_bytes > geometry_.max_record_bytes) return ClaimStatus::too_large;
+  return ClaimStatus::ok;
+}
+
+ClaimResult ProducerCore::try_claim(std::size_t payload_bytes, Filler filler) noexcept {
+  if (const ClaimStatus refused = refuse_claim(payload_bytes); refused != ClaimStatus::ok) return {refused, {}};
+  return try_claim_frames(format::frame_stride(kRecordHeaderBytes + payload_bytes), payload_bytes, filler);
+}
+
+ClaimResult ProducerCore::claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout,
+                                Filler filler) noexcept {
+  if (const ClaimStatus refused = refuse_claim(payload_bytes); refused != ClaimStatus::ok) return {refused, {}};
+  return claim_frames(format::frame_stride(kRecordHeaderBytes + payload_bytes), payload_bytes, timeout, filler);
+}
+
+ClaimResult ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t payload_bytes, Filler filler) noexcept {
   if (stranded_.present && !pad_stranded_reservation()) return {ClaimStatus::would_block, {}};
   Reservation reservation;
   if (!reserve(stride, &reservation)) return {ClaimStatus::would_block, {}};
@@ -101,9 +115,9 @@ ClaimResult ProducerCore::try_claim(std::size_t payload_bytes, Filler filler) no
   return {ClaimStatus::ok, buffer, reservation.record_position};
 }
 
-ClaimResult ProducerCore::claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout,
-                                Filler filler) noexcept {
-  ClaimResult result = try_claim(payload_bytes, filler);
+ClaimResult ProducerCore::claim_frames(std::uint64_t stride, std::size_t payload_bytes,
+                                       std::chrono::nanoseconds timeout, Filler filler) noexcept {
+  ClaimResult result = try_claim_frames(stride, payload_bytes, filler);
   if (result.status != ClaimStatus::would_block) return result;
   wait_report_.waiting(blocked_by_);
   const std::uint64_t started = monotonic_ns();
@@ -123,7 +137,7 @@ ClaimResult ProducerCore::claim(std::size_t payload_bytes, std::chrono::nanoseco
     } else {
       sleep_for_space(std::min<std::uint64_t>(deadline - now, kSpaceRecheckNs));
     }
-    result = try_claim(payload_bytes, filler);
+    result = try_claim_frames(stride, payload_bytes, filler);
     if (result.status != ClaimStatus::would_block) {
       stats_.backpressure_ns += monotonic_ns() - started;
       wait_report_.ended(true, stats_.backpressure_ns);
@@ -160,42 +174,53 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
     std::byte* tail = view_.at(geometry_.offset_of(tail_position), header_bytes_at(tail_position, geometry_));
     write_padding(tail, tail_position, claim_stride_ - used_stride, geometry_);
   }
-  format::RecordHeader& header = header_of(claim_frame_);
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
+  const bool won = publish_frame(claim_frame_, claim_position_, frame_length, payload_crc, sequence,
+                                 record_clock_.now_ns(), claim_old_word_);
+  close_claim(claim_position_ + claim_stride_);
+  if (!won) return ClaimStatus::claim_lost;
+  note_committed(1, used_bytes);
+  return ClaimStatus::ok;
+}
+
+bool ProducerCore::publish_frame(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
+                                 std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
+                                 std::uint64_t old_word) noexcept {
+  format::RecordHeader& header = header_of(frame);
   // Relaxed: the commit CAS below (release) publishes it with the rest of the header; atomic
   // only because a consumer searching for boundaries may read a frame still being written.
-  atomic_field(header.position).store(claim_position_, std::memory_order_relaxed);
-  header.timestamp_ns = record_clock_.now_ns();
+  atomic_field(header.position).store(position, std::memory_order_relaxed);
+  header.timestamp_ns = timestamp_ns;
   header.producer_sequence = sequence;
   header.payload_crc32c = payload_crc;
   header.producer_slot = static_cast<std::uint16_t>(slot_index_);
   header.generation = file_.frame_generation();
-  std::uint64_t expected = claim_old_word_;
   const std::uint64_t committed =
       format::make_commit_word(static_cast<std::uint32_t>(frame_length), FrameType::data,
-                               geometry_.tag_of(claim_position_), options_.compute_checksums ? format::kChecksummedFlag : 0);
+                               geometry_.tag_of(position), options_.compute_checksums ? format::kChecksummedFlag : 0);
   // THE COMMIT. seq_cst: release publishes header and payload to consumers' acquire load of
-  // the commit word; the total order with the data-waiter count below is the Dekker pairing
-  // with a consumer that registers as a sleeper and then re-checks this word. It fails when a
-  // consumer padded the claim over after the unblock timeout.
-  const bool won = atomic_field(commit_word_of(claim_frame_))
-                       .compare_exchange_strong(expected, committed, std::memory_order_seq_cst);
-  close_claim(claim_position_ + claim_stride_);
-  if (!won) return ClaimStatus::claim_lost;
+  // the commit word; the total order with the data-waiter count (note_committed) is the Dekker
+  // pairing with a consumer that registers as a sleeper and then re-checks this word. It fails
+  // when a consumer padded the claim over after the unblock timeout.
+  return atomic_field(commit_word_of(frame)).compare_exchange_strong(old_word, committed, std::memory_order_seq_cst);
+}
+
+void ProducerCore::note_committed(std::uint64_t records, std::uint64_t payload_bytes) noexcept {
+  if (records == 0) return;
   // Relaxed: only this producer writes its line; status readers tolerate a stale count.
-  atomic_field(slot_->next_sequence).store(sequence + 1, std::memory_order_relaxed);
-  stats_.records += 1;
-  stats_.bytes += used_bytes;
+  const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
+  atomic_field(slot_->next_sequence).store(sequence + records, std::memory_order_relaxed);
+  stats_.records += records;
+  stats_.bytes += payload_bytes;
   // Relaxed: counts for status, written only by this producer; nothing is published with them.
   atomic_field(slot_->committed_records).store(stats_.records, std::memory_order_relaxed);
   atomic_field(slot_->committed_bytes).store(stats_.bytes, std::memory_order_relaxed);
   wake_data_waiters();
   if (options_.sync.mode == SyncPolicy::Mode::bytes) {
-    bytes_since_flush_ += used_bytes;
+    bytes_since_flush_ += payload_bytes;
     if (bytes_since_flush_ >= options_.sync.bytes) flush();
   }
-  return ClaimStatus::ok;
 }
 
 ClaimStatus ProducerCore::abort() noexcept {
@@ -348,6 +373,10 @@ ClaimResult Producer::claim(std::size_t payload_bytes, std::chrono::nanoseconds 
 ClaimStatus Producer::commit() noexcept { return core_->commit(core_->claimed_payload_bytes()); }
 ClaimStatus Producer::commit(std::size_t used_bytes) noexcept { return core_->commit(used_bytes); }
 ClaimStatus Producer::abort() noexcept { return core_->abort(); }
+BatchResult Producer::write_batch(std::span<const std::span<const std::byte>> payloads,
+                                  std::chrono::nanoseconds timeout) noexcept {
+  return core_->write_batch(payloads, timeout);
+}
 ClaimStatus Producer::write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept {
   return core_->write(payload, timeout);
 }

@@ -1,6 +1,7 @@
 // The state of one producer (see ringfile/producer.hpp for the contract): the claim, reservation
-// and commit path in producer.cpp; what a reservation does when it finds no space at hand
-// (limits, preparation, sleeping) in producer_space.cpp.
+// and commit path in producer.cpp; several records under one reservation (write_batch) in
+// producer_batch.cpp; what a reservation does when it finds no space at hand (limits,
+// preparation, sleeping) in producer_space.cpp.
 #pragma once
 
 #include <chrono>
@@ -40,6 +41,9 @@ class ProducerCore {
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout,
                     Filler filler = Filler::caller) noexcept;
 
+  BatchResult write_batch(std::span<const std::span<const std::byte>> payloads,
+                          std::chrono::nanoseconds timeout) noexcept;
+
   ClaimStatus commit(std::size_t used_bytes) noexcept;
 
   // Fills in the header and publishes the record. @pre a claim is open, used_bytes fits it.
@@ -68,6 +72,35 @@ class ProducerCore {
     std::uint64_t record_position = 0;  // the record's frame
     bool padding_written = true;        // false: no view for the padding frame
   };
+
+  // try_claim for `stride` bytes of frames, of which `payload_bytes` follow the first header.
+  ClaimResult try_claim_frames(std::uint64_t stride, std::size_t payload_bytes, Filler filler) noexcept;
+
+  // try_claim_frames until it no longer returns would_block, waiting for space between tries as
+  // the idle strategy says, up to `timeout`.
+  ClaimResult claim_frames(std::uint64_t stride, std::size_t payload_bytes, std::chrono::nanoseconds timeout,
+                           Filler filler) noexcept;
+
+  // claim_open or too_large when a claim of `payload_bytes` is refused whatever the space; else ok.
+  ClaimStatus refuse_claim(std::size_t payload_bytes) const noexcept;
+
+  // How many of `payloads`, from the first, write_batch puts under one reservation (at least
+  // two, else it writes the first on its own), and the bytes of their frames.
+  std::size_t batch_group(std::span<const std::span<const std::byte>> payloads, std::uint64_t* stride) const noexcept;
+
+  // Writes and commits the group's frames, one after the other, into the open claim that holds
+  // exactly them, then closes the claim. Returns how many were committed: fewer than all when a
+  // consumer padded the rest over after the unblock timeout.
+  std::size_t commit_group(std::span<const std::span<const std::byte>> payloads) noexcept;
+
+  // Fills in a frame's header and commits it (CAS of its commit word from `old_word`). False
+  // when the word was no longer `old_word`: a consumer padded the frame over.
+  bool publish_frame(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
+                     std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
+                     std::uint64_t old_word) noexcept;
+
+  // After `records` frames of `payload_bytes` in all were committed: sequence, counters, sleepers.
+  void note_committed(std::uint64_t records, std::uint64_t payload_bytes) noexcept;
 
   // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
   // Returns false when there is no room yet: a holding consumer has not freed the space (block

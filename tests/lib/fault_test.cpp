@@ -113,7 +113,10 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
   std::vector<double> claim_passed_ms;  // kill -> both consumers past the claim it left open
   for (std::uint64_t kill = 0; kill < kills; ++kill) {
     const std::uint64_t id = 100 + kill;
-    ChildProcess doomed("produce", {path, std::to_string(id), "0", "24", "3000"});
+    // Every other one writes its records 8 at a time (write_batch): killed inside a group, it
+    // leaves a claim that covers several frames, some of them committed.
+    const std::string batch = kill % 2 == 0 ? "1" : "8";
+    ChildProcess doomed("produce", {path, std::to_string(id), "0", "24", "3000", batch});
     // At a random point of its life: during start-up (0), or after some records, wherever it
     // then is in claim, copy and commit.
     const std::uint64_t records_first = random() % 40;

@@ -20,8 +20,9 @@ std::uint64_t scale() {
   return long_run != nullptr && *long_run == '1' ? 10 : 1;
 }
 
-// 4 producer processes, 3 consumer processes (named, anonymous, and a named one killed halfway
-// and restarted) on a small ring with hundreds of wraps.
+// 4 producer processes (two of them writing 16 records at a time with write_batch), 3 consumer
+// processes (named, anonymous, and a named one killed halfway and restarted) on a small ring with
+// hundreds of wraps.
 void run_stress(PagingStrategy paging) {
   TempDir dir;
   const std::uint64_t capacity = 256 * 1024;
@@ -59,7 +60,8 @@ void run_stress(PagingStrategy paging) {
   for (std::uint64_t id = 0; id < producers; ++id) {
     writers.push_back(std::make_unique<ChildProcess>(
         "produce", std::vector<std::string>{path, std::to_string(id), std::to_string(per_producer),
-                                            std::to_string(min_bytes), std::to_string(max_bytes)}));
+                                            std::to_string(min_bytes), std::to_string(max_bytes),
+                                            id % 2 == 0 ? "1" : "16"}));  // half of them by write_batch
   }
 
   // Kill the restartable consumer once it has read (and committed) half of all records, while

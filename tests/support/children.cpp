@@ -25,6 +25,7 @@
 #include "ringfile/system/process_io.hpp"
 #include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
+#include "support/rings.hpp"
 
 namespace ringfile::test {
 
@@ -135,19 +136,49 @@ bool stdin_has_news() {
   return ::poll(&input, 1, 0) > 0;
 }
 
-// produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES
+// Writes records [first, first + count) of producer `id` with write_batch, saying what failed, if
+// anything. A group padded over because this process stalled (claim_lost) published nothing from
+// the record it reports on: those are written again.
+bool write_synthetic_batch(Producer& producer, std::uint64_t id, std::uint64_t first, std::uint64_t count,
+                           std::size_t min_bytes, std::size_t max_bytes) {
+  std::vector<std::vector<std::byte>> records;
+  for (std::uint64_t sequence = first; sequence < first + count; ++sequence) {
+    records.push_back(synthetic_payload(id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes)));
+  }
+  std::vector<std::span<const std::byte>> payloads(records.begin(), records.end());
+  std::span<const std::span<const std::byte>> rest = payloads;
+  while (!rest.empty()) {
+    const BatchResult written = producer.write_batch(rest, std::chrono::seconds(60));
+    rest = rest.subspan(written.records);
+    if (written.status == ClaimStatus::ok || written.status == ClaimStatus::claim_lost) continue;
+    say(std::string("error write_batch ") + to_string(written.status) + " " + ring_state(producer.ring()));
+    return false;
+  }
+  return true;
+}
+
+// produce PATH PRODUCER_ID COUNT MIN_BYTES MAX_BYTES [BATCH]
 // COUNT 0: until a line (or the end) arrives on stdin, wherever it is killed before that.
-int produce(char** argv) {
+// BATCH above 1: records go BATCH at a time through write_batch.
+int produce(int argc, char** argv) {
   Ring ring = Ring::open(argv[0]);
   Producer producer(ring);
   const std::uint64_t id = std::stoull(argv[1]);
   const std::uint64_t count = std::stoull(argv[2]);
   const std::size_t min_bytes = std::stoul(argv[3]);
   const std::size_t max_bytes = std::stoul(argv[4]);
+  const std::uint64_t batch = argc > 5 ? std::stoull(argv[5]) : 1;
   std::uint64_t sequence = 0;
-  for (; count == 0 || sequence < count; ++sequence) {
-    if (count == 0 && sequence % 32 == 0 && stdin_has_news()) break;
+  while (count == 0 || sequence < count) {
+    if (count == 0 && sequence % 32 < batch && stdin_has_news()) break;
+    if (batch > 1) {
+      const std::uint64_t group = count == 0 ? batch : std::min(batch, count - sequence);
+      if (!write_synthetic_batch(producer, id, sequence, group, min_bytes, max_bytes)) return 1;
+      sequence += group;
+      continue;
+    }
     if (!write_synthetic_record(producer, id, sequence, synthetic_size(id, sequence, min_bytes, max_bytes))) return 1;
+    sequence += 1;
   }
   say("done records=" + std::to_string(sequence));
   return 0;
@@ -305,7 +336,7 @@ int wrap_laps(char** argv) {
 int run_child_role(int argc, char** argv) {
   const std::string role = argv[0];
   try {
-    if (role == "produce" && argc == 6) return produce(argv + 1);
+    if (role == "produce" && (argc == 6 || argc == 7)) return produce(argc - 1, argv + 1);
     if (role == "consume" && argc >= 5) return consume(argc - 1, argv + 1);
     if (role == "produce-until-killed" && argc == 5) return produce_until_killed(argv + 1);
     if (role == "claim-hang" && argc == 4) return claim_hang(argv + 1);

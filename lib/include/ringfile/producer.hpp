@@ -42,6 +42,14 @@ struct ClaimResult {
   explicit operator bool() const noexcept { return status == ClaimStatus::ok; }
 };
 
+// What write_batch() did: `records` of the payloads, from the first, are committed; the rest
+// (when status is not ok) are not, and may be written again.
+struct BatchResult {
+  ClaimStatus status = ClaimStatus::ok;
+  std::size_t records = 0;
+  explicit operator bool() const noexcept { return status == ClaimStatus::ok; }
+};
+
 struct ProducerOptions {
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
   // Compute each payload's CRC32C (else the field is 0, and consumers check nothing).
@@ -89,6 +97,17 @@ class Producer {
   // freshly invalidated space); either way the record is published by the same commit.
   ClaimStatus write(std::span<const std::byte> payload,
                     std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+
+  // Appends the payloads in order, as write() of each would, for less per record: small records
+  // (up to kBatchRecordBytes) share one reservation of the head, one claim publication, one
+  // timestamp and one wake-up of sleeping consumers, up to kMostBatchRecords of them or a
+  // maximum-size record's worth of bytes at a time; each record keeps its own frame, sequence
+  // number and checksum, and is committed on its own. Larger payloads are written one by one.
+  // Waits for space up to `timeout` in all. Stops at the first record it cannot write.
+  BatchResult write_batch(std::span<const std::span<const std::byte>> payloads,
+                          std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
+  static constexpr std::size_t kMostBatchRecords = 64;
+  static constexpr std::size_t kBatchRecordBytes = 4096;
 
   // Waits until every record committed to this ring so far (by any producer) is on disk, so it
   // survives a power cut. Returns false (errno set) if the kernel reports a write error.

@@ -1,0 +1,112 @@
+// Several small records under one reservation (Producer::write_batch): what a record costs the
+// producer beyond its own bytes - the head's compare-and-swap, the claim's publication in the
+// producer slot, the timestamp, the look for sleeping consumers - paid once per group.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "frames.hpp"
+#include "producer_core.hpp"
+#include "ringfile/crc32c.hpp"
+
+namespace ringfile::detail {
+
+using format::kRecordHeaderBytes;
+
+BatchResult ProducerCore::write_batch(std::span<const std::span<const std::byte>> payloads,
+                                      std::chrono::nanoseconds timeout) noexcept {
+  if (const ClaimStatus refused = refuse_claim(0); refused != ClaimStatus::ok) return {refused, 0};
+  const bool forever = timeout == std::chrono::nanoseconds::max();
+  // The clock only when there is a deadline to keep.
+  const std::uint64_t deadline = forever ? 0 : monotonic_ns() + static_cast<std::uint64_t>(std::max<std::int64_t>(timeout.count(), 0));
+  const auto time_left = [&]() -> std::chrono::nanoseconds {
+    if (forever) return timeout;
+    const std::uint64_t now = monotonic_ns();
+    return std::chrono::nanoseconds(now < deadline ? deadline - now : 0);
+  };
+  BatchResult result;
+  while (result.records < payloads.size()) {
+    const std::span<const std::span<const std::byte>> rest = payloads.subspan(result.records);
+    std::uint64_t stride = 0;
+    const std::size_t group = batch_group(rest, &stride);
+    if (group < 2) {
+      result.status = write(rest.front(), time_left());
+      if (result.status != ClaimStatus::ok) return result;
+      result.records += 1;
+      continue;
+    }
+    const ClaimResult claimed = claim_frames(stride, stride - kRecordHeaderBytes, time_left(), Filler::write);
+    if (!claimed) {
+      result.status = claimed.status;
+      return result;
+    }
+    const std::size_t committed = commit_group(rest.first(group));
+    result.records += committed;
+    if (committed < group) {
+      result.status = ClaimStatus::claim_lost;
+      return result;
+    }
+  }
+  return result;
+}
+
+std::size_t ProducerCore::batch_group(std::span<const std::span<const std::byte>> payloads,
+                                      std::uint64_t* stride) const noexcept {
+  // A claim spans at most one maximum-size frame: a consumer that pads a dead producer's claim
+  // over writes one padding frame over all of it, and readers searching for a record boundary
+  // expect one within that distance (find_boundary).
+  std::size_t count = 0;
+  std::uint64_t bytes = 0;
+  for (const std::span<const std::byte> payload : payloads) {
+    if (count == Producer::kMostBatchRecords || payload.size() > Producer::kBatchRecordBytes ||
+        payload.size() > geometry_.max_record_bytes) {
+      break;
+    }
+    const std::uint64_t next = bytes + format::frame_stride(kRecordHeaderBytes + payload.size());
+    if (next > geometry_.max_frame_stride) break;
+    bytes = next;
+    count += 1;
+  }
+  *stride = bytes;
+  return count;
+}
+
+std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte>> payloads) noexcept {
+  // The word now in each frame's place, read right after the reservation as open_claim does for
+  // one: a consumer that pads the rest of the claim over (after the unblock timeout) replaces
+  // the first uncommitted frame's word, and our commit of that frame then fails.
+  std::array<std::uint64_t, Producer::kMostBatchRecords> old_words{};
+  std::uint64_t offset = 0;
+  for (std::size_t index = 0; index < payloads.size(); ++index) {
+    // Relaxed: the value the commit CAS expects; that seq_cst CAS does the ordering.
+    old_words[index] = atomic_field(commit_word_of(claim_frame_ + offset)).load(std::memory_order_relaxed);
+    offset += format::frame_stride(kRecordHeaderBytes + payloads[index].size());
+  }
+  note_fill_in_place();
+  // One timestamp for the group: its records are written together.
+  const std::uint64_t timestamp_ns = record_clock_.now_ns();
+  // Relaxed: only this producer writes its next sequence.
+  const std::uint64_t first_sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
+  std::size_t committed = 0;
+  std::uint64_t payload_bytes = 0;
+  offset = 0;
+  for (; committed < payloads.size(); ++committed) {
+    const std::span<const std::byte> payload = payloads[committed];
+    std::byte* frame = claim_frame_ + offset;
+    if (!payload.empty()) std::memcpy(frame + kRecordHeaderBytes, payload.data(), payload.size());
+    const std::uint32_t payload_crc = options_.compute_checksums ? crc32c(payload) : 0;
+    if (!publish_frame(frame, claim_position_ + offset, kRecordHeaderBytes + payload.size(), payload_crc,
+                       first_sequence + committed, timestamp_ns, old_words[committed])) {
+      break;  // padded over from here to the claim's end: nothing more of the group may be written
+    }
+    payload_bytes += payload.size();
+    offset += format::frame_stride(kRecordHeaderBytes + payload.size());
+  }
+  close_claim(claim_position_ + claim_stride_);
+  note_committed(committed, payload_bytes);
+  return committed;
+}
+
+}  // namespace ringfile::detail

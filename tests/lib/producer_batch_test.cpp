@@ -1,0 +1,241 @@
+// Producer::write_batch in one process: order, framing and checksums of each record, how records
+// are grouped under one claim, and where a batch stops (a record too large, no space in time).
+// Batches from many processes, killed at random moments, are in stress_test and fault_test.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ringfile/format/record_header.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+namespace {
+
+// Payloads and the spans write_batch takes, kept together.
+struct Batch {
+  std::vector<std::string> texts;
+  std::vector<std::span<const std::byte>> spans() const {
+    std::vector<std::span<const std::byte>> result;
+    for (const std::string& text : texts) result.push_back(as_bytes(text));
+    return result;
+  }
+};
+
+// `count` texts of `size` bytes, each different (its index written into it).
+Batch texts_of_size(std::size_t count, std::size_t size, std::size_t first_index = 0) {
+  Batch batch;
+  for (std::size_t index = first_index; index < first_index + count; ++index) {
+    std::string text(size, static_cast<char>('a' + index % 26));
+    const std::string number = std::to_string(index);
+    text.replace(0, std::min(number.size(), size), number.substr(0, size));
+    batch.texts.push_back(text);
+  }
+  return batch;
+}
+
+std::vector<Record> drain_records(Consumer& consumer, std::vector<std::string>* payloads) {
+  std::vector<Record> records;
+  for (;;) {
+    const PollResult polled = consumer.poll([&](const Record& record) {
+      records.push_back(record);
+      payloads->emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+    });
+    REQUIRE(polled.status == PollStatus::ok);
+    if (polled.records == 0) return records;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("write_batch: records arrive in order, each in its own frame with its own sequence number") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 8192));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  Batch batch = texts_of_size(100, 40);
+  batch.texts.insert(batch.texts.begin() + 10, {"", "x", std::string(3000, 'm'), std::string(5000, 'L')});
+  const auto spans = batch.spans();
+  const BatchResult written = producer.write_batch(spans);
+  CHECK(written.status == ClaimStatus::ok);
+  CHECK(written.records == spans.size());
+  CHECK(producer.stats().records == spans.size());
+
+  std::vector<std::string> payloads;
+  const std::vector<Record> records = drain_records(consumer, &payloads);
+  CHECK(payloads == batch.texts);
+  REQUIRE(records.size() == spans.size());
+  std::uint64_t position = 0;
+  for (std::size_t index = 0; index < records.size(); ++index) {
+    INFO("record " << index);
+    CHECK(records[index].producer_sequence == index);
+    CHECK(records[index].position == position);  // no padding between them
+    if (index > 0) CHECK(records[index].timestamp_ns >= records[index - 1].timestamp_ns);
+    position += format::frame_stride(format::kRecordHeaderBytes + records[index].payload.size());
+  }
+  CHECK(ring.head_position() == position);
+  // Single records go on with the next sequence number.
+  REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
+  CHECK(drain_records(consumer, &payloads).at(0).producer_sequence == spans.size());
+}
+
+TEST_CASE("write_batch: each record carries its own checksum, which consumers check") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  const Batch batch = texts_of_size(8, 100);
+  {
+    Producer producer(ring);
+    REQUIRE(producer.write_batch(batch.spans()).records == 8);
+  }
+  // One byte of the fifth record's payload, changed in the file behind the library's back.
+  const std::uint64_t fifth = 4 * format::frame_stride(format::kRecordHeaderBytes + 100);
+  {
+    std::fstream file(dir / "ring", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(ring.info().data_offset + fifth + format::kRecordHeaderBytes + 50));
+    file.put('#');
+  }
+  std::vector<std::string> payloads;
+  const PollResult polled = consumer.poll([&](const Record& record) {
+    payloads.emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+  });
+  CHECK(polled.status == PollStatus::corrupt);
+  CHECK(polled.error_message.find("checksum") != std::string::npos);
+  CHECK(payloads == std::vector<std::string>(batch.texts.begin(), batch.texts.begin() + 4));
+}
+
+namespace {
+
+// Writes single records until the head is at `target` (@pre within this lap, at least 48 bytes
+// ahead, a multiple of 8), and reads them (the consumer would hold the producer back otherwise).
+void advance_head_to(Producer& producer, Consumer& consumer, const Ring& ring, std::uint64_t target) {
+  const std::uint64_t stride_64 = format::frame_stride(format::kRecordHeaderBytes + 64);
+  while (target - ring.head_position() >= stride_64 + 48) {
+    REQUIRE(producer.write(as_bytes(std::string(64, 'f'))) == ClaimStatus::ok);
+  }
+  const std::uint64_t last = target - ring.head_position() - format::kRecordHeaderBytes;
+  REQUIRE(producer.write(as_bytes(std::string(last, 'l'))) == ClaimStatus::ok);
+  REQUIRE(ring.head_position() == target);
+  drain(consumer);
+  REQUIRE(consumer.position() == target);
+}
+
+// A batch whose first group just fits before the lap's end: where its records land tells where
+// the groups were cut (a group never straddles the lap's end; it follows padding at the next lap).
+void check_groups_at_lap_end(std::uint32_t max_record_bytes, std::size_t record_bytes, std::size_t group) {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::block, max_record_bytes));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + record_bytes);
+  // One group's frames and 8 bytes to spare before the lap's end.
+  const std::uint64_t first_position = capacity - group * stride - 8;
+  advance_head_to(producer, consumer, ring, first_position);
+  const Batch batch = texts_of_size(2 * group, record_bytes);
+  REQUIRE(producer.write_batch(batch.spans()).records == 2 * group);
+  std::vector<std::string> payloads;
+  const std::vector<Record> records = drain_records(consumer, &payloads);
+  REQUIRE(records.size() == 2 * group);
+  CHECK(payloads == batch.texts);
+  for (std::size_t index = 0; index < 2 * group; ++index) {
+    INFO("record " << index << " of the batch");
+    const std::uint64_t expected =
+        index < group ? first_position + index * stride : capacity + (index - group) * stride;
+    CHECK(records[index].position == expected);
+    CHECK(records[index].producer_sequence == records[0].producer_sequence + index);
+    // One timestamp for a group.
+    CHECK(records[index].timestamp_ns == records[index / group * group].timestamp_ns);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("write_batch cuts groups at a maximum-size frame's bytes and at kMostBatchRecords; a group that does not fit before the lap's end follows padding") {
+  SUBCASE("the maximum record size bounds a group") {
+    // Frames of 40 + 64 = 104 bytes; a maximum-size frame is 40 + 1024 = 1064: ten to a group.
+    check_groups_at_lap_end(1024, 64, 10);
+  }
+  SUBCASE("kMostBatchRecords bounds a group") {
+    check_groups_at_lap_end(16384, 8, Producer::kMostBatchRecords);
+  }
+}
+
+TEST_CASE("write_batch stops at a record too large for the ring; those before it are written") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 4096));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const Batch batch{{"one", "two", std::string(4097, 'x'), "four"}};
+  const BatchResult written = producer.write_batch(batch.spans());
+  CHECK(written.status == ClaimStatus::too_large);
+  CHECK(written.records == 2);
+  CHECK(drain(consumer) == std::vector<std::string>{"one", "two"});
+}
+
+TEST_CASE("write_batch waits for space up to its timeout, and then says how many records it wrote") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  // A named consumer holds producers back (block policy); it reads only between the calls.
+  Consumer consumer = Consumer::attach(ring, {.name = "holder"});
+  Producer producer(ring, {.idle = IdleStrategy::sleep});
+  const Batch batch = texts_of_size(1000, 200);  // 240 KB of frames: more than the ring holds
+  const auto spans = batch.spans();
+  std::span<const std::span<const std::byte>> rest = spans;
+  std::vector<std::string> payloads;
+  std::size_t calls = 0;
+  while (!rest.empty()) {
+    const BatchResult written = producer.write_batch(rest, std::chrono::milliseconds(1));
+    calls += 1;
+    REQUIRE((written.status == ClaimStatus::ok || written.status == ClaimStatus::timed_out));
+    CHECK(written.records > 0);  // the consumer made room for some before each call
+    if (written.status == ClaimStatus::ok) CHECK(written.records == rest.size());
+    rest = rest.subspan(written.records);
+    const std::size_t before = payloads.size();
+    drain_records(consumer, &payloads);
+    CHECK(payloads.size() - before == written.records);  // exactly what it said it wrote
+  }
+  CHECK(calls >= 4);  // the ring holds less than a quarter of the batch at a time
+  CHECK(payloads == batch.texts);
+}
+
+TEST_CASE("write_batch while a claim is open is refused, and the open claim stays usable") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  const Batch batch{{"second", "third"}};
+#ifdef NDEBUG
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  ClaimResult first = producer.try_claim(5);
+  REQUIRE(first);
+  std::memcpy(first.buffer.data(), "first", 5);
+  const BatchResult refused = producer.write_batch(batch.spans());
+  CHECK(refused.status == ClaimStatus::claim_open);
+  CHECK(refused.records == 0);
+  REQUIRE(producer.commit() == ClaimStatus::ok);
+  REQUIRE(producer.write_batch(batch.spans()).records == 2);
+  CHECK(drain(consumer) == std::vector<std::string>{"first", "second", "third"});
+#else
+  // With assertions on, the misuse stops the process (a child, which makes its own producer).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Producer producer(ring);
+    if (producer.try_claim(5)) producer.write_batch(batch.spans());
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+#endif
+}
