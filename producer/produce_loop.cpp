@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "pacer.hpp"
 #include "record_reader.hpp"
@@ -85,8 +86,77 @@ void note_claim_lost(const Ring& ring, bool& noted) {
                          "' was padded over after the unblock timeout (this process stalled); writing it again");
 }
 
+// Unpaced synthetic records no larger than this go kBatchRecords at a time through write_batch:
+// what a record costs the library beyond its bytes (the head's CAS, the claim's publication, the
+// timestamp) is then paid once per group, and the loop's own per-record work (limits, tally,
+// progress) once per batch. Larger records are filled in place, one claim each (zero copy).
+constexpr std::size_t kBatchRecords = 32;
+constexpr std::size_t kLargestBatchedRecord = Producer::kBatchRecordBytes;
+
+// The next batch of synthetic records, numbered from `sequence` on, as many as the limits still
+// allow: up to the record count, and until the byte limit is reached (as one by one, the last
+// record may pass it).
+struct SyntheticBatch {
+  std::vector<std::byte> storage;
+  std::vector<std::span<const std::byte>> records;
+  std::size_t next = 0;  // the first record not yet written
+
+  bool done() const noexcept { return next == records.size(); }
+
+  void refill(const ProducerSettings& settings, const ProducerStats& stats, SizeChooser& sizes,
+              std::uint64_t producer_id, std::uint64_t sequence) {
+    records.clear();
+    next = 0;
+    const std::size_t most_bytes = settings.record_size.max_bytes;
+    if (storage.size() < kBatchRecords * most_bytes) storage.resize(kBatchRecords * most_bytes);
+    std::uint64_t bytes = stats.bytes;
+    for (std::size_t index = 0; index < kBatchRecords; ++index) {
+      if (settings.count && stats.records + index >= *settings.count) break;
+      if (settings.byte_limit && bytes >= *settings.byte_limit) break;
+      const std::span<std::byte> record{storage.data() + index * most_bytes, sizes.next()};
+      fill_synthetic(record, producer_id, sequence + index);
+      records.push_back(record);
+      bytes += record.size();
+    }
+  }
+};
+
+int produce_synthetic_batches(const ProducerSettings& settings, const Ring& ring, ProducerTally& tally,
+                              programs::ProgressLine* progress) {
+  Producer producer(ring, {.sync = settings.sync});
+  const std::uint64_t producer_id = unique_producer_id();
+  SizeChooser sizes(settings.record_size, producer_id);
+  StopLimits limits(settings);
+  ProgressMeter meter(1);
+  bool noted_lost_claim = false;
+  SyntheticBatch batch;
+  while (!programs::stop_requested()) {
+    if (batch.done()) {
+      if (limits.reached(producer.stats())) break;
+      // Written so far, one sequence number each: the next batch goes on from there.
+      batch.refill(settings, producer.stats(), sizes, producer_id, producer.stats().records);
+      if (batch.done()) break;
+    }
+    const BatchResult written =
+        producer.write_batch(std::span(batch.records).subspan(batch.next), kClaimWait);
+    batch.next += written.records;
+    if (written.status == ClaimStatus::claim_lost) {
+      note_claim_lost(ring, noted_lost_claim);  // the rest is written again: consumers never saw it
+    } else if (written.status != ClaimStatus::ok && written.status != ClaimStatus::timed_out) {
+      claim_failed(ring, written.status);
+    }
+    publish(tally, producer.stats());
+    show_progress(progress, meter, producer.stats());
+  }
+  publish(tally, producer.stats());
+  return programs::kExitSuccess;
+}
+
 int produce_synthetic(const ProducerSettings& settings, const Ring& ring, ProducerTally& tally,
                       programs::ProgressLine* progress) {
+  if (!settings.rate && settings.record_size.max_bytes <= kLargestBatchedRecord) {
+    return produce_synthetic_batches(settings, ring, tally, progress);
+  }
   Producer producer(ring, {.sync = settings.sync});
   const std::uint64_t producer_id = unique_producer_id();
   SizeChooser sizes(settings.record_size, producer_id);
