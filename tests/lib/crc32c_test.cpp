@@ -26,18 +26,18 @@ TEST_CASE("crc32c of a split buffer equals that of the whole") {
   }
 }
 
-TEST_CASE("crc32c folded, and with three streams, agrees with the byte-at-a-time table for every size") {
+TEST_CASE("crc32c folded, fused, and with three streams, agrees with the byte-at-a-time table for every size") {
   std::vector<std::byte> buffer(100000);
   std::uint64_t state = 12345;
   for (auto& value : buffer) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     value = static_cast<std::byte>(state >> 56);
   }
-  // Around both block sizes of the streams (3 x 256 and 3 x 4096 bytes) and the folding's least
-  // size (256 bytes) and block (128 bytes), and sizes that end in each.
+  // Around both block sizes of the streams (3 x 256 and 3 x 4096 bytes), the folding's least
+  // size (256 bytes) and block (128 bytes), the fused block (4 KiB) and sizes that end in each.
   for (std::size_t size : {0ul, 1ul, 7ul, 8ul, 64ul, 255ul, 256ul, 257ul, 383ul, 384ul, 385ul, 519ul, 767ul, 768ul,
-                           769ul, 1536ul, 4095ul, 4096ul, 4223ul, 12287ul, 12288ul, 12289ul, 13057ul, 24576ul, 30000ul,
-                           36871ul, 100000ul}) {
+                           769ul, 1536ul, 4095ul, 4096ul, 4097ul, 4223ul, 4351ul, 4352ul, 8191ul, 8192ul, 8200ul,
+                           12287ul, 12288ul, 12289ul, 13057ul, 24576ul, 30000ul, 36871ul, 100000ul}) {
     for (std::size_t offset : {0ul, 1ul, 5ul}) {
       if (offset + size > buffer.size()) continue;
       const std::span<const std::byte> piece(buffer.data() + offset, size);
@@ -45,6 +45,8 @@ TEST_CASE("crc32c folded, and with three streams, agrees with the byte-at-a-time
       REQUIRE(crc32c(piece) == ringfile::detail::crc32c_portable(piece));
       REQUIRE(crc32c(piece, 0xDEADBEEF) == ringfile::detail::crc32c_portable(piece, 0xDEADBEEF));
       REQUIRE(ringfile::detail::crc32c_three_streams(piece) == ringfile::detail::crc32c_portable(piece));
+      REQUIRE(ringfile::detail::crc32c_folding(piece, 0xDEADBEEF) ==
+              ringfile::detail::crc32c_portable(piece, 0xDEADBEEF));
       REQUIRE(ringfile::detail::crc32c_three_streams(piece, 0xDEADBEEF) ==
               ringfile::detail::crc32c_portable(piece, 0xDEADBEEF));
     }
