@@ -56,6 +56,7 @@ struct Record {
   std::span<const std::byte> payload;
   std::uint64_t position = 0;
   std::uint64_t timestamp_ns = 0;  // CLOCK_REALTIME at the producer's commit, to microseconds
+                                   // (one for all the records of a write_batch group)
   std::uint64_t producer_sequence = 0;
   std::uint16_t producer_slot = 0;
 };
