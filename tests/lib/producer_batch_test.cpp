@@ -3,9 +3,6 @@
 // Batches from many processes, killed at random moments, are in stress_test and fault_test.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -13,6 +10,7 @@
 #include <vector>
 
 #include "ringfile/format/record_header.hpp"
+#include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -225,17 +223,10 @@ TEST_CASE("write_batch while a claim is open is refused, and the open claim stay
   REQUIRE(producer.write_batch(batch.spans()).records == 2);
   CHECK(drain(consumer) == std::vector<std::string>{"first", "second", "third"});
 #else
-  // With assertions on, the misuse stops the process (a child, which makes its own producer).
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    Producer producer(ring);
-    if (producer.try_claim(5)) producer.write_batch(batch.spans());
-    ::_exit(0);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGABRT);
+  // With assertions on, the misuse stops the process (a child here).
+  CHECK(run_forked([&] {
+          Producer producer(ring);
+          if (producer.try_claim(5)) producer.write_batch(batch.spans());
+        }) == 128 + SIGABRT);
 #endif
 }

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -16,6 +15,7 @@
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/tooling/synthetic.hpp"
+#include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -155,19 +155,11 @@ TEST_CASE("a second claim while one is open is refused, and the open one stays u
   REQUIRE(producer.write(as_bytes("third")) == ClaimStatus::ok);
   CHECK(drain(consumer) == std::vector<std::string>{"first", "third"});
 #else
-  // With assertions on, the misuse stops the process (a child here, which makes its own producer:
-  // producers do not survive fork).
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    Producer producer(ring);
-    if (producer.try_claim(5)) producer.try_claim(8);
-    ::_exit(0);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGABRT);
+  // With assertions on, the misuse stops the process (a child here).
+  CHECK(run_forked([&] {
+          Producer producer(ring);
+          if (producer.try_claim(5)) producer.try_claim(8);
+        }) == 128 + SIGABRT);
 #endif
 }
 

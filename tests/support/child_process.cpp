@@ -89,4 +89,18 @@ int ChildProcess::wait() {
 
 bool ChildProcess::ended() { return exit_code_ || reap(WNOHANG); }
 
+int run_forked(const std::function<void()>& misuse) {
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    misuse();
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+  }
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 }  // namespace ringfile::test

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,5 +42,10 @@ class ChildProcess {
 
 // Called by main() for `--child ROLE ARGS...`; returns the exit code.
 int run_child_role(int argc, char** argv);
+
+// Runs `misuse` in a forked child and returns how the child ended (as ChildProcess::wait): for
+// API misuse that debug builds stop at an assertion (128 + SIGABRT). The child makes its own
+// producers and consumers: they do not survive fork().
+int run_forked(const std::function<void()>& misuse);
 
 }  // namespace ringfile::test
