@@ -1,16 +1,14 @@
 // Producer::write_batch in one process: order, framing and checksums of each record, how records
-// are grouped under one claim, and where a batch stops (a record too large, no space in time).
+// are grouped under one claim, and where a batch stops (a record too large, no space in time; a
+// claim left open: producer_consumer_test).
 // Batches from many processes, killed at random moments, are in stress_test and fault_test.
 #include <doctest/doctest.h>
 
-#include <csignal>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "ringfile/format/record_header.hpp"
-#include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -204,29 +202,4 @@ TEST_CASE("write_batch waits for space up to its timeout, and then says how many
   }
   CHECK(calls >= 4);  // the ring holds less than a quarter of the batch at a time
   CHECK(payloads == batch.texts);
-}
-
-TEST_CASE("write_batch while a claim is open is refused, and the open claim stays usable") {
-  TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-  const Batch batch{{"second", "third"}};
-#ifdef NDEBUG
-  Consumer consumer = Consumer::attach(ring, {});
-  Producer producer(ring);
-  ClaimResult first = producer.try_claim(5);
-  REQUIRE(first);
-  std::memcpy(first.buffer.data(), "first", 5);
-  const BatchResult refused = producer.write_batch(batch.spans());
-  CHECK(refused.status == ClaimStatus::claim_open);
-  CHECK(refused.records == 0);
-  REQUIRE(producer.commit() == ClaimStatus::ok);
-  REQUIRE(producer.write_batch(batch.spans()).records == 2);
-  CHECK(drain(consumer) == std::vector<std::string>{"first", "second", "third"});
-#else
-  // With assertions on, the misuse stops the process (a child here).
-  CHECK(run_forked([&] {
-          Producer producer(ring);
-          if (producer.try_claim(5)) producer.write_batch(batch.spans());
-        }) == 128 + SIGABRT);
-#endif
 }

@@ -151,6 +151,11 @@ TEST_CASE("a second claim while one is open is refused, and the open one stays u
   CHECK(producer.try_claim(8).status == ClaimStatus::claim_open);
   CHECK(producer.claim(8, std::chrono::milliseconds(1)).status == ClaimStatus::claim_open);
   CHECK(producer.write(as_bytes("second")) == ClaimStatus::claim_open);
+  const std::string second = "second";
+  const std::span<const std::byte> batch[] = {as_bytes(second)};
+  const BatchResult refused = producer.write_batch(batch);
+  CHECK(refused.status == ClaimStatus::claim_open);
+  CHECK(refused.records == 0);
   REQUIRE(producer.commit() == ClaimStatus::ok);
   REQUIRE(producer.write(as_bytes("third")) == ClaimStatus::ok);
   CHECK(drain(consumer) == std::vector<std::string>{"first", "third"});
