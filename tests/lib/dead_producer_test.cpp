@@ -173,6 +173,16 @@ std::uint64_t leave_reserved_dead_claim(Ring& ring, Producer& producer) {
   return start;
 }
 
+// A 1 MiB ring, a live producer, and a dead producer's claim on reserved space at `start` (slot 3).
+struct RingWithDeadClaim {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  detail::RingFile& file = detail::file_of(ring);
+  const std::uint64_t capacity = file.geometry().capacity;
+  Producer producer{ring};
+  const std::uint64_t start = leave_reserved_dead_claim(ring, producer);
+};
+
 }  // namespace
 
 TEST_CASE("a claim left by a producer killed before it moved the head never hides the next producer's record") {
@@ -215,17 +225,10 @@ TEST_CASE("a producer taking over a dead slot pads its claim only below the head
   CHECK(detail::read_frame(frame, head, detail::file_of(ring).geometry()).kind == detail::FrameKind::uncommitted);
 }
 
-TEST_CASE("a claim whose producer died holds producers a lap behind it until it is padded over and closed") {
+TEST_CASE_FIXTURE(RingWithDeadClaim, "a claim whose producer died holds producers a lap behind it until it is padded over and closed") {
   // Found by the fault suite: the producers' limit ignored such a claim, so its space was reserved
   // again a lap later while a producer taking over the dead slot was still padding it over; the
   // padding landed in the new records (a checksum mismatch, or a record turned into a hole).
-  TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-  auto& file = detail::file_of(ring);
-  const std::uint64_t capacity = file.geometry().capacity;
-  Producer producer(ring);
-  const std::uint64_t start = leave_reserved_dead_claim(ring, producer);
-
   const detail::ClaimsLimit limit = detail::open_claims_limit(file, producer.slot());
   CHECK(limit.end == start + capacity);
   CHECK(limit.abandoned_slot == 3);
@@ -239,13 +242,7 @@ TEST_CASE("a claim whose producer died holds producers a lap behind it until it 
   CHECK(detail::open_claims_limit(file, producer.slot()).abandoned_slot == format::kProducerSlotCount);
 }
 
-TEST_CASE("a producer that must close a dead claim does not wait for the table lock") {
-  TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-  auto& file = detail::file_of(ring);
-  const std::uint64_t capacity = file.geometry().capacity;
-  Producer producer(ring);
-  const std::uint64_t start = leave_reserved_dead_claim(ring, producer);
+TEST_CASE_FIXTURE(RingWithDeadClaim, "a producer that must close a dead claim does not wait for the table lock") {
   const std::vector<std::byte> record(1000);
   while (ring.head_position() + 2 * 1040 < start + capacity) {
     REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
