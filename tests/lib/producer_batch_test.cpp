@@ -4,8 +4,10 @@
 // Batches from many processes, killed at random moments, are in stress_test and fault_test.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ringfile/format/record_header.hpp"
@@ -202,4 +204,43 @@ TEST_CASE("write_batch waits for space up to its timeout, and then says how many
   }
   CHECK(calls >= 4);  // the ring holds less than a quarter of the batch at a time
   CHECK(payloads == batch.texts);
+}
+
+TEST_CASE("write_batch: consumers attaching at the head while a group is open count no records lost") {
+  // A group's claim covers several records below the new consumer's start: how many is not in
+  // the producer slot, so the consumer must not guess the next sequence from it.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 16384));
+  std::atomic<bool> stop{false};
+  std::atomic<bool> writer_failed{false};
+  std::thread writer([&] {
+    Producer producer(ring);
+    const Batch batch = texts_of_size(Producer::kMostBatchRecords, 8);
+    const auto spans = batch.spans();
+    while (!stop.load() && !writer_failed.load()) {
+      if (producer.write_batch(spans).records != spans.size()) writer_failed.store(true);
+    }
+  });
+  struct StopWriter {
+    std::atomic<bool>& stop;
+    std::thread& writer;
+    ~StopWriter() {
+      stop.store(true);
+      writer.join();
+    }
+  } stop_writer{stop, writer};
+  std::uint64_t lost = 0;
+  for (int attach = 0; attach < 200; ++attach) {
+    Consumer consumer = Consumer::attach(ring, {.start = StartFrom::latest});
+    std::uint64_t records = 0;
+    while (records < 2 * Producer::kMostBatchRecords) {
+      const PollResult polled = consumer.poll([](const Record&) {});
+      REQUIRE(polled.status == PollStatus::ok);
+      records += polled.records;
+      REQUIRE_FALSE(writer_failed.load());
+      if (polled.records == 0) REQUIRE(consumer.wait(std::chrono::seconds(60)));
+    }
+    lost += consumer.stats().lost_records;
+  }
+  CHECK(lost == 0);
 }
