@@ -105,6 +105,24 @@ std::uint32_t shift(const ShiftTable& table, std::uint32_t crc) noexcept {
   return table[0][crc & 0xFF] ^ table[1][(crc >> 8) & 0xFF] ^ table[2][(crc >> 16) & 0xFF] ^ table[3][crc >> 24];
 }
 
+// Three crc32 registers over three streams `stream_bytes` apart.
+struct ThreeStreams {
+  std::uint64_t first = 0, second = 0, third = 0;
+
+  // Adds the word at `at` to the first stream, and those stream_bytes and twice that further on
+  // to the second and third.
+  __attribute__((target("sse4.2"), always_inline)) void add_words(const std::byte* at,
+                                                                   std::size_t stream_bytes) noexcept {
+    std::uint64_t a, b, c;
+    std::memcpy(&a, at, 8);
+    std::memcpy(&b, at + stream_bytes, 8);
+    std::memcpy(&c, at + 2 * stream_bytes, 8);
+    first = _mm_crc32_u64(first, a);
+    second = _mm_crc32_u64(second, b);
+    third = _mm_crc32_u64(third, c);
+  }
+};
+
 // Three streams over as many whole blocks of 3 x kStreamBytes as there are; advances data/size.
 template <std::size_t kStreamBytes>
 __attribute__((target("sse4.2"))) std::uint32_t update_three_streams(std::uint32_t crc, const std::byte*& data,
@@ -112,20 +130,11 @@ __attribute__((target("sse4.2"))) std::uint32_t update_three_streams(std::uint32
   if (size < 3 * kStreamBytes) return crc;
   const StreamShifts& shifts = stream_shifts<kStreamBytes>();
   do {
-    std::uint64_t first = crc, second = 0, third = 0;
-    const std::byte* second_data = data + kStreamBytes;
-    const std::byte* third_data = data + 2 * kStreamBytes;
-    for (std::size_t offset = 0; offset < kStreamBytes; offset += 8) {
-      std::uint64_t a, b, c;
-      std::memcpy(&a, data + offset, 8);
-      std::memcpy(&b, second_data + offset, 8);
-      std::memcpy(&c, third_data + offset, 8);
-      first = _mm_crc32_u64(first, a);
-      second = _mm_crc32_u64(second, b);
-      third = _mm_crc32_u64(third, c);
-    }
-    crc = shift(shifts.by_two_streams, static_cast<std::uint32_t>(first)) ^
-          shift(shifts.by_one_stream, static_cast<std::uint32_t>(second)) ^ static_cast<std::uint32_t>(third);
+    ThreeStreams streams{crc};
+    for (std::size_t offset = 0; offset < kStreamBytes; offset += 8) streams.add_words(data + offset, kStreamBytes);
+    crc = shift(shifts.by_two_streams, static_cast<std::uint32_t>(streams.first)) ^
+          shift(shifts.by_one_stream, static_cast<std::uint32_t>(streams.second)) ^
+          static_cast<std::uint32_t>(streams.third);
     data += 3 * kStreamBytes;
     size -= 3 * kStreamBytes;
   } while (size >= 3 * kStreamBytes);
@@ -291,23 +300,16 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t update_fu
   for (; size >= kFusedBlockBytes; data += kFusedBlockBytes, size -= kFusedBlockBytes) {
     const std::byte* streams = data + kFusedFoldSteps * kFoldBlockBytes;
     FoldLanes lanes = fold_first(crc, data);
-    std::uint64_t first = 0, second = 0, third = 0;
+    ThreeStreams words;
     for (std::size_t step = 1; step < kFusedFoldSteps; ++step) {
       fold_next(lanes, by_block, data + step * kFoldBlockBytes);
-      const std::byte* words = streams + (step - 1) * 8 * kFusedWordsPerStep;
-      for (std::size_t word = 0; word < kFusedWordsPerStep; ++word) {
-        std::uint64_t a, b, c;
-        std::memcpy(&a, words + 8 * word, 8);
-        std::memcpy(&b, words + kFusedStreamBytes + 8 * word, 8);
-        std::memcpy(&c, words + 2 * kFusedStreamBytes + 8 * word, 8);
-        first = _mm_crc32_u64(first, a);
-        second = _mm_crc32_u64(second, b);
-        third = _mm_crc32_u64(third, c);
-      }
+      const std::byte* at = streams + (step - 1) * 8 * kFusedWordsPerStep;
+      for (std::size_t word = 0; word < kFusedWordsPerStep; ++word) words.add_words(at + 8 * word, kFusedStreamBytes);
     }
     crc = shift(shifts.by_three_streams, fold_reduce(lanes)) ^
-          shift(shifts.by_two_streams, static_cast<std::uint32_t>(first)) ^
-          shift(shifts.by_one_stream, static_cast<std::uint32_t>(second)) ^ static_cast<std::uint32_t>(third);
+          shift(shifts.by_two_streams, static_cast<std::uint32_t>(words.first)) ^
+          shift(shifts.by_one_stream, static_cast<std::uint32_t>(words.second)) ^
+          static_cast<std::uint32_t>(words.third);
   }
   return update_folding(crc, data, size);
 }

@@ -101,10 +101,6 @@ void say(const std::string& line) {
 
 std::uint64_t disk_read_bytes() { return system::own_process_io().value_or(system::ProcessIo{}).read_bytes; }
 
-namespace {
-
-// What a producer that gave up waiting found: the head, what each producer waits for, and each
-// consumer's cursor and state, so that a failure names what held it.
 std::string ring_state(const Ring& ring) {
   std::string text = "head=" + std::to_string(ring.head_position());
   for (const ProducerInfo& producer : ring.producers()) {
@@ -123,6 +119,8 @@ std::string ring_state(const Ring& ring) {
   }
   return text;
 }
+
+namespace {
 
 // Writes record `sequence` of producer `id` (write_synthetic), saying what failed, if anything.
 bool write_synthetic_record(Producer& producer, std::uint64_t id, std::uint64_t sequence, std::size_t size) {

@@ -51,6 +51,9 @@ ClaimStatus write_synthetic(Producer& producer, std::uint64_t producer_id, std::
 void say(const std::string& line);
 // /proc/self/io read_bytes: bytes this process caused to be read from storage.
 std::uint64_t disk_read_bytes();
+// For a child that gives up or stalls: the head, each producer's claim and what it waits for,
+// each consumer's cursor and state, so that a failure names what held it.
+std::string ring_state(const Ring& ring);
 
 // The roles of readers_box_test (reader_children.cpp): false when `role` is none of them.
 bool run_reader_role(const std::string& role, int argc, char** argv, int* exit_code);

@@ -29,14 +29,9 @@ void report_stall(const Ring& ring, const Consumer& consumer) {
   const auto offset = static_cast<off_t>(file.info().data_offset + file.geometry().offset_of(position));
   const bool read = ::pread(file.fd(), words, sizeof words, offset) == static_cast<ssize_t>(sizeof words);
   std::string text = "named-reader " + std::to_string(::getpid()) + " stalled at " + std::to_string(position) +
-                     ", head " + std::to_string(ring.head_position()) + ", frame words";
+                     ", frame words";
   for (const std::uint64_t word : words) text += " " + (read ? std::to_string(word) : std::string("?"));
-  for (const ProducerInfo& producer : ring.producers()) {
-    text += "; producer " + std::to_string(producer.slot) + " pid " + std::to_string(producer.pid) + " alive " +
-            std::to_string(producer.alive) + " claim " + std::to_string(producer.open_claim_start) + ".." +
-            std::to_string(producer.open_claim_end);
-  }
-  std::fprintf(stderr, "%s\n", text.c_str());
+  std::fprintf(stderr, "%s; %s\n", text.c_str(), ring_state(ring).c_str());
 }
 
 // named-reader PATH NAME BATCH MARKER_ID
