@@ -15,7 +15,7 @@
 #include "paging.hpp"
 #include "process_identity.hpp"
 #include "record_search.hpp"
-#include "ringfile/crc32c.hpp"
+#include "crc32c_in_ring.hpp"
 #include "ringfile/error.hpp"
 #include "slot_tables.hpp"
 #include "wakeups.hpp"
@@ -275,8 +275,9 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     }
     record.payload = {payload, payload_bytes};
     // The flag in the commit word, not a non-zero stored CRC, says whether there is one to check:
-    // a torn header's zero CRC is a mismatch (record_header.hpp).
-    if (options_.verify_checksums && read.checksummed && crc32c(record.payload) != payload_crc) {
+    // a torn header's zero CRC is a mismatch (record_header.hpp). Front to back: the payload is
+    // another core's writing, or in memory when this consumer is behind.
+    if (options_.verify_checksums && read.checksummed && crc32c_front_to_back(record.payload) != payload_crc) {
       stats_.checksum_failures += 1;
       result.status = report_damage(position, "payload checksum mismatch");
       break;

@@ -12,6 +12,7 @@
 
 #include "atomics.hpp"
 #include "clock.hpp"
+#include "crc32c_in_ring.hpp"
 #include "data_view.hpp"
 #include "frames.hpp"
 #include "housekeeper.hpp"
@@ -240,13 +241,19 @@ ClaimStatus ProducerCore::write(std::span<const std::byte> payload, std::chrono:
       abort();
       return ClaimStatus::io_error;
     }
-  } else if (!payload.empty()) {
-    note_fill_in_place();
-    std::memcpy(result.buffer.data(), payload.data(), payload.size());
+    // From the caller's buffer: reading the payload back through the mapping would fault every
+    // page the file write put in the page cache.
+    return commit_frame(payload.size(), options_.compute_checksums ? crc32c(payload) : 0);
   }
-  // From the caller's buffer: reading the payload back through the mapping would fault every
-  // page the file write put in the page cache.
-  return commit_frame(payload.size(), options_.compute_checksums ? crc32c(payload) : 0);
+  if (!payload.empty()) note_fill_in_place();
+  return commit_frame(payload.size(), copy_into_frame(result.buffer.data(), payload));
+}
+
+std::uint32_t ProducerCore::copy_into_frame(std::byte* to, std::span<const std::byte> payload) const noexcept {
+  // In one pass: the copy waits on its stores, and the checksum's arithmetic fits in that wait.
+  if (options_.compute_checksums) return copy_with_crc32c(to, payload);
+  if (!payload.empty()) std::memcpy(to, payload.data(), payload.size());
+  return 0;
 }
 
 void ProducerCore::note_fill_in_place() noexcept {

@@ -3,13 +3,11 @@
 // producer slot, the timestamp, the look for sleeping consumers - paid once per group.
 #include <algorithm>
 #include <array>
-#include <cstring>
 
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "frames.hpp"
 #include "producer_core.hpp"
-#include "ringfile/crc32c.hpp"
 
 namespace ringfile::detail {
 
@@ -95,8 +93,7 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   for (; committed < payloads.size(); ++committed) {
     const std::span<const std::byte> payload = payloads[committed];
     std::byte* frame = claim_frame_ + offset;
-    if (!payload.empty()) std::memcpy(frame + kRecordHeaderBytes, payload.data(), payload.size());
-    const std::uint32_t payload_crc = options_.compute_checksums ? crc32c(payload) : 0;
+    const std::uint32_t payload_crc = copy_into_frame(frame + kRecordHeaderBytes, payload);
     if (!publish_frame(frame, claim_position_ + offset, kRecordHeaderBytes + payload.size(), payload_crc,
                        first_sequence + committed, timestamp_ns, old_words[committed])) {
       break;  // padded over from here to the claim's end: nothing more of the group may be written

@@ -48,6 +48,8 @@ class ProducerCore {
 
   // Fills in the header and publishes the record. @pre a claim is open, used_bytes fits it.
   ClaimStatus commit_frame(std::size_t used_bytes, std::uint32_t payload_crc) noexcept;
+  // Copies a payload into its frame; returns its CRC32C, or 0 with checksums off.
+  std::uint32_t copy_into_frame(std::byte* to, std::span<const std::byte> payload) const noexcept;
 
   ClaimStatus abort() noexcept;
 

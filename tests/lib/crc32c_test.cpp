@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "crc32c_in_ring.hpp"
 #include "crc32c_portable.hpp"
 #include "ringfile/crc32c.hpp"
 #include "support/rings.hpp"
@@ -49,6 +51,33 @@ TEST_CASE("crc32c folded, fused, and with three streams, agrees with the byte-at
               ringfile::detail::crc32c_portable(piece, 0xDEADBEEF));
       REQUIRE(ringfile::detail::crc32c_three_streams(piece, 0xDEADBEEF) ==
               ringfile::detail::crc32c_portable(piece, 0xDEADBEEF));
+    }
+  }
+}
+
+TEST_CASE("copy_with_crc32c copies every byte and returns the source's crc32c, as crc32c_front_to_back does, for every size") {
+  std::vector<std::byte> source(20000);
+  std::uint64_t state = 777;
+  for (auto& value : source) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    value = static_cast<std::byte>(state >> 56);
+  }
+  // Around the folding's least size (256 bytes) and block (128 bytes), with tails of each length
+  // class, and destinations off the alignment of the source.
+  for (std::size_t size : {0ul, 1ul, 8ul, 63ul, 255ul, 256ul, 257ul, 383ul, 384ul, 391ul, 4096ul, 4101ul, 20000ul}) {
+    for (std::size_t offset : {0ul, 3ul}) {
+      if (offset + size > source.size()) continue;
+      const std::span<const std::byte> piece(source.data() + offset, size);
+      // Guard bytes on both sides catch a copy that runs over.
+      std::vector<std::byte> destination(size + 2 * 64 + 7, std::byte{0xA5});
+      std::byte* to = destination.data() + 64 + offset;
+      INFO("size " << size << " source offset " << offset);
+      REQUIRE(ringfile::copy_with_crc32c(to, piece) == ringfile::detail::crc32c_portable(piece));
+      REQUIRE(ringfile::crc32c_front_to_back(piece) == ringfile::detail::crc32c_portable(piece));
+      REQUIRE(std::equal(piece.begin(), piece.end(), to));
+      REQUIRE(std::all_of(destination.data(), to, [](std::byte value) { return value == std::byte{0xA5}; }));
+      REQUIRE(std::all_of(to + size, destination.data() + destination.size(),
+                          [](std::byte value) { return value == std::byte{0xA5}; }));
     }
   }
 }
