@@ -7,6 +7,12 @@
 // `ringfile-nocrc` is the same with the payload CRC32C off (the library computes it on commit and
 // checks it on poll by default), to show what that costs per byte.
 //
+// `ringfile-write` hands each record over with write(), which copies it into the mapping and
+// computes its CRC32C in the same pass (claim/commit computes it on commit, after the caller's
+// copy). Against `ringfile-nocrc`, whose claim, copy and commit are what write() does without a
+// checksum, it shows what the checksum costs where it can ride on the copy;
+// `ringfile-write-nocrc` is the same without the checksum.
+//
 // `ringfile-batch` hands the producer's records over kBatchRecords at a time with write_batch()
 // (one reservation, claim publication and timestamp for each group; each record still its own
 // frame, sequence number, checksum and commit). Each record is stamped as it is put in the batch,
@@ -46,7 +52,7 @@ constexpr std::chrono::seconds kPeerTimeout{10};
 // Records per write_batch() call in `ringfile-batch`.
 constexpr std::size_t kBatchRecords = 32;
 
-enum class Handover { claim_commit, claim_commit_without_checksum, write_batch };
+enum class Handover { claim_commit, write, write_batch };
 
 void produce_by_claims(Producer& producer, const PassConfig& config) {
   std::vector<std::byte> record(config.record_bytes);
@@ -58,6 +64,16 @@ void produce_by_claims(Producer& producer, const PassConfig& config) {
     std::memcpy(claim.buffer.data(), record.data(), record.size());
     stamper.stamp(claim.buffer, sequence);
     if (producer.commit() != ClaimStatus::ok) ::_exit(1);
+  }
+}
+
+void produce_by_writes(Producer& producer, const PassConfig& config) {
+  std::vector<std::byte> record(config.record_bytes);
+  fill_record(record);
+  RecordStamper stamper(config);
+  for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+    stamper.stamp(record, sequence);
+    if (producer.write(record, kPeerTimeout) != ClaimStatus::ok) ::_exit(1);
   }
 }
 
@@ -81,15 +97,18 @@ void produce_by_batches(Producer& producer, const PassConfig& config) {
 }
 
 // Exit status 2: could not pin, 1: the ring failed.
-[[noreturn]] void run_producer_process(const std::string& path, const PassConfig& config, Handover handover) {
+[[noreturn]] void run_producer_process(const std::string& path, const PassConfig& config, Handover handover,
+                                       bool checksums) {
   if (!pin_current_thread(config.producer_cpu)) ::_exit(2);
   try {
     const Ring ring = Ring::open(path);
     ProducerOptions options;
-    options.compute_checksums = handover != Handover::claim_commit_without_checksum;
+    options.compute_checksums = checksums;
     Producer producer(ring, options);
     if (handover == Handover::write_batch) {
       produce_by_batches(producer, config);
+    } else if (handover == Handover::write) {
+      produce_by_writes(producer, config);
     } else {
       produce_by_claims(producer, config);
     }
@@ -99,7 +118,7 @@ void produce_by_batches(Producer& producer, const PassConfig& config) {
   ::_exit(0);
 }
 
-PassResult run_ringfile_pass(const PassConfig& config, Handover handover) {
+PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool checksums = true) {
   const std::string path = std::string(kRingDirectory) + "/ringfile-bench-throughput-" +
                            std::to_string(::getpid()) + ".ring";
   std::error_code ignored;
@@ -118,13 +137,13 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover) {
     // Attached before the producer exists, so it holds every record from the first.
     ConsumerOptions consume;
     consume.start = StartFrom::earliest;
-    consume.verify_checksums = handover != Handover::claim_commit_without_checksum;
+    consume.verify_checksums = checksums;
     Consumer consumer = Consumer::attach(ring, consume);
     producer = ::fork();
     if (producer < 0) {
       result.error = "fork failed";
     } else if (producer == 0) {
-      run_producer_process(path, config, handover);
+      run_producer_process(path, config, handover, checksums);
     } else {
       const SavedAffinity restore_affinity;
       const bool consumer_pinned = pin_current_thread(config.consumer_cpu);
@@ -165,7 +184,11 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover) {
 
 PassResult run_ringfile(const PassConfig& config) { return run_ringfile_pass(config, Handover::claim_commit); }
 PassResult run_ringfile_without_checksum(const PassConfig& config) {
-  return run_ringfile_pass(config, Handover::claim_commit_without_checksum);
+  return run_ringfile_pass(config, Handover::claim_commit, false);
+}
+PassResult run_ringfile_writes(const PassConfig& config) { return run_ringfile_pass(config, Handover::write); }
+PassResult run_ringfile_writes_without_checksum(const PassConfig& config) {
+  return run_ringfile_pass(config, Handover::write, false);
 }
 PassResult run_ringfile_batches(const PassConfig& config) { return run_ringfile_pass(config, Handover::write_batch); }
 
@@ -182,6 +205,18 @@ const Transport kRingfileNocrcTransport{
     "ringfile-nocrc",
     "as ringfile, without the payload CRC32C",
     run_ringfile_without_checksum,
+};
+
+const Transport kRingfileWriteTransport{
+    "ringfile-write",
+    "as ringfile, the producer handing each record over with write() (copy and CRC32C in one pass)",
+    run_ringfile_writes,
+};
+
+const Transport kRingfileWriteNocrcTransport{
+    "ringfile-write-nocrc",
+    "as ringfile-write, without the payload CRC32C",
+    run_ringfile_writes_without_checksum,
 };
 
 const Transport kRingfileBatchTransport{

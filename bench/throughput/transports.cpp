@@ -12,7 +12,9 @@ std::span<const Transport> transports() {
   static const std::vector<Transport> all = [] {
     std::vector<Transport> list{kSlotRingTransport,     kMessageQueueTransport, kSpscQueueTransport,
                                 kSpscQueueShmTransport, kUnixSocketTransport,   kRingfileTransport,
-                                kRingfileNocrcTransport, kRingfileBatchTransport, kMemcpyLoopTransport};
+                                kRingfileNocrcTransport, kRingfileWriteTransport, kRingfileWriteNocrcTransport,
+                                kRingfileBatchTransport,
+                                kMemcpyLoopTransport};
 #ifdef RINGFILE_BENCH_ICEORYX
     if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxTransport);
 #endif

@@ -54,6 +54,8 @@ extern const Transport kSpscQueueShmTransport;
 extern const Transport kUnixSocketTransport;
 extern const Transport kRingfileTransport;
 extern const Transport kRingfileNocrcTransport;
+extern const Transport kRingfileWriteTransport;
+extern const Transport kRingfileWriteNocrcTransport;
 extern const Transport kRingfileBatchTransport;
 extern const Transport kMemcpyLoopTransport;
 #ifdef RINGFILE_BENCH_ICEORYX
