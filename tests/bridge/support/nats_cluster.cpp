@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -78,38 +79,70 @@ std::optional<std::string> find_nats_server() {
   return std::nullopt;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port on 127.0.0.1");
+std::vector<int> free_ports(std::size_t count) {
+  // Every socket stays bound until all are chosen: a port released at once may come back from
+  // the next bind, and two nodes given one port leave the second unable to listen.
+  std::vector<int> sockets;
+  std::vector<int> ports;
+  const auto release = [&sockets] {
+    for (const int fd : sockets) ::close(fd);
+  };
+  for (std::size_t index = 0; index < count; ++index) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      release();
+      throw std::runtime_error("socket() failed");
+    }
+    sockets.push_back(fd);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      release();
+      throw std::runtime_error("cannot find a free port on 127.0.0.1");
+    }
+    ports.push_back(ntohs(address.sin_port));
   }
-  ::close(fd);
-  return ntohs(address.sin_port);
+  release();
+  return ports;
 }
+
+int free_port() { return free_ports(1).front(); }
 
 NatsCluster::NatsCluster(const std::string& server_binary, const std::filesystem::path& work_dir, int nodes,
                          const std::string& extra_config)
     : server_binary_(server_binary) {
-  for (int index = 0; index < nodes; ++index) {
-    Node node;
-    node.name = "n" + std::to_string(index);
-    node.client_port = free_port();
-    node.route_port = free_port();
-    node.config = work_dir / (node.name + ".conf");
-    node.log = work_dir / (node.name + ".log");
-    nodes_.push_back(node);
+  // Between choosing a port and a server's bind of it, another process (a test running beside
+  // this one) may take it; that server then exits at once. A cluster with a node gone that way
+  // starts again on new ports, with new stores.
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    const std::vector<int> ports = free_ports(2 * static_cast<std::size_t>(nodes));
+    nodes_.clear();
+    for (int index = 0; index < nodes; ++index) {
+      Node node;
+      node.name = "n" + std::to_string(index);
+      node.client_port = ports[2 * index];
+      node.route_port = ports[2 * index + 1];
+      node.config = work_dir / (node.name + ".conf");
+      node.log = work_dir / (node.name + ".log");
+      std::filesystem::remove(node.log);
+      nodes_.push_back(node);
+    }
+    for (const Node& node : nodes_) {
+      write_config(node, work_dir / ("store-" + node.name + "-" + std::to_string(attempt)), extra_config);
+    }
+    for (int index = 0; index < nodes; ++index) start(index);
+    if (wait_for_jetstream()) return;
+    const bool node_exited = std::any_of(nodes_.begin(), nodes_.end(), [](const Node& node) { return node.pid <= 0; });
+    const std::string failure = "the NATS cluster did not come up (attempt " + std::to_string(attempt) + " of " +
+                                std::to_string(kAttempts) + "); logs:\n" + logs();
+    for (int index = 0; index < nodes; ++index) kill(index);
+    if (!node_exited || attempt == kAttempts) throw std::runtime_error(failure);
   }
-  for (const Node& node : nodes_) write_config(node, work_dir / ("store-" + node.name), extra_config);
-  for (int index = 0; index < nodes; ++index) start(index);
-  if (!wait_for_jetstream()) throw std::runtime_error("the NATS cluster did not come up; logs:\n" + logs());
 }
 
 NatsCluster::~NatsCluster() {
@@ -169,6 +202,18 @@ void NatsCluster::kill(int index) {
   node.pid = -1;
 }
 
+bool NatsCluster::reap_exited_nodes() {
+  bool exited = false;
+  for (Node& node : nodes_) {
+    int status = 0;
+    if (node.pid > 0 && ::waitpid(node.pid, &status, WNOHANG) == node.pid) {
+      node.pid = -1;
+      exited = true;
+    }
+  }
+  return exited;
+}
+
 void NatsCluster::pause(int index) const {
   if (nodes_[index].pid > 0) ::kill(nodes_[index].pid, SIGSTOP);
 }
@@ -187,7 +232,7 @@ std::string NatsCluster::urls() const {
   return text;
 }
 
-bool NatsCluster::wait_for_jetstream(std::chrono::milliseconds timeout) const {
+bool NatsCluster::wait_for_jetstream(std::chrono::milliseconds timeout) {
   std::vector<std::string> running_urls;
   for (int index = 0; index < size(); ++index) {
     if (running(index)) running_urls.push_back(url(index));
@@ -195,6 +240,7 @@ bool NatsCluster::wait_for_jetstream(std::chrono::milliseconds timeout) const {
   const int replicas = static_cast<int>(running_urls.size());
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
+    if (reap_exited_nodes()) return false;  // a node that should answer is gone
     // Ready when a stream with a replica on every running node can be created (the metadata
     // leader is elected and knows every peer).
     Probe probe(running_urls);

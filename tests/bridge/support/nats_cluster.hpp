@@ -18,7 +18,8 @@ namespace ringfile::bridge_test {
 // The nats-server binary, or nullopt where it is not installed (the tests then skip).
 std::optional<std::string> find_nats_server();
 
-// A port nothing listens on at the moment (bound to 127.0.0.1:0, then released).
+// Ports nothing listens on at the moment, all different (bound to 127.0.0.1:0, then released).
+std::vector<int> free_ports(std::size_t count);
 int free_port();
 
 class NatsCluster {
@@ -43,8 +44,9 @@ class NatsCluster {
   void resume(int node) const;
   bool running(int node) const noexcept { return nodes_[node].pid > 0; }
 
-  // Waits until JetStream answers API requests (a metadata leader is elected). False on timeout.
-  bool wait_for_jetstream(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+  // Waits until JetStream answers API requests (a metadata leader is elected). False on timeout,
+  // or at once when a node that was running has exited.
+  bool wait_for_jetstream(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // Through a client of the test's own: the stream's message count, its leader's node index,
   // whether every replica of it is current. nullopt while JetStream cannot say.
@@ -68,6 +70,8 @@ class NatsCluster {
     pid_t pid = -1;
   };
   void write_config(const Node& node, const std::filesystem::path& store, const std::string& extra_config) const;
+  // Marks nodes whose process has exited as not running; true if there was one.
+  bool reap_exited_nodes();
 
   std::string server_binary_;
   std::vector<Node> nodes_;
