@@ -250,7 +250,6 @@ ClaimStatus ProducerCore::write(std::span<const std::byte> payload, std::chrono:
 }
 
 std::uint32_t ProducerCore::copy_into_frame(std::byte* to, std::span<const std::byte> payload) const noexcept {
-  // In one pass: the copy waits on its stores, and the checksum's arithmetic fits in that wait.
   if (options_.compute_checksums) return copy_with_crc32c(to, payload);
   if (!payload.empty()) std::memcpy(to, payload.data(), payload.size());
   return 0;
