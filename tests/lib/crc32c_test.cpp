@@ -12,6 +12,20 @@
 using ringfile::crc32c;
 using ringfile::test::as_bytes;
 
+namespace {
+
+// Bytes from a linear congruential generator: every size and offset sees uneven data.
+std::vector<std::byte> random_bytes(std::size_t size, std::uint64_t seed) {
+  std::vector<std::byte> bytes(size);
+  for (auto& value : bytes) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    value = static_cast<std::byte>(seed >> 56);
+  }
+  return bytes;
+}
+
+}  // namespace
+
 TEST_CASE("crc32c matches the published check values") {
   // RFC 3720 (iSCSI) appendix B.4 and the common "123456789" check value.
   CHECK(crc32c(as_bytes("123456789")) == 0xE3069283u);
@@ -29,12 +43,7 @@ TEST_CASE("crc32c of a split buffer equals that of the whole") {
 }
 
 TEST_CASE("crc32c folded, fused, and with three streams, agrees with the byte-at-a-time table for every size") {
-  std::vector<std::byte> buffer(100000);
-  std::uint64_t state = 12345;
-  for (auto& value : buffer) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    value = static_cast<std::byte>(state >> 56);
-  }
+  const std::vector<std::byte> buffer = random_bytes(100000, 12345);
   // Around both block sizes of the streams (3 x 256 and 3 x 4096 bytes), the folding's least
   // size (256 bytes) and block (128 bytes), the fused block (4 KiB) and sizes that end in each.
   for (std::size_t size : {0ul, 1ul, 7ul, 8ul, 64ul, 255ul, 256ul, 257ul, 383ul, 384ul, 385ul, 519ul, 767ul, 768ul,
@@ -56,12 +65,7 @@ TEST_CASE("crc32c folded, fused, and with three streams, agrees with the byte-at
 }
 
 TEST_CASE("copy_with_crc32c copies every byte and returns the source's crc32c, as crc32c_front_to_back does, for every size") {
-  std::vector<std::byte> source(20000);
-  std::uint64_t state = 777;
-  for (auto& value : source) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    value = static_cast<std::byte>(state >> 56);
-  }
+  const std::vector<std::byte> source = random_bytes(20000, 777);
   // Around the folding's least size (256 bytes) and block (128 bytes), with tails of each length
   // class, and destinations off the alignment of the source.
   for (std::size_t size : {0ul, 1ul, 8ul, 63ul, 255ul, 256ul, 257ul, 383ul, 384ul, 391ul, 4096ul, 4101ul, 20000ul}) {
