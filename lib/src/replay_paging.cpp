@@ -74,7 +74,7 @@ void ReplayPaging::drop_read_until(std::uint64_t end, DataView& view) noexcept {
   const Geometry& geometry = file_.geometry();
   // Our own view maps some of those pages, and mapped pages are never dropped. The view holds
   // the lap of `previous_` (the caller has just read there); an earlier lap's pages are unmapped.
-  if (end / geometry.capacity == previous_ / geometry.capacity) view.forget_pages_before(geometry.offset_of(end));
+  if (geometry.lap_of(end) == geometry.lap_of(previous_)) view.forget_pages_before(geometry.offset_of(end));
   const std::uint64_t start = std::max(dropped_until_, end > geometry.capacity ? end - geometry.capacity : 0);
   for_each_file_range(file_, start, end, [&](std::uint64_t offset, std::uint64_t length) {
     ::posix_fadvise(file_.fd(), static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);

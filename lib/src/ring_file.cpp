@@ -378,7 +378,7 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
             std::to_string(expected_bytes));
   }
 
-  geometry_.capacity = identity.data_capacity;
+  geometry_.set_capacity(identity.data_capacity);
   geometry_.max_record_bytes = identity.max_record_bytes;
   geometry_.max_frame_stride = max_stride;
   geometry_.lap_tag_salt = identity.lap_tag_salt;

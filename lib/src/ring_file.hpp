@@ -26,12 +26,27 @@ struct Geometry {
   std::uint64_t max_frame_stride = 0;  // stride of a maximum-size record
   std::uint32_t lap_tag_salt = 0;
 
-  std::uint64_t offset_of(std::uint64_t position) const noexcept { return position % capacity; }
-  std::uint64_t lap_end(std::uint64_t position) const noexcept {
-    return (position / capacity + 1) * capacity;
+  // capacity - 1 when the capacity is a power of two (set_capacity), else 0. Then a position
+  // splits into lap and offset by a mask and a shift, not a 64-bit division: a consumer that
+  // keeps up divided several times a record.
+  std::uint64_t offset_mask = 0;
+  unsigned lap_shift = 0;
+
+  void set_capacity(std::uint64_t bytes) noexcept {
+    capacity = bytes;
+    const bool power_of_two = bytes != 0 && (bytes & (bytes - 1)) == 0;
+    offset_mask = power_of_two ? bytes - 1 : 0;
+    lap_shift = power_of_two ? static_cast<unsigned>(__builtin_ctzll(bytes)) : 0;
   }
+  std::uint64_t offset_of(std::uint64_t position) const noexcept {
+    return offset_mask != 0 ? position & offset_mask : position % capacity;
+  }
+  std::uint64_t lap_of(std::uint64_t position) const noexcept {
+    return offset_mask != 0 ? position >> lap_shift : position / capacity;
+  }
+  std::uint64_t lap_end(std::uint64_t position) const noexcept { return (lap_of(position) + 1) * capacity; }
   std::uint32_t tag_of(std::uint64_t position) const noexcept {
-    return format::lap_tag(position, capacity, lap_tag_salt);
+    return format::lap_tag_of_lap(lap_of(position), lap_tag_salt);
   }
 };
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <ctime>
+#include <string>
 #include <thread>
 
 #include "ringfile/tooling/synthetic.hpp"
@@ -57,38 +58,41 @@ TEST_CASE("block: a consumer that does not hold back (a tap) is lapped and repor
 
 TEST_CASE("overwrite: a lapped consumer skips to intact data and counts what it lost") {
   TempDir dir;
-  const std::uint64_t capacity = 64 * 1024;
-  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::overwrite));
-  Consumer consumer = Consumer::attach(ring, {});
-  Producer first(ring);
-  Producer second(ring);
-  SyntheticVerifier verifier;
-  const auto read_some = [&](std::size_t count) {
-    consumer.poll([&](const Record& record) { verifier.check(record.payload); }, count);
-  };
-  std::uint64_t written = 0;
-  for (int round = 0; round < 3; ++round) {
-    for (int index = 0; index < 400; ++index, ++written) {
-      // Producers never wait in overwrite mode, however far behind the consumer is.
-      REQUIRE(first.write(synthetic_payload(1, written, 500), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
-      REQUIRE(second.write(synthetic_payload(2, written, 300), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+  // A power of two, and a capacity that is not (positions split into lap and offset by division).
+  for (const std::uint64_t capacity : {64 * 1024, 68 * 1024}) {
+    CAPTURE(capacity);
+    Ring ring = Ring::create(dir / std::to_string(capacity).c_str(), small_ring(capacity, WriterPolicy::overwrite));
+    Consumer consumer = Consumer::attach(ring, {});
+    Producer first(ring);
+    Producer second(ring);
+    SyntheticVerifier verifier;
+    const auto read_some = [&](std::size_t count) {
+      consumer.poll([&](const Record& record) { verifier.check(record.payload); }, count);
+    };
+    std::uint64_t written = 0;
+    for (int round = 0; round < 3; ++round) {
+      for (int index = 0; index < 400; ++index, ++written) {
+        // Producers never wait in overwrite mode, however far behind the consumer is.
+        REQUIRE(first.write(synthetic_payload(1, written, 500), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+        REQUIRE(second.write(synthetic_payload(2, written, 300), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+      }
+      read_some(5);
     }
-    read_some(5);
+    read_some(1 << 20);
+    const auto& totals = verifier.totals();
+    CHECK(totals.corrupt == 0);
+    CHECK(totals.duplicates == 0);
+    CHECK(consumer.stats().lapped_count >= 2);
+    CHECK(totals.missing > 0);
+    CHECK(verifier.producers().at(1).next_sequence == written);
+    CHECK(verifier.producers().at(2).next_sequence == written);
+    // The ring's own loss count (by producer sequence) agrees with what the payloads say: records
+    // skipped before the first one seen of each producer, plus the gaps after it.
+    const std::uint64_t lost_by_payload = totals.missing + verifier.producers().at(1).first_sequence +
+                                          verifier.producers().at(2).first_sequence;
+    CHECK(consumer.stats().lost_records == lost_by_payload);
+    CHECK(totals.records + consumer.stats().lost_records == 2 * written);
   }
-  read_some(1 << 20);
-  const auto& totals = verifier.totals();
-  CHECK(totals.corrupt == 0);
-  CHECK(totals.duplicates == 0);
-  CHECK(consumer.stats().lapped_count >= 2);
-  CHECK(totals.missing > 0);
-  CHECK(verifier.producers().at(1).next_sequence == written);
-  CHECK(verifier.producers().at(2).next_sequence == written);
-  // The ring's own loss count (by producer sequence) agrees with what the payloads say: records
-  // skipped before the first one seen of each producer, plus the gaps after it.
-  const std::uint64_t lost_by_payload = totals.missing + verifier.producers().at(1).first_sequence +
-                                        verifier.producers().at(2).first_sequence;
-  CHECK(consumer.stats().lost_records == lost_by_payload);
-  CHECK(totals.records + consumer.stats().lost_records == 2 * written);
 }
 
 namespace {

@@ -7,9 +7,12 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include "ringfile/error.hpp"
+#include "ring_file.hpp"
 #include "ringfile/format/file_header.hpp"
+#include "ringfile/format/record_header.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -115,4 +118,31 @@ TEST_CASE("status sees consumers and producers with their pids") {
   REQUIRE(meta.has_value());
   CHECK(meta->payload_bytes == 5);
   CHECK(view.residency().resident_bytes > 0);
+}
+
+TEST_CASE("positions split into lap and offset by mask and shift exactly as by division") {
+  for (const std::uint64_t capacity : {std::uint64_t{64} << 10, std::uint64_t{1} << 33, std::uint64_t{68} << 10}) {
+    CAPTURE(capacity);
+    detail::Geometry geometry;
+    geometry.set_capacity(capacity);
+    geometry.lap_tag_salt = 0x2468ACE1u;
+    CHECK((geometry.offset_mask != 0) == ((capacity & (capacity - 1)) == 0));
+    std::vector<std::uint64_t> positions;
+    const std::vector<std::uint64_t> offsets{0, 1, 8, capacity / 2, capacity - 8, capacity - 1};
+    for (const std::uint64_t lap : {0ull, 1ull, 2ull, 777ull, 1ull << 20}) {
+      for (const std::uint64_t offset : offsets) positions.push_back(lap * capacity + offset);
+    }
+    std::uint64_t state = 99;
+    for (int index = 0; index < 10000; ++index) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      positions.push_back(state >> 8);  // below 2^56: monotonic positions never get near 2^64
+    }
+    for (const std::uint64_t position : positions) {
+      CAPTURE(position);
+      REQUIRE(geometry.offset_of(position) == position % capacity);
+      REQUIRE(geometry.lap_of(position) == position / capacity);
+      REQUIRE(geometry.lap_end(position) == (position / capacity + 1) * capacity);
+      REQUIRE(geometry.tag_of(position) == format::lap_tag(position, capacity, geometry.lap_tag_salt));
+    }
+  }
 }

@@ -78,10 +78,13 @@ inline constexpr std::uint32_t kLapTagMask = 0xFFFFFF;
 // The 24-bit tag of the lap a position falls in. Multiplying by an odd constant is a bijection
 // modulo 2^24, so consecutive laps never share a tag; the salt makes a forged tag in user payload
 // of an earlier lap unlikely to match.
+constexpr std::uint32_t lap_tag_of_lap(std::uint64_t lap, std::uint32_t salt) noexcept {
+  return (static_cast<std::uint32_t>(lap) * 0x9E3779B1u ^ salt) & kLapTagMask;
+}
+
 constexpr std::uint32_t lap_tag(std::uint64_t position, std::uint64_t capacity,
                                 std::uint32_t salt) noexcept {
-  const auto lap = static_cast<std::uint32_t>(position / capacity);
-  return (lap * 0x9E3779B1u ^ salt) & kLapTagMask;
+  return lap_tag_of_lap(position / capacity, salt);
 }
 
 // The commit word as one little-endian 64-bit value:
