@@ -106,6 +106,18 @@ bool claim_starts_at(const format::ProducerSlot* producers, std::uint64_t positi
   return false;
 }
 
+// True when an open claim in the producer table covers `position` but does not start there. A
+// group of records (Producer::write_batch) commits its first frame last: the frames after it may
+// read committed while the group can still be padded over, whole, from its first frame.
+bool inside_open_claim(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
+  if (producers == nullptr) return false;
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    const OpenClaim claim = read_claim(producers[index]);
+    if (claim.open() && claim.start < position && position < claim.end) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
@@ -117,7 +129,7 @@ std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, s
   for (; position < head && position < scan_end; position += format::kFrameAlignment) {
     if (geometry.offset_of(position) == 0) return position;
     std::uint64_t stride = 0;
-    if (!plausible_frame(view, position, geometry, &stride)) continue;
+    if (!plausible_frame(view, position, geometry, &stride) || inside_open_claim(producers, position)) continue;
     const std::uint64_t next = position + stride;
     std::uint64_t next_stride = 0;
     // An uncommitted successor may be an open claim; if its producer commits and claims again

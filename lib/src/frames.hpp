@@ -54,9 +54,10 @@ void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t lengt
 // The first frame boundary at or after `from`, found by scanning for a valid frame whose
 // position field names its own position and whose successor is valid too (or, given the
 // producer table `producers`, the start of an open claim, as the newest record's successor often
-// is); lap starts and `head` are always boundaries. nullopt when the bytes scanned (a frame's
-// length or two) hold none, as when they were overwritten or invalidated during the scan. Used to
-// resynchronise a consumer that was lapped, to find the oldest intact record, and by seeks.
+// is), and which no open claim in that table covers unless it starts there; lap starts and `head`
+// are always boundaries. nullopt when the bytes scanned (a frame's length or two) hold none, as
+// when they were overwritten or invalidated during the scan. Used to resynchronise a consumer
+// that was lapped, to find the oldest intact record, and by seeks.
 std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
                                            const Geometry& geometry,
                                            const format::ProducerSlot* producers = nullptr) noexcept;

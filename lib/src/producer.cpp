@@ -185,21 +185,27 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
   return ClaimStatus::ok;
 }
 
-bool ProducerCore::publish_frame(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
-                                 std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
-                                 std::uint64_t old_word) noexcept {
+std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
+                                              std::uint32_t payload_crc, std::uint64_t sequence,
+                                              std::uint64_t timestamp_ns) const noexcept {
   format::RecordHeader& header = header_of(frame);
-  // Relaxed: the commit CAS below (release) publishes it with the rest of the header; atomic
-  // only because a consumer searching for boundaries may read a frame still being written.
+  // Relaxed: the commit (a release store or CAS of the commit word) publishes it with the rest
+  // of the header; atomic only because a consumer searching for boundaries may read a frame
+  // still being written.
   atomic_field(header.position).store(position, std::memory_order_relaxed);
   header.timestamp_ns = timestamp_ns;
   header.producer_sequence = sequence;
   header.payload_crc32c = payload_crc;
   header.producer_slot = static_cast<std::uint16_t>(slot_index_);
   header.generation = file_.frame_generation();
-  const std::uint64_t committed =
-      format::make_commit_word(static_cast<std::uint32_t>(frame_length), FrameType::data,
-                               geometry_.tag_of(position), options_.compute_checksums ? format::kChecksummedFlag : 0);
+  return format::make_commit_word(static_cast<std::uint32_t>(frame_length), FrameType::data,
+                                  geometry_.tag_of(position), options_.compute_checksums ? format::kChecksummedFlag : 0);
+}
+
+bool ProducerCore::publish_frame(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
+                                 std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
+                                 std::uint64_t old_word) noexcept {
+  const std::uint64_t committed = fill_frame_header(frame, position, frame_length, payload_crc, sequence, timestamp_ns);
   // THE COMMIT. seq_cst: release publishes header and payload to consumers' acquire load of
   // the commit word; the total order with the data-waiter count (note_committed) is the Dekker
   // pairing with a consumer that registers as a sleeper and then re-checks this word. It fails

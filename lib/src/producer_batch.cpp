@@ -2,7 +2,6 @@
 // producer beyond its own bytes - the head's compare-and-swap, the claim's publication in the
 // producer slot, the timestamp, the look for sleeping consumers - paid once per group.
 #include <algorithm>
-#include <array>
 
 #include "atomics.hpp"
 #include "clock.hpp"
@@ -72,38 +71,50 @@ std::size_t ProducerCore::batch_group(std::span<const std::span<const std::byte>
 }
 
 std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte>> payloads) noexcept {
-  // The word now in each frame's place, read right after the reservation as open_claim does for
-  // one: a consumer that pads the rest of the claim over (after the unblock timeout) replaces
-  // the first uncommitted frame's word, and our commit of that frame then fails.
-  std::array<std::uint64_t, Producer::kMostBatchRecords> old_words{};
-  std::uint64_t offset = 0;
-  for (std::size_t index = 0; index < payloads.size(); ++index) {
-    // Relaxed: the value the commit CAS expects; that seq_cst CAS does the ordering.
-    old_words[index] = atomic_field(commit_word_of(claim_frame_ + offset)).load(std::memory_order_relaxed);
-    offset += format::frame_stride(kRecordHeaderBytes + payloads[index].size());
-  }
+  // The group is committed back to front in effect: every frame but the first with a plain
+  // release store of its commit word, then the first with the CAS that commits one record. A
+  // consumer reads frames in order, so it reaches none of the group before that CAS, and the
+  // group becomes readable at once, all of it or none: a consumer that pads the claim over
+  // (after the unblock timeout) pads from the first frame, which makes our CAS fail and the
+  // whole group lost; nobody has read any of it. Each CAS drains the store buffer and waits for
+  // the frame's line to come back from a consumer spinning on it; one per group instead of one
+  // per record lets the copies of the group's frames overlap.
+  // The word now in the first frame's place, read right after the reservation as open_claim
+  // does for one: the value the CAS expects. Relaxed: that seq_cst CAS does the ordering.
+  const std::uint64_t old_first_word = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);
   note_fill_in_place();
   // One timestamp for the group: its records are written together.
   const std::uint64_t timestamp_ns = record_clock_.now_ns();
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t first_sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
-  std::size_t committed = 0;
+  std::uint64_t first_word = 0;
   std::uint64_t payload_bytes = 0;
-  offset = 0;
-  for (; committed < payloads.size(); ++committed) {
-    const std::span<const std::byte> payload = payloads[committed];
+  std::uint64_t offset = 0;
+  for (std::size_t index = 0; index < payloads.size(); ++index) {
+    const std::span<const std::byte> payload = payloads[index];
     std::byte* frame = claim_frame_ + offset;
     const std::uint32_t payload_crc = copy_into_frame(frame + kRecordHeaderBytes, payload);
-    if (!publish_frame(frame, claim_position_ + offset, kRecordHeaderBytes + payload.size(), payload_crc,
-                       first_sequence + committed, timestamp_ns, old_words[committed])) {
-      break;  // padded over from here to the claim's end: nothing more of the group may be written
+    const std::uint64_t word = fill_frame_header(frame, claim_position_ + offset, kRecordHeaderBytes + payload.size(),
+                                                 payload_crc, first_sequence + index, timestamp_ns);
+    if (index == 0) {
+      first_word = word;
+    } else {
+      // Release: pairs with a consumer's acquire load of this word (read_frame), which it makes
+      // only after the acquire load that found the first frame committed (the CAS below).
+      atomic_field(commit_word_of(frame)).store(word, std::memory_order_release);
     }
     payload_bytes += payload.size();
     offset += format::frame_stride(kRecordHeaderBytes + payload.size());
   }
+  // THE COMMIT of the group, as publish_frame's of one record (seq_cst: see there); the
+  // release stores above come before it.
+  std::uint64_t expected = old_first_word;
+  const bool won =
+      atomic_field(commit_word_of(claim_frame_)).compare_exchange_strong(expected, first_word, std::memory_order_seq_cst);
   close_claim(claim_position_ + claim_stride_);
-  note_committed(committed, payload_bytes);
-  return committed;
+  if (!won) return 0;
+  note_committed(payloads.size(), payload_bytes);
+  return payloads.size();
 }
 
 }  // namespace ringfile::detail

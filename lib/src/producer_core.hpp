@@ -90,10 +90,15 @@ class ProducerCore {
   // two, else it writes the first on its own), and the bytes of their frames.
   std::size_t batch_group(std::span<const std::span<const std::byte>> payloads, std::uint64_t* stride) const noexcept;
 
-  // Writes and commits the group's frames, one after the other, into the open claim that holds
-  // exactly them, then closes the claim. Returns how many were committed: fewer than all when a
-  // consumer padded the rest over after the unblock timeout.
+  // Writes the group's frames into the open claim that holds exactly them, commits them all at
+  // once (the first frame last), then closes the claim. Returns how many were committed: all, or
+  // none when a consumer padded the group over after the unblock timeout.
   std::size_t commit_group(std::span<const std::span<const std::byte>> payloads) noexcept;
+
+  // Fills in a frame's header but for its commit word, and returns the word that commits it.
+  std::uint64_t fill_frame_header(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
+                                  std::uint32_t payload_crc, std::uint64_t sequence,
+                                  std::uint64_t timestamp_ns) const noexcept;
 
   // Fills in a frame's header and commits it (CAS of its commit word from `old_word`). False
   // when the word was no longer `old_word`: a consumer padded the frame over.

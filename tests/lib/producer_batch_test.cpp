@@ -10,7 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "atomics.hpp"
+#include "clock.hpp"
+#include "data_view.hpp"
+#include "frames.hpp"
+#include "ring_access.hpp"
+#include "ring_file.hpp"
 #include "ringfile/format/record_header.hpp"
+#include "slot_tables.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -243,4 +250,83 @@ TEST_CASE("write_batch: consumers attaching at the head while a group is open co
     lost += consumer.stats().lost_records;
   }
   CHECK(lost == 0);
+}
+
+TEST_CASE("write_batch: a group's first frame is committed last, so whoever finds it committed finds the whole group") {
+  // What lets a consumer pad a stalled group over from its first frame and lose none of it that
+  // anyone read (producer_batch.cpp, commit_group). Watched from another thread as the groups go
+  // by: each time the first frame of an open claim reads committed, its last frame must not still
+  // hold an earlier lap's word (or none, on the first lap). Committed front to back, it does for
+  // most of each group's life.
+  constexpr std::size_t kGroupRecords = 8;
+  constexpr std::size_t kRecordBytes = 64;
+  constexpr std::uint64_t kSamples = 2000;
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::overwrite));
+  Producer producer(ring);
+  std::atomic<std::uint64_t> samples{0};
+  std::atomic<bool> writer_failed{false};
+  std::thread writer([&] {
+    const Batch batch = texts_of_size(kGroupRecords, kRecordBytes);
+    const auto spans = batch.spans();
+    while (samples.load() < kSamples && !writer_failed.load()) {
+      if (producer.write_batch(spans).records != spans.size()) writer_failed.store(true);
+    }
+  });
+
+  detail::RingFile& file = detail::file_of(ring);
+  const detail::Geometry& geometry = file.geometry();
+  const format::ProducerSlot& slot = file.header().producers[producer.slot()];
+  detail::DataView view(file, detail::DataView::Access::read_only);
+  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + kRecordBytes);
+  std::uint64_t torn_groups = 0;
+  while (samples.load() < kSamples && !writer_failed.load()) {
+    const detail::OpenClaim claim = detail::read_claim(slot);
+    // A group after padding to the lap's end has a longer claim: not watched.
+    if (claim.end - claim.start != kGroupRecords * stride) continue;
+    const std::uint64_t last = claim.end - stride;
+    std::byte* first_frame = view.at(geometry.offset_of(claim.start), stride);
+    std::byte* last_frame = view.at(geometry.offset_of(last), stride);
+    REQUIRE(first_frame != nullptr);
+    REQUIRE(last_frame != nullptr);
+    // Acquire, both: the first frame's word, then the last's, in that order.
+    const std::uint64_t first_word = detail::atomic_field(detail::commit_word_of(first_frame)).load(std::memory_order_acquire);
+    if (format::commit_word_length(first_word) == 0 ||
+        format::commit_word_tag(first_word) != geometry.tag_of(claim.start)) {
+      continue;  // not committed yet (or already a newer lap's)
+    }
+    const std::uint64_t last_word = detail::atomic_field(detail::commit_word_of(last_frame)).load(std::memory_order_acquire);
+    const bool earlier_lap = last < geometry.capacity
+                                 ? format::commit_word_length(last_word) == 0
+                                 : format::commit_word_tag(last_word) == geometry.tag_of(last - geometry.capacity);
+    if (earlier_lap) torn_groups += 1;
+    samples.fetch_add(1);
+  }
+  writer.join();
+  REQUIRE_FALSE(writer_failed.load());
+  CHECK(torn_groups == 0);
+}
+
+TEST_CASE("a boundary search does not start a reader inside an open group, where frames after the first may read committed") {
+  // A reader started at a later frame of a group that is then padded over from its first frame
+  // would have read records that write_batch reports unwritten, and writes again.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Producer producer(ring);
+  const Batch batch = texts_of_size(4, 64);
+  REQUIRE(producer.write_batch(batch.spans()).records == 4);
+  detail::RingFile& file = detail::file_of(ring);
+  const detail::Geometry& geometry = file.geometry();
+  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + 64);
+  const std::uint64_t head = 4 * stride;
+  REQUIRE(detail::load_field(file.header().head_position.value, std::memory_order_acquire) == head);
+  detail::DataView view(file, detail::DataView::Access::read_only);
+  REQUIRE(detail::find_boundary(view, stride, head, geometry, file.header().producers) == stride);
+
+  // The same frames under a claim still open, as a group between its last frames' commits and
+  // its first's (published in a slot nobody uses).
+  format::ProducerSlot& spare = file.header().producers[format::kProducerSlotCount - 1];
+  detail::publish_claim(spare, {0, head, detail::coarse_realtime_ns()});
+  CHECK(detail::find_boundary(view, stride, head, geometry, file.header().producers) == head);
+  detail::publish_claim(spare, {head, head, 0});
 }

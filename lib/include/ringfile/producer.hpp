@@ -102,7 +102,9 @@ class Producer {
   // (up to kBatchRecordBytes) share one reservation of the head, one claim publication, one
   // timestamp and one wake-up of sleeping consumers, up to kMostBatchRecords of them or a
   // maximum-size record's worth of bytes at a time; each record keeps its own frame, sequence
-  // number and checksum, and is committed on its own. Larger payloads are written one by one.
+  // number and checksum, and such a group becomes readable all at once: a group padded over
+  // because this process stalled past the unblock timeout (claim_lost) was read by nobody, and
+  // `records` counts none of it. Larger payloads are written one by one.
   // Waits for space up to `timeout` in all. Stops at the first record it cannot write.
   BatchResult write_batch(std::span<const std::span<const std::byte>> payloads,
                           std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
