@@ -264,31 +264,33 @@ TEST_CASE("write_batch: a group's first frame is committed last, so whoever find
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::overwrite));
   Producer producer(ring);
-  std::atomic<std::uint64_t> samples{0};
-  std::atomic<bool> writer_failed{false};
-  std::thread writer([&] {
-    const Batch batch = texts_of_size(kGroupRecords, kRecordBytes);
-    const auto spans = batch.spans();
-    while (samples.load() < kSamples && !writer_failed.load()) {
-      if (producer.write_batch(spans).records != spans.size()) writer_failed.store(true);
-    }
-  });
-
   detail::RingFile& file = detail::file_of(ring);
   const detail::Geometry& geometry = file.geometry();
   const format::ProducerSlot& slot = file.header().producers[producer.slot()];
   detail::DataView view(file, detail::DataView::Access::read_only);
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + kRecordBytes);
+  std::atomic<bool> watched{false};
+  std::atomic<bool> writer_failed{false};
+  std::thread writer([&] {
+    const Batch batch = texts_of_size(kGroupRecords, kRecordBytes);
+    const auto spans = batch.spans();
+    while (!watched.load() && !writer_failed.load()) {
+      if (producer.write_batch(spans).records != spans.size()) writer_failed.store(true);
+    }
+  });
+
+  std::uint64_t samples = 0;
   std::uint64_t torn_groups = 0;
-  while (samples.load() < kSamples && !writer_failed.load()) {
+  bool mapped = true;
+  while (samples < kSamples && !writer_failed.load()) {
     const detail::OpenClaim claim = detail::read_claim(slot);
     // A group after padding to the lap's end has a longer claim: not watched.
     if (claim.end - claim.start != kGroupRecords * stride) continue;
     const std::uint64_t last = claim.end - stride;
     std::byte* first_frame = view.at(geometry.offset_of(claim.start), stride);
     std::byte* last_frame = view.at(geometry.offset_of(last), stride);
-    REQUIRE(first_frame != nullptr);
-    REQUIRE(last_frame != nullptr);
+    mapped = first_frame != nullptr && last_frame != nullptr;
+    if (!mapped) break;
     // Acquire, both: the first frame's word, then the last's, in that order.
     const std::uint64_t first_word = detail::atomic_field(detail::commit_word_of(first_frame)).load(std::memory_order_acquire);
     if (format::commit_word_length(first_word) == 0 ||
@@ -300,9 +302,11 @@ TEST_CASE("write_batch: a group's first frame is committed last, so whoever find
                                  ? format::commit_word_length(last_word) == 0
                                  : format::commit_word_tag(last_word) == geometry.tag_of(last - geometry.capacity);
     if (earlier_lap) torn_groups += 1;
-    samples.fetch_add(1);
+    samples += 1;
   }
+  watched.store(true);
   writer.join();
+  REQUIRE(mapped);
   REQUIRE_FALSE(writer_failed.load());
   CHECK(torn_groups == 0);
 }
