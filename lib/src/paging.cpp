@@ -37,7 +37,8 @@ std::uint64_t owner_word(const ProcessIdentity& identity) noexcept {
 bool owner_alive(std::uint64_t word) noexcept {
   const std::uint64_t pid = word >> 32;
   const std::uint64_t start = process_start_time(pid);
-  return start != 0 && (start & 0xFFFFFFFFu) == (word & 0xFFFFFFFFu);
+  // Hidden (another user's, /proc mounted with hidepid): alive, as is_alive() says why.
+  return start == kStartTimeHidden || (start != 0 && (start & 0xFFFFFFFFu) == (word & 0xFFFFFFFFu));
 }
 
 // Fills [offset, offset + length) of the file with zeros through the page cache (full pages: no

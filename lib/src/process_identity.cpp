@@ -16,7 +16,11 @@ std::uint64_t process_start_time(std::uint64_t pid) noexcept {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%llu/stat", static_cast<unsigned long long>(pid));
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) {
+    // Gone (ENOENT), or hidden by hidepid (ENOENT or EACCES) while it runs: kill() tells.
+    const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+    return exists ? kStartTimeHidden : 0;
+  }
   char text[1024];
   const ssize_t length = ::read(fd, text, sizeof text - 1);
   ::close(fd);
@@ -45,7 +49,8 @@ const ProcessIdentity& current_process() noexcept {
 bool is_alive(const ProcessIdentity& identity) noexcept {
   if (identity.pid == 0) return false;
   if (::kill(static_cast<pid_t>(identity.pid), 0) != 0 && errno == ESRCH) return false;
-  return process_start_time(identity.pid) == identity.start_time;
+  const std::uint64_t start_time = process_start_time(identity.pid);
+  return start_time == kStartTimeHidden || start_time == identity.start_time;
 }
 
 }  // namespace ringfile::detail

@@ -13,10 +13,18 @@ struct ProcessIdentity {
 // This process; computed once.
 const ProcessIdentity& current_process() noexcept;
 
-// Start time of `pid`, or 0 when it does not exist or is a zombie (killed, not yet reaped).
+// What process_start_time returns for a process that exists but that /proc does not show us:
+// mounted with hidepid (1, 2, or invisible), it hides other users' processes.
+inline constexpr std::uint64_t kStartTimeHidden = ~std::uint64_t{0};
+
+// Start time of `pid`; 0 when it does not exist or is a zombie (killed, not yet reaped);
+// kStartTimeHidden when it exists and /proc will not say more.
 std::uint64_t process_start_time(std::uint64_t pid) noexcept;
 
-// True when `identity` names a running process.
+// True when `identity` names a running process. A hidden one (kStartTimeHidden) counts as
+// alive: we cannot tell a recycled pid from the owner then, and taking a live owner for dead
+// (padding over its claim at once, handing its slot to another) is worse than waiting for a
+// dead one (a claim is still padded over after the unblock timeout).
 bool is_alive(const ProcessIdentity& identity) noexcept;
 
 }  // namespace ringfile::detail
