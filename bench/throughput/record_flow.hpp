@@ -101,6 +101,8 @@ class ReceiveLog {
     result.records_received = received_;
     result.sequence_errors = sequence_errors_;
     result.seconds = system::seconds_between(first_send_ns_, last_arrival_ns_);
+    result.first_send_ns = first_send_ns_;
+    result.last_arrival_ns = last_arrival_ns_;
     result.latencies_ns = std::move(latencies_ns_);
     return result;
   }

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include <ringfile/ring.hpp>
 
 #include "support/cpu_pinning.hpp"
+#include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
@@ -118,6 +120,28 @@ void produce_by_batches(Producer& producer, const PassConfig& config) {
   ::_exit(0);
 }
 
+// Reads config.records records from `consumer` into a ReceiveLog, waiting as the consumer's idle
+// strategy says when there is nothing.
+PassResult receive_all(Consumer& consumer, const PassConfig& config) {
+  ReceiveLog log(config.records);
+  const auto handle = [&log](const Record& record) { log.on_record(record.payload); };
+  std::string error;
+  while (log.received() < config.records) {
+    const PollResult polled = consumer.poll(handle);
+    if (polled.status != PollStatus::ok) {
+      error = "poll: " + polled.error_message;
+      break;
+    }
+    if (polled.records == 0 && !consumer.wait(kPeerTimeout)) {
+      error = "no record for " + std::to_string(kPeerTimeout.count()) + " s: producer gone?";
+      break;
+    }
+  }
+  PassResult result = std::move(log).finish();
+  result.error = error;
+  return result;
+}
+
 PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool checksums = true) {
   const std::string path = std::string(kRingDirectory) + "/ringfile-bench-throughput-" +
                            std::to_string(::getpid()) + ".ring";
@@ -134,11 +158,16 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool c
         handover == Handover::write_batch ? std::max(config.record_bytes, kBatchRecords * config.record_bytes)
                                           : config.record_bytes);
     const Ring ring = Ring::create(path, create);
-    // Attached before the producer exists, so it holds every record from the first.
+    // Attached before the producer exists, so they hold every record from the first.
     ConsumerOptions consume;
     consume.start = StartFrom::earliest;
     consume.verify_checksums = checksums;
     Consumer consumer = Consumer::attach(ring, consume);
+    ExtraConsumers others(config, [&](std::uint32_t, const std::function<void()>& attached) {
+      Consumer other = Consumer::attach(Ring::open(path), consume);
+      attached();
+      return receive_all(other, config);
+    });
     producer = ::fork();
     if (producer < 0) {
       result.error = "fork failed";
@@ -147,25 +176,10 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool c
     } else {
       const SavedAffinity restore_affinity;
       const bool consumer_pinned = pin_current_thread(config.consumer_cpu);
-      ReceiveLog log(config.records);
-      const auto handle = [&log](const Record& record) { log.on_record(record.payload); };
-      while (log.received() < config.records) {
-        const PollResult polled = consumer.poll(handle);
-        if (polled.status != PollStatus::ok) {
-          result.error = "poll: " + polled.error_message;
-          break;
-        }
-        if (polled.records == 0 && !consumer.wait(kPeerTimeout)) {
-          result.error = "no record for " + std::to_string(kPeerTimeout.count()) +
-                         " s: producer gone?";
-          break;
-        }
-      }
-      const std::string error =
-          !result.error.empty() || consumer_pinned ? result.error : "cannot pin the consumer";
-      result = std::move(log).finish();
-      result.error = error;
+      result = receive_all(consumer, config);
+      if (result.error.empty() && !consumer_pinned) result.error = "cannot pin the consumer";
     }
+    others.merge_into(result, !result.error.empty());
   } catch (const std::exception& failure) {
     result.error = std::string("ringfile: ") + failure.what();
   }
@@ -199,30 +213,35 @@ const Transport kRingfileTransport{
     "ringfile Producer claim/commit and Consumer poll, zero copy, 64 MiB ring on /dev/shm, "
     "two processes",
     run_ringfile,
+    true,
 };
 
 const Transport kRingfileNocrcTransport{
     "ringfile-nocrc",
     "as ringfile, without the payload CRC32C",
     run_ringfile_without_checksum,
+    true,
 };
 
 const Transport kRingfileWriteTransport{
     "ringfile-write",
     "as ringfile, the producer handing each record over with write() (copy and CRC32C in one pass)",
     run_ringfile_writes,
+    true,
 };
 
 const Transport kRingfileWriteNocrcTransport{
     "ringfile-write-nocrc",
     "as ringfile-write, without the payload CRC32C",
     run_ringfile_writes_without_checksum,
+    true,
 };
 
 const Transport kRingfileBatchTransport{
     "ringfile-batch",
     "as ringfile, the producer handing records over 32 at a time with write_batch()",
     run_ringfile_batches,
+    true,
 };
 
 }  // namespace ringfile::bench::throughput

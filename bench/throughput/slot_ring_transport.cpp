@@ -5,7 +5,11 @@
 // of their own, and each side keeping a private copy of the other's position that it refreshes
 // only when that copy says the ring is full (producer) or empty (consumer), so most records touch
 // no line the other side writes. Zero copy like ringfile: the producer copies the record into its
-// slot and stamps it there, the consumer hands ReceiveLog the record where it lies.
+// slot and stamps it there, the consumer hands ReceiveLog the record where it lies. With several
+// consumers (--consumers) each has a position of its own and reads every record; the producer
+// waits for the slowest (a broadcast ring, the ceiling for ringfile's fan-out).
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -15,6 +19,7 @@
 #include <vector>
 
 #include "ringfile/programs/command_line.hpp"
+#include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
@@ -33,13 +38,16 @@ struct SlotRingPositions {
   // Records written so far. Stored by the producer only (release, after the record's bytes),
   // loaded by the consumer (acquire, before reading them).
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> written{0};
-  // Records read so far. Stored by the consumer only (release, after it finished reading the
-  // slots), loaded by the producer (acquire, before overwriting them).
-  alignas(kCacheLineBytes) std::atomic<std::uint64_t> read{0};
+  // Records read so far by each consumer. Stored by that consumer only (release, after it
+  // finished reading the slots), loaded by the producer (acquire, before overwriting them).
+  struct alignas(kCacheLineBytes) ReadPosition {
+    std::atomic<std::uint64_t> value{0};
+  };
+  ReadPosition read[kMostConsumers];
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
               "positions are shared between processes: they must be lock-free atomics");
-static_assert(sizeof(SlotRingPositions) == 2 * kCacheLineBytes,
+static_assert(sizeof(SlotRingPositions) == (1 + kMostConsumers) * kCacheLineBytes,
               "each position on a cache line of its own");
 
 struct SlotRingShape {
@@ -56,13 +64,16 @@ bool produce(const PassConfig& config, SlotRingPositions& positions, const SlotR
   std::vector<std::byte> record(config.record_bytes);
   fill_record(record);
   RecordStamper stamper(config);
-  std::uint64_t read_cached = 0;  // the consumer's position as last loaded
+  std::uint64_t read_cached = 0;  // the slowest consumer's position as last loaded
   SpinGuard guard;
   for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
     while (sequence - read_cached == ring.slot_count) {
-      // acquire: pairs with the consumer's release store of `read`, so its reads of these slots
-      // are finished before the copy below overwrites them.
-      read_cached = positions.read.load(std::memory_order_acquire);
+      read_cached = sequence;
+      for (std::uint32_t consumer = 0; consumer < config.consumers; ++consumer) {
+        // acquire: pairs with the consumer's release store of its `read`, so its reads of these
+        // slots are finished before the copy below overwrites them.
+        read_cached = std::min(read_cached, positions.read[consumer].value.load(std::memory_order_acquire));
+      }
       if (sequence - read_cached < ring.slot_count) break;
       if (!guard.keep_spinning()) return false;
     }
@@ -76,8 +87,10 @@ bool produce(const PassConfig& config, SlotRingPositions& positions, const SlotR
   return true;
 }
 
-PassResult consume(const PassConfig& config, SlotRingPositions& positions,
-                   const SlotRingShape& ring) {
+// Consumer `index` (0 to config.consumers - 1).
+PassResult consume(const PassConfig& config, SlotRingPositions& positions, const SlotRingShape& ring,
+                   std::uint32_t index) {
+  std::atomic<std::uint64_t>& read = positions.read[index].value;
   ReceiveLog log(config.records);
   std::uint64_t next = 0;
   std::uint64_t written_cached = 0;  // the producer's position as last loaded
@@ -89,6 +102,8 @@ PassResult consume(const PassConfig& config, SlotRingPositions& positions,
       written_cached = positions.written.load(std::memory_order_acquire);
       if (next == written_cached) {
         if (!guard.keep_spinning()) return std::move(log).producer_gone();
+        // Consumers that share a CPU (--consumers) let the one with records to read run.
+        if (config.consumers > 1) sched_yield();
         continue;
       }
       guard.reset();
@@ -99,10 +114,10 @@ PassResult consume(const PassConfig& config, SlotRingPositions& positions,
       if (next % kConsumerPublishEvery == 0) {
         // release: pairs with the producer's acquire load of `read`; reading the slots comes
         // first.
-        positions.read.store(next, std::memory_order_release);
+        read.store(next, std::memory_order_release);
       }
     }
-    positions.read.store(next, std::memory_order_release);  // as above
+    read.store(next, std::memory_order_release);  // as above
   }
   return std::move(log).finish();
 }
@@ -116,9 +131,15 @@ PassResult run_slot_ring(const PassConfig& config) {
     auto* const positions = new (mapping.data()) SlotRingPositions;
     const SlotRingShape ring{config.record_bytes, slot_count,
                              mapping.data() + sizeof(SlotRingPositions)};
-    return run_in_two_processes(
+    ExtraConsumers others(config, [&](std::uint32_t index, const std::function<void()>& attached) {
+      attached();  // its position starts at 0 with the others': the producer waits for it
+      return consume(config, *positions, ring, index);
+    });
+    PassResult result = run_in_two_processes(
         config, [&] { return produce(config, *positions, ring); },
-        [&] { return consume(config, *positions, ring); });
+        [&] { return consume(config, *positions, ring, 0); });
+    others.merge_into(result, !result.error.empty());
+    return result;
   } catch (const std::exception& failure) {
     PassResult failed;
     failed.error = std::string("slot_ring: ") + failure.what();
@@ -133,6 +154,7 @@ const Transport kSlotRingTransport{
     "the ceiling: fixed-slot SPSC ring in shared memory, cached opposite positions, "
     "zero copy, two busy processes, 64 MiB",
     run_slot_ring,
+    true,
 };
 
 }  // namespace ringfile::bench::throughput

@@ -16,6 +16,16 @@ namespace {
 
 std::string known_transports() { return names_of(transports()); }
 
+std::string fan_out_transports() {
+  std::string names;
+  for (const Transport& transport : transports()) {
+    if (!transport.fans_out) continue;
+    if (!names.empty()) names += ", ";
+    names += transport.name;
+  }
+  return names;
+}
+
 void check(const ThroughputOptions& options) {
   for (const std::uint64_t size : options.record_sizes) {
     if (size < kCompactRecordHeaderBytes) {
@@ -30,6 +40,10 @@ void check(const ThroughputOptions& options) {
     }
     if (find_transport(name) == nullptr) {
       throw programs::UsageError("unknown transport '" + name + "' (known: " + known_transports() + ")");
+    }
+    if (options.consumers > 1 && !find_transport(name)->fans_out) {
+      throw programs::UsageError("transport '" + name + "' has one consumer only; --consumers " +
+                                 std::to_string(options.consumers) + " takes: " + fan_out_transports());
     }
   }
   if (find_transport(options.baseline) == nullptr) {
@@ -78,6 +92,11 @@ std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOpt
   const CLI::Option* repeat = programs::add_count_option(app, "--repeat", options.repeat,
                                                          "passes per size and transport (medians quoted)")
                                   ->default_str("3");
+  app.add_option("--consumers", options.consumers,
+                 "consumers, each reading every record, all pinned to --consumer-cpu (transports that fan out: " +
+                     fan_out_transports() + ")")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{1}, kMostConsumers));
   app.add_flag("--json", options.json, "print one JSON document instead of tables");
   app.add_flag("--quick", options.quick, "smoke test: 64 B and 4 KiB, 20000 records, 1 pass");
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return exit_code;
@@ -87,7 +106,9 @@ std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOpt
     if (repeat->count() == 0) options.repeat = 1;
   }
   if (transport_list->count() == 0) {
-    for (const Transport& transport : transports()) options.transports.emplace_back(transport.name);
+    for (const Transport& transport : transports()) {
+      if (options.consumers == 1 || transport.fans_out) options.transports.emplace_back(transport.name);
+    }
     if (const char* why = iceoryx_unavailable()) std::fprintf(stderr, "iceoryx skipped: %s\n", why);
   }
   if (options.transports.empty()) {

@@ -18,6 +18,7 @@ struct ThroughputOptions {
   int consumer_cpu = 1;
   std::uint64_t send_interval_ns = 0;
   std::uint64_t repeat = 3;  // passes per size and transport; the report quotes medians
+  std::uint32_t consumers = 1;  // each reads every record (transports that fan out only)
   bool json = false;
   bool quick = false;  // smoke test: small sizes, few records, one pass
 };

@@ -67,7 +67,9 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
   std::string text = "ringfile-bench-throughput, " + run.machine.started_at_utc + ", Linux " +
                      run.machine.kernel_release + ", " + std::to_string(run.machine.online_cpus) +
                      " CPUs; producer on CPU " + std::to_string(options.producer_cpu) +
-                     ", consumer on CPU " + std::to_string(options.consumer_cpu) +
+                     (options.consumers == 1 ? std::string(", consumer")
+                                             : ", " + std::to_string(options.consumers) + " consumers (each reads every record)") +
+                     " on CPU " + std::to_string(options.consumer_cpu) +
                      ", queue depth " + std::to_string(options.queue_depth) + ", " +
                      (options.send_interval_ns == 0
                           ? std::string("flat out")
@@ -128,7 +130,7 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
   run.machine.write_json_fields(json, "ringfile-bench-throughput");
   json.key("config").begin_object();
   json.field("queue_depth", options.queue_depth).field("producer_cpu", options.producer_cpu);
-  json.field("consumer_cpu", options.consumer_cpu);
+  json.field("consumer_cpu", options.consumer_cpu).field("consumers", options.consumers);
   json.field("send_interval_ns", options.send_interval_ns).field("repeat", options.repeat);
   json.field("baseline", options.baseline);
   json.end_object();

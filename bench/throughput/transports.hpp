@@ -1,5 +1,5 @@
-// The ways of passing records from one producer to one consumer that the throughput benchmark
-// compares, behind one interface, and their list.
+// The ways of passing records from one producer to one consumer (or to several, where a transport
+// fans out) that the throughput benchmark compares, behind one interface, and their list.
 //
 // Adding a transport takes one new .cpp file in this folder: a function
 // `PassResult run_<name>(const PassConfig&)` that sets up the producer and consumer (threads or
@@ -24,6 +24,7 @@ struct PassConfig {
   int producer_cpu = 0;
   int consumer_cpu = 1;
   std::uint64_t send_interval_ns = 0;  // 0: send as fast as the transport takes them
+  std::uint32_t consumers = 1;  // each record goes to every one of them (Transport::fans_out)
 };
 
 struct PassResult {
@@ -31,6 +32,8 @@ struct PassResult {
   std::uint64_t records_received = 0;
   std::uint64_t sequence_errors = 0;        // records out of order or missing
   double seconds = 0;                       // first record's send stamp to last record's arrival
+  std::uint64_t first_send_ns = 0;          // CLOCK_MONOTONIC, for merging several consumers' results
+  std::uint64_t last_arrival_ns = 0;
   std::vector<std::uint64_t> latencies_ns;  // arrival minus send stamp, one per record
 };
 
@@ -39,7 +42,12 @@ struct Transport {
   std::string_view summary;
   // Runs one pass. Never throws: failures land in PassResult::error.
   PassResult (*run)(const PassConfig& config);
+  // Can pass each record to PassConfig::consumers consumers (--consumers), each reading all.
+  bool fans_out = false;
 };
+
+// The most consumers --consumers takes.
+inline constexpr std::uint32_t kMostConsumers = 8;
 
 // Every transport, in the default order of --transports (so the first is the default
 // --baseline); --transports picks and orders them.
