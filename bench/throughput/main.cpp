@@ -1,5 +1,5 @@
-// ringfile-bench-throughput: one producer, one consumer (or several, --consumers), records of a
-// few sizes, through each transport in the same run. See bench/README.md.
+// ringfile-bench-throughput: one producer, one consumer (or several of either: --producers,
+// --consumers), records of a few sizes, through each transport in the same run. See bench/README.md.
 
 #include <cstdio>
 
@@ -48,7 +48,7 @@ int run(int argc, char** argv) {
         const PassConfig config{record_bytes,         size.records,
                                 options.queue_depth,  options.producer_cpu,
                                 options.consumer_cpu, options.send_interval_ns,
-                                options.consumers};
+                                options.consumers,    options.producers};
         std::fprintf(stderr, "%s, %llu B, pass %llu ...\n", runs.transport.c_str(),
                      static_cast<unsigned long long>(record_bytes),
                      static_cast<unsigned long long>(pass + 1));

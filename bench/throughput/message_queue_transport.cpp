@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/cpu_pinning.hpp"
+#include "throughput/fan_in.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 
@@ -24,14 +25,16 @@ constexpr long kReceiveTimeoutSeconds = 10;
 constexpr std::uint64_t kDeadlineRenewRecords = 1024;
 
 // Exit status 2: could not pin, 1: the queue failed.
-[[noreturn]] void run_producer_process(const std::string& queue_name, const PassConfig& config) {
+// Producer `index` of config.producers.
+[[noreturn]] void run_producer_process(const std::string& queue_name, const PassConfig& config, std::uint32_t index) {
   if (!pin_current_thread(config.producer_cpu)) ::_exit(2);
   try {
     bip::message_queue queue(bip::open_only, queue_name.c_str());
     std::vector<std::byte> record(config.record_bytes);
     fill_record(record);
-    RecordStamper stamper(config);
-    for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+    RecordStamper stamper(config, index);
+    const std::uint64_t records = records_of_producer(config, index);
+    for (std::uint64_t sequence = 0; sequence < records; ++sequence) {
       stamper.stamp(record, sequence);
       queue.send(record.data(), record.size(), 0);
     }
@@ -49,11 +52,14 @@ PassResult run_message_queue(const PassConfig& config) {
   try {
     bip::message_queue queue(bip::create_only, queue_name.c_str(), config.queue_depth,
                              config.record_bytes);
+    ExtraProducers other_producers(config, [&](std::uint32_t index) -> bool {
+      run_producer_process(queue_name, config, index);
+    });
     producer = ::fork();
     if (producer < 0) {
       result.error = "fork failed";
     } else if (producer == 0) {
-      run_producer_process(queue_name, config);
+      run_producer_process(queue_name, config, 0);
     } else {
       const SavedAffinity restore_affinity;
       const bool consumer_pinned = pin_current_thread(config.consumer_cpu);
@@ -80,6 +86,8 @@ PassResult run_message_queue(const PassConfig& config) {
       result = std::move(log).finish();
       result.error = error;
     }
+    const std::string producers_error = other_producers.finish(!result.error.empty());
+    if (result.error.empty()) result.error = producers_error;
   } catch (const std::exception& failure) {
     result.error = std::string("message_queue: ") + failure.what();
   }
@@ -101,6 +109,8 @@ const Transport kMessageQueueTransport{
     "message_queue",
     "boost::interprocess::message_queue, producer and consumer in two processes",
     run_message_queue,
+    false,
+    true,
 };
 
 }  // namespace ringfile::bench::throughput

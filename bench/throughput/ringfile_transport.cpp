@@ -34,6 +34,7 @@
 #include <ringfile/ring.hpp>
 
 #include "support/cpu_pinning.hpp"
+#include "throughput/fan_in.hpp"
 #include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
@@ -56,11 +57,12 @@ constexpr std::size_t kBatchRecords = 32;
 
 enum class Handover { claim_commit, write, write_batch };
 
-void produce_by_claims(Producer& producer, const PassConfig& config) {
+void produce_by_claims(Producer& producer, const PassConfig& config, std::uint32_t index) {
   std::vector<std::byte> record(config.record_bytes);
   fill_record(record);
-  RecordStamper stamper(config);
-  for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+  RecordStamper stamper(config, index);
+  const std::uint64_t records = records_of_producer(config, index);
+  for (std::uint64_t sequence = 0; sequence < records; ++sequence) {
     const ClaimResult claim = producer.claim(config.record_bytes, kPeerTimeout);
     if (!claim) ::_exit(1);
     std::memcpy(claim.buffer.data(), record.data(), record.size());
@@ -69,29 +71,31 @@ void produce_by_claims(Producer& producer, const PassConfig& config) {
   }
 }
 
-void produce_by_writes(Producer& producer, const PassConfig& config) {
+void produce_by_writes(Producer& producer, const PassConfig& config, std::uint32_t index) {
   std::vector<std::byte> record(config.record_bytes);
   fill_record(record);
-  RecordStamper stamper(config);
-  for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+  RecordStamper stamper(config, index);
+  const std::uint64_t records = records_of_producer(config, index);
+  for (std::uint64_t sequence = 0; sequence < records; ++sequence) {
     stamper.stamp(record, sequence);
     if (producer.write(record, kPeerTimeout) != ClaimStatus::ok) ::_exit(1);
   }
 }
 
-void produce_by_batches(Producer& producer, const PassConfig& config) {
-  std::vector<std::byte> records(kBatchRecords * config.record_bytes);
+void produce_by_batches(Producer& producer, const PassConfig& config, std::uint32_t index) {
+  std::vector<std::byte> buffer(kBatchRecords * config.record_bytes);
   std::vector<std::span<const std::byte>> batch(kBatchRecords);
-  for (std::size_t index = 0; index < kBatchRecords; ++index) {
-    const std::span<std::byte> record{records.data() + index * config.record_bytes, config.record_bytes};
+  for (std::size_t at = 0; at < kBatchRecords; ++at) {
+    const std::span<std::byte> record{buffer.data() + at * config.record_bytes, config.record_bytes};
     fill_record(record);
-    batch[index] = record;
+    batch[at] = record;
   }
-  RecordStamper stamper(config);
-  for (std::uint64_t first = 0; first < config.records; first += kBatchRecords) {
-    const std::size_t count = std::min<std::uint64_t>(kBatchRecords, config.records - first);
-    for (std::size_t index = 0; index < count; ++index) {
-      stamper.stamp({records.data() + index * config.record_bytes, config.record_bytes}, first + index);
+  RecordStamper stamper(config, index);
+  const std::uint64_t records = records_of_producer(config, index);
+  for (std::uint64_t first = 0; first < records; first += kBatchRecords) {
+    const std::size_t count = std::min<std::uint64_t>(kBatchRecords, records - first);
+    for (std::size_t at = 0; at < count; ++at) {
+      stamper.stamp({buffer.data() + at * config.record_bytes, config.record_bytes}, first + at);
     }
     const BatchResult written = producer.write_batch(std::span(batch).first(count), kPeerTimeout);
     if (!written) ::_exit(1);
@@ -99,8 +103,9 @@ void produce_by_batches(Producer& producer, const PassConfig& config) {
 }
 
 // Exit status 2: could not pin, 1: the ring failed.
+// Producer `index` of config.producers.
 [[noreturn]] void run_producer_process(const std::string& path, const PassConfig& config, Handover handover,
-                                       bool checksums) {
+                                       bool checksums, std::uint32_t index) {
   if (!pin_current_thread(config.producer_cpu)) ::_exit(2);
   try {
     const Ring ring = Ring::open(path);
@@ -108,11 +113,11 @@ void produce_by_batches(Producer& producer, const PassConfig& config) {
     options.compute_checksums = checksums;
     Producer producer(ring, options);
     if (handover == Handover::write_batch) {
-      produce_by_batches(producer, config);
+      produce_by_batches(producer, config, index);
     } else if (handover == Handover::write) {
-      produce_by_writes(producer, config);
+      produce_by_writes(producer, config, index);
     } else {
-      produce_by_claims(producer, config);
+      produce_by_claims(producer, config, index);
     }
   } catch (const std::exception&) {
     ::_exit(1);
@@ -168,11 +173,14 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool c
       attached();
       return receive_all(other, config);
     });
+    ExtraProducers other_producers(config, [&](std::uint32_t index) -> bool {
+      run_producer_process(path, config, handover, checksums, index);
+    });
     producer = ::fork();
     if (producer < 0) {
       result.error = "fork failed";
     } else if (producer == 0) {
-      run_producer_process(path, config, handover, checksums);
+      run_producer_process(path, config, handover, checksums, 0);
     } else {
       const SavedAffinity restore_affinity;
       const bool consumer_pinned = pin_current_thread(config.consumer_cpu);
@@ -180,6 +188,8 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool c
       if (result.error.empty() && !consumer_pinned) result.error = "cannot pin the consumer";
     }
     others.merge_into(result, !result.error.empty());
+    const std::string producers_error = other_producers.finish(!result.error.empty());
+    if (result.error.empty()) result.error = producers_error;
   } catch (const std::exception& failure) {
     result.error = std::string("ringfile: ") + failure.what();
   }
@@ -214,12 +224,14 @@ const Transport kRingfileTransport{
     "two processes",
     run_ringfile,
     true,
+    true,
 };
 
 const Transport kRingfileNocrcTransport{
     "ringfile-nocrc",
     "as ringfile, without the payload CRC32C",
     run_ringfile_without_checksum,
+    true,
     true,
 };
 
@@ -228,6 +240,7 @@ const Transport kRingfileWriteTransport{
     "as ringfile, the producer handing each record over with write() (copy and CRC32C in one pass)",
     run_ringfile_writes,
     true,
+    true,
 };
 
 const Transport kRingfileWriteNocrcTransport{
@@ -235,12 +248,14 @@ const Transport kRingfileWriteNocrcTransport{
     "as ringfile-write, without the payload CRC32C",
     run_ringfile_writes_without_checksum,
     true,
+    true,
 };
 
 const Transport kRingfileBatchTransport{
     "ringfile-batch",
     "as ringfile, the producer handing records over 32 at a time with write_batch()",
     run_ringfile_batches,
+    true,
     true,
 };
 

@@ -7,7 +7,9 @@
 // no line the other side writes. Zero copy like ringfile: the producer copies the record into its
 // slot and stamps it there, the consumer hands ReceiveLog the record where it lies. With several
 // consumers (--consumers) each has a position of its own and reads every record; the producer
-// waits for the slowest (a broadcast ring, the ceiling for ringfile's fan-out).
+// waits for the slowest (a broadcast ring, the ceiling for ringfile's fan-out). With several
+// producers (--producers) each has a ring of its own (a lane: the buffer split between them) and
+// the one consumer reads the lanes in turn, as many records of each as are there.
 #include <sched.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "ringfile/programs/command_line.hpp"
+#include "throughput/fan_in.hpp"
 #include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
@@ -60,13 +63,23 @@ struct SlotRingShape {
   }
 };
 
-bool produce(const PassConfig& config, SlotRingPositions& positions, const SlotRingShape& ring) {
+// A producer's ring: its positions, then its slots.
+struct Lane {
+  SlotRingPositions* positions;
+  SlotRingShape ring;
+};
+
+// Producer `index` of config.producers, into its lane.
+bool produce(const PassConfig& config, const Lane& lane, std::uint32_t index) {
+  SlotRingPositions& positions = *lane.positions;
+  const SlotRingShape& ring = lane.ring;
   std::vector<std::byte> record(config.record_bytes);
   fill_record(record);
-  RecordStamper stamper(config);
+  RecordStamper stamper(config, index);
+  const std::uint64_t records = records_of_producer(config, index);
   std::uint64_t read_cached = 0;  // the slowest consumer's position as last loaded
   SpinGuard guard;
-  for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
+  for (std::uint64_t sequence = 0; sequence < records; ++sequence) {
     while (sequence - read_cached == ring.slot_count) {
       read_cached = sequence;
       for (std::uint32_t consumer = 0; consumer < config.consumers; ++consumer) {
@@ -122,23 +135,64 @@ PassResult consume(const PassConfig& config, SlotRingPositions& positions, const
   return std::move(log).finish();
 }
 
+// The one consumer of several producers' lanes.
+PassResult consume_lanes(const PassConfig& config, const std::vector<Lane>& lanes) {
+  ReceiveLog log(config.records);
+  std::vector<std::uint64_t> next(lanes.size(), 0);
+  std::vector<std::uint64_t> written_cached(lanes.size(), 0);  // each producer's position as last loaded
+  SpinGuard guard;
+  while (log.received() < config.records) {
+    bool read_any = false;
+    for (std::size_t at = 0; at < lanes.size(); ++at) {
+      SlotRingPositions& positions = *lanes[at].positions;
+      if (next[at] == written_cached[at]) {
+        // acquire: pairs with the producer's release store of `written`, as in consume().
+        written_cached[at] = positions.written.load(std::memory_order_acquire);
+        if (next[at] == written_cached[at]) continue;
+      }
+      read_any = true;
+      while (next[at] < written_cached[at]) {
+        log.on_record(lanes[at].ring.slot(next[at]));
+        ++next[at];
+        // release: pairs with the producer's acquire load of `read`, as in consume().
+        if (next[at] % kConsumerPublishEvery == 0) positions.read[0].value.store(next[at], std::memory_order_release);
+      }
+      positions.read[0].value.store(next[at], std::memory_order_release);  // as above
+    }
+    if (read_any) {
+      guard.reset();
+    } else if (!guard.keep_spinning()) {
+      return std::move(log).producer_gone();
+    }
+  }
+  return std::move(log).finish();
+}
+
 PassResult run_slot_ring(const PassConfig& config) {
   try {
     const std::uint64_t slot_count =
-        std::bit_floor(kSharedBufferBytes / std::max<std::size_t>(config.record_bytes, 1));
+        std::bit_floor(kSharedBufferBytes / config.producers / std::max<std::size_t>(config.record_bytes, 1));
     if (slot_count < 2) throw programs::RuntimeFailure("slot_ring: records too large for the shared buffer");
-    const system::SharedMemory mapping(sizeof(SlotRingPositions) + slot_count * config.record_bytes, "the slot ring");
-    auto* const positions = new (mapping.data()) SlotRingPositions;
-    const SlotRingShape ring{config.record_bytes, slot_count,
-                             mapping.data() + sizeof(SlotRingPositions)};
-    ExtraConsumers others(config, [&](std::uint32_t index, const std::function<void()>& attached) {
+    const std::size_t lane_bytes = sizeof(SlotRingPositions) + slot_count * config.record_bytes;
+    const system::SharedMemory mapping(config.producers * lane_bytes, "the slot ring");
+    std::vector<Lane> lanes;
+    for (std::uint32_t index = 0; index < config.producers; ++index) {
+      std::byte* const start = mapping.data() + index * lane_bytes;
+      lanes.push_back({new (start) SlotRingPositions, {config.record_bytes, slot_count, start + sizeof(SlotRingPositions)}});
+    }
+    ExtraConsumers other_consumers(config, [&](std::uint32_t index, const std::function<void()>& attached) {
       attached();  // its position starts at 0 with the others': the producer waits for it
-      return consume(config, *positions, ring, index);
+      return consume(config, *lanes[0].positions, lanes[0].ring, index);
     });
+    ExtraProducers other_producers(config, [&](std::uint32_t index) { return produce(config, lanes[index], index); });
     PassResult result = run_in_two_processes(
-        config, [&] { return produce(config, *positions, ring); },
-        [&] { return consume(config, *positions, ring, 0); });
-    others.merge_into(result, !result.error.empty());
+        config, [&] { return produce(config, lanes[0], 0); },
+        [&] {
+          return config.producers > 1 ? consume_lanes(config, lanes) : consume(config, *lanes[0].positions, lanes[0].ring, 0);
+        });
+    other_consumers.merge_into(result, !result.error.empty());
+    const std::string producers_error = other_producers.finish(!result.error.empty());
+    if (result.error.empty()) result.error = producers_error;
     return result;
   } catch (const std::exception& failure) {
     PassResult failed;
@@ -154,6 +208,7 @@ const Transport kSlotRingTransport{
     "the ceiling: fixed-slot SPSC ring in shared memory, cached opposite positions, "
     "zero copy, two busy processes, 64 MiB",
     run_slot_ring,
+    true,
     true,
 };
 

@@ -16,14 +16,19 @@ namespace {
 
 std::string known_transports() { return names_of(transports()); }
 
-std::string fan_out_transports() {
+// The transports that fan out (or, with `fan_in`, in).
+std::string transports_that(bool fan_in) {
   std::string names;
   for (const Transport& transport : transports()) {
-    if (!transport.fans_out) continue;
+    if (!(fan_in ? transport.fans_in : transport.fans_out)) continue;
     if (!names.empty()) names += ", ";
     names += transport.name;
   }
   return names;
+}
+
+bool takes(const Transport& transport, const ThroughputOptions& options) {
+  return (options.consumers == 1 || transport.fans_out) && (options.producers == 1 || transport.fans_in);
 }
 
 void check(const ThroughputOptions& options) {
@@ -43,7 +48,20 @@ void check(const ThroughputOptions& options) {
     }
     if (options.consumers > 1 && !find_transport(name)->fans_out) {
       throw programs::UsageError("transport '" + name + "' has one consumer only; --consumers " +
-                                 std::to_string(options.consumers) + " takes: " + fan_out_transports());
+                                 std::to_string(options.consumers) + " takes: " + transports_that(false));
+    }
+    if (options.producers > 1 && !find_transport(name)->fans_in) {
+      throw programs::UsageError("transport '" + name + "' has one producer only; --producers " +
+                                 std::to_string(options.producers) + " takes: " + transports_that(true));
+    }
+  }
+  if (options.producers > 1 && options.consumers > 1) {
+    throw programs::UsageError("--producers and --consumers: one of them above 1 at a time");
+  }
+  for (const std::uint64_t size : options.record_sizes) {
+    if (options.producers > 1 && size < kRecordHeaderBytes) {
+      throw programs::UsageError("with --producers, record sizes must be at least " + std::to_string(kRecordHeaderBytes) +
+                                 " bytes (the producer's index rides in the sequence number)");
     }
   }
   if (find_transport(options.baseline) == nullptr) {
@@ -94,9 +112,15 @@ std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOpt
                                   ->default_str("3");
   app.add_option("--consumers", options.consumers,
                  "consumers, each reading every record, all pinned to --consumer-cpu (transports that fan out: " +
-                     fan_out_transports() + ")")
+                     transports_that(false) + ")")
       ->capture_default_str()
       ->check(CLI::Range(std::uint32_t{1}, kMostConsumers));
+  app.add_option("--producers", options.producers,
+                 "producers, the records split between them, all pinned to --producer-cpu, into one consumer "
+                 "(transports that fan in: " +
+                     transports_that(true) + ")")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint32_t{1}, kMostProducers));
   app.add_flag("--json", options.json, "print one JSON document instead of tables");
   app.add_flag("--quick", options.quick, "smoke test: 64 B and 4 KiB, 20000 records, 1 pass");
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return exit_code;
@@ -107,7 +131,7 @@ std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOpt
   }
   if (transport_list->count() == 0) {
     for (const Transport& transport : transports()) {
-      if (options.consumers == 1 || transport.fans_out) options.transports.emplace_back(transport.name);
+      if (takes(transport, options)) options.transports.emplace_back(transport.name);
     }
     if (const char* why = iceoryx_unavailable()) std::fprintf(stderr, "iceoryx skipped: %s\n", why);
   }

@@ -19,6 +19,7 @@ struct ThroughputOptions {
   std::uint64_t send_interval_ns = 0;
   std::uint64_t repeat = 3;  // passes per size and transport; the report quotes medians
   std::uint32_t consumers = 1;  // each reads every record (transports that fan out only)
+  std::uint32_t producers = 1;  // the records split between them (transports that fan in only)
   bool json = false;
   bool quick = false;  // smoke test: small sizes, few records, one pass
 };

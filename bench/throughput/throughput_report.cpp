@@ -66,7 +66,10 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
   const ThroughputOptions& options = run.options;
   std::string text = "ringfile-bench-throughput, " + run.machine.started_at_utc + ", Linux " +
                      run.machine.kernel_release + ", " + std::to_string(run.machine.online_cpus) +
-                     " CPUs; producer on CPU " + std::to_string(options.producer_cpu) +
+                     " CPUs; " +
+                     (options.producers == 1 ? std::string("producer")
+                                             : std::to_string(options.producers) + " producers (the records split between them)") +
+                     " on CPU " + std::to_string(options.producer_cpu) +
                      (options.consumers == 1 ? std::string(", consumer")
                                              : ", " + std::to_string(options.consumers) + " consumers (each reads every record)") +
                      " on CPU " + std::to_string(options.consumer_cpu) +
@@ -131,6 +134,7 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
   json.key("config").begin_object();
   json.field("queue_depth", options.queue_depth).field("producer_cpu", options.producer_cpu);
   json.field("consumer_cpu", options.consumer_cpu).field("consumers", options.consumers);
+  json.field("producers", options.producers);
   json.field("send_interval_ns", options.send_interval_ns).field("repeat", options.repeat);
   json.field("baseline", options.baseline);
   json.end_object();

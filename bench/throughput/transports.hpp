@@ -25,7 +25,14 @@ struct PassConfig {
   int consumer_cpu = 1;
   std::uint64_t send_interval_ns = 0;  // 0: send as fast as the transport takes them
   std::uint32_t consumers = 1;  // each record goes to every one of them (Transport::fans_out)
+  std::uint32_t producers = 1;  // `records` in all, split between them (Transport::fans_in)
 };
+
+// The records producer `index` of config.producers sends: an even share, the first ones one more
+// where `records` does not divide.
+inline std::uint64_t records_of_producer(const PassConfig& config, std::uint32_t index) {
+  return config.records / config.producers + (index < config.records % config.producers ? 1 : 0);
+}
 
 struct PassResult {
   std::string error;  // empty: every record arrived
@@ -44,10 +51,13 @@ struct Transport {
   PassResult (*run)(const PassConfig& config);
   // Can pass each record to PassConfig::consumers consumers (--consumers), each reading all.
   bool fans_out = false;
+  // Can take records from PassConfig::producers producers (--producers) to one consumer.
+  bool fans_in = false;
 };
 
-// The most consumers --consumers takes.
+// The most consumers --consumers takes, and producers --producers.
 inline constexpr std::uint32_t kMostConsumers = 8;
+inline constexpr std::uint32_t kMostProducers = 8;
 
 // Every transport, in the default order of --transports (so the first is the default
 // --baseline); --transports picks and orders them.
