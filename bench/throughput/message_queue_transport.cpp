@@ -106,11 +106,10 @@ PassResult run_message_queue(const PassConfig& config) {
 }  // namespace
 
 const Transport kMessageQueueTransport{
-    "message_queue",
-    "boost::interprocess::message_queue, producer and consumer in two processes",
-    run_message_queue,
-    false,
-    true,
+    .name = "message_queue",
+    .summary = "boost::interprocess::message_queue, producer and consumer in two processes",
+    .run = run_message_queue,
+    .fans_in = true,
 };
 
 }  // namespace ringfile::bench::throughput

@@ -219,44 +219,45 @@ PassResult run_ringfile_batches(const PassConfig& config) { return run_ringfile_
 }  // namespace
 
 const Transport kRingfileTransport{
-    "ringfile",
-    "ringfile Producer claim/commit and Consumer poll, zero copy, 64 MiB ring on /dev/shm, "
-    "two processes",
-    run_ringfile,
-    true,
-    true,
+    .name = "ringfile",
+    .summary =
+        "ringfile Producer claim/commit and Consumer poll, zero copy, 64 MiB ring on /dev/shm, "
+        "two processes",
+    .run = run_ringfile,
+    .fans_out = true,
+    .fans_in = true,
 };
 
 const Transport kRingfileNocrcTransport{
-    "ringfile-nocrc",
-    "as ringfile, without the payload CRC32C",
-    run_ringfile_without_checksum,
-    true,
-    true,
+    .name = "ringfile-nocrc",
+    .summary = "as ringfile, without the payload CRC32C",
+    .run = run_ringfile_without_checksum,
+    .fans_out = true,
+    .fans_in = true,
 };
 
 const Transport kRingfileWriteTransport{
-    "ringfile-write",
-    "as ringfile, the producer handing each record over with write() (copy and CRC32C in one pass)",
-    run_ringfile_writes,
-    true,
-    true,
+    .name = "ringfile-write",
+    .summary = "as ringfile, the producer handing each record over with write() (copy and CRC32C in one pass)",
+    .run = run_ringfile_writes,
+    .fans_out = true,
+    .fans_in = true,
 };
 
 const Transport kRingfileWriteNocrcTransport{
-    "ringfile-write-nocrc",
-    "as ringfile-write, without the payload CRC32C",
-    run_ringfile_writes_without_checksum,
-    true,
-    true,
+    .name = "ringfile-write-nocrc",
+    .summary = "as ringfile-write, without the payload CRC32C",
+    .run = run_ringfile_writes_without_checksum,
+    .fans_out = true,
+    .fans_in = true,
 };
 
 const Transport kRingfileBatchTransport{
-    "ringfile-batch",
-    "as ringfile, the producer handing records over 32 at a time with write_batch()",
-    run_ringfile_batches,
-    true,
-    true,
+    .name = "ringfile-batch",
+    .summary = "as ringfile, the producer handing records over 32 at a time with write_batch()",
+    .run = run_ringfile_batches,
+    .fans_out = true,
+    .fans_in = true,
 };
 
 }  // namespace ringfile::bench::throughput

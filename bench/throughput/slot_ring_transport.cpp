@@ -204,12 +204,13 @@ PassResult run_slot_ring(const PassConfig& config) {
 }  // namespace
 
 const Transport kSlotRingTransport{
-    "slot_ring",
-    "the ceiling: fixed-slot SPSC ring in shared memory, cached opposite positions, "
-    "zero copy, two busy processes, 64 MiB",
-    run_slot_ring,
-    true,
-    true,
+    .name = "slot_ring",
+    .summary =
+        "the ceiling: fixed-slot SPSC ring in shared memory, cached opposite positions, "
+        "zero copy, two busy processes, 64 MiB",
+    .run = run_slot_ring,
+    .fans_out = true,
+    .fans_in = true,
 };
 
 }  // namespace ringfile::bench::throughput
