@@ -129,10 +129,11 @@ PassResult run_iceoryx(const PassConfig& config) {
 }  // namespace
 
 const Transport kIceoryxTransport{
-    "iceoryx",
-    "Eclipse iceoryx 2.0: loan, publish, take, release; zero copy through RouDi's shared memory, "
-    "two busy processes, at most 256 queued",
-    run_iceoryx,
+    .name = "iceoryx",
+    .summary =
+        "Eclipse iceoryx 2.0: loan, publish, take, release; zero copy through RouDi's shared memory, "
+        "two busy processes, at most 256 queued",
+    .run = run_iceoryx,
 };
 
 }  // namespace ringfile::bench::throughput

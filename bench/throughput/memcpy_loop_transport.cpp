@@ -40,9 +40,9 @@ PassResult run_memcpy_loop(const PassConfig& config) {
 }  // namespace
 
 const Transport kMemcpyLoopTransport{
-    "memcpy_loop",
-    "one thread copying each record into a buffer of the ring's size and reading its stamp there",
-    run_memcpy_loop,
+    .name = "memcpy_loop",
+    .summary = "one thread copying each record into a buffer of the ring's size and reading its stamp there",
+    .run = run_memcpy_loop,
 };
 
 }  // namespace ringfile::bench::throughput

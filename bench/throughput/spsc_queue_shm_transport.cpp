@@ -79,10 +79,11 @@ PassResult run_shared_spsc_queue(const PassConfig& config) {
 }  // namespace
 
 const Transport kSpscQueueShmTransport{
-    "spsc_queue_shm",
-    "boost::lockfree::spsc_queue of bytes in shared memory, 64 MiB, two busy processes, "
-    "copy in and out",
-    run_shared_spsc_queue,
+    .name = "spsc_queue_shm",
+    .summary =
+        "boost::lockfree::spsc_queue of bytes in shared memory, 64 MiB, two busy processes, "
+        "copy in and out",
+    .run = run_shared_spsc_queue,
 };
 
 }  // namespace ringfile::bench::throughput

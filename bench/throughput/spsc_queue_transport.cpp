@@ -86,9 +86,9 @@ PassResult run_spsc_queue(const PassConfig& config) {
 }  // namespace
 
 const Transport kSpscQueueTransport{
-    "spsc_queue",
-    "boost::lockfree::spsc_queue of slot indices into a record pool, two threads",
-    run_spsc_queue,
+    .name = "spsc_queue",
+    .summary = "boost::lockfree::spsc_queue of slot indices into a record pool, two threads",
+    .run = run_spsc_queue,
 };
 
 }  // namespace ringfile::bench::throughput

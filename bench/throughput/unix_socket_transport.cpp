@@ -110,10 +110,11 @@ PassResult run_unix_socket(const PassConfig& config) {
 }  // namespace
 
 const Transport kUnixSocketTransport{
-    "unix_socket",
-    "Unix domain stream socket pair, one send() per record, reads of up to 64 KiB, "
-    "two processes",
-    run_unix_socket,
+    .name = "unix_socket",
+    .summary =
+        "Unix domain stream socket pair, one send() per record, reads of up to 64 KiB, "
+        "two processes",
+    .run = run_unix_socket,
 };
 
 }  // namespace ringfile::bench::throughput
