@@ -96,26 +96,27 @@ bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geo
   return true;
 }
 
-// True when an open claim in the producer table starts at `position`.
-bool claim_starts_at(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
+// True when an open claim in the producer table passes `test`.
+template <typename Test>
+bool any_open_claim(const format::ProducerSlot* producers, Test test) noexcept {
   if (producers == nullptr) return false;
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
     const OpenClaim claim = read_claim(producers[index]);
-    if (claim.open() && claim.start == position) return true;
+    if (claim.open() && test(claim)) return true;
   }
   return false;
 }
 
-// True when an open claim in the producer table covers `position` but does not start there. A
-// group of records (Producer::write_batch) commits its first frame last: the frames after it may
-// read committed while the group can still be padded over, whole, from its first frame.
+bool claim_starts_at(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
+  return any_open_claim(producers, [&](const OpenClaim& claim) { return claim.start == position; });
+}
+
+// Covered by an open claim that does not start there. A group of records (Producer::write_batch)
+// commits its first frame last: the frames after it may read committed while the group can still
+// be padded over, whole, from its first frame.
 bool inside_open_claim(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
-  if (producers == nullptr) return false;
-  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
-    const OpenClaim claim = read_claim(producers[index]);
-    if (claim.open() && claim.start < position && position < claim.end) return true;
-  }
-  return false;
+  return any_open_claim(producers,
+                        [&](const OpenClaim& claim) { return claim.start < position && position < claim.end; });
 }
 
 }  // namespace

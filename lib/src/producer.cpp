@@ -177,8 +177,9 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
   }
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
-  const bool won = publish_frame(claim_frame_, claim_position_, frame_length, payload_crc, sequence,
-                                 record_clock_.now_ns(), claim_old_word_);
+  const bool won = commit_word(claim_frame_, claim_old_word_,
+                               fill_frame_header(claim_frame_, claim_position_, frame_length, payload_crc, sequence,
+                                                 record_clock_.now_ns()));
   close_claim(claim_position_ + claim_stride_);
   if (!won) return ClaimStatus::claim_lost;
   note_committed(1, used_bytes);
@@ -202,14 +203,11 @@ std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t po
                                   geometry_.tag_of(position), options_.compute_checksums ? format::kChecksummedFlag : 0);
 }
 
-bool ProducerCore::publish_frame(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
-                                 std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
-                                 std::uint64_t old_word) noexcept {
-  const std::uint64_t committed = fill_frame_header(frame, position, frame_length, payload_crc, sequence, timestamp_ns);
-  // THE COMMIT. seq_cst: release publishes header and payload to consumers' acquire load of
-  // the commit word; the total order with the data-waiter count (note_committed) is the Dekker
-  // pairing with a consumer that registers as a sleeper and then re-checks this word. It fails
-  // when a consumer padded the claim over after the unblock timeout.
+bool ProducerCore::commit_word(std::byte* frame, std::uint64_t old_word, std::uint64_t committed) noexcept {
+  // seq_cst: release publishes header and payload to consumers' acquire load of the commit
+  // word; the total order with the data-waiter count (note_committed) is the Dekker pairing with
+  // a consumer that registers as a sleeper and then re-checks this word. It fails when a
+  // consumer padded the claim over after the unblock timeout.
   return atomic_field(commit_word_of(frame)).compare_exchange_strong(old_word, committed, std::memory_order_seq_cst);
 }
 

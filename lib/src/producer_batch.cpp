@@ -106,11 +106,8 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
     payload_bytes += payload.size();
     offset += format::frame_stride(kRecordHeaderBytes + payload.size());
   }
-  // THE COMMIT of the group, as publish_frame's of one record (seq_cst: see there); the
-  // release stores above come before it.
-  std::uint64_t expected = old_first_word;
-  const bool won =
-      atomic_field(commit_word_of(claim_frame_)).compare_exchange_strong(expected, first_word, std::memory_order_seq_cst);
+  // The group's commit; the release stores above come before it.
+  const bool won = commit_word(claim_frame_, old_first_word, first_word);
   close_claim(claim_position_ + claim_stride_);
   if (!won) return 0;
   note_committed(payloads.size(), payload_bytes);

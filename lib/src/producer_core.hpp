@@ -100,11 +100,9 @@ class ProducerCore {
                                   std::uint32_t payload_crc, std::uint64_t sequence,
                                   std::uint64_t timestamp_ns) const noexcept;
 
-  // Fills in a frame's header and commits it (CAS of its commit word from `old_word`). False
-  // when the word was no longer `old_word`: a consumer padded the frame over.
-  bool publish_frame(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
-                     std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
-                     std::uint64_t old_word) noexcept;
+  // THE COMMIT: replaces the frame's commit word `old_word` by `committed` (fill_frame_header's).
+  // False when the word was no longer `old_word`: a consumer padded the frame over.
+  static bool commit_word(std::byte* frame, std::uint64_t old_word, std::uint64_t committed) noexcept;
 
   // After `records` frames of `payload_bytes` in all were committed: sequence, counters, sleepers.
   void note_committed(std::uint64_t records, std::uint64_t payload_bytes) noexcept;
