@@ -21,6 +21,10 @@ namespace {
 constexpr int kChildFailed = 1;
 constexpr int kChildNotPinned = 2;
 
+// The first byte a ReportingChild sends.
+constexpr std::byte kReady{'R'};
+constexpr std::byte kNotReady{'N'};
+
 }  // namespace
 
 std::string run_forked_pair(const ForkedSide& child, const ForkedSide& parent) {
@@ -96,16 +100,26 @@ std::optional<ChildReport> decode(const std::string& bytes) {
 
 }  // namespace
 
-std::optional<ChildReport> run_in_child_process(const std::function<ChildReport()>& work) {
+ReportingChild::ReportingChild(const std::function<ChildReport(const std::function<void()>& ready)>& work) {
   int pipe_ends[2];
-  if (::pipe(pipe_ends) != 0) return std::nullopt;
-  const pid_t child_pid = ::fork();
-  if (child_pid == 0) {
+  if (::pipe(pipe_ends) != 0) return;
+  pid_ = ::fork();
+  if (pid_ == 0) {
     ::close(pipe_ends[0]);
+    programs::OutputStream out(pipe_ends[1]);
+    bool said = false;
+    // The first byte says whether the child got ready; the report follows it.
+    const auto say = [&](std::byte first) {
+      if (said) return;
+      said = true;
+      out.write({&first, 1});
+      out.flush();
+    };
     bool sent = false;
     try {
-      const std::string bytes = encode(work());
-      programs::OutputStream out(pipe_ends[1]);
+      const ChildReport report = work([&] { say(kReady); });
+      say(kNotReady);
+      const std::string bytes = encode(report);
       out.write(std::as_bytes(std::span(bytes)));
       sent = out.flush();
     } catch (const std::exception&) {
@@ -114,23 +128,52 @@ std::optional<ChildReport> run_in_child_process(const std::function<ChildReport(
     ::_exit(sent ? 0 : kChildFailed);
   }
   ::close(pipe_ends[1]);
-  if (child_pid < 0) {
+  if (pid_ < 0) {
     ::close(pipe_ends[0]);
-    return std::nullopt;
+    return;
   }
+  report_fd_ = pipe_ends[0];
+}
+
+ReportingChild::~ReportingChild() { finish(true); }
+
+bool ReportingChild::wait_ready() {
+  if (!first_byte_read_ && report_fd_ >= 0) {
+    first_byte_read_ = true;
+    std::byte first{};
+    ssize_t got = 0;
+    do {
+      got = ::read(report_fd_, &first, 1);
+    } while (got < 0 && errno == EINTR);
+    ready_ = got == 1 && first == kReady;
+  }
+  return ready_;
+}
+
+std::optional<ChildReport> ReportingChild::finish(bool kill) {
+  if (pid_ <= 0) return std::nullopt;
+  if (kill) ::kill(pid_, SIGKILL);
+  wait_ready();  // past the first byte
   std::string bytes;
   char buffer[1 << 16];
   for (;;) {
-    const ssize_t got = ::read(pipe_ends[0], buffer, sizeof(buffer));
+    const ssize_t got = ::read(report_fd_, buffer, sizeof(buffer));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
     bytes.append(buffer, static_cast<std::size_t>(got));
   }
-  ::close(pipe_ends[0]);
+  ::close(report_fd_);
+  report_fd_ = -1;
   int status = 0;
-  ::waitpid(child_pid, &status, 0);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return decode(bytes);
+}
+
+std::optional<ChildReport> run_in_child_process(const std::function<ChildReport()>& work) {
+  ReportingChild child([&](const std::function<void()>&) { return work(); });
+  return child.finish();
 }
 
 }  // namespace ringfile::bench

@@ -3,13 +3,13 @@
 // the merge of their results with the first consumer's.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "support/forked_pair.hpp"
 #include "throughput/transports.hpp"
 
 namespace ringfile::bench::throughput {
@@ -19,12 +19,9 @@ class ExtraConsumers {
   // Runs `consume(index, attached)` in each of config.consumers - 1 forked processes (index 1 to
   // N - 1); `consume` calls `attached()` once it is in place to receive the first record, and
   // returns what it received. Returns once every one has called it (or has ended). Forks
-  // nothing for one consumer.
+  // nothing for one consumer. The processes that merge_into() did not wait for are killed.
   using Consume = std::function<PassResult(std::uint32_t index, const std::function<void()>& attached)>;
   ExtraConsumers(const PassConfig& config, const Consume& consume);
-  ~ExtraConsumers();  // kills the processes merge_into() did not wait for
-  ExtraConsumers(const ExtraConsumers&) = delete;
-  ExtraConsumers& operator=(const ExtraConsumers&) = delete;
 
   // Waits for every extra consumer and merges its result into `first`, the calling process's
   // consumer's: the fewest records received, the sequence errors summed, the time from the
@@ -33,11 +30,7 @@ class ExtraConsumers {
   void merge_into(PassResult& first, bool kill = false);
 
  private:
-  struct Child {
-    pid_t pid = -1;
-    int report_fd = -1;  // the child's result (and, before it, one byte when attached)
-  };
-  std::vector<Child> children_;
+  std::vector<std::unique_ptr<ReportingChild>> children_;
   std::string start_error_;
 };
 

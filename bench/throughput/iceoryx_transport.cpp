@@ -8,7 +8,6 @@
 // apply); both sides wait rather than drop (WAIT_FOR_CONSUMER, BLOCK_PRODUCER). An iceoryx
 // runtime can be set up once per process, so each pass runs in a process of its own (the
 // consumer), which forks the producer and sends its result back.
-#include <bit>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -20,6 +19,7 @@
 #include "support/iceoryx_runtime.hpp"
 #include "support/roudi_process.hpp"
 #include "support/spin_wait.hpp"
+#include "throughput/pass_report.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
@@ -88,27 +88,6 @@ PassResult consume(const PassConfig& config) {
   return std::move(log).finish();
 }
 
-// The pass's result, as a report from the process that ran it (the seconds by their bits).
-ChildReport to_report(const PassResult& result) {
-  return {{result.records_received, result.sequence_errors, std::bit_cast<std::uint64_t>(result.seconds)},
-          result.error,
-          result.latencies_ns};
-}
-
-PassResult from_report(ChildReport report) {
-  PassResult result;
-  if (report.counts.size() != 3) {
-    result.error = "the pass's process sent a result of another form";
-    return result;
-  }
-  result.records_received = report.counts[0];
-  result.sequence_errors = report.counts[1];
-  result.seconds = std::bit_cast<double>(report.counts[2]);
-  result.error = std::move(report.text);
-  result.latencies_ns = std::move(report.samples);
-  return result;
-}
-
 PassResult run_iceoryx(const PassConfig& config) {
   PassResult failed;
   const RoudiProcess roudi;
@@ -117,13 +96,13 @@ PassResult run_iceoryx(const PassConfig& config) {
     return failed;
   }
   std::optional<ChildReport> report = run_in_child_process([&] {
-    return to_report(run_in_two_processes(config, [&] { return produce(config); }, [&] { return consume(config); }));
+    return report_of(run_in_two_processes(config, [&] { return produce(config); }, [&] { return consume(config); }));
   });
   if (!report) {
     failed.error = "the pass's process ended without a result";
     return failed;
   }
-  return from_report(std::move(*report));
+  return result_of(std::move(*report));
 }
 
 }  // namespace
