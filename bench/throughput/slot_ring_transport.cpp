@@ -100,70 +100,45 @@ bool produce(const PassConfig& config, const Lane& lane, std::uint32_t index) {
   return true;
 }
 
-// Consumer `index` (0 to config.consumers - 1).
-PassResult consume(const PassConfig& config, SlotRingPositions& positions, const SlotRingShape& ring,
-                   std::uint32_t index) {
-  std::atomic<std::uint64_t>& read = positions.read[index].value;
+// Consumer `index` of config.consumers, reading the lanes in turn (one lane unless there are
+// several producers), as many records of each as are there.
+PassResult consume(const PassConfig& config, const std::vector<Lane>& lanes, std::uint32_t index) {
   ReceiveLog log(config.records);
-  std::uint64_t next = 0;
-  std::uint64_t written_cached = 0;  // the producer's position as last loaded
-  SpinGuard guard;
-  while (next < config.records) {
-    if (next == written_cached) {
-      // acquire: pairs with the producer's release store of `written`: the records below it
-      // are complete.
-      written_cached = positions.written.load(std::memory_order_acquire);
-      if (next == written_cached) {
-        if (!guard.keep_spinning()) return std::move(log).producer_gone();
-        // Consumers that share a CPU (--consumers) let the one with records to read run.
-        if (config.consumers > 1) sched_yield();
-        continue;
-      }
-      guard.reset();
-    }
-    while (next < written_cached) {
-      log.on_record(ring.slot(next));
-      ++next;
-      if (next % kConsumerPublishEvery == 0) {
-        // release: pairs with the producer's acquire load of `read`; reading the slots comes
-        // first.
-        read.store(next, std::memory_order_release);
-      }
-    }
-    read.store(next, std::memory_order_release);  // as above
-  }
-  return std::move(log).finish();
-}
-
-// The one consumer of several producers' lanes.
-PassResult consume_lanes(const PassConfig& config, const std::vector<Lane>& lanes) {
-  ReceiveLog log(config.records);
-  std::vector<std::uint64_t> next(lanes.size(), 0);
-  std::vector<std::uint64_t> written_cached(lanes.size(), 0);  // each producer's position as last loaded
+  std::vector<std::uint64_t> next_of(lanes.size(), 0);
+  std::vector<std::uint64_t> written_of(lanes.size(), 0);  // each producer's position as last loaded
   SpinGuard guard;
   while (log.received() < config.records) {
     bool read_any = false;
-    for (std::size_t at = 0; at < lanes.size(); ++at) {
-      SlotRingPositions& positions = *lanes[at].positions;
-      if (next[at] == written_cached[at]) {
-        // acquire: pairs with the producer's release store of `written`, as in consume().
-        written_cached[at] = positions.written.load(std::memory_order_acquire);
-        if (next[at] == written_cached[at]) continue;
+    for (std::size_t lane = 0; lane < lanes.size(); ++lane) {
+      SlotRingPositions& positions = *lanes[lane].positions;
+      std::atomic<std::uint64_t>& read = positions.read[index].value;
+      std::uint64_t next = next_of[lane];
+      if (next == written_of[lane]) {
+        // acquire: pairs with the producer's release store of `written`: the records below it
+        // are complete.
+        written_of[lane] = positions.written.load(std::memory_order_acquire);
+        if (next == written_of[lane]) continue;
       }
       read_any = true;
-      while (next[at] < written_cached[at]) {
-        log.on_record(lanes[at].ring.slot(next[at]));
-        ++next[at];
-        // release: pairs with the producer's acquire load of `read`, as in consume().
-        if (next[at] % kConsumerPublishEvery == 0) positions.read[0].value.store(next[at], std::memory_order_release);
+      const std::uint64_t written = written_of[lane];
+      for (; next < written; ++next) {
+        log.on_record(lanes[lane].ring.slot(next));
+        if ((next + 1) % kConsumerPublishEvery == 0) {
+          // release: pairs with the producer's acquire load of `read`; reading the slots comes
+          // first.
+          read.store(next + 1, std::memory_order_release);
+        }
       }
-      positions.read[0].value.store(next[at], std::memory_order_release);  // as above
+      read.store(next, std::memory_order_release);  // as above
+      next_of[lane] = next;
     }
     if (read_any) {
       guard.reset();
-    } else if (!guard.keep_spinning()) {
-      return std::move(log).producer_gone();
+      continue;
     }
+    if (!guard.keep_spinning()) return std::move(log).producer_gone();
+    // Consumers that share a CPU (--consumers) let the one with records to read run.
+    if (config.consumers > 1) sched_yield();
   }
   return std::move(log).finish();
 }
@@ -182,14 +157,12 @@ PassResult run_slot_ring(const PassConfig& config) {
     }
     ExtraConsumers other_consumers(config, [&](std::uint32_t index, const std::function<void()>& attached) {
       attached();  // its position starts at 0 with the others': the producer waits for it
-      return consume(config, *lanes[0].positions, lanes[0].ring, index);
+      return consume(config, lanes, index);
     });
     ExtraProducers other_producers(config, [&](std::uint32_t index) { return produce(config, lanes[index], index); });
     PassResult result = run_in_two_processes(
         config, [&] { return produce(config, lanes[0], 0); },
-        [&] {
-          return config.producers > 1 ? consume_lanes(config, lanes) : consume(config, *lanes[0].positions, lanes[0].ring, 0);
-        });
+        [&] { return consume(config, lanes, 0); });
     other_consumers.merge_into(result, !result.error.empty());
     const std::string producers_error = other_producers.finish(!result.error.empty());
     if (result.error.empty()) result.error = producers_error;
