@@ -38,6 +38,7 @@ ExtraConsumers::ExtraConsumers(const PassConfig& config, const Consume& consume)
 void ExtraConsumers::merge_into(PassResult& first, bool kill) {
   if (first.error.empty()) first.error = start_error_;
   std::uint64_t first_send_ns = first.first_send_ns;
+  std::uint64_t last_send_ns = first.last_send_ns;
   std::uint64_t last_arrival_ns = first.last_arrival_ns;
   for (std::size_t at = 0; at < children_.size(); ++at) {
     const std::string name = "consumer " + std::to_string(at + 1);
@@ -54,10 +55,12 @@ void ExtraConsumers::merge_into(PassResult& first, bool kill) {
     if (other.first_send_ns != 0) {
       first_send_ns = first_send_ns == 0 ? other.first_send_ns : std::min(first_send_ns, other.first_send_ns);
     }
+    last_send_ns = std::max(last_send_ns, other.last_send_ns);
     last_arrival_ns = std::max(last_arrival_ns, other.last_arrival_ns);
   }
   children_.clear();
   first.first_send_ns = first_send_ns;
+  first.last_send_ns = last_send_ns;
   first.last_arrival_ns = last_arrival_ns;
   if (first_send_ns != 0) first.seconds = system::seconds_between(first_send_ns, last_arrival_ns);
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/system/clock.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"
 #include "throughput/throughput_options.hpp"
@@ -27,6 +28,10 @@ PassSummary summarise(PassResult result, const PassConfig& config) {
     summary.records_per_second = static_cast<double>(result.records_received) / result.seconds;
     summary.bytes_per_second =
         summary.records_per_second * static_cast<double>(config.record_bytes);
+  }
+  if (result.last_send_ns > result.first_send_ns) {
+    summary.sent_per_second = static_cast<double>(result.records_received) /
+                              ringfile::system::seconds_between(result.first_send_ns, result.last_send_ns);
   }
   summary.latency = latency_percentiles(result.latencies_ns);
   return summary;

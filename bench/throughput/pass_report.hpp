@@ -13,14 +13,14 @@ namespace ringfile::bench::throughput {
 // The seconds travel by their bits.
 inline ChildReport report_of(const PassResult& result) {
   return {{result.records_received, result.sequence_errors, std::bit_cast<std::uint64_t>(result.seconds),
-           result.first_send_ns, result.last_arrival_ns},
+           result.first_send_ns, result.last_send_ns, result.last_arrival_ns},
           result.error,
           result.latencies_ns};
 }
 
 inline PassResult result_of(ChildReport report) {
   PassResult result;
-  if (report.counts.size() != 5) {
+  if (report.counts.size() != 6) {
     result.error = "the pass's process sent a result of another form";
     return result;
   }
@@ -28,7 +28,8 @@ inline PassResult result_of(ChildReport report) {
   result.sequence_errors = report.counts[1];
   result.seconds = std::bit_cast<double>(report.counts[2]);
   result.first_send_ns = report.counts[3];
-  result.last_arrival_ns = report.counts[4];
+  result.last_send_ns = report.counts[4];
+  result.last_arrival_ns = report.counts[5];
   result.error = std::move(report.text);
   result.latencies_ns = std::move(report.samples);
   return result;

@@ -1,6 +1,6 @@
 // Both ends of a pass, shared by every transport: the producer's record (a sequence number and a
 // CLOCK_MONOTONIC send stamp in its first 16 bytes, then filler) and the consumer's log (latency
-// per record from that stamp, sequence check, first-send and last-arrival times).
+// per record from that stamp, sequence check, first and last send times, last arrival time).
 //
 // Records of 8 to 15 bytes carry a compact header instead: the low 32 bits of the sequence and of
 // the send stamp. The consumer widens both from its own counters: a pass holds far fewer than 2^32
@@ -11,6 +11,7 @@
 // carry the full header (16 bytes at least).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -100,7 +101,8 @@ class ReceiveLog {
       if (sequence != next_sequence_[producer]) ++sequence_errors_;
       next_sequence_[producer] = sequence + 1;
     }
-    if (received_ == 0) first_send_ns_ = send_ns;
+    if (received_ == 0 || send_ns < first_send_ns_) first_send_ns_ = send_ns;
+    last_send_ns_ = std::max(last_send_ns_, send_ns);
     ++received_;
     last_arrival_ns_ = arrival_ns;
     // reserve() made room for every expected record: no allocation while timing.
@@ -117,6 +119,7 @@ class ReceiveLog {
     result.sequence_errors = sequence_errors_;
     result.seconds = system::seconds_between(first_send_ns_, last_arrival_ns_);
     result.first_send_ns = first_send_ns_;
+    result.last_send_ns = last_send_ns_;
     result.last_arrival_ns = last_arrival_ns_;
     result.latencies_ns = std::move(latencies_ns_);
     return result;
@@ -135,6 +138,7 @@ class ReceiveLog {
   std::uint64_t next_sequence_[kMostProducers] = {};  // per producer
   std::uint64_t sequence_errors_ = 0;
   std::uint64_t first_send_ns_ = 0;
+  std::uint64_t last_send_ns_ = 0;
   std::uint64_t last_arrival_ns_ = 0;
 };
 

@@ -15,6 +15,7 @@ using programs::JsonWriter;
 // p99 may come from a different pass than the median rate).
 struct Medians {
   double records_per_second = 0;
+  double sent_per_second = 0;
   double bytes_per_second = 0;
   double p50_ns = 0;
   double p99_ns = 0;
@@ -23,16 +24,17 @@ struct Medians {
 };
 
 Medians medians_of(const TransportRuns& runs) {
-  std::vector<double> rates, bytes, p50, p99, p999;
+  std::vector<double> rates, sent, bytes, p50, p99, p999;
   for (const PassSummary& pass : runs.passes) {
     if (!pass.error.empty()) continue;
     rates.push_back(pass.records_per_second);
+    sent.push_back(pass.sent_per_second);
     bytes.push_back(pass.bytes_per_second);
     p50.push_back(pass.latency.p50_ns);
     p99.push_back(pass.latency.p99_ns);
     p999.push_back(pass.latency.p999_ns);
   }
-  return {median(rates), median(bytes), median(p50), median(p99), median(p999), rates.size()};
+  return {median(rates), median(sent), median(bytes), median(p50), median(p99), median(p999), rates.size()};
 }
 
 const TransportRuns* find_runs(const SizeRuns& size, const std::string& transport) {
@@ -56,7 +58,7 @@ std::string format_rate(double per_second) {
 }
 
 std::string row(const std::vector<std::string>& cells) {
-  static constexpr int kWidths[] = {14, 12, 10, 9, 9, 10, 10, 10};
+  static constexpr int kWidths[] = {14, 12, 12, 10, 9, 9, 10, 10, 10};
   return fixed_width_row(cells, kWidths);
 }
 
@@ -83,13 +85,13 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
     text += "\nrecords of " + std::to_string(size.record_bytes) + " B, " +
             std::to_string(size.records) + " per pass\n";
     text += row(
-        {"transport", "records/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "rate vs", "p50 vs"});
+        {"transport", "records/s", "sent/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "rate vs", "p50 vs"});
     const TransportRuns* const baseline_runs = find_runs(size, options.baseline);
     const Medians baseline = baseline_runs ? medians_of(*baseline_runs) : Medians{};
     for (const TransportRuns& runs : size.transports) {
       const Medians figures = medians_of(runs);
       text +=
-          row({runs.transport, format_rate(figures.records_per_second),
+          row({runs.transport, format_rate(figures.records_per_second), format_rate(figures.sent_per_second),
                format("%.1f", figures.bytes_per_second / 1e6), format("%.2f", figures.p50_ns / 1e3),
                format("%.2f", figures.p99_ns / 1e3), format("%.2f", figures.p999_ns / 1e3),
                format("%.2fx", ratio(figures.records_per_second, baseline.records_per_second)),
@@ -121,7 +123,10 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
       text += "\n";
     }
   }
-  text += "\nrate vs / p50 vs: this transport's median records/s (p50 latency) divided by " +
+  text += "\nrecords/s: from the first record's send to the last record's arrival; sent/s: the producers' pace, "
+          "from the first record's send to the last record's (a pass whose records all fit in the buffer shows what "
+          "the consumers cost the producers).\n"
+          "rate vs / p50 vs: this transport's median records/s (p50 latency) divided by " +
           options.baseline + "'s, same size, same run.\n";
   return text;
 }
@@ -149,6 +154,7 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
       json.begin_object().field("transport", runs.transport);
       json.key("median").begin_object();
       json.field("records_per_second", figures.records_per_second);
+      json.field("sent_per_second", figures.sent_per_second);
       json.field("bytes_per_second", figures.bytes_per_second);
       json.field("p50_ns", figures.p50_ns).field("p99_ns", figures.p99_ns);
       json.field("p999_ns", figures.p999_ns);
@@ -167,6 +173,7 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
       json.key("passes").begin_array();
       for (const PassSummary& pass : runs.passes) {
         json.begin_object().field("records_per_second", pass.records_per_second);
+        json.field("sent_per_second", pass.sent_per_second);
         json.field("bytes_per_second", pass.bytes_per_second);
         json.field("p50_ns", pass.latency.p50_ns).field("p99_ns", pass.latency.p99_ns);
         json.field("p999_ns", pass.latency.p999_ns).field("max_ns", pass.latency.max_ns);

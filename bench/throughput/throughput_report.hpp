@@ -13,7 +13,10 @@
 namespace ringfile::bench::throughput {
 
 struct PassSummary {
-  double records_per_second = 0;
+  double records_per_second = 0;  // from the first record's send to the last one's arrival
+  // The producers' pace: from the first record's send to the last one's. Above records_per_second
+  // where records queued up; a transport that holds its producer back brings the two together.
+  double sent_per_second = 0;
   double bytes_per_second = 0;
   LatencyPercentiles latency;
   std::uint64_t sequence_errors = 0;

@@ -39,8 +39,9 @@ struct PassResult {
   std::uint64_t records_received = 0;
   std::uint64_t sequence_errors = 0;        // records out of order or missing
   double seconds = 0;                       // first record's send stamp to last record's arrival
-  std::uint64_t first_send_ns = 0;          // CLOCK_MONOTONIC, for merging several consumers' results
-  std::uint64_t last_arrival_ns = 0;
+  std::uint64_t first_send_ns = 0;          // CLOCK_MONOTONIC: the earliest send stamp received,
+  std::uint64_t last_send_ns = 0;           // the latest, and the last arrival (kept for merging
+  std::uint64_t last_arrival_ns = 0;        // several consumers' results)
   std::vector<std::uint64_t> latencies_ns;  // arrival minus send stamp, one per record
 };
 
