@@ -133,9 +133,6 @@ NatsSession::NatsSession(const SessionOptions& options)
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.Wait = options.request_timeout.count();
-  js_options.PublishAsync.AckHandler = options.ack_handler;
-  js_options.PublishAsync.AckHandlerClosure = options.ack_handler_closure;
-  js_options.PublishAsync.MaxPending = options.max_pending;
   const natsStatus context = natsConnection_JetStream(&jetstream_, connection_, &js_options);
   if (context != NATS_OK) {
     natsConnection_Destroy(connection_);

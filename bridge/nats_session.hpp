@@ -60,11 +60,6 @@ struct SessionOptions {
   std::vector<std::string> urls;
   std::string client_name;
   std::chrono::milliseconds request_timeout{5000};
-  // Asynchronous publishing (out): each acknowledgement or failure goes to this handler, on the
-  // client's own thread. At most max_pending publishes are outstanding in the client.
-  jsPubAckHandler ack_handler = nullptr;
-  void* ack_handler_closure = nullptr;
-  std::int64_t max_pending = 0;
 };
 
 // @pre used by one thread, except that the client calls the handlers on its own threads.

@@ -20,22 +20,21 @@
 namespace ringfile::bridge {
 namespace out {
 
-OutBridge::OutBridge(const OutSettings& settings, PublishWindow& window)
+OutBridge::OutBridge(const OutSettings& settings)
     : settings_(settings),
       ring_(Ring::open(settings.ring)),
       identity_(ring_identity(ring_.info())),
-      window_(window),
       reporter_("out", settings.report) {
   SessionOptions options;
   options.urls = settings.stream.urls;
   options.client_name = "ringfile-bridge out " + settings.ring.string();
   options.request_timeout = settings.stream.request_timeout;
-  options.ack_handler = &PublishWindow::ack_handler;
-  options.ack_handler_closure = &window_;
-  options.max_pending = static_cast<std::int64_t>(settings.max_in_flight) + 64;
   session_ = std::make_unique<NatsSession>(options);
   retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
   max_payload_ = static_cast<std::uint64_t>(natsConnection_GetMaxPayload(session_->connection()));
+  retry_while_transient(*session_, notice(), [&] {
+    if (!connect_publisher()) fail("cannot open the publishing connection", last_failure_);
+  });
 }
 
 int OutBridge::run() {
@@ -55,7 +54,7 @@ int OutBridge::run() {
   const Clock::time_point started = Clock::now();
   last_record_at_ = started;
   for (;;) {
-    window_.collect(std::chrono::milliseconds(0));
+    collect_replies(std::chrono::milliseconds(0));
     if (const auto& failure = window_.failure()) {
       if (!recover(*failure)) break;
     } else if (window_.oldest_sent_before(Clock::now() - settings_.ack_timeout)) {
@@ -115,21 +114,18 @@ bool OutBridge::read_records() {
           if (!too_large) too_large.emplace(record.position, record.payload.size());
           return;
         }
-        natsMsg* message = nullptr;
-        if (natsMsg_Create(&message, settings_.stream.subject.c_str(), nullptr,
-                           reinterpret_cast<const char*>(record.payload.data()),
-                           static_cast<int>(record.payload.size())) != NATS_OK) {
-          natsMsg_Destroy(message);
+        const auto* bytes = record.payload.data();
+        try {
+          queue_.push_back(UnsentMessage{record.position, std::vector<std::byte>(bytes, bytes + record.payload.size())});
+        } catch (const std::bad_alloc&) {
           out_of_memory = true;
           return;
         }
-        queue_.push_back(UnsentMessage{record.position, static_cast<std::uint32_t>(record.payload.size()),
-                                       MessagePtr(message)});
         records_read_ += 1;
         bytes_read_ += record.payload.size();
       },
       wanted);
-  if (out_of_memory) throw RuntimeFailure("out of memory building a NATS message; lower --max-in-flight-bytes");
+  if (out_of_memory) throw RuntimeFailure("out of memory copying records to send; lower --max-in-flight-bytes");
   if (too_large) {
     throw RuntimeFailure("the record at position " + std::to_string(too_large->first) + " of '" +
                          settings_.ring.string() + "' holds " +
@@ -159,19 +155,41 @@ void OutBridge::report_losses() {
 }
 
 bool OutBridge::send_queued() {
+  bool sent_chained = false;
   while (!queue_.empty()) {
     UnsentMessage& unsent = queue_.front();
     if (anchor_needed_) {
       if (!publish_anchor(unsent)) return false;
     } else {
       if (window_.size() >= settings_.max_in_flight || window_.payload_bytes() >= settings_.max_in_flight_bytes) {
-        return true;
+        break;
       }
       if (!publish_chained(unsent)) return false;
+      sent_chained = true;
     }
     queue_.pop_front();
   }
+  if (sent_chained && !publisher_->flush()) {
+    window_.connection_failed(publisher_->failure());  // the messages are in the window
+  }
   return true;
+}
+
+void OutBridge::collect_replies(std::chrono::milliseconds timeout) {
+  if (publisher_ == nullptr) return;
+  const bool healthy = publisher_->read_replies(
+      timeout, [this](std::uint64_t token, const PublishReply& reply) { window_.replied(token, reply); });
+  if (!healthy) window_.connection_failed(publisher_->failure());
+}
+
+bool OutBridge::connect_publisher() {
+  NatsFailure failure;
+  publisher_ = WirePublisher::connect(settings_.stream.urls, &next_url_, "ringfile-bridge out " + settings_.ring.string(),
+                                      settings_.stream.request_timeout, &failure);
+  if (publisher_ != nullptr) return true;
+  if (!failure.transient()) fail("cannot publish to NATS", failure);
+  last_failure_ = failure;
+  return false;
 }
 
 void OutBridge::commit_cursor() {
@@ -197,7 +215,7 @@ bool OutBridge::should_stop(Clock::time_point started) const {
 void OutBridge::wait_for_work() {
   if (window_.size() > 0) {
     // Acknowledgements are due; the ring is looked at again soon after.
-    window_.collect(kAckWaitSlice);
+    collect_replies(kAckWaitSlice);
     if (window_.size() >= settings_.max_in_flight) return;
     consumer_->wait(std::chrono::milliseconds(0));
     return;
@@ -208,7 +226,7 @@ void OutBridge::wait_for_work() {
 void OutBridge::finish() {
   const Clock::time_point deadline = Clock::now() + settings_.ack_timeout;
   while (window_.size() > 0 && !window_.failure() && Clock::now() < deadline && programs::stop_requests() < 2) {
-    window_.collect(std::chrono::milliseconds(10));
+    collect_replies(std::chrono::milliseconds(10));
   }
   commit_cursor();
   const std::size_t unconfirmed = window_.size() + queue_.size();
@@ -222,22 +240,15 @@ void OutBridge::finish() {
 }  // namespace out
 
 int run_out(const OutSettings& settings) {
-  // The window outlives the client, which reports to it from its own threads until it is closed.
-  PublishWindow window;
-  const auto close_client = [&] {
-    window.destroy_messages();
-    nats_CloseAndWait(1000);  // joins the client's threads: no report comes after this
-    window.abandon_messages();
-  };
   int exit_code = programs::kExitFailure;
   try {
-    out::OutBridge bridge(settings, window);
+    out::OutBridge bridge(settings);
     exit_code = bridge.run();
   } catch (...) {
-    close_client();
+    nats_CloseAndWait(1000);
     throw;
   }
-  close_client();
+  nats_CloseAndWait(1000);  // joins the client's threads
   return exit_code;
 }
 

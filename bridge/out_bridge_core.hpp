@@ -19,6 +19,7 @@
 #include "ringfile/consumer.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "stream_setup.hpp"
+#include "wire_publisher.hpp"
 
 namespace ringfile::bridge::out {
 
@@ -37,9 +38,6 @@ inline constexpr int kSettleLooks = 8;
 inline constexpr std::chrono::milliseconds kSettlePause{20};
 // Room for the headers of a message (its id, the expected last id or subject sequence).
 inline constexpr std::uint64_t kHeaderAllowance = 256;
-// Headers the bridge sets according to a message's role; cleared before it is sent again.
-inline constexpr const char* kExpectedLastMsgIdHeader = "Nats-Expected-Last-Msg-Id";
-inline constexpr const char* kExpectedLastSubjectSequenceHeader = "Nats-Expected-Last-Subject-Sequence";
 
 // What the stream holds on the bridge's subject.
 struct StreamPosition {
@@ -50,8 +48,8 @@ struct StreamPosition {
 
 class OutBridge {
  public:
-  // Connects, and creates or checks the stream.
-  OutBridge(const OutSettings& settings, PublishWindow& window);
+  // Connects, creates or checks the stream, and opens the publishing connection.
+  explicit OutBridge(const OutSettings& settings);
 
   int run();
 
@@ -78,8 +76,17 @@ class OutBridge {
   // bridge just read, and waited for.
   bool publish_anchor(UnsentMessage& unsent);
 
-  // Every other message: asynchronous, expecting its predecessor to be the stream's last.
+  // Every other message: on the publishing connection, expecting its predecessor to be the
+  // stream's last, its reply read later (collect_replies).
   bool publish_chained(UnsentMessage& unsent);
+
+  // Hands the replies the publishing connection has to the window, waiting up to `timeout` for
+  // one when none is there; a broken connection is a failure for the window to report.
+  void collect_replies(std::chrono::milliseconds timeout);
+
+  // Opens the publishing connection. False (with last_failure_) when no server took it now;
+  // throws RuntimeFailure when one refused it (credentials, TLS).
+  bool connect_publisher();
 
   // Asks the stream where this ring's records stop. False (with last_failure_) when it cannot.
   bool resync(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
@@ -95,9 +102,10 @@ class OutBridge {
   // that message's records twice). False when the resync cannot be taken again now.
   bool settle_after_chain_refusal();
 
-  // After a failure: takes every unacknowledged message back, waits (with backoff) until the
-  // stream can say where this ring's records stop, and queues what follows to be sent again in
-  // order. False when asked to stop meanwhile.
+  // After a failure: drops the publishing connection (so no reply or late message comes from it),
+  // waits (with backoff) until the stream can say where this ring's records stop and a new
+  // connection is open, and queues what follows to be sent again in order. False when asked to
+  // stop meanwhile.
   bool recover(NatsFailure failure);
 
   void begin_outage(const NatsFailure& failure);
@@ -135,9 +143,12 @@ class OutBridge {
   const OutSettings& settings_;
   Ring ring_;
   std::string identity_;
-  PublishWindow& window_;
+  PublishWindow window_;
   BridgeReporter reporter_;
   std::unique_ptr<NatsSession> session_;
+  std::unique_ptr<WirePublisher> publisher_;
+  std::size_t next_url_ = 0;        // the server the next publishing connection tries first
+  std::uint64_t next_token_ = 0;    // of the next message on the publishing connection
   std::optional<Consumer> consumer_;
 
   std::deque<UnsentMessage> queue_;  // read (or taken back), not yet handed to the client

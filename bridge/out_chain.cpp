@@ -11,9 +11,15 @@
 namespace ringfile::bridge::out {
 
 bool OutBridge::publish_anchor(UnsentMessage& unsent) {
-  natsMsg* message = unsent.message.get();
-  natsMsgHeader_Delete(message, kExpectedLastMsgIdHeader);
-  natsMsgHeader_Delete(message, kExpectedLastSubjectSequenceHeader);
+  // Through the session, waited for: one message a run, where the client's synchronous publish
+  // and its expectation options serve.
+  natsMsg* raw = nullptr;
+  if (natsMsg_Create(&raw, settings_.stream.subject.c_str(), nullptr, reinterpret_cast<const char*>(unsent.payload.data()),
+                     static_cast<int>(unsent.payload.size())) != NATS_OK) {
+    natsMsg_Destroy(raw);
+    throw RuntimeFailure("out of memory building a NATS message");
+  }
+  const MessagePtr message(raw);
   const std::string id = message_id(identity_, unsent.position);
   jsPubOptions options;
   jsPubOptions_Init(&options);
@@ -26,15 +32,14 @@ bool OutBridge::publish_anchor(UnsentMessage& unsent) {
   }
   jsPubAck* ack = nullptr;
   jsErrCode js_code{};
-  unsent.carries_anchor_expectation = true;
-  const natsStatus status = js_PublishMsg(&ack, session_->jetstream(), message, &options, &js_code);
+  const natsStatus status = js_PublishMsg(&ack, session_->jetstream(), message.get(), &options, &js_code);
   if (status != NATS_OK) {
     pending_failure_ = failure_of(status, js_code);
     return false;
   }
   jsPubAck_Destroy(ack);
   anchored_ += 1;
-  anchored_bytes_ += unsent.bytes;
+  anchored_bytes_ += unsent.payload.size();
   anchor_needed_ = false;
   chain_last_id_ = id;
   reporter_.first_record_done();
@@ -43,29 +48,13 @@ bool OutBridge::publish_anchor(UnsentMessage& unsent) {
 }
 
 bool OutBridge::publish_chained(UnsentMessage& unsent) {
-  // (Deleting a header that is not there costs a lookup per message: only after an anchor try.)
-  if (unsent.carries_anchor_expectation) {
-    natsMsgHeader_Delete(unsent.message.get(), kExpectedLastSubjectSequenceHeader);
-    unsent.carries_anchor_expectation = false;
-  }
   const std::string id = message_id(identity_, unsent.position);
-  jsPubOptions options;
-  jsPubOptions_Init(&options);
-  options.MsgId = id.c_str();
-  options.ExpectLastMsgId = chain_last_id_.c_str();
-  // No MaxWait here: the client keeps a timer per message for it. The window times out the
-  // oldest message instead (see run()).
-  natsMsg* message = unsent.message.release();
-  natsMsg* const handed = message;  // the client sets `message` to null when it takes it
-  window_.expect(handed, unsent.position);
-  const natsStatus status = js_PublishMsgAsync(session_->jetstream(), &message, &options);
-  if (status != NATS_OK) {
-    window_.forget(handed);
-    unsent.message.reset(handed);  // refused: still ours
-    pending_failure_ = failure_of(status, jsErrCode{});
+  if (!publisher_->publish(settings_.stream.subject, next_token_, id, chain_last_id_, unsent.payload)) {
+    pending_failure_ = publisher_->failure();  // the message stays at the front of the queue
     return false;
   }
-  window_.published(unsent.position, unsent.bytes);
+  window_.published(unsent.position, next_token_, std::move(unsent.payload));
+  next_token_ += 1;
   chain_last_id_ = id;
   return true;
 }
@@ -138,14 +127,18 @@ bool OutBridge::settle_after_chain_refusal() {
 }
 
 bool OutBridge::recover(NatsFailure failure) {
+  if (failure.status == NATS_NOT_PERMITTED) fail("JetStream refused the bridge's messages", failure);
   const bool chain_refused = failure.js_code == kJsWrongLastMsgId;
   begin_outage(failure);
-  window_.take_back_pending(session_->jetstream());
+  // Nothing more is read from the old connection, nor sent: what it did not acknowledge is
+  // found in the stream by the resync, or sent again.
+  publisher_.reset();
   std::chrono::milliseconds backoff = kFirstBackoff;
   // While JetStream recovers, a request may go unanswered: ask often with a short timeout at
   // first, then longer, up to --request-timeout.
   std::chrono::milliseconds attempt_timeout = std::min(kFirstAttemptTimeout, session_->request_timeout());
-  while (!resync(attempt_timeout) || (chain_refused && !settle_after_chain_refusal())) {
+  while (!resync(attempt_timeout) || (chain_refused && !settle_after_chain_refusal()) ||
+         (publisher_ == nullptr && !connect_publisher())) {
     if (programs::stop_requested()) return false;
     begin_outage(last_failure_);
     backoff = wait_before_retry(*session_, backoff, kFirstBackoff, kLongestBackoff);
@@ -157,7 +150,7 @@ bool OutBridge::recover(NatsFailure failure) {
   for (auto entry = unstored.rbegin(); entry != unstored.rend(); ++entry) queue_.push_front(std::move(*entry));
   while (!queue_.empty() && stream_position_.last_position && queue_.front().position <= *stream_position_.last_position) {
     anchored_ += 1;  // stored after all (its acknowledgement was lost)
-    anchored_bytes_ += queue_.front().bytes;
+    anchored_bytes_ += queue_.front().payload.size();
     queue_.pop_front();
   }
   // The stream can hold records this bridge has not read from the ring yet: the late messages
