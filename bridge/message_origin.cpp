@@ -11,7 +11,7 @@ std::string ring_identity(const RingInfo& info) {
   return text;
 }
 
-std::string message_id(std::string_view ring_identity, std::uint64_t position) {
+std::string origin_text(std::string_view ring_identity, std::uint64_t position) {
   std::string id(ring_identity);
   id += ':';
   id += std::to_string(position);
@@ -19,9 +19,12 @@ std::string message_id(std::string_view ring_identity, std::uint64_t position) {
 }
 
 std::optional<MessageOrigin> origin_of(natsMsg* message) {
-  const char* id = nullptr;
-  if (natsMsgHeader_Get(message, kMessageIdHeader, &id) != NATS_OK || id == nullptr) return std::nullopt;
-  const std::string_view text(id);
+  const char* found = nullptr;
+  if ((natsMsgHeader_Get(message, kOriginHeader, &found) != NATS_OK || found == nullptr) &&
+      (natsMsgHeader_Get(message, kMessageIdHeader, &found) != NATS_OK || found == nullptr)) {
+    return std::nullopt;
+  }
+  const std::string_view text(found);
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   const auto position = parse_unsigned(text.substr(colon + 1));

@@ -152,7 +152,7 @@ class OutBridge {
   std::optional<Consumer> consumer_;
 
   std::deque<UnsentMessage> queue_;  // read (or taken back), not yet handed to the client
-  std::string chain_last_id_;        // message id of the last message sent
+  std::uint64_t chain_last_sequence_ = 0;  // the stream sequence the last message sent is to get
   bool anchor_needed_ = true;
   StreamPosition stream_position_;
   std::optional<std::uint64_t> skip_through_;  // records up to here are in the stream already

@@ -20,15 +20,25 @@ bool OutBridge::publish_anchor(UnsentMessage& unsent) {
     throw RuntimeFailure("out of memory building a NATS message");
   }
   const MessagePtr message(raw);
-  const std::string id = message_id(identity_, unsent.position);
+  const std::string origin = origin_text(identity_, unsent.position);
+  if (natsMsgHeader_Set(message.get(), kOriginHeader, origin.c_str()) != NATS_OK) {
+    throw RuntimeFailure("out of memory building a NATS message");
+  }
   jsPubOptions options;
   jsPubOptions_Init(&options);
-  options.MsgId = id.c_str();
   options.MaxWait = settings_.ack_timeout.count();
+  // Three guards against a message of an earlier run still on its way. The subject's last
+  // sequence, as the resync read it; the same as the stream's last sequence, which a replicated
+  // stream's leader checks against the messages it is still replicating too (the subject's is
+  // checked against what is stored only); and the origin as message id, so that the first
+  // message of a killed run arriving late is a duplicate of this one (one id per run for
+  // JetStream to keep, not one per message).
+  options.MsgId = origin.c_str();
   if (stream_position_.subject_sequence == 0) {
     options.ExpectNoMessage = true;
   } else {
     options.ExpectLastSubjectSeq = stream_position_.subject_sequence;
+    options.ExpectLastSeq = stream_position_.subject_sequence;
   }
   jsPubAck* ack = nullptr;
   jsErrCode js_code{};
@@ -37,25 +47,25 @@ bool OutBridge::publish_anchor(UnsentMessage& unsent) {
     pending_failure_ = failure_of(status, js_code);
     return false;
   }
+  chain_last_sequence_ = ack->Sequence;
   jsPubAck_Destroy(ack);
   anchored_ += 1;
   anchored_bytes_ += unsent.payload.size();
   anchor_needed_ = false;
-  chain_last_id_ = id;
   reporter_.first_record_done();
   end_outage();
   return true;
 }
 
 bool OutBridge::publish_chained(UnsentMessage& unsent) {
-  const std::string id = message_id(identity_, unsent.position);
-  if (!publisher_->publish(settings_.stream.subject, next_token_, id, chain_last_id_, unsent.payload)) {
+  const std::string origin = origin_text(identity_, unsent.position);
+  if (!publisher_->publish(settings_.stream.subject, next_token_, origin, chain_last_sequence_, unsent.payload)) {
     pending_failure_ = publisher_->failure();  // the message stays at the front of the queue
     return false;
   }
   window_.published(unsent.position, next_token_, std::move(unsent.payload));
   next_token_ += 1;
-  chain_last_id_ = id;
+  chain_last_sequence_ += 1;  // where this message lands, if JetStream stores it
   return true;
 }
 
@@ -128,7 +138,9 @@ bool OutBridge::settle_after_chain_refusal() {
 
 bool OutBridge::recover(NatsFailure failure) {
   if (failure.status == NATS_NOT_PERMITTED) fail("JetStream refused the bridge's messages", failure);
-  const bool chain_refused = failure.js_code == kJsWrongLastMsgId;
+  // Wrong last sequence: a chained message found the stream elsewhere than the chain expects (or
+  // the first one found the subject elsewhere than the resync read it).
+  const bool chain_refused = failure.js_code == kJsWrongLastSequence || failure.js_code == kJsWrongLastMsgId;
   begin_outage(failure);
   // Nothing more is read from the old connection, nor sent: what it did not acknowledge is
   // found in the stream by the resync, or sent again.

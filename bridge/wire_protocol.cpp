@@ -117,18 +117,19 @@ PublishReply publish_reply_of(std::string_view body) {
   return reply;
 }
 
-void append_hpub(std::string& out, std::string_view subject, std::string_view reply_subject,
-                 std::string_view message_id, std::string_view expected_last_id, std::span<const std::byte> payload) {
+void append_hpub(std::string& out, std::string_view subject, std::string_view reply_subject, std::string_view origin,
+                 std::uint64_t expected_last_sequence, std::span<const std::byte> payload) {
   constexpr std::string_view kVersionLine = "NATS/1.0\r\n";
-  constexpr std::string_view kExpectedLastIdHeader = "Nats-Expected-Last-Msg-Id";
+  constexpr std::string_view kExpectedLastSequenceHeader = "Nats-Expected-Last-Sequence";
   constexpr std::string_view kSeparator = ": ";
   constexpr std::string_view kLineEnd = "\r\n";
-  const std::string_view id_header = kMessageIdHeader;
-  std::size_t header_bytes = kVersionLine.size() + id_header.size() + kSeparator.size() + message_id.size() +
-                             kLineEnd.size() + kLineEnd.size();
-  if (!expected_last_id.empty()) {
-    header_bytes += kExpectedLastIdHeader.size() + kSeparator.size() + expected_last_id.size() + kLineEnd.size();
-  }
+  const std::string_view origin_header = kOriginHeader;
+  char sequence[24];
+  const auto sequence_end = std::to_chars(sequence, sequence + sizeof(sequence), expected_last_sequence).ptr;
+  const std::string_view sequence_text(sequence, static_cast<std::size_t>(sequence_end - sequence));
+  const std::size_t header_bytes = kVersionLine.size() + origin_header.size() + kSeparator.size() + origin.size() +
+                                   kLineEnd.size() + kExpectedLastSequenceHeader.size() + kSeparator.size() +
+                                   sequence_text.size() + kLineEnd.size() + kLineEnd.size();
   out += "HPUB ";
   out += subject;
   out += ' ';
@@ -139,16 +140,14 @@ void append_hpub(std::string& out, std::string_view subject, std::string_view re
   out += std::to_string(header_bytes + payload.size());
   out += kLineEnd;
   out += kVersionLine;
-  out += id_header;
+  out += origin_header;
   out += kSeparator;
-  out += message_id;
+  out += origin;
   out += kLineEnd;
-  if (!expected_last_id.empty()) {
-    out += kExpectedLastIdHeader;
-    out += kSeparator;
-    out += expected_last_id;
-    out += kLineEnd;
-  }
+  out += kExpectedLastSequenceHeader;
+  out += kSeparator;
+  out += sequence_text;
+  out += kLineEnd;
   out += kLineEnd;
   out.append(reinterpret_cast<const char*>(payload.data()), payload.size());
   out += kLineEnd;

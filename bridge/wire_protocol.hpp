@@ -36,10 +36,10 @@ struct PublishReply {
 // "description":"..."}}. A body that is neither reads as refused, with the body as description.
 PublishReply publish_reply_of(std::string_view body);
 
-// Appends one HPUB of `payload` to `out`: headers Nats-Msg-Id and, when not empty,
-// Nats-Expected-Last-Msg-Id (the id JetStream is to find as the stream's last), the reply going
-// to `reply_subject`.
-void append_hpub(std::string& out, std::string_view subject, std::string_view reply_subject,
-                 std::string_view message_id, std::string_view expected_last_id, std::span<const std::byte> payload);
+// Appends one HPUB of `payload` to `out` with two headers: Ringfile-Origin (`origin`,
+// message_origin.hpp) and Nats-Expected-Last-Sequence (JetStream stores the message only if the
+// stream's last sequence is `expected_last_sequence`), the reply going to `reply_subject`.
+void append_hpub(std::string& out, std::string_view subject, std::string_view reply_subject, std::string_view origin,
+                 std::uint64_t expected_last_sequence, std::span<const std::byte> payload);
 
 }  // namespace ringfile::bridge

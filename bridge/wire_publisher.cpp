@@ -214,14 +214,14 @@ bool WirePublisher::handshake(const ServerUrl& server, std::string_view client_n
   return pong_seen_;
 }
 
-bool WirePublisher::publish(std::string_view subject, std::uint64_t token, std::string_view message_id,
-                            std::string_view expected_last_id, std::span<const std::byte> payload) {
+bool WirePublisher::publish(std::string_view subject, std::uint64_t token, std::string_view origin,
+                            std::uint64_t expected_last_sequence, std::span<const std::byte> payload) {
   if (failure_.status != NATS_OK) return false;
   char reply[96];
   const int reply_length =
       std::snprintf(reply, sizeof(reply), "%s.%llu", inbox_.c_str(), static_cast<unsigned long long>(token));
-  append_hpub(outgoing_, subject, std::string_view(reply, static_cast<std::size_t>(reply_length)), message_id,
-              expected_last_id, payload);
+  append_hpub(outgoing_, subject, std::string_view(reply, static_cast<std::size_t>(reply_length)), origin,
+              expected_last_sequence, payload);
   return outgoing_.size() < kFlushBytes || flush();
 }
 

@@ -1,6 +1,6 @@
 // The connection on which `ringfile-bridge out` publishes its chained messages: the NATS client
 // protocol spoken directly over TCP, on the bridge's own thread. Each message goes out as one
-// HPUB written straight into a send buffer with its two headers (message id, expected last id),
+// HPUB written straight into a send buffer with its two headers (origin, expected last sequence),
 // replies to it come back on an inbox subscription, numbered by a token in their subject.
 //
 // Why not nats.c for these: its JetStream publish builds a hash table for each message's headers
@@ -42,10 +42,10 @@ class WirePublisher {
   WirePublisher(const WirePublisher&) = delete;
   WirePublisher& operator=(const WirePublisher&) = delete;
 
-  // Queues a message for `subject` whose reply carries `token`; sent once enough is queued, or
-  // by flush(). False when the connection is broken (failure()).
-  bool publish(std::string_view subject, std::uint64_t token, std::string_view message_id,
-               std::string_view expected_last_id, std::span<const std::byte> payload);
+  // Queues a message for `subject` (its headers: append_hpub) whose reply carries `token`; sent
+  // once enough is queued, or by flush(). False when the connection is broken (failure()).
+  bool publish(std::string_view subject, std::uint64_t token, std::string_view origin,
+               std::uint64_t expected_last_sequence, std::span<const std::byte> payload);
   bool flush();
   // Handles what the server sent, waiting up to `timeout` for something when nothing is there;
   // each reply to a publish goes to `on_reply`. False when the connection is broken.

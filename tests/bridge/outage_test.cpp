@@ -117,6 +117,8 @@ TEST_CASE("JetStream unreachable for seconds: out says so once, waits, and catch
   REQUIRE(eventually([&] { return contains(out.err(), "JetStream takes records again"); }, std::chrono::seconds(60)));
 
   const std::uint64_t records = stop_producer(producer);
+  INFO("the producer wrote " << records << " records, the stream holds "
+                             << cluster.stream_messages("OUTAGE").value_or(0) << " messages");
   REQUIRE(eventually([&] { return cluster.stream_messages("OUTAGE") == records; }, std::chrono::seconds(60)));
   out.signal(SIGINT);
   REQUIRE(out.wait() == 0);

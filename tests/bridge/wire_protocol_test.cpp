@@ -80,15 +80,14 @@ TEST_CASE("an HPUB frame: header and total sizes that match its headers and payl
   const std::string payload = "hello";
   const auto bytes = std::as_bytes(std::span(payload));
   std::string out;
-  append_hpub(out, "orders", "_INBOX.x.7", "ab:16", "ab:8", bytes);
-  const std::string headers = "NATS/1.0\r\nNats-Msg-Id: ab:16\r\nNats-Expected-Last-Msg-Id: ab:8\r\n\r\n";
+  append_hpub(out, "orders", "_INBOX.x.7", "ab:16", 41, bytes);
+  const std::string headers = "NATS/1.0\r\nRingfile-Origin: ab:16\r\nNats-Expected-Last-Sequence: 41\r\n\r\n";
   CHECK(out == "HPUB orders _INBOX.x.7 " + std::to_string(headers.size()) + " " +
                    std::to_string(headers.size() + payload.size()) + "\r\n" + headers + "hello\r\n");
 
-  // The first message of a chain has no expectation; an empty payload is a message too.
-  out.clear();
-  append_hpub(out, "orders", "_INBOX.x.8", "ab:24", "", {});
-  const std::string first = "NATS/1.0\r\nNats-Msg-Id: ab:24\r\n\r\n";
-  CHECK(out == "HPUB orders _INBOX.x.8 " + std::to_string(first.size()) + " " + std::to_string(first.size()) +
-                   "\r\n" + first + "\r\n");
+  // An empty payload is a message too; frames follow each other in the buffer.
+  append_hpub(out, "orders", "_INBOX.x.8", "ab:24", 18446744073709551615ULL, {});
+  const std::string empty = "NATS/1.0\r\nRingfile-Origin: ab:24\r\nNats-Expected-Last-Sequence: 18446744073709551615\r\n\r\n";
+  CHECK(out.ends_with("HPUB orders _INBOX.x.8 " + std::to_string(empty.size()) + " " + std::to_string(empty.size()) +
+                      "\r\n" + empty + "\r\n"));
 }
