@@ -4,8 +4,9 @@
 // nats-server processes it starts on 127.0.0.1. See bench/README.md.
 //
 // For each stream replication (--replicas) and record size (--sizes):
-//   plain publisher   js_PublishAsync of N payloads, at most --max-in-flight unacknowledged, until
-//                     every one is acknowledged (the same in-flight bound as the bridge's default)
+//   plain publisher   js_PublishAsync of N payloads until every one is acknowledged, at most as
+//                     many unacknowledged as the bridge may have (--max-in-flight records, and no
+//                     more than --max-in-flight-bytes of them; both passed to the bridge)
 //   bridge out        `ringfile-bridge out --count N` over a ring prefilled with N records
 //   plain consumer    a durable pull consumer fetching batches of 256, one ack-all per batch
 //                     (as the bridge does), payloads dropped
@@ -54,7 +55,14 @@ struct BridgeBenchOptions {
   std::uint64_t small_records = 300'000;   // for records under 4 KiB
   std::uint64_t large_records = 6'000;     // for the others
   std::uint64_t max_in_flight = 4096;
+  std::uint64_t max_in_flight_bytes = 64 << 20;
   std::string directory = "/tmp";
+
+  // Messages both publishers keep unacknowledged at most: the bridge counts its window in records
+  // and in payload bytes, the plain client (nats.c's MaxPending) in messages only.
+  std::uint64_t window_records(std::uint64_t record_bytes) const {
+    return std::max<std::uint64_t>(1, std::min(max_in_flight, max_in_flight_bytes / record_bytes));
+  }
 };
 
 struct Rate {
@@ -224,6 +232,11 @@ void run_program(const std::vector<std::string>& args, const fs::path& output) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw RuntimeFailure(args[0] + " " + args[1] + " failed");
 }
 
+// Writes out what earlier phases left dirty (the servers' stores, the prefilled ring), so that
+// each timed phase starts from the same state instead of the later ones paying for the writeback
+// of the earlier ones: with 64 KiB records a phase writes about 1.2 GB (three replicas).
+void settle_page_cache() { ::sync(); }
+
 // The fields the bridge's --json summary has: records, bytes, seconds.
 Rate bridge_rate(const fs::path& json_file) {
   std::ifstream file(json_file);
@@ -269,8 +282,12 @@ int run(int argc, char** argv) {
   programs::add_count_option(app, "--large-records", options.large_records, "records per run for larger sizes")
       ->default_str("6000");
   programs::add_count_option(app, "--max-in-flight", options.max_in_flight,
-                             "unacknowledged publishes (plain publisher)")
+                             "unacknowledged publishes, the bridge's and the plain publisher's")
       ->default_str("4096");
+  programs::add_size_option(app, "--max-in-flight-bytes", options.max_in_flight_bytes,
+                            "unacknowledged payload bytes, the bridge's and (as a count of messages of the size) the plain "
+                            "publisher's")
+      ->default_str("64M");
   app.add_option("--dir", options.directory, "where the rings and the servers' stores go")->capture_default_str();
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
   for (const std::uint64_t size : options.sizes) {
@@ -292,12 +309,13 @@ int run(int argc, char** argv) {
               "vs +h");
   {
     ringfile::bridge_test::NatsCluster cluster(*server, dir, 3);
-    Client client(cluster.url(0), static_cast<std::int64_t>(options.max_in_flight));
     int run_number = 0;
     for (const int replicas : options.replicas) {
       const std::string replicas_text = std::to_string(replicas);
       for (const std::uint64_t size : options.sizes) {
         const std::uint64_t records = size < 4096 ? options.small_records : options.large_records;
+        const std::uint64_t window = options.window_records(size);
+        Client client(cluster.url(0), static_cast<std::int64_t>(window));
         const std::string tag = std::to_string(++run_number);
         const std::string plain_stream = "PLAIN" + tag;
         const std::string bridge_stream = "BRIDGE" + tag;
@@ -307,7 +325,9 @@ int run(int argc, char** argv) {
         client.create_stream(bridge_stream, "bridge." + tag, replicas);
         const std::string ring_size = std::to_string((records * (size + 48) / (1 << 20) + 16) * (1 << 20));
 
+        settle_page_cache();
         const Rate plain_out = plain_publish(client, "plain." + tag, records, static_cast<std::size_t>(size));
+        settle_page_cache();
         const Rate headers_out =
             plain_publish_with_headers(client, "headers." + tag, records, static_cast<std::size_t>(size));
         client.check_stored(plain_stream, records);
@@ -317,14 +337,19 @@ int run(int argc, char** argv) {
                      "--record-size", std::to_string(std::max<std::uint64_t>(size, 24)), "--count", std::to_string(records),
                      "--quiet"},
                     dir / "producer.json");
+        settle_page_cache();
         run_program({kBridge, "out", near.string(), "--nats", cluster.urls(), "--stream", bridge_stream, "--subject",
-                     "bridge." + tag, "--from", "earliest", "--count", std::to_string(records), "--json", "--quiet"},
+                     "bridge." + tag, "--from", "earliest", "--count", std::to_string(records), "--max-in-flight",
+                     std::to_string(window), "--max-in-flight-bytes", std::to_string(window * size), "--json", "--quiet"},
                     dir / "out.json");
         print_row("ring->JetStream", replicas_text, size, plain_out, headers_out, bridge_rate(dir / "out.json"));
 
+        settle_page_cache();
         const Rate plain_in = plain_consume(client, plain_stream, records);
+        settle_page_cache();
         const Rate headers_in = plain_consume(client, headers_stream, records);
         const fs::path far = dir / ("far" + tag + ".ring");
+        settle_page_cache();
         run_program({kBridge, "in", far.string(), "--create", "--size", ring_size, "--max-record", "1M", "--nats",
                      cluster.urls(), "--stream", bridge_stream, "--durable", "far", "--count", std::to_string(records),
                      "--json", "--quiet"},
