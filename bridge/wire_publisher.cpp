@@ -209,7 +209,10 @@ bool WirePublisher::handshake(const ServerUrl& server, std::string_view client_n
   const ReplyHandler none = [](std::uint64_t, const PublishReply&) {};
   while (handle_frames(none) && !pong_seen_) {
     if (Clock::now() >= deadline) return broken(NATS_TIMEOUT, "no answer to CONNECT");
-    if (!receive(std::chrono::milliseconds(milliseconds_until(deadline)))) return false;
+    if (!receive(std::chrono::milliseconds(milliseconds_until(deadline)))) {
+      handle_frames(none);  // an -ERR that came before the close says why
+      return false;
+    }
   }
   return pong_seen_;
 }
@@ -274,9 +277,10 @@ bool WirePublisher::receive(std::chrono::milliseconds timeout) {
 bool WirePublisher::read_replies(std::chrono::milliseconds timeout, const ReplyHandler& on_reply) {
   if (failure_.status != NATS_OK) return false;
   const std::size_t unhandled = incoming_.size() - incoming_read_;
-  if (!receive(std::chrono::milliseconds(0))) return false;
-  if (incoming_.size() - incoming_read_ == unhandled && timeout.count() > 0 && !receive(timeout)) return false;
-  return handle_frames(on_reply);
+  bool open = receive(std::chrono::milliseconds(0));
+  if (open && incoming_.size() - incoming_read_ == unhandled && timeout.count() > 0) open = receive(timeout);
+  // What came before a close is handled too: replies, or an -ERR saying why.
+  return handle_frames(on_reply) && open;
 }
 
 bool WirePublisher::handle_frames(const ReplyHandler& on_reply) {
@@ -322,7 +326,9 @@ bool WirePublisher::handle_frames(const ReplyHandler& on_reply) {
       // Refusals (credentials, permissions) are for the user to mend; the server closes the
       // connection after most other errors, which retrying overcomes.
       const bool refused = text.find("Violation") != std::string::npos || text.find("Authentication") != std::string::npos;
-      return broken(refused ? NATS_NOT_PERMITTED : NATS_CONNECTION_CLOSED, "the server refused: " + text);
+      // Said before the server closed the connection: the reason, rather than the close.
+      failure_ = NatsFailure{refused ? NATS_NOT_PERMITTED : NATS_CONNECTION_CLOSED, 0, "the server refused: " + text};
+      return false;
     }
     // +OK and INFO (the cluster's changes) need nothing.
   }
