@@ -1,5 +1,5 @@
-// A stream message's origin (ring identity and record position), read from its message id:
-// what `out` resumes from after a restart.
+// A stream message's origin (ring identity and record position), read from its Ringfile-Origin header
+// (or from earlier versions' message id): what `out` resumes from after a restart.
 #include <doctest/doctest.h>
 
 #include "message_origin.hpp"
