@@ -25,6 +25,9 @@ using Clock = std::chrono::steady_clock;
 // Queued messages are written once this much is waiting (and at every flush()).
 constexpr std::size_t kFlushBytes = 64 * 1024;
 constexpr std::size_t kReadChunk = 64 * 1024;
+// A reply is a PubAck of some hundred bytes; a frame that claims more than this is not one we
+// could have asked for (and its size is not to be trusted in arithmetic).
+constexpr std::uint64_t kLargestFrame = 64 * 1024 * 1024;
 
 std::string new_inbox() {
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -210,8 +213,10 @@ bool WirePublisher::handshake(const ServerUrl& server, std::string_view client_n
   while (handle_frames(none) && !pong_seen_) {
     if (Clock::now() >= deadline) return broken(NATS_TIMEOUT, "no answer to CONNECT");
     if (!receive(std::chrono::milliseconds(milliseconds_until(deadline)))) {
-      handle_frames(none);  // an -ERR that came before the close says why
-      return false;
+      // An -ERR that came before the close says why; a PONG that came before it completed the
+      // handshake, and read_replies() hands over what followed it before it reports the close.
+      handle_frames(none);
+      return pong_seen_;
     }
   }
   return pong_seen_;
@@ -275,10 +280,15 @@ bool WirePublisher::receive(std::chrono::milliseconds timeout) {
 }
 
 bool WirePublisher::read_replies(std::chrono::milliseconds timeout, const ReplyHandler& on_reply) {
-  if (failure_.status != NATS_OK) return false;
+  const std::uint64_t handled_before = replies_handled_;
+  // What came with the handshake's answer, or before a close.
+  if (!handle_frames(on_reply) || failure_.status != NATS_OK) return false;
   const std::size_t unhandled = incoming_.size() - incoming_read_;
   bool open = receive(std::chrono::milliseconds(0));
-  if (open && incoming_.size() - incoming_read_ == unhandled && timeout.count() > 0) open = receive(timeout);
+  if (open && replies_handled_ == handled_before && incoming_.size() - incoming_read_ == unhandled &&
+      timeout.count() > 0) {
+    open = receive(timeout);
+  }
   // What came before a close is handled too: replies, or an -ERR saying why.
   return handle_frames(on_reply) && open;
 }
@@ -298,8 +308,10 @@ bool WirePublisher::handle_frames(const ReplyHandler& on_reply) {
       const std::optional<std::uint64_t> total = fields.size() >= least ? parse_unsigned(fields.back()) : std::nullopt;
       const std::optional<std::uint64_t> header_bytes =
           with_headers && total ? parse_unsigned(fields[fields.size() - 2]) : std::optional<std::uint64_t>(0);
-      if (!total || !header_bytes || *header_bytes > *total) {
-        return broken(NATS_CONNECTION_CLOSED, "a message frame that does not parse: " + std::string(line));
+      if (!total || !header_bytes || *header_bytes > *total || *total > kLargestFrame) {
+        // The reason, rather than a close that came after it.
+        failure_ = NatsFailure{NATS_CONNECTION_CLOSED, 0, "a message frame that does not parse: " + std::string(line)};
+        return false;
       }
       if (pending.size() < line_end + 2 + *total + 2) break;  // the rest is still on its way
       const std::string_view body = pending.substr(line_end + 2, *total);
@@ -311,6 +323,7 @@ bool WirePublisher::handle_frames(const ReplyHandler& on_reply) {
           const std::string_view data = body.substr(*header_bytes);
           const std::optional<int> status = with_headers ? status_of(headers) : std::nullopt;
           on_reply(*token, status && data.empty() ? status_reply(*status) : publish_reply_of(data));
+          replies_handled_ += 1;
         }
       }
       incoming_read_ += line_end + 2 + *total + 2;
@@ -320,7 +333,10 @@ bool WirePublisher::handle_frames(const ReplyHandler& on_reply) {
     if (line == "PING") {
       outgoing_ += "PONG\r\n";
     } else if (line == "PONG") {
-      pong_seen_ = true;
+      if (!pong_seen_) {
+        pong_seen_ = true;
+        break;  // the handshake's answer: what follows is for read_replies
+      }
     } else if (line.starts_with("-ERR")) {
       const std::string text = error_text(line);
       // Refusals (credentials, permissions) are for the user to mend; the server closes the
@@ -329,8 +345,10 @@ bool WirePublisher::handle_frames(const ReplyHandler& on_reply) {
       // Said before the server closed the connection: the reason, rather than the close.
       failure_ = NatsFailure{refused ? NATS_NOT_PERMITTED : NATS_CONNECTION_CLOSED, 0, "the server refused: " + text};
       return false;
+    } else if (line != "+OK" && !line.starts_with("INFO ")) {  // +OK and INFO (the cluster's changes) need nothing
+      failure_ = NatsFailure{NATS_CONNECTION_CLOSED, 0, "a line that does not parse: " + std::string(line.substr(0, 80))};
+      return false;
     }
-    // +OK and INFO (the cluster's changes) need nothing.
   }
   return outgoing_.empty() || flush();
 }

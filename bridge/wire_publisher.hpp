@@ -69,7 +69,8 @@ class WirePublisher {
   std::string outgoing_;
   std::string incoming_;
   std::size_t incoming_read_ = 0;  // incoming_ up to here is handled
-  bool pong_seen_ = false;
+  bool pong_seen_ = false;          // the handshake's PING answered
+  std::uint64_t replies_handled_ = 0;
   NatsFailure failure_;
 };
 
