@@ -1,7 +1,7 @@
 // `iceoryx_spin`: Eclipse iceoryx 2.0 (Debian's libiceoryx-posh-dev) as a baseline, busy-spinning
 // like `slot_spin` and `ringfile_spin`: a publisher and a subscriber each way through the shared
-// memory of its daemon RouDi. A send loans a chunk, writes the record into it (the sequence number
-// first) and publishes it; the other side spins on take(), reads the record in place, answers
+// memory of its daemon RouDi. A send loans a chunk, writes the record into it (stamped: sequence number
+// and send time) and publishes it; the other side spins on take(), reads the record in place, answers
 // through its own loaned chunk and releases the one it took. Zero copy both ways.
 //
 // Built only where the package is installed. Each pass starts its own `iox-roudi` and stops it.
@@ -46,13 +46,13 @@ class IceoryxEnds {
     return true;
   }
 
-  // Sends `bytes` with `sequence` in their first 8 bytes. False when no chunk can be loaned.
+  // Sends `bytes` stamped with `sequence` (stamp_record). False when no chunk can be loaned.
   bool send(std::uint64_t sequence, std::span<const std::byte> bytes) {
     auto loaned = publisher_.loan(static_cast<std::uint32_t>(bytes.size()));
     if (loaned.has_error()) return false;
     auto* const chunk = static_cast<std::byte*>(loaned.value());
     std::memcpy(chunk, bytes.data(), bytes.size());
-    std::memcpy(chunk, &sequence, sizeof(sequence));
+    stamp_record(chunk, sequence);
     publisher_.publish(chunk);
     return true;
   }
@@ -81,11 +81,12 @@ class IceoryxEnds {
   iox::popo::UntypedSubscriber subscriber_;
 };
 
-bool carries(std::span<const std::byte> record, std::uint64_t sequence) {
-  std::uint64_t stamped = 0;
-  if (record.size() < sizeof(stamped)) return false;
-  std::memcpy(&stamped, record.data(), sizeof(stamped));
-  return stamped == sequence;
+// True when `record` is stamped with `sequence`; its send stamp goes to `sent_ns`.
+bool carries(std::span<const std::byte> record, std::uint64_t sequence, std::uint64_t& sent_ns) {
+  if (record.size() < kStampBytes) return false;
+  const Stamp stamp = read_stamp(record.data());
+  sent_ns = stamp.sent_ns;
+  return stamp.sequence == sequence;
 }
 
 PingPongResult run_pass(const PingPongConfig& config) {
@@ -95,7 +96,8 @@ PingPongResult run_pass(const PingPongConfig& config) {
     if (!ends.wait_for_peer()) return false;
     for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
       const bool answered = ends.receive([&](std::span<const std::byte> record) {
-        return carries(record, sequence) && ends.send(sequence, record);
+        std::uint64_t ignored = 0;
+        return carries(record, sequence, ignored) && ends.send(sequence, record);
       });
       if (!answered) return false;
     }
@@ -103,14 +105,15 @@ PingPongResult run_pass(const PingPongConfig& config) {
   };
   std::unique_ptr<IceoryxEnds> initiator;
   std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
-  return run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+  return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
     if (!initiator) {
       init_iceoryx_runtime("initiator");
       initiator = std::make_unique<IceoryxEnds>(ping_service(), pong_service());
       if (!initiator->wait_for_peer()) return false;
     }
     if (!initiator->send(sequence, record)) return false;
-    return initiator->receive([&](std::span<const std::byte> answer) { return carries(answer, sequence); });
+    return initiator->receive(
+        [&](std::span<const std::byte> answer) { return carries(answer, sequence, answer_sent_ns); });
   });
 }
 
@@ -121,15 +124,20 @@ PingPongResult run_iceoryx_spin(const PingPongConfig& config) {
     failed.error = "iceoryx_spin: " + roudi.error();
     return failed;
   }
+  // The samples travel as one list: the half round trips, then as many return trips.
   std::optional<ChildReport> report = run_in_child_process([&] {
     PingPongResult pass = run_pass(config);
-    return ChildReport{{}, std::move(pass.error), std::move(pass.one_way_ns)};
+    std::vector<std::uint64_t> samples = std::move(pass.half_round_trip_ns);
+    samples.insert(samples.end(), pass.return_trip_ns.begin(), pass.return_trip_ns.end());
+    return ChildReport{{}, std::move(pass.error), std::move(samples)};
   });
   if (!report) {
     failed.error = "iceoryx_spin: the pass's process ended without a result";
     return failed;
   }
-  return {std::move(report->text), std::move(report->samples)};
+  const auto half = static_cast<std::ptrdiff_t>(report->samples.size() / 2);
+  return {std::move(report->text), {report->samples.begin(), report->samples.begin() + half},
+          {report->samples.begin() + half, report->samples.end()}};
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "pingpong/pingpong.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "ringfile/system/clock.hpp"
 #include "support/forked_pair.hpp"
@@ -12,8 +13,9 @@ namespace ringfile::bench::pingpong {
 std::span<const PingPongMode> modes() {
   // Built on first use, from main: after every mode file's constants are initialised.
   static const std::vector<PingPongMode> all = [] {
-    std::vector<PingPongMode> list{kSlotSpinMode, kFutexMode, kRingfileSpinMode, kRingfileDefaultMode,
-                                   kRingfileSleepMode};
+    std::vector<PingPongMode> list{kSlotSpinMode,       kFutexMode,         kRingfileSpinMode,
+                                   kRingfileDefaultMode, kRingfileSleepMode, kSpscQueueSpinMode,
+                                   kMessageQueueMode,    kUnixSocketMode};
 #ifdef RINGFILE_BENCH_ICEORYX
     if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxSpinMode);
 #endif
@@ -24,21 +26,44 @@ std::span<const PingPongMode> modes() {
 
 const PingPongMode* find_mode(std::string_view name) { return find_by_name(modes(), name); }
 
+void stamp_record(std::byte* record, std::uint64_t sequence) noexcept {
+  const Stamp stamp{sequence, system::monotonic_ns()};
+  std::memcpy(record, &stamp.sequence, sizeof(stamp.sequence));
+  std::memcpy(record + sizeof(stamp.sequence), &stamp.sent_ns, sizeof(stamp.sent_ns));
+}
+
+Stamp read_stamp(const std::byte* record) noexcept {
+  Stamp stamp;
+  std::memcpy(&stamp.sequence, record, sizeof(stamp.sequence));
+  std::memcpy(&stamp.sent_ns, record + sizeof(stamp.sequence), sizeof(stamp.sent_ns));
+  return stamp;
+}
+
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,
-                             const std::function<bool(std::uint64_t sequence)>& round_trip) {
+                             const RoundTrip& round_trip) {
   PingPongResult result;
-  result.one_way_ns.reserve(config.samples);
+  result.half_round_trip_ns.reserve(config.samples);
+  result.return_trip_ns.reserve(config.samples);
   const auto initiate = [&] {
     const std::uint64_t total = config.warmup + config.samples;
     for (std::uint64_t sequence = 0; sequence < total; ++sequence) {
+      std::uint64_t answer_sent_ns = 0;
       const std::uint64_t start_ns = system::monotonic_ns();
-      if (!round_trip(sequence)) {
+      if (!round_trip(sequence, answer_sent_ns)) {
         result.error = "round trip " + std::to_string(sequence) +
                        " failed: no answer within 10 s, or the wrong one";
         return false;
       }
       const std::uint64_t end_ns = system::monotonic_ns();
-      if (sequence >= config.warmup) result.one_way_ns.push_back((end_ns - start_ns) / 2);
+      // The echo stamped its answer after the ping left, and the clock is one for all CPUs; a
+      // stamp outside the round trip is a broken answer, not a sample.
+      if (answer_sent_ns < start_ns || answer_sent_ns > end_ns) {
+        result.error = "round trip " + std::to_string(sequence) + ": the answer's stamp lies outside the round trip";
+        return false;
+      }
+      if (sequence < config.warmup) continue;
+      result.half_round_trip_ns.push_back((end_ns - start_ns) / 2);
+      result.return_trip_ns.push_back(end_ns - answer_sent_ns);
     }
     return true;
   };

@@ -23,8 +23,23 @@ struct PingPongConfig {
 
 struct PingPongResult {
   std::string error;  // empty: every round trip came back with its own sequence number
-  std::vector<std::uint64_t> one_way_ns;  // round trip / 2, one per timed sample
+  std::vector<std::uint64_t> half_round_trip_ns;  // round trip / 2, one per timed sample
+  // The answer's way alone, one per timed sample: from the echo's stamp, taken as it sent the
+  // answer, to the initiator holding it (both CLOCK_MONOTONIC, one clock for every CPU).
+  std::vector<std::uint64_t> return_trip_ns;
 };
+
+// What every record carries in its first kStampBytes: its sequence number, then the sender's
+// CLOCK_MONOTONIC when it sent the record. Both sides stamp what they send, so each pays the
+// same clock reading per record; the initiator reads the echo's stamp for the return trip.
+inline constexpr std::size_t kStampBytes = 16;
+struct Stamp {
+  std::uint64_t sequence = 0;
+  std::uint64_t sent_ns = 0;
+};
+// Writes `sequence` and the clock now into the first kStampBytes of `record`.
+void stamp_record(std::byte* record, std::uint64_t sequence) noexcept;
+Stamp read_stamp(const std::byte* record) noexcept;
 
 struct PingPongMode {
   std::string_view name;
@@ -42,17 +57,22 @@ extern const PingPongMode kFutexMode;
 extern const PingPongMode kRingfileSpinMode;
 extern const PingPongMode kRingfileDefaultMode;
 extern const PingPongMode kRingfileSleepMode;
+extern const PingPongMode kSpscQueueSpinMode;
+extern const PingPongMode kMessageQueueMode;
+extern const PingPongMode kUnixSocketMode;
 #ifdef RINGFILE_BENCH_ICEORYX
 extern const PingPongMode kIceoryxSpinMode;
 #endif
 
 // The two sides of every mode. `echo` runs in a forked process pinned to config.echo_cpu: it
-// answers warmup + samples records, each with the sequence number it received (true: all
-// answered). `round_trip(sequence)` runs on the calling thread pinned to config.initiator_cpu:
-// it sends a record carrying `sequence` and waits for the answer carrying the same (false: no
-// answer, or the wrong one). The round trips are timed here, so every mode pays the same for the
-// timing and the call.
+// answers warmup + samples records, each stamped (stamp_record) with the sequence number it
+// received as it is sent (true: all answered). `round_trip(sequence, answer_sent_ns)` runs on
+// the calling thread pinned to config.initiator_cpu: it sends a record stamped with `sequence`,
+// waits for the answer carrying the same and stores the answer's send stamp in answer_sent_ns
+// (false: no answer, or the wrong one). The round trips are timed here, so every mode pays the
+// same for the timing and the call.
+using RoundTrip = std::function<bool(std::uint64_t sequence, std::uint64_t& answer_sent_ns)>;
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,
-                             const std::function<bool(std::uint64_t sequence)>& round_trip);
+                             const RoundTrip& round_trip);
 
 }  // namespace ringfile::bench::pingpong

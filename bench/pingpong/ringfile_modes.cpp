@@ -46,12 +46,13 @@ class Side {
     const ClaimResult claim = producer_.claim(bytes.size(), kPeerTimeout);
     if (!claim) return false;
     std::memcpy(claim.buffer.data(), bytes.data(), bytes.size());
-    std::memcpy(claim.buffer.data(), &sequence, sizeof(sequence));
+    stamp_record(claim.buffer.data(), sequence);
     return producer_.commit() == ClaimStatus::ok;
   }
 
-  // Waits for the next record, copies it into `into` and checks it carries `sequence`.
-  bool receive(std::uint64_t sequence, std::vector<std::byte>& into) noexcept {
+  // Waits for the next record, copies it into `into` and checks it carries `sequence`; its send
+  // stamp goes to `sent_ns`.
+  bool receive(std::uint64_t sequence, std::vector<std::byte>& into, std::uint64_t& sent_ns) noexcept {
     bool received = false;
     const auto handle = [&](const Record& record) {
       into.assign(record.payload.begin(), record.payload.end());
@@ -62,10 +63,10 @@ class Side {
       if (polled.status != PollStatus::ok) return false;
       if (!received && !consumer_.wait(kPeerTimeout)) return false;
     }
-    std::uint64_t stamped = 0;
-    if (into.size() < sizeof(stamped)) return false;
-    std::memcpy(&stamped, into.data(), sizeof(stamped));
-    return stamped == sequence;
+    if (into.size() < kStampBytes) return false;
+    const Stamp stamp = read_stamp(into.data());
+    sent_ns = stamp.sent_ns;
+    return stamp.sequence == sequence;
   }
 
  private:
@@ -94,7 +95,7 @@ PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, con
     create.capacity_bytes = kRingBytes;
     create.policy = WriterPolicy::block;
     create.max_record_bytes =
-        static_cast<std::uint32_t>(std::max<std::size_t>(config.record_bytes, 8));
+        static_cast<std::uint32_t>(std::max<std::size_t>(config.record_bytes, kStampBytes));
     const Ring ping_ring = Ring::create(paths.ping, create);
     const Ring pong_ring = Ring::create(paths.pong, create);
     const auto echo = [&] {
@@ -104,7 +105,8 @@ PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, con
       std::vector<std::byte> record;
       record.reserve(config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        if (!side.receive(sequence, record) || !side.send(sequence, record)) return false;
+        std::uint64_t ignored = 0;
+        if (!side.receive(sequence, record, ignored) || !side.send(sequence, record)) return false;
       }
       return true;
     };
@@ -113,9 +115,9 @@ PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, con
     std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
     std::vector<std::byte> answer;
     answer.reserve(config.record_bytes);
-    result = run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+    result = run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       if (!side) side.emplace(paths.ping, paths.pong, idle);
-      return side->send(sequence, record) && side->receive(sequence, answer);
+      return side->send(sequence, record) && side->receive(sequence, answer, answer_sent_ns);
     });
   } catch (const std::exception& failure) {
     result.error = std::string(name) + ": " + failure.what();

@@ -7,7 +7,8 @@
 //
 // `futex`, the bare sleeping wait: one 32-bit word each way; a send stores the sequence number
 // and calls FUTEX_WAKE, the receiver sleeps in FUTEX_WAIT until the word changes. No record
-// bytes, no spinning first: the floor for any wait that sleeps in the kernel.
+// bytes (the send stamp only, beside the word), no spinning first: the floor for any wait that
+// sleeps in the kernel.
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "pingpong/pingpong.hpp"
+#include "ringfile/system/clock.hpp"
 #include "ringfile/system/shared_memory.hpp"
 #include "support/spin_wait.hpp"
 
@@ -48,20 +50,21 @@ struct SlotChannel {
 
   void send(std::uint64_t sequence, std::span<const std::byte> bytes) const noexcept {
     std::memcpy(record, bytes.data(), record_bytes);
-    std::memcpy(record, &sequence, sizeof(sequence));
+    stamp_record(record, sequence);
     // release: pairs with the receiver's acquire load; the bytes above come first.
     header->published.store(sequence + 1, std::memory_order_release);
   }
-  // Spins until the record with `sequence` is in the slot; false after kPeerTimeoutNs.
-  bool receive(std::uint64_t sequence) const noexcept {
+  // Spins until the record with `sequence` is in the slot; false after kPeerTimeoutNs. The
+  // record's send stamp goes to `sent_ns`.
+  bool receive(std::uint64_t sequence, std::uint64_t& sent_ns) const noexcept {
     SpinGuard guard;
     // acquire: pairs with the sender's release store; its record is complete.
     while (header->published.load(std::memory_order_acquire) != sequence + 1) {
       if (!guard.keep_spinning()) return false;
     }
-    std::uint64_t stamped = 0;
-    std::memcpy(&stamped, record, sizeof(stamped));
-    return stamped == sequence;
+    const Stamp stamp = read_stamp(record);
+    sent_ns = stamp.sent_ns;
+    return stamp.sequence == sequence;
   }
 };
 
@@ -82,17 +85,18 @@ PingPongResult run_slot_spin(const PingPongConfig& config) {
     std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
     const auto echo = [&] {
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        if (!ping.receive(sequence)) return false;
+        std::uint64_t ignored = 0;
+        if (!ping.receive(sequence, ignored)) return false;
         pong.send(sequence, std::span<const std::byte>(ping.record, config.record_bytes));
       }
       return true;
     };
-    return run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+    return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       ping.send(sequence, record);
-      return pong.receive(sequence);
+      return pong.receive(sequence, answer_sent_ns);
     });
   } catch (const std::exception& failure) {
-    return {std::string("slot_spin: ") + failure.what(), {}};
+    return {std::string("slot_spin: ") + failure.what(), {}, {}};
   }
 }
 
@@ -102,6 +106,9 @@ struct alignas(kCacheLineBytes) FutexWord {
   // Low 32 bits of sequence number + 1 last sent. Stored by the sender (release), loaded by the
   // receiver (acquire); the kernel compares it in FUTEX_WAIT.
   std::atomic<std::uint32_t> value{0};
+  // The sender's clock at the send: written before `value`'s release store, read after the
+  // receiver's acquire load found the value it waits for.
+  std::uint64_t sent_ns = 0;
 };
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "a futex is 32 bits");
 
@@ -125,6 +132,7 @@ bool futex_wait_for(FutexWord& word, std::uint32_t expected) noexcept {
 }
 
 void futex_send(FutexWord& word, std::uint64_t sequence) noexcept {
+  word.sent_ns = system::monotonic_ns();
   // release: pairs with the receiver's acquire load in futex_wait_for.
   word.value.store(static_cast<std::uint32_t>(sequence + 1), std::memory_order_release);
   futex_wake(word);
@@ -142,12 +150,14 @@ PingPongResult run_futex(const PingPongConfig& config) {
       }
       return true;
     };
-    return run_ping_pong(config, echo, [&](std::uint64_t sequence) {
+    return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       futex_send(ping, sequence);
-      return futex_wait_for(pong, static_cast<std::uint32_t>(sequence + 1));
+      if (!futex_wait_for(pong, static_cast<std::uint32_t>(sequence + 1))) return false;
+      answer_sent_ns = pong.sent_ns;
+      return true;
     });
   } catch (const std::exception& failure) {
-    return {std::string("futex: ") + failure.what(), {}};
+    return {std::string("futex: ") + failure.what(), {}, {}};
   }
 }
 
