@@ -59,7 +59,9 @@ extern const PingPongMode kRingfileDefaultMode;
 extern const PingPongMode kRingfileSleepMode;
 extern const PingPongMode kSpscQueueSpinMode;
 extern const PingPongMode kMessageQueueMode;
+extern const PingPongMode kMessageQueueSpinMode;
 extern const PingPongMode kUnixSocketMode;
+extern const PingPongMode kUnixSocketSpinMode;
 #ifdef RINGFILE_BENCH_ICEORYX
 extern const PingPongMode kIceoryxSpinMode;
 #endif

@@ -7,10 +7,11 @@
 //
 // `message_queue`: boost::interprocess::message_queue each way; send and receive copy under the
 // queue's process-shared mutex, and a receiver with nothing to take sleeps on its condition
-// variable: a sleeping wait.
+// variable: a sleeping wait. `message_queue_spin`: the receiver busy-spins on try_receive().
 //
 // `unix_socket`: a Unix domain stream socket pair; a send is one send(), a receive reads until
 // one record's bytes are in; the receiver sleeps in recv(): a sleeping wait in the kernel.
+// `unix_socket_spin`: the receiver busy-spins on a non-blocking recv() instead.
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -34,6 +35,9 @@
 namespace ringfile::bench::pingpong {
 
 namespace {
+
+// How a receiver waits where the queue offers both.
+enum class Wait { sleep, spin };
 
 // --- spsc_queue_spin ---
 
@@ -116,15 +120,23 @@ class MessageQueueEnd {
     queue_.send(record_.data(), record_.size(), 0);
   }
 
-  // Waits for the next record; true when it has the record's size and carries `sequence`.
-  bool receive(std::uint64_t sequence) {
-    if (sequence % kDeadlineRenewTrips == 0) {
-      deadline_ = boost::posix_time::microsec_clock::universal_time() +
-                  boost::posix_time::seconds(kReceiveTimeoutSeconds);
-    }
+  // Waits for the next record, asleep in the queue or spinning on try_receive(); true when it
+  // has the record's size and carries `sequence`.
+  bool receive(std::uint64_t sequence, Wait wait) {
     bip::message_queue::size_type received_bytes = 0;
     unsigned int priority = 0;
-    if (!queue_.timed_receive(record_.data(), record_.size(), received_bytes, priority, deadline_)) return false;
+    if (wait == Wait::spin) {
+      SpinGuard guard;
+      while (!queue_.try_receive(record_.data(), record_.size(), received_bytes, priority)) {
+        if (!guard.keep_spinning()) return false;
+      }
+    } else {
+      if (sequence % kDeadlineRenewTrips == 0) {
+        deadline_ = boost::posix_time::microsec_clock::universal_time() +
+                    boost::posix_time::seconds(kReceiveTimeoutSeconds);
+      }
+      if (!queue_.timed_receive(record_.data(), record_.size(), received_bytes, priority, deadline_)) return false;
+    }
     return received_bytes == record_.size() && read_stamp(record_.data()).sequence == sequence;
   }
 
@@ -156,7 +168,7 @@ class NamedQueue {
   bip::message_queue queue_;
 };
 
-PingPongResult run_message_queue(const PingPongConfig& config) {
+PingPongResult run_message_queue(const PingPongConfig& config, Wait wait, const char* name) {
   try {
     // Created before the fork: the child keeps the shared mappings, and the queues' mutexes and
     // condition variables are process-shared.
@@ -167,7 +179,7 @@ PingPongResult run_message_queue(const PingPongConfig& config) {
       MessageQueueEnd from(ping.queue(), config.record_bytes);
       MessageQueueEnd to(pong.queue(), config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        if (!from.receive(sequence)) return false;
+        if (!from.receive(sequence, wait)) return false;
         std::memcpy(to.record().data(), from.record().data(), config.record_bytes);
         to.send(sequence);
       }
@@ -178,13 +190,20 @@ PingPongResult run_message_queue(const PingPongConfig& config) {
     std::memset(to.record().data(), 0x5a, config.record_bytes);
     return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       to.send(sequence);
-      if (!from.receive(sequence)) return false;
+      if (!from.receive(sequence, wait)) return false;
       answer_sent_ns = read_stamp(from.record().data()).sent_ns;
       return true;
     });
   } catch (const std::exception& failure) {
-    return {std::string("message_queue: ") + failure.what(), {}, {}};
+    return {std::string(name) + ": " + failure.what(), {}, {}};
   }
+}
+
+PingPongResult run_message_queue_sleep(const PingPongConfig& config) {
+  return run_message_queue(config, Wait::sleep, "message_queue");
+}
+PingPongResult run_message_queue_spin(const PingPongConfig& config) {
+  return run_message_queue(config, Wait::spin, "message_queue_spin");
 }
 
 // --- unix_socket ---
@@ -199,21 +218,28 @@ bool send_record(int socket, std::span<const std::byte> record) {
   return true;
 }
 
-// Reads exactly one record's bytes; false on end of stream, an error or the receive timeout.
-bool receive_record(int socket, std::span<std::byte> into) {
+// Reads exactly one record's bytes, asleep in recv() or spinning on a non-blocking one; false on
+// end of stream, an error or the peer timeout.
+bool receive_record(int socket, std::span<std::byte> into, Wait wait) {
+  SpinGuard guard;
   for (std::size_t received = 0; received < into.size();) {
-    const ssize_t now = ::recv(socket, into.data() + received, into.size() - received, 0);
+    const ssize_t now = ::recv(socket, into.data() + received, into.size() - received,
+                               wait == Wait::spin ? MSG_DONTWAIT : 0);
     if (now < 0 && errno == EINTR) continue;
+    if (now < 0 && wait == Wait::spin && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!guard.keep_spinning()) return false;
+      continue;
+    }
     if (now <= 0) return false;
     received += static_cast<std::size_t>(now);
   }
   return true;
 }
 
-PingPongResult run_unix_socket(const PingPongConfig& config) {
+PingPongResult run_unix_socket(const PingPongConfig& config, Wait wait, const char* name) {
   int fds[2] = {-1, -1};
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-    return {std::string("unix_socket: socketpair: ") + std::strerror(errno), {}, {}};
+    return {std::string(name) + ": socketpair: " + std::strerror(errno), {}, {}};
   }
   const system::FileDescriptor initiator_end(fds[0]);
   const system::FileDescriptor echo_end(fds[1]);
@@ -223,7 +249,7 @@ PingPongResult run_unix_socket(const PingPongConfig& config) {
   const auto echo = [&] {
     std::vector<std::byte> record(config.record_bytes);
     for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-      if (!receive_record(echo_end.get(), record) || read_stamp(record.data()).sequence != sequence) return false;
+      if (!receive_record(echo_end.get(), record, wait) || read_stamp(record.data()).sequence != sequence) return false;
       stamp_record(record.data(), sequence);
       if (!send_record(echo_end.get(), record)) return false;
     }
@@ -233,11 +259,18 @@ PingPongResult run_unix_socket(const PingPongConfig& config) {
   std::vector<std::byte> answer(config.record_bytes);
   return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
     stamp_record(record.data(), sequence);
-    if (!send_record(initiator_end.get(), record) || !receive_record(initiator_end.get(), answer)) return false;
+    if (!send_record(initiator_end.get(), record) || !receive_record(initiator_end.get(), answer, wait)) return false;
     const Stamp stamp = read_stamp(answer.data());
     answer_sent_ns = stamp.sent_ns;
     return stamp.sequence == sequence;
   });
+}
+
+PingPongResult run_unix_socket_sleep(const PingPongConfig& config) {
+  return run_unix_socket(config, Wait::sleep, "unix_socket");
+}
+PingPongResult run_unix_socket_spin(const PingPongConfig& config) {
+  return run_unix_socket(config, Wait::spin, "unix_socket_spin");
 }
 
 }  // namespace
@@ -251,13 +284,25 @@ const PingPongMode kSpscQueueSpinMode{
 const PingPongMode kMessageQueueMode{
     "message_queue",
     "boost::interprocess::message_queue each way, blocking send and timed receive (sleeping wait)",
-    run_message_queue,
+    run_message_queue_sleep,
+};
+
+const PingPongMode kMessageQueueSpinMode{
+    "message_queue_spin",
+    "as message_queue, the receiver busy-spinning on try_receive()",
+    run_message_queue_spin,
 };
 
 const PingPongMode kUnixSocketMode{
     "unix_socket",
     "a Unix domain stream socket pair, send() and a blocking recv() (sleeping wait in the kernel)",
-    run_unix_socket,
+    run_unix_socket_sleep,
+};
+
+const PingPongMode kUnixSocketSpinMode{
+    "unix_socket_spin",
+    "as unix_socket, the receiver busy-spinning on a non-blocking recv()",
+    run_unix_socket_spin,
 };
 
 }  // namespace ringfile::bench::pingpong
