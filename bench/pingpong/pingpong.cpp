@@ -40,6 +40,13 @@ Stamp read_stamp(const std::byte* record) noexcept {
   return stamp;
 }
 
+bool carries(std::span<const std::byte> record, std::uint64_t sequence, std::uint64_t* sent_ns) noexcept {
+  if (record.size() < kStampBytes) return false;
+  const Stamp stamp = read_stamp(record.data());
+  if (sent_ns != nullptr) *sent_ns = stamp.sent_ns;
+  return stamp.sequence == sequence;
+}
+
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,
                              const RoundTrip& round_trip) {
   PingPongResult result;

@@ -40,6 +40,9 @@ struct Stamp {
 // Writes `sequence` and the clock now into the first kStampBytes of `record`.
 void stamp_record(std::byte* record, std::uint64_t sequence) noexcept;
 Stamp read_stamp(const std::byte* record) noexcept;
+// True when `record` holds a stamp and it carries `sequence`; its send stamp goes to `*sent_ns`
+// (if given).
+bool carries(std::span<const std::byte> record, std::uint64_t sequence, std::uint64_t* sent_ns = nullptr) noexcept;
 
 struct PingPongMode {
   std::string_view name;

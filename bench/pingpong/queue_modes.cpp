@@ -77,7 +77,7 @@ PingPongResult run_spsc_queue_spin(const PingPongConfig& config) {
     const auto echo = [&] {
       std::vector<std::byte> record(config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        if (!pop_record(ping, record) || read_stamp(record.data()).sequence != sequence) return false;
+        if (!pop_record(ping, record) || !carries(record, sequence)) return false;
         stamp_record(record.data(), sequence);
         if (!push_record(pong, record)) return false;
       }
@@ -87,10 +87,7 @@ PingPongResult run_spsc_queue_spin(const PingPongConfig& config) {
     std::vector<std::byte> answer(config.record_bytes);
     return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       stamp_record(record.data(), sequence);
-      if (!push_record(ping, record) || !pop_record(pong, answer)) return false;
-      const Stamp stamp = read_stamp(answer.data());
-      answer_sent_ns = stamp.sent_ns;
-      return stamp.sequence == sequence;
+      return push_record(ping, record) && pop_record(pong, answer) && carries(answer, sequence, &answer_sent_ns);
     });
   } catch (const std::exception& failure) {
     return {std::string("spsc_queue_spin: ") + failure.what(), {}, {}};
@@ -121,8 +118,8 @@ class MessageQueueEnd {
   }
 
   // Waits for the next record, asleep in the queue or spinning on try_receive(); true when it
-  // has the record's size and carries `sequence`.
-  bool receive(std::uint64_t sequence, Wait wait) {
+  // has the record's size and carries `sequence`, whose send stamp then goes to `*sent_ns`.
+  bool receive(std::uint64_t sequence, Wait wait, std::uint64_t* sent_ns = nullptr) {
     bip::message_queue::size_type received_bytes = 0;
     unsigned int priority = 0;
     if (wait == Wait::spin) {
@@ -137,7 +134,7 @@ class MessageQueueEnd {
       }
       if (!queue_.timed_receive(record_.data(), record_.size(), received_bytes, priority, deadline_)) return false;
     }
-    return received_bytes == record_.size() && read_stamp(record_.data()).sequence == sequence;
+    return received_bytes == record_.size() && carries(record_, sequence, sent_ns);
   }
 
  private:
@@ -190,9 +187,7 @@ PingPongResult run_message_queue(const PingPongConfig& config, Wait wait, const 
     std::memset(to.record().data(), 0x5a, config.record_bytes);
     return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       to.send(sequence);
-      if (!from.receive(sequence, wait)) return false;
-      answer_sent_ns = read_stamp(from.record().data()).sent_ns;
-      return true;
+      return from.receive(sequence, wait, &answer_sent_ns);
     });
   } catch (const std::exception& failure) {
     return {std::string(name) + ": " + failure.what(), {}, {}};
@@ -249,7 +244,7 @@ PingPongResult run_unix_socket(const PingPongConfig& config, Wait wait, const ch
   const auto echo = [&] {
     std::vector<std::byte> record(config.record_bytes);
     for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-      if (!receive_record(echo_end.get(), record, wait) || read_stamp(record.data()).sequence != sequence) return false;
+      if (!receive_record(echo_end.get(), record, wait) || !carries(record, sequence)) return false;
       stamp_record(record.data(), sequence);
       if (!send_record(echo_end.get(), record)) return false;
     }
@@ -259,10 +254,8 @@ PingPongResult run_unix_socket(const PingPongConfig& config, Wait wait, const ch
   std::vector<std::byte> answer(config.record_bytes);
   return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
     stamp_record(record.data(), sequence);
-    if (!send_record(initiator_end.get(), record) || !receive_record(initiator_end.get(), answer, wait)) return false;
-    const Stamp stamp = read_stamp(answer.data());
-    answer_sent_ns = stamp.sent_ns;
-    return stamp.sequence == sequence;
+    return send_record(initiator_end.get(), record) && receive_record(initiator_end.get(), answer, wait) &&
+           carries(answer, sequence, &answer_sent_ns);
   });
 }
 

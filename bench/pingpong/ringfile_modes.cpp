@@ -63,10 +63,7 @@ class Side {
       if (polled.status != PollStatus::ok) return false;
       if (!received && !consumer_.wait(kPeerTimeout)) return false;
     }
-    if (into.size() < kStampBytes) return false;
-    const Stamp stamp = read_stamp(into.data());
-    sent_ns = stamp.sent_ns;
-    return stamp.sequence == sequence;
+    return carries(into, sequence, &sent_ns);
   }
 
  private:

@@ -62,9 +62,7 @@ struct SlotChannel {
     while (header->published.load(std::memory_order_acquire) != sequence + 1) {
       if (!guard.keep_spinning()) return false;
     }
-    const Stamp stamp = read_stamp(record);
-    sent_ns = stamp.sent_ns;
-    return stamp.sequence == sequence;
+    return carries({record, record_bytes}, sequence, &sent_ns);
   }
 };
 
