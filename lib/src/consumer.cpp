@@ -103,8 +103,7 @@ bool ConsumerCore::reach_past_known_head(std::uint64_t position, FrameRead* data
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame != nullptr) {
       const FrameRead read = read_frame(frame, position, geometry_);
-      // A data frame fits the data area whole (read_frame), so its header is mapped.
-      if (read.kind == FrameKind::data && header_of(frame).generation == generation) {
+      if (is_fresh_record(frame, read)) {
         known_head_ = position + read.stride;
         *data_read = read;
         return true;
@@ -233,11 +232,19 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       result.status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
       break;
     }
-    // A consumer that keeps up finds each record past the head it knows, and reads it there.
-    FrameRead read;
-    if (position >= known_head_ && !reach_past_known_head(position, &read)) break;
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
+    // The frame is read once, here, for the usual case: a committed record below the head we
+    // know, or past it and of this session (a consumer that keeps up, see reach_past_known_head).
+    FrameRead read = read_frame(frame, position, geometry_);
+    if (position >= known_head_) {
+      if (is_fresh_record(frame, read)) {
+        known_head_ = position + read.stride;
+      } else {
+        read = FrameRead{};  // what was read before a load of the head is read again after it
+        if (!reach_past_known_head(position, &read)) break;
+      }
+    }
     replay_.reached(position, view_);
     if (read.kind != FrameKind::data) read = read_frame_unless_claimed(frame, position);
     if (read.kind == FrameKind::uncommitted) {

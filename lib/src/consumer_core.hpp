@@ -51,6 +51,12 @@ class ConsumerCore {
   // lies past it. When it read the frame and found a committed record there, `*data_read` is that
   // read (kind data), so the caller need not read the frame again; else its kind is left alone.
   bool reach_past_known_head(std::uint64_t position, FrameRead* data_read) noexcept;
+  // A committed record of this session, which may be read past the head we know (see
+  // reach_past_known_head). A data frame fits the data area whole (read_frame): its header is mapped.
+  bool is_fresh_record(std::byte* frame, const FrameRead& read) const noexcept {
+    const std::uint16_t generation = file_.frame_generation();
+    return read.kind == FrameKind::data && generation != 0 && header_of(frame).generation == generation;
+  }
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   void skip_damage() noexcept;
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.

@@ -8,50 +8,6 @@ namespace ringfile::detail {
 using format::FrameType;
 using format::kRecordHeaderBytes;
 
-FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept {
-  FrameRead read;
-  // Acquire: pairs with the seq_cst CAS of the producer's commit (or of pad_over), so the header
-  // fields and payload read after it are those written before that CAS.
-  read.commit_word = atomic_field(commit_word_of(frame)).load(std::memory_order_acquire);
-  const std::uint32_t length = format::commit_word_length(read.commit_word);
-  if (length == 0 || format::commit_word_tag(read.commit_word) != geometry.tag_of(position)) {
-    return read;  // zeroed space, a stale frame of an earlier lap, or an open claim
-  }
-  read.frame_length = length;
-  const std::uint64_t room = geometry.capacity - geometry.offset_of(position);
-  const auto fail = [&](const char* problem) {
-    read.kind = FrameKind::corrupt;
-    read.problem = problem;
-    return read;
-  };
-  switch (static_cast<FrameType>(format::commit_word_type(read.commit_word))) {
-    case FrameType::padding:
-      if (format::commit_word_checksummed(read.commit_word)) return fail("padding frame marked checksummed");
-      if (length % format::kFrameAlignment != 0 || length > room) {
-        return fail("padding length out of bounds");
-      }
-      read.kind = FrameKind::padding;
-      read.stride = length;
-      return read;
-    case FrameType::data: {
-      if (length < kRecordHeaderBytes) return fail("record length shorter than its header");
-      if (length - kRecordHeaderBytes > geometry.max_record_bytes) {
-        return fail("record length above the ring's maximum record size");
-      }
-      read.stride = format::frame_stride(length);
-      if (read.stride > room) return fail("record runs past the end of the data area");
-      // Relaxed: ordered by the commit word's acquire load above (same frame, same thread).
-      const std::uint64_t recorded_position =
-          atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
-      if (recorded_position != position) return fail("record position field does not match");
-      read.kind = FrameKind::data;
-      read.checksummed = format::commit_word_checksummed(read.commit_word);
-      return read;
-    }
-  }
-  return fail("unknown frame type");
-}
-
 bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
               std::uint64_t expected_word, const Geometry& geometry) noexcept {
   if (length >= 16) {

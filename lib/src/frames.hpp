@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "atomics.hpp"
 #include "data_view.hpp"
 #include "ring_file.hpp"
 #include "ringfile/format/record_header.hpp"
@@ -39,8 +40,51 @@ inline std::uint64_t header_bytes_at(std::uint64_t position, const Geometry& geo
 // Classifies the frame at `position`. Its commit word is loaded with acquire: pairs with the
 // seq_cst CAS that committed it (a producer's commit or abort, or a consumer padding over), so
 // the header fields and payload written before that CAS are visible.
-// @pre frame points at header_bytes_at(position) mapped bytes
-FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept;
+// @pre frame points at header_bytes_at(position) mapped bytes. Inline: a consumer calls it for
+// every record it reads.
+inline FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept {
+  FrameRead read;
+  // Acquire: pairs with the seq_cst CAS of the producer's commit (or of pad_over), so the header
+  // fields and payload read after it are those written before that CAS.
+  read.commit_word = atomic_field(commit_word_of(frame)).load(std::memory_order_acquire);
+  const std::uint32_t length = format::commit_word_length(read.commit_word);
+  if (length == 0 || format::commit_word_tag(read.commit_word) != geometry.tag_of(position)) {
+    return read;  // zeroed space, a stale frame of an earlier lap, or an open claim
+  }
+  read.frame_length = length;
+  const std::uint64_t room = geometry.capacity - geometry.offset_of(position);
+  const auto fail = [&](const char* problem) {
+    read.kind = FrameKind::corrupt;
+    read.problem = problem;
+    return read;
+  };
+  switch (static_cast<format::FrameType>(format::commit_word_type(read.commit_word))) {
+    case format::FrameType::padding:
+      if (format::commit_word_checksummed(read.commit_word)) return fail("padding frame marked checksummed");
+      if (length % format::kFrameAlignment != 0 || length > room) {
+        return fail("padding length out of bounds");
+      }
+      read.kind = FrameKind::padding;
+      read.stride = length;
+      return read;
+    case format::FrameType::data: {
+      if (length < format::kRecordHeaderBytes) return fail("record length shorter than its header");
+      if (length - format::kRecordHeaderBytes > geometry.max_record_bytes) {
+        return fail("record length above the ring's maximum record size");
+      }
+      read.stride = format::frame_stride(length);
+      if (read.stride > room) return fail("record runs past the end of the data area");
+      // Relaxed: ordered by the commit word's acquire load above (same frame, same thread).
+      const std::uint64_t recorded_position =
+          atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
+      if (recorded_position != position) return fail("record position field does not match");
+      read.kind = FrameKind::data;
+      read.checksummed = format::commit_word_checksummed(read.commit_word);
+      return read;
+    }
+  }
+  return fail("unknown frame type");
+}
 
 // Turns the uncommitted frame at `position` into padding of `length` bytes, if its commit word
 // still equals `expected_word`. @pre length is a multiple of 8 and stays inside the lap.
