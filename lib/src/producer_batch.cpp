@@ -34,9 +34,9 @@ BatchResult ProducerCore::write_batch(std::span<const std::span<const std::byte>
       result.records += 1;
       continue;
     }
-    const ClaimResult claimed = claim_frames(stride, stride - kRecordHeaderBytes, time_left(), Filler::write);
-    if (!claimed) {
-      result.status = claimed.status;
+    const ClaimStatus claimed = claim_frames(stride, stride - kRecordHeaderBytes, time_left(), Filler::write);
+    if (claimed != ClaimStatus::ok) {
+      result.status = claimed;
       return result;
     }
     const std::size_t committed = commit_group(rest.first(group));
