@@ -110,6 +110,7 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
   Reservation reservation;
   if (!reserve(stride, &reservation)) return ClaimStatus::would_block;
   const bool opened = reservation.padding_written && open_claim(reservation.record_position, stride, payload_bytes);
+  claim_time_ns_ = reservation.time_ns;
   if (!opened) {
     // No view could be mapped (the kernel refuses a bounded one only when memory is exhausted).
     // The claim stays published until this producer pads the space over at its next claim, so
@@ -266,10 +267,9 @@ ClaimStatus ProducerCore::write(std::span<const std::byte> payload, std::chrono:
     return commit_frame(payload.size(), options_.compute_checksums ? crc32c(payload) : 0, timestamp_ns);
   }
   if (!payload.empty()) note_fill_in_place();
-  // Read before the copy (below 64 KiB: well under the clock's microseconds), so that the copy
-  // overlaps the reading: 57 -> 53 ns a 64-byte write() in one thread, measured.
-  const std::uint64_t timestamp_ns = record_clock_.now_ns();
-  return commit_frame(payload.size(), copy_into_frame(claim_frame_ + kRecordHeaderBytes, payload), timestamp_ns);
+  // Stamped with the reservation's reading: the copy below 64 KiB takes well under the clock's
+  // microseconds.
+  return commit_frame(payload.size(), copy_into_frame(claim_frame_ + kRecordHeaderBytes, payload), claim_time_ns_);
 }
 
 std::uint32_t ProducerCore::copy_into_frame(std::byte* to, std::span<const std::byte> payload) const noexcept {
@@ -316,6 +316,11 @@ bool ProducerCore::reserve(std::uint64_t stride, Reservation* reservation) noexc
   std::uint64_t start = head.load(std::memory_order_acquire);
   std::uint64_t padding = 0;
   std::uint64_t end = 0;
+  // The claim's time ages it against the unblock timeout; write() and write_batch() also stamp
+  // their records with it (they copy them in at once), so that such a record costs one reading
+  // of a clock. The record clock: a coarse reading as well cost as much as the rest of the
+  // reservation.
+  const std::uint64_t now_ns = record_clock_.now_ns();
   for (;;) {
     const std::uint64_t offset = geometry_.offset_of(start);
     padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
@@ -336,10 +341,8 @@ bool ProducerCore::reserve(std::uint64_t stride, Reservation* reservation) noexc
       return false;
     }
     // Published before the head moves, so a consumer that finds this space uncommitted
-    // below the head always finds the claim that covers it. The coarse clock: the time only
-    // ages the claim against the unblock timeout, and a precise reading per record cost as
-    // much as the rest of the reservation.
-    publish_claim(*slot_, {start, end, coarse_realtime_ns()});
+    // below the head always finds the claim that covers it.
+    publish_claim(*slot_, {start, end, now_ns});
     // seq_cst: the Dekker pairing with an attaching consumer (it lowers the limit, then
     // loads the head; this CAS, then the limit load below).
     if (head.compare_exchange_weak(start, end, std::memory_order_seq_cst, std::memory_order_acquire)) {
@@ -354,6 +357,7 @@ bool ProducerCore::reserve(std::uint64_t stride, Reservation* reservation) noexc
   }
   reservation->start = start;
   reservation->record_position = start + padding;
+  reservation->time_ns = now_ns;
   if (padding != 0) {
     std::byte* frame = view_.at(geometry_.offset_of(start), header_bytes_at(start, geometry_));
     reservation->padding_written = frame != nullptr;

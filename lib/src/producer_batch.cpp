@@ -83,8 +83,8 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   // does for one: the value the CAS expects. Relaxed: that seq_cst CAS does the ordering.
   const std::uint64_t old_first_word = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);
   note_fill_in_place();
-  // One timestamp for the group: its records are written together.
-  const std::uint64_t timestamp_ns = record_clock_.now_ns();
+  // One timestamp for the group, the reservation's: its records are written together, now.
+  const std::uint64_t timestamp_ns = claim_time_ns_;
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t first_sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
   std::uint64_t first_word = 0;

@@ -75,6 +75,7 @@ class ProducerCore {
     std::uint64_t start = 0;            // the padding to the lap's end, if any, starts here
     std::uint64_t record_position = 0;  // the record's frame
     bool padding_written = true;        // false: no view for the padding frame
+    std::uint64_t time_ns = 0;          // record_clock_ when reserved: the claim's time
   };
 
   // claim(), but for the result: the claim's buffer and position are open_claim_result()'s. The
@@ -231,6 +232,7 @@ class ProducerCore {
   std::uint64_t claim_stride_ = 0;
   std::size_t claim_payload_bytes_ = 0;
   std::uint64_t claim_old_word_ = 0;
+  std::uint64_t claim_time_ns_ = 0;  // the reservation's reading of record_clock_
 };
 
 }  // namespace ringfile::detail
