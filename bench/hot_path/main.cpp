@@ -1,0 +1,303 @@
+// ringfile-bench-hot-path: what the library's hot path costs a record in one thread, where no line
+// crosses between cores: each pass writes N records into a ring on tmpfs that holds them all, then
+// polls them all, timing each half. Against the baseline of the same run: a fixed-slot ring in the
+// same memory written and read the same way (a sequence number and a copy per slot, release and
+// acquire), the floor of any queue that copies the record in once.
+//
+//   ringfile-bench-hot-path [--record-size 64] [--records 1000000] [--repeat 5] [--json]
+//
+// Two processes on two cores pay this and what crossing costs (ringfile-bench-throughput); here
+// the difference between the two is left out, so the figures show which side's own work limits
+// a pair and by how much.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringfile/consumer.hpp"
+#include "ringfile/producer.hpp"
+#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/units.hpp"
+#include "support/cpu_pinning.hpp"
+#include "support/machine_info.hpp"
+#include "support/statistics.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace ringfile;
+
+struct Options {
+  std::size_t record_bytes = 64;
+  std::uint64_t records = 1'000'000;
+  int repeat = 5;
+  int cpu = 0;
+  bool json = false;
+};
+
+// How the producer hands its records over.
+enum class Handover { write, claim_commit, write_batch };
+constexpr std::size_t kBatchRecords = 32;
+
+struct Mode {
+  std::string name;
+  Handover handover = Handover::write;
+  bool checksums = true;
+};
+
+// Nanoseconds a record of one pass, each half.
+struct PassFigures {
+  double write_ns = 0;
+  double read_ns = 0;
+};
+
+double ns_per_record(Clock::time_point start, Clock::time_point end, std::uint64_t records) {
+  return std::chrono::duration<double, std::nano>(end - start).count() / static_cast<double>(records);
+}
+
+// Bytes of a pass's frames in a ring: a 40-byte header each, 8-byte aligned.
+std::uint64_t pass_frame_bytes(const Options& options) {
+  return (40 + options.record_bytes + 7) / 8 * 8 * options.records;
+}
+
+// What every reader does with a record: read its sequence number, so the payload is touched and
+// the pass can check that every record arrived in order.
+class SequenceCheck {
+ public:
+  void take(std::span<const std::byte> payload) noexcept {
+    std::uint64_t sequence = 0;
+    std::memcpy(&sequence, payload.data(), sizeof(sequence));
+    in_order_ = in_order_ && sequence == next_;
+    next_ += 1;
+  }
+  bool all(std::uint64_t records) const noexcept { return in_order_ && next_ == records; }
+
+ private:
+  std::uint64_t next_ = 0;
+  bool in_order_ = true;
+};
+
+// The baseline: slots of the record's size plus a sequence word, in one buffer, as a fixed-slot
+// SPSC ring lays them out.
+PassFigures run_slot_ring(const Options& options) {
+  const std::size_t slot_bytes = (sizeof(std::uint64_t) + options.record_bytes + 63) / 64 * 64;
+  std::unique_ptr<std::byte[]> slots(new std::byte[slot_bytes * options.records]());
+  std::vector<std::byte> record(options.record_bytes, std::byte{7});
+  const auto slot_sequence = [&](std::uint64_t index) {
+    return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(slots.get() + index * slot_bytes));
+  };
+  const auto start = Clock::now();
+  for (std::uint64_t index = 0; index < options.records; ++index) {
+    std::memcpy(record.data(), &index, sizeof(index));
+    std::memcpy(slots.get() + index * slot_bytes + sizeof(std::uint64_t), record.data(), record.size());
+    // Release: publishes the copy above to the reader's acquire load below.
+    slot_sequence(index).store(index + 1, std::memory_order_release);
+  }
+  const auto written = Clock::now();
+  SequenceCheck check;
+  for (std::uint64_t index = 0; index < options.records; ++index) {
+    // Acquire: pairs with the writer's release store of the slot's sequence.
+    if (slot_sequence(index).load(std::memory_order_acquire) != index + 1) break;
+    check.take({slots.get() + index * slot_bytes + sizeof(std::uint64_t), options.record_bytes});
+  }
+  const auto read = Clock::now();
+  if (!check.all(options.records)) throw std::runtime_error("slot_ring: a record went missing");
+  return {ns_per_record(start, written, options.records), ns_per_record(written, read, options.records)};
+}
+
+void produce(Producer& producer, const Options& options, Handover handover) {
+  std::vector<std::byte> buffer(kBatchRecords * options.record_bytes, std::byte{7});
+  std::vector<std::span<const std::byte>> batch;
+  constexpr auto kTimeout = std::chrono::seconds(10);
+  for (std::uint64_t index = 0; index < options.records;) {
+    if (handover == Handover::write_batch) {
+      batch.clear();
+      for (; batch.size() < kBatchRecords && index < options.records; ++index) {
+        std::byte* record = buffer.data() + batch.size() * options.record_bytes;
+        std::memcpy(record, &index, sizeof(index));
+        batch.emplace_back(record, options.record_bytes);
+      }
+      if (!producer.write_batch(batch, kTimeout)) throw std::runtime_error("write_batch failed");
+      continue;
+    }
+    std::memcpy(buffer.data(), &index, sizeof(index));
+    if (handover == Handover::write) {
+      if (producer.write({buffer.data(), options.record_bytes}, kTimeout) != ClaimStatus::ok) {
+        throw std::runtime_error("write failed");
+      }
+    } else {
+      const ClaimResult claim = producer.claim(options.record_bytes, kTimeout);
+      if (!claim) throw std::runtime_error("claim failed");
+      std::memcpy(claim.buffer.data(), buffer.data(), options.record_bytes);
+      if (producer.commit() != ClaimStatus::ok) throw std::runtime_error("commit failed");
+    }
+    ++index;
+  }
+}
+
+// One mode's ring on tmpfs, big enough for a pass's records, with its producer and consumer.
+// Passes run over it lap after lap, as a ring is used; the first lap, which allocates its pages,
+// is run before any pass is timed (the slot ring's buffer is zeroed before its passes too).
+class RingfileMode {
+ public:
+  RingfileMode(const Options& options, const Mode& mode)
+      : options_(options), mode_(mode), path_(ring_path(mode)), ring_(create_ring(options, path_)),
+        consumer_(Consumer::attach(ring_, consumer_options(mode))),
+        producer_(std::make_unique<Producer>(ring_, producer_options(mode))) {
+    while (ring_.head_position() < ring_.info().capacity_bytes) run_pass();
+  }
+  ~RingfileMode() {
+    producer_.reset();
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  RingfileMode(const RingfileMode&) = delete;
+  RingfileMode& operator=(const RingfileMode&) = delete;
+
+  PassFigures run_pass() {
+    const auto start = Clock::now();
+    produce(*producer_, options_, mode_.handover);
+    const auto written = Clock::now();
+    SequenceCheck check;
+    std::uint64_t read = 0;
+    while (read < options_.records) {
+      const PollResult polled = consumer_.poll([&](const Record& record) { check.take(record.payload); });
+      if (polled.status != PollStatus::ok) throw std::runtime_error(mode_.name + ": " + polled.error_message);
+      if (polled.records == 0) throw std::runtime_error(mode_.name + ": records went missing");
+      read += polled.records;
+    }
+    const auto finished = Clock::now();
+    if (!check.all(options_.records)) throw std::runtime_error(mode_.name + ": records out of order");
+    return {ns_per_record(start, written, options_.records), ns_per_record(written, finished, options_.records)};
+  }
+
+  const std::string& name() const noexcept { return mode_.name; }
+
+ private:
+  static std::filesystem::path ring_path(const Mode& mode) {
+    return "/dev/shm/ringfile-bench-hot-path-" + std::to_string(::getpid()) + "-" + mode.name + ".ring";
+  }
+  static Ring create_ring(const Options& options, const std::filesystem::path& path) {
+    std::filesystem::remove(path);
+    CreateOptions create;
+    // A pass's frames and room to spare, to a power of two (positions to offsets by a mask).
+    create.capacity_bytes = std::bit_ceil(pass_frame_bytes(options) + 4 * kMiB);
+    create.policy = WriterPolicy::block;
+    create.max_record_bytes = static_cast<std::uint32_t>(kBatchRecords * options.record_bytes);
+    return Ring::create(path, create);
+  }
+  static ConsumerOptions consumer_options(const Mode& mode) {
+    ConsumerOptions consume;
+    consume.start = StartFrom::earliest;
+    consume.verify_checksums = mode.checksums;
+    return consume;
+  }
+  static ProducerOptions producer_options(const Mode& mode) {
+    ProducerOptions producing;
+    producing.compute_checksums = mode.checksums;
+    return producing;
+  }
+
+  const Options& options_;
+  Mode mode_;
+  std::filesystem::path path_;
+  Ring ring_;
+  Consumer consumer_;
+  std::unique_ptr<Producer> producer_;
+};
+
+struct ModeFigures {
+  std::string name;
+  double write_ns = 0;  // medians of the passes
+  double read_ns = 0;
+};
+
+int run(int argc, char** argv) {
+  Options options;
+  CLI::App app{"What the library's hot path costs a record in one thread (no line crosses between cores), "
+               "writing and reading, against a fixed-slot ring in the same run.",
+               "ringfile-bench-hot-path"};
+  app.add_option("--record-size", options.record_bytes, "payload bytes a record (8 to 4096)")
+      ->check(CLI::Range(8, 4096))
+      ->capture_default_str();
+  app.add_option("--records", options.records, "records a pass")->check(CLI::Range(1000, 20'000'000))->capture_default_str();
+  app.add_option("--repeat", options.repeat, "passes a mode (medians quoted)")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--cpu", options.cpu, "CPU to pin the thread to")->capture_default_str();
+  app.add_flag("--json", options.json, "print one JSON document instead of a table");
+  if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
+  if (pass_frame_bytes(options) > kGiB) {
+    throw programs::UsageError("--records x --record-size: a pass's records must fit in 1 GiB of tmpfs");
+  }
+  if (!bench::pin_current_thread(options.cpu)) {
+    throw programs::UsageError("--cpu " + std::to_string(options.cpu) + ": cannot pin to that CPU");
+  }
+  const std::vector<Mode> modes{{"ringfile-write", Handover::write, true},
+                                {"ringfile-write-nocrc", Handover::write, false},
+                                {"ringfile", Handover::claim_commit, true},
+                                {"ringfile-batch", Handover::write_batch, true},
+                                {"ringfile-batch-nocrc", Handover::write_batch, false}};
+  bench::RunMachine machine = bench::RunMachine::at_start();
+  std::vector<std::unique_ptr<RingfileMode>> rings;
+  for (const Mode& mode : modes) rings.push_back(std::make_unique<RingfileMode>(options, mode));
+  std::vector<ModeFigures> figures;
+  // Passes alternate between the modes, so that a slower spell of a shared machine falls on all.
+  std::vector<std::vector<PassFigures>> passes(modes.size() + 1);
+  for (int pass = 0; pass < options.repeat; ++pass) {
+    passes[0].push_back(run_slot_ring(options));
+    for (std::size_t index = 0; index < rings.size(); ++index) passes[index + 1].push_back(rings[index]->run_pass());
+  }
+  for (std::size_t index = 0; index < passes.size(); ++index) {
+    std::vector<double> writes, reads;
+    for (const PassFigures& pass : passes[index]) {
+      writes.push_back(pass.write_ns);
+      reads.push_back(pass.read_ns);
+    }
+    figures.push_back({index == 0 ? "slot_ring" : modes[index - 1].name, bench::median(writes), bench::median(reads)});
+  }
+  machine.finish();
+  const ModeFigures& floor = figures.front();
+  if (options.json) {
+    programs::JsonWriter json;
+    json.begin_object();
+    machine.write_json_fields(json, "ringfile-bench-hot-path");
+    json.field("record_bytes", static_cast<std::uint64_t>(options.record_bytes)).field("records", options.records);
+    json.field("repeat", options.repeat).field("cpu", options.cpu);
+    json.key("modes").begin_array();
+    for (const ModeFigures& mode : figures) {
+      json.begin_object().field("mode", mode.name).field("write_ns", mode.write_ns).field("read_ns", mode.read_ns);
+      json.field("write_vs_slot_ring", bench::ratio(mode.write_ns, floor.write_ns));
+      json.field("read_vs_slot_ring", bench::ratio(mode.read_ns, floor.read_ns)).end_object();
+    }
+    json.end_array().end_object();
+    std::puts(json.text().c_str());
+    return 0;
+  }
+  std::printf("ringfile-bench-hot-path: %s, kernel %s, %d CPUs, load %s; one thread on CPU %d\n",
+              machine.started_at_utc.c_str(), machine.kernel_release.c_str(), machine.online_cpus,
+              machine.load_at_start.c_str(), options.cpu);
+  std::printf("records of %zu B, %llu a pass, medians of %d passes (ns a record; x: against slot_ring)\n",
+              options.record_bytes, static_cast<unsigned long long>(options.records), options.repeat);
+  std::printf("%-22s %10s %8s %10s %8s\n", "mode", "write ns", "x", "read ns", "x");
+  for (const ModeFigures& mode : figures) {
+    std::printf("%-22s %10.1f %7.2fx %10.1f %7.2fx\n", mode.name.c_str(), mode.write_ns,
+                bench::ratio(mode.write_ns, floor.write_ns), mode.read_ns, bench::ratio(mode.read_ns, floor.read_ns));
+  }
+  std::printf("load at the end %s\n", machine.load_at_end.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ringfile::programs::run_guarded("ringfile-bench-hot-path", [&] { return run(argc, argv); });
+}
