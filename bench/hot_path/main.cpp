@@ -5,7 +5,7 @@
 // way (a sequence number and a copy per slot, release and acquire), the floor of any queue that
 // copies the record in once.
 //
-//   ringfile-bench-hot-path [--record-size 64] [--records 1000000] [--repeat 5] [--json]
+//   ringfile-bench-hot-path [--record-size 64] [--records 1000000] [--repeat 5] [--ring-size 64M] [--json]
 //
 // Two processes on two cores pay this and what crossing costs (ringfile-bench-throughput); here
 // the crossing is left out, so the figures show which side's own work limits a pair and by how
@@ -40,17 +40,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace ringfile;
 
+// The slot ring's buffer, the ring's default capacity; a chunk's records fill at most a quarter.
+constexpr std::uint64_t kBufferBytes = 64 * kMiB;
+constexpr std::uint64_t kChunkBytes = kBufferBytes / 4;
+
 struct Options {
-  std::size_t record_bytes = 64;
+  std::uint64_t record_bytes = 64;
   std::uint64_t records = 1'000'000;
+  std::uint64_t ring_bytes = kBufferBytes;  // the ringfile modes' capacity
   int repeat = 5;
   int cpu = 0;
   bool json = false;
 };
-
-// The ring's capacity and the slot ring's buffer; a chunk's records fill at most a quarter of it.
-constexpr std::uint64_t kBufferBytes = 64 * kMiB;
-constexpr std::uint64_t kChunkBytes = kBufferBytes / 4;
 
 // How the producer hands its records over.
 enum class Handover { write, claim_commit, write_batch };
@@ -246,7 +247,7 @@ class RingfileMode {
   static Ring create_ring(const Options& options, const std::filesystem::path& path) {
     std::filesystem::remove(path);
     CreateOptions create;
-    create.capacity_bytes = kBufferBytes;
+    create.capacity_bytes = options.ring_bytes;
     create.policy = WriterPolicy::block;
     create.max_record_bytes = static_cast<std::uint32_t>(kBatchRecords * options.record_bytes);
     return Ring::create(path, create);
@@ -282,14 +283,22 @@ int run(int argc, char** argv) {
   CLI::App app{"What the library's hot path costs a record in one thread (no line crosses between cores), "
                "writing and reading, against a fixed-slot ring in the same run.",
                "ringfile-bench-hot-path"};
-  app.add_option("--record-size", options.record_bytes, "payload bytes a record (8 to 4096)")
-      ->check(CLI::Range(8, 4096))
-      ->capture_default_str();
+  programs::add_size_option(app, "--record-size", options.record_bytes, "payload bytes a record (8 to 4K)")
+      ->default_str("64");
   app.add_option("--records", options.records, "records a pass")->check(CLI::Range(1000, 20'000'000))->capture_default_str();
   app.add_option("--repeat", options.repeat, "passes a mode (medians quoted)")->check(CLI::Range(1, 100))->capture_default_str();
+  programs::add_size_option(app, "--ring-size", options.ring_bytes,
+                            "capacity of the ringfile modes' rings (64M: mapped whole; larger: a view slides over it)")
+      ->default_str("64M");
   app.add_option("--cpu", options.cpu, "CPU to pin the thread to")->capture_default_str();
   app.add_flag("--json", options.json, "print one JSON document instead of a table");
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
+  if (options.record_bytes < sizeof(std::uint64_t) || options.record_bytes > 4096) {
+    throw programs::UsageError("--record-size: " + std::to_string(options.record_bytes) + " is not within 8 to 4K");
+  }
+  if (options.ring_bytes < kBufferBytes) {
+    throw programs::UsageError("--ring-size: at least 64M (a chunk of records is a quarter of 64 MiB)");
+  }
   if (!bench::pin_current_thread(options.cpu)) {
     throw programs::UsageError("--cpu " + std::to_string(options.cpu) + ": cannot pin to that CPU");
   }
