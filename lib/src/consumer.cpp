@@ -65,7 +65,8 @@ bool ConsumerCore::skip_lapped() noexcept {
   return true;
 }
 
-void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept {
+// Inline: poll counts every record it hands out.
+inline void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept {
   if (producer_slot >= format::kProducerSlotCount) return;
   // Producer sequences continue across owners of a slot, so a jump is records we never saw.
   if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
