@@ -172,7 +172,7 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   }
   note_fill_in_place();
   // The clock first: reading it takes longer than the instructions around it, which need not
-  // wait for it (the same for write below).
+  // wait for it.
   const std::uint64_t timestamp_ns = record_clock_.now_ns();
   const std::uint32_t payload_crc =
       options_.compute_checksums ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;

@@ -47,8 +47,9 @@ class ProducerCore {
   ClaimStatus commit(std::size_t used_bytes) noexcept;
 
   // Fills in the header and publishes the record. @pre a claim is open, used_bytes fits it.
-  // `timestamp_ns` is record_clock_'s reading for the record, taken by the caller just before it
-  // computed `payload_crc`.
+  // `timestamp_ns` is record_clock_'s reading for the record: taken by commit() before it
+  // computed `payload_crc`, and by write() when it reserved the record's space (a payload of
+  // 64 KiB or more: once it is in the file).
   ClaimStatus commit_frame(std::size_t used_bytes, std::uint32_t payload_crc, std::uint64_t timestamp_ns) noexcept;
   // Copies a payload into its frame; returns its CRC32C, or 0 with checksums off.
   std::uint32_t copy_into_frame(std::byte* to, std::span<const std::byte> payload) const noexcept;
