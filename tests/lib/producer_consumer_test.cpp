@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/tooling/synthetic.hpp"
+#include "slot_tables.hpp"
 #include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -63,6 +65,50 @@ TEST_CASE("records written are read back in order, with their metadata") {
   CHECK(records[2].timestamp_ns >= records[0].timestamp_ns);
   CHECK(consumer.position() == ring.head_position());
   CHECK(consumer.lag().bytes == 0);
+}
+
+TEST_CASE("a record's timestamp is the time of its write, or of its commit after a claim") {
+  // The record clock keeps within microseconds of CLOCK_REALTIME (record_clock.hpp); a
+  // millisecond leaves room for that and for the calls' own time.
+  constexpr std::uint64_t kSlackNs = 1'000'000;
+  constexpr std::uint64_t kFillingNs = 10 * kSlackNs;
+  const auto realtime_ns = [] {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+  };
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const std::uint64_t before_write = realtime_ns();
+  REQUIRE(producer.write(as_bytes("written")) == ClaimStatus::ok);
+  const std::uint64_t after_write = realtime_ns();
+
+  const std::uint64_t before_claim = realtime_ns();
+  const ClaimResult claim = producer.claim(6, std::chrono::seconds(10));
+  REQUIRE(claim);
+  const std::uint64_t after_claim = realtime_ns();
+  // The claim's time, which consumers age against the unblock timeout, is the claim's own.
+  const detail::OpenClaim published = detail::read_claim(detail::file_of(ring).header().producers[producer.slot()]);
+  CHECK(published.open());
+  CHECK(published.time_ns + kSlackNs >= before_claim);
+  CHECK(published.time_ns <= after_claim + kSlackNs);
+  // A caller that takes its time filling the claim: the record is stamped at its commit.
+  while (realtime_ns() < after_claim + kFillingNs) {
+  }
+  std::memcpy(claim.buffer.data(), "filled", 6);
+  const std::uint64_t before_commit = realtime_ns();
+  REQUIRE(producer.commit() == ClaimStatus::ok);
+  const std::uint64_t after_commit = realtime_ns();
+
+  std::vector<Record> records;
+  consumer.poll([&](const Record& record) { records.push_back(record); });
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].timestamp_ns + kSlackNs >= before_write);
+  CHECK(records[0].timestamp_ns <= after_write + kSlackNs);
+  CHECK(records[1].timestamp_ns + kSlackNs >= before_commit);
+  CHECK(records[1].timestamp_ns <= after_commit + kSlackNs);
 }
 
 TEST_CASE("producers and consumers attach by the file's path") {
