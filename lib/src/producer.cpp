@@ -195,6 +195,7 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
   const bool won = commit_word(claim_frame_, claim_old_word_,
                                fill_frame_header(claim_frame_, claim_position_, frame_length, payload_crc, sequence,
                                                  timestamp_ns));
+  if (won) advance_sequence(sequence, 1);
   close_claim(claim_position_ + claim_stride_);
   if (!won) return ClaimStatus::claim_lost;
   note_committed(1, used_bytes);
@@ -226,11 +227,14 @@ bool ProducerCore::commit_word(std::byte* frame, std::uint64_t old_word, std::ui
   return atomic_field(commit_word_of(frame)).compare_exchange_strong(old_word, committed, std::memory_order_seq_cst);
 }
 
+void ProducerCore::advance_sequence(std::uint64_t first_sequence, std::uint64_t records) noexcept {
+  // Relaxed: the release store that closes the claim next publishes it (publish_claim), to a
+  // consumer that finds the claim closed with an acquire load (learn_producer_sequences).
+  atomic_field(slot_->next_sequence).store(first_sequence + records, std::memory_order_relaxed);
+}
+
 void ProducerCore::note_committed(std::uint64_t records, std::uint64_t payload_bytes) noexcept {
   if (records == 0) return;
-  // Relaxed: only this producer writes its line; status readers tolerate a stale count.
-  const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
-  atomic_field(slot_->next_sequence).store(sequence + records, std::memory_order_relaxed);
   stats_.records += records;
   stats_.bytes += payload_bytes;
   // Relaxed: counts for status, written only by this producer; nothing is published with them.

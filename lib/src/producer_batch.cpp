@@ -108,6 +108,7 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   }
   // The group's commit; the release stores above come before it.
   const bool won = commit_word(claim_frame_, old_first_word, first_word);
+  if (won) advance_sequence(first_sequence, payloads.size());
   close_claim(claim_position_ + claim_stride_);
   if (!won) return 0;
   note_committed(payloads.size(), payload_bytes);
