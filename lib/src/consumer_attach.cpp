@@ -89,6 +89,7 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
   }
   attached_ = true;
   if (holds_back) hold_back_from_start();
+  view_.fill_whole_area();
 }
 
 ConsumerCore::~ConsumerCore() { detach(); }
@@ -111,6 +112,7 @@ void ConsumerCore::attach_read_only() {
   position_ = committed_ = start;
   learn_producer_sequences(start);
   attached_ = true;
+  view_.fill_whole_area();
 }
 
 // A named consumer's saved cursor beyond the head: what it had read up to there was lost.

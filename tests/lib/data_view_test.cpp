@@ -1,6 +1,7 @@
 // Data views: on tmpfs, the page tables ahead of the last access are filled, so that small
-// records do not fault page by page; on a disk, nothing ahead is touched. Over any slide, every
-// offset shows its own bytes.
+// records do not fault page by page, and a view holding the whole data area is filled whole as its
+// producer or consumer attaches; on a disk, nothing ahead is touched. Over any slide, every offset
+// shows its own bytes.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -11,7 +12,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
+
+#include <ringfile/consumer.hpp>
+#include <ringfile/producer.hpp>
 
 #include "data_view.hpp"
 #include "ring_access.hpp"
@@ -50,6 +57,39 @@ int mapped_pages(const std::byte* base, std::uint64_t from, std::uint64_t to) {
   int mapped = 0;
   for (std::uint64_t offset = from; offset < to; offset += kPage) mapped += page_mapped(base + offset) ? 1 : 0;
   return mapped;
+}
+
+// The mappings of `path` in this process of exactly `bytes`, and how many of them have all their
+// pages resident in this process's page tables (the Rss of /proc/self/smaps).
+struct WholeMappings {
+  int count = 0;
+  int all_resident = 0;
+};
+WholeMappings mappings_of(const std::filesystem::path& path, std::uint64_t bytes) {
+  std::ifstream smaps("/proc/self/smaps");
+  REQUIRE(smaps.good());
+  WholeMappings found;
+  bool counting = false;
+  std::string line;
+  while (std::getline(smaps, line)) {
+    std::istringstream fields(line);
+    std::string first;
+    fields >> first;
+    if (first.find('-') != std::string::npos && first.back() != ':') {  // a mapping's own line
+      std::string permissions, offset, device, inode, name;
+      fields >> permissions >> offset >> device >> inode >> name;
+      const auto dash = first.find('-');
+      const std::uint64_t size =
+          std::stoull(first.substr(dash + 1), nullptr, 16) - std::stoull(first.substr(0, dash), nullptr, 16);
+      counting = name == path.string() && size == bytes;
+      if (counting) found.count += 1;
+    } else if (counting && first == "Rss:") {
+      std::uint64_t kib = 0;
+      fields >> kib;
+      if (kib * 1024 == bytes) found.all_resident += 1;
+    }
+  }
+  return found;
 }
 
 // Writes the whole data area once, so that every page of the file exists in the page cache.
@@ -129,6 +169,67 @@ TEST_CASE("data view on tmpfs, default size: a small ring's data area is one win
   REQUIRE(view.at(0, 64) == base);
   // Filled in the first lap and still there after the wrap: the next lap faults nothing.
   CHECK(mapped_pages(base, capacity / 2, capacity / 2 + 128 * 1024) == 32);
+}
+
+TEST_CASE("data view on tmpfs holding the whole data area: all its page tables filled at once, on request") {
+  if (!on_tmpfs("/dev/shm")) {
+    MESSAGE("skipped: /dev/shm is not tmpfs");
+    return;
+  }
+  TempDir dir("/dev/shm");
+  // Fresh: the file's pages were never touched (the fill allocates them as it goes).
+  const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
+  const detail::RingFile& file = detail::file_of(ring);
+  const std::uint64_t capacity = file.geometry().capacity;
+  REQUIRE(file.view_bytes() >= capacity);
+  for (const auto use : {detail::DataView::Use::reading, detail::DataView::Use::writing}) {
+    CAPTURE(static_cast<int>(use));
+    detail::DataView view(file, detail::DataView::Access::read_write, use);
+    view.fill_whole_area();
+    CHECK(view.mapped_bytes() == capacity);
+    CHECK(view.window_start() == 0);
+    const std::byte* base = view.at(0, 64);
+    REQUIRE(base != nullptr);
+    CHECK(mapped_pages(base, 0, capacity) == static_cast<int>(capacity / kPage));
+    // Filled for good: a second request maps nothing again.
+    view.fill_whole_area();
+    CHECK(view.at(0, 64) == base);
+  }
+}
+
+TEST_CASE("data view on tmpfs: a producer and a consumer fill their whole-area views as they attach") {
+  if (!on_tmpfs("/dev/shm")) {
+    MESSAGE("skipped: /dev/shm is not tmpfs");
+    return;
+  }
+  TempDir dir("/dev/shm");
+  const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
+  const std::uint64_t capacity = detail::file_of(ring).geometry().capacity;
+  REQUIRE(detail::file_of(ring).view_bytes() >= capacity);
+  const std::filesystem::path path = std::filesystem::canonical(dir / "ring");
+  CHECK(mappings_of(path, capacity).count == 0);
+  const Producer producer(ring);
+  WholeMappings mapped = mappings_of(path, capacity);
+  CHECK(mapped.count == 1);
+  CHECK(mapped.all_resident == 1);
+  const Consumer consumer = Consumer::attach(ring);
+  mapped = mappings_of(path, capacity);
+  CHECK(mapped.count == 2);
+  CHECK(mapped.all_resident == 2);
+}
+
+TEST_CASE("data view on a disk: asked to fill the whole data area, it maps nothing") {
+  TempDir dir;
+  if (on_tmpfs(dir.path())) {
+    MESSAGE("skipped: the temporary directory is on tmpfs");
+    return;
+  }
+  const Ring ring = Ring::create(dir / "ring", small_ring(16 << 20), {.view_bytes = 32 << 20});
+  const detail::RingFile& file = detail::file_of(ring);
+  REQUIRE(file.view_bytes() >= file.geometry().capacity);
+  detail::DataView view(file, detail::DataView::Access::read_write);
+  view.fill_whole_area();
+  CHECK(view.mapped_bytes() == 0);
 }
 
 TEST_CASE("data view, default size: a ring on a disk is seen through sliding views of 8 MiB") {
