@@ -10,11 +10,10 @@ namespace ringfile::bench::throughput {
 std::span<const Transport> transports() {
   // Built on first use, from main: after every transport file's constants are initialised.
   static const std::vector<Transport> all = [] {
-    std::vector<Transport> list{kSlotRingTransport,     kMessageQueueTransport, kSpscQueueTransport,
-                                kSpscQueueShmTransport, kUnixSocketTransport,   kRingfileTransport,
-                                kRingfileNocrcTransport, kRingfileWriteTransport, kRingfileWriteNocrcTransport,
-                                kRingfileBatchTransport,
-                                kMemcpyLoopTransport};
+    std::vector<Transport> list{kSlotRingTransport,          kSlotRingFramedTransport, kMessageQueueTransport,
+                                kSpscQueueTransport,         kSpscQueueShmTransport,   kUnixSocketTransport,
+                                kRingfileTransport,          kRingfileNocrcTransport,  kRingfileWriteTransport,
+                                kRingfileWriteNocrcTransport, kRingfileBatchTransport,  kMemcpyLoopTransport};
 #ifdef RINGFILE_BENCH_ICEORYX
     if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxTransport);
 #endif

@@ -67,6 +67,7 @@ const Transport* find_transport(std::string_view name);
 
 // One per transport file.
 extern const Transport kSlotRingTransport;
+extern const Transport kSlotRingFramedTransport;
 extern const Transport kMessageQueueTransport;
 extern const Transport kSpscQueueTransport;
 extern const Transport kSpscQueueShmTransport;
