@@ -100,9 +100,9 @@ ClaimStatus ProducerCore::claim_status(std::size_t payload_bytes, std::chrono::n
 }
 
 ClaimResult ProducerCore::open_claim_result() const noexcept {
-  const std::span<std::byte> buffer = claim_staged_ ? std::span<std::byte>{staging_.get(), claim_payload_bytes_}
-                                                    : std::span<std::byte>{claim_frame_ + kRecordHeaderBytes,
-                                                                           claim_payload_bytes_};
+  const std::span<std::byte> buffer = claim_fill_ != ClaimFill::in_place
+                                          ? std::span<std::byte>{staging_.get(), claim_payload_bytes_}
+                                          : std::span<std::byte>{claim_frame_ + kRecordHeaderBytes, claim_payload_bytes_};
   return {ClaimStatus::ok, buffer, claim_position_};
 }
 
@@ -122,7 +122,9 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
     return ClaimStatus::would_block;
   }
   if (filler == Filler::caller && payload_bytes >= kFileWriteThreshold) {
-    claim_staged_ = staging_buffer(payload_bytes).data() != nullptr;
+    if (staging_buffer(payload_bytes).data() != nullptr) claim_fill_ = ClaimFill::staged_write;
+  } else if (filler == Filler::caller && payload_bytes >= kStagedCopyThreshold && options_.compute_checksums) {
+    if (staging_buffer(payload_bytes).data() != nullptr) claim_fill_ = ClaimFill::staged_copy;
   }
   return ClaimStatus::ok;
 }
@@ -162,7 +164,7 @@ ClaimStatus ProducerCore::claim_frames(std::uint64_t stride, std::size_t payload
 ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   if (!claim_open_) return ClaimStatus::no_claim;
   if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
-  if (claim_staged_) {
+  if (claim_fill_ == ClaimFill::staged_write) {
     const std::span<const std::byte> payload{staging_.get(), used_bytes};
     if (!write_through_file(payload)) {
       abort();
@@ -175,6 +177,10 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   // The clock first: reading it takes longer than the instructions around it, which need not
   // wait for it.
   const std::uint64_t timestamp_ns = record_clock_.now_ns();
+  if (claim_fill_ == ClaimFill::staged_copy) {
+    const std::span<const std::byte> payload{staging_.get(), used_bytes};
+    return commit_frame(used_bytes, copy_into_frame(claim_frame_ + kRecordHeaderBytes, payload), timestamp_ns);
+  }
   const std::uint32_t payload_crc =
       options_.compute_checksums ? crc32c({claim_frame_ + kRecordHeaderBytes, used_bytes}) : 0;
   return commit_frame(used_bytes, payload_crc, timestamp_ns);
@@ -294,7 +300,7 @@ std::span<std::byte> ProducerCore::staging_buffer(std::size_t payload_bytes) noe
   if (payload_bytes > kMostStagedBytes) return {};
   if (staging_bytes_ < payload_bytes) {
     // Grown to the largest claim so far, once per size: not on the path of every record.
-    staging_.reset(new (std::nothrow) std::byte[payload_bytes]);
+    staging_.reset(static_cast<std::byte*>(::operator new[](payload_bytes, std::align_val_t{4096}, std::nothrow)));
     staging_bytes_ = staging_ ? payload_bytes : 0;
     if (!staging_) return {};
   }
@@ -385,7 +391,7 @@ bool ProducerCore::open_claim(std::uint64_t position, std::uint64_t stride, std:
   claim_position_ = position;
   claim_stride_ = stride;
   claim_payload_bytes_ = payload_bytes;
-  claim_staged_ = false;
+  claim_fill_ = ClaimFill::in_place;
   // The word now there (stale, zero) is what commit or abort replaces: a consumer padding the
   // claim over replaces it first and so makes our late commit fail instead of corrupting.
   claim_old_word_ = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);

@@ -69,7 +69,13 @@ class ProducerCore {
   static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();
   // Below this a memcpy into the mapping costs less than a system call.
   static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
-  // Claims up to this size are filled in the staging buffer (staging_buffer); larger ones in place.
+  // With checksums on, claims from this size (and below kFileWriteThreshold) are filled in the
+  // staging buffer, and commit() copies them into the frame computing the CRC32C in the same
+  // pass (copy_with_crc32c), as write() does: computed over the frame after the caller filled it
+  // in place, the CRC is a second pass over the payload. Below it that pass costs less than the
+  // extra copy.
+  static constexpr std::size_t kStagedCopyThreshold = 1024;
+  // Staged claims (staging_buffer) up to this size; larger ones are filled in place.
   static constexpr std::size_t kMostStagedBytes = 16 << 20;
 
   struct Reservation {
@@ -152,13 +158,14 @@ class ProducerCore {
   // writes find the pages in memory, in large folios (Pager::fill_prepared_with_zeros).
   void note_fill_in_place() noexcept;
 
-  // Where a caller fills a large claim: a buffer of our own, written into the claimed range at
-  // commit (write_through_file). Filling the mapping itself is slower for large records: its
-  // pages were invalidated a lap ago, so each must first be created zero-filled (the paging
-  // engine pwrite()s zeros ahead of the head for that) and then faulted in one 4 KiB page at a
-  // time, where pwrite() of the payload creates them in large folios in one pass. Measured in
-  // bench/README.md ("claim + fill + commit against write()"). Empty (fill in place) when the
-  // buffer cannot be had.
+  // Where a caller fills a medium claim with checksums on (ClaimFill::staged_copy, see
+  // kStagedCopyThreshold) or a large one: a buffer of our own, copied into the frame at commit,
+  // or written into the claimed range (write_through_file). Filling the mapping itself is slower
+  // for large records: its pages were invalidated a lap ago, so each must first be created
+  // zero-filled (the paging engine pwrite()s zeros ahead of the head for that) and then faulted
+  // in one 4 KiB page at a time, where pwrite() of the payload creates them in large folios in
+  // one pass. Measured in bench/README.md ("claim + fill + commit against write()"). Empty (fill
+  // in place) when the buffer cannot be had.
   std::span<std::byte> staging_buffer(std::size_t payload_bytes) noexcept;
 
   // A large payload goes into the claimed range with pwrite(): the page cache takes it in large
@@ -233,8 +240,20 @@ class ProducerCore {
     std::uint64_t start = 0, record_position = 0, end = 0;
   } stranded_;  // a reservation left without a view (try_claim)
   bool claim_open_ = false;
-  bool claim_staged_ = false;  // the caller fills staging_, commit() writes it to the file
-  std::unique_ptr<std::byte[]> staging_;
+  // Where the caller fills the open claim: in place (the frame in the mapping), or in staging_,
+  // which commit() copies into the frame (ClaimFill::staged_copy) or writes to the file with
+  // pwrite() (ClaimFill::staged_write).
+  enum class ClaimFill { in_place, staged_copy, staged_write };
+  ClaimFill claim_fill_ = ClaimFill::in_place;
+  // Page-aligned: glibc's memcpy of a few KiB (rep movsb) into a buffer 8 or 16 bytes past its
+  // source modulo 4 KiB took 190-220 ns a 4 KiB copy here against 55-70 at other distances (AMD
+  // EPYC), and a staging buffer allocated next to the caller's source buffer of the same size sits
+  // just there (ringfile-bench-throughput: 0.46-0.58 M records/s of 4 KiB instead of 2.2-2.4 M).
+  // Page-aligned, only a source in the last bytes of a page meets it.
+  struct PageAlignedDelete {
+    void operator()(std::byte* bytes) const noexcept { ::operator delete[](bytes, std::align_val_t{4096}); }
+  };
+  std::unique_ptr<std::byte[], PageAlignedDelete> staging_;
   std::size_t staging_bytes_ = 0;
   std::byte* claim_frame_ = nullptr;
   std::uint64_t claim_position_ = 0;

@@ -384,12 +384,20 @@ TEST_CASE("earliest after many laps starts at the oldest intact record") {
 
 namespace {
 
-// Six laps of a 1 MiB ring, with and without the paging engine, of records of 64 KiB and up (the
-// sizes that reach the file with pwrite). `write_next(producer, index, sequence)` writes (or
-// aborts) the index-th record, numbering what it publishes from `sequence` on; a consumer
-// following in the same thread checks every record.
+// Record sizes from `smallest` to `smallest + spread` (exclusive), varied record by record.
+struct RecordSizes {
+  std::size_t smallest;
+  std::size_t spread;
+};
+// 64 KiB and up: the sizes that reach the file with pwrite.
+constexpr RecordSizes kLargeRecords{64 * 1024, 190 * 1024};
+
+// Six laps of a 1 MiB ring, with and without the paging engine, of records of `sizes`.
+// `write_next(producer, size, index, sequence)` writes (or aborts) the index-th record,
+// numbering what it publishes from `sequence` on; a consumer following in the same thread checks
+// every record.
 template <typename WriteNext>
-void run_large_records_over_laps(WriteNext write_next) {
+void run_records_over_laps(RecordSizes sizes, const ProducerOptions& producer_options, WriteNext write_next) {
   TempDir dir;
   const std::uint64_t capacity = 1 << 20;
   for (const PagingStrategy paging : {PagingStrategy::none, PagingStrategy::punch_hole}) {
@@ -398,11 +406,11 @@ void run_large_records_over_laps(WriteNext write_next) {
     options.paging = paging;
     Ring ring = Ring::create(dir / (paging == PagingStrategy::none ? "plain" : "punched"), options);
     Consumer consumer = Consumer::attach(ring, {});
-    Producer producer(ring);
+    Producer producer(ring, producer_options);
     SyntheticVerifier verifier;
     std::uint64_t sequence = 0;
     for (std::uint64_t index = 0; ring.head_position() < 6 * capacity; ++index) {
-      write_next(producer, 64 * 1024 + (index * 7919) % (190 * 1024), index, sequence);
+      write_next(producer, sizes.smallest + (index * 7919) % sizes.spread, index, sequence);
       const PollResult polled = consumer.poll([&](const Record& delivered) { verifier.check(delivered.payload); });
       REQUIRE(polled.status == PollStatus::ok);  // the payload CRC32C matched
     }
@@ -413,11 +421,26 @@ void run_large_records_over_laps(WriteNext write_next) {
   }
 }
 
+// Fills the index-th claim and commits it whole or in part, or aborts it.
+void fill_claim(Producer& producer, std::size_t size, std::uint64_t index, std::uint64_t& sequence) {
+  ClaimResult claim = producer.claim(size, std::chrono::seconds(10));
+  REQUIRE(claim.status == ClaimStatus::ok);
+  REQUIRE(claim.buffer.size() == size);
+  if (index % 5 == 4) {
+    fill_synthetic(claim.buffer, 3, sequence + 1000);  // never published
+    REQUIRE(producer.abort() == ClaimStatus::ok);
+    return;
+  }
+  const std::size_t used = index % 3 == 2 ? size / 2 : size;
+  fill_synthetic(claim.buffer.first(used), 3, sequence++);
+  REQUIRE(producer.commit(used) == ClaimStatus::ok);
+}
+
 }  // namespace
 
 TEST_CASE("large records written by copy go through the file and arrive intact, over many laps") {
   std::vector<std::byte> record;
-  run_large_records_over_laps([&](Producer& producer, std::size_t size, std::uint64_t, std::uint64_t& sequence) {
+  run_records_over_laps(kLargeRecords, {}, [&](Producer& producer, std::size_t size, std::uint64_t, std::uint64_t& sequence) {
     record.resize(size);
     fill_synthetic(record, 3, sequence++);
     REQUIRE(producer.write(record, std::chrono::seconds(10)) == ClaimStatus::ok);
@@ -425,19 +448,17 @@ TEST_CASE("large records written by copy go through the file and arrive intact, 
 }
 
 TEST_CASE("large claims filled by the caller arrive intact, committed whole or in part, or aborted") {
-  run_large_records_over_laps([](Producer& producer, std::size_t size, std::uint64_t index, std::uint64_t& sequence) {
-    ClaimResult claim = producer.claim(size, std::chrono::seconds(10));
-    REQUIRE(claim.status == ClaimStatus::ok);
-    REQUIRE(claim.buffer.size() == size);
-    if (index % 5 == 4) {
-      fill_synthetic(claim.buffer, 3, sequence + 1000);  // never published
-      REQUIRE(producer.abort() == ClaimStatus::ok);
-      return;
-    }
-    const std::size_t used = index % 3 == 2 ? size / 2 : size;
-    fill_synthetic(claim.buffer.first(used), 3, sequence++);
-    REQUIRE(producer.commit(used) == ClaimStatus::ok);
-  });
+  run_records_over_laps(kLargeRecords, {}, fill_claim);
+}
+
+TEST_CASE("medium claims, filled in a buffer of the producer's and copied in with their checksum, arrive intact") {
+  // From 1 KiB with checksums on, a claim's buffer is the producer's own and commit copies it
+  // into the frame; without checksums, and below 1 KiB, it is the frame itself. Sizes across both
+  // thresholds (1 KiB and 64 KiB), committed whole or in part, or aborted.
+  for (const bool checksums : {true, false}) {
+    CAPTURE(checksums);
+    run_records_over_laps({700, 70 * 1024}, {.compute_checksums = checksums}, fill_claim);
+  }
 }
 
 TEST_CASE("a reservation left without a view (memory exhausted) is padded over at the next claim, never left a hole") {
