@@ -470,6 +470,14 @@ TEST_CASE("a reservation left without a view (memory exhausted) is padded over a
   std::uint64_t sequence = 0;
   fill_synthetic(record, 1, sequence++);
   REQUIRE(producer.write(record) == ClaimStatus::ok);  // the first view is mapped
+  {
+    // A claim of this size is filled in a buffer of the producer's (checksums on): allocated at
+    // the first such claim, so here, before the limit below.
+    ClaimResult claim = producer.try_claim(record.size());
+    REQUIRE(claim.status == ClaimStatus::ok);
+    fill_synthetic(claim.buffer, 1, sequence++);
+    REQUIRE(producer.commit() == ClaimStatus::ok);
+  }
   // No address space for a view: claims go on inside the mapped one, and the first that needs
   // the next view fails. The limit is a view below what is mapped now, because a producer
   // unmaps its view before it maps the next (or extends it in place, which needs more still).
