@@ -121,10 +121,13 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
     stranded_ = {true, reservation.start, reservation.record_position, reservation.record_position + stride};
     return ClaimStatus::would_block;
   }
-  if (filler == Filler::caller && payload_bytes >= kFileWriteThreshold) {
-    if (staging_buffer(payload_bytes).data() != nullptr) claim_fill_ = ClaimFill::staged_write;
-  } else if (filler == Filler::caller && payload_bytes >= kStagedCopyThreshold && options_.compute_checksums) {
-    if (staging_buffer(payload_bytes).data() != nullptr) claim_fill_ = ClaimFill::staged_copy;
+  if (filler == Filler::caller) {
+    const ClaimFill wanted = payload_bytes >= kFileWriteThreshold ? ClaimFill::staged_write
+                             : payload_bytes >= kStagedCopyThreshold && options_.compute_checksums
+                                 ? ClaimFill::staged_copy
+                                 : ClaimFill::in_place;
+    // Without the buffer (no memory for it), the caller fills the claim in place.
+    if (wanted != ClaimFill::in_place && staging_buffer(payload_bytes).data() != nullptr) claim_fill_ = wanted;
   }
   return ClaimStatus::ok;
 }

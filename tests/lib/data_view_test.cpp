@@ -39,6 +39,13 @@ bool on_tmpfs(const std::filesystem::path& path) {
   return ::statfs(path.c_str(), &filesystem) == 0 && static_cast<unsigned long>(filesystem.f_type) == TMPFS_MAGIC;
 }
 
+// Whether the tests that need a ring on tmpfs can make one in /dev/shm; says so when not.
+bool shm_is_tmpfs() {
+  if (on_tmpfs("/dev/shm")) return true;
+  MESSAGE("skipped: /dev/shm is not tmpfs");
+  return false;
+}
+
 // Whether this process's page tables map the page at `address` (bit 63 of its /proc/self/pagemap
 // entry; readable without privileges, unlike the frame numbers).
 bool page_mapped(const std::byte* address) {
@@ -105,10 +112,7 @@ void fill_file(const Ring& ring) {
 }  // namespace
 
 TEST_CASE("data view on tmpfs: the page tables ahead of an access are filled, within the window, and kept over a slide") {
-  if (!on_tmpfs("/dev/shm")) {
-    MESSAGE("skipped: /dev/shm is not tmpfs");
-    return;
-  }
+  if (!shm_is_tmpfs()) return;
   TempDir dir("/dev/shm");
   const Ring ring = Ring::create(dir / "ring", small_ring(16 << 20), {.view_bytes = kView});
   fill_file(ring);
@@ -142,10 +146,7 @@ TEST_CASE("data view on tmpfs: the page tables ahead of an access are filled, wi
 }
 
 TEST_CASE("data view on tmpfs, default size: a small ring's data area is one window, its page tables kept over the wrap") {
-  if (!on_tmpfs("/dev/shm")) {
-    MESSAGE("skipped: /dev/shm is not tmpfs");
-    return;
-  }
+  if (!shm_is_tmpfs()) return;
   TempDir dir("/dev/shm");
   const Ring ring = Ring::create(dir / "ring", small_ring(16 << 20));
   fill_file(ring);
@@ -172,10 +173,7 @@ TEST_CASE("data view on tmpfs, default size: a small ring's data area is one win
 }
 
 TEST_CASE("data view on tmpfs holding the whole data area: all its page tables filled at once, on request") {
-  if (!on_tmpfs("/dev/shm")) {
-    MESSAGE("skipped: /dev/shm is not tmpfs");
-    return;
-  }
+  if (!shm_is_tmpfs()) return;
   TempDir dir("/dev/shm");
   // Fresh: the file's pages were never touched (the fill allocates them as it goes).
   const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
@@ -198,10 +196,7 @@ TEST_CASE("data view on tmpfs holding the whole data area: all its page tables f
 }
 
 TEST_CASE("data view on tmpfs: a producer and a consumer fill their whole-area views as they attach") {
-  if (!on_tmpfs("/dev/shm")) {
-    MESSAGE("skipped: /dev/shm is not tmpfs");
-    return;
-  }
+  if (!shm_is_tmpfs()) return;
   TempDir dir("/dev/shm");
   const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
   const std::uint64_t capacity = detail::file_of(ring).geometry().capacity;
