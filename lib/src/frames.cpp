@@ -21,6 +21,28 @@ bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
       .compare_exchange_strong(expected_word, padding, std::memory_order_seq_cst);
 }
 
+bool commit_claimed_frame(std::byte* frame, std::uint64_t word) noexcept {
+  auto commit_word = atomic_field(commit_word_of(frame));
+  // A first guess at what is there: zeros, as in a new file or a prepared range. A failed CAS
+  // returns what is there and leaves the line ours, so a wrong guess costs a second CAS in this
+  // core's cache, not another transfer.
+  std::uint64_t found = 0;
+  // seq_cst: release publishes header and payload to consumers' acquire load of the commit
+  // word; the total order with the data-waiter count (wakeups.hpp) is the Dekker pairing with a
+  // consumer that registers as a sleeper and then re-checks this word.
+  while (!commit_word.compare_exchange_strong(found, word, std::memory_order_seq_cst)) {
+    // Nobody but a consumer padding the claim over writes this word while the claim is open,
+    // and it writes padding of this lap (pad_over): anything else is an earlier lap's bytes.
+    // (Payload of an earlier lap that reads as this lap's padding, against a salted 24-bit tag,
+    // reads as padding to consumers as well.)
+    if (format::commit_word_type(found) == static_cast<std::uint8_t>(FrameType::padding) &&
+        format::commit_word_tag(found) == format::commit_word_tag(word)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
                    const Geometry& geometry) noexcept {
   // Relaxed: only the value the CAS in pad_over expects; that seq_cst CAS does the ordering.

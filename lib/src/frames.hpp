@@ -91,6 +91,14 @@ inline FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geom
 bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
               std::uint64_t expected_word, const Geometry& geometry) noexcept;
 
+// The producer's commit of the claim that starts with `frame`: replaces the frame's commit word
+// by `word` (its record, or padding when the claim is aborted), unless a consumer padded the
+// claim over first (after the unblock timeout; then it returns false and the padding stays).
+// The word it replaces, whatever an earlier lap or the preparation left there, is not loaded
+// beforehand: a consumer that keeps up spins on this very line, and a load at the claim fetched
+// the line once to read it and again, to own it, at the commit (see producer.cpp).
+bool commit_claimed_frame(std::byte* frame, std::uint64_t word) noexcept;
+
 // Writes a committed padding frame on space this caller owns (its own reservation).
 void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
                    const Geometry& geometry) noexcept;

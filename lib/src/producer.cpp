@@ -202,9 +202,8 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
   }
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
-  const bool won = commit_word(claim_frame_, claim_old_word_,
-                               fill_frame_header(claim_frame_, claim_position_, frame_length, payload_crc, sequence,
-                                                 timestamp_ns));
+  const bool won = commit_claimed_frame(
+      claim_frame_, fill_frame_header(claim_frame_, claim_position_, frame_length, payload_crc, sequence, timestamp_ns));
   if (won) advance_sequence(sequence, 1);
   close_claim(claim_position_ + claim_stride_);
   if (!won) return ClaimStatus::claim_lost;
@@ -229,14 +228,6 @@ std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t po
                                   geometry_.tag_of(position), options_.compute_checksums ? format::kChecksummedFlag : 0);
 }
 
-bool ProducerCore::commit_word(std::byte* frame, std::uint64_t old_word, std::uint64_t committed) noexcept {
-  // seq_cst: release publishes header and payload to consumers' acquire load of the commit
-  // word; the total order with the data-waiter count (note_committed) is the Dekker pairing with
-  // a consumer that registers as a sleeper and then re-checks this word. It fails when a
-  // consumer padded the claim over after the unblock timeout.
-  return atomic_field(commit_word_of(frame)).compare_exchange_strong(old_word, committed, std::memory_order_seq_cst);
-}
-
 void ProducerCore::advance_sequence(std::uint64_t first_sequence, std::uint64_t records) noexcept {
   // Relaxed: the release store that closes the claim next publishes it (publish_claim), to a
   // consumer that finds the claim closed with an acquire load (learn_producer_sequences).
@@ -259,7 +250,11 @@ void ProducerCore::note_committed(std::uint64_t records, std::uint64_t payload_b
 
 ClaimStatus ProducerCore::abort() noexcept {
   if (!claim_open_) return ClaimStatus::no_claim;
-  const bool won = pad_over(claim_frame_, claim_position_, claim_stride_, claim_old_word_, geometry_);
+  // Relaxed: published by the commit of the padding below, as pad_over does.
+  atomic_field(header_of(claim_frame_).position).store(claim_position_, std::memory_order_relaxed);
+  const bool won = commit_claimed_frame(
+      claim_frame_, format::make_commit_word(static_cast<std::uint32_t>(claim_stride_), FrameType::padding,
+                                             geometry_.tag_of(claim_position_)));
   close_claim(claim_position_ + claim_stride_);
   if (!won) return ClaimStatus::claim_lost;
   wake_data_waiters();
@@ -395,9 +390,6 @@ bool ProducerCore::open_claim(std::uint64_t position, std::uint64_t stride, std:
   claim_stride_ = stride;
   claim_payload_bytes_ = payload_bytes;
   claim_fill_ = ClaimFill::in_place;
-  // The word now there (stale, zero) is what commit or abort replaces: a consumer padding the
-  // claim over replaces it first and so makes our late commit fail instead of corrupting.
-  claim_old_word_ = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);
   claim_open_ = true;
   return true;
 }

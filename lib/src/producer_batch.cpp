@@ -79,9 +79,6 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   // whole group lost; nobody has read any of it. Each CAS drains the store buffer and waits for
   // the frame's line to come back from a consumer spinning on it; one per group instead of one
   // per record lets the copies of the group's frames overlap.
-  // The word now in the first frame's place, read right after the reservation as open_claim
-  // does for one: the value the CAS expects. Relaxed: that seq_cst CAS does the ordering.
-  const std::uint64_t old_first_word = atomic_field(commit_word_of(claim_frame_)).load(std::memory_order_relaxed);
   note_fill_in_place();
   // One timestamp for the group, the reservation's: its records are written together, now.
   const std::uint64_t timestamp_ns = claim_time_ns_;
@@ -107,7 +104,7 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
     offset += format::frame_stride(kRecordHeaderBytes + payload.size());
   }
   // The group's commit; the release stores above come before it.
-  const bool won = commit_word(claim_frame_, old_first_word, first_word);
+  const bool won = commit_claimed_frame(claim_frame_, first_word);
   if (won) advance_sequence(first_sequence, payloads.size());
   close_claim(claim_position_ + claim_stride_);
   if (!won) return 0;

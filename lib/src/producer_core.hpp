@@ -120,9 +120,6 @@ class ProducerCore {
                                   std::uint32_t payload_crc, std::uint64_t sequence,
                                   std::uint64_t timestamp_ns) const noexcept;
 
-  // THE COMMIT: replaces the frame's commit word `old_word` by `committed` (fill_frame_header's).
-  // False when the word was no longer `old_word`: a consumer padded the frame over.
-  static bool commit_word(std::byte* frame, std::uint64_t old_word, std::uint64_t committed) noexcept;
 
   // After `records` frames were committed with sequences from `first_sequence` on: the slot's
   // next sequence follows them. Before the claim closes: a consumer attaching at the head takes
@@ -259,7 +256,6 @@ class ProducerCore {
   std::uint64_t claim_position_ = 0;
   std::uint64_t claim_stride_ = 0;
   std::size_t claim_payload_bytes_ = 0;
-  std::uint64_t claim_old_word_ = 0;
   std::uint64_t claim_time_ns_ = 0;  // the reservation's reading of record_clock_
 };
 

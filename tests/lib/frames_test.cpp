@@ -1,0 +1,92 @@
+// The producer's commit of a claimed frame (frames.cpp): it replaces whatever an earlier lap left
+// in the frame without having loaded it first, and fails only when a consumer padded the claim
+// over in this lap.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "frames.hpp"
+#include "ring_file.hpp"
+
+namespace ringfile::detail {
+namespace {
+
+using format::FrameType;
+
+constexpr std::uint64_t kCapacity = 1 << 20;
+constexpr std::uint64_t kPosition = 5 * kCapacity + 4096;  // lap 5
+
+Geometry geometry() {
+  Geometry geometry;
+  geometry.set_capacity(kCapacity);
+  geometry.lap_tag_salt = 0x5a17ed;
+  return geometry;
+}
+
+// A frame's bytes, aligned as in the mapping.
+struct alignas(64) FrameBytes {
+  std::array<std::byte, 128> bytes{};
+  std::byte* data() { return bytes.data(); }
+  std::uint64_t word() { return commit_word_of(data()); }
+};
+
+std::uint64_t record_word(const Geometry& geometry, std::uint64_t position) {
+  return format::make_commit_word(64, FrameType::data, geometry.tag_of(position), format::kChecksummedFlag);
+}
+
+std::uint64_t padding_word(const Geometry& geometry, std::uint64_t position, std::uint32_t length) {
+  return format::make_commit_word(length, FrameType::padding, geometry.tag_of(position));
+}
+
+TEST_CASE("a claimed frame commits over whatever an earlier lap or the preparation left in it") {
+  const Geometry ring = geometry();
+  const std::uint64_t committed = record_word(ring, kPosition);
+  const std::uint64_t earlier_lap = kPosition - kCapacity;
+  const std::uint64_t stale_words[] = {
+      0,                                        // a new file, a prepared (zero-filled) range
+      record_word(ring, earlier_lap),           // the previous lap's record at this offset
+      padding_word(ring, earlier_lap, 104),     // the previous lap's padding at this offset
+      padding_word(ring, kPosition - 4 * kCapacity, 64),  // an older lap's
+      0x0123456789abcdefULL,                    // the middle of an earlier lap's payload
+      record_word(ring, kPosition),             // payload bytes that happen to read as this lap's record
+  };
+  for (const std::uint64_t stale : stale_words) {
+    CAPTURE(stale);
+    FrameBytes frame;
+    std::memcpy(frame.data(), &stale, sizeof stale);
+    CHECK(commit_claimed_frame(frame.data(), committed));
+    CHECK(frame.word() == committed);
+  }
+}
+
+TEST_CASE("an aborted claim commits padding over an earlier lap's bytes") {
+  const Geometry ring = geometry();
+  const std::uint64_t padding = padding_word(ring, kPosition, 104);
+  FrameBytes frame;
+  const std::uint64_t stale = record_word(ring, kPosition - kCapacity);
+  std::memcpy(frame.data(), &stale, sizeof stale);
+  CHECK(commit_claimed_frame(frame.data(), padding));
+  CHECK(frame.word() == padding);
+}
+
+TEST_CASE("a claim a consumer padded over in this lap does not commit, and the padding stays") {
+  const Geometry ring = geometry();
+  for (const std::uint64_t stale : {std::uint64_t{0}, record_word(ring, kPosition - kCapacity)}) {
+    CAPTURE(stale);
+    FrameBytes frame;
+    std::memcpy(frame.data(), &stale, sizeof stale);
+    // As a consumer does once the claim outlived the unblock timeout: from what it found there.
+    REQUIRE(pad_over(frame.data(), kPosition, 104, stale, ring));
+    const std::uint64_t padded = frame.word();
+    CHECK(!commit_claimed_frame(frame.data(), record_word(ring, kPosition)));
+    CHECK(frame.word() == padded);
+    // The claim's own abort fails the same way.
+    CHECK(!commit_claimed_frame(frame.data(), padding_word(ring, kPosition, 104)));
+    CHECK(frame.word() == padded);
+  }
+}
+
+}  // namespace
+}  // namespace ringfile::detail
