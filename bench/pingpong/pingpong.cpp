@@ -13,9 +13,10 @@ namespace ringfile::bench::pingpong {
 std::span<const PingPongMode> modes() {
   // Built on first use, from main: after every mode file's constants are initialised.
   static const std::vector<PingPongMode> all = [] {
-    std::vector<PingPongMode> list{kSlotSpinMode,         kFutexMode,        kRingfileSpinMode,
-                                   kRingfileDefaultMode,  kRingfileSleepMode, kSpscQueueSpinMode,
-                                   kMessageQueueSpinMode, kMessageQueueMode,  kUnixSocketSpinMode,
+    std::vector<PingPongMode> list{kSlotSpinMode,          kSlotFramedSpinMode,    kFutexMode,
+                                   kRingfileSpinMode,      kRingfileWriteSpinMode, kRingfileNocrcSpinMode,
+                                   kRingfileDefaultMode,   kRingfileSleepMode,     kSpscQueueSpinMode,
+                                   kMessageQueueSpinMode,  kMessageQueueMode,      kUnixSocketSpinMode,
                                    kUnixSocketMode};
 #ifdef RINGFILE_BENCH_ICEORYX
     if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxSpinMode);

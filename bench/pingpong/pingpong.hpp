@@ -56,10 +56,13 @@ std::span<const PingPongMode> modes();
 const PingPongMode* find_mode(std::string_view name);
 
 extern const PingPongMode kSlotSpinMode;
+extern const PingPongMode kSlotFramedSpinMode;
 extern const PingPongMode kFutexMode;
 extern const PingPongMode kRingfileSpinMode;
 extern const PingPongMode kRingfileDefaultMode;
 extern const PingPongMode kRingfileSleepMode;
+extern const PingPongMode kRingfileWriteSpinMode;
+extern const PingPongMode kRingfileNocrcSpinMode;
 extern const PingPongMode kSpscQueueSpinMode;
 extern const PingPongMode kMessageQueueMode;
 extern const PingPongMode kMessageQueueSpinMode;

@@ -6,6 +6,9 @@
 //   ringfile_spin     IdleStrategy::busy_spin
 //   ringfile_default  IdleStrategy::spin_then_sleep (the default)
 //   ringfile_sleep    IdleStrategy::sleep
+// and, to show where a busy-spin hop's time goes, two variants of ringfile_spin:
+//   ringfile_write_spin  Producer::write from the sender's buffer instead of claim / commit
+//   ringfile_nocrc_spin  checksums off on both sides
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,14 +38,28 @@ struct RingPaths {
   std::string pong;
 };
 
+// How a mode uses the library.
+struct Variant {
+  const char* name;
+  IdleStrategy idle;
+  bool checksums = true;
+  bool write = false;  // Producer::write from the sender's buffer, else claim / commit
+};
+
 // One side's ends: a producer on one ring and a consumer on the other, attached from the start.
 class Side {
  public:
-  Side(const std::string& send_path, const std::string& receive_path, IdleStrategy idle)
-      : producer_(send_path, producer_options(idle)),
-        consumer_(Consumer::attach(receive_path, consumer_options(idle))) {}
+  Side(const std::string& send_path, const std::string& receive_path, const Variant& variant)
+      : producer_(send_path, producer_options(variant)),
+        consumer_(Consumer::attach(receive_path, consumer_options(variant))),
+        write_(variant.write) {}
 
-  bool send(std::uint64_t sequence, std::span<const std::byte> bytes) noexcept {
+  // Sends `bytes` stamped with `sequence` (the stamp written into them first when written whole).
+  bool send(std::uint64_t sequence, std::span<std::byte> bytes) noexcept {
+    if (write_) {
+      stamp_record(bytes.data(), sequence);
+      return producer_.write(bytes, kPeerTimeout) == ClaimStatus::ok;
+    }
     const ClaimResult claim = producer_.claim(bytes.size(), kPeerTimeout);
     if (!claim) return false;
     std::memcpy(claim.buffer.data(), bytes.data(), bytes.size());
@@ -67,23 +84,26 @@ class Side {
   }
 
  private:
-  static ProducerOptions producer_options(IdleStrategy idle) {
+  static ProducerOptions producer_options(const Variant& variant) {
     ProducerOptions options;
-    options.idle = idle;
+    options.idle = variant.idle;
+    options.compute_checksums = variant.checksums;
     return options;
   }
-  static ConsumerOptions consumer_options(IdleStrategy idle) {
+  static ConsumerOptions consumer_options(const Variant& variant) {
     ConsumerOptions options;
     options.start = StartFrom::earliest;
-    options.idle = idle;
+    options.idle = variant.idle;
+    options.verify_checksums = variant.checksums;
     return options;
   }
 
   Producer producer_;
   Consumer consumer_;
+  bool write_ = false;
 };
 
-PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, const char* name) {
+PingPongResult run_ringfile(const PingPongConfig& config, const Variant& variant) {
   const std::string stem = "/dev/shm/ringfile-bench-pingpong-" + std::to_string(::getpid());
   const RingPaths paths{stem + "-ping.ring", stem + "-pong.ring"};
   PingPongResult result;
@@ -98,7 +118,7 @@ PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, con
     const auto echo = [&] {
       // Created in the echo process: producers run housekeeping threads, which a fork would not
       // carry over.
-      Side side(paths.pong, paths.ping, idle);
+      Side side(paths.pong, paths.ping, variant);
       std::vector<std::byte> record;
       record.reserve(config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
@@ -113,11 +133,11 @@ PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, con
     std::vector<std::byte> answer;
     answer.reserve(config.record_bytes);
     result = run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-      if (!side) side.emplace(paths.ping, paths.pong, idle);
+      if (!side) side.emplace(paths.ping, paths.pong, variant);
       return side->send(sequence, record) && side->receive(sequence, answer, answer_sent_ns);
     });
   } catch (const std::exception& failure) {
-    result.error = std::string(name) + ": " + failure.what();
+    result.error = std::string(variant.name) + ": " + failure.what();
   }
   std::error_code ignored;
   std::filesystem::remove(paths.ping, ignored);
@@ -126,13 +146,19 @@ PingPongResult run_ringfile(const PingPongConfig& config, IdleStrategy idle, con
 }
 
 PingPongResult run_ringfile_spin(const PingPongConfig& config) {
-  return run_ringfile(config, IdleStrategy::busy_spin, "ringfile_spin");
+  return run_ringfile(config, {"ringfile_spin", IdleStrategy::busy_spin});
 }
 PingPongResult run_ringfile_default(const PingPongConfig& config) {
-  return run_ringfile(config, IdleStrategy::spin_then_sleep, "ringfile_default");
+  return run_ringfile(config, {"ringfile_default", IdleStrategy::spin_then_sleep});
 }
 PingPongResult run_ringfile_sleep(const PingPongConfig& config) {
-  return run_ringfile(config, IdleStrategy::sleep, "ringfile_sleep");
+  return run_ringfile(config, {"ringfile_sleep", IdleStrategy::sleep});
+}
+PingPongResult run_ringfile_write_spin(const PingPongConfig& config) {
+  return run_ringfile(config, {"ringfile_write_spin", IdleStrategy::busy_spin, true, true});
+}
+PingPongResult run_ringfile_nocrc_spin(const PingPongConfig& config) {
+  return run_ringfile(config, {"ringfile_nocrc_spin", IdleStrategy::busy_spin, false, false});
 }
 
 }  // namespace
@@ -153,6 +179,18 @@ const PingPongMode kRingfileSleepMode{
     "ringfile_sleep",
     "as ringfile_spin with IdleStrategy::sleep",
     run_ringfile_sleep,
+};
+
+const PingPongMode kRingfileWriteSpinMode{
+    "ringfile_write_spin",
+    "as ringfile_spin with Producer::write from the sender's buffer instead of claim / commit",
+    run_ringfile_write_spin,
+};
+
+const PingPongMode kRingfileNocrcSpinMode{
+    "ringfile_nocrc_spin",
+    "as ringfile_spin with checksums off on both sides",
+    run_ringfile_nocrc_spin,
 };
 
 }  // namespace ringfile::bench::pingpong

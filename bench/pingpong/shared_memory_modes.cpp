@@ -5,6 +5,13 @@
 // sequence number on the slot's own cache line; the other side spins on that line, reads the
 // record in place and answers the same way through the other slot.
 //
+// `slot_framed_spin`: slot_spin with the record in ringfile's frame (record_header.hpp): the
+// sender fills the 40-byte header (position, a timestamp read from the TSC as ringfile's
+// producer does, sequence, the payload's CRC32C) and commits it with a seq_cst compare-and-swap
+// of its commit word, as ringfile's producer does; the receiver spins on that word and checks the
+// CRC. What the frame's own per-record work costs, without the ring's: no reservation, claims
+// table, cursors or sleepers.
+//
 // `futex`, the bare sleeping wait: one 32-bit word each way; a send stores the sequence number
 // and calls FUTEX_WAKE, the receiver sleeps in FUTEX_WAIT until the word changes. No record
 // bytes (the send stamp only, beside the word), no spinning first: the floor for any wait that
@@ -15,13 +22,20 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <new>
 #include <span>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
 #include "pingpong/pingpong.hpp"
+#include "ringfile/crc32c.hpp"
+#include "ringfile/format/record_header.hpp"
 #include "ringfile/system/clock.hpp"
 #include "ringfile/system/shared_memory.hpp"
 #include "support/spin_wait.hpp"
@@ -98,6 +112,83 @@ PingPongResult run_slot_spin(const PingPongConfig& config) {
   }
 }
 
+// --- slot_framed_spin ---
+
+// One direction: one frame, 64-byte aligned, with its commit word on the line the receiver spins on.
+struct FramedChannel {
+  std::byte* frame;
+  std::size_t record_bytes;
+
+  format::RecordHeader& header() const noexcept { return *reinterpret_cast<format::RecordHeader*>(frame); }
+  std::byte* payload() const noexcept { return frame + format::kRecordHeaderBytes; }
+  std::atomic_ref<std::uint64_t> commit_word() const noexcept {
+    return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(frame));
+  }
+  // The word that commits `sequence`'s frame: the sequence stands in for ringfile's lap tag, so
+  // that each record's word differs from the last.
+  std::uint64_t word_of(std::uint64_t sequence) const noexcept {
+    return format::make_commit_word(static_cast<std::uint32_t>(format::kRecordHeaderBytes + record_bytes),
+                                    format::FrameType::data, static_cast<std::uint32_t>(sequence + 1),
+                                    format::kChecksummedFlag);
+  }
+
+  static std::uint64_t timestamp() noexcept {
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    return system::monotonic_ns();
+#endif
+  }
+
+  void send(std::uint64_t sequence, std::span<const std::byte> bytes) const noexcept {
+    std::memcpy(payload(), bytes.data(), record_bytes);
+    stamp_record(payload(), sequence);
+    format::RecordHeader& fields = header();
+    fields.position = sequence;
+    fields.timestamp_ns = timestamp();
+    fields.producer_sequence = sequence;
+    fields.payload_crc32c = crc32c({payload(), record_bytes});
+    // The word this sender committed last: the only writer knows it.
+    std::uint64_t last = sequence == 0 ? 0 : word_of(sequence - 1);
+    // seq_cst: as ringfile's commit (release for the frame's bytes above).
+    commit_word().compare_exchange_strong(last, word_of(sequence), std::memory_order_seq_cst);
+  }
+
+  bool receive(std::uint64_t sequence, std::uint64_t& sent_ns) const noexcept {
+    SpinGuard guard;
+    // acquire: pairs with the sender's compare-and-swap; the frame's bytes are complete.
+    while (commit_word().load(std::memory_order_acquire) != word_of(sequence)) {
+      if (!guard.keep_spinning()) return false;
+    }
+    if (crc32c({payload(), record_bytes}) != header().payload_crc32c) return false;
+    return carries({payload(), record_bytes}, sequence, &sent_ns);
+  }
+};
+
+PingPongResult run_slot_framed_spin(const PingPongConfig& config) {
+  try {
+    const std::size_t direction_bytes = padded(format::frame_stride(format::kRecordHeaderBytes + config.record_bytes));
+    const system::SharedMemory mapping(2 * direction_bytes, "the framed slots");
+    const FramedChannel ping{mapping.data(), config.record_bytes};
+    const FramedChannel pong{mapping.data() + direction_bytes, config.record_bytes};
+    std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
+    const auto echo = [&] {
+      for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+        std::uint64_t ignored = 0;
+        if (!ping.receive(sequence, ignored)) return false;
+        pong.send(sequence, std::span<const std::byte>(ping.payload(), config.record_bytes));
+      }
+      return true;
+    };
+    return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
+      ping.send(sequence, record);
+      return pong.receive(sequence, answer_sent_ns);
+    });
+  } catch (const std::exception& failure) {
+    return {std::string("slot_framed_spin: ") + failure.what(), {}, {}};
+  }
+}
+
 // --- futex ---
 
 struct alignas(kCacheLineBytes) FutexWord {
@@ -165,6 +256,12 @@ const PingPongMode kSlotSpinMode{
     "slot_spin",
     "the ceiling: a one-slot SPSC ring each way in shared memory, busy spin",
     run_slot_spin,
+};
+
+const PingPongMode kSlotFramedSpinMode{
+    "slot_framed_spin",
+    "slot_spin carrying ringfile's frame: header, TSC stamp, CRC32C, compare-and-swap commit",
+    run_slot_framed_spin,
 };
 
 const PingPongMode kFutexMode{
