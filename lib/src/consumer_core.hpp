@@ -61,6 +61,12 @@ class ConsumerCore {
   void skip_damage() noexcept;
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
   bool poll_has_work() noexcept;
+  // A watch on the commit word of the frame at position_ (empty when no view can be had now).
+  // @pre position_ stays where it is while the watch is used (the view keeps its frame mapped).
+  CommitWordWatch watch_next_frame() noexcept;
+  // wait's first spin: up to kQuickLooks looks at the watched word, a pause apart, reading no
+  // clock. True when a poll has work.
+  bool quick_spin(CommitWordWatch& watch) noexcept;
 
   // read_frame, where a frame a producer has claimed never reads as corrupt: until its commit,
   // what is there is an earlier lap's bytes, and 8 of them may pass for a commit word of this

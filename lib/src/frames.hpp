@@ -86,6 +86,33 @@ inline FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geom
   return fail("unknown frame type");
 }
 
+// The commit word of a frame as a spinning consumer last saw it (Consumer::wait): while it is
+// unchanged there is nothing new to read there, and once it commits a frame of the lap the
+// consumer expects, the consumer's poll will read it.
+struct CommitWordWatch {
+  std::uint64_t* word = nullptr;  // null: nothing watched; every look must be a full one
+  std::uint64_t seen = 0;
+  std::uint32_t tag = 0;  // the lap tag of the watched frame's position
+
+  // Relaxed loads here: the word is only compared; read_frame loads it again with acquire.
+  bool unchanged() const noexcept {
+    return word != nullptr && atomic_field(*word).load(std::memory_order_relaxed) == seen;
+  }
+  // The word commits a frame (a record or padding) of the watched position's lap now.
+  bool committed_in_lap() const noexcept {
+    if (word == nullptr) return false;
+    const std::uint64_t now = atomic_field(*word).load(std::memory_order_relaxed);
+    return format::commit_word_length(now) != 0 && format::commit_word_tag(now) == tag;
+  }
+};
+
+// Starts watching the frame at `position`, mapped at `frame` (null: an empty watch).
+inline CommitWordWatch watch_commit_word(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept {
+  if (frame == nullptr) return {};
+  std::uint64_t* word = &commit_word_of(frame);
+  return {word, atomic_field(*word).load(std::memory_order_relaxed), geometry.tag_of(position)};
+}
+
 // Turns the uncommitted frame at `position` into padding of `length` bytes, if its commit word
 // still equals `expected_word`. @pre length is a multiple of 8 and stays inside the lap.
 bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,

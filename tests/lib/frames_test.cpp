@@ -1,6 +1,6 @@
 // The producer's commit of a claimed frame (frames.cpp): it replaces whatever an earlier lap left
 // in the frame without having loaded it first, and fails only when a consumer padded the claim
-// over in this lap.
+// over in this lap. A spinning consumer's watch on a frame's commit word.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -86,6 +86,31 @@ TEST_CASE("a claim a consumer padded over in this lap does not commit, and the p
     CHECK(!commit_claimed_frame(frame.data(), padding_word(ring, kPosition, 104)));
     CHECK(frame.word() == padded);
   }
+}
+
+TEST_CASE("a watch on a commit word sees a change, and tells a commit of its lap from other words") {
+  const Geometry ring = geometry();
+  FrameBytes frame;
+  const std::uint64_t stale = record_word(ring, kPosition - kCapacity);
+  std::memcpy(frame.data(), &stale, sizeof stale);
+  const CommitWordWatch watch = watch_commit_word(frame.data(), kPosition, ring);
+  CHECK(watch.unchanged());
+  CHECK_FALSE(watch.committed_in_lap());
+
+  const auto store = [&](std::uint64_t word) { std::memcpy(frame.data(), &word, sizeof word); };
+  store(0);  // zero-filled by the preparation
+  CHECK_FALSE(watch.unchanged());
+  CHECK_FALSE(watch.committed_in_lap());
+  store(record_word(ring, kPosition + kCapacity));  // a record of the next lap: not for us
+  CHECK_FALSE(watch.committed_in_lap());
+  store(record_word(ring, kPosition));
+  CHECK(watch.committed_in_lap());
+  store(padding_word(ring, kPosition, 104));
+  CHECK(watch.committed_in_lap());
+
+  const CommitWordWatch nothing = watch_commit_word(nullptr, kPosition, ring);
+  CHECK_FALSE(nothing.unchanged());  // no view: every look is a full one
+  CHECK_FALSE(nothing.committed_in_lap());
 }
 
 }  // namespace

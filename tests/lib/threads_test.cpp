@@ -1,7 +1,9 @@
 // Producers and consumers as threads of one process: what ThreadSanitizer can see.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -80,4 +82,56 @@ TEST_CASE("threads: 3 producer threads and 2 consumer threads, one Producer or C
     }
   }
   CHECK(ring.head_position() > 20 * capacity);
+}
+
+// Consumer::wait spins first on the commit word of the frame it waits for, and returns as soon
+// as that word commits a frame of the expected lap, without reading the frame (quick_spin): a
+// true wait must still mean that the poll after it has something, here the next record.
+TEST_CASE("threads: a ping-pong through two rings, every wait that returns true is followed by the next record") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;  // several laps
+  Ring ping = Ring::create(dir / "ping", small_ring(capacity));
+  Ring pong = Ring::create(dir / "pong", small_ring(capacity));
+  constexpr std::uint64_t kRoundTrips = 5000;
+  constexpr std::size_t kRecordBytes = 64;
+  // One side: receives `kRoundTrips` records from `in`, each answered on `out` (the initiator
+  // sends first). Returns the first problem, or "" when every record came in order, whole.
+  const auto side = [&](Ring& out, Ring& in, bool initiator) -> std::string {
+    Producer producer(out);
+    Consumer consumer = Consumer::attach(in, {.start = StartFrom::earliest});
+    for (std::uint64_t sequence = 0; sequence < kRoundTrips; ++sequence) {
+      if (initiator) {
+        const std::vector<std::byte> record = synthetic_payload(0, sequence, kRecordBytes);
+        if (producer.write(record, std::chrono::seconds(60)) != ClaimStatus::ok) return "write failed";
+      }
+      bool received = false;
+      std::string problem;
+      const auto check = [&](const Record& record) {
+        received = true;
+        if (!std::ranges::equal(record.payload, synthetic_payload(initiator ? 1 : 0, sequence, kRecordBytes))) {
+          problem = "record " + std::to_string(sequence) + " is not the one sent";
+        }
+      };
+      if (consumer.poll(check, 1).records == 0) {
+        if (!consumer.wait(std::chrono::seconds(60))) return "no record " + std::to_string(sequence) + " in 60 s";
+        if (consumer.poll(check, 1).records == 0) {
+          return "wait returned true before record " + std::to_string(sequence) + ", and the poll after it had none";
+        }
+      }
+      if (!received) return "no record";
+      if (!problem.empty()) return problem;
+      if (!initiator) {
+        const std::vector<std::byte> answer = synthetic_payload(1, sequence, kRecordBytes);
+        if (producer.write(answer, std::chrono::seconds(60)) != ClaimStatus::ok) return "write failed";
+      }
+    }
+    return "";
+  };
+  std::string echo_problem;
+  std::thread echo([&] { echo_problem = side(pong, ping, false); });
+  const std::string initiator_problem = side(ping, pong, true);
+  echo.join();
+  CHECK(initiator_problem == "");
+  CHECK(echo_problem == "");
+  CHECK(ping.head_position() > 3 * capacity);
 }
