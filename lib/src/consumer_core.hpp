@@ -101,6 +101,7 @@ class ConsumerCore {
   std::uint64_t known_head_ = 0;  // frames below it may be read: the head as last loaded, or more
   std::uint64_t head_loaded_ns_ = 0;  // reach_past_known_head: when it last loaded the head (coarse)
   std::uint64_t last_heartbeat_ns_ = 0;
+  std::uint32_t polls_to_heartbeat_check_ = 0;  // poll: the heartbeat is checked when it is 0
   std::uint64_t spin_ns_ = kSpinBeforeSleepNs;  // wait: how long the next wait spins before it sleeps
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
