@@ -120,7 +120,6 @@ class ProducerCore {
                                   std::uint32_t payload_crc, std::uint64_t sequence,
                                   std::uint64_t timestamp_ns) const noexcept;
 
-
   // After `records` frames were committed with sequences from `first_sequence` on: the slot's
   // next sequence follows them. Before the claim closes: a consumer attaching at the head takes
   // the next sequence of a producer with no claim open as the one it will see first
