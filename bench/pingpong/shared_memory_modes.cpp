@@ -62,6 +62,8 @@ struct SlotChannel {
   std::byte* record;
   std::size_t record_bytes;
 
+  std::span<const std::byte> received() const noexcept { return {record, record_bytes}; }
+
   void send(std::uint64_t sequence, std::span<const std::byte> bytes) const noexcept {
     std::memcpy(record, bytes.data(), record_bytes);
     stamp_record(record, sequence);
@@ -76,12 +78,31 @@ struct SlotChannel {
     while (header->published.load(std::memory_order_acquire) != sequence + 1) {
       if (!guard.keep_spinning()) return false;
     }
-    return carries({record, record_bytes}, sequence, &sent_ns);
+    return carries(received(), sequence, &sent_ns);
   }
 };
 
 std::size_t padded(std::size_t bytes) {
   return (bytes + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
+}
+
+// The ping-pong through two one-way channels (SlotChannel, FramedChannel): the echo answers each
+// record with the bytes it received.
+template <typename Channel>
+PingPongResult ping_pong_through(const PingPongConfig& config, const Channel& ping, const Channel& pong) {
+  std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
+  const auto echo = [&] {
+    for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+      std::uint64_t ignored = 0;
+      if (!ping.receive(sequence, ignored)) return false;
+      pong.send(sequence, ping.received());
+    }
+    return true;
+  };
+  return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
+    ping.send(sequence, record);
+    return pong.receive(sequence, answer_sent_ns);
+  });
 }
 
 PingPongResult run_slot_spin(const PingPongConfig& config) {
@@ -92,21 +113,7 @@ PingPongResult run_slot_spin(const PingPongConfig& config) {
       std::byte* const base = mapping.data() + index * direction_bytes;
       return SlotChannel{new (base) SlotHeader, base + kCacheLineBytes, config.record_bytes};
     };
-    const SlotChannel ping = channel(0);
-    const SlotChannel pong = channel(1);
-    std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
-    const auto echo = [&] {
-      for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        std::uint64_t ignored = 0;
-        if (!ping.receive(sequence, ignored)) return false;
-        pong.send(sequence, std::span<const std::byte>(ping.record, config.record_bytes));
-      }
-      return true;
-    };
-    return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-      ping.send(sequence, record);
-      return pong.receive(sequence, answer_sent_ns);
-    });
+    return ping_pong_through(config, channel(0), channel(1));
   } catch (const std::exception& failure) {
     return {std::string("slot_spin: ") + failure.what(), {}, {}};
   }
@@ -121,6 +128,7 @@ struct FramedChannel {
 
   format::RecordHeader& header() const noexcept { return *reinterpret_cast<format::RecordHeader*>(frame); }
   std::byte* payload() const noexcept { return frame + format::kRecordHeaderBytes; }
+  std::span<const std::byte> received() const noexcept { return {payload(), record_bytes}; }
   std::atomic_ref<std::uint64_t> commit_word() const noexcept {
     return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(frame));
   }
@@ -160,8 +168,8 @@ struct FramedChannel {
     while (commit_word().load(std::memory_order_acquire) != word_of(sequence)) {
       if (!guard.keep_spinning()) return false;
     }
-    if (crc32c({payload(), record_bytes}) != header().payload_crc32c) return false;
-    return carries({payload(), record_bytes}, sequence, &sent_ns);
+    if (crc32c(received()) != header().payload_crc32c) return false;
+    return carries(received(), sequence, &sent_ns);
   }
 };
 
@@ -169,21 +177,8 @@ PingPongResult run_slot_framed_spin(const PingPongConfig& config) {
   try {
     const std::size_t direction_bytes = padded(format::frame_stride(format::kRecordHeaderBytes + config.record_bytes));
     const system::SharedMemory mapping(2 * direction_bytes, "the framed slots");
-    const FramedChannel ping{mapping.data(), config.record_bytes};
-    const FramedChannel pong{mapping.data() + direction_bytes, config.record_bytes};
-    std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
-    const auto echo = [&] {
-      for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        std::uint64_t ignored = 0;
-        if (!ping.receive(sequence, ignored)) return false;
-        pong.send(sequence, std::span<const std::byte>(ping.payload(), config.record_bytes));
-      }
-      return true;
-    };
-    return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-      ping.send(sequence, record);
-      return pong.receive(sequence, answer_sent_ns);
-    });
+    return ping_pong_through(config, FramedChannel{mapping.data(), config.record_bytes},
+                             FramedChannel{mapping.data() + direction_bytes, config.record_bytes});
   } catch (const std::exception& failure) {
     return {std::string("slot_framed_spin: ") + failure.what(), {}, {}};
   }
