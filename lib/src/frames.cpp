@@ -8,17 +8,33 @@ namespace ringfile::detail {
 using format::FrameType;
 using format::kRecordHeaderBytes;
 
-bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
-              std::uint64_t expected_word, const Geometry& geometry) noexcept {
+namespace {
+
+// Fills in what a padding frame of `length` bytes at `position` carries besides its commit word
+// (the position, where it fits), and returns the commit word that commits it.
+std::uint64_t prepare_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
+                              const Geometry& geometry) noexcept {
   if (length >= 16) {
-    // Same value a late producer would write: a benign race.
+    // Relaxed: published by the seq_cst CAS of the commit word that follows. The same value a
+    // late producer would write: a benign race.
     atomic_field(header_of(frame).position).store(position, std::memory_order_relaxed);
   }
-  const std::uint64_t padding = format::make_commit_word(static_cast<std::uint32_t>(length),
-                                                         FrameType::padding, geometry.tag_of(position));
+  return format::make_commit_word(static_cast<std::uint32_t>(length), FrameType::padding, geometry.tag_of(position));
+}
+
+}  // namespace
+
+bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
+              std::uint64_t expected_word, const Geometry& geometry) noexcept {
+  const std::uint64_t padding = prepare_padding(frame, position, length, geometry);
   // seq_cst: publishes the position field (release) and orders against the data waiter count.
   return atomic_field(commit_word_of(frame))
       .compare_exchange_strong(expected_word, padding, std::memory_order_seq_cst);
+}
+
+bool abort_claimed_frame(std::byte* frame, std::uint64_t position, std::uint64_t length,
+                         const Geometry& geometry) noexcept {
+  return commit_claimed_frame(frame, prepare_padding(frame, position, length, geometry));
 }
 
 bool commit_claimed_frame(std::byte* frame, std::uint64_t word) noexcept {

@@ -126,6 +126,11 @@ bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
 // the line once to read it and again, to own it, at the commit (see producer.cpp).
 bool commit_claimed_frame(std::byte* frame, std::uint64_t word) noexcept;
 
+// The producer's abort of the claim of `length` bytes at `position` that starts with `frame`:
+// commit_claimed_frame with padding over the whole claim.
+bool abort_claimed_frame(std::byte* frame, std::uint64_t position, std::uint64_t length,
+                         const Geometry& geometry) noexcept;
+
 // Writes a committed padding frame on space this caller owns (its own reservation).
 void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
                    const Geometry& geometry) noexcept;

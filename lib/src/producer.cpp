@@ -250,11 +250,7 @@ void ProducerCore::note_committed(std::uint64_t records, std::uint64_t payload_b
 
 ClaimStatus ProducerCore::abort() noexcept {
   if (!claim_open_) return ClaimStatus::no_claim;
-  // Relaxed: published by the commit of the padding below, as pad_over does.
-  atomic_field(header_of(claim_frame_).position).store(claim_position_, std::memory_order_relaxed);
-  const bool won = commit_claimed_frame(
-      claim_frame_, format::make_commit_word(static_cast<std::uint32_t>(claim_stride_), FrameType::padding,
-                                             geometry_.tag_of(claim_position_)));
+  const bool won = abort_claimed_frame(claim_frame_, claim_position_, claim_stride_, geometry_);
   close_claim(claim_position_ + claim_stride_);
   if (!won) return ClaimStatus::claim_lost;
   wake_data_waiters();

@@ -67,8 +67,9 @@ TEST_CASE("an aborted claim commits padding over an earlier lap's bytes") {
   FrameBytes frame;
   const std::uint64_t stale = record_word(ring, kPosition - kCapacity);
   std::memcpy(frame.data(), &stale, sizeof stale);
-  CHECK(commit_claimed_frame(frame.data(), padding));
+  CHECK(abort_claimed_frame(frame.data(), kPosition, 104, ring));
   CHECK(frame.word() == padding);
+  CHECK(header_of(frame.data()).position == kPosition);
 }
 
 TEST_CASE("a claim a consumer padded over in this lap does not commit, and the padding stays") {
@@ -83,7 +84,7 @@ TEST_CASE("a claim a consumer padded over in this lap does not commit, and the p
     CHECK(!commit_claimed_frame(frame.data(), record_word(ring, kPosition)));
     CHECK(frame.word() == padded);
     // The claim's own abort fails the same way.
-    CHECK(!commit_claimed_frame(frame.data(), padding_word(ring, kPosition, 104)));
+    CHECK(!abort_claimed_frame(frame.data(), kPosition, 104, ring));
     CHECK(frame.word() == padded);
   }
 }
