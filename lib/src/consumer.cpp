@@ -355,10 +355,11 @@ bool ConsumerCore::quick_spin(CommitWordWatch& watch) noexcept {
 
 bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   if (!attached_) return false;
+  const bool spins_first = options_.idle != IdleStrategy::sleep && timeout.count() > 0;
   // Taken before the look, so that a commit between the two shows as a change.
-  CommitWordWatch watch = watch_next_frame();
+  CommitWordWatch watch = spins_first ? watch_next_frame() : CommitWordWatch{};
   if (poll_has_work()) return true;
-  if (options_.idle != IdleStrategy::sleep && timeout.count() > 0 && quick_spin(watch)) return true;
+  if (spins_first && quick_spin(watch)) return true;
   const std::uint64_t start = monotonic_ns();
   const std::uint64_t deadline =
       timeout.count() <= 0 ? start : start + static_cast<std::uint64_t>(timeout.count());
