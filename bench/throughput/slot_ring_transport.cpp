@@ -196,13 +196,23 @@ PassResult run_slot_ring(const PassConfig& config, bool framed) {
       shape.slots = start + sizeof(SlotRingPositions);
       lanes.push_back({new (start) SlotRingPositions, shape});
     }
+    // Every side but the main consumer is a forked child, which has none of the mapping's page
+    // tables: each fills them before it starts, as ringfile's producers and consumers do.
     ExtraConsumers other_consumers(config, [&](std::uint32_t index, const std::function<void()>& attached) {
+      mapping.fill_page_tables();
       attached();  // its position starts at 0 with the others': the producer waits for it
       return consume(config, lanes, index);
     });
-    ExtraProducers other_producers(config, [&](std::uint32_t index) { return produce(config, lanes[index], index); });
+    ExtraProducers other_producers(config, [&](std::uint32_t index) {
+      mapping.fill_page_tables();
+      return produce(config, lanes[index], index);
+    });
     PassResult result = run_in_two_processes(
-        config, [&] { return produce(config, lanes[0], 0); },
+        config,
+        [&] {
+          mapping.fill_page_tables();
+          return produce(config, lanes[0], 0);
+        },
         [&] { return consume(config, lanes, 0); });
     other_consumers.merge_into(result, !result.error.empty());
     const std::string producers_error = other_producers.finish(!result.error.empty());

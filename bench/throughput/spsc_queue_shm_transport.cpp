@@ -68,7 +68,12 @@ PassResult run_shared_spsc_queue(const PassConfig& config) {
     const system::SharedMemory mapping(sizeof(ByteQueue), "the shared spsc_queue");
     auto* const queue = new (mapping.data()) ByteQueue;
     return run_in_two_processes(
-        config, [&] { return produce(config, *queue); }, [&] { return consume(config, *queue); });
+        config,
+        [&] {
+          mapping.fill_page_tables();  // the forked producer has none of them
+          return produce(config, *queue);
+        },
+        [&] { return consume(config, *queue); });
   } catch (const std::exception& failure) {
     PassResult failed;
     failed.error = std::string("spsc_queue_shm: ") + failure.what();

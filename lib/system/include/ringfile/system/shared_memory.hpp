@@ -23,6 +23,12 @@ class SharedMemory {
   std::byte* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return bytes_; }
 
+  // Maps every page into the calling process's page tables. A forked child inherits none of a
+  // shared mapping's (the kernel copies only private ones at fork): without this it takes a
+  // page fault at its first touch of each page, which a process that maps a ring file and fills
+  // its tables as it attaches does not. Call in the child before its timed work.
+  void fill_page_tables() const noexcept;
+
  private:
   std::byte* data_ = nullptr;
   std::size_t bytes_ = 0;
