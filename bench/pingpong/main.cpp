@@ -54,6 +54,9 @@ std::optional<int> parse(int argc, char** argv, Options& options) {
   app.add_option("--modes", options.modes, "modes to run, in this order (default: all)")->delimiter(',');
   app.add_option("--initiator-cpu", options.config.initiator_cpu, "CPU of the timing side")->capture_default_str();
   app.add_option("--echo-cpu", options.config.echo_cpu, "CPU of the echo process")->capture_default_str();
+  app.add_option("--ring-dir", options.config.ring_dir,
+                 "directory of the ringfile modes' two rings (a tmpfs; one mounted huge=always gives them 2 MiB pages)")
+      ->capture_default_str();
   programs::add_count_option(app, "--repeat", options.repeat, "passes per mode (medians quoted)")->default_str("1");
   app.add_flag("--quick", options.quick, "smoke test: 20000 samples, 1000 warm-up");
   app.add_flag("--json", options.json, "print one JSON document instead of tables");
@@ -153,12 +156,16 @@ const ModeRuns* find_runs(const std::vector<ModeRuns>& all, std::string_view mod
 
 // The baselines every mode's figures are divided by, where they ran.
 struct Baselines {
-  const ModeRuns* slot;
+  const ModeRuns* slot;       // one slot each way, every record on the same lines
+  const ModeRuns* slot_ring;  // a ring of slots each way, moving through its buffer as ringfile's
   const ModeRuns* futex;
   const ModeRuns* iceoryx;
 
   explicit Baselines(const std::vector<ModeRuns>& all)
-      : slot(find_runs(all, "slot_spin")), futex(find_runs(all, "futex")), iceoryx(find_runs(all, "iceoryx_spin")) {}
+      : slot(find_runs(all, "slot_spin")),
+        slot_ring(find_runs(all, "slot_ring_spin")),
+        futex(find_runs(all, "futex")),
+        iceoryx(find_runs(all, "iceoryx_spin")) {}
 };
 
 double ratio_to(const ModeRuns* base, Measure measure, int index, const ModeRuns& row) {
@@ -169,7 +176,8 @@ void print_table(const char* title, Measure measure, const std::vector<ModeRuns>
   const Baselines baselines(all);
   std::printf("%s, in us\n%-18s", title, "mode");
   for (const char* name : kPercentileNames) std::printf(" %9s", name);
-  std::printf(" %12s %12s %12s %12s\n", "p50/slot", "p99/slot", "p50/futex", "p50/iceoryx");
+  std::printf(" %12s %12s %12s %12s %12s %12s\n", "p50/slot", "p99/slot", "p50/ring", "p99/ring", "p50/futex",
+              "p50/iceoryx");
   for (const ModeRuns& runs : all) {
     std::printf("%-18s", runs.mode.c_str());
     for (const double ns : runs.median[measure].ns) std::printf(" %9.3f", ns / 1e3);
@@ -182,6 +190,8 @@ void print_table(const char* title, Measure measure, const std::vector<ModeRuns>
     };
     print_ratio(baselines.slot, 0);
     print_ratio(baselines.slot, 2);
+    print_ratio(baselines.slot_ring, 0);
+    print_ratio(baselines.slot_ring, 2);
     print_ratio(baselines.futex, 0);
     print_ratio(baselines.iceoryx, 0);
     std::printf("\n");
@@ -246,6 +256,8 @@ std::string json_report(const Options& options, const RunMachine& machine, const
       };
       write_ratio("p50_vs_slot_spin", baselines.slot, 0);
       write_ratio("p99_vs_slot_spin", baselines.slot, 2);
+      write_ratio("p50_vs_slot_ring_spin", baselines.slot_ring, 0);
+      write_ratio("p99_vs_slot_ring_spin", baselines.slot_ring, 2);
       write_ratio("p50_vs_futex", baselines.futex, 0);
       write_ratio("p50_vs_iceoryx_spin", baselines.iceoryx, 0);
       json.end_object();

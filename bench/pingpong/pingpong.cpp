@@ -13,7 +13,7 @@ namespace ringfile::bench::pingpong {
 std::span<const PingPongMode> modes() {
   // Built on first use, from main: after every mode file's constants are initialised.
   static const std::vector<PingPongMode> all = [] {
-    std::vector<PingPongMode> list{kSlotSpinMode,          kSlotFramedSpinMode,    kFutexMode,
+    std::vector<PingPongMode> list{kSlotSpinMode,          kSlotRingSpinMode,      kSlotFramedSpinMode,  kSlotFramedRingSpinMode,    kFutexMode,
                                    kRingfileSpinMode,      kRingfileWriteSpinMode, kRingfileNocrcSpinMode,
                                    kRingfileDefaultMode,   kRingfileSleepMode,     kSpscQueueSpinMode,
                                    kMessageQueueSpinMode,  kMessageQueueMode,      kUnixSocketSpinMode,

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ringfile/system/shared_memory.hpp"
+
 namespace ringfile::bench::pingpong {
 
 struct PingPongConfig {
@@ -19,6 +21,10 @@ struct PingPongConfig {
   std::uint64_t warmup = 10'000;      // round trips before those, not timed
   int initiator_cpu = 0;
   int echo_cpu = 1;
+  // Where the ringfile modes create their two rings: a tmpfs. One mounted with huge=always (or
+  // within_size) backs them with 2 MiB pages, so a record's frame crossing into a new 4 KiB
+  // page costs no TLB miss.
+  std::string ring_dir = "/dev/shm";
 };
 
 struct PingPongResult {
@@ -33,6 +39,9 @@ struct PingPongResult {
 // CLOCK_MONOTONIC when it sent the record. Both sides stamp what they send, so each pays the
 // same clock reading per record; the initiator reads the echo's stamp for the return trip.
 inline constexpr std::size_t kStampBytes = 16;
+
+// The bytes of each of the ringfile modes' two rings, and of each direction of slot_ring_spin.
+inline constexpr std::size_t kRingBytes = std::size_t{64} << 20;
 struct Stamp {
   std::uint64_t sequence = 0;
   std::uint64_t sent_ns = 0;
@@ -56,7 +65,9 @@ std::span<const PingPongMode> modes();
 const PingPongMode* find_mode(std::string_view name);
 
 extern const PingPongMode kSlotSpinMode;
+extern const PingPongMode kSlotRingSpinMode;
 extern const PingPongMode kSlotFramedSpinMode;
+extern const PingPongMode kSlotFramedRingSpinMode;
 extern const PingPongMode kFutexMode;
 extern const PingPongMode kRingfileSpinMode;
 extern const PingPongMode kRingfileDefaultMode;
@@ -82,5 +93,27 @@ extern const PingPongMode kIceoryxSpinMode;
 using RoundTrip = std::function<bool(std::uint64_t sequence, std::uint64_t& answer_sent_ns)>;
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,
                              const RoundTrip& round_trip);
+
+// The ping-pong through two one-way channels in `memory`, `ping` to the echo and `pong` back,
+// each with send(sequence, bytes), receive(sequence, sent_ns) -> bool and received() (the bytes
+// of the record last received, in place): the echo answers each record with those bytes.
+template <typename Channel>
+PingPongResult ping_pong_through(const PingPongConfig& config, const system::SharedMemory& memory,
+                                 const Channel& ping, const Channel& pong) {
+  std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
+  const auto echo = [&] {
+    memory.fill_page_tables();  // as the ringfile modes' echo maps its rings with theirs filled
+    for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
+      std::uint64_t ignored = 0;
+      if (!ping.receive(sequence, ignored)) return false;
+      pong.send(sequence, ping.received());
+    }
+    return true;
+  };
+  return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
+    ping.send(sequence, record);
+    return pong.receive(sequence, answer_sent_ns);
+  });
+}
 
 }  // namespace ringfile::bench::pingpong

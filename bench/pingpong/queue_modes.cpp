@@ -75,6 +75,7 @@ PingPongResult run_spsc_queue_spin(const PingPongConfig& config) {
     ByteQueue& ping = *new (mapping.data()) ByteQueue;
     ByteQueue& pong = *new (mapping.data() + sizeof(ByteQueue)) ByteQueue;
     const auto echo = [&] {
+      mapping.fill_page_tables();  // the fork left the echo none of them
       std::vector<std::byte> record(config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
         if (!pop_record(ping, record) || !carries(record, sequence)) return false;

@@ -30,7 +30,6 @@ namespace ringfile::bench::pingpong {
 
 namespace {
 
-constexpr std::uint64_t kRingBytes = 64 * kMiB;  // as the throughput benchmark's ring
 constexpr std::chrono::seconds kPeerTimeout{10};
 
 struct RingPaths {
@@ -104,7 +103,7 @@ class Side {
 };
 
 PingPongResult run_ringfile(const PingPongConfig& config, const Variant& variant) {
-  const std::string stem = "/dev/shm/ringfile-bench-pingpong-" + std::to_string(::getpid());
+  const std::string stem = config.ring_dir + "/ringfile-bench-pingpong-" + std::to_string(::getpid());
   const RingPaths paths{stem + "-ping.ring", stem + "-pong.ring"};
   PingPongResult result;
   try {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -86,25 +87,6 @@ std::size_t padded(std::size_t bytes) {
   return (bytes + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
 }
 
-// The ping-pong through two one-way channels (SlotChannel, FramedChannel): the echo answers each
-// record with the bytes it received.
-template <typename Channel>
-PingPongResult ping_pong_through(const PingPongConfig& config, const Channel& ping, const Channel& pong) {
-  std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
-  const auto echo = [&] {
-    for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-      std::uint64_t ignored = 0;
-      if (!ping.receive(sequence, ignored)) return false;
-      pong.send(sequence, ping.received());
-    }
-    return true;
-  };
-  return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-    ping.send(sequence, record);
-    return pong.receive(sequence, answer_sent_ns);
-  });
-}
-
 PingPongResult run_slot_spin(const PingPongConfig& config) {
   try {
     const std::size_t direction_bytes = kCacheLineBytes + padded(config.record_bytes);
@@ -113,27 +95,38 @@ PingPongResult run_slot_spin(const PingPongConfig& config) {
       std::byte* const base = mapping.data() + index * direction_bytes;
       return SlotChannel{new (base) SlotHeader, base + kCacheLineBytes, config.record_bytes};
     };
-    return ping_pong_through(config, channel(0), channel(1));
+    return ping_pong_through(config, mapping, channel(0), channel(1));
   } catch (const std::exception& failure) {
     return {std::string("slot_spin: ") + failure.what(), {}, {}};
   }
 }
 
-// --- slot_framed_spin ---
+// --- slot_framed_spin, slot_framed_ring_spin ---
 
-// One direction: one frame, 64-byte aligned, with its commit word on the line the receiver spins on.
+// One direction: `frame_count` frames of `stride` bytes one after another, as ringfile lays them
+// (one frame, 64-byte aligned, for slot_framed_spin), record `sequence` in frame sequence mod
+// frame_count, its commit word first: what the receiver spins on. Each process has its own copy
+// (the echo's made by the fork), so last_received is private to the side that uses it.
 struct FramedChannel {
-  std::byte* frame;
+  std::byte* frames;
+  std::uint64_t frame_count;  // a power of two
+  std::size_t stride;
   std::size_t record_bytes;
+  mutable std::uint64_t last_received = 0;
 
-  format::RecordHeader& header() const noexcept { return *reinterpret_cast<format::RecordHeader*>(frame); }
-  std::byte* payload() const noexcept { return frame + format::kRecordHeaderBytes; }
-  std::span<const std::byte> received() const noexcept { return {payload(), record_bytes}; }
-  std::atomic_ref<std::uint64_t> commit_word() const noexcept {
+  std::byte* frame(std::uint64_t sequence) const noexcept {
+    return frames + (sequence & (frame_count - 1)) * stride;
+  }
+  static format::RecordHeader& header(std::byte* frame) noexcept {
+    return *reinterpret_cast<format::RecordHeader*>(frame);
+  }
+  static std::byte* payload(std::byte* frame) noexcept { return frame + format::kRecordHeaderBytes; }
+  std::span<const std::byte> received() const noexcept { return {payload(frame(last_received)), record_bytes}; }
+  static std::atomic_ref<std::uint64_t> commit_word(std::byte* frame) noexcept {
     return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(frame));
   }
   // The word that commits `sequence`'s frame: the sequence stands in for ringfile's lap tag, so
-  // that each record's word differs from the last.
+  // that each record's word differs from the frame's last one.
   std::uint64_t word_of(std::uint64_t sequence) const noexcept {
     return format::make_commit_word(static_cast<std::uint32_t>(format::kRecordHeaderBytes + record_bytes),
                                     format::FrameType::data, static_cast<std::uint32_t>(sequence + 1),
@@ -148,40 +141,54 @@ struct FramedChannel {
 #endif
   }
 
+  // With one record in flight the frame is free again long before the sender comes back to it.
   void send(std::uint64_t sequence, std::span<const std::byte> bytes) const noexcept {
-    std::memcpy(payload(), bytes.data(), record_bytes);
-    stamp_record(payload(), sequence);
-    format::RecordHeader& fields = header();
+    std::byte* const into = frame(sequence);
+    std::memcpy(payload(into), bytes.data(), record_bytes);
+    stamp_record(payload(into), sequence);
+    format::RecordHeader& fields = header(into);
     fields.position = sequence;
     fields.timestamp_ns = timestamp();
     fields.producer_sequence = sequence;
-    fields.payload_crc32c = crc32c({payload(), record_bytes});
-    // The word this sender committed last: the only writer knows it.
-    std::uint64_t last = sequence == 0 ? 0 : word_of(sequence - 1);
+    fields.payload_crc32c = crc32c({payload(into), record_bytes});
+    // The word the frame holds: this sender wrote it a lap ago, or nobody did.
+    std::uint64_t last = sequence < frame_count ? 0 : word_of(sequence - frame_count);
     // seq_cst: as ringfile's commit (release for the frame's bytes above).
-    commit_word().compare_exchange_strong(last, word_of(sequence), std::memory_order_seq_cst);
+    commit_word(into).compare_exchange_strong(last, word_of(sequence), std::memory_order_seq_cst);
   }
 
   bool receive(std::uint64_t sequence, std::uint64_t& sent_ns) const noexcept {
+    std::byte* const from = frame(sequence);
     SpinGuard guard;
     // acquire: pairs with the sender's compare-and-swap; the frame's bytes are complete.
-    while (commit_word().load(std::memory_order_acquire) != word_of(sequence)) {
+    while (commit_word(from).load(std::memory_order_acquire) != word_of(sequence)) {
       if (!guard.keep_spinning()) return false;
     }
-    if (crc32c(received()) != header().payload_crc32c) return false;
+    last_received = sequence;
+    if (crc32c(received()) != header(from).payload_crc32c) return false;
     return carries(received(), sequence, &sent_ns);
   }
 };
 
-PingPongResult run_slot_framed_spin(const PingPongConfig& config) {
+PingPongResult run_framed(const PingPongConfig& config, const char* name, std::size_t direction_bytes) {
   try {
-    const std::size_t direction_bytes = padded(format::frame_stride(format::kRecordHeaderBytes + config.record_bytes));
-    const system::SharedMemory mapping(2 * direction_bytes, "the framed slots");
-    return ping_pong_through(config, FramedChannel{mapping.data(), config.record_bytes},
-                             FramedChannel{mapping.data() + direction_bytes, config.record_bytes});
+    const std::size_t stride = format::frame_stride(format::kRecordHeaderBytes + config.record_bytes);
+    // One frame, alone on its lines, or as many as fill the ring's bytes.
+    const std::uint64_t frame_count = direction_bytes == 0 ? 1 : std::bit_floor(direction_bytes / stride);
+    const std::size_t bytes = direction_bytes == 0 ? padded(stride) : frame_count * stride;
+    const system::SharedMemory mapping(2 * bytes, name);
+    return ping_pong_through(config, mapping, FramedChannel{mapping.data(), frame_count, stride, config.record_bytes},
+                             FramedChannel{mapping.data() + bytes, frame_count, stride, config.record_bytes});
   } catch (const std::exception& failure) {
-    return {std::string("slot_framed_spin: ") + failure.what(), {}, {}};
+    return {std::string(name) + ": " + failure.what(), {}, {}};
   }
+}
+
+PingPongResult run_slot_framed_spin(const PingPongConfig& config) {
+  return run_framed(config, "slot_framed_spin", 0);
+}
+PingPongResult run_slot_framed_ring_spin(const PingPongConfig& config) {
+  return run_framed(config, "slot_framed_ring_spin", kRingBytes);
 }
 
 // --- futex ---
@@ -257,6 +264,12 @@ const PingPongMode kSlotFramedSpinMode{
     "slot_framed_spin",
     "slot_spin carrying ringfile's frame: header, TSC stamp, CRC32C, compare-and-swap commit",
     run_slot_framed_spin,
+};
+
+const PingPongMode kSlotFramedRingSpinMode{
+    "slot_framed_ring_spin",
+    "ringfile's frames one after another through 64 MiB each way, as in a ring file: slot_framed_spin moving",
+    run_slot_framed_ring_spin,
 };
 
 const PingPongMode kFutexMode{
