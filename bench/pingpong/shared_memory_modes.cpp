@@ -1,9 +1,10 @@
-// The baselines of the ping-pong benchmark, both in shared memory between the two processes:
+// The baselines of the ping-pong benchmark in shared memory between the two processes (the ring
+// of slots, slot_ring_spin, is in slot_ring_modes.cpp):
 //
-// `slot_spin`, the ceiling: one single-slot SPSC ring each way (with one record in flight a ring
-// needs no more), busy-spinning. A send copies the record into the slot and publishes its
-// sequence number on the slot's own cache line; the other side spins on that line, reads the
-// record in place and answers the same way through the other slot.
+// `slot_spin`, the floor: one slot each way (with one record in flight a ring needs no more),
+// busy-spinning. A send copies the record into the slot and publishes its sequence number on the
+// slot's own cache line; the other side spins on that line, reads the record in place and
+// answers the same way through the other slot. Every record goes to the same two lines.
 //
 // `slot_framed_spin`: slot_spin with the record in ringfile's frame (record_header.hpp): the
 // sender fills the 40-byte header (position, a timestamp read from the TSC as ringfile's
@@ -11,6 +12,9 @@
 // of its commit word, as ringfile's producer does; the receiver spins on that word and checks the
 // CRC. What the frame's own per-record work costs, without the ring's: no reservation, claims
 // table, cursors or sleepers.
+//
+// `slot_framed_ring_spin`: the same frames one after another through kRingBytes each way, as a
+// ring file lays them: the frame's cost where each record lands on lines of its own, moving.
 //
 // `futex`, the bare sleeping wait: one 32-bit word each way; a send stores the sequence number
 // and calls FUTEX_WAKE, the receiver sleeps in FUTEX_WAIT until the word changes. No record
