@@ -15,6 +15,10 @@
 
 namespace ringfile::bench::pingpong {
 
+// The bytes of each of the ringfile modes' two rings, and of each direction of the rings of
+// slots (slot_ring_spin, slot_framed_ring_spin).
+inline constexpr std::size_t kRingBytes = std::size_t{64} << 20;
+
 struct PingPongConfig {
   std::size_t record_bytes = 64;
   std::uint64_t samples = 1'000'000;  // round trips timed
@@ -22,8 +26,7 @@ struct PingPongConfig {
   int initiator_cpu = 0;
   int echo_cpu = 1;
   // Where the ringfile modes create their two rings: a tmpfs. One mounted with huge=always (or
-  // within_size) backs them with 2 MiB pages, so a record's frame crossing into a new 4 KiB
-  // page costs no TLB miss.
+  // within_size) backs them with 2 MiB pages.
   std::string ring_dir = "/dev/shm";
 };
 
@@ -39,9 +42,6 @@ struct PingPongResult {
 // CLOCK_MONOTONIC when it sent the record. Both sides stamp what they send, so each pays the
 // same clock reading per record; the initiator reads the echo's stamp for the return trip.
 inline constexpr std::size_t kStampBytes = 16;
-
-// The bytes of each of the ringfile modes' two rings, and of each direction of slot_ring_spin.
-inline constexpr std::size_t kRingBytes = std::size_t{64} << 20;
 struct Stamp {
   std::uint64_t sequence = 0;
   std::uint64_t sent_ns = 0;

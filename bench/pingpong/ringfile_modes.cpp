@@ -1,4 +1,4 @@
-// The ringfile modes of the ping-pong benchmark: two ring files on /dev/shm, "ping" written by
+// The ringfile modes of the ping-pong benchmark: two ring files on /dev/shm (or --ring-dir), "ping" written by
 // the initiator and read by the echo process, "pong" the other way. Each record goes through
 // Producer::claim / commit and Consumer::poll, with the payload CRC32C on (the default); a side
 // with nothing to read calls Consumer::wait, which waits as ProducerOptions / ConsumerOptions

@@ -59,7 +59,9 @@ struct SlotRingChannel {
     while (sequence - read_cached == slot_count) {
       // acquire: pairs with the receiver's release store of `read`; it is done with the slot.
       read_cached = positions->read.load(std::memory_order_acquire);
-      if (sequence - read_cached < slot_count || !guard.keep_spinning()) break;
+      // A receiver that stopped reading is gone: nothing is sent, and the wait for the answer
+      // fails.
+      if (sequence - read_cached == slot_count && !guard.keep_spinning()) return;
     }
     std::memcpy(slot(sequence), bytes.data(), record_bytes);
     stamp_record(slot(sequence), sequence);

@@ -142,37 +142,38 @@ __attribute__((target("sse4.2"))) std::uint32_t update_three_streams(std::uint32
   return crc;
 }
 
-// What is left after the streams or the folding: one crc32 instruction a word.
-__attribute__((target("sse4.2"))) std::uint32_t update_words(std::uint32_t crc, const std::byte* data,
-                                                             std::size_t size) noexcept {
+// One crc32 instruction a word: what is left after the streams or the folding, and all of a
+// record under 256 bytes. With `to`, each word is also stored there from the register it is
+// folded from (copy_words): for the small records that take this path a call of memcpy cost as
+// much as the CRC.
+template <bool kCopies>
+__attribute__((target("sse4.2"))) std::uint32_t crc_words(std::uint32_t crc, std::byte* to, const std::byte* data,
+                                                          std::size_t size) noexcept {
   std::uint64_t wide = crc;
   for (; size >= 8; size -= 8, data += 8) {
     std::uint64_t word;
     std::memcpy(&word, data, 8);
+    if constexpr (kCopies) {
+      std::memcpy(to, &word, 8);
+      to += 8;
+    }
     wide = _mm_crc32_u64(wide, word);
   }
   auto narrow = static_cast<std::uint32_t>(wide);
-  for (; size > 0; --size, ++data) narrow = _mm_crc32_u8(narrow, static_cast<std::uint8_t>(*data));
-  return narrow;
-}
-
-// update_words while copying: each word stored from the register it is folded from. For the
-// small records that take this path a call of memcpy cost as much as the CRC.
-__attribute__((target("sse4.2"))) std::uint32_t copy_words(std::uint32_t crc, std::byte* to, const std::byte* data,
-                                                           std::size_t size) noexcept {
-  std::uint64_t wide = crc;
-  for (; size >= 8; size -= 8, data += 8, to += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, data, 8);
-    std::memcpy(to, &word, 8);
-    wide = _mm_crc32_u64(wide, word);
-  }
-  auto narrow = static_cast<std::uint32_t>(wide);
-  for (; size > 0; --size, ++data, ++to) {
-    *to = *data;
+  for (; size > 0; --size, ++data) {
+    if constexpr (kCopies) *to++ = *data;
     narrow = _mm_crc32_u8(narrow, static_cast<std::uint8_t>(*data));
   }
   return narrow;
+}
+
+__attribute__((target("sse4.2"))) std::uint32_t update_words(std::uint32_t crc, const std::byte* data,
+                                                             std::size_t size) noexcept {
+  return crc_words<false>(crc, nullptr, data, size);
+}
+__attribute__((target("sse4.2"))) std::uint32_t copy_words(std::uint32_t crc, std::byte* to, const std::byte* data,
+                                                           std::size_t size) noexcept {
+  return crc_words<true>(crc, to, data, size);
 }
 
 __attribute__((target("sse4.2"))) std::uint32_t update_sse42(std::uint32_t crc, const std::byte* data,
