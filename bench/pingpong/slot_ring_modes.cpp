@@ -7,7 +7,6 @@
 // record into its slot and publishes the count written on a cache line of its own; the receiver
 // spins on that line, reads the record in place and publishes the count it has read every
 // kPublishReadEvery records (the sender looks at it only when its copy says the ring is full).
-#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -17,31 +16,21 @@
 
 #include "pingpong/pingpong.hpp"
 #include "ringfile/system/shared_memory.hpp"
+#include "support/slot_ring_positions.hpp"
 #include "support/spin_wait.hpp"
 
 namespace ringfile::bench::pingpong {
 
 namespace {
 
-constexpr std::size_t kCacheLineBytes = 64;
 constexpr std::uint64_t kPublishReadEvery = 64;
-
-// At the start of a direction's memory; the slots follow.
-struct SlotRingPositions {
-  // Records written. Stored by the sender (release, after the record's bytes), loaded by the
-  // receiver (acquire, before reading them).
-  alignas(kCacheLineBytes) std::atomic<std::uint64_t> written{0};
-  // Records the receiver is done with. Stored by the receiver (release, after it read them),
-  // loaded by the sender (acquire, before it overwrites their slots).
-  alignas(kCacheLineBytes) std::atomic<std::uint64_t> read{0};
-};
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared between processes");
-static_assert(sizeof(SlotRingPositions) == 2 * kCacheLineBytes, "each position on a line of its own");
+// One receiver each way.
+using Positions = SlotRingPositions<1>;
 
 // One direction. Each process has its own copy of the channel (the echo's made by the fork), so
 // the cached positions are private to the side that uses them.
 struct SlotRingChannel {
-  SlotRingPositions* positions;
+  Positions* positions;
   std::byte* slots;
   std::uint64_t slot_count;  // a power of two
   std::size_t record_bytes;
@@ -58,7 +47,7 @@ struct SlotRingChannel {
     SpinGuard guard;
     while (sequence - read_cached == slot_count) {
       // acquire: pairs with the receiver's release store of `read`; it is done with the slot.
-      read_cached = positions->read.load(std::memory_order_acquire);
+      read_cached = positions->read[0].value.load(std::memory_order_acquire);
       // A receiver that stopped reading is gone: nothing is sent, and the wait for the answer
       // fails.
       if (sequence - read_cached == slot_count && !guard.keep_spinning()) return;
@@ -74,7 +63,7 @@ struct SlotRingChannel {
   bool receive(std::uint64_t sequence, std::uint64_t& sent_ns) const noexcept {
     // Every record before `sequence` has been answered (the echo) or checked (the initiator).
     // release: pairs with the sender's acquire load of `read`.
-    if (sequence % kPublishReadEvery == 0) positions->read.store(sequence, std::memory_order_release);
+    if (sequence % kPublishReadEvery == 0) positions->read[0].value.store(sequence, std::memory_order_release);
     SpinGuard guard;
     while (written_cached <= sequence) {
       // acquire: pairs with the sender's release store of `written`; the record is complete.
@@ -89,11 +78,11 @@ struct SlotRingChannel {
 PingPongResult run_slot_ring_spin(const PingPongConfig& config) {
   try {
     const std::uint64_t slot_count = std::bit_floor(kRingBytes / config.record_bytes);
-    const std::size_t direction_bytes = sizeof(SlotRingPositions) + slot_count * config.record_bytes;
+    const std::size_t direction_bytes = sizeof(Positions) + slot_count * config.record_bytes;
     const system::SharedMemory mapping(2 * direction_bytes, "the slot rings");
     const auto channel = [&](std::size_t index) {
       std::byte* const base = mapping.data() + index * direction_bytes;
-      return SlotRingChannel{new (base) SlotRingPositions, base + sizeof(SlotRingPositions), slot_count,
+      return SlotRingChannel{new (base) Positions, base + sizeof(Positions), slot_count,
                              config.record_bytes};
     };
     return ping_pong_through(config, mapping, channel(0), channel(1));

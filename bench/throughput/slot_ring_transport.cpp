@@ -27,6 +27,7 @@
 
 #include "ringfile/format/record_header.hpp"
 #include "ringfile/programs/command_line.hpp"
+#include "support/slot_ring_positions.hpp"
 #include "throughput/fan_in.hpp"
 #include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
@@ -37,27 +38,12 @@ namespace ringfile::bench::throughput {
 
 namespace {
 
-constexpr std::size_t kCacheLineBytes = 64;
 // The consumer publishes its position after this many records of a batch, and at the batch's
 // end, so the producer sees room early on a full ring without one shared write per record.
 constexpr std::uint64_t kConsumerPublishEvery = 64;
 
-// At the start of the mapping; the slots follow.
-struct SlotRingPositions {
-  // Records written so far. Stored by the producer only (release, after the record's bytes),
-  // loaded by the consumer (acquire, before reading them).
-  alignas(kCacheLineBytes) std::atomic<std::uint64_t> written{0};
-  // Records read so far by each consumer. Stored by that consumer only (release, after it
-  // finished reading the slots), loaded by the producer (acquire, before overwriting them).
-  struct alignas(kCacheLineBytes) ReadPosition {
-    std::atomic<std::uint64_t> value{0};
-  };
-  ReadPosition read[kMostConsumers];
-};
-static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
-              "positions are shared between processes: they must be lock-free atomics");
-static_assert(sizeof(SlotRingPositions) == (1 + kMostConsumers) * kCacheLineBytes,
-              "each position on a cache line of its own");
+// At the start of each lane's memory; the slots follow. Every consumer reads every record.
+using Positions = SlotRingPositions<kMostConsumers>;
 
 struct SlotRingShape {
   std::size_t record_bytes;
@@ -89,13 +75,13 @@ SlotRingShape slot_ring_shape(const PassConfig& config, bool framed) {
 
 // A producer's ring: its positions, then its slots.
 struct Lane {
-  SlotRingPositions* positions;
+  Positions* positions;
   SlotRingShape ring;
 };
 
 // Producer `index` of config.producers, into its lane.
 bool produce(const PassConfig& config, const Lane& lane, std::uint32_t index) {
-  SlotRingPositions& positions = *lane.positions;
+  Positions& positions = *lane.positions;
   const SlotRingShape& ring = lane.ring;
   std::vector<std::byte> record(config.record_bytes);
   fill_record(record);
@@ -139,7 +125,7 @@ PassResult consume(const PassConfig& config, const std::vector<Lane>& lanes, std
   while (log.received() < config.records) {
     bool read_any = false;
     for (std::size_t lane = 0; lane < lanes.size(); ++lane) {
-      SlotRingPositions& positions = *lanes[lane].positions;
+      Positions& positions = *lanes[lane].positions;
       std::atomic<std::uint64_t>& read = positions.read[index].value;
       std::uint64_t next = next_of[lane];
       if (next == written_of[lane]) {
@@ -188,13 +174,13 @@ PassResult run_slot_ring(const PassConfig& config, bool framed) {
   try {
     SlotRingShape shape = slot_ring_shape(config, framed);
     if (shape.slot_count < 2) throw programs::RuntimeFailure("records too large for the shared buffer");
-    const std::size_t lane_bytes = sizeof(SlotRingPositions) + shape.slot_count * shape.slot_bytes;
+    const std::size_t lane_bytes = sizeof(Positions) + shape.slot_count * shape.slot_bytes;
     const system::SharedMemory mapping(config.producers * lane_bytes, "the slot ring");
     std::vector<Lane> lanes;
     for (std::uint32_t index = 0; index < config.producers; ++index) {
       std::byte* const start = mapping.data() + index * lane_bytes;
-      shape.slots = start + sizeof(SlotRingPositions);
-      lanes.push_back({new (start) SlotRingPositions, shape});
+      shape.slots = start + sizeof(Positions);
+      lanes.push_back({new (start) Positions, shape});
     }
     // Every side but the main consumer is a forked child, which has none of the mapping's page
     // tables: each fills them before it starts, as ringfile's producers and consumers do.
