@@ -8,10 +8,6 @@ namespace ringfile::detail {
 using format::FrameType;
 using format::kRecordHeaderBytes;
 
-namespace {
-
-// Fills in what a padding frame of `length` bytes at `position` carries besides its commit word
-// (the position, where it fits), and returns the commit word that commits it.
 std::uint64_t prepare_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
                               const Geometry& geometry) noexcept {
   if (length >= 16) {
@@ -21,8 +17,6 @@ std::uint64_t prepare_padding(std::byte* frame, std::uint64_t position, std::uin
   }
   return format::make_commit_word(static_cast<std::uint32_t>(length), FrameType::padding, geometry.tag_of(position));
 }
-
-}  // namespace
 
 bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,
               std::uint64_t expected_word, const Geometry& geometry) noexcept {

@@ -113,6 +113,12 @@ inline CommitWordWatch watch_commit_word(std::byte* frame, std::uint64_t positio
   return {word, atomic_field(*word).load(std::memory_order_relaxed), geometry.tag_of(position)};
 }
 
+// Fills in what a padding frame of `length` bytes at `position` carries besides its commit word
+// (the position, where it fits), and returns the commit word that commits it. The caller stores
+// that word; its store publishes the rest (relaxed stores here).
+std::uint64_t prepare_padding(std::byte* frame, std::uint64_t position, std::uint64_t length,
+                              const Geometry& geometry) noexcept;
+
 // Turns the uncommitted frame at `position` into padding of `length` bytes, if its commit word
 // still equals `expected_word`. @pre length is a multiple of 8 and stays inside the lap.
 bool pad_over(std::byte* frame, std::uint64_t position, std::uint64_t length,

@@ -109,8 +109,9 @@ ClaimResult ProducerCore::open_claim_result() const noexcept {
 ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t payload_bytes, Filler filler) noexcept {
   if (stranded_.present && !pad_stranded_reservation()) return ClaimStatus::would_block;
   Reservation reservation;
-  if (!reserve(stride, &reservation)) return ClaimStatus::would_block;
-  const bool opened = reservation.padding_written && open_claim(reservation.record_position, stride, payload_bytes);
+  if (!reserve(stride, filler == Filler::group, &reservation)) return ClaimStatus::would_block;
+  const bool opened = reservation.padding_written &&
+                      open_claim(reservation.record_position, reservation.end - reservation.record_position, payload_bytes);
   claim_time_ns_ = reservation.time_ns;
   if (!opened) {
     // No view could be mapped (the kernel refuses a bounded one only when memory is exhausted).
@@ -118,7 +119,7 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
     // consumers that get there first see whose it is and wait, or pad it themselves after the
     // unblock timeout. A new claim must not replace it before: space below the head that no
     // claim covers and nobody commits is what consumers report as damage.
-    stranded_ = {true, reservation.start, reservation.record_position, reservation.record_position + stride};
+    stranded_ = {true, reservation.start, reservation.record_position, reservation.end};
     return ClaimStatus::would_block;
   }
   if (filler == Filler::caller) {
@@ -315,7 +316,7 @@ bool ProducerCore::write_through_file(std::span<const std::byte> payload) noexce
   return true;
 }
 
-bool ProducerCore::reserve(std::uint64_t stride, Reservation* reservation) noexcept {
+bool ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reservation* reservation) noexcept {
   auto head = atomic_field(header_.head_position.value);
   // Acquire: pairs with other producers' CAS; what matters is the CAS below, which is seq_cst.
   std::uint64_t start = head.load(std::memory_order_acquire);
@@ -330,6 +331,12 @@ bool ProducerCore::reserve(std::uint64_t stride, Reservation* reservation) noexc
     const std::uint64_t offset = geometry_.offset_of(start);
     padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
     end = start + padding + stride;
+    if (end_on_line) {
+      const std::uint64_t line_end = format::align_up(end, format::kCacheLineBytes);
+      const bool fits = line_end - (start + padding) <= geometry_.max_frame_stride &&
+                        line_end <= geometry_.lap_end(start + padding);
+      if (fits) end = line_end;
+    }
     if (blocking() && end > shared_limit() && !refresh_limit(end)) {
       last_blocked_end_ = end;
       blocked_by_ = limit_holder_ < format::kConsumerSlotCount ? format::kWaitForConsumer + limit_holder_ : 0;
@@ -362,6 +369,7 @@ bool ProducerCore::reserve(std::uint64_t stride, Reservation* reservation) noexc
   }
   reservation->start = start;
   reservation->record_position = start + padding;
+  reservation->end = end;
   reservation->time_ns = now_ns;
   if (padding != 0) {
     std::byte* frame = view_.at(geometry_.offset_of(start), header_bytes_at(start, geometry_));

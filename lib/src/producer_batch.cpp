@@ -34,7 +34,7 @@ BatchResult ProducerCore::write_batch(std::span<const std::span<const std::byte>
       result.records += 1;
       continue;
     }
-    const ClaimStatus claimed = claim_frames(stride, stride - kRecordHeaderBytes, time_left(), Filler::write);
+    const ClaimStatus claimed = claim_frames(stride, stride - kRecordHeaderBytes, time_left(), Filler::group);
     if (claimed != ClaimStatus::ok) {
       result.status = claimed;
       return result;
@@ -53,7 +53,9 @@ std::size_t ProducerCore::batch_group(std::span<const std::span<const std::byte>
                                       std::uint64_t* stride) const noexcept {
   // A claim spans at most one maximum-size frame: a consumer that pads a dead producer's claim
   // over writes one padding frame over all of it, and readers searching for a record boundary
-  // expect one within that distance (find_boundary).
+  // expect one within that distance (find_boundary). That includes the padding to the next
+  // cache line (reserve), up to a line less 8 bytes wherever the group starts.
+  constexpr std::uint64_t kMostLinePadding = format::kCacheLineBytes - format::kFrameAlignment;
   std::size_t count = 0;
   std::uint64_t bytes = 0;
   for (const std::span<const std::byte> payload : payloads) {
@@ -62,7 +64,7 @@ std::size_t ProducerCore::batch_group(std::span<const std::span<const std::byte>
       break;
     }
     const std::uint64_t next = bytes + format::frame_stride(kRecordHeaderBytes + payload.size());
-    if (next > geometry_.max_frame_stride) break;
+    if (next + kMostLinePadding > geometry_.max_frame_stride) break;
     bytes = next;
     count += 1;
   }
@@ -102,6 +104,13 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
     }
     payload_bytes += payload.size();
     offset += format::frame_stride(kRecordHeaderBytes + payload.size());
+  }
+  // The claim runs on to a cache line boundary where it could (reserve): padding to there.
+  if (offset < claim_stride_) {
+    std::byte* padding = claim_frame_ + offset;
+    const std::uint64_t word = prepare_padding(padding, claim_position_ + offset, claim_stride_ - offset, geometry_);
+    // Release: as the frames' above.
+    atomic_field(commit_word_of(padding)).store(word, std::memory_order_release);
   }
   // The group's commit; the release stores above come before it.
   const bool won = commit_claimed_frame(claim_frame_, first_word);

@@ -80,14 +80,21 @@ TEST_CASE("write_batch: records arrive in order, each in its own frame with its 
   CHECK(payloads == batch.texts);
   REQUIRE(records.size() == spans.size());
   std::uint64_t position = 0;
+  std::size_t groups_run_on = 0;
   for (std::size_t index = 0; index < records.size(); ++index) {
     INFO("record " << index);
     CHECK(records[index].producer_sequence == index);
-    CHECK(records[index].position == position);  // no padding between them
+    // No padding between them, but where a group's space ran on to the next line.
+    if (records[index].position != position) {
+      CHECK(records[index].position == format::align_up(position, format::kCacheLineBytes));
+      groups_run_on += 1;
+    }
+    position = records[index].position;
     if (index > 0) CHECK(records[index].timestamp_ns >= records[index - 1].timestamp_ns);
     position += format::frame_stride(format::kRecordHeaderBytes + records[index].payload.size());
   }
-  CHECK(ring.head_position() == position);
+  CHECK(groups_run_on >= 1);
+  CHECK((ring.head_position() == position || ring.head_position() == format::align_up(position, format::kCacheLineBytes)));
   // Single records go on with the next sequence number.
   REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
   CHECK(drain_records(consumer, &payloads).at(0).producer_sequence == spans.size());
@@ -116,6 +123,54 @@ TEST_CASE("write_batch: each record carries its own checksum, which consumers ch
   CHECK(polled.status == PollStatus::corrupt);
   CHECK(polled.error_message.find("checksum") != std::string::npos);
   CHECK(payloads == std::vector<std::string>(batch.texts.begin(), batch.texts.begin() + 4));
+}
+
+TEST_CASE("write_batch: a group's space ends on a cache line where it fits, so the next group starts on a line of its own") {
+  TempDir dir;
+  const std::uint64_t capacity = 1 << 20;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::block, 4096));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + 64);  // 104: off the lines
+  // A single record of 24 bytes (a 64-byte frame) first: the groups start on a line or 64 bytes
+  // past one, and a single record's space is never run on.
+  REQUIRE(producer.write(as_bytes(std::string(24, 's'))) == ClaimStatus::ok);
+  CHECK(ring.head_position() == 64);
+  std::vector<std::string> expected{std::string(24, 's')};
+  std::uint64_t group_start = 64;
+  for (std::size_t records_in_group : {2, 3, 5, 7}) {
+    INFO(records_in_group << " records in the group");
+    const Batch batch = texts_of_size(records_in_group, 64, expected.size());
+    REQUIRE(producer.write_batch(batch.spans()).records == records_in_group);
+    const std::uint64_t frames_end = group_start + records_in_group * stride;
+    CHECK(ring.head_position() == format::align_up(frames_end, format::kCacheLineBytes));
+    group_start = ring.head_position();
+    expected.insert(expected.end(), batch.texts.begin(), batch.texts.end());
+  }
+  // Consumers step over the padding: every record, in order, each where its group put it.
+  std::vector<std::string> payloads;
+  const std::vector<Record> records = drain_records(consumer, &payloads);
+  CHECK(payloads == expected);
+  REQUIRE(records.size() == expected.size());
+  CHECK(records[1].position == 64);
+  CHECK(records[3].position == format::align_up(64 + 2 * stride, format::kCacheLineBytes));
+  CHECK(consumer.position() == ring.head_position());
+
+  // A group is cut where its frames and the padding to the next line could pass a maximum-size
+  // frame (40 + 4096 bytes): 38 frames of 104 bytes and one of 168 are 4120 bytes, the next line
+  // from a line 4160. The 38 go as a group (3952 bytes, to 3968), the last on its own.
+  const std::uint64_t start = ring.head_position();
+  REQUIRE(start % format::kCacheLineBytes == 0);
+  Batch batch = texts_of_size(38, 64, expected.size());
+  batch.texts.push_back(std::string(128, 'z'));
+  REQUIRE(producer.write_batch(batch.spans()).records == 39);
+  CHECK(ring.head_position() == start + 3968 + 168);
+  std::vector<std::string> more;
+  const std::vector<Record> last = drain_records(consumer, &more);
+  CHECK(more == batch.texts);
+  REQUIRE(last.size() == 39);
+  CHECK(last[37].position == start + 37 * stride);
+  CHECK(last[38].position == start + 3968);
 }
 
 namespace {
@@ -167,8 +222,9 @@ void check_groups_at_lap_end(std::uint32_t max_record_bytes, std::size_t record_
 
 TEST_CASE("write_batch cuts groups at a maximum-size frame's bytes and at kMostBatchRecords; a group that does not fit before the lap's end follows padding") {
   SUBCASE("the maximum record size bounds a group") {
-    // Frames of 40 + 64 = 104 bytes; a maximum-size frame is 40 + 1024 = 1064: ten to a group.
-    check_groups_at_lap_end(1024, 64, 10);
+    // Frames of 40 + 64 = 104 bytes; a maximum-size frame is 40 + 1024 = 1064, which must also
+    // hold the padding to the next line (up to 56 bytes): nine to a group (936 bytes; ten, 1040).
+    check_groups_at_lap_end(1024, 64, 9);
   }
   SUBCASE("kMostBatchRecords bounds a group") {
     check_groups_at_lap_end(16384, 8, Producer::kMostBatchRecords);
@@ -322,7 +378,8 @@ TEST_CASE("a boundary search does not start a reader inside an open group, where
   detail::RingFile& file = detail::file_of(ring);
   const detail::Geometry& geometry = file.geometry();
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + 64);
-  const std::uint64_t head = 4 * stride;
+  // The group's space runs on to the next line, padding after its frames.
+  const std::uint64_t head = format::align_up(4 * stride, format::kCacheLineBytes);
   REQUIRE(detail::load_field(file.header().head_position.value, std::memory_order_acquire) == head);
   detail::DataView view(file, detail::DataView::Access::read_only);
   REQUIRE(detail::find_boundary(view, stride, head, geometry, file.header().producers) == stride);

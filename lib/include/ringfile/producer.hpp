@@ -108,7 +108,9 @@ class Producer {
   // maximum-size record's worth of bytes at a time; each record keeps its own frame, sequence
   // number and checksum, and such a group becomes readable all at once: a group padded over
   // because this process stalled past the unblock timeout (claim_lost) was read by nobody, and
-  // `records` counts none of it. Larger payloads are written one by one.
+  // `records` counts none of it. A group's space ends on a 64-byte line where it fits (up to 56
+  // bytes of padding after it), so that the next group starts on a line of its own. Larger
+  // payloads are written one by one.
   // Waits for space up to `timeout` in all. Stops at the first record it cannot write.
   BatchResult write_batch(std::span<const std::span<const std::byte>> payloads,
                           std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept;
