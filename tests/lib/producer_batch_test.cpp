@@ -132,12 +132,12 @@ TEST_CASE("write_batch: a group's space ends on a cache line where it fits, so t
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + 64);  // 104: off the lines
-  // A single record of 24 bytes (a 64-byte frame) first: the groups start on a line or 64 bytes
-  // past one, and a single record's space is never run on.
-  REQUIRE(producer.write(as_bytes(std::string(24, 's'))) == ClaimStatus::ok);
-  CHECK(ring.head_position() == 64);
-  std::vector<std::string> expected{std::string(24, 's')};
-  std::uint64_t group_start = 64;
+  // A single record of 40 bytes (an 80-byte frame) first: a single record's space is never run
+  // on, so the first group starts off a line, 16 bytes past one.
+  REQUIRE(producer.write(as_bytes(std::string(40, 's'))) == ClaimStatus::ok);
+  CHECK(ring.head_position() == 80);
+  std::vector<std::string> expected{std::string(40, 's')};
+  std::uint64_t group_start = 80;
   for (std::size_t records_in_group : {2, 3, 5, 7}) {
     INFO(records_in_group << " records in the group");
     const Batch batch = texts_of_size(records_in_group, 64, expected.size());
@@ -152,8 +152,8 @@ TEST_CASE("write_batch: a group's space ends on a cache line where it fits, so t
   const std::vector<Record> records = drain_records(consumer, &payloads);
   CHECK(payloads == expected);
   REQUIRE(records.size() == expected.size());
-  CHECK(records[1].position == 64);
-  CHECK(records[3].position == format::align_up(64 + 2 * stride, format::kCacheLineBytes));
+  CHECK(records[1].position == 80);
+  CHECK(records[3].position == format::align_up(80 + 2 * stride, format::kCacheLineBytes));
   CHECK(consumer.position() == ring.head_position());
 
   // A group is cut where its frames and the padding to the next line could pass a maximum-size
