@@ -41,7 +41,7 @@ std::vector<ConsumerView> view_consumers(const Ring& ring) {
   const std::vector<ConsumerInfo> consumers = ring.consumers();
   const std::uint64_t head = ring.head_position();
   const std::uint64_t now = now_ns();
-  const std::optional<double> frame_bytes = programs::average_frame_bytes(ring.producers());
+  const std::optional<double> frame_bytes = programs::average_frame_bytes(ring.head_position(), ring.records_written());
   std::vector<ConsumerView> views;
   for (const ConsumerInfo& info : consumers) {
     ConsumerView view{info, "ATTACHED", programs::estimate_lag(ring, info.cursor, head, now, frame_bytes), {}, {}};
@@ -218,7 +218,7 @@ int reset_consumer_cursor(const ConsumerSettings& settings) {
   const Ring ring = Ring::open(settings.path);
   const CursorReset reset = reset_consumer(ring, settings.target_name, settings.reset_to, settings.dry_run);
   const std::uint64_t now = now_ns();
-  const std::optional<double> frame_bytes = programs::average_frame_bytes(ring.producers());
+  const std::optional<double> frame_bytes = programs::average_frame_bytes(ring.head_position(), ring.records_written());
   const programs::LagEstimate before = programs::estimate_lag(ring, reset.from, reset.head, now, frame_bytes);
   const programs::LagEstimate after = programs::estimate_lag(ring, reset.to, reset.head, now, frame_bytes);
   if (settings.json) {

@@ -100,7 +100,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
   report.resident_bytes = later.residency.resident_bytes;
   report.dirty_bytes = later.residency.dirty_bytes;
   report.paging_state = later.paging;
-  report.average_frame_bytes = programs::average_frame_bytes(later.producers);
+  report.average_frame_bytes = programs::average_frame_bytes(later.head, later.records_written);
 
   std::optional<double> window;
   if (earlier != nullptr) {

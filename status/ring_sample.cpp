@@ -24,6 +24,7 @@ RingSample take_sample(const Ring& ring) {
   const std::vector<ConsumerInfo> consumers = ring.consumers();
   sample.producers = ring.producers();
   sample.head = ring.head_position();
+  sample.records_written = ring.records_written();
   sample.realtime_ns = realtime_now_ns();
   for (const ConsumerInfo& info : consumers) {
     ConsumerSample consumer{info, std::nullopt, std::nullopt};

@@ -24,6 +24,7 @@ struct RingSample {
   std::uint64_t realtime_ns = 0;
   RingInfo info;
   std::uint64_t head = 0;
+  std::uint64_t records_written = 0;  // Ring::records_written
   std::vector<ConsumerSample> consumers;
   std::vector<ProducerInfo> producers;
   Ring::Residency residency;

@@ -14,8 +14,8 @@
 // `ringfile-write-nocrc` is the same without the checksum.
 //
 // `ringfile-batch` hands the producer's records over kBatchRecords at a time with write_batch()
-// (one reservation, claim publication and timestamp for each group; each record still its own
-// frame, sequence number, checksum and commit). Each record is stamped as it is put in the batch,
+// (one reservation, claim publication, timestamp and commit for each group, which is one frame: a
+// header and an 8-byte entry a record; each record still its own sequence number and checksum). Each record is stamped as it is put in the batch,
 // so its latency includes the wait for the rest of the batch.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +32,8 @@
 #include <ringfile/error.hpp>
 #include <ringfile/producer.hpp>
 #include <ringfile/ring.hpp>
+
+#include "ringfile/format/record_header.hpp"
 
 #include "support/cpu_pinning.hpp"
 #include "throughput/fan_in.hpp"
@@ -158,10 +160,13 @@ PassResult run_ringfile_pass(const PassConfig& config, Handover handover, bool c
     CreateOptions create;
     create.capacity_bytes = kRingBytes;
     create.policy = WriterPolicy::block;
-    // A batch's records share one claim, which spans at most a maximum-size record's frame.
+    // A batch's records share one claim, which spans at most a maximum-size record's frame: room
+    // for a whole batch of small records in one group frame (an 8-byte entry each, and the
+    // padding to the next line).
+    const std::size_t batch_bytes =
+        kBatchRecords * (config.record_bytes + format::kGroupEntryHeaderBytes) + format::kCacheLineBytes;
     create.max_record_bytes = static_cast<std::uint32_t>(
-        handover == Handover::write_batch ? std::max(config.record_bytes, kBatchRecords * config.record_bytes)
-                                          : config.record_bytes);
+        handover == Handover::write_batch ? std::max(config.record_bytes, batch_bytes) : config.record_bytes);
     const Ring ring = Ring::create(path, create);
     // Attached before the producer exists, so they hold every record from the first.
     ConsumerOptions consume;

@@ -61,12 +61,15 @@ bool ConsumerCore::skip_lapped() noexcept {
   if (preparing > head + geometry_.capacity) return false;
   // Land a little ahead of the oldest byte so that the producers do not lap us again at once.
   const std::uint64_t margin = std::min(geometry_.capacity / 4, 4 * geometry_.max_frame_stride);
-  const std::uint64_t restart = oldest_boundary(margin);
+  std::uint64_t restart = oldest_boundary(margin);
+  // Never back: inside a lapped group, on past the group (its header is what was overwritten).
+  if (group_start_ != kNoGroup) restart = std::max(restart, group_start_ + group_stride_);
+  restart = std::max(restart, position_);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
   // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
-  position_ = restart;
+  leave_group(restart);
   return true;
 }
 
@@ -202,16 +205,25 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
 // position and is followed by another, a lap start, or the head), counting the bytes skipped
 // as lost; the records among them show up as lost by their producers' sequence numbers.
 void ConsumerCore::skip_damage() noexcept {
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  std::uint64_t from = position_ + format::kFrameAlignment;
-  std::optional<std::uint64_t> boundary;
-  while (!(boundary = find_boundary(view_, from, head, geometry_))) from += 2 * geometry_.max_frame_stride;
-  const std::uint64_t restart = std::max(*boundary, position_);
+  std::uint64_t restart = resume_after_damage_;
+  if (restart == kNoDamage) {
+    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+    std::uint64_t from = position_ + format::kFrameAlignment;
+    std::optional<std::uint64_t> boundary;
+    while (!(boundary = find_boundary(view_, from, head, geometry_))) from += 2 * geometry_.max_frame_stride;
+    restart = std::max(*boundary, position_);
+  }
   stats_.lost_bytes += restart - position_;
   // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
-  position_ = restart;
+  if (group_start_ != kNoGroup && restart < group_start_ + group_stride_) {
+    position_ = restart;  // the group's next record: the damaged one's entry was sound
+    group_index_ += 1;
+  } else {
+    leave_group(restart);
+  }
   damaged_at_ = kNoDamage;
+  resume_after_damage_ = kNoDamage;
   unclaimed_hole_ = false;
   stuck_position_ = ~std::uint64_t{0};
 }
@@ -243,10 +255,15 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   while (result.records < max_records) {
     const std::uint64_t position = position_;
     // Before the head: a lapped position's frame is of a newer lap, which reads as uncommitted.
-    if (may_be_lapped_ && lapped(position)) {
+    // Inside a group, the group's frame is what may be lapped.
+    if (may_be_lapped_ && lapped(group_start_ != kNoGroup ? group_start_ : position)) {
       if (skip_lapped()) continue;
       result.status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
       break;
+    }
+    if (group_start_ != kNoGroup) {
+      if (!poll_group_record(handler, context, &result)) break;
+      continue;
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
     if (frame == nullptr) break;  // no address space for the view now; try again later
@@ -279,6 +296,10 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     }
     frame = view_.at(geometry_.offset_of(position), read.stride);
     if (frame == nullptr) break;
+    if (read.group) {
+      enter_group(position, read, frame, format::kRecordHeaderBytes, 0);
+      continue;
+    }
     const format::RecordHeader& header = header_of(frame);
     Record record;
     record.position = position;
@@ -317,7 +338,80 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   return result;
 }
 
+void ConsumerCore::enter_group(std::uint64_t position, const FrameRead& read, const std::byte* frame,
+                               std::uint64_t offset, std::uint64_t index) noexcept {
+  const format::RecordHeader& header = *reinterpret_cast<const format::RecordHeader*>(frame);
+  group_start_ = position;
+  group_length_ = read.frame_length;
+  group_stride_ = read.stride;
+  group_checksummed_ = read.checksummed;
+  // Read once for all the group's records. Where producers may overwrite the group meanwhile, each
+  // record's read is confirmed afterwards (poll_group_record), which covers these loads too.
+  group_timestamp_ns_ = header.timestamp_ns;
+  group_first_sequence_ = header.producer_sequence;
+  group_producer_slot_ = header.producer_slot;
+  group_index_ = index;
+  position_ = position + offset;
+}
+
+void ConsumerCore::move_to(std::uint64_t position) noexcept {
+  leave_group(position);
+  const std::optional<GroupPlace> place = locate_group_entry(view_, position, geometry_);
+  if (!place) return;
+  const std::byte* frame = view_.at(geometry_.offset_of(place->start), place->read.stride);
+  if (frame != nullptr) enter_group(place->start, place->read, frame, position - place->start, place->index);
+}
+
+bool ConsumerCore::poll_group_record(Consumer::HandlerFn handler, void* context, PollResult* result) {
+  const std::byte* frame = view_.at(geometry_.offset_of(group_start_), group_stride_);
+  if (frame == nullptr) return false;  // no address space for the view now; try again later
+  const std::uint64_t offset = position_ - group_start_;
+  const GroupEntry entry = read_group_entry(frame, group_length_, offset);
+  if (entry.problem != nullptr) {
+    if (may_be_lapped_ && lapped(group_start_)) return true;  // torn by an overwrite, not damage
+    result->status = report_damage(position_, entry.problem);
+    resume_after_damage_ = group_start_ + group_stride_;
+    return false;
+  }
+  Record record;
+  record.position = position_;
+  record.timestamp_ns = group_timestamp_ns_;
+  record.producer_sequence = group_first_sequence_ + group_index_;
+  record.producer_slot = group_producer_slot_;
+  const std::byte* payload = frame + offset + format::kGroupEntryHeaderBytes;
+  if (may_be_lapped_) {
+    // Seqlock-style read: copy, then confirm no producer reserved over the group meanwhile.
+    scratch_.resize(entry.payload_bytes);
+    std::memcpy(scratch_.data(), payload, entry.payload_bytes);
+    acquire_fence();
+    if (lapped(group_start_)) return true;
+    payload = scratch_.data();
+  }
+  record.payload = {payload, entry.payload_bytes};
+  const std::uint64_t next = group_start_ + entry.next_offset;
+  if (options_.verify_checksums && group_checksummed_ && crc32c_front_to_back(record.payload) != entry.payload_crc) {
+    stats_.checksum_failures += 1;
+    result->status = report_damage(position_, "payload checksum mismatch");
+    // The entry is sound (its length was checked): only this record is skipped.
+    resume_after_damage_ = entry.next_offset == group_length_ ? group_start_ + group_stride_ : next;
+    return false;
+  }
+  count_sequence(record.producer_slot, record.producer_sequence);
+  if (!handler(context, record)) return false;  // left unread: the next poll starts with it
+  if (entry.next_offset == group_length_) {
+    leave_group(group_start_ + group_stride_);
+  } else {
+    position_ = next;
+    group_index_ += 1;
+  }
+  result->records += 1;
+  stats_.records += 1;
+  stats_.bytes += entry.payload_bytes;
+  return true;
+}
+
 bool ConsumerCore::poll_has_work() noexcept {
+  if (group_start_ != kNoGroup) return true;  // the rest of a committed group
   if (may_be_lapped_ && lapped(position_)) return true;
   FrameRead ignored;
   if (position_ >= known_head_ && !reach_past_known_head(position_, &ignored)) return false;
@@ -329,6 +423,7 @@ bool ConsumerCore::poll_has_work() noexcept {
 }
 
 CommitWordWatch ConsumerCore::watch_next_frame() noexcept {
+  if (group_start_ != kNoGroup) return {};  // not a frame's start; poll_has_work says there is work
   return watch_commit_word(view_.at(geometry_.offset_of(position_), header_bytes_at(position_, geometry_)), position_,
                            geometry_);
 }
@@ -454,7 +549,7 @@ void ConsumerCore::follow_if_within_hold_window() noexcept {
   // past the new limit meanwhile finishes that one record.
   atomic_field(slot_->flags).fetch_or(format::kConsumerFollowing, std::memory_order_seq_cst);
   following_ = true;
-  lower_producer_limit(file_, committed_ + hold_window);
+  lower_producer_limit(file_, kept_from_cursor(geometry_, committed_) + hold_window);
 }
 
 Lag ConsumerCore::lag() const {

@@ -109,7 +109,8 @@ void ConsumerCore::attach_read_only() {
   }
   may_be_lapped_ = true;
   const std::uint64_t start = choose_start(false, 0);
-  position_ = committed_ = start;
+  committed_ = start;
+  move_to(start);
   learn_producer_sequences(start);
   attached_ = true;
   view_.fill_whole_area();
@@ -160,7 +161,8 @@ std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_curso
 void ConsumerCore::use_slot(std::uint32_t slot_index, std::uint64_t start) noexcept {
   slot_index_ = slot_index;
   slot_ = &header_.consumers[slot_index];
-  position_ = committed_ = start;
+  committed_ = start;
+  move_to(start);
   last_heartbeat_ns_ = coarse_realtime_ns();
   // Relaxed: written by us just now, or by this name's last owner before it gave the slot back
   // under the table lock we hold.
@@ -196,13 +198,19 @@ void ConsumerCore::hold_back_from_start() {
     follow_if_within_hold_window();
     return;
   }
-  // Producers or the paging engine moved past our start while we attached (or our saved cursor
-  // is older than the ring): the old lap beyond the frontier is still intact and now protected.
+  // Producers or the paging engine moved past what our start keeps (kept_from_cursor) while we
+  // attached (or our saved cursor is older than the ring): the old lap beyond the frontier is
+  // still intact and now protected. Where that includes our frame (a group's header inside the
+  // span kept before a cursor), nothing was lost.
   const std::uint64_t restart = oldest_boundary(0);
+  if ((group_start_ != kNoGroup ? group_start_ : position_) >= restart) {
+    commit();
+    return;
+  }
   stats_.lost_bytes += restart - position_;
   // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
-  position_ = restart;
+  leave_group(restart);
   commit();
 }
 

@@ -59,6 +59,22 @@ class ConsumerCore {
   }
   bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
   void skip_damage() noexcept;
+  // Moves to `position`, a frame's start or a record inside a group frame (an entry's position,
+  // as a saved cursor or a seek may name): then the group's header is read here, and the records
+  // of the group are read from there on. @pre `position` is a record boundary (the search that
+  // found it, or a cursor saved at one).
+  void move_to(std::uint64_t position) noexcept;
+  // Starts reading the group frame at `position` (read by read_frame as `read`, mapped at
+  // `frame`) from its record at entry offset `offset`, the group's `index`-th.
+  void enter_group(std::uint64_t position, const FrameRead& read, const std::byte* frame, std::uint64_t offset,
+                   std::uint64_t index) noexcept;
+  void leave_group(std::uint64_t next_position) noexcept {
+    group_start_ = kNoGroup;
+    position_ = next_position;
+  }
+  // poll's step inside a group: hands the record at position_ to the handler. False when the poll
+  // must end (the handler said so, damage, no view); `*result` counts it.
+  bool poll_group_record(Consumer::HandlerFn handler, void* context, PollResult* result);
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
   bool poll_has_work() noexcept;
   // A watch on the commit word of the frame at position_ (empty when no view can be had now).
@@ -96,8 +112,19 @@ class ConsumerCore {
   std::uint32_t slot_index_ = 0;
   format::ConsumerSlot* slot_ = nullptr;  // null for a read-only tap: then nothing is written
 
-  std::uint64_t position_ = 0;   // next frame to read
+  std::uint64_t position_ = 0;   // the next record (or frame) to read
   std::uint64_t committed_ = 0;  // cursor last stored in the slot
+  // Inside a group frame (format::FrameType::group), position_ is the next record's entry in the
+  // group at group_start_, and the group's header fields are kept here; else kNoGroup.
+  static constexpr std::uint64_t kNoGroup = ~std::uint64_t{0};
+  std::uint64_t group_start_ = kNoGroup;
+  std::uint64_t group_length_ = 0;  // the frame's length
+  std::uint64_t group_stride_ = 0;
+  std::uint64_t group_timestamp_ns_ = 0;
+  std::uint64_t group_first_sequence_ = 0;
+  std::uint64_t group_index_ = 0;  // position_'s record is the group's group_index_-th
+  std::uint16_t group_producer_slot_ = 0;
+  bool group_checksummed_ = false;
   std::uint64_t known_head_ = 0;  // frames below it may be read: the head as last loaded, or more
   std::uint64_t head_loaded_ns_ = 0;  // reach_past_known_head: when it last loaded the head (coarse)
   std::uint64_t last_heartbeat_ns_ = 0;
@@ -109,6 +136,9 @@ class ConsumerCore {
   // Where poll last reported damage (kNoDamage: nowhere); the next poll skips past it.
   static constexpr std::uint64_t kNoDamage = ~std::uint64_t{0};
   std::uint64_t damaged_at_ = kNoDamage;
+  // Damage inside a group: where the next poll reads on (the next record, if the damaged one's
+  // entry is sound, else the group's end); kNoDamage elsewhere (a search for the next boundary).
+  std::uint64_t resume_after_damage_ = kNoDamage;
   bool unclaimed_hole_ = false;  // resolve_uncommitted: stuck past the timeout and claimed by nobody
 
   std::vector<std::byte> scratch_;

@@ -133,4 +133,36 @@ std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, s
   return std::nullopt;
 }
 
+std::optional<GroupPlace> locate_group_entry(DataView& view, std::uint64_t position, const Geometry& geometry) noexcept {
+  const std::uint64_t offset_in_lap = geometry.offset_of(position);
+  if (position % format::kFrameAlignment != 0 || geometry.capacity - offset_in_lap < format::kGroupEntryHeaderBytes) {
+    return std::nullopt;
+  }
+  const std::byte* bytes = view.at(offset_in_lap, format::kGroupEntryHeaderBytes);
+  if (bytes == nullptr) return std::nullopt;
+  format::GroupEntryHeader entry;
+  std::memcpy(&entry, bytes, sizeof entry);
+  const std::uint64_t offset = std::uint64_t{entry.group_offset_words} * format::kFrameAlignment;
+  // A frame never crosses the end of the data area: its group starts in the same lap.
+  if (offset < format::kRecordHeaderBytes || offset > offset_in_lap) return std::nullopt;
+  const std::uint64_t start = position - offset;
+  std::byte* frame = view.at(geometry.offset_of(start), header_bytes_at(start, geometry));
+  if (frame == nullptr) return std::nullopt;
+  const FrameRead read = read_frame(frame, start, geometry);
+  if (read.kind != FrameKind::data || !read.group || offset >= read.frame_length) return std::nullopt;
+  frame = view.at(geometry.offset_of(start), read.stride);
+  if (frame == nullptr) return std::nullopt;
+  // The entry names the group; the group's own entries say whether one starts there.
+  GroupPlace place{start, read, 0};
+  std::uint64_t at = format::kRecordHeaderBytes;
+  while (at < offset) {
+    const GroupEntry passed = read_group_entry(frame, read.frame_length, at);
+    if (passed.problem != nullptr) return std::nullopt;
+    at = passed.next_offset;
+    place.index += 1;
+  }
+  if (at != offset) return std::nullopt;
+  return place;
+}
+
 }  // namespace ringfile::detail

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 #include "atomics.hpp"
@@ -14,12 +15,15 @@ namespace ringfile::detail {
 
 enum class FrameKind { uncommitted, data, padding, corrupt };
 
+// A data frame is a record, or a group of records (format::FrameType::group, read entry by entry
+// with read_group_entry).
 struct FrameRead {
   FrameKind kind = FrameKind::uncommitted;
   std::uint64_t commit_word = 0;  // as loaded; the CAS expectation when padding over
   std::uint64_t stride = 0;       // bytes to the next frame (data, padding)
   std::uint32_t frame_length = 0;
-  bool checksummed = false;       // data: payload_crc32c holds the payload's CRC32C
+  bool checksummed = false;       // data: payload_crc32c (of a group: each entry's) holds the CRC32C
+  bool group = false;             // data: a group frame
   const char* problem = nullptr;  // why a frame is corrupt
 };
 
@@ -67,7 +71,12 @@ inline FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geom
       read.kind = FrameKind::padding;
       read.stride = length;
       return read;
-    case format::FrameType::data: {
+    case format::FrameType::data:
+    case format::FrameType::group: {
+      const bool group = format::commit_word_type(read.commit_word) == static_cast<std::uint8_t>(format::FrameType::group);
+      if (group && length < format::kRecordHeaderBytes + format::kGroupEntryHeaderBytes) {
+        return fail("group frame shorter than its header and one entry");
+      }
       if (length < format::kRecordHeaderBytes) return fail("record length shorter than its header");
       if (length - format::kRecordHeaderBytes > geometry.max_record_bytes) {
         return fail("record length above the ring's maximum record size");
@@ -80,11 +89,69 @@ inline FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geom
       if (recorded_position != position) return fail("record position field does not match");
       read.kind = FrameKind::data;
       read.checksummed = format::commit_word_checksummed(read.commit_word);
+      read.group = group;
       return read;
     }
   }
   return fail("unknown frame type");
 }
+
+// One record of a group frame, as its entry says.
+struct GroupEntry {
+  std::uint64_t payload_bytes = 0;
+  std::uint32_t payload_crc = 0;
+  std::uint64_t next_offset = 0;  // the next entry's offset in the frame; the frame's length after the last
+  const char* problem = nullptr;  // why the entry cannot be right (then the rest is unset)
+};
+
+// The entry at `offset` (from the frame's start) of a group frame of `frame_length` bytes (as
+// read_frame read and checked it). Every field is checked against the frame: an entry that says
+// it lies elsewhere, runs past the frame, or leaves bytes after it that hold no entry is a
+// problem. Inline: a consumer reads every record of a group through it.
+// @pre frame maps frame_length bytes.
+inline GroupEntry read_group_entry(const std::byte* frame, std::uint64_t frame_length, std::uint64_t offset) noexcept {
+  GroupEntry entry;
+  if (offset < format::kRecordHeaderBytes || offset % format::kFrameAlignment != 0 ||
+      offset + format::kGroupEntryHeaderBytes > frame_length) {
+    entry.problem = "group entry outside its frame";
+    return entry;
+  }
+  format::GroupEntryHeader header;
+  std::memcpy(&header, frame + offset, sizeof header);
+  if (std::uint64_t{header.group_offset_words} * format::kFrameAlignment != offset) {
+    entry.problem = "group entry does not name its place in the group";
+    return entry;
+  }
+  const std::uint64_t end = offset + format::kGroupEntryHeaderBytes + header.payload_length;
+  if (end > frame_length) {
+    entry.problem = "group entry runs past the end of its frame";
+    return entry;
+  }
+  // The last entry's payload ends where the frame does; any other's is padded to 8 bytes, and
+  // another entry follows.
+  entry.next_offset = end == frame_length ? end : format::align_up(end, format::kFrameAlignment);
+  if (end != frame_length && entry.next_offset + format::kGroupEntryHeaderBytes > frame_length) {
+    entry.problem = "group frame ends inside an entry's padding";
+    return entry;
+  }
+  entry.payload_bytes = header.payload_length;
+  entry.payload_crc = header.payload_crc32c;
+  return entry;
+}
+
+// A record inside a group frame: the group's position, the frame as read_frame read it, and which
+// of the group's records it is.
+struct GroupPlace {
+  std::uint64_t start = 0;
+  FrameRead read;
+  std::uint64_t index = 0;
+};
+
+// The group frame that holds the record whose entry is at `position`, or nullopt when there is
+// none: the entry must lead back to a committed group frame of its lap (format::GroupEntryHeader)
+// that has an entry starting there. For a saved cursor or a seek that names a record inside a
+// group (a record's position, as consumers report it).
+std::optional<GroupPlace> locate_group_entry(DataView& view, std::uint64_t position, const Geometry& geometry) noexcept;
 
 // The commit word of a frame as a spinning consumer last saw it (Consumer::wait): while it is
 // unchanged there is nothing new to read there, and once it commits a frame of the lap the

@@ -117,6 +117,13 @@ std::uint64_t reclaimed_frontier(const format::FileHeader& header) noexcept {
 namespace {
 
 // The sizes that do not depend on the budget.
+// A follower caught up with the head must leave room for the largest reservation: a record of
+// the maximum size plus the padding to the end of the lap before it, beyond what producers keep
+// behind its cursor (kept_from_cursor).
+std::uint64_t least_hold_window(const RingFile& file) noexcept {
+  return 2 * file.geometry().max_frame_stride + file.geometry().group_span;
+}
+
 PagingSizes fixed_sizes(const RingFile& file) noexcept {
   const std::uint64_t capacity = file.geometry().capacity;
   PagingSizes sizes;
@@ -129,17 +136,14 @@ PagingSizes fixed_sizes(const RingFile& file) noexcept {
   // A view starts at most half a view below the position it was mapped for, and mapped pages
   // cannot be dropped: keep that much, and the chunk being released, behind the slowest follower.
   sizes.keep_behind_bytes = file.view_step() + sizes.chunk_bytes;
-  // A follower caught up with the head must leave room for the largest reservation: a record of
-  // the maximum size plus the padding to the end of the lap before it.
-  sizes.minimum_hold_bytes = 2 * file.geometry().max_frame_stride;
+  sizes.minimum_hold_bytes = least_hold_window(file);
   return sizes;
 }
 
 std::uint64_t configured_hold_window(const RingFile& file) noexcept {
   const std::uint64_t capacity = file.geometry().capacity;
   const std::uint64_t configured = file.info().hold_window_bytes;
-  return std::clamp(configured == 0 ? capacity : configured, std::min(capacity, 2 * file.geometry().max_frame_stride),
-                    capacity);
+  return std::clamp(configured == 0 ? capacity : configured, std::min(capacity, least_hold_window(file)), capacity);
 }
 
 }  // namespace
@@ -210,7 +214,7 @@ std::uint64_t hold_window_in_force(const RingFile& file) noexcept {
   const std::uint64_t published =
       load_field(file.header().paging_budget.hold_window_bytes, std::memory_order_relaxed);
   if (published == 0) return configured_hold_window(file);
-  return std::clamp(published, std::min(capacity, 2 * file.geometry().max_frame_stride), capacity);
+  return std::clamp(published, std::min(capacity, least_hold_window(file)), capacity);
 }
 
 Pager::Pager(RingFile& file)

@@ -214,7 +214,7 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
 
 std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
                                               std::uint32_t payload_crc, std::uint64_t sequence,
-                                              std::uint64_t timestamp_ns) const noexcept {
+                                              std::uint64_t timestamp_ns, format::FrameType type) const noexcept {
   format::RecordHeader& header = header_of(frame);
   // Relaxed: the commit (a release store or CAS of the commit word) publishes it with the rest
   // of the header; atomic only because a consumer searching for boundaries may read a frame
@@ -225,7 +225,7 @@ std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t po
   header.payload_crc32c = payload_crc;
   header.producer_slot = static_cast<std::uint16_t>(slot_index_);
   header.generation = file_.frame_generation();
-  return format::make_commit_word(static_cast<std::uint32_t>(frame_length), FrameType::data,
+  return format::make_commit_word(static_cast<std::uint32_t>(frame_length), type,
                                   geometry_.tag_of(position), options_.compute_checksums ? format::kChecksummedFlag : 0);
 }
 

@@ -112,16 +112,25 @@ class ProducerCore {
   // two, else it writes the first on its own), and the bytes of their frames.
   std::size_t batch_group(std::span<const std::span<const std::byte>> payloads, std::uint64_t* stride) const noexcept;
 
-  // Writes the group's frames into the open claim made for them (and padding after them, where
-  // the claim runs on to a cache line), commits them all at once (the first frame last), then
-  // closes the claim. Returns how many were committed: all, or
-  // none when a consumer padded the group over after the unblock timeout.
+  // Writes the group into the open claim made for it (and padding after it, where the claim runs
+  // on to a cache line), commits it all at once, then closes the claim. Returns how many records
+  // were committed: all, or none when a consumer padded the group over after the unblock timeout.
   std::size_t commit_group(std::span<const std::span<const std::byte>> payloads) noexcept;
+  // commit_group's writing, in a file of format version 3: one group frame. Returns the word that
+  // commits it; adds the payloads' bytes to `*payload_bytes`.
+  std::uint64_t fill_group_frame(std::span<const std::span<const std::byte>> payloads, std::uint64_t first_sequence,
+                                 std::uint64_t* payload_bytes) noexcept;
+  // The same in a file of version 2: a frame a record, all committed but the first (whose word it
+  // returns).
+  std::uint64_t fill_group_of_frames(std::span<const std::span<const std::byte>> payloads,
+                                     std::uint64_t first_sequence, std::uint64_t* payload_bytes) noexcept;
+  // Commits padding from `offset` (past the group's records) to the claim's end, if any is left.
+  void pad_group_to_claim_end(std::uint64_t offset) noexcept;
 
   // Fills in a frame's header but for its commit word, and returns the word that commits it.
   std::uint64_t fill_frame_header(std::byte* frame, std::uint64_t position, std::uint64_t frame_length,
-                                  std::uint32_t payload_crc, std::uint64_t sequence,
-                                  std::uint64_t timestamp_ns) const noexcept;
+                                  std::uint32_t payload_crc, std::uint64_t sequence, std::uint64_t timestamp_ns,
+                                  format::FrameType type = format::FrameType::data) const noexcept;
 
   // After `records` frames were committed with sequences from `first_sequence` on: the slot's
   // next sequence follows them. Before the claim closes: a consumer attaching at the head takes

@@ -118,8 +118,11 @@ std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_bou
         (read.kind == FrameKind::uncommitted && claim_end_covering(wanted))) {
       return wanted;
     }
+    // A record inside a group frame (its position as a consumer reports it).
+    if (locate_group_entry(view_, wanted, geometry)) return wanted;
   }
-  const std::optional<std::uint64_t> next = find_boundary(view_, wanted, head_now, geometry, file_.header().producers);
+  std::optional<std::uint64_t> next = find_boundary(view_, wanted, head_now, geometry, file_.header().producers);
+  if (next) next = first_group_record_between(wanted, *next);
   if (!next || overwritten(file_, *next)) {
     throw Error(ErrorCode::invalid_argument,
                 describe(file_) + ": position " + std::to_string(wanted) +
@@ -130,6 +133,18 @@ std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_bou
               describe(file_) + ": position " + std::to_string(wanted) +
                   " is inside a record, not at its start; the next record starts at " + std::to_string(*next) +
                   " (start there, or ask for the next boundary: ringfile-consumer --next-boundary)");
+}
+
+std::uint64_t RecordSearch::first_group_record_between(std::uint64_t from, std::uint64_t frame) noexcept {
+  // Entries lie 8-byte aligned, at most an entry's header and payload apart: look at each place
+  // a record could start from `from` on, up to the next frame or as far as one entry reaches.
+  const std::uint64_t reach = format::kGroupEntryHeaderBytes + format::kMostGroupEntryPayloadBytes;
+  const std::uint64_t end = std::min(frame, format::align_up(from, format::kFrameAlignment) + reach);
+  for (std::uint64_t candidate = format::align_up(from, format::kFrameAlignment); candidate < end;
+       candidate += format::kFrameAlignment) {
+    if (locate_group_entry(view_, candidate, file_.geometry())) return candidate;
+  }
+  return frame;
 }
 
 std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t position) const noexcept {
@@ -236,7 +251,27 @@ std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::ui
     // The frame's loads complete before the frontier is read (seqlock-style).
     acquire_fence();
     if (overwritten(file_, position)) return std::nullopt;
-    if (read.kind == FrameKind::data) {
+    if (read.kind == FrameKind::data && read.group) {
+      // Each record of a group counts, and has a position of its own to stop at.
+      frame = view_.at(geometry.offset_of(position), read.stride);
+      if (frame == nullptr) return std::nullopt;
+      std::uint64_t offset = format::kRecordHeaderBytes;
+      while (offset < read.frame_length) {
+        const GroupEntry entry = read_group_entry(frame, read.frame_length, offset);
+        if (entry.problem != nullptr) return std::nullopt;  // damaged bytes
+        if (walked.records == stop_at_record) {
+          acquire_fence();  // the entries' loads complete before the frontier is read
+          if (overwritten(file_, position)) return std::nullopt;
+          walked.position = position + offset;
+          return walked;
+        }
+        walked.records += 1;
+        offset = entry.next_offset;
+      }
+      acquire_fence();
+      if (overwritten(file_, position)) return std::nullopt;
+      walked.position += read.stride;
+    } else if (read.kind == FrameKind::data) {
       if (walked.records == stop_at_record) return walked;
       walked.records += 1;
       walked.position += read.stride;

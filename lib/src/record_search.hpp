@@ -66,6 +66,9 @@ class RecordSearch {
   };
 
   std::uint64_t resolve_position(std::uint64_t wanted, bool next_boundary);
+  // The first record inside a group frame at or after `from`, where `from` lies inside that
+  // group; else `frame`, the next frame's start.
+  std::uint64_t first_group_record_between(std::uint64_t from, std::uint64_t frame) noexcept;
   std::uint64_t oldest_boundary() noexcept;
   Probe probe(std::uint64_t from, std::uint64_t end) noexcept;
   std::optional<Walk> walk(std::uint64_t from, std::uint64_t end, std::uint64_t stop_at_record) noexcept;

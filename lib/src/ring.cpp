@@ -38,6 +38,15 @@ std::uint64_t Ring::head_position() const noexcept {
   return load_field(file_->header().head_position.value, std::memory_order_acquire);
 }
 
+std::uint64_t Ring::records_written() const noexcept {
+  std::uint64_t records = 0;
+  for (const auto& slot : file_->header().producers) {
+    // Relaxed: a figure for display; each slot's count only grows.
+    records += load_field(slot.next_sequence, std::memory_order_relaxed);
+  }
+  return records;
+}
+
 std::vector<ConsumerInfo> Ring::consumers() const {
   std::vector<ConsumerInfo> result;
   const auto& header = file_->header();
@@ -115,20 +124,55 @@ std::vector<ProducerInfo> Ring::producers() const {
   return result;
 }
 
+namespace {
+
+// pread of `bytes` at data-area `offset`, all of them or false.
+bool read_data(const detail::RingFile& file, std::uint64_t offset, void* into, std::size_t bytes) {
+  const auto at = static_cast<off_t>(file.info().data_offset + offset);
+  return ::pread(file.fd(), into, bytes, at) == static_cast<ssize_t>(bytes);
+}
+
+}  // namespace
+
 std::optional<RecordMeta> Ring::record_at(std::uint64_t position) const {
   const detail::Geometry& geometry = file_->geometry();
   if (position % format::kFrameAlignment != 0) return std::nullopt;
-  if (geometry.capacity - geometry.offset_of(position) < format::kRecordHeaderBytes) return std::nullopt;
   // pread, not a view: a status tool asks for a few headers and should not map 64 MiB for each.
+  const std::uint64_t offset = geometry.offset_of(position);
+  if (geometry.capacity - offset >= format::kRecordHeaderBytes) {
+    format::RecordHeader header{};
+    if (!read_data(*file_, offset, &header, sizeof header)) return std::nullopt;
+    const detail::FrameRead read = detail::read_frame(reinterpret_cast<std::byte*>(&header), position, geometry);
+    if (read.kind == detail::FrameKind::data && !read.group) {
+      return RecordMeta{position, header.timestamp_ns,
+                        static_cast<std::uint32_t>(read.frame_length - format::kRecordHeaderBytes)};
+    }
+    if (read.kind == detail::FrameKind::data) {
+      // A group's start stands before its first record.
+      format::GroupEntryHeader first{};
+      if (!read_data(*file_, offset + format::kRecordHeaderBytes, &first, sizeof first)) return std::nullopt;
+      if (first.payload_length > read.frame_length - format::kRecordHeaderBytes - format::kGroupEntryHeaderBytes) {
+        return std::nullopt;
+      }
+      return RecordMeta{position, header.timestamp_ns, first.payload_length};
+    }
+  }
+  // A record inside a group: its entry leads back to the group's header. A figure for display
+  // (a consumer's lag), so the entry is checked against the group's bounds, not walked to.
+  if (geometry.capacity - offset < format::kGroupEntryHeaderBytes) return std::nullopt;
+  format::GroupEntryHeader entry{};
+  if (!read_data(*file_, offset, &entry, sizeof entry)) return std::nullopt;
+  const std::uint64_t in_group = std::uint64_t{entry.group_offset_words} * format::kFrameAlignment;
+  if (in_group < format::kRecordHeaderBytes || in_group > offset) return std::nullopt;
+  const std::uint64_t start = position - in_group;
   format::RecordHeader header{};
-  const auto offset = static_cast<off_t>(file_->info().data_offset + geometry.offset_of(position));
-  if (::pread(file_->fd(), &header, sizeof header, offset) != static_cast<ssize_t>(sizeof header)) {
+  if (!read_data(*file_, offset - in_group, &header, sizeof header)) return std::nullopt;
+  const detail::FrameRead read = detail::read_frame(reinterpret_cast<std::byte*>(&header), start, geometry);
+  if (read.kind != detail::FrameKind::data || !read.group ||
+      in_group + format::kGroupEntryHeaderBytes + entry.payload_length > read.frame_length) {
     return std::nullopt;
   }
-  const detail::FrameRead read = detail::read_frame(reinterpret_cast<std::byte*>(&header), position, geometry);
-  if (read.kind != detail::FrameKind::data) return std::nullopt;
-  return RecordMeta{position, header.timestamp_ns,
-                    static_cast<std::uint32_t>(read.frame_length - format::kRecordHeaderBytes)};
+  return RecordMeta{position, header.timestamp_ns, entry.payload_length};
 }
 
 PagingState Ring::paging_state() const noexcept {

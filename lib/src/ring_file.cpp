@@ -333,11 +333,12 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
     throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt header: " + what +
                                         "; the file is damaged, restore it or create a new ring");
   };
-  if (identity.version_major != format::kVersionMajor) {
+  if (identity.version_major < format::kOldestVersionMajor || identity.version_major > format::kVersionMajor) {
     throw Error(ErrorCode::version_mismatch,
                 describe(path_) + " has ring format version " +
                     std::to_string(identity.version_major) + "." +
-                    std::to_string(identity.version_minor) + "; this build reads version " +
+                    std::to_string(identity.version_minor) + "; this build reads versions " +
+                    std::to_string(format::kOldestVersionMajor) + ".x to " +
                     std::to_string(format::kVersionMajor) + ".x; use a matching ringfile build");
   }
   if (identity.identity_crc32c != identity_crc(identity)) corrupt("identity checksum mismatch");
@@ -382,6 +383,12 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   geometry_.max_record_bytes = identity.max_record_bytes;
   geometry_.max_frame_stride = max_stride;
   geometry_.lap_tag_salt = identity.lap_tag_salt;
+  if (identity.version_major >= 3) {
+    // Within a maximum-size frame, within what an entry can name, and leaving the room a
+    // reservation needs beside a cursor held back by it (2 maximum-size frames, see paging.cpp's
+    // minimum hold): producers keep group_span behind each cursor.
+    geometry_.group_span = std::min({max_stride, format::kMostGroupEntryOffset, identity.data_capacity - 2 * max_stride});
+  }
 
   info_.path = path_;
   info_.version_major = identity.version_major;

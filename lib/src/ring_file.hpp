@@ -24,6 +24,11 @@ struct Geometry {
   std::uint64_t capacity = 0;
   std::uint64_t max_record_bytes = 0;
   std::uint64_t max_frame_stride = 0;  // stride of a maximum-size record
+  // The most bytes a group frame (format version 3) may span, claim padding included; 0 in a file
+  // that takes none. A consumer's cursor may stand at a record inside a group, up to this far
+  // past the group's header, which it must read to resume there: producers keep that far behind
+  // every cursor (kept_from_cursor), and groups are no longer.
+  std::uint64_t group_span = 0;
   std::uint32_t lap_tag_salt = 0;
 
   // capacity - 1 when the capacity is a power of two (set_capacity), else 0. Then a position
@@ -71,6 +76,9 @@ class RingFile {
   std::uint64_t view_step() const noexcept { return info_.view_bytes / 2; }
   // On tmpfs: every page of the ring is memory, and mapping one never reads a disk.
   bool memory_backed() const noexcept { return memory_backed_; }
+  // Producers may write group frames (format version 3); a file of version 2 takes none, so that
+  // builds of version 2 still read it.
+  bool takes_group_frames() const noexcept { return geometry_.group_span != 0; }
   // OpenOptions::resident_budget_bytes: 0, or the budget this process's producers publish.
   std::uint64_t resident_budget_override() const noexcept { return resident_budget_override_; }
 

@@ -201,7 +201,7 @@ bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns)
 
 bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   auto& header = file.header();
-  const std::uint64_t wanted_limit = position + file.geometry().capacity;
+  const std::uint64_t wanted_limit = kept_from_cursor(file.geometry(), position) + file.geometry().capacity;
   // seq_cst CAS: producers re-read the limit after every reservation (seq_cst), so either they
   // see this lower limit and wait before writing, or we see their reservation below.
   lower_producer_limit(file, wanted_limit);
@@ -233,7 +233,7 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
     if (!holds_back(flags)) continue;
     // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
-    const std::uint64_t bound = cursor + (is_following(flags) ? hold_window : capacity);
+    const std::uint64_t bound = kept_from_cursor(file.geometry(), cursor) + (is_following(flags) ? hold_window : capacity);
     if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
       const ProcessIdentity owner = owner_of(slot);
       try {

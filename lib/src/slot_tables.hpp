@@ -101,8 +101,15 @@ constexpr bool is_following(std::uint32_t flags) noexcept {
   return holds_back(flags) && (flags & format::kConsumerFollowing) != 0;
 }
 
+// Where the bytes a consumer's cursor keeps from producers start: the cursor itself, or, in a file
+// that takes group frames, a group's span before it, since a cursor inside a group resumes
+// through the group's header (Geometry::group_span).
+inline std::uint64_t kept_from_cursor(const Geometry& geometry, std::uint64_t cursor) noexcept {
+  return cursor > geometry.group_span ? cursor - geometry.group_span : 0;
+}
+
 // Makes producers respect a cursor just stored at `position` (a consumer attaching, an operator
-// moving a holding cursor back): lowers the shared limit to position + capacity, then looks at the
+// moving a holding cursor back): lowers the shared limit to what it keeps plus the capacity, then looks at the
 // head and the preparation frontier. Returns false when producers or the paging engine had already
 // gone past that limit, so that the bytes at `position` may be overwritten: the caller must move
 // the cursor to the oldest intact record (which releases producers waiting for it).

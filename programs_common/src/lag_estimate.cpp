@@ -13,15 +13,9 @@ double frame_bytes_for_payload(double payload_bytes) {
   return std::ceil(frame / alignment) * alignment;
 }
 
-std::optional<double> average_frame_bytes(const std::vector<ProducerInfo>& producers) {
-  std::uint64_t records = 0;
-  std::uint64_t bytes = 0;
-  for (const ProducerInfo& producer : producers) {
-    records += producer.committed_records;
-    bytes += producer.committed_bytes;
-  }
-  if (records == 0) return std::nullopt;
-  return frame_bytes_for_payload(static_cast<double>(bytes) / static_cast<double>(records));
+std::optional<double> average_frame_bytes(std::uint64_t head, std::uint64_t records_written) {
+  if (records_written == 0) return std::nullopt;
+  return static_cast<double>(head) / static_cast<double>(records_written);
 }
 
 std::optional<RecordMeta> oldest_unread(const Ring& ring, std::uint64_t cursor, std::uint64_t head) {

@@ -34,19 +34,6 @@ ErrorCode open_error(const std::filesystem::path& path, std::string* message = n
   return ErrorCode::io_error;
 }
 
-format::FileIdentity read_identity(const std::filesystem::path& path) {
-  format::FileIdentity identity{};
-  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(&identity), sizeof identity);
-  return identity;
-}
-
-// Rewrites the identity with a correct checksum, as a newer or a buggy writer would.
-void rewrite_identity(const std::filesystem::path& path, format::FileIdentity identity) {
-  identity.identity_crc32c = crc32c({reinterpret_cast<const std::byte*>(&identity),
-                                     offsetof(format::FileIdentity, identity_crc32c)});
-  patch_file(path, 0, &identity, sizeof identity);
-}
-
 }  // namespace
 
 TEST_CASE("a file that is not a ring") {
@@ -78,7 +65,7 @@ TEST_CASE("a newer major version is refused, naming both versions") {
   std::string message;
   CHECK(open_error(dir / "ring", &message) == ErrorCode::version_mismatch);
   CHECK(message.find(std::to_string(format::kVersionMajor + 1) + ".3") != std::string::npos);
-  CHECK(message.find("reads version " + std::to_string(format::kVersionMajor)) != std::string::npos);
+  CHECK(message.find("reads versions 2.x to " + std::to_string(format::kVersionMajor) + ".x") != std::string::npos);
 }
 
 TEST_CASE("a file of format version 1, whose records say nothing of their checksum, is refused") {
@@ -90,7 +77,17 @@ TEST_CASE("a file of format version 1, whose records say nothing of their checks
   rewrite_identity(dir / "ring", identity);
   std::string message;
   CHECK(open_error(dir / "ring", &message) == ErrorCode::version_mismatch);
-  CHECK(message.find("has ring format version 1.1; this build reads version 2.x") != std::string::npos);
+  CHECK(message.find("has ring format version 1.1; this build reads versions 2.x to 3.x") != std::string::npos);
+}
+
+TEST_CASE("a file of format version 2 opens, and takes no group frames") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  make_version_2(dir / "ring");
+  const Ring ring = Ring::open(dir / "ring");
+  CHECK(ring.info().version_major == 2);
+  CHECK_FALSE(detail::file_of(ring).takes_group_frames());
+  CHECK(detail::file_of(Ring::create(dir / "new", small_ring(1 << 20))).takes_group_frames());
 }
 
 TEST_CASE("a newer minor version still opens") {

@@ -1,6 +1,7 @@
 // The producer's commit of a claimed frame (frames.cpp): it replaces whatever an earlier lap left
 // in the frame without having loaded it first, and fails only when a consumer padded the claim
-// over in this lap. A spinning consumer's watch on a frame's commit word.
+// over in this lap. A spinning consumer's watch on a frame's commit word. Reading a group frame
+// and its entries, whose every field is checked against the frame.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -112,6 +113,79 @@ TEST_CASE("a watch on a commit word sees a change, and tells a commit of its lap
   const CommitWordWatch nothing = watch_commit_word(nullptr, kPosition, ring);
   CHECK_FALSE(nothing.unchanged());  // no view: every look is a full one
   CHECK_FALSE(nothing.committed_in_lap());
+}
+
+
+namespace {
+
+// A group frame at kPosition in `bytes`: its header, then entries of the given payload sizes.
+// Returns the frame's length.
+std::uint32_t write_group(FrameBytes& frame, const Geometry& geometry, std::initializer_list<std::uint16_t> payloads) {
+  std::uint64_t offset = format::kRecordHeaderBytes;
+  std::uint64_t length = 0;
+  for (const std::uint16_t payload : payloads) {
+    const format::GroupEntryHeader entry{payload, static_cast<std::uint16_t>(offset / 8), 0};
+    std::memcpy(frame.data() + offset, &entry, sizeof entry);
+    length = offset + format::kGroupEntryHeaderBytes + payload;
+    offset += format::kGroupEntryHeaderBytes + format::frame_stride(payload);
+  }
+  header_of(frame.data()).position = kPosition;
+  commit_word_of(frame.data()) =
+      format::make_commit_word(static_cast<std::uint32_t>(length), FrameType::group, geometry.tag_of(kPosition));
+  return static_cast<std::uint32_t>(length);
+}
+
+}  // namespace
+
+TEST_CASE("a group frame reads as data, and its entries lead from one to the next up to its end") {
+  Geometry ring = geometry();
+  ring.max_record_bytes = 4096;
+  FrameBytes frame;
+  const std::uint32_t length = write_group(frame, ring, {5, 16, 3});
+  CHECK(length == 40 + (8 + 8) + (8 + 16) + (8 + 3));
+  const FrameRead read = read_frame(frame.data(), kPosition, ring);
+  REQUIRE(read.kind == FrameKind::data);
+  CHECK(read.group);
+  CHECK(read.frame_length == length);
+  const GroupEntry first = read_group_entry(frame.data(), length, 40);
+  REQUIRE(first.problem == nullptr);
+  CHECK(first.payload_bytes == 5);
+  CHECK(first.next_offset == 56);
+  const GroupEntry second = read_group_entry(frame.data(), length, first.next_offset);
+  REQUIRE(second.problem == nullptr);
+  CHECK(second.next_offset == 80);
+  const GroupEntry last = read_group_entry(frame.data(), length, second.next_offset);
+  REQUIRE(last.problem == nullptr);
+  CHECK(last.payload_bytes == 3);
+  CHECK(last.next_offset == length);
+}
+
+TEST_CASE("a group entry that does not fit its frame is a problem, never read past") {
+  Geometry ring = geometry();
+  ring.max_record_bytes = 4096;
+  FrameBytes frame;
+  const std::uint32_t length = write_group(frame, ring, {5, 16, 3});
+  CHECK(read_group_entry(frame.data(), length, 44).problem != nullptr);      // off the 8-byte grid
+  CHECK(read_group_entry(frame.data(), length, 32).problem != nullptr);      // inside the header
+  CHECK(read_group_entry(frame.data(), length, length).problem != nullptr);  // past the end
+  // The middle entry's length runs past the frame.
+  format::GroupEntryHeader entry{};
+  std::memcpy(&entry, frame.data() + 56, sizeof entry);
+  entry.payload_length = 100;
+  std::memcpy(frame.data() + 56, &entry, sizeof entry);
+  CHECK(std::string(read_group_entry(frame.data(), length, 56).problem).find("past the end") != std::string::npos);
+  // Shorter, so that the frame ends inside its padding, where no entry fits.
+  entry.payload_length = 15;
+  std::memcpy(frame.data() + 56, &entry, sizeof entry);
+  CHECK(read_group_entry(frame.data(), 80, 56).problem != nullptr);
+  // An entry naming another place in the group.
+  entry.payload_length = 16;
+  entry.group_offset_words = 5;
+  std::memcpy(frame.data() + 56, &entry, sizeof entry);
+  CHECK(std::string(read_group_entry(frame.data(), length, 56).problem).find("place") != std::string::npos);
+  // A group frame too short for one entry.
+  commit_word_of(frame.data()) = format::make_commit_word(44, FrameType::group, ring.tag_of(kPosition));
+  CHECK(read_frame(frame.data(), kPosition, ring).kind == FrameKind::corrupt);
 }
 
 }  // namespace

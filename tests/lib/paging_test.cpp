@@ -16,6 +16,7 @@
 #include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/tooling/synthetic.hpp"
+#include "slot_tables.hpp"
 #include "support/child_process.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -24,6 +25,12 @@ using namespace ringfile;
 using namespace ringfile::test;
 
 namespace {
+
+// How far producers may go past a follower stopped at `cursor`: the hold window, from what its
+// cursor keeps (a group's span before it, detail::kept_from_cursor).
+std::uint64_t held_at(const Ring& ring, std::uint64_t cursor, std::uint64_t hold_window) {
+  return detail::kept_from_cursor(detail::file_of(ring).geometry(), cursor) + hold_window;
+}
 
 constexpr std::uint64_t kView = 64 * 1024;  // the smallest view: small chunks on small rings
 // A budget set by the test rather than by the machine's memory, so that the bounds are its own.
@@ -221,7 +228,7 @@ TEST_CASE("paging: a holding consumer within the hold window paces producers, an
   }
   // It stops reading. Producers go on until the next record would take them past the window.
   const std::uint64_t stopped_at = follower.position();
-  while (ring.head_position() + stride <= stopped_at + hold_window) {
+  while (ring.head_position() + stride <= held_at(ring, stopped_at, hold_window)) {
     fill_synthetic(record, 1, sequence);
     if (producer.write(record, std::chrono::milliseconds(50)) == ClaimStatus::ok) ++sequence;
   }
@@ -270,7 +277,7 @@ TEST_CASE("paging: a follower is never passed by the release, even when the budg
       follower.poll([](const Record&) {});
     }
     const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + record.size());
-    while (ring.head_position() + stride <= follower.position() + hold_window) {
+    while (ring.head_position() + stride <= held_at(ring, follower.position(), hold_window)) {
       fill_synthetic(record, 1, sequence);
       if (producer.write(record, std::chrono::milliseconds(50)) == ClaimStatus::ok) ++sequence;
     }

@@ -1,6 +1,7 @@
 // Producer::write_batch in one process: order, framing and checksums of each record, how records
-// are grouped under one claim, and where a batch stops (a record too large, no space in time; a
-// claim left open: producer_consumer_test).
+// are grouped under one claim (in a file of format version 3, one group frame; in one of version
+// 2, a frame a record), and where a batch stops (a record too large, no space in time; a claim
+// left open: producer_consumer_test). Reading group frames: consumer_group_test.
 // Batches from many processes, killed at random moments, are in stress_test and fault_test.
 #include <doctest/doctest.h>
 
@@ -18,6 +19,7 @@
 #include "ring_file.hpp"
 #include "ringfile/format/record_header.hpp"
 #include "slot_tables.hpp"
+#include "support/file_bytes.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -48,6 +50,18 @@ Batch texts_of_size(std::size_t count, std::size_t size, std::size_t first_index
   return batch;
 }
 
+// A ring as a build of format version 2 made it: write_batch writes a frame a record there.
+Ring create_version_2_ring(const std::filesystem::path& path, const CreateOptions& options) {
+  Ring::create(path, options);
+  make_version_2(path);
+  return Ring::open(path);
+}
+
+// The bytes a record of `payload_bytes` takes in a group frame.
+std::uint64_t entry_stride(std::size_t payload_bytes) {
+  return format::kGroupEntryHeaderBytes + format::frame_stride(payload_bytes);
+}
+
 std::vector<Record> drain_records(Consumer& consumer, std::vector<std::string>* payloads) {
   std::vector<Record> records;
   for (;;) {
@@ -62,9 +76,39 @@ std::vector<Record> drain_records(Consumer& consumer, std::vector<std::string>* 
 
 }  // namespace
 
-TEST_CASE("write_batch: records arrive in order, each in its own frame with its own sequence number") {
+TEST_CASE("write_batch: records arrive in order, each with a position and a sequence number of its own, in one group frame") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 8192));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const Batch batch{{"one", "", std::string(100, 'x'), "four"}};
+  REQUIRE(producer.write_batch(batch.spans()).records == 4);
+  std::vector<std::string> payloads;
+  const std::vector<Record> records = drain_records(consumer, &payloads);
+  CHECK(payloads == batch.texts);
+  REQUIRE(records.size() == 4);
+  // One frame: its header, then the records' entries one after another.
+  std::uint64_t position = format::kRecordHeaderBytes;
+  for (std::size_t index = 0; index < 4; ++index) {
+    INFO("record " << index);
+    CHECK(records[index].position == position);
+    CHECK(records[index].producer_sequence == index);
+    CHECK(records[index].producer_slot == producer.slot());
+    CHECK(records[index].timestamp_ns == records[0].timestamp_ns);
+    position += entry_stride(batch.texts[index].size());
+  }
+  // The group's frame ends with its last payload, and its space runs on to the next line.
+  CHECK(ring.head_position() == format::align_up(position, format::kCacheLineBytes));
+  REQUIRE(producer.write(as_bytes("after")) == ClaimStatus::ok);
+  const std::vector<Record> after = drain_records(consumer, &payloads);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].producer_sequence == 4);
+  CHECK(after[0].position == format::align_up(position, format::kCacheLineBytes));
+}
+
+TEST_CASE("write_batch in a file of format version 2: records arrive in order, each in its own frame with its own sequence number") {
+  TempDir dir;
+  Ring ring = create_version_2_ring(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 8192));
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   Batch batch = texts_of_size(100, 40);
@@ -102,7 +146,11 @@ TEST_CASE("write_batch: records arrive in order, each in its own frame with its 
 
 TEST_CASE("write_batch: each record carries its own checksum, which consumers check") {
   TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  bool group_frame = true;
+  SUBCASE("a group frame") {}
+  SUBCASE("a file of format version 2, a frame a record") { group_frame = false; }
+  Ring ring = group_frame ? Ring::create(dir / "ring", small_ring(1 << 20))
+                          : create_version_2_ring(dir / "ring", small_ring(1 << 20));
   Consumer consumer = Consumer::attach(ring, {});
   const Batch batch = texts_of_size(8, 100);
   {
@@ -110,10 +158,12 @@ TEST_CASE("write_batch: each record carries its own checksum, which consumers ch
     REQUIRE(producer.write_batch(batch.spans()).records == 8);
   }
   // One byte of the fifth record's payload, changed in the file behind the library's back.
-  const std::uint64_t fifth = 4 * format::frame_stride(format::kRecordHeaderBytes + 100);
+  const std::uint64_t fifth_payload = group_frame
+                                          ? format::kRecordHeaderBytes + 4 * entry_stride(100) + format::kGroupEntryHeaderBytes
+                                          : 4 * format::frame_stride(format::kRecordHeaderBytes + 100) + format::kRecordHeaderBytes;
   {
     std::fstream file(dir / "ring", std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(static_cast<std::streamoff>(ring.info().data_offset + fifth + format::kRecordHeaderBytes + 50));
+    file.seekp(static_cast<std::streamoff>(ring.info().data_offset + fifth_payload + 50));
     file.put('#');
   }
   std::vector<std::string> payloads;
@@ -125,10 +175,36 @@ TEST_CASE("write_batch: each record carries its own checksum, which consumers ch
   CHECK(payloads == std::vector<std::string>(batch.texts.begin(), batch.texts.begin() + 4));
 }
 
-TEST_CASE("write_batch: a group's space ends on a cache line where it fits, so the next group starts on a line of its own") {
+TEST_CASE("write_batch cuts a group frame where it would pass a maximum-size frame with the padding to the next line") {
+  TempDir dir;
+  // A maximum-size frame is 40 + 1024 bytes; a group of 64-byte records takes 40 + 72 a record,
+  // and the padding to the next line up to 56: thirteen records to a group (1032 bytes; 14, 1104).
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::block, 1024));
+  Consumer consumer = Consumer::attach(ring, {});
+  Producer producer(ring);
+  const Batch batch = texts_of_size(30, 64);
+  REQUIRE(producer.write_batch(batch.spans()).records == 30);
+  std::vector<std::string> payloads;
+  const std::vector<Record> records = drain_records(consumer, &payloads);
+  CHECK(payloads == batch.texts);
+  REQUIRE(records.size() == 30);
+  // Each group's frame ends with its last payload (40 + 12 * 72 + 8 + 64 = 976 bytes) and its
+  // space on the next line (1024).
+  for (std::size_t index = 0; index < 30; ++index) {
+    INFO("record " << index);
+    const std::uint64_t group = index / 13;
+    CHECK(records[index].position == group * 1024 + format::kRecordHeaderBytes + (index % 13) * entry_stride(64));
+    CHECK(records[index].producer_sequence == index);
+    CHECK(records[index].timestamp_ns == records[group * 13].timestamp_ns);
+  }
+  CHECK(ring.head_position() == 2 * 1024 + format::align_up(format::kRecordHeaderBytes + 4 * entry_stride(64), format::kCacheLineBytes));
+  CHECK(consumer.position() == ring.head_position());
+}
+
+TEST_CASE("write_batch in a file of format version 2: a group's space ends on a cache line where it fits, so the next group starts on a line of its own") {
   TempDir dir;
   const std::uint64_t capacity = 1 << 20;
-  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::block, 4096));
+  Ring ring = create_version_2_ring(dir / "ring", small_ring(capacity, WriterPolicy::block, 4096));
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + 64);  // 104: off the lines
@@ -191,10 +267,11 @@ void advance_head_to(Producer& producer, Consumer& consumer, const Ring& ring, s
 
 // A batch whose first group just fits before the lap's end: where its records land tells where
 // the groups were cut (a group never straddles the lap's end; it follows padding at the next lap).
+// In a file of format version 2.
 void check_groups_at_lap_end(std::uint32_t max_record_bytes, std::size_t record_bytes, std::size_t group) {
   TempDir dir;
   const std::uint64_t capacity = 64 * 1024;
-  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::block, max_record_bytes));
+  Ring ring = create_version_2_ring(dir / "ring", small_ring(capacity, WriterPolicy::block, max_record_bytes));
   Consumer consumer = Consumer::attach(ring, {});
   Producer producer(ring);
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + record_bytes);
@@ -220,7 +297,7 @@ void check_groups_at_lap_end(std::uint32_t max_record_bytes, std::size_t record_
 
 }  // namespace
 
-TEST_CASE("write_batch cuts groups at a maximum-size frame's bytes and at kMostBatchRecords; a group that does not fit before the lap's end follows padding") {
+TEST_CASE("write_batch in a file of format version 2 cuts groups at a maximum-size frame's bytes and at kMostBatchRecords; a group that does not fit before the lap's end follows padding") {
   SUBCASE("the maximum record size bounds a group") {
     // Frames of 40 + 64 = 104 bytes; a maximum-size frame is 40 + 1024 = 1064, which must also
     // hold the padding to the next line (up to 56 bytes): nine to a group (936 bytes; ten, 1040).
@@ -308,7 +385,7 @@ TEST_CASE("write_batch: consumers attaching at the head while a group is open co
   CHECK(lost == 0);
 }
 
-TEST_CASE("write_batch: a group's first frame is committed last, so whoever finds it committed finds the whole group") {
+TEST_CASE("write_batch in a file of format version 2: a group's first frame is committed last, so whoever finds it committed finds the whole group") {
   // What lets a consumer pad a stalled group over from its first frame and lose none of it that
   // anyone read (producer_batch.cpp, commit_group). Watched from another thread as the groups go
   // by: each time the first frame of an open claim reads committed, its last frame must not still
@@ -318,7 +395,7 @@ TEST_CASE("write_batch: a group's first frame is committed last, so whoever find
   constexpr std::size_t kRecordBytes = 64;
   constexpr std::uint64_t kSamples = 2000;
   TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::overwrite));
+  Ring ring = create_version_2_ring(dir / "ring", small_ring(1 << 20, WriterPolicy::overwrite));
   Producer producer(ring);
   detail::RingFile& file = detail::file_of(ring);
   const detail::Geometry& geometry = file.geometry();
@@ -367,11 +444,11 @@ TEST_CASE("write_batch: a group's first frame is committed last, so whoever find
   CHECK(torn_groups == 0);
 }
 
-TEST_CASE("a boundary search does not start a reader inside an open group, where frames after the first may read committed") {
+TEST_CASE("a boundary search does not start a reader inside an open group of frames (format version 2), where frames after the first may read committed") {
   // A reader started at a later frame of a group that is then padded over from its first frame
   // would have read records that write_batch reports unwritten, and writes again.
   TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Ring ring = create_version_2_ring(dir / "ring", small_ring(1 << 20));
   Producer producer(ring);
   const Batch batch = texts_of_size(4, 64);
   REQUIRE(producer.write_batch(batch.spans()).records == 4);

@@ -125,13 +125,14 @@ TEST_CASE("holding producers at a cursor lowers their limit, or says they had al
   // As producers leave it with no consumer to wait for: a lap past the head.
   detail::atomic_field(file.header().producer_limit.value).store(head + capacity, std::memory_order_seq_cst);
 
-  // A cursor within a lap of the head: the limit comes down to a lap after it, past the head.
-  const std::uint64_t cursor = head - capacity + 1000;
+  // A cursor within a lap of the head, beyond what it keeps before it (a group's span): the limit
+  // comes down to a lap after what it keeps, past the head.
+  const std::uint64_t cursor = head - capacity + 1000 + file.geometry().group_span;
   CHECK(detail::hold_producers_at(file, cursor));
-  CHECK(limit() == cursor + capacity);
+  CHECK(limit() == detail::kept_from_cursor(file.geometry(), cursor) + capacity);
   // A limit is only ever lowered here: holding at a later cursor leaves it as it is.
   CHECK(detail::hold_producers_at(file, cursor + 5000));
-  CHECK(limit() == cursor + capacity);
+  CHECK(limit() == detail::kept_from_cursor(file.geometry(), cursor) + capacity);
   // A cursor more than a lap behind the head: producers have reserved past where it may hold
   // them (the caller moves it to the oldest intact record, which raises the limit again).
   CHECK_FALSE(detail::hold_producers_at(file, head - capacity - 8));

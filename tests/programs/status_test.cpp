@@ -32,8 +32,14 @@ std::size_t display_columns(const std::string& text) {
   return columns;
 }
 
-// Records of 88 bytes: 128-byte frames, two cache lines, so the producer's groups (write_batch)
-// end on a line with no padding after them, and every record takes the same bytes of the ring.
+// Records of 88 bytes, which ringfile-producer writes 32 to a group frame (write_batch): a 40-byte
+// header and a 96-byte entry a record, the group's space running on to the next 64-byte line.
+std::uint64_t group_bytes(std::uint64_t records) { return (40 + records * 96 + 63) / 64 * 64; }
+// The position of the record `index` (from 0) of a run of records written from `start`.
+std::uint64_t record_position(std::uint64_t start, std::uint64_t index) {
+  return start + index / 32 * group_bytes(32) + 40 + index % 32 * 96;
+}
+
 void produce_synthetic(const WorkDir& dir, const std::string& ring, int count) {
   const Result produced =
       run(kProducer, {ring, "--synthetic", "--record-size", "88", "--count", std::to_string(count)}, dir.path());
@@ -60,12 +66,12 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   produce_synthetic(dir, ring, 50);
 
   const StatusDocument stopped = status_of(ring, dir.path(), "200ms");
-  const std::uint64_t stride = first_head / 100;  // every record has the same size
-  CHECK(stopped.head == 150 * stride);
+  CHECK(first_head == 3 * group_bytes(32) + group_bytes(4));
+  CHECK(stopped.head == first_head + group_bytes(32) + group_bytes(18));
   const StatusConsumer& detached = stopped.consumer("reader");
   CHECK(detached.state == "DETACHED");
-  CHECK(detached.position == 40 * stride);
-  CHECK(detached.lag_bytes == 110 * stride);
+  CHECK(detached.position == record_position(0, 40));
+  CHECK(detached.lag_bytes == stopped.head - record_position(0, 40));
   CHECK(detached.lag_records_estimate == std::optional<std::uint64_t>(110));
   REQUIRE(detached.lag_seconds.has_value());
   CHECK(*detached.lag_seconds >= 0.0);
@@ -74,8 +80,8 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   CHECK(stalled.alive);
   CHECK(stalled.pid == static_cast<std::uint64_t>(follower.pid()));
   CHECK(stalled.holds_back);
-  CHECK(stalled.position == 100 * stride);
-  CHECK(stalled.lag_bytes == 50 * stride);
+  CHECK(stalled.position == first_head);
+  CHECK(stalled.lag_bytes == stopped.head - first_head);
   CHECK(stalled.lag_records_estimate == std::optional<std::uint64_t>(50));
 
   follower.signal(SIGKILL);
@@ -83,10 +89,10 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   const StatusConsumer dead = status_of(ring, dir.path()).consumer("follower");
   CHECK(dead.state == "DEAD");
   CHECK_FALSE(dead.alive);
-  CHECK(dead.lag_bytes == 50 * stride);
+  CHECK(dead.lag_bytes == stopped.head - first_head);
 
   SUBCASE("--max-lag exits 1 naming each consumer over the limit, 0 when all are within it") {
-    const Result over = run(kStatus, {ring, "--interval", "0", "--max-lag", std::to_string(60 * stride)}, dir.path());
+    const Result over = run(kStatus, {ring, "--interval", "0", "--max-lag", std::to_string(60 * 100)}, dir.path());
     CHECK(over.exit_code == 1);
     CHECK(over.err.find("consumer 'reader'") != std::string::npos);
     CHECK(over.err.find("consumer 'follower'") == std::string::npos);  // 50 records: within
@@ -100,7 +106,7 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
     const std::string reader_labels =
         "ring=\"" + ring + "\",consumer=\"reader\",slot=\"" + std::to_string(detached.slot) + "\"";
     CHECK(exposition.out.find("# TYPE ringfile_consumer_lag_bytes gauge\n") != std::string::npos);
-    CHECK(exposition.out.find("ringfile_consumer_lag_bytes{" + reader_labels + "} " + std::to_string(110 * stride) +
+    CHECK(exposition.out.find("ringfile_consumer_lag_bytes{" + reader_labels + "} " + std::to_string(stopped.head - record_position(0, 40)) +
                               "\n") != std::string::npos);
     CHECK(exposition.out.find("ringfile_consumer_state{" + reader_labels + ",state=\"DETACHED\"} 1\n") !=
           std::string::npos);

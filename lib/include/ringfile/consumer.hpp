@@ -54,6 +54,8 @@ struct ConsumerOptions {
 // A record handed to a poll handler. `payload` is valid only during the call.
 struct Record {
   std::span<const std::byte> payload;
+  // Where the record starts: its frame, or inside a group frame its entry (write_batch's groups,
+  // docs/format.md). A place a cursor may be committed at and a seek may start from.
   std::uint64_t position = 0;
   std::uint64_t timestamp_ns = 0;  // CLOCK_REALTIME at the producer's commit, to microseconds
                                    // (one for all the records of a write_batch group)

@@ -105,8 +105,9 @@ class Producer {
   // Appends the payloads in order, as write() of each would, for less per record: small records
   // (up to kBatchRecordBytes) share one reservation of the head, one claim publication, one
   // timestamp and one wake-up of sleeping consumers, up to kMostBatchRecords of them or a
-  // maximum-size record's worth of bytes at a time; each record keeps its own frame, sequence
-  // number and checksum, and such a group becomes readable all at once: a group padded over
+  // maximum-size record's worth of bytes at a time. In a ring of format version 3 the group is one
+  // frame, a header and an 8-byte entry a record (docs/format.md, "Group frames"); each record
+  // keeps its own position, sequence number and checksum, and such a group becomes readable all at once: a group padded over
   // because this process stalled past the unblock timeout (claim_lost) was read by nobody, and
   // `records` counts none of it. A group's space ends on a 64-byte line where it fits (up to 56
   // bytes of padding after it), so that the next group starts on a line of its own. Larger

@@ -110,6 +110,10 @@ class Ring {
   const RingInfo& info() const noexcept;
   // Next position to be reserved by a producer (committed or not below it).
   std::uint64_t head_position() const noexcept;
+  // Records committed to the ring since it was created, by every producer (the sum of the
+  // producer slots' sequence numbers, which go on across owners). With head_position(), the
+  // average bytes of the ring a record took.
+  std::uint64_t records_written() const noexcept;
   std::vector<ConsumerInfo> consumers() const;
   std::vector<ProducerInfo> producers() const;
   // The committed record starting at `position`, if the data there still holds it.

@@ -40,22 +40,26 @@
 namespace ringfile::format {
 
 inline constexpr char kMagic[8] = {'R', 'I', 'N', 'G', 'F', 'I', 'L', 'E'};
-// Readers refuse a different major version; a newer minor version only adds fields in
+// Readers refuse a major version they do not know; a newer minor version only adds fields in
 // reserved space, so it stays readable.
 // Major 2 says in each data frame's commit word whether the frame is checksummed
 // (kChecksummedFlag, record_header.hpp); in major 1 a zero payload_crc32c meant "not checksummed",
 // which a torn header could fake after a crash of the machine. A build of major 1 would take the
 // flag for an unknown frame type, and one of major 2 would take version 1's checksummed records
 // for unchecked ones: each refuses the other's files.
-inline constexpr std::uint16_t kVersionMajor = 2;
+// Major 3 adds the group frame (record_header.hpp), several records under one header, which a
+// build of major 2 would take for an unknown frame type: it refuses files of major 3. A build of
+// major 3 reads and writes files of major 2 as well, writing no group frames into them.
+inline constexpr std::uint16_t kVersionMajor = 3;
+inline constexpr std::uint16_t kOldestVersionMajor = 2;
 // Minor 1 of major 1 added, in reserved space: FileIdentity::hold_window_bytes and
 // FileHeader::paging_budget (paging), ConsumerSlot::expire_after_ms, ProducerSlot::wait_state and
 // ProducerSlot::waited_ns; all are part of major 2.
 // Minor 1 of major 2 added, in reserved space: FileHeader::session and RecordHeader::generation
 // (consumers read records past the head they last loaded). Zero in a 2.0 file or frame: no
 // session recorded yet (the next writable open starts one), and a frame that is never read past
-// the head.
-inline constexpr std::uint16_t kVersionMinor = 1;
+// the head. Both are part of major 3.
+inline constexpr std::uint16_t kVersionMinor = 0;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;
 inline constexpr std::uint32_t kConsumerSlotCount = 64;

@@ -30,6 +30,24 @@
 // in the word that commits the frame, a checksummed record's stored CRC is always checked (format
 // version 2.0; version 1 files, which carry no flag, are refused).
 //
+// A group frame (FrameType::group, version 3.0) holds several records of one producer written
+// together (Producer::write_batch) under one header: the header's timestamp is every record's,
+// its producer_sequence the first record's (the others follow on), its payload_crc32c unused
+// (zero). After the header come the records one after another, each a GroupEntryHeader and its
+// payload, padded to 8 bytes but for the last, whose payload ends where the frame does:
+//
+//   40  +--------------------+------------------------+--------------------+
+//       | payload_length u16 | group_offset_words u16 | payload_crc32c u32 |
+//   48  +--------------------+------------------------+--------------------+
+//       | payload, then 0 to 7 bytes to the next 8-byte boundary           |
+//       +-- the next entry ...                                             |
+//
+// A record in a group has the position of its entry (the group's position plus the entry's
+// offset), so that every record has a position of its own, where a cursor may stand; the
+// entry's group_offset leads from there back to the group's header, and the commit word there
+// is the whole group's commit. With kChecksummedFlag, each entry's payload_crc32c holds the CRC32C
+// of its payload.
+//
 // `generation` (version 2.1; zero before) is frame_generation() of the ring's session generation
 // when the frame was written (file_header.hpp, SessionLine). Consumers read a data frame past the
 // head they last loaded only when it carries the current one; below the head it is not looked at.
@@ -46,6 +64,7 @@ namespace ringfile::format {
 enum class FrameType : std::uint8_t {
   data = 1,
   padding = 2,
+  group = 3,  // version 3.0
 };
 
 // The commit word's type byte: the FrameType in the low 7 bits, and this flag, set only on data
@@ -72,6 +91,23 @@ static_assert(offsetof(RecordHeader, payload_crc32c) == 32);
 static_assert(offsetof(RecordHeader, generation) == 38);
 
 inline constexpr std::uint64_t kRecordHeaderBytes = sizeof(RecordHeader);
+
+// A record inside a group frame (see above).
+struct GroupEntryHeader {
+  std::uint16_t payload_length;
+  std::uint16_t group_offset_words;  // (entry position - group position) / 8
+  std::uint32_t payload_crc32c;      // meaningful only when the commit word has kChecksummedFlag
+};
+static_assert(std::is_trivially_copyable_v<GroupEntryHeader>);
+static_assert(sizeof(GroupEntryHeader) == 8);
+static_assert(offsetof(GroupEntryHeader, group_offset_words) == 2);
+static_assert(offsetof(GroupEntryHeader, payload_crc32c) == 4);
+
+inline constexpr std::uint64_t kGroupEntryHeaderBytes = sizeof(GroupEntryHeader);
+// The largest payload of a record in a group, and the furthest an entry may lie from its group's
+// header: what the entry's 16-bit fields can say.
+inline constexpr std::uint64_t kMostGroupEntryPayloadBytes = 0xFFFF;
+inline constexpr std::uint64_t kMostGroupEntryOffset = 0xFFFF * kFrameAlignment;
 inline constexpr std::uint64_t kMinPaddingBytes = kFrameAlignment;
 inline constexpr std::uint32_t kLapTagMask = 0xFFFFFF;
 

@@ -1,6 +1,6 @@
 // How far behind a cursor is, as ringfile-status and ringfile-consumer (--list, --reset) show it:
 // bytes exactly; seconds from the timestamp of the oldest unread record; records estimated from
-// the average record size the producers report.
+// the average bytes a record has taken in the ring.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +20,9 @@ struct LagEstimate {
 
 // Bytes a record of `payload_bytes` takes in the ring, frame header and alignment included.
 double frame_bytes_for_payload(double payload_bytes);
-// The average from the producers' counts of records and bytes; nullopt before any record.
-std::optional<double> average_frame_bytes(const std::vector<ProducerInfo>& producers);
+// The average bytes of the ring a record took, over the ring's life (Ring::records_written): frame
+// headers, group entries and padding included; nullopt before any record.
+std::optional<double> average_frame_bytes(std::uint64_t head, std::uint64_t records_written);
 
 // The oldest unread record of a cursor at `cursor`. The cursor may rest on the padding that fills
 // the end of a lap; the record after it starts the next lap. Nothing, when producers have
