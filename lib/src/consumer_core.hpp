@@ -72,9 +72,10 @@ class ConsumerCore {
     group_start_ = kNoGroup;
     position_ = next_position;
   }
-  // poll's step inside a group: hands the record at position_ to the handler. False when the poll
-  // must end (the handler said so, damage, no view); `*result` counts it.
-  bool poll_group_record(Consumer::HandlerFn handler, void* context, PollResult* result);
+  // poll's step inside a group: hands the group's records from position_ on to the handler, up to
+  // max_records in all (`*result` counts them). False when the poll must end (the handler said
+  // so, damage, no view).
+  bool poll_group(Consumer::HandlerFn handler, void* context, std::size_t max_records, PollResult* result);
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
   bool poll_has_work() noexcept;
   // A watch on the commit word of the frame at position_ (empty when no view can be had now).
