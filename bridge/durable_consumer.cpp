@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "ringfile/programs/command_line.hpp"
 
@@ -9,6 +10,10 @@ namespace ringfile::bridge {
 namespace {
 
 using programs::RuntimeFailure;
+
+// Tries of a durable's creation while its name is still in use (create): 50 ms to 1.6 s apart,
+// about 3 s in all.
+constexpr int kNameInUseRetries = 6;
 
 std::int64_t nanoseconds(std::chrono::milliseconds duration) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
@@ -136,8 +141,20 @@ void DurableConsumer::create(std::uint64_t written) {
   jsOptions options = request_options(session_);
   jsConsumerInfo* info = nullptr;
   jsErrCode js_code{};
-  const natsStatus status =
+  natsStatus status =
       js_AddConsumer(&info, session_.jetstream(), settings_.stream.stream.c_str(), &config, &options, &js_code);
+  // The name still in use: the durable was removed just before (a rewind) and a replicated
+  // stream's nodes have not all dropped it yet, or a lookup answered by a replica behind its
+  // leader missed it (seen under load: "consumer name already in use" right after the delete).
+  // Remove it again and retry, a few times, further apart each time.
+  auto pause = std::chrono::milliseconds(50);
+  for (int attempt = 0; status != NATS_OK && js_code == kJsConsumerNameInUse && attempt < kNameInUseRetries; ++attempt) {
+    std::this_thread::sleep_for(pause);
+    pause *= 2;
+    remove(options);
+    js_code = {};
+    status = js_AddConsumer(&info, session_.jetstream(), settings_.stream.stream.c_str(), &config, &options, &js_code);
+  }
   if (status != NATS_OK) {
     fail("cannot create durable '" + settings_.durable + "' on stream '" + settings_.stream.stream + "'",
          failure_of(status, js_code));

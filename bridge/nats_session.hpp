@@ -28,6 +28,7 @@ using MessagePtr = std::unique_ptr<natsMsg, MessageDeleter>;
 // JetStream error codes the bridge acts on (the server's "err_code").
 inline constexpr int kJsStreamNotFound = 10059;
 inline constexpr int kJsConsumerNotFound = 10014;
+inline constexpr int kJsConsumerNameInUse = 10013;
 inline constexpr int kJsNoMessageFound = 10037;
 inline constexpr int kJsWrongLastMsgId = 10070;
 inline constexpr int kJsWrongLastSequence = 10071;
