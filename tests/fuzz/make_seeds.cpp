@@ -11,6 +11,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,28 @@ std::vector<Seed> seeds() {
          for (int lap = 0; lap < 5; ++lap) {
            write_records(producer, records_per_lap(1024) / 2, 1024);
            drain(follower);
+         }
+       }},
+      {"write-batch-groups",
+       [](const auto& path) {
+         // Group frames (format 3) over more than a lap, a named consumer whose cursor stands
+         // inside a group, and one reading along.
+         Ring ring = Ring::create(path, options(WriterPolicy::block));
+         Consumer inside = Consumer::attach(ring, {.name = "inside"});
+         Consumer follower = Consumer::attach(ring, {.name = "follower"});
+         Producer producer(ring);
+         std::vector<std::string> texts;
+         for (std::uint64_t sequence = 0; sequence < 40; ++sequence) texts.push_back(payload(sequence, 300));
+         std::vector<std::span<const std::byte>> batch;
+         for (const std::string& text : texts) batch.push_back({reinterpret_cast<const std::byte*>(text.data()), text.size()});
+         for (int round = 0; round < 12; ++round) {
+           if (producer.write_batch(batch).records != batch.size()) throw std::runtime_error("write_batch failed");
+           drain(follower);
+           if (round < 10) drain(inside);
+           if (round == 10) {
+             drain(inside, batch.size() - 7);  // stops seven records before the batch's end, inside a group
+             inside.detach();
+           }
          }
        }},
       {"wrapped-largest-records",
