@@ -1,4 +1,5 @@
-// Reading records: poll, wait, commit, and recovery from lapping and stuck claims.
+// Reading records: poll, wait, commit, and recovery from lapping and stuck claims; the records of
+// group frames are read in consumer_groups.cpp.
 #include "ringfile/consumer.hpp"
 
 #include <algorithm>
@@ -71,19 +72,6 @@ bool ConsumerCore::skip_lapped() noexcept {
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   leave_group(restart);
   return true;
-}
-
-// Inline: poll counts every record it hands out.
-inline void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept {
-  if (producer_slot >= format::kProducerSlotCount) return;
-  // Producer sequences continue across owners of a slot, so a jump is records we never saw.
-  if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
-    stats_.lost_records += sequence - expected_sequence_[producer_slot];
-    // Relaxed: a count for status, written only by this consumer; nothing is published with it.
-    if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
-  }
-  sequence_known_[producer_slot] = true;
-  expected_sequence_[producer_slot] = sequence + 1;
 }
 
 void ConsumerCore::beat_heart() noexcept {
@@ -336,91 +324,6 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   if (options_.auto_commit && position_ != committed_) commit();
   if (result.status == PollStatus::corrupt) result.error_message = std::move(damage_message_);
   return result;
-}
-
-void ConsumerCore::enter_group(std::uint64_t position, const FrameRead& read, const std::byte* frame,
-                               std::uint64_t offset, std::uint64_t index) noexcept {
-  const format::RecordHeader& header = *reinterpret_cast<const format::RecordHeader*>(frame);
-  group_start_ = position;
-  group_length_ = read.frame_length;
-  group_stride_ = read.stride;
-  group_checksummed_ = read.checksummed;
-  // Read once for all the group's records. Where producers may overwrite the group meanwhile, each
-  // record's read is confirmed afterwards (poll_group_record), which covers these loads too.
-  group_timestamp_ns_ = header.timestamp_ns;
-  group_first_sequence_ = header.producer_sequence;
-  group_producer_slot_ = header.producer_slot;
-  group_index_ = index;
-  position_ = position + offset;
-}
-
-void ConsumerCore::move_to(std::uint64_t position) noexcept {
-  leave_group(position);
-  const std::optional<GroupPlace> place = locate_group_entry(view_, position, geometry_);
-  if (!place) return;
-  const std::byte* frame = view_.at(geometry_.offset_of(place->start), place->read.stride);
-  if (frame != nullptr) enter_group(place->start, place->read, frame, position - place->start, place->index);
-}
-
-bool ConsumerCore::poll_group(Consumer::HandlerFn handler, void* context, std::size_t max_records,
-                              PollResult* result) {
-  const std::byte* frame = view_.at(geometry_.offset_of(group_start_), group_stride_);
-  if (frame == nullptr) return false;  // no address space for the view now; try again later
-  // The group's records in one loop, the view and the fields they share looked up once: through
-  // poll's loop, a record of 64 bytes took 14 ns to read against 9 (one thread, scratch program).
-  Record record;
-  record.timestamp_ns = group_timestamp_ns_;
-  record.producer_slot = group_producer_slot_;
-  std::size_t records = result->records;
-  bool go_on = true;
-  while (records < max_records) {
-    const std::uint64_t offset = position_ - group_start_;
-    const GroupEntry entry = read_group_entry(frame, group_length_, offset);
-    if (entry.problem != nullptr) {
-      if (may_be_lapped_ && lapped(group_start_)) break;  // torn by an overwrite, not damage
-      result->status = report_damage(position_, entry.problem);
-      resume_after_damage_ = group_start_ + group_stride_;
-      go_on = false;
-      break;
-    }
-    record.position = position_;
-    record.producer_sequence = group_first_sequence_ + group_index_;
-    const std::byte* payload = frame + offset + format::kGroupEntryHeaderBytes;
-    if (may_be_lapped_) {
-      // Seqlock-style read: copy, then confirm no producer reserved over the group meanwhile.
-      scratch_.resize(entry.payload_bytes);
-      std::memcpy(scratch_.data(), payload, entry.payload_bytes);
-      acquire_fence();
-      if (lapped(group_start_)) break;
-      payload = scratch_.data();
-    }
-    record.payload = {payload, entry.payload_bytes};
-    const bool last = entry.next_offset == group_length_;
-    const std::uint64_t next = last ? group_start_ + group_stride_ : group_start_ + entry.next_offset;
-    if (options_.verify_checksums && group_checksummed_ && crc32c_front_to_back(record.payload) != entry.payload_crc) {
-      stats_.checksum_failures += 1;
-      result->status = report_damage(position_, "payload checksum mismatch");
-      resume_after_damage_ = next;  // the entry is sound (its length was checked): only this record is skipped
-      go_on = false;
-      break;
-    }
-    count_sequence(record.producer_slot, record.producer_sequence);
-    if (!handler(context, record)) {  // left unread: the next poll starts with it
-      go_on = false;
-      break;
-    }
-    records += 1;
-    stats_.records += 1;
-    stats_.bytes += entry.payload_bytes;
-    if (last) {
-      leave_group(next);
-      break;
-    }
-    position_ = next;
-    group_index_ += 1;
-  }
-  result->records = records;
-  return go_on;
 }
 
 bool ConsumerCore::poll_has_work() noexcept {

@@ -1,4 +1,5 @@
-// The state of one attached consumer (see ringfile/consumer.hpp for the contract).
+// The state of one attached consumer (see ringfile/consumer.hpp for the contract): attaching in
+// consumer_attach.cpp, reading in consumer.cpp, group frames in consumer_groups.cpp.
 #pragma once
 
 #include <array>
@@ -6,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "atomics.hpp"
 #include "data_view.hpp"
 #include "frames.hpp"
 #include "replay_paging.hpp"
@@ -149,5 +151,18 @@ class ConsumerCore {
   ConsumerStats stats_;
   std::string damage_message_;  // report_damage: for the poll's result
 };
+
+// Inline, here: poll and poll_group count every record they hand out.
+inline void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept {
+  if (producer_slot >= format::kProducerSlotCount) return;
+  // Producer sequences continue across owners of a slot, so a jump is records we never saw.
+  if (sequence_known_[producer_slot] && sequence > expected_sequence_[producer_slot]) {
+    stats_.lost_records += sequence - expected_sequence_[producer_slot];
+    // Relaxed: a count for status, written only by this consumer; nothing is published with it.
+    if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
+  }
+  sequence_known_[producer_slot] = true;
+  expected_sequence_[producer_slot] = sequence + 1;
+}
 
 }  // namespace ringfile::detail
