@@ -47,6 +47,15 @@ bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
   return reclaimed_frontier(header_) > position + geometry_.capacity;
 }
 
+const std::byte* ConsumerCore::copy_unless_lapped(const std::byte* payload, std::size_t bytes,
+                                                 std::uint64_t frame_position) {
+  scratch_.resize(bytes);
+  std::memcpy(scratch_.data(), payload, bytes);
+  // The copy's loads complete before the frontier is read in lapped() (seqlock-style).
+  acquire_fence();
+  return lapped(frame_position) ? nullptr : scratch_.data();
+}
+
 std::uint64_t ConsumerCore::oldest_boundary(std::uint64_t margin) noexcept {
   return oldest_intact_boundary(file_, view_, margin);
 }
@@ -298,12 +307,8 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     const std::size_t payload_bytes = read.frame_length - format::kRecordHeaderBytes;
     const std::byte* payload = frame + format::kRecordHeaderBytes;
     if (may_be_lapped_) {
-      // Seqlock-style read: copy, then confirm no producer reserved over it meanwhile.
-      scratch_.resize(payload_bytes);
-      std::memcpy(scratch_.data(), payload, payload_bytes);
-      acquire_fence();
-      if (lapped(position)) continue;
-      payload = scratch_.data();
+      payload = copy_unless_lapped(payload, payload_bytes, position);
+      if (payload == nullptr) continue;
     }
     record.payload = {payload, payload_bytes};
     // The flag in the commit word, not a non-zero stored CRC, says whether there is one to check:

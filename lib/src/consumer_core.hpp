@@ -47,6 +47,10 @@ class ConsumerCore {
 
   // consumer.cpp
   bool lapped(std::uint64_t position) const noexcept;
+  // For a consumer producers may lap: a seqlock-style read of `bytes` at `payload`, part of the
+  // frame at `frame_position`. Copies them into scratch_, then confirms no producer reserved
+  // over the frame meanwhile; returns the copy, or null when one did (the frame is lapped).
+  const std::byte* copy_unless_lapped(const std::byte* payload, std::size_t bytes, std::uint64_t frame_position);
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
   bool skip_lapped() noexcept;  // false: the header cannot be right
   // @pre position >= known_head_. True when a frame at `position` may be read: known_head_ then

@@ -1,9 +1,6 @@
 // Reading group frames (format version 3, a write_batch group's records under one header): entering
 // a group found by poll or by a start position inside one, and handing out its records. The
 // rest of reading is in consumer.cpp.
-#include <cstring>
-
-#include "atomics.hpp"
 #include "consumer_core.hpp"
 #include "crc32c_in_ring.hpp"
 
@@ -17,7 +14,7 @@ void ConsumerCore::enter_group(std::uint64_t position, const FrameRead& read, co
   group_stride_ = read.stride;
   group_checksummed_ = read.checksummed;
   // Read once for all the group's records. Where producers may overwrite the group meanwhile, each
-  // record's read is confirmed afterwards (poll_group_record), which covers these loads too.
+  // record's read is confirmed afterwards (poll_group), which covers these loads too.
   group_timestamp_ns_ = header.timestamp_ns;
   group_first_sequence_ = header.producer_sequence;
   group_producer_slot_ = header.producer_slot;
@@ -58,12 +55,8 @@ bool ConsumerCore::poll_group(Consumer::HandlerFn handler, void* context, std::s
     record.producer_sequence = group_first_sequence_ + group_index_;
     const std::byte* payload = frame + offset + format::kGroupEntryHeaderBytes;
     if (may_be_lapped_) {
-      // Seqlock-style read: copy, then confirm no producer reserved over the group meanwhile.
-      scratch_.resize(entry.payload_bytes);
-      std::memcpy(scratch_.data(), payload, entry.payload_bytes);
-      acquire_fence();
-      if (lapped(group_start_)) break;
-      payload = scratch_.data();
+      payload = copy_unless_lapped(payload, entry.payload_bytes, group_start_);
+      if (payload == nullptr) break;
     }
     record.payload = {payload, entry.payload_bytes};
     const bool last = entry.next_offset == group_length_;
