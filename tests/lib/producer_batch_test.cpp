@@ -1,7 +1,7 @@
 // Producer::write_batch in one process: order, framing and checksums of each record, how records
 // are grouped under one claim (in a file of format version 3, one group frame; in one of version
 // 2, a frame a record), and where a batch stops (a record too large, no space in time; a claim
-// left open: producer_consumer_test). Reading group frames: consumer_group_test.
+// left open: producer_consumer_test). Reading group frames: consumer_groups_test.
 // Batches from many processes, killed at random moments, are in stress_test and fault_test.
 #include <doctest/doctest.h>
 

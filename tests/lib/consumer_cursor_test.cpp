@@ -1,0 +1,140 @@
+// A consumer's place in the ring: named cursors saved by poll or by commit() and found again on
+// attach, a name one live process holds, and where an attach starts (earliest, latest, a record
+// position).
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ring_access.hpp"
+#include "ring_file.hpp"
+#include "ringfile/error.hpp"
+#include "support/rings.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace ringfile;
+using namespace ringfile::test;
+
+TEST_CASE("a named consumer's cursor persists across detach and attach") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "billing";
+  {
+    Consumer consumer = Consumer::attach(ring, options);
+    Producer producer(ring);
+    for (int index = 0; index < 5; ++index) {
+      REQUIRE(producer.write(as_bytes("record " + std::to_string(index))) == ClaimStatus::ok);
+    }
+    CHECK(drain(consumer, 3) == std::vector<std::string>{"record 0", "record 1", "record 2"});
+  }
+  Ring reopened = Ring::open(dir / "ring");
+  const auto slots = reopened.consumers();
+  REQUIRE(slots.size() == 1);
+  CHECK(slots[0].detached);
+  CHECK(slots[0].name == "billing");
+  Consumer resumed = Consumer::attach(reopened, options);
+  CHECK(drain(resumed) == std::vector<std::string>{"record 3", "record 4"});
+}
+
+TEST_CASE("without auto-commit the cursor is saved only by commit()") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "manual";
+  options.auto_commit = false;
+  Producer producer(ring);
+  {
+    Consumer consumer = Consumer::attach(ring, options);
+    for (const char* text : {"a", "b", "c"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+    CHECK(drain(consumer, 1) == std::vector<std::string>{"a"});
+    consumer.commit();
+    CHECK(drain(consumer, 1) == std::vector<std::string>{"b"});
+    // The slot holds the last commit (after "a"), not how far the consumer has read.
+    CHECK(ring.consumers()[0].cursor == 48);
+  }
+  // Detaching did not confirm "b": the consumer reads it again when it returns.
+  Consumer returned = Consumer::attach(ring, options);
+  CHECK(drain(returned) == std::vector<std::string>{"b", "c"});
+}
+
+TEST_CASE("commit(position) saves a cursor between the last commit and how far the consumer has read") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "forwarder";
+  options.auto_commit = false;
+  Producer producer(ring);
+  std::vector<std::uint64_t> positions;
+  {
+    Consumer consumer = Consumer::attach(ring, options);
+    for (const char* text : {"a", "b", "c", "d"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+    consumer.poll([&](const Record& record) { positions.push_back(record.position); });
+    REQUIRE(positions.size() == 4);
+    // "a" and "b" were handed on; "c" is the oldest not yet confirmed.
+    CHECK(consumer.commit(positions[2]));
+    CHECK(ring.consumers()[0].cursor == positions[2]);
+    CHECK_FALSE(consumer.commit(positions[1]));             // never backwards
+    CHECK_FALSE(consumer.commit(consumer.position() + 8));  // never past what was read
+    CHECK(ring.consumers()[0].cursor == positions[2]);
+  }
+  Consumer returned = Consumer::attach(ring, options);
+  CHECK(drain(returned) == std::vector<std::string>{"c", "d"});
+}
+
+TEST_CASE("a named consumer already attached by a live process is refused") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "unique";
+  Consumer first = Consumer::attach(ring, options);
+  try {
+    Consumer::attach(ring, options);
+    FAIL("expected busy");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::busy);
+    CHECK(std::string(error.what()).find(std::to_string(::getpid())) != std::string::npos);
+  }
+}
+
+TEST_CASE("start positions: earliest, latest and an explicit record position") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Producer producer(ring);
+  for (const char* text : {"a", "b", "c"}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+  Consumer earliest = Consumer::attach(ring, {.start = StartFrom::earliest});
+  Consumer latest = Consumer::attach(ring, {.start = StartFrom::latest});
+  Consumer explicit_start = Consumer::attach(ring, {.start_position = 48});
+  REQUIRE(producer.write(as_bytes("d")) == ClaimStatus::ok);
+  CHECK(drain(earliest) == std::vector<std::string>{"a", "b", "c", "d"});
+  CHECK(drain(latest) == std::vector<std::string>{"d"});
+  CHECK(drain(explicit_start) == std::vector<std::string>{"b", "c", "d"});
+  CHECK_THROWS_AS(Consumer::attach(ring, {.start_position = 50}), Error);  // not aligned
+  CHECK_THROWS_AS(Consumer::attach(ring, {.start_position = 8}), Error);   // inside a record
+}
+
+TEST_CASE("earliest after many laps starts at the oldest intact record") {
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity));
+  Producer producer(ring);
+  std::uint64_t written = 0;
+  const std::string payload(200, 'p');
+  while (ring.head_position() < 5 * capacity + 1000) {
+    REQUIRE(producer.write(as_bytes(payload + std::to_string(written++))) == ClaimStatus::ok);
+  }
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  const auto& header = detail::file_of(ring).header();
+  const std::uint64_t frontier = std::max(ring.head_position(), header.preparation.preparing_end);
+  // A margin (an eighth of this small ring) ahead of the oldest byte, so that producers do not
+  // overwrite the start while the consumer attaches; then the next record boundary.
+  CHECK(consumer.position() >= frontier - capacity + capacity / 8);
+  CHECK(consumer.position() < frontier - capacity + capacity / 8 + 256);
+  const auto seen = drain(consumer);
+  REQUIRE(!seen.empty());
+  CHECK(seen.back() == payload + std::to_string(written - 1));
+  CHECK(consumer.stats().lost_bytes == 0);
+}
