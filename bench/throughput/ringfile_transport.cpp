@@ -15,8 +15,9 @@
 //
 // `ringfile-batch` hands the producer's records over kBatchRecords at a time with write_batch()
 // (one reservation, claim publication, timestamp and commit for each group, which is one frame: a
-// header and an 8-byte entry a record; each record still its own sequence number and checksum). Each record is stamped as it is put in the batch,
-// so its latency includes the wait for the rest of the batch.
+// header and an 8-byte entry a record; each record still its own sequence number and checksum).
+// Each record is stamped as it is put in the batch, so its latency includes the wait for the rest
+// of the batch.
 #include <sys/wait.h>
 #include <unistd.h>
 
