@@ -49,7 +49,9 @@ bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
 
 const std::byte* ConsumerCore::copy_unless_lapped(const std::byte* payload, std::size_t bytes,
                                                  std::uint64_t frame_position) {
-  scratch_.resize(bytes);
+  // Never empty: an empty vector's data() may be null, which would read as "lapped" to the caller
+  // (and poll would try the same empty record again and again), and memcpy takes no null.
+  scratch_.resize(std::max<std::size_t>(bytes, 1));
   std::memcpy(scratch_.data(), payload, bytes);
   // The copy's loads complete before the frontier is read in lapped() (seqlock-style).
   acquire_fence();

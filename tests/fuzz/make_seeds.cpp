@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -113,6 +114,22 @@ std::vector<Seed> seeds() {
            if (round == 10) {
              drain(inside, batch.size() - 7);  // stops seven records before the batch's end, inside a group
              inside.detach();
+           }
+         }
+       }},
+      {"empty-records",
+       [](const auto& path) {
+         // Records with no payload, alone and in a group, first in the ring: a tap's first copy.
+         Ring ring = Ring::create(path, options(WriterPolicy::block));
+         Producer producer(ring);
+         const std::string text = payload(1, 100);
+         const std::span<const std::byte> some{reinterpret_cast<const std::byte*>(text.data()), text.size()};
+         const std::array<std::span<const std::byte>, 3> batch{std::span<const std::byte>{}, some,
+                                                               std::span<const std::byte>{}};
+         for (int round = 0; round < 3; ++round) {
+           if (producer.write({}) != ClaimStatus::ok || producer.write(some) != ClaimStatus::ok ||
+               producer.write_batch(batch).records != batch.size()) {
+             throw std::runtime_error("writing empty records failed");
            }
          }
        }},

@@ -1,8 +1,13 @@
-// What a consumer keeps up in its slot as it reads (consumer.cpp).
+// A consumer's reading (consumer.cpp): what it keeps up in its slot as it reads, and records
+// that a consumer producers may lap reads through a copy.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -27,4 +32,30 @@ TEST_CASE("a consumer that only polls keeps its heartbeat going") {
   }
   CHECK(ring.consumers().at(0).heartbeat_ns > attached_at);
   MESSAGE("the heartbeat moved after " << polls << " polls");
+}
+
+// A consumer that does not hold back reads each payload through a copy, which it then checks was
+// not overwritten meanwhile. An empty payload read first, before the copy's buffer ever held a
+// byte, once read as overwritten, and poll tried the same record again without end.
+TEST_CASE("a consumer producers may lap reads empty records, alone and in a batch") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  Producer producer(ring);
+  const std::string hello = "hello";
+  REQUIRE(producer.write({}) == ClaimStatus::ok);
+  REQUIRE(producer.write(as_bytes(hello)) == ClaimStatus::ok);
+  const std::uint64_t batch_position = ring.head_position();
+  const std::array<std::span<const std::byte>, 3> batch{std::span<const std::byte>{}, as_bytes(hello),
+                                                        std::span<const std::byte>{}};
+  REQUIRE(producer.write_batch(batch).records == batch.size());
+
+  ConsumerOptions tap_options{.start = StartFrom::earliest, .holds_back = false};
+  Consumer tap = Consumer::attach(ring, tap_options);
+  CHECK(drain(tap) == std::vector<std::string>{"", "hello", "", "hello", ""});
+  // This one's first copy is the batch's first record, read in a group.
+  tap_options.start_position = batch_position;
+  Consumer batch_tap = Consumer::attach(ring, tap_options);
+  CHECK(drain(batch_tap) == std::vector<std::string>{"", "hello", ""});
+  CHECK(tap.stats().lapped_count == 0);
+  CHECK(batch_tap.stats().lapped_count == 0);
 }
