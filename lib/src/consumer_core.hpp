@@ -1,5 +1,6 @@
 // The state of one attached consumer (see ringfile/consumer.hpp for the contract): attaching in
-// consumer_attach.cpp, reading in consumer.cpp, group frames in consumer_groups.cpp.
+// consumer_attach.cpp, reading in consumer.cpp, group frames in consumer_groups.cpp, recovery
+// from lapping, stuck claims and damage in consumer_recovery.cpp.
 #pragma once
 
 #include <array>
@@ -16,6 +17,12 @@
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
+
+// An uncommitted frame below the head is usually a producer mid-copy; only after kStuckGraceNs
+// does a consumer look for its owner in the producer table (resolve_uncommitted), and then again
+// every kStuckRecheckNs, which is also the longest a waiting consumer sleeps at such a frame.
+inline constexpr std::uint64_t kStuckGraceNs = 1'000'000;
+inline constexpr std::uint64_t kStuckRecheckNs = 10'000'000;
 
 class ConsumerCore {
  public:
@@ -51,8 +58,6 @@ class ConsumerCore {
   // frame at `frame_position`. Copies them into scratch_, then confirms no producer reserved
   // over the frame meanwhile; returns the copy, or null when one did (the frame is lapped).
   const std::byte* copy_unless_lapped(const std::byte* payload, std::size_t bytes, std::uint64_t frame_position);
-  std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
-  bool skip_lapped() noexcept;  // false: the header cannot be right
   // @pre position >= known_head_. True when a frame at `position` may be read: known_head_ then
   // lies past it. When it read the frame and found a committed record there, `*data_read` is that
   // read (kind data), so the caller need not read the frame again; else its kind is left alone.
@@ -63,8 +68,6 @@ class ConsumerCore {
     const std::uint16_t generation = file_.frame_generation();
     return read.kind == FrameKind::data && generation != 0 && header_of(frame).generation == generation;
   }
-  bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
-  void skip_damage() noexcept;
   // Moves to `position`, a frame's start or a record inside a group frame (an entry's position,
   // as a saved cursor or a seek may name): then the group's header is read here, and the records
   // of the group are read from there on. @pre `position` is a record boundary (the search that
@@ -98,6 +101,16 @@ class ConsumerCore {
   FrameRead read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   void beat_heart() noexcept;
+
+  // consumer_recovery.cpp
+  std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
+  // Past the bytes producers overwrote under us, counting them as lost. False: the header cannot
+  // be right (its paging frontier is more than a lap ahead of the head).
+  bool skip_lapped() noexcept;
+  // The frame at `position`, below the head, is uncommitted: true when it was padded over (or
+  // stepped over), so that poll reads there again.
+  bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
+  void skip_damage() noexcept;  // past the damage poll reported at position_
   // Remembers the damage at `position` (the next poll skips past it) and what it is, for the
   // poll's result.
   PollStatus report_damage(std::uint64_t position, const char* problem);

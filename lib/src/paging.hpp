@@ -11,7 +11,7 @@
 // release frontier stays a little behind the slowest consumer that is at most the *resident lag*
 // behind the head; a consumer further behind is replaying: its next bytes are no longer in
 // memory, it reads them ahead of itself in large requests and drops them once read
-// (consumer.cpp). Under the block policy a holding consumer within the hold window of the head
+// (replay_paging.hpp). Under the block policy a holding consumer within the hold window of the head
 // paces producers there (slot_tables.cpp), and the hold window fits within the resident lag
 // unless the ring was made with a larger one: such a follower never reads from disk.
 //
