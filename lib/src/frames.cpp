@@ -64,6 +64,9 @@ void write_padding(std::byte* frame, std::uint64_t position, std::uint64_t lengt
 
 namespace {
 
+// Padding needs this many bytes (its commit word and the position field) to name its position.
+constexpr std::uint64_t kPaddingBytesNamingPosition = 16;
+
 // A frame at `position` that looks valid, including the position field for frames long enough
 // to have one. Reads through `view`, which may slide.
 bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geometry,
@@ -74,7 +77,7 @@ bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geo
   const FrameRead read = read_frame(frame, position, geometry);
   if (read.kind != FrameKind::data && read.kind != FrameKind::padding) return false;
   if (read.kind == FrameKind::padding) {
-    if (read.stride < 16) return false;  // too short to name its position: not evidence
+    if (read.stride < kPaddingBytesNamingPosition) return false;  // not evidence
     // Relaxed: ordered by read_frame's acquire load of the commit word just before.
     const std::uint64_t recorded =
         atomic_field(header_of(frame).position).load(std::memory_order_relaxed);
@@ -107,6 +110,24 @@ bool inside_open_claim(const format::ProducerSlot* producers, std::uint64_t posi
                         [&](const OpenClaim& claim) { return claim.start < position && position < claim.end; });
 }
 
+// A padding frame too short to name its position (which plausible_frame does not count), that
+// ends where there is evidence of the next frame: the lap's end, the head, a plausible frame or
+// an open claim. A lap's last record is followed by such padding when the next record did not
+// fit in the 8 bytes left (and so is a claim whose unused tail was 8 bytes): without this,
+// find_boundary took such a record for bytes inside a frame, and a search for it found the
+// record after it.
+bool short_padding_before_evidence(DataView& view, std::uint64_t position, std::uint64_t head,
+                                   const Geometry& geometry, const format::ProducerSlot* producers) noexcept {
+  std::byte* frame = view.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+  if (frame == nullptr) return false;
+  const FrameRead read = read_frame(frame, position, geometry);
+  if (read.kind != FrameKind::padding || read.stride >= kPaddingBytesNamingPosition) return false;
+  const std::uint64_t end = position + read.stride;
+  std::uint64_t ignored = 0;
+  return end >= head || geometry.offset_of(end) == 0 || plausible_frame(view, end, geometry, &ignored) ||
+         claim_starts_at(producers, end);
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, std::uint64_t head,
@@ -125,7 +146,8 @@ std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, s
     // between the two looks, the frame reads committed on the look after.
     if (next >= head || geometry.offset_of(next) == 0 || plausible_frame(view, next, geometry, &next_stride) ||
         claim_starts_at(producers, next) ||
-        (producers != nullptr && plausible_frame(view, next, geometry, &next_stride))) {
+        (producers != nullptr && plausible_frame(view, next, geometry, &next_stride)) ||
+        short_padding_before_evidence(view, next, head, geometry, producers)) {
       return position;
     }
   }
