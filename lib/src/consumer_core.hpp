@@ -100,20 +100,25 @@ class ConsumerCore {
   // frame reads as uncommitted, and is resolved as one (resolve_uncommitted).
   FrameRead read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
-  void beat_heart() noexcept;
+  [[gnu::noinline]] void beat_heart() noexcept;
 
-  // consumer_recovery.cpp
+  // consumer_recovery.cpp. The calls poll makes into it (and to beat_heart) stay calls: the
+  // link-time optimised build inlined them, and the larger poll left read_frame out of line (a
+  // 64-byte record read in 16.5 ns in one thread, against 14 before link-time optimisation and
+  // 13.3 with these out of line and read_frame always inline: bench/README.md, "The library
+  // optimised at link time"). Cold: rare, and slow anyway when they happen.
   std::uint64_t oldest_boundary(std::uint64_t margin) noexcept;
   // Past the bytes producers overwrote under us, counting them as lost. False: the header cannot
   // be right (its paging frontier is more than a lap ahead of the head).
-  bool skip_lapped() noexcept;
+  [[gnu::noinline, gnu::cold]] bool skip_lapped() noexcept;
   // The frame at `position`, below the head, is uncommitted: true when it was padded over (or
   // stepped over), so that poll reads there again.
-  bool resolve_uncommitted(std::byte* frame, std::uint64_t position, std::uint64_t commit_word) noexcept;
-  void skip_damage() noexcept;  // past the damage poll reported at position_
+  [[gnu::noinline, gnu::cold]] bool resolve_uncommitted(std::byte* frame, std::uint64_t position,
+                                                       std::uint64_t commit_word) noexcept;
+  [[gnu::noinline, gnu::cold]] void skip_damage() noexcept;  // past the damage poll reported at position_
   // Remembers the damage at `position` (the next poll skips past it) and what it is, for the
   // poll's result.
-  PollStatus report_damage(std::uint64_t position, const char* problem);
+  [[gnu::noinline, gnu::cold]] PollStatus report_damage(std::uint64_t position, const char* problem);
 
   Ring ring_;
   RingFile& file_;

@@ -44,9 +44,10 @@ inline std::uint64_t header_bytes_at(std::uint64_t position, const Geometry& geo
 // Classifies the frame at `position`. Its commit word is loaded with acquire: pairs with the
 // seq_cst CAS that committed it (a producer's commit or abort, or a consumer padding over), so
 // the header fields and payload written before that CAS are visible.
-// @pre frame points at header_bytes_at(position) mapped bytes. Inline: a consumer calls it for
-// every record it reads.
-inline FrameRead read_frame(std::byte* frame, std::uint64_t position, const Geometry& geometry) noexcept {
+// @pre frame points at header_bytes_at(position) mapped bytes. Always inline: a consumer calls it
+// for every record it reads, and link-time optimisation, weighing poll as a whole, called it.
+[[gnu::always_inline]] inline FrameRead read_frame(std::byte* frame, std::uint64_t position,
+                                                   const Geometry& geometry) noexcept {
   FrameRead read;
   // Acquire: pairs with the seq_cst CAS of the producer's commit (or of pad_over), so the header
   // fields and payload read after it are those written before that CAS.
