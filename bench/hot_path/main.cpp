@@ -5,7 +5,8 @@
 // way (a sequence number and a copy per slot, release and acquire), the floor of any queue that
 // copies the record in once.
 //
-//   ringfile-bench-hot-path [--record-size 64] [--records 1000000] [--repeat 5] [--ring-size 64M] [--json]
+//   ringfile-bench-hot-path [--record-size 64] [--records 1000000] [--repeat 5] [--ring-size 64M]
+//                           [--modes ringfile,...] [--records-per-poll N] [--json]
 //
 // Two processes on two cores pay this and what crossing costs (ringfile-bench-throughput); here
 // the crossing is left out, so the figures show which side's own work limits a pair and by how
@@ -51,6 +52,8 @@ struct Options {
   int repeat = 5;
   int cpu = 0;
   bool json = false;
+  std::vector<std::string> modes;  // the ringfile modes to run; empty: all
+  std::uint64_t records_per_poll = 0;  // the most a poll reads; 0: Consumer::poll's default
 };
 
 // How the producer hands its records over.
@@ -62,6 +65,12 @@ struct Mode {
   Handover handover = Handover::write;
   bool checksums = true;
 };
+
+const Mode kModes[] = {{"ringfile-write", Handover::write, true},
+                       {"ringfile-write-nocrc", Handover::write, false},
+                       {"ringfile", Handover::claim_commit, true},
+                       {"ringfile-batch", Handover::write_batch, true},
+                       {"ringfile-batch-nocrc", Handover::write_batch, false}};
 
 // Nanoseconds a record of one pass, each half.
 struct PassFigures {
@@ -234,7 +243,9 @@ class RingfileMode {
  private:
   void read(std::uint64_t count, SequenceCheck& check) {
     for (std::uint64_t read = 0; read < count;) {
-      const PollResult polled = consumer_.poll([&](const Record& record) { check.take(record.payload); });
+      const auto take = [&](const Record& record) { check.take(record.payload); };
+      const PollResult polled =
+          options_.records_per_poll != 0 ? consumer_.poll(take, options_.records_per_poll) : consumer_.poll(take);
       if (polled.status != PollStatus::ok) throw std::runtime_error(mode_.name + ": " + polled.error_message);
       if (polled.records == 0) throw std::runtime_error(mode_.name + ": records went missing");
       read += polled.records;
@@ -291,6 +302,15 @@ int run(int argc, char** argv) {
                             "capacity of the ringfile modes' rings (64M: mapped whole; larger: a view slides over it)")
       ->default_str("64M");
   app.add_option("--cpu", options.cpu, "CPU to pin the thread to")->capture_default_str();
+  std::vector<std::string> mode_names;
+  for (const Mode& mode : kModes) mode_names.push_back(mode.name);
+  app.add_option("--modes", options.modes, "the ringfile modes to run, comma-separated (default: all; slot_ring always runs)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(mode_names));
+  app.add_option("--records-per-poll", options.records_per_poll,
+                 "the most records a poll reads (1: a poll a record, as a consumer that keeps up makes; "
+                 "default: Consumer::poll's)")
+      ->check(CLI::Range(1, 1'000'000));
   app.add_flag("--json", options.json, "print one JSON document instead of a table");
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
   if (options.record_bytes < sizeof(std::uint64_t) || options.record_bytes > 4096) {
@@ -302,11 +322,12 @@ int run(int argc, char** argv) {
   if (!bench::pin_current_thread(options.cpu)) {
     throw programs::UsageError("--cpu " + std::to_string(options.cpu) + ": cannot pin to that CPU");
   }
-  const std::vector<Mode> modes{{"ringfile-write", Handover::write, true},
-                                {"ringfile-write-nocrc", Handover::write, false},
-                                {"ringfile", Handover::claim_commit, true},
-                                {"ringfile-batch", Handover::write_batch, true},
-                                {"ringfile-batch-nocrc", Handover::write_batch, false}};
+  std::vector<Mode> modes;
+  for (const Mode& mode : kModes) {
+    if (options.modes.empty() || std::find(options.modes.begin(), options.modes.end(), mode.name) != options.modes.end()) {
+      modes.push_back(mode);
+    }
+  }
   bench::RunMachine machine = bench::RunMachine::at_start();
   SlotRing slot_ring(options);
   std::vector<std::unique_ptr<RingfileMode>> rings;
@@ -333,6 +354,7 @@ int run(int argc, char** argv) {
     json.begin_object();
     machine.write_json_fields(json, "ringfile-bench-hot-path");
     json.field("record_bytes", static_cast<std::uint64_t>(options.record_bytes)).field("records", options.records);
+    json.field("records_per_poll", options.records_per_poll);  // 0: Consumer::poll's default
     json.field("repeat", options.repeat).field("cpu", options.cpu);
     json.key("modes").begin_array();
     for (const ModeFigures& mode : figures) {
@@ -349,6 +371,9 @@ int run(int argc, char** argv) {
               machine.load_at_start.c_str(), options.cpu);
   std::printf("records of %zu B, %llu a pass, medians of %d passes (ns a record; x: against slot_ring)\n",
               options.record_bytes, static_cast<unsigned long long>(options.records), options.repeat);
+  if (options.records_per_poll != 0) {
+    std::printf("a poll reads at most %llu records\n", static_cast<unsigned long long>(options.records_per_poll));
+  }
   std::printf("%-22s %10s %8s %10s %8s\n", "mode", "write ns", "x", "read ns", "x");
   for (const ModeFigures& mode : figures) {
     std::printf("%-22s %10.1f %7.2fx %10.1f %7.2fx\n", mode.name.c_str(), mode.write_ns,
