@@ -46,6 +46,9 @@ struct Variant {
 };
 
 // One side's ends: a producer on one ring and a consumer on the other, attached from the start.
+// Records are read in place, as the slot modes read theirs: the handler gets the payload in the
+// mapping (the block policy keeps those bytes until the poll ends), and the echo answers from
+// there, inside the handler, as the slot modes' echo answers from its slot.
 class Side {
  public:
   Side(const std::string& send_path, const std::string& receive_path, const Variant& variant)
@@ -53,11 +56,14 @@ class Side {
         consumer_(Consumer::attach(receive_path, consumer_options(variant))),
         write_(variant.write) {}
 
-  // Sends `bytes` stamped with `sequence` (the stamp written into them first when written whole).
-  bool send(std::uint64_t sequence, std::span<std::byte> bytes) noexcept {
+  // Sends `bytes` stamped with `sequence`. With claim / commit it copies them into the claim and
+  // stamps them there; Producer::write copies from a buffer of the caller's, so they are copied
+  // (where they are not already the side's own buffer) and stamped in `buffer_` first.
+  bool send(std::uint64_t sequence, std::span<const std::byte> bytes) noexcept {
     if (write_) {
-      stamp_record(bytes.data(), sequence);
-      return producer_.write(bytes, kPeerTimeout) == ClaimStatus::ok;
+      if (bytes.data() != buffer_.data()) buffer_.assign(bytes.begin(), bytes.end());
+      stamp_record(buffer_.data(), sequence);
+      return producer_.write(buffer_, kPeerTimeout) == ClaimStatus::ok;
     }
     const ClaimResult claim = producer_.claim(bytes.size(), kPeerTimeout);
     if (!claim) return false;
@@ -66,20 +72,28 @@ class Side {
     return producer_.commit() == ClaimStatus::ok;
   }
 
-  // Waits for the next record, copies it into `into` and checks it carries `sequence`; its send
-  // stamp goes to `sent_ns`.
-  bool receive(std::uint64_t sequence, std::vector<std::byte>& into, std::uint64_t& sent_ns) noexcept {
+  // Sends the side's own record of `record_bytes` (the initiator's).
+  bool send_own(std::uint64_t sequence, std::size_t record_bytes) noexcept {
+    buffer_.resize(record_bytes, std::byte{0x5a});
+    return send(sequence, buffer_);
+  }
+
+  // Waits for the next record and hands its payload, in place, to `take`, which returns whether
+  // it is the right one (and has done with it). False when no record came or `take` said no.
+  template <class Take>
+  bool receive(Take&& take) noexcept {
     bool received = false;
+    bool accepted = false;
     const auto handle = [&](const Record& record) {
-      into.assign(record.payload.begin(), record.payload.end());
       received = true;
+      accepted = take(record.payload);
     };
     while (!received) {
       const PollResult polled = consumer_.poll(handle, 1);
       if (polled.status != PollStatus::ok) return false;
       if (!received && !consumer_.wait(kPeerTimeout)) return false;
     }
-    return carries(into, sequence, &sent_ns);
+    return accepted;
   }
 
  private:
@@ -100,6 +114,7 @@ class Side {
   Producer producer_;
   Consumer consumer_;
   bool write_ = false;
+  std::vector<std::byte> buffer_;  // the record sent from the side's own bytes (see send)
 };
 
 PingPongResult run_ringfile(const PingPongConfig& config, const Variant& variant) {
@@ -118,22 +133,20 @@ PingPongResult run_ringfile(const PingPongConfig& config, const Variant& variant
       // Created in the echo process: producers run housekeeping threads, which a fork would not
       // carry over.
       Side side(paths.pong, paths.ping, variant);
-      std::vector<std::byte> record;
-      record.reserve(config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
-        std::uint64_t ignored = 0;
-        if (!side.receive(sequence, record, ignored) || !side.send(sequence, record)) return false;
+        const auto answer = [&](std::span<const std::byte> bytes) {
+          return carries(bytes, sequence) && side.send(sequence, bytes);
+        };
+        if (!side.receive(answer)) return false;
       }
       return true;
     };
     // Created at the first (untimed) round trip, after the fork, for the same reason.
     std::optional<Side> side;
-    std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
-    std::vector<std::byte> answer;
-    answer.reserve(config.record_bytes);
     result = run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       if (!side) side.emplace(paths.ping, paths.pong, variant);
-      return side->send(sequence, record) && side->receive(sequence, answer, answer_sent_ns);
+      return side->send_own(sequence, config.record_bytes) &&
+             side->receive([&](std::span<const std::byte> bytes) { return carries(bytes, sequence, &answer_sent_ns); });
     });
   } catch (const std::exception& failure) {
     result.error = std::string(variant.name) + ": " + failure.what();
