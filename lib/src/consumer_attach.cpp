@@ -183,9 +183,9 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
     // producer's first record we see is then the baseline.
     if (read_claim(producer).open()) continue;
     // Relaxed: a baseline for counting losses. The producer counts a claim's records here before
-    // it closes the claim (advance_sequence), and the acquire load in read_claim that found it
-    // closed makes that count visible; a sequence committed meanwhile is in a record at or past
-    // our start, which we will see.
+    // it closes the claim (advance_sequence) with a release store, and read_claim, which loaded
+    // that store and then fenced (acquire), makes that count visible; a sequence committed
+    // meanwhile is in a record at or past our start, which we will see.
     expected_sequence_[index] = atomic_field(producer.next_sequence).load(std::memory_order_relaxed);
     sequence_known_[index] = true;
   }

@@ -230,8 +230,8 @@ std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t po
 }
 
 void ProducerCore::advance_sequence(std::uint64_t first_sequence, std::uint64_t records) noexcept {
-  // Relaxed: the release store that closes the claim next publishes it (publish_claim), to a
-  // consumer that finds the claim closed with an acquire load (learn_producer_sequences).
+  // Relaxed: the release store that closes the claim next publishes it (close_published_claim),
+  // to a consumer that finds the claim closed (learn_producer_sequences).
   atomic_field(slot_->next_sequence).store(first_sequence + records, std::memory_order_relaxed);
 }
 

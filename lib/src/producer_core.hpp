@@ -224,7 +224,7 @@ class ProducerCore {
   // there: consumers resolving a frame below `end` no longer find it ours).
   void close_claim(std::uint64_t end) noexcept {
     claim_open_ = false;
-    publish_claim(*slot_, {end, end, 0});
+    close_published_claim(*slot_, end);
   }
 
   Ring ring_;

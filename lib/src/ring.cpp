@@ -106,7 +106,7 @@ std::vector<ProducerInfo> Ring::producers() const {
     const detail::OpenClaim claim = detail::read_claim(slot);
     info.open_claim_start = claim.start;
     info.open_claim_end = claim.end;
-    info.open_claim_time_ns = claim.time_ns;
+    info.open_claim_time_ns = claim.open() ? claim.time_ns : 0;
     // Relaxed: reports the owner keeps for status (see format::make_wait_state).
     const std::uint64_t wait = load_field(slot.wait_state, std::memory_order_relaxed);
     if (wait != 0) {

@@ -43,7 +43,9 @@ OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
     claim.start = load_field(slot.claim_start, std::memory_order_relaxed);
     claim.end = load_field(slot.claim_end, std::memory_order_relaxed);
     claim.time_ns = load_field(slot.claim_time_ns, std::memory_order_relaxed);
-    // Acquire fence: the field loads above complete before the sequence is read again.
+    // Acquire fence: the field loads above complete before the sequence is read again; and a
+    // start loaded from close_published_claim's release store makes what the owner did before
+    // closing visible.
     acquire_fence();
     const std::uint64_t after = load_field(slot.claim_sequence, std::memory_order_relaxed);
     if (before == after && before % 2 == 0) return claim;

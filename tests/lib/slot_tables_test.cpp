@@ -1,9 +1,11 @@
-// What a producer publishes in its slot while it waits for space: since when, for which consumer,
-// and its time waited in total.
+// What a producer publishes in its slot: its open claim, and while it waits for space, since when,
+// for which consumer, and its time waited in total.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstring>
 #include <thread>
+#include <vector>
 
 #include "atomics.hpp"
 #include "ring_access.hpp"
@@ -136,4 +138,66 @@ TEST_CASE("holding producers at a cursor lowers their limit, or says they had al
   // A cursor more than a lap behind the head: producers have reserved past where it may hold
   // them (the caller moves it to the oldest intact record, which raises the limit again).
   CHECK_FALSE(detail::hold_producers_at(file, head - capacity - 8));
+}
+
+TEST_CASE("a producer's claim reads whole, open while it is, and closed at its end after the commit") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(256 * 1024, WriterPolicy::overwrite));
+  Producer producer(ring);
+  const format::ProducerSlot& slot = detail::file_of(ring).header().producers[producer.slot()];
+  const std::uint64_t largest_stride = detail::file_of(ring).geometry().max_frame_stride;
+  constexpr std::uint64_t kRecords = 20000;
+
+  // The writer writes, claims and commits, and aborts, in turn; the reader reads the claim all
+  // the while (the owner publishes a claim with a seqlock round and closes it with one store).
+  std::atomic<bool> writing = true;
+  std::atomic<std::uint64_t> failed_calls = 0;
+  std::thread writer([&] {
+    std::vector<std::byte> payload(100);
+    for (std::uint64_t sequence = 0; sequence < kRecords; ++sequence) {
+      fill_synthetic(payload, 1, sequence);
+      if (sequence % 3 == 0) {
+        if (producer.write(payload) != ClaimStatus::ok) ++failed_calls;
+        continue;
+      }
+      const ClaimResult claim = producer.claim(payload.size(), std::chrono::seconds(10));
+      if (!claim) {
+        ++failed_calls;
+        continue;
+      }
+      std::memcpy(claim.buffer.data(), payload.data(), payload.size());
+      if ((sequence % 3 == 1 ? producer.commit() : producer.abort()) != ClaimStatus::ok) ++failed_calls;
+    }
+    writing.store(false, std::memory_order_release);
+  });
+  std::uint64_t reads = 0, open_reads = 0, wrong = 0;
+  std::uint64_t last_start = 0;
+  while (writing.load(std::memory_order_acquire) || reads == 0) {
+    const detail::OpenClaim claim = detail::read_claim(slot);
+    ++reads;
+    // Claims follow each other: a start never goes back, whether the claim is open or closed.
+    if (claim.start < last_start) ++wrong;
+    last_start = claim.start;
+    if (!claim.open()) {
+      if (claim.start != claim.end) ++wrong;  // closed is start == end, nothing else
+      continue;
+    }
+    ++open_reads;
+    // An open claim is one record's frames, after padding to the lap's end at most (shorter than
+    // the record: it did not fit there), and has its time.
+    if (claim.end - claim.start > 2 * largest_stride || claim.time_ns == 0) ++wrong;
+  }
+  writer.join();
+  CHECK(failed_calls == 0);
+  CHECK(wrong == 0);
+  MESSAGE(reads << " reads of the claim, " << open_reads << " of them open");
+
+  // At rest: closed at the head (one producer: its last claim ended there), and shown as none.
+  const detail::OpenClaim last = detail::read_claim(slot);
+  CHECK_FALSE(last.open());
+  CHECK(last.start == ring.head_position());
+  CHECK(last.end == ring.head_position());
+  const ProducerInfo info = ring.producers().at(0);
+  CHECK(info.open_claim_start == info.open_claim_end);
+  CHECK(info.open_claim_time_ns == 0);
 }

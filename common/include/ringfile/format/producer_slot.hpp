@@ -62,7 +62,8 @@ struct alignas(kCacheLineBytes) ProducerSlot {
   std::uint64_t attach_time_ns;
   std::uint64_t wait_state;        // see make_wait_state; written by the owner
   std::uint8_t identity_padding[24];
-  // Owner's line. The claim fields form a seqlock: claim_sequence is odd while they change.
+  // Owner's line. The claim fields form a seqlock: claim_sequence is odd while a claim is
+  // published. Closing a claim is one store, claim_start moved to claim_end.
   std::uint64_t claim_sequence;
   std::uint64_t claim_start;       // first position of the open claim (padding included)
   std::uint64_t claim_end;         // one past its last position; start == end: none open
