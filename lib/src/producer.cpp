@@ -135,8 +135,13 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
 
 ClaimStatus ProducerCore::claim_frames(std::uint64_t stride, std::size_t payload_bytes,
                                        std::chrono::nanoseconds timeout, Filler filler) noexcept {
-  ClaimStatus result = try_claim_frames(stride, payload_bytes, filler);
+  const ClaimStatus result = try_claim_frames(stride, payload_bytes, filler);
   if (result != ClaimStatus::would_block) return result;
+  return claim_frames_after_waiting(stride, payload_bytes, timeout, filler);
+}
+
+ClaimStatus ProducerCore::claim_frames_after_waiting(std::uint64_t stride, std::size_t payload_bytes,
+                                                     std::chrono::nanoseconds timeout, Filler filler) noexcept {
   wait_report_.waiting(blocked_by_);
   const std::uint64_t started = monotonic_ns();
   const std::uint64_t deadline = timeout == std::chrono::nanoseconds::max()
@@ -155,7 +160,7 @@ ClaimStatus ProducerCore::claim_frames(std::uint64_t stride, std::size_t payload
     } else {
       sleep_for_space(std::min<std::uint64_t>(deadline - now, kSpaceRecheckNs));
     }
-    result = try_claim_frames(stride, payload_bytes, filler);
+    const ClaimStatus result = try_claim_frames(stride, payload_bytes, filler);
     if (result != ClaimStatus::would_block) {
       stats_.backpressure_ns += monotonic_ns() - started;
       wait_report_.ended(true, stats_.backpressure_ns);
