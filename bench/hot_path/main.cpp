@@ -34,6 +34,7 @@
 #include "ringfile/programs/units.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"
+#include "support/source_buffer.hpp"
 #include "support/statistics.hpp"
 
 namespace {
@@ -132,7 +133,9 @@ class SlotRing {
         slot_bytes_((sizeof(std::uint64_t) + options.record_bytes + 63) / 64 * 64),
         slot_count_(kBufferBytes / slot_bytes_),
         slots_(new std::byte[kBufferBytes]()),
-        record_(options.record_bytes, std::byte{7}) {}
+        record_(options.record_bytes) {
+    std::fill(record_.bytes().begin(), record_.bytes().end(), std::byte{7});
+  }
 
   PassFigures run_pass() {
     SequenceCheck check;
@@ -173,13 +176,15 @@ class SlotRing {
   std::size_t slot_bytes_;
   std::uint64_t slot_count_;
   std::unique_ptr<std::byte[]> slots_;
-  std::vector<std::byte> record_;
+  bench::SourceBuffer record_;  // what each record is copied from (see source_buffer.hpp)
   std::uint64_t published_ = 0;  // records of the passes before this one
 };
 
 // Writes the records numbered [first, first + count).
 void produce(Producer& producer, const Options& options, Handover handover, std::uint64_t first, std::uint64_t count) {
-  std::vector<std::byte> buffer(kBatchRecords * options.record_bytes, std::byte{7});
+  const bench::SourceBuffer source(kBatchRecords * options.record_bytes);
+  const std::span<std::byte> buffer = source.bytes();
+  std::fill(buffer.begin(), buffer.end(), std::byte{7});
   std::vector<std::span<const std::byte>> batch;
   constexpr auto kTimeout = std::chrono::seconds(10);
   const std::uint64_t end = first + count;

@@ -19,6 +19,7 @@
 #include "support/iceoryx_runtime.hpp"
 #include "support/roudi_process.hpp"
 #include "support/spin_wait.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/pass_report.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
@@ -42,7 +43,8 @@ bool produce(const PassConfig& config) {
   while (!publisher.hasSubscribers()) {
     if (!guard.keep_spinning()) return false;
   }
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config);
   const auto bytes = static_cast<std::uint32_t>(config.record_bytes);

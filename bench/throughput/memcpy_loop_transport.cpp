@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/cpu_pinning.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
@@ -22,7 +23,8 @@ PassResult run_memcpy_loop(const PassConfig& config) {
   const auto buffer = std::make_unique<std::byte[]>(places * config.record_bytes);
   const SavedAffinity restore_affinity;
   const bool pinned = pin_current_thread(config.producer_cpu);
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config);
   ReceiveLog log(config.records);

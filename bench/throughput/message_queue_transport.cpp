@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/cpu_pinning.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/fan_in.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
@@ -30,7 +31,8 @@ constexpr std::uint64_t kDeadlineRenewRecords = 1024;
   if (!pin_current_thread(config.producer_cpu)) ::_exit(2);
   try {
     bip::message_queue queue(bip::open_only, queue_name.c_str());
-    std::vector<std::byte> record(config.record_bytes);
+    const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+    const std::span<std::byte> record = source.bytes();
     fill_record(record);
     RecordStamper stamper(config, index);
     const std::uint64_t records = records_of_producer(config, index);

@@ -37,6 +37,7 @@
 #include "ringfile/format/record_header.hpp"
 
 #include "support/cpu_pinning.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/fan_in.hpp"
 #include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
@@ -61,7 +62,8 @@ constexpr std::size_t kBatchRecords = 32;
 enum class Handover { claim_commit, write, write_batch };
 
 void produce_by_claims(Producer& producer, const PassConfig& config, std::uint32_t index) {
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config, index);
   const std::uint64_t records = records_of_producer(config, index);
@@ -75,7 +77,8 @@ void produce_by_claims(Producer& producer, const PassConfig& config, std::uint32
 }
 
 void produce_by_writes(Producer& producer, const PassConfig& config, std::uint32_t index) {
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config, index);
   const std::uint64_t records = records_of_producer(config, index);
@@ -86,7 +89,8 @@ void produce_by_writes(Producer& producer, const PassConfig& config, std::uint32
 }
 
 void produce_by_batches(Producer& producer, const PassConfig& config, std::uint32_t index) {
-  std::vector<std::byte> buffer(kBatchRecords * config.record_bytes);
+  const SourceBuffer source(kBatchRecords * config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> buffer = source.bytes();
   std::vector<std::span<const std::byte>> batch(kBatchRecords);
   for (std::size_t at = 0; at < kBatchRecords; ++at) {
     const std::span<std::byte> record{buffer.data() + at * config.record_bytes, config.record_bytes};

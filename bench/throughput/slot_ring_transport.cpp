@@ -28,6 +28,7 @@
 #include "ringfile/format/record_header.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "support/slot_ring_positions.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/fan_in.hpp"
 #include "throughput/fan_out.hpp"
 #include "throughput/record_flow.hpp"
@@ -83,7 +84,8 @@ struct Lane {
 bool produce(const PassConfig& config, const Lane& lane, std::uint32_t index) {
   Positions& positions = *lane.positions;
   const SlotRingShape& ring = lane.ring;
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config, index);
   const std::uint64_t records = records_of_producer(config, index);

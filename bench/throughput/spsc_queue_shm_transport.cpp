@@ -12,6 +12,7 @@
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
+#include "support/source_buffer.hpp"
 
 namespace ringfile::bench::throughput {
 
@@ -23,7 +24,8 @@ using ByteQueue =
     boost::lockfree::spsc_queue<std::byte, boost::lockfree::capacity<kSharedBufferBytes>>;
 
 bool produce(const PassConfig& config, ByteQueue& queue) {
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config);
   SpinGuard guard;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/cpu_pinning.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 
@@ -46,7 +47,8 @@ PassResult run_spsc_queue(const PassConfig& config) {
   std::thread producer([&] {
     // @pre the only thread that pops free_slots and pushes filled_slots.
     producer_pinned.store(pin_current_thread(config.producer_cpu), std::memory_order_relaxed);
-    std::vector<std::byte> record(config.record_bytes);
+    const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+    const std::span<std::byte> record = source.bytes();
     fill_record(record);
     RecordStamper stamper(config);
     for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {

@@ -22,6 +22,7 @@
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
+#include "support/source_buffer.hpp"
 
 namespace ringfile::bench::throughput {
 
@@ -30,7 +31,8 @@ namespace {
 constexpr std::size_t kReceiveBufferBytes = 64 * 1024;
 
 bool produce(const PassConfig& config, int socket) {
-  std::vector<std::byte> record(config.record_bytes);
+  const SourceBuffer source(config.record_bytes);  // see support/source_buffer.hpp
+  const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config);
   for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
