@@ -107,7 +107,7 @@ FrameRead ConsumerCore::read_frame_unless_claimed(std::byte* frame, std::uint64_
 }
 
 PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::size_t max_records) {
-  PollResult result;
+  PollResult result;  // the only object returned, made in the caller's place (no string moved)
   if (!attached_) return result;
   // The heartbeat's clock is read at every kPollsPerHeartbeatCheck-th poll only: read at every
   // poll it cost a ping-pong 10-20 ns a round trip of 150-200 (each record takes two polls: one
@@ -121,17 +121,24 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   }
   polls_to_heartbeat_check_ -= 1;
   if (damaged_at_ == position_) skip_damage();
-  while (result.records < max_records) {
+  // Counted here, and the result filled in at the end: counted in the result, whose address went
+  // to poll_group, they lived in memory, stored and loaded again around every handler call.
+  std::size_t records = 0;
+  PollStatus status = PollStatus::ok;
+  while (records < max_records) {
     const std::uint64_t position = position_;
     // Before the head: a lapped position's frame is of a newer lap, which reads as uncommitted.
     // Inside a group, the group's frame is what may be lapped.
     if (may_be_lapped_ && lapped(group_start_ != kNoGroup ? group_start_ : position)) {
       if (skip_lapped()) continue;
-      result.status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
+      status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
       break;
     }
     if (group_start_ != kNoGroup) {
-      if (!poll_group(handler, context, max_records, &result)) break;
+      const GroupRead group = poll_group(handler, context, max_records - records);
+      records += group.records;
+      status = group.status;
+      if (!group.go_on) break;
       continue;
     }
     std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
@@ -151,12 +158,12 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     if (read.kind != FrameKind::data) read = read_frame_unless_claimed(frame, position);
     if (read.kind == FrameKind::uncommitted) {
       if (resolve_uncommitted(frame, position, read.commit_word)) continue;
-      if (unclaimed_hole_) result.status = report_damage(position, "uncommitted bytes below the head that no producer claims");
+      if (unclaimed_hole_) status = report_damage(position, "uncommitted bytes below the head that no producer claims");
       break;
     }
     if (read.kind == FrameKind::corrupt) {
       if (may_be_lapped_ && lapped(position)) continue;  // torn by an overwrite, not damage
-      result.status = report_damage(position, read.problem);
+      status = report_damage(position, read.problem);
       break;
     }
     if (read.kind == FrameKind::padding) {
@@ -188,18 +195,21 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     // another core's writing, or in memory when this consumer is behind.
     if (options_.verify_checksums && read.checksummed && crc32c_front_to_back(record.payload) != payload_crc) {
       stats_.checksum_failures += 1;
-      result.status = report_damage(position, "payload checksum mismatch");
+      status = report_damage(position, "payload checksum mismatch");
       break;
     }
     count_sequence(record.producer_slot, record.producer_sequence);
     if (!handler(context, record)) break;  // left unread: the next poll starts with it
     position_ += read.stride;
-    result.records += 1;
+    records += 1;
     stats_.records += 1;
     stats_.bytes += payload_bytes;
   }
-  if (options_.auto_commit && position_ != committed_) commit();
-  if (result.status == PollStatus::corrupt) result.error_message = std::move(damage_message_);
+  // position_ below committed_ after a seek back: the cursor never moves back (commit_at).
+  if (options_.auto_commit && position_ > committed_) store_cursor(position_);
+  result.records = records;
+  result.status = status;
+  if (status == PollStatus::corrupt) result.error_message = std::move(damage_message_);
   return result;
 }
 
@@ -312,19 +322,7 @@ bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
   // A cursor never moves back (producers may already have used the space it released) nor past
   // what this consumer has read.
   if (!attached_ || position < committed_ || position > position_) return false;
-  if (position == committed_) return true;
-  if (slot_ == nullptr) {  // a read-only tap has no cursor in the file
-    committed_ = position;
-    return true;
-  }
-  // Relaxed: a count for status, published by nothing; the cursor store below is what counts.
-  atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
-  // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
-  // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
-  atomic_field(slot_->cursor).store(position, std::memory_order_seq_cst);
-  committed_ = position;
-  if (!may_be_lapped_ && !following_) follow_if_within_hold_window();
-  wake_sleepers(header_.space_wait);
+  if (position != committed_) store_cursor(position);
   return true;
 }
 

@@ -82,9 +82,14 @@ class ConsumerCore {
     position_ = next_position;
   }
   // poll's step inside a group: hands the group's records from position_ on to the handler, up to
-  // max_records in all (`*result` counts them). False when the poll must end (the handler said
-  // so, damage, no view).
-  bool poll_group(Consumer::HandlerFn handler, void* context, std::size_t max_records, PollResult* result);
+  // max_records of them, and says how many, whether it found damage, and whether the poll goes on
+  // (not when the handler said so, at damage, or without a view).
+  struct GroupRead {
+    std::size_t records = 0;
+    PollStatus status = PollStatus::ok;
+    bool go_on = true;
+  };
+  GroupRead poll_group(Consumer::HandlerFn handler, void* context, std::size_t max_records);
   // True when a poll would hand out a record, skip, pad over a dead claim or report damage.
   bool poll_has_work() noexcept;
   // A watch on the commit word of the frame at position_ (empty when no view can be had now).
@@ -100,6 +105,9 @@ class ConsumerCore {
   // frame reads as uncommitted, and is resolved as one (resolve_uncommitted).
   FrameRead read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
+  // Commits `position` as the cursor. @pre attached, committed_ < position <= position_.
+  // Inline: poll commits at its end, and a consumer that keeps up polls a record at a time.
+  void store_cursor(std::uint64_t position) noexcept;
   [[gnu::noinline]] void beat_heart() noexcept;
 
   // consumer_recovery.cpp. The calls poll makes into it (and to beat_heart) stay calls: the
@@ -185,6 +193,18 @@ inline void ConsumerCore::count_sequence(std::uint16_t producer_slot, std::uint6
   }
   sequence_known_[producer_slot] = true;
   expected_sequence_[producer_slot] = sequence + 1;
+}
+
+inline void ConsumerCore::store_cursor(std::uint64_t position) noexcept {
+  committed_ = position;
+  if (slot_ == nullptr) return;  // a read-only tap has no cursor in the file
+  // Relaxed: a count for status, published by nothing; the cursor store below is what counts.
+  atomic_field(slot_->consumed_records).store(stats_.records, std::memory_order_relaxed);
+  // seq_cst: pairs with producers' seq_cst cursor loads (refresh_producer_limit), and orders
+  // before the sleeper-count load in wake_sleepers (Dekker, see wakeups.hpp).
+  atomic_field(slot_->cursor).store(position, std::memory_order_seq_cst);
+  if (!may_be_lapped_ && !following_) follow_if_within_hold_window();
+  wake_sleepers(header_.space_wait);
 }
 
 }  // namespace ringfile::detail

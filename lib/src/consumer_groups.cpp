@@ -30,23 +30,23 @@ void ConsumerCore::move_to(std::uint64_t position) noexcept {
   if (frame != nullptr) enter_group(place->start, place->read, frame, position - place->start, place->index);
 }
 
-bool ConsumerCore::poll_group(Consumer::HandlerFn handler, void* context, std::size_t max_records,
-                              PollResult* result) {
+ConsumerCore::GroupRead ConsumerCore::poll_group(Consumer::HandlerFn handler, void* context, std::size_t max_records) {
   const std::byte* frame = view_.at(geometry_.offset_of(group_start_), group_stride_);
-  if (frame == nullptr) return false;  // no address space for the view now; try again later
+  if (frame == nullptr) return {0, PollStatus::ok, false};  // no address space for the view now; try again later
   // The group's records in one loop, the view and the fields they share looked up once: through
   // poll's loop, a record of 64 bytes took 14 ns to read against 9 (one thread, scratch program).
   Record record;
   record.timestamp_ns = group_timestamp_ns_;
   record.producer_slot = group_producer_slot_;
-  std::size_t records = result->records;
+  std::size_t records = 0;
+  PollStatus status = PollStatus::ok;
   bool go_on = true;
   while (records < max_records) {
     const std::uint64_t offset = position_ - group_start_;
     const GroupEntry entry = read_group_entry(frame, group_length_, offset);
     if (entry.problem != nullptr) {
       if (may_be_lapped_ && lapped(group_start_)) break;  // torn by an overwrite, not damage
-      result->status = report_damage(position_, entry.problem);
+      status = report_damage(position_, entry.problem);
       resume_after_damage_ = group_start_ + group_stride_;
       go_on = false;
       break;
@@ -63,7 +63,7 @@ bool ConsumerCore::poll_group(Consumer::HandlerFn handler, void* context, std::s
     const std::uint64_t next = last ? group_start_ + group_stride_ : group_start_ + entry.next_offset;
     if (options_.verify_checksums && group_checksummed_ && crc32c_front_to_back(record.payload) != entry.payload_crc) {
       stats_.checksum_failures += 1;
-      result->status = report_damage(position_, "payload checksum mismatch");
+      status = report_damage(position_, "payload checksum mismatch");
       resume_after_damage_ = next;  // the entry is sound (its length was checked): only this record is skipped
       go_on = false;
       break;
@@ -83,8 +83,7 @@ bool ConsumerCore::poll_group(Consumer::HandlerFn handler, void* context, std::s
     position_ = next;
     group_index_ += 1;
   }
-  result->records = records;
-  return go_on;
+  return {records, status, go_on};
 }
 
 }  // namespace ringfile::detail
