@@ -30,7 +30,7 @@ void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept;
 // round is needed: a reader whose loads take the new start with the claim's end reads it closed,
 // one that takes the old start reads it open as it was just before, and one whose loads straddle
 // the next publish_claim sees the sequence change and reads again. One store in place of
-// publish_claim's five: 1-2 ns of a 64-byte Producer::write of 28 (bench/README.md). The claim's
+// publish_claim's five: about 2 ns of a 64-byte Producer::write of 28 (bench/README.md). The claim's
 // time stays (a closed claim's time means nothing).
 // @pre called by the slot's owner only, and `end` is the end of its open claim.
 inline void close_published_claim(format::ProducerSlot& slot, std::uint64_t end) noexcept {
