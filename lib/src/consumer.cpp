@@ -242,7 +242,10 @@ bool ConsumerCore::quick_spin(CommitWordWatch& watch) noexcept {
     cpu_relax();
     if (watch.unchanged()) continue;
     // The poll that follows reads and checks the frame; a commit word of this lap is enough here.
-    if (watch.committed_in_lap()) return true;
+    if (watch.committed_in_lap()) {
+      watch.prefetch_rest_of_frame();
+      return true;
+    }
     // Taken before the look, so that a commit between the two shows as a change.
     const CommitWordWatch next = watch_next_frame();
     if (poll_has_work()) return true;
