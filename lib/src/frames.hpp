@@ -177,7 +177,7 @@ struct CommitWordWatch {
   // commit word says it reaches and at most kPrefetchedLines of them: a consumer that has just
   // seen the frame committed reads them next, from the producer's cache. Asked now, they come
   // while the wait returns and the poll checks the frame, not after it: a busy-spin ping-pong of
-  // 64-byte records (frames of two lines) took 0.140 us a hop at the median against 0.150
+  // 64-byte records (frames of two or three lines) took 0.140 us a hop at the median against 0.150
   // (bench/README.md, "A spinning wait that asks for the rest of the frame"). A prefetch never
   // faults, and the length read here is only a hint (the poll checks the frame before it trusts
   // it), so only the count of lines is bounded. @pre committed_in_lap().
