@@ -287,6 +287,8 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
       }
       if (!poll_has_work()) continue;
       spin_ns_ = std::min(2 * spin_ns_, kSpinBeforeSleepNs);  // the spin paid: spin longer next time
+      // As the quick spin does: the poll that follows reads the rest of the frame next.
+      if (const CommitWordWatch found = watch_next_frame(); found.committed_in_lap()) found.prefetch_rest_of_frame();
       return true;
     }
     if (was_spinning && options_.idle == IdleStrategy::spin_then_sleep) {
