@@ -488,6 +488,14 @@ std::uint32_t crc32c_front_to_back(std::span<const std::byte> bytes) noexcept {
   return crc32c(bytes);
 }
 
+bool crc32c_folds_wide() noexcept {
+#if defined(__x86_64__)
+  return cpu_has_wide_folding();
+#else
+  return false;
+#endif
+}
+
 namespace detail {
 
 std::uint32_t crc32c_portable(std::span<const std::byte> bytes, std::uint32_t seed) noexcept {

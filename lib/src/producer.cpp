@@ -124,7 +124,8 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
   }
   if (filler == Filler::caller) {
     const ClaimFill wanted = payload_bytes >= kFileWriteThreshold ? ClaimFill::staged_write
-                             : payload_bytes >= kStagedCopyThreshold && options_.compute_checksums
+                             : payload_bytes >= kStagedCopyThreshold && options_.compute_checksums &&
+                                       !crc32c_folds_wide()
                                  ? ClaimFill::staged_copy
                                  : ClaimFill::in_place;
     // Without the buffer (no memory for it), the caller fills the claim in place.

@@ -83,7 +83,9 @@ class Producer {
   // aligned), and commit() copies it into the record computing its CRC32C in the same pass, as
   // write() does: over the record in place, the CRC would be a second pass over it (4 KiB records
   // between two processes: 0.83-0.99x of the rate without checksums this way, 0.56-0.70x in
-  // place). From 64 KiB on (up to 16 MiB) it is such a buffer too, and commit() writes it with
+  // place). Not on CPUs with AVX-512 VPCLMULQDQ: there the CRC32C folds on 512-bit registers, a
+  // second pass costs less than the copy, and the buffer is the mapping up to 64 KiB. From 64 KiB
+  // on (up to 16 MiB) it is a buffer the producer keeps on every CPU, and commit() writes it with
   // pwrite(): the mapping's pages there were invalidated a lap ago, and filling them through the
   // mapping costs a page fault and a zero-fill per 4 KiB, where pwrite() makes them in large
   // folios in one pass (measured, bench/README.md).
