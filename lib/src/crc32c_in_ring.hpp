@@ -19,10 +19,10 @@ std::uint32_t copy_with_crc32c(std::byte* destination, std::span<const std::byte
 // front, not the four of crc32c()'s loop from 4 KiB on (folding beside three crc32 streams).
 std::uint32_t crc32c_front_to_back(std::span<const std::byte> bytes) noexcept;
 
-// Whether this CPU folds on 512-bit registers (AVX-512 VPCLMULQDQ). There a pass over bytes in
-// this core's cache costs little more than copying them (4 KiB: 78 ns against 34 for memcpy and
-// 79 for copy_with_crc32c, bench/README.md), so a claim filled in place and checksummed at
-// commit beats one filled in a buffer and copied in.
+// Whether this CPU folds on 512-bit registers (AVX-512 VPCLMULQDQ). There a checksum pass over
+// bytes in this core's cache costs what copy_with_crc32c does (4 KiB: 78 ns and 79, memcpy 34;
+// bench/README.md), so a claim filled in place and checksummed at commit beats one filled in a
+// buffer and copied in with its checksum: the buffer's fill is the extra copy.
 bool crc32c_folds_wide() noexcept;
 
 }  // namespace ringfile
