@@ -230,18 +230,32 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"), always_inline)) inline s
   return static_cast<std::uint32_t>(_mm_crc32_u64(reduced, static_cast<std::uint64_t>(_mm_extract_epi64(folded, 1))));
 }
 
+// Folds the whole 128-byte blocks left onto `lanes`, reduces them and adds the words after them;
+// with kCopies it also stores every byte it reads to `to` (copy_folding, copy_wide_folding).
+template <bool kCopies>
+__attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"), always_inline)) inline std::uint32_t finish_folding(
+    FoldLanes lanes, std::byte* to, const std::byte* data, std::size_t size) noexcept {
+  const __m256i by_block = in_each_lane(kByBlock);
+  for (; size >= kFoldBlockBytes; data += kFoldBlockBytes, size -= kFoldBlockBytes) {
+    const FoldLanes block = load_block(data);
+    if constexpr (kCopies) {
+      store_block(block, to);
+      to += kFoldBlockBytes;
+    }
+    fold_next(lanes, by_block, block);
+  }
+  if constexpr (kCopies) {
+    if (size != 0) std::memcpy(to, data, size);
+  }
+  return update_words(fold_reduce(lanes), data, size);
+}
+
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t update_folding(
     std::uint32_t crc, const std::byte* data, std::size_t size) noexcept {
   // Below this, one stream of words: no stream block of update_sse42 is this short either.
   if (size < 2 * kFoldBlockBytes) return update_words(crc, data, size);
-  const __m256i by_block = in_each_lane(kByBlock);
-  FoldLanes lanes = fold_first(crc, load_block(data));
-  data += kFoldBlockBytes;
-  size -= kFoldBlockBytes;
-  for (; size >= kFoldBlockBytes; data += kFoldBlockBytes, size -= kFoldBlockBytes) {
-    fold_next(lanes, by_block, load_block(data));
-  }
-  return update_words(fold_reduce(lanes), data, size);
+  const FoldLanes lanes = fold_first(crc, load_block(data));
+  return finish_folding<false>(lanes, nullptr, data + kFoldBlockBytes, size - kFoldBlockBytes);
 }
 
 // Folding while copying: each block is stored to `to` from the registers it is folded from.
@@ -252,27 +266,17 @@ __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t update_fo
 __attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t copy_folding(
     std::uint32_t crc, std::byte* to, const std::byte* data, std::size_t size) noexcept {
   if (size < 2 * kFoldBlockBytes) return copy_words(crc, to, data, size);
-  const __m256i by_block = in_each_lane(kByBlock);
-  FoldLanes block = load_block(data);
+  const FoldLanes block = load_block(data);
   store_block(block, to);
-  FoldLanes lanes = fold_first(crc, block);
-  data += kFoldBlockBytes;
-  to += kFoldBlockBytes;
-  size -= kFoldBlockBytes;
-  for (; size >= kFoldBlockBytes; data += kFoldBlockBytes, to += kFoldBlockBytes, size -= kFoldBlockBytes) {
-    block = load_block(data);
-    store_block(block, to);
-    fold_next(lanes, by_block, block);
-  }
-  if (size != 0) std::memcpy(to, data, size);
-  return update_words(fold_reduce(lanes), data, size);
+  return finish_folding<true>(fold_first(crc, block), to + kFoldBlockBytes, data + kFoldBlockBytes,
+                              size - kFoldBlockBytes);
 }
 
 // Folding on 512-bit registers (AVX-512 with VPCLMULQDQ), where the CPU has it: the arithmetic of
 // update_folding over 256-byte blocks, sixteen lanes, so half the instructions a byte. On a CPU
 // that runs a 512-bit carry-less multiplication as fast as a 256-bit one that halves the time:
 // measured on an AMD EPYC (Zen 5) in this core's cache, see bench/README.md. After the last whole
-// 256-byte block the lanes are narrowed to update_folding's (narrow_lanes) for the rest.
+// 256-byte block the lanes are narrowed to update_folding's (narrow_lanes), which finish the rest.
 constexpr std::size_t kWideFoldBlockBytes = 256;  // four 512-bit registers, sixteen lanes
 constexpr FoldConstants kByWideBlock = carry_by(8 * kWideFoldBlockBytes);
 
@@ -347,13 +351,7 @@ __attribute__((target("avx512f,avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t u
   for (; size >= kWideFoldBlockBytes; data += kWideFoldBlockBytes, size -= kWideFoldBlockBytes) {
     fold_next_wide(wide, by_block, load_wide_block(data));
   }
-  FoldLanes lanes = narrow_lanes(wide);
-  if (size >= kFoldBlockBytes) {
-    fold_next(lanes, in_each_lane(kByBlock), load_block(data));
-    data += kFoldBlockBytes;
-    size -= kFoldBlockBytes;
-  }
-  return update_words(fold_reduce(lanes), data, size);
+  return finish_folding<false>(narrow_lanes(wide), nullptr, data, size);
 }
 
 // copy_folding on 512-bit registers.
@@ -373,17 +371,7 @@ __attribute__((target("avx512f,avx2,vpclmulqdq,pclmul,sse4.2"))) std::uint32_t c
     store_wide_block(block, to);
     fold_next_wide(wide, by_block, block);
   }
-  FoldLanes lanes = narrow_lanes(wide);
-  if (size >= kFoldBlockBytes) {
-    const FoldLanes narrow_block = load_block(data);
-    store_block(narrow_block, to);
-    fold_next(lanes, in_each_lane(kByBlock), narrow_block);
-    data += kFoldBlockBytes;
-    to += kFoldBlockBytes;
-    size -= kFoldBlockBytes;
-  }
-  if (size != 0) std::memcpy(to, data, size);
-  return update_words(fold_reduce(lanes), data, size);
+  return finish_folding<true>(narrow_lanes(wide), to, data, size);
 }
 
 // From 4 KiB on, folding and the crc32 instruction at once: they run on different units, each
