@@ -24,6 +24,9 @@ namespace {
 
 constexpr std::uint64_t kPage = format::kPageBytes;
 constexpr std::uint64_t kSmallRingBytes = 512 * kMiB;
+// A ring kept whole in memory may take a quarter of the rings' share of it (memory_budget.hpp),
+// so that four such rings fit in that share together.
+constexpr std::uint64_t kRingsKeptWholeSharing = 4;
 constexpr std::uint64_t kLargestFolioBytes = 2 * kMiB;  // PMD size on x86-64
 
 std::uint64_t round_down(std::uint64_t value, std::uint64_t unit) noexcept { return value / unit * unit; }
@@ -68,11 +71,19 @@ bool on_tmpfs(int fd) noexcept {
   return ::fstatfs(fd, &filesystem) == 0 && static_cast<unsigned long>(filesystem.f_type) == TMPFS_MAGIC;
 }
 
-PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested) {
+std::uint64_t largest_ring_kept_whole(std::uint64_t memory_bytes) noexcept {
+  if (memory_bytes == 0) return kSmallRingBytes;  // memory unknown: the size alone decides
+  return std::min(kSmallRingBytes, memory_bytes / 100 * kRingMemorySharePercent / kRingsKeptWholeSharing);
+}
+
+PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested,
+                                       std::uint64_t memory_bytes) {
   if (requested == PagingStrategy::automatic) {
     // tmpfs: the ring is memory, there is nothing to read back or drop. A small ring is best left
     // resident whole: invalidating pages still in memory only costs unmapping and refaulting them.
-    if (on_tmpfs(fd) || capacity <= kSmallRingBytes) return PagingStrategy::none;
+    // Small is weighed against the memory too: in a container of 256 MiB a ring of 128 MiB left
+    // whole is evicted behind a lagging consumer and read back page by page after the wrap.
+    if (on_tmpfs(fd) || capacity <= largest_ring_kept_whole(memory_bytes)) return PagingStrategy::none;
     requested = PagingStrategy::zero_range;
   }
   if (requested == PagingStrategy::zero_range && !fallocate_supported(fd, FALLOC_FL_ZERO_RANGE)) {

@@ -29,10 +29,15 @@ namespace ringfile::detail {
 // Whether the file open as `fd` is on tmpfs: its pages are memory, never read from a disk.
 bool on_tmpfs(int fd) noexcept;
 
+// The largest ring that automatic paging leaves resident whole, given the memory its processes
+// may use (memory_for_rings(); 0 when unknown): 512 MiB, or an eighth of that memory if less.
+std::uint64_t largest_ring_kept_whole(std::uint64_t memory_bytes) noexcept;
+
 // The strategy for a new ring in the file open as `fd`: the requested one if the filesystem
 // supports it, else the best it does support (zero_range, then punch_hole, then prefetch_only).
-// automatic chooses none on tmpfs and for rings of at most 512 MiB, which stay resident anyway.
-PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested);
+// automatic chooses none on tmpfs and for rings of at most largest_ring_kept_whole(memory_bytes).
+PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested,
+                                       std::uint64_t memory_bytes);
 
 format::PagingStrategyCode to_code(PagingStrategy strategy) noexcept;
 PagingStrategy from_code(format::PagingStrategyCode code) noexcept;

@@ -15,6 +15,7 @@
 
 #include "atomics.hpp"
 #include "clock.hpp"
+#include "memory_budget.hpp"
 #include "open_rings.hpp"
 #include "paging.hpp"
 #include "ringfile/crc32c.hpp"
@@ -215,7 +216,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.max_record_bytes = create_options.max_record_bytes;
   identity.writer_policy = static_cast<std::uint8_t>(policy_code(create_options.policy));
   const PagingStrategy paging =
-      resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging);
+      resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging, memory_for_rings());
   identity.paging_strategy = static_cast<std::uint8_t>(to_code(paging));
   identity.producer_slot_count = format::kProducerSlotCount;
   identity.consumer_slot_count = format::kConsumerSlotCount;
