@@ -1,7 +1,7 @@
 // Arithmetic on a raw CRC32C register (no pre- or post-inversion: ringfile::crc32c adds them),
-// shared by the ways crc32c.cpp computes it: the register updated a byte at a time from a table,
-// and the register shifted over zero bytes, which joins registers computed over separate streams
-// of one buffer.
+// shared by the ways crc32c.cpp and crc32c_folding.cpp compute it: the register updated a byte
+// at a time from a table, and the register shifted over zero bytes, which joins registers
+// computed over separate streams of one buffer.
 #pragma once
 
 #include <array>
