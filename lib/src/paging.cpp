@@ -130,9 +130,13 @@ namespace {
 // The sizes that do not depend on the budget.
 // A follower caught up with the head must leave room for the largest reservation: a record of
 // the maximum size plus the padding to the end of the lap before it, beyond what producers keep
-// behind its cursor (kept_from_cursor).
+// behind its cursor (kept_from_cursor). And a page more: preparation invalidates whole pages, so
+// it stops at the last page boundary below the limit, and the reservation must end below that.
+// Without it, a record of 4 KiB after 2 KiB of padding at a lap's end waited for a preparation
+// that waited for the follower, which had read everything: twelve rings of 24 MiB in a 256 MiB
+// box, their budgets down to the least, all stopped at the end of their first lap.
 std::uint64_t least_hold_window(const RingFile& file) noexcept {
-  return 2 * file.geometry().max_frame_stride + file.geometry().group_span;
+  return 2 * file.geometry().max_frame_stride + file.geometry().group_span + kPage;
 }
 
 PagingSizes fixed_sizes(const RingFile& file) noexcept {

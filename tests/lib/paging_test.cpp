@@ -163,6 +163,36 @@ TEST_CASE("paging: bytes ahead of the head are invalidated before producers reus
   CHECK(verifier.totals().missing == 0);
 }
 
+TEST_CASE("paging: a caught-up follower with the narrowest hold window never stops a record at the end of a lap") {
+  // The producers' limit is the follower's cursor plus the hold window; preparation stops at the
+  // last page boundary below it. Records of the largest size, and 2168 bytes of padding at the
+  // end of each lap of 1 MiB: the record after the padding must still fit below that boundary.
+  TempDir dir;
+  if (!zero_range_available(dir)) {
+    MESSAGE("skipped: no FALLOC_FL_ZERO_RANGE on " << dir.path());
+    return;
+  }
+  const std::uint64_t capacity = 1 << 20;
+  CreateOptions options = small_ring(capacity, WriterPolicy::block, 4096);
+  options.paging = PagingStrategy::zero_range;
+  // The narrowest window a ring may be made with: two records of the largest size.
+  options.hold_window_bytes = 2 * format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
+  Ring ring = Ring::create(dir / "ring", options, {.view_bytes = kView});
+  Consumer follower = Consumer::attach(ring, {});
+  Producer producer(ring);
+  SyntheticVerifier verifier;
+  std::vector<std::byte> record(options.max_record_bytes);
+  std::uint64_t sequence = 0;
+  while (ring.head_position() < 3 * capacity) {
+    write_next(producer, record, sequence);
+    // The follower reads each record at once: its cursor is the head when the next one is written.
+    CHECK(follower.poll([&](const Record& delivered) { verifier.check(delivered.payload); }).records == 1);
+  }
+  CHECK(verifier.totals().records == sequence);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().missing == 0);
+}
+
 TEST_CASE("paging: under block policy nothing a holding consumer has not read is invalidated") {
   TempDir dir;
   const std::uint64_t capacity = 4 << 20;
