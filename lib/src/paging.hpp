@@ -54,7 +54,7 @@ struct PagingSizes {
   std::uint64_t chunk_bytes = 0;        // unit of preparation and release
   std::uint64_t ahead_bytes = 0;        // how far ahead of the head the ring is kept prepared
   std::uint64_t keep_behind_bytes = 0;  // kept behind the slowest follower (its view may map it)
-  std::uint64_t minimum_hold_bytes = 0; // two maximum-size reservations
+  std::uint64_t minimum_hold_bytes = 0; // two maximum-size reservations and a page
   std::uint64_t resident_budget_bytes = 0;
   // How far behind the head a consumer may be and still find its next bytes in memory.
   std::uint64_t resident_lag_bytes = 0;

@@ -27,7 +27,7 @@ enum class IdleStrategy {
 // from disk what they are about to overwrite.
 enum class PagingStrategy {
   automatic,      // zero_range where the filesystem has it, punch_hole where not; none on tmpfs
-                  // and for rings kept best resident whole: at most 512 MiB, and at most an
+                  // and for rings best kept resident whole: at most 512 MiB, and at most an
                   // eighth of the memory the creating process may use
   zero_range,     // fallocate(FALLOC_FL_ZERO_RANGE): blocks stay allocated, read back as zeros
   punch_hole,     // fallocate(FALLOC_FL_PUNCH_HOLE), then the blocks are reserved again
@@ -56,7 +56,8 @@ struct CreateOptions {
   // is within the window again. 0: what fits in the memory budget (decided at run time, see
   // OpenOptions::resident_budget_bytes); kHoldWindowWholeRing (or anything from the capacity
   // up): the whole ring, so that bursts fill it and what does not fit in memory is written out
-  // and read back later. Otherwise at least two maximum-size records.
+  // and read back later. Otherwise at least two maximum-size records; the window in force is a
+  // page wider than that least one, as the paging engine prepares whole pages.
   std::uint64_t hold_window_bytes = 0;
 };
 
