@@ -56,7 +56,10 @@ std::string header(const RunDescription& run) {
   } else {
     text += "none\n";
   }
-  text += "ringfile kinds: view " + format_byte_size(options.ringfile_view_bytes) + ", policy " +
+  text += "ringfile kinds: view " +
+          (options.ringfile_view_bytes == 0 ? std::string("the library's default")
+                                            : format_byte_size(options.ringfile_view_bytes)) +
+          ", policy " +
           (options.readers ? "block" : "overwrite") + ", payload CRC32C " +
           (options.ringfile_checksum ? "on" : "off") +
           "; `-write` kinds use Producer::write(), the others claim + memcpy + commit; a lap is "

@@ -90,7 +90,7 @@ void check(const WrapOptions& options) {
   if (options.view_bytes < page_bytes || options.view_bytes % page_bytes != 0) {
     throw programs::UsageError("--view-size must be a multiple of the page size");
   }
-  if (options.ringfile_view_bytes < page_bytes || options.ringfile_view_bytes % page_bytes != 0) {
+  if (options.ringfile_view_bytes % page_bytes != 0) {
     throw programs::UsageError("--ringfile-view-size must be a multiple of the page size");
   }
   if (options.kinds.empty()) throw programs::UsageError("--kinds is empty (known: " + known_kinds() + ")");
@@ -130,8 +130,9 @@ std::optional<int> parse_wrap_options(int argc, char** argv, WrapOptions& option
                         ->default_str("256M");
   given.ringfile_view_size =
       programs::add_size_option(app, "--ringfile-view-size", options.ringfile_view_bytes,
-                                "view of the ringfile kinds' producer and consumer (OpenOptions::view_bytes)")
-          ->default_str("8M");
+                                "view of the ringfile kinds' producer and consumer (OpenOptions::view_bytes; 0: "
+                                "the library's default, 8 MiB or less where a ring's memory budget is small)")
+          ->default_str("0");
   bool no_checksum = false;
   app.add_flag("--no-checksum", no_checksum, "ringfile kinds: no payload CRC32C (the library computes one by default)");
   std::string hold_window = "auto";

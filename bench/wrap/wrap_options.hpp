@@ -19,7 +19,7 @@ struct WrapOptions {
   std::uint64_t view_bytes = 256ull << 20;  // naive kind; clamped to the ring size
   // ringfile kinds: OpenOptions::view_bytes (the library raises it to a power of two). It also
   // sets the paging engine's chunk (half a view) and how far it works ahead and keeps behind.
-  std::uint64_t ringfile_view_bytes = 8ull << 20;
+  std::uint64_t ringfile_view_bytes = 0;  // 0: the library's default (OpenOptions::view_bytes)
   bool ringfile_checksum = true;  // the library's default: a CRC32C per payload
   // CreateOptions::hold_window_bytes of the ringfile kinds: 0 what fits in the memory budget (the
   // library's default), kHoldWindowWholeRing the whole ring, else a size.

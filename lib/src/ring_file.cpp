@@ -18,6 +18,7 @@
 #include "memory_budget.hpp"
 #include "open_rings.hpp"
 #include "paging.hpp"
+#include "view_size.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 
@@ -43,7 +44,6 @@ using format::FileIdentity;
 
 constexpr std::uint64_t kMinCapacity = 64 * kKiB;
 constexpr std::uint64_t kMaxCapacity = std::uint64_t{1} << 50;  // 1 PiB: far beyond any disk here
-constexpr std::uint64_t kMinViewBytes = 64 * kKiB;
 
 std::string describe(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 
@@ -81,29 +81,6 @@ std::string human_bytes(std::uint64_t bytes) {
 std::uint32_t identity_crc(const FileIdentity& identity) {
   return crc32c({reinterpret_cast<const std::byte*>(&identity),
                  offsetof(FileIdentity, identity_crc32c)});
-}
-
-// The view of OpenOptions::view_bytes == 0 on a ring that no paging engine works on.
-constexpr std::uint64_t kDefaultViewBytes = 8 * kMiB;
-// Up to this size, the data area of a ring on tmpfs is mapped as one window. Its pages are in
-// memory whatever the views do, so a window over all of them costs page tables only (0.2% of the
-// bytes mapped), filled once in the first lap and kept; windows sliding over it fill and tear
-// them down again every lap, which took a third of a 64-byte record's cost in each process
-// (bench/README.md, "one window over a ring on tmpfs").
-constexpr std::uint64_t kWholeAreaViewLimit = 256 * kMiB;
-
-// Raises the view to a power of two. A view at least as large as the data area maps all of it
-// in one window; a frame larger than half a view gets a window of its own (data_view.cpp).
-std::uint64_t choose_view_bytes(std::uint64_t requested, std::uint64_t capacity, bool memory_backed,
-                                PagingStrategy paging) {
-  if (requested == 0) {
-    requested = memory_backed && paging == PagingStrategy::none && capacity <= kWholeAreaViewLimit
-                    ? capacity
-                    : kDefaultViewBytes;
-  }
-  std::uint64_t view = kMinViewBytes;
-  while (view < requested) view *= 2;
-  return view;
 }
 
 struct FileDescriptor {
@@ -302,7 +279,8 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
     throw Error(ErrorCode::invalid_argument, describe(path) + ": view size out of range");
   }
   memory_backed_ = on_tmpfs(file.fd);
-  info_.view_bytes = choose_view_bytes(open_options.view_bytes, info_.capacity_bytes, memory_backed_, info_.paging);
+  info_.view_bytes = choose_view_bytes(open_options.view_bytes, info_.capacity_bytes, memory_backed_, info_.paging,
+                                       open_options.resident_budget_bytes);
 
   // Boost's mapping opens the file once more; it must still be the file that was validated.
   try {

@@ -67,7 +67,8 @@ struct OpenOptions {
   // Size of each sliding view of the data area (raised to a power of two, at least 64 KiB). It
   // also sets the paging engine's granularity (chunks of half a view, prepared a view ahead), so
   // it is part of the ring's memory. A record larger than half a view is mapped on its own; a
-  // view at least as large as the data area maps all of it at once. 0: 8 MiB, or on tmpfs (no
+  // view at least as large as the data area maps all of it at once. 0: 8 MiB (where the paging
+  // engine works, at most an eighth of the ring's memory budget, from 64 KiB), or on tmpfs (no
   // paging engine) the whole data area of a ring of up to 256 MiB.
   std::uint64_t view_bytes = 0;
   // Producers: what the paging engine may keep of this ring in the page cache. 0: a share of
