@@ -370,7 +370,7 @@ const WriterKind kRingfileNoneKind = ringfile_kind<PagingStrategy::none, false>(
 const WriterKind kRingfileAutoKind = ringfile_kind<PagingStrategy::automatic, false>(
         "ringfile-auto",
         "ringfile, paging automatic (the default): none on tmpfs and for rings of at most "
-        "512 MiB and an eighth of the box's memory, else zero_range");
+        "512 MiB and a sixteenth of the box's memory, else zero_range");
 
 const WriterKind kRingfileAutoWriteKind = ringfile_kind<PagingStrategy::automatic, true>(
         "ringfile-auto-write", "ringfile-auto, each record with Producer::write()");

@@ -30,7 +30,7 @@ namespace ringfile::detail {
 bool on_tmpfs(int fd) noexcept;
 
 // The largest ring that automatic paging leaves resident whole, given the memory its processes
-// may use (memory_for_rings(); 0 when unknown): 512 MiB, or an eighth of that memory if less.
+// may use (memory_for_rings(); 0 when unknown): 512 MiB, or a sixteenth of that memory if less.
 std::uint64_t largest_ring_kept_whole(std::uint64_t memory_bytes) noexcept;
 
 // The strategy for a new ring in the file open as `fd`: the requested one if the filesystem

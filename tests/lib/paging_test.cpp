@@ -102,9 +102,9 @@ TEST_CASE("paging: automatic leaves a ring resident whole only where it is small
   constexpr std::uint64_t MiB = 1 << 20;
   CHECK(detail::largest_ring_kept_whole(0) == 512 * MiB);  // memory unknown: the size alone decides
   CHECK(detail::largest_ring_kept_whole(24 * 1024 * MiB) == 512 * MiB);
-  const std::uint64_t in_a_small_container = detail::largest_ring_kept_whole(256 * MiB);  // an eighth
-  CHECK(in_a_small_container <= 32 * MiB);
-  CHECK(in_a_small_container > 31 * MiB);
+  const std::uint64_t in_a_small_container = detail::largest_ring_kept_whole(256 * MiB);  // a sixteenth
+  CHECK(in_a_small_container <= 16 * MiB);
+  CHECK(in_a_small_container > 15 * MiB);
   TempDir dir;
   const auto path = dir / "probe";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -119,9 +119,11 @@ TEST_CASE("paging: automatic leaves a ring resident whole only where it is small
     CHECK(automatic(128 * MiB, 256 * MiB) == PagingStrategy::none);
     MESSAGE("on tmpfs (" << dir.path() << "): paging on disk not checked");
   } else {
-    // Four rings of 128 MiB in a container of 256 MiB: left whole, the pages a lagging consumer
-    // needs next are the ones evicted first.
+    // Four rings of 128 MiB, or twelve of 24 MiB, in a container of 256 MiB: left whole, the
+    // pages a lagging consumer needs next are the ones evicted first.
     CHECK(automatic(128 * MiB, 256 * MiB) != PagingStrategy::none);
+    CHECK(automatic(24 * MiB, 256 * MiB) != PagingStrategy::none);
+    CHECK(automatic(8 * MiB, 256 * MiB) == PagingStrategy::none);
     CHECK(automatic(1024 * MiB, 24 * 1024 * MiB) != PagingStrategy::none);
   }
   ::close(fd);
