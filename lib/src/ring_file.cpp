@@ -18,9 +18,9 @@
 #include "memory_budget.hpp"
 #include "open_rings.hpp"
 #include "paging.hpp"
-#include "view_size.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
+#include "view_size.hpp"
 
 namespace ringfile::detail {
 namespace {
