@@ -76,7 +76,7 @@ bool on_tmpfs(int fd) noexcept {
 
 std::uint64_t largest_ring_kept_whole(std::uint64_t memory_bytes) noexcept {
   if (memory_bytes == 0) return kSmallRingBytes;  // memory unknown: the size alone decides
-  return std::min(kSmallRingBytes, memory_bytes / 100 * kRingMemorySharePercent / kRingsKeptWholeSharing);
+  return std::min(kSmallRingBytes, share_memory(memory_bytes, kRingsKeptWholeSharing).ring_bytes);
 }
 
 PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested,

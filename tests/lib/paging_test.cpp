@@ -99,12 +99,11 @@ TEST_CASE("paging: strategies resolve per filesystem and are stored in the file"
 }
 
 TEST_CASE("paging: automatic leaves a ring resident whole only where it is small beside the memory") {
-  constexpr std::uint64_t MiB = 1 << 20;
-  CHECK(detail::largest_ring_kept_whole(0) == 512 * MiB);  // memory unknown: the size alone decides
-  CHECK(detail::largest_ring_kept_whole(24 * 1024 * MiB) == 512 * MiB);
-  const std::uint64_t in_a_small_container = detail::largest_ring_kept_whole(256 * MiB);  // a sixteenth
-  CHECK(in_a_small_container <= 16 * MiB);
-  CHECK(in_a_small_container > 15 * MiB);
+  CHECK(detail::largest_ring_kept_whole(0) == 512 * kMiB);  // memory unknown: the size alone decides
+  CHECK(detail::largest_ring_kept_whole(24 * 1024 * kMiB) == 512 * kMiB);
+  const std::uint64_t in_a_small_container = detail::largest_ring_kept_whole(256 * kMiB);  // a sixteenth
+  CHECK(in_a_small_container <= 16 * kMiB);
+  CHECK(in_a_small_container > 15 * kMiB);
   TempDir dir;
   const auto path = dir / "probe";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -112,19 +111,19 @@ TEST_CASE("paging: automatic leaves a ring resident whole only where it is small
   const auto automatic = [fd](std::uint64_t capacity, std::uint64_t memory) {
     return detail::resolve_paging_strategy(fd, capacity, PagingStrategy::automatic, memory);
   };
-  CHECK(automatic(128 * MiB, 24 * 1024 * MiB) == PagingStrategy::none);
-  CHECK(automatic(128 * MiB, 0) == PagingStrategy::none);
+  CHECK(automatic(128 * kMiB, 24 * 1024 * kMiB) == PagingStrategy::none);
+  CHECK(automatic(128 * kMiB, 0) == PagingStrategy::none);
   if (detail::on_tmpfs(fd)) {
     // The ring is memory there, whatever its size beside the memory.
-    CHECK(automatic(128 * MiB, 256 * MiB) == PagingStrategy::none);
+    CHECK(automatic(128 * kMiB, 256 * kMiB) == PagingStrategy::none);
     MESSAGE("on tmpfs (" << dir.path() << "): paging on disk not checked");
   } else {
     // Four rings of 128 MiB, or twelve of 24 MiB, in a container of 256 MiB: left whole, the
     // pages a lagging consumer needs next are the ones evicted first.
-    CHECK(automatic(128 * MiB, 256 * MiB) != PagingStrategy::none);
-    CHECK(automatic(24 * MiB, 256 * MiB) != PagingStrategy::none);
-    CHECK(automatic(8 * MiB, 256 * MiB) == PagingStrategy::none);
-    CHECK(automatic(1024 * MiB, 24 * 1024 * MiB) != PagingStrategy::none);
+    CHECK(automatic(128 * kMiB, 256 * kMiB) != PagingStrategy::none);
+    CHECK(automatic(24 * kMiB, 256 * kMiB) != PagingStrategy::none);
+    CHECK(automatic(8 * kMiB, 256 * kMiB) == PagingStrategy::none);
+    CHECK(automatic(1024 * kMiB, 24 * 1024 * kMiB) != PagingStrategy::none);
   }
   ::close(fd);
 }
