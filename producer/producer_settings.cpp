@@ -120,8 +120,9 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   int paging = 0;
   programs::add_choice_option(app, "--paging", paging, {"automatic", "zero-range", "punch-hole", "prefetch", "none"},
                               "How a ring larger than memory keeps its laps fast: automatic (zero-range on "
-                              "disk for rings over 512M or over a sixteenth of the memory this process may use, none on "
-                              "tmpfs and for smaller rings)")
+                              "disk for rings over 512M or over a sixteenth of the memory this process may use, or "
+                              "past a quarter of it with the rings kept whole open now; none on tmpfs and for smaller "
+                              "rings)")
       ->group(creation);
   std::string hold_window_text;
   app.add_option("--hold-window", hold_window_text,

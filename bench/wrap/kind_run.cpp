@@ -8,6 +8,9 @@
 #include <csignal>
 #include <cstdio>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/system/clock.hpp"
@@ -98,7 +101,9 @@ pid_t fork_child(const ChildProcess& role, const WriterKind& kind, const RingSet
   run_reader_process(kind, setup, state, role.ring_index);
 }
 
-void remove_rings(const std::vector<RingSetup>& setups, std::vector<system::FileDescriptor>& ring_files) {
+void remove_rings(const WriterKind& kind, const std::vector<RingSetup>& setups,
+                  std::vector<system::FileDescriptor>& ring_files) {
+  if (kind.release_rings != nullptr) kind.release_rings();
   for (system::FileDescriptor& file : ring_files) {
     system::flush_and_drop_page_cache(file.get());
     file.reset();
@@ -137,15 +142,36 @@ LapResult summarise_lap(std::size_t lap, std::size_t ring_count, const SharedRun
   return result;
 }
 
+// What create_ring said of each ring, in order: one note where every ring got the same, else each
+// note with how many rings got it ("4 rings: paging none; 20 rings: paging zero_range", as
+// automatic paging may choose differently for rings created one after another).
+std::string summarise_ring_notes(const std::vector<std::string>& notes) {
+  std::vector<std::pair<std::string, std::size_t>> counted;
+  for (const std::string& note : notes) {
+    if (!counted.empty() && counted.back().first == note) {
+      counted.back().second += 1;
+    } else {
+      counted.emplace_back(note, 1);
+    }
+  }
+  if (counted.size() <= 1) return counted.empty() ? std::string() : counted.front().first;
+  std::string summary;
+  for (const auto& [note, rings] : counted) {
+    if (!summary.empty()) summary += "; ";
+    summary += std::to_string(rings) + (rings == 1 ? " ring: " : " rings: ") + note;
+  }
+  return summary;
+}
+
 // Creates every ring of the kind, each with nothing in the page cache, and opens the parent's
 // handle on it. Throws programs::RuntimeFailure; what was made is in `setups`/`ring_files` for clean-up.
 std::string create_rings(const WriterKind& kind, const WrapOptions& options,
                          const fs::path& directory, Leg leg, std::vector<RingSetup>& setups,
                          std::vector<system::FileDescriptor>& ring_files) {
-  std::string note;
+  std::vector<std::string> notes;
   for (std::size_t ring = 0; ring < options.ring_count; ++ring) {
     setups.push_back(ring_setup(kind, options, directory, ring, leg));
-    note = kind.create_ring(setups.back());
+    notes.push_back(kind.create_ring(setups.back()));
     ring_files.emplace_back(::open(setups.back().path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ring_files.back().valid()) {
       throw programs::RuntimeFailure(system::describe_errno("cannot open " + setups.back().path.string(), errno));
@@ -153,7 +179,7 @@ std::string create_rings(const WriterKind& kind, const WrapOptions& options,
     // Kinds start equal: nothing of the new file in the page cache.
     system::flush_and_drop_page_cache(ring_files.back().get());
   }
-  return note;
+  return summarise_ring_notes(notes);
 }
 
 // A writer per ring, and a reader per ring with --readers. They check in at the start gate.
@@ -316,7 +342,7 @@ KindResult run_writer_kind(const WriterKind& kind, const WrapOptions& options, c
     result.ring_note = create_rings(kind, options, ring_directory, leg, setups, ring_files);
   } catch (const std::exception& failure) {
     result.error = failure.what();
-    remove_rings(setups, ring_files);
+    remove_rings(kind, setups, ring_files);
     return result;
   }
   SharedRunState& state = shared->front();
@@ -367,7 +393,7 @@ KindResult run_writer_kind(const WriterKind& kind, const WrapOptions& options, c
     result.sequential_read = read_files_sequentially(setups, ring_files, box);
     append_history_error(result.error, "sequential read", result.sequential_read);
   }
-  remove_rings(setups, ring_files);
+  remove_rings(kind, setups, ring_files);
   return result;
 }
 

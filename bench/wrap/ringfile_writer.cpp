@@ -16,6 +16,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ringfile/consumer.hpp>
 #include <ringfile/error.hpp>
@@ -47,6 +48,15 @@ OpenOptions open_options(const RingSetup& setup) {
   return options;
 }
 
+// The rings create_ringfile_ring made, which the parent keeps open until the kind's run is over,
+// as a process that creates its rings and keeps them: then a ring on disk kept whole counts among
+// the rings open when the next one is created, and automatic paging weighs that one against it.
+std::vector<Ring>& rings_created() {
+  static std::vector<Ring> rings;
+  return rings;
+}
+void release_ringfile_rings() { rings_created().clear(); }
+
 // Creates the ring with `requested` paging and refuses if the filesystem made the library fall
 // back to another strategy: a kind's name must say what ran. On tmpfs (the in-memory leg) the
 // library chooses, as it would for a user there: `none`.
@@ -59,7 +69,7 @@ std::string create_ringfile_ring(const RingSetup& setup) {
   options.paging = setup.on_tmpfs ? PagingStrategy::automatic : requested;
   options.hold_window_bytes = setup.ringfile_hold_window_bytes;
   try {
-    const Ring ring = Ring::create(setup.path, options, open_options(setup));
+    const Ring& ring = rings_created().emplace_back(Ring::create(setup.path, options, open_options(setup)));
     const PagingStrategy chosen = ring.info().paging;
     if (!setup.on_tmpfs && requested != PagingStrategy::automatic && chosen != requested) {
       throw programs::RuntimeFailure(setup.path.string() + ": paging strategy " + paging_strategy_name(requested) +
@@ -342,7 +352,8 @@ WriterKind ringfile_kind(std::string_view name, std::string_view summary) {
                     open_ringfile_writer<copy_api>,
                     open_ringfile_reader,
                     true,  // block policy: the consumer holds the producer back
-                    read_ringfile_history};
+                    read_ringfile_history,
+                    release_ringfile_rings};
 }
 
 }  // namespace

@@ -167,6 +167,9 @@ struct WriterKind {
   // Called in a child process after the laps: reads the ring's history, checking each record
   // with `check`. nullptr: the kind has no reader for history (the baselines).
   HistoryRead (*read_history)(const RingSetup& setup, RecordCheck& check) = nullptr;
+  // Called in the parent when the kind's run is over, before its rings are removed: closes what
+  // create_ring kept open. nullptr: create_ring keeps nothing open.
+  void (*release_rings)() = nullptr;
 };
 
 // Every kind, in the default order of --kinds (so the first is the default --baseline);

@@ -32,7 +32,7 @@ Housekeeper::Housekeeper(RingFile& file, const SyncPolicy& sync)
 }
 
 void Housekeeper::refresh_budget() noexcept {
-  publish_budget(file_, choose_budget(file_, RingRegistration::count_open_rings()));
+  publish_budget(file_, choose_budget(file_, RingRegistration::open_rings()));
 }
 
 Housekeeper::~Housekeeper() {

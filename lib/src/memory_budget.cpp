@@ -89,11 +89,17 @@ std::uint64_t memory_for_rings() noexcept {
   }
 }
 
-MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharing) noexcept {
+std::uint64_t whole_rings_allowance(std::uint64_t memory_bytes) noexcept {
+  return memory_bytes / 100 * kRingMemorySharePercent / 2;
+}
+
+MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharing, std::uint64_t whole_bytes) noexcept {
   MemoryBudget budget;
   budget.memory_bytes = memory_bytes;
   budget.rings_sharing = std::max<std::uint64_t>(rings_sharing, 1);
-  budget.ring_bytes = memory_bytes / 100 * kRingMemorySharePercent / budget.rings_sharing;
+  const std::uint64_t rings_share = memory_bytes / 100 * kRingMemorySharePercent;
+  const std::uint64_t held_whole = std::min(whole_bytes, whole_rings_allowance(memory_bytes));
+  budget.ring_bytes = (rings_share - held_whole) / budget.rings_sharing;
   return budget;
 }
 

@@ -5,7 +5,9 @@
 // against it, and past it the kernel evicts the oldest pages first: for a lagging reader exactly
 // the ones it needs next), else MemAvailable. Half of it goes to rings, so that the processes'
 // own memory and everything else on the machine keep the other half. The rings open on the
-// machine are counted through a small registry (ring_registry.hpp).
+// machine are counted through a small registry (ring_registry.hpp). Rings on disk that the engine
+// does not work on hold all their pages: up to half the rings' share, that comes off the share
+// first, and the engine's rings divide the rest.
 #pragma once
 
 #include <cstdint>
@@ -22,11 +24,18 @@ std::uint64_t memory_for_rings() noexcept;
 
 struct MemoryBudget {
   std::uint64_t memory_bytes = 0;   // memory_for_rings()
-  std::uint64_t rings_sharing = 1;  // rings open on the machine, this one included
+  std::uint64_t rings_sharing = 1;  // rings the engine works on, open on the machine, this one included
   std::uint64_t ring_bytes = 0;     // this ring's share of the page cache
 };
 
-// The budget of one ring among `rings_sharing`.
-MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharing) noexcept;
+// What the rings on disk kept whole in memory may hold together, of `memory_bytes`: half the
+// rings' share. Automatic paging keeps no more whole (paging.hpp), and the engine's rings keep
+// the other half whatever rings were made without paging.
+std::uint64_t whole_rings_allowance(std::uint64_t memory_bytes) noexcept;
+
+// The budget of one ring among `rings_sharing` that the engine works on, beside rings kept whole
+// of `whole_bytes` in all.
+MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharing,
+                          std::uint64_t whole_bytes = 0) noexcept;
 
 }  // namespace ringfile::detail

@@ -24,11 +24,10 @@ namespace {
 
 constexpr std::uint64_t kPage = format::kPageBytes;
 constexpr std::uint64_t kSmallRingBytes = 512 * kMiB;
-// A ring kept whole in memory may take an eighth of the rings' share of it (memory_budget.hpp),
-// so that eight such rings fit in that share together. Rings without paging are not counted
-// among the rings open on the machine (ring_registry.hpp), so this is the only bound on them: at
-// a quarter, twelve rings of 24 MiB in a 256 MiB box were left whole and fell from 0.22 GB/s to
-// 0.035 after the wrap, where paging kept them at 0.13-0.17 (bench/README.md).
+// A ring kept whole in memory may take an eighth of the rings' share of it (memory_budget.hpp):
+// at a quarter, twelve rings of 24 MiB in a 256 MiB box were left whole and fell from 0.22 GB/s
+// to 0.035 after the wrap, where paging kept them at 0.13-0.17 (bench/README.md). Together the
+// rings kept whole may take half that share (whole_rings_allowance).
 constexpr std::uint64_t kRingsKeptWholeSharing = 8;
 constexpr std::uint64_t kLargestFolioBytes = 2 * kMiB;  // PMD size on x86-64
 
@@ -80,13 +79,16 @@ std::uint64_t largest_ring_kept_whole(std::uint64_t memory_bytes) noexcept {
 }
 
 PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested,
-                                       std::uint64_t memory_bytes) {
+                                       std::uint64_t memory_bytes, std::uint64_t whole_bytes_open) {
   if (requested == PagingStrategy::automatic) {
     // tmpfs: the ring is memory, there is nothing to read back or drop. A small ring is best left
     // resident whole: invalidating pages still in memory only costs unmapping and refaulting them.
     // Small is weighed against the memory too: in a container of 256 MiB a ring of 128 MiB left
-    // whole is evicted behind a lagging consumer and read back page by page after the wrap.
-    if (on_tmpfs(fd) || capacity <= largest_ring_kept_whole(memory_bytes)) return PagingStrategy::none;
+    // whole is evicted behind a lagging consumer and read back page by page after the wrap, and
+    // so are many rings of 16 MiB left whole together.
+    const bool fits_whole = capacity <= largest_ring_kept_whole(memory_bytes) &&
+                            (memory_bytes == 0 || whole_bytes_open + capacity <= whole_rings_allowance(memory_bytes));
+    if (on_tmpfs(fd) || fits_whole) return PagingStrategy::none;
     requested = PagingStrategy::zero_range;
   }
   if (requested == PagingStrategy::zero_range && !fallocate_supported(fd, FALLOC_FL_ZERO_RANGE)) {
@@ -188,14 +190,14 @@ PagingSizes paging_sizes(const RingFile& file, std::uint64_t budget_bytes) noexc
   return sizes;
 }
 
-PublishedBudget choose_budget(const RingFile& file, std::uint64_t rings_sharing) noexcept {
+PublishedBudget choose_budget(const RingFile& file, const OpenRings& open_rings) noexcept {
   PublishedBudget chosen;
-  chosen.rings_sharing = std::max<std::uint64_t>(rings_sharing, 1);
+  chosen.rings_sharing = std::max<std::uint64_t>(open_rings.paged, 1);
   if (file.resident_budget_override() != 0) {
     chosen.budget_bytes = file.resident_budget_override();
     return chosen;
   }
-  const MemoryBudget share = share_memory(memory_for_rings(), chosen.rings_sharing);
+  const MemoryBudget share = share_memory(memory_for_rings(), chosen.rings_sharing, open_rings.whole_bytes);
   chosen.memory_bytes = share.memory_bytes;
   chosen.budget_bytes = share.ring_bytes;
   return chosen;
@@ -238,7 +240,7 @@ std::uint64_t hold_window_in_force(const RingFile& file) noexcept {
 Pager::Pager(RingFile& file)
     : file_(file),
       strategy_(file.info().paging),
-      base_(paging_sizes(file, choose_budget(file, RingRegistration::count_open_rings()).budget_bytes)) {
+      base_(paging_sizes(file, choose_budget(file, RingRegistration::open_rings()).budget_bytes)) {
   redrop_bytes_ = std::min(file.geometry().capacity / 4, 4 * base_.chunk_bytes + kLargestFolioBytes);
 }
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "ring_file.hpp"
+#include "ring_registry.hpp"
 #include "ringfile/options.hpp"
 #include "slot_tables.hpp"
 
@@ -35,9 +36,11 @@ std::uint64_t largest_ring_kept_whole(std::uint64_t memory_bytes) noexcept;
 
 // The strategy for a new ring in the file open as `fd`: the requested one if the filesystem
 // supports it, else the best it does support (zero_range, then punch_hole, then prefetch_only).
-// automatic chooses none on tmpfs and for rings of at most largest_ring_kept_whole(memory_bytes).
+// automatic chooses none on tmpfs, and for a ring of at most largest_ring_kept_whole(memory_bytes)
+// that fits within whole_rings_allowance(memory_bytes) (memory_budget.hpp) beside the rings kept
+// whole open now, `whole_bytes_open` in all (RingRegistration::open_rings).
 PagingStrategy resolve_paging_strategy(int fd, std::uint64_t capacity, PagingStrategy requested,
-                                       std::uint64_t memory_bytes);
+                                       std::uint64_t memory_bytes, std::uint64_t whole_bytes_open);
 
 format::PagingStrategyCode to_code(PagingStrategy strategy) noexcept;
 PagingStrategy from_code(format::PagingStrategyCode code) noexcept;
@@ -67,13 +70,13 @@ std::uint64_t minimum_resident_budget(const RingFile& file) noexcept;
 PagingSizes paging_sizes(const RingFile& file, std::uint64_t budget_bytes) noexcept;
 
 // The budget this process would publish now: OpenOptions::resident_budget_bytes, else its share
-// of memory (memory_budget.hpp) among `rings_sharing` rings.
+// of memory (memory_budget.hpp) among the rings open (ring_registry.hpp).
 struct PublishedBudget {
   std::uint64_t budget_bytes = 0;
   std::uint64_t memory_bytes = 0;
   std::uint64_t rings_sharing = 1;
 };
-PublishedBudget choose_budget(const RingFile& file, std::uint64_t rings_sharing) noexcept;
+PublishedBudget choose_budget(const RingFile& file, const OpenRings& open_rings) noexcept;
 // Writes it, and the hold window it gives, into the header (PagingBudgetLine).
 void publish_budget(RingFile& file, const PublishedBudget& budget) noexcept;
 

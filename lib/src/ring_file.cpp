@@ -18,6 +18,7 @@
 #include "memory_budget.hpp"
 #include "open_rings.hpp"
 #include "paging.hpp"
+#include "ring_registry.hpp"
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 #include "view_size.hpp"
@@ -192,8 +193,11 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   identity.creation_time_ns = realtime_ns();
   identity.max_record_bytes = create_options.max_record_bytes;
   identity.writer_policy = static_cast<std::uint8_t>(policy_code(create_options.policy));
-  const PagingStrategy paging =
-      resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging, memory_for_rings());
+  // Automatic weighs the ring against the rings kept whole that are open now (the registry).
+  const std::uint64_t whole_bytes_open =
+      create_options.paging == PagingStrategy::automatic ? RingRegistration::open_rings().whole_bytes : 0;
+  const PagingStrategy paging = resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging,
+                                                        memory_for_rings(), whole_bytes_open);
   identity.paging_strategy = static_cast<std::uint8_t>(to_code(paging));
   identity.producer_slot_count = format::kProducerSlotCount;
   identity.consumer_slot_count = format::kConsumerSlotCount;
@@ -305,6 +309,12 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   join_session(session_key(fd_));
   open_ring_entry_ = enter_open_ring(fd_, info_.data_offset + info_.capacity_bytes, path.string());
   resident_budget_override_ = open_options.resident_budget_bytes;
+  // A ring on disk without the engine keeps every page it wrote in memory: counted as such
+  // while it is open for writing, so that the engine's rings budget around it and automatic
+  // paging keeps no more rings whole than memory holds (memory_budget.hpp).
+  if (!read_only_ && !memory_backed_ && info_.paging == PagingStrategy::none) {
+    whole_registration_.emplace(fd_, info_.capacity_bytes);
+  }
 }
 
 void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t file_bytes) {

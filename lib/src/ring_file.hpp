@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include "ring_registry.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/format/record_header.hpp"
 #include "ringfile/options.hpp"
@@ -119,6 +120,7 @@ class RingFile {
   std::uint64_t resident_budget_override_ = 0;
   bool memory_backed_ = false;
   int open_ring_entry_ = -1;  // in open_rings.hpp's table, for describe_truncated_ring
+  std::optional<RingRegistration> whole_registration_;  // a ring on disk kept whole: see open_validated
   std::uint16_t frame_generation_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -28,9 +29,26 @@ bool ensure_directory(const std::string& directory) {
   return errno == EEXIST;
 }
 
+// An entry's file holds the capacity of a ring kept whole, and nothing for a ring the engine
+// works on. Anyone may write these files (mode 0666): a value past the largest ring is not one.
+constexpr std::uint64_t kLargestWholeBytes = std::uint64_t{1} << 40;
+
+bool write_entry(int fd, std::uint64_t whole_bytes) {
+  // A ring's inode may be reused by a ring of the other kind before a counter removed the old
+  // entry: the content is written afresh either way.
+  if (whole_bytes == 0) return ::ftruncate(fd, 0) == 0;
+  return ::pwrite(fd, &whole_bytes, sizeof whole_bytes, 0) == static_cast<ssize_t>(sizeof whole_bytes);
+}
+
+std::uint64_t read_whole_bytes(int fd) {
+  std::uint64_t whole_bytes = 0;
+  if (::pread(fd, &whole_bytes, sizeof whole_bytes, 0) != static_cast<ssize_t>(sizeof whole_bytes)) return 0;
+  return std::min(whole_bytes, kLargestWholeBytes);
+}
+
 }  // namespace
 
-RingRegistration::RingRegistration(int ring_fd) noexcept {
+RingRegistration::RingRegistration(int ring_fd, std::uint64_t whole_bytes) noexcept {
   struct stat ring {};
   const std::string directory = registry_directory();
   if (::fstat(ring_fd, &ring) != 0 || !ensure_directory(directory)) return;
@@ -46,8 +64,10 @@ RingRegistration::RingRegistration(int ring_fd) noexcept {
     ::fchmod(fd, 0666);  // other users' processes lock it too
     struct stat held {};
     struct stat named {};
-    if (::flock(fd, LOCK_SH) == 0 && ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
-        held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+    // Written before the lock: a counter reads only locked entries.
+    if (write_entry(fd, std::min(whole_bytes, kLargestWholeBytes)) && ::flock(fd, LOCK_SH) == 0 &&
+        ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev) {
       entry_fd_ = fd;
       return;
     }
@@ -60,18 +80,25 @@ RingRegistration::~RingRegistration() {
   if (entry_fd_ >= 0) ::close(entry_fd_);
 }
 
-std::uint64_t RingRegistration::count_open_rings() noexcept {
+OpenRings RingRegistration::open_rings() noexcept {
+  OpenRings open;
   const std::string directory = registry_directory();
   DIR* listing = ::opendir(directory.c_str());
-  if (listing == nullptr) return 1;
-  std::uint64_t open_rings = 0;
+  if (listing == nullptr) return open;
   while (const dirent* entry = ::readdir(listing)) {
     if (entry->d_name[0] == '.') continue;
     const std::string path = directory + "/" + entry->d_name;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK) ++open_rings;  // someone holds it: the ring is open
+      if (errno == EWOULDBLOCK) {  // someone holds it: the ring is open
+        const std::uint64_t whole_bytes = read_whole_bytes(fd);
+        if (whole_bytes == 0) {
+          ++open.paged;
+        } else {
+          open.whole_bytes = std::min(open.whole_bytes + whole_bytes, kLargestWholeBytes);
+        }
+      }
     } else {
       ::unlink(path.c_str());  // nobody holds it: left over (may fail for another user's file)
       ::flock(fd, LOCK_UN);
@@ -79,7 +106,7 @@ std::uint64_t RingRegistration::count_open_rings() noexcept {
     ::close(fd);
   }
   ::closedir(listing);
-  return open_rings == 0 ? 1 : open_rings;
+  return open;
 }
 
 }  // namespace ringfile::detail

@@ -109,7 +109,7 @@ TEST_CASE("paging: automatic leaves a ring resident whole only where it is small
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   REQUIRE(fd >= 0);
   const auto automatic = [fd](std::uint64_t capacity, std::uint64_t memory) {
-    return detail::resolve_paging_strategy(fd, capacity, PagingStrategy::automatic, memory);
+    return detail::resolve_paging_strategy(fd, capacity, PagingStrategy::automatic, memory, 0);
   };
   CHECK(automatic(128 * kMiB, 24 * 1024 * kMiB) == PagingStrategy::none);
   CHECK(automatic(128 * kMiB, 0) == PagingStrategy::none);
@@ -124,6 +124,17 @@ TEST_CASE("paging: automatic leaves a ring resident whole only where it is small
     CHECK(automatic(24 * kMiB, 256 * kMiB) != PagingStrategy::none);
     CHECK(automatic(8 * kMiB, 256 * kMiB) == PagingStrategy::none);
     CHECK(automatic(1024 * kMiB, 24 * 1024 * kMiB) != PagingStrategy::none);
+    // Beside rings kept whole open now: together they may take a quarter of the memory (half the
+    // rings' share), so the fifth ring of 16 MiB in 256 MiB is paged, as is any ring past 6 GiB
+    // kept whole in 24 GiB (a little less: the shares are rounded down).
+    const auto beside = [fd](std::uint64_t capacity, std::uint64_t memory, std::uint64_t whole_open) {
+      return detail::resolve_paging_strategy(fd, capacity, PagingStrategy::automatic, memory, whole_open);
+    };
+    CHECK(beside(in_a_small_container, 256 * kMiB, 3 * in_a_small_container) == PagingStrategy::none);
+    CHECK(beside(in_a_small_container, 256 * kMiB, 4 * in_a_small_container) != PagingStrategy::none);
+    CHECK(beside(512 * kMiB, 24 * 1024 * kMiB, 5120 * kMiB) == PagingStrategy::none);
+    CHECK(beside(512 * kMiB, 24 * 1024 * kMiB, 5632 * kMiB) != PagingStrategy::none);
+    CHECK(beside(512 * kMiB, 0, 64 * 1024 * kMiB) == PagingStrategy::none);  // memory unknown: the size alone decides
   }
   ::close(fd);
 }

@@ -27,8 +27,9 @@ enum class IdleStrategy {
 // from disk what they are about to overwrite.
 enum class PagingStrategy {
   automatic,      // zero_range where the filesystem has it, punch_hole where not; none on tmpfs
-                  // and for rings best kept resident whole: at most 512 MiB, and at most a
-                  // sixteenth of the memory the creating process may use
+                  // and for rings best kept resident whole: at most 512 MiB, at most a
+                  // sixteenth of the memory the creating process may use, and fitting in a
+                  // quarter of it beside the rings kept whole that are open
   zero_range,     // fallocate(FALLOC_FL_ZERO_RANGE): blocks stay allocated, read back as zeros
   punch_hole,     // fallocate(FALLOC_FL_PUNCH_HOLE), then the blocks are reserved again
   prefetch_only,  // madvise(MADV_WILLNEED) ahead: old pages are read early, asynchronously
