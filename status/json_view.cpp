@@ -23,6 +23,7 @@ std::string render_json(const RingReport& report) {
       .field("hold_window_bytes", report.paging_state.hold_window_bytes)
       .field("budget_memory_bytes", report.paging_state.memory_bytes)
       .field("rings_sharing_memory", report.paging_state.rings_sharing)
+      .field("memory_for_rings_kept_whole_bytes", report.paging_state.whole_rings_bytes)
       .field("released_position", report.paging_state.released_position)
       .field("average_record_bytes_in_ring", report.average_frame_bytes)
       .field("consumer_slots_used", report.consumer_slots_used)

@@ -97,8 +97,11 @@ std::string summary_lines(const RingReport& report) {
   if (paging.resident_budget_bytes > 0) {
     text += "  memory budget " + format_bytes(static_cast<double>(paging.resident_budget_bytes));
     if (paging.memory_bytes > 0) {
-      text += " (half of " + format_bytes(static_cast<double>(paging.memory_bytes)) + " shared by " +
-              std::to_string(paging.rings_sharing) + (paging.rings_sharing == 1 ? " ring)" : " rings)");
+      text += " (half of " + format_bytes(static_cast<double>(paging.memory_bytes));
+      if (paging.whole_rings_bytes > 0) {
+        text += " less " + format_bytes(static_cast<double>(paging.whole_rings_bytes)) + " for rings kept whole,";
+      }
+      text += " shared by " + std::to_string(paging.rings_sharing) + (paging.rings_sharing == 1 ? " ring)" : " rings)");
     }
     if (report.policy == WriterPolicy::block) {
       text += ", hold window " + (paging.hold_window_bytes >= report.capacity

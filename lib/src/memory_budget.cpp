@@ -98,8 +98,8 @@ MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharin
   budget.memory_bytes = memory_bytes;
   budget.rings_sharing = std::max<std::uint64_t>(rings_sharing, 1);
   const std::uint64_t rings_share = memory_bytes / 100 * kRingMemorySharePercent;
-  const std::uint64_t held_whole = std::min(whole_bytes, whole_rings_allowance(memory_bytes));
-  budget.ring_bytes = (rings_share - held_whole) / budget.rings_sharing;
+  budget.whole_bytes = std::min(whole_bytes, whole_rings_allowance(memory_bytes));
+  budget.ring_bytes = (rings_share - budget.whole_bytes) / budget.rings_sharing;
   return budget;
 }
 

@@ -25,6 +25,7 @@ std::uint64_t memory_for_rings() noexcept;
 struct MemoryBudget {
   std::uint64_t memory_bytes = 0;   // memory_for_rings()
   std::uint64_t rings_sharing = 1;  // rings the engine works on, open on the machine, this one included
+  std::uint64_t whole_bytes = 0;    // what came off the memory first for the rings kept whole
   std::uint64_t ring_bytes = 0;     // this ring's share of the page cache
 };
 

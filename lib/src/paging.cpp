@@ -199,6 +199,7 @@ PublishedBudget choose_budget(const RingFile& file, const OpenRings& open_rings)
   }
   const MemoryBudget share = share_memory(memory_for_rings(), chosen.rings_sharing, open_rings.whole_bytes);
   chosen.memory_bytes = share.memory_bytes;
+  chosen.whole_rings_bytes = share.whole_bytes;
   chosen.budget_bytes = share.ring_bytes;
   return chosen;
 }
@@ -224,6 +225,7 @@ void publish_budget(RingFile& file, const PublishedBudget& budget) noexcept {
   }
   publish(line.memory_bytes, budget.memory_bytes);
   publish(line.rings_sharing, budget.rings_sharing);
+  publish(line.whole_rings_bytes, budget.whole_rings_bytes);
 }
 
 std::uint64_t hold_window_in_force(const RingFile& file) noexcept {

@@ -75,6 +75,7 @@ struct PublishedBudget {
   std::uint64_t budget_bytes = 0;
   std::uint64_t memory_bytes = 0;
   std::uint64_t rings_sharing = 1;
+  std::uint64_t whole_rings_bytes = 0;
 };
 PublishedBudget choose_budget(const RingFile& file, const OpenRings& open_rings) noexcept;
 // Writes it, and the hold window it gives, into the header (PagingBudgetLine).

@@ -184,6 +184,7 @@ PagingState Ring::paging_state() const noexcept {
   state.hold_window_bytes = detail::hold_window_in_force(*file_);
   state.memory_bytes = load_field(line.memory_bytes, std::memory_order_relaxed);
   state.rings_sharing = load_field(line.rings_sharing, std::memory_order_relaxed);
+  state.whole_rings_bytes = load_field(line.whole_rings_bytes, std::memory_order_relaxed);
   // Acquire: pair with the paging engine's frontier stores; figures for a snapshot.
   state.prepared_position = load_field(header.prepared_position.value, std::memory_order_acquire);
   state.released_position = load_field(header.released_position.value, std::memory_order_acquire);

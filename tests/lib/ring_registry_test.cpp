@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 
+#include <ringfile/producer.hpp>
 #include <ringfile/ring.hpp>
 
 #include "memory_budget.hpp"
@@ -133,6 +134,19 @@ TEST_CASE("ring registry: a ring on disk without paging counts while it is open 
     CHECK(open.paged == 0);
     const Ring reader = Ring::open(path, {.read_only = true});
     CHECK(RingRegistration::open_rings().whole_bytes == 4 * kMiB);
+    // A ring the engine works on, beside it: its producer publishes what came off the memory.
+    CreateOptions paged_options;
+    paged_options.capacity_bytes = 4 * kMiB;
+    paged_options.paging = PagingStrategy::prefetch_only;  // works on every filesystem
+    const Ring paged = Ring::create(dir / "paged.ring", paged_options);
+    {
+      Producer producer(paged);
+      const PagingState state = paged.paging_state();
+      CHECK(state.rings_sharing == 1);
+      CHECK(state.whole_rings_bytes == 4 * kMiB);
+      CHECK(state.resident_budget_bytes > 0);
+      CHECK(RingRegistration::open_rings().paged == 1);
+    }
   }
   CHECK(RingRegistration::open_rings().whole_bytes == 0);
   // Opened read-only only, as ringfile-status does: not counted (nothing it writes stays).

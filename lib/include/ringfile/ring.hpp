@@ -41,6 +41,7 @@ struct PagingState {
   std::uint64_t hold_window_bytes = 0;      // in force now (block policy)
   std::uint64_t memory_bytes = 0;           // what the budget was derived from
   std::uint64_t rings_sharing = 0;          // ... shared among this many rings
+  std::uint64_t whole_rings_bytes = 0;      // ... less this, first, for rings kept whole
   std::uint64_t prepared_position = 0;      // invalidated ahead up to here
   std::uint64_t released_position = 0;      // dropped from memory below here
 };

@@ -59,7 +59,7 @@ inline constexpr std::uint16_t kOldestVersionMajor = 2;
 // (consumers read records past the head they last loaded). Zero in a 2.0 file or frame: no
 // session recorded yet (the next writable open starts one), and a frame that is never read past
 // the head. Both are part of major 3.
-inline constexpr std::uint16_t kVersionMinor = 0;
+inline constexpr std::uint16_t kVersionMinor = 1;
 
 inline constexpr std::uint32_t kProducerSlotCount = 64;
 inline constexpr std::uint32_t kConsumerSlotCount = 64;
@@ -137,13 +137,16 @@ static_assert(sizeof(PreparationLine) == kCacheLineBytes);
 // hold_window_bytes: block policy, the hold window in force: producers never run further than
 //   this ahead of a holding consumer that follows (ConsumerFlags::kConsumerFollowing), so what it
 //   has not read stays in memory. At most data_capacity.
-// memory_bytes, rings_sharing: what the budget was derived from, for ringfile-status.
+// memory_bytes, rings_sharing, whole_rings_bytes: what the budget was derived from, for
+//   ringfile-status: the memory, the rings the engine works on that share it, and what came off
+//   it first for the rings on disk kept whole in memory (version 3.1; zero in a 3.0 file).
 struct alignas(kCacheLineBytes) PagingBudgetLine {
   std::uint64_t resident_budget_bytes;
   std::uint64_t hold_window_bytes;
   std::uint64_t memory_bytes;
   std::uint64_t rings_sharing;
-  std::uint8_t padding[kCacheLineBytes - 4 * sizeof(std::uint64_t)];
+  std::uint64_t whole_rings_bytes;
+  std::uint8_t padding[kCacheLineBytes - 5 * sizeof(std::uint64_t)];
 };
 static_assert(sizeof(PagingBudgetLine) == kCacheLineBytes);
 
