@@ -73,6 +73,11 @@ std::uint64_t cgroup_limit() {
   return lowest;
 }
 
+// What all the rings together may hold of `memory_bytes`.
+std::uint64_t rings_share(std::uint64_t memory_bytes) noexcept {
+  return memory_bytes / 100 * kRingMemorySharePercent;
+}
+
 }  // namespace
 
 std::uint64_t memory_for_rings() noexcept {
@@ -89,17 +94,14 @@ std::uint64_t memory_for_rings() noexcept {
   }
 }
 
-std::uint64_t whole_rings_allowance(std::uint64_t memory_bytes) noexcept {
-  return memory_bytes / 100 * kRingMemorySharePercent / 2;
-}
+std::uint64_t whole_rings_allowance(std::uint64_t memory_bytes) noexcept { return rings_share(memory_bytes) / 2; }
 
 MemoryBudget share_memory(std::uint64_t memory_bytes, std::uint64_t rings_sharing, std::uint64_t whole_bytes) noexcept {
   MemoryBudget budget;
   budget.memory_bytes = memory_bytes;
   budget.rings_sharing = std::max<std::uint64_t>(rings_sharing, 1);
-  const std::uint64_t rings_share = memory_bytes / 100 * kRingMemorySharePercent;
   budget.whole_bytes = std::min(whole_bytes, whole_rings_allowance(memory_bytes));
-  budget.ring_bytes = (rings_share - budget.whole_bytes) / budget.rings_sharing;
+  budget.ring_bytes = (rings_share(memory_bytes) - budget.whole_bytes) / budget.rings_sharing;
   return budget;
 }
 

@@ -65,7 +65,7 @@ RingRegistration::RingRegistration(int ring_fd, std::uint64_t whole_bytes) noexc
     struct stat held {};
     struct stat named {};
     // Written before the lock: a counter reads only locked entries.
-    if (write_entry(fd, std::min(whole_bytes, kLargestWholeBytes)) && ::flock(fd, LOCK_SH) == 0 &&
+    if (write_entry(fd, whole_bytes) && ::flock(fd, LOCK_SH) == 0 &&
         ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
         held.st_dev == named.st_dev) {
       entry_fd_ = fd;

@@ -38,10 +38,11 @@ std::uint64_t choose_view_bytes(std::uint64_t requested, std::uint64_t capacity,
       requested = capacity;
     } else if (paging != PagingStrategy::none) {
       // The budget this ring's producers start from: a share among the rings open now and this one.
-      const OpenRings open = budget_override != 0 ? OpenRings{} : RingRegistration::open_rings();
-      const std::uint64_t budget =
-          budget_override != 0 ? budget_override
-                               : share_memory(memory_for_rings(), open.paged + 1, open.whole_bytes).ring_bytes;
+      std::uint64_t budget = budget_override;
+      if (budget == 0) {
+        const OpenRings open = RingRegistration::open_rings();
+        budget = share_memory(memory_for_rings(), open.paged + 1, open.whole_bytes).ring_bytes;
+      }
       requested = view_bytes_for_budget(budget);
     } else {
       requested = kDefaultViewBytes;
