@@ -73,8 +73,13 @@ void show_progress(programs::ProgressLine* progress, ProgressMeter& meter, const
 }
 
 [[noreturn]] void claim_failed(const Ring& ring, ClaimStatus status) {
-  throw programs::RuntimeFailure("'" + ring.info().path.string() + "': claiming space failed (" +
-                                 to_string(status) + "); check the memory available for mappings");
+  const std::string ring_path = "'" + ring.info().path.string() + "'";
+  if (status == ClaimStatus::corrupt) {
+    throw programs::RuntimeFailure(ring_path + ": its head position was damaged while this producer had it open, "
+                                   "so nothing more is written; check it with ringfile-status");
+  }
+  throw programs::RuntimeFailure(ring_path + ": claiming space failed (" + to_string(status) +
+                                 "); check the memory available for mappings");
 }
 
 // A claim is padded over when this process stalled past the ring's unblock timeout (stopped,

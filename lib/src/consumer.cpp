@@ -131,7 +131,9 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     // Inside a group, the group's frame is what may be lapped.
     if (may_be_lapped_ && lapped(group_start_ != kNoGroup ? group_start_ : position)) {
       if (skip_lapped()) continue;
-      status = report_damage(position, "the paging frontier in the header is more than a lap ahead of the head");
+      status = report_damage(position,
+                             "the header cannot be right: its paging frontier is more than a lap ahead of the "
+                             "head, or its head is no position a producer writes");
       break;
     }
     if (group_start_ != kNoGroup) {

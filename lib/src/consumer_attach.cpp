@@ -7,6 +7,7 @@
 #include "atomics.hpp"
 #include "clock.hpp"
 #include "consumer_core.hpp"
+#include "consumer_names.hpp"
 #include "paging.hpp"
 #include "record_search.hpp"
 #include "ring_access.hpp"
@@ -21,38 +22,10 @@ namespace {
 
 std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
-// The length of the UTF-8 sequence that starts with `lead` (0: not a lead byte).
-std::size_t utf8_sequence_length(unsigned char lead) noexcept {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return 2;
-  if (lead >= 0xE0 && lead <= 0xEF) return 3;
-  if (lead >= 0xF0 && lead <= 0xF4) return 4;
-  return 0;
-}
-
-// Names appear in tables, JSON and Prometheus labels: UTF-8 without spaces or control characters.
+// Names appear in tables, JSON and Prometheus labels: see consumer_names.hpp for the rule.
 void validate_name(const RingFile& file, const std::string& name) {
-  const auto refuse = [&](const std::string& problem) {
+  if (const std::string problem = consumer_name_problem(name); !problem.empty()) {
     throw Error(ErrorCode::invalid_argument, describe(file) + ": consumer name '" + name + "' " + problem);
-  };
-  if (name.size() >= format::kConsumerNameBytes) {
-    refuse("is longer than " + std::to_string(format::kConsumerNameBytes - 1) + " bytes; choose a shorter one");
-  }
-  for (std::size_t index = 0; index < name.size();) {
-    const auto byte = static_cast<unsigned char>(name[index]);
-    if (byte == ' ') refuse("holds a space; use letters, digits, '-', '_' or '.'");
-    if (byte < 0x20 || byte == 0x7f) {
-      char code[8];
-      std::snprintf(code, sizeof code, "0x%02x", byte);
-      refuse(std::string("holds a control character (") + code + "); use letters, digits, '-', '_' or '.'");
-    }
-    const std::size_t length = utf8_sequence_length(byte);
-    bool valid = length != 0 && index + length <= name.size();
-    for (std::size_t next = 1; valid && next < length; ++next) {
-      valid = (static_cast<unsigned char>(name[index + next]) & 0xC0) == 0x80;
-    }
-    if (!valid) refuse("is not valid UTF-8; write it in UTF-8 (or use ASCII letters and digits)");
-    index += length;
   }
 }
 
@@ -118,6 +91,13 @@ void ConsumerCore::attach_read_only() {
 
 // A named consumer's saved cursor beyond the head: what it had read up to there was lost.
 std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) const {
+  // Checked at open too, but the slot may have been written since: a frame is read there next.
+  if (!format::plausible_position(saved_cursor)) {
+    throw Error(ErrorCode::corrupt,
+                describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
+                    std::to_string(saved_cursor) + ", which no record starts at (the slot is damaged); "
+                    "attach with --from latest or --from earliest");
+  }
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (saved_cursor > head) {
     throw Error(ErrorCode::corrupt,
@@ -130,6 +110,18 @@ std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) c
 }
 
 std::uint64_t ConsumerCore::choose_start(bool resumed, std::uint64_t saved_cursor) {
+  const std::uint64_t start = find_start(resumed, saved_cursor);
+  // Most starts come from the head (latest, or the fallback of every search), which was checked
+  // at open but may have been written since: the first frame is read at the start.
+  if (!format::plausible_position(start)) {
+    throw Error(ErrorCode::corrupt, describe(file_) + ": the ring's head (" + std::to_string(start) +
+                                        ") is no position a producer writes: the header is damaged; "
+                                        "stop its producers and check the file with ringfile-status");
+  }
+  return start;
+}
+
+std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor) {
   std::optional<Seek> seek = options_.seek;
   if (!seek && options_.start_position) seek = Seek::to_position(*options_.start_position);
   if (!seek) {

@@ -45,7 +45,9 @@ class ConsumerCore {
  private:
   // consumer_attach.cpp
   void attach_read_only();
+  // Where the consumer starts, checked to be a position a frame may start at (find_start).
   std::uint64_t choose_start(bool resumed, std::uint64_t saved_cursor);
+  std::uint64_t find_start(bool resumed, std::uint64_t saved_cursor);
   std::uint64_t validated_saved_cursor(std::uint64_t saved_cursor) const;
   void use_slot(std::uint32_t slot_index, std::uint64_t start) noexcept;
   void learn_producer_sequences(std::uint64_t start);

@@ -28,7 +28,7 @@ bool ConsumerCore::skip_lapped() noexcept {
   const std::uint64_t preparing =
       atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-  if (preparing > head + geometry_.capacity) return false;
+  if (preparing > head + geometry_.capacity || !format::plausible_position(head)) return false;
   // Land a little ahead of the oldest byte so that the producers do not lap us again at once.
   const std::uint64_t margin = std::min(geometry_.capacity / 4, 4 * geometry_.max_frame_stride);
   std::uint64_t restart = oldest_boundary(margin);

@@ -32,6 +32,7 @@ const char* to_string(ClaimStatus status) noexcept {
     case ClaimStatus::no_claim: return "no_claim";
     case ClaimStatus::claim_open: return "claim_open";
     case ClaimStatus::io_error: return "io_error";
+    case ClaimStatus::corrupt: return "corrupt";
   }
   return "unknown";
 }

@@ -302,8 +302,12 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
   const std::uint64_t prepared = prepared_line.load(std::memory_order_acquire);
   std::uint64_t end = preparing_line.load(std::memory_order_acquire);
   PrepareOutcome outcome = PrepareOutcome::ready;
-  // end > prepared: a dead holder's range, already checked by it; redo it as it was.
-  if (end <= prepared) {
+  // end > prepared: a dead holder's range, already checked by it; redo it as it was. Unless it
+  // cannot be one: a range is whole pages and less than a lap (the file may be damaged or forged
+  // since it was opened, and invalidating up to an absurd end would take billions of laps).
+  const bool dead_holders_range =
+      end > prepared && end - prepared <= file_.geometry().capacity && end % format::kPageBytes == 0;
+  if (!dead_holders_range) {
     end = choose_range_end(prepared, target, &outcome);
     if (outcome == PrepareOutcome::ready) {
       // seq_cst store, then the limit load: Dekker with an attaching consumer, which lowers the

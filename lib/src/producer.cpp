@@ -109,7 +109,10 @@ ClaimResult ProducerCore::open_claim_result() const noexcept {
 ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t payload_bytes, Filler filler) noexcept {
   if (stranded_.present && !pad_stranded_reservation()) return ClaimStatus::would_block;
   Reservation reservation;
-  if (!reserve(stride, filler == Filler::group, &reservation)) return ClaimStatus::would_block;
+  if (const ClaimStatus reserved = reserve(stride, filler == Filler::group, &reservation);
+      reserved != ClaimStatus::ok) {
+    return reserved;
+  }
   const bool opened = reservation.padding_written &&
                       open_claim(reservation.record_position, reservation.end - reservation.record_position, payload_bytes);
   claim_time_ns_ = reservation.time_ns;
@@ -322,7 +325,7 @@ bool ProducerCore::write_through_file(std::span<const std::byte> payload) noexce
   return true;
 }
 
-bool ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reservation* reservation) noexcept {
+ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reservation* reservation) noexcept {
   auto head = atomic_field(header_.head_position.value);
   // Acquire: pairs with other producers' CAS; what matters is the CAS below, which is seq_cst.
   std::uint64_t start = head.load(std::memory_order_acquire);
@@ -334,6 +337,10 @@ bool ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reservation* 
   // reservation.
   const std::uint64_t now_ns = record_clock_.now_ns();
   for (;;) {
+    // The head was checked at open, but any process with the file open for writing can store
+    // anything there since: a head no producer wrote (not 8-aligned, or absurdly far) would
+    // place the padding and the frame across the end of the data area.
+    if (!format::plausible_position(start)) [[unlikely]] return ClaimStatus::corrupt;
     const std::uint64_t offset = geometry_.offset_of(start);
     padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
     end = start + padding + stride;
@@ -346,17 +353,17 @@ bool ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reservation* 
     if (blocking() && end > shared_limit() && !refresh_limit(end)) {
       last_blocked_end_ = end;
       blocked_by_ = limit_holder_ < format::kConsumerSlotCount ? format::kWaitForConsumer + limit_holder_ : 0;
-      return false;
+      return ClaimStatus::would_block;
     }
     if (end > claims_limit_cache_ && !refresh_claims_limit(end)) {
       last_blocked_end_ = end;
       blocked_by_ = format::kWaitForOpenClaim;
-      return false;
+      return ClaimStatus::would_block;
     }
     if (end > writable_cache_ && !ensure_prepared(end)) {
       last_blocked_end_ = end;
       blocked_by_ = format::kWaitForPreparation;
-      return false;
+      return ClaimStatus::would_block;
     }
     // Published before the head moves, so a consumer that finds this space uncommitted
     // below the head always finds the claim that covers it.
@@ -383,7 +390,7 @@ bool ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reservation* 
     if (frame != nullptr) write_padding(frame, start, padding, geometry_);
     wake_data_waiters();
   }
-  return true;
+  return ClaimStatus::ok;
 }
 
 void ProducerCore::wait_out_limit_race(std::uint64_t end) noexcept {

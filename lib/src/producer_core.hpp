@@ -151,8 +151,9 @@ class ProducerCore {
   void note_committed(std::uint64_t records, std::uint64_t payload_bytes) noexcept;
 
   // Reserves `stride` bytes (plus padding to the lap's end if they do not fit before it).
-  // Returns false when there is no room yet: a holding consumer has not freed the space (block
-  // policy), or the paging engine has not prepared it (see ensure_prepared).
+  // Returns would_block when there is no room yet: a holding consumer has not freed the space
+  // (block policy), or the paging engine has not prepared it (see ensure_prepared); corrupt when
+  // the head is no position a producer wrote.
   // With `end_on_line`, a write_batch group's: the reservation runs on to the next cache line
   // boundary where that stays within a maximum-size frame and the lap (the group's writer fills
   // the rest with padding). The consumer reads a group as soon as it is committed, while this
@@ -161,7 +162,7 @@ class ProducerCore {
   // records between two processes (bench/README.md): in one spell, none of 30 passes fell to the
   // slow rate (below 21 M records/s, against 24-25 M) where 7 of 30 did without; in a slower
   // spell of the machine, no difference.
-  bool reserve(std::uint64_t stride, bool end_on_line, Reservation* reservation) noexcept;
+  ClaimStatus reserve(std::uint64_t stride, bool end_on_line, Reservation* reservation) noexcept;
 
   // Pads over the reservation a failed view left behind (see try_claim), then closes its claim.
   // False while no view can be mapped yet.

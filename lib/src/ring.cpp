@@ -9,6 +9,7 @@
 
 #include "atomics.hpp"
 #include "clock.hpp"
+#include "consumer_names.hpp"
 #include "frames.hpp"
 #include "paging.hpp"
 #include "process_identity.hpp"
@@ -60,7 +61,7 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     char name[format::kConsumerNameBytes];
     std::memcpy(name, slot.name, sizeof name);
     name[sizeof name - 1] = '\0';
-    info.name = name;
+    info.name = detail::printable_consumer_name(name);
     // Acquire: pairs with the release store of state (above) and the following flag's fetch_or.
     const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
     // Relaxed here and below: figures for a snapshot, published with the slot's state (above).

@@ -431,13 +431,14 @@ void RingFile::validate_tables() const {
   if (head % format::kFrameAlignment != 0) {
     corrupt("head position " + std::to_string(head) + " is not 8-byte aligned");
   }
-  if (head > (std::uint64_t{1} << 62)) corrupt("head position " + std::to_string(head) + " is absurd");
+  if (!format::plausible_position(head)) corrupt("head position " + std::to_string(head) + " is absurd");
   const std::uint64_t capacity = geometry_.capacity;
   const std::uint64_t prepared = load_field(header_->prepared_position.value, std::memory_order_acquire);
   const std::uint64_t released = load_field(header_->released_position.value, std::memory_order_acquire);
-  if (prepared > head + 2 * capacity || released > head) {
-    corrupt("paging frontiers (prepared " + std::to_string(prepared) + ", released " +
-            std::to_string(released) + ") do not fit the head " + std::to_string(head));
+  const std::uint64_t preparing = load_field(header_->preparation.preparing_end, std::memory_order_acquire);
+  if (prepared > head + 2 * capacity || released > head || preparing > prepared + capacity) {
+    corrupt("paging frontiers (prepared " + std::to_string(prepared) + ", preparing " + std::to_string(preparing) +
+            ", released " + std::to_string(released) + ") do not fit the head " + std::to_string(head));
   }
 }
 

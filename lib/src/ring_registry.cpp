@@ -46,6 +46,20 @@ std::uint64_t read_whole_bytes(int fd) {
   return std::min(whole_bytes, kLargestWholeBytes);
 }
 
+// The directory is writable by every user: an entry may be anything another process put there.
+// Opened without following a link and without blocking (a FIFO would block an open for
+// reading until a writer came), and used only if it is a regular file.
+int open_entry(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+  if (fd < 0) return -1;
+  struct stat entry {};
+  if (::fstat(fd, &entry) != 0 || !S_ISREG(entry.st_mode)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 RingRegistration::RingRegistration(int ring_fd, std::uint64_t whole_bytes) noexcept {
@@ -59,7 +73,7 @@ RingRegistration::RingRegistration(int ring_fd, std::uint64_t whole_bytes) noexc
   // A counter may find the file unlocked between our open and our lock, take it for a left-over
   // and unlink it: then we hold a lock on a name that is gone, and start again.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    const int fd = open_entry(path, O_RDWR | O_CREAT);
     if (fd < 0) return;
     ::fchmod(fd, 0666);  // other users' processes lock it too
     struct stat held {};
@@ -88,7 +102,7 @@ OpenRings RingRegistration::open_rings() noexcept {
   while (const dirent* entry = ::readdir(listing)) {
     if (entry->d_name[0] == '.') continue;
     const std::string path = directory + "/" + entry->d_name;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = open_entry(path, O_RDONLY);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) {  // someone holds it: the ring is open

@@ -3,7 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstring>
+#include <span>
 #include <string>
+#include <vector>
+
+#include <ringfile/error.hpp>
 
 #include "atomics.hpp"
 #include "ring_access.hpp"
@@ -79,4 +84,110 @@ TEST_CASE("a dead producer's claim that ends off the 8-byte grid is not followed
     CHECK(status == PollStatus::corrupt);  // nobody claims the hole: reported, then skipped
     CHECK(consumer.position() == head + 64);
   }
+}
+
+// Found in review: fields checked when the ring is opened but written by another process since,
+// then used as they were. The file is mapped shared: anyone who can write it can do this.
+
+TEST_CASE("a head moved off the 8-byte grid after open: write refuses it and writes nothing") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
+  write_records(ring, 3);
+  Producer producer(ring);
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  // 4 bytes before the lap's end: the padding to the lap's end would be an 8-byte word across it.
+  header_of(ring).head_position.value = capacity - 4;
+  CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
+  CHECK(producer.write_batch(std::vector<std::span<const std::byte>>(4, as_bytes("batched"))).status ==
+        ClaimStatus::corrupt);
+  CHECK(producer.try_claim(16).status == ClaimStatus::corrupt);
+  CHECK(ring.head_position() == capacity - 4);
+  header_of(ring).head_position.value = std::uint64_t{1} << 63;  // aligned, but no ring gets there
+  CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
+  CHECK(ring.head_position() == std::uint64_t{1} << 63);
+  // The header beside the data area is intact: the ring still opens and says what is wrong.
+  CHECK_THROWS_WITH_AS(Ring::open(dir / "ring"), doctest::Contains("head position"), Error);
+}
+
+TEST_CASE("a consumer attaching where a damaged head or saved cursor points reads nothing there") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
+  write_records(ring, 3);
+  { Consumer named = Consumer::attach(ring, {.name = "billing", .start = StartFrom::earliest}); }
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  auto& header = header_of(ring);
+  header.head_position.value = capacity;
+  for (auto& slot : header.consumers) {
+    if (std::string(slot.name) == "billing") slot.cursor = capacity - 4;  // 4 bytes before the end
+  }
+  const auto attach_billing = [&] { return Consumer::attach(ring, {.name = "billing"}); };
+  CHECK_THROWS_WITH_AS(attach_billing(), doctest::Contains("which no record starts at"), Error);
+  header.head_position.value = capacity - 4;
+  const auto attach_latest = [&] { return Consumer::attach(ring, {.start = StartFrom::latest}); };
+  CHECK_THROWS_WITH_AS(attach_latest(), doctest::Contains("no position a producer writes"), Error);
+}
+
+TEST_CASE("a dead preparer's range that no preparer chooses is not redone: the producer goes on") {
+  // Before: the engine took any preparing_end past the frontier for a dead preparer's range and
+  // invalidated up to it, lap after lap (2^50 bytes ahead: a billion laps of this ring).
+  TempDir dir;
+  CreateOptions options = small_ring(1024 * 1024, WriterPolicy::overwrite, 1024);
+  options.paging = PagingStrategy::zero_range;
+  Ring ring = Ring::create(dir / "ring", options);
+  REQUIRE(ring.info().paging == PagingStrategy::zero_range);
+  write_records(ring, 100);
+  auto& header = header_of(ring);
+  header.preparation.owner_word = 0;
+  header.preparation.preparing_end = header.prepared_position.value + (std::uint64_t{1} << 50);
+  // A file left so is refused at open, with what is wrong.
+  CHECK_THROWS_WITH_AS(Ring::open(dir / "ring"), doctest::Contains("paging frontiers"), Error);
+  // An open ring goes on: three laps of records, with the frontiers its engine chooses.
+  Producer producer(ring);
+  const std::string payload(500, 'y');
+  constexpr std::uint64_t kRecords = 6000;
+  for (std::uint64_t index = 0; index < kRecords; ++index) {
+    REQUIRE(producer.write(as_bytes(payload + std::to_string(index))) == ClaimStatus::ok);
+  }
+  // Replaced by a range of its own (the housekeeping thread may be preparing one now).
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  CHECK(detail::atomic_field(header.preparation.preparing_end).load() <=
+        detail::atomic_field(header.prepared_position.value).load() + capacity);
+  // What the last lap holds reads back intact, up to the last record.
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  std::uint64_t next = 0;
+  std::uint64_t read = 0;
+  bool in_order = true;
+  for (;;) {
+    const PollResult polled = consumer.poll([&](const Record& record) {
+      const std::string text(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+      const std::uint64_t index = std::stoull(text.substr(payload.size()));
+      in_order = in_order && text.starts_with(payload) && (read == 0 || index == next);
+      next = index + 1;
+      ++read;
+    });
+    REQUIRE(polled.status == PollStatus::ok);
+    if (polled.records == 0) break;
+  }
+  CHECK(in_order);
+  CHECK(next == kRecords);
+  CHECK(read > 1000);  // most of a lap of 1 MiB in records of 504-508 bytes
+}
+
+TEST_CASE("consumer names read from the file are shown with their control bytes escaped") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
+  { Consumer named = Consumer::attach(ring, {.name = "billing"}); }
+  auto& slot = header_of(ring).consumers[0];
+  REQUIRE(std::string(slot.name) == "billing");
+  // Sets a terminal's title and clears its screen where printed as it is.
+  const char forged[] = "\x1b]0;owned\x07\x1b[2J\\EVIL\xff";
+  static_assert(sizeof forged <= sizeof slot.name);
+  std::memcpy(slot.name, forged, sizeof forged);
+  const std::vector<ConsumerInfo> consumers = ring.consumers();
+  REQUIRE(consumers.size() == 1);
+  CHECK(consumers[0].name == "\\x1b]0;owned\\x07\\x1b[2J\\\\EVIL\\xff");
+  // A valid name, in any script, is shown as it is.
+  const char valid[] = "caf\xc3\xa9-\xe6\x97\xa5";
+  std::memcpy(slot.name, valid, sizeof valid);
+  CHECK(ring.consumers()[0].name == valid);
 }

@@ -113,6 +113,30 @@ TEST_CASE("ring registry: an entry's content is untrusted and rewritten by whoev
   ::close(fd);
 }
 
+TEST_CASE("ring registry: what another process puts in the directory is skipped, never waited on") {
+  TempDir dir;
+  PrivateRingRegistry registry(dir / "registry");
+  std::filesystem::create_directories(dir / "registry");
+  // Anyone may write the directory: a FIFO there would block an open for reading until a writer
+  // came, and a link could send a registration's writes to any file its owner may write.
+  REQUIRE(::mkfifo((dir / "registry" / "fifo").c_str(), 0666) == 0);
+  StandIn target(dir / "target");
+  const std::uint64_t target_bytes = 0x1234;
+  REQUIRE(::pwrite(target.fd(), &target_bytes, sizeof target_bytes, 0) == static_cast<ssize_t>(sizeof target_bytes));
+  StandIn ring(dir / "ring");
+  std::filesystem::create_symlink(dir / "target", dir / "registry" / ring.entry_name());
+  REQUIRE(::flock(target.fd(), LOCK_SH) == 0);  // as a holder of a real entry would
+
+  const RingRegistration paged(ring.fd());
+  const OpenRings open = RingRegistration::open_rings();  // returns: the FIFO is not opened for good
+  CHECK(open.paged == 0);  // the link is neither followed for the count nor taken as this ring's entry
+  CHECK(open.whole_bytes == 0);
+  std::uint64_t still = 0;
+  REQUIRE(::pread(target.fd(), &still, sizeof still, 0) == static_cast<ssize_t>(sizeof still));
+  CHECK(still == target_bytes);
+  CHECK(std::filesystem::is_fifo(dir / "registry" / "fifo"));
+}
+
 TEST_CASE("ring registry: a ring on disk without paging counts while it is open for writing") {
   TempDir dir;
   PrivateRingRegistry registry(dir / "registry");

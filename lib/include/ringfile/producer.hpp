@@ -31,6 +31,8 @@ enum class ClaimStatus {
                 // leave the open claim as it was.
   io_error,     // write(), commit() of a large claim: the kernel refused the write to the ring
                 // file (errno says why); the claim was aborted
+  corrupt,      // the ring's head is no position a producer writes: the header was damaged (or
+                // forged) while the ring was open. Nothing was written; stop writing to this ring.
 };
 
 const char* to_string(ClaimStatus status) noexcept;

@@ -16,6 +16,16 @@ inline constexpr std::uint64_t kPageBytes = 4096;
 // Records are 8-byte aligned so that every frame header word can be accessed atomically.
 inline constexpr std::uint64_t kFrameAlignment = 8;
 
+// Positions are byte counts since the ring was created; at 2^62 a ring written at 100 GB/s would
+// be 1,400 years old. A position past it, or not a multiple of kFrameAlignment, was not written by
+// a producer: the file is damaged (or forged), and a frame read or written there could straddle
+// the end of the data area. Sums of a position and a frame's stride cannot overflow below it.
+inline constexpr std::uint64_t kMostPosition = std::uint64_t{1} << 62;
+
+constexpr bool plausible_position(std::uint64_t position) noexcept {
+  return position % kFrameAlignment == 0 && position <= kMostPosition;
+}
+
 constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) noexcept {
   return (value + alignment - 1) / alignment * alignment;
 }
