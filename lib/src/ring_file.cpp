@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -96,6 +97,27 @@ struct FileDescriptor {
   }
 };
 
+// A process started with standard input, output or error closed gets the ring's descriptor in
+// that place from the next open(), and whatever it then writes to stdout or stderr (its output,
+// an error message, a library's) goes into the ring over the header. /dev/null takes any such
+// place first, as if the process had been started with it there.
+void occupy_closed_standard_descriptors() noexcept {
+  for (int standard = 0; standard <= 2; ++standard) {
+    if (::fcntl(standard, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int placed = ::open("/dev/null", O_RDWR);  // the lowest free descriptor: this one
+    if (placed >= 0 && placed != standard) ::close(placed);  // taken meanwhile by another thread
+  }
+}
+
+// The space the ring's blocks may come from: what an unprivileged process may use, or with the
+// privilege to use the filesystem's reserved blocks, all that is free.
+std::optional<std::uint64_t> free_bytes(int fd) noexcept {
+  struct statvfs filesystem {};
+  if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
+  const std::uint64_t blocks = ::geteuid() == 0 ? filesystem.f_bfree : filesystem.f_bavail;
+  return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
+}
+
 void validate_create_options(const std::filesystem::path& path, const CreateOptions& options) {
   const auto fail = [&](const std::string& what) {
     throw Error(ErrorCode::invalid_argument, describe(path) + ": " + what);
@@ -147,15 +169,19 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   // process ever opens a half-written header.
   const std::filesystem::path temporary =
       path.string() + ".creating." + std::to_string(::getpid());
+  occupy_closed_standard_descriptors();
   FileDescriptor file;
   file.fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
                    create_options.file_mode);
   if (file.fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
     // Not the ring that is missing (we are creating it) but the directory it goes in.
     const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
+    if (errno == ENOTDIR) {
+      throw Error(ErrorCode::not_found, describe(path) + ": a part of '" + directory.string() +
+                                            "' is a file, not a directory; choose a path in a directory");
+    }
     throw Error(ErrorCode::not_found, describe(path) + ": the directory '" + directory.string() +
-                                          (errno == ENOENT ? "' does not exist" : "' is not a directory") +
-                                          "; create it first (mkdir -p '" + directory.string() + "')");
+                                          "' does not exist; create it first (mkdir -p '" + directory.string() + "')");
   }
   if (file.fd < 0) throw_errno(errno, path, "creating the ring file");
   struct Unlinker {
@@ -165,20 +191,22 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   ::fchmod(file.fd, create_options.file_mode);  // the umask must not narrow what was asked
 
   // Reserve every block now: a sparse ring could meet ENOSPC at write-back and SIGBUS a producer.
+  // The free space is read first: a reservation that fails takes what it got until the file is
+  // unlinked (every other writer on the filesystem may meet ENOSPC meanwhile), and leaves
+  // nothing free to report.
+  const std::optional<std::uint64_t> free_before = free_bytes(file.fd);
+  const auto no_space = [&] {
+    throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " + human_bytes(file_bytes) +
+                                         " but the filesystem has " +
+                                         (free_before ? human_bytes(*free_before) : std::string("unknown")) +
+                                         " free; free space or choose a smaller --size");
+  };
+  if (free_before && *free_before < file_bytes) no_space();
   int reserve_error = ::fallocate(file.fd, 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;
   if (reserve_error == EOPNOTSUPP) {
     reserve_error = ::posix_fallocate(file.fd, 0, static_cast<off_t>(file_bytes));
   }
-  if (reserve_error == ENOSPC || reserve_error == EDQUOT) {
-    struct statvfs filesystem {};
-    std::string free_text = "unknown";
-    if (::fstatvfs(file.fd, &filesystem) == 0) {
-      free_text = human_bytes(static_cast<std::uint64_t>(filesystem.f_bavail) * filesystem.f_frsize);
-    }
-    throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " + human_bytes(file_bytes) +
-                                         " but the filesystem has " + free_text +
-                                         " free; free space or choose a smaller --size");
-  }
+  if (reserve_error == ENOSPC || reserve_error == EDQUOT) no_space();
   if (reserve_error != 0) throw_errno(reserve_error, path, "reserving the ring's blocks");
 
   std::vector<std::byte> header_bytes(format::kHeaderSegmentBytes);
@@ -251,8 +279,10 @@ RingFile::~RingFile() {
 void RingFile::open_validated(const std::filesystem::path& path, const OpenOptions& open_options) {
   path_ = path;
   read_only_ = open_options.read_only;
+  occupy_closed_standard_descriptors();
   FileDescriptor file;
-  file.fd = ::open(path.c_str(), (read_only_ ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  // Not blocking: opening a FIFO for reading would wait for a writer (it is refused below).
+  file.fd = ::open(path.c_str(), (read_only_ ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
   if (file.fd < 0) {
     if (errno == EISDIR) {
       throw Error(ErrorCode::not_a_ring, describe(path) + " is a directory, not a ring file");
@@ -264,6 +294,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   if (!S_ISREG(status.st_mode)) {
     throw Error(ErrorCode::not_a_ring, describe(path) + " is not a regular file, so not a ring");
   }
+  ::fcntl(file.fd, F_SETFL, ::fcntl(file.fd, F_GETFL) & ~O_NONBLOCK);  // no effect on a regular file
   const auto file_bytes = static_cast<std::uint64_t>(status.st_size);
 
   FileIdentity identity{};

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -306,6 +307,50 @@ TEST_CASE("a payload that no longer matches its checksum is reported") {
   patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + format::kRecordHeaderBytes + 3), "X", 1);
   CHECK(consumer.poll([](const Record&) {}).status == PollStatus::corrupt);
   CHECK(consumer.stats().checksum_failures == 1);
+}
+
+TEST_CASE("a FIFO is refused as not a ring, for reading too, without waiting for a writer") {
+  TempDir dir;
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  CHECK(open_error(dir / "fifo") == ErrorCode::not_a_ring);
+  try {
+    Ring::open(dir / "fifo", {.read_only = true});  // an open for reading alone blocked here
+    FAIL("opening a FIFO succeeded");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::not_a_ring);
+  }
+}
+
+TEST_CASE("a process started with stdin, stdout and stderr closed never gets the ring in their place") {
+  TempDir dir;
+  Ring::create(dir / "made", small_ring(1 << 20));
+  // In a child, which closes them, opens or creates a ring, and writes to stdout and stderr as
+  // a program would (its output, an error message).
+  for (const bool create : {false, true}) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(0);
+      ::close(1);
+      ::close(2);
+      try {
+        Ring ring = create ? Ring::create(dir / "created", small_ring(1 << 20)) : Ring::open(dir / "made");
+        const char output[] = "output written to stdout and stderr";
+        const bool written = ::write(1, output, sizeof output) == sizeof output &&
+                             ::write(2, output, sizeof output) == sizeof output;
+        ::_exit(written ? 0 : 2);
+      } catch (...) {
+        ::_exit(1);
+      }
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  // Both rings are whole: the output went to /dev/null, not over their headers.
+  CHECK_NOTHROW(Ring::open(dir / "made"));
+  CHECK_NOTHROW(Ring::open(dir / "created"));
 }
 
 TEST_CASE("no read permission gives permission_denied") {
