@@ -95,7 +95,7 @@ TEST_CASE("a full block-policy ring makes in wait for its consumer, and nothing 
                  dir.path());
   const ringfile::Ring far = ringfile::Ring::open(far_ring);
   REQUIRE(eventually([&] { return !far.consumers().empty(); }, std::chrono::seconds(30)));
-  reader.signal(SIGSTOP);
+  reader.stop_outside_table_lock(far_ring);
 
   Program in(kBridge, {"in", far_ring, "--nats", cluster.url(0), "--stream", "FULL", "--durable", "far", "--json",
                        "--quiet"},

@@ -62,7 +62,7 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   REQUIRE(reader.wait() == 0);
   const std::uint64_t first_head = status_of(ring, dir.path()).head;
   REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumer("follower").position == first_head; }));
-  follower.signal(SIGSTOP);
+  follower.stop_outside_table_lock(ring);
   produce_synthetic(dir, ring, 50);
 
   const StatusDocument stopped = status_of(ring, dir.path(), "200ms");
@@ -136,7 +136,7 @@ TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED, 
   create_ring(dir, ring, "256K", "overwrite");
   Program verifier(kConsumer, {ring, "--verify", "--json", "--quiet"}, dir.path());
   REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
-  verifier.signal(SIGSTOP);
+  verifier.stop_outside_table_lock(ring);
   const Result produced = run(kProducer, {ring, "--synthetic", "--record-size", "1K", "--bytes", "1M"}, dir.path());
   REQUIRE(produced.exit_code == 0);
 
@@ -218,7 +218,7 @@ TEST_CASE("a producer held back shows as WAITING, since when and for which consu
   create_ring(dir, ring, "64K", "block");
   Program slowpoke(kConsumer, {ring, "--name", "slowpoke", "--discard"}, dir.path());
   REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
-  slowpoke.signal(SIGSTOP);
+  slowpoke.stop_outside_table_lock(ring);
   Program producer(kProducer, {ring, "--synthetic", "--record-size", "1K"}, dir.path());
   StatusDocument held;
   REQUIRE(eventually([&] {
@@ -242,9 +242,10 @@ TEST_CASE("a producer held back shows as WAITING, since when and for which consu
   StatusDocument released;
   REQUIRE(eventually([&] {
     released = status_of(ring, dir.path());
-    return released.producers_waiting == 0 && released.producers.at(0).waited_seconds_total > 0.3;
+    // The total is written when a wait ends: the held wait ended and was counted. (The producer
+    // refills the ring at once and may be waiting again at any sample after.)
+    return released.producers.at(0).waited_seconds_total > 0.3;
   }));
-  CHECK_FALSE(released.producers.at(0).waiting_for.has_value());
   producer.signal(SIGTERM);
   CHECK(producer.wait() == 0);
   slowpoke.signal(SIGTERM);

@@ -43,7 +43,7 @@ struct BlockedProducer {
     write_file(dir / "in.txt", input);
     consumer.emplace(kConsumer, std::vector<std::string>{ring, "--name", "slow", "--output", dir / "out.txt"}, dir.path());
     REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
-    consumer->signal(SIGSTOP);
+    consumer->stop_outside_table_lock(ring);
     producer.emplace(kProducer, std::vector<std::string>{ring, "--json"}, dir.path(), Launch{.stdin_file = dir / "in.txt"});
     // Full: no room for one more record before the stopped consumer's cursor at 0, so the
     // producer has read its next line and waits with it. Waiting, it has committed every record

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -96,6 +98,37 @@ void Program::close_stdin() {
 }
 
 void Program::signal(int signal_number) const { ::kill(pid_, signal_number); }
+
+namespace {
+
+// The state letter of /proc/<pid>/stat: 'T' once a SIGSTOP has taken effect.
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const std::size_t name_end = line.rfind(')');
+  return name_end == std::string::npos || name_end + 2 >= line.size() ? '?' : line[name_end + 2];
+}
+
+}  // namespace
+
+void Program::stop_outside_table_lock(const std::string& ring) {
+  const int fd = ::open(ring.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE_MESSAGE(fd >= 0, "opening " << ring);
+  const bool stopped_outside = eventually([&] {
+    REQUIRE(running());
+    ::kill(pid_, SIGSTOP);
+    if (!eventually([&] { return process_state(pid_) == 'T'; })) return false;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      ::flock(fd, LOCK_UN);
+      return true;
+    }
+    ::kill(pid_, SIGCONT);
+    return false;
+  });
+  ::close(fd);
+  REQUIRE_MESSAGE(stopped_outside, "the child kept the table lock of " << ring);
+}
 
 bool Program::running() {
   if (exit_code_) return false;

@@ -35,6 +35,11 @@ class Program {
   void write_stdin(std::string_view bytes);
   void close_stdin();
   void signal(int signal_number) const;
+  // SIGSTOP, at a moment the child does not hold the table lock of `ring` (the flock that
+  // attaching, detaching and a producer's slot take): stopped holding it, a consumer would keep
+  // every producer from attaching, where a test stops it to have it alive and reading nothing.
+  // Stopped, checked, and let go on and stopped again until it is so.
+  void stop_outside_table_lock(const std::string& ring);
   // Exit code, or 128 + signal; fails the test (and kills the child) after `timeout`, a guard
   // against a hang only: generous, as the sanitizer builds run several times slower.
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(120));
