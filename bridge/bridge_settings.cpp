@@ -80,9 +80,8 @@ void add_stream_options(CLI::App& command, StreamSettings& stream, SharedOptions
 void add_stop_and_report_options(CLI::App& command, SharedOptions& shared, ReportSettings& report,
                                  const std::string& count_meaning) {
   auto* stopping = "Stopping";
-  command.add_option("--count", shared.count, "Stop after N records " + count_meaning)
-      ->group(stopping)
-      ->type_name("N");
+  programs::add_count_option(command, "--count", shared.count, "Stop after N records " + count_meaning)
+      ->group(stopping);
   programs::add_duration_option(command, "--duration", shared.duration, "Stop after this long")->group(stopping);
   programs::add_duration_option(command, "--until-idle", shared.until_idle,
                                 "Stop when nothing new arrived for this long and all is acknowledged")

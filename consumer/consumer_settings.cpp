@@ -68,6 +68,10 @@ void check_consistency(const ConsumerSettings& settings, const CLI::App& app) {
     return;
   }
   if (given("--to") || given("--dry-run")) throw UsageError("--to and --dry-run go with --reset NAME");
+  // An unset variable in a script (--name "$NAME") would read anonymously and save no cursor.
+  if (given("--name") && settings.name.empty()) {
+    throw UsageError("--name: an empty name; give the consumer's name, or drop --name to read anonymously");
+  }
   if (settings.discard && (given("--output") || given("--format") || given("--append") || given("--show"))) {
     throw UsageError("--discard writes nothing; drop --output/--format/--append/--show, or drop --discard");
   }

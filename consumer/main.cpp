@@ -1,5 +1,7 @@
 // ringfile-consumer: reads every record of a ring, in order. See `ringfile-consumer --help`.
+#include <chrono>
 #include <cstdio>
+#include <exception>
 #include <optional>
 
 #include "consumer_admin.hpp"
@@ -63,6 +65,28 @@ std::string describe_loss(std::uint64_t lost_records, std::uint64_t lost_bytes) 
   return "lost " + std::to_string(lost_records) + " records (" + bytes + ") to lapping";
 }
 
+void print_json(const RunReport& report) {
+  const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
+                                        report.totals.idle_seconds};
+  programs::JsonWriter json;
+  json.begin_object();
+  programs::write_fields(json, throughput);
+  json.field("position", report.position)
+      .field("reached_until", report.totals.reached_until)
+      // null when bytes were lost but how many records is unknown
+      .field("lost_records", report.lost_records == 0 && report.lost_bytes > 0 ? std::optional<std::uint64_t>()
+                                                                                : std::optional(report.lost_records))
+      .field("lost_bytes", report.lost_bytes)
+      .field("exit_code", report.exit_code);
+  if (report.verification) {
+    json.key("verify");
+    report.verification->write_json(json);
+  }
+  json.end_object();
+  std::printf("%s\n", json.text().c_str());
+  std::fflush(stdout);
+}
+
 void print_report(const ConsumerSettings& settings, const RunReport& report) {
   const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
                                         report.totals.idle_seconds};
@@ -80,25 +104,7 @@ void print_report(const ConsumerSettings& settings, const RunReport& report) {
     }
   }
   if (report.verification && !report.verification->ok()) programs::report_error(report.verification->describe());
-  if (settings.json) {
-    programs::JsonWriter json;
-    json.begin_object();
-    programs::write_fields(json, throughput);
-    json.field("position", report.position)
-        .field("reached_until", report.totals.reached_until)
-        // null when bytes were lost but how many records is unknown
-        .field("lost_records", report.lost_records == 0 && report.lost_bytes > 0 ? std::optional<std::uint64_t>()
-                                                                                  : std::optional(report.lost_records))
-        .field("lost_bytes", report.lost_bytes)
-        .field("exit_code", report.exit_code);
-    if (report.verification) {
-      json.key("verify");
-      report.verification->write_json(json);
-    }
-    json.end_object();
-    std::printf("%s\n", json.text().c_str());
-    std::fflush(stdout);
-  }
+  if (settings.json) print_json(report);
 }
 
 int run(int argc, char** argv) {
@@ -120,7 +126,24 @@ int run(int argc, char** argv) {
   const ConsumerStats at_attach = consumer.stats();
 
   RunReport report;
-  report.totals = read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    report.totals = read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr);
+  } catch (const std::exception&) {
+    // A machine reading stdout learns what was read before the failure, and that it failed;
+    // the error line follows on stderr.
+    if (settings.json) {
+      report.totals.records = consumer.stats().records - at_attach.records;
+      report.totals.bytes = consumer.stats().bytes - at_attach.bytes;
+      report.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      report.position = consumer.position();
+      report.lost_records = consumer.stats().lost_records - at_attach.lost_records;
+      report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
+      report.exit_code = programs::kExitFailure;
+      print_json(report);
+    }
+    throw;
+  }
   report.position = consumer.position();
   report.lost_records = consumer.stats().lost_records - at_attach.lost_records;
   report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;

@@ -1,5 +1,6 @@
 // ringfile-producer: writes records into ring files. See `ringfile-producer --help` and README.
 #include <cstdio>
+#include <exception>
 
 #include "produce_loop.hpp"
 #include "producer_settings.hpp"
@@ -14,6 +15,19 @@
 namespace ringfile::producer {
 namespace {
 
+void print_json(const ProducerSettings& settings, const GroupResult& result) {
+  const programs::Throughput throughput{result.totals.records, result.totals.bytes, result.seconds};
+  programs::JsonWriter json;
+  json.begin_object();
+  programs::write_fields(json, throughput);
+  json.field("backpressure_seconds", static_cast<double>(result.totals.backpressure_ns) / 1e9)
+      .field("processes", settings.process_count())
+      .field("exit_code", result.exit_code)
+      .end_object();
+  std::printf("%s\n", json.text().c_str());
+  std::fflush(stdout);
+}
+
 void report(const ProducerSettings& settings, const GroupResult& result) {
   const programs::Throughput throughput{result.totals.records, result.totals.bytes, result.seconds};
   const double backpressure_seconds = static_cast<double>(result.totals.backpressure_ns) / 1e9;
@@ -24,17 +38,7 @@ void report(const ProducerSettings& settings, const GroupResult& result) {
     line += "\n";
     std::fputs(line.c_str(), stderr);
   }
-  if (settings.json) {
-    programs::JsonWriter json;
-    json.begin_object();
-    programs::write_fields(json, throughput);
-    json.field("backpressure_seconds", backpressure_seconds)
-        .field("processes", settings.process_count())
-        .field("exit_code", result.exit_code)
-        .end_object();
-    std::printf("%s\n", json.text().c_str());
-    std::fflush(stdout);
-  }
+  if (settings.json) print_json(settings, result);
 }
 
 int run(int argc, char** argv) {
@@ -52,10 +56,24 @@ int run(int argc, char** argv) {
     ProducerTally tally;
     programs::ProgressLine progress(!settings.quiet);
     const auto started = std::chrono::steady_clock::now();
-    result.exit_code = produce(settings, ring, tally, &progress);
-    progress.clear();
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    result.totals = sum(std::span<const ProducerTally>(&tally, 1));
+    const auto finish = [&] {
+      progress.clear();
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      result.totals = sum(std::span<const ProducerTally>(&tally, 1));
+    };
+    try {
+      result.exit_code = produce(settings, ring, tally, &progress);
+    } catch (const std::exception&) {
+      // A machine reading stdout learns what was written before the failure, and that it
+      // failed; the error line follows on stderr.
+      if (settings.json) {
+        finish();
+        result.exit_code = programs::kExitFailure;
+        print_json(settings, result);
+      }
+      throw;
+    }
+    finish();
   } else {
     for (const auto& path : settings.paths) {
       const Ring ring = open_ring_for_writing(settings, path);

@@ -45,6 +45,10 @@ TEST_CASE("bad usage: one line naming the problem, exit 2") {
               "is not committed, earliest, latest, a position, -N");
   check_fails(dir, {"out", ring, "--nats", url, "--stream", "S", "--subject", "s", "--from", "-0"}, 2,
               "'-0' asks for no record");
+  // --count as every program takes it: a whole number, 0 or more.
+  for (const char* count : {"-1", "1.5", "", "99999999999999999999"}) {
+    check_fails(dir, {"out", ring, "--nats", url, "--stream", "S", "--subject", "s", "--count", count}, 2, "--count");
+  }
   check_fails(dir, {"in", ring, "--nats", url, "--stream", "S"}, 2, "--durable");
   check_fails(dir, {"in", ring, "--nats", url, "--stream", "S", "--durable", "d", "--size", "1M"}, 2, "add --create");
   check_fails(dir, {"in", ring, "--nats", url, "--stream", "S", "--durable", "a.b"}, 2, "not a JetStream name");

@@ -164,6 +164,7 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"RING", "--commit-every", "soon"}, 2, "'soon' is neither a number of records nor a duration"},
       {kConsumer, {"RING", "--until-idle", "a while"}, 2, "is not a duration"},
       {kConsumer, {"RING", "--name", "has space"}, 2, "holds a space"},
+      {kConsumer, {"RING", "--name", ""}, 2, "--name: an empty name"},
       {kConsumer, {"RING", "--name", std::string(40, 'n')}, 2, "longer than 31 bytes"},
       {kConsumer, {"RING", "--from", "4096"}, 2, "position 4096 is outside the data still in the ring [0, 0]"},
       {kConsumer, {"MISSING"}, 1, "no such file"},

@@ -113,6 +113,38 @@ TEST_CASE("a frame above the ring's largest record is refused after the records 
   const Result consumed = run(kConsumer, {ring, "--from", "earliest", "--until-idle", "50ms"}, dir.path());
   CHECK(consumed.exit_code == 0);
   CHECK(consumed.out == "first\nsecond\n");
+
+  // With --json, stdout still says what was written before the failure, and that it failed.
+  const std::string second_ring = dir / "second.ring";
+  create_ring(dir, second_ring, {"--size", "1M", "--max-record", "64K"});
+  const Result as_json =
+      run(kProducer, {second_ring, "--format", "frames", "--input", dir / "in.frames", "--json"}, dir.path());
+  CHECK(as_json.exit_code == 1);
+  const JsonValue summary = JsonValue::parse(as_json.out);
+  CHECK(summary["records"].as_uint() == 2);
+  CHECK(summary["exit_code"].as_uint() == 1);
+}
+
+TEST_CASE("a consumer stopped by a damaged record says in its --json what it read before it") {
+  WorkDir dir;
+  const std::string ring = dir / "damaged.ring";
+  create_ring(dir, ring, {"--size", "1M"});
+  write_file(dir / "in.txt", "first record\nsecond record\nthird record\n");
+  REQUIRE(run(kProducer, {ring, "--input", dir / "in.txt"}, dir.path()).exit_code == 0);
+  // One byte of the second payload changed: it no longer matches its checksum.
+  std::string bytes = read_file(ring);
+  const std::size_t second = bytes.find("second record");
+  REQUIRE(second != std::string::npos);
+  bytes[second] = 'S';
+  write_file(ring, bytes);
+
+  const Result consumed =
+      run(kConsumer, {ring, "--from", "earliest", "--discard", "--json", "--until-idle", "50ms"}, dir.path());
+  INFO(consumed.err);
+  CHECK(consumed.exit_code == 1);
+  const JsonValue summary = JsonValue::parse(consumed.out);
+  CHECK(summary["records"].as_uint() == 1);
+  CHECK(summary["exit_code"].as_uint() == 1);
 }
 
 TEST_CASE("input that ends inside a frame is an error naming the frame") {
