@@ -19,6 +19,7 @@
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/units.hpp"
+#include "ringfile/truncated_rings.hpp"
 #include "status_settings.hpp"
 #include "table_view.hpp"
 #include "terminal_redraw.hpp"
@@ -151,6 +152,13 @@ int run(int argc, char** argv) {
     if (sampling_window) programs::sleep_unless_stopped(settings.interval);
     if (programs::stop_requested()) break;
     const SampleRound round = sample_rings(rings, sampling_window);
+    // A ring cut short while watched: its header still reads (a sample of it goes on looking
+    // right), but it is no longer a ring, as opening it now would say.
+    if (char truncated[512]; describe_truncated_ring(truncated, sizeof truncated)) {
+      programs::report_error(truncated);
+      exit_code = programs::kExitFailure;
+      break;
+    }
     const std::vector<RingReport>& reports = round.reports;
     const std::string text = render(settings, round, live_terminal, redraw);
     std::fwrite(text.data(), 1, text.size(), stdout);
