@@ -1,7 +1,12 @@
 #include "durable_consumer.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "ringfile/programs/command_line.hpp"
@@ -19,10 +24,22 @@ std::int64_t nanoseconds(std::chrono::milliseconds duration) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
 }
 
+constexpr std::string_view kOwnerPrefix = "ringfile-bridge in to ";
+
+// The description of a durable that feeds `ring` from this machine.
+std::string owner_description(const std::filesystem::path& ring) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::error_code ignored;
+  std::filesystem::path absolute = std::filesystem::absolute(ring, ignored);
+  if (absolute.empty()) absolute = ring;
+  return std::string(kOwnerPrefix) + host + ":" + absolute.lexically_normal().string();
+}
+
 }  // namespace
 
 DurableConsumer::DurableConsumer(NatsSession& session, const InSettings& settings, const StreamFacts& stream)
-    : session_(session), settings_(settings) {
+    : session_(session), settings_(settings), description_(owner_description(settings.ring)) {
   if (stream.retention == js_InterestPolicy) {
     throw RuntimeFailure("stream '" + settings.stream.stream +
                          "' keeps messages only while consumers are interested (interest retention); "
@@ -53,6 +70,7 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
   }
   try {
     check_configuration(*info->Config);
+    check_owner(*info->Config);
   } catch (...) {
     jsConsumerInfo_Destroy(info);
     throw;
@@ -125,6 +143,7 @@ void DurableConsumer::create(std::uint64_t written) {
   jsConsumerConfig config;
   jsConsumerConfig_Init(&config);
   config.Durable = settings_.durable.c_str();
+  config.Description = description_.c_str();
   config.AckPolicy = ack_all_ ? js_AckAll : js_AckExplicit;
   config.AckWait = nanoseconds(settings_.ack_wait);
   config.MaxDeliver = -1;
@@ -148,9 +167,11 @@ void DurableConsumer::create(std::uint64_t written) {
   // leader missed it (seen under load: "consumer name already in use" right after the delete).
   // Remove it again and retry, a few times, further apart each time.
   auto pause = std::chrono::milliseconds(50);
+  // Not when it is another ring's: an `in` for that ring created it meanwhile.
   for (int attempt = 0; status != NATS_OK && js_code == kJsConsumerNameInUse && attempt < kNameInUseRetries; ++attempt) {
     std::this_thread::sleep_for(pause);
     pause *= 2;
+    check_owner_of_existing(options);
     remove(options);
     js_code = {};
     status = js_AddConsumer(&info, session_.jetstream(), settings_.stream.stream.c_str(), &config, &options, &js_code);
@@ -183,6 +204,31 @@ void DurableConsumer::check_configuration(const jsConsumerConfig& config) const 
                          "' exists with another configuration: " + differences +
                          "; choose another --durable, or delete that consumer");
   }
+}
+
+void DurableConsumer::check_owner(const jsConsumerConfig& config) const {
+  const std::string_view description = config.Description != nullptr ? config.Description : "";
+  if (!description.starts_with(kOwnerPrefix) || description == description_) return;
+  throw RuntimeFailure("durable '" + settings_.durable + "' of stream '" + settings_.stream.stream + "' feeds another ring (" +
+                       std::string(description.substr(kOwnerPrefix.size())) +
+                       "); each ring needs a durable of its own: choose another --durable, or delete that consumer");
+}
+
+void DurableConsumer::check_owner_of_existing(const jsOptions& options) const {
+  jsOptions request = options;
+  jsConsumerInfo* info = nullptr;
+  jsErrCode js_code{};
+  if (js_GetConsumerInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(), settings_.durable.c_str(),
+                         &request, &js_code) != NATS_OK) {
+    return;  // gone, or not answering: the retry finds out
+  }
+  try {
+    check_owner(*info->Config);
+  } catch (...) {
+    jsConsumerInfo_Destroy(info);
+    throw;
+  }
+  jsConsumerInfo_Destroy(info);
 }
 
 }  // namespace ringfile::bridge

@@ -7,6 +7,11 @@
 // order, from the message after the last one the ring holds. It does the same when a delivery went
 // missing on the way (the consumer sequence of a message skips one), which happens when a
 // connection drops with messages in flight.
+//
+// A durable feeds one ring: its description names the ring's host and path, and an `in` for
+// another ring that finds it refuses to take it over (the two would rewind it in turn, each from
+// its own ring, and split the stream between the rings). A durable without such a description
+// (created by hand, or before) is taken and named.
 #pragma once
 
 #include <nats/nats.h>
@@ -61,9 +66,14 @@ class DurableConsumer {
   void create(std::uint64_t written);
   void remove(const jsOptions& options);
   void check_configuration(const jsConsumerConfig& config) const;
+  // Throws RuntimeFailure when the durable feeds another ring.
+  void check_owner(const jsConsumerConfig& config) const;
+  // For a durable in the way of create(): throws as check_owner when it feeds another ring.
+  void check_owner_of_existing(const jsOptions& options) const;
 
   NatsSession& session_;
   const InSettings& settings_;
+  std::string description_;  // names the ring this durable feeds (owner_description)
   bool work_queue_ = false;
   bool ack_all_ = true;
   std::unique_ptr<PullRequests> requests_;

@@ -108,6 +108,12 @@ TEST_CASE("unknown streams, streams and rings that differ, a durable in use: one
               "another ringfile-bridge in is running");
   first.signal(SIGTERM);
   CHECK(first.wait() == 0);
+  // The durable feeds far.ring: an `in` for another ring may not take it over, running or not
+  // (the two would rewind it in turn and split the stream between the rings).
+  const std::string other_ring = dir / "other.ring";
+  create_ring(dir, other_ring, {"--size", "1M"});
+  check_fails(dir, {"in", other_ring, "--nats", url, "--stream", "S", "--durable", "d", "--until-idle", "1s"}, 1,
+              "feeds another ring (");
 }
 
 TEST_CASE("ringfile-status shows the bridge: out as a named consumer, in as a producer") {
