@@ -142,7 +142,9 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
       ->group(creation)
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
-            return programs::parse_file_mode(text) ? "" : "'" + text + "' is not an octal file mode (e.g. 0640)";
+            return programs::parse_file_mode(text)
+                       ? ""
+                       : "'" + text + "' is not an octal file mode of permissions, 0000 to 0777 (e.g. 0640)";
           },
           ""))
       ->type_name("MODE")

@@ -5,7 +5,8 @@
 namespace ringfile::programs {
 
 std::string describe(const Throughput& throughput, std::string_view verb) {
-  std::string text = std::string(verb) + " " + std::to_string(throughput.records) + " records (" +
+  std::string text = std::string(verb) + " " + std::to_string(throughput.records) +
+                     (throughput.records == 1 ? " record (" : " records (") +
                      format_bytes(static_cast<double>(throughput.bytes)) + ") in " +
                      format_seconds(throughput.active_seconds());
   if (throughput.idle_seconds > 0) text += ", then idle " + format_seconds(throughput.idle_seconds);

@@ -154,13 +154,16 @@ std::optional<unsigned> parse_file_mode(std::string_view text) {
     if (digit < '0' || digit > '7') return std::nullopt;
     mode = mode * 8 + static_cast<unsigned>(digit - '0');
   }
+  // Permissions only: setuid, setgid and the sticky bit mean nothing on a ring.
+  if (mode > 0777) return std::nullopt;
   return mode;
 }
 
 std::string format_bytes(double bytes) {
   static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   int unit = 0;
-  while (std::fabs(bytes) >= 1024 && unit < 5) {
+  // 1023.95 and up would print as 1024.0 of this unit: one of the next.
+  while (std::fabs(bytes) >= (unit == 0 ? 1024 : 1023.95) && unit < 5) {
     bytes /= 1024;
     ++unit;
   }

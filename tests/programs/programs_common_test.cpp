@@ -98,6 +98,8 @@ TEST_CASE("size ranges and file modes") {
   CHECK_FALSE(parse_size_range("4K-64").has_value());
   CHECK(parse_file_mode("0640") == 0640u);
   CHECK_FALSE(parse_file_mode("0689").has_value());
+  CHECK_FALSE(parse_file_mode("7777").has_value());  // no setuid, setgid or sticky ring files
+  CHECK(parse_file_mode("0777") == 0777u);
 }
 
 TEST_CASE("the JSON writer escapes strings and writes what a JSON reader reads back") {
@@ -128,6 +130,7 @@ TEST_CASE("the JSON writer escapes strings and writes what a JSON reader reads b
 TEST_CASE("numbers for people") {
   CHECK(format_bytes(512) == "512 B");
   CHECK(format_bytes(1536) == "1.5 KiB");
+  CHECK(format_bytes(1024.0 * 1024 - 40) == "1.0 MiB");  // not 1024.0 KiB
   CHECK(format_bytes(3.0 * (1 << 30)) == "3.0 GiB");
   CHECK(format_count(1234) == "1234");
   CHECK(format_count(1234567) == "1.23 M");
