@@ -3,266 +3,29 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <optional>
-#include <random>
 #include <string>
-#include <vector>
 
 #include "atomics.hpp"
-#include "clock.hpp"
-#include "memory_budget.hpp"
 #include "open_rings.hpp"
 #include "paging.hpp"
+#include "ring_file_parts.hpp"
 #include "ring_registry.hpp"
-#include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"
 #include "view_size.hpp"
 
 namespace ringfile::detail {
 namespace {
 
-// The policy as the file stores it (format::WriterPolicyCode), and back; nullopt for a code no
-// version of the format uses.
-format::WriterPolicyCode policy_code(WriterPolicy policy) noexcept {
-  return policy == WriterPolicy::overwrite ? format::WriterPolicyCode::overwrite : format::WriterPolicyCode::block;
-}
-std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept {
-  switch (static_cast<format::WriterPolicyCode>(code)) {
-    case format::WriterPolicyCode::block: return WriterPolicy::block;
-    case format::WriterPolicyCode::overwrite: return WriterPolicy::overwrite;
-  }
-  return std::nullopt;
-}
-
 namespace bip = boost::interprocess;
 using format::FileHeader;
 using format::FileIdentity;
 
-constexpr std::uint64_t kMinCapacity = 64 * kKiB;
-constexpr std::uint64_t kMaxCapacity = std::uint64_t{1} << 50;  // 1 PiB: far beyond any disk here
-
-std::string describe(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
-
-std::string human_bytes(std::uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 5) {
-    value /= 1024;
-    ++unit;
-  }
-  char text[64];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-  return text;
-}
-
-[[noreturn]] void throw_errno(int error, const std::filesystem::path& path, const char* doing) {
-  if (error == EACCES || error == EPERM || error == EROFS) {
-    throw Error(ErrorCode::permission_denied,
-                describe(path) + ": permission denied while " + doing +
-                    "; check the file's owner and mode, or run as a user who may access it");
-  }
-  if (error == ENOENT) {
-    throw Error(ErrorCode::not_found,
-                describe(path) + ": no such file; create the ring first (ringfile-producer --create)");
-  }
-  if (error == ENOSPC || error == EDQUOT) {
-    throw Error(ErrorCode::no_space, describe(path) + ": no space left on the device while " +
-                                         doing + "; free space or choose a smaller ring");
-  }
-  throw Error(ErrorCode::io_error,
-              describe(path) + ": " + doing + " failed: " + std::strerror(error));
-}
-
-std::uint32_t identity_crc(const FileIdentity& identity) {
-  return crc32c({reinterpret_cast<const std::byte*>(&identity),
-                 offsetof(FileIdentity, identity_crc32c)});
-}
-
-struct FileDescriptor {
-  int fd = -1;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() {
-    const int released = fd;
-    fd = -1;
-    return released;
-  }
-};
-
-// A process started with standard input, output or error closed gets the ring's descriptor in
-// that place from the next open(), and whatever it then writes to stdout or stderr (its output,
-// an error message, a library's) goes into the ring over the header. /dev/null takes any such
-// place first, as if the process had been started with it there.
-void occupy_closed_standard_descriptors() noexcept {
-  for (int standard = 0; standard <= 2; ++standard) {
-    if (::fcntl(standard, F_GETFD) >= 0 || errno != EBADF) continue;
-    const int placed = ::open("/dev/null", O_RDWR);  // the lowest free descriptor: this one
-    if (placed >= 0 && placed != standard) ::close(placed);  // taken meanwhile by another thread
-  }
-}
-
-// The space the ring's blocks may come from: what an unprivileged process may use, or with the
-// privilege to use the filesystem's reserved blocks, all that is free.
-std::optional<std::uint64_t> free_bytes(int fd) noexcept {
-  struct statvfs filesystem {};
-  if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
-  const std::uint64_t blocks = ::geteuid() == 0 ? filesystem.f_bfree : filesystem.f_bavail;
-  return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
-}
-
-void validate_create_options(const std::filesystem::path& path, const CreateOptions& options) {
-  const auto fail = [&](const std::string& what) {
-    throw Error(ErrorCode::invalid_argument, describe(path) + ": " + what);
-  };
-  if (options.capacity_bytes < kMinCapacity) {
-    fail("capacity " + human_bytes(options.capacity_bytes) + " is below the minimum of " +
-         human_bytes(kMinCapacity));
-  }
-  if (options.capacity_bytes > kMaxCapacity) fail("capacity above 1 PiB is not supported");
-  if (options.capacity_bytes % format::kPageBytes != 0) {
-    fail("capacity must be a multiple of 4096 bytes (got " +
-         std::to_string(options.capacity_bytes) + ")");
-  }
-  const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
-  if (stride > options.capacity_bytes / 2) {
-    fail("maximum record size " + human_bytes(options.max_record_bytes) +
-         " needs a capacity of at least " + human_bytes(2 * stride) + " (got " +
-         human_bytes(options.capacity_bytes) + "); lower --max-record or raise --size");
-  }
-  if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
-    fail("unknown writer policy");
-  }
-  if (options.hold_window_bytes != 0 && options.hold_window_bytes < options.capacity_bytes &&
-      options.hold_window_bytes < 2 * stride) {
-    fail("hold window " + human_bytes(options.hold_window_bytes) + " is below two maximum-size records (" +
-         human_bytes(2 * stride) + "); raise --hold-window or lower --max-record");
-  }
-  if (options.unblock_timeout.count() <= 0 || options.unblock_timeout.count() > 0xffffffffLL ||
-      options.consumer_grace.count() < 0 || options.consumer_grace.count() > 0xffffffffLL) {
-    fail("unblock timeout and consumer grace must be between 1 ms and 49 days");
-  }
-}
-
 }  // namespace
-
-std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
-                                           const CreateOptions& requested_options,
-                                           const OpenOptions& open_options) {
-  CreateOptions create_options = requested_options;
-  if (create_options.max_record_bytes == 0 && create_options.capacity_bytes >= kMinCapacity) {
-    constexpr std::uint64_t kDefaultMaxRecord = 16 * kMiB;
-    create_options.max_record_bytes = static_cast<std::uint32_t>(
-        std::min(kDefaultMaxRecord, create_options.capacity_bytes / 4 - format::kRecordHeaderBytes));
-  }
-  validate_create_options(path, create_options);
-  const std::uint64_t file_bytes = format::kHeaderSegmentBytes + create_options.capacity_bytes;
-
-  // Build the file under a temporary name and link it into place when complete, so that no
-  // process ever opens a half-written header.
-  const std::filesystem::path temporary =
-      path.string() + ".creating." + std::to_string(::getpid());
-  occupy_closed_standard_descriptors();
-  FileDescriptor file;
-  file.fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                   create_options.file_mode);
-  if (file.fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
-    // Not the ring that is missing (we are creating it) but the directory it goes in.
-    const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
-    if (errno == ENOTDIR) {
-      throw Error(ErrorCode::not_found, describe(path) + ": a part of '" + directory.string() +
-                                            "' is a file, not a directory; choose a path in a directory");
-    }
-    throw Error(ErrorCode::not_found, describe(path) + ": the directory '" + directory.string() +
-                                          "' does not exist; create it first (mkdir -p '" + directory.string() + "')");
-  }
-  if (file.fd < 0) throw_errno(errno, path, "creating the ring file");
-  struct Unlinker {
-    const std::filesystem::path& path;
-    ~Unlinker() { ::unlink(path.c_str()); }
-  } unlink_temporary{temporary};
-  ::fchmod(file.fd, create_options.file_mode);  // the umask must not narrow what was asked
-
-  // Reserve every block now: a sparse ring could meet ENOSPC at write-back and SIGBUS a producer.
-  // The free space is read first: a reservation that fails takes what it got until the file is
-  // unlinked (every other writer on the filesystem may meet ENOSPC meanwhile), and leaves
-  // nothing free to report.
-  const std::optional<std::uint64_t> free_before = free_bytes(file.fd);
-  const auto no_space = [&] {
-    throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " + human_bytes(file_bytes) +
-                                         " but the filesystem has " +
-                                         (free_before ? human_bytes(*free_before) : std::string("unknown")) +
-                                         " free; free space or choose a smaller --size");
-  };
-  if (free_before && *free_before < file_bytes) no_space();
-  int reserve_error = ::fallocate(file.fd, 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;
-  if (reserve_error == EOPNOTSUPP) {
-    reserve_error = ::posix_fallocate(file.fd, 0, static_cast<off_t>(file_bytes));
-  }
-  if (reserve_error == ENOSPC || reserve_error == EDQUOT) no_space();
-  if (reserve_error != 0) throw_errno(reserve_error, path, "reserving the ring's blocks");
-
-  std::vector<std::byte> header_bytes(format::kHeaderSegmentBytes);
-  auto& header = *reinterpret_cast<FileHeader*>(header_bytes.data());
-  FileIdentity& identity = header.identity;
-  std::memcpy(identity.magic, format::kMagic, sizeof identity.magic);
-  identity.version_major = format::kVersionMajor;
-  identity.version_minor = format::kVersionMinor;
-  identity.header_bytes = static_cast<std::uint32_t>(format::kHeaderSegmentBytes);
-  identity.data_offset = format::kHeaderSegmentBytes;
-  identity.data_capacity = create_options.capacity_bytes;
-  identity.creation_time_ns = realtime_ns();
-  identity.max_record_bytes = create_options.max_record_bytes;
-  identity.writer_policy = static_cast<std::uint8_t>(policy_code(create_options.policy));
-  // Automatic weighs the ring against the rings kept whole that are open now (the registry).
-  const std::uint64_t whole_bytes_open =
-      create_options.paging == PagingStrategy::automatic ? RingRegistration::open_rings().whole_bytes : 0;
-  const PagingStrategy paging = resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging,
-                                                        memory_for_rings(), whole_bytes_open);
-  identity.paging_strategy = static_cast<std::uint8_t>(to_code(paging));
-  identity.producer_slot_count = format::kProducerSlotCount;
-  identity.consumer_slot_count = format::kConsumerSlotCount;
-  identity.unblock_timeout_ms = static_cast<std::uint32_t>(create_options.unblock_timeout.count());
-  identity.consumer_grace_ms = static_cast<std::uint32_t>(create_options.consumer_grace.count());
-  identity.lap_tag_salt = static_cast<std::uint32_t>(std::random_device{}()) | 1u;
-  identity.hold_window_bytes = std::min(create_options.hold_window_bytes, create_options.capacity_bytes);
-  identity.identity_crc32c = identity_crc(identity);
-  // Nothing written yet: producers may fill the first lap without asking consumers.
-  header.producer_limit.value = create_options.capacity_bytes;
-  // With the paging engine even the first lap goes through preparation (cheap: the blocks are
-  // unwritten), so that write-back paces producers from the start and memory stays bounded.
-  const std::uint64_t prepared = paging == PagingStrategy::none ? create_options.capacity_bytes : 0;
-  header.prepared_position.value = prepared;
-  header.preparation.preparing_end = prepared;
-
-  std::size_t written = 0;
-  while (written < header_bytes.size()) {
-    const ssize_t result = ::pwrite(file.fd, header_bytes.data() + written,
-                                    header_bytes.size() - written, static_cast<off_t>(written));
-    if (result < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(errno, path, "writing the ring header");
-    }
-    written += static_cast<std::size_t>(result);
-  }
-  if (::fdatasync(file.fd) != 0) throw_errno(errno, path, "syncing the ring header");
-  if (::link(temporary.c_str(), path.c_str()) != 0) {
-    if (errno == EEXIST) {
-      throw Error(ErrorCode::exists, describe(path) +
-                                         ": a file already exists there; remove it or open it "
-                                         "instead of creating");
-    }
-    throw_errno(errno, path, "linking the new ring into place");
-  }
-  return open(path, open_options);
-}
 
 std::shared_ptr<RingFile> RingFile::open(const std::filesystem::path& path,
                                          const OpenOptions& open_options) {
