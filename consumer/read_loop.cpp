@@ -10,6 +10,7 @@
 #include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
 #include "ringfile/system/clock.hpp"
+#include "ringfile/truncated_rings.hpp"
 
 namespace ringfile::consumer {
 namespace {
@@ -152,6 +153,11 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
       }
       // Caught up: save the cursor now, so that an idle reader holds nobody back.
       if (records_since_commit > 0) commit(now);
+      // A ring cut short past the head raises no SIGBUS in a reader waiting there: it would wait
+      // for ever for records no producer can write. One fstat per wait.
+      if (char truncated[512]; describe_truncated_ring(truncated, sizeof truncated)) {
+        throw programs::RuntimeFailure(truncated);
+      }
       // Whatever is committed from now on is at --until or later.
       if (settings.until_time_ns && realtime_now_ns() >= *settings.until_time_ns) {
         totals.reached_until = true;
