@@ -73,8 +73,7 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   for (auto& producer : header_.producers) {
     const OpenClaim claim = read_claim(producer);
     if (position < claim.start || position >= claim.end) continue;
-    // Claims span whole frames: an end off the 8-byte grid is not a claim (a damaged table).
-    if (claim.end % format::kFrameAlignment != 0) continue;
+    if (!claim.plausible(geometry_)) continue;  // a damaged table entry, no claim
     const bool outlived_timeout = realtime_ns() > claim.time_ns + unblock_ns;
     if (!producer_gone(producer) && !outlived_timeout) return false;
     claimed = true;

@@ -1,5 +1,7 @@
 #include "frames.hpp"
 
+#include <array>
+
 #include "atomics.hpp"
 #include "slot_tables.hpp"
 
@@ -87,28 +89,44 @@ bool plausible_frame(DataView& view, std::uint64_t position, const Geometry& geo
   return true;
 }
 
-// True when an open claim in the producer table passes `test`.
-template <typename Test>
-bool any_open_claim(const format::ProducerSlot* producers, Test test) noexcept {
-  if (producers == nullptr) return false;
-  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
-    const OpenClaim claim = read_claim(producers[index]);
-    if (claim.open() && test(claim)) return true;
+// The producers' open claims, read once for a search that tests many positions against them (a
+// slot costs up to read_claim's attempts to read, where it was forged mid-write). Read after the
+// head the search stops at was loaded: a claim opened since starts at or past that head, where
+// nothing is tested; one closed since only makes a test more careful (a candidate it covers is
+// passed over, a frame it started at was one).
+class OpenClaims {
+ public:
+  explicit OpenClaims(const format::ProducerSlot* producers) noexcept {
+    if (producers == nullptr) return;
+    for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+      const OpenClaim claim = read_claim(producers[index]);
+      if (claim.open()) claims_[count_++] = claim;
+    }
   }
-  return false;
-}
 
-bool claim_starts_at(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
-  return any_open_claim(producers, [&](const OpenClaim& claim) { return claim.start == position; });
-}
+  bool starts_at(std::uint64_t position) const noexcept {
+    return any([&](const OpenClaim& claim) { return claim.start == position; });
+  }
 
-// Covered by an open claim that does not start there. A group of records (Producer::write_batch)
-// commits its first frame last: the frames after it may read committed while the group can still
-// be padded over, whole, from its first frame.
-bool inside_open_claim(const format::ProducerSlot* producers, std::uint64_t position) noexcept {
-  return any_open_claim(producers,
-                        [&](const OpenClaim& claim) { return claim.start < position && position < claim.end; });
-}
+  // Covered by an open claim that does not start there. A group of records
+  // (Producer::write_batch) commits its first frame last: the frames after it may read
+  // committed while the group can still be padded over, whole, from its first frame.
+  bool inside(std::uint64_t position) const noexcept {
+    return any([&](const OpenClaim& claim) { return claim.start < position && position < claim.end; });
+  }
+
+ private:
+  template <typename Test>
+  bool any(Test test) const noexcept {
+    for (std::uint32_t index = 0; index < count_; ++index) {
+      if (test(claims_[index])) return true;
+    }
+    return false;
+  }
+
+  std::array<OpenClaim, format::kProducerSlotCount> claims_{};
+  std::uint32_t count_ = 0;
+};
 
 // A padding frame too short to name its position (which plausible_frame does not count), that
 // ends where there is evidence of the next frame: the lap's end, the head, a plausible frame or
@@ -117,7 +135,7 @@ bool inside_open_claim(const format::ProducerSlot* producers, std::uint64_t posi
 // find_boundary took such a record for bytes inside a frame, and a search for it found the
 // record after it.
 bool short_padding_before_evidence(DataView& view, std::uint64_t position, std::uint64_t head,
-                                   const Geometry& geometry, const format::ProducerSlot* producers) noexcept {
+                                   const Geometry& geometry, const OpenClaims& claims) noexcept {
   std::byte* frame = view.at(geometry.offset_of(position), header_bytes_at(position, geometry));
   if (frame == nullptr) return false;
   const FrameRead read = read_frame(frame, position, geometry);
@@ -125,7 +143,7 @@ bool short_padding_before_evidence(DataView& view, std::uint64_t position, std::
   const std::uint64_t end = position + read.stride;
   std::uint64_t ignored = 0;
   return end >= head || geometry.offset_of(end) == 0 || plausible_frame(view, end, geometry, &ignored) ||
-         claim_starts_at(producers, end);
+         claims.starts_at(end);
 }
 
 }  // namespace
@@ -136,18 +154,18 @@ std::optional<std::uint64_t> find_boundary(DataView& view, std::uint64_t from, s
   // A frame is at most max_frame_stride long, so a boundary lies within that distance of any
   // point; scan a little further to tolerate frames that fail the plausibility test.
   const std::uint64_t scan_end = position + 2 * geometry.max_frame_stride;
+  const OpenClaims claims(producers);
   for (; position < head && position < scan_end; position += format::kFrameAlignment) {
     if (geometry.offset_of(position) == 0) return position;
     std::uint64_t stride = 0;
-    if (!plausible_frame(view, position, geometry, &stride) || inside_open_claim(producers, position)) continue;
+    if (!plausible_frame(view, position, geometry, &stride) || claims.inside(position)) continue;
     const std::uint64_t next = position + stride;
     std::uint64_t next_stride = 0;
     // An uncommitted successor may be an open claim; if its producer commits and claims again
     // between the two looks, the frame reads committed on the look after.
     if (next >= head || geometry.offset_of(next) == 0 || plausible_frame(view, next, geometry, &next_stride) ||
-        claim_starts_at(producers, next) ||
-        (producers != nullptr && plausible_frame(view, next, geometry, &next_stride)) ||
-        short_padding_before_evidence(view, next, head, geometry, producers)) {
+        claims.starts_at(next) || (producers != nullptr && plausible_frame(view, next, geometry, &next_stride)) ||
+        short_padding_before_evidence(view, next, head, geometry, claims)) {
       return position;
     }
   }

@@ -141,6 +141,10 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   }
   const std::uint64_t max_stride =
       format::frame_stride(format::kRecordHeaderBytes + identity.max_record_bytes);
+  if (identity.max_record_bytes > format::kMostRecordBytes) {
+    corrupt("maximum record size " + std::to_string(identity.max_record_bytes) + " is above the format's largest (" +
+            std::to_string(format::kMostRecordBytes) + ")");
+  }
   if (identity.max_record_bytes == 0 || max_stride > identity.data_capacity / 2) {
     corrupt("maximum record size " + std::to_string(identity.max_record_bytes) +
             " does not fit the capacity");

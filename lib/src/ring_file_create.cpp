@@ -50,6 +50,10 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
     fail("capacity must be a multiple of 4096 bytes (got " +
          std::to_string(options.capacity_bytes) + ")");
   }
+  if (options.max_record_bytes > format::kMostRecordBytes) {
+    fail("maximum record size " + human_bytes(options.max_record_bytes) + " is above the largest the format takes (" +
+         human_bytes(format::kMostRecordBytes) + "); lower --max-record");
+  }
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
   if (stride > options.capacity_bytes / 2) {
     fail("maximum record size " + human_bytes(options.max_record_bytes) +

@@ -32,10 +32,12 @@ void publish_claim(format::ProducerSlot& slot, const OpenClaim& claim) noexcept 
 }
 
 OpenClaim read_claim(const format::ProducerSlot& slot) noexcept {
-  // A writer takes nanoseconds; one that stays in the middle was killed or stopped there. Such a
-  // slot owns no reserved space (a claim is published before the head moves, and a new one only
-  // after the last was closed), so after a while it reads as no claim at all.
-  constexpr int kAttempts = 100000;
+  // A writer takes nanoseconds; one that stays in the middle was killed or stopped there, or the
+  // slot was forged so. Such a slot owns no reserved space (a claim is published before the head
+  // moves, and a new one only after the last was closed), so it reads as no claim at all, soon:
+  // searches test many positions against all 64 slots (100,000 attempts a slot made one look
+  // over slots forged odd take seconds, and a scan of forged frames hours).
+  constexpr int kAttempts = 64;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::uint64_t before = load_field(slot.claim_sequence, std::memory_order_acquire);
     OpenClaim claim;
@@ -80,7 +82,7 @@ std::uint64_t abandoned_until(const RingFile& file, std::uint32_t self, std::uin
     const OpenClaim claim = read_claim(slot);
     if (position < claim.start || position >= claim.end) continue;
     if (!producer_gone(slot)) return 0;
-    if (claim.end % format::kFrameAlignment == 0) end = std::min(end, claim.end);
+    if (claim.plausible(file.geometry())) end = std::min(end, claim.end);
   }
   return end;
 }
@@ -118,6 +120,7 @@ ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noex
     const auto& slot = header.producers[index];
     const OpenClaim claim = read_claim(slot);
     if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
+    if (!claim.plausible(file.geometry())) continue;  // a damaged table entry holds nobody back
     const bool gone = producer_gone(slot);
     if (!gone && now > claim.time_ns + unblock_ns) continue;
     oldest = claim.start;
@@ -134,8 +137,9 @@ void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slo
       atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
   // Space a lap behind the head has been reserved again by others: the old claim is gone.
   if (end + geometry.capacity <= head) return;
-  // Claims span whole frames: bounds off the 8-byte grid are not a claim (a damaged table).
-  if (start % format::kFrameAlignment != 0 || end % format::kFrameAlignment != 0) return;
+  // Claims span whole frames, at most two of the largest: anything else is not a claim (a damaged
+  // table).
+  if (start % format::kFrameAlignment != 0 || !OpenClaim{start, end, 0}.plausible(geometry)) return;
   // Space at and beyond the head was never reserved (the last owner died before moving the
   // head): a padding frame written there would hide the record the next producer puts there.
   end = std::min(end, head);

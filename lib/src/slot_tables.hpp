@@ -22,6 +22,12 @@ struct OpenClaim {
   std::uint64_t end = 0;  // start == end: no claim open
   std::uint64_t time_ns = 0;
   bool open() const noexcept { return end > start; }
+  // A claim a producer can have made: whole frames, at most two of the largest (padding to the
+  // lap's end, then the frame). Anything else is a damaged or forged table entry, and padding up
+  // to its end could run past what any producer reserved (or past 32-bit frame lengths).
+  bool plausible(const Geometry& geometry) const noexcept {
+    return end % format::kFrameAlignment == 0 && end - start <= 2 * geometry.max_frame_stride;
+  }
 };
 
 // @pre called by the slot's owner only. Readers see either the old or the new claim, whole.

@@ -100,6 +100,29 @@ TEST_CASE("a newer minor version still opens") {
   CHECK_NOTHROW(Ring::open(dir / "ring"));
 }
 
+TEST_CASE("records above 1 GiB are refused: frame lengths are 32-bit, and a claim spans two frames") {
+  TempDir dir;
+  // A capacity that would hold them is no matter: no ring is made for them, sparse or not.
+  CreateOptions options = small_ring(1 << 20);
+  options.max_record_bytes = static_cast<std::uint32_t>(format::kMostRecordBytes + 1);
+  try {
+    Ring::create(dir / "big", options);
+    FAIL("creating a ring for records above 1 GiB succeeded");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::invalid_argument);
+    CHECK(std::string(error.what()).find("above the largest the format takes (1.0 GiB)") != std::string::npos);
+  }
+  // A file that says so (its capacity made to fit them, its checksum right) is damaged.
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  auto identity = read_identity(dir / "ring");
+  identity.max_record_bytes = 0xFFFFFFFFu;
+  identity.data_capacity = std::uint64_t{8} << 30;
+  rewrite_identity(dir / "ring", identity);
+  std::string message;
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::corrupt);
+  CHECK(message.find("above the format's largest") != std::string::npos);
+}
+
 TEST_CASE("a flipped bit in the identity is caught by its checksum") {
   TempDir dir;
   Ring::create(dir / "ring", small_ring(1 << 20));

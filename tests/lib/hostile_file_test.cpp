@@ -173,6 +173,36 @@ TEST_CASE("a dead preparer's range that no preparer chooses is not redone: the p
   CHECK(read > 1000);  // most of a lap of 1 MiB in records of 504-508 bytes
 }
 
+TEST_CASE("a dead producer's claim longer than any claim is not padded over: the hole is reported") {
+  // Before: a consumer padded from its position to the claim's end, past the head (and, with an
+  // end 2^32 bytes on in a large ring, wrote a padding word of length 0, again and again).
+  TempDir dir;
+  CreateOptions options = small_ring(64 * 1024, WriterPolicy::block, 1024);
+  options.unblock_timeout = std::chrono::milliseconds(50);
+  Ring ring = Ring::create(dir / "ring", options);
+  write_records(ring, 3);
+  const std::uint64_t head = ring.head_position();
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::latest});
+  auto& header = header_of(ring);
+  header.head_position.value = head + 64;  // reserved by a producer that died before committing
+  auto& slot = header.producers[7];
+  slot.owner_pid = 0;  // nobody
+  slot.claim_start = head;
+  slot.claim_end = head + 16 * 1024;  // more than two frames of the largest record (1 KiB)
+  slot.state = static_cast<std::uint32_t>(format::ProducerState::active);
+
+  PollResult polled;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a hang guard only
+  while (polled.status == PollStatus::ok && std::chrono::steady_clock::now() < deadline) {
+    polled = consumer.poll([](const Record&) {});
+    CHECK(consumer.position() <= head + 64);
+    if (polled.status == PollStatus::ok) consumer.wait(std::chrono::milliseconds(10));
+  }
+  CHECK(polled.status == PollStatus::corrupt);
+  CHECK(polled.error_message.find("that no producer claims") != std::string::npos);
+  CHECK(consumer.position() == head);
+}
+
 TEST_CASE("consumer names read from the file are shown with their control bytes escaped") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));

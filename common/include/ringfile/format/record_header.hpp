@@ -107,6 +107,11 @@ inline constexpr std::uint64_t kGroupEntryHeaderBytes = sizeof(GroupEntryHeader)
 // The largest payload of a record in a group, and the furthest an entry may lie from its group's
 // header: what the entry's 16-bit fields can say.
 inline constexpr std::uint64_t kMostGroupEntryPayloadBytes = 0xFFFF;
+
+// The largest record a ring may be created for (FileIdentity::max_record_bytes). Frame lengths,
+// padding included, are 32-bit; a claim spans at most two maximum-size frames (padding to the
+// lap's end, then the frame), which this keeps well below 2^32.
+inline constexpr std::uint64_t kMostRecordBytes = std::uint64_t{1} << 30;
 inline constexpr std::uint64_t kMostGroupEntryOffset = 0xFFFF * kFrameAlignment;
 inline constexpr std::uint64_t kMinPaddingBytes = kFrameAlignment;
 inline constexpr std::uint32_t kLapTagMask = 0xFFFFFF;
@@ -156,5 +161,9 @@ static_assert(lap_tag(0, 4096, 0) != lap_tag(4096, 4096, 0));
 constexpr std::uint64_t frame_stride(std::uint64_t frame_length) noexcept {
   return align_up(frame_length, kFrameAlignment);
 }
+
+// Any padding a producer or consumer writes (at most a claim: two of the largest frames) fits
+// the commit word's 32-bit length.
+static_assert(2 * frame_stride(kRecordHeaderBytes + kMostRecordBytes) <= 0xFFFFFFFFu);
 
 }  // namespace ringfile::format
