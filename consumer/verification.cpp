@@ -1,5 +1,6 @@
 #include "verification.hpp"
 
+#include <optional>
 #include <vector>
 
 namespace ringfile::consumer {
@@ -18,7 +19,9 @@ std::string VerificationOutcome::describe() const {
                            (producers == 1 ? " producer" : " producers");
   std::string lapping;
   if (lost_records > 0 || lost_bytes > 0) {
-    lapping = std::to_string(lost_records) + " records (" + std::to_string(lost_bytes) + " bytes) lost to lapping";
+    // No count of records when the bytes were lost before any record of their producer was seen.
+    lapping = (lost_records > 0 ? std::to_string(lost_records) : std::string("an unknown number of")) + " records (" +
+              std::to_string(lost_bytes) + " bytes) lost to lapping";
   }
   if (ok()) {
     std::string line = "verify OK: " + seen + ", in order and intact";
@@ -56,7 +59,9 @@ void VerificationOutcome::write_json(programs::JsonWriter& json) const {
       .field("missing", totals.missing)
       .field("duplicates", totals.duplicates)
       .field("corrupt", totals.corrupt)
-      .field("lost_records", lost_records)
+      // null when bytes were lost but how many records is unknown, as in the summary
+      .field("lost_records", lost_records == 0 && lost_bytes > 0 ? std::optional<std::uint64_t>()
+                                                                 : std::optional(lost_records))
       .field("lost_bytes", lost_bytes)
       .end_object();
 }

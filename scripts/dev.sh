@@ -32,7 +32,7 @@ install_missing_packages() {
 }
 
 # Line tables (-g1) rather than full debug information: stack traces and profiles keep their file
-# and line, and a build on 2 cores takes minutes less. BUILD_ARGS: more cmake options.
+# and line, and a build on 2 cores takes minutes less. CMAKE_ARGS: more cmake options.
 build() {
   install_missing_packages
   cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \

@@ -188,8 +188,10 @@ TEST_CASE("summary: the rate leaves out the idle wait at the end - a loss of unk
   const std::string small = dir / "small.ring";
   REQUIRE(run(kProducer, {small, "--create", "--size", "64K", "--policy", "overwrite", "--count", "0"}, dir.path())
               .exit_code == 0);
-  REQUIRE(run(kConsumer, {small, "--name", "late", "--from", "earliest", "--count", "0", "--quiet"}, dir.path())
-              .exit_code == 0);
+  for (const char* name : {"late", "checker"}) {
+    REQUIRE(run(kConsumer, {small, "--name", name, "--from", "earliest", "--count", "0", "--quiet"}, dir.path())
+                .exit_code == 0);
+  }
   REQUIRE(run(kProducer, {small, "--synthetic", "--record-size", "1K", "--count", "200", "--quiet"}, dir.path())
               .exit_code == 0);
   const Result lapped = run(kConsumer, {small, "--name", "late", "--discard", "--until-idle", "100ms", "--json"},
@@ -201,4 +203,15 @@ TEST_CASE("summary: the rate leaves out the idle wait at the end - a loss of unk
   CHECK(loss["lost_records"].is_null());
   CHECK(lapped.err.find("of records overwritten before they were read (how many is unknown)") != std::string::npos);
   CHECK(lapped.err.find("lost 0 records") == std::string::npos);
+  // --verify says the same, not "0 records lost".
+  const Result verified = run(kConsumer, {small, "--name", "checker", "--verify", "--discard", "--until-idle", "100ms",
+                                          "--json"},
+                              dir.path());
+  INFO(verified.err);
+  REQUIRE(verified.exit_code == 0);
+  const JsonValue verify = JsonValue::parse(verified.out)["verify"];
+  CHECK(verify["lost_bytes"].as_uint() > 0);
+  CHECK(verify["lost_records"].is_null());
+  CHECK(verified.err.find("an unknown number of records (") != std::string::npos);
+  CHECK(verified.err.find(" 0 records (") == std::string::npos);
 }
