@@ -30,6 +30,27 @@ void write_records(Ring& ring, int count) {
   }
 }
 
+// Three records, then 64 bytes reserved by a producer (slot 7, pid 0: nobody) that died before
+// committing, its claim [head, head + claim_bytes) left open. Returns the head before them.
+std::uint64_t leave_dead_claim(Ring& ring, std::uint64_t claim_bytes) {
+  write_records(ring, 3);
+  const std::uint64_t head = ring.head_position();
+  auto& header = header_of(ring);
+  header.head_position.value = head + 64;
+  auto& slot = header.producers[7];
+  slot.owner_pid = 0;
+  slot.claim_start = head;
+  slot.claim_end = head + claim_bytes;
+  slot.state = static_cast<std::uint32_t>(format::ProducerState::active);
+  return head;
+}
+
+CreateOptions ring_with_short_unblock_timeout() {
+  CreateOptions options = small_ring(64 * 1024, WriterPolicy::block, 1024);
+  options.unblock_timeout = std::chrono::milliseconds(50);
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("a preparation frontier more than a lap ahead of the head: poll reports it instead of skipping forever") {
@@ -53,18 +74,8 @@ TEST_CASE("a dead producer's claim that ends off the 8-byte grid is not followed
   // Found by tap_fuzz: a read-only tap stepped over the claim to its end, then read a frame at
   // an odd address (undefined behaviour; a fault on strict-alignment machines).
   TempDir dir;
-  CreateOptions options = small_ring(64 * 1024, WriterPolicy::block, 1024);
-  options.unblock_timeout = std::chrono::milliseconds(50);
-  Ring ring = Ring::create(dir / "ring", options);
-  write_records(ring, 3);
-  const std::uint64_t head = ring.head_position();
-  auto& header = header_of(ring);
-  header.head_position.value = head + 64;  // reserved by a producer that died before committing
-  auto& slot = header.producers[7];
-  slot.owner_pid = 0;  // nobody
-  slot.claim_start = head;
-  slot.claim_end = head + 41;
-  slot.state = static_cast<std::uint32_t>(format::ProducerState::active);
+  Ring ring = Ring::create(dir / "ring", ring_with_short_unblock_timeout());
+  const std::uint64_t head = leave_dead_claim(ring, 41);
 
   for (const bool read_only : {true, false}) {
     Ring reader = Ring::open(dir / "ring", {.read_only = read_only});
@@ -177,19 +188,10 @@ TEST_CASE("a dead producer's claim longer than any claim is not padded over: the
   // Before: a consumer padded from its position to the claim's end, past the head (and, with an
   // end 2^32 bytes on in a large ring, wrote a padding word of length 0, again and again).
   TempDir dir;
-  CreateOptions options = small_ring(64 * 1024, WriterPolicy::block, 1024);
-  options.unblock_timeout = std::chrono::milliseconds(50);
-  Ring ring = Ring::create(dir / "ring", options);
-  write_records(ring, 3);
-  const std::uint64_t head = ring.head_position();
-  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::latest});
-  auto& header = header_of(ring);
-  header.head_position.value = head + 64;  // reserved by a producer that died before committing
-  auto& slot = header.producers[7];
-  slot.owner_pid = 0;  // nobody
-  slot.claim_start = head;
-  slot.claim_end = head + 16 * 1024;  // more than two frames of the largest record (1 KiB)
-  slot.state = static_cast<std::uint32_t>(format::ProducerState::active);
+  Ring ring = Ring::create(dir / "ring", ring_with_short_unblock_timeout());
+  // More than two frames of the largest record (1 KiB).
+  const std::uint64_t head = leave_dead_claim(ring, 16 * 1024);
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
 
   PollResult polled;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a hang guard only
