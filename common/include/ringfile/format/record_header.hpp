@@ -107,12 +107,13 @@ inline constexpr std::uint64_t kGroupEntryHeaderBytes = sizeof(GroupEntryHeader)
 // The largest payload of a record in a group, and the furthest an entry may lie from its group's
 // header: what the entry's 16-bit fields can say.
 inline constexpr std::uint64_t kMostGroupEntryPayloadBytes = 0xFFFF;
+inline constexpr std::uint64_t kMostGroupEntryOffset = 0xFFFF * kFrameAlignment;
 
 // The largest record a ring may be created for (FileIdentity::max_record_bytes). Frame lengths,
 // padding included, are 32-bit; a claim spans at most two maximum-size frames (padding to the
 // lap's end, then the frame), which this keeps well below 2^32.
 inline constexpr std::uint64_t kMostRecordBytes = std::uint64_t{1} << 30;
-inline constexpr std::uint64_t kMostGroupEntryOffset = 0xFFFF * kFrameAlignment;
+
 inline constexpr std::uint64_t kMinPaddingBytes = kFrameAlignment;
 inline constexpr std::uint32_t kLapTagMask = 0xFFFFFF;
 
