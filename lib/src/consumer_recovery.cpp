@@ -80,6 +80,9 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     padding_end = std::min(padding_end, claim.end);
   }
   if (claimed) {
+    // Only space someone reserved: a claim reaching past the head is one that never moved it
+    // (its producer died first), or a forged one (pad_abandoned_range keeps the same bound).
+    padding_end = std::min(padding_end, known_head_);
     if (slot_ == nullptr || may_be_lapped_) {
       // A read-only tap cannot pad the claim over, and a consumer producers may lap must not: a
       // producer may close the claim and reserve its space again while we pad (the padding

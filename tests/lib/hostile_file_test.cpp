@@ -205,6 +205,28 @@ TEST_CASE("a dead producer's claim longer than any claim is not padded over: the
   CHECK(consumer.position() == head);
 }
 
+TEST_CASE("a dead producer's claim reaching past the head is padded over only up to the head") {
+  // A claim whose producer died before it moved the head (or a forged one) may end past it; the
+  // space there was never reserved, and the next producer's record goes there.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", ring_with_short_unblock_timeout());
+  const std::uint64_t head = leave_dead_claim(ring, 2000);  // within two frames of the largest record
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  std::size_t records = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a hang guard only
+  while (consumer.position() < head + 64 && std::chrono::steady_clock::now() < deadline) {
+    REQUIRE(consumer.poll([&](const Record&) { ++records; }).status == PollStatus::ok);
+    consumer.wait(std::chrono::milliseconds(10));
+  }
+  CHECK(records == 3);
+  CHECK(consumer.position() == head + 64);
+  // The next record goes at the head, and is read.
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes("after the hole")) == ClaimStatus::ok);
+  CHECK(consumer.poll([&](const Record&) { ++records; }).records == 1);
+  CHECK(records == 4);
+}
+
 TEST_CASE("consumer names read from the file are shown with their control bytes escaped") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
