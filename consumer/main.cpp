@@ -126,6 +126,12 @@ int run(int argc, char** argv) {
   const ConsumerStats at_attach = consumer.stats();
 
   RunReport report;
+  // Where the consumer stands and what this run lost, after the read loop however it ended.
+  const auto note_position_and_losses = [&] {
+    report.position = consumer.position();
+    report.lost_records = consumer.stats().lost_records - at_attach.lost_records;
+    report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
+  };
   const auto started = std::chrono::steady_clock::now();
   try {
     report.totals = read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr);
@@ -136,17 +142,13 @@ int run(int argc, char** argv) {
       report.totals.records = consumer.stats().records - at_attach.records;
       report.totals.bytes = consumer.stats().bytes - at_attach.bytes;
       report.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      report.position = consumer.position();
-      report.lost_records = consumer.stats().lost_records - at_attach.lost_records;
-      report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
+      note_position_and_losses();
       report.exit_code = programs::kExitFailure;
       print_json(report);
     }
     throw;
   }
-  report.position = consumer.position();
-  report.lost_records = consumer.stats().lost_records - at_attach.lost_records;
-  report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
+  note_position_and_losses();
   consumer.detach();
 
   if (verifier) {
