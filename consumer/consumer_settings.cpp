@@ -75,6 +75,9 @@ void check_consistency(const ConsumerSettings& settings, const CLI::App& app) {
   if (settings.discard && (given("--output") || given("--format") || given("--append") || given("--show"))) {
     throw UsageError("--discard writes nothing; drop --output/--format/--append/--show, or drop --discard");
   }
+  if (given("--append") && settings.output == "-") {
+    throw UsageError("--append applies to --output FILE; records go to stdout without it");
+  }
   if (given("--show") && given("--format")) {
     throw UsageError("--show writes each record through its template; drop --format (or --show)");
   }

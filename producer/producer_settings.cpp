@@ -128,8 +128,9 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   app.add_option("--hold-window", hold_window_text,
                  "Block policy: how far producers may run ahead of a consumer that keeps up, so that "
                  "what it has not read stays in memory: auto (what fits the memory budget, the "
-                 "default), a size (e.g. 256M), or ring (the whole ring: bursts fill it, and what "
-                 "does not fit in memory is written out and read back)")
+                 "default), a size (e.g. 256M; the ring's size or more is the whole ring), or ring "
+                 "(the whole ring: bursts fill it, and what does not fit in memory is written out "
+                 "and read back)")
       ->group(creation)
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {

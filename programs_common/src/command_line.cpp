@@ -42,6 +42,23 @@ CLI::Validator size_validator() {
       "");
 }
 
+// CLI11's wording for two mistakes, said as the rest of the programs' errors say things.
+std::string parse_error_message(CLI::App& app, const CLI::ParseError& error) {
+  const std::string text = error.what();
+  const std::string repeated = ": At Most 1 required but received ";
+  if (const auto at = text.find(repeated); at != std::string::npos) {
+    return text.substr(0, at) + " is given " + text.substr(at + repeated.size()) + " times; give it once";
+  }
+  if (text == "A subcommand is required") {
+    std::string names;
+    for (const CLI::App* subcommand : app.get_subcommands([](const CLI::App*) { return true; })) {
+      names += (names.empty() ? "" : " or ") + subcommand->get_name();
+    }
+    return "name what to do first: " + names;
+  }
+  return text;
+}
+
 }  // namespace
 
 const std::string& program_name() { return mutable_program_name(); }
@@ -105,7 +122,7 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
     std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
     return kExitSuccess;
   } catch (const CLI::ParseError& error) {
-    report_error(std::string(error.what()) + "; run '" + program_name() + " --help' for usage");
+    report_error(parse_error_message(app, error) + "; run '" + program_name() + " --help' for usage");
     return kExitUsage;
   }
 }
@@ -161,7 +178,7 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::ch
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             if (parse_duration(text)) return {};
-            return "'" + text + "' is not a duration; write a number with ms, s, m, h or d (e.g. 500ms, 30s, 5m)";
+            return explain_bad_duration(text);
           },
           ""))
       ->type_name("DURATION");

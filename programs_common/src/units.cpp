@@ -8,6 +8,10 @@
 namespace ringfile::programs {
 namespace {
 
+// Below 2^64 bytes, and below 2^63 nanoseconds (about 292 years), with room for rounding.
+constexpr double kBytesPastCount = 1.8e19;
+constexpr double kNanosecondsPastCount = 9.2e18;
+
 // The leading decimal number of `text` ("1.5" of "1.5G"); its length goes to `consumed`.
 std::optional<double> leading_number(std::string_view text, std::size_t* consumed) {
   std::size_t index = 0;
@@ -62,8 +66,7 @@ std::optional<std::chrono::nanoseconds> duration_from(std::string_view text, boo
   const auto unit_seconds = unit.empty() ? std::optional<double>(1.0) : duration_unit_seconds(unit);
   if (!unit_seconds) return std::nullopt;
   const double nanoseconds = *number * *unit_seconds * 1e9;
-  // Beyond ~292 years the count no longer fits; nobody means that.
-  if (nanoseconds >= 9.2e18) return std::nullopt;
+  if (nanoseconds >= kNanosecondsPastCount) return std::nullopt;
   return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(nanoseconds)));
 }
 
@@ -81,15 +84,24 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   if (!number) return std::nullopt;
   const auto multiplier = size_multiplier(text.substr(consumed));
   if (!multiplier) return std::nullopt;
+  // "100.7" bytes is a slip, not a size; "1.5K" is a whole 1536 (others round to the byte).
+  if (*multiplier == 1.0 && *number != std::floor(*number)) return std::nullopt;
   const double bytes = std::round(*number * *multiplier);
-  if (bytes >= 1.8e19) return std::nullopt;  // past what a uint64 holds
+  if (bytes >= kBytesPastCount) return std::nullopt;
   return static_cast<std::uint64_t>(bytes);
 }
 
 std::string explain_bad_size(std::string_view text) {
   std::size_t consumed = 0;
-  if (leading_number(text, &consumed)) {
+  if (const auto value = leading_number(text, &consumed)) {
     const std::string_view suffix = text.substr(consumed);
+    const auto multiplier = size_multiplier(suffix);
+    if (multiplier == 1.0 && *value != std::floor(*value)) {
+      return "'" + std::string(text) + "' is not a whole number of bytes";
+    }
+    if (multiplier && *value * *multiplier >= kBytesPastCount) {
+      return "'" + std::string(text) + "' is more bytes than a 64-bit count holds";
+    }
     if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b') &&
         std::string_view("KMGTPkmgtp").find(suffix[0]) != std::string_view::npos) {
       const std::string number(text.substr(0, consumed));
@@ -112,6 +124,17 @@ std::optional<std::uint64_t> parse_count(std::string_view text) {
     }
   }
   return value;
+}
+
+std::string explain_bad_duration(std::string_view text) {
+  std::size_t consumed = 0;
+  const auto number = leading_number(text, &consumed);
+  const std::string_view unit = text.substr(consumed);
+  const auto unit_seconds = unit.empty() ? std::optional<double>(1.0) : duration_unit_seconds(unit);
+  if (number && unit_seconds && *number * *unit_seconds * 1e9 >= kNanosecondsPastCount) {
+    return "'" + std::string(text) + "' is too long; durations go up to 292 years (106000d)";
+  }
+  return "'" + std::string(text) + "' is not a duration; write a number with ms, s, m, h or d (e.g. 500ms, 30s, 5m)";
 }
 
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {

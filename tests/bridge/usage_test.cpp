@@ -31,7 +31,7 @@ TEST_CASE("bad usage: one line naming the problem, exit 2") {
   const std::string ring = dir / "r.ring";
   create_ring(dir, ring, {"--size", "1M"});
   const std::string url = "nats://127.0.0.1:4222";
-  check_fails(dir, {}, 2, "--help");
+  check_fails(dir, {}, 2, "name what to do first: out or in");
   check_fails(dir, {"out", ring, "--nats", url, "--stream", "S"}, 2, "--subject");
   check_fails(dir, {"out", ring, "--nats", "http://127.0.0.1:4222", "--stream", "S", "--subject", "s"}, 2,
               "unknown scheme");

@@ -25,7 +25,10 @@ TEST_CASE("sizes are powers of 1024, plain numbers bytes, anything else is refus
   CHECK(parse_byte_size("100B") == 100u);
   CHECK(parse_byte_size("0") == 0u);
   // KB, MB, ... are 10^3, 10^6 to some and 2^10, 2^20 to others: refused, saying so.
-  for (const char* bad : {"", "M", "12X", "1.2.3", "-5", "5 M", "64Mi", "99999999999999999999T", "2kb", "16MB", "1GB"}) {
+  CHECK(parse_byte_size("0.5K") == 512u);
+  // A fraction of a byte is a slip, not a size.
+  for (const char* bad : {"", "M", "12X", "1.2.3", "-5", "5 M", "64Mi", "99999999999999999999T", "2kb", "16MB", "1GB",
+                          "100.7", "1.5B"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_byte_size(bad).has_value());
   }
@@ -37,6 +40,8 @@ TEST_CASE("a size refused is explained: ambiguous units apart from the rest") {
         "write 16M or 16MiB");
   CHECK(explain_bad_size("2kb").find("write 2K or 2KiB") != std::string::npos);
   CHECK(explain_bad_size("12X").find("'12X' is not a size") == 0);
+  CHECK(explain_bad_size("100.7") == "'100.7' is not a whole number of bytes");
+  CHECK(explain_bad_size("20000000P") == "'20000000P' is more bytes than a 64-bit count holds");
 }
 
 TEST_CASE("a list of sizes is read with the same parser, separated by commas; one bad size refuses the option") {
@@ -79,6 +84,11 @@ TEST_CASE("durations take ns, us, ms, s, m, h - plain numbers are seconds unless
     CAPTURE(bad);
     CHECK_FALSE(parse_duration(bad).has_value());
   }
+  CHECK(explain_bad_duration("5parsecs").find("'5parsecs' is not a duration") == 0);
+  // 2^63 nanoseconds is about 292 years: past it a duration is too long, not malformed.
+  CHECK(parse_duration("106000d").has_value());
+  CHECK_FALSE(parse_duration("107000d").has_value());
+  CHECK(explain_bad_duration("107000d") == "'107000d' is too long; durations go up to 292 years (106000d)");
 }
 
 TEST_CASE("rates: a plain number is records per second, a size is bytes per second") {

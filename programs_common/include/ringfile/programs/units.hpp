@@ -22,6 +22,8 @@ std::optional<std::uint64_t> parse_count(std::string_view text);
 
 // "250us", "500ms", "30s", "5m", "2h", "7d", "1.5s"; a plain number is seconds.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
+// Why `text` is not a duration (too long, or not one), as the end of a one-line error.
+std::string explain_bad_duration(std::string_view text);
 // As parse_duration, but a unit is required: for options that take a duration *or* a count/size.
 std::optional<std::chrono::nanoseconds> parse_duration_with_unit(std::string_view text);
 
