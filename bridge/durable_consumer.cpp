@@ -38,8 +38,18 @@ std::string owner_description(const std::filesystem::path& ring) {
 
 }  // namespace
 
+std::string stream_made_again(const InSettings& settings, std::uint64_t written) {
+  return "stream '" + settings.stream.stream + "' was deleted and made again since this ring's last message from it " +
+         "(sequence " + std::to_string(written) + "); the new stream counts from 1, and going on would skip its first " +
+         std::to_string(written) + " messages. To feed the ring from the new stream's start, remove the state file '" +
+         settings.state_file.string() + "'";
+}
+
 DurableConsumer::DurableConsumer(NatsSession& session, const InSettings& settings, const StreamFacts& stream)
-    : session_(session), settings_(settings), description_(owner_description(settings.ring)) {
+    : session_(session),
+      settings_(settings),
+      description_(owner_description(settings.ring)),
+      stream_creation_time_ns_(stream.creation_time_ns) {
   if (stream.retention == js_InterestPolicy) {
     throw RuntimeFailure("stream '" + settings.stream.stream +
                          "' keeps messages only while consumers are interested (interest retention); "
@@ -139,7 +149,24 @@ void DurableConsumer::remove(const jsOptions& options) {
   }
 }
 
+void DurableConsumer::check_same_stream(std::uint64_t written, const jsOptions& options) const {
+  jsOptions request = options;
+  jsStreamInfo* info = nullptr;
+  jsErrCode js_code{};
+  const natsStatus status =
+      js_GetStreamInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(), &request, &js_code);
+  if (status != NATS_OK) {
+    fail("cannot look up stream '" + settings_.stream.stream + "'", failure_of(status, js_code));
+  }
+  const bool same = static_cast<std::uint64_t>(info->Created) == stream_creation_time_ns_ && info->State.LastSeq >= written;
+  jsStreamInfo_Destroy(info);
+  if (!same) throw RuntimeFailure(stream_made_again(settings_, written));
+}
+
 void DurableConsumer::create(std::uint64_t written) {
+  jsOptions options = request_options(session_);
+  // A work queue delivers whatever it holds; elsewhere the new durable starts after `written`.
+  if (!work_queue_ && written > 0) check_same_stream(written, options);
   jsConsumerConfig config;
   jsConsumerConfig_Init(&config);
   config.Durable = settings_.durable.c_str();
@@ -157,7 +184,6 @@ void DurableConsumer::create(std::uint64_t written) {
     config.DeliverPolicy = js_DeliverByStartSequence;
     config.OptStartSeq = written + 1;
   }
-  jsOptions options = request_options(session_);
   jsConsumerInfo* info = nullptr;
   jsErrCode js_code{};
   natsStatus status =

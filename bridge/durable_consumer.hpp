@@ -28,6 +28,11 @@
 
 namespace ringfile::bridge {
 
+// Why `in` stops when the stream the ring was fed from was deleted and made again under its name
+// since the ring's last message from it (sequence `written`): the new stream counts from 1 again,
+// and going on after `written` would skip as many of its messages.
+std::string stream_made_again(const InSettings& settings, std::uint64_t written);
+
 class DurableConsumer {
  public:
   // Throws RuntimeFailure for a stream whose retention the rewind would harm (interest).
@@ -63,6 +68,10 @@ class DurableConsumer {
   std::uint64_t ack_floor_adopted() const noexcept { return ack_floor_adopted_; }
 
  private:
+  // Throws RuntimeFailure (stream_made_again) when the stream is not the one found at start, or
+  // ends before `written`: the durable went with the old stream, and a new one started after
+  // `written` would skip the new stream's first messages.
+  void check_same_stream(std::uint64_t written, const jsOptions& options) const;
   void create(std::uint64_t written);
   void remove(const jsOptions& options);
   void check_configuration(const jsConsumerConfig& config) const;
@@ -74,6 +83,7 @@ class DurableConsumer {
   NatsSession& session_;
   const InSettings& settings_;
   std::string description_;  // names the ring this durable feeds (owner_description)
+  std::uint64_t stream_creation_time_ns_ = 0;  // of the stream found at start (StreamFacts)
   bool work_queue_ = false;
   bool ack_all_ = true;
   std::unique_ptr<PullRequests> requests_;

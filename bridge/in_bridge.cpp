@@ -47,10 +47,12 @@ class InBridge {
     const StreamFacts stream =
         retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
     durable_ = std::make_unique<DurableConsumer>(*session_, settings, stream);
+    stream_creation_time_ns_ = stream.creation_time_ns;
   }
 
   int run() {
     recover_journal();
+    check_same_stream();
     written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_.written()); });
     if (durable_->ack_floor_adopted() > journal_.written()) {
       reporter_.notice("durable '" + settings_.durable + "' acknowledged messages up to " +
@@ -76,6 +78,16 @@ class InBridge {
       reporter_.notice("cannot tell whether stream message " + std::to_string(recovery.interrupted_sequence) +
                        " reached the ring before the last crash (the ring was overwritten since); writing it again");
     }
+  }
+
+  // The stream's sequences start afresh when it is deleted and made again: the ring's place in
+  // the old one (the journal's last sequence) would skip as many of the new one's messages.
+  void check_same_stream() {
+    const std::uint64_t fed_from = journal_.stream_creation_time();
+    if (journal_.written() > 0 && fed_from != 0 && fed_from != stream_creation_time_ns_) {
+      throw RuntimeFailure(stream_made_again(settings_, journal_.written()));
+    }
+    journal_.note_stream_creation_time(stream_creation_time_ns_);
   }
 
   bool should_stop(Clock::time_point started) const {
@@ -160,7 +172,9 @@ class InBridge {
                              programs::format_bytes(static_cast<double>(size)) + ", more than the largest record of '" +
                              settings_.ring.string() + "' (" +
                              programs::format_bytes(ring_.info().max_record_bytes) +
-                             "); create the ring with a larger --max-record");
+                             "); to go on past it, delete it from the stream (nats stream rmm " +
+                             settings_.stream.stream + " " + std::to_string(sequence) +
+                             "), or feed a ring created with a larger --max-record");
       }
       if (claim.status != ClaimStatus::ok) {
         // The ring is full (block policy): wait, and tell JetStream the message is being worked
@@ -273,6 +287,7 @@ class InBridge {
   const InSettings& settings_;
   Ring ring_;
   WriteJournal journal_;
+  std::uint64_t stream_creation_time_ns_ = 0;  // of the stream found at start
   BridgeReporter reporter_;
   std::unique_ptr<NatsSession> session_;
   std::unique_ptr<DurableConsumer> durable_;

@@ -47,7 +47,7 @@ int OutBridge::run() {
   });
   if (!stream_position_.last_is_ours) {
     reporter_.notice("the last message on '" + settings_.stream.subject +
-                     "' comes from another ring; this ring's records follow it");
+                     "' was not sent from this ring; this ring's records follow it");
   }
   skip_through_ = stream_position_.last_position;
   attach();

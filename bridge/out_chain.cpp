@@ -80,7 +80,12 @@ bool OutBridge::resync(std::optional<std::chrono::milliseconds> timeout) {
   if (status == NATS_OK) {
     stream_position_.subject_sequence = natsMsg_GetSequence(last.get());
     const std::optional<MessageOrigin> origin = origin_of(last.get());
-    stream_position_.last_is_ours = origin && origin->ring_identity == identity_;
+    // A message this bridge sent holds the position of a record it read, below the ring's head
+    // (which only grows). One that names this ring and a position not written yet was not sent
+    // from it: anyone who may publish on the subject can copy the ring's identity, and taking
+    // such a position for ours would skip the ring's records up to it.
+    stream_position_.last_is_ours =
+        origin && origin->ring_identity == identity_ && origin->position < ring_.head_position();
     stream_position_.last_position =
         stream_position_.last_is_ours ? std::optional<std::uint64_t>(origin->position) : std::nullopt;
     return true;

@@ -15,6 +15,15 @@ namespace {
 // an empty message.
 constexpr const char* kStatusHeader = "Status";
 constexpr const char* kDescriptionHeader = "Description";
+// The reply subject of every message JetStream delivers from a stream (for its acknowledgement).
+constexpr std::string_view kAckPrefix = "$JS.ACK.";
+
+// A message of the stream, whatever headers it carries: anyone who may publish on the subject
+// can give a message a "Status" header, and only the server's own status messages lack this.
+bool has_ack_subject(natsMsg* message) {
+  const char* reply = natsMsg_GetReply(message);
+  return reply != nullptr && std::string_view(reply).starts_with(kAckPrefix);
+}
 
 std::int64_t nanoseconds(std::chrono::milliseconds duration) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
@@ -23,11 +32,8 @@ std::int64_t nanoseconds(std::chrono::milliseconds duration) {
 }  // namespace
 
 std::optional<Delivery> delivery_of(natsMsg* message) {
-  const char* reply = natsMsg_GetReply(message);
-  if (reply == nullptr) return std::nullopt;
-  constexpr std::string_view kAckPrefix = "$JS.ACK.";
-  std::string_view rest = reply;
-  if (rest.substr(0, kAckPrefix.size()) != kAckPrefix) return std::nullopt;
+  if (!has_ack_subject(message)) return std::nullopt;
+  std::string_view rest = natsMsg_GetReply(message);
   rest.remove_prefix(kAckPrefix.size());
   // Up to 12 tokens after the prefix; the numbers are the last 5 (old form: 7 tokens in all) or
   // the 5 before the last (new form: 9 or more, ending with a random token).
@@ -90,8 +96,8 @@ std::optional<NatsFailure> PullRequests::take(natsMsg* raw, std::vector<MessageP
   MessagePtr message(raw);
   silent_since_.reset();  // any message on the inbox is an answer
   const char* status = nullptr;
-  if (natsMsg_GetDataLength(raw) > 0 || natsMsgHeader_Get(raw, kStatusHeader, &status) != NATS_OK ||
-      status == nullptr) {
+  if (has_ack_subject(raw) || natsMsg_GetDataLength(raw) > 0 ||
+      natsMsgHeader_Get(raw, kStatusHeader, &status) != NATS_OK || status == nullptr) {
     messages.push_back(std::move(message));
     if (outstanding_ > 0) outstanding_ -= 1;
     return std::nullopt;

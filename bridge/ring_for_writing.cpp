@@ -11,12 +11,7 @@ Ring open_ring_for_writing(const InSettings& settings) {
   CreateOptions options;
   options.capacity_bytes = settings.size_bytes;
   if (settings.policy) options.policy = *settings.policy;
-  if (settings.max_record_bytes) {
-    if (*settings.max_record_bytes > 0xffffffffu) {
-      throw programs::UsageError("--max-record is above the 4 GiB a record can hold; lower it");
-    }
-    options.max_record_bytes = static_cast<std::uint32_t>(*settings.max_record_bytes);
-  }
+  if (settings.max_record_bytes) options.max_record_bytes = programs::max_record_option(*settings.max_record_bytes);
   try {
     return Ring::create(settings.ring, options);
   } catch (const Error& error) {

@@ -28,6 +28,7 @@ StreamFacts facts_of(const jsStreamInfo& info) {
   facts.retention = info.Config->Retention;
   for (int index = 0; index < info.Config->SubjectsLen; ++index) facts.subjects.emplace_back(info.Config->Subjects[index]);
   facts.messages = info.State.Msgs;
+  facts.creation_time_ns = static_cast<std::uint64_t>(info.Created);
   return facts;
 }
 

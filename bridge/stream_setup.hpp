@@ -17,6 +17,9 @@ struct StreamFacts {
   jsRetentionPolicy retention = js_LimitsPolicy;
   std::vector<std::string> subjects;
   std::uint64_t messages = 0;
+  // When the stream was made (UTC ns, as JetStream says): a stream deleted and made again under
+  // the same name starts its sequences afresh, and has another creation time.
+  std::uint64_t creation_time_ns = 0;
   bool created = false;
 };
 

@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "ringfile/programs/command_line.hpp"
 
@@ -18,6 +20,9 @@ namespace {
 using programs::RuntimeFailure;
 
 static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
+
+// JetStream counts sequences in signed 64 bits on the wire: a larger one is no stream's.
+constexpr std::uint64_t kMostStreamSequence = std::numeric_limits<std::int64_t>::max();
 
 std::atomic_ref<std::uint64_t> field(std::uint64_t& value) { return std::atomic_ref<std::uint64_t>(value); }
 
@@ -92,6 +97,11 @@ JournalRecovery WriteJournal::recover(const Ring& ring) {
   // Acquire: pairs with the release stores of begin() and complete() (of the previous owner).
   const std::uint64_t written = field(layout_->written_sequence).load(std::memory_order_acquire);
   const std::uint64_t pending = field(layout_->pending_sequence).load(std::memory_order_acquire);
+  if (written > kMostStreamSequence || pending > kMostStreamSequence) {
+    throw RuntimeFailure("'" + path_.string() + "' is damaged (it names stream sequence " +
+                         std::to_string(std::max(written, pending)) +
+                         ", past any stream's); remove it: the durable's acknowledgements then tell where to go on");
+  }
   recovery.written = written;
   if (pending <= written) return recovery;
   recovery.interrupted = true;
@@ -106,6 +116,16 @@ JournalRecovery WriteJournal::recover(const Ring& ring) {
   }
   complete(recovery.written);
   return recovery;
+}
+
+std::uint64_t WriteJournal::stream_creation_time() const noexcept {
+  // Relaxed: only this process writes the field while it holds the lock.
+  return field(layout_->stream_creation_time_ns).load(std::memory_order_relaxed);
+}
+
+void WriteJournal::note_stream_creation_time(std::uint64_t creation_time_ns) noexcept {
+  // Relaxed: read by a later owner only after it takes the lock, which orders it.
+  field(layout_->stream_creation_time_ns).store(creation_time_ns, std::memory_order_relaxed);
 }
 
 std::uint64_t WriteJournal::written() const noexcept {

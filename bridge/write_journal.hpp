@@ -17,7 +17,7 @@
 //   32  | pending_sequence u64                              |  being written when > written
 //   40  | pending_position u64                              |  the position of its claim
 //   48  | pending_bytes u64                                 |  its payload size
-//   56  | reserved u64                                      |
+//   56  | stream_creation_time_ns u64 (0: not known yet)    |  the stream it was fed from
 //   64  +---------------------------------------------------+
 //
 // One process at a time (an exclusive flock): a second bridge for the same ring and durable is
@@ -43,7 +43,7 @@ struct JournalLayout {
   std::uint64_t pending_sequence;
   std::uint64_t pending_position;
   std::uint64_t pending_bytes;
-  std::uint64_t reserved_tail;
+  std::uint64_t stream_creation_time_ns;
 };
 static_assert(std::is_trivially_copyable_v<JournalLayout>);
 static_assert(sizeof(JournalLayout) == 64);
@@ -52,6 +52,7 @@ static_assert(offsetof(JournalLayout, written_sequence) == 24);
 static_assert(offsetof(JournalLayout, pending_sequence) == 32);
 static_assert(offsetof(JournalLayout, pending_position) == 40);
 static_assert(offsetof(JournalLayout, pending_bytes) == 48);
+static_assert(offsetof(JournalLayout, stream_creation_time_ns) == 56);
 
 inline constexpr std::uint64_t kJournalMagic = 0x4947445249524652ULL;  // "RFBRIDGI" little-endian
 inline constexpr std::uint32_t kJournalVersion = 1;
@@ -77,8 +78,14 @@ class WriteJournal {
   WriteJournal(const WriteJournal&) = delete;
   WriteJournal& operator=(const WriteJournal&) = delete;
 
-  // Decides a write the last owner left under way, against the ring.
+  // Decides a write the last owner left under way, against the ring. Throws RuntimeFailure for a
+  // file whose sequences no stream reaches (damaged).
   JournalRecovery recover(const Ring& ring);
+
+  // The creation time of the stream the ring's messages came from (StreamFacts), 0 where no
+  // bridge has noted it yet (a new state, or one written before it was kept).
+  std::uint64_t stream_creation_time() const noexcept;
+  void note_stream_creation_time(std::uint64_t creation_time_ns) noexcept;
 
   std::uint64_t written() const noexcept;
   // Around each record: begin() once its claim is open, complete() once it is committed.

@@ -50,13 +50,7 @@ Ring open_ring_for_writing(const ProducerSettings& settings, const std::filesyst
   CreateOptions options;
   options.capacity_bytes = settings.size_bytes;
   if (settings.policy) options.policy = *settings.policy;
-  if (settings.max_record_bytes) {
-    if (*settings.max_record_bytes > 0xffffffffu) {
-      throw programs::UsageError("--max-record " + format_bytes(static_cast<double>(*settings.max_record_bytes)) +
-                                 " is above the 4 GiB a record can hold; lower it");
-    }
-    options.max_record_bytes = static_cast<std::uint32_t>(*settings.max_record_bytes);
-  }
+  if (settings.max_record_bytes) options.max_record_bytes = programs::max_record_option(*settings.max_record_bytes);
   options.file_mode = static_cast<mode_t>(settings.file_mode);
   if (settings.paging) options.paging = *settings.paging;
   if (settings.hold_window_bytes) options.hold_window_bytes = *settings.hold_window_bytes;

@@ -6,6 +6,7 @@
 
 #include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
+#include "ringfile/format/record_header.hpp"
 #include "ringfile/programs/documentation.hpp"
 #include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/units.hpp"
@@ -182,6 +183,14 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::ch
           },
           ""))
       ->type_name("DURATION");
+}
+
+std::uint32_t max_record_option(std::uint64_t bytes) {
+  if (bytes > format::kMostRecordBytes) {
+    throw UsageError("--max-record " + format_bytes(static_cast<double>(bytes)) + " is above the largest record a ring takes (" +
+                     format_bytes(static_cast<double>(format::kMostRecordBytes)) + "); lower it");
+  }
+  return static_cast<std::uint32_t>(bytes);
 }
 
 CLI::Option* add_choice_option(CLI::App& app, const std::string& name, int& choice,

@@ -150,3 +150,40 @@ TEST_CASE("write journal: a file that is not a state file is refused with its na
     CHECK(std::string(failure.what()).find("is not a ringfile-bridge state file") != std::string::npos);
   }
 }
+
+TEST_CASE("write journal: sequences no stream reaches are a damaged file, named, not a durable JetStream refuses") {
+  WorkDir dir;
+  Ring ring = small_ring(dir);
+  {
+    WriteJournal journal(dir / "state", ring);
+    journal.recover(ring);
+    journal.complete(5);
+  }
+  // written_sequence at offset 24: 2^64 - 1 would have asked JetStream for a durable from 0.
+  std::string state = program_test::read_file(dir / "state");
+  state.replace(24, 8, std::string(8, '\xff'));
+  program_test::write_file(dir / "state", state);
+  WriteJournal damaged(dir / "state", ring);
+  try {
+    damaged.recover(ring);
+    FAIL("took sequence 2^64 - 1");
+  } catch (const programs::RuntimeFailure& failure) {
+    CHECK(std::string(failure.what()) ==
+          "'" + (dir / "state") + "' is damaged (it names stream sequence 18446744073709551615, past any stream's); "
+          "remove it: the durable's acknowledgements then tell where to go on");
+  }
+}
+
+TEST_CASE("write journal: the creation time of the stream the ring was fed from is kept across owners") {
+  WorkDir dir;
+  Ring ring = small_ring(dir);
+  {
+    WriteJournal journal(dir / "state", ring);
+    journal.recover(ring);
+    CHECK(journal.stream_creation_time() == 0);  // not noted yet
+    journal.note_stream_creation_time(1234567890123);
+  }
+  WriteJournal reopened(dir / "state", ring);
+  reopened.recover(ring);
+  CHECK(reopened.stream_creation_time() == 1234567890123u);
+}

@@ -266,19 +266,45 @@ bool NatsCluster::wait_for_jetstream(std::chrono::milliseconds timeout) {
 }
 
 std::optional<std::uint64_t> NatsCluster::stream_messages(const std::string& stream) const {
-  std::vector<std::string> all;
-  for (int index = 0; index < size(); ++index) all.push_back(url(index));
-  Probe probe(all);
+  Probe probe(all_urls());
   const auto info = probe.stream_info(stream);
   if (!info) return std::nullopt;
   return info->State.Msgs;
 }
 
-bool NatsCluster::create_stream(const std::string& stream, const std::string& subject, int replicas,
-                                std::chrono::milliseconds duplicate_window) const {
+std::vector<std::string> NatsCluster::all_urls() const {
   std::vector<std::string> all;
   for (int index = 0; index < size(); ++index) all.push_back(url(index));
-  Probe probe(all);
+  return all;
+}
+
+bool NatsCluster::publish(const std::string& subject, const std::string& payload,
+                          const std::vector<std::pair<std::string, std::string>>& headers) const {
+  Probe probe(all_urls());
+  if (probe.jetstream() == nullptr) return false;
+  natsMsg* message = nullptr;
+  if (natsMsg_Create(&message, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size())) != NATS_OK) {
+    return false;
+  }
+  bool stored = true;
+  for (const auto& [key, value] : headers) {
+    stored = stored && natsMsgHeader_Set(message, key.c_str(), value.c_str()) == NATS_OK;
+  }
+  jsPubAck* ack = nullptr;
+  stored = stored && js_PublishMsg(&ack, probe.jetstream(), message, nullptr, nullptr) == NATS_OK;
+  jsPubAck_Destroy(ack);
+  natsMsg_Destroy(message);
+  return stored;
+}
+
+bool NatsCluster::delete_stream(const std::string& stream) const {
+  Probe probe(all_urls());
+  return probe.jetstream() != nullptr && js_DeleteStream(probe.jetstream(), stream.c_str(), nullptr, nullptr) == NATS_OK;
+}
+
+bool NatsCluster::create_stream(const std::string& stream, const std::string& subject, int replicas,
+                                std::chrono::milliseconds duplicate_window) const {
+  Probe probe(all_urls());
   if (probe.jetstream() == nullptr) return false;
   jsStreamConfig config;
   jsStreamConfig_Init(&config);
@@ -295,9 +321,7 @@ bool NatsCluster::create_stream(const std::string& stream, const std::string& su
 }
 
 std::optional<int> NatsCluster::stream_leader(const std::string& stream) const {
-  std::vector<std::string> all;
-  for (int index = 0; index < size(); ++index) all.push_back(url(index));
-  Probe probe(all);
+  Probe probe(all_urls());
   const auto info = probe.stream_info(stream);
   if (!info || info->Cluster == nullptr || info->Cluster->Leader == nullptr) return std::nullopt;
   for (int index = 0; index < size(); ++index) {
@@ -307,9 +331,7 @@ std::optional<int> NatsCluster::stream_leader(const std::string& stream) const {
 }
 
 bool NatsCluster::stream_replicas_current(const std::string& stream) const {
-  std::vector<std::string> all;
-  for (int index = 0; index < size(); ++index) all.push_back(url(index));
-  Probe probe(all);
+  Probe probe(all_urls());
   const auto info = probe.stream_info(stream);
   if (!info || info->Cluster == nullptr || info->Cluster->Leader == nullptr) return false;
   if (info->Cluster->ReplicasLen != static_cast<int>(info->Config->Replicas) - 1) return false;

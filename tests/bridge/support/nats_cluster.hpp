@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ringfile::bridge_test {
@@ -55,6 +56,11 @@ class NatsCluster {
   // message ids older than that). False if JetStream refuses.
   bool create_stream(const std::string& stream, const std::string& subject, int replicas,
                      std::chrono::milliseconds duplicate_window) const;
+  // Publishes a message as any client allowed on the subject may (headers included) and waits for
+  // JetStream to store it; deletes a stream. False where JetStream did not.
+  bool publish(const std::string& subject, const std::string& payload,
+               const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
+  bool delete_stream(const std::string& stream) const;
   std::optional<int> stream_leader(const std::string& stream) const;
   bool stream_replicas_current(const std::string& stream) const;
 
@@ -69,6 +75,7 @@ class NatsCluster {
     std::filesystem::path log;
     pid_t pid = -1;
   };
+  std::vector<std::string> all_urls() const;
   void write_config(const Node& node, const std::filesystem::path& store, const std::string& extra_config) const;
   // Marks nodes whose process has exited as not running; true if there was one.
   bool reap_exited_nodes();

@@ -58,6 +58,10 @@ CLI::Option* add_count_option(CLI::App& app, const std::string& name, std::uint6
                               const std::string& description);
 CLI::Option* add_duration_option(CLI::App& app, const std::string& name,
                                  std::chrono::nanoseconds& duration, const std::string& description);
+// --max-record as CreateOptions takes it. Throws UsageError above the largest record the ring
+// format takes (format::kMostRecordBytes), which a 32-bit count would otherwise truncate.
+std::uint32_t max_record_option(std::uint64_t bytes);
+
 // `choice` receives the index of the word given in `words`.
 CLI::Option* add_choice_option(CLI::App& app, const std::string& name, int& choice,
                                const std::vector<std::string>& words, const std::string& description);
