@@ -82,8 +82,9 @@ void OutBridge::attach() {
   options.seek = settings_.seek;
   options.auto_commit = false;  // only what JetStream acknowledged is committed
   consumer_.emplace(Consumer::attach(ring_, options));
-  lost_at_attach_ = consumer_->stats().lost_records;
-  lost_bytes_at_attach_ = consumer_->stats().lost_bytes;
+  // Losses found at attach (a saved cursor the producers overwrote since) are this run's.
+  lost_at_attach_ = consumer_->carried_stats().lost_records;
+  lost_bytes_at_attach_ = consumer_->carried_stats().lost_bytes;
   lost_reported_ = lost_at_attach_;
   lost_bytes_reported_ = lost_bytes_at_attach_;
 }
@@ -152,10 +153,12 @@ void OutBridge::report_losses() {
   const std::uint64_t lost = consumer_->stats().lost_records;
   const std::uint64_t lost_bytes = consumer_->stats().lost_bytes;
   if ((lost == lost_reported_ && lost_bytes == lost_bytes_reported_) || Clock::now() < next_loss_notice_) return;
-  reporter_.notice("lost " + std::to_string(lost - lost_reported_) + " records (" +
-                   programs::format_bytes(static_cast<double>(lost_bytes - lost_bytes_reported_)) +
-                   ") to lapping before they were read (the ring's overwrite policy; they never reached the "
-                   "stream)");
+  // A loss found at attach counts bytes only: the records in them are not known.
+  const std::string bytes = programs::format_bytes(static_cast<double>(lost_bytes - lost_bytes_reported_));
+  reporter_.notice("lost " +
+                   (lost == lost_reported_ ? bytes + " of records" : std::to_string(lost - lost_reported_) + " records (" + bytes + ")") +
+                   " that the ring's producers overwrote before they were read (lapped, or the saved cursor "
+                   "expired); they never reached the stream");
   lost_reported_ = lost;
   lost_bytes_reported_ = lost_bytes;
   next_loss_notice_ = Clock::now() + std::chrono::seconds(1);

@@ -122,8 +122,9 @@ int run(int argc, char** argv) {
   if (settings.verify) verifier.emplace();
 
   Consumer consumer = Consumer::attach(ring, consumer_options(settings));
-  // A resumed named consumer carries its earlier losses; report this run's.
-  const ConsumerStats at_attach = consumer.stats();
+  // A resumed named consumer carries its earlier losses; report this run's, those found at
+  // attach included (a saved cursor overwritten since the last run).
+  const ConsumerStats at_attach = consumer.carried_stats();
 
   RunReport report;
   // Where the consumer stands and what this run lost, after the read loop however it ended.

@@ -160,6 +160,7 @@ void ConsumerCore::use_slot(std::uint32_t slot_index, std::uint64_t start) noexc
   // under the table lock we hold.
   stats_.lost_bytes = atomic_field(slot_->lost_bytes).load(std::memory_order_relaxed);
   stats_.lost_records = atomic_field(slot_->lost_records).load(std::memory_order_relaxed);
+  carried_stats_ = stats_;
 }
 
 // A consumer starting at the head knows which sequence each producer's next record carries, so

@@ -39,6 +39,7 @@ class ConsumerCore {
   std::uint64_t position() const noexcept { return position_; }
   Lag lag() const;
   const ConsumerStats& stats() const noexcept { return stats_; }
+  const ConsumerStats& carried_stats() const noexcept { return carried_stats_; }
   std::uint32_t slot() const noexcept { return slot_ != nullptr ? slot_index_ : kNoConsumerSlot; }
   const Ring& ring() const noexcept { return ring_; }
 
@@ -181,6 +182,7 @@ class ConsumerCore {
   std::array<std::uint64_t, format::kProducerSlotCount> expected_sequence_{};
   std::array<bool, format::kProducerSlotCount> sequence_known_{};
   ConsumerStats stats_;
+  ConsumerStats carried_stats_;  // the slot's counts when use_slot() took it
   std::string damage_message_;  // report_damage: for the poll's result
 };
 

@@ -50,7 +50,7 @@ TEST_CASE("records the overwrite policy lapped before out read them are reported
   const std::uint64_t lost = kRecords - acknowledged;
   CHECK(lost_bytes > lost * 1024);
   CHECK(lost_bytes < (lost + 8) * (1024 + 64));
-  CHECK(contains(out.err, "to lapping before they were read"));
+  CHECK(contains(out.err, "that the ring's producers overwrote before they were read"));
   CHECK(contains(out.err, "lost 0 records (" + ringfile::programs::format_bytes(static_cast<double>(lost_bytes)) + ")"));
   CHECK(cluster.stream_messages("LAPPED") == acknowledged);
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/status_json.hpp"
 #include "support/work_dir.hpp"
@@ -79,4 +80,24 @@ TEST_CASE("a name attached by a live consumer is refused, naming its process") {
         std::string::npos);
   holder.signal(SIGINT);
   CHECK(holder.wait() == 0);
+}
+
+TEST_CASE("a named consumer returning after producers overwrote its place reports that loss as this run's") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "64K", "--count", "0"}, dir.path()).exit_code == 0);
+  // Detached, a named consumer holds nothing back: three laps go over its saved cursor.
+  REQUIRE(run(kConsumer, {ring, "--name", "billing", "--count", "0"}, dir.path()).exit_code == 0);
+  REQUIRE(run(kProducer, {ring, "--synthetic", "--record-size", "512", "--count", "400", "--quiet"}, dir.path())
+              .exit_code == 0);
+  const Result returned =
+      run(kConsumer, {ring, "--name", "billing", "--discard", "--until-idle", "200ms", "--json"}, dir.path());
+  INFO(returned.err);
+  REQUIRE(returned.exit_code == 0);
+  // Before, the loss found at attach was taken for one of an earlier run and left out: 0 bytes.
+  const JsonValue summary = JsonValue::parse(returned.out);
+  CHECK(summary["lost_bytes"].as_uint() > 0);
+  CHECK(summary["lost_bytes"].as_uint() ==
+        JsonValue::parse(run(kConsumer, {ring, "--describe", "billing", "--json"}, dir.path()).out)["lost_bytes"].as_uint());
+  CHECK(returned.err.find("overwritten before they were read") != std::string::npos);
 }

@@ -149,7 +149,13 @@ class Consumer {
 
   std::uint64_t position() const noexcept;
   Lag lag() const;
+  // Counts since attach; the losses include those a resumed named consumer's slot counted in
+  // earlier runs (the slot keeps them, as ringfile-consumer --describe shows).
   const ConsumerStats& stats() const noexcept;
+  // What the slot carried from earlier runs when this one attached: stats() less these is this
+  // attach's. A loss found at attach (a saved cursor the producers have overwritten since) is
+  // this attach's, not carried.
+  const ConsumerStats& carried_stats() const noexcept;
   std::uint32_t slot() const noexcept;
   const Ring& ring() const noexcept;
 
