@@ -1,7 +1,8 @@
-// Creating a ring file: the options checked, every block reserved, the header written under a
-// temporary name and linked into place when whole, so that no process ever opens a half-written
-// one.
+// Creating a ring file: the options checked, every block reserved, the header written in a file
+// without a name (or under a temporary one) and linked into place when whole, so that no process
+// ever opens a half-written one.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -9,9 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "clock.hpp"
@@ -35,6 +39,68 @@ std::optional<std::uint64_t> free_bytes(int fd) noexcept {
   if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
   const std::uint64_t blocks = ::geteuid() == 0 ? filesystem.f_bfree : filesystem.f_bavail;
   return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
+}
+
+// The ring's file while it is built. Without a name (O_TMPFILE) where the filesystem allows: a
+// process killed meanwhile (reserving hundreds of GiB takes a while) leaves nothing behind, where
+// a temporary name would stay with every block reserved. Elsewhere under PATH.creating.PID,
+// removed at the end, or by the next create once that process is gone.
+class FileUnderConstruction {
+ public:
+  FileUnderConstruction(const std::filesystem::path& path, mode_t mode) : path_(path) {
+    const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
+    file_.fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+    if (file_.fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return;
+    temporary_ = path.string() + std::string(kTemporarySuffix) + std::to_string(::getpid());
+    remove_dead_creators_files();
+    file_.fd = ::open(temporary_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  }
+  ~FileUnderConstruction() {
+    if (!temporary_.empty() && file_.fd >= 0) ::unlink(temporary_.c_str());
+  }
+  FileUnderConstruction(const FileUnderConstruction&) = delete;
+  FileUnderConstruction& operator=(const FileUnderConstruction&) = delete;
+
+  int fd() const noexcept { return file_.fd; }
+
+  // Gives the file its name; errno as link(2) sets it on failure (EEXIST: a file is there).
+  bool link_into_place() const noexcept {
+    if (!temporary_.empty()) return ::link(temporary_.c_str(), path_.c_str()) == 0;
+    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on older kernels; the /proc form needs /proc.
+    if (::linkat(file_.fd, "", AT_FDCWD, path_.c_str(), AT_EMPTY_PATH) == 0) return true;
+    if (errno != ENOENT && errno != EPERM) return false;
+    const std::string self = "/proc/self/fd/" + std::to_string(file_.fd);
+    return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path_.c_str(), AT_SYMLINK_FOLLOW) == 0;
+  }
+
+ private:
+  static constexpr std::string_view kTemporarySuffix = ".creating.";
+
+  // PATH.creating.PID files whose creator no longer runs: left by a kill during a create.
+  void remove_dead_creators_files() const noexcept {
+    std::error_code error;
+    const std::filesystem::path directory = path_.has_parent_path() ? path_.parent_path() : ".";
+    const std::string prefix = path_.filename().string() + std::string(kTemporarySuffix);
+    for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with(prefix)) continue;
+      const std::string pid_text = name.substr(prefix.size());
+      if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) {
+        continue;
+      }
+      const pid_t creator = static_cast<pid_t>(std::stol(pid_text));
+      if (::kill(creator, 0) != 0 && errno == ESRCH) ::unlink(entry.path().c_str());
+    }
+  }
+
+  std::filesystem::path path_;
+  std::filesystem::path temporary_;  // empty for a file without a name
+  FileDescriptor file_;
+};
+
+[[noreturn]] void throw_exists(const std::filesystem::path& path) {
+  throw Error(ErrorCode::exists,
+              describe(path) + ": a file already exists there; remove it or open it instead of creating");
 }
 
 void validate_create_options(const std::filesystem::path& path, const CreateOptions& options) {
@@ -88,15 +154,15 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   validate_create_options(path, create_options);
   const std::uint64_t file_bytes = format::kHeaderSegmentBytes + create_options.capacity_bytes;
 
-  // Build the file under a temporary name and link it into place when complete, so that no
-  // process ever opens a half-written header.
-  const std::filesystem::path temporary =
-      path.string() + ".creating." + std::to_string(::getpid());
+  // A ring already there is refused before its blocks are reserved (the link at the end refuses
+  // one made meanwhile).
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) == 0) throw_exists(path);
+  // Build the file apart and link it into place when complete, so that no process ever opens a
+  // half-written header.
   occupy_closed_standard_descriptors();
-  FileDescriptor file;
-  file.fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                   create_options.file_mode);
-  if (file.fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+  const FileUnderConstruction file(path, create_options.file_mode);
+  if (file.fd() < 0 && (errno == ENOENT || errno == ENOTDIR)) {
     // Not the ring that is missing (we are creating it) but the directory it goes in.
     const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
     if (errno == ENOTDIR) {
@@ -106,18 +172,14 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
     throw Error(ErrorCode::not_found, describe(path) + ": the directory '" + directory.string() +
                                           "' does not exist; create it first (mkdir -p '" + directory.string() + "')");
   }
-  if (file.fd < 0) throw_errno(errno, path, "creating the ring file");
-  struct Unlinker {
-    const std::filesystem::path& path;
-    ~Unlinker() { ::unlink(path.c_str()); }
-  } unlink_temporary{temporary};
-  ::fchmod(file.fd, create_options.file_mode);  // the umask must not narrow what was asked
+  if (file.fd() < 0) throw_errno(errno, path, "creating the ring file");
+  ::fchmod(file.fd(), create_options.file_mode);  // the umask must not narrow what was asked
 
   // Reserve every block now: a sparse ring could meet ENOSPC at write-back and SIGBUS a producer.
   // The free space is read first: a reservation that fails takes what it got until the file is
   // unlinked (every other writer on the filesystem may meet ENOSPC meanwhile), and leaves
   // nothing free to report.
-  const std::optional<std::uint64_t> free_before = free_bytes(file.fd);
+  const std::optional<std::uint64_t> free_before = free_bytes(file.fd());
   const auto no_space = [&] {
     throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " + human_bytes(file_bytes) +
                                          " but the filesystem has " +
@@ -125,9 +187,9 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
                                          " free; free space or choose a smaller --size");
   };
   if (free_before && *free_before < file_bytes) no_space();
-  int reserve_error = ::fallocate(file.fd, 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;
+  int reserve_error = ::fallocate(file.fd(), 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;
   if (reserve_error == EOPNOTSUPP) {
-    reserve_error = ::posix_fallocate(file.fd, 0, static_cast<off_t>(file_bytes));
+    reserve_error = ::posix_fallocate(file.fd(), 0, static_cast<off_t>(file_bytes));
   }
   if (reserve_error == ENOSPC || reserve_error == EDQUOT) no_space();
   if (reserve_error != 0) throw_errno(reserve_error, path, "reserving the ring's blocks");
@@ -147,7 +209,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   // Automatic weighs the ring against the rings kept whole that are open now (the registry).
   const std::uint64_t whole_bytes_open =
       create_options.paging == PagingStrategy::automatic ? RingRegistration::open_rings().whole_bytes : 0;
-  const PagingStrategy paging = resolve_paging_strategy(file.fd, create_options.capacity_bytes, create_options.paging,
+  const PagingStrategy paging = resolve_paging_strategy(file.fd(), create_options.capacity_bytes, create_options.paging,
                                                         memory_for_rings(), whole_bytes_open);
   identity.paging_strategy = static_cast<std::uint8_t>(to_code(paging));
   identity.producer_slot_count = format::kProducerSlotCount;
@@ -167,7 +229,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
 
   std::size_t written = 0;
   while (written < header_bytes.size()) {
-    const ssize_t result = ::pwrite(file.fd, header_bytes.data() + written,
+    const ssize_t result = ::pwrite(file.fd(), header_bytes.data() + written,
                                     header_bytes.size() - written, static_cast<off_t>(written));
     if (result < 0) {
       if (errno == EINTR) continue;
@@ -175,13 +237,9 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
     }
     written += static_cast<std::size_t>(result);
   }
-  if (::fdatasync(file.fd) != 0) throw_errno(errno, path, "syncing the ring header");
-  if (::link(temporary.c_str(), path.c_str()) != 0) {
-    if (errno == EEXIST) {
-      throw Error(ErrorCode::exists, describe(path) +
-                                         ": a file already exists there; remove it or open it "
-                                         "instead of creating");
-    }
+  if (::fdatasync(file.fd()) != 0) throw_errno(errno, path, "syncing the ring header");
+  if (!file.link_into_place()) {
+    if (errno == EEXIST) throw_exists(path);
     throw_errno(errno, path, "linking the new ring into place");
   }
   return open(path, open_options);
