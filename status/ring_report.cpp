@@ -164,7 +164,9 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
       producer.records_per_s = static_cast<double>(info.committed_records - before->committed_records) / *window;
     }
     producer.waited_seconds = static_cast<double>(info.waited_ns) / 1e9;
-    if (info.waiting_since_ns != 0) {
+    // A producer killed while it waited leaves its wait state in the slot until another producer
+    // takes it: it waits for nothing any more.
+    if (info.alive && info.waiting_since_ns != 0) {
       producer.waiting_since_ns = info.waiting_since_ns;
       producer.waiting_seconds =
           later.realtime_ns > info.waiting_since_ns ? static_cast<double>(later.realtime_ns - info.waiting_since_ns) / 1e9 : 0.0;

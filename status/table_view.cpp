@@ -173,10 +173,11 @@ std::string producer_table(const RingReport& report, const TableStyle& style) {
                    {"WAITED", Align::right, 7}});
   for (const ProducerReport& producer : report.producers) {
     const bool waiting = producer.waiting_seconds.has_value();
+    const char* state = !producer.alive ? "DEAD" : waiting ? "WAITING" : "WRITING";
     table.add_row({{"#" + std::to_string(producer.slot)},
                    {std::to_string(producer.pid)},
                    {producer.alive ? "yes" : "no", producer.alive ? nullptr : "\x1b[31;1m"},
-                   {waiting ? "WAITING" : "WRITING", waiting ? "\x1b[33m" : nullptr},
+                   {state, !producer.alive ? "\x1b[31;1m" : waiting ? "\x1b[33m" : nullptr},
                    {waiting ? producer.waiting_for : "-"},
                    {waiting ? programs::format_seconds(*producer.waiting_seconds) : "-"},
                    {programs::format_count(static_cast<double>(producer.committed_records))},

@@ -295,3 +295,31 @@ TEST_CASE("--watch in an 80-column terminal redraws in place: no line is wider t
   reader.signal(SIGTERM);
   CHECK(reader.wait() == 0);
 }
+
+TEST_CASE("a producer killed while it waits shows as DEAD, and no longer counts as waiting") {
+  WorkDir dir;
+  const std::string ring = dir / "held.ring";
+  create_ring(dir, ring, "64K", "block");
+  Program slowpoke(kConsumer, {ring, "--name", "slowpoke", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+  slowpoke.stop_outside_table_lock(ring);
+  Program producer(kProducer, {ring, "--synthetic", "--record-size", "1K"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).producers_waiting == 1; }));
+  producer.signal(SIGKILL);
+  CHECK(producer.wait() == 128 + SIGKILL);
+
+  // Before, its wait state stayed in the slot: WAITING, and counted, for as long as the slot.
+  const StatusDocument after = status_of(ring, dir.path());
+  CHECK(after.producers_waiting == 0);
+  REQUIRE(after.producers.size() == 1);
+  CHECK_FALSE(after.producers.at(0).alive);
+  CHECK_FALSE(after.producers.at(0).waiting);
+  const Result table = run(kStatus, {ring, "--interval", "0", "--no-color"}, dir.path());
+  CHECK(table.out.find("no     DEAD") != std::string::npos);
+  CHECK(table.out.find("WAITING  slowpoke") == std::string::npos);
+  const Result exposition = run(kStatus, {ring, "--interval", "0", "--prometheus"}, dir.path());
+  CHECK(exposition.out.find("ringfile_producers_waiting{ring=\"" + ring + "\"} 0\n") != std::string::npos);
+  slowpoke.signal(SIGCONT);
+  slowpoke.signal(SIGTERM);
+  CHECK(slowpoke.wait() == 0);
+}
