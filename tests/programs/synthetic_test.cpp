@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <string>
 
 #include "support/json_value.hpp"
@@ -54,6 +55,29 @@ TEST_CASE("two synthetic producer processes under the block policy: the verifier
   CHECK(verify["corrupt"].as_uint() == 0);
   CHECK(verify["lost_records"].as_uint() == 0);
   CHECK(status_of(ring, dir.path()).head > 512 * 1024);
+}
+
+TEST_CASE("producer processes of a parent killed outright stop, as on SIGTERM, rather than write on unwatched") {
+  WorkDir dir;
+  const std::string ring = dir / "orphans.ring";
+  create_ring(dir, ring, "1M");
+  Program producers(kProducer, {ring, "--synthetic", "--procs", "2", "--rate", "10000", "--quiet"}, dir.path());
+  REQUIRE(eventually([&] {
+    const StatusDocument status = status_of(ring, dir.path());
+    return status.producers.size() == 2 && status.producers.at(0).alive && status.producers.at(1).alive;
+  }));
+  producers.signal(SIGKILL);
+  CHECK(producers.wait() == 128 + SIGKILL);
+  // Before, both went on writing until the machine stopped.
+  REQUIRE(eventually([&] {
+    const auto slots = status_of(ring, dir.path()).producers;
+    return std::none_of(slots.begin(), slots.end(), [](const StatusProducer& slot) { return slot.alive; });
+  }));
+  // A clean stop: every record they committed is intact, none left half-written.
+  const Result verified = run(kConsumer, {ring, "--from", "earliest", "--verify", "--until-idle", "200ms", "--discard",
+                                          "--json"}, dir.path());
+  INFO(verified.err);
+  CHECK(verified.exit_code == 0);
 }
 
 TEST_CASE("several PATHs: one producer process per ring, and the parent sums them up") {
