@@ -38,6 +38,15 @@ std::uint64_t grace_ns(const RingFile& file) {
   return static_cast<std::uint64_t>(std::chrono::nanoseconds(file.info().consumer_grace).count());
 }
 
+// Whether a dead consumer's last heartbeat is within the ring's grace period of `now_ns`, without
+// adding to a heartbeat read from the file (2^64 - 1 plus the grace wrapped to "long ago"). A
+// heartbeat up to a grace period ahead of now is a clock set back since; one further ahead is
+// none a consumer wrote, and counts as past, or a dead consumer would hold producers for ever.
+bool within_grace(const RingFile& file, std::uint64_t heartbeat_ns, std::uint64_t now_ns) noexcept {
+  const std::uint64_t grace = grace_ns(file);
+  return heartbeat_ns <= now_ns ? now_ns - heartbeat_ns < grace : heartbeat_ns - now_ns <= grace;
+}
+
 // A slot whose owner died within its grace period still holds producers back (block policy).
 bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
   if (state_of(slot) != ConsumerState::active || file.policy() != WriterPolicy::block) return false;
@@ -46,7 +55,7 @@ bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, st
   if (!holds_back(flags)) return false;
   // Relaxed: the heartbeat is advisory (consumer.cpp); a stale one errs towards holding.
   const std::uint64_t heartbeat = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
-  return now_ns < heartbeat + grace_ns(file);
+  return within_grace(file, heartbeat, now_ns);
 }
 
 bool attached_alive(const format::ConsumerSlot& slot) noexcept {
@@ -295,7 +304,7 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
   }
   // Relaxed: advisory, as every heartbeat (consumer.cpp).
   const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
-  if (realtime_ns() < heartbeat + grace_ns(file)) return false;
+  if (within_grace(file, heartbeat, realtime_ns())) return false;
   // Release: a returning consumer's acquire load of flags sees that it was expired.
   atomic_field(slot.flags).fetch_or(format::kConsumerExpired, std::memory_order_release);
   return true;

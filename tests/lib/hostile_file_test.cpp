@@ -11,6 +11,7 @@
 #include <ringfile/error.hpp>
 
 #include "atomics.hpp"
+#include "clock.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "support/rings.hpp"
@@ -225,6 +226,29 @@ TEST_CASE("a dead producer's claim reaching past the head is padded over only up
   REQUIRE(producer.write(as_bytes("after the hole")) == ClaimStatus::ok);
   CHECK(consumer.poll([&](const Record&) { ++records; }).records == 1);
   CHECK(records == 4);
+}
+
+TEST_CASE("a dead consumer's heartbeat far ahead of the clock does not hold producers back for ever") {
+  // Before, a dead holding consumer counted as within its grace until heartbeat + grace: ten
+  // years here (and a heartbeat near 2^64 wrapped round to "long ago").
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  auto& slot = header_of(ring).consumers[3];
+  slot.owner_pid = 0;  // nobody: its owner is dead
+  std::memcpy(slot.name, "ghost", 6);
+  slot.cursor = 0;
+  slot.heartbeat_ns = detail::realtime_ns() + 10ull * 365 * 24 * 3600 * 1'000'000'000;
+  slot.flags = format::kConsumerHoldsBack | format::kConsumerNamed;
+  slot.state = static_cast<std::uint32_t>(format::ConsumerState::active);
+  Producer producer(ring);
+  const std::string record(1000, 'x');
+  for (int index = 0; index < 200; ++index) {  // three laps of the ring
+    REQUIRE(producer.write(as_bytes(record), std::chrono::seconds(5)) == ClaimStatus::ok);
+  }
+  const auto consumers = ring.consumers();
+  REQUIRE(consumers.size() == 1);
+  CHECK(consumers.at(0).expired);
+  CHECK_FALSE(consumers.at(0).holds_back);
 }
 
 TEST_CASE("consumer names read from the file are shown with their control bytes escaped") {
