@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "support/json_value.hpp"
 #include "support/program.hpp"
@@ -46,6 +48,21 @@ void produce_synthetic(const WorkDir& dir, const std::string& ring, int count) {
   INFO(produced.err);
   REQUIRE(produced.exit_code == 0);
 }
+
+// A block-policy ring "held.ring" with consumer "slowpoke" attached and stopped (SIGSTOP)
+// before it read anything, then a synthetic producer started: it fills the ring and waits.
+struct HeldProducer {
+  explicit HeldProducer(const WorkDir& dir) : ring(dir / "held.ring") {
+    create_ring(dir, ring, "64K", "block");
+    slowpoke.emplace(kConsumer, std::vector<std::string>{ring, "--name", "slowpoke", "--discard"}, dir.path());
+    REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+    slowpoke->stop_outside_table_lock(ring);
+    producer.emplace(kProducer, std::vector<std::string>{ring, "--synthetic", "--record-size", "1K"}, dir.path());
+  }
+  std::string ring;
+  std::optional<Program> slowpoke;
+  std::optional<Program> producer;
+};
 
 }  // namespace
 
@@ -214,12 +231,10 @@ TEST_CASE("status reads a ring it may not write, and leaves every byte of it unc
 
 TEST_CASE("a producer held back shows as WAITING, since when and for which consumer - in JSON and Prometheus too") {
   WorkDir dir;
-  const std::string ring = dir / "held.ring";
-  create_ring(dir, ring, "64K", "block");
-  Program slowpoke(kConsumer, {ring, "--name", "slowpoke", "--discard"}, dir.path());
-  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
-  slowpoke.stop_outside_table_lock(ring);
-  Program producer(kProducer, {ring, "--synthetic", "--record-size", "1K"}, dir.path());
+  HeldProducer held_back(dir);
+  const std::string& ring = held_back.ring;
+  Program& slowpoke = *held_back.slowpoke;
+  Program& producer = *held_back.producer;
   StatusDocument held;
   REQUIRE(eventually([&] {
     held = status_of(ring, dir.path());
@@ -298,12 +313,10 @@ TEST_CASE("--watch in an 80-column terminal redraws in place: no line is wider t
 
 TEST_CASE("a producer killed while it waits shows as DEAD, and no longer counts as waiting") {
   WorkDir dir;
-  const std::string ring = dir / "held.ring";
-  create_ring(dir, ring, "64K", "block");
-  Program slowpoke(kConsumer, {ring, "--name", "slowpoke", "--discard"}, dir.path());
-  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
-  slowpoke.stop_outside_table_lock(ring);
-  Program producer(kProducer, {ring, "--synthetic", "--record-size", "1K"}, dir.path());
+  HeldProducer held_back(dir);
+  const std::string& ring = held_back.ring;
+  Program& slowpoke = *held_back.slowpoke;
+  Program& producer = *held_back.producer;
   REQUIRE(eventually([&] { return status_of(ring, dir.path()).producers_waiting == 1; }));
   producer.signal(SIGKILL);
   CHECK(producer.wait() == 128 + SIGKILL);
