@@ -6,9 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
@@ -16,7 +19,13 @@
 namespace ringfile::status {
 namespace {
 
-constexpr int kReadTimeoutMs = 1000;
+using Clock = std::chrono::steady_clock;
+
+// What one client may take of the server: its whole exchange, request and response, within this
+// time (a scrape is a few kilobytes each way), however it trickles; at most this many at once.
+// Clients are served side by side, so one that is slow or silent holds up nobody else.
+constexpr std::chrono::milliseconds kConnectionBudget{2000};
+constexpr std::size_t kMostConnections = 64;
 constexpr std::size_t kMaxRequestBytes = 8192;
 
 struct HostPort {
@@ -53,16 +62,6 @@ std::string describe_address(const sockaddr* address) {
   return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
-void send_all(int connection, const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t result = ::send(connection, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (result < 0 && errno == EINTR) continue;
-    if (result <= 0) return;  // the client went away: nothing to do about it
-    sent += static_cast<std::size_t>(result);
-  }
-}
-
 std::string response(const char* status, const char* content_type, const std::string& body, bool with_body,
                      const char* extra_header = "") {
   return std::string("HTTP/1.1 ") + status + "\r\nContent-Type: " + content_type +
@@ -88,7 +87,7 @@ MetricsServer::MetricsServer(const std::string& address) {
   }
   int error = 0;
   for (const addrinfo* candidate = found; candidate != nullptr; candidate = candidate->ai_next) {
-    programs::FileDescriptor socket(::socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC, 0));
+    programs::FileDescriptor socket(::socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (socket.get() < 0) {
       error = errno;
       continue;
@@ -113,50 +112,96 @@ MetricsServer::MetricsServer(const std::string& address) {
   }
 }
 
-void MetricsServer::serve_until(std::chrono::steady_clock::time_point deadline) {
+struct MetricsServer::Connection {
+  programs::FileDescriptor socket;
+  Clock::time_point deadline;
+  std::string request;
+  std::string reply;  // empty while the request is read
+  std::size_t sent = 0;
+};
+
+MetricsServer::~MetricsServer() = default;
+
+void MetricsServer::serve_until(Clock::time_point deadline) {
+  std::vector<pollfd> waiting;
   while (!programs::stop_requested()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return;
-    pollfd waiting{socket_.get(), POLLIN, 0};
-    if (::poll(&waiting, 1, static_cast<int>(left.count())) <= 0) continue;  // timeout, or a signal
-    const programs::FileDescriptor connection(::accept4(socket_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (connection.get() >= 0) answer(connection.get());
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) return;
+    // A client past its budget is dropped, whatever it was doing.
+    std::erase_if(connections_, [&](const std::unique_ptr<Connection>& connection) { return connection->deadline <= now; });
+    Clock::time_point wake = deadline;
+    waiting.clear();
+    // Beyond kMostConnections new clients wait in the listen backlog. (The listening socket is
+    // non-blocking: accept_clients takes all that wait, and stops when none is left.)
+    waiting.push_back({socket_.get(), static_cast<short>(connections_.size() < kMostConnections ? POLLIN : 0), 0});
+    for (const auto& connection : connections_) {
+      waiting.push_back({connection->socket.get(), static_cast<short>(connection->reply.empty() ? POLLIN : POLLOUT), 0});
+      wake = std::min(wake, connection->deadline);
+    }
+    const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(wake - now);
+    if (::poll(waiting.data(), waiting.size(), static_cast<int>(timeout.count())) <= 0) continue;  // timeout, signal
+    // Served first, before accepting adds to (and moves) the list the poll entries follow.
+    for (std::size_t index = connections_.size(); index-- > 0;) {
+      if (waiting[index + 1].revents != 0 && !progress(*connections_[index])) {
+        connections_.erase(connections_.begin() + static_cast<std::ptrdiff_t>(index));
+      }
+    }
+    if ((waiting[0].revents & POLLIN) != 0) accept_clients();
   }
 }
 
-void MetricsServer::answer(int connection) {
-  std::string request;
-  char chunk[2048];
-  while (request.find("\r\n\r\n") == std::string::npos && request.find("\n\n") == std::string::npos &&
-         request.size() < kMaxRequestBytes) {
-    pollfd readable{connection, POLLIN, 0};
-    if (::poll(&readable, 1, kReadTimeoutMs) <= 0) return;  // too slow, or a signal: drop it
-    const ssize_t got = ::recv(connection, chunk, sizeof chunk, 0);
-    if (got <= 0) return;
-    request.append(chunk, static_cast<std::size_t>(got));
+void MetricsServer::accept_clients() {
+  while (connections_.size() < kMostConnections) {
+    programs::FileDescriptor socket(::accept4(socket_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (socket.get() < 0) return;  // none waiting (EAGAIN), or one that went away meanwhile
+    auto connection = std::make_unique<Connection>();
+    connection->socket = std::move(socket);
+    connection->deadline = Clock::now() + kConnectionBudget;
+    connections_.push_back(std::move(connection));
   }
+}
+
+bool MetricsServer::progress(Connection& connection) {
+  const int socket = connection.socket.get();
+  if (connection.reply.empty()) {
+    char chunk[2048];
+    const ssize_t got = ::recv(socket, chunk, sizeof chunk, 0);
+    if (got < 0) return errno == EAGAIN || errno == EINTR;
+    if (got == 0) return false;  // closed before a whole request
+    connection.request.append(chunk, static_cast<std::size_t>(got));
+    const bool whole = connection.request.find("\r\n\r\n") != std::string::npos ||
+                       connection.request.find("\n\n") != std::string::npos;
+    if (!whole && connection.request.size() < kMaxRequestBytes) return true;
+    connection.reply = whole ? reply_to(connection.request)
+                             : response("431 Request Header Fields Too Large", "text/plain", "request too large\n", true);
+    connection.request.clear();
+  }
+  const ssize_t sent = ::send(socket, connection.reply.data() + connection.sent, connection.reply.size() - connection.sent,
+                              MSG_NOSIGNAL);
+  if (sent < 0) return errno == EAGAIN || errno == EINTR;  // else the client went away
+  connection.sent += static_cast<std::size_t>(sent);
+  return connection.sent < connection.reply.size();  // done: closed (Connection: close)
+}
+
+std::string MetricsServer::reply_to(const std::string& request) const {
   const std::string line = request.substr(0, request.find_first_of("\r\n"));
   const std::size_t first_space = line.find(' ');
   const std::size_t second_space = line.find(' ', first_space + 1);
   if (first_space == std::string::npos || second_space == std::string::npos) {
-    send_all(connection, response("400 Bad Request", "text/plain", "bad request\n", true));
-    return;
+    return response("400 Bad Request", "text/plain", "bad request\n", true);
   }
   const std::string method = line.substr(0, first_space);
   std::string target = line.substr(first_space + 1, second_space - first_space - 1);
   target = target.substr(0, target.find('?'));
   const bool head = method == "HEAD";
   if (method != "GET" && !head) {
-    send_all(connection, response("405 Method Not Allowed", "text/plain", "only GET and HEAD\n", true,
-                                  "Allow: GET, HEAD\r\n"));
-  } else if (target == "/metrics") {
-    send_all(connection, response("200 OK", "text/plain; version=0.0.4; charset=utf-8", page_, !head));
-  } else if (target == "/") {
-    send_all(connection, response("200 OK", "text/plain; charset=utf-8",
-                                  "ringfile-status: the metrics are at /metrics\n", !head));
-  } else {
-    send_all(connection, response("404 Not Found", "text/plain", "not found; the metrics are at /metrics\n", !head));
+    return response("405 Method Not Allowed", "text/plain", "only GET and HEAD\n", true, "Allow: GET, HEAD\r\n");
   }
+  if (target == "/metrics") return response("200 OK", "text/plain; version=0.0.4; charset=utf-8", page_, !head);
+  if (target == "/") {
+    return response("200 OK", "text/plain; charset=utf-8", "ringfile-status: the metrics are at /metrics\n", !head);
+  }
+  return response("404 Not Found", "text/plain", "not found; the metrics are at /metrics\n", !head);
 }
 
 }  // namespace ringfile::status

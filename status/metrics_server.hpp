@@ -1,10 +1,14 @@
 // --listen ADDR:PORT: a small HTTP server for Prometheus to scrape. It serves the page it was
-// last given at /metrics (GET or HEAD), a pointer to it at /, and 404 elsewhere; one connection
-// at a time, each closed after its response, so a slow client can hold it up for a second at most.
+// last given at /metrics (GET or HEAD), a pointer to it at /, and 404 elsewhere, each connection
+// closed after its response. Clients are served side by side (up to 64, non-blocking, one poll),
+// each within 2 s for its whole exchange: one that trickles its request, sends nothing, or reads
+// nothing is dropped then, and holds up no other client, nor the sampling, meanwhile.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "ringfile/programs/byte_streams.hpp"
 
@@ -15,20 +19,30 @@ class MetricsServer {
   // Binds and listens on "HOST:PORT" ("127.0.0.1:9464", "[::1]:9464", ":9464" for every
   // interface; port 0 picks a free one). Throws RuntimeFailure naming the address and the error.
   explicit MetricsServer(const std::string& address);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
 
   // "127.0.0.1:9464": where it listens, with the port the system chose for port 0.
   const std::string& bound_address() const noexcept { return bound_address_; }
 
   void set_page(std::string page) { page_ = std::move(page); }
-  // Answers requests until `deadline` or a stop signal.
+  // Answers requests until `deadline` or a stop signal. Clients still being served then are
+  // served on by the next call.
   void serve_until(std::chrono::steady_clock::time_point deadline);
 
  private:
-  void answer(int connection);
+  struct Connection;
+  void accept_clients();
+  // Reads the request or sends the reply, as far as the socket takes now. False when the
+  // connection is done with: answered, or gone.
+  bool progress(Connection& connection);
+  std::string reply_to(const std::string& request) const;
 
   programs::FileDescriptor socket_;
   std::string bound_address_;
   std::string page_;
+  std::vector<std::unique_ptr<Connection>> connections_;
 };
 
 // True when `text` has the form HOST:PORT that MetricsServer takes.

@@ -3,9 +3,18 @@
 // installed skip, saying so.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "support/program.hpp"
 #include "support/status_json.hpp"
@@ -23,6 +32,40 @@ std::string busy_ring(const WorkDir& dir) {
   REQUIRE(run(kProducer, {ring, "--synthetic", "--count", "100", "--quiet"}, dir.path()).exit_code == 0);
   return ring;
 }
+
+// A plain TCP client of the server, for what curl does not do: send nothing, or a byte at a time.
+class ClientSocket {
+ public:
+  explicit ClientSocket(const std::string& address) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    const std::size_t colon = address.rfind(':');
+    server.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+    REQUIRE(::inet_pton(AF_INET, address.substr(0, colon).c_str(), &server.sin_addr) == 1);
+    REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&server), sizeof server) == 0);
+  }
+  ClientSocket(ClientSocket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  ClientSocket(const ClientSocket&) = delete;
+  ClientSocket& operator=(const ClientSocket&) = delete;
+  ~ClientSocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool send_all(const std::string& bytes) const {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  // Everything the server sends until it closes the connection.
+  std::string receive_all() const {
+    std::string received;
+    char chunk[4096];
+    ssize_t got = 0;
+    while ((got = ::recv(fd_, chunk, sizeof chunk, 0)) > 0) received.append(chunk, static_cast<std::size_t>(got));
+    return received;
+  }
+
+ private:
+  int fd_;
+};
 
 std::string exposition(const WorkDir& dir, const std::vector<std::string>& rings, int expected_exit) {
   std::vector<std::string> args = rings;
@@ -118,6 +161,32 @@ TEST_CASE("--listen serves /metrics over HTTP to a real client, and stops cleanl
   CHECK(fetch({"--write-out", "%{http_code}", "--output", "/dev/null", "http://" + address + "/nothing"}).out == "404");
   CHECK(fetch({"--write-out", "%{http_code}", "--output", "/dev/null", "--data", "x", "http://" + address + "/metrics"})
             .out == "405");
+
+  // Clients that send nothing, and one that trickles its request a byte at a time, hold up no
+  // other: before, the server served one connection at a time and waited a second for each
+  // byte, so the trickler held it for as long as it went on, and curl gave up.
+  std::vector<ClientSocket> silent;
+  for (int index = 0; index < 20; ++index) silent.emplace_back(address);
+  ClientSocket trickler(address);
+  std::atomic<bool> trickling{true};
+  std::thread trickle([&] {
+    const std::string endless = "GET /metrics HTTP/1.1\r\nX-Padding: " + std::string(8000, 'x');
+    for (std::size_t at = 0; trickling.load(std::memory_order_relaxed) && at < endless.size(); ++at) {
+      if (!trickler.send_all(endless.substr(at, 1))) break;  // dropped by the server: its budget is spent
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the trickle itself, not a wait
+    }
+  });
+  const Result meanwhile = fetch({"http://" + address + "/metrics"});
+  trickling.store(false, std::memory_order_relaxed);
+  trickle.join();
+  INFO(meanwhile.err);
+  CHECK(meanwhile.exit_code == 0);
+  CHECK(meanwhile.out.find("ringfile_up{ring=\"" + ring + "\"} 1\n") != std::string::npos);
+  // A request longer than the server reads is refused as such (it was answered 200 before).
+  ClientSocket oversized(address);
+  REQUIRE(oversized.send_all("GET /metrics HTTP/1.1\r\nX-Padding: " + std::string(9000, 'x')));
+  CHECK(oversized.receive_all().rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
+  // A stop is not held up by clients in the middle of a request either.
   server.signal(SIGTERM);
   CHECK(server.wait() == 0);
 }
