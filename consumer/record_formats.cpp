@@ -75,10 +75,34 @@ void append_base64(std::string& out, std::span<const std::byte> bytes) {
   out += '=';
 }
 
+// The code point of the valid UTF-8 sequence of `length` bytes that starts `bytes`.
+char32_t code_point(std::span<const std::byte> bytes, std::size_t length) noexcept {
+  const auto byte = [&](std::size_t index) { return static_cast<char32_t>(bytes[index]); };
+  if (length == 1) return byte(0);
+  char32_t point = byte(0) & (0x7F >> length);
+  for (std::size_t index = 1; index < length; ++index) point = point << 6 | (byte(index) & 0x3F);
+  return point;
+}
+
+// Characters that are valid UTF-8 but act on a terminal or on the line rather than show: the C1
+// controls (U+009B is CSI, U+0085 a new line to some terminals), the line and paragraph
+// separators, and the marks and overrides that reorder text (bidirectional controls).
+bool acts_rather_than_shows(char32_t point) noexcept {
+  return (point >= 0x80 && point <= 0x9F) || point == 0x200E || point == 0x200F ||
+         (point >= 0x2028 && point <= 0x202E) || (point >= 0x2066 && point <= 0x2069);
+}
+
 void append_escaped(std::string& out, std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     const auto byte = static_cast<unsigned char>(bytes[0]);
     const std::size_t length = utf8_sequence(bytes);
+    if (length > 1 && acts_rather_than_shows(code_point(bytes, length))) {
+      char escaped[12];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(code_point(bytes, length)));
+      out += escaped;
+      bytes = bytes.subspan(length);
+      continue;
+    }
     if (byte == '\n') {
       out += "\\n";
     } else if (byte == '\r') {

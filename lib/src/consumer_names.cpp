@@ -18,11 +18,18 @@ std::size_t utf8_sequence_length(unsigned char lead) noexcept {
 
 bool is_control(unsigned char byte) noexcept { return byte < 0x20 || byte == 0x7f; }
 
+// A C1 control (U+0080 to U+009F) at `index`: valid UTF-8, but U+009B starts an escape sequence
+// on many terminals as ESC [ does.
+bool is_c1_control_at(std::string_view name, std::size_t index) noexcept {
+  return static_cast<unsigned char>(name[index]) == 0xC2 && index + 1 < name.size() &&
+         static_cast<unsigned char>(name[index + 1]) <= 0x9F;
+}
+
 // The length of the valid character at `index` (0: none starts there: a control byte, a space,
 // or bytes that are not UTF-8).
 std::size_t valid_character_at(std::string_view name, std::size_t index) noexcept {
   const auto byte = static_cast<unsigned char>(name[index]);
-  if (byte == ' ' || is_control(byte)) return 0;
+  if (byte == ' ' || is_control(byte) || is_c1_control_at(name, index)) return 0;
   const std::size_t length = utf8_sequence_length(byte);
   if (length == 0 || index + length > name.size()) return 0;
   for (std::size_t next = 1; next < length; ++next) {
@@ -53,6 +60,10 @@ std::string consumer_name_problem(std::string_view name) {
     if (byte == ' ') return "holds a space; use letters, digits, '-', '_' or '.'";
     if (is_control(byte)) {
       return "holds a control character (" + hex_code(byte, "0x%02x") + "); use letters, digits, '-', '_' or '.'";
+    }
+    if (is_c1_control_at(name, index)) {
+      return "holds a control character (" + hex_code(static_cast<unsigned char>(name[index + 1]), "U+%04X") +
+             "); use letters, digits, '-', '_' or '.'";
     }
     return "is not valid UTF-8; write it in UTF-8 (or use ASCII letters and digits)";
   }

@@ -264,6 +264,10 @@ TEST_CASE("consumer names read from the file are shown with their control bytes 
   const std::vector<ConsumerInfo> consumers = ring.consumers();
   REQUIRE(consumers.size() == 1);
   CHECK(consumers[0].name == "\\x1b]0;owned\\x07\\x1b[2J\\\\EVIL\\xff");
+  // U+009B is valid UTF-8 and a CSI to many terminals, as ESC [ is.
+  const char c1[] = "a\xc2\x9b" "2J";
+  std::memcpy(slot.name, c1, sizeof c1);
+  CHECK(ring.consumers()[0].name == "a\\xc2\\x9b2J");
   // A valid name, in any script, is shown as it is.
   const char valid[] = "caf\xc3\xa9-\xe6\x97\xa5";
   std::memcpy(slot.name, valid, sizeof valid);

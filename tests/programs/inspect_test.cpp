@@ -106,6 +106,23 @@ TEST_CASE("--show writes each record through a kcat-style template - --format he
   CHECK(dumped.out.find("00000000  01 02 20 6f 6b                                    |.. ok|\n") != std::string::npos);
 }
 
+TEST_CASE("--show %e escapes what acts on a terminal or the line though it is valid UTF-8, and nothing else") {
+  WorkDir dir;
+  const std::string ring = dir / "escapes.ring";
+  create_ring(dir, ring);
+  // CSI as U+009B, a next line U+0085, a right-to-left override U+202E, a line separator U+2028,
+  // then letters outside ASCII that show as they are.
+  produce(dir, ring, frame("\xc2\x9b" "31m\xc2\x85\xe2\x80\xae" "abc\xe2\x80\xa8" "caf\xc3\xa9 \xe6\x97\xa5"), "frames");
+  const Result shown =
+      run(kConsumer, {ring, "--from", "earliest", "--count", "1", "--quiet", "--show", "%e\\n"}, dir.path());
+  REQUIRE(shown.exit_code == 0);
+  CHECK(shown.out == "\\u009b31m\\u0085\\u202eabc\\u2028caf\xc3\xa9 \xe6\x97\xa5\n");
+  // Such a name is refused where it is given.
+  const Result named = run(kConsumer, {ring, "--name", "a\xc2\x9b" "2J"}, dir.path());
+  CHECK(named.exit_code == 2);
+  CHECK(named.err.find("holds a control character (U+009B)") != std::string::npos);
+}
+
 TEST_CASE("--from: a position inside a record is refused naming the next, --next-boundary goes there - -N") {
   WorkDir dir;
   const std::string ring = dir / "seek.ring";
