@@ -54,6 +54,7 @@ struct RunReport {
   std::uint64_t lost_records = 0;
   std::uint64_t lost_bytes = 0;
   std::optional<VerificationOutcome> verification;
+  std::uint64_t records_split_over_lines = 0;  // RecordSink::records_split_over_lines
   int exit_code = programs::kExitSuccess;
 };
 
@@ -101,6 +102,14 @@ void print_report(const ConsumerSettings& settings, const RunReport& report) {
     std::fputs((line + "\n").c_str(), stderr);
     if (report.verification && report.verification->ok()) {
       std::fputs((programs::program_name() + ": " + report.verification->describe() + "\n").c_str(), stderr);
+    }
+    if (report.records_split_over_lines > 0) {
+      const std::uint64_t split = report.records_split_over_lines;
+      std::fputs((programs::program_name() + ": " + std::to_string(split) + (split == 1 ? " record" : " records") +
+                  " held a newline and went out as more than one line; --format frames or jsonl keeps every "
+                  "record whole\n")
+                     .c_str(),
+                 stderr);
     }
   }
   if (report.verification && !report.verification->ok()) programs::report_error(report.verification->describe());
@@ -151,6 +160,7 @@ int run(int argc, char** argv) {
   }
   note_position_and_losses();
   consumer.detach();
+  if (sink) report.records_split_over_lines = sink->records_split_over_lines();
 
   if (verifier) {
     VerificationOutcome outcome;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/progress_line.hpp"
 
 namespace ringfile::consumer {
 
@@ -11,7 +12,8 @@ RecordSink::RecordSink(const std::string& output, bool append, OutputFormat form
     : output_name_(output == "-" ? "stdout" : "'" + output + "'"),
       file_(programs::open_output(output, append)),
       stream_(file_.get()),
-      format_(format) {
+      format_(format),
+      escape_lines_(format == OutputFormat::lines && programs::is_terminal(file_.get())) {
   if (!show_template.empty()) show_.emplace(show_template);
 }
 
@@ -29,6 +31,15 @@ void RecordSink::write(const Record& record) noexcept {
     }
     switch (format_) {
       case OutputFormat::lines: {
+        if (escape_lines_) {
+          text_.clear();
+          append_escaped(text_, record.payload);
+          text_ += '\n';
+          write_bytes(text_);
+          break;
+        }
+        const auto* bytes = reinterpret_cast<const char*>(record.payload.data());
+        if (std::memchr(bytes, '\n', record.payload.size()) != nullptr) ++records_split_over_lines_;
         stream_.write(record.payload);
         write_bytes("\n");
         break;

@@ -2,6 +2,7 @@
 // --show template.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,10 @@ class RecordSink {
   // Writes out what is buffered; throws RuntimeFailure naming the output and the error.
   void flush();
 
+  // --format lines, not to a terminal: records that held a newline, each written as more lines
+  // than one (a reader of the lines cannot tell where such a record ends).
+  std::uint64_t records_split_over_lines() const noexcept { return records_split_over_lines_; }
+
  private:
   void write_bytes(std::string_view bytes) noexcept;
 
@@ -28,6 +33,10 @@ class RecordSink {
   programs::FileDescriptor file_;
   programs::OutputStream stream_;
   OutputFormat format_;
+  // --format lines to a terminal: each record on one line, escaped as %e does, so that bytes a
+  // producer wrote cannot drive the terminal (colours, its title, clearing the screen).
+  bool escape_lines_ = false;
+  std::uint64_t records_split_over_lines_ = 0;
   std::optional<ShowTemplate> show_;
   std::string text_;  // one record formatted as text, reused
 };

@@ -123,6 +123,30 @@ TEST_CASE("--show %e escapes what acts on a terminal or the line though it is va
   CHECK(named.err.find("holds a control character (U+009B)") != std::string::npos);
 }
 
+TEST_CASE("--format lines: to a terminal each record is one escaped line; elsewhere records with a newline are counted") {
+  WorkDir dir;
+  const std::string ring = dir / "lines.ring";
+  create_ring(dir, ring);
+  // Colours, a window title and a cleared screen, then a record of two lines.
+  produce(dir, ring, frame("\x1b[31mred\x1b]0;title\x07\x1b[2J") + frame("one\ntwo"), "frames");
+  const Result piped = run(kConsumer, {ring, "--from", "earliest", "--count", "2"}, dir.path());
+  REQUIRE(piped.exit_code == 0);
+  CHECK(piped.out == "\x1b[31mred\x1b]0;title\x07\x1b[2J\none\ntwo\n");  // the bytes as they are
+  CHECK(piped.err.find("1 record held a newline and went out as more than one line") != std::string::npos);
+
+  const auto script = find_in_path("script");
+  if (!script) {
+    MESSAGE("skipped the terminal: script not found (Debian package bsdutils)");
+    return;
+  }
+  write_file(dir / "read.sh", "exec '" + kConsumer + "' '" + ring + "' --from earliest --count 2 --quiet\n");
+  const Result shown = run(*script, {"--quiet", "--return", "--command", "sh " + dir / "read.sh", "/dev/null"},
+                           dir.path());
+  REQUIRE(shown.exit_code == 0);
+  // The terminal ends its lines with \r\n.
+  CHECK(shown.out == "\\x1b[31mred\\x1b]0;title\\x07\\x1b[2J\r\none\\ntwo\r\n");
+}
+
 TEST_CASE("--from: a position inside a record is refused naming the next, --next-boundary goes there - -N") {
   WorkDir dir;
   const std::string ring = dir / "seek.ring";
