@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
@@ -69,16 +71,34 @@ TEST_CASE("a process killed while it creates rings leaves only whole rings behin
     const pid_t creator = ::fork();
     REQUIRE(creator >= 0);
     if (creator == 0) {
-      for (int index = 0;; ++index) {
-        Ring::create(folder / ("ring-" + std::to_string(index)), small_ring(16 << 20));
-        if (index > 0) std::filesystem::remove(folder / ("ring-" + std::to_string(index - 1)));
+      try {
+        for (int index = 0;; ++index) {
+          Ring::create(folder / ("ring-" + std::to_string(index)), small_ring(16 << 20));
+          if (index > 0) std::filesystem::remove(folder / ("ring-" + std::to_string(index - 1)));
+        }
+      } catch (...) {
+        ::_exit(1);  // never back into the test runner: that is the parent's
       }
     }
-    const std::filesystem::path enough = folder / ("ring-" + std::to_string(3 + round));
-    while (!std::filesystem::exists(enough)) ::sched_yield();  // a condition, polled
-    REQUIRE(::kill(creator, SIGKILL) == 0);
+    // The newest ring's number only grows (each is made before the one before it goes): killed
+    // once it reaches a number of its own for the round. A polled condition, with a guard.
+    const auto newest_ring = [&] {
+      int newest = -1;
+      for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        const std::string name = entry.path().filename().string();
+        if (name.starts_with("ring-") && name.find('.') == std::string::npos) newest = std::max(newest, std::stoi(name.substr(5)));
+      }
+      return newest;
+    };
     int status = 0;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (newest_ring() < 3 + round && std::chrono::steady_clock::now() < give_up) {
+      REQUIRE(::waitpid(creator, &status, WNOHANG) == 0);  // the creator failed: it said nothing
+      ::sched_yield();
+    }
+    REQUIRE(::kill(creator, SIGKILL) == 0);
     REQUIRE(::waitpid(creator, &status, 0) == creator);
+    REQUIRE(newest_ring() >= 3 + round);
     for (const auto& entry : std::filesystem::directory_iterator(folder)) {
       const std::string name = entry.path().filename().string();
       CAPTURE(name);
