@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "ringfile/programs/command_line.hpp"
@@ -60,6 +61,12 @@ std::string describe_address(const sockaddr* address) {
   ::inet_ntop(AF_INET6, &ipv6->sin6_addr, host, sizeof host);
   port = ntohs(ipv6->sin6_port);
   return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+
+std::shared_ptr<const std::string> shared(std::string bytes) {
+  return std::make_shared<const std::string>(std::move(bytes));
 }
 
 std::string response(const char* status, const char* content_type, const std::string& body, bool with_body,
@@ -116,7 +123,8 @@ struct MetricsServer::Connection {
   programs::FileDescriptor socket;
   Clock::time_point deadline;
   std::string request;
-  std::string reply;  // empty while the request is read
+  // Null while the request is read. Shared: every client of one page sends the same bytes.
+  std::shared_ptr<const std::string> reply;
   std::size_t sent = 0;
 };
 
@@ -135,7 +143,7 @@ void MetricsServer::serve_until(Clock::time_point deadline) {
     // non-blocking: accept_clients takes all that wait, and stops when none is left.)
     waiting.push_back({socket_.get(), static_cast<short>(connections_.size() < kMostConnections ? POLLIN : 0), 0});
     for (const auto& connection : connections_) {
-      waiting.push_back({connection->socket.get(), static_cast<short>(connection->reply.empty() ? POLLIN : POLLOUT), 0});
+      waiting.push_back({connection->socket.get(), static_cast<short>(connection->reply == nullptr ? POLLIN : POLLOUT), 0});
       wake = std::min(wake, connection->deadline);
     }
     const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(wake - now);
@@ -163,7 +171,7 @@ void MetricsServer::accept_clients() {
 
 bool MetricsServer::progress(Connection& connection) {
   const int socket = connection.socket.get();
-  if (connection.reply.empty()) {
+  if (connection.reply == nullptr) {
     char chunk[2048];
     const ssize_t got = ::recv(socket, chunk, sizeof chunk, 0);
     if (got < 0) return errno == EAGAIN || errno == EINTR;
@@ -173,35 +181,40 @@ bool MetricsServer::progress(Connection& connection) {
                        connection.request.find("\n\n") != std::string::npos;
     if (!whole && connection.request.size() < kMaxRequestBytes) return true;
     connection.reply = whole ? reply_to(connection.request)
-                             : response("431 Request Header Fields Too Large", "text/plain", "request too large\n", true);
+                             : shared(response("431 Request Header Fields Too Large", "text/plain", "request too large\n", true));
     connection.request.clear();
   }
-  const ssize_t sent = ::send(socket, connection.reply.data() + connection.sent, connection.reply.size() - connection.sent,
-                              MSG_NOSIGNAL);
+  const std::string& reply = *connection.reply;
+  const ssize_t sent = ::send(socket, reply.data() + connection.sent, reply.size() - connection.sent, MSG_NOSIGNAL);
   if (sent < 0) return errno == EAGAIN || errno == EINTR;  // else the client went away
   connection.sent += static_cast<std::size_t>(sent);
-  return connection.sent < connection.reply.size();  // done: closed (Connection: close)
+  return connection.sent < reply.size();  // done: closed (Connection: close)
 }
 
-std::string MetricsServer::reply_to(const std::string& request) const {
+std::shared_ptr<const std::string> MetricsServer::reply_to(const std::string& request) {
   const std::string line = request.substr(0, request.find_first_of("\r\n"));
   const std::size_t first_space = line.find(' ');
   const std::size_t second_space = line.find(' ', first_space + 1);
   if (first_space == std::string::npos || second_space == std::string::npos) {
-    return response("400 Bad Request", "text/plain", "bad request\n", true);
+    return shared(response("400 Bad Request", "text/plain", "bad request\n", true));
   }
   const std::string method = line.substr(0, first_space);
   std::string target = line.substr(first_space + 1, second_space - first_space - 1);
   target = target.substr(0, target.find('?'));
   const bool head = method == "HEAD";
   if (method != "GET" && !head) {
-    return response("405 Method Not Allowed", "text/plain", "only GET and HEAD\n", true, "Allow: GET, HEAD\r\n");
+    return shared(response("405 Method Not Allowed", "text/plain", "only GET and HEAD\n", true, "Allow: GET, HEAD\r\n"));
   }
-  if (target == "/metrics") return response("200 OK", "text/plain; version=0.0.4; charset=utf-8", page_, !head);
+  if (target == "/metrics") {
+    if (head) return shared(response("200 OK", kMetricsType, page_, false));
+    // Made once a page: a page can be megabytes, and up to kMostConnections clients send it.
+    if (metrics_reply_ == nullptr) metrics_reply_ = shared(response("200 OK", kMetricsType, page_, true));
+    return metrics_reply_;
+  }
   if (target == "/") {
-    return response("200 OK", "text/plain; charset=utf-8", "ringfile-status: the metrics are at /metrics\n", !head);
+    return shared(response("200 OK", "text/plain; charset=utf-8", "ringfile-status: the metrics are at /metrics\n", !head));
   }
-  return response("404 Not Found", "text/plain", "not found; the metrics are at /metrics\n", !head);
+  return shared(response("404 Not Found", "text/plain", "not found; the metrics are at /metrics\n", !head));
 }
 
 }  // namespace ringfile::status

@@ -26,7 +26,10 @@ class MetricsServer {
   // "127.0.0.1:9464": where it listens, with the port the system chose for port 0.
   const std::string& bound_address() const noexcept { return bound_address_; }
 
-  void set_page(std::string page) { page_ = std::move(page); }
+  void set_page(std::string page) {
+    page_ = std::move(page);
+    metrics_reply_.reset();  // clients being sent the last one keep it
+  }
   // Answers requests until `deadline` or a stop signal. Clients still being served then are
   // served on by the next call.
   void serve_until(std::chrono::steady_clock::time_point deadline);
@@ -37,11 +40,12 @@ class MetricsServer {
   // Reads the request or sends the reply, as far as the socket takes now. False when the
   // connection is done with: answered, or gone.
   bool progress(Connection& connection);
-  std::string reply_to(const std::string& request) const;
+  std::shared_ptr<const std::string> reply_to(const std::string& request);
 
   programs::FileDescriptor socket_;
   std::string bound_address_;
   std::string page_;
+  std::shared_ptr<const std::string> metrics_reply_;  // the response to GET /metrics, made once a page
   std::vector<std::unique_ptr<Connection>> connections_;
 };
 
