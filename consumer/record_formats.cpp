@@ -96,9 +96,9 @@ void append_escaped(std::string& out, std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
     const auto byte = static_cast<unsigned char>(bytes[0]);
     const std::size_t length = utf8_sequence(bytes);
-    if (length > 1 && acts_rather_than_shows(code_point(bytes, length))) {
+    if (const char32_t point = length > 1 ? code_point(bytes, length) : 0; acts_rather_than_shows(point)) {
       char escaped[12];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(code_point(bytes, length)));
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(point));
       out += escaped;
       bytes = bytes.subspan(length);
       continue;
