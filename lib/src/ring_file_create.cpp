@@ -47,9 +47,9 @@ std::optional<std::uint64_t> free_bytes(int fd) noexcept {
 // removed at the end, or by the next create once that process is gone.
 class FileUnderConstruction {
  public:
-  FileUnderConstruction(const std::filesystem::path& path, mode_t mode) : path_(path) {
-    const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
-    file_.fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+  FileUnderConstruction(const std::filesystem::path& path, mode_t mode)
+      : path_(path), directory_(path.has_parent_path() ? path.parent_path() : ".") {
+    file_.fd = ::open(directory_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
     if (file_.fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return;
     temporary_ = path.string() + std::string(kTemporarySuffix) + std::to_string(::getpid());
     remove_dead_creators_files();
@@ -62,6 +62,8 @@ class FileUnderConstruction {
   FileUnderConstruction& operator=(const FileUnderConstruction&) = delete;
 
   int fd() const noexcept { return file_.fd; }
+  // Where the ring goes: the path's directory, or the working directory.
+  const std::filesystem::path& directory() const noexcept { return directory_; }
 
   // Gives the file its name; errno as link(2) sets it on failure (EEXIST: a file is there).
   bool link_into_place() const noexcept {
@@ -79,9 +81,8 @@ class FileUnderConstruction {
   // PATH.creating.PID files whose creator no longer runs: left by a kill during a create.
   void remove_dead_creators_files() const noexcept {
     std::error_code error;
-    const std::filesystem::path directory = path_.has_parent_path() ? path_.parent_path() : ".";
     const std::string prefix = path_.filename().string() + std::string(kTemporarySuffix);
-    for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
       const std::string name = entry.path().filename().string();
       if (!name.starts_with(prefix)) continue;
       const std::string pid_text = name.substr(prefix.size());
@@ -94,6 +95,7 @@ class FileUnderConstruction {
   }
 
   std::filesystem::path path_;
+  std::filesystem::path directory_;
   std::filesystem::path temporary_;  // empty for a file without a name
   FileDescriptor file_;
 };
@@ -164,7 +166,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   const FileUnderConstruction file(path, create_options.file_mode);
   if (file.fd() < 0 && (errno == ENOENT || errno == ENOTDIR)) {
     // Not the ring that is missing (we are creating it) but the directory it goes in.
-    const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
+    const std::filesystem::path& directory = file.directory();
     if (errno == ENOTDIR) {
       throw Error(ErrorCode::not_found, describe(path) + ": a part of '" + directory.string() +
                                             "' is a file, not a directory; choose a path in a directory");
