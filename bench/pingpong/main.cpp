@@ -58,6 +58,9 @@ std::optional<int> parse(int argc, char** argv, Options& options) {
                  "directory of the ringfile modes' two rings (a tmpfs; one mounted huge=always gives them 2 MiB pages)")
       ->capture_default_str();
   programs::add_count_option(app, "--repeat", options.repeat, "passes per mode (medians quoted)")->default_str("1");
+  app.add_flag("--pre-touch", options.config.pre_touch,
+               "each side reads every page of its rings (ringfile's pre_touch option) or shared memory before "
+               "timing: no timed record pays for a page's first access");
   app.add_flag("--quick", options.quick, "smoke test: 20000 samples, 1000 warm-up");
   app.add_flag("--json", options.json, "print one JSON document instead of tables");
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return exit_code;
@@ -200,13 +203,14 @@ void print_table(const char* title, Measure measure, const std::vector<ModeRuns>
 
 void print_report(const Options& options, const RunMachine& machine, const std::vector<ModeRuns>& all) {
   std::printf("ringfile-bench-pingpong, %s, Linux %s, %d CPUs; initiator on CPU %d, echo on CPU "
-              "%d, %zu B records, %llu samples + %llu warm-up per pass, medians of %llu passes\n"
+              "%d, %zu B records, %llu samples + %llu warm-up per pass, medians of %llu passes%s\n"
               "load average %s at start, %s at end\n\n",
               machine.started_at_utc.c_str(), machine.kernel_release.c_str(), machine.online_cpus,
               options.config.initiator_cpu, options.config.echo_cpu, options.config.record_bytes,
               static_cast<unsigned long long>(options.config.samples),
               static_cast<unsigned long long>(options.config.warmup),
-              static_cast<unsigned long long>(options.repeat), machine.load_at_start.c_str(),
+              static_cast<unsigned long long>(options.repeat),
+              options.config.pre_touch ? "; pages pre-touched" : "", machine.load_at_start.c_str(),
               machine.load_at_end.c_str());
   print_table("one way = round trip / 2", kHalfRoundTrip, all);
   std::printf("\n");
@@ -242,7 +246,7 @@ std::string json_report(const Options& options, const RunMachine& machine, const
   json.field("record_bytes", static_cast<std::uint64_t>(options.config.record_bytes));
   json.field("samples", options.config.samples).field("warmup", options.config.warmup);
   json.field("initiator_cpu", options.config.initiator_cpu).field("echo_cpu", options.config.echo_cpu);
-  json.field("repeat", options.repeat);
+  json.field("repeat", options.repeat).field("pre_touch", options.config.pre_touch);
   json.end_object();
   json.key("modes").begin_array();
   for (const ModeRuns& runs : all) {

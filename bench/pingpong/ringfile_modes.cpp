@@ -51,9 +51,9 @@ struct Variant {
 // there, inside the handler, as the slot modes' echo answers from its slot.
 class Side {
  public:
-  Side(const std::string& send_path, const std::string& receive_path, const Variant& variant)
-      : producer_(send_path, producer_options(variant)),
-        consumer_(Consumer::attach(receive_path, consumer_options(variant))),
+  Side(const std::string& send_path, const std::string& receive_path, const Variant& variant, bool pre_touch)
+      : producer_(send_path, producer_options(variant, pre_touch)),
+        consumer_(Consumer::attach(receive_path, consumer_options(variant, pre_touch))),
         write_(variant.write) {}
 
   // Sends `bytes` stamped with `sequence`. With claim / commit it copies them into the claim and
@@ -97,17 +97,19 @@ class Side {
   }
 
  private:
-  static ProducerOptions producer_options(const Variant& variant) {
+  static ProducerOptions producer_options(const Variant& variant, bool pre_touch) {
     ProducerOptions options;
     options.idle = variant.idle;
     options.compute_checksums = variant.checksums;
+    options.pre_touch = pre_touch;
     return options;
   }
-  static ConsumerOptions consumer_options(const Variant& variant) {
+  static ConsumerOptions consumer_options(const Variant& variant, bool pre_touch) {
     ConsumerOptions options;
     options.start = StartFrom::earliest;
     options.idle = variant.idle;
     options.verify_checksums = variant.checksums;
+    options.pre_touch = pre_touch;
     return options;
   }
 
@@ -132,7 +134,7 @@ PingPongResult run_ringfile(const PingPongConfig& config, const Variant& variant
     const auto echo = [&] {
       // Created in the echo process: producers run housekeeping threads, which a fork would not
       // carry over.
-      Side side(paths.pong, paths.ping, variant);
+      Side side(paths.pong, paths.ping, variant, config.pre_touch);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
         const auto answer = [&](std::span<const std::byte> bytes) {
           return carries(bytes, sequence) && side.send(sequence, bytes);
@@ -144,7 +146,7 @@ PingPongResult run_ringfile(const PingPongConfig& config, const Variant& variant
     // Created at the first (untimed) round trip, after the fork, for the same reason.
     std::optional<Side> side;
     result = run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-      if (!side) side.emplace(paths.ping, paths.pong, variant);
+      if (!side) side.emplace(paths.ping, paths.pong, variant, config.pre_touch);
       return side->send_own(sequence, config.record_bytes) &&
              side->receive([&](std::span<const std::byte> bytes) { return carries(bytes, sequence, &answer_sent_ns); });
     });

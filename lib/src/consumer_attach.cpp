@@ -62,7 +62,7 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
   }
   attached_ = true;
   if (holds_back) hold_back_from_start();
-  view_.fill_whole_area();
+  view_.fill_whole_area(options_.pre_touch);
 }
 
 ConsumerCore::~ConsumerCore() { detach(); }
@@ -86,7 +86,7 @@ void ConsumerCore::attach_read_only() {
   move_to(start);
   learn_producer_sequences(start);
   attached_ = true;
-  view_.fill_whole_area();
+  view_.fill_whole_area(options_.pre_touch);
 }
 
 // A named consumer's saved cursor beyond the head: what it had read up to there was lost.

@@ -37,8 +37,9 @@ class DataView {
   // On a ring in memory (tmpfs) whose data area this view holds whole: maps all of it now and
   // fills its page tables, so that no access in the first lap stops for that (filling ahead, at()
   // stops every 128 KiB for 32 pages: the ping-pong's 99.9th percentile). For the view of a
-  // producer or consumer as it attaches; elsewhere it does nothing.
-  void fill_whole_area() noexcept;
+  // producer or consumer as it attaches; elsewhere it does nothing. With `touch_each_page`, it
+  // then reads a byte of every page too (ProducerOptions::pre_touch, ConsumerOptions::pre_touch).
+  void fill_whole_area(bool touch_each_page) noexcept;
   // Drops the mapping (e.g. before a long sleep); the next at() maps again.
   void unmap() noexcept;
   // Unmaps this view's pages below data-area `offset` (they stay in the page cache), so that

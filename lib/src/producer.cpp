@@ -53,7 +53,7 @@ ProducerCore::ProducerCore(const Ring& ring, const ProducerOptions& options)
   if (pager_.strategy() != PagingStrategy::none || options_.sync.mode == SyncPolicy::Mode::interval) {
     housekeeper_ = std::make_unique<Housekeeper>(file_, options_.sync);
   }
-  view_.fill_whole_area();
+  view_.fill_whole_area(options_.pre_touch);
 }
 
 ProducerCore::~ProducerCore() {

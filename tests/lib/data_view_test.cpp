@@ -71,6 +71,7 @@ int mapped_pages(const std::byte* base, std::uint64_t from, std::uint64_t to) {
 struct WholeMappings {
   int count = 0;
   int all_resident = 0;
+  int all_referenced = 0;  // every page accessed since the last clear_accessed_bits()
 };
 WholeMappings mappings_of(const std::filesystem::path& path, std::uint64_t bytes) {
   std::ifstream smaps("/proc/self/smaps");
@@ -94,9 +95,22 @@ WholeMappings mappings_of(const std::filesystem::path& path, std::uint64_t bytes
       std::uint64_t kib = 0;
       fields >> kib;
       if (kib * 1024 == bytes) found.all_resident += 1;
+    } else if (counting && first == "Referenced:") {
+      std::uint64_t kib = 0;
+      fields >> kib;
+      if (kib * 1024 == bytes) found.all_referenced += 1;
     }
   }
   return found;
+}
+
+// Clears the accessed bits of this process's pages (smaps' Referenced then counts only pages
+// accessed after this). Writing "1" to one's own clear_refs needs no privilege.
+void clear_accessed_bits() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  clear_refs << "1";
+  clear_refs.flush();
+  REQUIRE(clear_refs.good());
 }
 
 // Writes the whole data area once, so that every page of the file exists in the page cache.
@@ -183,14 +197,14 @@ TEST_CASE("data view on tmpfs holding the whole data area: all its page tables f
   for (const auto use : {detail::DataView::Use::reading, detail::DataView::Use::writing}) {
     CAPTURE(static_cast<int>(use));
     detail::DataView view(file, detail::DataView::Access::read_write, use);
-    view.fill_whole_area();
+    view.fill_whole_area(false);
     CHECK(view.mapped_bytes() == capacity);
     CHECK(view.window_start() == 0);
     const std::byte* base = view.at(0, 64);
     REQUIRE(base != nullptr);
     CHECK(mapped_pages(base, 0, capacity) == static_cast<int>(capacity / kPage));
     // Filled for good: a second request maps nothing again.
-    view.fill_whole_area();
+    view.fill_whole_area(false);
     CHECK(view.at(0, 64) == base);
   }
 }
@@ -213,6 +227,25 @@ TEST_CASE("data view on tmpfs: a producer and a consumer fill their whole-area v
   CHECK(mapped.all_resident == 2);
 }
 
+TEST_CASE("data view on tmpfs holding the whole data area: pre-touched, every page is read once after the fill") {
+  if (!shm_is_tmpfs()) return;
+  TempDir dir("/dev/shm");
+  const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
+  const detail::RingFile& file = detail::file_of(ring);
+  const std::uint64_t capacity = file.geometry().capacity;
+  REQUIRE(file.view_bytes() >= capacity);
+  const std::filesystem::path path = std::filesystem::canonical(dir / "ring");
+  detail::DataView view(file, detail::DataView::Access::read_write, detail::DataView::Use::writing);
+  view.fill_whole_area(false);
+  REQUIRE(mappings_of(path, capacity).all_resident == 1);
+  clear_accessed_bits();
+  // Filled already: the second call reads the pages and maps nothing new.
+  view.fill_whole_area(false);
+  CHECK(mappings_of(path, capacity).all_referenced == 0);
+  view.fill_whole_area(true);
+  CHECK(mappings_of(path, capacity).all_referenced == 1);
+}
+
 TEST_CASE("data view on a disk: asked to fill the whole data area, it maps nothing") {
   TempDir dir;
   if (on_tmpfs(dir.path())) {
@@ -223,7 +256,7 @@ TEST_CASE("data view on a disk: asked to fill the whole data area, it maps nothi
   const detail::RingFile& file = detail::file_of(ring);
   REQUIRE(file.view_bytes() >= file.geometry().capacity);
   detail::DataView view(file, detail::DataView::Access::read_write);
-  view.fill_whole_area();
+  view.fill_whole_area(false);
   CHECK(view.mapped_bytes() == 0);
 }
 

@@ -49,6 +49,8 @@ struct ConsumerOptions {
   // Check each payload against its CRC32C, where its producer computed one.
   bool verify_checksums = true;
   IdleStrategy idle = IdleStrategy::spin_then_sleep;
+  // For latency: as ProducerOptions::pre_touch, for the pages this consumer reads.
+  bool pre_touch = false;
 };
 
 // A record handed to a poll handler. `payload` is valid only during the call.

@@ -38,7 +38,7 @@ long long mapped_bytes_here(const void* address) {
 TEST_CASE("shared memory: a forked child fills the page tables it did not inherit") {
   constexpr std::size_t kBytes = std::size_t{1} << 20;
   const SharedMemory memory(kBytes, "the test's memory");
-  // Every page allocated and mapped here (MAP_POPULATE).
+  // Every page allocated and mapped here (MADV_POPULATE_WRITE).
   CHECK(mapped_bytes_here(memory.data()) == static_cast<long long>(kBytes));
   const int child_status = test::run_forked([&] {
     // The kernel copies no page tables of a shared mapping at fork.

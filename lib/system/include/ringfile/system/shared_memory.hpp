@@ -10,8 +10,8 @@
 
 namespace ringfile::system {
 
-// `bytes` of zeroed memory, every page allocated up front (MAP_POPULATE) so that nobody pays for
-// first touches in the middle of a timed or hot loop. Throws ringfile::Error (io_error) naming
+// `bytes` of zeroed memory, every page allocated and mapped for writing up front, so that nobody
+// pays for first touches in the middle of a timed or hot loop. Throws ringfile::Error (io_error) naming
 // `purpose` ("the producer tallies") when the mapping fails.
 class SharedMemory {
  public:
@@ -28,6 +28,10 @@ class SharedMemory {
   // page fault at its first touch of each page, which a process that maps a ring file and fills
   // its tables as it attaches does not. Call in the child before its timed work.
   void fill_page_tables() const noexcept;
+  // Reads a byte of every page. Where the host shadows the guest's page tables, a process's first
+  // access to each page costs microseconds even with its tables filled; a process that maps a
+  // ring with ProducerOptions::pre_touch (or ConsumerOptions') pays that as it attaches.
+  void touch_pages() const noexcept;
 
  private:
   std::byte* data_ = nullptr;
