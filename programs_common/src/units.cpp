@@ -57,17 +57,52 @@ std::optional<double> duration_unit_seconds(std::string_view unit) {
   return std::nullopt;
 }
 
-std::optional<std::chrono::nanoseconds> duration_from(std::string_view text, bool unit_required) {
+// A size read once: its bytes, or why it has none.
+struct SizeReading {
+  enum class Refusal { none, not_a_size, decimal_unit, fraction_of_a_byte, past_64_bits };
+  std::optional<std::uint64_t> bytes;
+  Refusal refusal = Refusal::none;
+};
+
+// "MB", "kb" and the like: powers of 1000 to some, of 1024 to others.
+bool is_decimal_unit(std::string_view suffix) {
+  return suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b') &&
+         std::string_view("KMGTPkmgtp").find(suffix[0]) != std::string_view::npos;
+}
+
+SizeReading read_byte_size(std::string_view text) {
+  using enum SizeReading::Refusal;
   std::size_t consumed = 0;
   const auto number = leading_number(text, &consumed);
-  if (!number) return std::nullopt;
+  if (!number) return {.refusal = not_a_size};
+  const std::string_view suffix = text.substr(consumed);
+  const auto multiplier = size_multiplier(suffix);
+  if (!multiplier) return {.refusal = is_decimal_unit(suffix) ? decimal_unit : not_a_size};
+  // "100.7" bytes is a slip, not a size; "1.5K" is a whole 1536 (others round to the byte).
+  if (*multiplier == 1.0 && *number != std::floor(*number)) return {.refusal = fraction_of_a_byte};
+  const double bytes = std::round(*number * *multiplier);
+  if (bytes >= kBytesPastCount) return {.refusal = past_64_bits};
+  return {.bytes = static_cast<std::uint64_t>(bytes)};
+}
+
+// A duration read once: the nanoseconds, or none; `too_long` when the text is a duration past
+// what 64 bits of nanoseconds hold, rather than not a duration at all.
+struct DurationReading {
+  std::optional<std::chrono::nanoseconds> duration;
+  bool too_long = false;
+};
+
+DurationReading read_duration(std::string_view text, bool unit_required) {
+  std::size_t consumed = 0;
+  const auto number = leading_number(text, &consumed);
+  if (!number) return {};
   const std::string_view unit = text.substr(consumed);
-  if (unit.empty() && unit_required) return std::nullopt;
+  if (unit.empty() && unit_required) return {};
   const auto unit_seconds = unit.empty() ? std::optional<double>(1.0) : duration_unit_seconds(unit);
-  if (!unit_seconds) return std::nullopt;
+  if (!unit_seconds) return {};
   const double nanoseconds = *number * *unit_seconds * 1e9;
-  if (nanoseconds >= kNanosecondsPastCount) return std::nullopt;
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(nanoseconds)));
+  if (nanoseconds >= kNanosecondsPastCount) return {.too_long = true};
+  return {.duration = std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(nanoseconds)))};
 }
 
 std::string printf_string(const char* format, double value, const char* unit) {
@@ -78,39 +113,24 @@ std::string printf_string(const char* format, double value, const char* unit) {
 
 }  // namespace
 
-std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
-  std::size_t consumed = 0;
-  const auto number = leading_number(text, &consumed);
-  if (!number) return std::nullopt;
-  const auto multiplier = size_multiplier(text.substr(consumed));
-  if (!multiplier) return std::nullopt;
-  // "100.7" bytes is a slip, not a size; "1.5K" is a whole 1536 (others round to the byte).
-  if (*multiplier == 1.0 && *number != std::floor(*number)) return std::nullopt;
-  const double bytes = std::round(*number * *multiplier);
-  if (bytes >= kBytesPastCount) return std::nullopt;
-  return static_cast<std::uint64_t>(bytes);
-}
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) { return read_byte_size(text).bytes; }
 
 std::string explain_bad_size(std::string_view text) {
-  std::size_t consumed = 0;
-  if (const auto value = leading_number(text, &consumed)) {
-    const std::string_view suffix = text.substr(consumed);
-    const auto multiplier = size_multiplier(suffix);
-    if (multiplier == 1.0 && *value != std::floor(*value)) {
+  switch (read_byte_size(text).refusal) {
+    case SizeReading::Refusal::fraction_of_a_byte:
       return "'" + std::string(text) + "' is not a whole number of bytes";
-    }
-    if (multiplier && *value * *multiplier >= kBytesPastCount) {
+    case SizeReading::Refusal::past_64_bits:
       return "'" + std::string(text) + "' is more bytes than a 64-bit count holds";
-    }
-    if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b') &&
-        std::string_view("KMGTPkmgtp").find(suffix[0]) != std::string_view::npos) {
-      const std::string number(text.substr(0, consumed));
-      const std::string letter(1, static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0]))));
+    case SizeReading::Refusal::decimal_unit: {
+      // The unit is the last two characters ("16MB").
+      const std::string number(text.substr(0, text.size() - 2));
+      const std::string letter(1, static_cast<char>(std::toupper(static_cast<unsigned char>(text[text.size() - 2]))));
       return "'" + std::string(text) + "' is ambiguous (" + letter + "B is a power of 1000 to some, of 1024 to " +
              "others); sizes here are powers of 1024: write " + number + letter + " or " + number + letter + "iB";
     }
+    default:
+      return "'" + std::string(text) + "' is not a size; write bytes or a number with K, M, G or T (e.g. 512K, 64M, 8G)";
   }
-  return "'" + std::string(text) + "' is not a size; write bytes or a number with K, M, G or T (e.g. 512K, 64M, 8G)";
 }
 
 std::optional<std::uint64_t> parse_count(std::string_view text) {
@@ -127,22 +147,18 @@ std::optional<std::uint64_t> parse_count(std::string_view text) {
 }
 
 std::string explain_bad_duration(std::string_view text) {
-  std::size_t consumed = 0;
-  const auto number = leading_number(text, &consumed);
-  const std::string_view unit = text.substr(consumed);
-  const auto unit_seconds = unit.empty() ? std::optional<double>(1.0) : duration_unit_seconds(unit);
-  if (number && unit_seconds && *number * *unit_seconds * 1e9 >= kNanosecondsPastCount) {
+  if (read_duration(text, false).too_long) {
     return "'" + std::string(text) + "' is too long; durations go up to 292 years (106000d)";
   }
   return "'" + std::string(text) + "' is not a duration; write a number with ms, s, m, h or d (e.g. 500ms, 30s, 5m)";
 }
 
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
-  return duration_from(text, false);
+  return read_duration(text, false).duration;
 }
 
 std::optional<std::chrono::nanoseconds> parse_duration_with_unit(std::string_view text) {
-  return duration_from(text, true);
+  return read_duration(text, true).duration;
 }
 
 std::optional<Rate> parse_rate(std::string_view text) {
