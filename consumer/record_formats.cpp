@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "ringfile/format/utf8.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/time_points.hpp"
 
@@ -12,43 +13,15 @@ std::string_view as_text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// The length of the valid UTF-8 sequence at the start of `bytes`, or 0.
-std::size_t utf8_sequence(std::span<const std::byte> bytes) noexcept {
-  const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(bytes[index]); };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;  // the allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // no overlong forms
-    if (lead == 0xED) high = 0x9F;  // no surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;  // at most U+10FFFF
-  } else {
-    return 0;
-  }
-  if (bytes.size() < length || byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t index = 2; index < length; ++index) {
-    if ((byte(index) & 0xC0) != 0x80) return 0;
-  }
-  return length;
-}
-
 void append_number(std::string& out, std::uint64_t number) { out += std::to_string(number); }
 
 }  // namespace
 
 bool valid_utf8(std::span<const std::byte> bytes) noexcept {
-  while (!bytes.empty()) {
-    const std::size_t length = utf8_sequence(bytes);
+  for (std::string_view text = as_text(bytes); !text.empty();) {
+    const std::size_t length = format::decode_utf8(text).length;
     if (length == 0) return false;
-    bytes = bytes.subspan(length);
+    text.remove_prefix(length);
   }
   return true;
 }
@@ -75,32 +48,24 @@ void append_base64(std::string& out, std::span<const std::byte> bytes) {
   out += '=';
 }
 
-// The code point of the valid UTF-8 sequence of `length` bytes that starts `bytes`.
-char32_t code_point(std::span<const std::byte> bytes, std::size_t length) noexcept {
-  const auto byte = [&](std::size_t index) { return static_cast<char32_t>(bytes[index]); };
-  if (length == 1) return byte(0);
-  char32_t point = byte(0) & (0x7F >> length);
-  for (std::size_t index = 1; index < length; ++index) point = point << 6 | (byte(index) & 0x3F);
-  return point;
-}
-
-// Characters that are valid UTF-8 but act on a terminal or on the line rather than show: the C1
+// Characters of two bytes or more that act on a terminal or on the line rather than show: the C1
 // controls (U+009B is CSI, U+0085 a new line to some terminals), the line and paragraph
 // separators, and the marks and overrides that reorder text (bidirectional controls).
 bool acts_rather_than_shows(char32_t point) noexcept {
-  return (point >= 0x80 && point <= 0x9F) || point == 0x200E || point == 0x200F ||
-         (point >= 0x2028 && point <= 0x202E) || (point >= 0x2066 && point <= 0x2069);
+  return format::is_control(point) || point == 0x200E || point == 0x200F || (point >= 0x2028 && point <= 0x202E) ||
+         (point >= 0x2066 && point <= 0x2069);
 }
 
 void append_escaped(std::string& out, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    const auto byte = static_cast<unsigned char>(bytes[0]);
-    const std::size_t length = utf8_sequence(bytes);
-    if (const char32_t point = length > 1 ? code_point(bytes, length) : 0; acts_rather_than_shows(point)) {
+  std::string_view text = as_text(bytes);
+  while (!text.empty()) {
+    const auto byte = static_cast<unsigned char>(text[0]);
+    const format::Utf8Character character = format::decode_utf8(text);
+    if (character.length > 1 && acts_rather_than_shows(character.code_point)) {
       char escaped[12];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(point));
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(character.code_point));
       out += escaped;
-      bytes = bytes.subspan(length);
+      text.remove_prefix(character.length);
       continue;
     }
     if (byte == '\n') {
@@ -111,16 +76,16 @@ void append_escaped(std::string& out, std::span<const std::byte> bytes) {
       out += "\\t";
     } else if (byte == '\\') {
       out += "\\\\";
-    } else if (length == 0 || byte < 0x20 || byte == 0x7f) {
+    } else if (character.length == 0 || format::is_control(character.code_point)) {
       char escaped[8];
       std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
       out += escaped;
     } else {
-      out.append(reinterpret_cast<const char*>(bytes.data()), length);
-      bytes = bytes.subspan(length);
+      out.append(text.data(), character.length);
+      text.remove_prefix(character.length);
       continue;
     }
-    bytes = bytes.subspan(1);
+    text.remove_prefix(1);
   }
 }
 

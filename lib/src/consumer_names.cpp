@@ -3,45 +3,30 @@
 #include <cstdio>
 
 #include "ringfile/format/consumer_slot.hpp"
+#include "ringfile/format/utf8.hpp"
 
 namespace ringfile::detail {
 namespace {
 
-// The length of the UTF-8 sequence that starts with `lead` (0: not a lead byte).
-std::size_t utf8_sequence_length(unsigned char lead) noexcept {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return 2;
-  if (lead >= 0xE0 && lead <= 0xEF) return 3;
-  if (lead >= 0xF0 && lead <= 0xF4) return 4;
-  return 0;
+// The character at `index`, decoded as names have always been checked: by the lead and
+// continuation bytes only (format/utf8.hpp).
+format::Utf8Character character_at(std::string_view name, std::size_t index) noexcept {
+  return format::decode_utf8<format::Utf8Check::lead_and_continuation>(name.substr(index));
 }
 
-bool is_control(unsigned char byte) noexcept { return byte < 0x20 || byte == 0x7f; }
-
-// A C1 control (U+0080 to U+009F) at `index`: valid UTF-8, but U+009B starts an escape sequence
-// on many terminals as ESC [ does.
-bool is_c1_control_at(std::string_view name, std::size_t index) noexcept {
-  return static_cast<unsigned char>(name[index]) == 0xC2 && index + 1 < name.size() &&
-         static_cast<unsigned char>(name[index + 1]) <= 0x9F;
+// Whether `character` may stand in a name: UTF-8, neither a space nor a control character (C1
+// ones too: U+009B starts an escape sequence on many terminals as ESC [ does). Those are looked
+// for in one or two bytes, as names have always been checked: an overlong form that
+// lead_and_continuation lets through (E0 80 A0 for a space) stands as any other character.
+bool allowed(format::Utf8Character character) noexcept {
+  if (character.length == 0) return false;
+  return character.length > 2 || (character.code_point != ' ' && !format::is_control(character.code_point));
 }
 
-// The length of the valid character at `index` (0: none starts there: a control byte, a space,
-// or bytes that are not UTF-8).
-std::size_t valid_character_at(std::string_view name, std::size_t index) noexcept {
-  const auto byte = static_cast<unsigned char>(name[index]);
-  if (byte == ' ' || is_control(byte) || is_c1_control_at(name, index)) return 0;
-  const std::size_t length = utf8_sequence_length(byte);
-  if (length == 0 || index + length > name.size()) return 0;
-  for (std::size_t next = 1; next < length; ++next) {
-    if ((static_cast<unsigned char>(name[index + next]) & 0xC0) != 0x80) return 0;
-  }
-  return length;
-}
-
-std::string hex_code(unsigned char byte, const char* format) {
-  char code[8];
-  std::snprintf(code, sizeof code, format, byte);
-  return code;
+std::string hex_code(unsigned code, const char* format) {
+  char text[12];
+  std::snprintf(text, sizeof text, format, code);
+  return text;
 }
 
 }  // namespace
@@ -50,20 +35,23 @@ std::string consumer_name_problem(std::string_view name) {
   if (name.size() >= format::kConsumerNameBytes) {
     return "is longer than " + std::to_string(format::kConsumerNameBytes - 1) + " bytes; choose a shorter one";
   }
+  const auto control = [](unsigned code, const char* format) {
+    return "holds a control character (" + hex_code(code, format) + "); use letters, digits, '-', '_' or '.'";
+  };
   for (std::size_t index = 0; index < name.size();) {
-    const std::size_t length = valid_character_at(name, index);
-    if (length != 0) {
-      index += length;
+    const format::Utf8Character character = character_at(name, index);
+    if (allowed(character)) {
+      index += character.length;
       continue;
     }
-    const auto byte = static_cast<unsigned char>(name[index]);
-    if (byte == ' ') return "holds a space; use letters, digits, '-', '_' or '.'";
-    if (is_control(byte)) {
-      return "holds a control character (" + hex_code(byte, "0x%02x") + "); use letters, digits, '-', '_' or '.'";
-    }
-    if (is_c1_control_at(name, index)) {
-      return "holds a control character (" + hex_code(static_cast<unsigned char>(name[index + 1]), "U+%04X") +
-             "); use letters, digits, '-', '_' or '.'";
+    if (character.code_point == ' ') return "holds a space; use letters, digits, '-', '_' or '.'";
+    if (character.length == 1) return control(character.code_point, "0x%02x");
+    if (character.length != 0) return control(character.code_point, "U+%04X");  // C1
+    // As before the decoder was shared (though these bytes are not UTF-8): 0xC2 before an ASCII
+    // byte is named as the C1 control of that byte's value.
+    if (static_cast<unsigned char>(name[index]) == 0xC2 && index + 1 < name.size() &&
+        static_cast<unsigned char>(name[index + 1]) < 0x80) {
+      return control(static_cast<unsigned char>(name[index + 1]), "U+%04X");
     }
     return "is not valid UTF-8; write it in UTF-8 (or use ASCII letters and digits)";
   }
@@ -74,10 +62,10 @@ std::string printable_consumer_name(std::string_view name) {
   if (consumer_name_problem(name).empty()) return std::string(name);
   std::string shown;
   for (std::size_t index = 0; index < name.size();) {
-    const std::size_t length = valid_character_at(name, index);
-    if (length != 0 && name[index] != '\\') {
-      shown.append(name, index, length);
-      index += length;
+    const format::Utf8Character character = character_at(name, index);
+    if (allowed(character) && name[index] != '\\') {
+      shown.append(name, index, character.length);
+      index += character.length;
       continue;
     }
     shown += name[index] == '\\' ? std::string("\\\\") : hex_code(static_cast<unsigned char>(name[index]), "\\x%02x");

@@ -1,0 +1,61 @@
+// Text as the format's readers take it: a consumer name in a slot (lib/src/consumer_names.cpp) and
+// a payload shown as text by ringfile-consumer (consumer/record_formats.cpp). One UTF-8 character
+// decoded at a time, and the control characters that a terminal acts on rather than shows.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace ringfile::format {
+
+// How much of UTF-8's rule decode_utf8 applies.
+enum class Utf8Check {
+  // RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF.
+  strict,
+  // The lead byte (C2 to F4) and the continuation bytes only: the overlong forms E0 80..9F, the
+  // surrogates ED A0..BF and F4 90..BF (past U+10FFFF) pass. Consumer names are checked so.
+  lead_and_continuation,
+};
+
+struct Utf8Character {
+  std::size_t length = 0;  // 1 to 4; 0: no character starts here (not UTF-8, or cut short)
+  char32_t code_point = 0;
+};
+
+// The character at the start of `bytes`. @pre `bytes` is not empty.
+template <Utf8Check check = Utf8Check::strict>
+constexpr Utf8Character decode_utf8(std::string_view bytes) noexcept {
+  const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(bytes[index]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return {1, lead};
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (check == Utf8Check::strict && lead == 0xE0) low = 0xA0;   // no overlong forms
+    if (check == Utf8Check::strict && lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (check == Utf8Check::strict && lead == 0xF0) low = 0x90;
+    if (check == Utf8Check::strict && lead == 0xF4) high = 0x8F;  // at most U+10FFFF
+  } else {
+    return {};
+  }
+  if (bytes.size() < length || byte(1) < low || byte(1) > high) return {};
+  char32_t point = (lead & (0x7F >> length)) << 6 | (byte(1) & 0x3F);
+  for (std::size_t index = 2; index < length; ++index) {
+    if ((byte(index) & 0xC0) != 0x80) return {};
+    point = point << 6 | (byte(index) & 0x3F);
+  }
+  return {length, point};
+}
+
+// A control character: C0 (below U+0020), DEL (U+007F) or C1 (U+0080 to U+009F). Terminals act on
+// them rather than show them; the C1 ones are valid UTF-8, and U+009B is a CSI to many terminals
+// as ESC [ is, U+0085 a new line.
+constexpr bool is_control(char32_t point) noexcept { return point < 0x20 || (point >= 0x7F && point <= 0x9F); }
+
+}  // namespace ringfile::format
