@@ -8,19 +8,14 @@
 namespace ringfile::detail {
 namespace {
 
-// The character at `index`, decoded as names have always been checked: by the lead and
-// continuation bytes only (format/utf8.hpp).
 format::Utf8Character character_at(std::string_view name, std::size_t index) noexcept {
-  return format::decode_utf8<format::Utf8Check::lead_and_continuation>(name.substr(index));
+  return format::decode_utf8(name.substr(index));
 }
 
 // Whether `character` may stand in a name: UTF-8, neither a space nor a control character (C1
-// ones too: U+009B starts an escape sequence on many terminals as ESC [ does). Those are looked
-// for in one or two bytes, as names have always been checked: an overlong form that
-// lead_and_continuation lets through (E0 80 A0 for a space) stands as any other character.
+// ones too: U+009B starts an escape sequence on many terminals as ESC [ does).
 bool allowed(format::Utf8Character character) noexcept {
-  if (character.length == 0) return false;
-  return character.length > 2 || (character.code_point != ' ' && !format::is_control(character.code_point));
+  return character.length != 0 && character.code_point != ' ' && !format::is_control(character.code_point);
 }
 
 std::string hex_code(unsigned code, const char* format) {
@@ -47,12 +42,6 @@ std::string consumer_name_problem(std::string_view name) {
     if (character.code_point == ' ') return "holds a space; use letters, digits, '-', '_' or '.'";
     if (character.length == 1) return control(character.code_point, "0x%02x");
     if (character.length != 0) return control(character.code_point, "U+%04X");  // C1
-    // As before the decoder was shared (though these bytes are not UTF-8): 0xC2 before an ASCII
-    // byte is named as the C1 control of that byte's value.
-    if (static_cast<unsigned char>(name[index]) == 0xC2 && index + 1 < name.size() &&
-        static_cast<unsigned char>(name[index + 1]) < 0x80) {
-      return control(static_cast<unsigned char>(name[index + 1]), "U+%04X");
-    }
     return "is not valid UTF-8; write it in UTF-8 (or use ASCII letters and digits)";
   }
   return {};

@@ -164,6 +164,9 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"RING", "--reset", "nobody", "--to", "latest"}, 1, "no consumer is named 'nobody'"},
       {kConsumer, {"RING", "--name", "tab\there"}, 2, "holds a control character (0x09)"},
       {kConsumer, {"RING", "--name", "bad\xff"}, 2, "is not valid UTF-8"},
+      // Latin-1 for "Â" before a letter; a space written in three bytes (an overlong form).
+      {kConsumer, {"RING", "--name", "\xc2" "A"}, 2, "is not valid UTF-8"},
+      {kConsumer, {"RING", "--name", "a\xe0\x80\xa0" "b"}, 2, "is not valid UTF-8"},
       {kConsumer, {"RING", "--from", "committed"}, 2, "needs a saved cursor"},
       {kConsumer, {"RING", "--json"}, 2, "write the records with --output FILE, or use --discard"},
       {kConsumer, {"RING", "--discard", "--output", "x"}, 2, "--discard writes nothing"},

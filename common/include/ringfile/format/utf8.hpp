@@ -8,22 +8,13 @@
 
 namespace ringfile::format {
 
-// How much of UTF-8's rule decode_utf8 applies.
-enum class Utf8Check {
-  // RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF.
-  strict,
-  // The lead byte (C2 to F4) and the continuation bytes only: the overlong forms E0 80..9F, the
-  // surrogates ED A0..BF and F4 90..BF (past U+10FFFF) pass. Consumer names are checked so.
-  lead_and_continuation,
-};
-
 struct Utf8Character {
   std::size_t length = 0;  // 1 to 4; 0: no character starts here (not UTF-8, or cut short)
   char32_t code_point = 0;
 };
 
-// The character at the start of `bytes`. @pre `bytes` is not empty.
-template <Utf8Check check = Utf8Check::strict>
+// The character at the start of `bytes`, by RFC 3629: no overlong forms, no surrogates, nothing
+// past U+10FFFF. @pre `bytes` is not empty.
 constexpr Utf8Character decode_utf8(std::string_view bytes) noexcept {
   const auto byte = [&](std::size_t index) { return static_cast<unsigned char>(bytes[index]); };
   const unsigned char lead = byte(0);
@@ -35,12 +26,12 @@ constexpr Utf8Character decode_utf8(std::string_view bytes) noexcept {
     length = 2;
   } else if (lead >= 0xE0 && lead <= 0xEF) {
     length = 3;
-    if (check == Utf8Check::strict && lead == 0xE0) low = 0xA0;   // no overlong forms
-    if (check == Utf8Check::strict && lead == 0xED) high = 0x9F;  // no surrogates
+    if (lead == 0xE0) low = 0xA0;   // no overlong forms
+    if (lead == 0xED) high = 0x9F;  // no surrogates
   } else if (lead >= 0xF0 && lead <= 0xF4) {
     length = 4;
-    if (check == Utf8Check::strict && lead == 0xF0) low = 0x90;
-    if (check == Utf8Check::strict && lead == 0xF4) high = 0x8F;  // at most U+10FFFF
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;  // at most U+10FFFF
   } else {
     return {};
   }
