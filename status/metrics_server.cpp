@@ -28,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kConnectionBudget{2000};
 constexpr std::size_t kMostConnections = 64;
 constexpr std::size_t kMaxRequestBytes = 8192;
+// How long the listening socket is left out of the poll after accepting failed for want of file
+// descriptors: clients wait in the backlog meanwhile, as they do beyond kMostConnections.
+constexpr std::chrono::milliseconds kAcceptPause{100};
 
 struct HostPort {
   std::string host;  // empty: every interface
@@ -139,9 +142,13 @@ void MetricsServer::serve_until(Clock::time_point deadline) {
     std::erase_if(connections_, [&](const std::unique_ptr<Connection>& connection) { return connection->deadline <= now; });
     Clock::time_point wake = deadline;
     waiting.clear();
-    // Beyond kMostConnections new clients wait in the listen backlog. (The listening socket is
-    // non-blocking: accept_clients takes all that wait, and stops when none is left.)
-    waiting.push_back({socket_.get(), static_cast<short>(connections_.size() < kMostConnections ? POLLIN : 0), 0});
+    // Beyond kMostConnections, and while accepting is paused, new clients wait in the listen
+    // backlog. (The listening socket is non-blocking: accept_clients takes all that wait, and
+    // stops when none is left.)
+    const bool paused = now < accept_paused_until_;
+    if (paused) wake = std::min(wake, accept_paused_until_);
+    const bool accepting = connections_.size() < kMostConnections && !paused;
+    waiting.push_back({socket_.get(), static_cast<short>(accepting ? POLLIN : 0), 0});
     for (const auto& connection : connections_) {
       waiting.push_back({connection->socket.get(), static_cast<short>(connection->reply == nullptr ? POLLIN : POLLOUT), 0});
       wake = std::min(wake, connection->deadline);
@@ -161,7 +168,13 @@ void MetricsServer::serve_until(Clock::time_point deadline) {
 void MetricsServer::accept_clients() {
   while (connections_.size() < kMostConnections) {
     programs::FileDescriptor socket(::accept4(socket_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (socket.get() < 0) return;  // none waiting (EAGAIN), or one that went away meanwhile
+    if (socket.get() < 0) {
+      // Out of descriptors, the client stays in the backlog and the listening socket readable:
+      // polled, it would end every poll at once, a busy loop for as long as the shortage lasts
+      // (until the next sample at least). It is left out of the poll for kAcceptPause instead.
+      if (errno == EMFILE || errno == ENFILE) accept_paused_until_ = Clock::now() + kAcceptPause;
+      return;  // else none waiting (EAGAIN), or one that went away meanwhile
+    }
     auto connection = std::make_unique<Connection>();
     connection->socket = std::move(socket);
     connection->deadline = Clock::now() + kConnectionBudget;

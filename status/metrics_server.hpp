@@ -2,7 +2,9 @@
 // last given at /metrics (GET or HEAD), a pointer to it at /, and 404 elsewhere, each connection
 // closed after its response. Clients are served side by side (up to 64, non-blocking, one poll),
 // each within 2 s for its whole exchange: one that trickles its request, sends nothing, or reads
-// nothing is dropped then, and holds up no other client, nor the sampling, meanwhile.
+// nothing is dropped then, and holds up no other client, nor the sampling, meanwhile. Beyond 64,
+// and for 100 ms at a time while the process is out of file descriptors, new clients wait in the
+// listen backlog.
 #pragma once
 
 #include <chrono>
@@ -47,6 +49,8 @@ class MetricsServer {
   std::string page_;
   std::shared_ptr<const std::string> metrics_reply_;  // the response to GET /metrics, made once a page
   std::vector<std::unique_ptr<Connection>> connections_;
+  // Accepting failed for want of file descriptors (EMFILE, ENFILE): not tried again before this.
+  std::chrono::steady_clock::time_point accept_paused_until_;
 };
 
 // True when `text` has the form HOST:PORT that MetricsServer takes.

@@ -6,11 +6,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -44,6 +47,9 @@ class ClientSocket {
     server.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
     REQUIRE(::inet_pton(AF_INET, address.substr(0, colon).c_str(), &server.sin_addr) == 1);
     REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&server), sizeof server) == 0);
+    // receive_all() gives up after this: a guard against a hang only.
+    const timeval patience{.tv_sec = 30, .tv_usec = 0};
+    REQUIRE(::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience) == 0);
   }
   ClientSocket(ClientSocket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   ClientSocket(const ClientSocket&) = delete;
@@ -66,6 +72,28 @@ class ClientSocket {
  private:
   int fd_;
 };
+
+// Where ringfile-status --listen serves, once it has said so on stderr.
+std::string listening_address(const Program& server) {
+  std::string address;
+  REQUIRE(eventually([&] {
+    const std::string said = server.err();
+    const std::size_t at = said.find("http://");
+    if (at == std::string::npos || said.find("/metrics\n", at) == std::string::npos) return false;
+    address = said.substr(at + 7, said.find("/metrics", at) - at - 7);
+    return true;
+  }));
+  return address;
+}
+
+// The descriptor numbers a process has open.
+std::set<int> open_descriptors(pid_t pid) {
+  std::set<int> numbers;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    numbers.insert(std::stoi(entry.path().filename().string()));
+  }
+  return numbers;
+}
 
 std::string exposition(const WorkDir& dir, const std::vector<std::string>& rings, int expected_exit) {
   std::vector<std::string> args = rings;
@@ -133,14 +161,7 @@ TEST_CASE("--listen serves /metrics over HTTP to a real client, and stops cleanl
   WorkDir dir;
   const std::string ring = busy_ring(dir);
   Program server(kStatus, {ring, "--listen", "127.0.0.1:0", "--interval", "100ms"}, dir.path());
-  std::string address;
-  REQUIRE(eventually([&] {
-    const std::string said = server.err();
-    const std::size_t at = said.find("http://");
-    if (at == std::string::npos || said.find("/metrics\n", at) == std::string::npos) return false;
-    address = said.substr(at + 7, said.find("/metrics", at) - at - 7);
-    return true;
-  }));
+  const std::string address = listening_address(server);
   const auto fetch = [&](const std::vector<std::string>& args) {
     std::vector<std::string> all{"--silent", "--show-error", "--max-time", "10"};
     all.insert(all.end(), args.begin(), args.end());
@@ -187,6 +208,54 @@ TEST_CASE("--listen serves /metrics over HTTP to a real client, and stops cleanl
   REQUIRE(oversized.send_all("GET /metrics HTTP/1.1\r\nX-Padding: " + std::string(9000, 'x')));
   CHECK(oversized.receive_all().rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
   // A stop is not held up by clients in the middle of a request either.
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+}
+
+TEST_CASE("--listen out of file descriptors sleeps while clients wait in the backlog, and serves them once some are back") {
+  WorkDir dir;
+  const std::string ring = dir / "metrics.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  // No sample during the test: the server has nothing to do but its clients.
+  Program server(kStatus, {ring, "--listen", "127.0.0.1:0", "--interval", "60s"}, dir.path());
+  const std::string address = listening_address(server);
+  // Answered once the first sample is taken (the ring opened) and the server is in its poll loop:
+  // the descriptors it has open then are all it keeps.
+  ClientSocket first(address);
+  REQUIRE(first.send_all("GET /metrics HTTP/1.1\r\n\r\n"));
+  REQUIRE(first.receive_all().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  // Its descriptor limit lowered to leave it two free numbers: two clients take them.
+  const std::set<int> open = open_descriptors(server.pid());
+  int limit = 0;
+  for (int free_numbers = 0; free_numbers < 2; ++limit) {
+    if (!open.contains(limit)) ++free_numbers;
+  }
+  rlimit descriptors{};
+  REQUIRE(::prlimit(server.pid(), RLIMIT_NOFILE, nullptr, &descriptors) == 0);
+  descriptors.rlim_cur = static_cast<rlim_t>(limit);
+  REQUIRE(::prlimit(server.pid(), RLIMIT_NOFILE, &descriptors, nullptr) == 0);
+  std::vector<ClientSocket> held;
+  for (int index = 0; index < 2; ++index) held.emplace_back(address);
+  REQUIRE(eventually([&] { return open_descriptors(server.pid()).size() == open.size() + 2; }));
+  // Accepting these fails (EMFILE): they wait in the backlog, which keeps the listening socket
+  // readable. Polled, it ended every poll at once: the server spun until descriptors came back.
+  std::vector<ClientSocket> waiting;
+  for (int index = 0; index < 4; ++index) waiting.emplace_back(address);
+  // A spinning process is 'R' at every look, running or, on a busy machine, waiting for a CPU;
+  // one asleep in poll hardly ever is.
+  int running = 0;
+  constexpr int kLooks = 50;
+  for (int look = 0; look < kLooks; ++look) {
+    if (process_state(server.pid()) == 'R') running += 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(4));  // the looks' pace, not a wait for anything
+  }
+  CHECK_MESSAGE(running < kLooks / 2, "the server was running at " << running << " of " << kLooks << " looks");
+  // Two clients gone give two descriptors back: the first one waiting is served.
+  held.clear();
+  REQUIRE(waiting.front().send_all("GET /metrics HTTP/1.1\r\n\r\n"));
+  const std::string reply = waiting.front().receive_all();
+  INFO("reply: " << reply);
+  CHECK(reply.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   server.signal(SIGTERM);
   CHECK(server.wait() == 0);
 }

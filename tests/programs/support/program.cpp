@@ -99,9 +99,6 @@ void Program::close_stdin() {
 
 void Program::signal(int signal_number) const { ::kill(pid_, signal_number); }
 
-namespace {
-
-// The state letter of /proc/<pid>/stat: 'T' once a SIGSTOP has taken effect.
 char process_state(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
@@ -109,8 +106,6 @@ char process_state(pid_t pid) {
   const std::size_t name_end = line.rfind(')');
   return name_end == std::string::npos || name_end + 2 >= line.size() ? '?' : line[name_end + 2];
 }
-
-}  // namespace
 
 void Program::stop_outside_table_lock(const std::string& ring) {
   const int fd = ::open(ring.c_str(), O_RDONLY | O_CLOEXEC);

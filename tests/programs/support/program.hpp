@@ -75,6 +75,10 @@ std::optional<std::string> find_in_path(const std::string& name);
 std::optional<std::string> binary_for_user(const std::string& binary, const std::string& work_dir, uid_t uid,
                                            std::string* why_not);
 
+// The state letter of /proc/<pid>/stat: 'R' running or waiting for a CPU, 'S' asleep (in poll,
+// say), 'T' once a SIGSTOP has taken effect; '?' when it cannot be read.
+char process_state(pid_t pid);
+
 // Checks `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
