@@ -6,6 +6,9 @@
 #      (default 8) of fuzzing, and ringfile-bridge against its JetStream cluster (with
 #      RINGFILE_BRIDGE_KILLS, default 10, kills of each side);
 #   2. ThreadSanitizer (gcc): the multi-process stress, thread and fault tests.
+# Both kill RINGFILE_FAULT_KILLS (default 100) producers in the fault suite's kill test, half the
+# plain pass's 200: each kill starts an instrumented process, and the run must stay well under 25
+# minutes.
 # A sanitizer report fails the pass: reports end the process that made them (no recovery), and
 # each sanitizer also writes them to a file, which is looked for after the run, so that a report
 # in a child process fails the pass even where the test that started it passed.
@@ -59,7 +62,7 @@ asan_targets=(ringfile_tests ringfile_program_tests consumer_fuzz tap_fuzz statu
 [ -d "$asan_dir/tests/bridge" ] && asan_targets+=(ringfile_bridge_tests)
 cmake --build "$asan_dir" -j "$jobs" --target "${asan_targets[@]}"
 echo "== ASan+UBSan: the suite and the fuzz targets ($(( $(date +%s) - started )) s so far)"
-RINGFILE_BRIDGE_KILLS=${RINGFILE_BRIDGE_KILLS:-10} run_pass "ASan+UBSan" "$asan_dir"
+RINGFILE_BRIDGE_KILLS=${RINGFILE_BRIDGE_KILLS:-10} RINGFILE_FAULT_KILLS=${RINGFILE_FAULT_KILLS:-100} run_pass "ASan+UBSan" "$asan_dir"
 
 echo "== TSan build (gcc): the library's test binary"
 cmake -S "$root" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$debug_flags" -DRINGFILE_WERROR=ON -DRINGFILE_TSAN=ON \
@@ -67,5 +70,5 @@ cmake -S "$root" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FL
 cmake --build "$tsan_dir" -j "$jobs" --target ringfile_tests
 echo "== TSan: stress, thread and fault tests ($(( $(date +%s) - started )) s so far)"
 run_pass "TSan" "$tsan_dir" -R "stress|threads" 
-run_pass "TSan" "$tsan_dir" -L fault
+RINGFILE_FAULT_KILLS=${RINGFILE_FAULT_KILLS:-100} run_pass "TSan" "$tsan_dir" -L fault
 echo "== sanitizer passes done in $(( $(date +%s) - started )) s"
