@@ -186,14 +186,21 @@ TEST_CASE("data view on tmpfs, default size: a small ring's data area is one win
   CHECK(mapped_pages(base, capacity / 2, capacity / 2 + 128 * 1024) == 32);
 }
 
-TEST_CASE("data view on tmpfs holding the whole data area: all its page tables filled at once, on request") {
-  if (!shm_is_tmpfs()) return;
-  TempDir dir("/dev/shm");
-  // Fresh: the file's pages were never touched (the fill allocates them as it goes).
+// A fresh ring of 8 MiB in /dev/shm (its pages never touched), which one view holds whole.
+struct WholeAreaRing {
+  TempDir dir{"/dev/shm"};
   const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
   const detail::RingFile& file = detail::file_of(ring);
   const std::uint64_t capacity = file.geometry().capacity;
-  REQUIRE(file.view_bytes() >= capacity);
+  const std::filesystem::path path = std::filesystem::canonical(dir / "ring");
+  WholeAreaRing() { REQUIRE(file.view_bytes() >= capacity); }
+};
+
+TEST_CASE("data view on tmpfs holding the whole data area: all its page tables filled at once, on request") {
+  if (!shm_is_tmpfs()) return;
+  const WholeAreaRing whole;
+  const detail::RingFile& file = whole.file;
+  const std::uint64_t capacity = whole.capacity;
   for (const auto use : {detail::DataView::Use::reading, detail::DataView::Use::writing}) {
     CAPTURE(static_cast<int>(use));
     detail::DataView view(file, detail::DataView::Access::read_write, use);
@@ -211,11 +218,10 @@ TEST_CASE("data view on tmpfs holding the whole data area: all its page tables f
 
 TEST_CASE("data view on tmpfs: a producer and a consumer fill their whole-area views as they attach") {
   if (!shm_is_tmpfs()) return;
-  TempDir dir("/dev/shm");
-  const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
-  const std::uint64_t capacity = detail::file_of(ring).geometry().capacity;
-  REQUIRE(detail::file_of(ring).view_bytes() >= capacity);
-  const std::filesystem::path path = std::filesystem::canonical(dir / "ring");
+  const WholeAreaRing whole;
+  const Ring& ring = whole.ring;
+  const std::filesystem::path& path = whole.path;
+  const std::uint64_t capacity = whole.capacity;
   CHECK(mappings_of(path, capacity).count == 0);
   const Producer producer(ring);
   WholeMappings mapped = mappings_of(path, capacity);
@@ -229,21 +235,16 @@ TEST_CASE("data view on tmpfs: a producer and a consumer fill their whole-area v
 
 TEST_CASE("data view on tmpfs holding the whole data area: pre-touched, every page is read once after the fill") {
   if (!shm_is_tmpfs()) return;
-  TempDir dir("/dev/shm");
-  const Ring ring = Ring::create(dir / "ring", small_ring(8 << 20));
-  const detail::RingFile& file = detail::file_of(ring);
-  const std::uint64_t capacity = file.geometry().capacity;
-  REQUIRE(file.view_bytes() >= capacity);
-  const std::filesystem::path path = std::filesystem::canonical(dir / "ring");
-  detail::DataView view(file, detail::DataView::Access::read_write, detail::DataView::Use::writing);
+  const WholeAreaRing whole;
+  detail::DataView view(whole.file, detail::DataView::Access::read_write, detail::DataView::Use::writing);
   view.fill_whole_area(false);
-  REQUIRE(mappings_of(path, capacity).all_resident == 1);
+  REQUIRE(mappings_of(whole.path, whole.capacity).all_resident == 1);
   clear_accessed_bits();
-  // Filled already: the second call reads the pages and maps nothing new.
+  // Filled already: asked again without touching, it reads nothing; with, every page.
   view.fill_whole_area(false);
-  CHECK(mappings_of(path, capacity).all_referenced == 0);
+  CHECK(mappings_of(whole.path, whole.capacity).all_referenced == 0);
   view.fill_whole_area(true);
-  CHECK(mappings_of(path, capacity).all_referenced == 1);
+  CHECK(mappings_of(whole.path, whole.capacity).all_referenced == 1);
 }
 
 TEST_CASE("data view on a disk: asked to fill the whole data area, it maps nothing") {
