@@ -32,56 +32,25 @@ constexpr std::chrono::milliseconds kLongestBackoff{5000};
 constexpr std::chrono::milliseconds kIdleCheckInterval{2000};
 constexpr int kStuckAfterChecks = 2;
 
-// The state file of `target`. A ring created for it goes again when it cannot be opened.
-WriteJournal open_journal(const InSettings& settings, const RingForWriting& target) {
-  try {
-    return WriteJournal(settings.state_file, target.ring);
-  } catch (...) {
-    remove_created_ring(target);
-    throw;
-  }
-}
-
 class InBridge {
  public:
-  InBridge(const InSettings& settings, const RingForWriting& target)
+  explicit InBridge(const InSettings& settings)
       : settings_(settings),
-        target_(target),
-        ring_(target.ring),
-        journal_(open_journal(settings, target)),
-        reporter_("in", settings.report) {}
-
-  int run() {
-    try {
-      connect();
-      return feed();
-    } catch (...) {
-      // A run that wrote nothing leaves nothing it made (--create): no server, no such stream, a
-      // durable of another ring, a first message too large for the ring. Removed while the state
-      // file is still locked: a bridge of the same durable starting meanwhile is refused rather
-      // than take them.
-      if (records_ == 0) {
-        remove_created_ring(target_);
-        journal_.remove_if_created();
-      }
-      throw;
-    }
-  }
-
- private:
-  void connect() {
+        ring_(open_ring_for_writing(settings)),
+        journal_(settings.state_file, ring_),
+        reporter_("in", settings.report) {
     SessionOptions options;
-    options.urls = settings_.stream.urls;
-    options.client_name = "ringfile-bridge in " + settings_.ring.string();
-    options.request_timeout = settings_.stream.request_timeout;
+    options.urls = settings.stream.urls;
+    options.client_name = "ringfile-bridge in " + settings.ring.string();
+    options.request_timeout = settings.stream.request_timeout;
     session_ = std::make_unique<NatsSession>(options);
     const StreamFacts stream =
-        retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings_.stream); });
-    durable_ = std::make_unique<DurableConsumer>(*session_, settings_, stream);
+        retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
+    durable_ = std::make_unique<DurableConsumer>(*session_, settings, stream);
     stream_creation_time_ns_ = stream.creation_time_ns;
   }
 
-  int feed() {
+  int run() {
     recover_journal();
     check_same_stream();
     written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_.written()); });
@@ -102,6 +71,7 @@ class InBridge {
     return programs::kExitSuccess;
   }
 
+ private:
   void recover_journal() {
     const JournalRecovery recovery = journal_.recover(ring_);
     if (recovery.undecidable) {
@@ -315,7 +285,6 @@ class InBridge {
   }
 
   const InSettings& settings_;
-  const RingForWriting& target_;
   Ring ring_;
   WriteJournal journal_;
   std::uint64_t stream_creation_time_ns_ = 0;  // of the stream found at start
@@ -344,8 +313,7 @@ class InBridge {
 int run_in(const InSettings& settings) {
   int exit_code = programs::kExitFailure;
   try {
-    const RingForWriting target = open_ring_for_writing(settings);
-    InBridge bridge(settings, target);
+    InBridge bridge(settings);
     exit_code = bridge.run();
   } catch (...) {
     nats_CloseAndWait(1000);

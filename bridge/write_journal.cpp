@@ -31,13 +31,7 @@ std::atomic_ref<std::uint64_t> field(std::uint64_t& value) { return std::atomic_
 WriteJournal::WriteJournal(const std::filesystem::path& path, const Ring& ring)
     : path_(path), ring_identity_(ring.info().creation_time_ns) {
   const std::string name = "'" + path.string() + "'";
-  // Created apart from opened, to know which: only a file this run created is removed again.
-  for (int attempt = 0; fd_ < 0 && attempt < 2; ++attempt) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    created_ = fd_ >= 0;
-    if (fd_ < 0 && errno == EEXIST) fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd_ < 0 && errno != ENOENT) break;  // ENOENT: removed between the two opens
-  }
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     throw RuntimeFailure("cannot open the bridge's state file " + name + ": " + std::strerror(errno) +
                          "; choose a writable place with --state");
@@ -86,11 +80,6 @@ WriteJournal::WriteJournal(const std::filesystem::path& path, const Ring& ring)
 WriteJournal::~WriteJournal() {
   ::munmap(layout_, kJournalFileBytes);
   ::close(fd_);  // releases the lock
-}
-
-void WriteJournal::remove_if_created() noexcept {
-  if (created_) ::unlink(path_.c_str());
-  created_ = false;
 }
 
 JournalRecovery WriteJournal::recover(const Ring& ring) {

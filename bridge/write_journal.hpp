@@ -92,15 +92,9 @@ class WriteJournal {
   void begin(std::uint64_t sequence, std::uint64_t position, std::uint64_t payload_bytes) noexcept;
   void complete(std::uint64_t sequence) noexcept;
 
-  // Removes the file if this object created it (a file found there stays), for a run that fails
-  // before writing a record. The lock is kept until destruction: a bridge starting meanwhile is
-  // refused as by a running one, or makes a file of its own.
-  void remove_if_created() noexcept;
-
  private:
   std::filesystem::path path_;
   int fd_ = -1;
-  bool created_ = false;
   JournalLayout* layout_ = nullptr;
   std::uint64_t ring_identity_ = 0;
 };

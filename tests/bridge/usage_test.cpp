@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "support/bridge_run.hpp"
 #include "support/status_json.hpp"
@@ -23,12 +22,6 @@ void check_fails(const WorkDir& dir, const std::vector<std::string>& args, int e
   CHECK(result.exit_code == exit_code);
   CHECK(lines(result.err) == 1);
   CHECK(contains(result.err, says));
-}
-
-// After a failed `in RING --create ... --durable DURABLE`: neither the ring nor its state file.
-void check_nothing_left(const std::string& ring, const std::string& durable) {
-  CHECK_MESSAGE(!std::filesystem::exists(ring), ring);
-  CHECK_MESSAGE(!std::filesystem::exists(ring + "." + durable + ".bridge-in"), ring);
 }
 
 }  // namespace
@@ -74,18 +67,6 @@ TEST_CASE("no server at the URL, or no ring: one line, exit 1") {
               "cannot connect to NATS");
   check_fails(dir, {"in", ring, "--nats", nobody, "--stream", "S", "--durable", "d"}, 1, "cannot connect to NATS");
   check_fails(dir, {"out", dir / "missing.ring", "--nats", nobody, "--stream", "S", "--subject", "s"}, 1, "missing.ring");
-  // A ring created by a run that fails goes with it, and the state file made for it (before, both
-  // stayed, every block of the ring reserved, and a rerun with another --size was refused).
-  const std::string created = dir / "created.ring";
-  check_fails(dir, {"in", created, "--create", "--size", "1M", "--nats", nobody, "--stream", "S", "--durable", "d"}, 1,
-              "cannot connect to NATS");
-  check_nothing_left(created, "d");
-  // What was there before stays: the ring, a state file.
-  write_file(ring + ".d.bridge-in", "");
-  check_fails(dir, {"in", ring, "--create", "--size", "1M", "--nats", nobody, "--stream", "S", "--durable", "d"}, 1,
-              "cannot connect to NATS");
-  CHECK(std::filesystem::exists(ring));
-  CHECK(std::filesystem::exists(ring + ".d.bridge-in"));
 }
 
 TEST_CASE("unknown streams, streams and rings that differ, a durable in use: one line, exit 1") {
@@ -99,10 +80,6 @@ TEST_CASE("unknown streams, streams and rings that differ, a durable in use: one
   const std::string url = cluster.url(0);
 
   check_fails(dir, {"in", far_ring, "--nats", url, "--stream", "NOPE", "--durable", "d"}, 1, "does not exist");
-  const std::string new_ring = dir / "new.ring";
-  check_fails(dir, {"in", new_ring, "--create", "--size", "1M", "--nats", url, "--stream", "NOPE", "--durable", "d"}, 1,
-              "does not exist");
-  check_nothing_left(new_ring, "d");
   const Result created = run(kBridge, {"out", ring, "--nats", url, "--stream", "S", "--subject", "s", "--until-idle",
                                        "10ms", "--quiet"},
                              dir.path());
@@ -137,11 +114,6 @@ TEST_CASE("unknown streams, streams and rings that differ, a durable in use: one
   create_ring(dir, other_ring, {"--size", "1M"});
   check_fails(dir, {"in", other_ring, "--nats", url, "--stream", "S", "--durable", "d", "--until-idle", "1s"}, 1,
               "feeds another ring (");
-  // Refused once the ring and the state file are made: they go again.
-  check_fails(dir, {"in", new_ring, "--create", "--size", "1M", "--nats", url, "--stream", "S", "--durable", "d",
-                    "--until-idle", "1s"},
-              1, "feeds another ring (");
-  check_nothing_left(new_ring, "d");
 }
 
 TEST_CASE("ringfile-status shows the bridge: out as a named consumer, in as a producer") {
