@@ -98,6 +98,27 @@ using RoundTrip = std::function<bool(std::uint64_t sequence, std::uint64_t& answ
 PingPongResult run_ping_pong(const PingPongConfig& config, const std::function<bool()>& echo,
                              const RoundTrip& round_trip);
 
+// The echo's first step with shared memory made before the fork: fill its page tables (the fork
+// left it none, and the ringfile modes' echo maps its rings with theirs filled) and, with
+// pre_touch, read every page.
+inline void prepare_echo_memory(const PingPongConfig& config, const system::SharedMemory& memory) {
+  memory.fill_page_tables();
+  if (config.pre_touch) memory.touch_pages();
+}
+
+// `round_trip`, but with pre_touch the first (untimed) call reads every page of `memory` first,
+// as the ringfile modes' initiator attaches to its rings then. (Its page tables were filled as
+// `memory` was made.)
+template <typename Fn>
+RoundTrip touching_at_first_trip(const PingPongConfig& config, const system::SharedMemory& memory, Fn round_trip) {
+  return [&memory, touched = !config.pre_touch, round_trip](std::uint64_t sequence,
+                                                              std::uint64_t& answer_sent_ns) mutable {
+    if (!touched) memory.touch_pages();
+    touched = true;
+    return round_trip(sequence, answer_sent_ns);
+  };
+}
+
 // The ping-pong through two one-way channels in `memory`, `ping` to the echo and `pong` back,
 // each with send(sequence, bytes), receive(sequence, sent_ns) -> bool and received() (the bytes
 // of the record last received, in place): the echo answers each record with those bytes.
@@ -106,8 +127,7 @@ PingPongResult ping_pong_through(const PingPongConfig& config, const system::Sha
                                  const Channel& ping, const Channel& pong) {
   std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
   const auto echo = [&] {
-    memory.fill_page_tables();  // as the ringfile modes' echo maps its rings with theirs filled
-    if (config.pre_touch) memory.touch_pages();
+    prepare_echo_memory(config, memory);
     for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
       std::uint64_t ignored = 0;
       if (!ping.receive(sequence, ignored)) return false;
@@ -115,15 +135,11 @@ PingPongResult ping_pong_through(const PingPongConfig& config, const system::Sha
     }
     return true;
   };
-  // Touched at the first (untimed) round trip, as the ringfile modes' initiator attaches to its
-  // rings then. (Its page tables were filled as `memory` was made.)
-  bool touched = !config.pre_touch;
-  return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-    if (!touched) memory.touch_pages();
-    touched = true;
+  const auto round_trip = [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
     ping.send(sequence, record);
     return pong.receive(sequence, answer_sent_ns);
-  });
+  };
+  return run_ping_pong(config, echo, touching_at_first_trip(config, memory, round_trip));
 }
 
 }  // namespace ringfile::bench::pingpong

@@ -75,8 +75,7 @@ PingPongResult run_spsc_queue_spin(const PingPongConfig& config) {
     ByteQueue& ping = *new (mapping.data()) ByteQueue;
     ByteQueue& pong = *new (mapping.data() + sizeof(ByteQueue)) ByteQueue;
     const auto echo = [&] {
-      mapping.fill_page_tables();  // the fork left the echo none of them
-      if (config.pre_touch) mapping.touch_pages();
+      prepare_echo_memory(config, mapping);
       std::vector<std::byte> record(config.record_bytes);
       for (std::uint64_t sequence = 0; sequence < config.warmup + config.samples; ++sequence) {
         if (!pop_record(ping, record) || !carries(record, sequence)) return false;
@@ -87,13 +86,11 @@ PingPongResult run_spsc_queue_spin(const PingPongConfig& config) {
     };
     std::vector<std::byte> record(config.record_bytes, std::byte{0x5a});
     std::vector<std::byte> answer(config.record_bytes);
-    bool touched = !config.pre_touch;  // as ping_pong_through touches the initiator's pages
-    return run_ping_pong(config, echo, [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
-      if (!touched) mapping.touch_pages();
-      touched = true;
+    const auto round_trip = [&](std::uint64_t sequence, std::uint64_t& answer_sent_ns) {
       stamp_record(record.data(), sequence);
       return push_record(ping, record) && pop_record(pong, answer) && carries(answer, sequence, &answer_sent_ns);
-    });
+    };
+    return run_ping_pong(config, echo, touching_at_first_trip(config, mapping, round_trip));
   } catch (const std::exception& failure) {
     return {std::string("spsc_queue_spin: ") + failure.what(), {}, {}};
   }
