@@ -65,31 +65,18 @@ DurableConsumer::DurableConsumer(NatsSession& session, const InSettings& setting
 std::uint64_t DurableConsumer::align(std::uint64_t written) {
   requests_.reset();
   jsOptions options = request_options(session_);
-  jsConsumerInfo* info = nullptr;
-  jsErrCode js_code{};
-  const natsStatus status = js_GetConsumerInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(),
-                                               settings_.durable.c_str(), &options, &js_code);
-  if (status == NATS_NOT_FOUND || js_code == kJsConsumerNotFound) {
+  const ConsumerInfoPtr info = look_up(options);
+  if (!info) {
     create(written);
     requests_ = std::make_unique<PullRequests>(session_, settings_.stream.stream, settings_.durable);
     return written;
   }
-  if (status != NATS_OK) {
-    fail("cannot look up durable '" + settings_.durable + "' of stream '" + settings_.stream.stream + "'",
-         failure_of(status, js_code));
-  }
-  try {
-    check_configuration(*info->Config);
-    check_owner(*info->Config);
-  } catch (...) {
-    jsConsumerInfo_Destroy(info);
-    throw;
-  }
+  check_configuration(*info->Config);
+  check_owner(*info->Config);
   const std::uint64_t ack_floor = info->AckFloor.Stream;
   const bool outstanding = info->NumAckPending > 0;
   const std::uint64_t delivered = info->Delivered.Consumer;
   const std::uint64_t delivered_stream = info->Delivered.Stream;
-  jsConsumerInfo_Destroy(info);
   if (ack_floor > written) {
     // Acknowledged means committed to a ring: to an earlier one at this path.
     ack_floor_adopted_ = ack_floor;
@@ -107,6 +94,27 @@ std::uint64_t DurableConsumer::align(std::uint64_t written) {
   }
   requests_ = std::make_unique<PullRequests>(session_, settings_.stream.stream, settings_.durable);
   return written;
+}
+
+void DurableConsumer::check_existing() const {
+  const ConsumerInfoPtr info = look_up(request_options(session_));
+  if (!info) return;  // created by align(), for this ring
+  check_configuration(*info->Config);
+  check_owner(*info->Config);
+}
+
+ConsumerInfoPtr DurableConsumer::look_up(const jsOptions& options) const {
+  jsOptions request = options;
+  jsConsumerInfo* info = nullptr;
+  jsErrCode js_code{};
+  const natsStatus status = js_GetConsumerInfo(&info, session_.jetstream(), settings_.stream.stream.c_str(),
+                                               settings_.durable.c_str(), &request, &js_code);
+  if (status == NATS_NOT_FOUND || js_code == kJsConsumerNotFound) return nullptr;
+  if (status != NATS_OK) {
+    fail("cannot look up durable '" + settings_.durable + "' of stream '" + settings_.stream.stream + "'",
+         failure_of(status, js_code));
+  }
+  return ConsumerInfoPtr(info);
 }
 
 void DurableConsumer::recreate(std::uint64_t written) {

@@ -33,6 +33,12 @@ namespace ringfile::bridge {
 // and going on after `written` would skip as many of its messages.
 std::string stream_made_again(const InSettings& settings, std::uint64_t written);
 
+// Owns what js_GetConsumerInfo returns.
+struct ConsumerInfoDeleter {
+  void operator()(jsConsumerInfo* info) const noexcept { jsConsumerInfo_Destroy(info); }
+};
+using ConsumerInfoPtr = std::unique_ptr<jsConsumerInfo, ConsumerInfoDeleter>;
+
 class DurableConsumer {
  public:
   // Throws RuntimeFailure for a stream whose retention the rewind would harm (interest).
@@ -47,6 +53,10 @@ class DurableConsumer {
   // is further (the ring was replaced since). Throws RuntimeFailure when the durable exists with
   // another configuration, or JetStream refuses.
   std::uint64_t align(std::uint64_t written);
+  // Throws RuntimeFailure where align() would refuse the durable as it is now (it exists with
+  // another configuration, or feeds another ring), TransientFailure when JetStream cannot be
+  // asked. For a ring still to be created (--create): such a run then creates nothing.
+  void check_existing() const;
   // Re-creates the durable to deliver the messages after `written`, without asking it first: for
   // a durable that does not answer (its raft group has no working leader), whose consumer info
   // cannot be had either. Throws as align().
@@ -74,6 +84,8 @@ class DurableConsumer {
   void check_same_stream(std::uint64_t written, const jsOptions& options) const;
   void create(std::uint64_t written);
   void remove(const jsOptions& options);
+  // The durable's info, or nullptr when there is no such durable. Throws as fail().
+  ConsumerInfoPtr look_up(const jsOptions& options) const;
   void check_configuration(const jsConsumerConfig& config) const;
   // Throws RuntimeFailure when the durable feeds another ring.
   void check_owner(const jsConsumerConfig& config) const;

@@ -34,33 +34,41 @@ constexpr int kStuckAfterChecks = 2;
 
 class InBridge {
  public:
-  explicit InBridge(const InSettings& settings)
-      : settings_(settings),
-        ring_(open_ring_for_writing(settings)),
-        journal_(settings.state_file, ring_),
-        reporter_("in", settings.report) {
-    SessionOptions options;
-    options.urls = settings.stream.urls;
-    options.client_name = "ringfile-bridge in " + settings.ring.string();
-    options.request_timeout = settings.stream.request_timeout;
-    session_ = std::make_unique<NatsSession>(options);
-    const StreamFacts stream =
-        retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings.stream); });
-    durable_ = std::make_unique<DurableConsumer>(*session_, settings, stream);
-    stream_creation_time_ns_ = stream.creation_time_ns;
+  explicit InBridge(const InSettings& settings) : settings_(settings), reporter_("in", settings.report) {
+    ring_ = find_ring_for_writing(settings);
+    if (ring_) {
+      journal_ = std::make_unique<WriteJournal>(settings.state_file);
+      connect();
+      return;
+    }
+    // The ring is to be created (--create). Whatever a user fixes and reruns for is checked before
+    // it exists, so that such a run leaves no ring behind to refuse the rerun's --size as "exists
+    // with other parameters": the server, the stream, the durable (one that feeds another ring
+    // cannot become this new one's), the state file. What fails once the ring exists leaves it (a
+    // durable taken meanwhile, JetStream refusing to create one, a message too large for the
+    // ring): another program may have opened it by then.
+    connect();
+    retry_while_transient(*session_, notice(), [&] { durable_->check_existing(); });
+    journal_ = std::make_unique<WriteJournal>(settings.state_file);
+    try {
+      ring_ = create_ring_for_writing(settings);
+    } catch (...) {
+      journal_->remove_if_created();  // nobody else has used it: we hold its lock
+      throw;
+    }
   }
 
   int run() {
     recover_journal();
     check_same_stream();
-    written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_.written()); });
-    if (durable_->ack_floor_adopted() > journal_.written()) {
+    written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_->written()); });
+    if (durable_->ack_floor_adopted() > journal_->written()) {
       reporter_.notice("durable '" + settings_.durable + "' acknowledged messages up to " +
                        std::to_string(durable_->ack_floor_adopted()) + ", beyond what this ring holds (" +
-                       std::to_string(journal_.written()) + "): the ring was replaced; continuing after them");
-      journal_.complete(written_);
+                       std::to_string(journal_->written()) + "): the ring was replaced; continuing after them");
+      journal_->complete(written_);
     }
-    producer_.emplace(ring_);
+    producer_.emplace(*ring_);
     const Clock::time_point started = Clock::now();
     last_message_at_ = started;
     while (!should_stop(started)) {
@@ -72,8 +80,20 @@ class InBridge {
   }
 
  private:
+  void connect() {
+    SessionOptions options;
+    options.urls = settings_.stream.urls;
+    options.client_name = "ringfile-bridge in " + settings_.ring.string();
+    options.request_timeout = settings_.stream.request_timeout;
+    session_ = std::make_unique<NatsSession>(options);
+    const StreamFacts stream =
+        retry_while_transient(*session_, notice(), [&] { return ensure_stream(*session_, settings_.stream); });
+    durable_ = std::make_unique<DurableConsumer>(*session_, settings_, stream);
+    stream_creation_time_ns_ = stream.creation_time_ns;
+  }
+
   void recover_journal() {
-    const JournalRecovery recovery = journal_.recover(ring_);
+    const JournalRecovery recovery = journal_->recover(*ring_);
     if (recovery.undecidable) {
       reporter_.notice("cannot tell whether stream message " + std::to_string(recovery.interrupted_sequence) +
                        " reached the ring before the last crash (the ring was overwritten since); writing it again");
@@ -83,11 +103,11 @@ class InBridge {
   // The stream's sequences start afresh when it is deleted and made again: the ring's place in
   // the old one (the journal's last sequence) would skip as many of the new one's messages.
   void check_same_stream() {
-    const std::uint64_t fed_from = journal_.stream_creation_time();
-    if (journal_.written() > 0 && fed_from != 0 && fed_from != stream_creation_time_ns_) {
-      throw RuntimeFailure(stream_made_again(settings_, journal_.written()));
+    const std::uint64_t fed_from = journal_->stream_creation_time();
+    if (journal_->written() > 0 && fed_from != 0 && fed_from != stream_creation_time_ns_) {
+      throw RuntimeFailure(stream_made_again(settings_, journal_->written()));
     }
-    journal_.note_stream_creation_time(stream_creation_time_ns_);
+    journal_->note_stream_creation_time(stream_creation_time_ns_);
   }
 
   bool should_stop(Clock::time_point started) const {
@@ -171,7 +191,7 @@ class InBridge {
         throw RuntimeFailure("stream message " + std::to_string(sequence) + " holds " +
                              programs::format_bytes(static_cast<double>(size)) + ", more than the largest record of '" +
                              settings_.ring.string() + "' (" +
-                             programs::format_bytes(ring_.info().max_record_bytes) +
+                             programs::format_bytes(ring_->info().max_record_bytes) +
                              "); to go on past it, delete it from the stream (nats stream rmm " +
                              settings_.stream.stream + " " + std::to_string(sequence) +
                              "), or feed a ring created with a larger --max-record");
@@ -186,10 +206,10 @@ class InBridge {
         }
         continue;
       }
-      journal_.begin(sequence, claim.position, size);
+      journal_->begin(sequence, claim.position, size);
       if (size > 0) std::memcpy(claim.buffer.data(), payload, size);
       if (producer_->commit() != ClaimStatus::ok) continue;  // padded over meanwhile: write it again
-      journal_.complete(sequence);
+      journal_->complete(sequence);
       written_ = sequence;
       records_ += 1;
       reporter_.first_record_done();
@@ -285,10 +305,10 @@ class InBridge {
   }
 
   const InSettings& settings_;
-  Ring ring_;
-  WriteJournal journal_;
-  std::uint64_t stream_creation_time_ns_ = 0;  // of the stream found at start
   BridgeReporter reporter_;
+  std::optional<Ring> ring_;  // nullopt only while the constructor has it still to create
+  std::unique_ptr<WriteJournal> journal_;
+  std::uint64_t stream_creation_time_ns_ = 0;  // of the stream found at start
   std::unique_ptr<NatsSession> session_;
   std::unique_ptr<DurableConsumer> durable_;
   std::optional<Producer> producer_;

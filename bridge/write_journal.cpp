@@ -28,53 +28,84 @@ std::atomic_ref<std::uint64_t> field(std::uint64_t& value) { return std::atomic_
 
 }  // namespace
 
-WriteJournal::WriteJournal(const std::filesystem::path& path, const Ring& ring)
-    : path_(path), ring_identity_(ring.info().creation_time_ns) {
+WriteJournal::WriteJournal(const std::filesystem::path& path) : path_(path) {
   const std::string name = "'" + path.string() + "'";
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd_ < 0) {
-    throw RuntimeFailure("cannot open the bridge's state file " + name + ": " + std::strerror(errno) +
-                         "; choose a writable place with --state");
-  }
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    ::close(fd_);
-    if (error == EWOULDBLOCK) {
-      throw RuntimeFailure("another ringfile-bridge in is running on " + name +
-                           " (the same ring and --durable); stop it first, or use another --durable");
-    }
-    throw RuntimeFailure("cannot lock " + name + ": " + std::strerror(error));
-  }
+  open_and_lock(name);
   struct stat status {};
   if (::fstat(fd_, &status) != 0) {
-    ::close(fd_);
-    throw RuntimeFailure("cannot read " + name + ": " + std::strerror(errno));
+    const int error = errno;
+    give_up("cannot read " + name + ": " + std::strerror(error));
   }
   const bool fresh = status.st_size == 0;
+  // Created here and still empty under the lock: no bridge has set it up, let alone used it.
+  created_ = created_ && fresh;
   if (fresh && ::ftruncate(fd_, kJournalFileBytes) != 0) {
     const int error = errno;
-    ::close(fd_);
-    throw RuntimeFailure("cannot size " + name + ": " + std::strerror(error));
+    give_up("cannot size " + name + ": " + std::strerror(error));
   }
   if (!fresh && status.st_size != static_cast<off_t>(kJournalFileBytes)) {
-    ::close(fd_);
-    throw RuntimeFailure(name + " is not a ringfile-bridge state file (wrong size); remove it or choose another --state");
+    give_up(name + " is not a ringfile-bridge state file (wrong size); remove it or choose another --state");
   }
   void* mapping = ::mmap(nullptr, kJournalFileBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
   if (mapping == MAP_FAILED) {
     const int error = errno;
-    ::close(fd_);
-    throw RuntimeFailure("cannot map " + name + ": " + std::strerror(error));
+    give_up("cannot map " + name + ": " + std::strerror(error));
   }
   layout_ = static_cast<JournalLayout*>(mapping);
   // A file of zeros was created by a bridge that stopped before its first recover(): fresh too.
   const bool initialised = layout_->magic != 0;
   if (!fresh && initialised && (layout_->magic != kJournalMagic || layout_->version != kJournalVersion)) {
     ::munmap(layout_, kJournalFileBytes);
-    ::close(fd_);
-    throw RuntimeFailure(name + " is not a ringfile-bridge state file of version " + std::to_string(kJournalVersion) +
-                         "; remove it or choose another --state");
+    give_up(name + " is not a ringfile-bridge state file of version " + std::to_string(kJournalVersion) +
+            "; remove it or choose another --state");
   }
+}
+
+void WriteJournal::open_and_lock(const std::string& name) {
+  for (;;) {
+    // O_EXCL tells whether this call created the file. It fails on any symbolic link, even one
+    // to nothing yet: that is opened as before, through the link, creating its target.
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    created_ = fd_ >= 0;
+    if (fd_ < 0 && errno == EEXIST) fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd_ < 0) {
+      const int error = errno;
+      throw RuntimeFailure("cannot open the bridge's state file " + name + ": " + std::strerror(error) +
+                           "; choose a writable place with --state");
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      if (error == EWOULDBLOCK) {
+        throw RuntimeFailure("another ringfile-bridge in is running on " + name +
+                             " (the same ring and --durable); stop it first, or use another --durable");
+      }
+      throw RuntimeFailure("cannot lock " + name + ": " + std::strerror(error));
+    }
+    // The bridge that held the lock may have removed the file before letting go of it
+    // (remove_if_created): then the path leads elsewhere, or nowhere, and this one starts again.
+    struct stat locked {};
+    struct stat named {};
+    const bool named_elsewhere =
+        ::fstat(fd_, &locked) == 0 &&
+        (::stat(path_.c_str(), &named) != 0 ? errno == ENOENT
+                                            : named.st_dev != locked.st_dev || named.st_ino != locked.st_ino);
+    if (!named_elsewhere) return;
+    ::close(fd_);
+  }
+}
+
+void WriteJournal::give_up(const std::string& message) {
+  // Removed before it is closed, so while still locked: see open_and_lock().
+  if (created_) ::unlink(path_.c_str());
+  ::close(fd_);
+  throw RuntimeFailure(message);
+}
+
+void WriteJournal::remove_if_created() noexcept {
+  // Under the lock, held until the destructor closes the file: see open_and_lock().
+  if (created_) ::unlink(path_.c_str());
+  created_ = false;
 }
 
 WriteJournal::~WriteJournal() {
@@ -83,12 +114,14 @@ WriteJournal::~WriteJournal() {
 }
 
 JournalRecovery WriteJournal::recover(const Ring& ring) {
+  created_ = false;  // in use from here on
   JournalRecovery recovery;
-  if (layout_->magic != kJournalMagic || layout_->ring_identity != ring_identity_) {
+  const std::uint64_t ring_identity = ring.info().creation_time_ns;
+  if (layout_->magic != kJournalMagic || layout_->ring_identity != ring_identity) {
     // A new file, or a state about a ring since replaced by another at this path.
     std::memset(layout_, 0, sizeof(JournalLayout));
     layout_->version = kJournalVersion;
-    layout_->ring_identity = ring_identity_;
+    layout_->ring_identity = ring_identity;
     // Release: the magic is stored last, so a crash meanwhile leaves a file treated as new.
     field(layout_->magic).store(kJournalMagic, std::memory_order_release);
     recovery.new_ring = true;

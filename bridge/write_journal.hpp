@@ -21,8 +21,10 @@
 //   64  +---------------------------------------------------+
 //
 // One process at a time (an exclusive flock): a second bridge for the same ring and durable is
-// refused. Stores go through the page cache, like the ring's own: they survive a crash of any
-// process, as the ring does.
+// refused. The lock is on the file the path names once it is taken: a bridge removes a state file
+// it has just created when its ring cannot be created (remove_if_created), and another that opened
+// the file by its name meanwhile opens it again. Stores go through the page cache, like the ring's
+// own: they survive a crash of any process, as the ring does.
 #pragma once
 
 #include <cstddef>
@@ -71,16 +73,21 @@ struct JournalRecovery {
 // @pre one thread.
 class WriteJournal {
  public:
-  // Opens or creates the file and locks it. Throws RuntimeFailure (locked by another bridge, not
-  // a state file, cannot be created).
-  WriteJournal(const std::filesystem::path& path, const Ring& ring);
+  // Opens or creates the file and locks it; which ring it is about, recover() decides. Throws
+  // RuntimeFailure (locked by another bridge, not a state file, cannot be created).
+  explicit WriteJournal(const std::filesystem::path& path);
   ~WriteJournal();
   WriteJournal(const WriteJournal&) = delete;
   WriteJournal& operator=(const WriteJournal&) = delete;
 
-  // Decides a write the last owner left under way, against the ring. Throws RuntimeFailure for a
-  // file whose sequences no stream reaches (damaged).
+  // Decides a write the last owner left under way, against the ring; a state about another ring
+  // starts afresh for this one. Throws RuntimeFailure for a file whose sequences no stream reaches
+  // (damaged).
   JournalRecovery recover(const Ring& ring);
+
+  // Removes the file if this object created it, for a run that ends before its ring exists (the
+  // ring could not be created). @pre recover() not called: nothing is recorded in it yet.
+  void remove_if_created() noexcept;
 
   // The creation time of the stream the ring's messages came from (StreamFacts), 0 where no
   // bridge has noted it yet (a new state, or one written before it was kept).
@@ -93,10 +100,15 @@ class WriteJournal {
   void complete(std::uint64_t sequence) noexcept;
 
  private:
+  // Opens the file, creating it if absent, and locks it, until the path names the locked file.
+  void open_and_lock(const std::string& name);
+  // Closes the file, removing it if this object created it, and throws RuntimeFailure(message).
+  [[noreturn]] void give_up(const std::string& message);
+
   std::filesystem::path path_;
   int fd_ = -1;
+  bool created_ = false;  // by this object: no other process has used it
   JournalLayout* layout_ = nullptr;
-  std::uint64_t ring_identity_ = 0;
 };
 
 }  // namespace ringfile::bridge

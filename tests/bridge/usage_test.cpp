@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "ringfile/options.hpp"
 #include "support/bridge_run.hpp"
 #include "support/status_json.hpp"
 
@@ -22,6 +24,24 @@ void check_fails(const WorkDir& dir, const std::vector<std::string>& args, int e
   CHECK(result.exit_code == exit_code);
   CHECK(lines(result.err) == 1);
   CHECK(contains(result.err, says));
+}
+
+// The files in `dir` whose names start with `prefix`: a ring, its state file beside it
+// (RING.DURABLE.bridge-in), a ring left half made.
+std::vector<std::string> files_starting(const WorkDir& dir, const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix)) names.push_back(name);
+  }
+  return names;
+}
+
+// files_starting(), removed: the next run finds nothing there either, whatever this one left.
+std::vector<std::string> take_files_starting(const WorkDir& dir, const std::string& prefix) {
+  const std::vector<std::string> names = files_starting(dir, prefix);
+  for (const auto& name : names) std::filesystem::remove(dir.path() / name);
+  return names;
 }
 
 }  // namespace
@@ -114,6 +134,69 @@ TEST_CASE("unknown streams, streams and rings that differ, a durable in use: one
   create_ring(dir, other_ring, {"--size", "1M"});
   check_fails(dir, {"in", other_ring, "--nats", url, "--stream", "S", "--durable", "d", "--until-idle", "1s"}, 1,
               "feeds another ring (");
+}
+
+// A run that fails for a reason the user fixes and reruns for must not leave a ring behind: the
+// rerun, with a --size of its own, would be refused as "exists with other parameters".
+TEST_CASE("in --create failing at the server, stream, durable or state file creates nothing; a rerun may change --size") {
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  NatsCluster cluster(*nats_server, dir.path(), 1);
+  const std::string url = cluster.url(0);
+  const std::string ring = dir / "new.ring";
+  const auto creating = [&](const std::string& size, const std::vector<std::string>& more) {
+    std::vector<std::string> args = {"in", ring, "--create", "--size", size};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  check_fails(dir, creating("1M", {"--nats", url, "--stream", "NOPE", "--durable", "d"}), 1, "does not exist");
+  CHECK(take_files_starting(dir, "new.ring").empty());
+
+  REQUIRE(cluster.create_stream("S", "s", 1, std::chrono::minutes(2)));
+  // The durable "taken" feeds other.ring: new.ring cannot have it.
+  const Result other = run(kBridge, {"in", dir / "other.ring", "--create", "--size", "1M", "--nats", url, "--stream",
+                                     "S", "--durable", "taken", "--until-idle", "100ms", "--quiet"},
+                           dir.path());
+  INFO("other: " << other.err);
+  REQUIRE(other.exit_code == 0);
+  check_fails(dir, creating("1M", {"--nats", url, "--stream", "S", "--durable", "taken"}), 1, "feeds another ring (");
+  CHECK(take_files_starting(dir, "new.ring").empty());
+
+  // State files it cannot have: not a state file, one locked by a running bridge, one in a
+  // directory that does not exist.
+  write_file(dir / "junk.state", std::string(4096, 'z'));
+  check_fails(dir, creating("1M", {"--nats", url, "--stream", "S", "--durable", "d", "--state", dir / "junk.state"}),
+              1, "is not a ringfile-bridge state file");
+  CHECK(take_files_starting(dir, "new.ring").empty());
+  Program running(kBridge, {"in", dir / "other.ring", "--nats", url, "--stream", "S", "--durable", "taken", "--state",
+                            dir / "shared.state"},
+                  dir.path());
+  INFO("running: " << running.err());
+  REQUIRE(eventually([&] { return !status_of(dir / "other.ring", dir.path()).producers.empty(); }));
+  check_fails(dir, creating("1M", {"--nats", url, "--stream", "S", "--durable", "d", "--state", dir / "shared.state"}),
+              1, "another ringfile-bridge in is running");
+  CHECK(take_files_starting(dir, "new.ring").empty());
+  running.signal(SIGTERM);
+  CHECK(running.wait() == 0);
+  check_fails(dir, creating("1M", {"--nats", url, "--stream", "S", "--durable", "d", "--state", dir / "none/s"}), 1,
+              "cannot open the bridge's state file");
+  CHECK(take_files_starting(dir, "new.ring").empty());
+
+  // A size the ring refuses, found out when it is created: the state file made for it goes again.
+  check_fails(dir, creating("1000000", {"--nats", url, "--stream", "S", "--durable", "d"}), 2, "multiple of 4096");
+  CHECK(take_files_starting(dir, "new.ring").empty());
+
+  // The last failure's leftovers, if any, stay for the rerun to meet.
+  const std::string nobody = "nats://127.0.0.1:" + std::to_string(free_port());
+  check_fails(dir, creating("1M", {"--nats", nobody, "--stream", "S", "--durable", "d"}), 1, "cannot connect to NATS");
+  CHECK(files_starting(dir, "new.ring").empty());
+  const Result rerun =
+      run(kBridge, creating("2M", {"--nats", url, "--stream", "S", "--durable", "d", "--until-idle", "100ms", "--quiet"}),
+          dir.path());
+  INFO("rerun: " << rerun.err);
+  CHECK(rerun.exit_code == 0);
+  CHECK(status_of(ring, dir.path()).capacity == 2 * ringfile::kMiB);
+  CHECK(files_starting(dir, "new.ring").size() == 2);  // the ring and its state file
 }
 
 TEST_CASE("ringfile-status shows the bridge: out as a named consumer, in as a producer") {

@@ -3,6 +3,7 @@
 // the bridge rarely lands in those microseconds, so they are set up here one by one.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "ringfile/consumer.hpp"
@@ -45,7 +46,7 @@ TEST_CASE("write journal: a new file, then the last sequence written survives th
   WorkDir dir;
   Ring ring = small_ring(dir);
   {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     const JournalRecovery recovery = journal.recover(ring);
     CHECK(recovery.new_ring);
     CHECK(recovery.written == 0);
@@ -53,7 +54,7 @@ TEST_CASE("write journal: a new file, then the last sequence written survives th
     write(journal, producer, 7, "seven");
     write(journal, producer, 9, "nine");
   }
-  WriteJournal reopened(dir / "state", ring);
+  WriteJournal reopened(dir / "state");
   const JournalRecovery recovery = reopened.recover(ring);
   CHECK_FALSE(recovery.new_ring);
   CHECK_FALSE(recovery.interrupted);
@@ -64,13 +65,13 @@ TEST_CASE("write journal: a record committed just before a crash is recognised, 
   WorkDir dir;
   Ring ring = small_ring(dir);
   {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     journal.recover(ring);
     Producer producer(ring);
     write(journal, producer, 1, "one");
     write(journal, producer, 2, "two", /*commit=*/true, /*complete=*/false);  // the crash
   }
-  WriteJournal journal(dir / "state", ring);
+  WriteJournal journal(dir / "state");
   const JournalRecovery recovery = journal.recover(ring);
   CHECK(recovery.interrupted);
   CHECK(recovery.interrupted_written);
@@ -83,7 +84,7 @@ TEST_CASE("write journal: a record claimed but never committed is written again,
   Ring ring = small_ring(dir);
   std::uint64_t claimed_end = 0;
   {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     journal.recover(ring);
     Producer producer(ring);
     write(journal, producer, 1, "one");
@@ -95,7 +96,7 @@ TEST_CASE("write journal: a record claimed but never committed is written again,
   Producer other(ring);
   REQUIRE(other.write(bytes_of("someone else")) == ClaimStatus::ok);
   CHECK(ring.head_position() > claimed_end);
-  WriteJournal journal(dir / "state", ring);
+  WriteJournal journal(dir / "state");
   const JournalRecovery recovery = journal.recover(ring);
   CHECK(recovery.interrupted);
   CHECK_FALSE(recovery.interrupted_written);
@@ -107,7 +108,7 @@ TEST_CASE("write journal: a ring overwritten a whole lap since the crash cannot 
   WorkDir dir;
   Ring ring = small_ring(dir);
   {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     journal.recover(ring);
     Producer producer(ring);
     write(journal, producer, 1, "one");
@@ -116,7 +117,7 @@ TEST_CASE("write journal: a ring overwritten a whole lap since the crash cannot 
   Producer other(ring);
   const std::string filler(1000, 'x');
   while (ring.head_position() < 3 * ring.info().capacity_bytes) REQUIRE(other.write(bytes_of(filler)) == ClaimStatus::ok);
-  WriteJournal journal(dir / "state", ring);
+  WriteJournal journal(dir / "state");
   const JournalRecovery recovery = journal.recover(ring);
   CHECK(recovery.undecidable);
   CHECK(recovery.written == 1);
@@ -126,36 +127,62 @@ TEST_CASE("write journal: a state about another ring starts afresh, and a second
   WorkDir dir;
   Ring first = small_ring(dir, "first.ring");
   {
-    WriteJournal journal(dir / "state", first);
+    WriteJournal journal(dir / "state");
     journal.recover(first);
     Producer producer(first);
     write(journal, producer, 5, "five");
   }
   Ring second = small_ring(dir, "second.ring");
-  WriteJournal journal(dir / "state", second);
-  CHECK_THROWS_AS(WriteJournal(dir / "state", second), programs::RuntimeFailure);
+  WriteJournal journal(dir / "state");
+  CHECK_THROWS_AS(WriteJournal(dir / "state"), programs::RuntimeFailure);
   const JournalRecovery recovery = journal.recover(second);
   CHECK(recovery.new_ring);
   CHECK(recovery.written == 0);
 }
 
-TEST_CASE("write journal: a file that is not a state file is refused with its name") {
+TEST_CASE("write journal: a file that is not a state file is refused with its name, and stays") {
   WorkDir dir;
-  Ring ring = small_ring(dir);
   program_test::write_file(dir / "state", std::string(4096, 'z'));
   try {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     FAIL("accepted a file of z's");
   } catch (const programs::RuntimeFailure& failure) {
     CHECK(std::string(failure.what()).find("is not a ringfile-bridge state file") != std::string::npos);
   }
+  CHECK(program_test::read_file(dir / "state") == std::string(4096, 'z'));
+}
+
+// `in --create` whose ring cannot be created removes the state file it made for it, and only that.
+TEST_CASE("write journal: remove_if_created removes a file it created and nothing used or found there") {
+  WorkDir dir;
+  {
+    WriteJournal journal(dir / "made");
+    journal.remove_if_created();
+    CHECK_FALSE(std::filesystem::exists(dir / "made"));
+    // Removed while still locked: a bridge opening the path now gets a file of its own.
+    WriteJournal next(dir / "made");
+    CHECK(std::filesystem::exists(dir / "made"));
+  }
+  program_test::write_file(dir / "found", "");  // empty, as a bridge that stopped before sizing it
+  {
+    WriteJournal journal(dir / "found");
+    journal.remove_if_created();
+  }
+  CHECK(std::filesystem::exists(dir / "found"));
+  Ring ring = small_ring(dir);
+  {
+    WriteJournal journal(dir / "used");
+    journal.recover(ring);
+    journal.remove_if_created();
+  }
+  CHECK(std::filesystem::exists(dir / "used"));
 }
 
 TEST_CASE("write journal: sequences no stream reaches are a damaged file, named, not a durable JetStream refuses") {
   WorkDir dir;
   Ring ring = small_ring(dir);
   {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     journal.recover(ring);
     journal.complete(5);
   }
@@ -163,7 +190,7 @@ TEST_CASE("write journal: sequences no stream reaches are a damaged file, named,
   std::string state = program_test::read_file(dir / "state");
   state.replace(24, 8, std::string(8, '\xff'));
   program_test::write_file(dir / "state", state);
-  WriteJournal damaged(dir / "state", ring);
+  WriteJournal damaged(dir / "state");
   try {
     damaged.recover(ring);
     FAIL("took sequence 2^64 - 1");
@@ -178,12 +205,12 @@ TEST_CASE("write journal: the creation time of the stream the ring was fed from 
   WorkDir dir;
   Ring ring = small_ring(dir);
   {
-    WriteJournal journal(dir / "state", ring);
+    WriteJournal journal(dir / "state");
     journal.recover(ring);
     CHECK(journal.stream_creation_time() == 0);  // not noted yet
     journal.note_stream_creation_time(1234567890123);
   }
-  WriteJournal reopened(dir / "state", ring);
+  WriteJournal reopened(dir / "state");
   reopened.recover(ring);
   CHECK(reopened.stream_creation_time() == 1234567890123u);
 }
