@@ -344,6 +344,9 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
     const std::uint64_t offset = geometry_.offset_of(start);
     padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
     end = start + padding + stride;
+    // A head at the last plausible position (forged) would leave one past it, which every later
+    // open for writing refuses.
+    if (end > format::kMostPosition) [[unlikely]] return ClaimStatus::corrupt;
     if (end_on_line) {
       const std::uint64_t line_end = format::align_up(end, format::kCacheLineBytes);
       const bool fits = line_end - (start + padding) <= geometry_.max_frame_stride &&

@@ -101,7 +101,7 @@ TEST_CASE("a dead producer's claim that ends off the 8-byte grid is not followed
 // Found in review: fields checked when the ring is opened but written by another process since,
 // then used as they were. The file is mapped shared: anyone who can write it can do this.
 
-TEST_CASE("a head moved off the 8-byte grid after open: write refuses it and writes nothing") {
+TEST_CASE("a head moved off the 8-byte grid or to the last position after open: write refuses it and writes nothing") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
   write_records(ring, 3);
@@ -114,6 +114,12 @@ TEST_CASE("a head moved off the 8-byte grid after open: write refuses it and wri
         ClaimStatus::corrupt);
   CHECK(producer.try_claim(16).status == ClaimStatus::corrupt);
   CHECK(ring.head_position() == capacity - 4);
+  // At the last plausible position: a record there would end past it, and every later open of
+  // the file for writing would refuse the head it left.
+  header_of(ring).head_position.value = format::kMostPosition;
+  CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
+  CHECK(producer.try_claim(16).status == ClaimStatus::corrupt);
+  CHECK(ring.head_position() == format::kMostPosition);
   header_of(ring).head_position.value = std::uint64_t{1} << 63;  // aligned, but no ring gets there
   CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
   CHECK(ring.head_position() == std::uint64_t{1} << 63);
@@ -268,6 +274,11 @@ TEST_CASE("consumer names read from the file are shown with their control bytes 
   const char c1[] = "a\xc2\x9b" "2J";
   std::memcpy(slot.name, c1, sizeof c1);
   CHECK(ring.consumers()[0].name == "a\\xc2\\x9b2J");
+  // A right-to-left override turns the rest of a status row backwards; a backslash would let a
+  // name pass for an escaped one.
+  const char reordering[] = "a\xe2\x80\xae" "b\\x1b";
+  std::memcpy(slot.name, reordering, sizeof reordering);
+  CHECK(ring.consumers()[0].name == "a\\xe2\\x80\\xaeb\\\\x1b");
   // A valid name, in any script, is shown as it is.
   const char valid[] = "caf\xc3\xa9-\xe6\x97\xa5";
   std::memcpy(slot.name, valid, sizeof valid);
