@@ -48,20 +48,12 @@ void append_base64(std::string& out, std::span<const std::byte> bytes) {
   out += '=';
 }
 
-// Characters of two bytes or more that act on a terminal or on the line rather than show: the C1
-// controls (U+009B is CSI, U+0085 a new line to some terminals), the line and paragraph
-// separators, and the marks and overrides that reorder text (bidirectional controls).
-bool acts_rather_than_shows(char32_t point) noexcept {
-  return format::is_control(point) || point == 0x200E || point == 0x200F || (point >= 0x2028 && point <= 0x202E) ||
-         (point >= 0x2066 && point <= 0x2069);
-}
-
 void append_escaped(std::string& out, std::span<const std::byte> bytes) {
   std::string_view text = as_text(bytes);
   while (!text.empty()) {
     const auto byte = static_cast<unsigned char>(text[0]);
     const format::Utf8Character character = format::decode_utf8(text);
-    if (character.length > 1 && acts_rather_than_shows(character.code_point)) {
+    if (character.length > 1 && format::acts_rather_than_shows(character.code_point)) {
       char escaped[12];
       std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(character.code_point));
       out += escaped;

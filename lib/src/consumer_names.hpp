@@ -8,14 +8,15 @@
 namespace ringfile::detail {
 
 // What is wrong with `name` as a consumer name, as the end of a sentence about it ("holds a
-// space; use ..."); empty when it is a valid one: UTF-8 without spaces or control characters,
-// shorter than the slot's field.
+// space; use ..."); empty when it is a valid one: UTF-8 shorter than the slot's field, without
+// spaces, characters that show as nothing, control characters, line separators, bidirectional
+// controls or backslashes.
 std::string consumer_name_problem(std::string_view name);
 
 // A name read from a slot, as it may be shown: any process that can write the file can store
 // anything there, and a terminal takes control bytes as commands. Bytes the rule refuses are
-// written as \xNN (and a backslash as \\ in such a name, so the escape is unambiguous); a valid
-// name is returned as it is.
+// written as \xNN and a backslash as \\ (a valid name holds none, so an escape is unambiguous); a
+// valid name is returned as it is.
 std::string printable_consumer_name(std::string_view name);
 
 }  // namespace ringfile::detail

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ringfile/format/utf8.hpp"
+
 namespace ringfile::programs {
 
 void JsonWriter::separate() {
@@ -52,8 +54,33 @@ JsonWriter& JsonWriter::key(std::string_view name) {
 JsonWriter& JsonWriter::value(std::string_view text) {
   separate();
   text_ += '"';
-  for (const char character : text) {
+  const auto append_code = [&](unsigned code) {
+    char escaped[16];
+    std::snprintf(escaped, sizeof escaped, "\\u%04x", code);
+    text_ += escaped;
+  };
+  while (!text.empty()) {
+    const char character = text.front();
     const auto byte = static_cast<unsigned char>(character);
+    if (byte >= 0x80) {
+      // UTF-8 passes through, but for what acts on a terminal or on a line when the document is
+      // shown (C1 controls, line separators, bidirectional controls: all below U+10000, one
+      // \u escape each). A byte that starts no character becomes U+FFFD: raw, it would make the
+      // document invalid JSON, and JSON has no way to carry a byte as it is.
+      const format::Utf8Character decoded = format::decode_utf8(text);
+      if (decoded.length == 0) {
+        append_code(0xFFFD);
+        text.remove_prefix(1);
+      } else {
+        if (format::acts_rather_than_shows(decoded.code_point)) {
+          append_code(static_cast<unsigned>(decoded.code_point));
+        } else {
+          text_.append(text.data(), decoded.length);
+        }
+        text.remove_prefix(decoded.length);
+      }
+      continue;
+    }
     switch (character) {
       case '"': text_ += "\\\""; break;
       case '\\': text_ += "\\\\"; break;
@@ -61,14 +88,13 @@ JsonWriter& JsonWriter::value(std::string_view text) {
       case '\r': text_ += "\\r"; break;
       case '\t': text_ += "\\t"; break;
       default:
-        if (byte < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-          text_ += escaped;
+        if (byte < 0x20 || byte == 0x7F) {
+          append_code(byte);
         } else {
-          text_ += character;  // UTF-8 passes through
+          text_ += character;
         }
     }
+    text.remove_prefix(1);
   }
   text_ += '"';
   return *this;

@@ -57,3 +57,26 @@ TEST_CASE("control characters are C0, DEL and C1; the characters around them are
     CHECK_FALSE(is_control(point));
   }
 }
+
+TEST_CASE("what acts rather than shows: the controls, line separators and bidirectional controls") {
+  for (const char32_t point : {0x1B, 0x9B, 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202E, 0x2066, 0x2069}) {
+    CAPTURE(static_cast<unsigned>(point));
+    CHECK(acts_rather_than_shows(point));
+  }
+  for (const char32_t point : {0x20, 0x41, 0xA0, 0xE9, 0x200D, 0x2027, 0x202F, 0x2065, 0x206A, 0x10FFFF}) {
+    CAPTURE(static_cast<unsigned>(point));
+    CHECK_FALSE(acts_rather_than_shows(point));
+  }
+}
+
+TEST_CASE("spaces other than U+0020 and characters that show nothing; letters and U+0020 are neither") {
+  for (const char32_t point : {0xA0, 0xAD, 0x1680, 0x2000, 0x200A, 0x200B, 0x200D, 0x202F, 0x205F, 0x2060, 0x3000,
+                               0xFEFF}) {
+    CAPTURE(static_cast<unsigned>(point));
+    CHECK(is_blank_or_invisible(point));
+  }
+  for (const char32_t point : {0x20, 0x41, 0xE9, 0x200E, 0x2010, 0x3001, 0xFEFE, 0x1F600}) {
+    CAPTURE(static_cast<unsigned>(point));
+    CHECK_FALSE(is_blank_or_invisible(point));
+  }
+}

@@ -176,6 +176,14 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"RING", "--name", "has space"}, 2, "holds a space"},
       {kConsumer, {"RING", "--name", ""}, 2, "--name: an empty name"},
       {kConsumer, {"RING", "--name", std::string(40, 'n')}, 2, "longer than 31 bytes"},
+      // A right-to-left override and a line separator, valid UTF-8 that reorders or breaks a row;
+      // a no-break space and a zero-width one; a backslash, which starts the escapes of names
+      // that cannot be shown.
+      {kConsumer, {"RING", "--name", "a\xe2\x80\xae" "b"}, 2, "reorders or breaks the line it is shown on (U+202E)"},
+      {kConsumer, {"RING", "--name", "a\xe2\x80\xa8" "b"}, 2, "reorders or breaks the line it is shown on (U+2028)"},
+      {kConsumer, {"RING", "--name", "a\xc2\xa0" "b"}, 2, "a space or an invisible character (U+00A0)"},
+      {kConsumer, {"RING", "--name", "a\xe2\x80\x8b" "b"}, 2, "a space or an invisible character (U+200B)"},
+      {kConsumer, {"RING", "--name", "a\\x1b"}, 2, "holds a backslash"},
       {kConsumer, {"RING", "--from", "4096"}, 2, "position 4096 is outside the data still in the ring [0, 0]"},
       {kConsumer, {"MISSING"}, 1, "no such file"},
       {kConsumer, {"NOT_A_RING"}, 1, "is not a ring file"},

@@ -137,6 +137,17 @@ TEST_CASE("the JSON writer escapes strings and writes what a JSON reader reads b
   CHECK(json.text().find('\n') == std::string::npos);  // one document, one line
 }
 
+TEST_CASE("the JSON writer escapes what acts on a terminal or a line, and writes bytes that are not UTF-8 as U+FFFD") {
+  JsonWriter json;
+  // A CSI (U+009B), a right-to-left override, a line separator, DEL; letters outside ASCII; a byte
+  // that starts no character.
+  const std::string text = "\xc2\x9b" "31m \xe2\x80\xae" "ab \xe2\x80\xa8 \x7f caf\xc3\xa9 \xff!";
+  json.begin_object().field("text", text).end_object();
+  CHECK(json.text() == "{\"text\":\"\\u009b31m \\u202eab \\u2028 \\u007f caf\xc3\xa9 \\ufffd!\"}");
+  const auto parsed = ringfile::program_test::JsonValue::parse(json.text());
+  CHECK(parsed["text"].as_string() == "\xc2\x9b" "31m \xe2\x80\xae" "ab \xe2\x80\xa8 \x7f caf\xc3\xa9 \xef\xbf\xbd!");
+}
+
 TEST_CASE("numbers for people") {
   CHECK(format_bytes(512) == "512 B");
   CHECK(format_bytes(1536) == "1.5 KiB");

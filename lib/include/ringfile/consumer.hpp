@@ -34,8 +34,9 @@ inline constexpr std::uint32_t kNoConsumerSlot = 0xFFFFFFFF;
 // must be anonymous and not hold producers back, never writes to the file, may be lapped (and
 // reports what it lost), and is not listed by Ring::consumers().
 struct ConsumerOptions {
-  // Empty: anonymous, slot freed on detach. At most 31 bytes of UTF-8 without spaces or control
-  // characters.
+  // Empty: anonymous, slot freed on detach. At most 31 bytes of UTF-8 without spaces (nor
+  // no-break or invisible ones), control characters, line separators, bidirectional controls or
+  // backslashes: names are shown in tables and on terminals as they are.
   std::string name;
   StartFrom start = StartFrom::committed;
   std::optional<std::uint64_t> start_position;  // overrides `start`; same as seek = to_position()

@@ -1,5 +1,6 @@
 #include "support/json_value.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -82,6 +83,19 @@ class JsonParser {
     return value;
   }
 
+  static void append_utf8(std::string& out, std::uint32_t point) {
+    if (point < 0x80) {
+      out += static_cast<char>(point);
+    } else if (point < 0x800) {
+      out += static_cast<char>(0xC0 | point >> 6);
+      out += static_cast<char>(0x80 | (point & 0x3F));
+    } else {
+      out += static_cast<char>(0xE0 | point >> 12);
+      out += static_cast<char>(0x80 | (point >> 6 & 0x3F));
+      out += static_cast<char>(0x80 | (point & 0x3F));
+    }
+  }
+
   std::string parse_string() {
     expect('"');
     std::string result;
@@ -94,10 +108,14 @@ class JsonParser {
           case 'n': character = '\n'; break;
           case 'r': character = '\r'; break;
           case 't': character = '\t'; break;
-          case 'u':
-            character = static_cast<char>(std::strtol(std::string(text_.substr(at_, 4)).c_str(), nullptr, 16));
+          case 'u': {
+            // A code point below U+10000 (the programs write no surrogate pairs), kept as UTF-8.
+            const auto point =
+                static_cast<std::uint32_t>(std::strtol(std::string(text_.substr(at_, 4)).c_str(), nullptr, 16));
             at_ += 4;
-            break;
+            append_utf8(result, point);
+            continue;
+          }
           default: character = escaped;
         }
       }

@@ -1,6 +1,7 @@
 // Text as the format's readers take it: a consumer name in a slot (lib/src/consumer_names.cpp) and
 // a payload shown as text by ringfile-consumer (consumer/record_formats.cpp). One UTF-8 character
-// decoded at a time, and the control characters that a terminal acts on rather than shows.
+// decoded at a time, the characters that a terminal acts on rather than shows, and those that show
+// as nothing.
 #pragma once
 
 #include <cstddef>
@@ -48,5 +49,23 @@ constexpr Utf8Character decode_utf8(std::string_view bytes) noexcept {
 // them rather than show them; the C1 ones are valid UTF-8, and U+009B is a CSI to many terminals
 // as ESC [ is, U+0085 a new line.
 constexpr bool is_control(char32_t point) noexcept { return point < 0x20 || (point >= 0x7F && point <= 0x9F); }
+
+// A character that acts on a terminal or on the line rather than shows: the controls above, the
+// line and paragraph separators (U+2028, U+2029: a new line to some programs), and the marks,
+// embeddings, overrides and isolates that reorder the text around them (bidirectional controls:
+// U+202E shows the rest of a line backwards).
+constexpr bool acts_rather_than_shows(char32_t point) noexcept {
+  return is_control(point) || point == 0x061C || point == 0x200E || point == 0x200F ||
+         (point >= 0x2028 && point <= 0x202E) || (point >= 0x2066 && point <= 0x2069);
+}
+
+// A space other than U+0020, or a character that shows nothing at all: the no-break and the
+// typographic spaces, the zero-width ones and the byte-order mark. Two names that differ only in
+// them look the same.
+constexpr bool is_blank_or_invisible(char32_t point) noexcept {
+  return point == 0x00A0 || point == 0x00AD || point == 0x1680 || point == 0x180E || (point >= 0x2000 && point <= 0x200D) ||
+         point == 0x202F || point == 0x205F || (point >= 0x2060 && point <= 0x2064) || point == 0x3000 ||
+         point == 0xFEFF;
+}
 
 }  // namespace ringfile::format
