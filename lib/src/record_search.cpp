@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <limits>
-#include <string>
 
 #include "atomics.hpp"
 #include "frames.hpp"
 #include "paging.hpp"
-#include "ringfile/error.hpp"
 #include "slot_tables.hpp"
 
 namespace ringfile::detail {
@@ -18,8 +16,6 @@ constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
 // A guess of a record's size when no producer has counted any yet (a ring written by producers
 // that have all gone): small, so that the first step back is short and the next ones double.
 constexpr double kDefaultFrameBytes = 64;
-
-std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
 }  // namespace
 
@@ -98,55 +94,6 @@ std::uint64_t RecordSearch::resolve(const Seek& seek) {
   return head();
 }
 
-std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_boundary) {
-  const Geometry& geometry = file_.geometry();
-  const std::uint64_t head_now = head();
-  const std::uint64_t frontier = reclaimed_frontier(file_.header());
-  const std::uint64_t oldest_kept = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
-  if (wanted > head_now || wanted < oldest_kept) {
-    throw Error(ErrorCode::invalid_argument,
-                describe(file_) + ": position " + std::to_string(wanted) + " is outside the data still in the ring [" +
-                    std::to_string(oldest_kept) + ", " + std::to_string(head_now) + "]");
-  }
-  if (wanted == head_now) return wanted;
-  if (wanted % format::kFrameAlignment == 0) {
-    if (geometry.offset_of(wanted) == 0) return wanted;  // every lap starts with a frame
-    std::byte* frame = view_.at(geometry.offset_of(wanted), header_bytes_at(wanted, geometry));
-    const FrameRead read = frame != nullptr ? read_frame(frame, wanted, geometry) : FrameRead{};
-    // An open claim at the position is a boundary too: the frame there will be committed.
-    if (read.kind == FrameKind::data || read.kind == FrameKind::padding ||
-        (read.kind == FrameKind::uncommitted && claim_end_covering(wanted))) {
-      return wanted;
-    }
-    // A record inside a group frame (its position as a consumer reports it).
-    if (locate_group_entry(view_, wanted, geometry)) return wanted;
-  }
-  std::optional<std::uint64_t> next = find_boundary(view_, wanted, head_now, geometry, file_.header().producers);
-  if (next) next = first_group_record_between(wanted, *next);
-  if (!next || overwritten(file_, *next)) {
-    throw Error(ErrorCode::invalid_argument,
-                describe(file_) + ": position " + std::to_string(wanted) +
-                    " was overwritten while looking for the record boundary after it; choose a later position");
-  }
-  if (next_boundary) return *next;
-  throw Error(ErrorCode::invalid_argument,
-              describe(file_) + ": position " + std::to_string(wanted) +
-                  " is inside a record, not at its start; the next record starts at " + std::to_string(*next) +
-                  " (start there, or ask for the next boundary: ringfile-consumer --next-boundary)");
-}
-
-std::uint64_t RecordSearch::first_group_record_between(std::uint64_t from, std::uint64_t frame) noexcept {
-  // Entries lie 8-byte aligned, at most an entry's header and payload apart: look at each place
-  // a record could start from `from` on, up to the next frame or as far as one entry reaches.
-  const std::uint64_t reach = format::kGroupEntryHeaderBytes + format::kMostGroupEntryPayloadBytes;
-  const std::uint64_t end = std::min(frame, format::align_up(from, format::kFrameAlignment) + reach);
-  for (std::uint64_t candidate = format::align_up(from, format::kFrameAlignment); candidate < end;
-       candidate += format::kFrameAlignment) {
-    if (locate_group_entry(view_, candidate, file_.geometry())) return candidate;
-  }
-  return frame;
-}
-
 std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t position) const noexcept {
   for (const auto& producer : file_.header().producers) {
     const OpenClaim claim = read_claim(producer);
@@ -157,32 +104,42 @@ std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t posi
 
 RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) noexcept {
   const Geometry& geometry = file_.geometry();
-  const std::optional<std::uint64_t> boundary = find_boundary(view_, from, end, geometry, file_.header().producers);
-  if (!boundary) return {overwritten(file_, from) ? Probe::Kind::gone : Probe::Kind::unreadable, from, 0};
-  std::uint64_t position = *boundary;
-  while (position < end) {
-    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
-    if (frame == nullptr) return {Probe::Kind::unreadable, position, 0};
-    const FrameRead read = read_frame(frame, position, geometry);
-    cost_.frames += 1;
-    std::uint64_t time_ns = kNever;  // an open claim commits later than anything committed now
-    if (read.kind == FrameKind::data) {
-      // Relaxed: the commit word's acquire load in read_frame ordered the header after it; the
-      // overwrite check below decides whether what we read is still this record's.
-      time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
+  // Where find_boundary finds none (a stretch of damaged bytes), or a frame after padding reads
+  // damaged, the scan goes on past them: the first intact record after the damage says on which
+  // side of the answer it lies, and first_unskipped lands on the damage where that matters.
+  std::uint64_t scan_from = from;
+  while (scan_from < end) {
+    const std::optional<std::uint64_t> boundary =
+        find_boundary(view_, scan_from, end, geometry, file_.header().producers);
+    if (!boundary) {
+      if (overwritten(file_, scan_from)) return {Probe::Kind::gone, scan_from, 0};
+      scan_from += 2 * geometry.max_frame_stride;  // what find_boundary scanned
+      continue;
     }
-    // The loads above complete before the frontier is read in overwritten() (seqlock-style).
-    acquire_fence();
-    if (overwritten(file_, position)) return {Probe::Kind::gone, position, 0};
-    switch (read.kind) {
-      case FrameKind::padding:
-        position += read.stride;
-        continue;
-      case FrameKind::data:
-      case FrameKind::uncommitted:
+    std::uint64_t position = *boundary;
+    scan_from = end;  // unless damage sends the scan on
+    while (position < end) {
+      std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+      if (frame == nullptr) return {Probe::Kind::unreadable, position, 0};
+      const FrameRead read = read_frame(frame, position, geometry);
+      cost_.frames += 1;
+      std::uint64_t time_ns = kNever;  // an open claim commits later than anything committed now
+      if (read.kind == FrameKind::data) {
+        // Relaxed: the commit word's acquire load in read_frame ordered the header after it; the
+        // overwrite check below decides whether what we read is still this record's.
+        time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
+      }
+      // The loads above complete before the frontier is read in overwritten() (seqlock-style).
+      acquire_fence();
+      if (overwritten(file_, position)) return {Probe::Kind::gone, position, 0};
+      if (read.kind == FrameKind::data || read.kind == FrameKind::uncommitted) {
         return {Probe::Kind::record, position, time_ns};
-      case FrameKind::corrupt:
-        return {Probe::Kind::unreadable, position, 0};
+      }
+      if (read.kind == FrameKind::corrupt) {
+        scan_from = position + format::kFrameAlignment;
+        break;
+      }
+      position += read.stride;  // padding
     }
   }
   return {Probe::Kind::end, end, 0};
@@ -200,6 +157,10 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
     std::uint64_t low = std::min(oldest_boundary(), end);
     std::uint64_t high = end;
     std::uint64_t answer = end;
+    // The highest boundary known to start a record older than time_ns (at first the oldest
+    // boundary): everything from it to `answer` is read frame by frame at the end, since the
+    // probes' scans step over damaged bytes and over intact records right before them.
+    std::optional<std::uint64_t> older = low;
     while (low < high) {
       const std::uint64_t middle = low + (high - low) / 2 / format::kFrameAlignment * format::kFrameAlignment;
       const Probe found = probe(middle, end);
@@ -216,6 +177,7 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
           } else {
             // Every probe from `middle` up to this record finds this record: skip them.
             low = found.position + format::kFrameAlignment;
+            older = found.position;
           }
           break;
         case Probe::Kind::gone: {
@@ -223,18 +185,63 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
           const std::uint64_t frontier = reclaimed_frontier(file_.header());
           const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
           low = std::max(middle + format::kFrameAlignment, format::align_up(oldest, format::kFrameAlignment));
+          older.reset();  // the records before are being overwritten: nothing to confirm there
           break;
         }
         case Probe::Kind::unreadable:
-          low = middle + format::kFrameAlignment;  // damaged bytes: look past them
+          low = middle + format::kFrameAlignment;  // no view of the bytes now: look past them
           break;
       }
     }
+    // In an intact ring `older` is the record right before `answer`, a frame or two away.
+    if (older) answer = first_unskipped(*older, answer, time_ns);
     if (!overwritten(file_, answer)) return answer;
     // The record found was overwritten before we could hand it out: it was the oldest one; the
     // search is over as soon as the search finds a record that outlives it.
   }
   return oldest_boundary();
+}
+
+std::uint64_t RecordSearch::first_unskipped(std::uint64_t from, std::uint64_t answer, std::uint64_t time_ns) noexcept {
+  const Geometry& geometry = file_.geometry();
+  std::uint64_t position = from;
+  bool reread = false;
+  while (position < answer) {
+    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+    if (frame == nullptr) return answer;  // no view now: the search's answer stands
+    const FrameRead read = read_frame(frame, position, geometry);
+    cost_.frames += 1;
+    std::uint64_t frame_time_ns = kNever;
+    if (read.kind == FrameKind::data) {
+      // Relaxed: ordered by read_frame's acquire load of the commit word; checked below.
+      frame_time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
+    }
+    // The loads above complete before the frontier is read in overwritten() (seqlock-style).
+    acquire_fence();
+    if (overwritten(file_, position)) return answer;  // the caller searches again if it is too
+    switch (read.kind) {
+      case FrameKind::padding:
+        position += read.stride;
+        break;
+      case FrameKind::data:
+        if (frame_time_ns >= time_ns) return position;  // a record the probes stepped over
+        position += read.stride;
+        break;
+      case FrameKind::uncommitted:
+        // An open claim commits later than anything committed now, as a probe counts it. Bytes no
+        // producer claims (read once more: the producer may just have committed) are left to the
+        // consumer, which pads them over or reports them as it does reading from the oldest.
+        if (claim_end_covering(position) || reread) return position;
+        reread = true;
+        continue;
+      case FrameKind::corrupt:
+        // Damaged bytes between a record older than time_ns and the first found at or after it:
+        // the records they held may be the ones asked for. The consumer's poll reports them.
+        return position;
+    }
+    reread = false;
+  }
+  return position;
 }
 
 std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::uint64_t end,
@@ -258,7 +265,12 @@ std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::ui
       std::uint64_t offset = format::kRecordHeaderBytes;
       while (offset < read.frame_length) {
         const GroupEntry entry = read_group_entry(frame, read.frame_length, offset);
-        if (entry.problem != nullptr) return std::nullopt;  // damaged bytes
+        if (entry.problem != nullptr) {
+          acquire_fence();  // the entry's loads complete before the frontier is read
+          if (overwritten(file_, position)) return std::nullopt;
+          // A consumer cannot start at a damaged entry: it is told of it from the group's start.
+          return Walk{walked.records, position, true, position + read.stride};
+        }
         if (walked.records == stop_at_record) {
           acquire_fence();  // the entries' loads complete before the frontier is read
           if (overwritten(file_, position)) return std::nullopt;
@@ -290,12 +302,27 @@ std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::ui
         return walked;  // nothing further can be counted now
       }
     } else {
-      return std::nullopt;  // damaged bytes
+      return Walk{walked.records, position, true, position + format::kFrameAlignment};  // damaged bytes
     }
     reread = false;
   }
   walked.position = std::min(walked.position, end);
   return walked;
+}
+
+std::optional<RecordSearch::Tally> RecordSearch::tally(std::uint64_t from, std::uint64_t end) noexcept {
+  Tally tally{0, from, std::nullopt};
+  for (;;) {
+    const std::optional<Walk> walked = walk(tally.counted_from, end, kNever);
+    if (!walked) return std::nullopt;
+    if (!walked->damaged) {
+      tally.records = walked->records;
+      return tally;
+    }
+    // How many records the damaged bytes held is unknown: count again after them.
+    tally.damage = walked->position;
+    tally.counted_from = boundary_from(walked->resume_at, end);
+  }
 }
 
 double RecordSearch::average_frame_bytes() const noexcept {
@@ -329,13 +356,16 @@ std::uint64_t RecordSearch::last_records(std::uint64_t count) noexcept {
       if (!boundary) continue;  // overwritten while we looked: the oldest has moved
       start = *boundary;
     }
-    const std::optional<Walk> counted = walk(start, end, kNever);
+    const std::optional<Tally> counted = tally(start, end);
     if (!counted) continue;
     if (counted->records >= count) {
-      const std::optional<Walk> skipped = walk(start, end, counted->records - count);
-      if (skipped) return skipped->position;
+      const std::optional<Walk> skipped = walk(counted->counted_from, end, counted->records - count);
+      if (skipped && !skipped->damaged) return skipped->position;
       continue;
     }
+    // Fewer intact records after the damage than asked for: the count-th last lies in it or
+    // before it. Land on it, so that reading reports it as it does from the oldest record.
+    if (counted->damage) return *counted->damage;
     if (start == oldest) return oldest;  // fewer records than asked for: all of them
     const double found = static_cast<double>(std::max<std::uint64_t>(counted->records, 1));
     distance *= std::max(2.0, 1.25 * static_cast<double>(count) / found);

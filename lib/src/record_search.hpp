@@ -7,6 +7,11 @@
 // consumers that do not hold producers back). Every frame read is checked afterwards against the
 // frontier of what may have been overwritten (reclaimed_frontier); a probe that lost that race
 // counts as "older than anything still in the ring", so the search moves on towards the head.
+//
+// Damaged bytes (a crash of the machine, or a file changed behind the library's back) are never
+// stepped over silently when intact records that the seek asked for may lie beside them: the
+// searches land on the damage, where a consumer's poll reports it as it does when reading from
+// the oldest record, or (a position) refuse with Error(corrupt) naming it. See docs/seeking.md.
 #pragma once
 
 #include <cstdint>
@@ -38,12 +43,16 @@ class RecordSearch {
 
   // Where `seek` points now: a record boundary between the oldest intact record and the head.
   // Throws Error(invalid_argument) for a position outside that range or inside a record (unless
-  // seek.next_boundary), naming the range or the next boundary.
+  // seek.next_boundary), naming the range or the next boundary; Error(corrupt) for a position
+  // whose next boundary cannot be known because damaged bytes lie in the way, naming them.
   std::uint64_t resolve(const Seek& seek);
 
-  // The first record committed at or after `time_ns` (CLOCK_REALTIME), or the head.
+  // The first record committed at or after `time_ns` (CLOCK_REALTIME), or the head; or damaged
+  // bytes between the last record older than that and the first record found at or after it.
   std::uint64_t first_at_or_after(std::uint64_t time_ns) noexcept;
-  // The `count`-th last record before the head; the oldest intact one when there are fewer.
+  // The `count`-th last record before the head; the oldest intact one when there are fewer; the
+  // last damaged bytes when fewer than `count` intact records follow them (a group frame's start
+  // for a damaged entry of it: a consumer cannot start at the entry).
   std::uint64_t last_records(std::uint64_t count) noexcept;
 
   // The work done so far, for tests that check it grows with log(capacity), not with the ring.
@@ -63,15 +72,33 @@ class RecordSearch {
   struct Walk {
     std::uint64_t records = 0;   // data records passed
     std::uint64_t position = 0;  // where the walk stopped
+    // Stopped at damaged bytes: `position` is where a consumer starts to be told of them (the
+    // damaged frame, or the group frame holding a damaged entry), `resume_at` where a consumer
+    // that skips them looks for the next boundary.
+    bool damaged = false;
+    std::uint64_t resume_at = 0;
+  };
+  // The intact records after the last damage between a boundary and the head.
+  struct Tally {
+    std::uint64_t records = 0;
+    std::uint64_t counted_from = 0;      // the boundary after the last damage, or the start
+    std::optional<std::uint64_t> damage;  // where the last damage is (Walk::position)
+  };
+  // The first record boundary at or after a position, or the damage in the way.
+  struct Landing {
+    std::uint64_t position = 0;
+    const char* problem = nullptr;  // damaged bytes at `position`
+    std::uint64_t resume_at = 0;    // with a problem: where a consumer skipping it would look on
   };
 
   std::uint64_t resolve_position(std::uint64_t wanted, bool next_boundary);
-  // The first record inside a group frame at or after `from`, where `from` lies inside that
-  // group; else `frame`, the next frame's start.
-  std::uint64_t first_group_record_between(std::uint64_t from, std::uint64_t frame) noexcept;
+  std::optional<Landing> walk_to_boundary(std::uint64_t wanted, std::uint64_t head, std::uint64_t oldest_kept) noexcept;
+  std::uint64_t boundary_from(std::uint64_t from, std::uint64_t end) noexcept;
   std::uint64_t oldest_boundary() noexcept;
   Probe probe(std::uint64_t from, std::uint64_t end) noexcept;
+  std::uint64_t first_unskipped(std::uint64_t from, std::uint64_t answer, std::uint64_t time_ns) noexcept;
   std::optional<Walk> walk(std::uint64_t from, std::uint64_t end, std::uint64_t stop_at_record) noexcept;
+  std::optional<Tally> tally(std::uint64_t from, std::uint64_t end) noexcept;
   std::optional<std::uint64_t> claim_end_covering(std::uint64_t position) const noexcept;
   double average_frame_bytes() const noexcept;
   std::uint64_t head() const noexcept;
