@@ -5,24 +5,18 @@
 
 #include "ringfile/error.hpp"
 #include "ringfile/programs/command_line.hpp"
-#include "ringfile/programs/units.hpp"
+#include "ringfile/programs/existing_ring.hpp"
 
 namespace ringfile::bridge {
 namespace {
 
 // Throws RuntimeFailure when `ring` differs from what --create asks for.
 void check_parameters(const InSettings& settings, const Ring& ring) {
-  const RingInfo& info = ring.info();
-  const bool same = info.capacity_bytes == settings.size_bytes && (!settings.policy || info.policy == *settings.policy) &&
-                    (!settings.max_record_bytes || info.max_record_bytes == *settings.max_record_bytes);
-  if (!same) {
-    throw programs::RuntimeFailure(
-        "'" + settings.ring.string() + "' already exists with other parameters (size " +
-        programs::format_bytes(static_cast<double>(info.capacity_bytes)) + ", " +
-        (info.policy == WriterPolicy::block ? "block" : "overwrite") + " policy, records up to " +
-        programs::format_bytes(info.max_record_bytes) +
-        "); use its parameters, another path, or remove the file");
-  }
+  programs::AskedRingParameters asked;
+  asked.size_bytes = settings.size_bytes;
+  asked.policy = settings.policy;
+  asked.max_record_bytes = settings.max_record_bytes;
+  programs::refuse_other_parameters(ring.info(), asked);
 }
 
 }  // namespace

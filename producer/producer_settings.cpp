@@ -139,7 +139,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
           ""))
       ->type_name("SIZE|auto|ring");
   std::string mode_text = "0640";
-  app.add_option("--mode", mode_text, "Permissions of a new ring file")
+  app.add_option("--mode", mode_text, "Permissions of a new ring file (an existing ring must have them)")
       ->group(creation)
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
@@ -225,7 +225,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   if (app.get_option("--paging")->count() > 0) settings.paging = kPagingChoices[paging];
   if (!hold_window_text.empty()) settings.hold_window_bytes = *parse_hold_window(hold_window_text);
   settings.sync = *parse_sync_policy(sync_text);
-  settings.file_mode = *programs::parse_file_mode(mode_text);
+  if (app.get_option("--mode")->count() > 0) settings.file_mode = *programs::parse_file_mode(mode_text);
   settings.format = static_cast<programs::RecordFormat>(format);
   const std::uint64_t default_record_bytes =
       settings.synthetic ? kDefaultSyntheticRecordBytes : kDefaultRawRecordBytes;

@@ -27,7 +27,7 @@ struct ProducerSettings {
   std::uint64_t size_bytes = 0;
   std::optional<WriterPolicy> policy;
   std::optional<std::uint64_t> max_record_bytes;
-  unsigned file_mode = 0640;
+  std::optional<unsigned> file_mode;  // permission bits; absent: 0640
   std::optional<PagingStrategy> paging;
   std::optional<std::uint64_t> hold_window_bytes;  // CreateOptions::hold_window_bytes
 

@@ -1,11 +1,10 @@
 #include "ring_setup.hpp"
 
-#include <algorithm>
 #include <string>
-#include <vector>
 
 #include "ringfile/error.hpp"
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/existing_ring.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::producer {
@@ -13,34 +12,15 @@ namespace {
 
 using programs::format_bytes;
 
-const char* policy_name(WriterPolicy policy) { return policy == WriterPolicy::block ? "block" : "overwrite"; }
-
-// The parameters of an existing ring that differ from those asked for, as "size 1.0 GiB (asked
-// 2.0 GiB)". Only what the command line states is compared: an omitted option asks for nothing.
-std::vector<std::string> differences(const ProducerSettings& settings, const RingInfo& info) {
-  std::vector<std::string> found;
-  if (info.capacity_bytes != settings.size_bytes) {
-    found.push_back("size " + format_bytes(static_cast<double>(info.capacity_bytes)) + " (asked " +
-                    format_bytes(static_cast<double>(settings.size_bytes)) + ")");
-  }
-  if (settings.policy && info.policy != *settings.policy) {
-    found.push_back(std::string("policy ") + policy_name(info.policy) + " (asked " + policy_name(*settings.policy) + ")");
-  }
-  if (settings.max_record_bytes && info.max_record_bytes != *settings.max_record_bytes) {
-    found.push_back("max record " + format_bytes(info.max_record_bytes) + " (asked " +
-                    format_bytes(static_cast<double>(*settings.max_record_bytes)) + ")");
-  }
-  if (settings.hold_window_bytes) {
-    const std::uint64_t asked = std::min(*settings.hold_window_bytes, info.capacity_bytes);
-    const auto describe = [&](std::uint64_t window) {
-      return window == 0 ? std::string("auto") : window >= info.capacity_bytes ? std::string("ring")
-                                                                               : format_bytes(static_cast<double>(window));
-    };
-    if (asked != info.hold_window_bytes) {
-      found.push_back("hold window " + describe(info.hold_window_bytes) + " (asked " + describe(asked) + ")");
-    }
-  }
-  return found;
+programs::AskedRingParameters asked_parameters(const ProducerSettings& settings) {
+  programs::AskedRingParameters asked;
+  asked.size_bytes = settings.size_bytes;
+  asked.policy = settings.policy;
+  asked.max_record_bytes = settings.max_record_bytes;
+  asked.paging = settings.paging;
+  asked.hold_window_bytes = settings.hold_window_bytes;
+  asked.file_mode = settings.file_mode;
+  return asked;
 }
 
 }  // namespace
@@ -51,7 +31,7 @@ Ring open_ring_for_writing(const ProducerSettings& settings, const std::filesyst
   options.capacity_bytes = settings.size_bytes;
   if (settings.policy) options.policy = *settings.policy;
   if (settings.max_record_bytes) options.max_record_bytes = programs::max_record_option(*settings.max_record_bytes);
-  options.file_mode = static_cast<mode_t>(settings.file_mode);
+  if (settings.file_mode) options.file_mode = static_cast<mode_t>(*settings.file_mode);
   if (settings.paging) options.paging = *settings.paging;
   if (settings.hold_window_bytes) options.hold_window_bytes = *settings.hold_window_bytes;
   try {
@@ -61,13 +41,7 @@ Ring open_ring_for_writing(const ProducerSettings& settings, const std::filesyst
   }
   // Another producer may have created it a moment ago: that is fine if it is the ring we want.
   Ring ring = Ring::open(path);
-  const std::vector<std::string> differing = differences(settings, ring.info());
-  if (!differing.empty()) {
-    std::string listed;
-    for (const auto& difference : differing) listed += (listed.empty() ? "" : ", ") + difference;
-    throw programs::RuntimeFailure("'" + path.string() + "' already exists with other parameters: " + listed +
-                                   "; use the existing parameters, another path, or remove the file");
-  }
+  programs::refuse_other_parameters(ring.info(), asked_parameters(settings));
   return ring;
 }
 

@@ -1,5 +1,6 @@
 #include "json_view.hpp"
 
+#include "ringfile/programs/existing_ring.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/time_points.hpp"
 
@@ -11,9 +12,9 @@ std::string render_json(const RingReport& report) {
       .field("path", report.path.string())
       .field("time", static_cast<double>(report.realtime_ns) / 1e9)
       .field("capacity", report.capacity)
-      .field("policy", report.policy == WriterPolicy::block ? "block" : "overwrite")
+      .field("policy", programs::policy_name(report.policy))
       .field("max_record_bytes", report.max_record_bytes)
-      .field("paging", paging_name(report.paging))
+      .field("paging", programs::paging_name(report.paging))
       .field("head", report.head)
       .field("sample_seconds", report.window_seconds)
       .field("write_bytes_per_s", report.write_bytes_per_s)

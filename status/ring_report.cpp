@@ -185,15 +185,4 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
   return report;
 }
 
-const char* paging_name(PagingStrategy paging) noexcept {
-  switch (paging) {
-    case PagingStrategy::zero_range: return "zero-range";
-    case PagingStrategy::punch_hole: return "punch-hole";
-    case PagingStrategy::prefetch_only: return "prefetch";
-    case PagingStrategy::automatic:
-    case PagingStrategy::none: break;
-  }
-  return "none";
-}
-
 }  // namespace ringfile::status

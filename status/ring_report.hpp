@@ -97,8 +97,6 @@ struct RingReport {
 // `earlier` is the sample a window before `later` (same ring), or null for a single sample.
 RingReport build_report(const RingSample* earlier, const RingSample& later);
 
-// "zero-range", "punch-hole", "prefetch", "none": as ringfile-producer --paging spells them.
-const char* paging_name(PagingStrategy paging) noexcept;
 // "following", "replaying", or "-" for a consumer that is not attached.
 const char* reading_mode(const ConsumerReport& consumer) noexcept;
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ringfile/programs/existing_ring.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/units.hpp"
@@ -85,9 +86,9 @@ std::string summary_lines(const RingReport& report) {
   const double laps = static_cast<double>(report.head) / static_cast<double>(report.capacity);
   char laps_text[32];
   std::snprintf(laps_text, sizeof laps_text, "%.2f", laps);
-  std::string text = report.path.string() + "  (" + (report.policy == WriterPolicy::block ? "block" : "overwrite") +
+  std::string text = report.path.string() + "  (" + programs::policy_name(report.policy) +
                      " policy, capacity " + format_bytes(static_cast<double>(report.capacity)) + ", records up to " +
-                     format_bytes(report.max_record_bytes) + ", paging " + paging_name(report.paging) + ")\n";
+                     format_bytes(report.max_record_bytes) + ", paging " + programs::paging_name(report.paging) + ")\n";
   text += "  head " + std::to_string(report.head) + " (" + laps_text + " laps)";
   if (report.write_bytes_per_s) text += ", writing " + format_byte_rate(*report.write_bytes_per_s);
   text += "; page cache " + format_bytes(static_cast<double>(report.resident_bytes)) + " resident";

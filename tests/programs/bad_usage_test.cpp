@@ -132,6 +132,11 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"OLD_VERSION", "--synthetic"}, 1, "has ring format version 99.0; this build reads version"},
       {kProducer, {"RING", "--create", "--size", "2M", "--policy", "overwrite"}, 1,
        "already exists with other parameters: size 1.0 MiB (asked 2.0 MiB), policy block (asked overwrite)"},
+      // RING was made with the default paging (none: 1 MiB is kept whole) and mode 0640.
+      {kProducer, {"RING", "--create", "--size", "1M", "--paging", "punch-hole"}, 1,
+       "already exists with other parameters: paging none (asked punch-hole); use the existing parameters"},
+      {kProducer, {"RING", "--create", "--size", "1M", "--mode", "0666"}, 1,
+       "already exists with other parameters: mode 0640 (asked 0666)"},
       {kProducer, {"RING", "--input", "/nonexistent/input.txt"}, 1, "cannot read input '/nonexistent/input.txt'"},
   };
   for (const BadCase& bad : cases) check_case(dir, files, bad);

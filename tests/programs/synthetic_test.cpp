@@ -197,3 +197,25 @@ TEST_CASE("--hold-window sets a new ring's window, and status shows it with the 
   CHECK(too_small.exit_code == 2);
   CHECK(has(too_small.err, "is below two maximum-size records"));
 }
+
+TEST_CASE("--create takes an existing ring made with the same --paging and --mode, and refuses other ones") {
+  WorkDir dir;
+  const std::string ring = dir / "made.ring";
+  // zero-range falls back to punch-hole or prefetch where the filesystem lacks it: the same
+  // command run again must still take the ring it made.
+  const std::vector<std::string> create{ring, "--create", "--size", "1M", "--paging", "zero-range", "--mode", "0600",
+                                        "--count", "0"};
+  const Result first = run(kProducer, create, dir.path());
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  const Result again = run(kProducer, create, dir.path());
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  const Result automatic = run(kProducer, {ring, "--create", "--size", "1M", "--paging", "automatic", "--count", "0"}, dir.path());
+  CHECK(automatic.exit_code == 0);
+
+  const Result other = run(kProducer, {ring, "--create", "--size", "1M", "--paging", "none", "--mode", "0644"}, dir.path());
+  CHECK(other.exit_code == 1);
+  CHECK(has(other.err, "already exists with other parameters: paging "));
+  CHECK(has(other.err, " (asked none), mode 0600 (asked 0644); use the existing parameters"));
+}
