@@ -189,9 +189,9 @@ class InBridge {
       const ClaimResult claim = producer_->claim(size, kSpaceWaitSlice);
       if (claim.status == ClaimStatus::too_large) {
         throw RuntimeFailure("stream message " + std::to_string(sequence) + " holds " +
-                             programs::format_bytes(static_cast<double>(size)) + ", more than the largest record of '" +
-                             settings_.ring.string() + "' (" +
-                             programs::format_bytes(ring_->info().max_record_bytes) +
+                             programs::format_bytes_beside(size, ring_->info().max_record_bytes) +
+                             ", more than the largest record of '" + settings_.ring.string() + "' (" +
+                             programs::format_bytes_beside(ring_->info().max_record_bytes, size) +
                              "); to go on past it, delete it from the stream (nats stream rmm " +
                              settings_.stream.stream + " " + std::to_string(sequence) +
                              "), or feed a ring created with a larger --max-record");

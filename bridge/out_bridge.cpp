@@ -128,14 +128,9 @@ bool OutBridge::read_records() {
       wanted);
   if (out_of_memory) throw RuntimeFailure("out of memory copying records to send; lower --max-in-flight-bytes");
   if (too_large) {
-    // In bytes where the two sizes round alike ("1023.8 KiB, more than ... 1023.8 KiB").
     const std::uint64_t carried = max_payload_ - kHeaderAllowance;
-    std::string record_size = programs::format_bytes(static_cast<double>(too_large->second));
-    std::string carried_size = programs::format_bytes(static_cast<double>(carried));
-    if (record_size == carried_size) {
-      record_size = std::to_string(too_large->second) + " bytes";
-      carried_size = std::to_string(carried) + " bytes";
-    }
+    const std::string record_size = programs::format_bytes_beside(too_large->second, carried);
+    const std::string carried_size = programs::format_bytes_beside(carried, too_large->second);
     throw RuntimeFailure("the record at position " + std::to_string(too_large->first) + " of '" +
                          settings_.ring.string() + "' holds " + record_size + ", more than a NATS message carries here (" +
                          carried_size + ", " + std::to_string(kHeaderAllowance) +

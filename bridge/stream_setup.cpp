@@ -19,8 +19,10 @@ std::vector<std::string> tokens_of(const std::string& subject) {
   }
 }
 
-std::string describe_max_bytes(std::int64_t max_bytes) {
-  return max_bytes < 0 ? "unlimited" : programs::format_bytes(static_cast<double>(max_bytes));
+// `other`: the limit shown beside it, see format_bytes_beside.
+std::string describe_max_bytes(std::int64_t max_bytes, std::int64_t other) {
+  if (max_bytes < 0) return "unlimited";
+  return programs::format_bytes_beside(static_cast<std::uint64_t>(max_bytes), static_cast<std::uint64_t>(other));
 }
 
 StreamFacts facts_of(const jsStreamInfo& info) {
@@ -72,8 +74,9 @@ void check_stream(const StreamSettings& settings, const jsStreamInfo& info) {
     differ("replicas " + std::to_string(config.Replicas) + " (asked " + std::to_string(*settings.replicas) + ")");
   }
   if (settings.max_bytes && config.MaxBytes != static_cast<std::int64_t>(*settings.max_bytes)) {
-    differ("max bytes " + describe_max_bytes(config.MaxBytes) + " (asked " +
-           describe_max_bytes(static_cast<std::int64_t>(*settings.max_bytes)) + ")");
+    const auto asked = static_cast<std::int64_t>(*settings.max_bytes);
+    differ("max bytes " + describe_max_bytes(config.MaxBytes, asked) + " (asked " +
+           describe_max_bytes(asked, config.MaxBytes) + ")");
   }
   if (!differences.empty()) {
     throw RuntimeFailure("stream '" + settings.stream + "' exists with other parameters: " + differences +

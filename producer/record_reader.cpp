@@ -45,8 +45,8 @@ bool RecordReader::read_more(Status& status, bool& at_end) {
 void RecordReader::too_large(std::uint64_t bytes) const {
   throw programs::RuntimeFailure(
       "record " + std::to_string(records_ + 1) + " of " + input_name_ + " is " +
-      programs::format_bytes(static_cast<double>(bytes)) + ", more than the ring's largest record (" +
-      programs::format_bytes(static_cast<double>(max_record_bytes_)) +
+      programs::format_bytes_beside(bytes, max_record_bytes_) + ", more than the ring's largest record (" +
+      programs::format_bytes_beside(max_record_bytes_, bytes) +
       "); create the ring with a larger --max-record, or split the input differently");
 }
 

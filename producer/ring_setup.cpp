@@ -10,7 +10,7 @@
 namespace ringfile::producer {
 namespace {
 
-using programs::format_bytes;
+using programs::format_bytes_beside;
 
 programs::AskedRingParameters asked_parameters(const ProducerSettings& settings) {
   programs::AskedRingParameters asked;
@@ -49,9 +49,9 @@ void check_record_sizes_fit(const ProducerSettings& settings, const Ring& ring) 
   const bool sized = settings.synthetic || settings.format == programs::RecordFormat::raw;
   const std::uint64_t largest = ring.info().max_record_bytes;
   if (sized && settings.record_size.max_bytes > largest) {
-    throw programs::UsageError("--record-size " + format_bytes(static_cast<double>(settings.record_size.max_bytes)) +
+    throw programs::UsageError("--record-size " + format_bytes_beside(settings.record_size.max_bytes, largest) +
                                " is larger than the largest record of '" + ring.info().path.string() + "' (" +
-                               format_bytes(static_cast<double>(largest)) +
+                               format_bytes_beside(largest, settings.record_size.max_bytes) +
                                "); lower --record-size or create the ring with a larger --max-record");
   }
 }

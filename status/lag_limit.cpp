@@ -10,8 +10,8 @@ std::vector<std::string> lag_violations(const RingReport& report, const LagLimit
     if (consumer.state == ConsumerHealth::expired) continue;  // no longer counts
     std::string over;
     if (limit.bytes && consumer.lag_bytes > *limit.bytes) {
-      over = programs::format_bytes(static_cast<double>(consumer.lag_bytes)) + ", more than --max-lag " +
-             programs::format_bytes(static_cast<double>(*limit.bytes));
+      over = programs::format_bytes_beside(consumer.lag_bytes, *limit.bytes) + ", more than --max-lag " +
+             programs::format_bytes_beside(*limit.bytes, consumer.lag_bytes);
     } else if (limit.time && consumer.lag_seconds && *consumer.lag_seconds > programs::to_seconds(*limit.time)) {
       over = programs::format_seconds(*consumer.lag_seconds) + ", more than --max-lag " +
              programs::format_duration(*limit.time);

@@ -110,8 +110,8 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
     throw Error(ErrorCode::invalid_argument, describe(path) + ": " + what);
   };
   if (options.capacity_bytes < kMinCapacity) {
-    fail("capacity " + human_bytes(options.capacity_bytes) + " is below the minimum of " +
-         human_bytes(kMinCapacity));
+    fail("capacity " + human_bytes_beside(options.capacity_bytes, kMinCapacity) + " is below the minimum of " +
+         human_bytes_beside(kMinCapacity, options.capacity_bytes));
   }
   if (options.capacity_bytes > kMaxCapacity) fail("capacity above 1 PiB is not supported");
   if (options.capacity_bytes % format::kPageBytes != 0) {
@@ -119,22 +119,24 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
          std::to_string(options.capacity_bytes) + ")");
   }
   if (options.max_record_bytes > format::kMostRecordBytes) {
-    fail("maximum record size " + human_bytes(options.max_record_bytes) + " is above the largest the format takes (" +
-         human_bytes(format::kMostRecordBytes) + "); lower --max-record");
+    fail("maximum record size " + human_bytes_beside(options.max_record_bytes, format::kMostRecordBytes) +
+         " is above the largest the format takes (" +
+         human_bytes_beside(format::kMostRecordBytes, options.max_record_bytes) + "); lower --max-record");
   }
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
   if (stride > options.capacity_bytes / 2) {
     fail("maximum record size " + human_bytes(options.max_record_bytes) +
-         " needs a capacity of at least " + human_bytes(2 * stride) + " (got " +
-         human_bytes(options.capacity_bytes) + "); lower --max-record or raise --size");
+         " needs a capacity of at least " + human_bytes_beside(2 * stride, options.capacity_bytes) + " (got " +
+         human_bytes_beside(options.capacity_bytes, 2 * stride) + "); lower --max-record or raise --size");
   }
   if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
     fail("unknown writer policy");
   }
   if (options.hold_window_bytes != 0 && options.hold_window_bytes < options.capacity_bytes &&
       options.hold_window_bytes < 2 * stride) {
-    fail("hold window " + human_bytes(options.hold_window_bytes) + " is below two maximum-size records (" +
-         human_bytes(2 * stride) + "); raise --hold-window or lower --max-record");
+    fail("hold window " + human_bytes_beside(options.hold_window_bytes, 2 * stride) +
+         " is below two maximum-size records (" + human_bytes_beside(2 * stride, options.hold_window_bytes) +
+         "); raise --hold-window or lower --max-record");
   }
   if (options.unblock_timeout.count() <= 0 || options.unblock_timeout.count() > 0xffffffffLL ||
       options.consumer_grace.count() < 0 || options.consumer_grace.count() > 0xffffffffLL) {
@@ -183,9 +185,11 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   // nothing free to report.
   const std::optional<std::uint64_t> free_before = free_bytes(file.fd());
   const auto no_space = [&] {
-    throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " + human_bytes(file_bytes) +
+    throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " +
+                                         (free_before ? human_bytes_beside(file_bytes, *free_before)
+                                                      : human_bytes(file_bytes)) +
                                          " but the filesystem has " +
-                                         (free_before ? human_bytes(*free_before) : std::string("unknown")) +
+                                         (free_before ? human_bytes_beside(*free_before, file_bytes) : std::string("unknown")) +
                                          " free; free space or choose a smaller --size");
   };
   if (free_before && *free_before < file_bytes) no_space();

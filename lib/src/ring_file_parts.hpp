@@ -23,6 +23,9 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept;
 
 std::string describe(const std::filesystem::path& path);
 std::string human_bytes(std::uint64_t bytes);
+// human_bytes, or exactly ("1048536 bytes") where `other`, shown beside it for comparison,
+// differs but rounds to the same text (the library's twin of programs::format_bytes_beside).
+std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other);
 
 // An Error for the system call that failed with `error` while `doing` something to the ring at
 // `path`: permission_denied, not_found and no_space with what to do about them, else io_error.

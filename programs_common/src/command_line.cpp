@@ -187,8 +187,9 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::ch
 
 std::uint32_t max_record_option(std::uint64_t bytes) {
   if (bytes > format::kMostRecordBytes) {
-    throw UsageError("--max-record " + format_bytes(static_cast<double>(bytes)) + " is above the largest record a ring takes (" +
-                     format_bytes(static_cast<double>(format::kMostRecordBytes)) + "); lower it");
+    throw UsageError("--max-record " + format_bytes_beside(bytes, format::kMostRecordBytes) +
+                     " is above the largest record a ring takes (" +
+                     format_bytes_beside(format::kMostRecordBytes, bytes) + "); lower it");
   }
   return static_cast<std::uint32_t>(bytes);
 }

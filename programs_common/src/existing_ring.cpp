@@ -64,13 +64,13 @@ std::vector<std::string> ring_differences(const RingInfo& info, const AskedRingP
     found.push_back(what + " " + existing + " (asked " + wanted + ")");
   };
   if (info.capacity_bytes != asked.size_bytes) {
-    differ("size", format_bytes(static_cast<double>(info.capacity_bytes)),
-           format_bytes(static_cast<double>(asked.size_bytes)));
+    differ("size", format_bytes_beside(info.capacity_bytes, asked.size_bytes),
+           format_bytes_beside(asked.size_bytes, info.capacity_bytes));
   }
   if (asked.policy && info.policy != *asked.policy) differ("policy", policy_name(info.policy), policy_name(*asked.policy));
   if (asked.max_record_bytes && info.max_record_bytes != *asked.max_record_bytes) {
-    differ("max record", format_bytes(static_cast<double>(info.max_record_bytes)),
-           format_bytes(static_cast<double>(*asked.max_record_bytes)));
+    differ("max record", format_bytes_beside(info.max_record_bytes, *asked.max_record_bytes),
+           format_bytes_beside(*asked.max_record_bytes, info.max_record_bytes));
   }
   if (asked.paging && !paging_satisfies(info.paging, *asked.paging)) {
     differ("paging", paging_name(info.paging), paging_name(*asked.paging));
@@ -78,13 +78,13 @@ std::vector<std::string> ring_differences(const RingInfo& info, const AskedRingP
   if (asked.hold_window_bytes) {
     // From the capacity up is the whole ring, stored as the capacity.
     const std::uint64_t wanted = std::min(*asked.hold_window_bytes, info.capacity_bytes);
-    const auto describe = [&](std::uint64_t window) {
+    const auto describe = [&](std::uint64_t window, std::uint64_t other) {
       return window == 0 ? std::string("auto")
              : window >= info.capacity_bytes ? std::string("ring")
-                                             : format_bytes(static_cast<double>(window));
+                                             : format_bytes_beside(window, other);
     };
     if (wanted != info.hold_window_bytes) {
-      differ("hold window", describe(info.hold_window_bytes), describe(wanted));
+      differ("hold window", describe(info.hold_window_bytes, wanted), describe(wanted, info.hold_window_bytes));
     }
   }
   if (asked.file_mode) {

@@ -209,6 +209,12 @@ std::string format_bytes(double bytes) {
   return printf_string(unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
 }
 
+std::string format_bytes_beside(std::uint64_t bytes, std::uint64_t other) {
+  const std::string rounded = format_bytes(static_cast<double>(bytes));
+  if (bytes == other || rounded != format_bytes(static_cast<double>(other))) return rounded;
+  return std::to_string(bytes) + " bytes";
+}
+
 std::string format_byte_rate(double bytes_per_second) { return format_bytes(bytes_per_second) + "/s"; }
 
 std::string format_count(double count) {

@@ -160,6 +160,13 @@ TEST_CASE("numbers for people") {
   CHECK(format_seconds(1.5) == "1.50 s");
 }
 
+TEST_CASE("two sizes shown side by side are exact bytes where their rounded forms would read alike") {
+  CHECK(format_bytes_beside(1048536, 1048576) == "1048536 bytes");
+  CHECK(format_bytes_beside(1048576, 1048536) == "1048576 bytes");
+  CHECK(format_bytes_beside(1 << 20, 2 << 20) == "1.0 MiB");
+  CHECK(format_bytes_beside(1 << 20, 1 << 20) == "1.0 MiB");  // equal: nothing to tell apart
+}
+
 TEST_CASE("times: ISO 8601 with a zone or in local time, Unix seconds, now, a duration ago") {
   const TimePoint now = TimePoint(std::chrono::seconds(1'740'837'900));  // 2025-03-01T14:05:00Z
   const auto at = [](std::int64_t seconds, std::int64_t nanoseconds = 0) {

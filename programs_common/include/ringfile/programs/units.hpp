@@ -47,6 +47,10 @@ std::optional<unsigned> parse_file_mode(std::string_view text);
 
 // For people: "1.5 GiB", "812.3 MiB/s", "1.6 M", "1.52 s".
 std::string format_bytes(double bytes);
+// `bytes` as format_bytes shows it, or exactly ("1048536 bytes") where `other`, shown beside it
+// for comparison, differs but rounds to the same text: "1.0 MiB (asked 1.0 MiB)" contradicts
+// itself. Call it for both sides: format_bytes_beside(a, b) ... format_bytes_beside(b, a).
+std::string format_bytes_beside(std::uint64_t bytes, std::uint64_t other);
 std::string format_byte_rate(double bytes_per_second);
 std::string format_count(double count);  // 1234 -> "1234", 1234567 -> "1.23 M"
 std::string format_seconds(double seconds);
