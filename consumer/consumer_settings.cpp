@@ -203,6 +203,7 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             if (programs::parse_time_point(text)) return {};
+            if (auto problem = programs::explain_unusable_time(text)) return *problem;
             return "'" + text + "' is not a time (2025-03-01T14:05:00Z, @UNIX_SECONDS, 10m-ago)";
           },
           ""));

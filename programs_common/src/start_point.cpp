@@ -36,6 +36,7 @@ CLI::Validator start_point_validator(bool committed_allowed) {
         const auto point = parse_start_point(text);
         if (point && (committed_allowed || point->word != StartFrom::committed)) return {};
         if (text == "-0") return "'-0' asks for no record; -N starts at the N-th last record (N at least 1)";
+        if (auto problem = explain_unusable_time(text)) return *problem;
         return "'" + text + "' is not " + (committed_allowed ? "committed, " : "") +
                "earliest, latest, a position, -N (the N-th last record) or a time (2025-03-01T14:05:00Z, "
                "@UNIX_SECONDS, 10m-ago)";

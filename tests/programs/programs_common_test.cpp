@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <ctime>
+#include <limits>
 
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/json_writer.hpp"
@@ -193,10 +194,23 @@ TEST_CASE("times: ISO 8601 with a zone or in local time, Unix seconds, now, a du
   CHECK(parse_time_point("2025-03-01T14:05", now) == at(std::mktime(&local)));
   for (const char* bad : {"", "yesterday", "2025-13-01", "2025-02-30x", "2025-03-01T25:00Z", "10-ago", "m-ago",
                           "@", "@-5", "@1e9", "2025-03-01T14:05:00+2", "2025/03/01", "2999-01-01T00:00:00Z",
-                          "1969-12-31T23:59:59Z"}) {
+                          "1969-12-31T23:59:59Z", "2025-02-30T00:00:00Z", "2024-02-30", "2100-02-29", "2025-04-31",
+                          "9999-12-31T23:59:59Z", "2262-04-11T23:47:16.854775808Z", "@999999999999"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_time_point(bad, now).has_value());
   }
+  // Leap days where there are; the last nanosecond 64 bits hold.
+  CHECK(parse_time_point("2024-02-29T00:00:00Z", now) == at(1'709'164'800));
+  CHECK(parse_time_point("2000-02-29", now).has_value());
+  CHECK(parse_time_point("2262-04-11T23:47:16.854775807Z", now) ==
+        TimePoint(std::chrono::nanoseconds(std::numeric_limits<std::int64_t>::max())));
+  // Text shaped like a time but not one says why; other text is left to the caller.
+  CHECK(explain_unusable_time("2025-02-30T00:00:00Z") == "'2025-02-30T00:00:00Z' is not a date: February 2025 has 28 days");
+  CHECK(explain_unusable_time("9999-12-31T23:59:59Z").value_or("").find("is out of range: times go from 1970 to 2262-04-11") !=
+        std::string::npos);
+  CHECK(explain_unusable_time("@999999999999").value_or("").find("is out of range") != std::string::npos);
+  CHECK_FALSE(explain_unusable_time("yesterday").has_value());
+  CHECK_FALSE(explain_unusable_time("2025-03-01T14:05:00Z").has_value());
   CHECK(format_utc_time(1'740'837'900'123'456'789ull) == "2025-03-01T14:05:00.123456789Z");
 }
 
