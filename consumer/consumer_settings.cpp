@@ -10,17 +10,22 @@ namespace {
 
 using programs::UsageError;
 
-// --commit-every: a number of records, or a duration with its unit.
-bool apply_commit_every(const std::string& text, ConsumerSettings& settings) {
-  if (const auto records = programs::parse_count(text); records && *records > 0) {
+// --commit-every: a number of records, or a duration with its unit; nothing else is taken. A
+// zero interval is neither: why is told apart, for the error message.
+enum class CommitEvery { taken, zero, unreadable };
+
+CommitEvery apply_commit_every(const std::string& text, ConsumerSettings& settings) {
+  if (const auto records = programs::parse_count(text)) {
+    if (*records == 0) return CommitEvery::zero;
     settings.commit_every_records = records;
-    return true;
+    return CommitEvery::taken;
   }
   if (const auto duration = programs::parse_duration_with_unit(text)) {
+    if (duration->count() == 0) return CommitEvery::zero;
     settings.commit_every_time = duration;
-    return true;
+    return CommitEvery::taken;
   }
-  return false;
+  return CommitEvery::unreadable;
 }
 
 // Checks --show now, so that a bad template is a usage error before anything is read.
@@ -215,7 +220,13 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             ConsumerSettings probe;
-            if (apply_commit_every(text, probe)) return {};
+            switch (apply_commit_every(text, probe)) {
+              case CommitEvery::taken: return {};
+              case CommitEvery::zero:
+                return "'" + text + "' is no interval; save the cursor every 1 record or more, or every positive "
+                       "duration (e.g. 1000, 500ms)";
+              case CommitEvery::unreadable: break;
+            }
             return "'" + text + "' is neither a number of records nor a duration with its unit (e.g. 1000, 500ms)";
           },
           ""));

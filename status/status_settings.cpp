@@ -56,7 +56,7 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
   std::chrono::nanoseconds duration{};
   programs::add_duration_option(app, "--duration", duration, "With --watch: stop after this long");
   std::uint64_t samples = 0;
-  programs::add_count_option(app, "--count", samples, "With --watch: stop after N samples");
+  programs::add_count_option(app, "--count", samples, "With --watch: stop after N samples (1 or more)");
   bool json = false;
   bool prometheus = false;
   app.add_flag("--json", json, "One JSON document per ring and sample, one per line");
@@ -100,6 +100,9 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
   if ((settings.watch_duration || settings.watch_samples) && !settings.watch) {
     throw UsageError("--duration and --count end a --watch; add --watch");
   }
+  // The first sample is shown before any stop is considered; a watch of no samples would show
+  // nothing at all, which is never what was meant.
+  if (settings.watch_samples == 0u) throw UsageError("--count 0 asks for no sample; give 1 or more, or drop --count");
   if (settings.watch && settings.interval <= std::chrono::nanoseconds::zero()) {
     throw UsageError("--watch needs an interval above zero (e.g. --watch 1s)");
   }
