@@ -22,11 +22,12 @@ namespace {
 
 std::string describe(const RingFile& file) { return "'" + file.info().path.string() + "'"; }
 
-// Names appear in tables, JSON and Prometheus labels: see consumer_names.hpp for the rule.
-void validate_name(const RingFile& file, const std::string& name) {
-  if (const std::string problem = consumer_name_problem(name); !problem.empty()) {
-    throw Error(ErrorCode::invalid_argument, describe(file) + ": consumer name '" + name + "' " + problem);
-  }
+// Names appear in tables, JSON and Prometheus labels: see consumer_names.hpp for the rule. The
+// name is shown as printable_consumer_name shows it: the refused characters are what a terminal
+// would act on.
+Error refused_name(const RingFile& file, const std::string& name, const std::string& problem) {
+  return Error(ErrorCode::invalid_argument,
+               describe(file) + ": consumer name '" + printable_consumer_name(name) + "' " + problem);
 }
 
 }  // namespace
@@ -40,7 +41,13 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
       view_(file_, file_.read_only() ? DataView::Access::read_only : DataView::Access::read_write,
             DataView::Use::reading),
       replay_(file_) {
-  validate_name(file_, options_.name);
+  // A name the rule refuses may still resume a slot of its own: the rule has grown (no-break
+  // spaces, bidirectional controls and backslashes were allowed once), and a consumer named
+  // before keeps its cursor. Too long a name never fits a slot.
+  const std::string name_problem = consumer_name_problem(options_.name);
+  if (!name_problem.empty() && (file_.read_only() || options_.name.size() >= format::kConsumerNameBytes)) {
+    throw refused_name(file_, options_.name, name_problem);
+  }
   if (file_.read_only()) {
     attach_read_only();
     return;
@@ -52,6 +59,7 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
   {
     TableLock lock(file_);
     const ConsumerSlotChoice choice = choose_consumer_slot(file_, options_.name);
+    if (!name_problem.empty() && !choice.resumed) throw refused_name(file_, options_.name, name_problem);
     auto& slot = header_.consumers[choice.index];
     // Acquire: pairs with the last seq_cst store of the saved cursor (its last owner's commit,
     // or an operator's reset).

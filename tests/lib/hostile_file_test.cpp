@@ -284,3 +284,27 @@ TEST_CASE("consumer names read from the file are shown with their control bytes 
   std::memcpy(slot.name, valid, sizeof valid);
   CHECK(ring.consumers()[0].name == valid);
 }
+
+TEST_CASE("a name the rule came to refuse resumes its own slot; as a new name it is refused, shown escaped") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  write_records(ring, 3);
+  {
+    Consumer named = Consumer::attach(ring, {.name = "billing", .start = StartFrom::earliest});
+    named.poll([](const Record&) {}, 2);
+  }
+  const std::uint64_t saved = ring.consumers()[0].cursor;
+  REQUIRE(saved > 0);
+  // A backslash was allowed in names once.
+  const char old_name[] = "bill\\ing";
+  std::memcpy(header_of(ring).consumers[0].name, old_name, sizeof old_name);
+  const Consumer resumed = Consumer::attach(ring, {.name = old_name});
+  CHECK(resumed.position() == saved);
+  try {
+    Consumer::attach(ring, {.name = "new\\one\x1b[2J"});
+    FAIL("a new name with a backslash and an ESC was taken");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::invalid_argument);
+    CHECK(std::string(error.what()).find("'new\\\\one\\x1b[2J' holds a backslash") != std::string::npos);
+  }
+}
