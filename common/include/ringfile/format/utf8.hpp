@@ -60,12 +60,15 @@ constexpr bool acts_rather_than_shows(char32_t point) noexcept {
 }
 
 // A space other than U+0020, or a character that shows nothing at all: the no-break and the
-// typographic spaces, the zero-width ones and the byte-order mark. Two names that differ only in
-// them look the same.
+// typographic spaces, the zero-width ones, the byte-order mark, the combining grapheme joiner, the
+// Hangul fillers, the variation selectors, the interlinear annotation marks and the tag
+// characters. Two names that differ only in them look the same.
 constexpr bool is_blank_or_invisible(char32_t point) noexcept {
-  return point == 0x00A0 || point == 0x00AD || point == 0x1680 || point == 0x180E || (point >= 0x2000 && point <= 0x200D) ||
-         point == 0x202F || point == 0x205F || (point >= 0x2060 && point <= 0x2064) || point == 0x3000 ||
-         point == 0xFEFF;
+  return point == 0x00A0 || point == 0x00AD || point == 0x034F || point == 0x115F || point == 0x1160 ||
+         point == 0x1680 || point == 0x180E || (point >= 0x2000 && point <= 0x200D) || point == 0x202F ||
+         point == 0x205F || (point >= 0x2060 && point <= 0x2064) || point == 0x3000 || point == 0x3164 ||
+         (point >= 0xFE00 && point <= 0xFE0F) || point == 0xFEFF || point == 0xFFA0 ||
+         (point >= 0xFFF9 && point <= 0xFFFB) || (point >= 0xE0000 && point <= 0xE007F);
 }
 
 }  // namespace ringfile::format
