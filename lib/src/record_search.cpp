@@ -241,7 +241,9 @@ std::uint64_t RecordSearch::first_unskipped(std::uint64_t from, std::uint64_t an
     }
     reread = false;
   }
-  return position;
+  // Reached it: the search's answer (past it only where `from` was not below it, or a frame's
+  // stride crossed it; then the answer stands too).
+  return answer;
 }
 
 std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::uint64_t end,
