@@ -129,7 +129,8 @@ TimeReading read_iso8601(std::string_view text) {
     return {std::nullopt, "is not a date: " + std::string(kMonthNames[*month - 1]) + " " + std::to_string(*year) +
                               " has " + std::to_string(days_in_month(*year, *month)) + " days"};
   }
-  if (*year < 1970) return {std::nullopt, kOutOfRange};
+  // Before 1969 no zone brings a time to 1970; in_range judges the rest once the offset is applied.
+  if (*year < 1969) return {std::nullopt, kOutOfRange};
   std::int64_t seconds_since_epoch = 0;
   if (offset_seconds) {
     seconds_since_epoch = days_from_civil(*year, *month, *day) * 86400 + hour * 3600 + minute * 60 + second -
@@ -156,7 +157,9 @@ TimeReading read_time_point(std::string_view text, TimePoint now) {
   if (text.size() > kAgo.size() && text.substr(text.size() - kAgo.size()) == kAgo) {
     const auto duration = parse_duration_with_unit(text.substr(0, text.size() - kAgo.size()));
     if (!duration) return {};
-    return {now - std::chrono::duration_cast<TimePoint::duration>(*duration), {}};
+    const auto ago = std::chrono::duration_cast<TimePoint::duration>(*duration);
+    if (ago > now.time_since_epoch()) return {std::nullopt, kOutOfRange};  // before 1970
+    return {now - ago, {}};
   }
   if (!text.empty() && text[0] == '@') {
     // Unix seconds, as `date -d @SECONDS`: digits, and a fraction.

@@ -209,6 +209,11 @@ TEST_CASE("times: ISO 8601 with a zone or in local time, Unix seconds, now, a du
   CHECK(explain_unusable_time("9999-12-31T23:59:59Z").value_or("").find("is out of range: times go from 1970 to 2262-04-11") !=
         std::string::npos);
   CHECK(explain_unusable_time("@999999999999").value_or("").find("is out of range") != std::string::npos);
+  // The range is judged in UTC: 23:00 on the last day of 1969 two hours west of it is 01:00 in 1970.
+  CHECK(parse_time_point("1969-12-31T23:00:00-02:00", now) == at(3600));
+  CHECK(explain_unusable_time("1969-12-31T23:00:00+01:00").value_or("").find("is out of range") != std::string::npos);
+  // Further ago than 1970: out of range too, not clamped to 1970.
+  CHECK(explain_unusable_time("30000d-ago").value_or("").find("is out of range") != std::string::npos);
   CHECK_FALSE(explain_unusable_time("yesterday").has_value());
   CHECK_FALSE(explain_unusable_time("2025-03-01T14:05:00Z").has_value());
   CHECK(format_utc_time(1'740'837'900'123'456'789ull) == "2025-03-01T14:05:00.123456789Z");
