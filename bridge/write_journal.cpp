@@ -77,8 +77,11 @@ void WriteJournal::open_and_lock(const std::string& name) {
       const int error = errno;
       ::close(fd_);
       if (error == EWOULDBLOCK) {
-        throw RuntimeFailure("another ringfile-bridge in is running on " + name +
-                             " (the same ring and --durable); stop it first, or use another --durable");
+        // By default the state file is named after the ring and the durable; --state may name
+        // one file for several.
+        throw RuntimeFailure("another ringfile-bridge in is running on the state file " + name +
+                             " (the same ring and --durable, or the same --state); stop it first, or give "
+                             "this one another --durable or --state");
       }
       throw RuntimeFailure("cannot lock " + name + ": " + std::strerror(error));
     }
