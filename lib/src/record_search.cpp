@@ -102,21 +102,41 @@ std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t posi
   return std::nullopt;
 }
 
+std::uint64_t RecordSearch::past_known_damage(std::uint64_t from) const noexcept {
+  for (const DamagedStretch& stretch : stretches_) {
+    if (stretch.start <= from && from < stretch.resume_at) return stretch.resume_at;
+  }
+  return from;
+}
+
+void RecordSearch::remember_damage(std::uint64_t start, std::uint64_t resume_at) noexcept {
+  stretches_[next_stretch_] = {start, resume_at};
+  next_stretch_ = (next_stretch_ + 1) % kKeptStretches;
+}
+
 RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) noexcept {
   const Geometry& geometry = file_.geometry();
   // Where find_boundary finds none (a stretch of damaged bytes), or a frame after padding reads
   // damaged, the scan goes on past them: the first intact record after the damage says on which
   // side of the answer it lies, and first_unskipped lands on the damage where that matters.
-  std::uint64_t scan_from = from;
+  std::uint64_t scan_from = past_known_damage(from);
+  std::optional<std::uint64_t> damage_start;  // where this probe's scan met damage, if it did
   while (scan_from < end) {
     const std::optional<std::uint64_t> boundary =
         find_boundary(view_, scan_from, end, geometry, file_.header().producers);
+    const std::uint64_t scanned_to = boundary ? *boundary : std::min(scan_from + 2 * geometry.max_frame_stride, end);
+    cost_.scanned_bytes += scanned_to - scan_from;
     if (!boundary) {
       if (overwritten(file_, scan_from)) return {Probe::Kind::gone, scan_from, 0};
-      scan_from += 2 * geometry.max_frame_stride;  // what find_boundary scanned
+      if (!damage_start) damage_start = scan_from;
+      scan_from = past_known_damage(scan_from + 2 * geometry.max_frame_stride);  // what find_boundary scanned
       continue;
     }
     std::uint64_t position = *boundary;
+    if (damage_start) {
+      remember_damage(*damage_start, position);
+      damage_start.reset();
+    }
     scan_from = end;  // unless damage sends the scan on
     while (position < end) {
       std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
@@ -136,7 +156,8 @@ RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) n
         return {Probe::Kind::record, position, time_ns};
       }
       if (read.kind == FrameKind::corrupt) {
-        scan_from = position + format::kFrameAlignment;
+        damage_start = position;
+        scan_from = past_known_damage(position + format::kFrameAlignment);
         break;
       }
       position += read.stride;  // padding

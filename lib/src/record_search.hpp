@@ -59,6 +59,7 @@ class RecordSearch {
   struct Cost {
     std::uint64_t probes = 0;  // binary search steps
     std::uint64_t frames = 0;  // frame headers read
+    std::uint64_t scanned_bytes = 0;  // bytes probes searched for a boundary in (find_boundary)
   };
   const Cost& cost() const noexcept { return cost_; }
 
@@ -103,9 +104,24 @@ class RecordSearch {
   double average_frame_bytes() const noexcept;
   std::uint64_t head() const noexcept;
 
+  // A stretch of damaged bytes a probe scanned across: no boundary starts in [start, resume_at),
+  // and resume_at is the first after it. A later probe from inside it starts at resume_at, so that
+  // a long stretch (a crash that left garbage) is scanned once, not by each of the search's
+  // probes that land in it.
+  struct DamagedStretch {
+    std::uint64_t start = 0;
+    std::uint64_t resume_at = 0;
+  };
+  static constexpr std::size_t kKeptStretches = 4;
+  // Where a probe from `from` may start: past a known damaged stretch that holds it.
+  std::uint64_t past_known_damage(std::uint64_t from) const noexcept;
+  void remember_damage(std::uint64_t start, std::uint64_t resume_at) noexcept;
+
   const RingFile& file_;
   DataView& view_;
   Cost cost_;
+  DamagedStretch stretches_[kKeptStretches];  // the latest ones, oldest overwritten first
+  std::size_t next_stretch_ = 0;
 };
 
 }  // namespace ringfile::detail

@@ -4,10 +4,13 @@
 // (a position) refuses, naming it. Searches on intact rings: record_search_test.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "data_view.hpp"
+#include "record_search.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
 #include "ringfile/error.hpp"
@@ -223,4 +226,39 @@ TEST_CASE("seek to the N-th last record lands on a group with a damaged entry am
   CHECK(read.payloads == std::vector<std::string>{written[3].payload, written[4].payload});
   CHECK(read.status == PollStatus::corrupt);
   CHECK(read.error.find(corrupt_at(written[5].position)) != std::string::npos);
+}
+
+TEST_CASE("seek by time scans a long damaged stretch once, not once for every probe that lands in it") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(4 * 1024 * 1024, WriterPolicy::overwrite, 1024));
+  Producer producer(ring);
+  const std::string payload(1000, 'r');
+  while (ring.head_position() < 3 * 1024 * 1024) REQUIRE(producer.write(as_bytes(payload)) == ClaimStatus::ok);
+  std::vector<Written> records;
+  {
+    Consumer reader = Consumer::attach(ring, {.start = StartFrom::earliest, .holds_back = false});
+    const auto keep = [&](const Record& record) { records.push_back({record.position, record.timestamp_ns, {}}); };
+    while (reader.poll(keep).records > 0) {
+    }
+  }
+  // A crash's garbage over the records from 1 MiB to 2 MiB.
+  constexpr std::uint64_t kStretchStart = 1024 * 1024;
+  constexpr std::uint64_t kStretchBytes = 1024 * 1024;
+  const std::string garbage(kStretchBytes, '\xab');
+  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + kStretchStart), garbage.data(), garbage.size());
+  // The first record after the garbage: every probe that lands in the stretch finds it, at or
+  // after the time asked for, and the search narrows down through the stretch.
+  const auto past_stretch = [&](const Written& record) { return record.position >= kStretchStart + kStretchBytes; };
+  const auto after = std::find_if(records.begin(), records.end(), past_stretch);
+  REQUIRE(after != records.end());
+
+  detail::RingFile& file = detail::file_of(ring);
+  detail::DataView view(file, detail::DataView::Access::read_only);
+  detail::RecordSearch search(file, view);
+  const std::uint64_t found = search.first_at_or_after(after->time_ns);
+  INFO("probes " << search.cost().probes << ", bytes scanned " << search.cost().scanned_bytes);
+  // On the damage (it may hold the records asked for) or before it, never past the record.
+  CHECK(found <= after->position);
+  // The stretch once, and about a maximum frame's scan around each probe besides.
+  CHECK(search.cost().scanned_bytes <= kStretchBytes + search.cost().probes * 2 * file.geometry().max_frame_stride);
 }
