@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/existing_ring.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/text_table.hpp"
@@ -86,7 +87,7 @@ std::string summary_lines(const RingReport& report) {
   const double laps = static_cast<double>(report.head) / static_cast<double>(report.capacity);
   char laps_text[32];
   std::snprintf(laps_text, sizeof laps_text, "%.2f", laps);
-  std::string text = report.path.string() + "  (" + programs::policy_name(report.policy) +
+  std::string text = programs::printable_text(report.path.string()) + "  (" + programs::policy_name(report.policy) +
                      " policy, capacity " + format_bytes(static_cast<double>(report.capacity)) + ", records up to " +
                      format_bytes(report.max_record_bytes) + ", paging " + programs::paging_name(report.paging) + ")\n";
   text += "  head " + std::to_string(report.head) + " (" + laps_text + " laps)";

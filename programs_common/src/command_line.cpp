@@ -1,5 +1,6 @@
 #include "ringfile/programs/command_line.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/format/record_header.hpp"
+#include "ringfile/format/utf8.hpp"
 #include "ringfile/programs/documentation.hpp"
 #include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/units.hpp"
@@ -22,12 +24,12 @@ std::string& mutable_program_name() {
 
 std::string one_line(std::string_view text) {
   std::string line;
-  for (const char character : text) {
-    if (character == '\n' || character == '\r') {
-      if (!line.empty() && line.back() != ' ') line += "; ";
-      continue;
-    }
-    line += character;
+  std::size_t from = 0;
+  for (std::size_t at = 0; at <= text.size(); ++at) {
+    if (at < text.size() && text[at] != '\n' && text[at] != '\r') continue;
+    line += printable_text(text.substr(from, at - from));
+    if (at < text.size() && !line.empty() && line.back() != ' ') line += "; ";
+    from = at + 1;
   }
   while (!line.empty() && (line.back() == ' ' || line.back() == ';')) line.pop_back();
   return line;
@@ -61,6 +63,27 @@ std::string parse_error_message(CLI::App& app, const CLI::ParseError& error) {
 }
 
 }  // namespace
+
+std::string printable_text(std::string_view text) {
+  std::string shown;
+  while (!text.empty()) {
+    const format::Utf8Character character = format::decode_utf8(text);
+    const std::size_t length = std::max<std::size_t>(character.length, 1);
+    if (character.length != 0 && format::acts_rather_than_shows(character.code_point)) {
+      char escaped[16];
+      if (character.length == 1) {
+        std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(character.code_point));
+      } else {
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(character.code_point));
+      }
+      shown += escaped;
+    } else {
+      shown.append(text.data(), length);  // bytes that are not UTF-8 too: they drive no terminal
+    }
+    text.remove_prefix(length);
+  }
+  return shown;
+}
 
 const std::string& program_name() { return mutable_program_name(); }
 

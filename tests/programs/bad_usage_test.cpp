@@ -208,6 +208,8 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"RING", "--name", "a\\x1b"}, 2, "holds a backslash"},
       {kConsumer, {"RING", "--from", "4096"}, 2, "position 4096 is outside the data still in the ring [0, 0]"},
       {kConsumer, {"MISSING"}, 1, "no such file"},
+      // A path is shown as a terminal cannot act on it: ESC [ 2 J would clear the screen.
+      {kConsumer, {"/nonexistent/a\x1b[2Jb"}, 1, "'/nonexistent/a\\x1b[2Jb'"},
       {kConsumer, {"NOT_A_RING"}, 1, "is not a ring file"},
       {kConsumer, {"TRUNCATED"}, 1, "is truncated"},
       {kConsumer, {"SHORT_HEADER"}, 1, "is truncated: 20000 bytes"},

@@ -138,6 +138,12 @@ TEST_CASE("the JSON writer escapes strings and writes what a JSON reader reads b
   CHECK(json.text().find('\n') == std::string::npos);  // one document, one line
 }
 
+TEST_CASE("printable text escapes what acts on a terminal or a line, and nothing else") {
+  CHECK(ringfile::programs::printable_text("/data/caf\xc3\xa9 \xe6\x97\xa5.ring") == "/data/caf\xc3\xa9 \xe6\x97\xa5.ring");
+  CHECK(ringfile::programs::printable_text("a\x1b[2Jb\nc\x7f") == "a\\x1b[2Jb\\x0ac\\x7f");
+  CHECK(ringfile::programs::printable_text("x\xc2\x9by\xe2\x80\xaez\xff") == "x\\u009by\\u202ez\xff");
+}
+
 TEST_CASE("the JSON writer escapes what acts on a terminal or a line, and writes bytes that are not UTF-8 as U+FFFD") {
   JsonWriter json;
   // A CSI (U+009B), a right-to-left override, a line separator, DEL; letters outside ASCII; a byte

@@ -34,8 +34,14 @@ class RuntimeFailure : public std::runtime_error {
 // exit code: UsageError and ringfile::Error(invalid_argument) 2, everything else 1.
 int run_guarded(std::string_view program_name, const std::function<int()>& body);
 
-// Prints "program: message" on stderr as a single line (newlines in `message` are folded).
+// Prints "program: message" on stderr as a single line (newlines in `message` are folded, and
+// what would act on the terminal is escaped as printable_text does).
 void report_error(std::string_view message);
+
+// `text` (a path, a name a user gave) as it may be shown on a terminal: control characters as
+// \xNN, and the C1 controls, line separators and bidirectional controls as \uXXXX; everything
+// else as it is.
+std::string printable_text(std::string_view text);
 const std::string& program_name();
 
 // "ringfile-consumer 0.2.0 (ring file format 1.1)": what --version prints.
