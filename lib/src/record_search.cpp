@@ -114,6 +114,25 @@ void RecordSearch::remember_damage(std::uint64_t start, std::uint64_t resume_at)
   next_stretch_ = (next_stretch_ + 1) % kKeptStretches;
 }
 
+RecordSearch::LaidFrame RecordSearch::read_frame_in_lap(std::uint64_t position) noexcept {
+  const Geometry& geometry = file_.geometry();
+  LaidFrame laid;
+  std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
+  if (frame == nullptr) return laid;
+  laid.read = read_frame(frame, position, geometry);
+  cost_.frames += 1;
+  if (laid.read.kind == FrameKind::data) {
+    // Relaxed: the commit word's acquire load in read_frame ordered the header after it; the
+    // overwrite check below decides whether what we read is still this record's.
+    laid.time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
+  }
+  // The loads above complete before the frontier is read in overwritten() (seqlock-style).
+  acquire_fence();
+  laid.overwritten = overwritten(file_, position);
+  if (!laid.overwritten) laid.frame = frame;
+  return laid;
+}
+
 RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) noexcept {
   const Geometry& geometry = file_.geometry();
   // Where find_boundary finds none (a stretch of damaged bytes), or a frame after padding reads
@@ -139,21 +158,11 @@ RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) n
     }
     scan_from = end;  // unless damage sends the scan on
     while (position < end) {
-      std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
-      if (frame == nullptr) return {Probe::Kind::unreadable, position, 0};
-      const FrameRead read = read_frame(frame, position, geometry);
-      cost_.frames += 1;
-      std::uint64_t time_ns = kNever;  // an open claim commits later than anything committed now
-      if (read.kind == FrameKind::data) {
-        // Relaxed: the commit word's acquire load in read_frame ordered the header after it; the
-        // overwrite check below decides whether what we read is still this record's.
-        time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
-      }
-      // The loads above complete before the frontier is read in overwritten() (seqlock-style).
-      acquire_fence();
-      if (overwritten(file_, position)) return {Probe::Kind::gone, position, 0};
+      const LaidFrame laid = read_frame_in_lap(position);
+      if (laid.frame == nullptr) return {laid.overwritten ? Probe::Kind::gone : Probe::Kind::unreadable, position, 0};
+      const FrameRead& read = laid.read;
       if (read.kind == FrameKind::data || read.kind == FrameKind::uncommitted) {
-        return {Probe::Kind::record, position, time_ns};
+        return {Probe::Kind::record, position, laid.time_ns};
       }
       if (read.kind == FrameKind::corrupt) {
         damage_start = position;
@@ -224,22 +233,15 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
 }
 
 std::uint64_t RecordSearch::first_unskipped(std::uint64_t from, std::uint64_t answer, std::uint64_t time_ns) noexcept {
-  const Geometry& geometry = file_.geometry();
   std::uint64_t position = from;
   bool reread = false;
   while (position < answer) {
-    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
-    if (frame == nullptr) return answer;  // no view now: the search's answer stands
-    const FrameRead read = read_frame(frame, position, geometry);
-    cost_.frames += 1;
-    std::uint64_t frame_time_ns = kNever;
-    if (read.kind == FrameKind::data) {
-      // Relaxed: ordered by read_frame's acquire load of the commit word; checked below.
-      frame_time_ns = atomic_field(header_of(frame).timestamp_ns).load(std::memory_order_relaxed);
-    }
-    // The loads above complete before the frontier is read in overwritten() (seqlock-style).
-    acquire_fence();
-    if (overwritten(file_, position)) return answer;  // the caller searches again if it is too
+    const LaidFrame laid = read_frame_in_lap(position);
+    // No view now, or overwritten (the caller searches again if the answer is too): the search's
+    // answer stands.
+    if (laid.frame == nullptr) return answer;
+    const FrameRead& read = laid.read;
+    const std::uint64_t frame_time_ns = laid.time_ns;
     switch (read.kind) {
       case FrameKind::padding:
         position += read.stride;
@@ -274,13 +276,10 @@ std::optional<RecordSearch::Walk> RecordSearch::walk(std::uint64_t from, std::ui
   bool reread = false;
   while (walked.position < end) {
     const std::uint64_t position = walked.position;
-    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
-    if (frame == nullptr) return std::nullopt;
-    const FrameRead read = read_frame(frame, position, geometry);
-    cost_.frames += 1;
-    // The frame's loads complete before the frontier is read (seqlock-style).
-    acquire_fence();
-    if (overwritten(file_, position)) return std::nullopt;
+    const LaidFrame laid = read_frame_in_lap(position);
+    if (laid.frame == nullptr) return std::nullopt;
+    const FrameRead& read = laid.read;
+    std::byte* frame = laid.frame;
     if (read.kind == FrameKind::data && read.group) {
       // Each record of a group counts, and has a position of its own to stop at.
       frame = view_.at(geometry.offset_of(position), read.stride);

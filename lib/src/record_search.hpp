@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "data_view.hpp"
+#include "frames.hpp"
 #include "ring_file.hpp"
 #include "ringfile/seek.hpp"
 
@@ -97,6 +98,18 @@ class RecordSearch {
   std::uint64_t boundary_from(std::uint64_t from, std::uint64_t end) noexcept;
   std::uint64_t oldest_boundary() noexcept;
   Probe probe(std::uint64_t from, std::uint64_t end) noexcept;
+  // The frame at `position` as read while its bytes were still this lap's: `frame` null when no
+  // view could be mapped or (`overwritten`) the paging engine reclaimed them meanwhile; a data
+  // record's commit time in `time_ns` (kNeverCommitted for any other kind: an open claim commits
+  // later than anything committed now).
+  static constexpr std::uint64_t kNeverCommitted = ~std::uint64_t{0};
+  struct LaidFrame {
+    std::byte* frame = nullptr;
+    FrameRead read;
+    std::uint64_t time_ns = kNeverCommitted;
+    bool overwritten = false;
+  };
+  LaidFrame read_frame_in_lap(std::uint64_t position) noexcept;
   std::uint64_t first_unskipped(std::uint64_t from, std::uint64_t answer, std::uint64_t time_ns) noexcept;
   std::optional<Walk> walk(std::uint64_t from, std::uint64_t end, std::uint64_t stop_at_record) noexcept;
   std::optional<Tally> tally(std::uint64_t from, std::uint64_t end) noexcept;

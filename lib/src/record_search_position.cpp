@@ -95,13 +95,9 @@ std::optional<RecordSearch::Landing> RecordSearch::walk_to_boundary(std::uint64_
   std::uint64_t position = *start;
   bool reread = false;
   while (position < wanted) {
-    std::byte* frame = view_.at(geometry.offset_of(position), header_bytes_at(position, geometry));
-    if (frame == nullptr) return std::nullopt;
-    const FrameRead read = read_frame(frame, position, geometry);
-    cost_.frames += 1;
-    // The frame's loads complete before the frontier is read (seqlock-style).
-    acquire_fence();
-    if (overwritten(file_, position)) return std::nullopt;
+    const LaidFrame laid = read_frame_in_lap(position);
+    if (laid.frame == nullptr) return std::nullopt;
+    const FrameRead& read = laid.read;
     switch (read.kind) {
       case FrameKind::padding:
         position += read.stride;
