@@ -1,17 +1,24 @@
-// Record timestamps: CLOCK_REALTIME at a third of clock_gettime's cost. Where the kernel itself
-// keeps time with the TSC (its clocksource is "tsc": the counter is invariant and the same on
-// every CPU), a producer reads the counter and converts it with a rate it measured against
+// Record timestamps: CLOCK_REALTIME at a third of clock_gettime's cost. Where the kernel keeps
+// time with the TSC, a producer reads the counter and converts it with a rate it measured against
 // CLOCK_REALTIME, re-anchoring to a fresh clock_gettime every 10 ms; elsewhere, and until the
 // rate is known (10 ms after the first record), it reads the clock. clock_gettime orders its
-// counter read with a fence and reads the kernel's time data under a sequence lock: 28 ns a call
-// here against 11 ns for the counter, and with 64-byte records the record's timestamp was a
+// counter read with a fence and reads the kernel's time data under a sequence lock: 25-28 ns a
+// call against 11 ns for the counter, and with 64-byte records the record's timestamp was a
 // third of a producer's cost per record.
+//
+// The kernel keeps time with the TSC where its clocksource is "tsc" (it checked the counter is
+// invariant and the same on every CPU), and in a KVM guest whose clocksource is "kvm-clock" on a
+// CPU that reports an invariant TSC (constant_tsc and nonstop_tsc): kvm-clock is the TSC scaled by
+// the host's figures. There the guest's CPUs' counters may differ by a little: up to 300 ticks
+// (140 ns) between the two vCPUs of the machine bench/README.md describes, where clock_gettime
+// is monotonic across them. With clock_gettime for every stamp, a 64-byte claim and commit took
+// 97 ns in one thread there, 48 with the counter.
 //
 // Accuracy: the conversion drifts from CLOCK_REALTIME by the rate's error over at most 10 ms,
 // which the anchors bound to microseconds; a step of the clock (settimeofday, an NTP step) shows
 // at the next anchor. Within one producer, timestamps never go back by less than a millisecond
-// (a re-anchor that lands a little below the last stamp keeps the last stamp), so a seek by
-// time finds the same order as before.
+// (a re-anchor, or a move to a CPU whose counter is a little behind, that lands a little below
+// the last stamp keeps the last stamp), so a seek by time finds the same order as before.
 #pragma once
 
 #include <cstdint>
