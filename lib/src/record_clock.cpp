@@ -1,9 +1,9 @@
 #include "record_clock.hpp"
 
-#include <cstdio>
-#include <new>
+#include <exception>
+#include <fstream>
+#include <sstream>
 #include <string>
-#include <string_view>
 
 namespace ringfile::detail {
 
@@ -20,40 +20,19 @@ constexpr std::uint64_t kLargestDriftNs = 1'000'000;
 // microseconds) was interrupted: its time is used, but no anchor is taken from it.
 constexpr std::uint64_t kLargestPairTicks = 20'000;
 
-// The first line of `path` that starts with `prefix`, without its newline; empty if none.
-std::string first_line_starting(const char* path, std::string_view prefix) {
-  std::FILE* file = std::fopen(path, "re");
-  if (file == nullptr) return {};
-  std::string found;
-  char line[4096];
-  // A line longer than the buffer comes in pieces; only a piece that starts a line is matched.
-  bool at_line_start = true;
-  while (std::fgets(line, sizeof line, file) != nullptr) {
-    const std::string_view piece(line);
-    const bool ends_line = !piece.empty() && piece.back() == '\n';
-    if (at_line_start && piece.starts_with(prefix)) {
-      found = piece.substr(0, ends_line ? piece.size() - 1 : piece.size());
-      // The rest of a long line (the flags of a CPU with many features).
-      while (!ends_line && std::fgets(line, sizeof line, file) != nullptr) {
-        const std::string_view rest(line);
-        const bool rest_ends = !rest.empty() && rest.back() == '\n';
-        found += rest.substr(0, rest_ends ? rest.size() - 1 : rest.size());
-        if (rest_ends) break;
-      }
-      break;
+// Whether the first line of /proc/cpuinfo that lists a CPU's flags has both of the invariant
+// TSC's: the kernel lists for every CPU the features all of them have.
+bool cpu_counter_is_invariant() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (!line.starts_with("flags")) continue;
+    std::istringstream words(line);
+    bool constant = false, nonstop = false;
+    for (std::string word; words >> word;) {
+      constant = constant || word == "constant_tsc";
+      nonstop = nonstop || word == "nonstop_tsc";
     }
-    at_line_start = ends_line;
-  }
-  std::fclose(file);
-  return found;
-}
-
-bool has_word(std::string_view text, std::string_view word) noexcept {
-  for (std::size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
-    const bool starts = at == 0 || text[at - 1] == ' ' || text[at - 1] == '\t';
-    const std::size_t after = at + word.size();
-    const bool ends = after == text.size() || text[after] == ' ' || text[after] == '\t';
-    if (starts && ends) return true;
+    return constant && nonstop;
   }
   return false;
 }
@@ -61,15 +40,12 @@ bool has_word(std::string_view text, std::string_view word) noexcept {
 bool kernel_keeps_time_with_tsc() noexcept {
   static const bool uses = [] {
     try {
-      const std::string source =
-          first_line_starting("/sys/devices/system/clocksource/clocksource0/current_clocksource", "");
-      if (source == "tsc") return true;
-      if (source != "kvm-clock") return false;
-      // The first CPU's flags stand for all: the kernel shows the features every CPU has.
-      const std::string flags = first_line_starting("/proc/cpuinfo", "flags");
-      return has_word(flags, "constant_tsc") && has_word(flags, "nonstop_tsc");
-    } catch (const std::bad_alloc&) {
-      return false;  // the clock, then
+      std::ifstream source_file("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+      std::string source;
+      if (!std::getline(source_file, source)) return false;
+      return source == "tsc" || (source == "kvm-clock" && cpu_counter_is_invariant());
+    } catch (const std::exception&) {
+      return false;  // no memory for the lines: the clock, then
     }
   }();
   return uses;
