@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,18 +30,13 @@ bool kernel_keeps_time_with_tsc() {
   if (!std::getline(source_file, source)) return false;
   if (source == "tsc") return true;
   if (source != "kvm-clock") return false;
+  // Every CPU's "flags" line lists the features all have: any one of them tells.
   std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream words(line);
-    bool constant = false, nonstop = false;
-    for (std::string word; words >> word;) {
-      constant = constant || word == "constant_tsc";
-      nonstop = nonstop || word == "nonstop_tsc";
-    }
-    return constant && nonstop;
-  }
-  return false;
+  const std::string text((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
+  const auto listed = [&](const std::string& flag) {
+    return text.find(" " + flag + " ") != std::string::npos || text.find(" " + flag + "\n") != std::string::npos;
+  };
+  return listed("constant_tsc") && listed("nonstop_tsc");
 }
 
 }  // namespace
