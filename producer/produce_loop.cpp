@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/tooling/synthetic.hpp"
+#include "ringfile/truncated_rings.hpp"
 
 namespace ringfile::producer {
 namespace {
@@ -77,6 +79,14 @@ void show_progress(programs::ProgressLine* progress, ProgressMeter& meter, const
   if (status == ClaimStatus::corrupt) {
     throw programs::RuntimeFailure(ring_path + ": its head position was damaged while this producer had it open, "
                                    "so nothing more is written; check it with ringfile-status");
+  }
+  if (status == ClaimStatus::io_error) {
+    const int error = errno;
+    // A record of 64 KiB or more is written with pwrite(), which finds a file cut short under it
+    // (the library then says EIO) where the mapping would have raised SIGBUS: said the same way.
+    char truncated[512];
+    if (describe_truncated_ring(truncated, sizeof truncated)) throw programs::RuntimeFailure(truncated);
+    throw programs::RuntimeFailure(ring_path + ": writing a record failed: " + std::strerror(error));
   }
   throw programs::RuntimeFailure(ring_path + ": claiming space failed (" + to_string(status) +
                                  "); check the memory available for mappings");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomics.hpp"
@@ -180,7 +181,7 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   if (claim_fill_ == ClaimFill::staged_write) {
     const std::span<const std::byte> payload{staging_.get(), used_bytes};
     if (!write_through_file(payload)) {
-      abort();
+      abort_failed_write();
       return ClaimStatus::io_error;
     }
     const std::uint64_t timestamp_ns = record_clock_.now_ns();
@@ -267,13 +268,25 @@ ClaimStatus ProducerCore::abort() noexcept {
   return ClaimStatus::ok;
 }
 
+void ProducerCore::abort_failed_write() noexcept {
+  const int error = errno;
+  if (truncated_) {
+    // Padding over the claim would write into the mapping past the file's end: SIGBUS. Closed
+    // as it is, its space below the head stays uncommitted; the ring is damaged anyway.
+    close_claim(claim_position_ + claim_stride_);
+  } else {
+    abort();
+  }
+  errno = error;  // the write's, for the caller
+}
+
 ClaimStatus ProducerCore::write(std::span<const std::byte> payload, std::chrono::nanoseconds timeout) noexcept {
   if (const ClaimStatus status = claim_status(payload.size(), timeout, Filler::write); status != ClaimStatus::ok) {
     return status;
   }
   if (payload.size() >= kFileWriteThreshold) {
     if (!write_through_file(payload)) {
-      abort();
+      abort_failed_write();
       return ClaimStatus::io_error;
     }
     // From the caller's buffer: reading the payload back through the mapping would fault every
@@ -314,6 +327,11 @@ std::span<std::byte> ProducerCore::staging_buffer(std::size_t payload_bytes) noe
 bool ProducerCore::write_through_file(std::span<const std::byte> payload) noexcept {
   const auto offset = static_cast<off_t>(file_.info().data_offset + geometry_.offset_of(claim_position_) +
                                          kRecordHeaderBytes);
+  // A file cut short under us (docs/truncation.md) would be extended again by the pwrite, past
+  // the cut, with a hole below it where the records were: nothing would fault, and the records
+  // and the ring's end would be lost unseen. A look at the size before and after each write finds
+  // the cut; the write of a large record takes far longer than the two looks.
+  if (file_cut_short()) return false;
   std::size_t written = 0;
   while (written < payload.size()) {
     const ssize_t result = ::pwrite(file_.fd(), payload.data() + written, payload.size() - written,
@@ -322,6 +340,15 @@ bool ProducerCore::write_through_file(std::span<const std::byte> payload) noexce
     if (result <= 0) return false;
     written += static_cast<std::size_t>(result);
   }
+  return !file_cut_short();
+}
+
+bool ProducerCore::file_cut_short() noexcept {
+  struct stat status {};
+  if (::fstat(file_.fd(), &status) != 0) return true;  // errno says why
+  if (static_cast<std::uint64_t>(status.st_size) >= file_.info().data_offset + geometry_.capacity) return false;
+  truncated_ = true;
+  errno = EIO;
   return true;
 }
 

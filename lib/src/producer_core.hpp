@@ -196,7 +196,14 @@ class ProducerCore {
   // folios, where a copy into the mapping faults (and, on a freshly invalidated range,
   // allocates) every 4 KiB page on its own - a quarter of the speed, measured. The mapping sees
   // the same page cache; the header is still written and committed through it.
+  // False, with errno set, when the write failed or the file is shorter than the ring (cut short
+  // under us: then errno is EIO and truncated_ is set).
   bool write_through_file(std::span<const std::byte> payload) noexcept;
+  // Whether the file is shorter than the ring: truncated under us (sets truncated_ and errno EIO).
+  bool file_cut_short() noexcept;
+  // After write_through_file failed: aborts the claim, unless the file was cut short, where the
+  // padding's write would fault; then the claim is only closed. Keeps the write's errno.
+  void abort_failed_write() noexcept;
 
   // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
   // housekeeper has done it; if not, try once here. Returns false when it cannot be done now:
@@ -259,6 +266,7 @@ class ProducerCore {
   std::uint32_t limit_holder_ = 0;  // the consumer slot that kept the limit low
 
   bool fills_in_place_ = false;  // a record was written through the mapping
+  bool truncated_ = false;       // a write found the file cut short (file_cut_short)
   struct {
     bool present = false;
     std::uint64_t start = 0, record_position = 0, end = 0;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
@@ -77,4 +78,29 @@ TEST_CASE("a ring's data area truncated under a running producer: it exits 1 say
   // The status reads no page past the end (the header still reads), but notices at its next
   // sample that the file is shorter than its header says.
   check_reported(*programs.status, path, kept);
+}
+
+TEST_CASE("a ring truncated under a producer of records of 64 KiB, which it writes with pwrite(): it exits 1 saying so, and the file stays short") {
+  // pwrite() past the new end extends the file again instead of faulting: unchecked, the producer
+  // went on, exit 0, with a hole where the records were cut off, and the file grew back whole.
+  WorkDir dir;
+  const std::string path = dir / "ring";
+  REQUIRE(run(kProducer, {path, "--create", "--size", "4M", "--count", "0"}, dir.path()).exit_code == 0);
+  Ring ring = Ring::open(path, {.read_only = true});
+  const std::uint64_t declared = ring.info().file_bytes;
+  Program producer(kProducer,
+                   {path, "--synthetic", "--record-size", "64K", "--rate", "20M", "--duration", "60s", "--quiet"},
+                   dir.path());
+  REQUIRE(eventually([&] { return ring.head_position() > 2 * ring.info().capacity_bytes; }));
+  const std::uint64_t kept = kHeaderBytes + 64 * 1024;
+  REQUIRE(::truncate(path.c_str(), static_cast<off_t>(kept)) == 0);
+  const int exit_code = producer.wait();
+  INFO(producer.err());
+  CHECK(exit_code == 1);
+  // The size named is the cut's, or a little more where the cut came in the middle of a write.
+  CHECK(producer.err().find("'" + path + "' was truncated to ") != std::string::npos);
+  CHECK(producer.err().find("SIGBUS") == std::string::npos);
+  struct stat status {};
+  REQUIRE(::stat(path.c_str(), &status) == 0);
+  CHECK(static_cast<std::uint64_t>(status.st_size) < declared);
 }

@@ -30,7 +30,8 @@ enum class ClaimStatus {
                 // A misuse: debug builds stop at an assertion; release builds return this and
                 // leave the open claim as it was.
   io_error,     // write(), commit() of a large claim: the kernel refused the write to the ring
-                // file (errno says why); the claim was aborted
+                // file (errno says why), or the file was cut short under it (errno EIO; see
+                // ringfile/truncated_rings.hpp); the claim was aborted
   corrupt,      // the ring's head is no position a producer writes: the header was damaged (or
                 // forged) while the ring was open. Nothing was written; stop writing to this ring.
 };
