@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "atomics.hpp"
@@ -24,6 +25,34 @@ namespace {
 namespace bip = boost::interprocess;
 using format::FileHeader;
 using format::FileIdentity;
+
+// A ring file with holes (copied by a tool that keeps them: `cp --sparse=always`, `rsync -S`, a
+// backup) on a filesystem that cannot back them: the first write into a hole, and on tmpfs the
+// first read of one, raises SIGBUS, in whatever process touches it. Creation reserves every
+// block, and the paging engine reserves again what it punches, so a ring has holes only so. Where
+// this process may write, the blocks are reserved now (fallocate keeps the bytes); a reader of a
+// file on tmpfs, which takes a page for each hole it reads, is refused when they do not fit.
+void back_every_block(int fd, const std::filesystem::path& path, const struct stat& status, bool read_only,
+                      bool memory_backed) {
+  const auto size = static_cast<std::uint64_t>(status.st_size);
+  const auto allocated = static_cast<std::uint64_t>(status.st_blocks) * 512;
+  if (allocated >= size) return;
+  // Before the attempt: a reservation that fails may have taken what was free.
+  const std::optional<std::uint64_t> free = free_bytes(fd);
+  if (!read_only) {
+    if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return;
+    // Without fallocate here (EOPNOTSUPP) there is nothing to reserve with: as before.
+    if (errno != ENOSPC && errno != EDQUOT) return;
+  } else if (!memory_backed) {
+    return;  // a read of a hole on disk takes no block
+  }
+  const std::uint64_t missing = size - allocated;
+  if (read_only && (!free || *free >= missing)) return;
+  throw Error(ErrorCode::no_space,
+              describe(path) + " has holes (copied with them kept?): " + human_bytes(missing) +
+                  " of it has no blocks, and the filesystem has " + (free ? human_bytes(*free) : std::string("unknown")) +
+                  " free for them; free space, or copy the ring without holes (cp --sparse=never)");
+}
 
 }  // namespace
 
@@ -77,6 +106,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
     throw Error(ErrorCode::invalid_argument, describe(path) + ": view size out of range");
   }
   memory_backed_ = on_tmpfs(file.fd);
+  back_every_block(file.fd, path, status, read_only_, memory_backed_);
   info_.view_bytes = choose_view_bytes(open_options.view_bytes, info_.capacity_bytes, memory_backed_, info_.paging,
                                        open_options.resident_budget_bytes);
 

@@ -32,15 +32,6 @@ namespace {
 using format::FileHeader;
 using format::FileIdentity;
 
-// The space the ring's blocks may come from: what an unprivileged process may use, or with the
-// privilege to use the filesystem's reserved blocks, all that is free.
-std::optional<std::uint64_t> free_bytes(int fd) noexcept {
-  struct statvfs filesystem {};
-  if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
-  const std::uint64_t blocks = ::geteuid() == 0 ? filesystem.f_bfree : filesystem.f_bavail;
-  return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
-}
-
 // The ring's file while it is built. Without a name (O_TMPFILE) where the filesystem allows: a
 // process killed meanwhile (reserving hundreds of GiB takes a while) leaves nothing behind, where
 // a temporary name would stay with every block reserved. Elsewhere under PATH.creating.PID,

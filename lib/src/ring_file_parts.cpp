@@ -1,6 +1,7 @@
 #include "ring_file_parts.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +27,13 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept {
 }
 
 std::string describe(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+
+std::optional<std::uint64_t> free_bytes(int fd) noexcept {
+  struct statvfs filesystem {};
+  if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
+  const std::uint64_t blocks = ::geteuid() == 0 ? filesystem.f_bfree : filesystem.f_bavail;
+  return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
+}
 
 std::string human_bytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -1,6 +1,7 @@
 // Creating and opening rings, and what a status tool can read of them.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -146,6 +147,55 @@ TEST_CASE("a filesystem too small for the ring gives no_space naming the bytes n
   CHECK(std::filesystem::is_empty(dir.path()));
   // A ring that fits is created on the same filesystem.
   CHECK_NOTHROW(Ring::create(dir / "ring", small_ring(1 << 20)));
+  ::umount2(dir.path().c_str(), MNT_DETACH);
+}
+
+TEST_CASE("a ring file with holes the filesystem cannot back is refused at open, not met as SIGBUS later") {
+  TempDir dir;
+  // An 8 MiB tmpfs of our own, as for no_space above; mounting needs root, else skip.
+  if (::mount("ringfile-test", dir.path().c_str(), "tmpfs", 0, "size=8m") != 0) {
+    MESSAGE("skipped: cannot mount a small tmpfs here (" << std::strerror(errno) << ")");
+    return;
+  }
+  const std::filesystem::path path = dir / "ring";
+  Ring::create(path, small_ring(4 << 20));
+  const std::uint64_t file_bytes = Ring::open(path, {.read_only = true}).info().file_bytes;
+  // Holes in the data area, as a copy that keeps them (cp --sparse=always) leaves; then the rest
+  // of the filesystem taken by another file.
+  {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, format::kHeaderSegmentBytes,
+                        static_cast<off_t>(file_bytes - format::kHeaderSegmentBytes)) == 0);
+    ::close(fd);
+  }
+  const int filler = ::open((dir / "filler").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(filler >= 0);
+  // Reserved, not written: a reservation past the free space fails whole, so a little less.
+  off_t taken = 0;
+  for (off_t step = 1 << 20; step >= 4096; step /= 2) {
+    while (::fallocate(filler, 0, taken, step) == 0) taken += step;
+  }
+  ::close(filler);
+  const auto open_code = [&](bool read_only) {
+    try {
+      Ring::open(path, {.read_only = read_only});
+      return std::string("opened");
+    } catch (const Error& error) {
+      CHECK(std::string(error.what()).find("has holes") != std::string::npos);
+      return std::string(to_string(error.code()));
+    }
+  };
+  // For writing (a producer, a consumer's cursor) and for reading (a tap: on tmpfs a read of a
+  // hole takes a page): both would meet SIGBUS at the first hole they touch.
+  CHECK(open_code(false) == "no_space");
+  CHECK(open_code(true) == "no_space");
+  // With room again, an open for writing reserves the holes, and the ring is whole.
+  std::filesystem::remove(dir / "filler");
+  CHECK(open_code(false) == "opened");
+  struct stat status {};
+  REQUIRE(::stat(path.c_str(), &status) == 0);
+  CHECK(static_cast<std::uint64_t>(status.st_blocks) * 512 >= file_bytes);
   ::umount2(dir.path().c_str(), MNT_DETACH);
 }
 
