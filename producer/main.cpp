@@ -1,4 +1,8 @@
 // ringfile-producer: writes records into ring files. See `ringfile-producer --help` and README.
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 
@@ -6,6 +10,7 @@
 #include "producer_settings.hpp"
 #include "ring_setup.hpp"
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
@@ -26,6 +31,78 @@ void print_json(const ProducerSettings& settings, const GroupResult& result) {
       .end_object();
   std::printf("%s\n", json.text().c_str());
   std::fflush(stdout);
+}
+
+// The --json summary of a single-process run that a ring truncated under it ends in the SIGBUS
+// handler (fault_signals.hpp), which leaves no way back to print_json: the same fields, written
+// from the tally with write(2) only. Set up before the run, read only by the handler.
+struct SummaryAtFault {
+  const ProducerTally* tally = nullptr;
+  std::uint64_t started_ns = 0;  // CLOCK_MONOTONIC
+};
+SummaryAtFault g_summary_at_fault;
+
+// Appends to a fixed buffer what a signal handler may format: text, counts, and non-negative
+// numbers with six decimals.
+class SignalSafeText {
+ public:
+  SignalSafeText& text(const char* text) noexcept {
+    while (*text != '\0' && used_ < sizeof buffer_) buffer_[used_++] = *text++;
+    return *this;
+  }
+  SignalSafeText& count(std::uint64_t value) noexcept {
+    char digits[20];
+    int length = 0;
+    do {
+      digits[length++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (length > 0 && used_ < sizeof buffer_) buffer_[used_++] = digits[--length];
+    return *this;
+  }
+  SignalSafeText& decimal(double value) noexcept {
+    const double micro = value > 0 && value < 1e13 ? value * 1e6 + 0.5 : 0;
+    const auto units = static_cast<std::uint64_t>(micro);
+    count(units / 1'000'000).text(".");
+    const std::uint64_t fraction = units % 1'000'000;
+    for (std::uint64_t place = 100'000; place > 0; place /= 10) {
+      const char digit[2] = {static_cast<char>('0' + fraction / place % 10), '\0'};
+      text(digit);
+    }
+    return *this;
+  }
+  void write_to(int fd) const noexcept {
+    for (std::size_t done = 0; done < used_;) {
+      const ssize_t written = ::write(fd, buffer_ + done, used_ - done);
+      if (written <= 0) return;
+      done += static_cast<std::size_t>(written);
+    }
+  }
+
+ private:
+  char buffer_[512];
+  std::size_t used_ = 0;
+};
+
+void print_json_at_fault() noexcept {
+  const SummaryAtFault& summary = g_summary_at_fault;
+  if (summary.tally == nullptr) return;
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  const double seconds = static_cast<double>(now_ns - summary.started_ns) / 1e9;
+  // Relaxed: counts this thread stored itself (the handler runs on the faulting thread).
+  const std::uint64_t records = summary.tally->records.load(std::memory_order_relaxed);
+  const std::uint64_t bytes = summary.tally->bytes.load(std::memory_order_relaxed);
+  const std::uint64_t backpressure_ns = summary.tally->backpressure_ns.load(std::memory_order_relaxed);
+  SignalSafeText json;
+  json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
+  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
+  json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);
+  json.text(",\"bytes_per_s\":").decimal(seconds > 0 ? static_cast<double>(bytes) / seconds : 0);
+  json.text(",\"backpressure_seconds\":").decimal(static_cast<double>(backpressure_ns) / 1e9);
+  json.text(",\"processes\":1,\"exit_code\":").count(programs::kExitFailure).text("}\n");
+  json.write_to(STDOUT_FILENO);
 }
 
 void report(const ProducerSettings& settings, const GroupResult& result) {
@@ -61,9 +138,18 @@ int run(int argc, char** argv) {
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       result.totals = sum(std::span<const ProducerTally>(&tally, 1));
     };
+    if (settings.json) {
+      timespec now{};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      g_summary_at_fault = {&tally, static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec};
+      std::fflush(stdout);  // nothing of stdio's left for the handler's write(2) to overtake
+      programs::set_truncation_epilogue(print_json_at_fault);
+    }
     try {
       result.exit_code = produce(settings, ring, tally, &progress);
+      programs::set_truncation_epilogue(nullptr);  // the tally goes out of scope below
     } catch (const std::exception&) {
+      programs::set_truncation_epilogue(nullptr);
       // A machine reading stdout learns what was written before the failure, and that it
       // failed; the error line follows on stderr.
       if (settings.json) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "ringfile/programs/command_line.hpp"
@@ -11,6 +12,10 @@
 
 namespace ringfile::programs {
 namespace {
+
+// Set by the program, read by the handler: lock-free, so a signal between the two sees either.
+std::atomic<TruncationEpilogue> g_epilogue{nullptr};
+static_assert(std::atomic<TruncationEpilogue>::is_always_lock_free);
 
 // Filled once before the handler is installed; the handler only reads it.
 char g_prefix[64] = "ringfile: ";
@@ -35,6 +40,8 @@ extern "C" void on_bus_error(int, siginfo_t* info, void*) {
     const std::size_t length = g_prefix_bytes + std::strlen(text);
     line[length] = '\n';
     write_all(line, length + 1);
+    // Acquire: pairs with the release store in set_truncation_epilogue (what it reads is set).
+    if (const TruncationEpilogue epilogue = g_epilogue.load(std::memory_order_acquire)) epilogue();
     ::_exit(kExitFailure);
   }
   constexpr char kOther[] =
@@ -47,6 +54,11 @@ extern "C" void on_bus_error(int, siginfo_t* info, void*) {
 }
 
 }  // namespace
+
+void set_truncation_epilogue(TruncationEpilogue epilogue) noexcept {
+  // Release: the state the epilogue reads was set before it is handed over.
+  g_epilogue.store(epilogue, std::memory_order_release);
+}
 
 void install_truncation_handler(std::string_view program_name) {
   const std::size_t name_bytes = std::min(program_name.size(), sizeof g_prefix - 3);

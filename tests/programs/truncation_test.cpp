@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "ringfile/ring.hpp"
+#include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/work_dir.hpp"
 
@@ -78,6 +79,25 @@ TEST_CASE("a ring's data area truncated under a running producer: it exits 1 say
   // The status reads no page past the end (the header still reads), but notices at its next
   // sample that the file is shorter than its header says.
   check_reported(*programs.status, path, kept);
+}
+
+TEST_CASE("ringfile-producer --json still prints its summary when the ring is truncated under it") {
+  // The truncation ends the producer in its SIGBUS handler: README promises the summary when a
+  // run fails too, and it was missing there.
+  WorkDir dir;
+  const std::string path = dir / "ring";
+  REQUIRE(run(kProducer, {path, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+  Ring ring = Ring::open(path, {.read_only = true});
+  Program producer(kProducer, {path, "--synthetic", "--rate", "20M", "--duration", "60s", "--json"}, dir.path());
+  REQUIRE(eventually([&] { return ring.head_position() > 2 * ring.info().capacity_bytes; }));
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  check_reported(producer, path, 0);
+  INFO(producer.out());
+  const JsonValue summary = JsonValue::parse(producer.out());
+  CHECK(summary["exit_code"].as_uint() == 1);
+  CHECK(summary["records"].as_uint() > 0);
+  CHECK(summary["processes"].as_uint() == 1);
+  CHECK(summary["seconds"].as_double() > 0);
 }
 
 TEST_CASE("a ring truncated under a producer of records of 64 KiB, which it writes with pwrite(): it exits 1 saying so, and the file stays short") {

@@ -11,4 +11,11 @@ namespace ringfile::programs {
 // under a mapping, a bug) is described in one line and then delivered as before (core dump).
 void install_truncation_handler(std::string_view program_name);
 
+// What the handler calls after its line and before it exits 1 on a truncated ring: the last
+// words a program owes on stdout (ringfile-producer's --json summary, which promises to come when
+// a run fails too). It runs in the signal handler: write(2) and arithmetic only, no allocation,
+// no stdio. nullptr (the default): none.
+using TruncationEpilogue = void (*)() noexcept;
+void set_truncation_epilogue(TruncationEpilogue epilogue) noexcept;
+
 }  // namespace ringfile::programs
