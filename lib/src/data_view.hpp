@@ -25,7 +25,7 @@ class DataView {
   // Address of data-area offsets [offset, offset + length), mapping the window that holds them
   // if needed: a view that starts at a multiple of half a view, stretched to hold a range longer
   // than half a view. @pre offset + length <= capacity. Returns nullptr when the kernel refuses
-  // the mapping (out of address space or memory).
+  // the mapping (out of address space or memory), with errno as mmap() left it (ENOMEM).
   std::byte* at(std::uint64_t offset, std::uint64_t length) noexcept {
     if (offset >= window_start_ && offset + length <= window_end_) [[likely]] {
       if (offset + length > populate_mark_) [[unlikely]] populate_ahead(offset + length);

@@ -108,7 +108,9 @@ ClaimResult ProducerCore::open_claim_result() const noexcept {
 }
 
 ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t payload_bytes, Filler filler) noexcept {
-  if (stranded_.present && !pad_stranded_reservation()) return ClaimStatus::would_block;
+  // Still no view for it: waiting would not bring one (sleep_for_space waits for consumers and
+  // preparation, neither of which maps anything), so the caller learns why (errno, the mapping's).
+  if (stranded_.present && !pad_stranded_reservation()) return ClaimStatus::io_error;
   Reservation reservation;
   if (const ClaimStatus reserved = reserve(stride, filler == Filler::group, &reservation);
       reserved != ClaimStatus::ok) {
@@ -118,13 +120,15 @@ ClaimStatus ProducerCore::try_claim_frames(std::uint64_t stride, std::size_t pay
                       open_claim(reservation.record_position, reservation.end - reservation.record_position, payload_bytes);
   claim_time_ns_ = reservation.time_ns;
   if (!opened) {
-    // No view could be mapped (the kernel refuses a bounded one only when memory is exhausted).
-    // The claim stays published until this producer pads the space over at its next claim, so
-    // consumers that get there first see whose it is and wait, or pad it themselves after the
-    // unblock timeout. A new claim must not replace it before: space below the head that no
-    // claim covers and nobody commits is what consumers report as damage.
+    // No view could be mapped (the kernel refuses a bounded one only when memory or address
+    // space is exhausted). The claim stays published until this producer pads the space over at
+    // its next claim, so consumers that get there first see whose it is and wait, or pad it
+    // themselves after the unblock timeout. A new claim must not replace it before: space below
+    // the head that no claim covers and nobody commits is what consumers report as damage.
+    // io_error, not would_block: no consumer or preparation can free what the kernel refused, and
+    // a caller told to wait for space spun forever (errno is still the mapping's, see reserve).
     stranded_ = {true, reservation.start, reservation.record_position, reservation.end};
-    return ClaimStatus::would_block;
+    return ClaimStatus::io_error;
   }
   if (filler == Filler::caller) {
     const ClaimFill wanted = payload_bytes >= kFileWriteThreshold ? ClaimFill::staged_write
@@ -418,7 +422,10 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
     std::byte* frame = view_.at(geometry_.offset_of(start), header_bytes_at(start, geometry_));
     reservation->padding_written = frame != nullptr;
     if (frame != nullptr) write_padding(frame, start, padding, geometry_);
+    // Kept across the wake-up: without a view, the claim fails with the mapping's errno.
+    const int view_errno = errno;
     wake_data_waiters();
+    errno = view_errno;
   }
   return ClaimStatus::ok;
 }

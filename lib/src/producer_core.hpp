@@ -165,7 +165,7 @@ class ProducerCore {
   ClaimStatus reserve(std::uint64_t stride, bool end_on_line, Reservation* reservation) noexcept;
 
   // Pads over the reservation a failed view left behind (see try_claim), then closes its claim.
-  // False while no view can be mapped yet.
+  // False while no view can be mapped yet (errno: the mapping's).
   bool pad_stranded_reservation() noexcept;
 
   // The limit in force for everyone. Read on every reservation rather than cached: a consumer
@@ -232,7 +232,8 @@ class ProducerCore {
     wake_sleepers(header_.data_wait);
   }
 
-  // Opens the claim of the frames reserved at `position`; false when no view can be mapped.
+  // Opens the claim of the frames reserved at `position`; false (errno: the mapping's) when no
+  // view can be mapped.
   bool open_claim(std::uint64_t position, std::uint64_t stride, std::size_t payload_bytes) noexcept;
 
   // Shows in our slot that no claim is open, the last one having ended at `end` (an empty claim

@@ -5,6 +5,7 @@
 
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -374,19 +375,44 @@ TEST_CASE("a reservation left without a view (memory exhausted) is padded over a
   tight.rlim_cur = static_cast<rlim_t>(pages) * 4096 - 64 * 1024;
   REQUIRE(::setrlimit(RLIMIT_AS, &tight) == 0);
   ClaimStatus failed = ClaimStatus::ok;
+  int failed_errno = 0;
   std::uint64_t claimed_before_failure = 0;
   for (; claimed_before_failure < 64; ++claimed_before_failure) {
     ClaimResult claim = producer.try_claim(record.size());
     if (!claim) {
       failed = claim.status;
+      failed_errno = errno;
       break;
     }
     fill_synthetic(claim.buffer, 1, sequence++);
     if (producer.commit() != ClaimStatus::ok) break;
   }
+  // Still no address space: the stranded reservation cannot be padded over, and a claim that
+  // may wait says so at once instead of waiting for space no consumer can free (it spun until
+  // its timeout, forever without one). write() and write_batch() as claim().
+  const std::uint64_t waited_before = producer.stats().backpressure_ns;
+  errno = 0;
+  const ClaimStatus waited = producer.claim(record.size(), std::chrono::seconds(5)).status;
+  const int waited_errno = errno;
+  errno = 0;
+  const ClaimStatus written = producer.write(record, std::chrono::seconds(5));
+  const int written_errno = errno;
+  const std::span<const std::byte> batch[2] = {std::span(record).first(100), std::span(record).first(100)};
+  errno = 0;
+  const BatchResult batched = producer.write_batch(batch, std::chrono::seconds(5));
+  const int batched_errno = errno;
   REQUIRE(::setrlimit(RLIMIT_AS, &before) == 0);
-  REQUIRE(failed == ClaimStatus::would_block);
+  REQUIRE(failed == ClaimStatus::io_error);
+  CHECK(failed_errno == ENOMEM);
   REQUIRE(claimed_before_failure < 64);
+  CHECK(waited == ClaimStatus::io_error);
+  CHECK(waited_errno == ENOMEM);
+  CHECK(written == ClaimStatus::io_error);
+  CHECK(written_errno == ENOMEM);
+  CHECK(batched.status == ClaimStatus::io_error);
+  CHECK(batched.records == 0);
+  CHECK(batched_errno == ENOMEM);
+  CHECK(producer.stats().backpressure_ns == waited_before);  // none of them waited for space
   // Memory again: the producer goes on (within the lap), and the consumer, attached before the
   // first record, reads every record with no hole between.
   for (int more = 0; more < 100; ++more) {

@@ -31,7 +31,12 @@ enum class ClaimStatus {
                 // leave the open claim as it was.
   io_error,     // write(), commit() of a large claim: the kernel refused the write to the ring
                 // file (errno says why), or the file was cut short under it (errno EIO; see
-                // ringfile/truncated_rings.hpp); the claim was aborted
+                // ringfile/truncated_rings.hpp); the claim was aborted. Or try_claim(), claim(),
+                // write(), write_batch(): the kernel refused the mapping of the part of the ring
+                // file the claim needs (errno: ENOMEM, out of address space or memory), at once,
+                // waiting would not bring it. The space was reserved already: this producer pads
+                // it over at its next claim that can map it (consumers wait at it meanwhile, and
+                // pad it over themselves after the unblock timeout).
   corrupt,      // the ring's head is no position a producer writes: the header was damaged (or
                 // forged) while the ring was open. Nothing was written; stop writing to this ring.
 };
