@@ -1,6 +1,7 @@
 #include "in_bridge.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/units.hpp"
+#include "ringfile/programs/write_failures.hpp"
 #include "stream_setup.hpp"
 #include "write_journal.hpp"
 
@@ -187,6 +189,7 @@ class InBridge {
     Clock::time_point next_progress_signal = Clock::now() + settings_.ack_wait / 3;
     for (;;) {
       const ClaimResult claim = producer_->claim(size, kSpaceWaitSlice);
+      const int claim_errno = errno;  // the failed claim's, before anything else runs
       if (claim.status == ClaimStatus::too_large) {
         throw RuntimeFailure("stream message " + std::to_string(sequence) + " holds " +
                              programs::format_bytes_beside(size, ring_->info().max_record_bytes) +
@@ -195,6 +198,12 @@ class InBridge {
                              "); to go on past it, delete it from the stream (nats stream rmm " +
                              settings_.stream.stream + " " + std::to_string(sequence) +
                              "), or feed a ring created with a larger --max-record");
+      }
+      // Waiting cures only a full ring: a claim refused its mapping (io_error), or a damaged head,
+      // would fail again at once, a loop at full speed that never ends.
+      if (claim.status != ClaimStatus::ok && claim.status != ClaimStatus::timed_out &&
+          claim.status != ClaimStatus::would_block) {
+        throw RuntimeFailure(programs::claim_failure(*ring_, claim.status, claim_errno));
       }
       if (claim.status != ClaimStatus::ok) {
         // The ring is full (block policy): wait, and tell JetStream the message is being worked
@@ -208,7 +217,12 @@ class InBridge {
       }
       journal_->begin(sequence, claim.position, size);
       if (size > 0) std::memcpy(claim.buffer.data(), payload, size);
-      if (producer_->commit() != ClaimStatus::ok) continue;  // padded over meanwhile: write it again
+      const ClaimStatus committed = producer_->commit();
+      if (committed == ClaimStatus::claim_lost) continue;  // padded over meanwhile: write it again
+      // Not in the ring (the kernel refused the write of a large record): written again, it
+      // would most likely be refused again, forever. The journal takes the aborted claim for a
+      // message not written, so the next start writes it.
+      if (committed != ClaimStatus::ok) throw RuntimeFailure(programs::commit_failure(*ring_, committed, errno));
       journal_->complete(sequence);
       written_ = sequence;
       records_ += 1;

@@ -12,8 +12,8 @@
 #include "ringfile/producer.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
+#include "ringfile/programs/write_failures.hpp"
 #include "ringfile/tooling/synthetic.hpp"
-#include "ringfile/truncated_rings.hpp"
 
 namespace ringfile::producer {
 namespace {
@@ -74,22 +74,15 @@ void show_progress(programs::ProgressLine* progress, ProgressMeter& meter, const
   progress->show(meter.line({stats.records, stats.bytes, stats.backpressure_ns}));
 }
 
+// errno is read first: it is the failed call's until anything else runs.
 [[noreturn]] void claim_failed(const Ring& ring, ClaimStatus status) {
-  const std::string ring_path = "'" + ring.info().path.string() + "'";
-  if (status == ClaimStatus::corrupt) {
-    throw programs::RuntimeFailure(ring_path + ": its head position was damaged while this producer had it open, "
-                                   "so nothing more is written; check it with ringfile-status");
-  }
-  if (status == ClaimStatus::io_error) {
-    const int error = errno;
-    // A record of 64 KiB or more is written with pwrite(), which finds a file cut short under it
-    // (the library then says EIO) where the mapping would have raised SIGBUS: said the same way.
-    char truncated[512];
-    if (describe_truncated_ring(truncated, sizeof truncated)) throw programs::RuntimeFailure(truncated);
-    throw programs::RuntimeFailure(ring_path + ": writing a record failed: " + std::strerror(error));
-  }
-  throw programs::RuntimeFailure(ring_path + ": claiming space failed (" + to_string(status) +
-                                 "); check the memory available for mappings");
+  const int error = errno;
+  throw programs::RuntimeFailure(programs::claim_failure(ring, status, error));
+}
+
+[[noreturn]] void commit_failed(const Ring& ring, ClaimStatus status) {
+  const int error = errno;
+  throw programs::RuntimeFailure(programs::commit_failure(ring, status, error));
 }
 
 // A claim is padded over when this process stalled past the ring's unblock timeout (stopped,
@@ -191,10 +184,14 @@ int produce_synthetic(const ProducerSettings& settings, const Ring& ring, Produc
     }
     if (!claim) claim_failed(ring, claim.status);
     fill_synthetic(claim.buffer, producer_id, sequence);  // in place: zero copy
-    if (producer.commit() == ClaimStatus::claim_lost) {
+    const ClaimStatus committed = producer.commit();
+    if (committed == ClaimStatus::claim_lost) {
       note_claim_lost(ring, noted_lost_claim);
       continue;  // the same sequence number again: consumers never saw it
     }
+    // A record of 64 KiB or more goes into the file with pwrite(), which the kernel may refuse
+    // (a full disk): the record is not in the ring, and going on would count it as written.
+    if (committed != ClaimStatus::ok) commit_failed(ring, committed);
     ++sequence;
     publish(tally, producer.stats());
     show_progress(progress, meter, producer.stats());
@@ -214,7 +211,7 @@ void write_record(Producer& producer, std::span<const std::byte> record, Produce
       if (!record.empty()) std::memcpy(claim.buffer.data(), record.data(), record.size());
       const ClaimStatus committed = producer.commit();
       if (committed == ClaimStatus::ok) return;
-      if (committed != ClaimStatus::claim_lost) claim_failed(producer.ring(), committed);
+      if (committed != ClaimStatus::claim_lost) commit_failed(producer.ring(), committed);
       note_claim_lost(producer.ring(), noted_lost_claim);
       continue;
     }

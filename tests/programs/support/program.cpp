@@ -27,7 +27,8 @@ std::atomic<int> g_output_counter{0};
 
 // Between fork and exec only async-signal-safe calls: no allocation, no exceptions.
 [[noreturn]] void become_program(const char* binary, char* const* argv, int stdin_fd, const char* out_path,
-                                 const char* err_path, const std::optional<uid_t>& run_as) {
+                                 const char* err_path, const std::optional<uid_t>& run_as,
+                                 const std::optional<rlim_t>& address_space) {
   const int out_fd = ::open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const int err_fd = ::open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (stdin_fd < 0 || out_fd < 0 || err_fd < 0) ::_exit(126);
@@ -36,6 +37,10 @@ std::atomic<int> g_output_counter{0};
   ::dup2(err_fd, STDERR_FILENO);
   if (run_as) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(*run_as) != 0 || ::setuid(*run_as) != 0) ::_exit(125);
+  }
+  if (address_space) {
+    const rlimit limit{*address_space, *address_space};
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(123);
   }
   ::execv(binary, argv);
   ::_exit(127);
@@ -67,7 +72,10 @@ Program::Program(const std::string& binary, const std::vector<std::string>& args
   }
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) become_program(binary.c_str(), argv.data(), child_stdin, out_path_.c_str(), err_path_.c_str(), launch.run_as);
+  if (pid_ == 0) {
+    become_program(binary.c_str(), argv.data(), child_stdin, out_path_.c_str(), err_path_.c_str(), launch.run_as,
+                   launch.address_space);
+  }
   ::close(child_stdin);
 }
 

@@ -2,6 +2,7 @@
 // directory, stdin comes from a file, a pipe the test writes, or /dev/null.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -21,6 +22,7 @@ struct Launch {
   std::optional<std::string> stdin_file;  // else /dev/null, unless stdin_pipe
   bool stdin_pipe = false;                 // the test writes with write_stdin()
   std::optional<uid_t> run_as;             // drop to this uid (and gid) before exec
+  std::optional<rlim_t> address_space;     // the child's RLIMIT_AS in bytes (as ulimit -v), set before exec
 };
 
 class Program {
