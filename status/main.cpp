@@ -44,7 +44,17 @@ bool ensure_open(WatchedRing& watched) {
     watched.failure_reported = true;
     return false;
   }
+  watched.failure_reported = false;  // should it go again, say why
   return true;
+}
+
+// Closes the ring when its path no longer names the file that is open (removed, or another ring
+// created in its place): the handle would go on reading the old file, showing a ring deleted as
+// up and never the new one. It is then opened again, or said unreadable, like any ring not open.
+void close_if_replaced(WatchedRing& watched) {
+  if (!watched.ring || watched.ring->path_names_this_file()) return;
+  watched.ring.reset();
+  watched.previous.reset();  // rates against another file's sample would mean nothing
 }
 
 struct SampleRound {
@@ -53,10 +63,12 @@ struct SampleRound {
 };
 
 // One sample of every ring; rates against each ring's previous sample, which this one replaces
-// when `keep_for_rates`.
-SampleRound sample_rings(std::vector<WatchedRing>& rings, bool keep_for_rates) {
+// when `keep_for_rates`. `follow_paths` (--watch, --listen): a ring whose path now names another
+// file or none is opened again, or shown unreadable.
+SampleRound sample_rings(std::vector<WatchedRing>& rings, bool keep_for_rates, bool follow_paths) {
   SampleRound round;
   for (WatchedRing& watched : rings) {
+    if (follow_paths) close_if_replaced(watched);
     if (!ensure_open(watched)) {
       round.unreadable.push_back(watched.path);
       continue;
@@ -75,7 +87,7 @@ int serve_metrics(const StatusSettings& settings, std::vector<WatchedRing>& ring
                rings.size(), rings.size() == 1 ? "" : "s", server.bound_address().c_str());
   std::fflush(stderr);
   for (;;) {
-    const SampleRound round = sample_rings(rings, true);
+    const SampleRound round = sample_rings(rings, true, true);
     server.set_page(render_prometheus(round.reports, round.unreadable));
     server.serve_until(std::chrono::steady_clock::now() + settings.interval);
     if (programs::stop_requested()) return programs::kExitSuccess;
@@ -143,7 +155,7 @@ int run(int argc, char** argv) {
   const bool live_terminal = settings.watch && settings.format == OutputFormat::table &&
                              programs::is_terminal(STDOUT_FILENO);
   const bool sampling_window = settings.interval > std::chrono::nanoseconds::zero();
-  if (sampling_window) sample_rings(rings, true);
+  if (sampling_window) sample_rings(rings, true, settings.watch);
   if (live_terminal) std::fputs("\x1b[?25l", stdout);  // hide the cursor while redrawing
   TerminalRedraw redraw;
   const auto started = std::chrono::steady_clock::now();
@@ -151,7 +163,9 @@ int run(int argc, char** argv) {
   for (;;) {
     if (sampling_window) programs::sleep_unless_stopped(settings.interval);
     if (programs::stop_requested()) break;
-    const SampleRound round = sample_rings(rings, sampling_window);
+    const SampleRound round = sample_rings(rings, sampling_window, settings.watch);
+    // A ring gone while watched (or still missing) fails the run, as one missing at start does.
+    if (!round.unreadable.empty()) exit_code = programs::kExitFailure;
     // A ring cut short while watched: its header still reads (a sample of it goes on looking
     // right), but it is no longer a ring, as opening it now would say.
     if (char truncated[512]; describe_truncated_ring(truncated, sizeof truncated)) {

@@ -34,6 +34,8 @@ Ring Ring::open(const std::filesystem::path& path, const OpenOptions& open_optio
 
 const RingInfo& Ring::info() const noexcept { return file_->info(); }
 
+bool Ring::path_names_this_file() const noexcept { return file_->path_names_this_file(); }
+
 std::uint64_t Ring::head_position() const noexcept {
   // Acquire: pairs with the producers' head CAS.
   return load_field(file_->header().head_position.value, std::memory_order_acquire);

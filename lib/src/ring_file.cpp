@@ -129,6 +129,8 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
     throw Error(ErrorCode::corrupt, describe(path) + ": the header changed while being opened; retry");
   }
   fd_ = file.release();
+  device_ = status.st_dev;
+  inode_ = status.st_ino;
   validate_tables();
   join_session(session_key(fd_));
   open_ring_entry_ = enter_open_ring(fd_, info_.data_offset + info_.capacity_bytes, path.string());
@@ -139,6 +141,11 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   if (!read_only_ && !memory_backed_ && info_.paging == PagingStrategy::none) {
     whole_registration_.emplace(fd_, info_.capacity_bytes);
   }
+}
+
+bool RingFile::path_names_this_file() const noexcept {
+  struct stat named {};
+  return ::stat(path_.c_str(), &named) == 0 && named.st_dev == device_ && named.st_ino == inode_;
 }
 
 void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t file_bytes) {

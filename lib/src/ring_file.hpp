@@ -71,6 +71,8 @@ class RingFile {
   const Geometry& geometry() const noexcept { return geometry_; }
   bool read_only() const noexcept { return read_only_; }
   int fd() const noexcept { return fd_; }
+  // Ring::path_names_this_file.
+  bool path_names_this_file() const noexcept;
   WriterPolicy policy() const noexcept { return info_.policy; }
   // Views slide in steps of half a view, so any frame of at most half a view fits in one view.
   std::uint64_t view_bytes() const noexcept { return info_.view_bytes; }
@@ -112,6 +114,9 @@ class RingFile {
   std::mutex table_mutex_;  // flock excludes other open files, not threads sharing this one
   bool read_only_ = false;
   int fd_ = -1;
+  // The open file's device and inode (its fstat at open, which they never change after).
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
   boost::interprocess::file_mapping mapping_;
   boost::interprocess::mapped_region header_region_;
   format::FileHeader* header_ = nullptr;

@@ -228,6 +228,22 @@ TEST_CASE("status sees consumers and producers with their pids") {
   CHECK(view.residency().resident_bytes > 0);
 }
 
+TEST_CASE("a handle tells whether its path still names its file: not once removed, nor once another ring is put there") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  Ring view = Ring::open(dir / "ring", {.read_only = true});
+  CHECK(view.path_names_this_file());
+  // Another ring renamed over it: the path names a file again, but not this one.
+  Ring::create(dir / "next", small_ring(2 << 20));
+  std::filesystem::rename(dir / "next", dir / "ring");
+  CHECK_FALSE(view.path_names_this_file());
+  CHECK(view.info().capacity_bytes == 1 << 20);  // still reads the file it opened
+  Ring reopened = Ring::open(dir / "ring", {.read_only = true});
+  CHECK(reopened.path_names_this_file());
+  std::filesystem::remove(dir / "ring");
+  CHECK_FALSE(reopened.path_names_this_file());
+}
+
 TEST_CASE("positions split into lap and offset by mask and shift exactly as by division") {
   for (const std::uint64_t capacity : {std::uint64_t{64} << 10, std::uint64_t{1} << 33, std::uint64_t{68} << 10}) {
     CAPTURE(capacity);

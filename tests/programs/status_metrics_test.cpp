@@ -261,3 +261,36 @@ TEST_CASE("--listen out of file descriptors sleeps while clients wait in the bac
   server.signal(SIGTERM);
   CHECK(server.wait() == 0);
 }
+
+TEST_CASE("--listen follows the ring's path: a ring removed shows as ringfile_up 0, a new one there is read") {
+  WorkDir dir;
+  const std::string ring = dir / "replaced.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--count", "10", "--synthetic", "--quiet"}, dir.path())
+              .exit_code == 0);
+  Program server(kStatus, {ring, "--listen", "127.0.0.1:0", "--interval", "50ms"}, dir.path());
+  const std::string address = listening_address(server);
+  std::string page;
+  const auto scrape_shows = [&](const std::string& wanted) {
+    ClientSocket client(address);
+    REQUIRE(client.send_all("GET /metrics HTTP/1.1\r\n\r\n"));
+    page = client.receive_all();
+    return page.find(wanted) != std::string::npos;
+  };
+  const std::string label = "{ring=\"" + ring + "\"} ";
+  REQUIRE(scrape_shows("ringfile_capacity_bytes" + label + "1048576\n"));
+  // Removed: before, the server went on reading the file it had open, up with its old capacity.
+  std::filesystem::remove(ring);
+  CHECK(eventually([&] { return scrape_shows("ringfile_up" + label + "0\n"); }));
+  INFO("last page: " << page);
+  CHECK(page.find("ringfile_capacity_bytes") == std::string::npos);
+  CHECK(server.err().find("'" + ring + "': no such file") != std::string::npos);
+  // A new ring at the path, of another size, with a consumer of its own: the next sample reads it.
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "2M", "--count", "500", "--synthetic", "--quiet"}, dir.path())
+              .exit_code == 0);
+  REQUIRE(run(kConsumer, {ring, "--name", "newcomer", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  CHECK(eventually([&] { return scrape_shows("ringfile_consumer_lag_bytes{ring=\"" + ring + "\",consumer=\"newcomer\""); }));
+  CHECK(page.find("ringfile_up" + label + "1\n") != std::string::npos);
+  CHECK(page.find("ringfile_capacity_bytes" + label + "2097152\n") != std::string::npos);
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+}

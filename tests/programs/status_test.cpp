@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -335,4 +337,44 @@ TEST_CASE("a producer killed while it waits shows as DEAD, and no longer counts 
   slowpoke.signal(SIGCONT);
   slowpoke.signal(SIGTERM);
   CHECK(slowpoke.wait() == 0);
+}
+
+TEST_CASE("--watch --json follows the ring's path: a ring put in its place is shown, one removed is said once and left out") {
+  WorkDir dir;
+  const std::string ring = dir / "watched.ring";
+  create_ring(dir, ring, "1M", "block");
+  Program watch(kStatus, {ring, "--watch", "50ms", "--json"}, dir.path());
+  // The whole documents printed from byte `from` of the output on.
+  const auto documents_from = [&](std::size_t from) {
+    const std::string out = watch.out();
+    std::vector<StatusDocument> documents;
+    for (std::size_t end = 0; from < out.size() && (end = out.find('\n', from)) != std::string::npos; from = end + 1) {
+      documents.push_back(parse_status_document(out.substr(from, end - from)));
+    }
+    return documents;
+  };
+  const auto shown_from = [&](std::size_t from, std::uint64_t capacity) {
+    const std::vector<StatusDocument> documents = documents_from(from);
+    return std::any_of(documents.begin(), documents.end(),
+                       [&](const StatusDocument& document) { return document.capacity == capacity; });
+  };
+  REQUIRE(eventually([&] { return shown_from(0, 1u << 20); }));
+  // Another ring renamed over it, the path never missing: before, the old file was shown on.
+  create_ring(dir, dir / "next.ring", "2M", "block");
+  std::filesystem::rename(dir / "next.ring", ring);
+  CHECK(eventually([&] { return shown_from(0, 2u << 20); }));
+  CHECK(watch.err().empty());
+  // Removed: said once on stderr, and no document of it until a ring is there again.
+  std::filesystem::remove(ring);
+  const std::string missing = "'" + ring + "': no such file";
+  REQUIRE(eventually([&] { return watch.err().find(missing) != std::string::npos; }));
+  const std::size_t after_removal = watch.out().size();
+  create_ring(dir, ring, "4M", "block");
+  CHECK(eventually([&] { return shown_from(after_removal, 4u << 20); }));
+  for (const StatusDocument& document : documents_from(after_removal)) CHECK(document.capacity == 4u << 20);
+  for (const StatusDocument& document : documents_from(0)) CHECK(document.path == ring);
+  const std::string said = watch.err();
+  CHECK(said.find(missing) == said.rfind(missing));
+  watch.signal(SIGTERM);
+  CHECK(watch.wait() == 1);  // a ring could not be read for a while
 }

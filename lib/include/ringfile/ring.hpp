@@ -127,6 +127,11 @@ class Ring {
   };
   Residency residency() const;
   PagingState paging_state() const noexcept;
+  // Whether the ring's path still names the file this handle has open: false once that file was
+  // removed, or another put in its place (a ring deleted and created again), while the handle
+  // goes on reading the old file. One stat(2) of the path; a program that follows a path (a
+  // monitor) opens it again on false.
+  bool path_names_this_file() const noexcept;
 
  private:
   // The file behind the handle, for the library's own classes and its white-box tests only.
