@@ -11,7 +11,12 @@
 // CPU that reports an invariant TSC (constant_tsc and nonstop_tsc): kvm-clock is the TSC scaled by
 // the host's figures. There the guest's CPUs' counters may differ by a little: up to 300 ticks
 // (140 ns) between the two vCPUs of the machine bench/README.md describes, where clock_gettime
-// is monotonic across them. With clock_gettime for every stamp, a 64-byte claim and commit took
+// is monotonic across them. Such a guest's kernel may have turned the TSC down as its clocksource
+// for a difference that small (it does for a few cycles; this one was told to on its command
+// line). A guest whose counters differ by more than a millisecond would see a producer's stamps
+// off by that, and step back by it as the producer moves between CPUs, until the next re-anchor
+// (10 ms) finds the drift and measures the rate afresh: not met here. rdtscp, which would tell the
+// CPU, costs 22 ns here against 11 and its CPU number is not the CPU's in this guest. With clock_gettime for every stamp, a 64-byte claim and commit took
 // 97 ns in one thread there, 48 with the counter.
 //
 // Accuracy: the conversion drifts from CLOCK_REALTIME by the rate's error over at most 10 ms,

@@ -40,7 +40,8 @@ void back_every_block(int fd, const std::filesystem::path& path, const struct st
   // Before the attempt: a reservation that fails may have taken what was free.
   const std::optional<std::uint64_t> free = free_bytes(fd);
   if (!read_only) {
-    if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return;
+    // FALLOC_FL_KEEP_SIZE: a file cut short since the fstat above stays short (and is found so).
+    if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size)) == 0) return;
     // Without fallocate here (EOPNOTSUPP) there is nothing to reserve with: as before.
     if (errno != ENOSPC && errno != EDQUOT) return;
   } else if (!memory_backed) {
