@@ -42,48 +42,6 @@ struct SummaryAtFault {
 };
 SummaryAtFault g_summary_at_fault;
 
-// Appends to a fixed buffer what a signal handler may format: text, counts, and non-negative
-// numbers with six decimals.
-class SignalSafeText {
- public:
-  SignalSafeText& text(const char* text) noexcept {
-    while (*text != '\0' && used_ < sizeof buffer_) buffer_[used_++] = *text++;
-    return *this;
-  }
-  SignalSafeText& count(std::uint64_t value) noexcept {
-    char digits[20];
-    int length = 0;
-    do {
-      digits[length++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (length > 0 && used_ < sizeof buffer_) buffer_[used_++] = digits[--length];
-    return *this;
-  }
-  SignalSafeText& decimal(double value) noexcept {
-    const double micro = value > 0 && value < 1e13 ? value * 1e6 + 0.5 : 0;
-    const auto units = static_cast<std::uint64_t>(micro);
-    count(units / 1'000'000).text(".");
-    const std::uint64_t fraction = units % 1'000'000;
-    for (std::uint64_t place = 100'000; place > 0; place /= 10) {
-      const char digit[2] = {static_cast<char>('0' + fraction / place % 10), '\0'};
-      text(digit);
-    }
-    return *this;
-  }
-  void write_to(int fd) const noexcept {
-    for (std::size_t done = 0; done < used_;) {
-      const ssize_t written = ::write(fd, buffer_ + done, used_ - done);
-      if (written <= 0) return;
-      done += static_cast<std::size_t>(written);
-    }
-  }
-
- private:
-  char buffer_[512];
-  std::size_t used_ = 0;
-};
-
 void print_json_at_fault() noexcept {
   const SummaryAtFault& summary = g_summary_at_fault;
   if (summary.tally == nullptr) return;
@@ -95,7 +53,7 @@ void print_json_at_fault() noexcept {
   const std::uint64_t records = summary.tally->records.load(std::memory_order_relaxed);
   const std::uint64_t bytes = summary.tally->bytes.load(std::memory_order_relaxed);
   const std::uint64_t backpressure_ns = summary.tally->backpressure_ns.load(std::memory_order_relaxed);
-  SignalSafeText json;
+  programs::SignalSafeLine json;
   json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
   json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
   json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);

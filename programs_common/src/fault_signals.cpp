@@ -21,9 +21,9 @@ static_assert(std::atomic<TruncationEpilogue>::is_always_lock_free);
 char g_prefix[64] = "ringfile: ";
 std::size_t g_prefix_bytes = std::strlen(g_prefix);
 
-void write_all(const char* text, std::size_t bytes) noexcept {
+void write_all(int fd, const char* text, std::size_t bytes) noexcept {
   while (bytes > 0) {
-    const ssize_t written = ::write(STDERR_FILENO, text, bytes);
+    const ssize_t written = ::write(fd, text, bytes);
     if (written <= 0) return;  // nothing more a handler can do
     text += written;
     bytes -= static_cast<std::size_t>(written);
@@ -39,21 +39,51 @@ extern "C" void on_bus_error(int, siginfo_t* info, void*) {
   if (describe_truncated_ring(text, room)) {
     const std::size_t length = g_prefix_bytes + std::strlen(text);
     line[length] = '\n';
-    write_all(line, length + 1);
+    write_all(STDERR_FILENO, line, length + 1);
     // Acquire: pairs with the release store in set_truncation_epilogue (what it reads is set).
     if (const TruncationEpilogue epilogue = g_epilogue.load(std::memory_order_acquire)) epilogue();
     ::_exit(kExitFailure);
   }
   constexpr char kOther[] =
       "SIGBUS: a page of a mapped file could not be read or written (an I/O error, or no space for it)\n";
-  write_all(line, g_prefix_bytes);
-  write_all(kOther, sizeof kOther - 1);
+  write_all(STDERR_FILENO, line, g_prefix_bytes);
+  write_all(STDERR_FILENO, kOther, sizeof kOther - 1);
   // SA_RESETHAND has restored the default action: a fault happens again when the handler
   // returns to the faulting access; a SIGBUS sent by kill(2) is raised again here.
   if (info == nullptr || info->si_code <= 0) ::raise(SIGBUS);
 }
 
 }  // namespace
+
+SignalSafeLine& SignalSafeLine::text(const char* text) noexcept {
+  while (*text != '\0' && used_ < sizeof buffer_) buffer_[used_++] = *text++;
+  return *this;
+}
+
+SignalSafeLine& SignalSafeLine::count(std::uint64_t value) noexcept {
+  char digits[20];
+  int length = 0;
+  do {
+    digits[length++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (length > 0 && used_ < sizeof buffer_) buffer_[used_++] = digits[--length];
+  return *this;
+}
+
+SignalSafeLine& SignalSafeLine::decimal(double value) noexcept {
+  const double micro = value > 0 && value < 1e13 ? value * 1e6 + 0.5 : 0;
+  const auto units = static_cast<std::uint64_t>(micro);
+  count(units / 1'000'000).text(".");
+  const std::uint64_t fraction = units % 1'000'000;
+  for (std::uint64_t place = 100'000; place > 0; place /= 10) {
+    const char digit[2] = {static_cast<char>('0' + fraction / place % 10), '\0'};
+    text(digit);
+  }
+  return *this;
+}
+
+void SignalSafeLine::write_to(int fd) const noexcept { write_all(fd, buffer_, used_); }
 
 void set_truncation_epilogue(TruncationEpilogue epilogue) noexcept {
   // Release: the state the epilogue reads was set before it is handed over.

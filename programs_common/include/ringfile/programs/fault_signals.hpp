@@ -3,6 +3,8 @@
 // and exit status 1, instead of dying of the signal.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace ringfile::programs {
@@ -17,5 +19,19 @@ void install_truncation_handler(std::string_view program_name);
 // no stdio. nullptr (the default): none.
 using TruncationEpilogue = void (*)() noexcept;
 void set_truncation_epilogue(TruncationEpilogue epilogue) noexcept;
+
+// A line an epilogue (or the handler) may build and write: a fixed buffer, text, counts and
+// non-negative numbers with six decimals, written with write(2) alone. What does not fit is cut.
+class SignalSafeLine {
+ public:
+  SignalSafeLine& text(const char* text) noexcept;
+  SignalSafeLine& count(std::uint64_t value) noexcept;
+  SignalSafeLine& decimal(double value) noexcept;
+  void write_to(int fd) const noexcept;
+
+ private:
+  char buffer_[512];
+  std::size_t used_ = 0;
+};
 
 }  // namespace ringfile::programs
