@@ -27,10 +27,11 @@ constexpr std::uint64_t kHeartbeatIntervalNs = 100'000'000;
 constexpr std::uint32_t kPollsPerHeartbeatCheck = 8;
 // How often a read-only tap, which producers cannot wake, looks for new records while waiting.
 constexpr std::uint64_t kReadOnlyPollNs = 2'000'000;
-// A spinning wait reads the clock once per this many turns (each a pause and a look at the head).
+// A spinning wait reads the clock once per this many turns (each a paced pause and a look).
 constexpr std::uint32_t kSpinsPerClockRead = 16;
-// A wait that may spin first looks this many times (a pause each, about 1 us in all here) at the
-// commit word of the frame it waits for, reading no clock (see quick_spin).
+// A wait that may spin first looks this many times (kLookIntervalNs apart, about 3 us in all) at
+// the commit word of the frame it waits for, reading no clock (see quick_spin); fewer when its
+// timeout is shorter.
 constexpr std::uint32_t kQuickLooks = 32;
 }  // namespace
 
@@ -239,9 +240,11 @@ CommitWordWatch ConsumerCore::watch_next_frame() noexcept {
 // CLOCK_MONOTONIC before its first look and the coarse clocks at every look, and every look was
 // poll_has_work's; the commit that ends the spin was then found by a full look, and read again
 // by the poll that followed, 40-50 ns in all.
-bool ConsumerCore::quick_spin(CommitWordWatch& watch) noexcept {
-  for (std::uint32_t look = 0; look < kQuickLooks; ++look) {
-    cpu_relax();
+bool ConsumerCore::quick_spin(CommitWordWatch& watch, std::chrono::nanoseconds timeout) noexcept {
+  const auto looks = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(kQuickLooks, static_cast<std::uint64_t>(timeout.count()) / kLookIntervalNs + 1));
+  for (std::uint32_t look = 0; look < looks; ++look) {
+    pause_before_look();
     if (watch.unchanged()) continue;
     // The poll that follows reads and checks the frame; a commit word of this lap is enough here.
     if (watch.committed_in_lap()) {
@@ -262,7 +265,7 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   // Taken before the look, so that a commit between the two shows as a change.
   CommitWordWatch watch = spins_first ? watch_next_frame() : CommitWordWatch{};
   if (poll_has_work()) return true;
-  if (spins_first && quick_spin(watch)) return true;
+  if (spins_first && quick_spin(watch, timeout)) return true;
   const std::uint64_t start = monotonic_ns();
   const std::uint64_t deadline =
       timeout.count() <= 0 ? start : start + static_cast<std::uint64_t>(timeout.count());
@@ -285,7 +288,7 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
       if (options_.idle == IdleStrategy::spin_then_sleep && turn % kSpinsPerClockRead == kSpinsPerClockRead - 1) {
         sched_yield();
       } else {
-        cpu_relax();
+        pause_before_look();
       }
       if (!poll_has_work()) continue;
       spin_ns_ = std::min(2 * spin_ns_, kSpinBeforeSleepNs);  // the spin paid: spin longer next time

@@ -14,6 +14,7 @@
 #include "replay_paging.hpp"
 #include "ring_file.hpp"
 #include "ringfile/consumer.hpp"
+#include "spin_pacing.hpp"
 #include "wakeups.hpp"
 
 namespace ringfile::detail {
@@ -98,9 +99,13 @@ class ConsumerCore {
   // A watch on the commit word of the frame at position_ (empty when no view can be had now).
   // @pre position_ stays where it is while the watch is used (the view keeps its frame mapped).
   CommitWordWatch watch_next_frame() noexcept;
-  // wait's first spin: up to kQuickLooks looks at the watched word, a pause apart, reading no
-  // clock. True when a poll has work.
-  bool quick_spin(CommitWordWatch& watch) noexcept;
+  // wait's first spin: up to kQuickLooks looks at the watched word, kLookIntervalNs apart (fewer
+  // when `timeout` is shorter), reading no clock. True when a poll has work.
+  bool quick_spin(CommitWordWatch& watch, std::chrono::nanoseconds timeout) noexcept;
+  // A spinning wait's pause before its next look at the frame (spin_pacing.hpp).
+  void pause_before_look() const noexcept {
+    for (std::uint32_t pause = 0; pause < pauses_per_look_; ++pause) cpu_relax();
+  }
 
   // read_frame, where a frame a producer has claimed never reads as corrupt: until its commit,
   // what is there is an earlier lap's bytes, and 8 of them may pass for a commit word of this
@@ -166,6 +171,7 @@ class ConsumerCore {
   std::uint64_t last_heartbeat_ns_ = 0;
   std::uint32_t polls_to_heartbeat_check_ = 0;  // poll: the heartbeat is checked when it is 0
   std::uint64_t spin_ns_ = kSpinBeforeSleepNs;  // wait: how long the next wait spins before it sleeps
+  const std::uint32_t pauses_per_look_ = pauses_per_look();  // pause_before_look
   std::uint64_t stuck_position_ = ~std::uint64_t{0};
   std::uint64_t stuck_since_ns_ = 0;
   std::uint64_t next_stuck_check_ns_ = 0;
