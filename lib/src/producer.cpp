@@ -305,9 +305,19 @@ ClaimStatus ProducerCore::write(std::span<const std::byte> payload, std::chrono:
 }
 
 std::uint32_t ProducerCore::copy_into_frame(std::byte* to, std::span<const std::byte> payload) const noexcept {
-  if (options_.compute_checksums) return copy_with_crc32c(to, payload);
-  if (!payload.empty()) std::memcpy(to, payload.data(), payload.size());
-  return 0;
+  if (!options_.compute_checksums) {
+    if (!payload.empty()) std::memcpy(to, payload.data(), payload.size());
+    return 0;
+  }
+  if (payload.size() >= kStagedCopyThreshold && crc32c_folds_wide()) {
+    // As a claim of this size is filled there (see kStagedCopyThreshold): copied, then checksummed
+    // where it lies. Between two processes on a Xeon, write() of 4 KiB and 16 KiB and write_batch()
+    // of 1 KiB to 16 KiB went 20-100% faster that way than with copy_with_crc32c's one pass (bench/README.md,
+    // "Medium payloads copied, then checksummed").
+    std::memcpy(to, payload.data(), payload.size());
+    return crc32c({to, payload.size()});
+  }
+  return copy_with_crc32c(to, payload);
 }
 
 void ProducerCore::note_fill_in_place() noexcept {

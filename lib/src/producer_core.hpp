@@ -75,7 +75,8 @@ class ProducerCore {
   // pass (copy_with_crc32c), as write() does: computed over the frame after the caller filled it
   // in place, the CRC is a second pass over the payload. Below it that pass costs less than the
   // extra copy. Not where the CRC32C folds on 512-bit registers (crc32c_folds_wide): there the
-  // second pass costs less than the copy (4 KiB between two processes, bench/README.md).
+  // second pass costs less than the copy (4 KiB between two processes, bench/README.md), and
+  // write() copies payloads from this size the same way, then checksums them (copy_into_frame).
   static constexpr std::size_t kStagedCopyThreshold = 1024;
   // Staged claims (staging_buffer) up to this size; larger ones are filled in place.
   static constexpr std::size_t kMostStagedBytes = 16 << 20;
