@@ -27,11 +27,12 @@ constexpr std::uint64_t kHeartbeatIntervalNs = 100'000'000;
 constexpr std::uint32_t kPollsPerHeartbeatCheck = 8;
 // How often a read-only tap, which producers cannot wake, looks for new records while waiting.
 constexpr std::uint64_t kReadOnlyPollNs = 2'000'000;
-// A spinning wait reads the clock once per this many turns (each a paced pause and a look).
+// A spinning wait reads the clock once per this many pauses' worth of turns (each turn a paced
+// pause and a look; see wait), and a spin_then_sleep one yields its CPU as often.
 constexpr std::uint32_t kSpinsPerClockRead = 16;
 // A wait that may spin first looks this many times (kLookIntervalNs apart, about 3 us in all) at
 // the commit word of the frame it waits for, reading no clock (see quick_spin); fewer when its
-// timeout is shorter.
+// timeout, or a spin_then_sleep consumer's spin, is shorter.
 constexpr std::uint32_t kQuickLooks = 32;
 }  // namespace
 
@@ -240,9 +241,8 @@ CommitWordWatch ConsumerCore::watch_next_frame() noexcept {
 // CLOCK_MONOTONIC before its first look and the coarse clocks at every look, and every look was
 // poll_has_work's; the commit that ends the spin was then found by a full look, and read again
 // by the poll that followed, 40-50 ns in all.
-bool ConsumerCore::quick_spin(CommitWordWatch& watch, std::chrono::nanoseconds timeout) noexcept {
-  const auto looks = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(kQuickLooks, static_cast<std::uint64_t>(timeout.count()) / kLookIntervalNs + 1));
+bool ConsumerCore::quick_spin(CommitWordWatch& watch, std::uint64_t spin_ns) noexcept {
+  const auto looks = static_cast<std::uint32_t>(std::min<std::uint64_t>(kQuickLooks, spin_ns / kLookIntervalNs + 1));
   for (std::uint32_t look = 0; look < looks; ++look) {
     pause_before_look();
     if (watch.unchanged()) continue;
@@ -265,10 +265,23 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
   // Taken before the look, so that a commit between the two shows as a change.
   CommitWordWatch watch = spins_first ? watch_next_frame() : CommitWordWatch{};
   if (poll_has_work()) return true;
-  if (spins_first && quick_spin(watch, timeout)) return true;
+  // Read before the quick spin: its looks count against the timeout and the spin's length. Off
+  // the path of a record that arrives during the spin, which the next look finds anyway.
   const std::uint64_t start = monotonic_ns();
+  if (spins_first) {
+    const auto timeout_ns = static_cast<std::uint64_t>(timeout.count());
+    const bool adapts = options_.idle == IdleStrategy::spin_then_sleep;
+    if (quick_spin(watch, adapts ? std::min(timeout_ns, spin_ns_) : timeout_ns)) {
+      // The spin paid, as below: a consumer whose spin had shrunk to kShortestSpinNs, with its
+      // whole spin now quick, would otherwise never spin longer again.
+      spin_ns_ = std::min(2 * spin_ns_, kSpinBeforeSleepNs);
+      return true;
+    }
+  }
   const std::uint64_t deadline =
       timeout.count() <= 0 ? start : start + static_cast<std::uint64_t>(timeout.count());
+  // About as often in time as with a pause a look: each turn now waits pauses_per_look_ pauses.
+  const std::uint32_t turns_per_clock_read = std::max<std::uint32_t>(2, kSpinsPerClockRead / pauses_per_look_);
   auto& line = header_.data_wait;
   std::uint64_t now = start;
   bool spinning = true;
@@ -276,7 +289,7 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
     beat_heart();
     // Spinning, the clock is read every few turns only: a reading costs more than a turn. The
     // spin ends on a turn that read it, so the sleeps below always start from a fresh reading.
-    if (!spinning || turn % kSpinsPerClockRead == 0) now = monotonic_ns();
+    if (!spinning || turn % turns_per_clock_read == 0) now = monotonic_ns();
     if (now >= deadline) return false;
     const bool was_spinning = spinning;
     spinning = options_.idle == IdleStrategy::busy_spin ||
@@ -285,7 +298,7 @@ bool ConsumerCore::wait(std::chrono::nanoseconds timeout) {
       // Now and then, let a producer waiting for this CPU run: with more busy processes than
       // CPUs, the record we spin for may be the one our spinning keeps from being written.
       // Not busy_spin: who chose it gave each side a CPU of its own.
-      if (options_.idle == IdleStrategy::spin_then_sleep && turn % kSpinsPerClockRead == kSpinsPerClockRead - 1) {
+      if (options_.idle == IdleStrategy::spin_then_sleep && turn % turns_per_clock_read == turns_per_clock_read - 1) {
         sched_yield();
       } else {
         pause_before_look();

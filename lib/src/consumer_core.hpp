@@ -99,9 +99,9 @@ class ConsumerCore {
   // A watch on the commit word of the frame at position_ (empty when no view can be had now).
   // @pre position_ stays where it is while the watch is used (the view keeps its frame mapped).
   CommitWordWatch watch_next_frame() noexcept;
-  // wait's first spin: up to kQuickLooks looks at the watched word, kLookIntervalNs apart (fewer
-  // when `timeout` is shorter), reading no clock. True when a poll has work.
-  bool quick_spin(CommitWordWatch& watch, std::chrono::nanoseconds timeout) noexcept;
+  // wait's first spin: up to kQuickLooks looks at the watched word, kLookIntervalNs apart, fewer
+  // when `spin_ns` is shorter; reads no clock. True when a poll has work.
+  bool quick_spin(CommitWordWatch& watch, std::uint64_t spin_ns) noexcept;
   // A spinning wait's pause before its next look at the frame (spin_pacing.hpp).
   void pause_before_look() const noexcept {
     for (std::uint32_t pause = 0; pause < pauses_per_look_; ++pause) cpu_relax();

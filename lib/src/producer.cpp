@@ -311,9 +311,10 @@ std::uint32_t ProducerCore::copy_into_frame(std::byte* to, std::span<const std::
   }
   if (payload.size() >= kStagedCopyThreshold && crc32c_folds_wide()) {
     // As a claim of this size is filled there (see kStagedCopyThreshold): copied, then checksummed
-    // where it lies. Between two processes on a Xeon, write() of 4 KiB and 16 KiB and write_batch()
-    // of 1 KiB to 16 KiB went 20-100% faster that way than with copy_with_crc32c's one pass (bench/README.md,
-    // "Medium payloads copied, then checksummed").
+    // where it lies. Between two processes on a Xeon, four rounds against copy_with_crc32c's one
+    // pass: write() 14-20% faster a round at 4 KiB, 17-41% at 16 KiB; write_batch() 51-72% at
+    // 4 KiB and 42-71% at 16 KiB, 0-25% at 1 KiB (bench/README.md, "Medium payloads copied, then
+    // checksummed").
     std::memcpy(to, payload.data(), payload.size());
     return crc32c({to, payload.size()});
   }

@@ -1,6 +1,7 @@
 #include "spin_pacing.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "atomics.hpp"
@@ -33,7 +34,15 @@ std::uint32_t pauses_per_look_for(double pause_ns) noexcept {
 }
 
 std::uint32_t pauses_per_look() noexcept {
-  static const std::uint32_t pauses = pauses_per_look_for(measure_pause_ns());
+  // Not a function-local static: a fork while another thread measured would leave the child's
+  // guard taken for ever. Two threads measuring at once store about the same count.
+  static std::atomic<std::uint32_t> measured{0};  // 0: not measured yet
+  // Relaxed: the count alone is shared, and any thread's measurement will do.
+  std::uint32_t pauses = measured.load(std::memory_order_relaxed);
+  if (pauses == 0) {
+    pauses = pauses_per_look_for(measure_pause_ns());
+    measured.store(pauses, std::memory_order_relaxed);
+  }
   return pauses;
 }
 
