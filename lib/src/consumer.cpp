@@ -240,7 +240,8 @@ CommitWordWatch ConsumerCore::watch_next_frame() noexcept {
 // in turn): its round trip / 2 at p50 160-250 ns against 190-290. The wait below read
 // CLOCK_MONOTONIC before its first look and the coarse clocks at every look, and every look was
 // poll_has_work's; the commit that ends the spin was then found by a full look, and read again
-// by the poll that followed, 40-50 ns in all.
+// by the poll that followed, 40-50 ns in all. (wait now reads CLOCK_MONOTONIC once before this
+// spin, for its timeout: before the looks, so not between a commit and the look that finds it.)
 bool ConsumerCore::quick_spin(CommitWordWatch& watch, std::uint64_t spin_ns) noexcept {
   const auto looks = static_cast<std::uint32_t>(std::min<std::uint64_t>(kQuickLooks, spin_ns / kLookIntervalNs + 1));
   for (std::uint32_t look = 0; look < looks; ++look) {
