@@ -16,8 +16,9 @@
 // line). A guest whose counters differ by more than a millisecond would see a producer's stamps
 // off by that, and step back by it as the producer moves between CPUs, until the next re-anchor
 // (10 ms) finds the drift and measures the rate afresh: not met here. rdtscp, which would tell the
-// CPU, costs 22 ns here against 11 and its CPU number is not the CPU's in this guest. With clock_gettime for every stamp, a 64-byte claim and commit took
-// 97 ns in one thread there, 48 with the counter.
+// CPU, costs 22 ns here against 11 and its CPU number is not the CPU's in this guest. With
+// clock_gettime for every stamp, a 64-byte claim and commit took 97 ns in one thread there, 48
+// with the counter.
 //
 // Accuracy: the conversion drifts from CLOCK_REALTIME by the rate's error over at most 10 ms,
 // which the anchors bound to microseconds; a step of the clock (settimeofday, an NTP step) shows

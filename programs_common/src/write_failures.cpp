@@ -27,18 +27,14 @@ std::string claim_failure(const Ring& ring, ClaimStatus status, int error) {
            ": its head position was damaged while this producer had it open, so nothing more is written; check it "
            "with ringfile-status";
   }
-  if (status == ClaimStatus::io_error && error != ENOMEM) {
-    // write() of a large record: its pwrite() failed.
-    if (const auto truncated = truncation(error)) return *truncated;
-    return "writing a record to " + quoted_path(ring) + " failed: " + std::strerror(error);
-  }
+  // write() of a large record: its pwrite() failed, as a commit's does.
+  if (status == ClaimStatus::io_error && error != ENOMEM) return commit_failure(ring, status, error);
   if (status == ClaimStatus::io_error) {
     // The view a claim needs is bounded (8 MiB, or the whole data area of a ring on tmpfs up to
     // 256 MiB), so the kernel refuses it only when the process's address space or the machine's
     // memory is used up.
-    std::string text = "cannot map " + quoted_path(ring) + " to write a record: " + std::strerror(error);
-    if (error == ENOMEM) text += " (raise the address-space limit, ulimit -v, or free memory)";
-    return text;
+    return "cannot map " + quoted_path(ring) + " to write a record: " + std::strerror(error) +
+           " (raise the address-space limit, ulimit -v, or free memory)";
   }
   return quoted_path(ring) + ": claiming space failed (" + to_string(status) + ")";
 }
