@@ -126,7 +126,10 @@ int run(int argc, char** argv) {
   const Ring ring = open_ring(settings);
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
-  if (!settings.discard) sink.emplace(settings.output, settings.append, settings.format, settings.show_template);
+  if (!settings.discard) {
+    sink.emplace(settings.output, settings.append, settings.format, settings.show_template,
+                 programs::identity_of(ring.info().path));
+  }
   std::optional<SyntheticVerifier> verifier;
   if (settings.verify) verifier.emplace();
 

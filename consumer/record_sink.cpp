@@ -8,9 +8,10 @@
 
 namespace ringfile::consumer {
 
-RecordSink::RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template)
+RecordSink::RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template,
+                       std::optional<programs::FileIdentity> ring)
     : output_name_(output == "-" ? "stdout" : "'" + output + "'"),
-      file_(programs::open_output(output, append)),
+      file_(programs::open_output(output, append, ring)),
       stream_(file_.get()),
       format_(format),
       escape_lines_(format == OutputFormat::lines && programs::is_terminal(file_.get())) {

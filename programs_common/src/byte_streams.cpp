@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,24 +13,60 @@
 
 namespace ringfile::programs {
 
-FileDescriptor open_input(const std::string& path) {
-  if (path == "-") return FileDescriptor(STDIN_FILENO, false);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+std::optional<FileIdentity> identity_of(const std::filesystem::path& path) noexcept {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) return std::nullopt;
+  return FileIdentity{status.st_dev, status.st_ino};
+}
+
+namespace {
+
+// Throws when `fd` is the ring's file. `name` is how the caller's messages name the file.
+void refuse_the_ring(int fd, const std::string& name, const char* role, std::optional<FileIdentity> ring) {
+  struct stat status {};
+  if (!ring || ::fstat(fd, &status) != 0) return;
+  if (status.st_dev == ring->device && status.st_ino == ring->inode) {
+    throw RuntimeFailure("the " + std::string(role) + " " + name + " is the ring itself; choose another file");
+  }
+}
+
+}  // namespace
+
+FileDescriptor open_input(const std::string& path, std::optional<FileIdentity> ring) {
+  if (path == "-") {
+    refuse_the_ring(STDIN_FILENO, "stdin", "input", ring);
+    return FileDescriptor(STDIN_FILENO, false);
+  }
+  FileDescriptor input(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (input.get() < 0) {
     throw RuntimeFailure("cannot read input '" + path + "': " + std::strerror(errno) +
                          "; check the path and its permissions");
   }
-  return FileDescriptor(fd);
+  refuse_the_ring(input.get(), "'" + path + "'", "input", ring);
+  return input;
 }
 
-FileDescriptor open_output(const std::string& path, bool append) {
-  if (path == "-") return FileDescriptor(STDOUT_FILENO, false);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
-  if (fd < 0) {
+FileDescriptor open_output(const std::string& path, bool append, std::optional<FileIdentity> ring) {
+  if (path == "-") {
+    refuse_the_ring(STDOUT_FILENO, "stdout", "output", ring);
+    return FileDescriptor(STDOUT_FILENO, false);
+  }
+  // Not O_TRUNC: the file is looked at before anything in it is lost.
+  FileDescriptor output(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0644));
+  if (output.get() < 0) {
     throw RuntimeFailure("cannot write output '" + path + "': " + std::strerror(errno) +
                          "; check the directory exists and is writable");
   }
-  return FileDescriptor(fd);
+  refuse_the_ring(output.get(), "'" + path + "'", "output", ring);
+  struct stat status {};
+  // Only a regular file is emptied: a FIFO, a terminal or /dev/null has nothing to cut (and
+  // refuses ftruncate), as O_TRUNC ignored them.
+  if (!append && ::fstat(output.get(), &status) == 0 && S_ISREG(status.st_mode) && status.st_size != 0 &&
+      ::ftruncate(output.get(), 0) != 0) {
+    throw RuntimeFailure("cannot empty output '" + path + "': " + std::strerror(errno) +
+                         "; check the file is writable, or use --append");
+  }
+  return output;
 }
 
 InputStream::InputStream(int fd, std::size_t buffer_bytes) : fd_(fd), buffer_(buffer_bytes) {}

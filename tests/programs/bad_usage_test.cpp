@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -252,4 +253,46 @@ TEST_CASE("--help prints the usage on stdout and exits 0") {
     CHECK(help.out.find("Usage: ") != std::string::npos);
     CHECK(help.err.empty());
   }
+}
+
+TEST_CASE("an output or input that is the ring itself is refused before anything is written, and the ring stays whole") {
+  WorkDir dir;
+  const std::string ring = dir / "self.ring";
+  const std::string other_name = dir / "other-name.ring";  // a hard link: the same file
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--synthetic", "--count", "100"}, dir.path()).exit_code == 0);
+  std::filesystem::create_hard_link(ring, other_name);
+  const auto ring_bytes = std::filesystem::file_size(ring);
+  const auto refused = [&](const Result& result, const std::string& message) {
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find(message) != std::string::npos);
+    CHECK(result.err.find('\n') == result.err.size() - 1);
+    CHECK(std::filesystem::file_size(ring) == ring_bytes);
+    const Result check = run(kConsumer, {ring, "--from", "earliest", "--verify", "--discard", "--until-idle", "100ms"},
+                             dir.path());
+    INFO("check: " << check.err);
+    CHECK(check.exit_code == 0);
+    CHECK(check.err.find("verify OK: 100 records from 1 producer") != std::string::npos);
+  };
+  refused(run(kConsumer, {ring, "--from", "earliest", "--until-idle", "100ms", "--output", other_name}, dir.path()),
+          "the output '" + other_name + "' is the ring itself; choose another file");
+  refused(run(kConsumer,
+              {ring, "--from", "earliest", "--until-idle", "100ms", "--output", ring, "--append", "--format", "raw"},
+              dir.path()),
+          "is the ring itself");
+  refused(run("/bin/sh", {"-c", "exec \"$0\" \"$1\" --from earliest --until-idle 100ms >> \"$1\"", kConsumer, ring},
+              dir.path()),
+          "the output stdout is the ring itself");
+  refused(run(kProducer, {ring, "--input", other_name}, dir.path()), "the input '" + other_name + "' is the ring itself");
+  refused(run(kProducer, {ring}, dir.path(), {.stdin_file = ring}), "the input stdin is the ring itself");
+  // Another file is still emptied before the records go in, and appended to with --append.
+  const std::string out = dir / "out.txt";
+  write_file(out, std::string(100000, 'x'));
+  REQUIRE(run(kConsumer, {ring, "--from", "earliest", "--count", "2", "--show", "%s\\n", "--output", out}, dir.path())
+              .exit_code == 0);
+  CHECK(read_file(out) == "0\n1\n");
+  REQUIRE(run(kConsumer, {ring, "--from", "earliest", "--count", "1", "--show", "%s\\n", "--output", out, "--append"},
+              dir.path())
+              .exit_code == 0);
+  CHECK(read_file(out) == "0\n1\n0\n");
 }
