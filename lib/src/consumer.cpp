@@ -166,7 +166,9 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
       break;
     }
     if (read.kind == FrameKind::corrupt) {
-      if (may_be_lapped_ && lapped(position)) continue;  // torn by an overwrite, not damage
+      // Torn by an overwrite, not damage (a holding consumer lapped all the same: see
+      // resolve_uncommitted).
+      if (lapped(position) && (may_be_lapped_ || skip_lapped())) continue;
       status = report_damage(position, read.problem);
       break;
     }

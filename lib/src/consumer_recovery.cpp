@@ -61,6 +61,11 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   }
   if (unclaimed_hole_ || now < next_stuck_check_ns_) return false;
   next_stuck_check_ns_ = now + kStuckRecheckNs;
+  // Producers wait for a holding consumer, but its records are gone all the same when the
+  // header lied to them (a damaged or forged shared limit): the frame here is then of a later
+  // lap and reads as uncommitted. Counted as lost, as a lapped tap's are, instead of waiting for
+  // a producer that is not there, and then calling it damage.
+  if (!may_be_lapped_ && lapped(position) && skip_lapped()) return true;
   const auto unblock_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(file_.info().unblock_timeout).count());
   // More than one claim may cover the frame: a producer killed between publishing its claim and

@@ -395,7 +395,7 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
                         line_end <= geometry_.lap_end(start + padding);
       if (fits) end = line_end;
     }
-    if (blocking() && end > shared_limit() && !refresh_limit(end)) {
+    if (blocking() && !within_shared_limit(start, end) && !refresh_limit(end)) {
       last_blocked_end_ = end;
       blocked_by_ = limit_holder_ < format::kConsumerSlotCount ? format::kWaitForConsumer + limit_holder_ : 0;
       return ClaimStatus::would_block;

@@ -177,6 +177,16 @@ class ProducerCore {
     return atomic_field(header_.producer_limit.value).load(std::memory_order_acquire);
   }
 
+  // Whether a reservation from `start` (the head as loaded) to `end` is within the shared limit,
+  // and that limit one the library can have set: at most a lap past the head (else
+  // refresh_limit sets it again; a forged one would let producers overwrite unread records). A
+  // head loaded before another producer raised the limit makes it look too far out too: that
+  // costs a refresh in a race, no more.
+  bool within_shared_limit(std::uint64_t start, std::uint64_t end) const noexcept {
+    const std::uint64_t limit = shared_limit();
+    return end <= limit && limit <= start + geometry_.capacity;
+  }
+
   bool blocking() const noexcept { return file_.policy() == WriterPolicy::block; }
 
   // Records are written through the mapping: from now on preparation zero-fills, so that the

@@ -262,17 +262,25 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
 std::uint64_t refresh_producer_limit(RingFile& file, std::uint64_t needed_end, ConsumerLivenessChecks& checks,
                                      std::uint32_t* slowest_slot) noexcept {
   auto& header = file.header();
+  const std::uint64_t capacity = file.geometry().capacity;
   auto limit = atomic_field(header.producer_limit.value);
   for (;;) {
     // seq_cst: pairs with the seq_cst CAS by which an attaching or following consumer lowers
     // the limit.
     std::uint64_t seen = limit.load(std::memory_order_seq_cst);
-    if (needed_end <= seen) return seen;
-    const std::uint64_t lowest_bound = lowest_consumer_bound(file, needed_end, &checks, slowest_slot);
+    // Acquire: pairs with the producers' head CAS. Loaded after the limit, it is at least the
+    // head whoever stored that limit had loaded.
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
-    const std::uint64_t candidate =
-        lowest_bound == std::numeric_limits<std::uint64_t>::max() ? head + file.geometry().capacity : lowest_bound;
-    if (candidate <= seen) return seen;
+    // Every limit stored is at most the head then plus a lap (a cursor is never past the head),
+    // and the head only grows: a limit further out is none that anyone set (a damaged or forged
+    // header), and trusted it would let producers overwrite what holding consumers have not
+    // read. It is set again from the cursors.
+    const bool set_by_the_library = seen <= head + capacity;
+    if (set_by_the_library && needed_end <= seen) return seen;
+    const std::uint64_t lowest_bound = lowest_consumer_bound(file, needed_end, &checks, slowest_slot);
+    // A cursor past the head (forged) bounds nothing beyond what no consumer at all would.
+    const std::uint64_t candidate = std::min(lowest_bound, head + capacity);
+    if (set_by_the_library && candidate <= seen) return seen;
     // A failed CAS: another producer raised it or a consumer lowered it meanwhile; recompute.
     if (limit.compare_exchange_strong(seen, candidate, std::memory_order_seq_cst)) return candidate;
   }

@@ -146,7 +146,8 @@ class ConsumerLivenessChecks {
 };
 
 // Recomputes the producer limit from the cursors of holding consumers (a follower's cursor plus
-// the hold window, anyone else's plus the capacity) and raises the shared limit to it; dead
+// the hold window, anyone else's plus the capacity) and raises the shared limit to it (or lowers
+// one more than a lap past the head, which the library never sets: a damaged header); dead
 // anonymous consumers are reclaimed and dead named ones expire after the grace period on the way.
 // Returns the limit now in force. When it is below `needed_end`, `*slowest_slot` (if given) names
 // the holding consumer that keeps it there (kConsumerSlotCount when none).

@@ -308,3 +308,75 @@ TEST_CASE("a name the rule came to refuse resumes its own slot; as a new name it
     CHECK(std::string(error.what()).find("'new\\\\one\\x1b[2J' holds a backslash") != std::string::npos);
   }
 }
+
+namespace {
+
+// Records "record 0", "record 1", ... until the ring refuses one at once; returns how many.
+int fill_until_blocked(Producer& producer) {
+  int written = 0;  // until timed_out: a timeout of 0 does not wait
+  while (producer.write(as_bytes("record " + std::to_string(written)), std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+    ++written;
+  }
+  return written;
+}
+
+}  // namespace
+
+TEST_CASE("a shared producer limit more than a lap past the head is set again from the cursors: producers wait") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  Consumer consumer = Consumer::attach(ring, {.name = "slow"});
+  Producer producer(ring);
+  const int written = fill_until_blocked(producer);
+  REQUIRE(written > 100);
+  // Found by a tester: producers trusted a limit far out, overwrote a lap and more of what the
+  // consumer had not read, and the consumer then read nothing and reported no loss.
+  header_of(ring).producer_limit.value = std::uint64_t{1} << 40;
+  CHECK(producer.write(as_bytes("past the consumer"), std::chrono::nanoseconds(0)) == ClaimStatus::timed_out);
+  CHECK(header_of(ring).producer_limit.value <= ring.head_position() + ring.info().capacity_bytes);
+  int read = 0;
+  while (consumer.poll([&](const Record& record) {
+           CHECK(std::string(reinterpret_cast<const char*>(record.payload.data()), record.payload.size()) ==
+                 "record " + std::to_string(read));
+           ++read;
+         }).records > 0) {
+  }
+  CHECK(read == written);
+  CHECK(consumer.stats().lost_records == 0);
+}
+
+TEST_CASE("a holding consumer lapped all the same (a forged limit within a lap of the head) counts the loss") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  Consumer consumer = Consumer::attach(ring, {.name = "slow"});
+  Producer producer(ring);
+  int written = fill_until_blocked(producer);
+  REQUIRE(written > 100);
+  // A limit the library could have set (a lap past the head) but that no cursor allows: the
+  // producer believes it and writes half a lap over records the consumer has not read.
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  REQUIRE(ring.head_position() <= capacity);
+  header_of(ring).producer_limit.value = capacity + capacity / 2;
+  while (producer.write(as_bytes("record " + std::to_string(written)), std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+    ++written;
+  }
+  REQUIRE(ring.head_position() > capacity + capacity / 4);
+  // It waited for a producer to commit the frame at its cursor, for ever (or called the later
+  // lap's frame there damage after the unblock timeout). Now it skips ahead as soon as it looks
+  // again after a stuck frame's grace, counting what it lost, and reads the rest in order.
+  std::vector<int> read;
+  // Polls until the last record came; the bound is a guard against a hang only.
+  for (int round = 0; round < 2000 && (read.empty() || read.back() != written - 1); ++round) {
+    const PollResult polled = consumer.poll([&](const Record& record) {
+      const std::string text(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+      read.push_back(std::stoi(text.substr(7)));
+    });
+    REQUIRE(polled.status == PollStatus::ok);
+    if (polled.records == 0) consumer.wait(std::chrono::milliseconds(10));
+  }
+  const bool all_read = !read.empty() && read.back() == written - 1;
+  REQUIRE(all_read);
+  CHECK(consumer.stats().lapped_count == 1);
+  CHECK(consumer.stats().lost_records == static_cast<std::uint64_t>(read.front()));
+  for (std::size_t index = 1; index < read.size(); ++index) CHECK(read[index] == read[index - 1] + 1);
+}
