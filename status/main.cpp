@@ -176,7 +176,10 @@ int run(int argc, char** argv) {
     const std::vector<RingReport>& reports = round.reports;
     const std::string text = render(settings, round, live_terminal, redraw);
     std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    if (!programs::flush_stdout()) {
+      exit_code = programs::kExitFailure;
+      break;
+    }
     ++samples;
 
     bool over_limit = false;
@@ -195,7 +198,6 @@ int run(int argc, char** argv) {
     if (settings.watch_duration && std::chrono::steady_clock::now() - started >= *settings.watch_duration) break;
   }
   if (live_terminal) std::fputs("\x1b[?25h", stdout);
-  std::fflush(stdout);
   return exit_code;
 }
 

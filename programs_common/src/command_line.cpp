@@ -1,7 +1,9 @@
 #include "ringfile/programs/command_line.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <vector>
 
@@ -99,23 +101,44 @@ int run_guarded(std::string_view name, const std::function<int()>& body) {
   // The stored copy: `name` may be a view of the name this assignment has just replaced (a
   // producer's worker process passes program_name()).
   install_truncation_handler(program_name());
+  int exit_code = kExitFailure;
   try {
-    return body();
+    exit_code = body();
   } catch (const UsageError& error) {
     report_error(error.what());
-    return kExitUsage;
+    exit_code = kExitUsage;
   } catch (const ringfile::Error& error) {
     // The library's message already names the file and the fix. An out-of-range option (capacity,
     // consumer name, start position) is the caller's mistake, hence a usage error.
     report_error(error.what());
-    return error.code() == ErrorCode::invalid_argument ? kExitUsage : kExitFailure;
+    exit_code = error.code() == ErrorCode::invalid_argument ? kExitUsage : kExitFailure;
   } catch (const std::bad_alloc&) {
     report_error("out of memory; lower the sizes asked for or free memory");
-    return kExitFailure;
   } catch (const std::exception& error) {
     report_error(error.what());
-    return kExitFailure;
   }
+  if (!flush_stdout() && exit_code == kExitSuccess) exit_code = kExitFailure;
+  return exit_code;
+}
+
+bool flush_stdout() noexcept {
+  static bool reported = false;
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error_number = errno;
+  if (flushed && std::ferror(stdout) == 0) return true;
+  if (!reported) {
+    reported = true;
+    try {
+      // errno is that of the flush; a write that failed earlier left only the stream's flag.
+      report_error(std::string("writing to stdout failed") +
+                   (!flushed && error_number != 0 ? std::string(": ") + std::strerror(error_number) : "") +
+                   "; what it shows is incomplete");
+    } catch (...) {
+      // Out of memory for the message: the exit code still says it.
+    }
+  }
+  return false;
 }
 
 std::string version_line() {

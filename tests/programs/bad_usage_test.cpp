@@ -296,3 +296,39 @@ TEST_CASE("an output or input that is the ring itself is refused before anything
               .exit_code == 0);
   CHECK(read_file(out) == "0\n1\n0\n");
 }
+
+TEST_CASE("a report that cannot be written to stdout (a full disk) exits 1 with one line saying so") {
+  WorkDir dir;
+  const std::string ring = dir / "x.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--synthetic", "--count", "10"}, dir.path()).exit_code == 0);
+  REQUIRE(run(kConsumer, {ring, "--name", "reader", "--until-idle", "1ms", "--discard"}, dir.path()).exit_code == 0);
+  // Found by a tester: each exited 0 with its output lost, so a script that redirects a report to
+  // a file and moves it into place published an empty or cut one.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> reports{
+      {kStatus, {ring}},
+      {kStatus, {ring, "--json"}},
+      {kStatus, {ring, "--prometheus", "--interval", "0"}},
+      {kStatus, {ring, "--watch", "--count", "3", "--interval", "1ms"}},
+      {kConsumer, {ring, "--list"}},
+      {kConsumer, {ring, "--describe", "reader"}},
+      {kProducer, {ring, "--synthetic", "--count", "5", "--json"}},
+  };
+  for (const auto& [binary, args] : reports) {
+    std::string command = "exec";
+    std::vector<std::string> shell_args{"-c", ""};
+    for (std::size_t index = 0; index <= args.size(); ++index) {
+      command += " \"$" + std::to_string(index) + "\"";
+      shell_args.push_back(index == 0 ? binary : args[index - 1]);
+    }
+    shell_args[1] = command + " > /dev/full";
+    const Result result = run("/bin/sh", shell_args, dir.path());
+    INFO("command: " << shell_args[1] << " with " << binary);
+    INFO("stderr: " << result.err);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("writing to stdout failed") != std::string::npos);
+    CHECK(result.err.find("writing to stdout failed") == result.err.rfind("writing to stdout failed"));
+  }
+  // The same reports to a file that takes them exit 0.
+  CHECK(run(kStatus, {ring, "--json"}, dir.path()).exit_code == 0);
+  CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 0);
+}

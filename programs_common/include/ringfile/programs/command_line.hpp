@@ -31,8 +31,14 @@ class RuntimeFailure : public std::runtime_error {
 };
 
 // Runs a program's body; every exception becomes one line on stderr ("program: message") and its
-// exit code: UsageError and ringfile::Error(invalid_argument) 2, everything else 1.
+// exit code: UsageError and ringfile::Error(invalid_argument) 2, everything else 1. Output lost on
+// stdout (flush_stdout) turns an exit code of 0 into 1.
 int run_guarded(std::string_view program_name, const std::function<int()>& body);
+
+// Flushes stdout. False, after one line on stderr (said once a run), when anything written to it
+// was lost: a full disk, /dev/full, a pipe closed with SIGPIPE ignored. A script redirecting a
+// report to a file must not take a cut one for a whole one.
+bool flush_stdout() noexcept;
 
 // Prints "program: message" on stderr as a single line (newlines in `message` are folded, and
 // what would act on the terminal is escaped as printable_text does).
