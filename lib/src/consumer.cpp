@@ -374,7 +374,7 @@ Lag ConsumerCore::lag() const {
   // Acquire: pairs with the producers' head CAS; only a figure for the caller.
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   lag.bytes = head > position_ ? head - position_ : 0;
-  if (auto meta = ring_.record_at(position_)) {
+  if (auto meta = ring_.first_record_from(position_)) {
     const std::uint64_t now = realtime_ns();
     lag.seconds = now > meta->timestamp_ns ? static_cast<double>(now - meta->timestamp_ns) / 1e9 : 0.0;
   } else if (lag.bytes == 0) {

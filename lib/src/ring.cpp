@@ -178,6 +178,28 @@ std::optional<RecordMeta> Ring::record_at(std::uint64_t position) const {
   return RecordMeta{position, header.timestamp_ns, entry.payload_length};
 }
 
+std::optional<RecordMeta> Ring::first_record_from(std::uint64_t position) const {
+  // Padding frames come one at a time but for the lap's end: a group's line padding, then
+  // the lap's. A few more allow for aborted claims; a file with more in a row is not worth
+  // walking for a figure.
+  constexpr int kMostPaddingFrames = 8;
+  const detail::Geometry& geometry = file_->geometry();
+  const std::uint64_t head = head_position();
+  for (int padding = 0; padding <= kMostPaddingFrames && position < head; ++padding) {
+    if (auto record = record_at(position)) return record;
+    if (position % format::kFrameAlignment != 0) return std::nullopt;
+    const std::uint64_t offset = geometry.offset_of(position);
+    // Zeros past the data area's end: a padding frame there is 8 bytes, its commit word alone.
+    format::RecordHeader header{};
+    const auto bytes = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof header, geometry.capacity - offset));
+    if (!read_data(*file_, offset, &header, bytes)) return std::nullopt;
+    const detail::FrameRead read = detail::read_frame(reinterpret_cast<std::byte*>(&header), position, geometry);
+    if (read.kind != detail::FrameKind::padding) return std::nullopt;
+    position += read.stride;
+  }
+  return std::nullopt;
+}
+
 PagingState Ring::paging_state() const noexcept {
   const auto& header = file_->header();
   const auto& line = header.paging_budget;

@@ -21,10 +21,7 @@ std::optional<double> average_frame_bytes(std::uint64_t head, std::uint64_t reco
 std::optional<RecordMeta> oldest_unread(const Ring& ring, std::uint64_t cursor, std::uint64_t head) {
   const std::uint64_t capacity = ring.info().capacity_bytes;
   if (cursor >= head || head - cursor > capacity) return std::nullopt;
-  if (auto record = ring.record_at(cursor)) return record;
-  const std::uint64_t next_lap = (cursor / capacity + 1) * capacity;
-  if (next_lap < head) return ring.record_at(next_lap);
-  return std::nullopt;
+  return ring.first_record_from(cursor);
 }
 
 LagEstimate estimate_lag(const Ring& ring, std::uint64_t cursor, std::uint64_t head, std::uint64_t now_ns,

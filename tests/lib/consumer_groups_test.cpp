@@ -216,6 +216,57 @@ TEST_CASE("Ring::record_at describes a record inside a group, and its group's st
   CHECK_FALSE(ring.record_at(records[1].position + 8).has_value());  // inside the second's payload
 }
 
+TEST_CASE("Ring::first_record_from steps over the padding after a group that ends on a line, and at a lap's end") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024));
+  Producer producer(ring);
+  Consumer consumer = Consumer::attach(ring, {.name = "reader"});
+  const std::vector<std::string> first = texts(3, 10);
+  REQUIRE(producer.write_batch(spans_of(first)).records == 3);
+  // Found by a tester: a cursor right after a group stands on the padding to the line's end, and
+  // its lag had no age (ringfile-status showed "-", and --max-lag 30s never flagged it).
+  // A poll of three: one that reads on steps over the padding.
+  REQUIRE(consumer.poll([](const Record&) {}, 3).records == 3);
+  const std::uint64_t after_group = consumer.position();
+  REQUIRE(after_group % 64 != 0);
+  REQUIRE(after_group < ring.head_position());  // the padding's end
+  CHECK_FALSE(ring.record_at(after_group).has_value());
+  CHECK_FALSE(ring.first_record_from(after_group).has_value());  // nothing committed after it yet
+  REQUIRE(producer.write_batch(spans_of(texts(2, 10, 3))).records == 2);
+  std::vector<Record> second;
+  {
+    // A tap: a consumer left holding would keep the producer from the lap below.
+    Consumer peek = Consumer::attach(ring, {.seek = Seek::to_position(after_group), .holds_back = false});
+    peek.poll([&](const Record& record) { second.push_back(record); });
+  }
+  REQUIRE(second.size() == 2);
+  const auto next = ring.first_record_from(after_group);
+  REQUIRE(next.has_value());
+  CHECK(next->position == second.front().position - format::kRecordHeaderBytes);  // the group's start
+  CHECK(next->timestamp_ns == second.front().timestamp_ns);
+  CHECK(consumer.lag().seconds.has_value());
+
+  // Records until the next one starts the second lap: the cursor after the last of the first lap
+  // stands where the padding to its end goes.
+  REQUIRE(consumer.poll([](const Record&) {}).records == 2);
+  const std::uint64_t capacity = ring.info().capacity_bytes;
+  std::uint64_t index = 5;
+  while (capacity - ring.head_position() >= format::kRecordHeaderBytes + 1000) {  // a frame of 1000 B still fits
+    REQUIRE(producer.write(as_bytes(texts(1, 1000, index++).front()), std::chrono::seconds(10)) == ClaimStatus::ok);
+  }
+  while (consumer.poll([](const Record&) {}).records > 0) {
+  }
+  const std::uint64_t at_lap_end = consumer.position();  // the head, where the padding will start
+  for (int record = 0; record < 2; ++record) {
+    REQUIRE(producer.write(as_bytes(texts(1, 1000, index++).front()), std::chrono::seconds(10)) == ClaimStatus::ok);
+  }
+  REQUIRE(ring.head_position() > capacity);
+  REQUIRE(at_lap_end < capacity);
+  const auto first_of_lap = ring.first_record_from(at_lap_end);
+  REQUIRE(first_of_lap.has_value());
+  CHECK(first_of_lap->position == capacity);
+}
+
 TEST_CASE("damage inside a group: a failed checksum skips its record alone, a broken entry the rest of the group") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));

@@ -149,6 +149,28 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
   }
 }
 
+TEST_CASE("a consumer stopped after a group's last record shows the age of its lag, and --max-lag flags it by time") {
+  WorkDir dir;
+  const std::string ring = dir / "group.ring";
+  create_ring(dir, ring, "1M", "block");
+  produce_synthetic(dir, ring, 100);
+  REQUIRE(run(kConsumer, {ring, "--name", "g", "--from", "earliest", "--count", "32", "--discard"}, dir.path()).exit_code == 0);
+  // Found by a tester: its cursor stands on the padding from the group's end to the next line,
+  // where no record starts, and its lag had no age: "-", null, never over a --max-lag in time.
+  const StatusConsumer g = status_of(ring, dir.path()).consumer("g");
+  CHECK(g.position == 40 + 32 * 96);
+  CHECK(g.position < group_bytes(32));
+  REQUIRE(g.lag_seconds.has_value());
+  CHECK(*g.lag_seconds >= 0.0);
+  // Its oldest unread record was committed before this consumer even started.
+  const Result over = run(kStatus, {ring, "--interval", "0", "--max-lag", "1us"}, dir.path());
+  CHECK(over.exit_code == 1);
+  CHECK(over.err.find("consumer 'g'") != std::string::npos);
+  const Result listed = run(kConsumer, {ring, "--list", "--json"}, dir.path());
+  REQUIRE(listed.exit_code == 0);
+  CHECK(listed.out.find("\"lag_seconds\":null") == std::string::npos);
+}
+
 TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED, --verify counts it as lost, not corrupt") {
   WorkDir dir;
   const std::string ring = dir / "overwrite.ring";

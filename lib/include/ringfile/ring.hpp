@@ -119,6 +119,11 @@ class Ring {
   std::vector<ProducerInfo> producers() const;
   // The committed record starting at `position`, if the data there still holds it.
   std::optional<RecordMeta> record_at(std::uint64_t position) const;
+  // The record a consumer whose cursor is at `position` reads next, if committed: padding frames
+  // on the way (after a write_batch group that ends on a cache line, at a lap's end, an aborted
+  // claim) are stepped over, a few at most, up to the head. A cursor stands on such padding
+  // after the last record of a group.
+  std::optional<RecordMeta> first_record_from(std::uint64_t position) const;
   // Bytes of the ring file in the page cache, and how many of them are dirty where the kernel
   // says (cachestat(2)); dirty is nullopt when only mincore(2) is available.
   struct Residency {

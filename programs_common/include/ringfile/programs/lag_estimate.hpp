@@ -24,8 +24,8 @@ double frame_bytes_for_payload(double payload_bytes);
 // headers, group entries and padding included; nullopt before any record.
 std::optional<double> average_frame_bytes(std::uint64_t head, std::uint64_t records_written);
 
-// The oldest unread record of a cursor at `cursor`. The cursor may rest on the padding that fills
-// the end of a lap; the record after it starts the next lap. Nothing, when producers have
+// The oldest unread record of a cursor at `cursor`. The cursor may rest on padding (the end of a
+// lap, the line's end after a write_batch group); the record after it is the one. Nothing, when producers have
 // overwritten it (a lapped consumer): the age of some later record would understate the lag.
 std::optional<RecordMeta> oldest_unread(const Ring& ring, std::uint64_t cursor, std::uint64_t head);
 
