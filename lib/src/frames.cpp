@@ -44,7 +44,9 @@ bool commit_claimed_frame(std::byte* frame, std::uint64_t word) noexcept {
   // consumer that registers as a sleeper and then re-checks this word.
   while (!commit_word.compare_exchange_strong(found, word, std::memory_order_seq_cst)) {
     // Nobody but a consumer padding the claim over writes this word while the claim is open,
-    // and it writes padding of this lap (pad_over): anything else is an earlier lap's bytes.
+    // and it writes padding of this lap (pad_over): anything else is an earlier lap's bytes, as
+    // long as the ring has not gone a lap past the claim since, which the producer checks first
+    // (ProducerCore::claim_overtaken).
     // (Payload of an earlier lap that reads as this lap's padding, against a salted 24-bit tag,
     // reads as padding to consumers as well.)
     if (format::commit_word_type(found) == static_cast<std::uint8_t>(FrameType::padding) &&

@@ -182,6 +182,8 @@ ClaimStatus ProducerCore::claim_frames_after_waiting(std::uint64_t stride, std::
 ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   if (!claim_open_) return ClaimStatus::no_claim;
   if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
+  // Before the copies of a staged claim (and in commit_frame before the header, for all).
+  if (claim_fill_ != ClaimFill::in_place && claim_overtaken()) return close_overtaken_claim();
   if (claim_fill_ == ClaimFill::staged_write) {
     const std::span<const std::byte> payload{staging_.get(), used_bytes};
     if (!write_through_file(payload)) {
@@ -206,6 +208,7 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
 
 ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t payload_crc,
                                        std::uint64_t timestamp_ns) noexcept {
+  if (claim_overtaken()) return close_overtaken_claim();
   const std::uint64_t frame_length = kRecordHeaderBytes + used_bytes;
   const std::uint64_t used_stride = format::frame_stride(frame_length);
   if (used_stride < claim_stride_) {
@@ -265,6 +268,7 @@ void ProducerCore::note_committed(std::uint64_t records, std::uint64_t payload_b
 
 ClaimStatus ProducerCore::abort() noexcept {
   if (!claim_open_) return ClaimStatus::no_claim;
+  if (claim_overtaken()) return close_overtaken_claim();
   const bool won = abort_claimed_frame(claim_frame_, claim_position_, claim_stride_, geometry_);
   close_claim(claim_position_ + claim_stride_);
   if (!won) return ClaimStatus::claim_lost;

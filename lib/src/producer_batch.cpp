@@ -105,6 +105,13 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   const std::uint64_t first_word = file_.takes_group_frames()
                                        ? fill_group_frame(payloads, first_sequence, &payload_bytes)
                                        : fill_group_of_frames(payloads, first_sequence, &payload_bytes);
+  // A stall since the reservation long enough for the ring to lap the group (see
+  // claim_overtaken): its copies went into newer records, but the commit must not turn one of
+  // them into the group.
+  if (claim_overtaken()) {
+    close_overtaken_claim();
+    return 0;
+  }
   // The group's commit; the release stores of fill_group_of_frames and pad_group_to_claim_end
   // come before it.
   const bool won = commit_claimed_frame(claim_frame_, first_word);

@@ -254,6 +254,28 @@ class ProducerCore {
     close_published_claim(*slot_, end);
   }
 
+  // Whether the ring has gone on past the open claim into the next lap there: this producer
+  // stalled past the unblock timeout, a consumer padded the claim over, and other producers (or
+  // the paging engine) have since reserved (or invalidated) the bytes where it lies. Whatever is
+  // found there then is newer records, not an earlier lap's bytes that a commit may overwrite,
+  // so a commit or an abort writes nothing (close_overtaken_claim). Loads of the head's and the
+  // preparation's lines, which change once a claim and once a chunk.
+  bool claim_overtaken() const noexcept {
+    // Acquire: pairs with the seq_cst head CAS and store of preparing_end, made before any byte
+    // in the range is overwritten or invalidated (reclaimed_frontier).
+    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+    const std::uint64_t preparing = atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
+    // Preparation runs a fraction of a lap ahead of the head: a frontier further out is none the
+    // engine set (a damaged header, which it replaces with a range of its own), not a reason to
+    // fail every commit until then.
+    const std::uint64_t frontier = preparing <= head + geometry_.capacity ? std::max(head, preparing) : head;
+    return frontier > claim_position_ + geometry_.capacity;
+  }
+  ClaimStatus close_overtaken_claim() noexcept {
+    close_claim(claim_position_ + claim_stride_);
+    return ClaimStatus::claim_lost;
+  }
+
   Ring ring_;
   RingFile& file_;
   format::FileHeader& header_;

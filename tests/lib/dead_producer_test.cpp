@@ -266,3 +266,63 @@ TEST_CASE_FIXTURE(RingWithDeadClaim, "a producer that must close a dead claim do
   REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
   CHECK_FALSE(detail::read_claim(file.header().producers[3]).open());
 }
+
+TEST_CASE("a live producer's claim padded over and then lapped: its late commit or abort fails and writes nothing") {
+  struct Case {
+    std::string name;
+    std::size_t payload_bytes;
+    bool commit;  // else abort
+  };
+  // 100 B filled in place; 100000 B, written into the file by the commit (a buffer of its own).
+  for (const Case& late : {Case{"in place, commit", 100, true}, Case{"in place, abort", 100, false},
+                           Case{"through the file, commit", 100000, true}}) {
+    CAPTURE(late.name);
+    TempDir dir;
+    CreateOptions options = small_ring(1 << 20, WriterPolicy::block, 128 * 1024);
+    options.unblock_timeout = std::chrono::milliseconds(50);
+    Ring ring = Ring::create(dir / "ring", options);
+    Consumer consumer = Consumer::attach(ring, {});
+    Producer stuck(ring);
+    ClaimResult claim = stuck.claim(late.payload_bytes, std::chrono::seconds(10));
+    REQUIRE(claim);
+    fill_synthetic(claim.buffer, 7, 0);
+    // Found by a tester: another producer goes on past the claim once it outlived the unblock
+    // timeout (the consumer pads it over), a lap and more, so that newer records lie where the
+    // claim was. The late commit then took the word there for an earlier lap's, wrote its header
+    // over them and returned ok: its record was never read, and the records it hit failed their
+    // checksums.
+    Producer other(ring);
+    SyntheticVerifier live;
+    std::vector<std::byte> payload(1000);
+    std::uint64_t written = 0;
+    const std::uint64_t past = claim.position + 2 * ring.info().capacity_bytes;
+    for (int round = 0; round < 100000 && ring.head_position() < past; ++round) {
+      fill_synthetic(payload, 8, written);
+      if (other.write(payload, std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+        ++written;
+        continue;
+      }
+      const PollResult polled = consumer.poll([&](const Record& record) { live.check(record.payload); });
+      REQUIRE(polled.status == PollStatus::ok);
+      if (polled.records == 0) consumer.wait(std::chrono::milliseconds(10));
+    }
+    REQUIRE(ring.head_position() >= past);
+
+    CHECK((late.commit ? stuck.commit() : stuck.abort()) == ClaimStatus::claim_lost);
+    while (consumer.poll([&](const Record& record) { live.check(record.payload); }).records > 0) {
+    }
+    // Everything still in the ring reads intact, in order, and none of it is the stuck producer's.
+    Consumer replay = Consumer::attach(ring, {.start = StartFrom::earliest, .holds_back = false});
+    SyntheticVerifier kept;
+    const PollResult replayed = replay.poll([&](const Record& record) { kept.check(record.payload); }, 1'000'000);
+    CHECK(replayed.status == PollStatus::ok);
+    CHECK(kept.totals().corrupt == 0);
+    CHECK(kept.totals().missing == 0);
+    CHECK(kept.producers().count(7) == 0);
+    REQUIRE(kept.producers().count(8) == 1);
+    CHECK(kept.producers().at(8).next_sequence == written);
+    CHECK(live.totals().corrupt == 0);
+    CHECK(live.producers().count(7) == 0);
+    CHECK(live.producers().at(8).next_sequence == written);
+  }
+}
