@@ -147,10 +147,14 @@ std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor)
     }
   }
   if (seek->kind == Seek::Kind::earliest) {
-    // A margin: producers and the paging engine may move on while we attach and scan.
+    started_at_oldest_ = true;
     const std::uint64_t frontier = reclaimed_frontier(header_);
     if (frontier <= geometry_.capacity) return 0;
-    return oldest_boundary(std::min(geometry_.capacity / 8, file_.view_step()));
+    // A margin for a consumer that producers may lap: they and the paging engine may move on
+    // while it attaches and scans. One they wait for needs none: hold_back_from_start makes them
+    // wait at the oldest record, or moves it on to the oldest still intact if they went past it
+    // meanwhile. (With a margin, such a consumer skipped an eighth of an idle ring's records.)
+    return oldest_boundary(may_be_lapped_ ? std::min(geometry_.capacity / 8, file_.view_step()) : 0);
   }
   RecordSearch search(file_, view_);
   return search.resolve(*seek);
@@ -204,14 +208,15 @@ void ConsumerCore::hold_back_from_start() {
   // still intact and now protected. Where that includes our frame (a group's header inside the
   // span kept before a cursor), nothing was lost.
   const std::uint64_t restart = oldest_boundary(0);
-  if ((group_start_ != kNoGroup ? group_start_ : position_) >= restart) {
-    commit();
-    return;
+  if ((group_start_ != kNoGroup ? group_start_ : position_) < restart) {
+    // A start at the oldest record moves on to the one that is now: nothing of its own was lost.
+    if (!started_at_oldest_) {
+      stats_.lost_bytes += restart - position_;
+      // Relaxed: a count for status, written only by this consumer; nothing is published with it.
+      atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
+    }
+    leave_group(restart);
   }
-  stats_.lost_bytes += restart - position_;
-  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
-  atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
-  leave_group(restart);
   commit();
 }
 

@@ -150,6 +150,9 @@ class ConsumerCore {
   // (format::kConsumerFollowing). Once set, it stays for as long as we are attached.
   bool following_ = false;
   bool attached_ = false;
+  // Started at the oldest record (Seek::earliest): records overwritten while it attached were
+  // never its own to lose (hold_back_from_start).
+  bool started_at_oldest_ = false;
   std::uint32_t slot_index_ = 0;
   format::ConsumerSlot* slot_ = nullptr;  // null for a read-only tap: then nothing is written
 

@@ -429,24 +429,30 @@ TEST_CASE("a damaged stretch where the oldest intact record should be is passed,
   // Found by the crash image tests: a reader from the earliest record met a page a crash of the
   // machine had left old, found no boundary in it, and started at the head, skipping every
   // intact record after the page.
-  TempDir dir;
-  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
-  {
-    Producer producer(ring);
-    for (int index = 0; index < 300; ++index) {
-      REQUIRE(producer.write(as_bytes(std::string(400, 'a') + std::to_string(index))) == ClaimStatus::ok);
+  // A holding consumer starts at the oldest byte's boundary; a tap, which producers may lap, an
+  // eighth of the ring further.
+  for (const bool holds_back : {true, false}) {
+    CAPTURE(holds_back);
+    TempDir dir;
+    Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+    {
+      Producer producer(ring);
+      for (int index = 0; index < 300; ++index) {
+        REQUIRE(producer.write(as_bytes(std::string(400, 'a') + std::to_string(index))) == ClaimStatus::ok);
+      }
     }
+    const std::uint64_t head = ring.head_position();
+    const std::uint64_t capacity = ring.info().capacity_bytes;
+    // Zeros where the earliest reader starts: from the oldest byte on (the page before it holds
+    // the newest records), or the pages around the tap's start.
+    const std::uint64_t start = head - capacity + (holds_back ? 0 : capacity / 8);
+    const std::uint64_t damaged = holds_back ? start % capacity : (start % capacity) / 4096 * 4096;
+    const std::vector<char> zeros(8192, 0);  // two pages: the whole stretch the scan looks at
+    patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + damaged), zeros.data(), zeros.size());
+    Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest, .holds_back = holds_back});
+    const std::vector<std::string> read = drain(consumer);
+    REQUIRE_FALSE(read.empty());
+    CHECK(read.back() == std::string(400, 'a') + "299");
+    CHECK(read.size() > 60);  // most of the lap after the damaged page
   }
-  const std::uint64_t head = ring.head_position();
-  const std::uint64_t capacity = ring.info().capacity_bytes;
-  // Zeros where the earliest reader starts (an eighth of the ring past the oldest byte).
-  const std::uint64_t start = head - capacity + capacity / 8;
-  const std::uint64_t page = (start % capacity) / 4096 * 4096;
-  const std::vector<char> zeros(8192, 0);  // two pages: the whole stretch the scan looks at
-  patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + page), zeros.data(), zeros.size());
-  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
-  const std::vector<std::string> read = drain(consumer);
-  REQUIRE_FALSE(read.empty());
-  CHECK(read.back() == std::string(400, 'a') + "299");
-  CHECK(read.size() > 60);  // most of the lap after the damaged page
 }

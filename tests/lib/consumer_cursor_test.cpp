@@ -127,14 +127,23 @@ TEST_CASE("earliest after many laps starts at the oldest intact record") {
     REQUIRE(producer.write(as_bytes(payload + std::to_string(written++))) == ClaimStatus::ok);
   }
   Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  Consumer tap = Consumer::attach(ring, {.start = StartFrom::earliest, .holds_back = false});
+  Consumer oldest = Consumer::attach(ring, {.seek = Seek::last_records(1'000'000), .holds_back = false});
   const auto& header = detail::file_of(ring).header();
   const std::uint64_t frontier = std::max(ring.head_position(), header.preparation.preparing_end);
-  // A margin (an eighth of this small ring) ahead of the oldest byte, so that producers do not
-  // overwrite the start while the consumer attaches; then the next record boundary.
-  CHECK(consumer.position() >= frontier - capacity + capacity / 8);
-  CHECK(consumer.position() < frontier - capacity + capacity / 8 + 256);
+  // Producers wait for a holding consumer: it starts at the oldest intact record, the first
+  // boundary after the oldest byte (found by a tester: it started an eighth of the ring later, as
+  // the tap does, and skipped that many intact records of an idle ring).
+  CHECK(consumer.position() >= frontier - capacity);
+  CHECK(consumer.position() < frontier - capacity + 256);
+  CHECK(consumer.position() == oldest.position());
+  // A tap, which producers may lap: a margin (an eighth of this small ring) ahead of the oldest
+  // byte, so that producers do not overwrite the start while it attaches.
+  CHECK(tap.position() >= frontier - capacity + capacity / 8);
+  CHECK(tap.position() < frontier - capacity + capacity / 8 + 256);
   const auto seen = drain(consumer);
   REQUIRE(!seen.empty());
+  CHECK(seen.front() == drain(oldest).front());
   CHECK(seen.back() == payload + std::to_string(written - 1));
   CHECK(consumer.stats().lost_bytes == 0);
 }
