@@ -42,9 +42,9 @@ bool RecordReader::read_more(Status& status, bool& at_end) {
   return false;
 }
 
-void RecordReader::too_large(std::uint64_t bytes) const {
+void RecordReader::too_large(std::uint64_t bytes, bool whole) const {
   throw programs::RuntimeFailure(
-      "record " + std::to_string(records_ + 1) + " of " + input_name_ + " is " +
+      "record " + std::to_string(records_ + 1) + " of " + input_name_ + " is " + (whole ? "" : "at least ") +
       programs::format_bytes_beside(bytes, max_record_bytes_) + ", more than the ring's largest record (" +
       programs::format_bytes_beside(max_record_bytes_, bytes) +
       "); create the ring with a larger --max-record, or split the input differently");
@@ -70,8 +70,9 @@ RecordReader::Status RecordReader::next_line(std::span<const std::byte>& record)
       return hand_out(record, bytes.first(length), length + 1);
     }
     scanned_ = bytes.size();
-    // Fail as soon as the line is too long, rather than buffering all of a runaway line.
-    if (bytes.size() > max_record_bytes_) too_large(bytes.size());
+    // Fail as soon as the line is too long, rather than buffering all of a runaway line: how
+    // long it is in all is not known yet.
+    if (bytes.size() > max_record_bytes_) too_large(bytes.size(), false);
     Status status = Status::waiting;
     bool at_end = false;
     if (read_more(status, at_end)) continue;

@@ -35,7 +35,8 @@ class RecordReader {
   Status hand_out(std::span<const std::byte>& record, std::span<const std::byte> bytes, std::size_t consumed);
   // Reads more input; false with `status` set when there is nothing more to read now.
   bool read_more(Status& status, bool& at_end);
-  [[noreturn]] void too_large(std::uint64_t bytes) const;
+  // `whole`: `bytes` is the record's length; else as much of it as was read.
+  [[noreturn]] void too_large(std::uint64_t bytes, bool whole = true) const;
 
   programs::InputStream& input_;
   std::string input_name_;

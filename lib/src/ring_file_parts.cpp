@@ -56,7 +56,13 @@ std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other) {
 }
 
 [[noreturn]] void throw_errno(int error, const std::filesystem::path& path, const char* doing) {
-  if (error == EACCES || error == EPERM || error == EROFS) {
+  if (error == EROFS) {
+    // The same code as a refusal by mode: a reader falls back to a read-only open for both.
+    throw Error(ErrorCode::permission_denied,
+                describe(path) + ": its file system is mounted read-only (while " + std::string(doing) +
+                    "); remount it read-write, or open the ring read-only");
+  }
+  if (error == EACCES || error == EPERM) {
     throw Error(ErrorCode::permission_denied,
                 describe(path) + ": permission denied while " + doing +
                     "; check the file's owner and mode, or run as a user who may access it");

@@ -150,6 +150,35 @@ TEST_CASE("a filesystem too small for the ring gives no_space naming the bytes n
   ::umount2(dir.path().c_str(), MNT_DETACH);
 }
 
+TEST_CASE("a ring on a file system mounted read-only: opening it to write says so, a read-only open reads it") {
+  TempDir dir;
+  // A tmpfs of our own, remounted read-only; mounting needs root, else skip.
+  if (::mount("ringfile-test", dir.path().c_str(), "tmpfs", 0, "size=4m") != 0) {
+    MESSAGE("skipped: cannot mount a small tmpfs here (" << std::strerror(errno) << ")");
+    return;
+  }
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  REQUIRE(::mount(nullptr, dir.path().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+  // Found by a tester: it said "permission denied ... check the file's owner and mode", which
+  // were right. The code stays permission_denied: a tap falls back to a read-only open on it.
+  const auto refusal = [&](const auto& attempt) {
+    try {
+      attempt();
+      return std::string("succeeded");
+    } catch (const Error& error) {
+      CHECK(error.code() == ErrorCode::permission_denied);
+      return std::string(error.what());
+    }
+  };
+  const std::string opening = refusal([&] { Ring::open(dir / "ring"); });
+  CHECK(opening.find("its file system is mounted read-only") != std::string::npos);
+  CHECK(opening.find("owner and mode") == std::string::npos);
+  const std::string creating = refusal([&] { Ring::create(dir / "other", small_ring(1 << 20)); });
+  CHECK(creating.find("mounted read-only") != std::string::npos);
+  CHECK_NOTHROW(Ring::open(dir / "ring", {.read_only = true}));
+  ::umount2(dir.path().c_str(), MNT_DETACH);
+}
+
 TEST_CASE("a ring file with holes the filesystem cannot back is refused at open, not met as SIGBUS later") {
   TempDir dir;
   // An 8 MiB tmpfs of our own, as for no_space above; mounting needs root, else skip.

@@ -114,6 +114,14 @@ TEST_CASE("a frame above the ring's largest record is refused after the records 
   CHECK(consumed.exit_code == 0);
   CHECK(consumed.out == "first\nsecond\n");
 
+  // A line too long is refused before all of it is read (more than the input's buffer of 1 MiB):
+  // its length is not known then (found by a tester: a longer line was said to be 64 KiB).
+  write_file(dir / "in.lines", "short\n" + std::string(3'000'000, 'l') + "\nnever\n");
+  const Result long_line = run(kProducer, {ring, "--input", dir / "in.lines"}, dir.path());
+  CHECK(long_line.exit_code == 1);
+  CHECK(long_line.err.find("record 2 of '" + (dir / "in.lines") + "' is at least ") != std::string::npos);
+  CHECK(long_line.err.find(", more than the ring's largest record (64.0 KiB)") != std::string::npos);
+
   // With --json, stdout still says what was written before the failure, and that it failed.
   const std::string second_ring = dir / "second.ring";
   create_ring(dir, second_ring, {"--size", "1M", "--max-record", "64K"});
