@@ -1,4 +1,7 @@
 // ringfile-consumer: reads every record of a ring, in order. See `ringfile-consumer --help`.
+#include <time.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -10,6 +13,7 @@
 #include "record_sink.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/throughput.hpp"
@@ -88,6 +92,50 @@ void print_json(const RunReport& report) {
   std::fflush(stdout);
 }
 
+// The --json summary of a run that a ring truncated under it ends in the SIGBUS handler
+// (fault_signals.hpp), which leaves no way back to print_json: the same fields but the
+// verification's, written from the consumer's counts with write(2) only. Set up before the read
+// loop, read only by the handler, which runs on the reading thread (the counts of a poll under
+// way are not in them yet).
+struct SummaryAtFault {
+  const Consumer* consumer = nullptr;
+  ConsumerStats at_attach;
+  std::uint64_t started_ns = 0;  // CLOCK_MONOTONIC
+};
+SummaryAtFault g_summary_at_fault;
+
+std::uint64_t monotonic_now_ns() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+void print_json_at_fault() noexcept {
+  const SummaryAtFault& summary = g_summary_at_fault;
+  if (summary.consumer == nullptr) return;
+  const double seconds = static_cast<double>(monotonic_now_ns() - summary.started_ns) / 1e9;
+  const ConsumerStats& stats = summary.consumer->stats();
+  const std::uint64_t records = stats.records - summary.at_attach.records;
+  const std::uint64_t bytes = stats.bytes - summary.at_attach.bytes;
+  const std::uint64_t lost_records = stats.lost_records - summary.at_attach.lost_records;
+  const std::uint64_t lost_bytes = stats.lost_bytes - summary.at_attach.lost_bytes;
+  programs::SignalSafeLine json;
+  json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
+  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
+  json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);
+  json.text(",\"bytes_per_s\":").decimal(seconds > 0 ? static_cast<double>(bytes) / seconds : 0);
+  json.text(",\"position\":").count(summary.consumer->position()).text(",\"reached_until\":false");
+  json.text(",\"lost_records\":");
+  if (lost_records == 0 && lost_bytes > 0) {
+    json.text("null");  // as print_json: bytes lost, how many records unknown
+  } else {
+    json.count(lost_records);
+  }
+  json.text(",\"lost_bytes\":").count(lost_bytes);
+  json.text(",\"exit_code\":").count(programs::kExitFailure).text("}\n");
+  json.write_to(STDOUT_FILENO);
+}
+
 void print_report(const ConsumerSettings& settings, const RunReport& report) {
   const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
                                         report.totals.idle_seconds};
@@ -146,9 +194,16 @@ int run(int argc, char** argv) {
     report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
   };
   const auto started = std::chrono::steady_clock::now();
+  if (settings.json) {
+    g_summary_at_fault = {&consumer, at_attach, monotonic_now_ns()};
+    std::fflush(stdout);  // nothing of stdio's left for the handler's write(2) to overtake
+    programs::set_truncation_epilogue(print_json_at_fault);
+  }
   try {
     report.totals = read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr);
+    programs::set_truncation_epilogue(nullptr);  // the consumer goes out of scope below
   } catch (const std::exception&) {
+    programs::set_truncation_epilogue(nullptr);
     // A machine reading stdout learns what was read before the failure, and that it failed;
     // the error line follows on stderr.
     if (settings.json) {
