@@ -3,8 +3,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ringfile/consumer_table.hpp"
+#include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/json_writer.hpp"
@@ -190,19 +194,32 @@ int describe_consumer(const ConsumerSettings& settings) {
 
 int delete_consumers(const ConsumerSettings& settings) {
   const Ring ring = Ring::open(settings.path);
+  // Each name on its own, as rm takes its files: one that is unknown or attached is said and
+  // fails the run, and the others are deleted all the same.
   programs::JsonWriter json;
   json.begin_object().field("path", settings.path.string()).key("deleted").begin_array();
+  std::vector<std::pair<std::string, std::string>> refused;  // name, why
   for (const std::string& name : settings.delete_names) {
-    delete_consumer(ring, name);
+    try {
+      delete_consumer(ring, name);
+    } catch (const ringfile::Error& error) {
+      refused.emplace_back(name, error.what());
+      continue;
+    }
     json.value(name);
     if (!settings.quiet) {
       std::fputs((programs::program_name() + ": deleted consumer '" + name + "' of " + quoted(settings.path) + "\n").c_str(),
                  stderr);
     }
   }
+  json.end_array().key("refused").begin_array();
+  for (const auto& [name, why] : refused) {
+    json.begin_object().field("name", name).field("error", why).end_object();
+    programs::report_error(why);
+  }
   json.end_array().end_object();
   if (settings.json) std::printf("%s\n", json.text().c_str());
-  return programs::kExitSuccess;
+  return refused.empty() ? programs::kExitSuccess : programs::kExitFailure;
 }
 
 void write_lag_json(programs::JsonWriter& json, std::uint64_t position, const programs::LagEstimate& lag) {

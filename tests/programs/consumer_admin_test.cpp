@@ -86,6 +86,27 @@ TEST_CASE("--list and --describe show each consumer - --delete removes one that 
   CHECK(deleted.exit_code == 0);
   CHECK(deleted.err.find("deleted consumer 'billing'") != std::string::npos);
   CHECK(listed(list_json(dir, ring), "billing") == nullptr);
+  // Several at once, as rm takes files: an unknown name (or an attached one) is said and fails
+  // the run; the others go all the same (found by a tester: it stopped at the first unknown one,
+  // and --json printed nothing).
+  for (const char* name : {"c8", "c9"}) {
+    REQUIRE(run(kConsumer, {ring, "--name", name, "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  }
+  const Result several = run(kConsumer, {ring, "--delete", "c8", "nobody", "live", "c9", "--json"}, dir.path());
+  CHECK(several.exit_code == 1);
+  CHECK(several.err.find("no consumer is named 'nobody'") != std::string::npos);
+  CHECK(several.err.find("cannot delete consumer 'live'") != std::string::npos);
+  const JsonValue outcome = JsonValue::parse(several.out);
+  REQUIRE(outcome["deleted"].items().size() == 2);
+  CHECK(outcome["deleted"].items()[0].as_string() == "c8");
+  CHECK(outcome["deleted"].items()[1].as_string() == "c9");
+  REQUIRE(outcome["refused"].items().size() == 2);
+  CHECK(outcome["refused"].items()[0]["name"].as_string() == "nobody");
+  CHECK(outcome["refused"].items()[1]["name"].as_string() == "live");
+  const JsonValue after = list_json(dir, ring);
+  CHECK(listed(after, "c8") == nullptr);
+  CHECK(listed(after, "c9") == nullptr);
+  CHECK(listed(after, "live") != nullptr);
   // Names are UTF-8: letters beyond ASCII are fine (spaces and control characters are not).
   REQUIRE(run(kConsumer, {ring, "--name", "caf\u00e9-\u00fcber", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
   CHECK(listed(list_json(dir, ring), "caf\u00e9-\u00fcber") != nullptr);
