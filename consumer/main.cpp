@@ -59,15 +59,20 @@ struct RunReport {
   std::uint64_t lost_bytes = 0;
   std::optional<VerificationOutcome> verification;
   std::uint64_t records_split_over_lines = 0;  // RecordSink::records_split_over_lines
+  bool may_be_lapped = false;  // overwrite policy, or --no-hold: its losses may be lapping's
   int exit_code = programs::kExitSuccess;
 };
 
-// What lapping cost: records counted by their producers' sequence numbers, and the bytes skipped.
-// A loss before the first record seen of a producer has no count: then only the bytes are known.
-std::string describe_loss(std::uint64_t lost_records, std::uint64_t lost_bytes) {
+// What a loss cost, and to what (loss_cause): records counted by their producers' sequence
+// numbers, and the bytes skipped. A loss before the first record seen of a producer has no
+// count: then only the bytes are known.
+std::string describe_loss(std::uint64_t lost_records, std::uint64_t lost_bytes, const std::string& cause) {
   const std::string bytes = programs::format_bytes(static_cast<double>(lost_bytes));
-  if (lost_records == 0) return "lost " + bytes + " of records overwritten before they were read (how many is unknown)";
-  return "lost " + std::to_string(lost_records) + " records (" + bytes + ") to lapping";
+  if (lost_records == 0) {
+    return "lost " + bytes + " of records " +
+           (cause == "lapping" ? "overwritten before they were read" : "to " + cause) + " (how many is unknown)";
+  }
+  return "lost " + std::to_string(lost_records) + " records (" + bytes + ") to " + cause;
 }
 
 void print_json(const RunReport& report) {
@@ -82,6 +87,7 @@ void print_json(const RunReport& report) {
       .field("lost_records", report.lost_records == 0 && report.lost_bytes > 0 ? std::optional<std::uint64_t>()
                                                                                 : std::optional(report.lost_records))
       .field("lost_bytes", report.lost_bytes)
+      .field("damaged_skipped", report.totals.damaged_skipped)
       .field("exit_code", report.exit_code);
   if (report.verification) {
     json.key("verify");
@@ -145,7 +151,8 @@ void print_report(const ConsumerSettings& settings, const RunReport& report) {
                        "; cursor at " + std::to_string(report.position);
     if (report.totals.reached_until) line += " (before the first record of --until)";
     if (report.lost_records > 0 || report.lost_bytes > 0) {
-      line += "; " + describe_loss(report.lost_records, report.lost_bytes);
+      line += "; " + describe_loss(report.lost_records, report.lost_bytes,
+                                   loss_cause(report.may_be_lapped, report.totals.damaged_skipped));
     }
     std::fputs((line + "\n").c_str(), stderr);
     if (report.verification && report.verification->ok()) {
@@ -220,14 +227,16 @@ int run(int argc, char** argv) {
   consumer.detach();
   if (sink) report.records_split_over_lines = sink->records_split_over_lines();
 
+  report.may_be_lapped = ring.info().policy == WriterPolicy::overwrite || !settings.holds_back;
   if (verifier) {
     VerificationOutcome outcome;
     outcome.totals = verifier->totals();
     outcome.producers = verifier->producers().size();
     outcome.lost_records = report.lost_records;
     outcome.lost_bytes = report.lost_bytes;
-    outcome.loss_allowed =
-        ring.info().policy == WriterPolicy::overwrite || !settings.holds_back || settings.skip_damaged;
+    outcome.damaged_skipped = report.totals.damaged_skipped;
+    outcome.may_be_lapped = report.may_be_lapped;
+    outcome.loss_allowed = report.may_be_lapped || settings.skip_damaged;
     if (!outcome.ok()) report.exit_code = programs::kExitFailure;
     report.verification = outcome;
   }

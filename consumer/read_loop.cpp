@@ -136,6 +136,7 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
     if (polled.status == PollStatus::corrupt) {
       if (!settings.skip_damaged) throw programs::RuntimeFailure(polled.error_message);
       programs::report_error(polled.error_message + " (skipped)");  // the next poll reads on past it
+      totals.damaged_skipped += 1;
       continue;
     }
 

@@ -18,6 +18,7 @@ struct ReadTotals {
   double seconds = 0;
   double idle_seconds = 0;  // at the end, waiting for records that did not come (--until-idle)
   bool reached_until = false;  // stopped before a record committed at --until or later
+  std::uint64_t damaged_skipped = 0;  // damaged stretches passed with --skip-damaged
 };
 
 // Reads until --count, --duration, --until-idle or --until is met, or a stop signal arrives. Records go to

@@ -1,9 +1,17 @@
 #include "verification.hpp"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace ringfile::consumer {
+
+std::string loss_cause(bool may_be_lapped, std::uint64_t damaged_skipped) {
+  if (damaged_skipped == 0) return "lapping";
+  const std::string damage = std::to_string(damaged_skipped) +
+                             (damaged_skipped == 1 ? " damaged stretch skipped" : " damaged stretches skipped");
+  return may_be_lapped ? "lapping and " + damage : damage;
+}
 
 bool VerificationOutcome::ok() const noexcept {
   if (totals.corrupt > 0 || totals.duplicates > 0) return false;
@@ -21,7 +29,7 @@ std::string VerificationOutcome::describe() const {
   if (lost_records > 0 || lost_bytes > 0) {
     // No count of records when the bytes were lost before any record of their producer was seen.
     lapping = (lost_records > 0 ? std::to_string(lost_records) : std::string("an unknown number of")) + " records (" +
-              std::to_string(lost_bytes) + " bytes) lost to lapping";
+              std::to_string(lost_bytes) + " bytes) lost to " + loss_cause(may_be_lapped, damaged_skipped);
   }
   if (ok()) {
     std::string line = "verify OK: " + seen + ", in order and intact";
@@ -34,7 +42,7 @@ std::string VerificationOutcome::describe() const {
   if (totals.duplicates > 0) problems.push_back(std::to_string(totals.duplicates) + " duplicated");
   if (totals.missing > 0) {
     problems.push_back(std::to_string(totals.missing) + " missing in " + std::to_string(totals.gaps) + " gaps" +
-                       (loss_allowed ? " not explained by lapping" : ""));
+                       (loss_allowed ? " not explained by " + loss_cause(may_be_lapped, damaged_skipped) : ""));
   }
   if (!loss_allowed && !lapping.empty()) problems.push_back(lapping);
   std::string line = "verification failed: " + seen + ": ";
@@ -63,6 +71,7 @@ void VerificationOutcome::write_json(programs::JsonWriter& json) const {
       .field("lost_records", lost_records == 0 && lost_bytes > 0 ? std::optional<std::uint64_t>()
                                                                  : std::optional(lost_records))
       .field("lost_bytes", lost_bytes)
+      .field("damaged_skipped", damaged_skipped)
       .end_object();
 }
 

@@ -11,17 +11,24 @@
 
 namespace ringfile::consumer {
 
+// What the records a run lost went to: "lapping", the damaged stretches it skipped
+// (--skip-damaged), or both where producers may lap the consumer.
+std::string loss_cause(bool may_be_lapped, std::uint64_t damaged_skipped);
+
 struct VerificationOutcome {
   SyntheticVerifier::Totals totals;
   std::size_t producers = 0;
-  std::uint64_t lost_records = 0;  // skipped because producers lapped this consumer (this run)
+  std::uint64_t lost_records = 0;  // skipped: producers lapped this consumer, or damage (this run)
   std::uint64_t lost_bytes = 0;
-  bool loss_allowed = false;       // the consumer could be lapped: overwrite policy or --no-hold
+  std::uint64_t damaged_skipped = 0;  // damaged stretches passed with --skip-damaged
+  bool may_be_lapped = false;         // overwrite policy or --no-hold
+  bool loss_allowed = false;          // may_be_lapped, or --skip-damaged
 
   bool ok() const noexcept;
   // One line: "verify OK: ..." or the reasons it failed.
   std::string describe() const;
-  // The "verify" object: {ok, records, producers, gaps, missing, duplicates, corrupt, lost_records, lost_bytes}.
+  // The "verify" object: {ok, records, producers, gaps, missing, duplicates, corrupt, lost_records, lost_bytes,
+  // damaged_skipped}.
   void write_json(programs::JsonWriter& json) const;
 };
 
