@@ -287,6 +287,11 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   if (app.get_option("--until-idle")->count() > 0) settings.until_idle = until_idle;
   if (!until.empty()) settings.until_time_ns = programs::nanoseconds_since_epoch(*programs::parse_time_point(until));
   if (!commit_every.empty()) apply_commit_every(commit_every, settings);
+  if (app.get_option("--show")->count() > 0 && settings.show_template.empty()) {
+    // Taken for no --show at all, it wrote the records in the default format instead.
+    throw UsageError("--show: an empty template shows nothing; give the fields to show (--show '%p %v\\n'), or "
+                     "--discard");
+  }
   if (!settings.show_template.empty()) check_show_template(settings.show_template);
   check_consistency(settings, app);
   return settings;

@@ -71,8 +71,13 @@ std::string printable_text(std::string_view text) {
   while (!text.empty()) {
     const format::Utf8Character character = format::decode_utf8(text);
     const std::size_t length = std::max<std::size_t>(character.length, 1);
-    if (character.length != 0 && format::acts_rather_than_shows(character.code_point)) {
-      char escaped[16];
+    char escaped[16];
+    if (character.length == 0) {
+      // A byte that is not UTF-8, escaped as a control character is: raw, it would show as
+      // whatever the terminal makes of it (0x9b is CSI to one that takes 8-bit controls).
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(text[0])));
+      shown += escaped;
+    } else if (format::acts_rather_than_shows(character.code_point)) {
       if (character.length == 1) {
         std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(character.code_point));
       } else {
@@ -80,7 +85,7 @@ std::string printable_text(std::string_view text) {
       }
       shown += escaped;
     } else {
-      shown.append(text.data(), length);  // bytes that are not UTF-8 too: they drive no terminal
+      shown.append(text.data(), length);
     }
     text.remove_prefix(length);
   }

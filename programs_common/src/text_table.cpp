@@ -4,13 +4,56 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <span>
+#include <string_view>
+
+#include "ringfile/format/utf8.hpp"
 
 namespace ringfile::programs {
 
+namespace {
+
+struct CodePointRange {
+  char32_t first;
+  char32_t last;
+};
+
+// Characters a terminal shows two columns wide: East Asian wide and fullwidth forms, and emoji
+// (Unicode's East_Asian_Width W and F, in the ranges that matter for names and paths).
+constexpr CodePointRange kWide[] = {
+    {0x1100, 0x115F},   {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},
+    {0xA000, 0xA4CF},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},   {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},
+    {0xFFE0, 0xFFE6},   {0x1F300, 0x1F64F}, {0x1F680, 0x1F6FF}, {0x1F900, 0x1F9FF}, {0x20000, 0x2FFFD},
+    {0x30000, 0x3FFFD},
+};
+// Characters shown on the one before them: combining marks, the zero-width joiner, variation
+// selectors.
+constexpr CodePointRange kZeroWidth[] = {
+    {0x0300, 0x036F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x200B, 0x200D}, {0x20D0, 0x20FF}, {0xFE00, 0xFE0F},
+    {0xFE20, 0xFE2F},
+};
+
+bool in_ranges(char32_t point, std::span<const CodePointRange> ranges) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const CodePointRange& range) { return point >= range.first && point <= range.last; });
+}
+
+}  // namespace
+
 std::size_t display_width(const std::string& text) {
-  // Count every byte that does not continue a UTF-8 sequence.
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char byte) { return (static_cast<unsigned char>(byte) & 0xC0) != 0x80; }));
+  std::size_t columns = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const format::Utf8Character character = format::decode_utf8(rest);
+    if (character.length == 0) {  // a byte that is not UTF-8: one column, whatever it shows as
+      columns += 1;
+      rest.remove_prefix(1);
+      continue;
+    }
+    columns += in_ranges(character.code_point, kZeroWidth) ? 0 : in_ranges(character.code_point, kWide) ? 2 : 1;
+    rest.remove_prefix(character.length);
+  }
+  return columns;
 }
 
 TextTable::TextTable(std::vector<Column> columns) : columns_(std::move(columns)) {}

@@ -172,6 +172,7 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"RING", "--count", "1.5"}, 2, "'1.5' is not a whole number, 0 or more"},
       {kConsumer, {"RING", "--show", "%q"}, 2, "--show: '%q' is not a field"},
       {kConsumer, {"RING", "--show", "x\\"}, 2, "--show: '\\' is not an escape"},
+      {kConsumer, {"RING", "--show", ""}, 2, "--show: an empty template shows nothing"},
       {kConsumer, {"RING", "--show", "%v", "--format", "hex"}, 2, "drop --format (or --show)"},
       {kConsumer, {"RING", "--next-boundary"}, 2, "--next-boundary goes with --from POSITION"},
       {kConsumer, {"RING", "--expire-after", "1h"}, 2, "--expire-after applies to a named consumer"},

@@ -138,10 +138,13 @@ TEST_CASE("the JSON writer escapes strings and writes what a JSON reader reads b
   CHECK(json.text().find('\n') == std::string::npos);  // one document, one line
 }
 
-TEST_CASE("printable text escapes what acts on a terminal or a line, and nothing else") {
+TEST_CASE("printable text escapes what acts on a terminal or a line, and bytes that are not UTF-8, nothing else") {
   CHECK(ringfile::programs::printable_text("/data/caf\xc3\xa9 \xe6\x97\xa5.ring") == "/data/caf\xc3\xa9 \xe6\x97\xa5.ring");
   CHECK(ringfile::programs::printable_text("a\x1b[2Jb\nc\x7f") == "a\\x1b[2Jb\\x0ac\\x7f");
-  CHECK(ringfile::programs::printable_text("x\xc2\x9by\xe2\x80\xaez\xff") == "x\\u009by\\u202ez\xff");
+  // A byte that is not UTF-8 was left raw (found by a tester): 0x9b alone is a CSI to a terminal
+  // that takes 8-bit controls; a Latin-1 letter, a lone continuation byte, a cut sequence.
+  CHECK(ringfile::programs::printable_text("x\xc2\x9by\xe2\x80\xaez\xff") == "x\\u009by\\u202ez\\xff");
+  CHECK(ringfile::programs::printable_text("a\x9b[2Jb caf\xe9 \x80 \xe6\x97") == "a\\x9b[2Jb caf\\xe9 \\x80 \\xe6\\x97");
 }
 
 TEST_CASE("the JSON writer escapes what acts on a terminal or a line, and writes bytes that are not UTF-8 as U+FFFD") {
@@ -239,4 +242,14 @@ TEST_CASE("a table too wide for the terminal drops its optional columns, the hig
   CHECK(table.render("", false, 8) == "NAME   V\nfirst   \n");
   CHECK(fit_lines("\x1b[1mbold text\x1b[0m\nab\n", 4) == "\x1b[1mbold\x1b[0m\nab\n");
   CHECK(display_width("h\u00e9\u2588") == 3);
+  // Names in other scripts keep the columns aligned (found by a tester: CJK, emoji and combining
+  // marks were counted a column each).
+  CHECK(display_width("\u65e5\u672c") == 4);
+  CHECK(display_width("\U0001f680x") == 3);
+  CHECK(display_width("e\u0301") == 1);
+  CHECK(display_width("a\xff") == 2);
+  TextTable names({{"NAME", TextTable::Align::left}, {"N", TextTable::Align::right}});
+  names.add_row({{"\u65e5\u672c"}, {"1"}});
+  names.add_row({{"abcd"}, {"2"}});
+  CHECK(names.render("", false) == "NAME  N\n\u65e5\u672c  1\nabcd  2\n");
 }

@@ -44,9 +44,9 @@ bool flush_stdout() noexcept;
 // what would act on the terminal is escaped as printable_text does).
 void report_error(std::string_view message);
 
-// `text` (a path, a name a user gave) as it may be shown on a terminal: control characters as
-// \xNN, and the C1 controls, line separators and bidirectional controls as \uXXXX; everything
-// else as it is.
+// `text` (a path, a name a user gave) as it may be shown on a terminal: control characters and
+// bytes that are not UTF-8 as \xNN, and the C1 controls, line separators and bidirectional
+// controls as \uXXXX; everything else as it is.
 std::string printable_text(std::string_view text);
 const std::string& program_name();
 

@@ -34,7 +34,8 @@ class TextTable {
   std::vector<std::vector<Cell>> rows_;
 };
 
-// Display width of UTF-8 text: code points, which is right for the characters used here.
+// Display width of UTF-8 text on a terminal: two columns for East Asian wide characters and
+// emoji, none for combining marks, one for anything else (a byte that is not UTF-8 too).
 std::size_t display_width(const std::string& text);
 
 // `text` cut to at most `width` display columns per line, ANSI escape sequences kept whole (and a
