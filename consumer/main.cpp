@@ -105,6 +105,7 @@ void print_json(const RunReport& report) {
 // way are not in them yet).
 struct SummaryAtFault {
   const Consumer* consumer = nullptr;
+  const ReadTotals* totals = nullptr;  // what the read loop counted (damaged stretches skipped)
   ConsumerStats at_attach;
   std::uint64_t started_ns = 0;  // CLOCK_MONOTONIC
 };
@@ -138,9 +139,34 @@ void print_json_at_fault() noexcept {
     json.count(lost_records);
   }
   json.text(",\"lost_bytes\":").count(lost_bytes);
+  json.text(",\"damaged_skipped\":").count(summary.totals->damaged_skipped);
   json.text(",\"exit_code\":").count(programs::kExitFailure).text("}\n");
   json.write_to(STDOUT_FILENO);
 }
+
+// Set for a run with --json, from before the read loop until the consumer has detached (a
+// truncation met there ends the run as well).
+class SummaryAtFaultInForce {
+ public:
+  SummaryAtFaultInForce(bool json, const SummaryAtFault& summary) : json_(json) {
+    if (!json_) return;
+    g_summary_at_fault = summary;
+    std::fflush(stdout);  // nothing of stdio's left for the handler's write(2) to overtake
+    programs::set_truncation_epilogue(print_json_at_fault);
+  }
+  ~SummaryAtFaultInForce() { end(); }
+  SummaryAtFaultInForce(const SummaryAtFaultInForce&) = delete;
+  SummaryAtFaultInForce& operator=(const SummaryAtFaultInForce&) = delete;
+  void end() noexcept {
+    if (!json_) return;
+    programs::set_truncation_epilogue(nullptr);
+    g_summary_at_fault = {};
+    json_ = false;
+  }
+
+ private:
+  bool json_;
+};
 
 void print_report(const ConsumerSettings& settings, const RunReport& report) {
   const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
@@ -201,16 +227,11 @@ int run(int argc, char** argv) {
     report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
   };
   const auto started = std::chrono::steady_clock::now();
-  if (settings.json) {
-    g_summary_at_fault = {&consumer, at_attach, monotonic_now_ns()};
-    std::fflush(stdout);  // nothing of stdio's left for the handler's write(2) to overtake
-    programs::set_truncation_epilogue(print_json_at_fault);
-  }
+  SummaryAtFaultInForce summary_at_fault(settings.json, {&consumer, &report.totals, at_attach, monotonic_now_ns()});
   try {
-    report.totals = read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr);
-    programs::set_truncation_epilogue(nullptr);  // the consumer goes out of scope below
+    read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr, report.totals);
   } catch (const std::exception&) {
-    programs::set_truncation_epilogue(nullptr);
+    summary_at_fault.end();
     // A machine reading stdout learns what was read before the failure, and that it failed;
     // the error line follows on stderr.
     if (settings.json) {
@@ -225,6 +246,7 @@ int run(int argc, char** argv) {
   }
   note_position_and_losses();
   consumer.detach();
+  summary_at_fault.end();
   if (sink) report.records_split_over_lines = sink->records_split_over_lines();
 
   report.may_be_lapped = ring.info().policy == WriterPolicy::overwrite || !settings.holds_back;

@@ -91,8 +91,8 @@ std::string progress_text(const ReadTotals& totals, double byte_rate, double rec
 
 }  // namespace
 
-ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSink* sink,
-                        SyntheticVerifier* verifier) {
+void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSink* sink,
+                  SyntheticVerifier* verifier, ReadTotals& totals) {
   const Clock::time_point started = Clock::now();
   // Since when the reader has been caught up (no record at its last poll): --until-idle counts
   // from there, and the summary's rate leaves that wait out.
@@ -100,7 +100,7 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
   bool reading = false;
   CommitSchedule commits(settings);
   std::uint64_t records_since_commit = 0;
-  ReadTotals totals;
+  totals = ReadTotals{};
   RecordHandler handler{sink, verifier, settings.until_time_ns, settings.from_time_ns};
 
   // Records printed on the terminal and a progress line rewritten among them would garble both.
@@ -189,7 +189,6 @@ ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, Re
   if (settings.until_idle && !reading && ended - idle_since >= *settings.until_idle && totals.records > 0) {
     totals.idle_seconds = std::chrono::duration<double>(ended - idle_since).count();
   }
-  return totals;
 }
 
 }  // namespace ringfile::consumer

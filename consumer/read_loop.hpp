@@ -25,7 +25,9 @@ struct ReadTotals {
 // `sink` and `verifier` when given. The cursor is committed as --commit-every says, only ever
 // after the records before it were written out, and once more at the end.
 // Throws RuntimeFailure on a corrupt record or an output failure.
-ReadTotals read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSink* sink,
-                        SyntheticVerifier* verifier);
+// `totals` is filled as the loop goes, so that a caller catching its exception (or a fault
+// handler) has what was counted up to there.
+void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSink* sink,
+                  SyntheticVerifier* verifier, ReadTotals& totals);
 
 }  // namespace ringfile::consumer

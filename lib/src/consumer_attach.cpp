@@ -150,11 +150,17 @@ std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor)
     started_at_oldest_ = true;
     const std::uint64_t frontier = reclaimed_frontier(header_);
     if (frontier <= geometry_.capacity) return 0;
-    // A margin for a consumer that producers may lap: they and the paging engine may move on
-    // while it attaches and scans. One they wait for needs none: hold_back_from_start makes them
-    // wait at the oldest record, or moves it on to the oldest still intact if they went past it
-    // meanwhile. (With a margin, such a consumer skipped an eighth of an idle ring's records.)
-    return oldest_boundary(may_be_lapped_ ? std::min(geometry_.capacity / 8, file_.view_step()) : 0);
+    // A margin: producers and the paging engine may move on while we attach and scan.
+    const std::uint64_t margin = std::min(geometry_.capacity / 8, file_.view_step());
+    if (may_be_lapped_) return oldest_boundary(margin);
+    // A consumer producers wait for starts at the oldest record itself when nothing was written
+    // while it was found (with the margin it skipped an eighth of an idle ring's records):
+    // hold_back_from_start holds producers there, or moves it on to the oldest there is should
+    // they pass it meanwhile. While they write, the search for a boundary at the oldest byte races
+    // them and may give up (at the head: found in review): the margin then, as for a tap.
+    const std::uint64_t oldest = oldest_boundary(0);
+    if (reclaimed_frontier(header_) == frontier) return oldest;
+    return oldest_boundary(margin);
   }
   RecordSearch search(file_, view_);
   return search.resolve(*seek);

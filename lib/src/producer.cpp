@@ -48,6 +48,9 @@ ProducerCore::ProducerCore(const Ring& ring, const ProducerOptions& options)
   slot_index_ = acquire_producer_slot(file_);
   slot_ = &header_.producers[slot_index_];
   wait_report_ = WaitReport(*slot_);
+  stale_claim_ns_ = static_cast<std::uint64_t>(
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(file_.info().unblock_timeout).count()) /
+                    2;
   if (pager_.strategy() == PagingStrategy::none) {
     writable_cache_ = kNothingToPrepare;  // no frontier to respect
   }
@@ -182,9 +185,9 @@ ClaimStatus ProducerCore::claim_frames_after_waiting(std::uint64_t stride, std::
 ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   if (!claim_open_) return ClaimStatus::no_claim;
   if (used_bytes > claim_payload_bytes_) return ClaimStatus::too_large;
-  // Before the copies of a staged claim (and in commit_frame before the header, for all).
-  if (claim_fill_ != ClaimFill::in_place && claim_overtaken()) return close_overtaken_claim();
   if (claim_fill_ == ClaimFill::staged_write) {
+    // Before the payload goes into the file (commit_frame asks again before the header).
+    if (claim_may_be_padded(record_clock_.now_ns()) && claim_overtaken()) return close_overtaken_claim();
     const std::span<const std::byte> payload{staging_.get(), used_bytes};
     if (!write_through_file(payload)) {
       abort_failed_write();
@@ -198,6 +201,8 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
   // wait for it.
   const std::uint64_t timestamp_ns = record_clock_.now_ns();
   if (claim_fill_ == ClaimFill::staged_copy) {
+    // Before the copy into the claim (commit_frame asks again before the header).
+    if (claim_may_be_padded(timestamp_ns) && claim_overtaken()) return close_overtaken_claim();
     const std::span<const std::byte> payload{staging_.get(), used_bytes};
     return commit_frame(used_bytes, copy_into_frame(claim_frame_ + kRecordHeaderBytes, payload), timestamp_ns);
   }
@@ -208,7 +213,9 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
 
 ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t payload_crc,
                                        std::uint64_t timestamp_ns) noexcept {
-  if (claim_overtaken()) return close_overtaken_claim();
+  // write() stamps its record with the reservation's reading, and so never asks: a stall between
+  // its reservation and here is one in the middle of its copy (docs/durability.md).
+  if (claim_may_be_padded(timestamp_ns) && claim_overtaken()) return close_overtaken_claim();
   const std::uint64_t frame_length = kRecordHeaderBytes + used_bytes;
   const std::uint64_t used_stride = format::frame_stride(frame_length);
   if (used_stride < claim_stride_) {

@@ -98,6 +98,12 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   // One compare-and-swap commits the group (see fill_group_of_frames for a group of frames). Each
   // CAS drains the store buffer and waits for the frame's line to come back from a consumer
   // spinning on it; one per group instead of one per record lets the copies overlap.
+  // A stall since the reservation long enough for the ring to lap the group (claim_overtaken):
+  // nothing goes into newer records then. One load a group, before anything is written.
+  if (claim_overtaken()) {
+    close_overtaken_claim();
+    return 0;
+  }
   note_fill_in_place();
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t first_sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
@@ -105,13 +111,6 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   const std::uint64_t first_word = file_.takes_group_frames()
                                        ? fill_group_frame(payloads, first_sequence, &payload_bytes)
                                        : fill_group_of_frames(payloads, first_sequence, &payload_bytes);
-  // A stall since the reservation long enough for the ring to lap the group (see
-  // claim_overtaken): its copies went into newer records, but the commit must not turn one of
-  // them into the group.
-  if (claim_overtaken()) {
-    close_overtaken_claim();
-    return 0;
-  }
   // The group's commit; the release stores of fill_group_of_frames and pad_group_to_claim_end
   // come before it.
   const bool won = commit_claimed_frame(claim_frame_, first_word);

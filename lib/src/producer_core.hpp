@@ -255,21 +255,25 @@ class ProducerCore {
   }
 
   // Whether the ring has gone on past the open claim into the next lap there: this producer
-  // stalled past the unblock timeout, a consumer padded the claim over, and other producers (or
-  // the paging engine) have since reserved (or invalidated) the bytes where it lies. Whatever is
-  // found there then is newer records, not an earlier lap's bytes that a commit may overwrite,
-  // so a commit or an abort writes nothing (close_overtaken_claim). Loads of the head's and the
-  // preparation's lines, which change once a claim and once a chunk.
+  // stalled past the unblock timeout, a consumer padded the claim over, and other producers have
+  // since reserved the bytes where it lies. Whatever is found there then is newer records, not an
+  // earlier lap's bytes that a commit may overwrite, so a commit or an abort writes nothing
+  // (close_overtaken_claim). The head alone says it: producers reserve before they write, and no
+  // reservation passes a claim's start plus a lap while the claim is younger than the unblock
+  // timeout (open_claims_limit). The preparation frontier does not: it may run past a live claim,
+  // and back.
   bool claim_overtaken() const noexcept {
-    // Acquire: pairs with the seq_cst head CAS and store of preparing_end, made before any byte
-    // in the range is overwritten or invalidated (reclaimed_frontier).
-    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
-    const std::uint64_t preparing = atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
-    // Preparation runs a fraction of a lap ahead of the head: a frontier further out is none the
-    // engine set (a damaged header, which it replaces with a range of its own), not a reason to
-    // fail every commit until then.
-    const std::uint64_t frontier = preparing <= head + geometry_.capacity ? std::max(head, preparing) : head;
-    return frontier > claim_position_ + geometry_.capacity;
+    // Acquire: pairs with the producers' seq_cst head CAS, made before they write.
+    return atomic_field(header_.head_position.value).load(std::memory_order_acquire) >
+           claim_position_ + geometry_.capacity;
+  }
+  // Whether a claim reserved at claim_time_ns_ may have been padded over by `now_ns` (a reading
+  // of record_clock_), so that claim_overtaken must be asked: consumers pad a live producer's
+  // claim over only once it is older than the unblock timeout, by their own clock (half of it
+  // here, for clocks a little apart). Saves the head's line, which every producer writes, from
+  // being loaded at every commit.
+  bool claim_may_be_padded(std::uint64_t now_ns) const noexcept {
+    return now_ns >= claim_time_ns_ + stale_claim_ns_;
   }
   ClaimStatus close_overtaken_claim() noexcept {
     close_claim(claim_position_ + claim_stride_);
@@ -326,6 +330,7 @@ class ProducerCore {
   std::uint64_t claim_stride_ = 0;
   std::size_t claim_payload_bytes_ = 0;
   std::uint64_t claim_time_ns_ = 0;  // the reservation's reading of record_clock_
+  std::uint64_t stale_claim_ns_ = 0;  // half the unblock timeout (claim_may_be_padded)
 };
 
 }  // namespace ringfile::detail

@@ -60,7 +60,7 @@ std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other) {
     // The same code as a refusal by mode: a reader falls back to a read-only open for both.
     throw Error(ErrorCode::permission_denied,
                 describe(path) + ": its file system is mounted read-only (while " + std::string(doing) +
-                    "); remount it read-write, or open the ring read-only");
+                    "); remount it read-write (a ring there can be opened read-only, not written)");
   }
   if (error == EACCES || error == EPERM) {
     throw Error(ErrorCode::permission_denied,

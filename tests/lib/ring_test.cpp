@@ -158,7 +158,11 @@ TEST_CASE("a ring on a file system mounted read-only: opening it to write says s
     return;
   }
   Ring::create(dir / "ring", small_ring(1 << 20));
-  REQUIRE(::mount(nullptr, dir.path().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+  if (::mount(nullptr, dir.path().c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+    const int error = errno;
+    ::umount2(dir.path().c_str(), MNT_DETACH);  // not left mounted for the directory's removal
+    FAIL("cannot remount the tmpfs read-only: " << std::strerror(error));
+  }
   // Found by a tester: it said "permission denied ... check the file's owner and mode", which
   // were right. The code stays permission_denied: a tap falls back to a read-only open on it.
   const auto refusal = [&](const auto& attempt) {

@@ -120,6 +120,7 @@ TEST_CASE("ringfile-consumer --json prints its summary when the ring is truncate
   CHECK(summary["records"].as_uint() > 0);
   CHECK(summary["position"].as_uint() > 0);
   CHECK(summary["seconds"].as_double() > 0);
+  CHECK(summary["damaged_skipped"].as_uint() == 0);  // every key of a summary, on either path
 }
 
 TEST_CASE("a ring truncated under a producer of records of 64 KiB, which it writes with pwrite(): it exits 1 saying so, and the file stays short") {

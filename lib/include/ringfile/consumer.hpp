@@ -22,8 +22,8 @@ class ConsumerCore;
 }
 
 enum class StartFrom {
-  earliest,   // oldest record still intact in the ring (a consumer producers may lap: up to an
-              // eighth of the ring later, so that it is not lapped at once)
+  earliest,   // oldest record still intact in the ring (while producers write, or for a consumer
+              // they may lap: up to an eighth of the ring later, so that it is not lapped at once)
   latest,     // records committed from now on
   committed,  // a named consumer's saved cursor (latest for a new or anonymous one)
 };
