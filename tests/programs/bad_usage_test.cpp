@@ -314,7 +314,10 @@ TEST_CASE("a report that cannot be written to stdout (a full disk) exits 1 with 
       {kConsumer, {ring, "--describe", "reader"}},
       {kProducer, {ring, "--synthetic", "--count", "5", "--json"}},
   };
-  for (const auto& [binary, args] : reports) {
+  for (const auto& report : reports) {
+    // Not a structured binding: INFO captures it in a lambda, which clang 14 refuses for those.
+    const std::string& binary = report.first;
+    const std::vector<std::string>& args = report.second;
     std::string command = "exec";
     std::vector<std::string> shell_args{"-c", ""};
     for (std::size_t index = 0; index <= args.size(); ++index) {
