@@ -58,8 +58,7 @@ ProcessIdentity owner_of(const format::ConsumerSlot& slot) noexcept;
 // written over its frames (by consumers, or close_abandoned_claim) must land in the lap it was
 // for, never in the records of the next one. `abandoned_slot` names such a claim when it is the
 // one that sets the limit (kProducerSlotCount otherwise).
-// @pre called by the producer that owns `own_slot`, with no claim of its own open; or by the
-// paging engine with own_slot kProducerSlotCount, which counts every producer's claim.
+// @pre called by the producer that owns `own_slot`, with no claim of its own open.
 struct ClaimsLimit {
   std::uint64_t end = 0;
   std::uint32_t abandoned_slot = format::kProducerSlotCount;
