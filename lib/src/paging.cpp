@@ -354,16 +354,6 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
     *outcome = PrepareOutcome::throttled;
     return prepared;
   }
-  // Nor past a live producer's open claim plus a lap (whole pages below it): the head stops there
-  // (open_claims_limit), but preparation runs ahead of the head, and invalidated the pages of a
-  // claim being filled that the others were about to lap; its commit then published a record
-  // whose payload was gone (found in review). Claims older than the unblock timeout are no bound
-  // (consumers pad them over); a dead producer's binds until it is closed, as it binds the head.
-  end = std::min(end, round_down(open_claims_limit(file_, format::kProducerSlotCount).end, kPage));
-  if (end <= prepared) {
-    *outcome = PrepareOutcome::blocked;
-    return prepared;
-  }
   if (file_.policy() == WriterPolicy::block) {
     const std::uint64_t limit = refresh_producer_limit(file_, end, liveness_checks_);
     end = std::min(end, round_down(limit, kPage));
