@@ -365,6 +365,11 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
     if (head.compare_exchange_weak(start, end, std::memory_order_seq_cst, std::memory_order_acquire)) {
       break;
     }
+    // Another producer reserved first: the claim just published covers nothing of ours. Left in
+    // the slot while this producer goes on to wait for space, it would read as a live claim and
+    // hold everyone's preparation (this producer's own too) at its start plus a lap, until the
+    // unblock timeout, and the other producers' reservations at the same bound.
+    close_published_claim(*slot_, end);
   }
   if (blocking()) wait_out_limit_race(end);
   if (end >= next_notify_ && housekeeper_ != nullptr) {

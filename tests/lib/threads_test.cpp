@@ -7,7 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "ring_access.hpp"
 #include "ringfile/tooling/synthetic.hpp"
+#include "slot_tables.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -139,4 +141,48 @@ TEST_CASE("threads: a ping-pong through two rings, every wait that returns true 
   CHECK(initiator_problem == "");
   CHECK(echo_problem == "");
   CHECK(ping.head_position() > 3 * capacity);
+}
+
+TEST_CASE("threads: a producer that lost the race for the last space shows no claim while it waits") {
+  // Found when the preparation learned to stop at live claims: a producer whose head CAS failed
+  // and then found no space left the claim it had published for that attempt in its slot. Read
+  // as live, it held the other producers (and every preparation) at its start plus a lap until
+  // the unblock timeout, though nothing was ever written there.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  Consumer consumer = Consumer::attach(ring, {});
+  constexpr std::uint64_t kRecordsRead = 1'000'000;
+  std::atomic<bool> stop = false;
+  std::atomic<std::uint64_t> claims_left_open = 0;
+  std::vector<std::thread> threads;
+  for (std::uint64_t id = 0; id < 2; ++id) {
+    threads.emplace_back([&, id] {
+      Producer producer(ring);
+      const auto& slot = detail::file_of(ring).header().producers[producer.slot()];
+      std::vector<std::byte> payload(48);
+      std::uint64_t sequence = 0;
+      // Relaxed: a stop flag; the records themselves are published by the ring.
+      while (!stop.load(std::memory_order_relaxed)) {
+        fill_synthetic(payload, id, sequence);
+        const ClaimStatus status = producer.write(payload, std::chrono::nanoseconds(0));
+        if (status == ClaimStatus::ok) {
+          ++sequence;
+        } else if (detail::read_claim(slot).open()) {
+          claims_left_open.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  SyntheticVerifier verifier;
+  while (verifier.totals().records < kRecordsRead) {
+    const PollResult polled = consumer.poll([&](const Record& record) { verifier.check(record.payload); });
+    REQUIRE(polled.status == PollStatus::ok);
+    // Busy: the producers wait for this consumer, and the ring fills at every round.
+    if (polled.records == 0) std::this_thread::yield();
+  }
+  stop.store(true, std::memory_order_relaxed);
+  for (auto& thread : threads) thread.join();
+  CHECK(claims_left_open.load() == 0);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().missing == 0);
 }
