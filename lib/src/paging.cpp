@@ -335,8 +335,8 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
 }
 
 // Whole chunks up to the target, in one step (one lock, one limit check, one syscall), but no
-// further than the resident budget past the release frontier, nor (block policy) past what
-// every holding consumer has read.
+// further than the resident budget past the release frontier, nor a lap past a claim being
+// filled, nor (block policy) past what every holding consumer has read.
 std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t target,
                                       PrepareOutcome* outcome) noexcept {
   const PagingSizes budget = sizes();
@@ -352,6 +352,14 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
 
   if (end <= prepared) {
     *outcome = PrepareOutcome::throttled;
+    return prepared;
+  }
+  // Nor past a live producer's claim plus a lap (whole pages below it): the head stops there,
+  // but preparation runs ahead of the head, and would invalidate the bytes of a claim still being
+  // filled, which its commit would then publish as zeros (found in review).
+  end = std::min(end, round_down(live_claims_limit(file_), kPage));
+  if (end <= prepared) {
+    *outcome = PrepareOutcome::blocked;
     return prepared;
   }
   if (file_.policy() == WriterPolicy::block) {

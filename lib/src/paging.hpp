@@ -47,7 +47,8 @@ PagingStrategy from_code(format::PagingStrategyCode code) noexcept;
 
 enum class PrepareOutcome {
   ready,      // prepared_position has reached the target
-  blocked,    // block policy: holding consumers have not yet read the old bytes there
+  blocked,    // a claim a lap behind is being filled, or (block policy) holding consumers have not
+              // yet read the old bytes there
   busy,       // another live process or thread is preparing right now
   throttled,  // write-back and release behind have not kept up: the resident budget is used
 };

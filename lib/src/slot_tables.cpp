@@ -103,7 +103,11 @@ bool claim_covers(const format::FileHeader& header, std::uint64_t position) noex
   return false;
 }
 
-ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
+namespace {
+
+enum class AbandonedClaims { hold, ignored };
+
+ClaimsLimit claims_limit(const RingFile& file, std::uint32_t own_slot, AbandonedClaims abandoned) noexcept {
   const auto& header = file.header();
   const std::uint64_t capacity = file.geometry().capacity;
   // The head first (seq_cst, as the claimants' head CAS): a claim published after this load
@@ -122,11 +126,21 @@ ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noex
     if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
     if (!claim.plausible(file.geometry())) continue;  // a damaged table entry holds nobody back
     const bool gone = producer_gone(slot);
-    if (!gone && now > claim.time_ns + unblock_ns) continue;
+    if (gone ? abandoned == AbandonedClaims::ignored : now > claim.time_ns + unblock_ns) continue;
     oldest = claim.start;
     oldest_abandoned = gone ? index : format::kProducerSlotCount;
   }
   return {oldest + capacity, oldest_abandoned};
+}
+
+}  // namespace
+
+ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept {
+  return claims_limit(file, own_slot, AbandonedClaims::hold);
+}
+
+std::uint64_t live_claims_limit(const RingFile& file) noexcept {
+  return claims_limit(file, format::kProducerSlotCount, AbandonedClaims::ignored).end;
 }
 
 void pad_abandoned_range(const RingFile& file, DataView& view, std::uint32_t slot_index, std::uint64_t start,

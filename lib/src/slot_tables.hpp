@@ -65,6 +65,14 @@ struct ClaimsLimit {
 };
 ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noexcept;
 
+// How far the old lap's bytes may be invalidated ahead of the head (the paging engine): the
+// oldest live claim younger than the unblock timeout plus the capacity, from any slot. Such a
+// claim is being filled, and its bytes lie where the next lap's do. A claim whose owner is gone
+// does not count: its bytes are only ever padded over (zeros read as uncommitted, as the earlier
+// lap's bytes do), and only a reservation it blocks closes it, so the preparation must not wait
+// for it.
+std::uint64_t live_claims_limit(const RingFile& file) noexcept;
+
 // Whether the producer slot's owner is gone: the slot freed, or its process dead.
 bool producer_gone(const format::ProducerSlot& slot) noexcept;
 

@@ -13,6 +13,8 @@
 #include "clock.hpp"
 #include "data_view.hpp"
 #include "frames.hpp"
+#include "paging.hpp"
+#include "process_identity.hpp"
 #include "ring_file.hpp"
 #include "slot_tables.hpp"
 #include "ring_access.hpp"
@@ -325,4 +327,56 @@ TEST_CASE("a live producer's claim padded over and then lapped: its late commit 
     CHECK(live.producers().count(7) == 0);
     CHECK(live.producers().at(8).next_sequence == written);
   }
+}
+
+TEST_CASE("a live producer's claim a lap behind the others is never invalidated by the preparation ahead of them") {
+  // Found in review: preparation runs up to an eighth of the ring past the head, and the head up
+  // to the oldest live claim plus a lap, so it zeroed the pages of a claim younger than the
+  // unblock timeout that the others were about to lap; its commit then published a record whose
+  // payload was gone (a checksum mismatch for every consumer).
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1024);
+  options.paging = PagingStrategy::zero_range;
+  options.unblock_timeout = std::chrono::minutes(10);  // the claim stays live throughout
+  Ring ring = Ring::create(dir / "ring", options);
+  if (ring.info().paging != PagingStrategy::zero_range) {
+    MESSAGE("skipped: the file system of the temporary directory cannot zero a range");
+    return;
+  }
+  Producer holder(ring);
+  ClaimResult claim = holder.claim(100, std::chrono::seconds(10));
+  REQUIRE(claim);
+  fill_synthetic(claim.buffer, 7, 0);
+  const std::uint64_t claim_limit = claim.position + ring.info().capacity_bytes;
+  Producer other(ring);
+  std::vector<std::byte> payload(1000);
+  // Up to the claim plus a lap, less two records' room (one may follow padding at the lap's end).
+  for (std::uint64_t written = 0; ring.head_position() + 4096 <= claim_limit; ++written) {
+    fill_synthetic(payload, 8, written);
+    REQUIRE(other.write(payload, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+  // The preparation asked to run a chunk past the claim: it stops at the claim's page.
+  auto& header = detail::file_of(ring).header();
+  detail::Pager pager(detail::file_of(ring));
+  pager.prepare_until(claim_limit + pager.ahead_bytes());
+  CHECK(detail::atomic_field(header.prepared_position.value).load() <= claim_limit);
+
+  // Once committed, the claim no longer holds the preparation, and the producers' housekeepers
+  // would invalidate the record before the reader below gets to it: a live process (init) holds
+  // the preparation's lock meanwhile.
+  REQUIRE(detail::process_start_time(1) != 0);
+  const std::uint64_t init = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);
+  auto preparation_owner = detail::atomic_field(header.preparation.owner_word);
+  for (std::uint64_t free = 0; !preparation_owner.compare_exchange_weak(free, init); free = 0) {
+  }
+  REQUIRE(holder.commit() == ClaimStatus::ok);
+  Consumer reader = Consumer::attach(ring, {.start_position = claim.position, .holds_back = false});
+  SyntheticVerifier verifier;
+  const PollResult polled = reader.poll([&](const Record& record) { verifier.check(record.payload); }, 1'000'000);
+  preparation_owner.store(0);
+  CHECK(polled.status == PollStatus::ok);
+  CHECK(reader.stats().lost_bytes == 0);
+  CHECK(verifier.totals().corrupt == 0);
+  REQUIRE(verifier.producers().count(7) == 1);
+  CHECK(verifier.producers().at(7).records == 1);
 }
