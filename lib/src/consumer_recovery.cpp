@@ -79,7 +79,7 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
     const OpenClaim claim = read_claim(producer);
     if (position < claim.start || position >= claim.end) continue;
     if (!claim.plausible(geometry_)) continue;  // a damaged table entry, no claim
-    const bool outlived_timeout = realtime_ns() > claim.time_ns + unblock_ns;
+    const bool outlived_timeout = claim.outlived(realtime_ns(), unblock_ns);
     if (!producer_gone(producer) && !outlived_timeout) return false;
     claimed = true;
     padding_end = std::min(padding_end, claim.end);

@@ -112,7 +112,7 @@ class Pager {
   // 0.35 GB/s); after a write the cache holds the range in large folios, which a fault maps many
   // pages at a time (59,000 faults, 1.0-1.25 GB/s). The zeros are overwritten before write-back.
   void fill_prepared_with_zeros() noexcept { zero_fill_ = true; }
-  // Prepares whole chunks until prepared_position >= target.
+  // Prepares until prepared_position >= target: whole chunks, unless a bound stops it at a page.
   PrepareOutcome prepare_until(std::uint64_t target) noexcept;
   // Starts write-back of what producers have written, up to a little behind the head.
   void start_writeback() noexcept;

@@ -218,7 +218,8 @@ class ProducerCore {
 
   // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
   // housekeeper has done it; if not, try once here. Returns false when it cannot be done now:
-  // holding consumers have not read the old lap there (blocked), write-back and release behind
+  // another producer still fills its claim a lap behind, or holding consumers have not read the
+  // old lap there (blocked), write-back and release behind
   // have not kept up with the budget (throttled), or another process is preparing (busy). The
   // caller sleeps until the frontiers move (sleep_for_space); a retry here would only spin.
   bool ensure_prepared(std::uint64_t end) noexcept;
@@ -260,8 +261,9 @@ class ProducerCore {
   // earlier lap's bytes that a commit may overwrite, so a commit or an abort writes nothing
   // (close_overtaken_claim). The head alone says it: producers reserve before they write, and no
   // reservation passes a claim's start plus a lap while the claim is younger than the unblock
-  // timeout (open_claims_limit). The preparation frontier does not: it may run past a live claim,
-  // and back.
+  // timeout (open_claims_limit). The preparation frontier does not: it stops a lap past such a
+  // claim too (live_claims_limit), but may run past one that outlived the timeout, and a
+  // preparer that finds itself blocked withdraws the range it announced.
   bool claim_overtaken() const noexcept {
     // Acquire: pairs with the producers' seq_cst head CAS, made before they write.
     return atomic_field(header_.head_position.value).load(std::memory_order_acquire) >

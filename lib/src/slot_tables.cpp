@@ -125,8 +125,12 @@ ClaimsLimit claims_limit(const RingFile& file, std::uint32_t own_slot, Abandoned
     const OpenClaim claim = read_claim(slot);
     if (!claim.open() || claim.start >= oldest || claim.end <= head - std::min(head, capacity)) continue;
     if (!claim.plausible(file.geometry())) continue;  // a damaged table entry holds nobody back
+    // The age first: an outlived claim is skipped whoever owns it (for the preparation, which
+    // asks at every chunk, that saves a look at /proc).
+    const bool outlived = claim.outlived(now, unblock_ns);
+    if (outlived && abandoned == AbandonedClaims::ignored) continue;
     const bool gone = producer_gone(slot);
-    if (gone ? abandoned == AbandonedClaims::ignored : now > claim.time_ns + unblock_ns) continue;
+    if (gone ? abandoned == AbandonedClaims::ignored : outlived) continue;
     oldest = claim.start;
     oldest_abandoned = gone ? index : format::kProducerSlotCount;
   }

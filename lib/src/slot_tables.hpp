@@ -28,6 +28,14 @@ struct OpenClaim {
   bool plausible(const Geometry& geometry) const noexcept {
     return end % format::kFrameAlignment == 0 && end - start <= 2 * geometry.max_frame_stride;
   }
+  // Whether the claim, made at time_ns, is more than `timeout_ns` from `now_ns` (realtime): past
+  // the unblock timeout, consumers pad it over and it holds nobody back. A time further ahead of
+  // now than the timeout is none a producer stamped (a damaged or forged table entry, or a clock
+  // set back by more): outlived too, so that no time in the slot holds the ring for ever.
+  bool outlived(std::uint64_t now_ns, std::uint64_t timeout_ns) const noexcept {
+    const std::uint64_t apart = now_ns > time_ns ? now_ns - time_ns : time_ns - now_ns;
+    return apart > timeout_ns;
+  }
 };
 
 // @pre called by the slot's owner only. Readers see either the old or the new claim, whole.
@@ -69,8 +77,8 @@ ClaimsLimit open_claims_limit(const RingFile& file, std::uint32_t own_slot) noex
 // oldest live claim younger than the unblock timeout plus the capacity, from any slot. Such a
 // claim is being filled, and its bytes lie where the next lap's do. A claim whose owner is gone
 // does not count: its bytes are only ever padded over (zeros read as uncommitted, as the earlier
-// lap's bytes do), and only a reservation it blocks closes it, so the preparation must not wait
-// for it.
+// lap's bytes do), and a reservation it blocks closes it (or a producer taking its slot), so
+// the preparation must not wait for it.
 std::uint64_t live_claims_limit(const RingFile& file) noexcept;
 
 // Whether the producer slot's owner is gone: the slot freed, or its process dead.

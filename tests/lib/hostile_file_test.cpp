@@ -12,8 +12,10 @@
 
 #include "atomics.hpp"
 #include "clock.hpp"
+#include "process_identity.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
+#include "slot_tables.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -255,6 +257,26 @@ TEST_CASE("a dead consumer's heartbeat far ahead of the clock does not hold prod
   REQUIRE(consumers.size() == 1);
   CHECK(consumers.at(0).expired);
   CHECK_FALSE(consumers.at(0).holds_back);
+}
+
+TEST_CASE("a live producer's claim stamped far ahead of the clock does not hold producers back for ever") {
+  // Found in review: a claim counted as live until its time plus the unblock timeout, so a time
+  // in the slot ten years ahead (owned by a process that is alive: init here) held every producer
+  // a lap behind it, and the preparation too, for ten years.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
+  const std::string record(1000, 'x');
+  Producer producer(ring);
+  REQUIRE(producer.write(as_bytes(record)) == ClaimStatus::ok);
+  REQUIRE(detail::process_start_time(1) != 0);
+  auto& slot = header_of(ring).producers[60];
+  slot.owner_pid = 1;
+  slot.owner_start_time = detail::process_start_time(1);
+  detail::publish_claim(slot, {0, 1024, detail::realtime_ns() + 10ull * 365 * 24 * 3600 * 1'000'000'000});
+  detail::atomic_field(slot.state).store(static_cast<std::uint32_t>(format::ProducerState::active));
+  for (int index = 0; index < 200; ++index) {  // three laps of the ring
+    REQUIRE(producer.write(as_bytes(record), std::chrono::seconds(5)) == ClaimStatus::ok);
+  }
 }
 
 TEST_CASE("consumer names read from the file are shown with their control bytes escaped") {
