@@ -1,5 +1,4 @@
 // ringfile-consumer: reads every record of a ring, in order. See `ringfile-consumer --help`.
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -107,30 +106,20 @@ struct SummaryAtFault {
   const Consumer* consumer = nullptr;
   const ReadTotals* totals = nullptr;  // what the read loop counted (damaged stretches skipped)
   ConsumerStats at_attach;
-  std::uint64_t started_ns = 0;  // CLOCK_MONOTONIC
+  std::uint64_t started_ns = 0;  // programs::monotonic_now_ns()
 };
 SummaryAtFault g_summary_at_fault;
-
-std::uint64_t monotonic_now_ns() noexcept {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(now.tv_nsec);
-}
 
 void print_json_at_fault() noexcept {
   const SummaryAtFault& summary = g_summary_at_fault;
   if (summary.consumer == nullptr) return;
-  const double seconds = static_cast<double>(monotonic_now_ns() - summary.started_ns) / 1e9;
   const ConsumerStats& stats = summary.consumer->stats();
   const std::uint64_t records = stats.records - summary.at_attach.records;
   const std::uint64_t bytes = stats.bytes - summary.at_attach.bytes;
   const std::uint64_t lost_records = stats.lost_records - summary.at_attach.lost_records;
   const std::uint64_t lost_bytes = stats.lost_bytes - summary.at_attach.lost_bytes;
   programs::SignalSafeLine json;
-  json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
-  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
-  json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);
-  json.text(",\"bytes_per_s\":").decimal(seconds > 0 ? static_cast<double>(bytes) / seconds : 0);
+  programs::open_run_summary(json, records, bytes, summary.started_ns);
   json.text(",\"position\":").count(summary.consumer->position()).text(",\"reached_until\":false");
   json.text(",\"lost_records\":");
   if (lost_records == 0 && lost_bytes > 0) {
@@ -209,7 +198,7 @@ int run(int argc, char** argv) {
   std::optional<RecordSink> sink;
   if (!settings.discard) {
     sink.emplace(settings.output, settings.append, settings.format, settings.show_template,
-                 programs::identity_of(ring.info().path));
+                 &ring);
   }
   std::optional<SyntheticVerifier> verifier;
   if (settings.verify) verifier.emplace();
@@ -227,7 +216,7 @@ int run(int argc, char** argv) {
     report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
   };
   const auto started = std::chrono::steady_clock::now();
-  SummaryAtFaultInForce summary_at_fault(settings.json, {&consumer, &report.totals, at_attach, monotonic_now_ns()});
+  SummaryAtFaultInForce summary_at_fault(settings.json, {&consumer, &report.totals, at_attach, programs::monotonic_now_ns()});
   try {
     read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr, report.totals);
   } catch (const std::exception&) {

@@ -9,7 +9,7 @@
 namespace ringfile::consumer {
 
 RecordSink::RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template,
-                       std::optional<programs::FileIdentity> ring)
+                       const Ring* ring)
     : output_name_(output == "-" ? "stdout" : "'" + output + "'"),
       file_(programs::open_output(output, append, ring)),
       stream_(file_.get()),

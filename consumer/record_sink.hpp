@@ -17,7 +17,7 @@ class RecordSink {
   // "-" is stdout. Throws RuntimeFailure when the file cannot be opened, or is `ring`, the file
   // being read.
   RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template,
-             std::optional<programs::FileIdentity> ring);
+             const Ring* ring);
 
   // Buffers one record. Never throws; a failure shows in flush().
   void write(const Record& record) noexcept;

@@ -1,5 +1,4 @@
 // ringfile-producer: writes records into ring files. See `ringfile-producer --help` and README.
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -38,26 +37,19 @@ void print_json(const ProducerSettings& settings, const GroupResult& result) {
 // from the tally with write(2) only. Set up before the run, read only by the handler.
 struct SummaryAtFault {
   const ProducerTally* tally = nullptr;
-  std::uint64_t started_ns = 0;  // CLOCK_MONOTONIC
+  std::uint64_t started_ns = 0;  // programs::monotonic_now_ns()
 };
 SummaryAtFault g_summary_at_fault;
 
 void print_json_at_fault() noexcept {
   const SummaryAtFault& summary = g_summary_at_fault;
   if (summary.tally == nullptr) return;
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  const std::uint64_t now_ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-  const double seconds = static_cast<double>(now_ns - summary.started_ns) / 1e9;
   // Relaxed: counts this thread stored itself (the handler runs on the faulting thread).
   const std::uint64_t records = summary.tally->records.load(std::memory_order_relaxed);
   const std::uint64_t bytes = summary.tally->bytes.load(std::memory_order_relaxed);
   const std::uint64_t backpressure_ns = summary.tally->backpressure_ns.load(std::memory_order_relaxed);
   programs::SignalSafeLine json;
-  json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
-  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
-  json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);
-  json.text(",\"bytes_per_s\":").decimal(seconds > 0 ? static_cast<double>(bytes) / seconds : 0);
+  programs::open_run_summary(json, records, bytes, summary.started_ns);
   json.text(",\"backpressure_seconds\":").decimal(static_cast<double>(backpressure_ns) / 1e9);
   json.text(",\"processes\":1,\"exit_code\":").count(programs::kExitFailure).text("}\n");
   json.write_to(STDOUT_FILENO);
@@ -97,9 +89,7 @@ int run(int argc, char** argv) {
       result.totals = sum(std::span<const ProducerTally>(&tally, 1));
     };
     if (settings.json) {
-      timespec now{};
-      ::clock_gettime(CLOCK_MONOTONIC, &now);
-      g_summary_at_fault = {&tally, static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec};
+      g_summary_at_fault = {&tally, programs::monotonic_now_ns()};
       std::fflush(stdout);  // nothing of stdio's left for the handler's write(2) to overtake
       programs::set_truncation_epilogue(print_json_at_fault);
     }

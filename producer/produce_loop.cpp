@@ -234,7 +234,7 @@ std::string describe_input(const std::string& input) { return input == "-" ? "st
 
 int produce_from_input(const ProducerSettings& settings, const Ring& ring, ProducerTally& tally,
                        programs::ProgressLine* progress) {
-  programs::FileDescriptor input = programs::open_input(settings.input, programs::identity_of(ring.info().path));
+  programs::FileDescriptor input = programs::open_input(settings.input, &ring);
   programs::InputStream stream(input.get());
   RecordReader reader(stream, describe_input(settings.input), settings.format, settings.record_size.max_bytes,
                       ring.info().max_record_bytes);

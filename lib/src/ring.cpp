@@ -36,6 +36,8 @@ const RingInfo& Ring::info() const noexcept { return file_->info(); }
 
 bool Ring::path_names_this_file() const noexcept { return file_->path_names_this_file(); }
 
+bool Ring::is_open_as(int fd) const noexcept { return file_->is_open_as(fd); }
+
 std::uint64_t Ring::head_position() const noexcept {
   // Acquire: pairs with the producers' head CAS.
   return load_field(file_->header().head_position.value, std::memory_order_acquire);

@@ -149,6 +149,11 @@ bool RingFile::path_names_this_file() const noexcept {
   return ::stat(path_.c_str(), &named) == 0 && named.st_dev == device_ && named.st_ino == inode_;
 }
 
+bool RingFile::is_open_as(int fd) const noexcept {
+  struct stat status {};
+  return ::fstat(fd, &status) == 0 && status.st_dev == device_ && status.st_ino == inode_;
+}
+
 void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t file_bytes) {
   const auto corrupt = [&](const std::string& what) {
     throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt header: " + what +

@@ -73,6 +73,8 @@ class RingFile {
   int fd() const noexcept { return fd_; }
   // Ring::path_names_this_file.
   bool path_names_this_file() const noexcept;
+  // Ring::is_open_as.
+  bool is_open_as(int fd) const noexcept;
   WriterPolicy policy() const noexcept { return info_.policy; }
   // Views slide in steps of half a view, so any frame of at most half a view fits in one view.
   std::uint64_t view_bytes() const noexcept { return info_.view_bytes; }

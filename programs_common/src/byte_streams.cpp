@@ -13,26 +13,18 @@
 
 namespace ringfile::programs {
 
-std::optional<FileIdentity> identity_of(const std::filesystem::path& path) noexcept {
-  struct stat status {};
-  if (::stat(path.c_str(), &status) != 0) return std::nullopt;
-  return FileIdentity{status.st_dev, status.st_ino};
-}
-
 namespace {
 
 // Throws when `fd` is the ring's file. `name` is how the caller's messages name the file.
-void refuse_the_ring(int fd, const std::string& name, const char* role, std::optional<FileIdentity> ring) {
-  struct stat status {};
-  if (!ring || ::fstat(fd, &status) != 0) return;
-  if (status.st_dev == ring->device && status.st_ino == ring->inode) {
+void refuse_the_ring(int fd, const std::string& name, const char* role, const Ring* ring) {
+  if (ring != nullptr && ring->is_open_as(fd)) {
     throw RuntimeFailure("the " + std::string(role) + " " + name + " is the ring itself; choose another file");
   }
 }
 
 }  // namespace
 
-FileDescriptor open_input(const std::string& path, std::optional<FileIdentity> ring) {
+FileDescriptor open_input(const std::string& path, const Ring* ring) {
   if (path == "-") {
     refuse_the_ring(STDIN_FILENO, "stdin", "input", ring);
     return FileDescriptor(STDIN_FILENO, false);
@@ -46,7 +38,7 @@ FileDescriptor open_input(const std::string& path, std::optional<FileIdentity> r
   return input;
 }
 
-FileDescriptor open_output(const std::string& path, bool append, std::optional<FileIdentity> ring) {
+FileDescriptor open_output(const std::string& path, bool append, const Ring* ring) {
   if (path == "-") {
     refuse_the_ring(STDOUT_FILENO, "stdout", "output", ring);
     return FileDescriptor(STDOUT_FILENO, false);

@@ -1,6 +1,7 @@
 #include "ringfile/programs/fault_signals.hpp"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +85,21 @@ SignalSafeLine& SignalSafeLine::decimal(double value) noexcept {
 }
 
 void SignalSafeLine::write_to(int fd) const noexcept { write_all(fd, buffer_, used_); }
+
+std::uint64_t monotonic_now_ns() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+void open_run_summary(SignalSafeLine& json, std::uint64_t records, std::uint64_t bytes,
+                      std::uint64_t started_ns) noexcept {
+  const double seconds = static_cast<double>(monotonic_now_ns() - started_ns) / 1e9;
+  json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
+  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
+  json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);
+  json.text(",\"bytes_per_s\":").decimal(seconds > 0 ? static_cast<double>(bytes) / seconds : 0);
+}
 
 void set_truncation_epilogue(TruncationEpilogue epilogue) noexcept {
   // Release: the state the epilogue reads was set before it is handed over.

@@ -137,6 +137,10 @@ class Ring {
   // goes on reading the old file. One stat(2) of the path; a program that follows a path (a
   // monitor) opens it again on false.
   bool path_names_this_file() const noexcept;
+  // Whether the open file `fd` is the file this handle has open (the same device and inode,
+  // whatever its path names now): a program refuses to read records from, or write them into,
+  // the ring itself.
+  bool is_open_as(int fd) const noexcept;
 
  private:
   // The file behind the handle, for the library's own classes and its white-box tests only.

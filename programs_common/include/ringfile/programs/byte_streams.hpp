@@ -4,34 +4,23 @@
 #pragma once
 
 #include <chrono>
-#include <sys/types.h>
-
 #include <cstddef>
-#include <filesystem>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "ringfile/ring.hpp"
 #include "ringfile/system/file_descriptor.hpp"
 
 namespace ringfile::programs {
 
 using FileDescriptor = system::FileDescriptor;
 
-// Which file a path names (device and inode), to tell a ring from a file of records.
-struct FileIdentity {
-  dev_t device = 0;
-  ino_t inode = 0;
-};
-// The file `path` names now; nullopt when it cannot be looked at.
-std::optional<FileIdentity> identity_of(const std::filesystem::path& path) noexcept;
-
 // "-" is stdin / stdout. Throw RuntimeFailure naming the file and the fix, also when the file
 // (stdin or stdout included) is `ring`, the ring being read or written: records written into it
 // would destroy it (an output is truncated only once it is known not to be the ring).
-FileDescriptor open_input(const std::string& path, std::optional<FileIdentity> ring = std::nullopt);
-FileDescriptor open_output(const std::string& path, bool append, std::optional<FileIdentity> ring = std::nullopt);
+FileDescriptor open_input(const std::string& path, const Ring* ring = nullptr);
+FileDescriptor open_output(const std::string& path, bool append, const Ring* ring = nullptr);
 
 class InputStream {
  public:

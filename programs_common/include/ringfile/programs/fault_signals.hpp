@@ -34,4 +34,15 @@ class SignalSafeLine {
   std::size_t used_ = 0;
 };
 
+// CLOCK_MONOTONIC in nanoseconds, as an epilogue may read it (clock_gettime is async-signal-safe):
+// when a run started, and then how long it ran.
+std::uint64_t monotonic_now_ns() noexcept;
+
+// Opens an epilogue's --json summary with the fields every run summary starts with, as
+// programs::Throughput writes them (records, bytes, seconds, idle_seconds, records_per_s,
+// bytes_per_s), for a run that started at `started_ns` (monotonic_now_ns) and ends now. The
+// caller adds its program's own fields and the closing brace.
+void open_run_summary(SignalSafeLine& json, std::uint64_t records, std::uint64_t bytes,
+                      std::uint64_t started_ns) noexcept;
+
 }  // namespace ringfile::programs
