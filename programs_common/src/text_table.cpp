@@ -38,20 +38,29 @@ bool in_ranges(char32_t point, std::span<const CodePointRange> ranges) {
                      [&](const CodePointRange& range) { return point >= range.first && point <= range.last; });
 }
 
+// The character at the start of `text` (not empty): its bytes, and the columns a terminal shows
+// it in. A byte that is not UTF-8 is one byte of one column, whatever it shows as.
+struct ShownCharacter {
+  std::size_t bytes = 1;
+  std::size_t columns = 1;
+};
+ShownCharacter first_character(std::string_view text) {
+  const format::Utf8Character character = format::decode_utf8(text);
+  if (character.length == 0) return {};
+  const std::size_t columns =
+      in_ranges(character.code_point, kZeroWidth) ? 0 : in_ranges(character.code_point, kWide) ? 2 : 1;
+  return {character.length, columns};
+}
+
 }  // namespace
 
 std::size_t display_width(const std::string& text) {
   std::size_t columns = 0;
   std::string_view rest = text;
   while (!rest.empty()) {
-    const format::Utf8Character character = format::decode_utf8(rest);
-    if (character.length == 0) {  // a byte that is not UTF-8: one column, whatever it shows as
-      columns += 1;
-      rest.remove_prefix(1);
-      continue;
-    }
-    columns += in_ranges(character.code_point, kZeroWidth) ? 0 : in_ranges(character.code_point, kWide) ? 2 : 1;
-    rest.remove_prefix(character.length);
+    const ShownCharacter character = first_character(rest);
+    columns += character.columns;
+    rest.remove_prefix(character.bytes);
   }
   return columns;
 }
@@ -151,12 +160,14 @@ std::string fit_lines(const std::string& text, std::size_t width) {
       index = end;
       continue;
     }
-    const bool continuation = (static_cast<unsigned char>(byte) & 0xC0) == 0x80;
-    if (!continuation) {
-      if (column >= width) cut = true;
-      if (!cut) ++column;
+    // A character, whole or not at all: a wide one that would straddle the edge is cut.
+    const ShownCharacter character = first_character(std::string_view(text).substr(index));
+    if (column + character.columns > width) cut = true;
+    if (!cut) {
+      fitted.append(text, index, character.bytes);
+      column += character.columns;
     }
-    if (!cut) fitted += byte;
+    index += character.bytes - 1;
   }
   return fitted;
 }

@@ -248,6 +248,11 @@ TEST_CASE("a table too wide for the terminal drops its optional columns, the hig
   CHECK(display_width("\U0001f680x") == 3);
   CHECK(display_width("e\u0301") == 1);
   CHECK(display_width("a\xff") == 2);
+  // Cut by the same columns: a wide character that would straddle the edge goes whole, a
+  // combining mark stays with its letter.
+  CHECK(fit_lines("\u65e5\u672c\u8a9e\n", 4) == "\u65e5\u672c\n");
+  CHECK(fit_lines("ab\u65e5\n", 3) == "ab\n");
+  CHECK(fit_lines("abe\u0301x\n", 3) == "abe\u0301\n");
   TextTable names({{"NAME", TextTable::Align::left}, {"N", TextTable::Align::right}});
   names.add_row({{"\u65e5\u672c"}, {"1"}});
   names.add_row({{"abcd"}, {"2"}});
