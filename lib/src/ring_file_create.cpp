@@ -164,6 +164,14 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
       throw Error(ErrorCode::not_found, describe(path) + ": a part of '" + directory.string() +
                                             "' is a file, not a directory; choose a path in a directory");
     }
+    struct stat directory_status {};
+    if (::stat(directory.c_str(), &directory_status) == 0 && S_ISDIR(directory_status.st_mode)) {
+      // There, but its file system makes no new files (procfs, sysfs answer ENOENT).
+      throw Error(ErrorCode::permission_denied, describe(path) + ": no file can be created in '" +
+                                                    directory.string() +
+                                                    "' (its file system does not allow it); choose a path on "
+                                                    "a disk or tmpfs");
+    }
     throw Error(ErrorCode::not_found, describe(path) + ": the directory '" + directory.string() +
                                           "' does not exist; create it first (mkdir -p '" + directory.string() + "')");
   }

@@ -115,6 +115,9 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"RING", "--count", "1", "--count", "2"}, 2, "--count is given 2 times; give it once"},
       {kProducer, {"NO_DIR", "--create", "--size", "1M"}, 1,
        "the directory 'NO_DIR_PARENT' does not exist; create it first (mkdir -p 'NO_DIR_PARENT')"},
+      // A directory that is there but makes no files (found by a tester: it said /proc did not exist).
+      {kProducer, {"/proc/ringfile-bad-usage.ring", "--create", "--size", "1M"}, 1,
+       "no file can be created in '/proc' (its file system does not allow it)"},
       {kProducer, {"RING", "--procs", "2"}, 2, "one input cannot feed several producer processes"},
       {kProducer, {"RING", "RING"}, 2, "one input cannot feed several producer processes"},
       {kProducer, {"RING", "--synthetic", "--record-size", "10"}, 2, "need at least 24 bytes"},
