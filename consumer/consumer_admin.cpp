@@ -203,6 +203,9 @@ int delete_consumers(const ConsumerSettings& settings) {
     try {
       delete_consumer(ring, name);
     } catch (const ringfile::Error& error) {
+      // Refusals of this name; anything else (the table's lock failed) is about the ring and
+      // would be said again for every name: the run ends on it, once.
+      if (error.code() != ErrorCode::not_found && error.code() != ErrorCode::busy) throw;
       refused.emplace_back(name, error.what());
       continue;
     }
