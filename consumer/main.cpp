@@ -197,8 +197,7 @@ int run(int argc, char** argv) {
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
   if (!settings.discard) {
-    sink.emplace(settings.output, settings.append, settings.format, settings.show_template,
-                 &ring);
+    sink.emplace(settings.output, settings.append, settings.format, settings.show_template, &ring);
   }
   std::optional<SyntheticVerifier> verifier;
   if (settings.verify) verifier.emplace();

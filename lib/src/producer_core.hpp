@@ -219,9 +219,9 @@ class ProducerCore {
   // The old lap's bytes up to `end` must be invalidated before we may reserve them. Usually the
   // housekeeper has done it; if not, try once here. Returns false when it cannot be done now:
   // another producer still fills its claim a lap behind, or holding consumers have not read the
-  // old lap there (blocked), write-back and release behind
-  // have not kept up with the budget (throttled), or another process is preparing (busy). The
-  // caller sleeps until the frontiers move (sleep_for_space); a retry here would only spin.
+  // old lap there (blocked), write-back and release behind have not kept up with the budget
+  // (throttled), or another process is preparing (busy). The caller sleeps until the frontiers
+  // move (sleep_for_space); a retry here would only spin.
   bool ensure_prepared(std::uint64_t end) noexcept;
 
   bool refresh_limit(std::uint64_t end) noexcept;

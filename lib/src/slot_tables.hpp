@@ -28,13 +28,16 @@ struct OpenClaim {
   bool plausible(const Geometry& geometry) const noexcept {
     return end % format::kFrameAlignment == 0 && end - start <= 2 * geometry.max_frame_stride;
   }
-  // Whether the claim, made at time_ns, is more than `timeout_ns` from `now_ns` (realtime): past
-  // the unblock timeout, consumers pad it over and it holds nobody back. A time further ahead of
-  // now than the timeout is none a producer stamped (a damaged or forged table entry, or a clock
-  // set back by more): outlived too, so that no time in the slot holds the ring for ever.
+  // Whether the claim, made at time_ns, is more than `timeout_ns` older than `now_ns` (realtime):
+  // past the unblock timeout, consumers pad it over and it holds nobody back. A time further
+  // ahead of now than the timeout and a second is none a producer stamped (a damaged or forged
+  // table entry, or a clock set back by more): outlived too, so that no time in the slot holds
+  // the ring for ever. The second: a claim's precise time may run ahead of a coarse reading of
+  // now by a clock tick, and of another CPU's reading by the skew between them.
   bool outlived(std::uint64_t now_ns, std::uint64_t timeout_ns) const noexcept {
-    const std::uint64_t apart = now_ns > time_ns ? now_ns - time_ns : time_ns - now_ns;
-    return apart > timeout_ns;
+    constexpr std::uint64_t kClockSlackNs = 1'000'000'000;
+    if (now_ns >= time_ns) return now_ns - time_ns > timeout_ns;
+    return time_ns - now_ns > timeout_ns + kClockSlackNs;
   }
 };
 
