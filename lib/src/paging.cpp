@@ -356,14 +356,11 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
   }
   // Nor past a live producer's claim plus a lap (whole pages below it): the head stops there,
   // but preparation runs ahead of the head, and would invalidate the bytes of a claim still being
-  // filled, which its commit would then publish as zeros (found in review). Reading ahead
-  // (prefetch_only) destroys nothing.
-  if (strategy_ != PagingStrategy::prefetch_only) {
-    end = std::min(end, round_down(live_claims_limit(file_), kPage));
-    if (end <= prepared) {
-      *outcome = PrepareOutcome::blocked;
-      return prepared;
-    }
+  // filled, which its commit would then publish as zeros (found in review).
+  end = std::min(end, claims_bound());
+  if (end <= prepared) {
+    *outcome = PrepareOutcome::blocked;
+    return prepared;
   }
   if (file_.policy() == WriterPolicy::block) {
     const std::uint64_t limit = refresh_producer_limit(file_, end, liveness_checks_);
@@ -374,6 +371,12 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
     }
   }
   return end;
+}
+
+std::uint64_t Pager::claims_bound() const noexcept {
+  // Reading ahead (prefetch_only) destroys nothing.
+  if (strategy_ == PagingStrategy::prefetch_only) return std::numeric_limits<std::uint64_t>::max();
+  return round_down(live_claims_limit(file_), kPage);
 }
 
 void Pager::invalidate(std::uint64_t start, std::uint64_t end) noexcept {

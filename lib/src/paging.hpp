@@ -114,6 +114,10 @@ class Pager {
   void fill_prepared_with_zeros() noexcept { zero_fill_ = true; }
   // Prepares until prepared_position >= target: whole chunks, unless a bound stops it at a page.
   PrepareOutcome prepare_until(std::uint64_t target) noexcept;
+  // Whether preparation up to `end` waits for a claim another producer is still filling a lap
+  // behind (live_claims_limit), rather than for consumers, write-back or another preparer: what
+  // a producer waiting there shows in its slot.
+  bool held_by_claim(std::uint64_t end) const noexcept { return end > claims_bound(); }
   // Starts write-back of what producers have written, up to a little behind the head.
   void start_writeback() noexcept;
   // Drops pages every following consumer has passed (and that are written back), and pages
@@ -124,6 +128,8 @@ class Pager {
  private:
   PrepareOutcome prepare_range(std::uint64_t target) noexcept;
   std::uint64_t choose_range_end(std::uint64_t prepared, std::uint64_t target, PrepareOutcome* outcome) noexcept;
+  // Where the live claims let preparation go: whole pages below the oldest one plus a lap.
+  std::uint64_t claims_bound() const noexcept;
   void invalidate(std::uint64_t start, std::uint64_t end) noexcept;
   void drop_range(std::uint64_t start, std::uint64_t end) noexcept;
   std::uint64_t release_target(std::uint64_t head, const PagingSizes& sizes) const noexcept;

@@ -354,7 +354,7 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
     }
     if (end > writable_cache_ && !ensure_prepared(end)) {
       last_blocked_end_ = end;
-      blocked_by_ = format::kWaitForPreparation;
+      blocked_by_ = pager_.held_by_claim(end) ? format::kWaitForOpenClaim : format::kWaitForPreparation;
       return ClaimStatus::would_block;
     }
     // Published before the head moves, so a consumer that finds this space uncommitted

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "atomics.hpp"
 #include "clock.hpp"
@@ -379,4 +381,60 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   CHECK(verifier.totals().corrupt == 0);
   REQUIRE(verifier.producers().count(7) == 1);
   CHECK(verifier.producers().at(7).records == 1);
+}
+
+TEST_CASE("a producer that the preparation keeps behind another's claim shows it waits for that claim") {
+  // The preparation stops a lap past a claim being filled, rounded down to a page, and the head
+  // at the claim plus a lap: a producer whose record ends between the two waited for the
+  // preparation, and status said so, where it waits for the claim.
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1024);
+  options.paging = PagingStrategy::zero_range;
+  options.unblock_timeout = std::chrono::minutes(10);
+  Ring ring = Ring::create(dir / "ring", options);
+  if (ring.info().paging != PagingStrategy::zero_range) {
+    MESSAGE("skipped: the file system of the temporary directory cannot zero a range");
+    return;
+  }
+  Producer other(ring);
+  std::vector<std::byte> payload(1000);
+  std::uint64_t written = 0;
+  // The claim most of a page past a page boundary, so that every record crossing the claim's lap
+  // below it ends between the preparation's bound and the head's.
+  while (ring.head_position() < 3000) {
+    fill_synthetic(payload, 8, written++);
+    REQUIRE(other.write(payload, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+  Producer holder(ring);
+  ClaimResult claim = holder.claim(100, std::chrono::seconds(10));
+  REQUIRE(claim);
+  REQUIRE(claim.position % format::kPageBytes >= 2048);
+  fill_synthetic(claim.buffer, 7, 0);
+  const std::uint64_t page_below_limit =
+      (claim.position + ring.info().capacity_bytes) / format::kPageBytes * format::kPageBytes;
+  while (ring.head_position() + 1100 <= page_below_limit) {
+    fill_synthetic(payload, 8, written++);
+    REQUIRE(other.write(payload, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+  // Three more records: one of them crosses the page below the claim's limit and waits.
+  std::atomic<int> failed_writes = 0;
+  std::thread writer([&] {
+    for (int record = 0; record < 3; ++record) {
+      fill_synthetic(payload, 8, written++);
+      if (other.write(payload, std::chrono::minutes(5)) != ClaimStatus::ok) failed_writes += 1;
+    }
+  });
+  const auto waiting = [&] {
+    for (const ProducerInfo& producer : ring.producers()) {
+      if (producer.slot == other.slot() && producer.waiting_since_ns != 0) return producer;
+    }
+    return ProducerInfo{};
+  };
+  ProducerInfo shown;
+  while ((shown = waiting()).waiting_since_ns == 0) std::this_thread::yield();
+  CHECK(shown.waiting_for_open_claim);
+  CHECK_FALSE(shown.waiting_for_preparation);
+  REQUIRE(holder.commit() == ClaimStatus::ok);
+  writer.join();
+  CHECK(failed_writes == 0);
 }
