@@ -1,6 +1,7 @@
 #include "process_identity.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,11 +41,29 @@ std::uint64_t process_start_time(std::uint64_t pid) noexcept {
   return std::strtoull(cursor, nullptr, 10);
 }
 
-const ProcessIdentity& current_process() noexcept {
-  static const ProcessIdentity self{static_cast<std::uint64_t>(::getpid()),
-                                    process_start_time(static_cast<std::uint64_t>(::getpid()))};
+namespace {
+
+ProcessIdentity identify_self() noexcept {
+  const auto pid = static_cast<std::uint64_t>(::getpid());
+  return {pid, process_start_time(pid)};
+}
+
+ProcessIdentity& self_identity() noexcept {
+  static ProcessIdentity self = [] {
+    // A child of fork() is another process: it names itself anew before fork() returns there
+    // (one thread runs in it then). Named once and inherited, a child that opened a producer
+    // owned its slot, and took the preparation lock, in its parent's name: its claims looked
+    // live after it died, and a lock it died holding was never taken over while the parent
+    // lived (found by a tester: every producer stalled).
+    ::pthread_atfork(nullptr, nullptr, [] { self_identity() = identify_self(); });
+    return identify_self();
+  }();
   return self;
 }
+
+}  // namespace
+
+const ProcessIdentity& current_process() noexcept { return self_identity(); }
 
 bool is_alive(const ProcessIdentity& identity) noexcept {
   if (identity.pid == 0) return false;

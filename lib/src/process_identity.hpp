@@ -10,7 +10,7 @@ struct ProcessIdentity {
   std::uint64_t start_time = 0;  // /proc/PID/stat field 22, clock ticks since boot
 };
 
-// This process; computed once.
+// This process; computed once, and again in a child of fork().
 const ProcessIdentity& current_process() noexcept;
 
 // What process_start_time returns for a process that exists but that /proc does not show us:

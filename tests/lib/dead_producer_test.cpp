@@ -438,3 +438,33 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
   writer.join();
   CHECK(failed_writes == 0);
 }
+
+TEST_CASE("a producer opened in a child of fork() owns its slot in the child's name") {
+  // Found by a tester: a process that had used the library (a ring created, a consumer attached)
+  // forked children whose producers took their slots in the parent's name. Dead, they looked
+  // alive while the parent lived: their slots were never given to others, and a preparation lock
+  // one died holding was never taken over (every producer stalled).
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20, WriterPolicy::overwrite));
+  Consumer consumer = Consumer::attach(ring, {});
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    Producer producer(ring);
+    const bool wrote = producer.write(as_bytes("from the child")) == ClaimStatus::ok;
+    ::_exit(wrote ? 0 : 1);  // without giving the slot back, as a crash would
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  bool found = false;
+  for (const ProducerInfo& producer : ring.producers()) {
+    if (producer.committed_records == 0) continue;
+    found = true;
+    CHECK(producer.pid == static_cast<std::uint64_t>(child));
+    CHECK_FALSE(producer.alive);
+  }
+  CHECK(found);
+  CHECK(drain(consumer) == std::vector<std::string>{"from the child"});
+}

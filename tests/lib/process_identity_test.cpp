@@ -109,3 +109,23 @@ TEST_CASE("another user's process that /proc hides (hidepid) is taken for alive,
   // start time unreadable.
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("a child of fork() names itself, not the parent that named itself before the fork") {
+  // Found by a tester: the identity was computed once and inherited, so a child's producer owned
+  // its slot and took the preparation lock in the parent's name.
+  const ProcessIdentity parent = current_process();
+  REQUIRE(parent.pid == static_cast<std::uint64_t>(::getpid()));
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const ProcessIdentity self = current_process();
+    const bool named_itself = self.pid == static_cast<std::uint64_t>(::getpid()) &&
+                              self.start_time == process_start_time(self.pid) && is_alive(self);
+    ::_exit(named_itself ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(current_process().pid == parent.pid);
+}
