@@ -304,10 +304,15 @@ PrepareOutcome Pager::prepare_range(std::uint64_t target) noexcept {
   PrepareOutcome outcome = PrepareOutcome::ready;
   // end > prepared: a dead holder's range, already checked by it; redo it as it was. Unless it
   // cannot be one: a range is whole pages and less than a lap (the file may be damaged or forged
-  // since it was opened, and invalidating up to an absurd end would take billions of laps).
-  const bool dead_holders_range =
-      end > prepared && end - prepared <= file_.geometry().capacity && end % format::kPageBytes == 0;
+  // since it was opened, and invalidating up to an absurd end would take billions of laps), and
+  // stops a lap short of every claim still being filled (the bound only moves on once a range is
+  // chosen within it; past it, the range would zero a claim whose commit then publishes zeros).
+  const bool dead_holders_range = end > prepared && end - prepared <= file_.geometry().capacity &&
+                                  end % format::kPageBytes == 0 && end <= claims_bound();
   if (!dead_holders_range) {
+    // Withdrawn, should it be what no holder chose: consumers take anything below a range
+    // announced a lap on for overwritten.
+    if (end > prepared) preparing_line.store(prepared, std::memory_order_seq_cst);
     end = choose_range_end(prepared, target, &outcome);
     if (outcome == PrepareOutcome::ready) {
       // seq_cst store, then the limit load: Dekker with an attaching consumer, which lowers the

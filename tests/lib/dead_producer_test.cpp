@@ -360,6 +360,16 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   // The preparation asked to run a chunk past the claim: it stops at the claim's page.
   auto& header = detail::file_of(ring).header();
   detail::Pager pager(detail::file_of(ring));
+  SUBCASE("asked by a producer") {}
+  SUBCASE("redoing a dead preparer's range that reaches past the claim (forged)") {
+    // Whole pages, less than a lap: it could have been a range, but for the claim. The lock
+    // taken in a dead process's name, as it would be left: the next preparer takes it over.
+    const std::uint64_t dead_holder = dead_pid() << 32 | 1;
+    auto owner = detail::atomic_field(header.preparation.owner_word);
+    for (std::uint64_t free = 0; !owner.compare_exchange_weak(free, dead_holder); free = 0) {
+    }
+    detail::atomic_field(header.preparation.preparing_end).store(claim_limit + 16 * format::kPageBytes);
+  }
   pager.prepare_until(claim_limit + pager.ahead_bytes());
   CHECK(detail::atomic_field(header.prepared_position.value).load() <= claim_limit);
 
