@@ -426,6 +426,13 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
     fill_synthetic(payload, 8, written++);
     REQUIRE(other.write(payload, std::chrono::seconds(30)) == ClaimStatus::ok);
   }
+  // Prepared up to that page (by a housekeeper, or here), so that no record below it waits.
+  detail::Pager pager(detail::file_of(ring));
+  auto prepared = detail::atomic_field(detail::file_of(ring).header().prepared_position.value);
+  while (prepared.load() < page_below_limit) {
+    pager.prepare_until(page_below_limit);
+    std::this_thread::yield();
+  }
   // Three more records: one of them crosses the page below the claim's limit and waits.
   std::atomic<int> failed_writes = 0;
   std::thread writer([&] {
