@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "atomics.hpp"
@@ -23,6 +24,7 @@
 #include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
+#include "support/preparation.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -337,14 +339,10 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   // unblock timeout that the others were about to lap; its commit then published a record whose
   // payload was gone (a checksum mismatch for every consumer).
   TempDir dir;
-  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1024);
-  options.paging = PagingStrategy::zero_range;
-  options.unblock_timeout = std::chrono::minutes(10);  // the claim stays live throughout
-  Ring ring = Ring::create(dir / "ring", options);
-  if (ring.info().paging != PagingStrategy::zero_range) {
-    MESSAGE("skipped: the file system of the temporary directory cannot zero a range");
-    return;
-  }
+  // The claim stays live throughout (ten minutes' unblock timeout).
+  std::optional<Ring> zeroing = zero_range_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, std::chrono::minutes(10));
+  if (!zeroing) return;
+  Ring& ring = *zeroing;
   Producer holder(ring);
   ClaimResult claim = holder.claim(100, std::chrono::seconds(10));
   REQUIRE(claim);
@@ -374,18 +372,13 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   CHECK(detail::atomic_field(header.prepared_position.value).load() <= claim_limit);
 
   // Once committed, the claim no longer holds the preparation, and the producers' housekeepers
-  // would invalidate the record before the reader below gets to it: a live process (init) holds
-  // the preparation's lock meanwhile.
-  REQUIRE(detail::process_start_time(1) != 0);
-  const std::uint64_t init = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);
-  auto preparation_owner = detail::atomic_field(header.preparation.owner_word);
-  for (std::uint64_t free = 0; !preparation_owner.compare_exchange_weak(free, init); free = 0) {
-  }
+  // would invalidate the record before the reader below gets to it.
+  PreparationHeldByInit held(ring);
   REQUIRE(holder.commit() == ClaimStatus::ok);
   Consumer reader = Consumer::attach(ring, {.start_position = claim.position, .holds_back = false});
   SyntheticVerifier verifier;
   const PollResult polled = reader.poll([&](const Record& record) { verifier.check(record.payload); }, 1'000'000);
-  preparation_owner.store(0);
+  held.release();
   CHECK(polled.status == PollStatus::ok);
   CHECK(reader.stats().lost_bytes == 0);
   CHECK(verifier.totals().corrupt == 0);
@@ -398,14 +391,9 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
   // at the claim plus a lap: a producer whose record ends between the two waited for the
   // preparation, and status said so, where it waits for the claim.
   TempDir dir;
-  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1024);
-  options.paging = PagingStrategy::zero_range;
-  options.unblock_timeout = std::chrono::minutes(10);
-  Ring ring = Ring::create(dir / "ring", options);
-  if (ring.info().paging != PagingStrategy::zero_range) {
-    MESSAGE("skipped: the file system of the temporary directory cannot zero a range");
-    return;
-  }
+  std::optional<Ring> zeroing = zero_range_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, std::chrono::minutes(10));
+  if (!zeroing) return;
+  Ring& ring = *zeroing;
   Producer other(ring);
   std::vector<std::byte> payload(1000);
   std::uint64_t written = 0;

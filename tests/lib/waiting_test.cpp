@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "atomics.hpp"
-#include "process_identity.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
+#include "support/preparation.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -85,13 +85,8 @@ TEST_CASE("waiting: a producer whose next bytes another live process is preparin
   Producer producer(ring);
   std::vector<std::byte> record(8000);
   auto& header = detail::file_of(ring).header();
-  // A live process (init) takes the preparation lock and never finishes: the prepared frontier
-  // stands still, and the producer waits for it once it gets there.
-  const std::uint64_t holder = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);
-  REQUIRE(detail::process_start_time(1) != 0);
-  auto owner = detail::atomic_field(header.preparation.owner_word);
-  for (std::uint64_t free = 0; !owner.compare_exchange_weak(free, holder); free = 0) {
-  }
+  // The prepared frontier stands still, and the producer waits for it once it gets there.
+  PreparationHeldByInit held(ring);
   const std::uint64_t prepared = detail::atomic_field(header.prepared_position.value).load();
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + record.size());
   while (ring.head_position() + stride <= prepared) {
@@ -104,7 +99,7 @@ TEST_CASE("waiting: a producer whose next bytes another live process is preparin
   MESSAGE("producer waiting for preparation: " << share * 100 << "% of a CPU");
   CHECK(share <= kMostCpuShare);
   // The lock is free again: preparation resumes and so does the producer.
-  owner.store(0);
+  held.release();
   CHECK(producer.claim(record.size(), std::chrono::seconds(30)).status == ClaimStatus::ok);
   producer.abort();
 }

@@ -1,0 +1,63 @@
+// For tests of the paging engine's preparation ahead of the head: a ring whose preparation zeroes
+// what it invalidates, and the preparation lock held by a live process that never lets it go.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "atomics.hpp"
+#include "process_identity.hpp"
+#include "ring_access.hpp"
+#include "ring_file.hpp"
+#include "support/rings.hpp"
+
+namespace ringfile::test {
+
+// A ring prepared with fallocate(ZERO_RANGE), so that what the preparation passes reads as zeros;
+// nullopt, with a message that the test is skipped, where the temporary directory's file system
+// cannot zero a range.
+inline std::optional<Ring> zero_range_ring(const std::filesystem::path& path, std::uint64_t capacity,
+                                           WriterPolicy policy, std::uint32_t max_record_bytes,
+                                           std::chrono::milliseconds unblock_timeout) {
+  CreateOptions options = small_ring(capacity, policy, max_record_bytes);
+  options.paging = PagingStrategy::zero_range;
+  options.unblock_timeout = unblock_timeout;
+  Ring ring = Ring::create(path, options);
+  if (ring.info().paging != PagingStrategy::zero_range) {
+    MESSAGE("skipped: the file system of the temporary directory cannot zero a range");
+    return std::nullopt;
+  }
+  return ring;
+}
+
+// The preparation lock taken in the name of init, a live process, for as long as this lives (or
+// until release()): the prepared frontier stands still, as behind a preparer that never finishes.
+// Waits for a preparer of this process (a housekeeper) to let the lock go first.
+class PreparationHeldByInit {
+ public:
+  explicit PreparationHeldByInit(const Ring& ring)
+      : owner_(detail::atomic_field(detail::file_of(ring).header().preparation.owner_word)) {
+    REQUIRE(detail::process_start_time(1) != 0);
+    const std::uint64_t init = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);
+    for (std::uint64_t free = 0; !owner_.compare_exchange_weak(free, init); free = 0) {
+    }
+  }
+  ~PreparationHeldByInit() { release(); }
+  PreparationHeldByInit(const PreparationHeldByInit&) = delete;
+  PreparationHeldByInit& operator=(const PreparationHeldByInit&) = delete;
+
+  void release() {
+    if (held_) owner_.store(0);
+    held_ = false;
+  }
+
+ private:
+  std::atomic_ref<std::uint64_t> owner_;
+  bool held_ = true;
+};
+
+}  // namespace ringfile::test
