@@ -256,18 +256,21 @@ class ProducerCore {
   }
 
   // Whether the ring has gone on past the open claim into the next lap there: this producer
-  // stalled past the unblock timeout, a consumer padded the claim over, and other producers have
-  // since reserved the bytes where it lies. Whatever is found there then is newer records, not an
-  // earlier lap's bytes that a commit may overwrite, so a commit or an abort writes nothing
-  // (close_overtaken_claim). The head alone says it: producers reserve before they write, and no
-  // reservation passes a claim's start plus a lap while the claim is younger than the unblock
-  // timeout (open_claims_limit). The preparation frontier does not: it stops a lap past such a
-  // claim too (live_claims_limit), but may run past one that outlived the timeout, and a
-  // preparer that finds itself blocked withdraws the range it announced.
+  // stalled past the unblock timeout, and either a consumer padded the claim over and other
+  // producers have since reserved the bytes where it lies, or the preparation has invalidated
+  // them for the next lap. Whatever is found there then is newer records or zeros, not an earlier
+  // lap's bytes that a commit may overwrite, so a commit or an abort writes nothing
+  // (close_overtaken_claim): a commit over zeroed pages would publish a record whose payload is
+  // gone, and return ok for a record every consumer counts lost. Neither frontier passes a
+  // claim's start plus a lap while the claim is younger than the unblock timeout
+  // (open_claims_limit, live_claims_limit). The preparation announces its range before it
+  // invalidates it, and may withdraw it: a claim this late is lost then all the same.
   bool claim_overtaken() const noexcept {
-    // Acquire: pairs with the producers' seq_cst head CAS, made before they write.
-    return atomic_field(header_.head_position.value).load(std::memory_order_acquire) >
-           claim_position_ + geometry_.capacity;
+    const std::uint64_t next_lap = claim_position_ + geometry_.capacity;
+    // Acquire: pairs with the producers' seq_cst head CAS, made before they write, and with the
+    // preparer's seq_cst store of preparing_end, made before it invalidates.
+    return atomic_field(header_.head_position.value).load(std::memory_order_acquire) > next_lap ||
+           atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire) > next_lap;
   }
   // Whether a claim reserved at claim_time_ns_ may have been padded over by `now_ns` (a reading
   // of record_clock_), so that claim_overtaken must be asked: consumers pad a live producer's

@@ -386,6 +386,56 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   CHECK(verifier.producers().at(7).records == 1);
 }
 
+TEST_CASE("a live producer's claim that outlived the unblock timeout and was prepared past: its late commit fails") {
+  // From the review of ed84459: the preparation stops a lap past a claim being filled only while
+  // the claim is younger than the unblock timeout. Past it, it zeroed the claim's bytes while the
+  // head was still short of a lap on, and the late commit, which asked the head alone, published
+  // the record over zeros and returned ok, for a record every consumer counts lost.
+  TempDir dir;
+  const auto unblock_timeout = std::chrono::milliseconds(20);
+  std::optional<Ring> zeroing = zero_range_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, unblock_timeout);
+  if (!zeroing) return;
+  Ring& ring = *zeroing;
+  Producer holder(ring);
+  ClaimResult claim = holder.claim(100, std::chrono::seconds(10));
+  REQUIRE(claim);
+  fill_synthetic(claim.buffer, 7, 0);
+  const std::uint64_t claim_limit = claim.position + ring.info().capacity_bytes;
+  Producer other(ring);
+  std::vector<std::byte> payload(1000);
+  for (std::uint64_t written = 0; ring.head_position() + 4096 <= claim_limit; ++written) {
+    fill_synthetic(payload, 8, written);
+    REQUIRE(other.write(payload, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+  auto& header = detail::file_of(ring).header();
+  const detail::OpenClaim published = detail::read_claim(header.producers[holder.slot()]);
+  REQUIRE(published.start == claim.position);
+  const auto timeout_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(unblock_timeout).count());
+  while (!published.outlived(detail::realtime_ns(), timeout_ns)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // The claim no longer holds the preparation: it runs on past the claim's lap (here, or in a
+  // housekeeper), and the head stays short of it.
+  detail::Pager pager(detail::file_of(ring));
+  auto prepared = detail::atomic_field(header.prepared_position.value);
+  while (prepared.load() <= claim_limit) {
+    pager.prepare_until(claim_limit + pager.ahead_bytes());
+    std::this_thread::yield();
+  }
+  REQUIRE(ring.head_position() <= claim_limit);
+
+  CHECK(holder.commit() == ClaimStatus::claim_lost);
+  CHECK(holder.stats().records == 0);
+  // Everything still in the ring reads intact, and none of it is the late producer's.
+  Consumer replay = Consumer::attach(ring, {.start = StartFrom::earliest, .holds_back = false});
+  SyntheticVerifier kept;
+  const PollResult replayed = replay.poll([&](const Record& record) { kept.check(record.payload); }, 1'000'000);
+  CHECK(replayed.status == PollStatus::ok);
+  CHECK(replayed.records > 0);
+  CHECK(kept.totals().corrupt == 0);
+  CHECK(kept.producers().count(7) == 0);
+}
+
 TEST_CASE("a producer that the preparation keeps behind another's claim shows it waits for that claim") {
   // The preparation stops a lap past a claim being filled, rounded down to a page, and the head
   // at the claim plus a lap: a producer whose record ends between the two waited for the
