@@ -1,4 +1,5 @@
-// The bytes a benchmark's producer copies its records from, at the start of a page.
+// The bytes a benchmark's producer copies its records from, at the start of a page (and the memcpy
+// loop's destination, placed as a mapping would be).
 //
 // Where such a buffer lies within its 4 KiB page decides how often a copy's loads are taken for
 // the stores of the copy before it (a core matches loads against earlier stores by their low 12
