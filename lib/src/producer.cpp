@@ -169,7 +169,8 @@ ClaimStatus ProducerCore::claim_frames_after_waiting(std::uint64_t stride, std::
         (options_.idle == IdleStrategy::spin_then_sleep && now < started + kSpinBeforeSleepNs)) {
       cpu_relax();
     } else {
-      sleep_for_space(std::min<std::uint64_t>(deadline - now, kSpaceRecheckNs));
+      const std::uint64_t recheck = blocked_by_ == format::kWaitForOpenClaim ? kClaimRecheckNs : kSpaceRecheckNs;
+      sleep_for_space(std::min<std::uint64_t>(deadline - now, recheck));
     }
     const ClaimStatus result = try_claim_frames(stride, payload_bytes, filler);
     if (result != ClaimStatus::would_block) {

@@ -67,6 +67,10 @@ class ProducerCore {
  private:
   // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
   static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
+  // And another producer's claim this often: its commit wakes nobody (a wake-up would cost every
+  // commit a fence and a load of the sleepers' line), and a claim that holds others back is
+  // usually one whose producer was preempted between claim and commit, for a time slice or so.
+  static constexpr std::uint64_t kClaimRecheckNs = 1'000'000;
   static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();
   // Below this a memcpy into the mapping costs less than a system call.
   static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
