@@ -170,11 +170,18 @@ TEST_CASE("a producer's claim reads whole, open while it is, and closed at its e
     }
     writing.store(false, std::memory_order_release);
   });
-  std::uint64_t reads = 0, open_reads = 0, wrong = 0;
+  std::uint64_t reads = 0, open_reads = 0, wrong = 0, given_up = 0;
   std::uint64_t last_start = 0;
   while (writing.load(std::memory_order_acquire) || reads == 0) {
     const detail::OpenClaim claim = detail::read_claim(slot);
     ++reads;
+    // read_claim gives up on a slot that stays mid-publication (the writer preempted between its
+    // seqlock stores, under load) and reads no claim: all zeros, which no claim of this writer is
+    // once it has written (positions only grow).
+    if (claim.start == 0 && claim.end == 0 && claim.time_ns == 0 && last_start != 0) {
+      ++given_up;
+      continue;
+    }
     // Claims follow each other: a start never goes back, whether the claim is open or closed.
     if (claim.start < last_start) ++wrong;
     last_start = claim.start;
@@ -190,7 +197,7 @@ TEST_CASE("a producer's claim reads whole, open while it is, and closed at its e
   writer.join();
   CHECK(failed_calls == 0);
   CHECK(wrong == 0);
-  MESSAGE(reads << " reads of the claim, " << open_reads << " of them open");
+  MESSAGE(reads << " reads of the claim, " << open_reads << " of them open, " << given_up << " given up");
 
   // At rest: closed at the head (one producer: its last claim ended there), and shown as none.
   const detail::OpenClaim last = detail::read_claim(slot);
