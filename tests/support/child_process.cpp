@@ -71,6 +71,19 @@ void ChildProcess::kill_hard() {
   wait();
 }
 
+void ChildProcess::stop() {
+  ::kill(pid_, SIGSTOP);
+  int status = 0;
+  while (::waitpid(pid_, &status, WUNTRACED) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  if (WIFSTOPPED(status)) return;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  throw std::runtime_error("the child ended instead of stopping");
+}
+
+void ChildProcess::resume() { ::kill(pid_, SIGCONT); }
+
 bool ChildProcess::reap(int options) {
   int status = 0;
   pid_t reaped = 0;

@@ -23,6 +23,9 @@ class ChildProcess {
   std::optional<std::string> read_line();
   void write_line(const std::string& line);
   void kill_hard();  // SIGKILL, then reap
+  // SIGSTOP, returning once the child (every thread of it) has stopped; throws if it ended instead.
+  void stop();
+  void resume();  // SIGCONT
   // Waits for the child to exit; returns its exit code, or 128 + signal.
   int wait();
   // Whether the child has exited (reaped if so), without waiting.
