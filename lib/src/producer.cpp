@@ -158,6 +158,7 @@ ClaimStatus ProducerCore::claim_frames_after_waiting(std::uint64_t stride, std::
   const std::uint64_t deadline = timeout == std::chrono::nanoseconds::max()
                                      ? std::numeric_limits<std::uint64_t>::max()
                                      : started + static_cast<std::uint64_t>(std::max<std::int64_t>(timeout.count(), 0));
+  std::uint64_t claim_recheck = kFirstClaimRecheckNs;
   for (;;) {
     const std::uint64_t now = monotonic_ns();
     if (now >= deadline) {
@@ -169,7 +170,11 @@ ClaimStatus ProducerCore::claim_frames_after_waiting(std::uint64_t stride, std::
         (options_.idle == IdleStrategy::spin_then_sleep && now < started + kSpinBeforeSleepNs)) {
       cpu_relax();
     } else {
-      const std::uint64_t recheck = blocked_by_ == format::kWaitForOpenClaim ? kClaimRecheckNs : kSpaceRecheckNs;
+      std::uint64_t recheck = kSpaceRecheckNs;
+      if (blocked_by_ == format::kWaitForOpenClaim) {
+        recheck = claim_recheck;
+        claim_recheck = std::min(2 * claim_recheck, kSpaceRecheckNs);
+      }
       sleep_for_space(std::min<std::uint64_t>(deadline - now, recheck));
     }
     const ClaimStatus result = try_claim_frames(stride, payload_bytes, filler);

@@ -98,8 +98,9 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   // One compare-and-swap commits the group (see fill_group_of_frames for a group of frames). Each
   // CAS drains the store buffer and waits for the frame's line to come back from a consumer
   // spinning on it; one per group instead of one per record lets the copies overlap.
-  // A stall since the reservation long enough for the ring to lap the group (claim_overtaken):
-  // nothing goes into newer records then. One load a group, before anything is written.
+  // A stall since the reservation long enough for the ring, or the preparation, to lap the group
+  // (claim_overtaken): nothing goes into newer records or invalidated pages then. Two loads a
+  // group, before anything is written.
   if (claim_overtaken()) {
     close_overtaken_claim();
     return 0;

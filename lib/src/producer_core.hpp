@@ -67,10 +67,13 @@ class ProducerCore {
  private:
   // A sleeping producer re-checks consumers this often even unwoken: a dead consumer never wakes it.
   static constexpr std::uint64_t kSpaceRecheckNs = 50'000'000;
-  // And another producer's claim this often: its commit wakes nobody (a wake-up would cost every
-  // commit a fence and a load of the sleepers' line), and a claim that holds others back is
-  // usually one whose producer was preempted between claim and commit, for a time slice or so.
-  static constexpr std::uint64_t kClaimRecheckNs = 1'000'000;
+  // And another producer's claim after this long at first, twice as long after each look up to
+  // kSpaceRecheckNs: its commit wakes nobody (a wake-up would cost every commit a fence and a load
+  // of the sleepers' line), and a claim that holds others back is most often one whose producer
+  // was preempted between claim and commit, for a time slice or so. A look scans the producer
+  // slots and reads the holder's /proc entry, so a producer stopped for long is not looked at
+  // every millisecond.
+  static constexpr std::uint64_t kFirstClaimRecheckNs = 1'000'000;
   static constexpr std::uint64_t kNothingToPrepare = std::numeric_limits<std::uint64_t>::max();
   // Below this a memcpy into the mapping costs less than a system call.
   static constexpr std::size_t kFileWriteThreshold = 64 * 1024;
@@ -268,11 +271,14 @@ class ProducerCore {
   // gone, and return ok for a record every consumer counts lost. Neither frontier passes a
   // claim's start plus a lap while the claim is younger than the unblock timeout
   // (open_claims_limit, live_claims_limit). The preparation announces its range before it
-  // invalidates it, and may withdraw it: a claim this late is lost then all the same.
+  // invalidates it, and may withdraw it: a claim this late is lost then all the same. The check
+  // and the commit that follows are not one atomic step: a range announced between them (the
+  // claim outlived the timeout, the producer stalled there) is invalidated after the commit, and
+  // consumers count that record lost (docs/durability.md).
   bool claim_overtaken() const noexcept {
     const std::uint64_t next_lap = claim_position_ + geometry_.capacity;
-    // Acquire: pairs with the producers' seq_cst head CAS, made before they write, and with the
-    // preparer's seq_cst store of preparing_end, made before it invalidates.
+    // Acquire: keeps the commit's writes after these loads. A head or a frontier past the claim
+    // is all they say; nothing the producers or the preparer wrote before is read here.
     return atomic_field(header_.head_position.value).load(std::memory_order_acquire) > next_lap ||
            atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire) > next_lap;
   }

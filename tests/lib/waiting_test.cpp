@@ -103,3 +103,34 @@ TEST_CASE("waiting: a producer whose next bytes another live process is preparin
   CHECK(producer.claim(record.size(), std::chrono::seconds(30)).status == ClaimStatus::ok);
   producer.abort();
 }
+
+TEST_CASE("waiting: a producer held back by another producer's open claim uses at most 5% of a CPU") {
+  // Its commit wakes nobody, so the producer behind it looks again on its own; each look scans
+  // the producer slots and reads the holder's /proc entry.
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1024);
+  options.unblock_timeout = std::chrono::minutes(10);  // the claim holds throughout
+  Ring ring = Ring::create(dir / "ring", options);
+  Producer holder(ring);
+  const ClaimResult claim = holder.claim(100, std::chrono::seconds(10));
+  REQUIRE(claim);
+  Producer producer(ring);
+  std::vector<std::byte> record(1000);
+  // Up to the page below the claim plus a lap (where the preparation stops for it): the next
+  // record, whatever padding runs it on to a line, ends past that page and waits for the claim.
+  const std::uint64_t page_below_limit =
+      (claim.position + ring.info().capacity_bytes) / format::kPageBytes * format::kPageBytes;
+  const std::uint64_t most_stride = format::align_up(
+      format::frame_stride(format::kRecordHeaderBytes + record.size()), format::kCacheLineBytes);
+  while (ring.head_position() + most_stride <= page_below_limit) {
+    REQUIRE(producer.write(record, std::chrono::seconds(30)) == ClaimStatus::ok);
+  }
+  const double share = cpu_share_while([&] {
+    CHECK(producer.claim(record.size(), kWait).status == ClaimStatus::timed_out);
+  });
+  MESSAGE("producer waiting for another's claim: " << share * 100 << "% of a CPU");
+  CHECK(share <= kMostCpuShare);
+  CHECK(holder.commit() == ClaimStatus::ok);
+  CHECK(producer.claim(record.size(), std::chrono::seconds(30)).status == ClaimStatus::ok);
+  producer.abort();
+}
