@@ -84,6 +84,15 @@ void ChildProcess::stop() {
 
 void ChildProcess::resume() { ::kill(pid_, SIGCONT); }
 
+std::uint64_t pid_of_ended_process() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return static_cast<std::uint64_t>(child);
+}
+
 bool ChildProcess::reap(int options) {
   int status = 0;
   pid_t reaped = 0;

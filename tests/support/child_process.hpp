@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ class ChildProcess {
   // waitpid with `options` (0 or WNOHANG); records the exit code when it reaped the child.
   bool reap(int options);
 };
+
+// A pid that no process has any more: a child that exited and was reaped.
+std::uint64_t pid_of_ended_process();
 
 // Called by main() for `--child ROLE ARGS...`; returns the exit code.
 int run_child_role(int argc, char** argv);
