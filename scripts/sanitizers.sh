@@ -66,10 +66,10 @@ echo "== ASan+UBSan: the suite and the fuzz targets ($(( $(date +%s) - started )
 # CI run of 1489 s on 2 CPUs (50 of them one test since shortened to 7); two at a time, 106 s.
 RINGFILE_BRIDGE_KILLS=${RINGFILE_BRIDGE_KILLS:-10} RINGFILE_FAULT_KILLS=${RINGFILE_FAULT_KILLS:-100} run_pass "ASan+UBSan" "$asan_dir" "$jobs"
 
-echo "== TSan build (gcc): the library's test binary"
+echo "== TSan build (gcc): the library's stress, thread and fault tests (ringfile_tsan_tests)"
 cmake -S "$root" -B "$tsan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$debug_flags" -DRINGFILE_WERROR=ON -DRINGFILE_TSAN=ON \
   -DRINGFILE_BUILD_BENCH=OFF > /dev/null
-cmake --build "$tsan_dir" -j "$jobs" --target ringfile_tests
+cmake --build "$tsan_dir" -j "$jobs" --target ringfile_tsan_tests
 echo "== TSan: stress, thread and fault tests ($(( $(date +%s) - started )) s so far)"
 # One at a time: each stress test keeps both CPUs busy by itself.
 run_pass "TSan" "$tsan_dir" 1 -R "stress|threads"
