@@ -154,8 +154,7 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
   REQUIRE(claim);
   REQUIRE(claim.position % format::kPageBytes >= 2048);
   fill_synthetic(claim.buffer, 7, 0);
-  const std::uint64_t page_below_limit =
-      (claim.position + ring.info().capacity_bytes) / format::kPageBytes * format::kPageBytes;
+  const std::uint64_t page_below_limit = page_below_claim_limit(ring, claim.position);
   while (ring.head_position() + 1100 <= page_below_limit) {
     fill_synthetic(payload, 8, written++);
     REQUIRE(other.write(payload, std::chrono::seconds(30)) == ClaimStatus::ok);

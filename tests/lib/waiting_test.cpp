@@ -118,8 +118,7 @@ TEST_CASE("waiting: a producer held back by another producer's open claim uses a
   std::vector<std::byte> record(1000);
   // Up to the page below the claim plus a lap (where the preparation stops for it): the next
   // record, whatever padding runs it on to a line, ends past that page and waits for the claim.
-  const std::uint64_t page_below_limit =
-      (claim.position + ring.info().capacity_bytes) / format::kPageBytes * format::kPageBytes;
+  const std::uint64_t page_below_limit = page_below_claim_limit(ring, claim.position);
   const std::uint64_t most_stride = format::align_up(
       format::frame_stride(format::kRecordHeaderBytes + record.size()), format::kCacheLineBytes);
   while (ring.head_position() + most_stride <= page_below_limit) {

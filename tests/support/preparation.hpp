@@ -34,6 +34,12 @@ inline std::optional<Ring> zero_range_ring(const std::filesystem::path& path, st
   return ring;
 }
 
+// Where the preparation stops for a claim at `claim_position` that a live producer is still
+// filling: a lap on, rounded down to a page (Pager's claims bound). The head stops at the lap.
+inline std::uint64_t page_below_claim_limit(const Ring& ring, std::uint64_t claim_position) {
+  return (claim_position + ring.info().capacity_bytes) / format::kPageBytes * format::kPageBytes;
+}
+
 // The preparation lock taken in the name of init, a live process, for as long as this lives (or
 // until release()): the prepared frontier stands still, as behind a preparer that never finishes.
 // Waits for a preparer of this process (a housekeeper) to let the lock go first.
