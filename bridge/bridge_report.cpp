@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/throughput.hpp"
 #include "ringfile/programs/units.hpp"
 

@@ -9,7 +9,7 @@
 #include <system_error>
 #include <thread>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 
 namespace ringfile::bridge {
 namespace {

@@ -12,7 +12,7 @@
 #include "nats_session.hpp"
 #include "ring_for_writing.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/units.hpp"
 #include "ringfile/programs/write_failures.hpp"

@@ -5,7 +5,7 @@
 #include "bridge_settings.hpp"
 #include "in_bridge.hpp"
 #include "out_bridge.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 
 namespace ringfile::bridge {

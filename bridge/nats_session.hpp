@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 
 namespace ringfile::bridge {

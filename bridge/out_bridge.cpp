@@ -12,7 +12,7 @@
 #include "out_bridge_core.hpp"
 #include "publish_window.hpp"
 #include "ringfile/consumer.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/units.hpp"
 #include "stream_setup.hpp"

@@ -17,7 +17,7 @@
 #include "out_bridge.hpp"
 #include "publish_window.hpp"
 #include "ringfile/consumer.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "stream_setup.hpp"
 #include "wire_publisher.hpp"
 

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "message_origin.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 
 namespace ringfile::bridge {
 namespace {

@@ -4,8 +4,8 @@
 #include <system_error>
 
 #include "ringfile/error.hpp"
-#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/existing_ring.hpp"
+#include "ringfile/programs/program.hpp"
 
 namespace ringfile::bridge {
 namespace {

@@ -1,6 +1,6 @@
 #include "stream_setup.hpp"
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::bridge {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <limits>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 
 namespace ringfile::bridge {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/time_points.hpp"

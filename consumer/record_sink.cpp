@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 
 namespace ringfile::consumer {

@@ -10,7 +10,7 @@
 #include "pacer.hpp"
 #include "record_reader.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/write_failures.hpp"
 #include "ringfile/tooling/synthetic.hpp"

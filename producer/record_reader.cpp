@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::producer {

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "ringfile/error.hpp"
-#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/existing_ring.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::producer {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "produce_loop.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/system/shared_memory.hpp"

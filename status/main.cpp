@@ -14,7 +14,7 @@
 #include "ring_report.hpp"
 #include "ring_sample.hpp"
 #include "ringfile/error.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 #include "ringfile/programs/text_table.hpp"

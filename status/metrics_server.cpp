@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/stop_signals.hpp"
 
 namespace ringfile::status {

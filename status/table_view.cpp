@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/existing_ring.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/units.hpp"

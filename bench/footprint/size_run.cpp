@@ -11,7 +11,7 @@
 
 #include "ringfile/error.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/ring.hpp"
 #include "ringfile/system/clock.hpp"
 #include "ringfile/system/errno_text.hpp"

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/clock.hpp"
 #include "support/cpu_pinning.hpp"
 #include "support/machine_info.hpp"

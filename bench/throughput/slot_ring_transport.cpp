@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "ringfile/format/record_header.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "support/slot_ring_positions.hpp"
 #include "support/source_buffer.hpp"
 #include "throughput/fan_in.hpp"

@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/errno_text.hpp"
 #include "ringfile/system/file_descriptor.hpp"
+#include "support/source_buffer.hpp"
 #include "throughput/record_flow.hpp"
 #include "throughput/transports.hpp"
 #include "throughput/two_processes.hpp"
-#include "support/source_buffer.hpp"
 
 namespace ringfile::bench::throughput {
 

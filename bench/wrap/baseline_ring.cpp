@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/errno_text.hpp"
 #include "ringfile/system/file_descriptor.hpp"
 #include "ringfile/system/page_cache.hpp"

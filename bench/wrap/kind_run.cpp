@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/clock.hpp"
 #include "ringfile/system/errno_text.hpp"
 #include "ringfile/system/file_descriptor.hpp"

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/errno_text.hpp"
 #include "support/byte_size.hpp"
 #include "support/cpu_pinning.hpp"

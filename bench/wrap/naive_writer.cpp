@@ -10,7 +10,7 @@
 #include <cstring>
 #include <optional>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "wrap/baseline_ring.hpp"
 #include "wrap/writers.hpp"
 

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/errno_text.hpp"
 #include "ringfile/system/file_descriptor.hpp"
 #include "wrap/baseline_ring.hpp"

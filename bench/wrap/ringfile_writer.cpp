@@ -23,7 +23,7 @@
 #include <ringfile/producer.hpp>
 #include <ringfile/ring.hpp>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/system/file_descriptor.hpp"
 #include "ringfile/system/page_cache.hpp"
 #include "support/byte_size.hpp"

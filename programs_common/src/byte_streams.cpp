@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 
 namespace ringfile::programs {
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/programs/units.hpp"
 
 namespace ringfile::programs {

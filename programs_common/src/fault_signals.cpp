@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "ringfile/truncated_rings.hpp"
 
 namespace ringfile::programs {

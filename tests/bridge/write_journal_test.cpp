@@ -8,7 +8,7 @@
 
 #include "ringfile/consumer.hpp"
 #include "ringfile/producer.hpp"
-#include "ringfile/programs/command_line.hpp"
+#include "ringfile/programs/program.hpp"
 #include "support/work_dir.hpp"
 #include "write_journal.hpp"
 
