@@ -1,5 +1,4 @@
 // The test binary: doctest, or one of the child roles when re-executed by a multi-process test.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <csignal>

@@ -1,5 +1,4 @@
-// The end-to-end test binary: doctest's main.
-#define DOCTEST_CONFIG_IMPLEMENT
+// The end-to-end test binary: doctest's main (the bridge's tests use it too).
 #include <doctest/doctest.h>
 
 #include <csignal>
