@@ -17,6 +17,7 @@
 #include "slot_tables.hpp"
 #include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
+#include "support/eventually.hpp"
 #include "support/preparation.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
@@ -114,10 +115,10 @@ TEST_CASE("a live producer's claim that outlived the unblock timeout and was pre
   // housekeeper), and the head stays short of it.
   detail::Pager pager(detail::file_of(ring));
   auto prepared = detail::atomic_field(header.prepared_position.value);
-  while (prepared.load() <= claim_limit) {
+  REQUIRE(eventually([&] {
     pager.prepare_until(claim_limit + pager.ahead_bytes());
-    std::this_thread::yield();
-  }
+    return prepared.load() > claim_limit;
+  }));
   REQUIRE(ring.head_position() <= claim_limit);
 
   CHECK(holder.commit() == ClaimStatus::claim_lost);
@@ -162,10 +163,10 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
   // Prepared up to that page (by a housekeeper, or here), so that no record below it waits.
   detail::Pager pager(detail::file_of(ring));
   auto prepared = detail::atomic_field(detail::file_of(ring).header().prepared_position.value);
-  while (prepared.load() < page_below_limit) {
+  REQUIRE(eventually([&] {
     pager.prepare_until(page_below_limit);
-    std::this_thread::yield();
-  }
+    return prepared.load() >= page_below_limit;
+  }));
   // Three more records: one of them crosses the page below the claim's limit and waits.
   std::atomic<int> failed_writes = 0;
   std::thread writer([&] {
@@ -181,7 +182,7 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
     return ProducerInfo{};
   };
   ProducerInfo shown;
-  while ((shown = waiting()).waiting_since_ns == 0) std::this_thread::yield();
+  REQUIRE(eventually([&] { return (shown = waiting()).waiting_since_ns != 0; }));
   CHECK(shown.waiting_for_open_claim);
   CHECK_FALSE(shown.waiting_for_preparation);
   REQUIRE(holder.commit() == ClaimStatus::ok);

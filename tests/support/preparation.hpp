@@ -13,6 +13,7 @@
 #include "process_identity.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
+#include "support/eventually.hpp"
 #include "support/rings.hpp"
 
 namespace ringfile::test {
@@ -49,8 +50,10 @@ class PreparationHeldByInit {
       : owner_(detail::atomic_field(detail::file_of(ring).header().preparation.owner_word)) {
     REQUIRE(detail::process_start_time(1) != 0);
     const std::uint64_t init = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);
-    for (std::uint64_t free = 0; !owner_.compare_exchange_weak(free, init); free = 0) {
-    }
+    REQUIRE(eventually([&] {
+      std::uint64_t free = 0;
+      return owner_.compare_exchange_weak(free, init);
+    }));
   }
   ~PreparationHeldByInit() { release(); }
   PreparationHeldByInit(const PreparationHeldByInit&) = delete;
