@@ -3,13 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <functional>
-#include <thread>
 
 #include "ringfile/consumer_table.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/tooling/synthetic.hpp"
 #include "support/child_process.hpp"
 #include "support/children.hpp"
+#include "support/eventually.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -45,15 +45,6 @@ std::vector<std::uint64_t> write_records(Producer& producer, std::uint64_t count
     REQUIRE(producer.write(synthetic_payload(1, sequence, size), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
   }
   return positions;
-}
-
-bool eventually(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 }  // namespace
