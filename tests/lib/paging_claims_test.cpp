@@ -52,7 +52,7 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   // payload was gone (a checksum mismatch for every consumer).
   TempDir dir;
   // The claim stays live throughout (ten minutes' unblock timeout).
-  std::optional<Ring> zeroing = zero_range_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, std::chrono::minutes(10));
+  std::optional<Ring> zeroing = zeroing_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, std::chrono::minutes(10));
   if (!zeroing) return;
   Ring& ring = *zeroing;
   Producer holder(ring);
@@ -97,7 +97,7 @@ TEST_CASE("a live producer's claim that outlived the unblock timeout and was pre
   // the record over zeros and returned ok, for a record every consumer counts lost.
   TempDir dir;
   const auto unblock_timeout = std::chrono::milliseconds(20);
-  std::optional<Ring> zeroing = zero_range_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, unblock_timeout);
+  std::optional<Ring> zeroing = zeroing_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, unblock_timeout);
   if (!zeroing) return;
   Ring& ring = *zeroing;
   Producer holder(ring);
@@ -138,7 +138,7 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
   // at the claim plus a lap: a producer whose record ends between the two waited for the
   // preparation, and status said so, where it waits for the claim.
   TempDir dir;
-  std::optional<Ring> zeroing = zero_range_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, std::chrono::minutes(10));
+  std::optional<Ring> zeroing = zeroing_ring(dir / "ring", 1 << 20, WriterPolicy::overwrite, 1024, std::chrono::minutes(10));
   if (!zeroing) return;
   Ring& ring = *zeroing;
   Producer other(ring);

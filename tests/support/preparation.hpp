@@ -18,21 +18,23 @@
 
 namespace ringfile::test {
 
-// A ring prepared with fallocate(ZERO_RANGE), so that what the preparation passes reads as zeros;
-// nullopt, with a message that the test is skipped, where the temporary directory's file system
-// cannot zero a range.
-inline std::optional<Ring> zero_range_ring(const std::filesystem::path& path, std::uint64_t capacity,
-                                           WriterPolicy policy, std::uint32_t max_record_bytes,
-                                           std::chrono::milliseconds unblock_timeout) {
-  CreateOptions options = small_ring(capacity, policy, max_record_bytes);
-  options.paging = PagingStrategy::zero_range;
-  options.unblock_timeout = unblock_timeout;
-  Ring ring = Ring::create(path, options);
-  if (ring.info().paging != PagingStrategy::zero_range) {
-    MESSAGE("skipped: the file system of the temporary directory cannot zero a range");
-    return std::nullopt;
+// A ring whose preparation makes what it passes read as zeros: fallocate(ZERO_RANGE) where the
+// temporary directory's file system has it, PUNCH_HOLE where not (tmpfs); nullopt, with a
+// message that the test is skipped, where it has neither.
+inline std::optional<Ring> zeroing_ring(const std::filesystem::path& path, std::uint64_t capacity,
+                                        WriterPolicy policy, std::uint32_t max_record_bytes,
+                                        std::chrono::milliseconds unblock_timeout) {
+  for (const PagingStrategy paging : {PagingStrategy::zero_range, PagingStrategy::punch_hole}) {
+    CreateOptions options = small_ring(capacity, policy, max_record_bytes);
+    options.paging = paging;
+    options.unblock_timeout = unblock_timeout;
+    std::optional<Ring> ring(Ring::create(path, options));
+    if (ring->info().paging == paging) return ring;
+    ring.reset();
+    std::filesystem::remove(path);
   }
-  return ring;
+  MESSAGE("skipped: the file system of the temporary directory can neither zero a range nor punch a hole");
+  return std::nullopt;
 }
 
 // Where the preparation stops for a claim at `claim_position` that a live producer is still
