@@ -10,6 +10,7 @@
 // what the reader has passed.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>

@@ -3,6 +3,7 @@
 // the bridge rarely lands in those microseconds, so they are set up here one by one.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 

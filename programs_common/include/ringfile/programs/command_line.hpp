@@ -1,5 +1,6 @@
 // What the programs share about their command lines: parsing with --help, --version, --man-page
-// and --bash-completion, and CLI11 options for sizes, durations and fixed choices.
+// and --bash-completion, and CLI11 options for sizes, durations and fixed choices. Includes
+// program.hpp (exit codes, errors, run_guarded), which every program's command line uses.
 #pragma once
 
 #include <CLI/CLI.hpp>
