@@ -87,7 +87,11 @@ struct PollResult {
 struct ConsumerStats {
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t lost_records = 0;  // lapped (overwrite policy) or expired, by producer sequences
+  // Lapped (overwrite policy), expired or damaged, by the producer slots' sequence numbers: each
+  // number below a slot's newest record read that was not read. A slot's numbers go on across
+  // its owners, so a producer that takes over the slot of one that ended also tells of that
+  // one's last records, if they were lost.
+  std::uint64_t lost_records = 0;
   std::uint64_t lost_bytes = 0;
   std::uint64_t lapped_count = 0;  // times this consumer skipped ahead
   std::uint64_t checksum_failures = 0;
