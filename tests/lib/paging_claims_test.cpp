@@ -66,10 +66,7 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   SUBCASE("redoing a dead preparer's range that reaches past the claim (forged)") {
     // Whole pages, less than a lap: it could have been a range, but for the claim. The lock
     // taken in a dead process's name, as it would be left: the next preparer takes it over.
-    const std::uint64_t dead_holder = pid_of_ended_process() << 32 | 1;
-    auto owner = detail::atomic_field(header.preparation.owner_word);
-    for (std::uint64_t free = 0; !owner.compare_exchange_weak(free, dead_holder); free = 0) {
-    }
+    take_preparation_lock(ring, pid_of_ended_process() << 32 | 1);
     detail::atomic_field(header.preparation.preparing_end).store(claim_limit + 16 * format::kPageBytes);
   }
   pager.prepare_until(claim_limit + pager.ahead_bytes());

@@ -43,19 +43,24 @@ inline std::uint64_t page_below_claim_limit(const Ring& ring, std::uint64_t clai
   return (claim_position + ring.info().capacity_bytes) / format::kPageBytes * format::kPageBytes;
 }
 
+// Takes the preparation lock in the name `owner_word` (a pid in the high half, a start time in the
+// low), once a preparer of this process (a housekeeper) has let it go.
+inline void take_preparation_lock(const Ring& ring, std::uint64_t owner_word) {
+  auto owner = detail::atomic_field(detail::file_of(ring).header().preparation.owner_word);
+  REQUIRE(eventually([&] {
+    std::uint64_t free = 0;
+    return owner.compare_exchange_weak(free, owner_word);
+  }));
+}
+
 // The preparation lock taken in the name of init, a live process, for as long as this lives (or
 // until release()): the prepared frontier stands still, as behind a preparer that never finishes.
-// Waits for a preparer of this process (a housekeeper) to let the lock go first.
 class PreparationHeldByInit {
  public:
   explicit PreparationHeldByInit(const Ring& ring)
       : owner_(detail::atomic_field(detail::file_of(ring).header().preparation.owner_word)) {
     REQUIRE(detail::process_start_time(1) != 0);
-    const std::uint64_t init = std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu);
-    REQUIRE(eventually([&] {
-      std::uint64_t free = 0;
-      return owner_.compare_exchange_weak(free, init);
-    }));
+    take_preparation_lock(ring, std::uint64_t{1} << 32 | (detail::process_start_time(1) & 0xFFFFFFFFu));
   }
   ~PreparationHeldByInit() { release(); }
   PreparationHeldByInit(const PreparationHeldByInit&) = delete;
