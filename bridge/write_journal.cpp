@@ -28,9 +28,10 @@ std::atomic_ref<std::uint64_t> field(std::uint64_t& value) { return std::atomic_
 
 }  // namespace
 
-WriteJournal::WriteJournal(const std::filesystem::path& path) : path_(path) {
+WriteJournal::WriteJournal(const std::filesystem::path& path, const std::function<void()>& between_open_and_lock)
+    : path_(path) {
   const std::string name = "'" + path.string() + "'";
-  open_and_lock(name);
+  open_and_lock(name, between_open_and_lock);
   struct stat status {};
   if (::fstat(fd_, &status) != 0) {
     const int error = errno;
@@ -61,7 +62,7 @@ WriteJournal::WriteJournal(const std::filesystem::path& path) : path_(path) {
   }
 }
 
-void WriteJournal::open_and_lock(const std::string& name) {
+void WriteJournal::open_and_lock(const std::string& name, const std::function<void()>& between_open_and_lock) {
   for (;;) {
     // O_EXCL tells whether this call created the file. It fails on any symbolic link, even one
     // to nothing yet: that is opened as before, through the link, creating its target.
@@ -73,6 +74,7 @@ void WriteJournal::open_and_lock(const std::string& name) {
       throw RuntimeFailure("cannot open the bridge's state file " + name + ": " + std::strerror(error) +
                            "; choose a writable place with --state");
     }
+    if (between_open_and_lock) between_open_and_lock();
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
       ::close(fd_);

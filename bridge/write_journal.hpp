@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <type_traits>
 
 #include "ringfile/ring.hpp"
@@ -75,7 +76,10 @@ class WriteJournal {
  public:
   // Opens or creates the file and locks it; which ring it is about, recover() decides. Throws
   // RuntimeFailure (locked by another bridge, not a state file, cannot be created).
-  explicit WriteJournal(const std::filesystem::path& path);
+  // `between_open_and_lock`, for tests, runs after each open of the path and before its lock: the
+  // moment at which another bridge may remove the file it created (open_and_lock), which no run
+  // of two processes hits reliably.
+  explicit WriteJournal(const std::filesystem::path& path, const std::function<void()>& between_open_and_lock = {});
   ~WriteJournal();
   WriteJournal(const WriteJournal&) = delete;
   WriteJournal& operator=(const WriteJournal&) = delete;
@@ -101,7 +105,7 @@ class WriteJournal {
 
  private:
   // Opens the file, creating it if absent, and locks it, until the path names the locked file.
-  void open_and_lock(const std::string& name);
+  void open_and_lock(const std::string& name, const std::function<void()>& between_open_and_lock);
   // Closes the file, removing it if this object created it, and throws RuntimeFailure(message).
   [[noreturn]] void give_up(const std::string& message);
 

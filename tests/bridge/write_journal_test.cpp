@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "ringfile/consumer.hpp"
@@ -177,6 +178,37 @@ TEST_CASE("write journal: remove_if_created removes a file it created and nothin
     journal.remove_if_created();
   }
   CHECK(std::filesystem::exists(dir / "used"));
+}
+
+// The other side of remove_if_created: a bridge that opened the path just before the file's
+// creator removed it and let go of the lock must not go on with the removed file, which the path
+// no longer names, while another bridge makes and locks a new one there: two bridges on one state.
+TEST_CASE("write journal: a file removed between its open and its lock is opened again by its name") {
+  WorkDir dir;
+  const std::filesystem::path path = dir / "state";
+  std::optional<WriteJournal> creator(std::in_place, path);  // made the file, holds its lock
+  std::optional<WriteJournal> next_bridge;
+  bool next_bridge_starts = false;
+  SUBCASE("nobody else there") {}
+  SUBCASE("another bridge makes a new file meanwhile") { next_bridge_starts = true; }
+  std::uint32_t opens = 0;
+  const auto creator_gives_up = [&] {
+    opens += 1;
+    if (opens != 1) return;
+    creator->remove_if_created();
+    creator.reset();  // lets go of the lock
+    if (next_bridge_starts) next_bridge.emplace(path);
+  };
+  if (next_bridge_starts) {
+    CHECK_THROWS_AS(WriteJournal(path, creator_gives_up), programs::RuntimeFailure);
+    CHECK(opens == 2);
+    return;
+  }
+  WriteJournal journal(path, creator_gives_up);
+  CHECK(opens == 2);
+  CHECK(std::filesystem::exists(path));
+  // The lock is on the file the path names.
+  CHECK_THROWS_AS(WriteJournal{path}, programs::RuntimeFailure);
 }
 
 TEST_CASE("write journal: sequences no stream reaches are a damaged file, named, not a durable JetStream refuses") {
