@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "support/json_value.hpp"
 #include "support/program.hpp"
@@ -65,6 +66,26 @@ TEST_CASE("a named consumer stopped and restarted continues exactly where it com
   REQUIRE(fourth.exit_code == 0);
   CHECK(fourth.out == numbered_lines(301, 350));
   CHECK(status_of(ring, dir.path()).consumer("billing").lag_bytes == 0);
+}
+
+// Its cursor is past what the last run wrote out: a file replaced at the restart would lose those
+// records for good (the README's example of a named consumer writes to a file).
+TEST_CASE("a named consumer restarted with --output FILE adds to what its last run wrote there") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+  REQUIRE(run(kConsumer, {ring, "--name", "billing", "--count", "0"}, dir.path()).exit_code == 0);
+  const std::string orders = dir / "orders.txt";
+  for (const auto& [first, last] : {std::pair{1, 20}, std::pair{21, 30}}) {
+    produce_lines(dir, ring, first, last);
+    const Result read = run(kConsumer, {ring, "--name", "billing", "--output", orders, "--until-idle", "100ms"}, dir.path());
+    INFO(read.err);
+    REQUIRE(read.exit_code == 0);
+  }
+  CHECK(read_file(orders) == numbered_lines(1, 30));
+  // An anonymous consumer has nothing to resume: it replaces the file, unless told --append.
+  CHECK(run(kConsumer, {ring, "--from", "-1", "--output", orders, "--until-idle", "100ms"}, dir.path()).exit_code == 0);
+  CHECK(read_file(orders) == numbered_lines(30, 30));
 }
 
 TEST_CASE("a name attached by a live consumer is refused, naming its process") {
