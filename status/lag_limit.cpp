@@ -15,6 +15,12 @@ std::vector<std::string> lag_violations(const RingReport& report, const LagLimit
     } else if (limit.time && consumer.lag_seconds && *consumer.lag_seconds > programs::to_seconds(*limit.time)) {
       over = programs::format_seconds(*consumer.lag_seconds) + ", more than --max-lag " +
              programs::format_duration(*limit.time);
+    } else if (limit.time && consumer.lag_bytes > report.capacity) {
+      // Its oldest unread record is overwritten, so its lag has no age (lag_seconds unknown): the
+      // worst case of all, not one to pass over.
+      over = "more than a whole ring (" + programs::format_bytes(report.capacity) +
+             "): its oldest unread record is overwritten, so more than --max-lag " +
+             programs::format_duration(*limit.time);
     }
     if (over.empty()) continue;
     const std::string who = consumer.name.empty() ? "anonymous consumer #" + std::to_string(consumer.slot)

@@ -63,7 +63,8 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
   app.add_flag("--prometheus", prometheus, "The Prometheus text exposition format");
   std::string max_lag;
   app.add_option("--max-lag", max_lag,
-                 "Exit 1, naming the consumer, when any lags more than SIZE (e.g. 512M) or DURATION (e.g. 30s)")
+                 "Exit 1, naming the consumer, when any lags more than SIZE (e.g. 512M) or DURATION (e.g. 30s); "
+                 "one more than a whole ring behind is over any DURATION")
       ->type_name("SIZE|DURATION")
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {

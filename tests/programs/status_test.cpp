@@ -185,6 +185,12 @@ TEST_CASE("status shows a consumer lapped under the overwrite policy as LAPPED, 
   REQUIRE(lapped.consumers.size() == 1);
   CHECK(lapped.consumers[0].state == "LAPPED");
   CHECK(lapped.consumers[0].lag_bytes > lapped.capacity);
+  // Its oldest unread record is overwritten, so its lag has no age: over any --max-lag in time
+  // all the same (a tester found it passed over).
+  CHECK_FALSE(lapped.consumers[0].lag_seconds.has_value());
+  const Result over = run(kStatus, {ring, "--interval", "0", "--max-lag", "1h"}, dir.path());
+  CHECK(over.exit_code == 1);
+  CHECK(over.err.find("more than a whole ring (256.0 KiB)") != std::string::npos);
 
   verifier.signal(SIGCONT);
   REQUIRE(eventually([&] {
