@@ -1,6 +1,7 @@
 // --verify: what the synthetic records showed, and whether that passes. Losses to lapping are
-// expected where the consumer may be lapped (overwrite policy, or --no-hold); anywhere else a
-// missing record fails, and a corrupt or duplicated one always does.
+// expected where the consumer may be lapped (overwrite policy, or --no-hold) and where a named
+// consumer returns to a cursor lapped while it was away; anywhere else a missing record fails,
+// and a corrupt or duplicated one always does.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,9 @@ struct VerificationOutcome {
   std::uint64_t lost_bytes = 0;
   std::uint64_t damaged_skipped = 0;  // damaged stretches passed with --skip-damaged
   bool may_be_lapped = false;         // overwrite policy or --no-hold
-  bool loss_allowed = false;          // may_be_lapped, or --skip-damaged
+  // may_be_lapped, --skip-damaged, or losses all found at attach: a named consumer's saved cursor
+  // that producers lapped while it was away, holding nobody back.
+  bool loss_allowed = false;
 
   bool ok() const noexcept;
   // One line: "verify OK: ..." or the reasons it failed.
