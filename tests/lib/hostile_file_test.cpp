@@ -116,12 +116,13 @@ TEST_CASE("a head moved off the 8-byte grid or to the last position after open: 
         ClaimStatus::corrupt);
   CHECK(producer.try_claim(16).status == ClaimStatus::corrupt);
   CHECK(ring.head_position() == capacity - 4);
-  // At the last plausible position: a record there would end past it, and every later open of
-  // the file for writing would refuse the head it left.
+  // At the last plausible position: a record there would end past it. Every later open refuses
+  // such a head, as it does the one a record there would leave.
   header_of(ring).head_position.value = format::kMostPosition;
   CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
   CHECK(producer.try_claim(16).status == ClaimStatus::corrupt);
   CHECK(ring.head_position() == format::kMostPosition);
+  CHECK_THROWS_WITH_AS(Ring::open(dir / "ring"), doctest::Contains("head position"), Error);
   header_of(ring).head_position.value = std::uint64_t{1} << 63;  // aligned, but no ring gets there
   CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
   CHECK(ring.head_position() == std::uint64_t{1} << 63);
