@@ -1,7 +1,9 @@
 #include "ring_file_parts.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,10 +30,24 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept {
 
 std::string describe(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 
+namespace {
+
+// CAP_SYS_RESOURCE in the effective set, which lets ext4 and others give a process the blocks they
+// keep back (not root as such: root in a container often lacks it, and then was told of free
+// space its reservation could not have).
+bool may_use_reserved_blocks() noexcept {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct sets[_LINUX_CAPABILITY_U32S_3]{};
+  if (::syscall(SYS_capget, &header, sets) != 0) return false;
+  return (sets[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32))) != 0;
+}
+
+}  // namespace
+
 std::optional<std::uint64_t> free_bytes(int fd) noexcept {
   struct statvfs filesystem {};
   if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
-  const std::uint64_t blocks = ::geteuid() == 0 ? filesystem.f_bfree : filesystem.f_bavail;
+  const std::uint64_t blocks = may_use_reserved_blocks() ? filesystem.f_bfree : filesystem.f_bavail;
   return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
 }
 

@@ -24,7 +24,8 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept;
 std::string describe(const std::filesystem::path& path);
 std::string human_bytes(std::uint64_t bytes);
 // The space a ring's blocks may come from on the filesystem of `fd`: what an unprivileged process
-// may use, or with the privilege to use the filesystem's reserved blocks, all that is free.
+// may use, or with the privilege to use the filesystem's reserved blocks (CAP_SYS_RESOURCE), all
+// that is free.
 std::optional<std::uint64_t> free_bytes(int fd) noexcept;
 // human_bytes, or exactly ("1048536 bytes") where `other`, shown beside it for comparison,
 // differs but rounds to the same text (the library's twin of programs::format_bytes_beside).
