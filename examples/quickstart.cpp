@@ -41,7 +41,19 @@ int run_consumer(const std::filesystem::path& path) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    const std::string argument = argv[1];
+    if (argument == "--help" || argument == "-h") {
+      std::printf("Usage: ringfile-example\n\nCreates a 16 MiB ring in a new directory under %s, writes %llu records of %zu "
+                  "bytes into it, and reads them back in a second process, checking each one. Takes no options; "
+                  "the source (examples/quickstart.cpp) is the example.\n",
+                  std::filesystem::temp_directory_path().c_str(), static_cast<unsigned long long>(kRecords), kRecordBytes);
+      return 0;
+    }
+    std::fprintf(stderr, "ringfile-example: takes no arguments ('%s'); see --help\n", argument.c_str());
+    return 2;
+  }
   const auto directory = std::filesystem::temp_directory_path() / ("ringfile-example-" + std::to_string(::getpid()));
   std::filesystem::create_directories(directory);
   const auto path = directory / "example.ring";
@@ -58,7 +70,15 @@ int main() {
     }
 
     // Wait until the consumer has attached, so that it holds the producer back from its start.
-    while (ring.consumers().empty()) std::this_thread::yield();
+    int status = 0;
+    while (ring.consumers().empty()) {
+      if (::waitpid(reader, &status, WNOHANG) == reader) {
+        std::fprintf(stderr, "ringfile-example: the consumer ended before it attached\n");
+        std::filesystem::remove_all(directory);
+        return 1;
+      }
+      std::this_thread::yield();
+    }
     ringfile::Producer producer(ring);
     const auto started = std::chrono::steady_clock::now();
     for (std::uint64_t sequence = 0; sequence < kRecords; ++sequence) {
@@ -75,7 +95,6 @@ int main() {
                 static_cast<unsigned long long>(kRecords), kRecordBytes, seconds,
                 static_cast<double>(kRecords * kRecordBytes) / seconds / 1e6,
                 static_cast<double>(ring.head_position()) / static_cast<double>(ring.info().capacity_bytes));
-    int status = 0;
     ::waitpid(reader, &status, 0);
     std::filesystem::remove_all(directory);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;

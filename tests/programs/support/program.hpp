@@ -17,6 +17,7 @@ namespace ringfile::program_test {
 inline const std::string kProducer = RINGFILE_PRODUCER_BINARY;
 inline const std::string kConsumer = RINGFILE_CONSUMER_BINARY;
 inline const std::string kStatus = RINGFILE_STATUS_BINARY;
+inline const std::string kExample = RINGFILE_EXAMPLE_BINARY;
 
 struct Launch {
   std::optional<std::string> stdin_file;  // else /dev/null, unless stdin_pipe
