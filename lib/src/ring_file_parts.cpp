@@ -84,6 +84,14 @@ std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other) {
                     "; check the file's owner and mode, or run as a user who may access it");
   }
   if (error == ENOENT) {
+    // A link to nothing: creating "the ring first" there is refused (the path exists), so the
+    // advice would go round in a circle.
+    std::error_code ignored;
+    if (std::filesystem::is_symlink(path, ignored)) {
+      throw Error(ErrorCode::not_found, describe(path) + ": a symbolic link to '" +
+                                            std::filesystem::read_symlink(path, ignored).string() +
+                                            "', which does not exist; create the ring there, or remove the link");
+    }
     throw Error(ErrorCode::not_found,
                 describe(path) + ": no such file; create the ring first (ringfile-producer --create)");
   }

@@ -40,6 +40,7 @@ struct BadFiles {
     const unsigned char version[4] = {99, 0, 0, 0};  // 99.0
     REQUIRE(::pwrite(fd, version, 4, 8) == 4);
     ::close(fd);
+    std::filesystem::create_symlink("nowhere.ring", dir.path() / "dangling.ring");
   }
 
   std::vector<std::string> resolve(const std::vector<std::string>& args) const {
@@ -53,6 +54,7 @@ struct BadFiles {
       else if (arg == "SHORT_HEADER") resolved.push_back(dir_ / "short_header.ring");
       else if (arg == "OLD_VERSION") resolved.push_back(dir_ / "old.ring");
       else if (arg == "NO_DIR") resolved.push_back(dir_ / "no/such/dir/x.ring");
+      else if (arg == "DANGLING") resolved.push_back(dir_ / "dangling.ring");
       else if (arg.find("NO_DIR_PARENT") != std::string::npos) {
         std::string replaced = arg;
         for (std::size_t at; (at = replaced.find("NO_DIR_PARENT")) != std::string::npos;) {
@@ -138,6 +140,9 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"RING", "--synthetic", "--record-size", "256K"}, 2,
        "--record-size 262144 bytes is larger than the largest record of '"},
       {kProducer, {"MISSING", "--synthetic"}, 1, "no such file; create the ring first"},
+      // Not "create the ring first" where --create was given (found by a review helper).
+      {kProducer, {"DANGLING", "--create", "--size", "1M"}, 1,
+       "a symbolic link to 'nowhere.ring', which does not exist; create the ring there, or remove the link"},
       {kProducer, {"NOT_A_RING", "--synthetic"}, 1, "is not a ring file"},
       {kProducer, {"DIR", "--synthetic"}, 1, "is a directory"},
       {kProducer, {"TRUNCATED", "--synthetic"}, 1, "is truncated"},
