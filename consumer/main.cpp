@@ -39,7 +39,18 @@ Ring open_ring(const ConsumerSettings& settings) {
   try {
     return Ring::open(settings.path);
   } catch (const Error& error) {
-    if (error.code() != ErrorCode::permission_denied || settings.holds_back || !settings.name.empty()) throw;
+    if (error.code() != ErrorCode::permission_denied) throw;
+    // What this consumer writes in the file, and the way to read without writing.
+    if (!settings.name.empty()) {
+      throw programs::RuntimeFailure(std::string(error.what()) +
+                                     " (a named consumer keeps its cursor in the file; an anonymous one with "
+                                     "--no-hold reads with read access alone)");
+    }
+    if (settings.holds_back) {
+      throw programs::RuntimeFailure(std::string(error.what()) +
+                                     " (a consumer that holds producers back takes a slot in the file; with "
+                                     "--no-hold it reads with read access alone)");
+    }
   }
   Ring ring = Ring::open(settings.path, OpenOptions{.read_only = true});
   if (!settings.quiet) {

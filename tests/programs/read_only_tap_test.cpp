@@ -41,6 +41,11 @@ TEST_CASE("ringfile-consumer --no-hold taps a ring it may only read, without a s
       const Result refused = run(consumer_binary, args, dir.path(), as_reader);
       CHECK(refused.exit_code == 1);
       CHECK(refused.err.find("permission denied") != std::string::npos);
+      // And says how to read without it (found missing by a review helper).
+      const bool says_how = refused.err.find("with --no-hold it reads with read access alone") != std::string::npos ||
+                            refused.err.find("an anonymous one with --no-hold reads with read access alone") !=
+                                std::string::npos;
+      CHECK(says_how);
     }
   }
 
