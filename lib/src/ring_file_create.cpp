@@ -175,6 +175,13 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
     throw Error(ErrorCode::not_found, describe(path) + ": the directory '" + directory.string() +
                                           "' does not exist; create it first (mkdir -p '" + directory.string() + "')");
   }
+  if (file.fd() < 0 && (errno == EACCES || errno == EPERM)) {
+    // The file is new: its owner and mode are not what is wrong, the directory's are.
+    throw Error(ErrorCode::permission_denied, describe(path) + ": permission denied creating a file in '" +
+                                                  file.directory().string() +
+                                                  "'; check the directory's owner and mode, or choose a path "
+                                                  "in a directory this user may write to");
+  }
   if (file.fd() < 0) throw_errno(errno, path, "creating the ring file");
   ::fchmod(file.fd(), create_options.file_mode);  // the umask must not narrow what was asked
 

@@ -264,6 +264,33 @@ TEST_CASE("--help prints the usage on stdout and exits 0") {
   }
 }
 
+// The file is new: what to check is the directory (it said "the file's owner and mode", found by a
+// review helper).
+TEST_CASE("ringfile-producer --create in a directory this user may not write to names the directory") {
+  WorkDir dir;
+  const std::filesystem::path closed = dir.path() / "closed";
+  std::filesystem::create_directory(closed);
+  REQUIRE(::chmod(closed.c_str(), 0555) == 0);
+  // Root may create files anywhere: run as nobody.
+  const bool root = ::geteuid() == 0;
+  std::string producer = kProducer;
+  if (root) {
+    std::string why_not;
+    const auto copy = binary_for_user(kProducer, dir.path(), 65534, &why_not);
+    if (!copy) {
+      MESSAGE("skipped: " << why_not);
+      return;
+    }
+    producer = *copy;
+  }
+  const Result refused = run(producer, {closed / "x.ring", "--create", "--size", "1M", "--count", "0"}, dir.path(),
+                             root ? Launch{.run_as = 65534} : Launch{});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("permission denied creating a file in '" + closed.string() +
+                         "'; check the directory's owner and mode") != std::string::npos);
+  CHECK(std::filesystem::is_empty(closed));
+}
+
 // The example answered --help by running its demo (found by a review helper).
 TEST_CASE("ringfile-example runs its demo, checking every record, and answers --help without running it") {
   WorkDir dir;
