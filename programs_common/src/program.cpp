@@ -124,6 +124,8 @@ std::string version_line() {
 }
 
 std::uint32_t max_record_option(std::uint64_t bytes) {
+  // The library reads 0 as "the default": given on the command line, it was a mistake.
+  if (bytes == 0) throw UsageError("--max-record 0: a ring's records must be able to hold a byte; give a size (64K)");
   if (bytes > format::kMostRecordBytes) {
     throw UsageError("--max-record " + format_bytes_beside(bytes, format::kMostRecordBytes) +
                      " is above the largest record a ring takes (" +

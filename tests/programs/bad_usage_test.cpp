@@ -110,6 +110,8 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"RING", "--synthetic", "--record-size", "4KB"}, 2, "'4KB' is ambiguous"},
       {kProducer, {"RING", "--synthetic", "--procs", "-2"}, 2, "--procs: '-2' is not a whole number"},
       {kProducer, {"RING", "--synthetic", "--record-size", "100.7"}, 2, "'100.7' is not a whole number of bytes"},
+      {kProducer, {"MISSING", "--create", "--size", "1M", "--max-record", "0"}, 2,
+       "--max-record 0: a ring's records must be able to hold a byte; give a size (64K)"},
       {kProducer, {"MISSING", "--create", "--size", "1M", "--max-record", "5G"}, 2,
        "--max-record 5.0 GiB is above the largest record a ring takes (1.0 GiB); lower it"},
       {kProducer, {"RING", "--duration", "400y"}, 2, "'400y' is not a duration"},
