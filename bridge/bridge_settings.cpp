@@ -68,7 +68,7 @@ void add_stream_options(CLI::App& command, StreamSettings& stream, SharedOptions
   command.add_option("--replicas", shared.replicas, "Replicas of the stream when created (1-5); checked when present")
       ->group(group)
       ->type_name("N")
-      ->check(CLI::Range(1, 5));
+      ->check(CLI::Range(1, 5).description(""));
   programs::add_size_option(command, "--max-bytes", shared.max_bytes,
                             "Stream size limit when created (oldest messages go first); checked when present")
       ->group(group);
@@ -194,10 +194,10 @@ std::variant<BridgeSettings, int> parse_bridge_settings(int argc, char** argv) {
       ->group(reading)
       ->type_name("WHERE")
       ->check(programs::start_point_validator(true));
-  out_command->add_option("--max-in-flight", out.max_in_flight, "Records published and not yet acknowledged (default 4096)")
+  out_command->add_option("--max-in-flight", out.max_in_flight, "Records published and not yet acknowledged (1 to 1048576, default 4096)")
       ->group(reading)
       ->type_name("N")
-      ->check(CLI::Range(1u, 1u << 20));
+      ->check(CLI::Range(1u, 1u << 20).description(""));
   programs::add_size_option(*out_command, "--max-in-flight-bytes", out.max_in_flight_bytes,
                             "Their payload bytes (default 64M)")
       ->group(reading);
@@ -220,10 +220,10 @@ std::variant<BridgeSettings, int> parse_bridge_settings(int argc, char** argv) {
       ->required()
       ->group(consuming)
       ->check(CLI::Validator([](const std::string& text) { return name_problem(text).value_or(""); }, ""));
-  in_command->add_option("--batch", in.batch, "Messages per fetch (default 256)")
+  in_command->add_option("--batch", in.batch, "Messages per fetch (1 to 100000, default 256)")
       ->group(consuming)
       ->type_name("N")
-      ->check(CLI::Range(1u, 100000u));
+      ->check(CLI::Range(1u, 100000u).description(""));
   std::chrono::nanoseconds ack_wait = std::chrono::seconds(30);
   programs::add_duration_option(*in_command, "--ack-wait", ack_wait,
                                 "The durable's redelivery timeout, when it is created (default 30s)")
