@@ -108,15 +108,39 @@ void print_json(const RunReport& report) {
   std::fflush(stdout);
 }
 
+// What --verify found so far. Counts and arithmetic only: the SIGBUS handler makes it too.
+struct VerificationInputs {
+  const SyntheticVerifier* verifier = nullptr;  // null without --verify
+  ConsumerStats at_attach;        // carried from earlier runs (Consumer::carried_stats)
+  ConsumerStats found_at_attach;  // and with the losses found at attach (Consumer::stats then)
+  bool may_be_lapped = false;     // overwrite policy, or --no-hold
+  bool skip_damaged = false;
+};
+
+VerificationOutcome verification_of(const VerificationInputs& inputs, const ConsumerStats& now,
+                                    std::uint64_t damaged_skipped) noexcept {
+  VerificationOutcome outcome;
+  outcome.totals = inputs.verifier->totals();
+  outcome.producers = inputs.verifier->producers().size();
+  outcome.lost_records = now.lost_records - inputs.at_attach.lost_records;
+  outcome.lost_bytes = now.lost_bytes - inputs.at_attach.lost_bytes;
+  outcome.damaged_skipped = damaged_skipped;
+  outcome.may_be_lapped = inputs.may_be_lapped;
+  const bool lost_only_at_attach = now.lost_records == inputs.found_at_attach.lost_records &&
+                                   now.lost_bytes == inputs.found_at_attach.lost_bytes;
+  outcome.loss_allowed = inputs.may_be_lapped || inputs.skip_damaged || lost_only_at_attach;
+  return outcome;
+}
+
 // The --json summary of a run that a ring truncated under it ends in the SIGBUS handler
-// (fault_signals.hpp), which leaves no way back to print_json: the same fields but the
-// verification's, written from the consumer's counts with write(2) only. Set up before the read
-// loop, read only by the handler, which runs on the reading thread (the counts of a poll under
-// way are not in them yet).
+// (fault_signals.hpp), which leaves no way back to print_json: the same fields, written from the
+// consumer's and the verifier's counts with write(2) only. Set up before the read loop, read only
+// by the handler, which runs on the reading thread (the counts of a poll under way are not in
+// them yet).
 struct SummaryAtFault {
   const Consumer* consumer = nullptr;
   const ReadTotals* totals = nullptr;  // what the read loop counted (damaged stretches skipped)
-  ConsumerStats at_attach;
+  VerificationInputs verification;
   std::uint64_t started_ns = 0;  // programs::monotonic_now_ns()
 };
 SummaryAtFault g_summary_at_fault;
@@ -125,10 +149,11 @@ void print_json_at_fault() noexcept {
   const SummaryAtFault& summary = g_summary_at_fault;
   if (summary.consumer == nullptr) return;
   const ConsumerStats& stats = summary.consumer->stats();
-  const std::uint64_t records = stats.records - summary.at_attach.records;
-  const std::uint64_t bytes = stats.bytes - summary.at_attach.bytes;
-  const std::uint64_t lost_records = stats.lost_records - summary.at_attach.lost_records;
-  const std::uint64_t lost_bytes = stats.lost_bytes - summary.at_attach.lost_bytes;
+  const ConsumerStats& at_attach = summary.verification.at_attach;
+  const std::uint64_t records = stats.records - at_attach.records;
+  const std::uint64_t bytes = stats.bytes - at_attach.bytes;
+  const std::uint64_t lost_records = stats.lost_records - at_attach.lost_records;
+  const std::uint64_t lost_bytes = stats.lost_bytes - at_attach.lost_bytes;
   programs::SignalSafeLine json;
   programs::open_run_summary(json, records, bytes, summary.started_ns);
   json.text(",\"position\":").count(summary.consumer->position()).text(",\"reached_until\":false");
@@ -140,7 +165,12 @@ void print_json_at_fault() noexcept {
   }
   json.text(",\"lost_bytes\":").count(lost_bytes);
   json.text(",\"damaged_skipped\":").count(summary.totals->damaged_skipped);
-  json.text(",\"exit_code\":").count(programs::kExitFailure).text("}\n");
+  json.text(",\"exit_code\":").count(programs::kExitFailure);
+  if (summary.verification.verifier != nullptr) {
+    json.text(",\"verify\":");
+    verification_of(summary.verification, stats, summary.totals->damaged_skipped).write_json(json);
+  }
+  json.text("}\n");
   json.write_to(STDOUT_FILENO);
 }
 
@@ -217,7 +247,9 @@ int run(int argc, char** argv) {
   // A resumed named consumer carries its earlier losses; report this run's, those found at
   // attach included (a saved cursor overwritten since the last run).
   const ConsumerStats at_attach = consumer.carried_stats();
-  const ConsumerStats found_at_attach = consumer.stats();
+  VerificationInputs verification{verifier ? &*verifier : nullptr, at_attach, consumer.stats(),
+                                  ring.info().policy == WriterPolicy::overwrite || !settings.holds_back,
+                                  settings.skip_damaged};
 
   RunReport report;
   // Where the consumer stands and what this run lost, after the read loop however it ended.
@@ -227,7 +259,8 @@ int run(int argc, char** argv) {
     report.lost_bytes = consumer.stats().lost_bytes - at_attach.lost_bytes;
   };
   const auto started = std::chrono::steady_clock::now();
-  SummaryAtFaultInForce summary_at_fault(settings.json, {&consumer, &report.totals, at_attach, programs::monotonic_now_ns()});
+  SummaryAtFaultInForce summary_at_fault(settings.json,
+                                         {&consumer, &report.totals, verification, programs::monotonic_now_ns()});
   try {
     read_records(settings, consumer, sink ? &*sink : nullptr, verifier ? &*verifier : nullptr, report.totals);
   } catch (const std::exception&) {
@@ -240,6 +273,7 @@ int run(int argc, char** argv) {
       report.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       note_position_and_losses();
       report.exit_code = programs::kExitFailure;
+      if (verifier) report.verification = verification_of(verification, consumer.stats(), report.totals.damaged_skipped);
       print_json(report);
     }
     throw;
@@ -249,20 +283,10 @@ int run(int argc, char** argv) {
   summary_at_fault.end();
   if (sink) report.records_split_over_lines = sink->records_split_over_lines();
 
-  report.may_be_lapped = ring.info().policy == WriterPolicy::overwrite || !settings.holds_back;
+  report.may_be_lapped = verification.may_be_lapped;
   if (verifier) {
-    VerificationOutcome outcome;
-    outcome.totals = verifier->totals();
-    outcome.producers = verifier->producers().size();
-    outcome.lost_records = report.lost_records;
-    outcome.lost_bytes = report.lost_bytes;
-    outcome.damaged_skipped = report.totals.damaged_skipped;
-    outcome.may_be_lapped = report.may_be_lapped;
-    const bool lost_only_at_attach = consumer.stats().lost_records == found_at_attach.lost_records &&
-                                     consumer.stats().lost_bytes == found_at_attach.lost_bytes;
-    outcome.loss_allowed = report.may_be_lapped || settings.skip_damaged || lost_only_at_attach;
-    if (!outcome.ok()) report.exit_code = programs::kExitFailure;
-    report.verification = outcome;
+    report.verification = verification_of(verification, consumer.stats(), report.totals.damaged_skipped);
+    if (!report.verification->ok()) report.exit_code = programs::kExitFailure;
   }
   print_report(settings, report);
   return report.exit_code;

@@ -75,4 +75,18 @@ void VerificationOutcome::write_json(programs::JsonWriter& json) const {
       .end_object();
 }
 
+void VerificationOutcome::write_json(programs::SignalSafeLine& json) const noexcept {
+  json.text("{\"ok\":").text(ok() ? "true" : "false");
+  json.text(",\"records\":").count(totals.records).text(",\"producers\":").count(producers);
+  json.text(",\"gaps\":").count(totals.gaps).text(",\"missing\":").count(totals.missing);
+  json.text(",\"duplicates\":").count(totals.duplicates).text(",\"corrupt\":").count(totals.corrupt);
+  json.text(",\"lost_records\":");
+  if (lost_records == 0 && lost_bytes > 0) {
+    json.text("null");  // as the other write_json
+  } else {
+    json.count(lost_records);
+  }
+  json.text(",\"lost_bytes\":").count(lost_bytes).text(",\"damaged_skipped\":").count(damaged_skipped).text("}");
+}
+
 }  // namespace ringfile::consumer

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/tooling/synthetic.hpp"
 
@@ -33,6 +34,8 @@ struct VerificationOutcome {
   // The "verify" object: {ok, records, producers, gaps, missing, duplicates, corrupt, lost_records, lost_bytes,
   // damaged_skipped}.
   void write_json(programs::JsonWriter& json) const;
+  // The same object with write(2)'s means only, for the summary a SIGBUS handler writes.
+  void write_json(programs::SignalSafeLine& json) const noexcept;
 };
 
 }  // namespace ringfile::consumer

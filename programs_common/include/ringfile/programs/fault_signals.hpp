@@ -30,7 +30,7 @@ class SignalSafeLine {
   void write_to(int fd) const noexcept;
 
  private:
-  char buffer_[512];
+  char buffer_[1024];  // a consumer's summary with its --verify object, every count at 20 digits
   std::size_t used_ = 0;
 };
 
