@@ -32,6 +32,29 @@ std::uint64_t realtime_now_ns() {
 constexpr std::size_t kBatchRecords = 1024;
 // How long one wait lasts before the loop looks at signals and limits again.
 constexpr std::chrono::milliseconds kWaitSlice{100};
+// How often a waiting reader looks whether its ring's path still names the file it reads.
+constexpr std::chrono::seconds kPathCheckInterval{1};
+
+// Says once that the path now names another file, or none: the ring was removed, or another
+// created in its place, and this reader goes on with the old file, which no producer that starts
+// now can reach (found by a tester: it followed a deleted ring without a word).
+class ReplacedRingWarning {
+ public:
+  void check(const Consumer& consumer, Clock::time_point now) {
+    if (said_ || now < next_check_) return;
+    next_check_ = now + kPathCheckInterval;
+    if (consumer.ring().path_names_this_file()) return;
+    said_ = true;
+    programs::report_error("warning: '" + consumer.ring().info().path.string() +
+                           "' no longer names the ring this consumer reads (removed, or another created in its "
+                           "place); it reads on in the old file, which producers that start now cannot reach: "
+                           "restart it to read the ring there now");
+  }
+
+ private:
+  bool said_ = false;
+  Clock::time_point next_check_{};
+};
 
 // Hands each polled record to the sink and the verifier; leaves unread the first one committed
 // at --until or later, and skips those committed before --from TIME (a time still to come when
@@ -102,6 +125,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
   std::uint64_t records_since_commit = 0;
   totals = ReadTotals{};
   RecordHandler handler{sink, verifier, settings.until_time_ns, settings.from_time_ns};
+  ReplacedRingWarning replaced_ring;
 
   // Records printed on the terminal and a progress line rewritten among them would garble both.
   const bool records_on_terminal = !settings.discard && settings.output == "-" && programs::is_terminal(STDOUT_FILENO);
@@ -159,6 +183,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
       if (char truncated[512]; describe_truncated_ring(truncated, sizeof truncated)) {
         throw programs::RuntimeFailure(truncated);
       }
+      replaced_ring.check(consumer, now);
       // Whatever is committed from now on is at --until or later.
       if (settings.until_time_ns && realtime_now_ns() >= *settings.until_time_ns) {
         totals.reached_until = true;

@@ -157,3 +157,25 @@ TEST_CASE("a ring truncated under a producer of records of 64 KiB, which it writ
   REQUIRE(::stat(path.c_str(), &status) == 0);
   CHECK(static_cast<std::uint64_t>(status.st_size) < declared);
 }
+
+// Not a truncation, the other way a ring file changes under its readers: removed, and another
+// created at its path. A consumer that said nothing followed the old file (found by a tester).
+TEST_CASE("a consumer whose ring is removed and created again at its path says so once, and reads on") {
+  WorkDir dir;
+  const std::string path = dir / "ring";
+  REQUIRE(run(kProducer, {path, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+  Program consumer(kConsumer, {path, "--discard"}, dir.path());
+  {
+    Ring old_ring = Ring::open(path, {.read_only = true});
+    REQUIRE(eventually([&] { return !old_ring.consumers().empty(); }));
+  }
+  REQUIRE(::unlink(path.c_str()) == 0);
+  REQUIRE(run(kProducer, {path, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
+  const std::string warning = "'" + path + "' no longer names the ring this consumer reads";
+  REQUIRE(eventually([&] { return consumer.err().find(warning) != std::string::npos; }));
+  CHECK(consumer.running());
+  consumer.signal(SIGTERM);
+  CHECK(consumer.wait() == 0);
+  const std::string said = consumer.err();
+  CHECK(said.find(warning, said.find(warning) + 1) == std::string::npos);  // once
+}
