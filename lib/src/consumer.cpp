@@ -348,8 +348,25 @@ bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
   // A cursor never moves back (producers may already have used the space it released) nor past
   // what this consumer has read.
   if (!attached_ || position < committed_ || position > position_) return false;
-  if (position != committed_) store_cursor(position);
+  if (position == committed_) return true;
+  if (position != position_ && !read_boundary(position)) return false;
+  store_cursor(position);
   return true;
+}
+
+bool ConsumerCore::read_boundary(std::uint64_t position) noexcept {
+  if (position % format::kFrameAlignment != 0) return false;
+  if (geometry_.offset_of(position) == 0) return true;  // every lap starts with a frame
+  // Overwritten since it was read (a consumer producers may lap): nothing left to tell by. A
+  // cursor saved there is a lapped one, which the next attach skips on from.
+  if (may_be_lapped_ && lapped(position)) return true;
+  std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
+  if (frame == nullptr) return false;
+  // A frame that names this position (a record, a group of records, padding), or a record's entry
+  // in a group. A cursor saved inside a record stalled the next attach there until the unblock
+  // timeout, then read as damage (found by a tester).
+  const FrameKind kind = read_frame(frame, position, geometry_).kind;
+  return kind == FrameKind::data || kind == FrameKind::padding || locate_group_entry(view_, position, geometry_);
 }
 
 // Block policy, holding: once within the hold window of the head, hold producers there, so that

@@ -112,6 +112,9 @@ class ConsumerCore {
   // lap (its 24-bit lap tag matched by chance) with a type or length that is not one. Such a
   // frame reads as uncommitted, and is resolved as one (resolve_uncommitted).
   FrameRead read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept;
+  // Whether `position`, which this consumer has read past, is where a record, a group or padding
+  // starts. @pre committed_ < position < position_.
+  bool read_boundary(std::uint64_t position) noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   // Commits `position` as the cursor. @pre attached, committed_ < position <= position_.
   // Inline: poll commits at its end, and a consumer that keeps up polls a record at a time.

@@ -88,6 +88,34 @@ TEST_CASE("commit(position) saves a cursor between the last commit and how far t
   CHECK(drain(returned) == std::vector<std::string>{"c", "d"});
 }
 
+// A cursor saved inside a record stalled the next attach there until the unblock timeout, and
+// then read as damage (found by a tester).
+TEST_CASE("commit(position) refuses a position inside a record, and takes each record's, in a group too") {
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  ConsumerOptions options;
+  options.name = "forwarder";
+  options.auto_commit = false;
+  Producer producer(ring);
+  Consumer consumer = Consumer::attach(ring, options);
+  const std::string long_text(100, 'x');
+  for (const char* text : {"one", long_text.c_str()}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+  const std::vector<std::span<const std::byte>> batch{as_bytes("g1"), as_bytes("g2"), as_bytes("g3")};
+  REQUIRE(producer.write_batch(batch).records == 3);
+  REQUIRE(producer.write(as_bytes("last")) == ClaimStatus::ok);
+  std::vector<std::uint64_t> positions;
+  consumer.poll([&](const Record& record) { positions.push_back(record.position); });
+  REQUIRE(positions.size() == 6);
+  for (const std::uint64_t position : positions) {
+    CHECK_FALSE(consumer.commit(position + 8));  // inside its header, or its group entry
+    CHECK(consumer.commit(position));
+    CHECK(ring.consumers()[0].cursor == position);
+  }
+  consumer.detach();
+  Consumer returned = Consumer::attach(ring, options);
+  CHECK(drain(returned) == std::vector<std::string>{"last"});
+}
+
 TEST_CASE("a named consumer already attached by a live process is refused") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));

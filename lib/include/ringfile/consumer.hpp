@@ -148,7 +148,8 @@ class Consumer {
   // Saves `position` as the cursor: a record boundary between the last commit and position(),
   // typically the Record::position of the oldest record read but not yet handed on, for a
   // consumer that passes records to a next stage and commits only what that stage confirmed.
-  // Returns false (and changes nothing) for a position behind the last commit or past position().
+  // Returns false (and changes nothing) for a position behind the last commit, past position(),
+  // or inside a record.
   bool commit(std::uint64_t position);
   // Frees an anonymous slot; a named one keeps its committed cursor for the next attach. With
   // auto_commit it first commits; without, the cursor stays at the last commit() (records read
