@@ -34,7 +34,7 @@ Error refused_name(const RingFile& file, const std::string& name, const std::str
 
 ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
     : ring_(ring),
-      file_(file_of(ring)),
+      file_(file_of_given(ring)),
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),

@@ -7,11 +7,11 @@
 namespace ringfile {
 
 CursorReset reset_consumer(const Ring& ring, const std::string& name, const Seek& target, bool dry_run) {
-  return detail::reset_named_consumer(detail::file_of(ring), name, target, dry_run);
+  return detail::reset_named_consumer(detail::file_of_given(ring), name, target, dry_run);
 }
 
 void delete_consumer(const Ring& ring, const std::string& name) {
-  detail::delete_named_consumer(detail::file_of(ring), name);
+  detail::delete_named_consumer(detail::file_of_given(ring), name);
 }
 
 }  // namespace ringfile

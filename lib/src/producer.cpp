@@ -34,7 +34,7 @@ using format::kRecordHeaderBytes;
 
 ProducerCore::ProducerCore(const Ring& ring, const ProducerOptions& options)
     : ring_(ring),
-      file_(file_of(ring)),
+      file_(file_of_given(ring)),
       header_(file_.header()),
       geometry_(file_.geometry()),
       options_(options),

@@ -18,8 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "ringfile/error.hpp"
 #include "ring_file.hpp"
+#include "ringfile/consumer.hpp"
+#include "ringfile/consumer_table.hpp"
+#include "ringfile/error.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/format/record_header.hpp"
 #include "support/rings.hpp"
@@ -47,6 +49,29 @@ TEST_CASE("a created ring reopens with the same parameters") {
   CHECK((status.st_mode & 0777) == 0600);
   // Every block is reserved up front, so write-back can never meet ENOSPC.
   CHECK(static_cast<std::uint64_t>(status.st_blocks) * 512 >= info.file_bytes);
+}
+
+// It followed a null pointer (found by a tester).
+TEST_CASE("a moved-from Ring given to a producer, a consumer or the consumer table throws invalid_argument") {
+  TempDir dir;
+  Ring moved_from = Ring::create(dir / "ring", small_ring(1 << 20));
+  const Ring ring = std::move(moved_from);
+  const auto code_of = [](const auto& use) {
+    try {
+      use();
+    } catch (const Error& error) {
+      CHECK(std::string(error.what()).find("a moved-from Ring") != std::string::npos);
+      return error.code();
+    }
+    return ErrorCode::io_error;  // nothing thrown
+  };
+  // NOLINTBEGIN(bugprone-use-after-move): the use after the move is what is tested.
+  CHECK(code_of([&] { Producer producer(moved_from); }) == ErrorCode::invalid_argument);
+  CHECK(code_of([&] { Consumer::attach(moved_from); }) == ErrorCode::invalid_argument);
+  CHECK(code_of([&] { delete_consumer(moved_from, "x"); }) == ErrorCode::invalid_argument);
+  // NOLINTEND(bugprone-use-after-move)
+  Producer producer(ring);  // the Ring it was moved to works
+  CHECK(producer.write(as_bytes("after the move")) == ClaimStatus::ok);
 }
 
 TEST_CASE("create refuses an existing file and leaves it alone") {

@@ -109,7 +109,8 @@ class Consumer {
   using HandlerFn = bool (*)(void* context, const Record& record);
 
   // Takes (or, named, resumes) a consumer slot. Throws Error (busy, table_full, invalid_argument
-  // for a start position that is not a record boundary, ...).
+  // for a start position that is not a record boundary or a moved-from Ring, ...). A moved-from
+  // Consumer may only be assigned to or destroyed.
   static Consumer attach(const Ring& ring, const ConsumerOptions& options = {});
   // Opens the ring at `path` (Ring::open) and attaches to it; a tap (anonymous, holds_back
   // false) without write access to the file opens it read-only and attaches without a slot.

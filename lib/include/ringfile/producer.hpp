@@ -82,7 +82,9 @@ struct ProducerStats {
 // thread (the paging engine), so it does not survive fork(): create producers after forking.
 class Producer {
  public:
-  // Takes a producer slot in the ring. Throws Error (table_full, permission_denied).
+  // Takes a producer slot in the ring. Throws Error (table_full; permission_denied; invalid_argument
+  // for a ring opened read-only, or a moved-from Ring). A moved-from Producer may only be
+  // assigned to or destroyed.
   explicit Producer(const Ring& ring, const ProducerOptions& options = {});
   // Opens the ring at `path` (Ring::open) and takes a slot in it.
   explicit Producer(const std::filesystem::path& path, const ProducerOptions& options = {});

@@ -99,7 +99,9 @@ struct RecordMeta {
   std::uint32_t payload_bytes = 0;
 };
 
-// A handle on an open ring file. Cheap to copy; producers and consumers keep one.
+// A handle on an open ring file. Cheap to copy; producers and consumers keep one. A moved-from
+// Ring has no file: it may only be assigned to or destroyed (a Producer, a Consumer or the
+// consumer table given one throws Error, invalid_argument).
 class Ring {
  public:
   // Creates a new ring file, all of its blocks reserved. Throws Error (exists, no_space, ...).
