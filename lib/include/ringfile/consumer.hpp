@@ -141,7 +141,9 @@ class Consumer {
   }
   PollResult poll_raw(HandlerFn handler, void* context, std::size_t max_records);
 
-  // Waits until poll() has something to do or `timeout` passes; true if it has.
+  // Waits until poll() has something to do or `timeout` passes; true if it has. Something to do
+  // may be padding to step over (after a producer's abort, say), for which poll() hands out no
+  // record. False at once once detached.
   bool wait(std::chrono::nanoseconds timeout);
 
   // Saves the cursor in the file (and releases the space behind it to producers).

@@ -40,9 +40,10 @@ enum class PagingStrategy {
 inline constexpr std::uint64_t kHoldWindowWholeRing = ~std::uint64_t{0};
 
 struct CreateOptions {
-  std::uint64_t capacity_bytes = 0;  // required; a multiple of 4096
+  std::uint64_t capacity_bytes = 0;  // required; a multiple of 4096, 64 KiB at least
   WriterPolicy policy = WriterPolicy::block;
-  // Largest payload; 0 chooses 16 MiB, or a quarter of a smaller ring.
+  // Largest payload; 0 chooses 16 MiB, or for a smaller ring a quarter of it less a record's
+  // 40-byte header (so that four whole frames fit: 262,104 bytes for 1 MiB).
   std::uint32_t max_record_bytes = 0;
   mode_t file_mode = 0640;
   // An open claim older than this whose producer is alive but stuck is padded over.

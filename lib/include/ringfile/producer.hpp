@@ -1,6 +1,8 @@
-// Appending records to a ring: claim a span, fill it, commit. Below 64 KiB the span lies in the
-// mapping itself (zero copy); from 64 KiB on it is a buffer of the producer's own, written into
-// the ring by the commit with one pwrite(), which is faster there (see try_claim).
+// Appending records to a ring: claim a span, fill it, commit. A small claim's span lies in the
+// mapping itself (zero copy: below 1 KiB, and below 64 KiB without checksums or where the CRC32C
+// folds on 512-bit registers); a medium one's is a buffer the commit copies in computing the
+// checksum on the way; from 64 KiB on it is a buffer written into the ring by the commit with
+// one pwrite(), which is faster there (see try_claim).
 #pragma once
 
 #include <chrono>
@@ -22,7 +24,8 @@ class ProducerCore;
 enum class ClaimStatus {
   ok,
   would_block,  // block policy: no space until a holding consumer moves on
-  too_large,    // more than the ring's max_record_bytes
+  too_large,    // more than the ring's max_record_bytes; commit(used_bytes): more than claimed
+                // (the claim stays open)
   timed_out,    // claim(): no space within the timeout
   claim_lost,   // commit(): the claim was padded over after the unblock timeout
   no_claim,     // commit()/abort() without an open claim
