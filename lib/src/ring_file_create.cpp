@@ -92,6 +92,10 @@ class FileUnderConstruction {
 };
 
 [[noreturn]] void throw_exists(const std::filesystem::path& path) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    throw Error(ErrorCode::exists, describe(path) + ": a directory is there; name a file in it for the ring");
+  }
   throw Error(ErrorCode::exists,
               describe(path) + ": a file already exists there; remove it or open it instead of creating");
 }
@@ -100,6 +104,8 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   const auto fail = [&](const std::string& what) {
     throw Error(ErrorCode::invalid_argument, describe(path) + ": " + what);
   };
+  // It failed as "no such file; create the ring first" (found by a tester).
+  if (path.empty()) throw Error(ErrorCode::invalid_argument, "an empty path; name the file for the ring");
   if (options.capacity_bytes < kMinCapacity) {
     fail("capacity " + human_bytes_beside(options.capacity_bytes, kMinCapacity) + " is below the minimum of " +
          human_bytes_beside(kMinCapacity, options.capacity_bytes));

@@ -218,8 +218,14 @@ ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name)
       continue;
     }
     if (attached_alive(slot)) {
+      const std::uint64_t holder = owner_of(slot).pid;
+      if (holder == current_process().pid) {
+        throw Error(ErrorCode::busy, describe(file) + ": consumer '" + name +
+                                         "' is attached already by this process (another Consumer object); "
+                                         "detach that one first, or attach under another name");
+      }
       throw Error(ErrorCode::busy, describe(file) + ": consumer '" + name + "' is attached by live process " +
-                                       std::to_string(owner_of(slot).pid) + "; stop it or attach under another name");
+                                       std::to_string(holder) + "; stop it or attach under another name");
     }
     // Its own slot: resumed, or past expiry, where the name starts afresh as if deleted.
     return {index, !past_expiry(file, slot, now)};

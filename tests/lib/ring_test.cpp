@@ -84,6 +84,10 @@ TEST_CASE("create refuses an existing file and leaves it alone") {
     CHECK(error.code() == ErrorCode::exists);
   }
   CHECK(Ring::open(dir / "ring").info().capacity_bytes == 1 << 20);
+  // What is in the way, said for what it is (found by a tester: a directory was "a file", and an
+  // empty path "no such file; create the ring first").
+  CHECK_THROWS_WITH_AS(Ring::create(dir.path(), small_ring(1 << 20)), doctest::Contains("a directory is there"), Error);
+  CHECK_THROWS_WITH_AS(Ring::create("", small_ring(1 << 20)), "an empty path; name the file for the ring", Error);
 }
 
 TEST_CASE("a process killed while it creates rings leaves only whole rings behind") {
