@@ -19,6 +19,18 @@
 using namespace ringfile;
 using namespace ringfile::test;
 
+namespace {
+
+// A named consumer that saves its cursor only when told to (commit(), commit(position)).
+ConsumerOptions committing_when_told(const char* name) {
+  ConsumerOptions options;
+  options.name = name;
+  options.auto_commit = false;
+  return options;
+}
+
+}  // namespace
+
 TEST_CASE("a named consumer's cursor persists across detach and attach") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
@@ -44,9 +56,7 @@ TEST_CASE("a named consumer's cursor persists across detach and attach") {
 TEST_CASE("without auto-commit the cursor is saved only by commit()") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-  ConsumerOptions options;
-  options.name = "manual";
-  options.auto_commit = false;
+  const ConsumerOptions options = committing_when_told("manual");
   Producer producer(ring);
   {
     Consumer consumer = Consumer::attach(ring, options);
@@ -65,9 +75,7 @@ TEST_CASE("without auto-commit the cursor is saved only by commit()") {
 TEST_CASE("commit(position) saves a cursor between the last commit and how far the consumer has read") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-  ConsumerOptions options;
-  options.name = "forwarder";
-  options.auto_commit = false;
+  const ConsumerOptions options = committing_when_told("forwarder");
   Producer producer(ring);
   std::vector<std::uint64_t> positions;
   {
@@ -91,9 +99,7 @@ TEST_CASE("commit(position) saves a cursor between the last commit and how far t
 TEST_CASE("commit(position) refuses a position inside a record, and takes each record's, in a group too") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
-  ConsumerOptions options;
-  options.name = "forwarder";
-  options.auto_commit = false;
+  const ConsumerOptions options = committing_when_told("forwarder");
   Producer producer(ring);
   Consumer consumer = Consumer::attach(ring, options);
   const std::string long_text(100, 'x');

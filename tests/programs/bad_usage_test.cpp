@@ -273,20 +273,14 @@ TEST_CASE("ringfile-producer --create in a directory this user may not write to 
   const std::filesystem::path closed = dir.path() / "closed";
   std::filesystem::create_directory(closed);
   REQUIRE(::chmod(closed.c_str(), 0555) == 0);
-  // Root may create files anywhere: run as nobody.
-  const bool root = ::geteuid() == 0;
-  std::string producer = kProducer;
-  if (root) {
-    std::string why_not;
-    const auto copy = binary_for_user(kProducer, dir.path(), 65534, &why_not);
-    if (!copy) {
-      MESSAGE("skipped: " << why_not);
-      return;
-    }
-    producer = *copy;
+  std::string why_not;
+  const std::optional<UnprivilegedProgram> producer = unprivileged(kProducer, dir.path(), &why_not);
+  if (!producer) {
+    MESSAGE("skipped: " << why_not);
+    return;
   }
-  const Result refused = run(producer, {closed / "x.ring", "--create", "--size", "1M", "--count", "0"}, dir.path(),
-                             root ? Launch{.run_as = 65534} : Launch{});
+  const Result refused = run(producer->binary, {closed / "x.ring", "--create", "--size", "1M", "--count", "0"},
+                             dir.path(), producer->launch);
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("permission denied creating a file in '" + closed.string() +
                          "'; check the directory's owner and mode") != std::string::npos);

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <string>
 
@@ -21,19 +20,14 @@ TEST_CASE("ringfile-consumer --no-hold taps a ring it may only read, without a s
   REQUIRE(run(kProducer, {ring, "--synthetic", "--record-size", "1K", "--count", "100"}, dir.path()).exit_code == 0);
   REQUIRE(::chmod(ring.c_str(), 0444) == 0);
 
-  // Root may write any file whatever its mode, so the tap runs as nobody.
-  const bool root = ::geteuid() == 0;
-  const Launch as_reader = root ? Launch{.run_as = 65534} : Launch{};
-  std::string consumer_binary = kConsumer;
-  if (root) {
-    std::string why_not;
-    const auto copy = binary_for_user(kConsumer, dir.path(), 65534, &why_not);
-    if (!copy) {
-      MESSAGE("skipped: " << why_not);
-      return;
-    }
-    consumer_binary = *copy;
+  std::string why_not;
+  const std::optional<UnprivilegedProgram> reader = unprivileged(kConsumer, dir.path(), &why_not);
+  if (!reader) {
+    MESSAGE("skipped: " << why_not);
+    return;
   }
+  const std::string& consumer_binary = reader->binary;
+  const Launch& as_reader = reader->launch;
 
   SUBCASE("a named consumer, or one that holds producers back, needs write access") {
     for (const std::vector<std::string>& args : {std::vector<std::string>{ring, "--discard", "--count", "1"},

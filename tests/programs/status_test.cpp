@@ -4,7 +4,6 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -224,23 +223,19 @@ TEST_CASE("status reads a ring it may not write, and leaves every byte of it unc
   REQUIRE(::stat(ring.c_str(), &stat_before) == 0);
   REQUIRE(::chmod(ring.c_str(), 0444) == 0);
 
-  const bool root = ::geteuid() == 0;
-  // Root may write any file whatever its mode, so run as nobody: may read, may not write.
-  const Launch as_reader = root ? Launch{.run_as = 65534} : Launch{};
-  std::string status_binary = kStatus;
-  if (root) {
-    std::string why_not;
-    const auto producer_binary = binary_for_user(kProducer, dir.path(), 65534, &why_not);
-    const auto status_copy = binary_for_user(kStatus, dir.path(), 65534, &why_not);
-    if (!producer_binary || !status_copy) {
-      MESSAGE("skipped: " << why_not);
-      return;
-    }
-    status_binary = *status_copy;
-    const Result producer = run(*producer_binary, {ring, "--synthetic", "--count", "1"}, dir.path(), as_reader);
-    CHECK(producer.exit_code == 1);
-    CHECK(producer.err.find("permission denied") != std::string::npos);
+  // A user who may read the ring and not write it.
+  std::string why_not;
+  const std::optional<UnprivilegedProgram> writer = unprivileged(kProducer, dir.path(), &why_not);
+  const std::optional<UnprivilegedProgram> monitor = unprivileged(kStatus, dir.path(), &why_not);
+  if (!writer || !monitor) {
+    MESSAGE("skipped: " << why_not);
+    return;
   }
+  const Result refused = run(writer->binary, {ring, "--synthetic", "--count", "1"}, dir.path(), writer->launch);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("permission denied") != std::string::npos);
+  const std::string& status_binary = monitor->binary;
+  const Launch& as_reader = monitor->launch;
   for (const char* format : {"--json", "--prometheus", "--no-color"}) {
     const Result status = run(status_binary, {ring, format, "--interval", "100ms"}, dir.path(), as_reader);
     INFO(format << ": " << status.err);

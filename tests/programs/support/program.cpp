@@ -203,6 +203,15 @@ std::optional<std::string> binary_for_user(const std::string& binary, const std:
   return copy;
 }
 
+std::optional<UnprivilegedProgram> unprivileged(const std::string& binary, const std::string& work_dir,
+                                                std::string* why_not) {
+  if (::geteuid() != 0) return UnprivilegedProgram{binary, {}};
+  constexpr uid_t kNobody = 65534;
+  const std::optional<std::string> copy = binary_for_user(binary, work_dir, kNobody, why_not);
+  if (!copy) return std::nullopt;
+  return UnprivilegedProgram{*copy, Launch{.run_as = kNobody}};
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -78,6 +78,17 @@ std::optional<std::string> find_in_path(const std::string& name);
 std::optional<std::string> binary_for_user(const std::string& binary, const std::string& work_dir, uid_t uid,
                                            std::string* why_not);
 
+// A program to run as a user who may not write what its mode forbids: as it is where the tests do
+// not run as root; under root, which may write any file whatever its mode, a copy that nobody
+// (uid 65534) may run, launched as nobody.
+struct UnprivilegedProgram {
+  std::string binary;
+  Launch launch;
+};
+// nullopt, with the reason in `why_not`, when nobody cannot reach the work directory.
+std::optional<UnprivilegedProgram> unprivileged(const std::string& binary, const std::string& work_dir,
+                                                std::string* why_not);
+
 // The state letter of /proc/<pid>/stat: 'R' running or waiting for a CPU, 'S' asleep (in poll,
 // say), 'T' once a SIGSTOP has taken effect; '?' when it cannot be read.
 char process_state(pid_t pid);
