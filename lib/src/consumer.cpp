@@ -349,24 +349,32 @@ bool ConsumerCore::commit_at(std::uint64_t position) noexcept {
   // what this consumer has read.
   if (!attached_ || position < committed_ || position > position_) return false;
   if (position == committed_) return true;
-  if (position != position_ && !read_boundary(position)) return false;
+  if (position != position_ && !is_boundary_read_past(position)) return false;
   store_cursor(position);
   return true;
 }
 
-bool ConsumerCore::read_boundary(std::uint64_t position) noexcept {
+bool ConsumerCore::is_boundary_read_past(std::uint64_t position) noexcept {
   if (position % format::kFrameAlignment != 0) return false;
   if (geometry_.offset_of(position) == 0) return true;  // every lap starts with a frame
-  // Overwritten since it was read (a consumer producers may lap): nothing left to tell by. A
-  // cursor saved there is a lapped one, which the next attach skips on from.
-  if (may_be_lapped_ && lapped(position)) return true;
-  std::byte* frame = view_.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
-  if (frame == nullptr) return false;
+  // A view of its own: poll's may not move, as a handler that commits may be reading through it,
+  // and poll goes on with the frame it holds after the handler returns.
+  if (!boundary_view_) boundary_view_.emplace(file_, DataView::Access::read_only, DataView::Use::reading);
+  DataView& view = *boundary_view_;
+  std::byte* frame = view.at(geometry_.offset_of(position), header_bytes_at(position, geometry_));
   // A frame that names this position (a record, a group of records, padding), or a record's entry
   // in a group. A cursor saved inside a record stalled the next attach there until the unblock
   // timeout, then read as damage (found by a tester).
-  const FrameKind kind = read_frame(frame, position, geometry_).kind;
-  return kind == FrameKind::data || kind == FrameKind::padding || locate_group_entry(view_, position, geometry_);
+  if (frame != nullptr) {
+    const FrameKind kind = read_frame(frame, position, geometry_).kind;
+    if (kind == FrameKind::data || kind == FrameKind::padding || locate_group_entry(view, position, geometry_)) {
+      return true;
+    }
+  }
+  // Overwritten since it was read (a consumer producers may lap), before or while it was looked
+  // at: nothing left to tell by. A cursor saved there is a lapped one, which the next attach
+  // skips on from.
+  return may_be_lapped_ && lapped(position);
 }
 
 // Block policy, holding: once within the hold window of the head, hold producers there, so that

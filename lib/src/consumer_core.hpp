@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,8 +114,8 @@ class ConsumerCore {
   // frame reads as uncommitted, and is resolved as one (resolve_uncommitted).
   FrameRead read_frame_unless_claimed(std::byte* frame, std::uint64_t position) const noexcept;
   // Whether `position`, which this consumer has read past, is where a record, a group or padding
-  // starts. @pre committed_ < position < position_.
-  bool read_boundary(std::uint64_t position) noexcept;
+  // starts (commit_at). @pre committed_ < position < position_.
+  bool is_boundary_read_past(std::uint64_t position) noexcept;
   void count_sequence(std::uint16_t producer_slot, std::uint64_t sequence) noexcept;
   // Commits `position` as the cursor. @pre attached, committed_ < position <= position_.
   // Inline: poll commits at its end, and a consumer that keeps up polls a record at a time.
@@ -145,6 +146,7 @@ class ConsumerCore {
   const Geometry& geometry_;
   ConsumerOptions options_;
   DataView view_;
+  std::optional<DataView> boundary_view_;  // is_boundary_read_past's, made at its first call
   ReplayPaging replay_;
   // Producers may overwrite what we have not read (overwrite policy, or a consumer that does not
   // hold them back): copy and re-check each record instead of handing out the mapping.

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
+#include <cstddef>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ring_access.hpp"
@@ -118,6 +120,45 @@ TEST_CASE("commit(position) refuses a position inside a record, and takes each r
   consumer.detach();
   Consumer returned = Consumer::attach(ring, options);
   CHECK(drain(returned) == std::vector<std::string>{"last"});
+}
+
+// A handler may commit records it has handed on while poll reads on through the group it is in.
+// The check that a position is a record boundary read it through poll's own view, which slid
+// back to a position a view or more behind and unmapped the group poll was reading (found by a
+// reviewer); the checks take a view of their own.
+TEST_CASE("commit(position) from a poll handler, a view or more behind, leaves poll's view where it reads") {
+  TempDir dir;
+  constexpr std::uint64_t kView = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20), {.view_bytes = kView});
+  Consumer consumer = Consumer::attach(ring, committing_when_told("forwarder"));
+  Producer producer(ring);
+  constexpr std::size_t kGroups = 40;
+  constexpr std::size_t kGroupRecords = 50;
+  std::vector<std::byte> payloads(kGroups * kGroupRecords * 100);
+  std::vector<std::span<const std::byte>> group(kGroupRecords);
+  for (std::size_t at = 0; at < kGroups * kGroupRecords; ++at) {
+    const std::span<std::byte> payload{payloads.data() + at * 100, 100};
+    fill_synthetic(payload, 1, at);
+    group[at % kGroupRecords] = payload;
+    if (at % kGroupRecords == kGroupRecords - 1) REQUIRE(producer.write_batch(group).records == kGroupRecords);
+  }
+  std::vector<std::uint64_t> positions;
+  SyntheticVerifier verifier;
+  std::size_t commits = 0;
+  consumer.poll(
+      [&](const Record& record) {
+        verifier.check(record.payload);
+        positions.push_back(record.position);
+        // The record of 2 * kView bytes ago, if there was one: confirmed by a next stage.
+        const auto behind = std::find_if(positions.rbegin(), positions.rend(),
+                                         [&](std::uint64_t earlier) { return earlier + 2 * kView <= record.position; });
+        if (behind != positions.rend() && consumer.commit(*behind)) commits += 1;
+      },
+      kGroups * kGroupRecords);
+  CHECK(verifier.totals().records == kGroups * kGroupRecords);
+  CHECK(verifier.totals().corrupt == 0);
+  CHECK(verifier.totals().missing == 0);
+  CHECK(commits > 0);
 }
 
 TEST_CASE("a named consumer already attached by a live process is refused") {
