@@ -168,8 +168,8 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   app.add_option("--output", settings.output, "Where records go (default: - for stdout)")
       ->group(output)
       ->type_name("FILE|-");
-  app.add_flag("--append", settings.append, "Append to --output FILE instead of replacing it (a named consumer always appends: it "
-                "resumes after what its last run wrote)")->group(output);
+  app.add_flag("--append", settings.append, "Append to --output FILE instead of replacing it (a named consumer resuming at its cursor "
+                "always appends: it goes on after what its last run wrote)")->group(output);
   int format = 0;
   programs::add_choice_option(app, "--format", format, {"lines", "raw", "frames", "jsonl", "hex"},
                               "lines: each record and a newline; raw: records back to back; frames: 4-byte "
@@ -279,9 +279,10 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   settings.holds_back = !no_hold;
   settings.expire_after = std::chrono::duration_cast<std::chrono::milliseconds>(expire_after);
   settings.format = static_cast<OutputFormat>(format);
-  // A named consumer resumes after the records its last run delivered and committed: replacing
-  // the file would lose them for good, and the cursor would not bring them back.
-  if (!settings.name.empty()) settings.append = true;
+  // A named consumer that resumes at its cursor goes on after the records its last run delivered
+  // and committed: replacing the file would lose them for good, and the cursor would not bring
+  // them back. One told to start elsewhere (--from) writes afresh, as an anonymous one does.
+  if (!settings.name.empty() && settings.start == StartFrom::committed && !settings.seek) settings.append = true;
   // Synthetic records are binary: with --verify and no --output there is nothing to write.
   if (settings.verify && app.get_option("--output")->count() == 0 && app.get_option("--format")->count() == 0) {
     settings.discard = true;

@@ -126,8 +126,11 @@ VerificationOutcome verification_of(const VerificationInputs& inputs, const Cons
   outcome.lost_bytes = now.lost_bytes - inputs.at_attach.lost_bytes;
   outcome.damaged_skipped = damaged_skipped;
   outcome.may_be_lapped = inputs.may_be_lapped;
+  // Records lost before the attach leave no gap in what this run reads (its verifier starts at its
+  // first record): a gap is a loss during the run, which the attach's loss must not excuse.
   const bool lost_only_at_attach = now.lost_records == inputs.found_at_attach.lost_records &&
-                                   now.lost_bytes == inputs.found_at_attach.lost_bytes;
+                                   now.lost_bytes == inputs.found_at_attach.lost_bytes &&
+                                   outcome.totals.missing == 0;
   outcome.loss_allowed = inputs.may_be_lapped || inputs.skip_damaged || lost_only_at_attach;
   return outcome;
 }

@@ -83,7 +83,11 @@ TEST_CASE("a named consumer restarted with --output FILE adds to what its last r
     REQUIRE(read.exit_code == 0);
   }
   CHECK(read_file(orders) == numbered_lines(1, 30));
-  // An anonymous consumer has nothing to resume: it replaces the file, unless told --append.
+  // Told to start elsewhere, it writes afresh, as an anonymous consumer does (which has nothing to
+  // resume): the file is replaced, unless told --append.
+  CHECK(run(kConsumer, {ring, "--name", "billing", "--from", "-2", "--output", orders, "--until-idle", "100ms"}, dir.path())
+            .exit_code == 0);
+  CHECK(read_file(orders) == numbered_lines(29, 30));
   CHECK(run(kConsumer, {ring, "--from", "-1", "--output", orders, "--until-idle", "100ms"}, dir.path()).exit_code == 0);
   CHECK(read_file(orders) == numbered_lines(30, 30));
 }
