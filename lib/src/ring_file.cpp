@@ -38,7 +38,7 @@ void back_every_block(int fd, const std::filesystem::path& path, const struct st
   const auto allocated = static_cast<std::uint64_t>(status.st_blocks) * 512;
   if (allocated >= size) return;
   // Before the attempt: a reservation that fails may have taken what was free.
-  const std::optional<std::uint64_t> free = free_bytes(fd);
+  const std::optional<FreeSpace> free = free_space(fd);
   if (!read_only) {
     // FALLOC_FL_KEEP_SIZE: a file cut short since the fstat above stays short (and is found so).
     if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size)) == 0) return;
@@ -48,10 +48,10 @@ void back_every_block(int fd, const std::filesystem::path& path, const struct st
     return;  // a read of a hole on disk takes no block
   }
   const std::uint64_t missing = size - allocated;
-  if (read_only && (!free || *free >= missing)) return;
+  if (read_only && (!free || free->usable >= missing)) return;
   throw Error(ErrorCode::no_space,
               describe(path) + " has holes (copied with them kept?): " + human_bytes(missing) +
-                  " of it has no blocks, and the filesystem has " + (free ? human_bytes(*free) : std::string("unknown")) +
+                  " of it has no blocks, and the filesystem has " + describe_free_space(free, missing) +
                   " free for them; free space, or copy the ring without holes (cp --sparse=never)");
 }
 

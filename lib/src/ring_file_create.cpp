@@ -195,16 +195,16 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
   // The free space is read first: a reservation that fails takes what it got until the file is
   // unlinked (every other writer on the filesystem may meet ENOSPC meanwhile), and leaves
   // nothing free to report.
-  const std::optional<std::uint64_t> free_before = free_bytes(file.fd());
+  const std::optional<FreeSpace> free_before = free_space(file.fd());
   const auto no_space = [&] {
     throw Error(ErrorCode::no_space, describe(path) + ": the ring needs " +
-                                         (free_before ? human_bytes_beside(file_bytes, *free_before)
+                                         (free_before ? human_bytes_beside(file_bytes, free_before->usable)
                                                       : human_bytes(file_bytes)) +
                                          " but the filesystem has " +
-                                         (free_before ? human_bytes_beside(*free_before, file_bytes) : std::string("unknown")) +
+                                         describe_free_space(free_before, file_bytes) +
                                          " free; free space or choose a smaller --size");
   };
-  if (free_before && *free_before < file_bytes) no_space();
+  if (free_before && free_before->usable < file_bytes) no_space();
   int reserve_error = ::fallocate(file.fd(), 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;
   if (reserve_error == EOPNOTSUPP) {
     reserve_error = ::posix_fallocate(file.fd(), 0, static_cast<off_t>(file_bytes));

@@ -1,9 +1,7 @@
 #include "ring_file_parts.hpp"
 
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,25 +28,21 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept {
 
 std::string describe(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 
-namespace {
-
-// CAP_SYS_RESOURCE in the effective set, which lets ext4 and others give a process the blocks they
-// keep back (not root as such: root in a container often lacks it, and then was told of free
-// space its reservation could not have).
-bool may_use_reserved_blocks() noexcept {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct sets[_LINUX_CAPABILITY_U32S_3]{};
-  if (::syscall(SYS_capget, &header, sets) != 0) return false;
-  return (sets[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32))) != 0;
-}
-
-}  // namespace
-
-std::optional<std::uint64_t> free_bytes(int fd) noexcept {
+std::optional<FreeSpace> free_space(int fd) noexcept {
   struct statvfs filesystem {};
   if (::fstatvfs(fd, &filesystem) != 0) return std::nullopt;
-  const std::uint64_t blocks = may_use_reserved_blocks() ? filesystem.f_bfree : filesystem.f_bavail;
-  return static_cast<std::uint64_t>(blocks) * filesystem.f_frsize;
+  const std::uint64_t all = static_cast<std::uint64_t>(filesystem.f_bfree) * filesystem.f_frsize;
+  const std::uint64_t unreserved = static_cast<std::uint64_t>(filesystem.f_bavail) * filesystem.f_frsize;
+  return FreeSpace{::geteuid() == 0 ? all : unreserved, unreserved};
+}
+
+std::string describe_free_space(const std::optional<FreeSpace>& space, std::uint64_t other) {
+  if (!space) return "unknown";
+  const std::string usable = human_bytes_beside(space->usable, other);
+  if (space->usable == space->unreserved) return usable;
+  // Root is given the reserved blocks only where the filesystem grants them (its reserved uid or
+  // group, or CAP_SYS_RESOURCE): root in a container may not be.
+  return usable + " (" + human_bytes_beside(space->unreserved, other) + " of it not reserved)";
 }
 
 std::string human_bytes(std::uint64_t bytes) {

@@ -23,10 +23,16 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept;
 
 std::string describe(const std::filesystem::path& path);
 std::string human_bytes(std::uint64_t bytes);
-// The space a ring's blocks may come from on the filesystem of `fd`: what an unprivileged process
-// may use, or with the privilege to use the filesystem's reserved blocks (CAP_SYS_RESOURCE), all
-// that is free.
-std::optional<std::uint64_t> free_bytes(int fd) noexcept;
+// The space a ring's blocks may come from on the filesystem of `fd`.
+struct FreeSpace {
+  std::uint64_t usable = 0;      // all that is free for root (which the filesystem may grant its
+                                 // reserved blocks), what is not reserved for anyone else
+  std::uint64_t unreserved = 0;  // free and not reserved
+};
+std::optional<FreeSpace> free_space(int fd) noexcept;
+// FreeSpace::usable as human_bytes_beside(…, other) shows it, and where some of it is reserved,
+// how much is not (a refused reservation of root's may have been refused those); "unknown".
+std::string describe_free_space(const std::optional<FreeSpace>& space, std::uint64_t other);
 // human_bytes, or exactly ("1048536 bytes") where `other`, shown beside it for comparison,
 // differs but rounds to the same text (the library's twin of programs::format_bytes_beside).
 std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other);
