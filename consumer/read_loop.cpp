@@ -1,8 +1,13 @@
 #include "read_loop.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <string>
 
 #include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
@@ -44,8 +49,13 @@ class ReplacedRingWarning {
     if (said_ || now < next_check_) return;
     next_check_ = now + kPathCheckInterval;
     if (consumer.ring().path_names_this_file()) return;
+    // Only a path that names nothing or another file says so; one that cannot be looked at (a
+    // directory closed to this user, say) says nothing either way.
+    const std::filesystem::path& path = consumer.ring().info().path;
+    struct stat named {};
+    if (::stat(path.c_str(), &named) != 0 && errno != ENOENT) return;
     said_ = true;
-    programs::report_error("warning: '" + consumer.ring().info().path.string() +
+    programs::report_error("warning: '" + path.string() +
                            "' no longer names the ring this consumer reads (removed, or another created in its "
                            "place); it reads on in the old file, which producers that start now cannot reach: "
                            "restart it to read the ring there now");
