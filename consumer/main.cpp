@@ -93,9 +93,7 @@ void print_json(const RunReport& report) {
   programs::write_fields(json, throughput);
   json.field("position", report.position)
       .field("reached_until", report.totals.reached_until)
-      // null when bytes were lost but how many records is unknown
-      .field("lost_records", report.lost_records == 0 && report.lost_bytes > 0 ? std::optional<std::uint64_t>()
-                                                                                : std::optional(report.lost_records))
+      .field("lost_records", lost_record_count(report.lost_records, report.lost_bytes))
       .field("lost_bytes", report.lost_bytes)
       .field("damaged_skipped", report.totals.damaged_skipped)
       .field("exit_code", report.exit_code);
@@ -161,11 +159,7 @@ void print_json_at_fault() noexcept {
   programs::open_run_summary(json, records, bytes, summary.started_ns);
   json.text(",\"position\":").count(summary.consumer->position()).text(",\"reached_until\":false");
   json.text(",\"lost_records\":");
-  if (lost_records == 0 && lost_bytes > 0) {
-    json.text("null");  // as print_json: bytes lost, how many records unknown
-  } else {
-    json.count(lost_records);
-  }
+  write_lost_record_count(json, lost_records, lost_bytes);
   json.text(",\"lost_bytes\":").count(lost_bytes);
   json.text(",\"damaged_skipped\":").count(summary.totals->damaged_skipped);
   json.text(",\"exit_code\":").count(programs::kExitFailure);

@@ -67,9 +67,7 @@ void VerificationOutcome::write_json(programs::JsonWriter& json) const {
       .field("missing", totals.missing)
       .field("duplicates", totals.duplicates)
       .field("corrupt", totals.corrupt)
-      // null when bytes were lost but how many records is unknown, as in the summary
-      .field("lost_records", lost_records == 0 && lost_bytes > 0 ? std::optional<std::uint64_t>()
-                                                                 : std::optional(lost_records))
+      .field("lost_records", lost_record_count(lost_records, lost_bytes))
       .field("lost_bytes", lost_bytes)
       .field("damaged_skipped", damaged_skipped)
       .end_object();
@@ -81,12 +79,17 @@ void VerificationOutcome::write_json(programs::SignalSafeLine& json) const noexc
   json.text(",\"gaps\":").count(totals.gaps).text(",\"missing\":").count(totals.missing);
   json.text(",\"duplicates\":").count(totals.duplicates).text(",\"corrupt\":").count(totals.corrupt);
   json.text(",\"lost_records\":");
-  if (lost_records == 0 && lost_bytes > 0) {
-    json.text("null");  // as the other write_json
-  } else {
-    json.count(lost_records);
-  }
+  write_lost_record_count(json, lost_records, lost_bytes);
   json.text(",\"lost_bytes\":").count(lost_bytes).text(",\"damaged_skipped\":").count(damaged_skipped).text("}");
+}
+
+void write_lost_record_count(programs::SignalSafeLine& json, std::uint64_t lost_records,
+                             std::uint64_t lost_bytes) noexcept {
+  if (const std::optional<std::uint64_t> count = lost_record_count(lost_records, lost_bytes)) {
+    json.count(*count);
+  } else {
+    json.text("null");
+  }
 }
 
 }  // namespace ringfile::consumer

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ringfile/programs/fault_signals.hpp"
@@ -16,6 +17,16 @@ namespace ringfile::consumer {
 // What the records a run lost went to: "lapping", the damaged stretches it skipped
 // (--skip-damaged), or both where producers may lap the consumer.
 std::string loss_cause(bool may_be_lapped, std::uint64_t damaged_skipped);
+
+// The records a loss took, as every summary gives them: nullopt (JSON null) where bytes were lost
+// before any record of their producer was seen, so that how many records is unknown.
+inline std::optional<std::uint64_t> lost_record_count(std::uint64_t lost_records, std::uint64_t lost_bytes) noexcept {
+  if (lost_records == 0 && lost_bytes > 0) return std::nullopt;
+  return lost_records;
+}
+// The same into a line a signal handler writes.
+void write_lost_record_count(programs::SignalSafeLine& json, std::uint64_t lost_records,
+                             std::uint64_t lost_bytes) noexcept;
 
 struct VerificationOutcome {
   SyntheticVerifier::Totals totals;

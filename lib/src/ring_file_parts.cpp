@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "ringfile/crc32c.hpp"
 #include "ringfile/error.hpp"

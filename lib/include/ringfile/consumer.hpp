@@ -152,7 +152,9 @@ class Consumer {
   // typically the Record::position of the oldest record read but not yet handed on, for a
   // consumer that passes records to a next stage and commits only what that stage confirmed.
   // Returns false (and changes nothing) for a position behind the last commit, past position(),
-  // or inside a record.
+  // or inside a record (or where no view can be mapped to look). A consumer producers may lap
+  // takes a position they have overwritten since, which nothing tells apart any more; the next
+  // attach skips on from such a cursor.
   bool commit(std::uint64_t position);
   // Frees an anonymous slot; a named one keeps its committed cursor for the next attach. With
   // auto_commit it first commits; without, the cursor stays at the last commit() (records read

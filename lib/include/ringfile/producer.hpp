@@ -1,8 +1,8 @@
 // Appending records to a ring: claim a span, fill it, commit. A small claim's span lies in the
 // mapping itself (zero copy: below 1 KiB, and below 64 KiB without checksums or where the CRC32C
 // folds on 512-bit registers); a medium one's is a buffer the commit copies in computing the
-// checksum on the way; from 64 KiB on it is a buffer written into the ring by the commit with
-// one pwrite(), which is faster there (see try_claim).
+// checksum on the way; from 64 KiB to 16 MiB it is a buffer written into the ring by the commit
+// with one pwrite(), which is faster there (see try_claim).
 #pragma once
 
 #include <chrono>
