@@ -106,7 +106,9 @@ TEST_CASE("commit(position) refuses a position inside a record, and takes each r
   Consumer consumer = Consumer::attach(ring, options);
   const std::string long_text(100, 'x');
   for (const char* text : {"one", long_text.c_str()}) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
-  const std::vector<std::span<const std::byte>> batch{as_bytes("g1"), as_bytes("g2"), as_bytes("g3")};
+  // Strings that outlive the spans (as_bytes of a literal spans a temporary).
+  const std::string texts[] = {"g1", "g2", "g3"};
+  const std::vector<std::span<const std::byte>> batch{as_bytes(texts[0]), as_bytes(texts[1]), as_bytes(texts[2])};
   REQUIRE(producer.write_batch(batch).records == 3);
   REQUIRE(producer.write(as_bytes("last")) == ClaimStatus::ok);
   std::vector<std::uint64_t> positions;
