@@ -40,17 +40,16 @@ Ring open_ring(const ConsumerSettings& settings) {
     return Ring::open(settings.path);
   } catch (const Error& error) {
     if (error.code() != ErrorCode::permission_denied) throw;
-    // What this consumer writes in the file, and the way to read without writing.
-    if (!settings.name.empty()) {
-      throw programs::RuntimeFailure(std::string(error.what()) +
-                                     " (a named consumer keeps its cursor in the file; an anonymous one with "
-                                     "--no-hold reads with read access alone)");
-    }
-    if (settings.holds_back) {
-      throw programs::RuntimeFailure(std::string(error.what()) +
-                                     " (a consumer that holds producers back takes a slot in the file; with "
-                                     "--no-hold it reads with read access alone)");
-    }
+    // What this consumer writes in the file, and the way to read without writing; a tap writes
+    // nothing, and reads the ring read-only below.
+    const char* const needs_write = !settings.name.empty()
+                                        ? " (a named consumer keeps its cursor in the file; an anonymous one with "
+                                          "--no-hold reads with read access alone)"
+                                    : settings.holds_back
+                                        ? " (a consumer that holds producers back takes a slot in the file; with "
+                                          "--no-hold it reads with read access alone)"
+                                        : nullptr;
+    if (needs_write != nullptr) throw programs::RuntimeFailure(error.what() + std::string(needs_write));
   }
   Ring ring = Ring::open(settings.path, OpenOptions{.read_only = true});
   if (!settings.quiet) {
