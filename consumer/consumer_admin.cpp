@@ -292,6 +292,41 @@ int reset_consumer_cursor(const ConsumerSettings& settings) {
   return programs::kExitSuccess;
 }
 
+int clear_damaged(const ConsumerSettings& settings) {
+  const std::vector<DamagedSlot> damaged = clear_damaged_slots(settings.path, settings.dry_run);
+  const auto slot_name = [](const DamagedSlot& slot) {
+    return std::string(slot.producer ? "producer" : "consumer") + " slot " + std::to_string(slot.index);
+  };
+  if (settings.json) {
+    programs::JsonWriter json;
+    json.begin_object().field("path", settings.path.string()).field("dry_run", settings.dry_run).key("damaged");
+    json.begin_array();
+    for (const DamagedSlot& slot : damaged) {
+      json.begin_object()
+          .field("table", slot.producer ? "producer" : "consumer")
+          .field("slot", std::uint64_t{slot.index})
+          .field("problem", slot.problem)
+          .end_object();
+    }
+    json.end_array().field("cleared", !settings.dry_run && !damaged.empty()).end_object();
+    std::printf("%s\n", json.text().c_str());
+  }
+  if (!settings.quiet) {
+    std::string lines;
+    for (const DamagedSlot& slot : damaged) {
+      lines += programs::program_name() + ": " + slot_name(slot) + " of " + quoted(settings.path) + ": " +
+               slot.problem + (settings.dry_run ? "\n" : ": freed\n");
+    }
+    if (damaged.empty()) {
+      lines = programs::program_name() + ": no damaged slot in " + quoted(settings.path) + "\n";
+    } else if (settings.dry_run) {
+      lines += programs::program_name() + ": dry run: nothing changed; drop --dry-run to free them\n";
+    }
+    std::fputs(lines.c_str(), stderr);
+  }
+  return programs::kExitSuccess;
+}
+
 }  // namespace
 
 int manage_consumers(const ConsumerSettings& settings) {
@@ -300,6 +335,7 @@ int manage_consumers(const ConsumerSettings& settings) {
     case Action::describe: return describe_consumer(settings);
     case Action::remove: return delete_consumers(settings);
     case Action::reset: return reset_consumer_cursor(settings);
+    case Action::clear_damaged: return clear_damaged(settings);
     case Action::read: break;
   }
   return programs::kExitUsage;

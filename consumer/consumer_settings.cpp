@@ -57,12 +57,13 @@ void check_consistency(const ConsumerSettings& settings, const CLI::App& app) {
                                 "--verify", "--count", "--duration", "--until-idle", "--until", "--commit-every",
                                 "--name", "--expire-after"}) {
       if (given(reading)) {
-        throw UsageError(std::string(reading) +
-                         " is for reading records; --list, --describe, --delete and --reset read none");
+        throw UsageError(std::string(reading) + " is for reading records; --list, --describe, --delete, --reset "
+                                                "and --clear-damaged-slots read none");
       }
     }
-    if (settings.action != Action::reset && (given("--to") || given("--dry-run"))) {
-      throw UsageError("--to and --dry-run go with --reset NAME");
+    if (settings.action != Action::reset && given("--to")) throw UsageError("--to goes with --reset NAME");
+    if (settings.action != Action::reset && settings.action != Action::clear_damaged && given("--dry-run")) {
+      throw UsageError("--dry-run goes with --reset NAME or --clear-damaged-slots");
     }
     if (settings.action == Action::reset && !given("--to")) {
       throw UsageError("--reset needs a target: --to earliest|latest|POSITION|-N|TIME");
@@ -72,7 +73,8 @@ void check_consistency(const ConsumerSettings& settings, const CLI::App& app) {
     }
     return;
   }
-  if (given("--to") || given("--dry-run")) throw UsageError("--to and --dry-run go with --reset NAME");
+  if (given("--to")) throw UsageError("--to goes with --reset NAME");
+  if (given("--dry-run")) throw UsageError("--dry-run goes with --reset NAME or --clear-damaged-slots");
   // An unset variable in a script (--name "$NAME") would read anonymously and save no cursor.
   if (given("--name") && settings.name.empty()) {
     throw UsageError("--name: an empty name; give the consumer's name, or drop --name to read anonymously");
@@ -120,7 +122,13 @@ void apply_action(const CLI::App& app, ConsumerSettings& settings) {
     settings.action = Action::reset;
     ++actions;
   }
-  if (actions > 1) throw UsageError("--list, --describe, --delete and --reset are separate tasks; give one");
+  if (given("--clear-damaged-slots")) {
+    settings.action = Action::clear_damaged;
+    ++actions;
+  }
+  if (actions > 1) {
+    throw UsageError("--list, --describe, --delete, --reset and --clear-damaged-slots are separate tasks; give one");
+  }
 }
 
 }  // namespace
@@ -130,7 +138,8 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   CLI::App app{
       "Attaches to a ring file and reads every record, in order: writes them out (lines, raw,\n"
       "frames, JSON lines, hex), discards them, or checks synthetic records (--verify). Also\n"
-      "lists, describes, deletes and resets named consumers. Durations: 500ms 30s 5m 7d (plain\n"
+      "lists, describes, deletes and resets named consumers, and frees slots a damaged header\n"
+      "left unreadable. Durations: 500ms 30s 5m 7d (plain\n"
       "numbers are seconds). Times: 2025-03-01T14:05:00Z (no zone: local time), @UNIX_SECONDS,\n"
       "10m-ago. Exit status: 0 success, 1 runtime failure (bad file, failed verification),\n"
       "2 bad usage.",
@@ -250,13 +259,20 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
       ->group(managing)
       ->type_name("WHERE")
       ->check(programs::start_point_validator(false));
-  app.add_flag("--dry-run", settings.dry_run, "With --reset: show the lag before and after, change nothing")
+  bool clear_damaged = false;
+  app.add_flag("--clear-damaged-slots", clear_damaged,
+               "Free the consumer and producer slots holding what no ringfile writes (a damaged header), which "
+               "keep the ring from opening: what they held is lost, the records are kept")
+      ->group(managing);
+  app.add_flag("--dry-run", settings.dry_run,
+               "With --reset: show the lag before and after; with --clear-damaged-slots: list them. Change nothing")
       ->group(managing);
 
   auto* reporting = "Reporting";
   app.add_flag("--quiet", settings.quiet, "No progress and no summary line on stderr")->group(reporting);
   app.add_flag("--json", settings.json,
-               "Print the summary (or what --list, --describe, --delete, --reset found) as JSON on stdout")
+               "Print the summary (or what --list, --describe, --delete, --reset, --clear-damaged-slots found) as "
+               "JSON on stdout")
       ->group(reporting);
 
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;

@@ -20,6 +20,7 @@ enum class Action {
   describe,  // --describe NAME
   remove,    // --delete NAME...
   reset,     // --reset NAME --to WHERE [--dry-run]
+  clear_damaged,  // --clear-damaged-slots: free the slots a damaged header left unreadable
 };
 
 // How records are written out.

@@ -14,4 +14,12 @@ void delete_consumer(const Ring& ring, const std::string& name) {
   detail::delete_named_consumer(detail::file_of_given(ring), name);
 }
 
+std::vector<DamagedSlot> clear_damaged_slots(const std::filesystem::path& path, bool dry_run) {
+  OpenOptions options;
+  options.read_only = dry_run;
+  const std::shared_ptr<detail::RingFile> file =
+      detail::RingFile::open(path, options, detail::RingFile::SlotCheck::report_only);
+  return detail::free_damaged_slots(*file, dry_run);
+}
+
 }  // namespace ringfile

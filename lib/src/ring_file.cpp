@@ -57,10 +57,10 @@ void back_every_block(int fd, const std::filesystem::path& path, const struct st
 
 }  // namespace
 
-std::shared_ptr<RingFile> RingFile::open(const std::filesystem::path& path,
-                                         const OpenOptions& open_options) {
+std::shared_ptr<RingFile> RingFile::open(const std::filesystem::path& path, const OpenOptions& open_options,
+                                         SlotCheck slot_check) {
   std::shared_ptr<RingFile> file(new RingFile());
-  file->open_validated(path, open_options);
+  file->open_validated(path, open_options, slot_check);
   return file;
 }
 
@@ -69,7 +69,8 @@ RingFile::~RingFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void RingFile::open_validated(const std::filesystem::path& path, const OpenOptions& open_options) {
+void RingFile::open_validated(const std::filesystem::path& path, const OpenOptions& open_options,
+                              SlotCheck slot_check) {
   path_ = path;
   read_only_ = open_options.read_only;
   occupy_closed_standard_descriptors();
@@ -132,7 +133,7 @@ void RingFile::open_validated(const std::filesystem::path& path, const OpenOptio
   fd_ = file.release();
   device_ = status.st_dev;
   inode_ = status.st_ino;
-  validate_tables();
+  validate_tables(slot_check);
   join_session(session_key(fd_));
   open_ring_entry_ = enter_open_ring(fd_, info_.data_offset + info_.capacity_bytes, path.string());
   resident_budget_override_ = open_options.resident_budget_bytes;
@@ -235,37 +236,61 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   info_.hold_window_bytes = identity.hold_window_bytes;
 }
 
-void RingFile::validate_tables() const {
-  const auto corrupt = [&](const std::string& what) {
-    throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt " + what +
-                                        "; the file is damaged, restore it or create a new ring");
-  };
-  // A cursor beyond the head is not checked here: the header's pages may come from different
+std::vector<DamagedSlot> RingFile::damaged_slots() const {
+  // A cursor beyond the head is not looked for here: the header's pages may come from different
   // moments after a crash of the machine, and one consumer's cursor must not make the whole
   // ring unreadable. Attaching under that name reports it (consumer_attach.cpp).
   // Acquire loads throughout: they pair with the release (or seq_cst) stores of the processes
   // using the ring now, so that what is checked is what they published.
+  std::vector<DamagedSlot> damaged;
+  // Each problem appended to an empty string: a braced initializer's copy of a literal made GCC 12
+  // warn falsely here (-Wstringop-overread, reading past a 16-byte buffer).
+  const auto add = [&damaged](bool producer, std::uint32_t index, const char* before,
+                              std::optional<std::uint64_t> value = {}, const char* after = "") {
+    DamagedSlot& slot = damaged.emplace_back();
+    slot.producer = producer;
+    slot.index = index;
+    slot.problem.append(before);
+    if (value) slot.problem.append(std::to_string(*value));
+    slot.problem.append(after);
+  };
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     const auto& slot = header_->consumers[index];
     const auto state = load_field(slot.state, std::memory_order_acquire);
-    if (state > static_cast<std::uint32_t>(format::ConsumerState::detached)) {
-      corrupt("consumer slot " + std::to_string(index) + ": unknown state " + std::to_string(state));
-    }
-    if (state == 0) continue;
     const std::uint64_t cursor = load_field(slot.cursor, std::memory_order_acquire);
-    if (cursor % format::kFrameAlignment != 0) {
-      corrupt("consumer slot " + std::to_string(index) + ": cursor " + std::to_string(cursor) +
-              " is not 8-byte aligned");
-    }
-    if (std::memchr(slot.name, '\0', sizeof slot.name) == nullptr) {
-      corrupt("consumer slot " + std::to_string(index) + ": name is not terminated");
+    if (state > static_cast<std::uint32_t>(format::ConsumerState::detached)) {
+      add(false, index, "unknown state ", state);
+    } else if (state != 0 && cursor % format::kFrameAlignment != 0) {
+      add(false, index, "cursor ", cursor, " is not 8-byte aligned");
+    } else if (state != 0 && std::memchr(slot.name, '\0', sizeof slot.name) == nullptr) {
+      add(false, index, "name is not terminated");
     }
   }
   for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
-    const auto& slot = header_->producers[index];
-    const auto state = load_field(slot.state, std::memory_order_acquire);
+    const auto state = load_field(header_->producers[index].state, std::memory_order_acquire);
     if (state > static_cast<std::uint32_t>(format::ProducerState::active)) {
-      corrupt("producer slot " + std::to_string(index) + ": unknown state " + std::to_string(state));
+      add(true, index, "unknown state ", state);
+    }
+  }
+  return damaged;
+}
+
+void RingFile::validate_tables(SlotCheck slot_check) const {
+  const auto corrupt = [&](const std::string& what) {
+    throw Error(ErrorCode::corrupt, describe(path_) + ": corrupt " + what +
+                                        "; the file is damaged, restore it or create a new ring");
+  };
+  if (slot_check == SlotCheck::refuse_damaged) {
+    if (const std::vector<DamagedSlot> damaged = damaged_slots(); !damaged.empty()) {
+      const DamagedSlot& first = damaged.front();
+      const std::size_t others = damaged.size() - 1;
+      throw Error(ErrorCode::corrupt,
+                  describe(path_) + ": corrupt " + (first.producer ? "producer" : "consumer") + " slot " +
+                      std::to_string(first.index) + ": " + first.problem +
+                      (others == 0 ? "" : " (and " + std::to_string(others) + " more damaged slots)") +
+                      "; free the damaged slots with `ringfile-consumer '" + path_.string() +
+                      "' --clear-damaged-slots` (what they held is lost, the records are kept), restore the "
+                      "file, or create a new ring");
     }
   }
   const std::uint64_t head = load_field(header_->head_position.value, std::memory_order_acquire);

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "ring_registry.hpp"
+#include "ringfile/consumer_table.hpp"
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/format/record_header.hpp"
 #include "ringfile/options.hpp"
@@ -61,8 +62,11 @@ class RingFile {
   static std::shared_ptr<RingFile> create(const std::filesystem::path& path,
                                           const CreateOptions& create_options,
                                           const OpenOptions& open_options);
-  static std::shared_ptr<RingFile> open(const std::filesystem::path& path,
-                                        const OpenOptions& open_options);
+  // Whether open() refuses a ring with a damaged slot (Ring::open), or leaves it to the caller
+  // (clear_damaged_slots). Everything else wrong with the header is refused either way.
+  enum class SlotCheck { refuse_damaged, report_only };
+  static std::shared_ptr<RingFile> open(const std::filesystem::path& path, const OpenOptions& open_options,
+                                        SlotCheck slot_check = SlotCheck::refuse_damaged);
   ~RingFile();
   RingFile(const RingFile&) = delete;
   RingFile& operator=(const RingFile&) = delete;
@@ -104,9 +108,15 @@ class RingFile {
 
  private:
   RingFile() = default;
-  void open_validated(const std::filesystem::path& path, const OpenOptions& open_options);
+  void open_validated(const std::filesystem::path& path, const OpenOptions& open_options, SlotCheck slot_check);
   void validate_identity(const format::FileIdentity& identity, std::uint64_t file_bytes);
-  void validate_tables() const;
+  void validate_tables(SlotCheck slot_check) const;
+
+ public:
+  // The slots holding what no library writes (DamagedSlot), in table order.
+  std::vector<DamagedSlot> damaged_slots() const;
+
+ private:
   // ring_session.cpp
   // 0 when sessions cannot be told apart here (no boot id, no statx): then none is recorded.
   static std::uint64_t session_key(int fd);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "process_identity.hpp"
 #include "ring_file.hpp"
@@ -67,6 +68,10 @@ bool past_expiry(const RingFile& file, const format::ConsumerSlot& slot, std::ui
 
 // An operator's delete and reset (see ringfile/consumer_table.hpp). Take the table lock.
 void delete_named_consumer(RingFile& file, const std::string& name);
+
+// clear_damaged_slots (ringfile/consumer_table.hpp) on an open file, which may hold damaged slots
+// (RingFile::SlotCheck::report_only): frees them under the table lock, unless `dry_run`.
+std::vector<DamagedSlot> free_damaged_slots(RingFile& file, bool dry_run);
 CursorReset reset_named_consumer(RingFile& file, const std::string& name, const Seek& target, bool dry_run);
 
 }  // namespace ringfile::detail

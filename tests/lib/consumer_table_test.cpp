@@ -1,9 +1,12 @@
 // The consumer table's life cycle seen by an operator: deleting and resetting named consumers,
-// expiry, and a table of 64 names that no longer fills up for good.
+// expiry, a table of 64 names that no longer fills up for good, and freeing the slots a damaged
+// header left unreadable.
 #include <doctest/doctest.h>
 
 #include <functional>
 
+#include "ring_access.hpp"
+#include "ring_file.hpp"
 #include "ringfile/consumer_table.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/tooling/synthetic.hpp"
@@ -186,4 +189,61 @@ TEST_CASE("block: a reset moving a dead holding consumer back holds producers at
   CHECK(verifier.totals().records == sequence);
   CHECK(verifier.totals().missing == 0);
   CHECK(verifier.producers().at(1).first_sequence == 0);
+}
+
+TEST_CASE("clear_damaged_slots frees the damaged slots that kept the ring from opening - records and sound slots stay") {
+  TempDir dir;
+  const auto path = dir / "ring";
+  Ring ring = Ring::create(path, small_ring(1 << 20));
+  {
+    Producer producer(ring);
+    write_records(producer, 20, 100);
+    Consumer keeper = Consumer::attach(ring, {.name = "keeper", .start = StartFrom::earliest});
+    std::size_t read = 0;
+    keeper.poll([&](const Record&) { return ++read < 10; });  // the 10th is left unread
+    REQUIRE(read == 10);
+  }
+  const std::uint64_t keeper_cursor = find(ring, "keeper")->cursor;
+  // What no library writes: through the handle still open, as a damaged or forged header would.
+  format::FileHeader& header = detail::file_of(ring).header();
+  header.consumers[5].state = 9;
+  header.consumers[6].state = static_cast<std::uint32_t>(format::ConsumerState::detached);
+  header.consumers[6].cursor = 12;
+  format::ProducerSlot& producer_slot = header.producers[3];
+  producer_slot.state = 7;
+  producer_slot.claim_sequence = 5;  // odd: torn in the middle of a publication
+  producer_slot.claim_start = 104;
+  producer_slot.claim_end = 4096;
+
+  std::string message;
+  CHECK(error_of([&] { Ring::open(path); }, &message) == ErrorCode::corrupt);
+  CHECK(message.find("consumer slot 5: unknown state 9") != std::string::npos);
+  CHECK(message.find("(and 2 more damaged slots)") != std::string::npos);
+  CHECK(message.find("--clear-damaged-slots") != std::string::npos);
+
+  const std::vector<DamagedSlot> listed = clear_damaged_slots(path, true);
+  REQUIRE(listed.size() == 3);
+  CHECK((!listed[0].producer && listed[0].index == 5 && listed[0].problem == "unknown state 9"));
+  CHECK((!listed[1].producer && listed[1].index == 6 && listed[1].problem == "cursor 12 is not 8-byte aligned"));
+  CHECK((listed[2].producer && listed[2].index == 3 && listed[2].problem == "unknown state 7"));
+  CHECK(error_of([&] { Ring::open(path); }) == ErrorCode::corrupt);  // a dry run changes nothing
+
+  CHECK(clear_damaged_slots(path).size() == 3);
+  CHECK(clear_damaged_slots(path).empty());
+  const Ring reopened = Ring::open(path);
+  CHECK(reopened.consumers().size() == 1);  // keeper's, with its cursor
+  CHECK(find(reopened, "keeper")->cursor == keeper_cursor);
+  // The damaged producer slot's claim is forgotten, not padded over: nothing below the head moved.
+  CHECK(producer_slot.claim_start == producer_slot.claim_end);
+  CHECK(producer_slot.claim_sequence % 2 == 0);
+
+  // Every record is there, for the consumer whose slot was sound and for producers to go on.
+  Producer producer(reopened);
+  write_records(producer, 5, 100, 20);
+  Consumer keeper = Consumer::attach(reopened, {.name = "keeper"});
+  SyntheticVerifier verifier;
+  keeper.poll([&](const Record& record) { verifier.check(record.payload); });
+  CHECK(verifier.totals().records == 16);  // the 10th of the 20 on
+  CHECK(verifier.totals().missing == 0);
+  CHECK(verifier.producers().at(1).first_sequence == 9);
 }

@@ -1,14 +1,19 @@
 // Named consumers have a life cycle: ringfile-consumer lists, describes, deletes and resets them
-// (never one attached by a live process), expired ones stop counting, and a full table says how
-// to make room.
+// (never one attached by a live process), expired ones stop counting, a full table says how
+// to make room, and slots a damaged header left unreadable can be freed.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstddef>
 
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "ringfile/format/file_header.hpp"
 #include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/status_json.hpp"
@@ -214,4 +219,48 @@ TEST_CASE("a full consumer table is reported before it bites, and says how to ma
                          "--delete NAME)") != std::string::npos);
   REQUIRE(run(kConsumer, {ring, "--delete", "name7"}, dir.path()).exit_code == 0);
   CHECK(run(kConsumer, {ring, "--count", "0"}, dir.path()).exit_code == 0);
+}
+
+TEST_CASE("--clear-damaged-slots frees the slots a damaged header left unreadable - --dry-run lists them") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  create_with_lines(dir, ring, 30);
+  REQUIRE(run(kConsumer, {ring, "--name", "billing", "--from", "earliest", "--count", "10", "--quiet"}, dir.path())
+              .exit_code == 0);
+  // Consumer slot 7's state, as a damaged header would have it.
+  {
+    const int fd = ::open(ring.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    const std::uint32_t unknown_state = 9;
+    const auto at = static_cast<off_t>(offsetof(ringfile::format::FileHeader, consumers) +
+                                       7 * sizeof(ringfile::format::ConsumerSlot));
+    REQUIRE(::pwrite(fd, &unknown_state, sizeof unknown_state, at) == sizeof unknown_state);
+    ::close(fd);
+  }
+  const Result refused = run(kConsumer, {ring, "--list"}, dir.path());
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("consumer slot 7: unknown state 9") != std::string::npos);
+  CHECK(refused.err.find("--clear-damaged-slots") != std::string::npos);
+
+  const Result listed = run(kConsumer, {ring, "--clear-damaged-slots", "--dry-run", "--json"}, dir.path());
+  INFO(listed.err);
+  REQUIRE(listed.exit_code == 0);
+  const JsonValue found = JsonValue::parse(listed.out);
+  REQUIRE(found["damaged"].items().size() == 1);
+  CHECK(found["damaged"].items()[0]["table"].as_string() == "consumer");
+  CHECK(found["damaged"].items()[0]["slot"].as_uint() == 7);
+  CHECK(found["damaged"].items()[0]["problem"].as_string() == "unknown state 9");
+  CHECK_FALSE(found["cleared"].as_bool());
+  CHECK(listed.err.find("dry run: nothing changed") != std::string::npos);
+  CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 1);
+
+  const Result cleared = run(kConsumer, {ring, "--clear-damaged-slots"}, dir.path());
+  CHECK(cleared.exit_code == 0);
+  CHECK(cleared.err.find("consumer slot 7 of '" + ring + "': unknown state 9: freed") != std::string::npos);
+  // The ring opens again, and billing goes on from its cursor.
+  const Result rest = run(kConsumer, {ring, "--name", "billing", "--count", "20", "--quiet"}, dir.path());
+  INFO(rest.err);
+  CHECK(rest.exit_code == 0);
+  CHECK(rest.out == numbered_lines(10, 29));
+  CHECK(run(kConsumer, {ring, "--clear-damaged-slots"}, dir.path()).err.find("no damaged slot") != std::string::npos);
 }

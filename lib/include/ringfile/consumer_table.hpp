@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "ringfile/ring.hpp"
 #include "ringfile/seek.hpp"
@@ -39,5 +41,21 @@ CursorReset reset_consumer(const Ring& ring, const std::string& name, const Seek
 // Frees the slot of the named consumer: its saved cursor and counters are gone, it holds
 // producers back no longer, and the name may be used afresh. Throws Error: not_found, busy.
 void delete_consumer(const Ring& ring, const std::string& name);
+
+// A consumer or producer slot holding what no library writes (a damaged or forged header): an
+// unknown state, a cursor off the 8-byte grid, a name without its terminating NUL. Ring::open
+// refuses a ring with one, naming it, since nothing it says can be trusted.
+struct DamagedSlot {
+  bool producer = false;  // else a consumer slot
+  std::uint32_t index = 0;
+  std::string problem;
+};
+
+// Frees every damaged slot of the ring at `path`, under the table lock, so that the ring opens
+// again: a damaged consumer slot's name, cursor and counts are gone (it holds producers back no
+// longer), a damaged producer slot's claim is forgotten. The records are not touched. With
+// `dry_run`, only lists them. Returns the slots it found. Throws Error as Ring::open does for
+// anything else wrong with the file, and permission_denied where it may not be written.
+std::vector<DamagedSlot> clear_damaged_slots(const std::filesystem::path& path, bool dry_run = false);
 
 }  // namespace ringfile
