@@ -80,7 +80,8 @@ const char* to_string(ConsumerHealth state) noexcept {
 }
 
 const char* reading_mode(const ConsumerReport& consumer) noexcept {
-  if (consumer.detached) return "-";
+  // A dead consumer reads nothing, whatever its slot says it last did.
+  if (consumer.detached || !consumer.alive) return "-";
   return consumer.replaying ? "replaying" : "following";
 }
 

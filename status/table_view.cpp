@@ -214,7 +214,7 @@ std::string table_footnote(std::size_t width) {
   const std::string text =
       "~RECORDS: estimated from the average record size.  SECONDS: age of the oldest unread record.  "
       "LOST: records lost to lapping.\nREADING: following (its next records are in memory) or replaying (read "
-      "from disk).  HOLDS paced: producers stay within the hold window ahead of it.\n"
+      "from disk); - when detached or dead.  HOLDS paced: producers stay within the hold window ahead of it.\n"
       "FOR: what a WAITING producer waits for, SINCE how long.\n";
   return width > 0 ? programs::fit_lines(text, width) : text;
 }

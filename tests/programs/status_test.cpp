@@ -135,7 +135,14 @@ TEST_CASE("status --json: a consumer stopped mid-way lags by exactly what it has
     REQUIRE(table.exit_code == 0);
     CHECK(table.out.find("reader") != std::string::npos);
     CHECK(table.out.find("DETACHED") != std::string::npos);
-    CHECK(table.out.find("DEAD") != std::string::npos);
+    // The dead one reads nothing: no READING mode (it was 'following', as its slot last said).
+    const std::size_t dead_row = table.out.find("follower ");
+    REQUIRE(dead_row != std::string::npos);
+    const std::string dead_line = table.out.substr(dead_row, table.out.find('\n', dead_row) - dead_row);
+    INFO(dead_line);
+    CHECK(dead_line.find("DEAD") != std::string::npos);
+    CHECK(dead_line.find("following") == std::string::npos);
+    CHECK(dead_line.find("replaying") == std::string::npos);
     const Result watched = run(kStatus, {ring, "--watch", "50ms", "--count", "3"}, dir.path());
     REQUIRE(watched.exit_code == 0);
     std::size_t blocks = 0;
