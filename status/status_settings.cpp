@@ -50,7 +50,7 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
             if (text.empty() || programs::parse_duration(text)) return {};
-            return "'" + text + "' is not a duration; write a number with ms, s, m or h (e.g. 2s)";
+            return programs::explain_bad_duration(text);
           },
           ""));
   std::chrono::nanoseconds duration{};

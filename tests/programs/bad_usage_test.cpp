@@ -239,6 +239,8 @@ TEST_CASE("ringfile-status: each bad argument and bad file gives its exit code a
   const std::vector<BadCase> cases{
       {kStatus, {}, 2, "PATH is required"},
       {kStatus, {"RING", "--interval", "soon"}, 2, "'soon' is not a duration"},
+      // Worded as every other duration of every program (it said "ms, s, m or h" alone).
+      {kStatus, {"RING", "--watch", "5q"}, 2, "'5q' is not a duration; write a number with ms, s, m, h or d"},
       {kStatus, {"RING", "--json", "--prometheus"}, 2, "choose one"},
       {kStatus, {"RING", "--prometheus", "--watch"}, 2, "drop --watch"},
       {kStatus, {"RING", "--watch", "--count", "0"}, 2, "--count 0 asks for no sample; give 1 or more, or drop --count"},
