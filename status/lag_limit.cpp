@@ -4,6 +4,13 @@
 
 namespace ringfile::status {
 
+bool dropped_ahead_of_producers(const RingReport& report, const ConsumerReport& consumer) noexcept {
+  // The paging engine invalidates the old lap ahead of the head up to prepared_position: the
+  // bytes a lap below it are gone.
+  const std::uint64_t prepared = report.paging_state.prepared_position;
+  return prepared > report.capacity && consumer.position < prepared - report.capacity;
+}
+
 std::vector<std::string> lag_violations(const RingReport& report, const LagLimit& limit) {
   std::vector<std::string> lines;
   for (const ConsumerReport& consumer : report.consumers) {
@@ -20,6 +27,12 @@ std::vector<std::string> lag_violations(const RingReport& report, const LagLimit
       // worst case of all, not one to pass over.
       over = "more than a whole ring (" + programs::format_bytes(report.capacity) +
              "): its oldest unread record is overwritten, so more than --max-lag " +
+             programs::format_duration(*limit.time);
+    } else if (limit.time && !consumer.lag_seconds && dropped_ahead_of_producers(report, consumer)) {
+      // Less than a ring behind, and no age all the same: not an open claim at its cursor (whose
+      // lag is young), but a record gone already, so as bad as the case above.
+      over = programs::format_bytes(consumer.lag_bytes) +
+             ", its oldest unread record already dropped ahead of the producers (paging), so more than --max-lag " +
              programs::format_duration(*limit.time);
     }
     if (over.empty()) continue;
