@@ -287,9 +287,11 @@ void RingFile::validate_tables(SlotCheck slot_check) const {
       throw Error(ErrorCode::corrupt,
                   describe(path_) + ": corrupt " + (first.producer ? "producer" : "consumer") + " slot " +
                       std::to_string(first.index) + ": " + first.problem +
-                      (others == 0 ? "" : " (and " + std::to_string(others) + " more damaged slots)") +
-                      "; free the damaged slots with `ringfile-consumer '" + path_.string() +
-                      "' --clear-damaged-slots` (what they held is lost, the records are kept), restore the "
+                      (others == 0 ? ""
+                                   : " (and " + std::to_string(others) + " more damaged slot" +
+                                         (others == 1 ? ")" : "s)")) +
+                      "; free the damaged slots (ringfile-consumer '" + path_.string() +
+                      "' --clear-damaged-slots: what they held is lost, the records are kept), restore the "
                       "file, or create a new ring");
     }
   }
