@@ -297,6 +297,8 @@ int clear_damaged(const ConsumerSettings& settings) {
   const auto slot_name = [](const DamagedSlot& slot) {
     return std::string(slot.producer ? "producer" : "consumer") + " slot " + std::to_string(slot.index);
   };
+  const bool any_live = std::any_of(damaged.begin(), damaged.end(),
+                                    [](const DamagedSlot& slot) { return slot.live_owner_pid != 0; });
   if (settings.json) {
     programs::JsonWriter json;
     json.begin_object().field("path", settings.path.string()).field("dry_run", settings.dry_run).key("damaged");
@@ -306,25 +308,36 @@ int clear_damaged(const ConsumerSettings& settings) {
           .field("table", slot.producer ? "producer" : "consumer")
           .field("slot", std::uint64_t{slot.index})
           .field("problem", slot.problem)
+          .field("live_owner_pid", slot.live_owner_pid != 0 ? std::optional<std::uint64_t>(slot.live_owner_pid)
+                                                            : std::nullopt)
+          .field("freed", !settings.dry_run && slot.live_owner_pid == 0)
           .end_object();
     }
-    json.end_array().field("cleared", !settings.dry_run && !damaged.empty()).end_object();
+    json.end_array().end_object();
     std::printf("%s\n", json.text().c_str());
+  }
+  // The slots left alone are errors: the ring still does not open.
+  for (const DamagedSlot& slot : damaged) {
+    if (slot.live_owner_pid == 0) continue;
+    programs::report_error(slot_name(slot) + " of " + quoted(settings.path) + ": " + slot.problem +
+                           ": its owner, process " + std::to_string(slot.live_owner_pid) +
+                           ", is alive and still writes it; stop that process, then clear it");
   }
   if (!settings.quiet) {
     std::string lines;
     for (const DamagedSlot& slot : damaged) {
+      if (slot.live_owner_pid != 0) continue;
       lines += programs::program_name() + ": " + slot_name(slot) + " of " + quoted(settings.path) + ": " +
                slot.problem + (settings.dry_run ? "\n" : ": freed\n");
     }
     if (damaged.empty()) {
       lines = programs::program_name() + ": no damaged slot in " + quoted(settings.path) + "\n";
-    } else if (settings.dry_run) {
+    } else if (settings.dry_run && !lines.empty()) {
       lines += programs::program_name() + ": dry run: nothing changed; drop --dry-run to free them\n";
     }
     std::fputs(lines.c_str(), stderr);
   }
-  return programs::kExitSuccess;
+  return any_live ? programs::kExitFailure : programs::kExitSuccess;
 }
 
 }  // namespace

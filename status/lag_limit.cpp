@@ -6,7 +6,9 @@ namespace ringfile::status {
 
 bool dropped_ahead_of_producers(const RingReport& report, const ConsumerReport& consumer) noexcept {
   // The paging engine invalidates the old lap ahead of the head up to prepared_position: the
-  // bytes a lap below it are gone.
+  // bytes a lap below it are gone. Only where it destroys them: prefetch_only reads them ahead
+  // and keeps them (and none prepares nothing).
+  if (report.paging != PagingStrategy::zero_range && report.paging != PagingStrategy::punch_hole) return false;
   const std::uint64_t prepared = report.paging_state.prepared_position;
   return prepared > report.capacity && consumer.position < prepared - report.capacity;
 }

@@ -64,7 +64,8 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
   std::string max_lag;
   app.add_option("--max-lag", max_lag,
                  "Exit 1, naming the consumer, when any lags more than SIZE (e.g. 512M) or DURATION (e.g. 30s); "
-                 "one more than a whole ring behind is over any DURATION")
+                 "one whose oldest unread record is gone (more than a whole ring behind, or dropped by the paging "
+                 "engine) is over any DURATION")
       ->type_name("SIZE|DURATION")
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {

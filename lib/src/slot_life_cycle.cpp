@@ -319,42 +319,55 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
 // ---- an operator's delete and reset -----------------------------------------------------------
 
 std::vector<DamagedSlot> free_damaged_slots(RingFile& file, bool dry_run) {
-  if (dry_run) return file.damaged_slots();
-  require_writable(file);
-  std::vector<DamagedSlot> damaged;
-  {
-    TableLock lock(file);
-    damaged = file.damaged_slots();  // under the lock: no slot is taken or given up meanwhile
-    auto& header = file.header();
-    for (const DamagedSlot& found : damaged) {
-      if (found.producer) {
-        auto& slot = header.producers[found.index];
-        // Its claim, if any, is not one to pad over: its bounds are as untrustworthy as its
-        // state. An empty claim at 0 covers nothing (a sequence left odd is evened out first, as
-        // close_claim_left_open does). Its sequence numbers go on from next_sequence. The state
-        // last: a free slot with a claim open would be padded over by the next producer taking
-        // it, so a clear cut short before the state store leaves the slot damaged, to clear again.
-        auto sequence = atomic_field(slot.claim_sequence);
-        if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
-        publish_claim(slot, {0, 0, 0});
-        // Relaxed: published by the state store below.
-        atomic_field(slot.wait_state).store(0, std::memory_order_relaxed);
-        // Release: pairs with the acquire load of state by producers taking a slot and by status.
-        atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::free), std::memory_order_release);
-      } else {
-        auto& slot = header.consumers[found.index];
-        // Free first, in one store: a clear cut short after it leaves a free slot, which nobody
-        // reads and a consumer taking it writes afresh. Release: producers computing their limit
-        // (acquire) stop counting the slot.
-        atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
-        // Relaxed: nobody takes the slot before the table lock is released.
-        atomic_field(slot.flags).store(0, std::memory_order_relaxed);
-        std::memset(slot.name, 0, sizeof slot.name);
-        atomic_field(slot.cursor).store(0, std::memory_order_relaxed);
+  if (!dry_run) require_writable(file);
+  // Under the lock, also for a dry run: no slot is taken or given up between the look and the
+  // answer, and a dry run says what the clear would do.
+  TableLock lock(file);
+  std::vector<DamagedSlot> damaged = file.damaged_slots();
+  auto& header = file.header();
+  for (DamagedSlot& found : damaged) {
+    // A live owner still writes the slot (it opened the ring before the damage): freeing it
+    // under that process would hand its slot to another, two owners of one claim or cursor.
+    const ProcessIdentity owner =
+        found.producer ? owner_of(header.producers[found.index]) : owner_of(header.consumers[found.index]);
+    if (is_alive(owner)) found.live_owner_pid = owner.pid;
+  }
+  if (dry_run) return damaged;
+  for (const DamagedSlot& found : damaged) {
+    if (found.live_owner_pid != 0) continue;
+    if (found.producer) {
+      auto& slot = header.producers[found.index];
+      // Its owner is dead: its claim, if any, is left as any dead producer's is. Padded over where
+      // it is one a producer can have made (pad_abandoned_range checks its bounds against the
+      // head and the geometry, as they are as untrustworthy as the state), so that consumers do
+      // not stop at an uncommitted frame nobody claims; then an empty claim at 0 replaces it. Its
+      // sequence numbers go on from next_sequence. The state last: a free slot with a claim
+      // open would be padded over by the next producer taking it, so a clear cut short before
+      // the state store leaves the slot damaged, to clear again.
+      auto sequence = atomic_field(slot.claim_sequence);
+      if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
+      if (const OpenClaim left_open = read_claim(slot); left_open.open()) {
+        DataView view(file, DataView::Access::read_write);
+        pad_abandoned_range(file, view, found.index, left_open.start, left_open.end);
       }
+      publish_claim(slot, {0, 0, 0});
+      // Relaxed: published by the state store below.
+      atomic_field(slot.wait_state).store(0, std::memory_order_relaxed);
+      // Release: pairs with the acquire load of state by producers taking a slot and by status.
+      atomic_field(slot.state).store(static_cast<std::uint32_t>(ProducerState::free), std::memory_order_release);
+    } else {
+      auto& slot = header.consumers[found.index];
+      // Free first, in one store: a clear cut short after it leaves a free slot, which nobody
+      // reads and a consumer taking it writes afresh. Release: producers computing their limit
+      // (acquire) stop counting the slot.
+      atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
+      // Relaxed: nobody takes the slot before the table lock is released.
+      atomic_field(slot.flags).store(0, std::memory_order_relaxed);
+      std::memset(slot.name, 0, sizeof slot.name);
+      atomic_field(slot.cursor).store(0, std::memory_order_relaxed);
     }
   }
-  wake_sleepers(file.header().space_wait);  // producers may have been waiting for a damaged slot
+  wake_sleepers(header.space_wait);  // producers may have been waiting for a damaged slot
   return damaged;
 }
 

@@ -5,8 +5,11 @@
 
 #include <functional>
 
+#include "clock.hpp"
+#include "process_identity.hpp"
 #include "ring_access.hpp"
 #include "ring_file.hpp"
+#include "slot_tables.hpp"
 #include "ringfile/consumer_table.hpp"
 #include "ringfile/error.hpp"
 #include "ringfile/tooling/synthetic.hpp"
@@ -246,4 +249,56 @@ TEST_CASE("clear_damaged_slots frees the damaged slots that kept the ring from o
   CHECK(verifier.totals().records == 16);  // the 10th of the 20 on
   CHECK(verifier.totals().missing == 0);
   CHECK(verifier.producers().at(1).first_sequence == 9);
+}
+
+TEST_CASE("clear_damaged_slots pads a dead producer's claim over, and leaves alone a slot whose owner is alive") {
+  TempDir dir;
+  const auto path = dir / "ring";
+  CreateOptions options = small_ring(1 << 20);
+  options.unblock_timeout = std::chrono::minutes(10);  // no consumer pads the claim over on its own meanwhile
+  Ring ring = Ring::create(path, options);
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  Producer producer(ring);
+  const std::string before = "before";
+  const std::string after = "after";
+  REQUIRE(producer.write(as_bytes(before)) == ClaimStatus::ok);
+  // Slot 3: a producer killed while filling the 256 bytes it had reserved, and then the slot's
+  // state damaged.
+  format::FileHeader& header = detail::file_of(ring).header();
+  const std::uint64_t start = ring.head_position();
+  format::ProducerSlot& dead = header.producers[3];
+  dead.owner_pid = pid_of_ended_process();
+  dead.owner_start_time = 1;
+  detail::publish_claim(dead, {start, start + 256, detail::realtime_ns()});
+  detail::atomic_field(header.head_position.value).store(start + 256);
+  dead.state = 7;
+  // Consumer slot 9: damaged, its owner this very process, which is alive.
+  format::ConsumerSlot& live = header.consumers[9];
+  live.owner_pid = detail::current_process().pid;
+  live.owner_start_time = detail::current_process().start_time;
+  live.state = 9;
+  REQUIRE(producer.write(as_bytes(after)) == ClaimStatus::ok);
+
+  const std::vector<DamagedSlot> listed = clear_damaged_slots(path, true);
+  REQUIRE(listed.size() == 2);
+  CHECK((!listed[0].producer && listed[0].index == 9 && listed[0].live_owner_pid == detail::current_process().pid));
+  CHECK((listed[1].producer && listed[1].index == 3 && listed[1].live_owner_pid == 0));
+
+  const std::vector<DamagedSlot> cleared = clear_damaged_slots(path);
+  REQUIRE(cleared.size() == 2);
+  CHECK(live.state == 9);  // left as it was
+  CHECK(dead.state == static_cast<std::uint32_t>(format::ProducerState::free));
+  CHECK_FALSE(detail::read_claim(dead).open());
+  CHECK(error_of([&] { Ring::open(path); }) == ErrorCode::corrupt);  // slot 9 is still damaged
+
+  // The claim was padded over: the consumer reads on past it at once, long before any timeout.
+  std::vector<std::string> seen;
+  for (;;) {
+    const PollResult polled = consumer.poll([&](const Record& record) {
+      seen.emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+    });
+    REQUIRE(polled.status == PollStatus::ok);
+    if (polled.records == 0) break;
+  }
+  CHECK(seen == std::vector<std::string>{"before", "after"});
 }

@@ -250,7 +250,8 @@ TEST_CASE("--clear-damaged-slots frees the slots a damaged header left unreadabl
   CHECK(found["damaged"].items()[0]["table"].as_string() == "consumer");
   CHECK(found["damaged"].items()[0]["slot"].as_uint() == 7);
   CHECK(found["damaged"].items()[0]["problem"].as_string() == "unknown state 9");
-  CHECK_FALSE(found["cleared"].as_bool());
+  CHECK(found["damaged"].items()[0]["live_owner_pid"].is_null());
+  CHECK_FALSE(found["damaged"].items()[0]["freed"].as_bool());
   CHECK(listed.err.find("dry run: nothing changed") != std::string::npos);
   CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 1);
 
@@ -263,4 +264,39 @@ TEST_CASE("--clear-damaged-slots frees the slots a damaged header left unreadabl
   CHECK(rest.exit_code == 0);
   CHECK(rest.out == numbered_lines(10, 29));
   CHECK(run(kConsumer, {ring, "--clear-damaged-slots"}, dir.path()).err.find("no damaged slot") != std::string::npos);
+}
+
+TEST_CASE("--clear-damaged-slots leaves a damaged slot whose owner is alive, exits 1 naming it") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  create_with_lines(dir, ring, 5);
+  Program live(kConsumer, {ring, "--name", "live", "--discard"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
+  const std::uint64_t slot = list_json(dir, ring)["consumers"].items()[0]["slot"].as_uint();
+  // Its slot's name loses its end, as a damaged header would have it, under the live owner.
+  {
+    const int fd = ::open(ring.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    const std::string unterminated(ringfile::format::kConsumerNameBytes, 'x');
+    const auto at = static_cast<off_t>(offsetof(ringfile::format::FileHeader, consumers) +
+                                       slot * sizeof(ringfile::format::ConsumerSlot) +
+                                       offsetof(ringfile::format::ConsumerSlot, name));
+    REQUIRE(::pwrite(fd, unterminated.data(), unterminated.size(), at) == static_cast<ssize_t>(unterminated.size()));
+    ::close(fd);
+  }
+  const Result refused = run(kConsumer, {ring, "--clear-damaged-slots"}, dir.path());
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("consumer slot " + std::to_string(slot) + " of '" + ring +
+                         "': name is not terminated: its owner, process " + std::to_string(live.pid()) +
+                         ", is alive") != std::string::npos);
+  CHECK(refused.err.find("freed") == std::string::npos);
+  CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 1);  // still damaged
+
+  live.signal(SIGKILL);
+  CHECK(live.wait() == 128 + SIGKILL);
+  const Result cleared = run(kConsumer, {ring, "--clear-damaged-slots"}, dir.path());
+  INFO(cleared.err);
+  CHECK(cleared.exit_code == 0);
+  CHECK(cleared.err.find("name is not terminated: freed") != std::string::npos);
+  CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 0);
 }

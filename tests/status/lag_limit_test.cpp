@@ -13,10 +13,12 @@ constexpr std::uint64_t kCapacity = 1 << 20;
 
 // A ring of kCapacity whose head is at 2.5 rings, with one consumer at `position`.
 RingReport report_with_consumer(std::uint64_t position, std::optional<double> lag_seconds,
-                                std::uint64_t prepared_position) {
+                                std::uint64_t prepared_position,
+                                PagingStrategy paging = PagingStrategy::zero_range) {
   RingReport report;
   report.path = "/data/orders.ring";
   report.capacity = kCapacity;
+  report.paging = paging;
   report.head = 5 * kCapacity / 2;
   report.paging_state.prepared_position = prepared_position;
   ConsumerReport consumer;
@@ -49,9 +51,17 @@ TEST_CASE("--max-lag DURATION: a lag without an age is over it where the record 
   CHECK(dropped[0].find("consumer 'billing'") != std::string::npos);
   CHECK(dropped[0].find("already dropped ahead of the producers") != std::string::npos);
 
+  CHECK(lag_violations(report_with_consumer(position, std::nullopt, prepared, PagingStrategy::punch_hole),
+                       within(std::chrono::hours(1)))
+            .size() == 1);
+
   // Not yet dropped (prepared only to the head): no age because a producer is still writing the
   // record there, which is not judged.
   CHECK(lag_violations(report_with_consumer(position, std::nullopt, head), within(std::chrono::hours(1))).empty());
+  // Nor where the engine keeps what it prepares (it reads ahead): an open claim too.
+  CHECK(lag_violations(report_with_consumer(position, std::nullopt, prepared, PagingStrategy::prefetch_only),
+                       within(std::chrono::hours(1)))
+            .empty());
   // With an age, the age is what counts.
   CHECK(lag_violations(report_with_consumer(position, 5.0, prepared), within(std::chrono::hours(1))).empty());
   CHECK(lag_violations(report_with_consumer(position, 5.0, prepared), within(std::chrono::seconds(1))).size() == 1);

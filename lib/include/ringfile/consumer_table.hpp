@@ -49,13 +49,18 @@ struct DamagedSlot {
   bool producer = false;  // else a consumer slot
   std::uint32_t index = 0;
   std::string problem;
+  // Not 0: the process the slot names as its owner is alive (it had the ring open before the
+  // damage, and still writes the slot). Such a slot is left as it is: stop that process first.
+  std::uint64_t live_owner_pid = 0;
 };
 
-// Frees every damaged slot of the ring at `path`, under the table lock, so that the ring opens
-// again: a damaged consumer slot's name, cursor and counts are gone (it holds producers back no
-// longer), a damaged producer slot's claim is forgotten. The records are not touched. With
-// `dry_run`, only lists them. Returns the slots it found. Throws Error as Ring::open does for
-// anything else wrong with the file, and permission_denied where it may not be written.
+// Frees every damaged slot of the ring at `path` whose owner is not alive, under the table lock,
+// so that the ring opens again: a damaged consumer slot's name, cursor and counts are gone (it
+// holds producers back no longer); a damaged producer slot's open claim is padded over where it
+// is one a producer can have made (as any dead producer's is), then forgotten. The records are
+// not touched. With `dry_run`, only lists them. Returns the slots it found, those left alone
+// with their live owner's pid. Throws Error as Ring::open does for anything else wrong with the
+// file, and permission_denied where it may not be written.
 std::vector<DamagedSlot> clear_damaged_slots(const std::filesystem::path& path, bool dry_run = false);
 
 }  // namespace ringfile
