@@ -139,10 +139,9 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
       "Attaches to a ring file and reads every record, in order: writes them out (lines, raw,\n"
       "frames, JSON lines, hex), discards them, or checks synthetic records (--verify). Also\n"
       "lists, describes, deletes and resets named consumers, and frees slots a damaged header\n"
-      "left unreadable. Durations: 500ms 30s 5m 7d (plain\n"
-      "numbers are seconds). Times: 2025-03-01T14:05:00Z (no zone: local time), @UNIX_SECONDS,\n"
-      "10m-ago. Exit status: 0 success, 1 runtime failure (bad file, failed verification),\n"
-      "2 bad usage.",
+      "left unreadable. Durations: 500ms 30s 5m 7d (plain numbers are seconds). Times:\n"
+      "2025-03-01T14:05:00Z (no zone: local time), @UNIX_SECONDS, 10m-ago. Exit status: 0\n"
+      "success, 1 runtime failure (bad file, failed verification), 2 bad usage.",
       "ringfile-consumer"};
 
   std::string path;
@@ -262,7 +261,8 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   bool clear_damaged = false;
   app.add_flag("--clear-damaged-slots", clear_damaged,
                "Free the consumer and producer slots holding what no ringfile writes (a damaged header), which "
-               "keep the ring from opening: what they held is lost, the records are kept")
+               "keep the ring from opening: what they held is lost, the records are kept; one whose owner "
+               "process is alive is left alone (exit 1)")
       ->group(managing);
   app.add_flag("--dry-run", settings.dry_run,
                "With --reset: show the lag before and after; with --clear-damaged-slots: list them. Change nothing")

@@ -13,7 +13,8 @@ std::span<const Transport> transports() {
     std::vector<Transport> list{kSlotRingTransport,          kSlotRingFramedTransport, kMessageQueueTransport,
                                 kSpscQueueTransport,         kSpscQueueShmTransport,   kUnixSocketTransport,
                                 kRingfileTransport,          kRingfileNocrcTransport,  kRingfileWriteTransport,
-                                kRingfileWriteNocrcTransport, kRingfileBatchTransport,  kMemcpyLoopTransport};
+                                kRingfileWriteNocrcTransport, kRingfileBatchTransport,  kRingfileBatchNocrcTransport,
+                                kMemcpyLoopTransport};
 #ifdef RINGFILE_BENCH_ICEORYX
     if (iceoryx_unavailable() == nullptr) list.push_back(kIceoryxTransport);
 #endif

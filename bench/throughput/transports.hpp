@@ -77,6 +77,7 @@ extern const Transport kRingfileNocrcTransport;
 extern const Transport kRingfileWriteTransport;
 extern const Transport kRingfileWriteNocrcTransport;
 extern const Transport kRingfileBatchTransport;
+extern const Transport kRingfileBatchNocrcTransport;
 extern const Transport kMemcpyLoopTransport;
 #ifdef RINGFILE_BENCH_ICEORYX
 extern const Transport kIceoryxTransport;
