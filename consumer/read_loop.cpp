@@ -148,6 +148,17 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
     commits.committed(now);
     records_since_commit = 0;
   };
+  // Writes out the records polled since `before`. Where that fails the cursor is saved at
+  // `before`, where the sink cut its output back to: the next run of a named consumer appends
+  // those records once, whole, neither twice nor torn.
+  const auto flush_polled = [&](std::uint64_t before) {
+    try {
+      sink->flush();
+    } catch (const programs::RuntimeFailure&) {
+      consumer.commit(before);
+      throw;
+    }
+  };
 
   while (!programs::stop_requested()) {
     if (settings.count && totals.records >= *settings.count) break;
@@ -158,11 +169,12 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
         settings.count ? static_cast<std::size_t>(std::min<std::uint64_t>(kBatchRecords, *settings.count - totals.records))
                        : kBatchRecords;
     const std::uint64_t skipped_before = handler.skipped;
+    const std::uint64_t before_poll = consumer.position();
     const PollResult polled = consumer.poll(handler, wanted);
     totals.records += polled.records - (handler.skipped - skipped_before);
     totals.bytes = handler.bytes;
     // Written out before any commit: a saved cursor never passes records not yet delivered.
-    if (sink != nullptr && polled.records > 0) sink->flush();
+    if (sink != nullptr && polled.records > 0) flush_polled(before_poll);
     if (handler.reached_until) {
       totals.reached_until = true;
       break;
@@ -216,7 +228,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
     }
   }
   progress.clear();
-  if (sink != nullptr) sink->flush();
+  if (sink != nullptr) flush_polled(consumer.position());  // nothing polled is left unwritten by now
   consumer.commit();
   const Clock::time_point ended = Clock::now();
   totals.seconds = std::chrono::duration<double>(ended - started).count();

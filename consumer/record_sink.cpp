@@ -1,5 +1,8 @@
 #include "record_sink.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +19,11 @@ RecordSink::RecordSink(const std::string& output, bool append, OutputFormat form
       format_(format),
       escape_lines_(format == OutputFormat::lines && programs::is_terminal(file_.get())) {
   if (!show_template.empty()) show_.emplace(show_template);
+  struct stat status {};
+  if (::fstat(file_.get(), &status) == 0 && S_ISREG(status.st_mode)) {
+    opened_size_ = static_cast<std::uint64_t>(status.st_size);
+    flushed_size_ = *opened_size_;
+  }
 }
 
 void RecordSink::write_bytes(std::string_view bytes) noexcept {
@@ -74,13 +82,23 @@ void RecordSink::write(const Record& record) noexcept {
 }
 
 void RecordSink::flush() {
-  if (stream_.flush()) return;
+  if (stream_.flush()) {
+    if (opened_size_) flushed_size_ = *opened_size_ + stream_.written_bytes();
+    return;
+  }
   const int error = stream_.error_number();
   if (error == EPIPE) {
     throw programs::RuntimeFailure("the reader of " + output_name_ +
                                    " went away; the cursor stays after the last records written out");
   }
-  throw programs::RuntimeFailure("writing " + output_name_ + " failed: " + std::strerror(error) +
+  std::string cut;
+  if (opened_size_) {
+    cut = ::ftruncate(file_.get(), static_cast<off_t>(flushed_size_)) == 0
+              ? "; the output ends with the last whole record written, and the cursor stays after it"
+              : std::string("; cutting off the part written failed too (") + std::strerror(errno) +
+                    "), so the output may end inside a record";
+  }
+  throw programs::RuntimeFailure("writing " + output_name_ + " failed: " + std::strerror(error) + cut +
                                  (error == ENOSPC ? "; free space on its filesystem" : ""));
 }
 

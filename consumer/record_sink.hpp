@@ -21,7 +21,10 @@ class RecordSink {
 
   // Buffers one record. Never throws; a failure shows in flush().
   void write(const Record& record) noexcept;
-  // Writes out what is buffered; throws RuntimeFailure naming the output and the error.
+  // Writes out what is buffered; throws RuntimeFailure naming the output and the error. A
+  // regular file is then cut back to where the last flush that succeeded left it: a write the
+  // disk could not take whole (ENOSPC) left part of a record there, and records after the
+  // consumer's cursor, which the next run of a named consumer appends again.
   void flush();
 
   // --format lines, not to a terminal: records that held a newline, each written as more lines
@@ -34,6 +37,10 @@ class RecordSink {
   std::string output_name_;
   programs::FileDescriptor file_;
   programs::OutputStream stream_;
+  // A regular file's size when opened, and after the last flush that succeeded; not a regular
+  // file (a pipe, a terminal): nothing is cut back.
+  std::optional<std::uint64_t> opened_size_;
+  std::uint64_t flushed_size_ = 0;
   OutputFormat format_;
   // --format lines to a terminal: each record on one line, escaped as %e does, so that bytes a
   // producer wrote cannot drive the terminal (colours, its title, clearing the screen).

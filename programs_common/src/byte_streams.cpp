@@ -119,6 +119,7 @@ void OutputStream::write_all(const std::byte* data, std::size_t size) noexcept {
     }
     data += written;
     size -= static_cast<std::size_t>(written);
+    written_bytes_ += static_cast<std::uint64_t>(written);
   }
 }
 

@@ -3,6 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 
 #include <algorithm>
 #include <string>
@@ -130,4 +135,42 @@ TEST_CASE("a named consumer returning after producers overwrote its place report
   CHECK(summary["verify"]["ok"].as_bool());
   CHECK(summary["verify"]["corrupt"].as_uint() == 0);
   CHECK(summary["verify"]["missing"].as_uint() == 0);
+}
+
+TEST_CASE("a named consumer whose output's disk fills up leaves no torn record and, resumed, no record twice") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "4M", "--count", "0"}, dir.path()).exit_code == 0);
+  produce_lines(dir, ring, 1, 20000);
+  // A small tmpfs of our own for the output; mounting needs root (CAP_SYS_ADMIN), else skip.
+  const std::string disk = dir / "disk";
+  std::filesystem::create_directory(disk);
+  if (::mount("ringfile-test", disk.c_str(), "tmpfs", 0, "size=512k") != 0) {
+    MESSAGE("skipped: cannot mount a small tmpfs here (" << std::strerror(errno) << ")");
+    return;
+  }
+  const std::string filler = disk + "/filler";
+  write_file(filler, std::string(448 * 1024, 'x'));  // 64 KiB left: a third of the records' lines
+  const std::string out = disk + "/out.txt";
+
+  // Found by a tester: the write the disk could not take whole left half a record in the file,
+  // and the records written after the last commit were written again by the next run.
+  const Result full = run(kConsumer, {ring, "--name", "archive", "--from", "earliest", "--output", out, "--quiet"},
+                          dir.path());
+  CHECK(full.exit_code == 1);
+  CHECK(full.err.find("No space left on device; the output ends with the last whole record written") !=
+        std::string::npos);
+  const std::string partial = read_file(out);
+  CHECK_FALSE(partial.empty());
+  CHECK(partial.back() == '\n');
+  CHECK(numbered_lines(1, 20000).compare(0, partial.size(), partial) == 0);  // a whole prefix, in order
+
+  std::filesystem::remove(filler);
+  const std::size_t rest = 20000 - line_count(partial);
+  const Result resumed =
+      run(kConsumer, {ring, "--name", "archive", "--output", out, "--count", std::to_string(rest), "--quiet"}, dir.path());
+  INFO(resumed.err);
+  CHECK(resumed.exit_code == 0);
+  CHECK(read_file(out) == numbered_lines(1, 20000));
+  ::umount2(disk.c_str(), MNT_DETACH);
 }

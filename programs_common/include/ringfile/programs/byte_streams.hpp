@@ -59,6 +59,8 @@ class OutputStream {
   // Writes out everything buffered. False after any failure (see error_number()).
   bool flush() noexcept;
   bool failed() const noexcept { return error_number_ != 0; }
+  // Bytes written out so far, a failed write's part included.
+  std::uint64_t written_bytes() const noexcept { return written_bytes_; }
   int error_number() const noexcept { return error_number_; }
   // Marks the stream failed (with errno `error_number`) by something outside it, e.g. formatting.
   void fail(int error_number) noexcept {
@@ -71,6 +73,7 @@ class OutputStream {
   int fd_;
   std::vector<std::byte> buffer_;
   std::size_t used_ = 0;
+  std::uint64_t written_bytes_ = 0;
   int error_number_ = 0;
 };
 
