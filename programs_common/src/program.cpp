@@ -1,5 +1,8 @@
 #include "ringfile/programs/program.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -34,6 +37,19 @@ std::string one_line(std::string_view text) {
   }
   while (!line.empty() && (line.back() == ' ' || line.back() == ';')) line.pop_back();
   return line;
+}
+
+// A standard descriptor the caller closed (`program >&-`) is taken by /dev/null opened the other
+// way round, so that writing stdout (reading stdin) fails with EBADF as on the closed descriptor.
+// Left closed, the library's first open would take it (it puts /dev/null there, readable and
+// writable, so that the ring file never becomes stdout): a consumer's records went there, gone
+// without a word, and its cursor moved past them (found by a tester).
+void take_closed_stream(int fd, int other_way) noexcept {
+  if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) return;
+  const int opened = ::open("/dev/null", other_way);
+  if (opened < 0 || opened == fd) return;
+  ::dup2(opened, fd);
+  ::close(opened);
 }
 
 }  // namespace
@@ -75,6 +91,8 @@ void report_error(std::string_view message) {
 
 int run_guarded(std::string_view name, const std::function<int()>& body) {
   mutable_program_name() = std::string(name);
+  take_closed_stream(STDIN_FILENO, O_WRONLY);
+  take_closed_stream(STDOUT_FILENO, O_RDONLY);
   // The stored copy: `name` may be a view of the name this assignment has just replaced (a
   // producer's worker process passes program_name()).
   install_truncation_handler(program_name());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/work_dir.hpp"
 
@@ -386,4 +387,37 @@ TEST_CASE("a report that cannot be written to stdout (a full disk) exits 1 with 
   // The same reports to a file that takes them exit 0.
   CHECK(run(kStatus, {ring, "--json"}, dir.path()).exit_code == 0);
   CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 0);
+}
+
+TEST_CASE("a closed stdout or stdin fails the run with EBADF, as cat's does, and a named consumer's cursor stays") {
+  WorkDir dir;
+  const std::string ring = dir / "x.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--synthetic", "--count", "5"}, dir.path()).exit_code == 0);
+  // Found by a tester: the library put /dev/null on the closed descriptor (so that the ring file
+  // never becomes stdout), and a consumer wrote its records there without a word, exit 0, its
+  // cursor moved past them.
+  const auto with_closed = [&](const std::string& binary, const std::vector<std::string>& args,
+                               const std::string& closing) {
+    std::string command = "exec";
+    std::vector<std::string> shell_args{"-c", ""};
+    for (std::size_t index = 0; index <= args.size(); ++index) {
+      command += " \"$" + std::to_string(index) + "\"";
+      shell_args.push_back(index == 0 ? binary : args[index - 1]);
+    }
+    shell_args[1] = command + " " + closing;
+    return run("/bin/sh", shell_args, dir.path());
+  };
+  const Result consumer = with_closed(kConsumer, {ring, "--name", "reader", "--from", "earliest", "--count", "5"}, ">&-");
+  CHECK(consumer.exit_code == 1);
+  CHECK(consumer.err.find("writing stdout failed: Bad file descriptor") != std::string::npos);
+  const Result described = run(kConsumer, {ring, "--describe", "reader", "--json"}, dir.path());
+  REQUIRE(described.exit_code == 0);
+  CHECK(JsonValue::parse(described.out)["position"].as_uint() == 0);
+
+  const Result status = with_closed(kStatus, {ring, "--interval", "0"}, ">&-");
+  CHECK(status.exit_code == 1);
+  CHECK(status.err.find("Bad file descriptor") != std::string::npos);
+  const Result producer = with_closed(kProducer, {ring}, "<&-");
+  CHECK(producer.exit_code == 1);
+  CHECK(producer.err.find("reading stdin failed: Bad file descriptor") != std::string::npos);
 }
