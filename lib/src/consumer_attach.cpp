@@ -166,8 +166,8 @@ std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor)
   return search.resolve(*seek);
 }
 
-// Reads from the slot just taken (take_consumer_slot): its cursor, and the losses a resumed
-// named consumer counted before.
+// Reads from the slot just taken (take_consumer_slot): its cursor, and the records read and the
+// losses a resumed named consumer counted before (a taken slot starts them at zero).
 void ConsumerCore::use_slot(std::uint32_t slot_index, std::uint64_t start) noexcept {
   slot_index_ = slot_index;
   slot_ = &header_.consumers[slot_index];
@@ -176,6 +176,7 @@ void ConsumerCore::use_slot(std::uint32_t slot_index, std::uint64_t start) noexc
   last_heartbeat_ns_ = coarse_realtime_ns();
   // Relaxed: written by us just now, or by this name's last owner before it gave the slot back
   // under the table lock we hold.
+  stats_.records = atomic_field(slot_->consumed_records).load(std::memory_order_relaxed);
   stats_.lost_bytes = atomic_field(slot_->lost_bytes).load(std::memory_order_relaxed);
   stats_.lost_records = atomic_field(slot_->lost_records).load(std::memory_order_relaxed);
   carried_stats_ = stats_;

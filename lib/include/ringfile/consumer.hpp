@@ -85,7 +85,7 @@ struct PollResult {
 };
 
 struct ConsumerStats {
-  std::uint64_t records = 0;
+  std::uint64_t records = 0;  // read; a resumed named consumer's earlier runs' included (carried_stats)
   std::uint64_t bytes = 0;
   // Lapped (overwrite policy), expired or damaged, by the producer slots' sequence numbers: each
   // number below a slot's newest record read that was not read. A slot's numbers go on across
@@ -166,8 +166,8 @@ class Consumer {
   // Counts since attach; the losses include those a resumed named consumer's slot counted in
   // earlier runs (the slot keeps them, as ringfile-consumer --describe shows).
   const ConsumerStats& stats() const noexcept;
-  // What the slot carried from earlier runs when this one attached: stats() less these is this
-  // attach's. A loss found at attach (a saved cursor the producers have overwritten since) is
+  // What the slot carried from earlier runs when this one attached (a resumed named consumer's
+  // records read and losses; bytes are not carried): stats() less these is this attach's. A loss found at attach (a saved cursor the producers have overwritten since) is
   // this attach's, not carried.
   const ConsumerStats& carried_stats() const noexcept;
   std::uint32_t slot() const noexcept;
