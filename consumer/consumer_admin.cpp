@@ -13,6 +13,7 @@
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/lag_estimate.hpp"
+#include "ringfile/programs/lost_records.hpp"
 #include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/text_table.hpp"
@@ -104,7 +105,7 @@ void write_consumer_json(programs::JsonWriter& json, const ConsumerView& view) {
       .field("expires_in_seconds", view.expires_in_seconds)
       .field("past_expiry", view.info.past_expiry)
       .field("consumed_records", view.info.consumed_records)
-      .field("lost_records", view.info.lost_records)
+      .field("lost_records", programs::lost_record_count(view.info.lost_records, view.info.lost_bytes))
       .field("lost_bytes", view.info.lost_bytes)
       .end_object();
 }
@@ -187,8 +188,11 @@ int describe_consumer(const ConsumerSettings& settings) {
   }
   text += "  expires     " + expiry_text(view) + "\n";
   text += "  consumed    " + std::to_string(info.consumed_records) + " records\n";
-  text += "  lost        " + std::to_string(info.lost_records) + " records (" +
-          programs::format_bytes(static_cast<double>(info.lost_bytes)) + ") to lapping\n";
+  const std::optional<std::uint64_t> lost = programs::lost_record_count(info.lost_records, info.lost_bytes);
+  const std::string lost_bytes = programs::format_bytes(static_cast<double>(info.lost_bytes));
+  text += "  lost        " +
+          (lost ? std::to_string(*lost) + " records (" + lost_bytes + ") to lapping\n"
+                : lost_bytes + " to lapping (how many records is unknown)\n");
   std::fputs(text.c_str(), stdout);
   return programs::kExitSuccess;
 }

@@ -10,6 +10,7 @@
 
 #include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/lost_records.hpp"
 #include "ringfile/tooling/synthetic.hpp"
 
 namespace ringfile::consumer {
@@ -18,12 +19,7 @@ namespace ringfile::consumer {
 // (--skip-damaged), or both where producers may lap the consumer.
 std::string loss_cause(bool may_be_lapped, std::uint64_t damaged_skipped);
 
-// The records a loss took, as every summary gives them: nullopt (JSON null) where bytes were lost
-// before any record of their producer was seen, so that how many records is unknown.
-inline std::optional<std::uint64_t> lost_record_count(std::uint64_t lost_records, std::uint64_t lost_bytes) noexcept {
-  if (lost_records == 0 && lost_bytes > 0) return std::nullopt;
-  return lost_records;
-}
+using programs::lost_record_count;  // the records a loss took, null where unknown
 // The same into a line a signal handler writes.
 void write_lost_record_count(programs::SignalSafeLine& json, std::uint64_t lost_records,
                              std::uint64_t lost_bytes) noexcept;

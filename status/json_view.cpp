@@ -2,6 +2,7 @@
 
 #include "ringfile/programs/existing_ring.hpp"
 #include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/lost_records.hpp"
 #include "ringfile/programs/time_points.hpp"
 
 namespace ringfile::status {
@@ -50,7 +51,7 @@ std::string render_json(const RingReport& report) {
         .field("detached", consumer.detached)
         .field("expired", consumer.expired)
         .field("past_expiry", consumer.past_expiry)
-        .field("lost_records", consumer.lost_records)
+        .field("lost_records", programs::lost_record_count(consumer.lost_records, consumer.lost_bytes))
         .field("lost_bytes", consumer.lost_bytes)
         .field("heartbeat_age_seconds", consumer.heartbeat_age_seconds)
         .end_object();

@@ -149,7 +149,9 @@ std::string render_prometheus(const std::vector<RingReport>& reports,
                            [&](const ConsumerItem& item) { return as_double(item.consumer->replaying ? 1 : 0); });
   out.family<ConsumerItem>("ringfile_consumer_pid", "gauge", "Process id of the consumer's owner (0: none).",
                            consumers, consumer_label, [&](const ConsumerItem& item) { return as_double(item.consumer->pid); });
-  out.family<ConsumerItem>("ringfile_consumer_lost_records_total", "counter", "Records lost to lapping.", consumers,
+  out.family<ConsumerItem>("ringfile_consumer_lost_records_total", "counter",
+                           "Records known lost to lapping (bytes lost before any record of their producer was seen count in "
+                           "ringfile_consumer_lost_bytes_total alone).", consumers,
                            consumer_label, [&](const ConsumerItem& item) { return as_double(item.consumer->lost_records); });
   out.family<ConsumerItem>("ringfile_consumer_lost_bytes_total", "counter", "Bytes skipped after lapping.", consumers,
                            consumer_label, [&](const ConsumerItem& item) { return as_double(item.consumer->lost_bytes); });

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "ringfile/programs/existing_ring.hpp"
+#include "ringfile/programs/lost_records.hpp"
 #include "ringfile/programs/program.hpp"
 #include "ringfile/programs/progress_line.hpp"
 #include "ringfile/programs/text_table.hpp"
@@ -139,9 +140,10 @@ std::string consumer_table(const RingReport& report, const TableStyle& style) {
                               : consumer.holds_back ? "yes"
                               : consumer.expired    ? "no (grace over)"
                                                     : "no";
-    const std::string lost = consumer.lost_records > 0 || consumer.lost_bytes > 0
-                                 ? programs::format_count(static_cast<double>(consumer.lost_records))
-                                 : "-";
+    const std::optional<std::uint64_t> lost_count = programs::lost_record_count(consumer.lost_records, consumer.lost_bytes);
+    const std::string lost = consumer.lost_records == 0 && consumer.lost_bytes == 0 ? "-"
+                             : lost_count ? programs::format_count(static_cast<double>(*lost_count))
+                                          : "?";
     table.add_row({{consumer.display_name()},
                    {consumer.pid > 0 ? std::to_string(consumer.pid) : "-"},
                    {consumer.detached ? "-" : consumer.alive ? "yes" : "no"},
@@ -213,7 +215,7 @@ std::string render_table(const RingReport& report, const TableStyle& style) {
 std::string table_footnote(std::size_t width) {
   const std::string text =
       "~RECORDS: estimated from the average record size.  SECONDS: age of the oldest unread record.  "
-      "LOST: records lost to lapping.\nREADING: following (its next records are in memory) or replaying (read "
+      "LOST: records lost to lapping (?: bytes lost, how many records unknown).\nREADING: following (its next records are in memory) or replaying (read "
       "from disk); - when detached or dead.  HOLDS paced: producers stay within the hold window ahead of it.\n"
       "FOR: what a WAITING producer waits for, SINCE how long.\n";
   return width > 0 ? programs::fit_lines(text, width) : text;

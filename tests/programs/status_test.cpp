@@ -410,3 +410,34 @@ TEST_CASE("--watch --json follows the ring's path: a ring put in its place is sh
   watch.signal(SIGTERM);
   CHECK(watch.wait() == 1);  // a ring could not be read for a while
 }
+
+TEST_CASE("a consumer that lost bytes before it saw any record of their producer shows LOST ? and null, not 0") {
+  WorkDir dir;
+  const std::string ring = dir / "overwrite.ring";
+  create_ring(dir, ring, "256K", "overwrite");
+  REQUIRE(run(kConsumer, {ring, "--name", "gone", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  REQUIRE(run(kProducer, {ring, "--synthetic", "--record-size", "1K", "--bytes", "1M"}, dir.path()).exit_code == 0);
+  const Result returned = run(kConsumer, {ring, "--name", "gone", "--count", "10", "--discard", "--json"}, dir.path());
+  REQUIRE(returned.exit_code == 0);
+  const JsonValue summary = JsonValue::parse(returned.out);
+  REQUIRE(summary["lost_bytes"].as_uint() > 0);
+  REQUIRE(summary["lost_records"].is_null());  // how the consumer itself says it
+
+  // Found by a tester: status, --list, --describe and the Prometheus counter said 0 lost records,
+  // which an alert on lost records takes for no loss.
+  const StatusDocument status = status_of(ring, dir.path());
+  REQUIRE(status.consumers.size() == 1);
+  CHECK_FALSE(status.consumers[0].lost_records.has_value());
+  const Result table = run(kStatus, {ring, "--interval", "0"}, dir.path());
+  REQUIRE(table.exit_code == 0);
+  const std::size_t row = table.out.find("gone ");
+  REQUIRE(row != std::string::npos);
+  const std::string line = table.out.substr(row, table.out.find('\n', row) - row);
+  INFO(line);
+  CHECK(line.substr(line.find_last_not_of(' ')) == "?");  // the LOST column, the last
+  const Result listed = run(kConsumer, {ring, "--list", "--json"}, dir.path());
+  REQUIRE(listed.exit_code == 0);
+  CHECK(JsonValue::parse(listed.out)["consumers"].items()[0]["lost_records"].is_null());
+  const Result described = run(kConsumer, {ring, "--describe", "gone"}, dir.path());
+  CHECK(described.out.find("to lapping (how many records is unknown)") != std::string::npos);
+}

@@ -50,7 +50,7 @@ StatusDocument parse_status_document(const std::string& json_line) {
     consumer.lag_records_estimate = optional_uint(item["lag_records_estimate"]);
     consumer.holds_back = item["holds_back"].as_bool();
     consumer.detached = item["detached"].as_bool();
-    consumer.lost_records = item["lost_records"].as_uint();
+    consumer.lost_records = optional_uint(item["lost_records"]);  // null: bytes lost, how many records unknown
     document.consumers.push_back(consumer);
   }
   for (const JsonValue& item : json["producers"].items()) {

@@ -20,7 +20,7 @@ struct StatusConsumer {
   std::optional<std::uint64_t> lag_records_estimate;
   bool holds_back = false;
   bool detached = false;
-  std::uint64_t lost_records = 0;
+  std::optional<std::uint64_t> lost_records;  // null in the JSON: how many is unknown
 };
 
 struct StatusProducer {
