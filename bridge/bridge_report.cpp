@@ -1,5 +1,7 @@
 #include "bridge_report.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 
 #include "ringfile/programs/json_writer.hpp"
@@ -55,6 +57,13 @@ void BridgeReporter::notice(const std::string& text) {
   std::fflush(stderr);
 }
 
+double idle_seconds_at_stop(const StopSettings& stop, std::chrono::steady_clock::time_point last_activity,
+                            std::uint64_t records) {
+  if (!stop.until_idle || records == 0) return 0;
+  const auto idle = std::chrono::steady_clock::now() - last_activity;
+  return idle >= *stop.until_idle ? std::chrono::duration<double>(idle).count() : 0;
+}
+
 void BridgeReporter::first_record_done() {
   if (!first_record_done_) first_record_done_ = std::chrono::steady_clock::now();
 }
@@ -62,7 +71,7 @@ void BridgeReporter::first_record_done() {
 void BridgeReporter::summary(const BridgeTotals& totals, int exit_code) {
   line_.clear();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  const programs::Throughput throughput{totals.records, totals.bytes, seconds};
+  const programs::Throughput throughput{totals.records, totals.bytes, seconds, std::min(totals.idle_seconds, seconds)};
   if (!settings_.quiet) {
     const std::string verb = direction_ == "out" ? "published" : "wrote";
     std::fputs((programs::program_name() + " " + direction_ + ": " + programs::describe(throughput, verb) + "; " +

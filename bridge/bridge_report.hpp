@@ -24,7 +24,14 @@ struct BridgeTotals {
   std::uint64_t lost_records = 0;  // out: lost to lapping before they were read
   std::uint64_t lost_bytes = 0;
   std::uint64_t position = 0;      // out: the ring cursor; in: the last stream sequence written
+  // Stopped by --until-idle: the wait at the end for what did not come, left out of the rates.
+  double idle_seconds = 0;
 };
+
+// BridgeTotals::idle_seconds of a run stopped now: since `last_activity` (the last record read or
+// message fetched) where --until-idle ended it and something went through; else 0.
+double idle_seconds_at_stop(const StopSettings& stop, std::chrono::steady_clock::time_point last_activity,
+                            std::uint64_t records);
 
 class BridgeReporter {
  public:

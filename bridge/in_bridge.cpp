@@ -77,7 +77,9 @@ class InBridge {
       fetch_and_write();
       if (reporter_.progress_due()) reporter_.show_progress(totals(false));
     }
-    reporter_.summary(totals(true), programs::kExitSuccess);
+    BridgeTotals final_totals = totals(true);
+    final_totals.idle_seconds = idle_seconds_at_stop(settings_.stop, last_message_at_, final_totals.records);
+    reporter_.summary(final_totals, programs::kExitSuccess);
     return programs::kExitSuccess;
   }
 

@@ -70,7 +70,8 @@ int OutBridge::run() {
     if (!read_records()) wait_for_work();
   }
   finish();
-  const BridgeTotals final_totals = totals();
+  BridgeTotals final_totals = totals();
+  final_totals.idle_seconds = idle_seconds_at_stop(settings_.stop, last_record_at_, final_totals.records);
   reporter_.summary(final_totals, programs::kExitSuccess);
   return programs::kExitSuccess;
 }

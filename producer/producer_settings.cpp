@@ -115,7 +115,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
       ->group(creation);
   std::uint64_t max_record = 0;
   programs::add_size_option(app, "--max-record", max_record,
-                            "Largest record of a new ring (default 16M, or a quarter of a smaller ring)")
+                            "Largest record of a new ring (default 16M, or for a smaller ring a quarter of it less the 40-byte record header, so that four whole records fit)")
       ->group(creation);
   int paging = 0;
   programs::add_choice_option(app, "--paging", paging, {"automatic", "zero-range", "punch-hole", "prefetch", "none"},
