@@ -438,6 +438,7 @@ std::uint64_t Consumer::position() const noexcept { return core_->position(); }
 Lag Consumer::lag() const { return core_->lag(); }
 const ConsumerStats& Consumer::stats() const noexcept { return core_->stats(); }
 const ConsumerStats& Consumer::carried_stats() const noexcept { return core_->carried_stats(); }
+bool Consumer::name_expired() const noexcept { return core_->name_expired(); }
 std::uint32_t Consumer::slot() const noexcept { return core_->slot(); }
 const Ring& Consumer::ring() const noexcept { return core_->ring(); }
 

@@ -59,6 +59,7 @@ ConsumerCore::ConsumerCore(const Ring& ring, const ConsumerOptions& options)
   {
     TableLock lock(file_);
     const ConsumerSlotChoice choice = choose_consumer_slot(file_, options_.name);
+    name_expired_ = choice.expired;
     if (!name_problem.empty() && !choice.resumed) throw refused_name(file_, options_.name, name_problem);
     auto& slot = header_.consumers[choice.index];
     // Acquire: pairs with the last seq_cst store of the saved cursor (its last owner's commit,

@@ -42,6 +42,7 @@ class ConsumerCore {
   Lag lag() const;
   const ConsumerStats& stats() const noexcept { return stats_; }
   const ConsumerStats& carried_stats() const noexcept { return carried_stats_; }
+  bool name_expired() const noexcept { return name_expired_; }
   std::uint32_t slot() const noexcept { return slot_ != nullptr ? slot_index_ : kNoConsumerSlot; }
   const Ring& ring() const noexcept { return ring_; }
 
@@ -197,6 +198,7 @@ class ConsumerCore {
   std::array<bool, format::kProducerSlotCount> sequence_known_{};
   ConsumerStats stats_;
   ConsumerStats carried_stats_;  // the slot's counts when use_slot() took it
+  bool name_expired_ = false;    // attach found the name's own slot past expiry (Consumer::name_expired)
   std::string damage_message_;  // report_damage: for the poll's result
 };
 

@@ -228,7 +228,8 @@ ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name)
                                        std::to_string(holder) + "; stop it or attach under another name");
     }
     // Its own slot: resumed, or past expiry, where the name starts afresh as if deleted.
-    return {index, !past_expiry(file, slot, now)};
+    const bool expired = past_expiry(file, slot, now);
+    return {index, !expired, expired};
   }
   const std::uint32_t chosen = free_slot != kNoSlot ? free_slot : reusable;
   if (chosen == kNoSlot) {

@@ -37,6 +37,7 @@ bool close_abandoned_claim(RingFile& file, std::uint32_t slot_index);
 struct ConsumerSlotChoice {
   std::uint32_t index = 0;
   bool resumed = false;  // a named consumer's slot with its saved cursor
+  bool expired = false;  // its own named slot, found past expiry: the name starts afresh
 };
 
 // The slot a consumer named `name` (empty: anonymous) attaches to: its own named slot if it has

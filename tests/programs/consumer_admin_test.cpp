@@ -300,3 +300,19 @@ TEST_CASE("--clear-damaged-slots leaves a damaged slot whose owner is alive, exi
   CHECK(cleared.err.find("name is not terminated: freed") != std::string::npos);
   CHECK(run(kConsumer, {ring, "--list"}, dir.path()).exit_code == 0);
 }
+
+TEST_CASE("a named consumer that comes back past its expiry says it starts afresh") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  create_with_lines(dir, ring, 3);
+  REQUIRE(run(kConsumer, {ring, "--name", "brief", "--expire-after", "1ms", "--count", "0", "--quiet"}, dir.path())
+              .exit_code == 0);
+  // Past its expiry once its last-seen time is more than 1 ms ago, as --list says.
+  REQUIRE(eventually([&] { return (*listed(list_json(dir, ring), "brief"))["state"].as_string() == "EXPIRED"; }));
+  const Result returned = run(kConsumer, {ring, "--name", "brief", "--count", "0"}, dir.path());
+  CHECK(returned.exit_code == 0);
+  CHECK(returned.err.find("warning: consumer 'brief' had expired") != std::string::npos);
+  // One that comes back in time says nothing of the kind.
+  REQUIRE(run(kConsumer, {ring, "--name", "steady", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  CHECK(run(kConsumer, {ring, "--name", "steady", "--count", "0"}, dir.path()).err.find("expired") == std::string::npos);
+}

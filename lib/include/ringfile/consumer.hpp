@@ -170,6 +170,10 @@ class Consumer {
   // records read and losses; bytes are not carried): stats() less these is this attach's. A loss found at attach (a saved cursor the producers have overwritten since) is
   // this attach's, not carried.
   const ConsumerStats& carried_stats() const noexcept;
+  // True when attach found this name's slot past its expiry (ConsumerOptions::expire_after): the
+  // name started afresh, as if deleted, where its options start a new consumer, not at its saved
+  // cursor; what producers wrote since its last run may not have been read (nothing counts it).
+  bool name_expired() const noexcept;
   std::uint32_t slot() const noexcept;
   const Ring& ring() const noexcept;
 
