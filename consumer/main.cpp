@@ -61,6 +61,24 @@ Ring open_ring(const ConsumerSettings& settings) {
   return ring;
 }
 
+// A tap (anonymous, --no-hold) that finds every consumer slot taken reads without one, as on a
+// ring it may not write: it needs none, and an operator must be able to look at a full ring.
+Consumer attach_consumer(Ring& ring, const ConsumerSettings& settings) {
+  try {
+    return Consumer::attach(ring, consumer_options(settings));
+  } catch (const Error& error) {
+    if (error.code() != ErrorCode::table_full || !settings.name.empty() || settings.holds_back) throw;
+  }
+  ring = Ring::open(settings.path, OpenOptions{.read_only = true});
+  if (!settings.quiet) {
+    std::fputs((programs::program_name() + ": every consumer slot of '" + settings.path.string() +
+                "' is taken: tapping it read-only, without a slot (not listed by ringfile-status)\n")
+                   .c_str(),
+               stderr);
+  }
+  return Consumer::attach(ring, consumer_options(settings));
+}
+
 struct RunReport {
   ReadTotals totals;
   std::uint64_t position = 0;
@@ -230,7 +248,7 @@ int run(int argc, char** argv) {
   if (settings.action != Action::read) return manage_consumers(settings);
   programs::install_stop_handlers();
 
-  const Ring ring = open_ring(settings);
+  Ring ring = open_ring(settings);
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
   if (!settings.discard) {
@@ -239,7 +257,7 @@ int run(int argc, char** argv) {
   std::optional<SyntheticVerifier> verifier;
   if (settings.verify) verifier.emplace();
 
-  Consumer consumer = Consumer::attach(ring, consumer_options(settings));
+  Consumer consumer = attach_consumer(ring, settings);
   // A resumed named consumer carries its earlier losses; report this run's, those found at
   // attach included (a saved cursor overwritten since the last run).
   if (consumer.name_expired()) {

@@ -217,6 +217,15 @@ TEST_CASE("a full consumer table is reported before it bites, and says how to ma
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("all 64 consumer slots are taken; remove named consumers that are gone (ringfile-consumer "
                          "--delete NAME)") != std::string::npos);
+  // A tap needs no slot: it reads the full ring without one (a tester found it refused too).
+  write_file(dir / "lines.txt", numbered_lines(0, 2));
+  REQUIRE(run(kProducer, {ring, "--input", dir / "lines.txt", "--quiet"}, dir.path()).exit_code == 0);
+  const Result tap = run(kConsumer, {ring, "--no-hold", "--from", "earliest", "--count", "3"}, dir.path());
+  INFO(tap.err);
+  CHECK(tap.exit_code == 0);
+  CHECK(tap.out == numbered_lines(0, 2));
+  CHECK(tap.err.find("every consumer slot of '" + ring + "' is taken: tapping it read-only, without a slot") !=
+        std::string::npos);
   REQUIRE(run(kConsumer, {ring, "--delete", "name7"}, dir.path()).exit_code == 0);
   CHECK(run(kConsumer, {ring, "--count", "0"}, dir.path()).exit_code == 0);
 }
