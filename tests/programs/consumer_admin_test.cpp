@@ -11,6 +11,7 @@
 
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringfile/format/file_header.hpp"
@@ -52,6 +53,17 @@ const JsonValue* listed(const JsonValue& list, const std::string& name) {
     if (consumer["name"].as_string() == name) return &consumer;
   }
   return nullptr;
+}
+
+// Writes `bytes` into consumer slot `slot` of the ring's header at `offset` in the slot, as a
+// damaged header would have them.
+void damage_consumer_slot(const std::string& ring, std::uint64_t slot, std::size_t offset, std::string_view bytes) {
+  const int fd = ::open(ring.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  const auto at = static_cast<off_t>(offsetof(ringfile::format::FileHeader, consumers) +
+                                     slot * sizeof(ringfile::format::ConsumerSlot) + offset);
+  REQUIRE(::pwrite(fd, bytes.data(), bytes.size(), at) == static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
 }
 
 }  // namespace
@@ -237,15 +249,8 @@ TEST_CASE("--clear-damaged-slots frees the slots a damaged header left unreadabl
   REQUIRE(run(kConsumer, {ring, "--name", "billing", "--from", "earliest", "--count", "10", "--quiet"}, dir.path())
               .exit_code == 0);
   // Consumer slot 7's state, as a damaged header would have it.
-  {
-    const int fd = ::open(ring.c_str(), O_RDWR);
-    REQUIRE(fd >= 0);
-    const std::uint32_t unknown_state = 9;
-    const auto at = static_cast<off_t>(offsetof(ringfile::format::FileHeader, consumers) +
-                                       7 * sizeof(ringfile::format::ConsumerSlot));
-    REQUIRE(::pwrite(fd, &unknown_state, sizeof unknown_state, at) == sizeof unknown_state);
-    ::close(fd);
-  }
+  const std::uint32_t unknown_state = 9;
+  damage_consumer_slot(ring, 7, 0, {reinterpret_cast<const char*>(&unknown_state), sizeof unknown_state});
   const Result refused = run(kConsumer, {ring, "--list"}, dir.path());
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("consumer slot 7: unknown state 9") != std::string::npos);
@@ -283,16 +288,8 @@ TEST_CASE("--clear-damaged-slots leaves a damaged slot whose owner is alive, exi
   REQUIRE(eventually([&] { return status_of(ring, dir.path()).consumers.size() == 1; }));
   const std::uint64_t slot = list_json(dir, ring)["consumers"].items()[0]["slot"].as_uint();
   // Its slot's name loses its end, as a damaged header would have it, under the live owner.
-  {
-    const int fd = ::open(ring.c_str(), O_RDWR);
-    REQUIRE(fd >= 0);
-    const std::string unterminated(ringfile::format::kConsumerNameBytes, 'x');
-    const auto at = static_cast<off_t>(offsetof(ringfile::format::FileHeader, consumers) +
-                                       slot * sizeof(ringfile::format::ConsumerSlot) +
-                                       offsetof(ringfile::format::ConsumerSlot, name));
-    REQUIRE(::pwrite(fd, unterminated.data(), unterminated.size(), at) == static_cast<ssize_t>(unterminated.size()));
-    ::close(fd);
-  }
+  damage_consumer_slot(ring, slot, offsetof(ringfile::format::ConsumerSlot, name),
+                       std::string(ringfile::format::kConsumerNameBytes, 'x'));
   const Result refused = run(kConsumer, {ring, "--clear-damaged-slots"}, dir.path());
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("consumer slot " + std::to_string(slot) + " of '" + ring +
