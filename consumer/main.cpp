@@ -258,8 +258,6 @@ int run(int argc, char** argv) {
   if (settings.verify) verifier.emplace();
 
   Consumer consumer = attach_consumer(ring, settings);
-  // A resumed named consumer carries its earlier losses; report this run's, those found at
-  // attach included (a saved cursor overwritten since the last run).
   if (consumer.name_expired()) {
     // Said even with --quiet, as every warning is: the records it did not come back for are
     // counted nowhere (found by a tester, who saw "read 0 records" and exit 0).
@@ -267,6 +265,8 @@ int run(int argc, char** argv) {
                            "' had expired (not seen for longer than its --expire-after), so it starts afresh, "
                            "not at its saved cursor: records written while it was away are not read");
   }
+  // A resumed named consumer carries its earlier losses; report this run's, those found at
+  // attach included (a saved cursor overwritten since the last run).
   const ConsumerStats at_attach = consumer.carried_stats();
   VerificationInputs verification{verifier ? &*verifier : nullptr, at_attach, consumer.stats(),
                                   ring.info().policy == WriterPolicy::overwrite || !settings.holds_back,

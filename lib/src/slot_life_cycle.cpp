@@ -317,7 +317,7 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
   return true;
 }
 
-// ---- an operator's delete and reset -----------------------------------------------------------
+// ---- an operator's clearing of damaged slots, delete and reset ---------------------------------
 
 std::vector<DamagedSlot> free_damaged_slots(RingFile& file, bool dry_run) {
   if (!dry_run) require_writable(file);
