@@ -338,19 +338,14 @@ std::vector<DamagedSlot> free_damaged_slots(RingFile& file, bool dry_run) {
     if (found.live_owner_pid != 0) continue;
     if (found.producer) {
       auto& slot = header.producers[found.index];
-      // Its owner is dead: its claim, if any, is left as any dead producer's is. Padded over where
-      // it is one a producer can have made (pad_abandoned_range checks its bounds against the
-      // head and the geometry, as they are as untrustworthy as the state), so that consumers do
-      // not stop at an uncommitted frame nobody claims; then an empty claim at 0 replaces it. Its
-      // sequence numbers go on from next_sequence. The state last: a free slot with a claim
-      // open would be padded over by the next producer taking it, so a clear cut short before
-      // the state store leaves the slot damaged, to clear again.
-      auto sequence = atomic_field(slot.claim_sequence);
-      if (sequence.load(std::memory_order_relaxed) % 2 != 0) sequence.fetch_add(1, std::memory_order_release);
-      if (const OpenClaim left_open = read_claim(slot); left_open.open()) {
-        DataView view(file, DataView::Access::read_write);
-        pad_abandoned_range(file, view, found.index, left_open.start, left_open.end);
-      }
+      // Its owner is dead: its claim, if any, is closed as any dead producer's is, padded over where
+      // it is one a producer can have made (pad_abandoned_range checks its bounds against the head
+      // and the geometry, as they are as untrustworthy as the state), so that consumers do not
+      // stop at an uncommitted frame nobody claims; then an empty claim at 0 replaces whatever
+      // bounds are left. Its sequence numbers go on from next_sequence. The state last: a free
+      // slot with a claim open would be padded over by the next producer taking it, so a clear cut
+      // short before the state store leaves the slot damaged, to clear again.
+      close_claim_left_open(file, found.index);
       publish_claim(slot, {0, 0, 0});
       // Relaxed: published by the state store below.
       atomic_field(slot.wait_state).store(0, std::memory_order_relaxed);
