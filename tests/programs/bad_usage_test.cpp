@@ -87,6 +87,20 @@ void check_case(const WorkDir& dir, const BadFiles& files, const BadCase& bad) {
   CHECK(result.out.empty());
 }
 
+// Runs `binary` with `args` through /bin/sh with `redirection` after it (e.g. "> /dev/full"):
+// the shell passes each argument through "$N" unchanged. Returns the result and the command line.
+std::pair<Result, std::string> run_redirected(const WorkDir& dir, const std::string& binary,
+                                              const std::vector<std::string>& args, const std::string& redirection) {
+  std::string command = "exec";
+  std::vector<std::string> shell_args{"-c", ""};
+  for (std::size_t index = 0; index <= args.size(); ++index) {
+    command += " \"$" + std::to_string(index) + "\"";
+    shell_args.push_back(index == 0 ? binary : args[index - 1]);
+  }
+  shell_args[1] = command + " " + redirection;
+  return {run("/bin/sh", shell_args, dir.path()), shell_args[1]};
+}
+
 }  // namespace
 
 TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code and one line") {
@@ -370,15 +384,8 @@ TEST_CASE("a report that cannot be written to stdout (a full disk) exits 1 with 
     // Not a structured binding: INFO captures it in a lambda, which clang 14 refuses for those.
     const std::string& binary = report.first;
     const std::vector<std::string>& args = report.second;
-    std::string command = "exec";
-    std::vector<std::string> shell_args{"-c", ""};
-    for (std::size_t index = 0; index <= args.size(); ++index) {
-      command += " \"$" + std::to_string(index) + "\"";
-      shell_args.push_back(index == 0 ? binary : args[index - 1]);
-    }
-    shell_args[1] = command + " > /dev/full";
-    const Result result = run("/bin/sh", shell_args, dir.path());
-    INFO("command: " << shell_args[1] << " with " << binary);
+    const auto [result, command] = run_redirected(dir, binary, args, "> /dev/full");
+    INFO("command: " << command << " with " << binary);
     INFO("stderr: " << result.err);
     CHECK(result.exit_code == 1);
     CHECK(result.err.find("writing to stdout failed") != std::string::npos);
@@ -397,16 +404,7 @@ TEST_CASE("a closed stdout or stdin fails the run with EBADF, as cat's does, and
   // never becomes stdout), and a consumer wrote its records there without a word, exit 0, its
   // cursor moved past them.
   const auto with_closed = [&](const std::string& binary, const std::vector<std::string>& args,
-                               const std::string& closing) {
-    std::string command = "exec";
-    std::vector<std::string> shell_args{"-c", ""};
-    for (std::size_t index = 0; index <= args.size(); ++index) {
-      command += " \"$" + std::to_string(index) + "\"";
-      shell_args.push_back(index == 0 ? binary : args[index - 1]);
-    }
-    shell_args[1] = command + " " + closing;
-    return run("/bin/sh", shell_args, dir.path());
-  };
+                               const std::string& closing) { return run_redirected(dir, binary, args, closing).first; };
   const Result consumer = with_closed(kConsumer, {ring, "--name", "reader", "--from", "earliest", "--count", "5"}, ">&-");
   CHECK(consumer.exit_code == 1);
   CHECK(consumer.err.find("writing stdout failed: Bad file descriptor") != std::string::npos);
