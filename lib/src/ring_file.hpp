@@ -67,6 +67,8 @@ class RingFile {
   enum class SlotCheck { refuse_damaged, report_only };
   static std::shared_ptr<RingFile> open(const std::filesystem::path& path, const OpenOptions& open_options,
                                         SlotCheck slot_check = SlotCheck::refuse_damaged);
+  // The slots holding what no library writes (DamagedSlot), in table order.
+  std::vector<DamagedSlot> damaged_slots() const;
   ~RingFile();
   RingFile(const RingFile&) = delete;
   RingFile& operator=(const RingFile&) = delete;
@@ -111,12 +113,6 @@ class RingFile {
   void open_validated(const std::filesystem::path& path, const OpenOptions& open_options, SlotCheck slot_check);
   void validate_identity(const format::FileIdentity& identity, std::uint64_t file_bytes);
   void validate_tables(SlotCheck slot_check) const;
-
- public:
-  // The slots holding what no library writes (DamagedSlot), in table order.
-  std::vector<DamagedSlot> damaged_slots() const;
-
- private:
   // ring_session.cpp
   // 0 when sessions cannot be told apart here (no boot id, no statx): then none is recorded.
   static std::uint64_t session_key(int fd);

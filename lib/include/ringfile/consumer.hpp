@@ -167,8 +167,9 @@ class Consumer {
   // earlier runs (the slot keeps them, as ringfile-consumer --describe shows).
   const ConsumerStats& stats() const noexcept;
   // What the slot carried from earlier runs when this one attached (a resumed named consumer's
-  // records read and losses; bytes are not carried): stats() less these is this attach's. A loss found at attach (a saved cursor the producers have overwritten since) is
-  // this attach's, not carried.
+  // records read and losses; bytes are not carried): stats() less these is this attach's. A loss
+  // found at attach (a saved cursor the producers have overwritten since) is this attach's, not
+  // carried.
   const ConsumerStats& carried_stats() const noexcept;
   // True when attach found this name's slot past its expiry (ConsumerOptions::expire_after): the
   // name started afresh, as if deleted, where its options start a new consumer, not at its saved

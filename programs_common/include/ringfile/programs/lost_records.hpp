@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
 
 namespace ringfile::programs {
 
@@ -13,12 +12,6 @@ namespace ringfile::programs {
 inline std::optional<std::uint64_t> lost_record_count(std::uint64_t lost_records, std::uint64_t lost_bytes) noexcept {
   if (lost_records == 0 && lost_bytes > 0) return std::nullopt;
   return lost_records;
-}
-
-// The count as text: the number, or "?" where it is unknown.
-inline std::string lost_record_text(std::uint64_t lost_records, std::uint64_t lost_bytes) {
-  const std::optional<std::uint64_t> count = lost_record_count(lost_records, lost_bytes);
-  return count ? std::to_string(*count) : "?";
 }
 
 }  // namespace ringfile::programs
