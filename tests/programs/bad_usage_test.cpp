@@ -384,8 +384,9 @@ TEST_CASE("a report that cannot be written to stdout (a full disk) exits 1 with 
     // Not a structured binding: INFO captures it in a lambda, which clang 14 refuses for those.
     const std::string& binary = report.first;
     const std::vector<std::string>& args = report.second;
-    const auto [result, command] = run_redirected(dir, binary, args, "> /dev/full");
-    INFO("command: " << command << " with " << binary);
+    const std::pair<Result, std::string> redirected = run_redirected(dir, binary, args, "> /dev/full");
+    const Result& result = redirected.first;
+    INFO("command: " << redirected.second << " with " << binary);
     INFO("stderr: " << result.err);
     CHECK(result.exit_code == 1);
     CHECK(result.err.find("writing to stdout failed") != std::string::npos);
