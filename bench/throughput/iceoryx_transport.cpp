@@ -73,7 +73,7 @@ PassResult consume(const PassConfig& config) {
   options.queueCapacity = kMaxQueuedChunks;  // the nearest it comes to the others' 64 MiB
   options.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
   iox::popo::UntypedSubscriber subscriber(service(), options);
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   SpinGuard guard;
   while (log.received() < config.records) {
     auto taken = subscriber.take();

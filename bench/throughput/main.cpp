@@ -53,7 +53,8 @@ int run(int argc, char** argv) {
         const PassConfig config{record_bytes,         size.records,
                                 options.queue_depth,  options.producer_cpu,
                                 options.consumer_cpu, options.send_interval_ns,
-                                options.consumers,    options.producers};
+                                options.consumers,    options.producers,
+                                options.clock_every};
         std::fprintf(stderr, "%s, %llu B, pass %llu ...\n", runs.transport.c_str(),
                      static_cast<unsigned long long>(record_bytes),
                      static_cast<unsigned long long>(pass + 1));

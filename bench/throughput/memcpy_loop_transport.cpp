@@ -31,7 +31,7 @@ PassResult run_memcpy_loop(const PassConfig& config) {
   const std::span<std::byte> record = source.bytes();
   fill_record(record);
   RecordStamper stamper(config);
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   for (std::uint64_t sequence = 0; sequence < config.records; ++sequence) {
     const std::span<std::byte> place(destination.data() + (sequence % places) * config.record_bytes, config.record_bytes);
     std::memcpy(place.data(), record.data(), record.size());

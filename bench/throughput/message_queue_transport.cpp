@@ -65,7 +65,7 @@ PassResult run_message_queue(const PassConfig& config) {
     } else {
       const SavedAffinity restore_affinity;
       const bool consumer_pinned = pin_current_thread(config.consumer_cpu);
-      ReceiveLog log(config.records);
+      ReceiveLog log(config);
       std::vector<std::byte> record(config.record_bytes);
       boost::posix_time::ptime deadline;
       for (std::uint64_t index = 0; index < config.records; ++index) {

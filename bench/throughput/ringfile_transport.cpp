@@ -136,7 +136,7 @@ void produce_by_batches(Producer& producer, const PassConfig& config, std::uint3
 // Reads config.records records from `consumer` into a ReceiveLog, waiting as the consumer's idle
 // strategy says when there is nothing.
 PassResult receive_all(Consumer& consumer, const PassConfig& config) {
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   const auto handle = [&log](const Record& record) { log.on_record(record.payload); };
   std::string error;
   while (log.received() < config.records) {

@@ -120,7 +120,7 @@ bool produce(const PassConfig& config, const Lane& lane, std::uint32_t index) {
 // Consumer `index` of config.consumers, reading the lanes in turn (one lane unless there are
 // several producers), as many records of each as are there.
 PassResult consume(const PassConfig& config, const std::vector<Lane>& lanes, std::uint32_t index) {
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   std::vector<std::uint64_t> next_of(lanes.size(), 0);
   std::vector<std::uint64_t> written_of(lanes.size(), 0);  // each producer's position as last loaded
   SpinGuard guard;

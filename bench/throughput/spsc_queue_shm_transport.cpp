@@ -46,7 +46,7 @@ bool produce(const PassConfig& config, ByteQueue& queue) {
 }
 
 PassResult consume(const PassConfig& config, ByteQueue& queue) {
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   std::vector<std::byte> record(config.record_bytes);
   SpinGuard guard;
   for (std::uint64_t index = 0; index < config.records; ++index) {

@@ -61,7 +61,7 @@ PassResult run_spsc_queue(const PassConfig& config) {
     }
   });
 
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   std::thread consumer([&] {
     // @pre the only thread that pops filled_slots and pushes free_slots.
     consumer_pinned.store(pin_current_thread(config.consumer_cpu), std::memory_order_relaxed);

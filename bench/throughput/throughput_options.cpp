@@ -107,6 +107,12 @@ std::optional<int> parse_throughput_options(int argc, char** argv, ThroughputOpt
   programs::add_count_option(app, "--interval-ns", options.send_interval_ns,
                              "pace the producer: one record every this many ns (0: flat out)")
       ->default_str("0");
+  programs::add_count_option(app, "--clock-every", options.clock_every,
+                             "read the clock for every N-th record of a producer only, both sides (and for the "
+                             "last): records/s without two clock readings a record hiding the transports' own "
+                             "cost; latencies are those records'")
+      ->default_str("1")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
   const CLI::Option* repeat = programs::add_count_option(app, "--repeat", options.repeat,
                                                          "passes per size and transport (medians quoted)")
                                   ->default_str("3");

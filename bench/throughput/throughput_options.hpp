@@ -17,6 +17,7 @@ struct ThroughputOptions {
   int producer_cpu = 0;
   int consumer_cpu = 1;
   std::uint64_t send_interval_ns = 0;
+  std::uint64_t clock_every = 1;  // both sides read the clock for every clock_every-th record only
   std::uint64_t repeat = 3;  // passes per size and transport; the report quotes medians
   std::uint32_t consumers = 1;  // each reads every record (transports that fan out only)
   std::uint32_t producers = 1;  // the records split between them (transports that fan in only)

@@ -79,6 +79,9 @@ std::string text_report(const ThroughputRunDescription& run, const std::vector<S
                      (options.send_interval_ns == 0
                           ? std::string("flat out")
                           : "one record per " + std::to_string(options.send_interval_ns) + " ns") +
+                     (options.clock_every == 1 ? std::string()
+                                               : ", the clock read for every " + std::to_string(options.clock_every) +
+                                                     "th record only") +
                      ", medians of " + std::to_string(options.repeat) + " passes\nload average " +
                      run.machine.load_at_start + " at start, " + run.machine.load_at_end + " at end\n";
   for (const SizeRuns& size : sizes) {
@@ -140,7 +143,7 @@ std::string json_report(const ThroughputRunDescription& run, const std::vector<S
   json.field("queue_depth", options.queue_depth).field("producer_cpu", options.producer_cpu);
   json.field("consumer_cpu", options.consumer_cpu).field("consumers", options.consumers);
   json.field("producers", options.producers);
-  json.field("send_interval_ns", options.send_interval_ns).field("repeat", options.repeat);
+  json.field("send_interval_ns", options.send_interval_ns).field("clock_every", options.clock_every).field("repeat", options.repeat);
   json.field("baseline", options.baseline);
   json.end_object();
   json.key("sizes").begin_array();

@@ -26,6 +26,9 @@ struct PassConfig {
   std::uint64_t send_interval_ns = 0;  // 0: send as fast as the transport takes them
   std::uint32_t consumers = 1;  // each record goes to every one of them (Transport::fans_out)
   std::uint32_t producers = 1;  // `records` in all, split between them (Transport::fans_in)
+  // Both sides read the clock for every clock_every-th record of a producer only (and its last);
+  // the latencies are those records'. See --clock-every.
+  std::uint64_t clock_every = 1;
 };
 
 // The records producer `index` of config.producers sends: an even share, the first ones one more
@@ -42,7 +45,7 @@ struct PassResult {
   std::uint64_t first_send_ns = 0;          // CLOCK_MONOTONIC: the earliest send stamp received,
   std::uint64_t last_send_ns = 0;           // the latest, and the last arrival (kept for merging
   std::uint64_t last_arrival_ns = 0;        // several consumers' results)
-  std::vector<std::uint64_t> latencies_ns;  // arrival minus send stamp, one per record
+  std::vector<std::uint64_t> latencies_ns;  // arrival minus send stamp, one per timed record
 };
 
 struct Transport {

@@ -49,7 +49,7 @@ bool produce(const PassConfig& config, int socket) {
 }
 
 PassResult consume(const PassConfig& config, int socket) {
-  ReceiveLog log(config.records);
+  ReceiveLog log(config);
   std::vector<std::byte> buffer(std::max(kReceiveBufferBytes, 2 * config.record_bytes));
   std::size_t filled = 0;  // bytes in buffer, a partial record at most once records are handed on
   std::string error;
