@@ -123,33 +123,6 @@ void print_json(const RunReport& report) {
   std::fflush(stdout);
 }
 
-// What --verify found so far. Counts and arithmetic only: the SIGBUS handler makes it too.
-struct VerificationInputs {
-  const SyntheticVerifier* verifier = nullptr;  // null without --verify
-  ConsumerStats at_attach;        // carried from earlier runs (Consumer::carried_stats)
-  ConsumerStats found_at_attach;  // and with the losses found at attach (Consumer::stats then)
-  bool may_be_lapped = false;     // overwrite policy, or --no-hold
-  bool skip_damaged = false;
-};
-
-VerificationOutcome verification_of(const VerificationInputs& inputs, const ConsumerStats& now,
-                                    std::uint64_t damaged_skipped) noexcept {
-  VerificationOutcome outcome;
-  outcome.totals = inputs.verifier->totals();
-  outcome.producers = inputs.verifier->producers().size();
-  outcome.lost_records = now.lost_records - inputs.at_attach.lost_records;
-  outcome.lost_bytes = now.lost_bytes - inputs.at_attach.lost_bytes;
-  outcome.damaged_skipped = damaged_skipped;
-  outcome.may_be_lapped = inputs.may_be_lapped;
-  // Records lost before the attach leave no gap in what this run reads (its verifier starts at its
-  // first record): a gap is a loss during the run, which the attach's loss must not excuse.
-  const bool lost_only_at_attach = now.lost_records == inputs.found_at_attach.lost_records &&
-                                   now.lost_bytes == inputs.found_at_attach.lost_bytes &&
-                                   outcome.totals.missing == 0;
-  outcome.loss_allowed = inputs.may_be_lapped || inputs.skip_damaged || lost_only_at_attach;
-  return outcome;
-}
-
 // The --json summary of a run that a ring truncated under it ends in the SIGBUS handler
 // (fault_signals.hpp), which leaves no way back to print_json: the same fields, written from the
 // consumer's and the verifier's counts with write(2) only. Set up before the read loop, read only

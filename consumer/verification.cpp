@@ -13,6 +13,24 @@ std::string loss_cause(bool may_be_lapped, std::uint64_t damaged_skipped) {
   return may_be_lapped ? "lapping and " + damage : damage;
 }
 
+VerificationOutcome verification_of(const VerificationInputs& inputs, const ConsumerStats& now,
+                                    std::uint64_t damaged_skipped) noexcept {
+  VerificationOutcome outcome;
+  outcome.totals = inputs.verifier->totals();
+  outcome.producers = inputs.verifier->producers().size();
+  outcome.lost_records = now.lost_records - inputs.at_attach.lost_records;
+  outcome.lost_bytes = now.lost_bytes - inputs.at_attach.lost_bytes;
+  outcome.damaged_skipped = damaged_skipped;
+  outcome.may_be_lapped = inputs.may_be_lapped;
+  // Records lost before the attach leave no gap in what this run reads (its verifier starts at its
+  // first record): a gap is a loss during the run, which the attach's loss must not excuse.
+  const bool lost_only_at_attach = now.lost_records == inputs.found_at_attach.lost_records &&
+                                   now.lost_bytes == inputs.found_at_attach.lost_bytes &&
+                                   outcome.totals.missing == 0;
+  outcome.loss_allowed = inputs.may_be_lapped || inputs.skip_damaged || lost_only_at_attach;
+  return outcome;
+}
+
 bool VerificationOutcome::ok() const noexcept {
   if (totals.corrupt > 0 || totals.duplicates > 0) return false;
   const bool reported_lost = lost_records > 0 || lost_bytes > 0;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "ringfile/consumer.hpp"
 #include "ringfile/programs/fault_signals.hpp"
 #include "ringfile/programs/json_writer.hpp"
 #include "ringfile/programs/lost_records.hpp"
@@ -44,5 +45,19 @@ struct VerificationOutcome {
   // The same object with write(2)'s means only, for the summary a SIGBUS handler writes.
   void write_json(programs::SignalSafeLine& json) const noexcept;
 };
+
+// What --verify found so far. Counts and arithmetic only: the SIGBUS handler makes it too.
+struct VerificationInputs {
+  const SyntheticVerifier* verifier = nullptr;  // null without --verify
+  ConsumerStats at_attach;        // carried from earlier runs (Consumer::carried_stats)
+  ConsumerStats found_at_attach;  // and with the losses found at attach (Consumer::stats then)
+  bool may_be_lapped = false;     // overwrite policy, or --no-hold
+  bool skip_damaged = false;
+};
+
+// The outcome with the consumer's counts `now` and `damaged_skipped` stretches skipped so far.
+// @pre inputs.verifier
+VerificationOutcome verification_of(const VerificationInputs& inputs, const ConsumerStats& now,
+                                    std::uint64_t damaged_skipped) noexcept;
 
 }  // namespace ringfile::consumer
