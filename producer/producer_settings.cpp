@@ -24,7 +24,8 @@ std::optional<std::uint64_t> parse_hold_window(const std::string& text) {
 // Combinations CLI11 cannot express; each message names the problem and the fix.
 void check_consistency(const ProducerSettings& settings, const CLI::App& app) {
   const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
-  for (const char* creation_option : {"--size", "--policy", "--max-record", "--mode", "--paging", "--hold-window"}) {
+  for (const char* creation_option :
+       {"--size", "--policy", "--max-record", "--mode", "--paging", "--hold-window", "--consumer-grace"}) {
     if (given(creation_option) && !settings.create) {
       throw UsageError(std::string(creation_option) + " only applies when creating a ring; add --create");
     }
@@ -138,6 +139,12 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
           },
           ""))
       ->type_name("SIZE|auto|ring");
+  std::chrono::nanoseconds consumer_grace{0};
+  programs::add_duration_option(app, "--consumer-grace", consumer_grace,
+                                "Block policy: how long a holding consumer that stopped (detached, or its process "
+                                "died) still holds producers back at its cursor, so that one started again within "
+                                "it loses nothing (default 10s; 1ms to 49 days)")
+      ->group(creation);
   std::string mode_text = "0640";
   app.add_option("--mode", mode_text, "Permissions of a new ring file (an existing ring must have them)")
       ->group(creation)
@@ -224,6 +231,13 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   if (app.get_option("--max-record")->count() > 0) settings.max_record_bytes = max_record;
   if (app.get_option("--paging")->count() > 0) settings.paging = kPagingChoices[paging];
   if (!hold_window_text.empty()) settings.hold_window_bytes = *parse_hold_window(hold_window_text);
+  if (app.get_option("--consumer-grace")->count() > 0) {
+    settings.consumer_grace = std::chrono::duration_cast<std::chrono::milliseconds>(consumer_grace);
+    if (*settings.consumer_grace < std::chrono::milliseconds(1) ||
+        *settings.consumer_grace > std::chrono::milliseconds(0xffffffffLL)) {
+      throw UsageError("--consumer-grace must be between 1ms and 49 days");
+    }
+  }
   settings.sync = *parse_sync_policy(sync_text);
   if (app.get_option("--mode")->count() > 0) settings.file_mode = *programs::parse_file_mode(mode_text);
   settings.format = static_cast<programs::RecordFormat>(format);

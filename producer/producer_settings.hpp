@@ -30,6 +30,7 @@ struct ProducerSettings {
   std::optional<unsigned> file_mode;  // permission bits; absent: 0640
   std::optional<PagingStrategy> paging;
   std::optional<std::uint64_t> hold_window_bytes;  // CreateOptions::hold_window_bytes
+  std::optional<std::chrono::milliseconds> consumer_grace;  // CreateOptions::consumer_grace
 
   // Durability of what this producer commits (--sync).
   SyncPolicy sync;

@@ -19,6 +19,7 @@ programs::AskedRingParameters asked_parameters(const ProducerSettings& settings)
   asked.max_record_bytes = settings.max_record_bytes;
   asked.paging = settings.paging;
   asked.hold_window_bytes = settings.hold_window_bytes;
+  asked.consumer_grace = settings.consumer_grace;
   asked.file_mode = settings.file_mode;
   return asked;
 }
@@ -34,6 +35,7 @@ Ring open_ring_for_writing(const ProducerSettings& settings, const std::filesyst
   if (settings.file_mode) options.file_mode = static_cast<mode_t>(*settings.file_mode);
   if (settings.paging) options.paging = *settings.paging;
   if (settings.hold_window_bytes) options.hold_window_bytes = *settings.hold_window_bytes;
+  if (settings.consumer_grace) options.consumer_grace = *settings.consumer_grace;
   try {
     return Ring::create(path, options);
   } catch (const Error& error) {

@@ -74,7 +74,9 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     info.alive = !info.detached && detail::is_alive(detail::owner_of(slot));
     info.expired = (flags & format::kConsumerExpired) != 0;
     const bool can_hold = !info.detached && file_->policy() == WriterPolicy::block;
-    info.holds_back = can_hold && detail::holds_back(flags);
+    // Detached: it holds for the grace period from its detach only (detached_and_holding).
+    info.holds_back = info.detached ? detail::detached_and_holding(*file_, slot, now)
+                                    : can_hold && detail::holds_back(flags);
     // Acquire: pairs with the consumer's seq_cst cursor store.
     info.cursor = load_field(slot.cursor, std::memory_order_acquire);
     info.following = can_hold && detail::is_following(flags);

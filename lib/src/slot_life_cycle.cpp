@@ -47,15 +47,21 @@ bool within_grace(const RingFile& file, std::uint64_t heartbeat_ns, std::uint64_
   return heartbeat_ns <= now_ns ? now_ns - heartbeat_ns < grace : heartbeat_ns - now_ns <= grace;
 }
 
-// A slot whose owner died within its grace period still holds producers back (block policy).
-bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
-  if (state_of(slot) != ConsumerState::active || file.policy() != WriterPolicy::block) return false;
+// A holding slot in `state` whose last heartbeat (a detach stores one) is within the grace period.
+bool holding_within_grace(const RingFile& file, const format::ConsumerSlot& slot, ConsumerState state,
+                          std::uint64_t now_ns) noexcept {
+  if (state_of(slot) != state || file.policy() != WriterPolicy::block) return false;
   // Acquire: pairs with the consumer's seq_cst fetch_or/fetch_and of its flags.
   const std::uint32_t flags = load_field(slot.flags, std::memory_order_acquire);
   if (!holds_back(flags)) return false;
   // Relaxed: the heartbeat is advisory (consumer.cpp); a stale one errs towards holding.
   const std::uint64_t heartbeat = load_field(slot.heartbeat_ns, std::memory_order_relaxed);
   return within_grace(file, heartbeat, now_ns);
+}
+
+// A slot whose owner died within its grace period still holds producers back (block policy).
+bool dead_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
+  return holding_within_grace(file, slot, ConsumerState::active, now_ns);
 }
 
 bool attached_alive(const format::ConsumerSlot& slot) noexcept {
@@ -111,6 +117,15 @@ void close_claim_left_open(RingFile& file, std::uint32_t slot_index) {
 }
 
 }  // namespace
+
+bool detached_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
+  // Past its expiry (shorter than the grace) it counts no longer, holding included.
+  return holding_within_grace(file, slot, ConsumerState::detached, now_ns) && !past_expiry(file, slot, now_ns);
+}
+
+bool holding_without_owner(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept {
+  return dead_and_holding(file, slot, now_ns) || detached_and_holding(file, slot, now_ns);
+}
 
 // ---- producer slots -------------------------------------------------------------------------
 
@@ -283,7 +298,9 @@ void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
       // Relaxed: published by the state store below.
       atomic_field(slot.owner_pid).store(0, std::memory_order_relaxed);
       atomic_field(slot.owner_start_time).store(0, std::memory_order_relaxed);
-      // Last seen now: its expiry counts from here.
+      // Last seen now: its expiry counts from here, and a holding one holds producers back for
+      // the grace period from here (detached_and_holding), as a dead one does from its last
+      // heartbeat, so that a consumer stopped and started again at once loses nothing.
       atomic_field(slot.heartbeat_ns).store(realtime_ns(), std::memory_order_relaxed);
       atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::detached), std::memory_order_release);
     }
@@ -393,7 +410,7 @@ CursorReset reset_named_consumer(RingFile& file, const std::string& name, const 
     reset.to = search.resolve(target);
     // Acquire: pairs with the producers' head CAS; a figure for the operator.
     reset.head = atomic_field(file.header().head_position.value).load(std::memory_order_acquire);
-    reset.holds_back = dead_and_holding(file, slot, realtime_ns());
+    reset.holds_back = holding_without_owner(file, slot, realtime_ns());
     if (dry_run) return reset;
     // seq_cst: pairs with producers' seq_cst cursor loads in refresh_producer_limit, as a
     // consumer's commit does.

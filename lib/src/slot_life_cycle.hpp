@@ -67,6 +67,14 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
 // producers back, that was last seen longer ago than its expire_after_ms (never when zero).
 bool past_expiry(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept;
 
+// A named consumer that detached holding producers back (block policy) goes on holding them at its
+// cursor for the ring's grace period from its detach, as a dead one does from its last heartbeat:
+// a consumer stopped cleanly and started again at once (a restart, a deploy) loses nothing, where
+// before a crash kept what a clean stop gave up. Not past its expiry, where that is shorter.
+bool detached_and_holding(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept;
+// Either: a dead owner's slot within its grace, or a detached one within the grace since.
+bool holding_without_owner(const RingFile& file, const format::ConsumerSlot& slot, std::uint64_t now_ns) noexcept;
+
 // An operator's delete and reset (see ringfile/consumer_table.hpp). Take the table lock.
 void delete_named_consumer(RingFile& file, const std::string& name);
 

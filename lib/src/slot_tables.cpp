@@ -249,16 +249,25 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
   const std::uint64_t hold_window = hold_window_in_force(file);
   std::uint64_t lowest_bound = std::numeric_limits<std::uint64_t>::max();
   if (lowest_slot != nullptr) *lowest_slot = format::kConsumerSlotCount;
+  std::uint64_t now_ns = 0;  // CLOCK_REALTIME, read at the first detached slot
   for (std::uint32_t index = 0; index < format::kConsumerSlotCount; ++index) {
     auto& slot = header.consumers[index];
-    if (state_of(slot) != ConsumerState::active) continue;
+    const ConsumerState state = state_of(slot);
+    if (state == ConsumerState::detached) {
+      if (now_ns == 0) now_ns = realtime_ns();
+      // Within the grace since its detach it holds as if attached (a sleeping producer looks
+      // again at least every kSpaceRecheckNs, so it goes on soon after the grace is over).
+      if (!detached_and_holding(file, slot, now_ns)) continue;
+    } else if (state != ConsumerState::active) {
+      continue;
+    }
     // seq_cst: the following flag is set (seq_cst) before the consumer lowers the limit.
     const std::uint32_t flags = atomic_field(slot.flags).load(std::memory_order_seq_cst);
     if (!holds_back(flags)) continue;
     // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
     const std::uint64_t bound = kept_from_cursor(file.geometry(), cursor) + (is_following(flags) ? hold_window : capacity);
-    if (checks != nullptr && bound < needed_end && checks->due(index, monotonic_ns())) {
+    if (checks != nullptr && state == ConsumerState::active && bound < needed_end && checks->due(index, monotonic_ns())) {
       const ProcessIdentity owner = owner_of(slot);
       try {
         if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;

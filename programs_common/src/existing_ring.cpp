@@ -87,6 +87,9 @@ std::vector<std::string> ring_differences(const RingInfo& info, const AskedRingP
       differ("hold window", describe(info.hold_window_bytes, wanted), describe(wanted, info.hold_window_bytes));
     }
   }
+  if (asked.consumer_grace && *asked.consumer_grace != info.consumer_grace) {
+    differ("consumer grace", format_duration(info.consumer_grace), format_duration(*asked.consumer_grace));
+  }
   if (asked.file_mode) {
     struct stat status {};
     if (::stat(info.path.c_str(), &status) != 0) {

@@ -302,3 +302,67 @@ TEST_CASE("clear_damaged_slots pads a dead producer's claim over, and leaves alo
   }
   CHECK(seen == std::vector<std::string>{"before", "after"});
 }
+
+TEST_CASE("a named consumer that detaches holds producers back for the grace period, as a dead one does") {
+  // Found by a tester: a clean detach let producers go at once, so a consumer stopped and started
+  // again straight away lost records that a SIGKILLed one kept for its grace period.
+  TempDir dir;
+  CreateOptions options = small_ring(64 * 1024);
+  options.consumer_grace = std::chrono::hours(1);
+  Ring ring = Ring::create(dir / "ring", options);
+  Consumer::attach(ring, {.name = "billing"}).detach();
+  REQUIRE(find(ring, "billing")->detached);
+  CHECK(find(ring, "billing")->holds_back);
+  Producer producer(ring);
+  // A lap past its cursor, and no further: a full ring waits for it.
+  std::uint64_t written = 0;
+  while (producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+    written += 1;
+    REQUIRE(written < 200);
+  }
+  CHECK(ring.head_position() <= 64 * 1024);
+  CHECK(ring.head_position() > 60 * 1024);
+
+  SUBCASE("started again within it: every record is still there") {
+    Consumer back = Consumer::attach(ring, {.name = "billing"});
+    std::uint64_t read = 0;
+    back.poll([&](const Record& record) { CHECK(record.producer_sequence == read++); });
+    CHECK(read == written);
+    CHECK(back.stats().lost_bytes == 0);
+  }
+  SUBCASE("deleted: it holds nothing back any more") {
+    delete_consumer(ring, "billing");
+    CHECK(producer.write(synthetic_payload(1, written, 1000), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+  }
+  SUBCASE("a reset of it moved back holds producers at its new cursor") {
+    const CursorReset reset = reset_consumer(ring, "billing", Seek::earliest());
+    CHECK(reset.holds_back);
+  }
+}
+
+TEST_CASE("a detached named consumer holds producers back no longer once its grace period, or its expiry, is over") {
+  TempDir dir;
+  CreateOptions options = small_ring(64 * 1024);
+  SUBCASE("the grace period") {
+    options.consumer_grace = std::chrono::milliseconds(1);
+    Ring ring = Ring::create(dir / "ring", options);
+    Consumer::attach(ring, {.name = "billing"}).detach();
+    REQUIRE(eventually([&] { return !find(ring, "billing")->holds_back; }));
+    Producer producer(ring);
+    for (std::uint64_t sequence = 0; sequence < 200; ++sequence) {
+      REQUIRE(producer.write(synthetic_payload(1, sequence, 1000), std::chrono::seconds(60)) == ClaimStatus::ok);
+    }
+    CHECK(find(ring, "billing")->cursor == 0);
+  }
+  SUBCASE("an expiry shorter than the grace period") {
+    options.consumer_grace = std::chrono::hours(1);
+    Ring ring = Ring::create(dir / "ring", options);
+    Consumer::attach(ring, {.name = "billing", .expire_after = std::chrono::milliseconds(1)}).detach();
+    REQUIRE(eventually([&] { return find(ring, "billing")->past_expiry; }));
+    CHECK_FALSE(find(ring, "billing")->holds_back);
+    Producer producer(ring);
+    for (std::uint64_t sequence = 0; sequence < 200; ++sequence) {
+      REQUIRE(producer.write(synthetic_payload(1, sequence, 1000), std::chrono::seconds(60)) == ClaimStatus::ok);
+    }
+  }
+}

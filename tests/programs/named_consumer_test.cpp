@@ -73,6 +73,39 @@ TEST_CASE("a named consumer stopped and restarted continues exactly where it com
   CHECK(status_of(ring, dir.path()).consumer("billing").lag_bytes == 0);
 }
 
+// Found by a tester: a clean stop let producers go at once (a SIGKILLed consumer held them for its
+// grace period), so that a consumer stopped and started again straight away lost records.
+TEST_CASE("a named consumer stopped with SIGTERM and started again within its grace period loses nothing") {
+  WorkDir dir;
+  const std::string ring = dir / "orders.ring";
+  // A long grace: the test's steps may take seconds on a loaded machine.
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--consumer-grace", "10m", "--count", "0"}, dir.path())
+              .exit_code == 0);
+  {
+    Program following(kConsumer, {ring, "--name", "billing", "--discard"}, dir.path());
+    REQUIRE(eventually([&] {
+      const std::vector<StatusConsumer> consumers = status_of(ring, dir.path()).consumers;
+      return !consumers.empty() && consumers.front().alive;
+    }));
+    following.signal(SIGTERM);
+    REQUIRE(following.wait() == 0);
+  }
+  REQUIRE(status_of(ring, dir.path()).consumer("billing").state == "DETACHED");
+  // Twice the ring: the producer fills it and waits for the detached consumer's return.
+  Program producer(kProducer, {ring, "--synthetic", "--record-size", "512", "--count", "4000", "--quiet"}, dir.path());
+  REQUIRE(eventually([&] { return status_of(ring, dir.path()).producers_waiting == 1; }));
+  const Result back =
+      run(kConsumer, {ring, "--name", "billing", "--verify", "--count", "4000", "--json"}, dir.path());
+  INFO(back.err);
+  CHECK(back.exit_code == 0);
+  CHECK(producer.wait() == 0);
+  const JsonValue summary = JsonValue::parse(back.out);
+  CHECK(summary["records"].as_uint() == 4000);
+  CHECK(summary["lost_bytes"].as_uint() == 0);
+  CHECK(summary["verify"]["ok"].as_bool());
+  CHECK(summary["verify"]["missing"].as_uint() == 0);
+}
+
 // Its cursor is past what the last run wrote out: a file replaced at the restart would lose those
 // records for good (the README's example of a named consumer writes to a file).
 TEST_CASE("a named consumer restarted with --output FILE adds to what its last run wrote there") {
@@ -115,8 +148,10 @@ TEST_CASE("a name attached by a live consumer is refused, naming its process") {
 TEST_CASE("a named consumer returning after producers overwrote its place reports that loss as this run's") {
   WorkDir dir;
   const std::string ring = dir / "orders.ring";
-  REQUIRE(run(kProducer, {ring, "--create", "--size", "64K", "--count", "0"}, dir.path()).exit_code == 0);
-  // Detached, a named consumer holds nothing back: three laps go over its saved cursor.
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "64K", "--consumer-grace", "1ms", "--count", "0"}, dir.path())
+              .exit_code == 0);
+  // Detached past its grace (1 ms here), a named consumer holds nothing back: three laps go over
+  // its saved cursor.
   REQUIRE(run(kConsumer, {ring, "--name", "billing", "--count", "0"}, dir.path()).exit_code == 0);
   REQUIRE(run(kProducer, {ring, "--synthetic", "--record-size", "512", "--count", "400", "--quiet"}, dir.path())
               .exit_code == 0);

@@ -158,7 +158,10 @@ class Consumer {
   bool commit(std::uint64_t position);
   // Frees an anonymous slot; a named one keeps its committed cursor for the next attach. With
   // auto_commit it first commits; without, the cursor stays at the last commit() (records read
-  // since are read again by the next attach under the same name). The destructor detaches.
+  // since are read again by the next attach under the same name). A named consumer that holds
+  // producers back (block policy) goes on holding them at its cursor for the ring's grace period
+  // (CreateOptions::consumer_grace), so that one attached again at once loses nothing;
+  // delete_consumer lets them go at once. The destructor detaches.
   void detach();
 
   std::uint64_t position() const noexcept;

@@ -23,10 +23,10 @@ struct CursorReset {
   std::uint64_t to = 0;    // the saved cursor after
   std::uint64_t head = 0;  // the head when the target was found
   bool applied = false;    // false for a dry run
-  // The consumer's process died within its grace period, so the slot still holds producers back
-  // (block policy): producers do not overwrite what `to` points at until the grace period ends.
-  // A detached consumer holds nobody back until it attaches again; what producers overwrite
-  // meanwhile it reports as lost then.
+  // The consumer's process died, or it detached, within its grace period, so the slot still holds
+  // producers back (block policy): producers do not overwrite what `to` points at until the grace
+  // period ends. One detached longer ago holds nobody back until it attaches again; what producers
+  // overwrite meanwhile it reports as lost then.
   bool holds_back = false;
   // Producers had already reserved past the target (block policy, a holding slot moved back):
   // `to` is the oldest record still intact instead.

@@ -48,7 +48,8 @@ struct CreateOptions {
   mode_t file_mode = 0640;
   // An open claim older than this whose producer is alive but stuck is padded over.
   std::chrono::milliseconds unblock_timeout{5000};
-  // A dead named consumer keeps holding producers back this long before it is expired.
+  // A holding named consumer whose process died keeps holding producers back this long after its
+  // last heartbeat before it is expired; one that detached, this long after its detach.
   std::chrono::milliseconds consumer_grace{10000};
   // Invalidation ahead of the head and drop-behind (run by producers' housekeeping threads).
   PagingStrategy paging = PagingStrategy::automatic;

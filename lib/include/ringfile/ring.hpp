@@ -53,6 +53,8 @@ struct ConsumerInfo {
   std::uint64_t pid = 0;
   bool alive = false;     // owner process exists (pid and start time match)
   bool detached = false;  // named consumer with no owner
+  // Block policy: producers wait for its cursor (attached or dead: by its flags; detached: for the
+  // ring's grace period from its detach).
   bool holds_back = false;
   bool expired = false;   // dead past the grace period, no longer holds back
   // Named: not attached for longer than expire_after since last seen (zero: never expires); it

@@ -2,6 +2,7 @@
 // the command line asks for. Shared by ringfile-producer and ringfile-bridge in.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ struct AskedRingParameters {
   std::optional<PagingStrategy> paging;
   std::optional<std::uint64_t> hold_window_bytes;  // as CreateOptions::hold_window_bytes
   std::optional<unsigned> file_mode;               // permission bits, 0000 to 0777
+  std::optional<std::chrono::milliseconds> consumer_grace;
 };
 
 // "block", "overwrite": as --policy spells them.
