@@ -225,7 +225,10 @@ int run(int argc, char** argv) {
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
   if (!settings.discard) {
-    sink.emplace(settings.output, settings.append, settings.format, settings.show_template, &ring);
+    std::optional<ResumeOwner> resume_owner;
+    if (!settings.name.empty()) resume_owner = ResumeOwner{ring.info().creation_time_ns, settings.name};
+    sink.emplace(settings.output, settings.append, settings.format, settings.show_template, &ring,
+                 std::move(resume_owner));
   }
   std::optional<SyntheticVerifier> verifier;
   if (settings.verify) verifier.emplace();
@@ -237,6 +240,15 @@ int run(int argc, char** argv) {
     programs::report_error("warning: consumer '" + settings.name +
                            "' had expired (not seen for longer than its --expire-after), so it starts afresh, "
                            "not at its saved cursor: records written while it was away are not read");
+  }
+  if (sink) {
+    if (const std::uint64_t cut = sink->resume_at(consumer.position()); cut > 0 && !settings.quiet) {
+      std::fputs((programs::program_name() + ": its last run was stopped after writing " + std::to_string(cut) +
+                  " bytes of records to " + (settings.output == "-" ? "stdout" : "'" + settings.output + "'") +
+                  " past its saved cursor; cut them off, to be written once again from the cursor\n")
+                     .c_str(),
+                 stderr);
+    }
   }
   // A resumed named consumer carries its earlier losses; report this run's, those found at
   // attach included (a saved cursor overwritten since the last run).

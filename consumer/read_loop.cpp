@@ -143,8 +143,14 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
   Clock::time_point progress_time = started;
   ReadTotals progress_totals;
 
-  const auto commit = [&](Clock::time_point now) {
+  // The cursor committed, then its place on the output noted (record_sink.hpp): in that order,
+  // a run killed between the two leaves nothing to cut back (output_resume_point.hpp).
+  const auto commit_cursor = [&] {
     consumer.commit();
+    if (sink != nullptr) sink->note_committed(consumer.position());
+  };
+  const auto commit = [&](Clock::time_point now) {
+    commit_cursor();
     commits.committed(now);
     records_since_commit = 0;
   };
@@ -155,7 +161,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
     try {
       sink->flush();
     } catch (const programs::RuntimeFailure&) {
-      consumer.commit(before);
+      if (consumer.commit(before)) sink->note_committed(before);
       throw;
     }
   };
@@ -229,7 +235,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
   }
   progress.clear();
   if (sink != nullptr) flush_polled(consumer.position());  // nothing polled is left unwritten by now
-  consumer.commit();
+  commit_cursor();
   const Clock::time_point ended = Clock::now();
   totals.seconds = std::chrono::duration<double>(ended - started).count();
   // Stopped by --until-idle: the wait for records that did not come is not reading.

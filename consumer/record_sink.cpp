@@ -12,7 +12,7 @@
 namespace ringfile::consumer {
 
 RecordSink::RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template,
-                       const Ring* ring)
+                       const Ring* ring, std::optional<ResumeOwner> resume_owner)
     : output_name_(output == "-" ? "stdout" : "'" + output + "'"),
       file_(programs::open_output(output, append, ring)),
       stream_(file_.get()),
@@ -23,7 +23,36 @@ RecordSink::RecordSink(const std::string& output, bool append, OutputFormat form
   if (::fstat(file_.get(), &status) == 0 && S_ISREG(status.st_mode)) {
     opened_size_ = static_cast<std::uint64_t>(status.st_size);
     flushed_size_ = *opened_size_;
+    if (resume_owner) {
+      resume_.emplace(file_.get(), std::move(*resume_owner));
+      // Replaced, the file starts anew: an earlier run's point would cut what this run writes.
+      if (!append && !resume_->remove()) resume_.reset();
+    }
   }
+}
+
+std::uint64_t RecordSink::resume_at(std::uint64_t cursor) {
+  if (!resume_ || !opened_size_) return 0;
+  const std::optional<std::uint64_t> keep = bytes_to_keep(resume_->load(), cursor, *opened_size_);
+  if (!keep) return 0;
+  if (::ftruncate(file_.get(), static_cast<off_t>(*keep)) != 0) {
+    throw programs::RuntimeFailure("cutting " + output_name_ + " back to where the saved cursor left it failed: " +
+                                   std::strerror(errno));
+  }
+  const std::uint64_t cut = *opened_size_ - *keep;
+  opened_size_ = *keep;
+  flushed_size_ = *keep;
+  return cut;
+}
+
+void RecordSink::note_committed(std::uint64_t cursor) {
+  if (!resume_ || resume_->store({cursor, flushed_size_})) return;
+  const int error = errno;
+  resume_.reset();
+  programs::report_error("warning: cannot keep the committed cursor's place on " + output_name_ + " (" +
+                         std::strerror(error) +
+                         "): should this consumer be killed (SIGKILL) between writing records out and "
+                         "committing them, its next run writes those records again");
 }
 
 void RecordSink::write_bytes(std::string_view bytes) noexcept {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "consumer_settings.hpp"
+#include "output_resume_point.hpp"
 #include "record_formats.hpp"
 #include "ringfile/programs/byte_streams.hpp"
 
@@ -15,9 +16,18 @@ namespace ringfile::consumer {
 class RecordSink {
  public:
   // "-" is stdout. Throws RuntimeFailure when the file cannot be opened, or is `ring`, the file
-  // being read.
+  // being read. With `resume_owner` (a named consumer's) a regular file keeps the point its
+  // commits reach (output_resume_point.hpp).
   RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template,
-             const Ring* ring);
+             const Ring* ring, std::optional<ResumeOwner> resume_owner = std::nullopt);
+
+  // Once attached at `cursor`, before anything is written: cuts the file back to where the saved
+  // cursor left it, where the last run was killed after writing records past it. Returns the
+  // bytes cut off. Throws RuntimeFailure when cutting fails.
+  std::uint64_t resume_at(std::uint64_t cursor);
+  // After the cursor was committed at `cursor`, everything before it written out: records the
+  // point on the file. A file system that keeps no such record is said once (warning).
+  void note_committed(std::uint64_t cursor);
 
   // Buffers one record. Never throws; a failure shows in flush().
   void write(const Record& record) noexcept;
@@ -41,6 +51,7 @@ class RecordSink {
   // file (a pipe, a terminal): nothing is cut back.
   std::optional<std::uint64_t> opened_size_;
   std::uint64_t flushed_size_ = 0;
+  std::optional<OutputResumeAttribute> resume_;  // a named consumer's regular file, while it works
   OutputFormat format_;
   // --format lines to a terminal: each record on one line, escaped as %e does, so that bytes a
   // producer wrote cannot drive the terminal (colours, its title, clearing the screen).
