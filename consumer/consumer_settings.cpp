@@ -101,6 +101,10 @@ void check_consistency(const ConsumerSettings& settings, const CLI::App& app) {
   if (given("--expire-after") && settings.name.empty()) {
     throw UsageError("--expire-after applies to a named consumer's saved cursor; add --name");
   }
+  // 0 is how the slot says "never" (found by a tester: --expire-after 0 was taken for it silently).
+  if (given("--expire-after") && settings.expire_after.count() == 0) {
+    throw UsageError("--expire-after must be at least 1ms; leave it out for a consumer that never expires");
+  }
 }
 
 void apply_action(const CLI::App& app, ConsumerSettings& settings) {

@@ -202,8 +202,20 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
 
   auto* running = "Processes and output";
   std::uint64_t procs = 1;
-  programs::add_count_option(app, "--procs", procs, "Producer processes per ring (synthetic only; default 1)")
-      ->group(running);
+  app.add_option_function<std::string>(
+         "--procs", [&procs](const std::string& text) { procs = programs::parse_count(text).value_or(0); },
+         "Producer processes per ring (synthetic only; default 1)")
+      ->group(running)
+      ->type_name("N")
+      // Not add_count_option's check, whose "0 or more" was wrong here (found by a tester).
+      ->check(CLI::Validator(
+          [](const std::string& text) -> std::string {
+            const std::optional<std::uint64_t> processes = programs::parse_count(text);
+            if (processes && *processes >= 1 && *processes <= format::kProducerSlotCount) return {};
+            return "'" + text + "' is not a number of producer processes, 1 to " +
+                   std::to_string(format::kProducerSlotCount);
+          },
+          ""));
   std::string sync_text = "none";
   app.add_option("--sync", sync_text,
                  "What survives a power cut: none (default; every process crash is survived anyway), "

@@ -46,7 +46,7 @@ void RecordReader::too_large(std::uint64_t bytes, bool whole) const {
   throw programs::RuntimeFailure(
       "record " + std::to_string(records_ + 1) + " of " + input_name_ + " is " + (whole ? "" : "at least ") +
       programs::format_bytes_beside(bytes, max_record_bytes_) + ", more than the ring's largest record (" +
-      programs::format_bytes_beside(max_record_bytes_, bytes) +
+      programs::format_bytes_exact(max_record_bytes_) +
       "); create the ring with a larger --max-record, or split the input differently");
 }
 

@@ -90,7 +90,7 @@ std::string summary_lines(const RingReport& report) {
   std::snprintf(laps_text, sizeof laps_text, "%.2f", laps);
   std::string text = programs::printable_text(report.path.string()) + "  (" + programs::policy_name(report.policy) +
                      " policy, capacity " + format_bytes(static_cast<double>(report.capacity)) + ", records up to " +
-                     format_bytes(report.max_record_bytes) + ", paging " + programs::paging_name(report.paging) + ")\n";
+                     programs::format_bytes_exact(report.max_record_bytes) + ", paging " + programs::paging_name(report.paging) + ")\n";
   text += "  head " + std::to_string(report.head) + " (" + laps_text + " laps)";
   if (report.write_bytes_per_s) text += ", writing " + format_byte_rate(*report.write_bytes_per_s);
   text += "; page cache " + format_bytes(static_cast<double>(report.resident_bytes)) + " resident";

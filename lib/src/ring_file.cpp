@@ -161,12 +161,17 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
                                         "; the file is damaged, restore it or create a new ring");
   };
   if (identity.version_major < format::kOldestVersionMajor || identity.version_major > format::kVersionMajor) {
+    // A writer of any version seals its identity with this checksum (format.md, "Versions"); where it
+    // does not hold, the version is more likely damage than a build to look for (found by a
+    // tester: a damaged version field was met with "use a matching ringfile build").
+    const bool sealed = identity.identity_crc32c == identity_crc(identity);
     throw Error(ErrorCode::version_mismatch,
-                describe(path_) + " has ring format version " +
-                    std::to_string(identity.version_major) + "." +
+                describe(path_) + " has ring format version " + std::to_string(identity.version_major) + "." +
                     std::to_string(identity.version_minor) + "; this build reads versions " +
-                    std::to_string(format::kOldestVersionMajor) + ".x to " +
-                    std::to_string(format::kVersionMajor) + ".x; use a matching ringfile build");
+                    std::to_string(format::kOldestVersionMajor) + ".x to " + std::to_string(format::kVersionMajor) +
+                    (sealed ? ".x; use a matching ringfile build"
+                            : ".x, and its identity checksum does not match: the header is likely damaged; restore "
+                              "the file or create a new ring"));
   }
   if (identity.identity_crc32c != identity_crc(identity)) corrupt("identity checksum mismatch");
   if (identity.header_bytes != format::kHeaderSegmentBytes) corrupt("unexpected header size");

@@ -107,8 +107,9 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   // It failed as "no such file; create the ring first" (found by a tester).
   if (path.empty()) throw Error(ErrorCode::invalid_argument, "an empty path; name the file for the ring");
   if (options.capacity_bytes < kMinCapacity) {
-    fail("capacity " + human_bytes_beside(options.capacity_bytes, kMinCapacity) + " is below the minimum of " +
-         human_bytes_beside(kMinCapacity, options.capacity_bytes));
+    // 4095 bytes is "4.0 KiB" rounded, which reads as a multiple of 4 KiB (found by a tester).
+    fail("capacity " + std::to_string(options.capacity_bytes) + " bytes is below the minimum of " +
+         human_bytes(kMinCapacity));
   }
   if (options.capacity_bytes > kMaxCapacity) fail("capacity above 1 PiB is not supported");
   if (options.capacity_bytes % format::kPageBytes != 0) {

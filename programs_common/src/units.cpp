@@ -78,9 +78,12 @@ SizeReading read_byte_size(std::string_view text) {
   const std::string_view suffix = text.substr(consumed);
   const auto multiplier = size_multiplier(suffix);
   if (!multiplier) return {.refusal = is_decimal_unit(suffix) ? decimal_unit : not_a_size};
-  // "100.7" bytes is a slip, not a size; "1.5K" is a whole 1536 (others round to the byte).
-  if (*multiplier == 1.0 && *number != std::floor(*number)) return {.refusal = fraction_of_a_byte};
-  const double bytes = std::round(*number * *multiplier);
+  // "100.7" bytes is a slip, not a size; "1.5K" is a whole 1536, "1.1K" (1126.4 bytes) and
+  // "1.0000001M" are not, and rounded silently they would be another size than the one written
+  // (found by a tester). A fraction that makes whole bytes with a power of 1024 is a power of two's
+  // (0.5, 0.25, ...): exact in a double, so the product is exactly whole where it should be.
+  const double bytes = *number * *multiplier;
+  if (bytes != std::floor(bytes)) return {.refusal = fraction_of_a_byte};
   if (bytes >= kBytesPastCount) return {.refusal = past_64_bits};
   return {.bytes = static_cast<std::uint64_t>(bytes)};
 }
@@ -207,6 +210,18 @@ std::string format_bytes(double bytes) {
     ++unit;
   }
   return printf_string(unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
+}
+
+std::string format_bytes_exact(std::uint64_t bytes) {
+  std::uint64_t unit_bytes = 1;
+  // As format_bytes picks its unit.
+  for (double scaled = static_cast<double>(bytes); scaled >= (unit_bytes == 1 ? 1024 : 1023.95) && unit_bytes < (1ull << 50);
+       scaled /= 1024) {
+    unit_bytes *= 1024;
+  }
+  // One decimal of the unit: exact where a tenth of it divides ten times the bytes.
+  const bool exact = unit_bytes == 1 || (static_cast<unsigned __int128>(bytes) * 10) % unit_bytes == 0;
+  return exact ? format_bytes(static_cast<double>(bytes)) : std::to_string(bytes) + " bytes";
 }
 
 std::string format_bytes_beside(std::uint64_t bytes, std::uint64_t other) {

@@ -69,6 +69,18 @@ TEST_CASE("a newer major version is refused, naming both versions") {
   CHECK(message.find("reads versions 2.x to " + std::to_string(format::kVersionMajor) + ".x") != std::string::npos);
 }
 
+TEST_CASE("a version field damaged (its identity checksum no longer holds) is said to be damage, not a version to build") {
+  TempDir dir;
+  Ring::create(dir / "ring", small_ring(1 << 20));
+  const std::uint16_t damaged = 0xdead;
+  patch_file(dir / "ring", offsetof(format::FileIdentity, version_major), &damaged, sizeof damaged);
+  std::string message;
+  CHECK(open_error(dir / "ring", &message) == ErrorCode::version_mismatch);
+  CHECK(message.find("has ring format version 57005.") != std::string::npos);
+  CHECK(message.find("its identity checksum does not match: the header is likely damaged") != std::string::npos);
+  CHECK(message.find("use a matching ringfile build") == std::string::npos);
+}
+
 TEST_CASE("a file of format version 1, whose records say nothing of their checksum, is refused") {
   TempDir dir;
   Ring::create(dir / "ring", small_ring(1 << 20));

@@ -29,10 +29,19 @@ TEST_CASE("sizes are powers of 1024, plain numbers bytes, anything else is refus
   CHECK(parse_byte_size("0.5K") == 512u);
   // A fraction of a byte is a slip, not a size.
   for (const char* bad : {"", "M", "12X", "1.2.3", "-5", "5 M", "64Mi", "99999999999999999999T", "2kb", "16MB", "1GB",
-                          "100.7", "1.5B"}) {
+                          "100.7", "1.5B", "1.1K", "1.0000001M", "0.3G"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_byte_size(bad).has_value());
   }
+}
+
+TEST_CASE("a limit is shown rounded only where the rounding is exact") {
+  CHECK(format_bytes_exact(65536) == "64.0 KiB");
+  CHECK(format_bytes_exact(1536) == "1.5 KiB");
+  CHECK(format_bytes_exact(65496) == "65496 bytes");  // "64.0 KiB" rounded
+  CHECK(format_bytes_exact(1000) == "1000 B");
+  CHECK(format_bytes_exact(16ull << 20) == "16.0 MiB");
+  CHECK(format_bytes_exact((16ull << 20) - 40) == "16777176 bytes");
 }
 
 TEST_CASE("a size refused is explained: ambiguous units apart from the rest") {
@@ -42,6 +51,7 @@ TEST_CASE("a size refused is explained: ambiguous units apart from the rest") {
   CHECK(explain_bad_size("2kb").find("write 2K or 2KiB") != std::string::npos);
   CHECK(explain_bad_size("12X").find("'12X' is not a size") == 0);
   CHECK(explain_bad_size("100.7") == "'100.7' is not a whole number of bytes");
+  CHECK(explain_bad_size("1.0000001M") == "'1.0000001M' is not a whole number of bytes");
   CHECK(explain_bad_size("20000000P") == "'20000000P' is more bytes than a 64-bit count holds");
 }
 

@@ -109,7 +109,7 @@ TEST_CASE("a frame above the ring's largest record is refused after the records 
   const Result produced = run(kProducer, {ring, "--format", "frames", "--input", dir / "in.frames"}, dir.path());
   CHECK(produced.exit_code == 1);
   CHECK(produced.err.find("record 3 of '" + (dir / "in.frames") +
-                          "' is 65537 bytes, more than the ring's largest record (65536 bytes)") != std::string::npos);
+                          "' is 65537 bytes, more than the ring's largest record (64.0 KiB)") != std::string::npos);
   const Result consumed = run(kConsumer, {ring, "--from", "earliest", "--until-idle", "50ms"}, dir.path());
   CHECK(consumed.exit_code == 0);
   CHECK(consumed.out == "first\nsecond\n");

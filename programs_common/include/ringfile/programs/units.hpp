@@ -51,6 +51,9 @@ std::string format_bytes(double bytes);
 // for comparison, differs but rounds to the same text: "1.0 MiB (asked 1.0 MiB)" contradicts
 // itself. Call it for both sides: format_bytes_beside(a, b) ... format_bytes_beside(b, a).
 std::string format_bytes_beside(std::uint64_t bytes, std::uint64_t other);
+// `bytes` as format_bytes shows it where that is exact ("1.5 KiB"), else exactly ("65496 bytes"):
+// for a limit, which "64.0 KiB" would misstate (found by a tester).
+std::string format_bytes_exact(std::uint64_t bytes);
 std::string format_byte_rate(double bytes_per_second);
 std::string format_count(double count);  // 1234 -> "1234", 1234567 -> "1.23 M"
 std::string format_seconds(double seconds);
