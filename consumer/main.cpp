@@ -102,9 +102,12 @@ std::string describe_loss(std::uint64_t lost_records, std::uint64_t lost_bytes, 
   return "lost " + std::to_string(lost_records) + " records (" + bytes + ") to " + cause;
 }
 
+programs::Throughput throughput_of(const ReadTotals& totals) {
+  return {totals.records, totals.bytes, totals.seconds, totals.idle_seconds, totals.waiting_seconds};
+}
+
 void print_json(const RunReport& report) {
-  const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
-                                        report.totals.idle_seconds};
+  const programs::Throughput throughput = throughput_of(report.totals);
   programs::JsonWriter json;
   json.begin_object();
   programs::write_fields(json, throughput);
@@ -186,8 +189,7 @@ class SummaryAtFaultInForce {
 };
 
 void print_report(const ConsumerSettings& settings, const RunReport& report) {
-  const programs::Throughput throughput{report.totals.records, report.totals.bytes, report.totals.seconds,
-                                        report.totals.idle_seconds};
+  const programs::Throughput throughput = throughput_of(report.totals);
   if (!settings.quiet) {
     const std::string who = settings.name.empty() ? "" : "'" + settings.name + "' ";
     std::string line = programs::program_name() + ": " + who + programs::describe(throughput, "read") +

@@ -131,6 +131,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
   // from there, and the summary's rate leaves that wait out.
   Clock::time_point idle_since = started;
   bool reading = false;
+  bool waited_before_first = false;  // no record at the first poll: the wait is not reading
   CommitSchedule commits(settings);
   std::uint64_t records_since_commit = 0;
   totals = ReadTotals{};
@@ -194,6 +195,10 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
 
     if (polled.records > 0) {
       now = loop_now();
+      // The wait before the first record is no part of the reading (it ended at this poll).
+      if (totals.records == polled.records && waited_before_first) {
+        totals.waiting_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      }
       reading = true;
       records_since_commit += polled.records;
       if (commits.due(records_since_commit, now)) commit(now);
@@ -204,6 +209,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
         reading = false;
         idle_since = now;
       }
+      if (totals.records == 0) waited_before_first = true;
       // Caught up: save the cursor now, so that an idle reader holds nobody back.
       if (records_since_commit > 0) commit(now);
       // A ring cut short past the head raises no SIGBUS in a reader waiting there: it would wait

@@ -17,6 +17,7 @@ struct ReadTotals {
   std::uint64_t bytes = 0;
   double seconds = 0;
   double idle_seconds = 0;  // at the end, waiting for records that did not come (--until-idle)
+  double waiting_seconds = 0;  // at the start, waiting for the first record
   bool reached_until = false;  // stopped before a record committed at --until or later
   std::uint64_t damaged_skipped = 0;  // damaged stretches passed with --skip-damaged
 };

@@ -96,7 +96,7 @@ void open_run_summary(SignalSafeLine& json, std::uint64_t records, std::uint64_t
                       std::uint64_t started_ns) noexcept {
   const double seconds = static_cast<double>(monotonic_now_ns() - started_ns) / 1e9;
   json.text("{\"records\":").count(records).text(",\"bytes\":").count(bytes);
-  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0");
+  json.text(",\"seconds\":").decimal(seconds).text(",\"idle_seconds\":0,\"waiting_seconds\":0");
   json.text(",\"records_per_s\":").decimal(seconds > 0 ? static_cast<double>(records) / seconds : 0);
   json.text(",\"bytes_per_s\":").decimal(seconds > 0 ? static_cast<double>(bytes) / seconds : 0);
 }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -200,6 +201,37 @@ TEST_CASE("--from TIME starts at the first record committed then - --until TIME 
   const Result future = run(kConsumer, {ring, "--from", "2200-01-01T00:00:00Z", "--until-idle", "50ms", "--quiet"},
                             dir.path());
   CHECK(future.out.empty());
+}
+
+// Found by a tester: a consumer started before its producer counted the wait in its rate.
+TEST_CASE("summary: the rate leaves out the wait for the first record") {
+  WorkDir dir;
+  const std::string ring = dir / "summary.ring";
+  create_ring(dir, ring);
+  Program consumer(kConsumer, {ring, "--count", "1000", "--discard", "--json"}, dir.path());
+  // Waiting before anything is written: its heartbeat, stored as it attached, is stored again
+  // (at most every 100 ms) by its wait, which comes after its first poll.
+  const auto heartbeat = [&]() -> std::optional<double> {
+    const JsonValue status = JsonValue::parse(run(kStatus, {ring, "--interval", "0", "--json"}, dir.path()).out);
+    if (status["consumers"].items().size() != 1) return std::nullopt;
+    return status["time"].as_double() - status["consumers"].items().at(0)["heartbeat_age_seconds"].as_double();
+  };
+  std::optional<double> attached_beat;
+  REQUIRE(eventually([&] { return (attached_beat = heartbeat()).has_value(); }));
+  REQUIRE(eventually([&] { return heartbeat().value_or(0) > *attached_beat + 0.05; }));
+  std::string lines;
+  for (int number = 0; number < 1000; ++number) lines += "record-" + std::to_string(number) + "\n";
+  produce(dir, ring, lines, "lines");
+  REQUIRE(consumer.wait() == 0);
+  const JsonValue summary = JsonValue::parse(consumer.out());
+  CHECK(summary["records"].as_uint() == 1000);
+  const double waiting = summary["waiting_seconds"].as_double();
+  CHECK(waiting > 0);
+  CHECK(waiting <= summary["seconds"].as_double());
+  const double active = summary["seconds"].as_double() - waiting - summary["idle_seconds"].as_double();
+  constexpr double kRounding = 3e-6;
+  CHECK(summary["records_per_s"].as_double() >= 1000 / (active + kRounding));
+  CHECK(consumer.err().find(" for the first: ") != std::string::npos);
 }
 
 TEST_CASE("summary: the rate leaves out the idle wait at the end - a loss of unknown size in records says so") {

@@ -39,8 +39,8 @@ class SignalSafeLine {
 std::uint64_t monotonic_now_ns() noexcept;
 
 // Opens an epilogue's --json summary with the fields every run summary starts with, as
-// programs::Throughput writes them (records, bytes, seconds, idle_seconds, records_per_s,
-// bytes_per_s), for a run that started at `started_ns` (monotonic_now_ns) and ends now. The
+// programs::Throughput writes them (records, bytes, seconds, idle_seconds, waiting_seconds,
+// records_per_s, bytes_per_s), for a run that started at `started_ns` (monotonic_now_ns) and ends now. The
 // caller adds its program's own fields and the closing brace.
 void open_run_summary(SignalSafeLine& json, std::uint64_t records, std::uint64_t bytes,
                       std::uint64_t started_ns) noexcept;
