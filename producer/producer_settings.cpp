@@ -230,7 +230,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   app.add_flag("--quiet", settings.quiet, "No progress and no summary line on stderr")->group(running);
   app.add_flag("--json", settings.json,
                "Print the summary as one JSON object on stdout: records, bytes, seconds, idle_seconds, "
-               "records_per_s, bytes_per_s, backpressure_seconds, processes, exit_code")
+               "waiting_seconds, records_per_s, bytes_per_s, backpressure_seconds, processes, exit_code")
       ->group(running);
 
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
