@@ -227,8 +227,12 @@ int run(int argc, char** argv) {
   // The output first: a file that cannot be written should not take a consumer slot.
   std::optional<RecordSink> sink;
   if (!settings.discard) {
+    // Only where producers cannot overwrite what the consumer has not committed: a cut-back must
+    // never take records that are nowhere else any more (found in review).
     std::optional<ResumeOwner> resume_owner;
-    if (!settings.name.empty()) resume_owner = ResumeOwner{ring.info().creation_time_ns, settings.name};
+    if (!settings.name.empty() && settings.holds_back && ring.info().policy == WriterPolicy::block) {
+      resume_owner = ResumeOwner{ring.info().creation_time_ns, settings.name};
+    }
     sink.emplace(settings.output, settings.append, settings.format, settings.show_template, &ring,
                  std::move(resume_owner));
   }

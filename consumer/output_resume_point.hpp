@@ -10,7 +10,12 @@
 //   - after the commit, before the attribute, leaves the attribute naming an older cursor than the
 //     saved one, and the file ending where the saved cursor leaves it: nothing to cut.
 // So the file is cut only where the attribute names the cursor the run resumes at: a cursor moved
-// since by other means (a reset, a run with another output, producers lapping it) cuts nothing.
+// since by other means (a reset, a run with another output, a holding consumer's attach past what
+// producers overwrote after its grace) cuts nothing. Kept only for a consumer that holds producers
+// back (block policy), where nothing past its cursor is overwritten while it is away (within its
+// grace): where producers may lap it, records cut off might be nowhere else. The point is noted
+// again as a run resumes (a run killed before its first commit), and removed when a run ends
+// cleanly, so that what others append to the file after it is never cut.
 #pragma once
 
 #include <cstdint>

@@ -177,6 +177,8 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
                        : kBatchRecords;
     const std::uint64_t skipped_before = handler.skipped;
     const std::uint64_t before_poll = consumer.position();
+    // Until the first record: the wait for it ends as this poll starts (precise, and only then).
+    const Clock::time_point poll_started = totals.records == 0 && waited_before_first ? Clock::now() : now;
     const PollResult polled = consumer.poll(handler, wanted);
     totals.records += polled.records - (handler.skipped - skipped_before);
     totals.bytes = handler.bytes;
@@ -197,7 +199,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
       now = loop_now();
       // The wait before the first record is no part of the reading (it ended at this poll).
       if (totals.records == polled.records && waited_before_first) {
-        totals.waiting_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        totals.waiting_seconds = std::chrono::duration<double>(poll_started - started).count();
       }
       reading = true;
       records_since_commit += polled.records;
@@ -242,6 +244,7 @@ void read_records(const ConsumerSettings& settings, Consumer& consumer, RecordSi
   progress.clear();
   if (sink != nullptr) flush_polled(consumer.position());  // nothing polled is left unwritten by now
   commit_cursor();
+  if (sink != nullptr) sink->finish();
   const Clock::time_point ended = Clock::now();
   totals.seconds = std::chrono::duration<double>(ended - started).count();
   // Stopped by --until-idle: the wait for records that did not come is not reading.

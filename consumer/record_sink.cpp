@@ -23,30 +23,48 @@ RecordSink::RecordSink(const std::string& output, bool append, OutputFormat form
   if (::fstat(file_.get(), &status) == 0 && S_ISREG(status.st_mode)) {
     opened_size_ = static_cast<std::uint64_t>(status.st_size);
     flushed_size_ = *opened_size_;
-    if (resume_owner) {
-      resume_.emplace(file_.get(), std::move(*resume_owner));
-      // Replaced, the file starts anew: an earlier run's point would cut what this run writes.
-      if (!append && !resume_->remove()) resume_.reset();
-    }
+    // Replaced, the file starts anew, whoever replaces it: an earlier run's point would cut what
+    // this run writes. (Best effort: where it cannot be removed, no point is read back either.)
+    if (!append) (void)OutputResumeAttribute(file_.get(), {}).remove();
+    if (resume_owner && append && output != "-") resume_.emplace(file_.get(), std::move(*resume_owner));
   }
+}
+
+std::optional<std::uint64_t> RecordSink::file_size() const noexcept {
+  struct stat status {};
+  if (::fstat(file_.get(), &status) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(status.st_size);
 }
 
 std::uint64_t RecordSink::resume_at(std::uint64_t cursor) {
-  if (!resume_ || !opened_size_) return 0;
-  const std::optional<std::uint64_t> keep = bytes_to_keep(resume_->load(), cursor, *opened_size_);
-  if (!keep) return 0;
-  if (::ftruncate(file_.get(), static_cast<off_t>(*keep)) != 0) {
+  if (!resume_) return 0;
+  // Measured now, after the attach: another process may have written since the open (the last
+  // run of this consumer, stopping as this one started), and a size this run worked out would
+  // cut those records (found in review).
+  const std::optional<std::uint64_t> size = file_size();
+  if (!size) return 0;
+  const std::optional<std::uint64_t> keep = bytes_to_keep(resume_->load(), cursor, *size);
+  if (keep && ::ftruncate(file_.get(), static_cast<off_t>(*keep)) != 0) {
     throw programs::RuntimeFailure("cutting " + output_name_ + " back to where the saved cursor left it failed: " +
                                    std::strerror(errno));
   }
-  const std::uint64_t cut = *opened_size_ - *keep;
-  opened_size_ = *keep;
-  flushed_size_ = *keep;
-  return cut;
+  opened_size_ = keep.value_or(*size) - stream_.written_bytes();
+  flushed_size_ = keep.value_or(*size);
+  // The point at once: killed before its first commit, this run leaves the file to be cut here.
+  note_committed(cursor);
+  return *size - flushed_size_;
+}
+
+void RecordSink::finish() noexcept {
+  // Ended cleanly, every record written out and its cursor committed: nothing is to be cut, and
+  // bytes others append after this run (a script's marker) must not be either.
+  if (resume_ && resume_->remove()) resume_.reset();
 }
 
 void RecordSink::note_committed(std::uint64_t cursor) {
-  if (!resume_ || resume_->store({cursor, flushed_size_})) return;
+  if (!resume_) return;
+  const std::optional<std::uint64_t> size = file_size();
+  if (size && resume_->store({cursor, *size})) return;
   const int error = errno;
   resume_.reset();
   programs::report_error("warning: cannot keep the committed cursor's place on " + output_name_ + " (" +

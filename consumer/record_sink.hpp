@@ -16,8 +16,8 @@ namespace ringfile::consumer {
 class RecordSink {
  public:
   // "-" is stdout. Throws RuntimeFailure when the file cannot be opened, or is `ring`, the file
-  // being read. With `resume_owner` (a named consumer's) a regular file keeps the point its
-  // commits reach (output_resume_point.hpp).
+  // being read. With `resume_owner` (a holding named consumer's) a regular file appended to keeps
+  // the point its commits reach (output_resume_point.hpp); a file replaced loses any such point.
   RecordSink(const std::string& output, bool append, OutputFormat format, const std::string& show_template,
              const Ring* ring, std::optional<ResumeOwner> resume_owner = std::nullopt);
 
@@ -26,8 +26,11 @@ class RecordSink {
   // bytes cut off. Throws RuntimeFailure when cutting fails.
   std::uint64_t resume_at(std::uint64_t cursor);
   // After the cursor was committed at `cursor`, everything before it written out: records the
-  // point on the file. A file system that keeps no such record is said once (warning).
+  // point on the file (its size measured now). A file system that keeps no such record is said
+  // once (warning).
   void note_committed(std::uint64_t cursor);
+  // After the last commit of a run that ended cleanly: the point goes (nothing is to be cut).
+  void finish() noexcept;
 
   // Buffers one record. Never throws; a failure shows in flush().
   void write(const Record& record) noexcept;
@@ -43,6 +46,7 @@ class RecordSink {
 
  private:
   void write_bytes(std::string_view bytes) noexcept;
+  std::optional<std::uint64_t> file_size() const noexcept;
 
   std::string output_name_;
   programs::FileDescriptor file_;
@@ -51,7 +55,8 @@ class RecordSink {
   // file (a pipe, a terminal): nothing is cut back.
   std::optional<std::uint64_t> opened_size_;
   std::uint64_t flushed_size_ = 0;
-  std::optional<OutputResumeAttribute> resume_;  // a named consumer's regular file, while it works
+  // A holding named consumer's --output FILE, appended to, while the file system keeps the point.
+  std::optional<OutputResumeAttribute> resume_;
   OutputFormat format_;
   // --format lines to a terminal: each record on one line, escaped as %e does, so that bytes a
   // producer wrote cannot drive the terminal (colours, its title, clearing the screen).

@@ -119,7 +119,12 @@ class ReceiveLog {
     if (!timed && received_ != expected_records_) return;
     const std::uint64_t arrival_ns = system::monotonic_ns();
     last_arrival_ns_ = arrival_ns;
-    if (!timed) return;  // the last record, whose stamp may be an earlier record's reading
+    // The last record: its producer read the clock for it (its last), so its stamp counts for the
+    // producers' pace; it is timed only if its sequence says so.
+    if (!timed) {
+      if (!compact) last_send_ns_ = std::max(last_send_ns_, send_ns);
+      return;
+    }
     if (compact) {
       // The same for the stamp: a record spends far less than 2^32 ns in flight.
       send_ns = arrival_ns - static_cast<std::uint32_t>(static_cast<std::uint32_t>(arrival_ns) - send_low);

@@ -79,7 +79,8 @@ std::vector<ConsumerInfo> Ring::consumers() const {
                                     : can_hold && detail::holds_back(flags);
     // Acquire: pairs with the consumer's seq_cst cursor store.
     info.cursor = load_field(slot.cursor, std::memory_order_acquire);
-    info.following = can_hold && detail::is_following(flags);
+    // A detached follower within its grace holds producers within the hold window, as attached.
+    info.following = (can_hold || info.holds_back) && detail::is_following(flags);
     info.replaying = !info.detached && file_->info().paging != PagingStrategy::none &&
                      info.cursor < load_field(header.released_position.value, std::memory_order_acquire);
     info.heartbeat_ns = load_field(slot.heartbeat_ns, std::memory_order_relaxed);

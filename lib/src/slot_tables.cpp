@@ -267,6 +267,12 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
     // seq_cst: pairs with the seq_cst cursor stores (a consumer's commit or attach, a reset).
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
     const std::uint64_t bound = kept_from_cursor(file.geometry(), cursor) + (is_following(flags) ? hold_window : capacity);
+    // A detached slot producers already ran past (its grace over once, then the wall clock set
+    // back into it) holds nothing: what it would keep is overwritten (found in review).
+    if (state == ConsumerState::detached &&
+        bound < atomic_field(header.head_position.value).load(std::memory_order_acquire)) {
+      continue;
+    }
     if (checks != nullptr && state == ConsumerState::active && bound < needed_end && checks->due(index, monotonic_ns())) {
       const ProcessIdentity owner = owner_of(slot);
       try {

@@ -276,8 +276,8 @@ TEST_CASE("a named consumer SIGKILLed at random moments and restarted by name lo
     follow_lines([&] { return reader.read_line(); }, [&] { reader.kill_hard(); }, kill_after);
   };
 
-  // The first reader attaches before anything is written (a detached name would not hold the
-  // producers back), so that every record is due to it.
+  // The first reader attaches before anything is written (a name not yet attached holds nobody
+  // back), so that every record is due to it.
   std::optional<ChildProcess> first_reader;
   first_reader.emplace("named-reader",
                        std::vector<std::string>{path, "phoenix", std::to_string(batch), std::to_string(kMarkerId)});

@@ -14,6 +14,10 @@
 #include <string>
 #include <utility>
 
+#include <ringfile/consumer.hpp>
+#include <ringfile/ring.hpp>
+
+#include "output_resume_point.hpp"
 #include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/status_json.hpp"
@@ -109,7 +113,8 @@ TEST_CASE("a named consumer stopped with SIGTERM and started again within its gr
 
 // Found by a tester: consumers SIGKILLed at random moments wrote up to a batch of records twice
 // into their --output (written out, the cursor not yet committed past them). The file a run killed
-// there leaves is made here by hand: what the last run committed, then records past its cursor.
+// there leaves is made here by hand: what the last run committed, the place of that commit noted
+// on the file (a run that ends cleanly removes it), then records past its cursor.
 TEST_CASE("a named consumer killed after writing records out, before committing them, writes them once on restart") {
   WorkDir dir;
   const std::string out = dir / "out.txt";
@@ -127,6 +132,17 @@ TEST_CASE("a named consumer killed after writing records out, before committing 
               dir.path())
               .exit_code == 0);
   REQUIRE(read_file(out) == numbered_lines(1, 100));
+  char left[256];
+  REQUIRE(::getxattr(out.c_str(), "user.ringfile.resume", left, sizeof left) < 0);  // ended cleanly
+  std::uint64_t cursor = 0;
+  const ringfile::Ring opened = ringfile::Ring::open(ring);
+  for (const ringfile::ConsumerInfo& consumer : opened.consumers()) {
+    if (consumer.name == "billing") cursor = consumer.cursor;
+  }
+  REQUIRE(cursor > 0);
+  const std::string point = ringfile::consumer::encode_resume_point(
+      {opened.info().creation_time_ns, "billing"}, {cursor, numbered_lines(1, 100).size()});
+  REQUIRE(::setxattr(out.c_str(), "user.ringfile.resume", point.data(), point.size(), 0) == 0);
   write_file(out, numbered_lines(1, 100) + numbered_lines(101, 130) + "record-1");  // the last one torn
 
   const Result restarted = run(kConsumer, {ring, "--name", "billing", "--count", "200", "--output", out}, dir.path());
@@ -135,12 +151,48 @@ TEST_CASE("a named consumer killed after writing records out, before committing 
   CHECK(read_file(out) == numbered_lines(1, 300));
   CHECK(restarted.err.find("its last run was stopped after writing 338 bytes of records to '" + out +
                            "' past its saved cursor; cut them off") != std::string::npos);
+  // Ended cleanly again: nothing to cut, so bytes appended after it stay (a script's marker).
+  write_file(out, read_file(out) + "-- marker --\n");
+  produce_lines(dir, ring, 301, 302);
+  REQUIRE(run(kConsumer, {ring, "--name", "billing", "--count", "2", "--output", out}, dir.path()).exit_code == 0);
+  CHECK(read_file(out) == numbered_lines(1, 300) + "-- marker --\n" + numbered_lines(301, 302));
 
   // Replaced (--from), the file starts anew, and an earlier run's place cuts nothing of it.
-  produce_lines(dir, ring, 301, 310);
+  produce_lines(dir, ring, 303, 310);
   REQUIRE(run(kConsumer, {ring, "--name", "billing", "--from", "-5", "--count", "5", "--output", out}, dir.path())
               .exit_code == 0);
   CHECK(read_file(out) == numbered_lines(306, 310));
+}
+
+// Where producers may overwrite what it has not committed (overwrite policy, --no-hold), records
+// cut off might be nowhere else any more: its output is never cut (found in review).
+TEST_CASE("a named consumer producers may lap never cuts its output back") {
+  WorkDir dir;
+  const std::string out = dir / "out.txt";
+  write_file(out, "");
+  if (::setxattr(out.c_str(), "user.ringfile-test", "1", 1, 0) != 0) {
+    MESSAGE("skipped: " << dir.path() << " keeps no user extended attributes (" << std::strerror(errno) << ")");
+    return;
+  }
+  std::filesystem::remove(out);
+  const std::string ring = dir / "orders.ring";
+  REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--policy", "overwrite", "--count", "0"}, dir.path())
+              .exit_code == 0);
+  produce_lines(dir, ring, 1, 20);
+  REQUIRE(run(kConsumer, {ring, "--name", "tap", "--from", "earliest", "--count", "10", "--output", out}, dir.path())
+              .exit_code == 0);
+  std::uint64_t cursor = 0;
+  const ringfile::Ring opened = ringfile::Ring::open(ring);
+  for (const ringfile::ConsumerInfo& consumer : opened.consumers()) {
+    if (consumer.name == "tap") cursor = consumer.cursor;
+  }
+  REQUIRE(cursor > 0);
+  const std::string point = ringfile::consumer::encode_resume_point({opened.info().creation_time_ns, "tap"},
+                                                                    {cursor, numbered_lines(1, 10).size()});
+  REQUIRE(::setxattr(out.c_str(), "user.ringfile.resume", point.data(), point.size(), 0) == 0);
+  write_file(out, numbered_lines(1, 10) + numbered_lines(11, 12));
+  REQUIRE(run(kConsumer, {ring, "--name", "tap", "--count", "10", "--output", out}, dir.path()).exit_code == 0);
+  CHECK(read_file(out) == numbered_lines(1, 12) + numbered_lines(11, 20));
 }
 
 // Its cursor is past what the last run wrote out: a file replaced at the restart would lose those

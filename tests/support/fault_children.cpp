@@ -117,8 +117,8 @@ int churn(char** argv) {
         return 1;
       }
     }
-    // A named consumer that was detached, or dead past its grace period, held nobody back: it
-    // may have lost records, as long as it says so.
+    // A named consumer that was detached, or dead, past its grace period held nobody back: it may
+    // have lost records, as long as it says so.
     const auto& totals = verifier.totals();
     const bool loss_reported = consumer.stats().lost_bytes > 0 || consumer.stats().lost_records > 0;
     if (totals.corrupt != 0 || totals.duplicates != 0 || (totals.missing != 0 && !loss_reported)) {
