@@ -42,6 +42,33 @@ void produce_lines(const WorkDir& dir, const std::string& ring, int first, int l
 
 std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
 
+
+// Whether files in `dir` take user extended attributes, where a named consumer notes the place of
+// its last commit on its --output (says the test is skipped if not).
+bool keeps_user_attributes(const WorkDir& dir) {
+  const std::string probe = dir / "probe";
+  write_file(probe, "");
+  const bool kept = ::setxattr(probe.c_str(), "user.ringfile-test", "1", 1, 0) == 0;
+  if (!kept) MESSAGE("skipped: " << dir.path() << " keeps no user extended attributes (" << std::strerror(errno) << ")");
+  std::filesystem::remove(probe);
+  return kept;
+}
+
+// Notes on `out` what a run of consumer `name` killed right after a commit leaves there: the
+// consumer's saved cursor, with the file's size then, `committed_bytes`.
+void note_commit_on_output(const std::string& ring, const std::string& name, const std::string& out,
+                           std::uint64_t committed_bytes) {
+  std::uint64_t cursor = 0;
+  const ringfile::Ring opened = ringfile::Ring::open(ring);
+  for (const ringfile::ConsumerInfo& consumer : opened.consumers()) {
+    if (consumer.name == name) cursor = consumer.cursor;
+  }
+  REQUIRE(cursor > 0);
+  const std::string point =
+      ringfile::consumer::encode_resume_point({opened.info().creation_time_ns, name}, {cursor, committed_bytes});
+  REQUIRE(::setxattr(out.c_str(), "user.ringfile.resume", point.data(), point.size(), 0) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("a named consumer stopped and restarted continues exactly where it committed") {
@@ -119,12 +146,7 @@ TEST_CASE("a named consumer killed after writing records out, before committing 
   WorkDir dir;
   const std::string out = dir / "out.txt";
   // The place of the last commit is kept as an extended attribute of the output file.
-  write_file(out, "");
-  if (::setxattr(out.c_str(), "user.ringfile-test", "1", 1, 0) != 0) {
-    MESSAGE("skipped: " << dir.path() << " keeps no user extended attributes (" << std::strerror(errno) << ")");
-    return;
-  }
-  std::filesystem::remove(out);
+  if (!keeps_user_attributes(dir)) return;
   const std::string ring = dir / "orders.ring";
   REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--count", "0"}, dir.path()).exit_code == 0);
   produce_lines(dir, ring, 1, 300);
@@ -134,15 +156,7 @@ TEST_CASE("a named consumer killed after writing records out, before committing 
   REQUIRE(read_file(out) == numbered_lines(1, 100));
   char left[256];
   REQUIRE(::getxattr(out.c_str(), "user.ringfile.resume", left, sizeof left) < 0);  // ended cleanly
-  std::uint64_t cursor = 0;
-  const ringfile::Ring opened = ringfile::Ring::open(ring);
-  for (const ringfile::ConsumerInfo& consumer : opened.consumers()) {
-    if (consumer.name == "billing") cursor = consumer.cursor;
-  }
-  REQUIRE(cursor > 0);
-  const std::string point = ringfile::consumer::encode_resume_point(
-      {opened.info().creation_time_ns, "billing"}, {cursor, numbered_lines(1, 100).size()});
-  REQUIRE(::setxattr(out.c_str(), "user.ringfile.resume", point.data(), point.size(), 0) == 0);
+  note_commit_on_output(ring, "billing", out, numbered_lines(1, 100).size());
   write_file(out, numbered_lines(1, 100) + numbered_lines(101, 130) + "record-1");  // the last one torn
 
   const Result restarted = run(kConsumer, {ring, "--name", "billing", "--count", "200", "--output", out}, dir.path());
@@ -169,27 +183,14 @@ TEST_CASE("a named consumer killed after writing records out, before committing 
 TEST_CASE("a named consumer producers may lap never cuts its output back") {
   WorkDir dir;
   const std::string out = dir / "out.txt";
-  write_file(out, "");
-  if (::setxattr(out.c_str(), "user.ringfile-test", "1", 1, 0) != 0) {
-    MESSAGE("skipped: " << dir.path() << " keeps no user extended attributes (" << std::strerror(errno) << ")");
-    return;
-  }
-  std::filesystem::remove(out);
+  if (!keeps_user_attributes(dir)) return;
   const std::string ring = dir / "orders.ring";
   REQUIRE(run(kProducer, {ring, "--create", "--size", "1M", "--policy", "overwrite", "--count", "0"}, dir.path())
               .exit_code == 0);
   produce_lines(dir, ring, 1, 20);
   REQUIRE(run(kConsumer, {ring, "--name", "tap", "--from", "earliest", "--count", "10", "--output", out}, dir.path())
               .exit_code == 0);
-  std::uint64_t cursor = 0;
-  const ringfile::Ring opened = ringfile::Ring::open(ring);
-  for (const ringfile::ConsumerInfo& consumer : opened.consumers()) {
-    if (consumer.name == "tap") cursor = consumer.cursor;
-  }
-  REQUIRE(cursor > 0);
-  const std::string point = ringfile::consumer::encode_resume_point({opened.info().creation_time_ns, "tap"},
-                                                                    {cursor, numbered_lines(1, 10).size()});
-  REQUIRE(::setxattr(out.c_str(), "user.ringfile.resume", point.data(), point.size(), 0) == 0);
+  note_commit_on_output(ring, "tap", out, numbered_lines(1, 10).size());
   write_file(out, numbered_lines(1, 10) + numbered_lines(11, 12));
   REQUIRE(run(kConsumer, {ring, "--name", "tap", "--count", "10", "--output", out}, dir.path()).exit_code == 0);
   CHECK(read_file(out) == numbered_lines(1, 12) + numbered_lines(11, 20));
