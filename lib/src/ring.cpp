@@ -72,11 +72,14 @@ std::vector<ConsumerInfo> Ring::consumers() const {
     info.pid = load_field(slot.owner_pid, std::memory_order_relaxed);
     info.detached = state == format::ConsumerState::detached;
     info.alive = !info.detached && detail::is_alive(detail::owner_of(slot));
-    info.expired = (flags & format::kConsumerExpired) != 0;
     const bool can_hold = !info.detached && file_->policy() == WriterPolicy::block;
     // Detached: it holds for the grace period from its detach only (detached_and_holding).
     info.holds_back = info.detached ? detail::detached_and_holding(*file_, slot, now)
                                     : can_hold && detail::holds_back(flags);
+    // Producers mark a dead one expired; a detached one is past its grace by the clock.
+    info.expired = (flags & format::kConsumerExpired) != 0 ||
+                   (info.detached && file_->policy() == WriterPolicy::block && detail::holds_back(flags) &&
+                    !info.holds_back);
     // Acquire: pairs with the consumer's seq_cst cursor store.
     info.cursor = load_field(slot.cursor, std::memory_order_acquire);
     // A detached follower within its grace holds producers within the hold window, as attached.

@@ -348,6 +348,7 @@ TEST_CASE("a detached named consumer holds producers back no longer once its gra
     Ring ring = Ring::create(dir / "ring", options);
     Consumer::attach(ring, {.name = "billing"}).detach();
     REQUIRE(eventually([&] { return !find(ring, "billing")->holds_back; }));
+    CHECK(find(ring, "billing")->expired);  // "no (grace over)" in ringfile-status
     Producer producer(ring);
     for (std::uint64_t sequence = 0; sequence < 200; ++sequence) {
       REQUIRE(producer.write(synthetic_payload(1, sequence, 1000), std::chrono::seconds(60)) == ClaimStatus::ok);

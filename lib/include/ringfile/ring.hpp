@@ -56,7 +56,7 @@ struct ConsumerInfo {
   // Block policy: producers wait for its cursor (attached or dead: by its flags; detached: for the
   // ring's grace period from its detach).
   bool holds_back = false;
-  bool expired = false;   // dead past the grace period, no longer holds back
+  bool expired = false;   // dead or detached past the grace period: no longer holds back
   // Named: not attached for longer than expire_after since last seen (zero: never expires); it
   // no longer counts, and its slot may be taken by another consumer.
   std::chrono::milliseconds expire_after{0};
