@@ -58,10 +58,6 @@ void check_consistency(const ProducerSettings& settings, const CLI::App& app) {
   if (settings.record_size.min_bytes == 0 && !settings.synthetic && settings.format == programs::RecordFormat::raw) {
     throw UsageError("--record-size must be at least 1 byte");
   }
-  if (settings.procs_per_ring == 0 || settings.procs_per_ring > format::kProducerSlotCount) {
-    throw UsageError("--procs must be between 1 and " + std::to_string(format::kProducerSlotCount) +
-                     " (the ring's producer slots)");
-  }
 }
 
 constexpr PagingStrategy kPagingChoices[] = {PagingStrategy::automatic, PagingStrategy::zero_range,
@@ -236,7 +232,7 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
   if (const auto exit_code = programs::parse_command_line(app, argc, argv)) return *exit_code;
 
   settings.paths.assign(paths.begin(), paths.end());
-  settings.procs_per_ring = static_cast<unsigned>(std::min<std::uint64_t>(procs, format::kProducerSlotCount + 1));
+  settings.procs_per_ring = static_cast<unsigned>(procs);  // 1 to kProducerSlotCount: --procs' check
   if (app.get_option("--policy")->count() > 0) {
     settings.policy = policy == 0 ? WriterPolicy::block : WriterPolicy::overwrite;
   }

@@ -114,6 +114,23 @@ std::string printf_string(const char* format, double value, const char* unit) {
   return text;
 }
 
+// `bytes` in the unit format_bytes shows it in: the number, and the unit's index in kByteUnits.
+struct ScaledBytes {
+  double value;
+  int unit;
+};
+constexpr const char* kByteUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+
+ScaledBytes scale_bytes(double bytes) {
+  int unit = 0;
+  // 1023.95 and up would print as 1024.0 of this unit: one of the next.
+  while (std::fabs(bytes) >= (unit == 0 ? 1024 : 1023.95) && unit < 5) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return {bytes, unit};
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) { return read_byte_size(text).bytes; }
@@ -202,23 +219,12 @@ std::optional<unsigned> parse_file_mode(std::string_view text) {
 }
 
 std::string format_bytes(double bytes) {
-  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  int unit = 0;
-  // 1023.95 and up would print as 1024.0 of this unit: one of the next.
-  while (std::fabs(bytes) >= (unit == 0 ? 1024 : 1023.95) && unit < 5) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return printf_string(unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
+  const ScaledBytes scaled = scale_bytes(bytes);
+  return printf_string(scaled.unit == 0 ? "%.0f %s" : "%.1f %s", scaled.value, kByteUnits[scaled.unit]);
 }
 
 std::string format_bytes_exact(std::uint64_t bytes) {
-  std::uint64_t unit_bytes = 1;
-  // As format_bytes picks its unit.
-  for (double scaled = static_cast<double>(bytes); scaled >= (unit_bytes == 1 ? 1024 : 1023.95) && unit_bytes < (1ull << 50);
-       scaled /= 1024) {
-    unit_bytes *= 1024;
-  }
+  const std::uint64_t unit_bytes = std::uint64_t{1} << (10 * scale_bytes(static_cast<double>(bytes)).unit);
   // One decimal of the unit: exact where a tenth of it divides ten times the bytes.
   const bool exact = unit_bytes == 1 || (static_cast<unsigned __int128>(bytes) * 10) % unit_bytes == 0;
   return exact ? format_bytes(static_cast<double>(bytes)) : std::to_string(bytes) + " bytes";
