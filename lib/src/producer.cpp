@@ -218,9 +218,13 @@ ClaimStatus ProducerCore::commit(std::size_t used_bytes) noexcept {
 
 ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t payload_crc,
                                        std::uint64_t timestamp_ns) noexcept {
-  // write() stamps its record with the reservation's reading, and so never asks: a stall between
-  // its reservation and here is one in the middle of its copy (docs/durability.md).
-  if (claim_may_be_padded(timestamp_ns) && claim_overtaken()) return close_overtaken_claim();
+  // Asked at every commit, after the payload is in: a stall in the middle of the copy (a write()
+  // stamps its record with the reservation's reading, so no reading says how long the copy took)
+  // or of the checksum is caught here, where the commit would otherwise land on the next lap's
+  // zeroed pages or records and return ok for a record nobody reads (found by a tester: a
+  // producer SIGSTOPped for longer than the unblock timeout). Two loads of lines that only move
+  // a chunk or a claim at a time (docs/durability.md).
+  if (claim_overtaken()) return close_overtaken_claim();
   const std::uint64_t frame_length = kRecordHeaderBytes + used_bytes;
   const std::uint64_t used_stride = format::frame_stride(frame_length);
   if (used_stride < claim_stride_) {

@@ -100,7 +100,7 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   // spinning on it; one per group instead of one per record lets the copies overlap.
   // A stall since the reservation long enough for the ring, or the preparation, to lap the group
   // (claim_overtaken): nothing goes into newer records or invalidated pages then. Two loads a
-  // group, before anything is written.
+  // group, before anything is written, and again after the copies (below).
   if (claim_overtaken()) {
     close_overtaken_claim();
     return 0;
@@ -112,6 +112,14 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   const std::uint64_t first_word = file_.takes_group_frames()
                                        ? fill_group_frame(payloads, first_sequence, &payload_bytes)
                                        : fill_group_of_frames(payloads, first_sequence, &payload_bytes);
+  // A stall in the middle of the copies (the likeliest place for one: they are most of a group's
+  // time) is caught here, before the commit could land on the next lap's zeroed pages or records
+  // and count records nobody reads as written (found by a tester: a producer SIGSTOPped for
+  // longer than the unblock timeout lost a group silently).
+  if (claim_overtaken()) {
+    close_overtaken_claim();
+    return 0;
+  }
   // The group's commit; the release stores of fill_group_of_frames and pad_group_to_claim_end
   // come before it.
   const bool won = commit_claimed_frame(claim_frame_, first_word);

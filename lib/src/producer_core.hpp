@@ -273,20 +273,25 @@ class ProducerCore {
   // (open_claims_limit, live_claims_limit). The preparation announces its range before it
   // invalidates it, and may withdraw it: a claim this late is lost then all the same. The check
   // and the commit that follows are not one atomic step: a range announced between them (the
-  // claim outlived the timeout, the producer stalled there) is invalidated after the commit, and
-  // consumers count that record lost (docs/durability.md).
+  // claim outlived the timeout, the producer stalled in those few instructions) is invalidated
+  // after the commit, and consumers count that record lost (docs/durability.md).
   bool claim_overtaken() const noexcept {
     const std::uint64_t next_lap = claim_position_ + geometry_.capacity;
     // Acquire: keeps the commit's writes after these loads. A head or a frontier past the claim
     // is all they say; nothing the producers or the preparer wrote before is read here.
-    return atomic_field(header_.head_position.value).load(std::memory_order_acquire) > next_lap ||
-           atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire) > next_lap;
+    const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+    if (head > next_lap) return true;
+    const std::uint64_t preparing = atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
+    // No preparer announces a range more than a lap past the head: such a frontier is a damaged
+    // or forged header's, which the engine replaces with a range of its own, and says nothing of
+    // this claim (taken at its word, every commit failed until then).
+    return preparing > next_lap && preparing <= head + geometry_.capacity;
   }
   // Whether a claim reserved at claim_time_ns_ may have been padded over by `now_ns` (a reading
-  // of record_clock_), so that claim_overtaken must be asked: consumers pad a live producer's
-  // claim over only once it is older than the unblock timeout, by their own clock (half of it
-  // here, for clocks a little apart). Saves the head's line, which every producer writes, from
-  // being loaded at every commit.
+  // of record_clock_), so that claim_overtaken must be asked before a staged payload goes in:
+  // consumers pad a live producer's claim over only once it is older than the unblock timeout,
+  // by their own clock (half of it here, for clocks a little apart). The commit itself asks
+  // claim_overtaken always, after the payload is in (commit_frame, commit_group).
   bool claim_may_be_padded(std::uint64_t now_ns) const noexcept {
     return now_ns >= claim_time_ns_ + stale_claim_ns_;
   }

@@ -3,10 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -47,6 +51,63 @@ SyntheticVerifier read_until(Consumer& consumer, std::map<std::uint64_t, std::ui
   }
   return verifier;
 }
+
+// A producer stalled in the middle of copying a payload, where no caller's code runs: the payload
+// lies in a page that cannot be read, and the fault handler holds the copying thread until the
+// test lets it go on (then makes the page readable, and the copy resumes where it faulted).
+class CopyStall {
+ public:
+  static constexpr std::size_t kPageBytes = 4096;
+  static inline std::atomic<bool> stalled{false};
+  static inline std::atomic<bool> released{false};
+  static inline std::byte* page = nullptr;
+
+  CopyStall() {
+    void* mapped = ::mmap(nullptr, kPageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(mapped != MAP_FAILED);
+    page = static_cast<std::byte*>(mapped);
+    // Relaxed, all: the flags carry nothing but themselves (the payload bytes are in place before the
+    // thread that copies them starts, and the page's protection is the kernel's).
+    stalled.store(false, std::memory_order_relaxed);
+    released.store(false, std::memory_order_relaxed);
+    struct sigaction action {};
+    action.sa_sigaction = &hold_faulting_thread;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    REQUIRE(::sigaction(SIGSEGV, &action, &previous_) == 0);
+  }
+  ~CopyStall() {
+    ::sigaction(SIGSEGV, &previous_, nullptr);
+    ::munmap(page, kPageBytes);
+  }
+  CopyStall(const CopyStall&) = delete;
+  CopyStall& operator=(const CopyStall&) = delete;
+
+  // After the payload bytes are written: the next read of the page stalls.
+  void arm() { REQUIRE(::mprotect(page, kPageBytes, PROT_NONE) == 0); }
+  bool wait_for_stall() {
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);  // a guard, not a wait
+    while (!stalled.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < guard) {
+      std::this_thread::yield();
+    }
+    return stalled.load(std::memory_order_relaxed);
+  }
+  void release() { released.store(true, std::memory_order_relaxed); }
+
+ private:
+  static void hold_faulting_thread(int, siginfo_t* info, void*) {
+    const auto* address = static_cast<const std::byte*>(info->si_addr);
+    if (address < page || address >= page + kPageBytes) {
+      ::signal(SIGSEGV, SIG_DFL);  // a real fault: it happens again on return, and ends the process
+      return;
+    }
+    stalled.store(true, std::memory_order_relaxed);
+    while (!released.load(std::memory_order_relaxed)) ::sched_yield();
+    ::mprotect(page, kPageBytes, PROT_READ);
+  }
+
+  struct sigaction previous_ {};
+};
 
 }  // namespace
 
@@ -316,6 +377,73 @@ TEST_CASE("a live producer's claim padded over and then lapped: its late commit 
     CHECK(live.totals().corrupt == 0);
     CHECK(live.producers().count(7) == 0);
     CHECK(live.producers().at(8).next_sequence == written);
+  }
+}
+
+TEST_CASE("a producer stalled in the middle of write()'s or write_batch()'s copy while the ring laps it: the write fails") {
+  // Found by a tester: a producer SIGSTOPped for longer than the unblock timeout in the middle of
+  // its copy (where write_batch spends most of its time) resumed after a holding consumer had
+  // padded its claim over and the ring had gone on a lap; its commit landed on the next lap's
+  // bytes and returned ok, and the records it counted as written were never read (32 at a time,
+  // no error anywhere). The check that the ring had not passed the claim came before the copy.
+  for (const bool batch : {false, true}) {
+    CAPTURE(batch);
+    TempDir dir;
+    CreateOptions options = small_ring(1 << 20, WriterPolicy::block, 128 * 1024);
+    options.unblock_timeout = std::chrono::milliseconds(50);
+    Ring ring = Ring::create(dir / "ring", options);
+    Consumer consumer = Consumer::attach(ring, {});
+    Producer stuck(ring);
+    CopyStall stall;
+    std::vector<std::span<const std::byte>> payloads;
+    for (std::uint64_t index = 0; index < (batch ? 4U : 1U); ++index) {
+      const std::span<std::byte> payload{CopyStall::page + index * 256, 200};
+      fill_synthetic(payload, 7, index);
+      payloads.emplace_back(payload);
+    }
+    stall.arm();
+    ClaimStatus late = ClaimStatus::ok;
+    std::atomic<bool> writer_done{false};
+    std::thread writer([&] {
+      late = batch ? stuck.write_batch(payloads, std::chrono::seconds(10)).status
+                   : stuck.write(payloads.front(), std::chrono::seconds(10));
+      writer_done.store(true, std::memory_order_release);  // pairs with the acquire load below: `late` is set
+    });
+    struct LetGo {  // the stalled thread, let go and joined on the way out, also after a failed REQUIRE
+      CopyStall& stall;
+      std::thread& thread;
+      ~LetGo() {
+        stall.release();
+        thread.join();
+      }
+    } let_go{stall, writer};
+    REQUIRE(stall.wait_for_stall());
+    const std::uint64_t claimed_at =
+        detail::read_claim(detail::file_of(ring).header().producers[stuck.slot()]).start;
+
+    // Another producer goes on while the consumer pads the stalled claim over (once it outlived
+    // the unblock timeout), until the ring is a lap past it.
+    Producer other(ring);
+    SyntheticVerifier live;
+    std::vector<std::byte> payload(1000);
+    std::uint64_t written = 0;
+    const std::uint64_t past = claimed_at + 2 * ring.info().capacity_bytes;
+    for (int round = 0; round < 100000 && ring.head_position() < past; ++round) {
+      fill_synthetic(payload, 8, written);
+      if (other.write(payload, std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+        ++written;
+        continue;
+      }
+      const PollResult polled = consumer.poll([&](const Record& record) { live.check(record.payload); });
+      REQUIRE(polled.status == PollStatus::ok);
+      if (polled.records == 0) consumer.wait(std::chrono::milliseconds(10));
+    }
+    CHECK(live.producers().count(7) == 0);
+    stall.release();
+    while (!writer_done.load(std::memory_order_acquire)) std::this_thread::yield();
+    REQUIRE(ring.head_position() >= past);
+    CHECK(late == ClaimStatus::claim_lost);
+    CHECK(stuck.stats().records == 0);
   }
 }
 
