@@ -108,7 +108,7 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   if (path.empty()) throw Error(ErrorCode::invalid_argument, "an empty path; name the file for the ring");
   if (options.capacity_bytes < kMinCapacity) {
     // 4095 bytes is "4.0 KiB" rounded, which reads as a multiple of 4 KiB (found by a tester).
-    fail("capacity " + std::to_string(options.capacity_bytes) + " bytes is below the minimum of " +
+    fail("capacity " + byte_count(options.capacity_bytes) + " is below the minimum of " +
          human_bytes(kMinCapacity));
   }
   if (options.capacity_bytes > kMaxCapacity) fail("capacity above 1 PiB is not supported");

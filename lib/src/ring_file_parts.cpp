@@ -61,10 +61,12 @@ std::string human_bytes(std::uint64_t bytes) {
   return text;
 }
 
+std::string byte_count(std::uint64_t bytes) { return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes"); }
+
 std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other) {
   const std::string rounded = human_bytes(bytes);
   if (bytes == other || rounded != human_bytes(other)) return rounded;
-  return std::to_string(bytes) + " bytes";
+  return byte_count(bytes);
 }
 
 [[noreturn]] void throw_errno(int error, const std::filesystem::path& path, const char* doing) {

@@ -23,6 +23,8 @@ std::optional<WriterPolicy> policy_from_code(std::uint8_t code) noexcept;
 
 std::string describe(const std::filesystem::path& path);
 std::string human_bytes(std::uint64_t bytes);
+// Exactly, in words: "1 byte", "4095 bytes".
+std::string byte_count(std::uint64_t bytes);
 // The space a ring's blocks may come from on the filesystem of `fd`.
 struct FreeSpace {
   std::uint64_t usable = 0;      // all that is free for root (which the filesystem may grant its

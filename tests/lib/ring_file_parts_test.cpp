@@ -1,6 +1,6 @@
 // The words a refused creation uses for the free space it found (lib/src/ring_file_parts.cpp):
 // where root may be given the filesystem's reserved blocks, how much of the free space is not
-// reserved, and sizes that round alike shown exactly.
+// reserved, sizes that round alike shown exactly, and exact sizes in words.
 #include <doctest/doctest.h>
 
 #include <ringfile/ring.hpp>
@@ -33,4 +33,10 @@ TEST_CASE("ring file parts: a size beside another is rounded unless both round t
   CHECK(human_bytes_beside(kMiB, kMiB) == "1.0 MiB");
   CHECK(human_bytes_beside(kMiB - 8, kMiB) == "1048568 bytes");
   CHECK(human_bytes_beside(1023, 1) == "1023 B");
+}
+
+TEST_CASE("ring file parts: an exact size in words") {
+  CHECK(detail::byte_count(0) == "0 bytes");
+  CHECK(detail::byte_count(1) == "1 byte");  // was "1 bytes" (found by a tester)
+  CHECK(detail::byte_count(4095) == "4095 bytes");
 }

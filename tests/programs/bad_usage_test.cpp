@@ -151,6 +151,7 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       // Sizes side by side that round alike are shown in bytes (RING's largest record: 256K - 40).
       {kProducer, {"MISSING", "--create", "--size", "65535"}, 2,
        "capacity 65535 bytes is below the minimum of 64.0 KiB"},
+      {kProducer, {"MISSING", "--create", "--size", "1"}, 2, "capacity 1 byte is below the minimum of 64.0 KiB"},
       {kProducer, {"MISSING", "--create", "--size", "1M", "--max-record", "512K"}, 2,
        "maximum record size 512.0 KiB needs a capacity of at least 1048656 bytes (got 1048576 bytes)"},
       {kProducer, {"RING", "--create", "--size", "1M", "--max-record", "256K"}, 1,
