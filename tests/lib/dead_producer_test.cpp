@@ -109,6 +109,35 @@ class CopyStall {
   struct sigaction previous_ {};
 };
 
+// A ring of 1 MiB whose consumers pad a live producer's claim over 50 ms after it was made.
+CreateOptions padded_over_soon() {
+  CreateOptions options = small_ring(1 << 20, WriterPolicy::block, 128 * 1024);
+  options.unblock_timeout = std::chrono::milliseconds(50);
+  return options;
+}
+
+// Another producer (synthetic id 8) writes records of 1000 B, and `consumer` reads them into
+// `live`, until the head is a lap past `claimed_at`'s next lap: a claim there that outlived the
+// unblock timeout is padded over by the consumer on the way, and newer records lie where it was.
+// Returns how many records it wrote.
+std::uint64_t write_a_lap_past(const Ring& ring, std::uint64_t claimed_at, Consumer& consumer, SyntheticVerifier& live) {
+  Producer other(ring);
+  std::vector<std::byte> payload(1000);
+  std::uint64_t written = 0;
+  const std::uint64_t past = claimed_at + 2 * ring.info().capacity_bytes;
+  for (int round = 0; round < 100000 && ring.head_position() < past; ++round) {
+    fill_synthetic(payload, 8, written);
+    if (other.write(payload, std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+      ++written;
+      continue;
+    }
+    const PollResult polled = consumer.poll([&](const Record& record) { live.check(record.payload); });
+    REQUIRE(polled.status == PollStatus::ok);
+    if (polled.records == 0) consumer.wait(std::chrono::milliseconds(10));
+  }
+  return written;
+}
+
 }  // namespace
 
 TEST_CASE("a producer SIGKILLed between claim and commit: consumers move past it long before the unblock timeout") {
@@ -331,9 +360,7 @@ TEST_CASE("a live producer's claim padded over and then lapped: its late commit 
                            Case{"through the file, commit", 100000, true}}) {
     CAPTURE(late.name);
     TempDir dir;
-    CreateOptions options = small_ring(1 << 20, WriterPolicy::block, 128 * 1024);
-    options.unblock_timeout = std::chrono::milliseconds(50);
-    Ring ring = Ring::create(dir / "ring", options);
+    Ring ring = Ring::create(dir / "ring", padded_over_soon());
     Consumer consumer = Consumer::attach(ring, {});
     Producer stuck(ring);
     ClaimResult claim = stuck.claim(late.payload_bytes, std::chrono::seconds(10));
@@ -344,22 +371,9 @@ TEST_CASE("a live producer's claim padded over and then lapped: its late commit 
     // claim was. The late commit then took the word there for an earlier lap's, wrote its header
     // over them and returned ok: its record was never read, and the records it hit failed their
     // checksums.
-    Producer other(ring);
     SyntheticVerifier live;
-    std::vector<std::byte> payload(1000);
-    std::uint64_t written = 0;
-    const std::uint64_t past = claim.position + 2 * ring.info().capacity_bytes;
-    for (int round = 0; round < 100000 && ring.head_position() < past; ++round) {
-      fill_synthetic(payload, 8, written);
-      if (other.write(payload, std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
-        ++written;
-        continue;
-      }
-      const PollResult polled = consumer.poll([&](const Record& record) { live.check(record.payload); });
-      REQUIRE(polled.status == PollStatus::ok);
-      if (polled.records == 0) consumer.wait(std::chrono::milliseconds(10));
-    }
-    REQUIRE(ring.head_position() >= past);
+    const std::uint64_t written = write_a_lap_past(ring, claim.position, consumer, live);
+    REQUIRE(ring.head_position() >= claim.position + 2 * ring.info().capacity_bytes);
 
     CHECK((late.commit ? stuck.commit() : stuck.abort()) == ClaimStatus::claim_lost);
     while (consumer.poll([&](const Record& record) { live.check(record.payload); }).records > 0) {
@@ -389,9 +403,7 @@ TEST_CASE("a producer stalled in the middle of write()'s or write_batch()'s copy
   for (const bool batch : {false, true}) {
     CAPTURE(batch);
     TempDir dir;
-    CreateOptions options = small_ring(1 << 20, WriterPolicy::block, 128 * 1024);
-    options.unblock_timeout = std::chrono::milliseconds(50);
-    Ring ring = Ring::create(dir / "ring", options);
+    Ring ring = Ring::create(dir / "ring", padded_over_soon());
     Consumer consumer = Consumer::attach(ring, {});
     Producer stuck(ring);
     CopyStall stall;
@@ -423,25 +435,12 @@ TEST_CASE("a producer stalled in the middle of write()'s or write_batch()'s copy
 
     // Another producer goes on while the consumer pads the stalled claim over (once it outlived
     // the unblock timeout), until the ring is a lap past it.
-    Producer other(ring);
     SyntheticVerifier live;
-    std::vector<std::byte> payload(1000);
-    std::uint64_t written = 0;
-    const std::uint64_t past = claimed_at + 2 * ring.info().capacity_bytes;
-    for (int round = 0; round < 100000 && ring.head_position() < past; ++round) {
-      fill_synthetic(payload, 8, written);
-      if (other.write(payload, std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
-        ++written;
-        continue;
-      }
-      const PollResult polled = consumer.poll([&](const Record& record) { live.check(record.payload); });
-      REQUIRE(polled.status == PollStatus::ok);
-      if (polled.records == 0) consumer.wait(std::chrono::milliseconds(10));
-    }
+    write_a_lap_past(ring, claimed_at, consumer, live);
     CHECK(live.producers().count(7) == 0);
     stall.release();
     while (!writer_done.load(std::memory_order_acquire)) std::this_thread::yield();
-    REQUIRE(ring.head_position() >= past);
+    REQUIRE(ring.head_position() >= claimed_at + 2 * ring.info().capacity_bytes);
     CHECK(late == ClaimStatus::claim_lost);
     CHECK(stuck.stats().records == 0);
   }
