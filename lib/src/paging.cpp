@@ -379,8 +379,10 @@ std::uint64_t Pager::choose_range_end(std::uint64_t prepared, std::uint64_t targ
 }
 
 std::uint64_t Pager::claims_bound() const noexcept {
-  // Reading ahead (prefetch_only) destroys nothing.
-  if (strategy_ == PagingStrategy::prefetch_only) return std::numeric_limits<std::uint64_t>::max();
+  // Reading ahead too (prefetch_only), though it destroys nothing: its frontier is where consumers
+  // count the bytes a lap behind as overwritten (reclaimed_frontier), and where a producer's late
+  // commit takes its claim for passed (claim_overtaken). Unbounded, it went past a young claim,
+  // whose commit failed and whose record consumers counted lost (found in review).
   return round_down(live_claims_limit(file_), kPage);
 }
 

@@ -222,8 +222,9 @@ ClaimStatus ProducerCore::commit_frame(std::size_t used_bytes, std::uint32_t pay
   // stamps its record with the reservation's reading, so no reading says how long the copy took)
   // or of the checksum is caught here, where the commit would otherwise land on the next lap's
   // zeroed pages or records and return ok for a record nobody reads (found by a tester: a
-  // producer SIGSTOPped for longer than the unblock timeout). Two loads of lines that only move
-  // a chunk or a claim at a time (docs/durability.md).
+  // producer SIGSTOPped for longer than the unblock timeout). Two loads: the preparation's line,
+  // which moves a chunk at a time, and the head's, which this producer's reservation just wrote
+  // (docs/durability.md; the cost measured in bench/README.md).
   if (claim_overtaken()) return close_overtaken_claim();
   const std::uint64_t frame_length = kRecordHeaderBytes + used_bytes;
   const std::uint64_t used_stride = format::frame_stride(frame_length);
@@ -334,7 +335,7 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
   // their records with it (they copy them in at once), so that such a record costs one reading
   // of a clock. The record clock: a coarse reading as well cost as much as the rest of the
   // reservation.
-  const std::uint64_t now_ns = record_clock_.now_ns();
+  std::uint64_t now_ns = record_clock_.now_ns();
   for (;;) {
     // The head was checked at open, but any process with the file open for writing can store
     // anything there since: a head no producer wrote (not 8-aligned, or absurdly far) would
@@ -362,10 +363,16 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
       blocked_by_ = format::kWaitForOpenClaim;
       return ClaimStatus::would_block;
     }
-    if (end > writable_cache_ && !ensure_prepared(end)) {
-      last_blocked_end_ = end;
-      blocked_by_ = pager_.held_by_claim(end) ? format::kWaitForOpenClaim : format::kWaitForPreparation;
-      return ClaimStatus::would_block;
+    if (end > writable_cache_) {
+      if (!ensure_prepared(end)) {
+        last_blocked_end_ = end;
+        blocked_by_ = pager_.held_by_claim(end) ? format::kWaitForOpenClaim : format::kWaitForPreparation;
+        return ClaimStatus::would_block;
+      }
+      // The preparation may have waited for the disk (write-back, ensure_prepared): a claim
+      // published with the time from before would look that much older to consumers, who pad
+      // claims over by their age (found in review).
+      now_ns = record_clock_.now_ns();
     }
     // Published before the head moves, so a consumer that finds this space uncommitted
     // below the head always finds the claim that covers it.

@@ -109,9 +109,16 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   // Relaxed: only this producer writes its next sequence.
   const std::uint64_t first_sequence = atomic_field(slot_->next_sequence).load(std::memory_order_relaxed);
   std::uint64_t payload_bytes = 0;
-  const std::uint64_t first_word = file_.takes_group_frames()
-                                       ? fill_group_frame(payloads, first_sequence, &payload_bytes)
-                                       : fill_group_of_frames(payloads, first_sequence, &payload_bytes);
+  const bool group_frame = file_.takes_group_frames();
+  // The records first; in a group frame, its header and the padding after it wait for the check
+  // below, so that a stalled producer writes no frame's words into newer records.
+  GroupEntries entries;
+  std::uint64_t first_word = 0;
+  if (group_frame) {
+    entries = copy_group_entries(payloads, &payload_bytes);
+  } else {
+    first_word = fill_group_of_frames(payloads, first_sequence, &payload_bytes);
+  }
   // A stall in the middle of the copies (the likeliest place for one: they are most of a group's
   // time) is caught here, before the commit could land on the next lap's zeroed pages or records
   // and count records nobody reads as written (found by a tester: a producer SIGSTOPped for
@@ -119,6 +126,12 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   if (claim_overtaken()) {
     close_overtaken_claim();
     return 0;
+  }
+  if (group_frame) {
+    pad_group_to_claim_end(entries.end_offset);
+    // One timestamp for the group, the reservation's: its records are written together, now.
+    first_word = fill_frame_header(claim_frame_, claim_position_, entries.frame_length, 0, first_sequence,
+                                   claim_time_ns_, format::FrameType::group);
   }
   // The group's commit; the release stores of fill_group_of_frames and pad_group_to_claim_end
   // come before it.
@@ -130,25 +143,21 @@ std::size_t ProducerCore::commit_group(std::span<const std::span<const std::byte
   return payloads.size();
 }
 
-std::uint64_t ProducerCore::fill_group_frame(std::span<const std::span<const std::byte>> payloads,
-                                             std::uint64_t first_sequence, std::uint64_t* payload_bytes) noexcept {
-  std::uint64_t offset = kRecordHeaderBytes;
-  std::uint64_t frame_length = 0;
+ProducerCore::GroupEntries ProducerCore::copy_group_entries(std::span<const std::span<const std::byte>> payloads,
+                                                            std::uint64_t* payload_bytes) noexcept {
+  GroupEntries entries{kRecordHeaderBytes, 0};
   for (const std::span<const std::byte> payload : payloads) {
-    std::byte* entry = claim_frame_ + offset;
+    std::byte* entry = claim_frame_ + entries.end_offset;
     format::GroupEntryHeader header;
     header.payload_length = static_cast<std::uint16_t>(payload.size());
-    header.group_offset_words = static_cast<std::uint16_t>(offset / format::kFrameAlignment);
+    header.group_offset_words = static_cast<std::uint16_t>(entries.end_offset / format::kFrameAlignment);
     header.payload_crc32c = copy_into_frame(entry + kGroupEntryHeaderBytes, payload);
     std::memcpy(entry, &header, sizeof header);
     *payload_bytes += payload.size();
-    frame_length = offset + kGroupEntryHeaderBytes + payload.size();
-    offset += bytes_in_group(payload.size(), true);
+    entries.frame_length = entries.end_offset + kGroupEntryHeaderBytes + payload.size();
+    entries.end_offset += bytes_in_group(payload.size(), true);
   }
-  pad_group_to_claim_end(offset);
-  // One timestamp for the group, the reservation's: its records are written together, now.
-  return fill_frame_header(claim_frame_, claim_position_, frame_length, 0, first_sequence, claim_time_ns_,
-                           format::FrameType::group);
+  return entries;
 }
 
 std::uint64_t ProducerCore::fill_group_of_frames(std::span<const std::span<const std::byte>> payloads,

@@ -131,12 +131,18 @@ class ProducerCore {
   // on to a cache line), commits it all at once, then closes the claim. Returns how many records
   // were committed: all, or none when a consumer padded the group over after the unblock timeout.
   std::size_t commit_group(std::span<const std::span<const std::byte>> payloads) noexcept;
-  // commit_group's writing, in a file of format version 3: one group frame. Returns the word that
-  // commits it; adds the payloads' bytes to `*payload_bytes`.
-  std::uint64_t fill_group_frame(std::span<const std::span<const std::byte>> payloads, std::uint64_t first_sequence,
-                                 std::uint64_t* payload_bytes) noexcept;
+  // Where a group frame's entries end, and the frame's length (to the last record's last byte).
+  struct GroupEntries {
+    std::uint64_t end_offset = 0;
+    std::uint64_t frame_length = 0;
+  };
+  // commit_group's copying, in a file of format version 3 (one group frame): each record with its
+  // entry; adds the payloads' bytes to `*payload_bytes`. The frame's header and the padding after
+  // it are commit_group's, after it has checked that the ring did not pass the claim meanwhile.
+  GroupEntries copy_group_entries(std::span<const std::span<const std::byte>> payloads,
+                                  std::uint64_t* payload_bytes) noexcept;
   // The same in a file of version 2: a frame a record, all committed but the first (whose word it
-  // returns).
+  // returns), as they are copied.
   std::uint64_t fill_group_of_frames(std::span<const std::span<const std::byte>> payloads,
                                      std::uint64_t first_sequence, std::uint64_t* payload_bytes) noexcept;
   // Commits padding from `offset` (past the group's records) to the claim's end, if any is left.
@@ -277,11 +283,12 @@ class ProducerCore {
   // after the commit, and consumers count that record lost (docs/durability.md).
   bool claim_overtaken() const noexcept {
     const std::uint64_t next_lap = claim_position_ + geometry_.capacity;
-    // Acquire: keeps the commit's writes after these loads. A head or a frontier past the claim
-    // is all they say; nothing the producers or the preparer wrote before is read here.
+    // Acquire, both: keeps the commit's writes after these loads. A head or a frontier past the
+    // claim is all they say; nothing the producers or the preparer wrote before is read here.
+    // The frontier first: a head loaded after it is as far on as when the frontier was chosen.
+    const std::uint64_t preparing = atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
     const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
     if (head > next_lap) return true;
-    const std::uint64_t preparing = atomic_field(header_.preparation.preparing_end).load(std::memory_order_acquire);
     // No preparer announces a range more than a lap past the head: such a frontier is a damaged
     // or forged header's, which the engine replaces with a range of its own, and says nothing of
     // this claim (taken at its word, every commit failed until then).

@@ -186,3 +186,33 @@ TEST_CASE("a producer that the preparation keeps behind another's claim shows it
   writer.join();
   CHECK(failed_writes == 0);
 }
+
+TEST_CASE("reading ahead (prefetch_only) stops a lap past a live claim too: the claim's commit stands, its record is read") {
+  // Found in review: reading ahead destroys nothing, and was not held a lap behind live claims.
+  // Its frontier is where consumers count what lies a lap behind as overwritten, though, and
+  // where a producer's commit takes its claim for passed: once every commit asked, a claim
+  // younger than the unblock timeout failed with claim_lost in such a ring, and before, its
+  // record was committed where consumers counted it lost.
+  TempDir dir;
+  CreateOptions options = small_ring(1 << 20, WriterPolicy::overwrite, 1024);
+  options.paging = PagingStrategy::prefetch_only;
+  Ring ring = Ring::create(dir / "ring", options);
+  REQUIRE(ring.info().paging == PagingStrategy::prefetch_only);
+  Producer holder(ring);
+  Producer other(ring);
+  const ClaimResult claim = hold_claim_a_lap_behind(ring, holder, other);
+  const std::uint64_t claim_limit = claim.position + ring.info().capacity_bytes;
+  detail::Pager pager(detail::file_of(ring));
+  pager.prepare_until(claim_limit + pager.ahead_bytes());
+  CHECK(detail::atomic_field(detail::file_of(ring).header().preparation.preparing_end).load() <= claim_limit);
+
+  REQUIRE(holder.commit() == ClaimStatus::ok);
+  Consumer reader = Consumer::attach(ring, {.start_position = claim.position, .holds_back = false});
+  SyntheticVerifier verifier;
+  const PollResult polled = reader.poll([&](const Record& record) { verifier.check(record.payload); }, 1'000'000);
+  CHECK(polled.status == PollStatus::ok);
+  CHECK(reader.stats().lost_bytes == 0);
+  CHECK(verifier.totals().corrupt == 0);
+  REQUIRE(verifier.producers().count(7) == 1);
+  CHECK(verifier.producers().at(7).records == 1);
+}
