@@ -111,6 +111,19 @@ FrameRead ConsumerCore::read_frame_unless_claimed(std::byte* frame, std::uint64_
 PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::size_t max_records) {
   PollResult result;  // the only object returned, made in the caller's place (no string moved)
   if (!attached_) return result;
+  if (polling_) {
+    // The outer poll's position and counts live in its locals and come back after the handler:
+    // an inner poll handed out the outer one's record again, and its own next records were
+    // skipped by the outer one (found by a tester).
+    throw Error(ErrorCode::invalid_argument,
+                "poll() called from inside its own handler; return from the handler (or return false to stop the "
+                "poll) and poll again");
+  }
+  polling_ = true;
+  struct EndOfPoll {
+    bool& polling;
+    ~EndOfPoll() { polling = false; }  // also when a handler throws
+  } end_of_poll{polling_};
   // The heartbeat's clock is read at every kPollsPerHeartbeatCheck-th poll only: read at every
   // poll it cost a ping-pong 10-20 ns a round trip of 150-200 (each record takes two polls: one
   // that finds nothing before the wait, one after it; measured in one run with and without, in
@@ -127,7 +140,8 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   // to poll_group, they lived in memory, stored and loaded again around every handler call.
   std::size_t records = 0;
   PollStatus status = PollStatus::ok;
-  while (records < max_records) {
+  // attached_: a handler may detach (then the poll ends after its record; see below).
+  while (records < max_records && attached_) {
     const std::uint64_t position = position_;
     // Before the head: a lapped position's frame is of a newer lap, which reads as uncommitted.
     // Inside a group, the group's frame is what may be lapped.
@@ -211,8 +225,10 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     stats_.records += 1;
     stats_.bytes += payload_bytes;
   }
-  // position_ below committed_ after a seek back: the cursor never moves back (commit_at).
-  if (options_.auto_commit && position_ > committed_) store_cursor(position_);
+  // position_ below committed_ after a seek back: the cursor never moves back (commit_at). Not
+  // once a handler detached: the slot may be another consumer's by now, whose cursor this would
+  // move (found by a tester: an anonymous consumer's records were committed as a named one's).
+  if (options_.auto_commit && attached_ && position_ > committed_) store_cursor(position_);
   result.records = records;
   result.status = status;
   if (status == PollStatus::corrupt) result.error_message = std::move(damage_message_);

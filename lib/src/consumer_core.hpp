@@ -156,6 +156,7 @@ class ConsumerCore {
   // (format::kConsumerFollowing). Once set, it stays for as long as we are attached.
   bool following_ = false;
   bool attached_ = false;
+  bool polling_ = false;  // inside poll(): a handler that polls again is refused
   // Started at the oldest record (Seek::earliest): records overwritten while it attached were
   // never its own to lose (hold_back_from_start).
   bool started_at_oldest_ = false;

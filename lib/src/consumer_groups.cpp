@@ -82,6 +82,10 @@ ConsumerCore::GroupRead ConsumerCore::poll_group(Consumer::HandlerFn handler, vo
     }
     position_ = next;
     group_index_ += 1;
+    if (!attached_) {  // the handler detached (see poll)
+      go_on = false;
+      break;
+    }
   }
   return {records, status, go_on};
 }

@@ -1,14 +1,16 @@
-// A consumer's reading (consumer.cpp): what it keeps up in its slot as it reads, and records
-// that a consumer producers may lap reads through a copy.
+// A consumer's reading (consumer.cpp): what it keeps up in its slot as it reads, records that a
+// consumer producers may lap reads through a copy, and what a handler may do to its own consumer.
 #include <doctest/doctest.h>
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "ringfile/error.hpp"
 #include "support/rings.hpp"
 #include "support/temp_dir.hpp"
 
@@ -59,4 +61,83 @@ TEST_CASE("a consumer producers may lap reads empty records, alone and in a batc
   CHECK(drain(tap) == std::vector<std::string>{"", "hello", "", "hello", ""});
   CHECK(tap.stats().lapped_count == 0);
   CHECK(batch_tap.stats().lapped_count == 0);
+}
+
+namespace {
+
+// Ten records "0" to "9": one a frame, or all under one write_batch group.
+void write_ten(const Ring& ring, bool as_group) {
+  std::vector<std::string> texts;
+  for (int index = 0; index < 10; ++index) texts.push_back(std::to_string(index));
+  Producer producer(ring);
+  if (as_group) {
+    std::vector<std::span<const std::byte>> spans;
+    for (const std::string& text : texts) spans.push_back(as_bytes(text));
+    REQUIRE(producer.write_batch(spans).records == 10);
+    return;
+  }
+  for (const std::string& text : texts) REQUIRE(producer.write(as_bytes(text)) == ClaimStatus::ok);
+}
+
+std::string text_of(const Record& record) {
+  return {reinterpret_cast<const char*>(record.payload.data()), record.payload.size()};
+}
+
+}  // namespace
+
+TEST_CASE("a handler that detaches its consumer ends the poll, and the slot it left is not written again") {
+  // Found by a tester: the poll went on after the handler's detach and stored its cursor in the
+  // slot it had freed, which another consumer had taken meanwhile: a named consumer resumed past
+  // ten records it never read.
+  for (const bool as_group : {false, true}) {
+    CAPTURE(as_group);
+    TempDir dir;
+    Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+    write_ten(ring, as_group);
+    Consumer anonymous = Consumer::attach(ring, {.start = StartFrom::earliest});
+    std::vector<std::string> read;
+    std::optional<std::uint32_t> taken_slot;
+    const PollResult polled = anonymous.poll([&](const Record& record) {
+      read.push_back(text_of(record));
+      if (read.size() == 3) {
+        anonymous.detach();
+        Consumer billing = Consumer::attach(ring, {.name = "billing", .start = StartFrom::earliest});
+        taken_slot = billing.slot();
+      }
+    });
+    CHECK(polled.records == 3);
+    CHECK(read == std::vector<std::string>{"0", "1", "2"});
+    REQUIRE(taken_slot.has_value());
+    Consumer billing = Consumer::attach(ring, {.name = "billing"});
+    CHECK(billing.position() == 0);
+    std::vector<std::string> billed;
+    billing.poll([&](const Record& record) { billed.push_back(text_of(record)); });
+    CHECK(billed.size() == 10);
+  }
+}
+
+TEST_CASE("a handler that polls its own consumer again is refused, and the outer poll reads on as before") {
+  // Found by a tester: the inner poll handed out the outer one's record again, and the outer one
+  // then skipped the records the inner one had read (one counted lost).
+  for (const bool as_group : {false, true}) {
+    CAPTURE(as_group);
+    TempDir dir;
+    Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+    write_ten(ring, as_group);
+    Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+    std::vector<std::string> read;
+    const PollResult polled = consumer.poll([&](const Record& record) {
+      read.push_back(text_of(record));
+      if (read.size() == 1) {
+        CHECK_THROWS_WITH_AS(consumer.poll([](const Record&) {}), doctest::Contains("inside its own handler"), Error);
+      }
+    });
+    CHECK(polled.records == 10);
+    CHECK(read == std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+    CHECK(consumer.stats().lost_records == 0);
+    // A poll after one whose handler threw is a poll like any other.
+    write_ten(ring, as_group);
+    const PollResult next = consumer.poll([&](const Record& record) { read.push_back(text_of(record)); });
+    CHECK(next.records == 10);
+  }
 }

@@ -99,7 +99,7 @@ struct ConsumerStats {
 
 struct Lag {
   std::uint64_t bytes = 0;     // head - position
-  std::optional<double> seconds;  // age of the oldest unread record, if one is committed
+  std::optional<double> seconds;  // age of the oldest unread record; 0 with nothing unread
 };
 
 // @pre one thread at a time per Consumer.
@@ -123,7 +123,9 @@ class Consumer {
   // policy guarantees the bytes cannot change under the handler (block policy, holding consumer),
   // else through a checked copy. Never blocks. A handler that returns bool may stop early:
   // returning false leaves that record unread (the cursor stays before it, and the next poll
-  // hands it out again), as a reader that stops at a time or a marker needs.
+  // hands it out again), as a reader that stops at a time or a marker needs. A handler may
+  // commit() or detach(): detached, the poll ends after that record. It may not poll this
+  // consumer again: such a poll throws Error (invalid_argument).
   template <class Handler>
   PollResult poll(Handler&& handler, std::size_t max_records = 1024) {
     using H = std::remove_reference_t<Handler>;
