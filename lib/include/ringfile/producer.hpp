@@ -108,6 +108,10 @@ class Producer {
   // pwrite(): the mapping's pages there were invalidated a lap ago, and filling them through the
   // mapping costs a page fault and a zero-fill per 4 KiB, where pwrite() makes them in large
   // folios in one pass (measured, bench/README.md).
+  // Fill a claim within the ring's unblock timeout: after it, consumers take this producer for
+  // stuck, pad the claim over, and other producers may reuse its space, where a buffer in the
+  // mapping still points. Bytes written there after that land in newer records (which then fail
+  // their checksums; without checksums nothing shows it), and commit() returns claim_lost.
   ClaimResult try_claim(std::size_t payload_bytes) noexcept;
   // As try_claim, waiting up to `timeout` for a holding consumer to make space.
   ClaimResult claim(std::size_t payload_bytes, std::chrono::nanoseconds timeout) noexcept;
