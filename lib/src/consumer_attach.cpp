@@ -146,6 +146,12 @@ std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor)
         seek = Seek::earliest();
         break;
     }
+    // A value outside the enum left no seek at all, which was then read (found by a tester).
+    if (!seek) {
+      throw Error(ErrorCode::invalid_argument, "unknown ConsumerOptions::start " +
+                                                   std::to_string(static_cast<int>(options_.start)) +
+                                                   "; use StartFrom::earliest, latest or committed");
+    }
   }
   if (seek->kind == Seek::Kind::earliest) {
     started_at_oldest_ = true;

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
 
 #include "atomics.hpp"
 #include "frames.hpp"
 #include "paging.hpp"
+#include "ringfile/error.hpp"
 #include "slot_tables.hpp"
 
 namespace ringfile::detail {
@@ -91,7 +93,9 @@ std::uint64_t RecordSearch::resolve(const Seek& seek) {
     case Seek::Kind::last_records:
       return last_records(seek.records);
   }
-  return head();
+  // A value outside the enum read as latest (found by a tester).
+  throw Error(ErrorCode::invalid_argument,
+              "unknown Seek kind " + std::to_string(static_cast<int>(seek.kind)) + "; make the Seek with its functions");
 }
 
 std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t position) const noexcept {

@@ -130,6 +130,16 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
     fail("unknown writer policy");
   }
+  switch (options.paging) {
+    case PagingStrategy::automatic:
+    case PagingStrategy::zero_range:
+    case PagingStrategy::punch_hole:
+    case PagingStrategy::prefetch_only:
+    case PagingStrategy::none:
+      break;
+    default:  // a value outside the enum was created as none (found by a tester)
+      fail("unknown paging strategy " + std::to_string(static_cast<int>(options.paging)));
+  }
   if (options.hold_window_bytes != 0 && options.hold_window_bytes < options.capacity_bytes &&
       options.hold_window_bytes < 2 * stride) {
     fail("hold window " + human_bytes_beside(options.hold_window_bytes, 2 * stride) +

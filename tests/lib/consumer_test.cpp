@@ -141,3 +141,23 @@ TEST_CASE("a handler that polls its own consumer again is refused, and the outer
     CHECK(next.records == 10);
   }
 }
+
+TEST_CASE("attach refuses a start or a seek outside their enums with invalid_argument") {
+  // Found by a tester: StartFrom 9 left no seek, which attach then read; Seek kind 9 read as latest.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(1 << 20));
+  write_ten(ring, false);
+  const auto code_of = [&](const ConsumerOptions& options) {
+    try {
+      Consumer::attach(ring, options);
+    } catch (const Error& error) {
+      return error.code();
+    }
+    return ErrorCode::io_error;
+  };
+  CHECK(code_of({.start = static_cast<StartFrom>(9)}) == ErrorCode::invalid_argument);
+  Seek unknown = Seek::latest();
+  unknown.kind = static_cast<Seek::Kind>(9);
+  CHECK(code_of({.seek = unknown}) == ErrorCode::invalid_argument);
+  CHECK(ring.consumers().empty());
+}

@@ -153,6 +153,13 @@ TEST_CASE("create rejects impossible options with invalid_argument") {
   CHECK(code_of(small_ring(1000)) == ErrorCode::invalid_argument);            // below minimum
   CHECK(code_of(small_ring((1 << 20) + 1)) == ErrorCode::invalid_argument);   // not page multiple
   CHECK(code_of(small_ring(1 << 20, WriterPolicy::block, 1 << 20)) == ErrorCode::invalid_argument);
+  // Values outside the enums (found by a tester: an unknown paging strategy was created as none).
+  CreateOptions unknown_policy = small_ring(1 << 20);
+  unknown_policy.policy = static_cast<WriterPolicy>(7);
+  CHECK(code_of(unknown_policy) == ErrorCode::invalid_argument);
+  CreateOptions unknown_paging = small_ring(1 << 20);
+  unknown_paging.paging = static_cast<PagingStrategy>(9);
+  CHECK(code_of(unknown_paging) == ErrorCode::invalid_argument);
   CHECK(!std::filesystem::exists(dir / "bad"));
 }
 
