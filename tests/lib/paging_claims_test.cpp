@@ -43,6 +43,24 @@ ClaimResult hold_claim_a_lap_behind(const Ring& ring, Producer& holder, Producer
   return claim;
 }
 
+// Commits `holder`'s claim and reads from its position on with a tap: its record is there, whole,
+// and nothing before the head is lost. Once committed, the claim no longer holds the preparation,
+// and the producers' housekeepers would invalidate (or read ahead past, which readers count as
+// overwritten) the record before the reader gets to it: the preparation is held meanwhile.
+void commit_and_read_back(const Ring& ring, Producer& holder, const ClaimResult& claim) {
+  PreparationHeldByInit held(ring);
+  REQUIRE(holder.commit() == ClaimStatus::ok);
+  Consumer reader = Consumer::attach(ring, {.start_position = claim.position, .holds_back = false});
+  SyntheticVerifier verifier;
+  const PollResult polled = reader.poll([&](const Record& record) { verifier.check(record.payload); }, 1'000'000);
+  held.release();
+  CHECK(polled.status == PollStatus::ok);
+  CHECK(reader.stats().lost_bytes == 0);
+  CHECK(verifier.totals().corrupt == 0);
+  REQUIRE(verifier.producers().count(7) == 1);
+  CHECK(verifier.producers().at(7).records == 1);
+}
+
 }  // namespace
 
 TEST_CASE("a live producer's claim a lap behind the others is never invalidated by the preparation ahead of them") {
@@ -72,19 +90,7 @@ TEST_CASE("a live producer's claim a lap behind the others is never invalidated 
   pager.prepare_until(claim_limit + pager.ahead_bytes());
   CHECK(detail::atomic_field(header.prepared_position.value).load() <= claim_limit);
 
-  // Once committed, the claim no longer holds the preparation, and the producers' housekeepers
-  // would invalidate the record before the reader below gets to it.
-  PreparationHeldByInit held(ring);
-  REQUIRE(holder.commit() == ClaimStatus::ok);
-  Consumer reader = Consumer::attach(ring, {.start_position = claim.position, .holds_back = false});
-  SyntheticVerifier verifier;
-  const PollResult polled = reader.poll([&](const Record& record) { verifier.check(record.payload); }, 1'000'000);
-  held.release();
-  CHECK(polled.status == PollStatus::ok);
-  CHECK(reader.stats().lost_bytes == 0);
-  CHECK(verifier.totals().corrupt == 0);
-  REQUIRE(verifier.producers().count(7) == 1);
-  CHECK(verifier.producers().at(7).records == 1);
+  commit_and_read_back(ring, holder, claim);
 }
 
 TEST_CASE("a live producer's claim that outlived the unblock timeout and was prepared past: its late commit fails") {
@@ -206,18 +212,5 @@ TEST_CASE("reading ahead (prefetch_only) stops a lap past a live claim too: the 
   pager.prepare_until(claim_limit + pager.ahead_bytes());
   CHECK(detail::atomic_field(detail::file_of(ring).header().preparation.preparing_end).load() <= claim_limit);
 
-  // Once committed, the claim no longer holds the preparation, and the producers' housekeepers
-  // would read ahead past the record (which readers then count overwritten) before the reader
-  // below gets to it.
-  PreparationHeldByInit held(ring);
-  REQUIRE(holder.commit() == ClaimStatus::ok);
-  Consumer reader = Consumer::attach(ring, {.start_position = claim.position, .holds_back = false});
-  SyntheticVerifier verifier;
-  const PollResult polled = reader.poll([&](const Record& record) { verifier.check(record.payload); }, 1'000'000);
-  held.release();
-  CHECK(polled.status == PollStatus::ok);
-  CHECK(reader.stats().lost_bytes == 0);
-  CHECK(verifier.totals().corrupt == 0);
-  REQUIRE(verifier.producers().count(7) == 1);
-  CHECK(verifier.producers().at(7).records == 1);
+  commit_and_read_back(ring, holder, claim);
 }
