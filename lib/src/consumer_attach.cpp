@@ -105,7 +105,7 @@ std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) c
     throw Error(ErrorCode::corrupt,
                 describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
                     std::to_string(saved_cursor) + ", which no record starts at (the slot is damaged); "
-                    "attach with --from latest or --from earliest");
+                    "attach with StartFrom::latest or earliest (--from latest, --from earliest)");
   }
   const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   if (saved_cursor > head) {
@@ -113,7 +113,7 @@ std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) c
                 describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
                     std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
                     ": the records it had read up to there did not survive (a crash of the machine "
-                    "loses what was not synced); attach with --from latest or --from earliest");
+                    "loses what was not synced); attach with StartFrom::latest or earliest (--from latest, --from earliest)");
   }
   return saved_cursor;
 }
@@ -225,6 +225,7 @@ void ConsumerCore::hold_back_from_start() {
   if ((group_start_ != kNoGroup ? group_start_ : position_) < restart) {
     // A start at the oldest record moves on to the one that is now: nothing of its own was lost.
     if (!started_at_oldest_) {
+      stats_.lapped_count += 1;  // as skip_lapped counts a lap met while reading
       stats_.lost_bytes += restart - position_;
       // Relaxed: a count for status, written only by this consumer; nothing is published with it.
       atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);

@@ -90,10 +90,14 @@ struct ConsumerStats {
   // Lapped (overwrite policy), expired or damaged, by the producer slots' sequence numbers: each
   // number below a slot's newest record read that was not read. A slot's numbers go on across
   // its owners, so a producer that takes over the slot of one that ended also tells of that
-  // one's last records, if they were lost.
+  // one's last records, if they were lost. Counted from the first record of each producer that
+  // this attachment reads (attached at the head, from there): records passed while a named
+  // consumer was away show in lost_bytes only, as the file keeps no sequence numbers for them.
   std::uint64_t lost_records = 0;
   std::uint64_t lost_bytes = 0;
-  std::uint64_t lapped_count = 0;  // times this consumer skipped ahead
+  // Times this attachment skipped ahead; once at attach when a named consumer's cursor was passed
+  // while it was away.
+  std::uint64_t lapped_count = 0;
   std::uint64_t checksum_failures = 0;
 };
 
