@@ -215,7 +215,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
     // another core's writing, or in memory when this consumer is behind.
     if (options_.verify_checksums && read.checksummed && crc32c_front_to_back(record.payload) != payload_crc) {
       stats_.checksum_failures += 1;
-      status = report_damage(position, "payload checksum mismatch");
+      status = report_damage(position, kChecksumMismatch);
       break;
     }
     count_sequence(record.producer_slot, record.producer_sequence);

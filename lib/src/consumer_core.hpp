@@ -139,6 +139,7 @@ class ConsumerCore {
   [[gnu::noinline, gnu::cold]] void skip_damage() noexcept;  // past the damage poll reported at position_
   // Remembers the damage at `position` (the next poll skips past it) and what it is, for the
   // poll's result.
+  static constexpr const char* kChecksumMismatch = "payload checksum mismatch";
   [[gnu::noinline, gnu::cold]] PollStatus report_damage(std::uint64_t position, const char* problem);
 
   Ring ring_;

@@ -63,7 +63,7 @@ ConsumerCore::GroupRead ConsumerCore::poll_group(Consumer::HandlerFn handler, vo
     const std::uint64_t next = last ? group_start_ + group_stride_ : group_start_ + entry.next_offset;
     if (options_.verify_checksums && group_checksummed_ && crc32c_front_to_back(record.payload) != entry.payload_crc) {
       stats_.checksum_failures += 1;
-      status = report_damage(position_, "payload checksum mismatch");
+      status = report_damage(position_, kChecksumMismatch);
       resume_after_damage_ = next;  // the entry is sound (its length was checked): only this record is skipped
       go_on = false;
       break;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "atomics.hpp"
 #include "clock.hpp"
@@ -138,10 +139,16 @@ void ConsumerCore::skip_damage() noexcept {
 }
 
 PollStatus ConsumerCore::report_damage(std::uint64_t position, const char* problem) {
+  // A checksum also fails where a producer filled a claim in the mapping for longer than the
+  // unblock timeout: the claim was padded over and its space reused, and the late bytes landed in
+  // newer records (Producer::try_claim). The file cannot tell the two apart; say both.
+  const bool checksum = std::string_view(problem) == kChecksumMismatch;
   damage_message_ = "'" + file_.info().path.string() + "': corrupt record at position " +
-                   std::to_string(position) + ": " + problem +
-                   "; the file is damaged (restore it, or read on past it: poll again, or "
-                   "ringfile-consumer --skip-damaged)";
+                   std::to_string(position) + ": " + problem + "; the file is damaged" +
+                   (checksum ? ", or a producer went on filling a claim past the unblock timeout, after "
+                               "its space was reused"
+                             : "") +
+                   " (restore it, or read on past it: poll again, or ringfile-consumer --skip-damaged)";
   damaged_at_ = position;
   return PollStatus::corrupt;
 }

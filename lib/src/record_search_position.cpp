@@ -63,7 +63,7 @@ std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_bou
   throw Error(ErrorCode::invalid_argument,
               describe(file_) + ": position " + std::to_string(wanted) +
                   " is inside a record, not at its start; the next record starts at " + std::to_string(next->position) +
-                  " (start there, or ask for the next boundary: ringfile-consumer --next-boundary)");
+                  " (start there, or ask for the next boundary: Seek::to_position(position, true), --next-boundary)");
 }
 
 std::optional<RecordSearch::Landing> RecordSearch::walk_to_boundary(std::uint64_t wanted, std::uint64_t head,

@@ -295,7 +295,7 @@ void RingFile::validate_tables(SlotCheck slot_check) const {
                       (others == 0 ? ""
                                    : " (and " + std::to_string(others) + " more damaged slot" +
                                          (others == 1 ? ")" : "s)")) +
-                      "; free the damaged slots (ringfile-consumer '" + path_.string() +
+                      "; free the damaged slots (clear_damaged_slots, or ringfile-consumer '" + path_.string() +
                       "' --clear-damaged-slots: what they held is lost, the records are kept), restore the "
                       "file, or create a new ring");
     }

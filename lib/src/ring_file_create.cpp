@@ -119,13 +119,13 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   if (options.max_record_bytes > format::kMostRecordBytes) {
     fail("maximum record size " + human_bytes_beside(options.max_record_bytes, format::kMostRecordBytes) +
          " is above the largest the format takes (" +
-         human_bytes_beside(format::kMostRecordBytes, options.max_record_bytes) + "); lower --max-record");
+         human_bytes_beside(format::kMostRecordBytes, options.max_record_bytes) + "); lower max_record_bytes (--max-record)");
   }
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
   if (stride > options.capacity_bytes / 2) {
     fail("maximum record size " + human_bytes(options.max_record_bytes) +
          " needs a capacity of at least " + human_bytes_beside(2 * stride, options.capacity_bytes) + " (got " +
-         human_bytes_beside(options.capacity_bytes, 2 * stride) + "); lower --max-record or raise --size");
+         human_bytes_beside(options.capacity_bytes, 2 * stride) + "); lower max_record_bytes (--max-record) or raise capacity_bytes (--size)");
   }
   if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
     fail("unknown writer policy");
@@ -144,7 +144,7 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
       options.hold_window_bytes < 2 * stride) {
     fail("hold window " + human_bytes_beside(options.hold_window_bytes, 2 * stride) +
          " is below two maximum-size records (" + human_bytes_beside(2 * stride, options.hold_window_bytes) +
-         "); raise --hold-window or lower --max-record");
+         "); raise hold_window_bytes (--hold-window) or lower max_record_bytes (--max-record)");
   }
   if (options.unblock_timeout.count() <= 0 || options.unblock_timeout.count() > 0xffffffffLL ||
       options.consumer_grace.count() < 0 || options.consumer_grace.count() > 0xffffffffLL) {
@@ -213,7 +213,7 @@ std::shared_ptr<RingFile> RingFile::create(const std::filesystem::path& path,
                                                       : human_bytes(file_bytes)) +
                                          " but the filesystem has " +
                                          describe_free_space(free_before, file_bytes) +
-                                         " free; free space or choose a smaller --size");
+                                         " free; free space or choose a smaller capacity_bytes (--size)");
   };
   if (free_before && free_before->usable < file_bytes) no_space();
   int reserve_error = ::fallocate(file.fd(), 0, 0, static_cast<off_t>(file_bytes)) == 0 ? 0 : errno;

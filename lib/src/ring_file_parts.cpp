@@ -91,7 +91,7 @@ std::string human_bytes_beside(std::uint64_t bytes, std::uint64_t other) {
                                             "', which does not exist; create the ring there, or remove the link");
     }
     throw Error(ErrorCode::not_found,
-                describe(path) + ": no such file; create the ring first (ringfile-producer --create)");
+                describe(path) + ": no such file; create the ring first (Ring::create, ringfile-producer --create)");
   }
   if (error == ENOSPC || error == EDQUOT) {
     throw Error(ErrorCode::no_space, describe(path) + ": no space left on the device while " +

@@ -342,8 +342,13 @@ TEST_CASE("a payload that no longer matches its checksum is reported") {
   Producer producer(ring);
   REQUIRE(producer.write(as_bytes("checksummed payload")) == ClaimStatus::ok);
   patch_file(dir / "ring", static_cast<off_t>(ring.info().data_offset + format::kRecordHeaderBytes + 3), "X", 1);
-  CHECK(consumer.poll([](const Record&) {}).status == PollStatus::corrupt);
+  const PollResult polled = consumer.poll([](const Record&) {});
+  CHECK(polled.status == PollStatus::corrupt);
   CHECK(consumer.stats().checksum_failures == 1);
+  // Damage, or a claim filled in the mapping after its space was reused (found by a tester: the
+  // message named damage alone).
+  CHECK(polled.error_message.find("payload checksum mismatch; the file is damaged, or a producer went on filling a "
+                                  "claim past the unblock timeout") != std::string::npos);
 }
 
 TEST_CASE("a FIFO is refused as not a ring, for reading too, without waiting for a writer") {

@@ -227,8 +227,8 @@ TEST_CASE("a full consumer table is reported before it bites, and says how to ma
         std::string::npos);
   const Result refused = run(kConsumer, {ring, "--count", "0"}, dir.path());
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("all 64 consumer slots are taken; remove named consumers that are gone (ringfile-consumer "
-                         "--delete NAME)") != std::string::npos);
+  CHECK(refused.err.find("all 64 consumer slots are taken; remove named consumers that are gone (delete_consumer, "
+                         "ringfile-consumer --delete NAME)") != std::string::npos);
   // A tap needs no slot: it reads the full ring without one (a tester found it refused too).
   write_file(dir / "lines.txt", numbered_lines(0, 2));
   REQUIRE(run(kProducer, {ring, "--input", dir / "lines.txt", "--quiet"}, dir.path()).exit_code == 0);
