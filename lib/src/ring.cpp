@@ -212,7 +212,7 @@ PagingState Ring::paging_state() const noexcept {
   const auto& header = file_->header();
   const auto& line = header.paging_budget;
   PagingState state;
-  // Relaxed: advisory figures, each published on its own (paging.cpp).
+  // Relaxed: advisory figures, each published on its own (paging_sizes.cpp, publish_budget).
   state.resident_budget_bytes = load_field(line.resident_budget_bytes, std::memory_order_relaxed);
   state.hold_window_bytes = detail::hold_window_in_force(*file_);
   state.memory_bytes = load_field(line.memory_bytes, std::memory_order_relaxed);

@@ -221,7 +221,7 @@ void RingFile::validate_identity(const FileIdentity& identity, std::uint64_t fil
   geometry_.lap_tag_salt = identity.lap_tag_salt;
   if (identity.version_major >= 3) {
     // Within a maximum-size frame, within what an entry can name, and leaving the room a
-    // reservation needs beside a cursor held back by it (2 maximum-size frames, see paging.cpp's
+    // reservation needs beside a cursor held back by it (2 maximum-size frames, see paging_sizes.cpp's
     // minimum hold): producers keep group_span behind each cursor.
     geometry_.group_span = std::min({max_stride, format::kMostGroupEntryOffset, identity.data_capacity - 2 * max_stride});
   }

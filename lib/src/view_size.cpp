@@ -18,7 +18,7 @@ constexpr std::uint64_t kWholeAreaViewLimit = 256 * kMiB;
 
 }  // namespace
 
-// The engine's fixed parts come to about three and a half views (paging.cpp, budget_overhead:
+// The engine's fixed parts come to about three and a half views (paging_sizes.cpp, budget_overhead:
 // a view and a chunk ahead, a view kept behind the slowest follower, two chunks in flight); an
 // eighth of the budget leaves more than half of it to the consumers' lag. With 8 MiB views, four
 // rings of 64 MiB in a box of 96 MiB each had a budget below those parts alone: producers were
