@@ -281,8 +281,11 @@ class ProducerCore {
   // and the commit that follows are not one atomic step: a range announced between them (the
   // claim outlived the timeout, the producer stalled in those few instructions) is invalidated
   // after the commit, and consumers count that record lost (docs/durability.md).
-  bool claim_overtaken() const noexcept {
-    const std::uint64_t next_lap = claim_position_ + geometry_.capacity;
+  bool claim_overtaken() const noexcept { return lapped_past(claim_position_); }
+  // Whether producers or the preparer have gone a lap past `position`: its bytes now belong to,
+  // or were cleared for, newer records.
+  bool lapped_past(std::uint64_t position) const noexcept {
+    const std::uint64_t next_lap = position + geometry_.capacity;
     // Acquire, both: keeps the commit's writes after these loads. A head or a frontier past the
     // claim is all they say; nothing the producers or the preparer wrote before is read here.
     // The frontier first: a head loaded after it is as far on as when the frontier was chosen.
@@ -291,7 +294,7 @@ class ProducerCore {
     if (head > next_lap) return true;
     // No preparer announces a range more than a lap past the head: such a frontier is a damaged
     // or forged header's, which the engine replaces with a range of its own, and says nothing of
-    // this claim (taken at its word, every commit failed until then).
+    // this position (taken at its word, every commit failed until then).
     return preparing > next_lap && preparing <= head + geometry_.capacity;
   }
   // Whether a claim reserved at claim_time_ns_ may have been padded over by `now_ns` (a reading

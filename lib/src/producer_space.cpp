@@ -13,11 +13,11 @@
 namespace ringfile::detail {
 
 bool ProducerCore::pad_stranded_reservation() noexcept {
-  // Acquire: pairs with the producers' head CAS; only tells whether the space was reused.
-  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
   // A lap later the space belongs to newer records: its claim outlived the unblock timeout,
-  // consumers padded it over, and producers went on (open_claims_limit let them).
-  if (head <= stranded_.start + geometry_.capacity) {
+  // consumers padded it over, and producers went on (open_claims_limit let them), or the preparer
+  // cleared it for them, where padding written now would stand in a newer record's way (the head
+  // alone was looked at before).
+  if (!lapped_past(stranded_.start)) {
     const std::uint64_t parts[2][2] = {{stranded_.start, stranded_.record_position},
                                        {stranded_.record_position, stranded_.end}};
     for (const auto& [from, to] : parts) {
