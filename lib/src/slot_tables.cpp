@@ -233,7 +233,12 @@ bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   // limit load) and with the paging engine (preparing_end store, then limit load).
   const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_seq_cst);
   const std::uint64_t preparing = atomic_field(header.preparation.preparing_end).load(std::memory_order_seq_cst);
-  return std::max(head, preparing) <= wanted_limit;
+  // The record at `position` itself decides: what producers keep behind a cursor (group_span,
+  // for a group's header) may be gone at a cursor among the oldest records, where the record is
+  // not. Compared with wanted_limit, such a cursor (a consumer that resumed or was reset to the
+  // oldest record and detached) counted as passed, and was moved, or left holding nothing (found
+  // by a tester: a lap lost on a restart within the grace).
+  return std::max(head, preparing) <= position + file.geometry().capacity;
 }
 
 namespace {
@@ -268,9 +273,11 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
     const std::uint64_t cursor = atomic_field(slot.cursor).load(std::memory_order_seq_cst);
     const std::uint64_t bound = kept_from_cursor(file.geometry(), cursor) + (is_following(flags) ? hold_window : capacity);
     // A detached slot producers already ran past (its grace over once, then the wall clock set
-    // back into it) holds nothing: what it would keep is overwritten (found in review).
+    // back into it) holds nothing: the record at its cursor is overwritten (found in review).
+    // Not its bound: below the head for a cursor among the oldest records, still intact, as
+    // hold_producers_at says.
     if (state == ConsumerState::detached &&
-        bound < atomic_field(header.head_position.value).load(std::memory_order_acquire)) {
+        cursor + capacity < atomic_field(header.head_position.value).load(std::memory_order_acquire)) {
       continue;
     }
     if (checks != nullptr && state == ConsumerState::active && bound < needed_end && checks->due(index, monotonic_ns())) {

@@ -3,6 +3,7 @@
 // header left unreadable.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "clock.hpp"
@@ -378,4 +379,54 @@ TEST_CASE("a detached named consumer holds producers back no longer once its gra
       REQUIRE(producer.write(synthetic_payload(1, sequence, 1000), std::chrono::seconds(60)) == ClaimStatus::ok);
     }
   }
+}
+
+TEST_CASE("block: a named consumer among the oldest records of a wrapped ring holds producers there once detached, or reset there") {
+  // Found by a tester: producers keep what lies a group's span behind a cursor, which for a cursor
+  // among the oldest records is gone already. Such a cursor was taken for one producers had passed:
+  // detached, it held nothing (a restart within the grace lost a lap), and a reset to it moved it
+  // to the oldest record, or back, and said it had been overwritten.
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  CreateOptions options = small_ring(capacity);
+  options.consumer_grace = std::chrono::hours(1);
+  Ring ring = Ring::create(dir / "ring", options);
+  Producer producer(ring);
+  const std::uint64_t laps_written = 3 * capacity / 240;  // records of 200 bytes, 240 a frame
+  const std::vector<std::uint64_t> positions = write_records(producer, laps_written, 200);
+  // The fifth oldest record: well within a group's span (a frame of the largest record) of the oldest.
+  const auto oldest = std::find_if(positions.begin(), positions.end(),
+                                   [&](std::uint64_t position) { return position + capacity >= ring.head_position(); });
+  REQUIRE(positions.end() - oldest > 5);
+  const std::uint64_t fifth_oldest = oldest[4];
+  const std::uint64_t fifth_oldest_sequence = static_cast<std::uint64_t>(oldest - positions.begin()) + 4;
+
+  SUBCASE("detached after reading from the oldest record") {
+    {
+      Consumer reader = Consumer::attach(ring, {.name = "ledger", .seek = Seek::earliest()});
+      CHECK(reader.poll([](const Record&) {}, 4).records == 4);
+      CHECK(reader.position() == fifth_oldest);
+    }
+  }
+  SUBCASE("reset to a record among the oldest") {
+    Consumer::attach(ring, {.name = "ledger"}).detach();  // at the head
+    const CursorReset reset = reset_consumer(ring, "ledger", Seek::to_position(fifth_oldest));
+    CHECK(reset.to == fifth_oldest);
+    CHECK_FALSE(reset.moved_past_overwritten);
+  }
+  REQUIRE(find(ring, "ledger")->holds_back);
+  // Producers stop a lap after its cursor (less what they keep behind it), not a lap after the head.
+  std::uint64_t written = laps_written;
+  while (producer.write(synthetic_payload(1, written, 200), std::chrono::nanoseconds(0)) == ClaimStatus::ok) {
+    written += 1;
+    REQUIRE(written < 2 * laps_written);
+  }
+  CHECK(ring.head_position() <= fifth_oldest + capacity);
+
+  Consumer back = Consumer::attach(ring, {.name = "ledger"});
+  std::uint64_t expected = fifth_oldest_sequence;
+  back.poll([&](const Record& record) { CHECK(record.producer_sequence == expected++); });
+  CHECK(expected == written);
+  CHECK(back.stats().lost_bytes == 0);
+  CHECK(back.stats().lapped_count == 0);
 }
