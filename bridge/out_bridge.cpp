@@ -61,7 +61,8 @@ int OutBridge::run() {
       if (!recover(NatsFailure{NATS_TIMEOUT, 0, "no acknowledgement within --ack-timeout"})) break;
     }
     if (!send_queued()) {
-      if (!recover(*pending_failure_)) break;
+      // A message refused again and again (a stream at its limits) comes back here each time.
+      if (!recover(*pending_failure_) || should_stop(started)) break;
       continue;
     }
     commit_cursor();
@@ -237,8 +238,8 @@ void OutBridge::finish() {
   commit_cursor();
   const std::size_t unconfirmed = window_.size() + queue_.size();
   if (unconfirmed > 0) {
-    reporter_.notice(std::to_string(unconfirmed) +
-                     " records were not acknowledged before stopping; they stay in the ring and are sent on the "
+    reporter_.notice(programs::count_of(unconfirmed, "record") + (unconfirmed == 1 ? " was" : " were") +
+                     " not acknowledged before stopping; they stay in the ring and are sent on the "
                      "next start");
   }
 }

@@ -159,6 +159,7 @@ class OutBridge {
   std::optional<NatsFailure> pending_failure_;
   NatsFailure last_failure_;
   std::optional<Clock::time_point> outage_started_;
+  std::chrono::milliseconds outage_backoff_ = kFirstBackoff;  // before the next recovery in one outage
   std::uint64_t resent_in_outage_ = 0;
 
   Clock::time_point last_record_at_;

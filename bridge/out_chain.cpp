@@ -146,6 +146,15 @@ bool OutBridge::recover(NatsFailure failure) {
   // Wrong last sequence: a chained message found the stream elsewhere than the chain expects (or
   // the first one found the subject elsewhere than the resync read it).
   const bool chain_refused = failure.js_code == kJsWrongLastSequence || failure.js_code == kJsWrongLastMsgId;
+  // Failing again before anything was taken (the first message after the last recovery refused
+  // too: a stream full with discard new) is the same outage: back off before the next try. It
+  // went on at once, a new connection and a refusal some 440 times a second, and looked at no
+  // stop request (found by a tester).
+  if (outage_started_) {
+    if (programs::stop_requested()) return false;
+    outage_backoff_ = wait_before_retry(*session_, outage_backoff_, kFirstBackoff, kLongestBackoff);
+    if (programs::stop_requested()) return false;
+  }
   begin_outage(failure);
   // Nothing more is read from the old connection, nor sent: what it did not acknowledge is
   // found in the stream by the resync, or sent again.
@@ -191,10 +200,11 @@ void OutBridge::begin_outage(const NatsFailure& failure) {
 }
 
 void OutBridge::end_outage() {
+  outage_backoff_ = kFirstBackoff;
   if (!outage_started_) return;
   const double seconds = std::chrono::duration<double>(Clock::now() - *outage_started_).count();
   reporter_.notice("JetStream takes records again after " + programs::format_seconds(seconds) + "; " +
-                   std::to_string(resent_in_outage_) + " records sent again in order");
+                   programs::count_of(resent_in_outage_, "record") + " sent again in order");
   outage_started_.reset();
 }
 

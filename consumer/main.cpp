@@ -205,7 +205,7 @@ void print_report(const ConsumerSettings& settings, const RunReport& report) {
     }
     if (report.records_split_over_lines > 0) {
       const std::uint64_t split = report.records_split_over_lines;
-      std::fputs((programs::program_name() + ": " + std::to_string(split) + (split == 1 ? " record" : " records") +
+      std::fputs((programs::program_name() + ": " + programs::count_of(split, "record") +
                   " held a newline and went out as more than one line; --format frames or jsonl keeps every "
                   "record whole\n")
                      .c_str(),

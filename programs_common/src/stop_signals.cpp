@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 namespace ringfile::programs {
 namespace {
@@ -31,6 +32,17 @@ void install_stop_handlers() {
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   sigaction(SIGPIPE, &ignore, nullptr);
+}
+
+void request_stop_after(std::chrono::nanoseconds duration) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  // A thread of its own, left to sleep: no signal to interrupt the other threads' calls (the NATS
+  // client's), and it ends with the process.
+  std::thread([deadline] {
+    std::this_thread::sleep_until(deadline);
+    // Relaxed, as the handler's.
+    g_stop_requests.fetch_add(1, std::memory_order_relaxed);
+  }).detach();
 }
 
 int stop_requests() noexcept { return g_stop_requests.load(std::memory_order_relaxed); }

@@ -5,8 +5,7 @@
 namespace ringfile::programs {
 
 std::string describe(const Throughput& throughput, std::string_view verb) {
-  std::string text = std::string(verb) + " " + std::to_string(throughput.records) +
-                     (throughput.records == 1 ? " record (" : " records (") +
+  std::string text = std::string(verb) + " " + count_of(throughput.records, "record") + " (" +
                      format_bytes(static_cast<double>(throughput.bytes)) + ") in " +
                      format_seconds(throughput.active_seconds());
   if (throughput.waiting_seconds > 0) text += ", after waiting " + format_seconds(throughput.waiting_seconds) + " for the first";

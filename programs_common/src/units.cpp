@@ -245,6 +245,10 @@ std::string format_count(double count) {
   return printf_string("%.2f %s", count / 1e9, "G");
 }
 
+std::string count_of(std::uint64_t count, std::string_view noun) {
+  return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
+}
+
 std::string format_seconds(double seconds) {
   if (!std::isfinite(seconds)) return "-";
   if (seconds == 0) return "0 s";

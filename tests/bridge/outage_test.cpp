@@ -142,3 +142,63 @@ TEST_CASE("JetStream unreachable for seconds: out says so once, waits, and catch
   REQUIRE(in.exit_code == 0);
   check_exactly_once(dir, far_ring, records);
 }
+
+TEST_CASE("a stream that refuses every message (full, discard new): out waits, and stops on SIGINT") {
+  // Found by a tester: out went on at once after each refusal, a new connection and a refusal
+  // some 440 times a second, and looked at no stop request: only SIGKILL ended it.
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  NatsCluster cluster(*nats_server, dir.path(), 1);
+  REQUIRE(cluster.create_stream("FULL", "full", 1, std::chrono::minutes(2), 3));
+  const std::string ring = dir / "near.ring";
+  create_ring(dir, ring, {"--size", "16M"});
+  REQUIRE(run(kProducer, {ring, "--synthetic", "--count", "10", "--quiet"}, dir.path()).exit_code == 0);
+
+  Program out(kBridge, {"out", ring, "--nats", cluster.urls(), "--stream", "FULL", "--subject", "full", "--from",
+                        "earliest", "--json"},
+              dir.path());
+  INFO("out: " << out.err());
+  REQUIRE(eventually([&] { return contains(out.err(), "JetStream did not take records"); }, std::chrono::seconds(60)));
+  REQUIRE(eventually([&] { return cluster.stream_messages("FULL") == 3; }));
+  out.signal(SIGINT);
+  CHECK(out.wait(std::chrono::seconds(30)) == 0);
+  const JsonValue summary = JsonValue::parse(out.out());
+  CHECK(summary["acknowledged"].as_uint() == 3);
+  CHECK(summary["exit_code"].as_uint() == 0);
+  CHECK(cluster.stream_messages("FULL") == 3);
+}
+
+TEST_CASE("--duration ends out and in while JetStream is gone") {
+  // Found by a tester: with the server gone, --duration 5s ran 12-15 s (out) and 12.7 s (in).
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  NatsCluster cluster(*nats_server, dir.path(), 1);
+  const std::string near_ring = dir / "near.ring";
+  const std::string far_ring = dir / "far.ring";
+  create_ring(dir, near_ring, {"--size", "16M"});
+  create_ring(dir, far_ring, {"--size", "16M"});
+  REQUIRE(run(kProducer, {near_ring, "--synthetic", "--count", "100", "--quiet"}, dir.path()).exit_code == 0);
+  REQUIRE(run(kBridge, {"out", near_ring, "--nats", cluster.urls(), "--stream", "GONE", "--subject", "gone", "--from",
+                        "earliest", "--count", "100", "--quiet"},
+              dir.path())
+              .exit_code == 0);
+
+  // Both started against a server that answers, which then goes away for good: only their
+  // --duration can end them.
+  Program out(kBridge, {"out", near_ring, "--nats", cluster.urls(), "--stream", "GONE", "--subject", "gone",
+                        "--ack-timeout", "1s", "--duration", "3s", "--json"},
+              dir.path());
+  Program in(kBridge, {"in", far_ring, "--nats", cluster.urls(), "--stream", "GONE", "--durable", "far", "--duration",
+                       "3s", "--json"},
+             dir.path());
+  INFO("out: " << out.err() << "\nin: " << in.err());
+  REQUIRE(eventually([&] { return ringfile::Ring::open(far_ring).head_position() > 0; }, std::chrono::seconds(60)));
+  cluster.kill(0);
+  // Records for out to send into the outage.
+  REQUIRE(run(kProducer, {near_ring, "--synthetic", "--count", "10", "--quiet"}, dir.path()).exit_code == 0);
+  // Not SIGINT: --duration alone. (wait() fails the test after its own timeout.)
+  CHECK(out.wait(std::chrono::seconds(60)) == 0);
+  CHECK(in.wait(std::chrono::seconds(60)) == 0);
+  CHECK(JsonValue::parse(out.out())["exit_code"].as_uint() == 0);
+  CHECK(JsonValue::parse(in.out())["exit_code"].as_uint() == 0);
+}

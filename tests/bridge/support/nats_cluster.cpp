@@ -303,7 +303,8 @@ bool NatsCluster::delete_stream(const std::string& stream) const {
 }
 
 bool NatsCluster::create_stream(const std::string& stream, const std::string& subject, int replicas,
-                                std::chrono::milliseconds duplicate_window) const {
+                                std::chrono::milliseconds duplicate_window,
+                                std::optional<std::int64_t> max_messages) const {
   Probe probe(all_urls());
   if (probe.jetstream() == nullptr) return false;
   jsStreamConfig config;
@@ -314,6 +315,10 @@ bool NatsCluster::create_stream(const std::string& stream, const std::string& su
   config.SubjectsLen = 1;
   config.Replicas = replicas;
   config.Duplicates = std::chrono::duration_cast<std::chrono::nanoseconds>(duplicate_window).count();
+  if (max_messages) {
+    config.MaxMsgs = *max_messages;
+    config.Discard = js_DiscardNew;
+  }
   jsStreamInfo* info = nullptr;
   const bool created = js_AddStream(&info, probe.jetstream(), &config, nullptr, nullptr) == NATS_OK;
   jsStreamInfo_Destroy(info);

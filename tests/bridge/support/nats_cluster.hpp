@@ -53,9 +53,10 @@ class NatsCluster {
   // whether every replica of it is current. nullopt while JetStream cannot say.
   std::optional<std::uint64_t> stream_messages(const std::string& stream) const;
   // Creates a stream as an operator would, with a duplicate window of its own (JetStream forgets
-  // message ids older than that). False if JetStream refuses.
+  // message ids older than that), and with `max_messages`, a stream that refuses new messages
+  // once it holds that many (discard new). False if JetStream refuses.
   bool create_stream(const std::string& stream, const std::string& subject, int replicas,
-                     std::chrono::milliseconds duplicate_window) const;
+                     std::chrono::milliseconds duplicate_window, std::optional<std::int64_t> max_messages = {}) const;
   // Publishes a message as any client allowed on the subject may (headers included) and waits for
   // JetStream to store it; deletes a stream. False where JetStream did not.
   bool publish(const std::string& subject, const std::string& payload,

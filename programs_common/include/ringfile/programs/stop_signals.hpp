@@ -15,6 +15,11 @@ void install_stop_handlers();
 int stop_requests() noexcept;
 inline bool stop_requested() noexcept { return stop_requests() > 0; }
 
+// Counts one stop request `duration` from now, as a stop signal would: for a program whose
+// --duration must end its retry loops and waits too (the bridge during a NATS outage), which look
+// at the count and at no clock.
+void request_stop_after(std::chrono::nanoseconds duration);
+
 // Sleeps up to `duration`, waking early when a stop signal arrives.
 void sleep_unless_stopped(std::chrono::nanoseconds duration);
 

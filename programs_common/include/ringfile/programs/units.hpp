@@ -56,6 +56,8 @@ std::string format_bytes_beside(std::uint64_t bytes, std::uint64_t other);
 std::string format_bytes_exact(std::uint64_t bytes);
 std::string format_byte_rate(double bytes_per_second);
 std::string format_count(double count);  // 1234 -> "1234", 1234567 -> "1.23 M"
+// "1 record", "2 records": `count` and `noun`, plural but for one.
+std::string count_of(std::uint64_t count, std::string_view noun);
 std::string format_seconds(double seconds);
 std::string format_duration(std::chrono::nanoseconds duration);
 
