@@ -79,7 +79,22 @@ void BridgeReporter::summary(const BridgeTotals& totals, int exit_code) {
                    .c_str(),
                stderr);
   }
-  if (!settings_.json) return;
+  if (settings_.json) print_json(totals, exit_code, seconds);
+}
+
+void BridgeReporter::failure_summary(const BridgeTotals& totals) noexcept {
+  try {
+    line_.clear();  // the error line then starts a line of its own
+    if (!settings_.json) return;
+    print_json(totals, programs::kExitFailure,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  } catch (...) {
+    // Out of memory building it: the error line on stderr still says what failed.
+  }
+}
+
+void BridgeReporter::print_json(const BridgeTotals& totals, int exit_code, double seconds) {
+  const programs::Throughput throughput{totals.records, totals.bytes, seconds, std::min(totals.idle_seconds, seconds)};
   programs::JsonWriter json;
   json.begin_object().field("direction", direction_);
   programs::write_fields(json, throughput);

@@ -47,8 +47,13 @@ class BridgeReporter {
   void first_record_done();
   // The summary line on stderr (unless --quiet) and the JSON document on stdout (with --json).
   void summary(const BridgeTotals& totals, int exit_code);
+  // A run that fails once started: the JSON document (with --json) with exit_code 1, so that a
+  // machine reading stdout learns what was done before; the error line follows on stderr.
+  void failure_summary(const BridgeTotals& totals) noexcept;
 
  private:
+  void print_json(const BridgeTotals& totals, int exit_code, double seconds);
+
   std::string direction_;
   ReportSettings settings_;
   programs::ProgressLine line_;

@@ -61,6 +61,16 @@ class InBridge {
   }
 
   int run() {
+    try {
+      return run_until_stopped();
+    } catch (...) {
+      reporter_.failure_summary(totals(false));
+      throw;
+    }
+  }
+
+ private:
+  int run_until_stopped() {
     recover_journal();
     check_same_stream();
     written_ = retry_while_transient(*session_, notice(), [&] { return durable_->align(journal_->written()); });
@@ -83,7 +93,6 @@ class InBridge {
     return programs::kExitSuccess;
   }
 
- private:
   void connect() {
     SessionOptions options;
     options.urls = settings_.stream.urls;

@@ -125,6 +125,7 @@ class OutBridge {
 
   std::uint64_t acknowledged() const noexcept { return window_.acknowledged() + anchored_; }
 
+  int run_until_stopped();
   BridgeTotals totals() const {
     BridgeTotals totals;
     totals.records = records_read_;
@@ -136,7 +137,7 @@ class OutBridge {
     totals.ring_lag_bytes = consumer_->lag().bytes;
     totals.lost_records = consumer_->stats().lost_records - lost_at_attach_;
     totals.lost_bytes = consumer_->stats().lost_bytes - lost_bytes_at_attach_;
-    totals.position = consumer_->position();
+    totals.position = unsendable_at_ ? std::min(consumer_->position(), *unsendable_at_) : consumer_->position();
     return totals;
   }
 
@@ -158,6 +159,7 @@ class OutBridge {
   std::optional<std::uint64_t> skip_through_;  // records up to here are in the stream already
   std::optional<NatsFailure> pending_failure_;
   NatsFailure last_failure_;
+  std::optional<std::uint64_t> unsendable_at_;  // a record too large for NATS, where the cursor stops
   std::optional<Clock::time_point> outage_started_;
   std::chrono::milliseconds outage_backoff_ = kFirstBackoff;  // before the next recovery in one outage
   std::uint64_t resent_in_outage_ = 0;

@@ -117,6 +117,11 @@ TEST_CASE("in: a stream deleted and made again under its name is refused, not re
   CHECK(refused.err.find("stream 'AGAIN' was deleted and made again since this ring's last message from it "
                          "(sequence 5)") != std::string::npos);
   CHECK(refused.err.find("skip its first 5 messages") != std::string::npos);
+  // With --json, a failure once started still gives a machine its document (it gave nothing:
+  // found by a tester).
+  const JsonValue summary = JsonValue::parse(refused.out);
+  CHECK(summary["exit_code"].as_uint() == 1);
+  CHECK(summary["records"].as_uint() == 0);
 
   // As the message says: without the state file, the ring is fed from the new stream's start.
   std::filesystem::remove(far_ring + ".far.bridge-in");

@@ -117,3 +117,45 @@ TEST_CASE("restarted after everything crossed, out and in forward nothing twice"
   CHECK(verification.duplicates == 0);
   CHECK(verification.missing == 0);
 }
+
+TEST_CASE("a record too large for NATS stops out there: the records before it are sent and the cursor stays on it") {
+  // Found by a tester: out stopped with the records before it still in flight, the cursor behind
+  // them (sent again by the next start), and with --json it printed nothing.
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  NatsCluster cluster(*nats_server, dir.path(), 1);
+  const std::string ring = dir / "near.ring";
+  std::string frames;
+  for (int index = 0; index < 5; ++index) frames += frame("before " + std::to_string(index));
+  frames += frame(std::string(2560 * 1024, 'x'));  // NATS takes 2 MiB here
+  frames += frame("after");
+  write_file(dir / "input.frames", frames);
+  create_ring(dir, ring, {"--size", "64M", "--max-record", "3M"});
+  REQUIRE(run(kProducer, {ring, "--input", dir / "input.frames", "--format", "frames", "--quiet"}, dir.path())
+              .exit_code == 0);
+
+  const std::vector<std::string> out_args{"out",     ring,       "--nats", cluster.urls(), "--stream", "BIG",
+                                          "--subject", "big", "--name",  "bridge",       "--from",   "earliest",
+                                          "--json",  "--quiet"};
+  const Result first = run(kBridge, out_args, dir.path());
+  INFO("out: " << first.err);
+  CHECK(first.exit_code == 1);
+  const std::string said = "the record at position ";
+  const std::size_t at = first.err.find(said);
+  REQUIRE(at != std::string::npos);
+  const std::uint64_t position = std::stoull(first.err.substr(at + said.size()));
+  CHECK(position > 0);
+  const JsonValue summary = JsonValue::parse(first.out);
+  CHECK(summary["exit_code"].as_uint() == 1);
+  CHECK(summary["acknowledged"].as_uint() == 5);
+  CHECK(summary["in_flight"].as_uint() == 0);
+  CHECK(summary["position"].as_uint() == position);
+  CHECK(cluster.stream_messages("BIG") == 5);
+  // The cursor on the record itself: a rerun stops there again, sending nothing twice and
+  // skipping nothing.
+  const Result again = run(kBridge, out_args, dir.path());
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find(said + std::to_string(position)) != std::string::npos);
+  CHECK(JsonValue::parse(again.out)["acknowledged"].as_uint() == 0);
+  CHECK(cluster.stream_messages("BIG") == 5);
+}
