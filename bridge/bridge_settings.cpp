@@ -52,7 +52,10 @@ void add_stream_options(CLI::App& command, StreamSettings& stream, SharedOptions
             return {};
           },
           ""));
-  command.add_option("--stream", stream.stream, "JetStream stream; created when absent, checked when present")
+  command.add_option("--stream", stream.stream,
+                     subject_required ? "JetStream stream; created when absent, checked when present"
+                                      : "JetStream stream; created when absent if --subject is given, checked "
+                                        "when present")
       ->required()
       ->group(group)
       ->type_name("NAME")

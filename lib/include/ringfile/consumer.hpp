@@ -27,6 +27,8 @@ enum class StartFrom {
   latest,     // records committed from now on
   committed,  // a named consumer's saved cursor (latest for a new or anonymous one)
 };
+// earliest and latest start there at every attach, a named consumer's saved cursor
+// notwithstanding: give one of them for the first attach of a name only, committed after.
 
 // Consumer::slot() of a read-only tap, which holds no slot in the file.
 inline constexpr std::uint32_t kNoConsumerSlot = 0xFFFFFFFF;
