@@ -213,14 +213,16 @@ void ConsumerCore::learn_producer_sequences(std::uint64_t start) {
 // Block policy: producers may already be allowed past our start (their limit was computed
 // without us); hold_producers_at makes them respect it, or tells that they had already gone past.
 void ConsumerCore::hold_back_from_start() {
-  if (hold_producers_at(file_, position_)) {
+  if (hold_producers_at(file_, position_) == CursorHold::whole) {
     follow_if_within_hold_window();
     return;
   }
   // Producers or the paging engine moved past what our start keeps (kept_from_cursor) while we
   // attached (or our saved cursor is older than the ring): the old lap beyond the frontier is
-  // still intact and now protected. Where that includes our frame (a group's header inside the
-  // span kept before a cursor), nothing was lost.
+  // still intact and now protected. Where that includes our frame, nothing was lost: the oldest
+  // boundary is at or before it. Asked for record_only too, where the record at our cursor is
+  // intact but a group's header before it may not be: move_to then found no group, and the
+  // cursor, read as a frame's start, would stall on the entry's bytes (found in review).
   const std::uint64_t restart = oldest_boundary(0);
   if ((group_start_ != kNoGroup ? group_start_ : position_) < restart) {
     // A start at the oldest record moves on to the one that is now: nothing of its own was lost.

@@ -417,7 +417,8 @@ CursorReset reset_named_consumer(RingFile& file, const std::string& name, const 
     atomic_field(slot.cursor).store(reset.to, std::memory_order_seq_cst);
     // A holding slot moved back must hold producers at its new cursor, which their limit (from
     // the old cursor) may already allow them past: the same hand-shake as an attaching consumer.
-    if (reset.holds_back && reset.to < reset.from && !hold_producers_at(file, reset.to)) {
+    // A record kept whose group header is gone is found out at the consumer's attach.
+    if (reset.holds_back && reset.to < reset.from && hold_producers_at(file, reset.to) == CursorHold::passed) {
       // Never back: the oldest record there is now lies past the target that was overwritten.
       reset.to = std::max(reset.to, oldest_intact_boundary(file, view, 0));
       reset.moved_past_overwritten = true;

@@ -223,7 +223,7 @@ bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns)
   return true;
 }
 
-bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
+CursorHold hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   auto& header = file.header();
   const std::uint64_t wanted_limit = kept_from_cursor(file.geometry(), position) + file.geometry().capacity;
   // seq_cst CAS: producers re-read the limit after every reservation (seq_cst), so either they
@@ -233,12 +233,13 @@ bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   // limit load) and with the paging engine (preparing_end store, then limit load).
   const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_seq_cst);
   const std::uint64_t preparing = atomic_field(header.preparation.preparing_end).load(std::memory_order_seq_cst);
-  // The record at `position` itself decides: what producers keep behind a cursor (group_span,
-  // for a group's header) may be gone at a cursor among the oldest records, where the record is
-  // not. Compared with wanted_limit, such a cursor (a consumer that resumed or was reset to the
-  // oldest record and detached) counted as passed, and was moved, or left holding nothing (found
-  // by a tester: a lap lost on a restart within the grace).
-  return std::max(head, preparing) <= position + file.geometry().capacity;
+  const std::uint64_t frontier = std::max(head, preparing);
+  if (frontier <= wanted_limit) return CursorHold::whole;
+  // What producers keep behind a cursor (group_span, for a group's header) may be gone at a
+  // cursor among the oldest records, where the record is not. Such a cursor (a consumer that
+  // resumed or was reset to the oldest record and detached) counted as passed, and was moved, or
+  // left holding nothing (found by a tester: a lap lost on a restart within the grace).
+  return frontier <= position + file.geometry().capacity ? CursorHold::record_only : CursorHold::passed;
 }
 
 namespace {

@@ -148,11 +148,17 @@ inline std::uint64_t kept_from_cursor(const Geometry& geometry, std::uint64_t cu
 
 // Makes producers respect a cursor just stored at `position` (a consumer attaching, an operator
 // moving a holding cursor back): lowers the shared limit to what it keeps plus the capacity, then looks at the
-// head and the preparation frontier. Returns false when producers or the paging engine had already
-// gone a lap past `position`, so that the record there may be overwritten: the caller must move
-// the cursor to the oldest intact record (which releases producers waiting for it). True also
-// where only what is kept behind the cursor is gone: producers then wait below the head.
-bool hold_producers_at(RingFile& file, std::uint64_t position) noexcept;
+// head and the preparation frontier, which tell what producers or the paging engine had already
+// gone past:
+enum class CursorHold {
+  whole,        // nothing the cursor keeps: producers now respect it
+  record_only,  // only what is kept behind the cursor (a cursor among the oldest records):
+                // producers wait below the head; the record at the cursor is intact, but where the
+                // cursor lies inside a group, its header may be gone
+  passed,       // the record at `position` may be overwritten: the caller must move the cursor
+                // to the oldest intact record (which releases producers waiting for it)
+};
+CursorHold hold_producers_at(RingFile& file, std::uint64_t position) noexcept;
 
 // Remembers, per consumer slot, when its owner was last checked, so that a blocked producer does
 // not read /proc on every attempt.

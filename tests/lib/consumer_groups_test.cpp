@@ -366,3 +366,39 @@ TEST_CASE("a consumer that producers may lap reads groups whole or counts them l
   CHECK(last_sequence == kRecords - 1);
   CHECK(read + consumer.stats().lost_records == kRecords);
 }
+
+TEST_CASE("block: a name that resumes holding inside a group whose header producers overwrote moves to the oldest record") {
+  // Found in review: the record at the cursor was still intact, so the attach kept the cursor, but
+  // without the group's header the cursor read as a frame's start: polls found nothing, producers
+  // waited below the head, and after the unblock timeout the poll called the file damaged.
+  TempDir dir;
+  const std::uint64_t capacity = 64 * 1024;
+  Ring ring = Ring::create(dir / "ring", small_ring(capacity, WriterPolicy::block, 4096));
+  Producer producer(ring);
+  const std::uint64_t group_start = ring.head_position();
+  REQUIRE(producer.write_batch(spans_of(texts(40, 64))).records == 40);
+  std::uint64_t cursor = 0;
+  {
+    // Not holding while away: producers go on past the group's header.
+    Consumer reader = Consumer::attach(ring, {.name = "late", .seek = Seek::earliest(), .holds_back = false});
+    REQUIRE(read_some(reader, 30).size() == 30);
+    cursor = reader.position();
+  }
+  REQUIRE(cursor > group_start + 2 * format::kRecordHeaderBytes);
+  // Past the header (a lap and its 40 bytes), not past the record at the cursor.
+  std::size_t written = 0;
+  while (ring.head_position() <= group_start + capacity + format::kRecordHeaderBytes) {
+    REQUIRE(producer.write(as_bytes(texts(1, 40, written++).front()), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+  }
+  REQUIRE(ring.head_position() <= cursor + capacity);
+
+  Consumer back = Consumer::attach(ring, {.name = "late", .holds_back = true});
+  CHECK(back.stats().lapped_count == 1);
+  CHECK(back.stats().lost_bytes > 0);
+  std::size_t read = 0;
+  const PollResult polled = back.poll([&](const Record&) { read += 1; });
+  CHECK(polled.status == PollStatus::ok);
+  CHECK(read > 0);
+  // And producers are not held below the head.
+  CHECK(producer.write(as_bytes(std::string("more")), std::chrono::nanoseconds(0)) == ClaimStatus::ok);
+}

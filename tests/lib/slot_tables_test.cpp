@@ -130,14 +130,19 @@ TEST_CASE("holding producers at a cursor lowers their limit, or says they had al
   // A cursor within a lap of the head, beyond what it keeps before it (a group's span): the limit
   // comes down to a lap after what it keeps, past the head.
   const std::uint64_t cursor = head - capacity + 1000 + file.geometry().group_span;
-  CHECK(detail::hold_producers_at(file, cursor));
+  CHECK(detail::hold_producers_at(file, cursor) == detail::CursorHold::whole);
   CHECK(limit() == detail::kept_from_cursor(file.geometry(), cursor) + capacity);
   // A limit is only ever lowered here: holding at a later cursor leaves it as it is.
-  CHECK(detail::hold_producers_at(file, cursor + 5000));
+  CHECK(detail::hold_producers_at(file, cursor + 5000) == detail::CursorHold::whole);
   CHECK(limit() == detail::kept_from_cursor(file.geometry(), cursor) + capacity);
+  // A cursor among the oldest records: the record is intact, what it keeps before it is not. The
+  // limit comes down below the head.
+  CHECK(detail::hold_producers_at(file, head - capacity + 8) == detail::CursorHold::record_only);
+  CHECK(limit() == detail::kept_from_cursor(file.geometry(), head - capacity + 8) + capacity);
+  CHECK(limit() < head);
   // A cursor more than a lap behind the head: producers have reserved past where it may hold
   // them (the caller moves it to the oldest intact record, which raises the limit again).
-  CHECK_FALSE(detail::hold_producers_at(file, head - capacity - 8));
+  CHECK(detail::hold_producers_at(file, head - capacity - 8) == detail::CursorHold::passed);
 }
 
 TEST_CASE("a producer's claim reads whole, open while it is, and closed at its end after the commit") {
