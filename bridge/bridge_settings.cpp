@@ -192,8 +192,9 @@ std::variant<BridgeSettings, int> parse_bridge_settings(int argc, char** argv) {
   std::string from = "committed";
   out_command
       ->add_option("--from", from,
-                   "Where a new consumer starts, as ringfile-consumer --from: earliest|latest|committed|POSITION|-N|"
-                   "TIME (default: committed, which is latest for a new name)")
+                   "Where to start, as ringfile-consumer --from: earliest|latest|committed|POSITION|-N|TIME "
+                   "(default: committed, the saved cursor, latest for a new name; the others start there at "
+                   "every run)")
       ->group(reading)
       ->type_name("WHERE")
       ->check(programs::start_point_validator(true));

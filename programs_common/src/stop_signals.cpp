@@ -13,6 +13,7 @@ namespace {
 // Lock-free, so incrementing it in a signal handler is async-signal-safe.
 std::atomic<int> g_stop_requests{0};
 static_assert(std::atomic<int>::is_always_lock_free);
+std::atomic<bool> g_deadline_passed{false};  // request_stop_after's
 
 extern "C" void count_stop_request(int) {
   // Relaxed: the count is the only thing communicated; loops poll it.
@@ -35,17 +36,22 @@ void install_stop_handlers() {
 }
 
 void request_stop_after(std::chrono::nanoseconds duration) {
-  const auto deadline = std::chrono::steady_clock::now() + duration;
+  // Beyond a century, never (and now() + duration would overflow near the largest durations).
+  if (duration > std::chrono::hours(24 * 365 * 100)) return;
   // A thread of its own, left to sleep: no signal to interrupt the other threads' calls (the NATS
   // client's), and it ends with the process.
-  std::thread([deadline] {
-    std::this_thread::sleep_until(deadline);
-    // Relaxed, as the handler's.
-    g_stop_requests.fetch_add(1, std::memory_order_relaxed);
+  std::thread([duration] {
+    std::this_thread::sleep_for(duration);
+    // Relaxed, as the handler's count.
+    g_deadline_passed.store(true, std::memory_order_relaxed);
   }).detach();
 }
 
 int stop_requests() noexcept { return g_stop_requests.load(std::memory_order_relaxed); }
+
+bool stop_requested() noexcept {
+  return stop_requests() > 0 || g_deadline_passed.load(std::memory_order_relaxed);
+}
 
 void sleep_unless_stopped(std::chrono::nanoseconds duration) {
   // Slices, not one long sleep: a signal that lands between the check and the sleep would

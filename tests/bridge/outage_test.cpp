@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "ringfile/ring.hpp"
@@ -185,13 +186,24 @@ TEST_CASE("--duration ends out and in while JetStream is gone") {
 
   // Both started against a server that answers, which then goes away for good: only their
   // --duration can end them.
+  // Killed once both are past their start (a deadline that comes first stops them cleanly too:
+  // the test then passes without an outage, never fails for it).
   Program out(kBridge, {"out", near_ring, "--nats", cluster.urls(), "--stream", "GONE", "--subject", "gone",
-                        "--ack-timeout", "1s", "--duration", "3s", "--json"},
+                        "--name", "out", "--ack-timeout", "1s", "--duration", "5s", "--json"},
               dir.path());
   Program in(kBridge, {"in", far_ring, "--nats", cluster.urls(), "--stream", "GONE", "--durable", "far", "--duration",
-                       "3s", "--json"},
+                       "5s", "--json"},
              dir.path());
   INFO("out: " << out.err() << "\nin: " << in.err());
+  const ringfile::Ring near = ringfile::Ring::open(near_ring);
+  // out attaches its consumer once it has read where the stream stops; in writes once it fetches.
+  REQUIRE(eventually(
+      [&] {
+        const auto consumers = near.consumers();
+        return std::any_of(consumers.begin(), consumers.end(),
+                           [](const ringfile::ConsumerInfo& info) { return info.name == "out" && info.alive; });
+      },
+      std::chrono::seconds(60)));
   REQUIRE(eventually([&] { return ringfile::Ring::open(far_ring).head_position() > 0; }, std::chrono::seconds(60)));
   cluster.kill(0);
   // Records for out to send into the outage.

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "ringfile/ring.hpp"
 #include "support/bridge_run.hpp"
 #include "support/json_value.hpp"
 #include "support/payloads.hpp"
@@ -134,10 +135,11 @@ TEST_CASE("a record too large for NATS stops out there: the records before it ar
   REQUIRE(run(kProducer, {ring, "--input", dir / "input.frames", "--format", "frames", "--quiet"}, dir.path())
               .exit_code == 0);
 
-  const std::vector<std::string> out_args{"out",     ring,       "--nats", cluster.urls(), "--stream", "BIG",
-                                          "--subject", "big", "--name",  "bridge",       "--from",   "earliest",
-                                          "--json",  "--quiet"};
-  const Result first = run(kBridge, out_args, dir.path());
+  std::vector<std::string> out_args{"out",   ring,     "--nats", cluster.urls(), "--stream", "BIG", "--subject",
+                                    "big",   "--name", "bridge", "--json",       "--quiet"};
+  std::vector<std::string> first_args = out_args;
+  first_args.insert(first_args.end(), {"--from", "earliest"});
+  const Result first = run(kBridge, first_args, dir.path());
   INFO("out: " << first.err);
   CHECK(first.exit_code == 1);
   const std::string said = "the record at position ";
@@ -151,8 +153,11 @@ TEST_CASE("a record too large for NATS stops out there: the records before it ar
   CHECK(summary["in_flight"].as_uint() == 0);
   CHECK(summary["position"].as_uint() == position);
   CHECK(cluster.stream_messages("BIG") == 5);
-  // The cursor on the record itself: a rerun stops there again, sending nothing twice and
+  // The cursor on the record itself: a rerun from it stops there again, sending nothing twice and
   // skipping nothing.
+  const std::vector<ringfile::ConsumerInfo> consumers = ringfile::Ring::open(ring).consumers();
+  REQUIRE(consumers.size() == 1);
+  CHECK(consumers[0].cursor == position);
   const Result again = run(kBridge, out_args, dir.path());
   CHECK(again.exit_code == 1);
   CHECK(again.err.find(said + std::to_string(position)) != std::string::npos);

@@ -13,11 +13,13 @@ void install_stop_handlers();
 
 // How many stop signals arrived. One asks for a clean stop; a second one, to give up waiting.
 int stop_requests() noexcept;
-inline bool stop_requested() noexcept { return stop_requests() > 0; }
+// A stop signal arrived, or the time request_stop_after set has come.
+bool stop_requested() noexcept;
 
-// Counts one stop request `duration` from now, as a stop signal would: for a program whose
-// --duration must end its retry loops and waits too (the bridge during a NATS outage), which look
-// at the count and at no clock.
+// Makes stop_requested() true `duration` from now, as a stop signal would, without counting as
+// one (a single signal after it still asks for a clean stop): for a program whose --duration must
+// end its retry loops and waits too (the bridge during a NATS outage), which look at the flag and
+// at no clock.
 void request_stop_after(std::chrono::nanoseconds duration);
 
 // Sleeps up to `duration`, waking early when a stop signal arrives.
