@@ -113,7 +113,8 @@ std::uint64_t ConsumerCore::validated_saved_cursor(std::uint64_t saved_cursor) c
                 describe(file_) + ": consumer '" + options_.name + "' was saved at position " +
                     std::to_string(saved_cursor) + ", beyond the ring's head " + std::to_string(head) +
                     ": the records it had read up to there did not survive (a crash of the machine "
-                    "loses what was not synced); attach with StartFrom::latest or earliest (--from latest, --from earliest)");
+                    "loses what was not synced); attach with StartFrom::latest or earliest (--from latest, "
+                    "--from earliest)");
   }
   return saved_cursor;
 }

@@ -119,13 +119,15 @@ void validate_create_options(const std::filesystem::path& path, const CreateOpti
   if (options.max_record_bytes > format::kMostRecordBytes) {
     fail("maximum record size " + human_bytes_beside(options.max_record_bytes, format::kMostRecordBytes) +
          " is above the largest the format takes (" +
-         human_bytes_beside(format::kMostRecordBytes, options.max_record_bytes) + "); lower max_record_bytes (--max-record)");
+         human_bytes_beside(format::kMostRecordBytes, options.max_record_bytes) +
+         "); lower max_record_bytes (--max-record)");
   }
   const std::uint64_t stride = format::frame_stride(format::kRecordHeaderBytes + options.max_record_bytes);
   if (stride > options.capacity_bytes / 2) {
     fail("maximum record size " + human_bytes(options.max_record_bytes) +
          " needs a capacity of at least " + human_bytes_beside(2 * stride, options.capacity_bytes) + " (got " +
-         human_bytes_beside(options.capacity_bytes, 2 * stride) + "); lower max_record_bytes (--max-record) or raise capacity_bytes (--size)");
+         human_bytes_beside(options.capacity_bytes, 2 * stride) +
+         "); lower max_record_bytes (--max-record) or raise capacity_bytes (--size)");
   }
   if (options.policy != WriterPolicy::block && options.policy != WriterPolicy::overwrite) {
     fail("unknown writer policy");

@@ -82,8 +82,9 @@ std::uint32_t find_named(const RingFile& file, const std::string& name) noexcept
 std::uint32_t operable_named(const RingFile& file, const std::string& name, const char* doing) {
   const std::uint32_t index = find_named(file, name);
   if (index == kNoSlot) {
-    throw Error(ErrorCode::not_found, describe(file) + ": no consumer is named '" + name +
-                                          "'; ringfile-consumer --list shows the names (Ring::consumers() in the library)");
+    throw Error(ErrorCode::not_found,
+                describe(file) + ": no consumer is named '" + name +
+                    "'; ringfile-consumer --list shows the names (Ring::consumers() in the library)");
   }
   const auto& slot = file.header().consumers[index];
   if (attached_alive(slot)) {
@@ -250,8 +251,9 @@ ConsumerSlotChoice choose_consumer_slot(RingFile& file, const std::string& name)
   if (chosen == kNoSlot) {
     throw Error(ErrorCode::table_full,
                 describe(file) + ": all " + std::to_string(format::kConsumerSlotCount) +
-                    " consumer slots are taken; remove named consumers that are gone (delete_consumer, ringfile-consumer "
-                    "--delete NAME), or let them expire (ConsumerOptions::expire_after, --expire-after)");
+                    " consumer slots are taken; remove named consumers that are gone (delete_consumer, "
+                    "ringfile-consumer --delete NAME), or let them expire (ConsumerOptions::expire_after, "
+                    "--expire-after)");
   }
   // A slot reused from a dead anonymous consumer or an expired named one is taken over as if free.
   atomic_field(header.consumers[chosen].state)
