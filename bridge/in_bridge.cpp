@@ -81,9 +81,8 @@ class InBridge {
       journal_->complete(written_);
     }
     producer_.emplace(*ring_);
-    const Clock::time_point started = Clock::now();
-    last_message_at_ = started;
-    while (!should_stop(started)) {
+    last_message_at_ = Clock::now();
+    while (!should_stop()) {
       fetch_and_write();
       if (reporter_.progress_due()) reporter_.show_progress(totals(false));
     }
@@ -123,10 +122,9 @@ class InBridge {
     journal_->note_stream_creation_time(stream_creation_time_ns_);
   }
 
-  bool should_stop(Clock::time_point started) const {
+  bool should_stop() const {
     if (programs::stop_requested()) return true;
     const Clock::time_point now = Clock::now();
-    if (settings_.stop.duration && now - started >= *settings_.stop.duration) return true;
     if (settings_.stop.count && records_ >= *settings_.stop.count) return true;
     return settings_.stop.until_idle && !outage_started_ && now - last_message_at_ >= *settings_.stop.until_idle;
   }

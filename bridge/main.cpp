@@ -16,8 +16,8 @@ int run(int argc, char** argv) {
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   programs::install_stop_handlers();
   const BridgeSettings& settings = std::get<BridgeSettings>(parsed);
-  // --duration as a stop request: it then ends the waits and retries of an outage as well, which
-  // overran it (found by a tester: 5 s ran 12-15 s with the server gone).
+  // --duration as a stop request, the one place it is looked at: it then ends the waits and retries
+  // of an outage as well, which overran it (found by a tester: 5 s ran 12-15 s with the server gone).
   const auto& stop = std::visit([](const auto& side) -> const StopSettings& { return side.stop; }, settings);
   if (stop.duration) programs::request_stop_after(*stop.duration);
   if (const auto* out = std::get_if<OutSettings>(&settings)) return run_out(*out);

@@ -60,8 +60,7 @@ int OutBridge::run_until_stopped() {
   }
   skip_through_ = stream_position_.last_position;
   attach();
-  const Clock::time_point started = Clock::now();
-  last_record_at_ = started;
+  last_record_at_ = Clock::now();
   for (;;) {
     collect_replies(std::chrono::milliseconds(0));
     if (const auto& failure = window_.failure()) {
@@ -71,12 +70,12 @@ int OutBridge::run_until_stopped() {
     }
     if (!send_queued()) {
       // A message refused again and again (a stream at its limits) comes back here each time.
-      if (!recover(*pending_failure_) || should_stop(started)) break;
+      if (!recover(*pending_failure_) || should_stop()) break;
       continue;
     }
     commit_cursor();
     if (reporter_.progress_due()) reporter_.show_progress(totals());
-    if (should_stop(started)) break;
+    if (should_stop()) break;
     if (!read_records()) wait_for_work();
   }
   finish();
@@ -227,10 +226,9 @@ void OutBridge::commit_cursor() {
   consumer_->commit(confirmed);
 }
 
-bool OutBridge::should_stop(Clock::time_point started) const {
+bool OutBridge::should_stop() const {
   if (programs::stop_requested()) return true;
   const Clock::time_point now = Clock::now();
-  if (settings_.stop.duration && now - started >= *settings_.stop.duration) return true;
   const bool settled = window_.size() == 0 && queue_.empty() && !outage_started_;
   if (!settled) return false;
   if (settings_.stop.count && acknowledged() >= *settings_.stop.count) return true;

@@ -115,7 +115,7 @@ class OutBridge {
   // The cursor moves to the oldest record not yet known to be in the stream.
   void commit_cursor();
 
-  bool should_stop(Clock::time_point started) const;
+  bool should_stop() const;
 
   void wait_for_work();
 
