@@ -39,6 +39,7 @@ std::string render_json(const RingReport& report) {
         .field("pid", consumer.pid)
         .field("alive", consumer.alive)
         .field("state", to_string(consumer.state))
+        .field("damage", consumer.damage.empty() ? std::optional<std::string>() : consumer.damage)
         .field("position", consumer.position)
         .field("lag_bytes", consumer.lag_bytes)
         .field("lag_seconds", consumer.lag_seconds)

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,7 @@ int run(int argc, char** argv) {
   TerminalRedraw redraw;
   const auto started = std::chrono::steady_clock::now();
   std::uint64_t samples = 0;
+  std::set<std::string> reported_damage;
   for (;;) {
     if (sampling_window) programs::sleep_unless_stopped(settings.interval);
     if (programs::stop_requested()) break;
@@ -182,6 +184,15 @@ int run(int argc, char** argv) {
     }
     ++samples;
 
+    // A damaged slot fails the run, said once for each ring (not at every redraw), and the watch
+    // goes on.
+    for (const RingReport& report : reports) {
+      const std::vector<std::string> lines = damage_lines(report);
+      if (lines.empty()) continue;
+      exit_code = programs::kExitFailure;
+      if (!reported_damage.insert(report.path.string()).second) continue;
+      for (const std::string& line : lines) programs::report_error(line);
+    }
     bool over_limit = false;
     for (const RingReport& report : reports) {
       for (const std::string& line : lag_violations(report, settings.max_lag)) {

@@ -163,7 +163,7 @@ std::string render_prometheus(const std::vector<RingReport>& reports,
   using StateItem = std::pair<ConsumerItem, ConsumerHealth>;
   out.family<StateItem>(
       "ringfile_consumer_state", "gauge",
-      "1 for the consumer's state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED, EXPIRED).",
+      "1 for the consumer's state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED, EXPIRED, DAMAGED).",
       states,
       [&](const StateItem& item) { return consumer_label(item.first) + ",state=\"" + to_string(item.second) + "\""; },
       [&](const StateItem& item) { return as_double(item.first.consumer->state == item.second ? 1 : 0); });

@@ -33,8 +33,32 @@ const ProducerInfo* find_same_producer(const RingSample& sample, const ProducerI
   return nullptr;
 }
 
+// What a consumer's slot says that no consumer can have done, or "". The sample read the slots
+// before the head and the producers' counts, which only grow, so none of these is a race.
+std::string slot_damage(const ConsumerInfo& info, std::uint64_t head, std::uint64_t records_written) {
+  if (info.cursor > head) {
+    return "its cursor " + std::to_string(info.cursor) + " is beyond the head " + std::to_string(head) +
+           ": what it had read up to there did not survive a crash of the machine, or the slot is damaged; "
+           "its next attach fails until started with --from latest or --from earliest";
+  }
+  if (!format::plausible_position(info.cursor)) {
+    return "its cursor " + std::to_string(info.cursor) +
+           " is no position a record starts at: the slot is damaged; start it with --from latest or --from earliest";
+  }
+  if (info.lost_bytes > head) {
+    return "it counts " + std::to_string(info.lost_bytes) + " bytes lost, more than producers ever wrote (" +
+           std::to_string(head) + "): the slot is damaged, its counts are not to be trusted";
+  }
+  if (info.lost_records > records_written) {
+    return "it counts " + std::to_string(info.lost_records) + " records lost, more than producers ever wrote (" +
+           std::to_string(records_written) + "): the slot is damaged, its counts are not to be trusted";
+  }
+  return {};
+}
+
 ConsumerHealth classify(const ConsumerReport& now, const ConsumerSample* before, std::uint64_t before_head,
                        std::uint64_t capacity, std::uint64_t hold_window) {
+  if (!now.damage.empty()) return ConsumerHealth::damaged;
   if (now.past_expiry) return ConsumerHealth::expired;
   if (now.detached) return ConsumerHealth::detached;
   if (!now.alive) return ConsumerHealth::dead;
@@ -75,6 +99,7 @@ const char* to_string(ConsumerHealth state) noexcept {
     case ConsumerHealth::lapped: return "LAPPED";
     case ConsumerHealth::detached: return "DETACHED";
     case ConsumerHealth::expired: return "EXPIRED";
+    case ConsumerHealth::damaged: return "DAMAGED";
   }
   return "UNKNOWN";
 }
@@ -83,6 +108,17 @@ const char* reading_mode(const ConsumerReport& consumer) noexcept {
   // A dead consumer reads nothing, whatever its slot says it last did.
   if (consumer.detached || !consumer.alive) return "-";
   return consumer.replaying ? "replaying" : "following";
+}
+
+std::vector<std::string> damage_lines(const RingReport& report) {
+  std::vector<std::string> lines;
+  for (const ConsumerReport& consumer : report.consumers) {
+    if (consumer.damage.empty()) continue;
+    const std::string who = consumer.name.empty() ? "anonymous consumer" : "consumer '" + consumer.name + "'";
+    lines.push_back(who + " (slot " + std::to_string(consumer.slot) + ") of '" + report.path.string() +
+                    "': " + consumer.damage);
+  }
+  return lines;
 }
 
 std::string ConsumerReport::display_name() const {
@@ -130,6 +166,7 @@ RingReport build_report(const RingSample* earlier, const RingSample& later) {
     consumer.lag_fraction = static_cast<double>(consumer.lag_bytes) / static_cast<double>(report.capacity);
     consumer.lost_records = info.lost_records;
     consumer.lost_bytes = info.lost_bytes;
+    consumer.damage = slot_damage(info, later.head, later.records_written);
     if (info.heartbeat_ns > 0 && !info.detached) {
       consumer.heartbeat_age_seconds =
           later.realtime_ns > info.heartbeat_ns ? static_cast<double>(later.realtime_ns - info.heartbeat_ns) / 1e9 : 0.0;

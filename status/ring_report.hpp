@@ -23,11 +23,12 @@ enum class ConsumerHealth {
   lapped,    // producers overwrote what it had not read (overwrite policy, or --no-hold)
   detached,  // a named consumer that detached cleanly; its cursor waits for its return
   expired,   // a named consumer not attached for longer than its expiry: no longer counted
+  damaged,   // its slot says what no consumer can have done (ConsumerReport::damage says what)
 };
-inline constexpr ConsumerHealth kAllConsumerHealths[] = {ConsumerHealth::ok,     ConsumerHealth::lagging,
+inline constexpr ConsumerHealth kAllConsumerHealths[] = {ConsumerHealth::ok,      ConsumerHealth::lagging,
                                                        ConsumerHealth::stalled, ConsumerHealth::dead,
                                                        ConsumerHealth::lapped,  ConsumerHealth::detached,
-                                                       ConsumerHealth::expired};
+                                                       ConsumerHealth::expired, ConsumerHealth::damaged};
 const char* to_string(ConsumerHealth state) noexcept;
 
 struct ConsumerReport {
@@ -51,6 +52,9 @@ struct ConsumerReport {
   std::uint64_t lost_records = 0;
   std::uint64_t lost_bytes = 0;
   ConsumerHealth state = ConsumerHealth::ok;
+  // For a damaged one: what its slot says that cannot be, and what to do ("its cursor 4096 is
+  // beyond the head 1024: ..."); empty otherwise.
+  std::string damage;
 
   std::string display_name() const;  // the name, or "(anonymous #slot)"
 };
@@ -96,6 +100,9 @@ struct RingReport {
 
 // `earlier` is the sample a window before `later` (same ring), or null for a single sample.
 RingReport build_report(const RingSample* earlier, const RingSample& later);
+
+// One line for each damaged consumer of the report: which consumer of which ring, and its damage.
+std::vector<std::string> damage_lines(const RingReport& report);
 
 // "following", "replaying", or "-" for a consumer that is not attached.
 const char* reading_mode(const ConsumerReport& consumer) noexcept;

@@ -33,10 +33,11 @@ std::variant<StatusSettings, int> parse_status_settings(int argc, char** argv) {
   StatusSettings settings;
   CLI::App app{
       "Shows every consumer of ring files: lag in bytes, records and seconds, read rate, and a\n"
-      "state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED); every producer; the ring's page\n"
-      "cache use. Opens the files read-only and never writes to them.\n"
+      "state (OK, LAGGING, STALLED, DEAD, LAPPED, DETACHED, EXPIRED, DAMAGED); every producer;\n"
+      "the ring's page cache use. Opens the files read-only and never writes to them.\n"
       "With --prometheus (or --listen) an unreadable ring is reported as ringfile_up 0.\n"
-      "Exit status: 0 success, 1 unreadable ring or --max-lag exceeded, 2 bad usage.",
+      "Exit status: 0 success, 1 unreadable ring, damaged consumer slot or --max-lag exceeded,\n"
+      "2 bad usage.",
       "ringfile-status"};
 
   std::vector<std::string> paths;

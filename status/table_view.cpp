@@ -40,7 +40,8 @@ const char* state_color(ConsumerHealth state) {
     case ConsumerHealth::lagging: return "\x1b[33m";
     case ConsumerHealth::stalled:
     case ConsumerHealth::dead:
-    case ConsumerHealth::lapped: return "\x1b[31;1m";
+    case ConsumerHealth::lapped:
+    case ConsumerHealth::damaged: return "\x1b[31;1m";
     case ConsumerHealth::detached:
     case ConsumerHealth::expired: return "\x1b[2m";
   }

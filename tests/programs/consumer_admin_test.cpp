@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ringfile/format/file_header.hpp"
+#include "support/crash_images.hpp"
 #include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/status_json.hpp"
@@ -57,15 +58,6 @@ const JsonValue* listed(const JsonValue& list, const std::string& name) {
 
 // Writes `bytes` into consumer slot `slot` of the ring's header at `offset` in the slot, as a
 // damaged header would have them.
-void damage_consumer_slot(const std::string& ring, std::uint64_t slot, std::size_t offset, std::string_view bytes) {
-  const int fd = ::open(ring.c_str(), O_RDWR);
-  REQUIRE(fd >= 0);
-  const auto at = static_cast<off_t>(offsetof(ringfile::format::FileHeader, consumers) +
-                                     slot * sizeof(ringfile::format::ConsumerSlot) + offset);
-  REQUIRE(::pwrite(fd, bytes.data(), bytes.size(), at) == static_cast<ssize_t>(bytes.size()));
-  ::close(fd);
-}
-
 }  // namespace
 
 TEST_CASE("--list and --describe show each consumer - --delete removes one that is gone, never one attached") {

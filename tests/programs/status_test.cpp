@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ringfile/format/file_header.hpp"
+#include "support/crash_images.hpp"
 #include "support/json_value.hpp"
 #include "support/program.hpp"
 #include "support/status_json.hpp"
@@ -440,4 +443,42 @@ TEST_CASE("a consumer that lost bytes before it saw any record of their producer
   CHECK(JsonValue::parse(listed.out)["consumers"].items()[0]["lost_records"].is_null());
   const Result described = run(kConsumer, {ring, "--describe", "gone"}, dir.path());
   CHECK(described.out.find("to lapping (how many records is unknown)") != std::string::npos);
+}
+
+TEST_CASE("a consumer slot whose cursor is beyond the head is DAMAGED: status says what and exits 1, once per ring") {
+  WorkDir dir;
+  const std::string ring = dir / "crashed.ring";
+  create_ring(dir, ring, "256K", "block");
+  REQUIRE(run(kConsumer, {ring, "--name", "billing", "--count", "0", "--quiet"}, dir.path()).exit_code == 0);
+  produce_synthetic(dir, ring, 100);
+  const StatusDocument before = status_of(ring, dir.path());
+  REQUIRE(before.consumers.size() == 1);
+  CHECK(before.consumers[0].state == "DETACHED");
+  // A crash of the machine that wrote back the slot's page and not the head's leaves it so
+  // (found by a tester: it showed as a lag of 0).
+  const std::uint64_t beyond = before.head + 4096;
+  damage_consumer_slot(ring, before.consumers[0].slot, offsetof(ringfile::format::ConsumerSlot, cursor),
+                       {reinterpret_cast<const char*>(&beyond), sizeof beyond});
+
+  const Result json = run(kStatus, {ring, "--json", "--interval", "0"}, dir.path());
+  CHECK(json.exit_code == 1);
+  CHECK(json.err.find("consumer 'billing' (slot " + std::to_string(before.consumers[0].slot) + ") of '" + ring +
+                      "': its cursor " + std::to_string(beyond) + " is beyond the head " +
+                      std::to_string(before.head)) != std::string::npos);
+  const JsonValue document = JsonValue::parse(json.out.substr(0, json.out.find('\n')));
+  const JsonValue& consumer = document["consumers"].items()[0];
+  CHECK(consumer["state"].as_string() == "DAMAGED");
+  CHECK(consumer["damage"].as_string().find("--from latest or --from earliest") != std::string::npos);
+  // The consumer itself refuses to resume there, and says the same.
+  const Result resumed = run(kConsumer, {ring, "--name", "billing", "--count", "1", "--quiet"}, dir.path());
+  CHECK(resumed.exit_code == 1);
+  CHECK(resumed.err.find("beyond the ring's head") != std::string::npos);
+
+  // Watched: said once, not at every sample, and the exit status still 1.
+  const Result watched = run(kStatus, {ring, "--watch", "10ms", "--json", "--count", "3"}, dir.path());
+  CHECK(watched.exit_code == 1);
+  CHECK(std::count(watched.out.begin(), watched.out.end(), '\n') == 3);
+  const std::size_t first = watched.err.find("is beyond the head");
+  REQUIRE(first != std::string::npos);
+  CHECK(watched.err.find("is beyond the head", first + 1) == std::string::npos);
 }

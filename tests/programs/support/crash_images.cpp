@@ -78,6 +78,15 @@ void forget_owners(const std::filesystem::path& ring) {
   ::close(fd);
 }
 
+void damage_consumer_slot(const std::filesystem::path& ring, std::uint64_t slot, std::size_t offset,
+                          std::string_view bytes) {
+  const int fd = ::open(ring.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  const auto at = static_cast<off_t>(offsetof(format::FileHeader, consumers) + slot * sizeof(format::ConsumerSlot) + offset);
+  REQUIRE(::pwrite(fd, bytes.data(), bytes.size(), at) == static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
 ImageRead read_image(const std::filesystem::path& ring, const ConsumerOptions& options, std::chrono::seconds limit) {
   ImageRead read;
   std::optional<Consumer> consumer;

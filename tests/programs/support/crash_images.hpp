@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringfile/consumer.hpp"
@@ -29,6 +30,11 @@ FileBytes mix_pages(const FileBytes& newest, const FileBytes& older, std::mt1993
 // After a reboot no process of the old boot is alive: every slot's owner becomes a pid that no
 // process has.
 void forget_owners(const std::filesystem::path& ring);
+
+// Overwrites `bytes` at `offset` of consumer slot `slot` of the ring's header, as a damaged
+// header or a crash of the machine would have them.
+void damage_consumer_slot(const std::filesystem::path& ring, std::uint64_t slot, std::size_t offset,
+                          std::string_view bytes);
 
 // One reader's view of an image read to its end.
 struct ImageRead {
