@@ -46,10 +46,19 @@ std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_bou
     if (locate_group_entry(view_, wanted, geometry)) return wanted;
   }
   const std::optional<Landing> next = walk_to_boundary(wanted, head_now, oldest_kept);
-  if (!next || overwritten(file_, next->position)) {
+  // Producers may have overwritten `wanted` since the range check: what was read there is then
+  // another lap's bytes, which say nothing of the position (they read as the middle of a record,
+  // or as damage). Found by a tester: a seek to the oldest record, racing producers, was told it
+  // lay inside a record.
+  if (!next || overwritten(file_, wanted) || overwritten(file_, next->position)) {
+    const std::uint64_t now_kept = reclaimed_frontier(file_.header()) > geometry.capacity
+                                       ? reclaimed_frontier(file_.header()) - geometry.capacity
+                                       : 0;
     throw Error(ErrorCode::invalid_argument,
                 describe(file_) + ": position " + std::to_string(wanted) +
-                    " was overwritten while looking for the record boundary after it; choose a later position");
+                    " was overwritten while looking for the record boundary at or after it; choose a later "
+                    "position (the oldest data still in the ring now starts at " +
+                    std::to_string(std::max(now_kept, oldest_kept)) + ")");
   }
   if (next->problem != nullptr) {
     // The same words as a consumer's poll uses for damage, and where reading on past it starts.
