@@ -142,6 +142,10 @@ class InBridge {
     if (messages_.empty()) {
       if (failure) {
         wait_out_failure(*failure);
+      } else if (!session_->connected()) {
+        // The client reconnects by itself, and a fetch meanwhile just finds nothing: said as an
+        // outage all the same (found by a tester: a server killed for 4-8 s went unmentioned).
+        begin_outage("the connection to " + session_->urls_text() + " is lost; reconnecting");
       } else {
         end_outage();
         remote_lag_ = 0;

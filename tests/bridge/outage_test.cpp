@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "ringfile/ring.hpp"
 #include "support/bridge_run.hpp"
@@ -213,4 +215,44 @@ TEST_CASE("--duration ends out and in while JetStream is gone") {
   CHECK(in.wait(std::chrono::seconds(60)) == 0);
   CHECK(JsonValue::parse(out.out())["exit_code"].as_uint() == 0);
   CHECK(JsonValue::parse(in.out())["exit_code"].as_uint() == 0);
+}
+
+TEST_CASE("in says when the server is gone and when it is back, however short the outage") {
+  // Found by a tester: with the server killed for 4-8 s, in said nothing (the client reconnects
+  // by itself, and a fetch meanwhile finds nothing); out did.
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  NatsCluster cluster(*nats_server, dir.path(), 1);
+  const std::string near_ring = dir / "near.ring";
+  const std::string far_ring = dir / "far.ring";
+  create_ring(dir, near_ring, {"--size", "16M"});
+  create_ring(dir, far_ring, {"--size", "16M"});
+  // Each time `records` more through out, which resumes at its cursor after the first time.
+  const auto send = [&](int records) {
+    REQUIRE(run(kProducer, {near_ring, "--synthetic", "--count", std::to_string(records), "--quiet"}, dir.path())
+                .exit_code == 0);
+    std::vector<std::string> options{"out",  near_ring, "--nats",  cluster.urls(), "--stream", "SHORT", "--subject",
+                                     "short", "--name", "out", "--count", std::to_string(records), "--quiet"};
+    if (ringfile::Ring::open(near_ring).consumers().empty()) options.insert(options.end(), {"--from", "earliest"});
+    const Result out = run(kBridge, options, dir.path());
+    INFO(out.err);
+    REQUIRE(out.exit_code == 0);
+  };
+  send(100);
+  Program in(kBridge, {"in", far_ring, "--nats", cluster.urls(), "--stream", "SHORT", "--durable", "far", "--json"},
+             dir.path());
+  INFO("in: " << in.err());
+  const ringfile::Ring far = ringfile::Ring::open(far_ring);
+  REQUIRE(eventually([&] { return far.records_written() == 100; }, std::chrono::seconds(60)));
+
+  cluster.kill(0);
+  REQUIRE(eventually([&] { return contains(in.err(), "JetStream unavailable (the connection to"); },
+                     std::chrono::seconds(30)));
+  cluster.start(0);
+  REQUIRE(eventually([&] { return contains(in.err(), "JetStream available again"); }, std::chrono::seconds(60)));
+  send(100);
+  REQUIRE(eventually([&] { return far.records_written() == 200; }, std::chrono::seconds(60)));
+  in.signal(SIGINT);
+  REQUIRE(in.wait() == 0);
+  check_exactly_once(dir, far_ring, 200);
 }
