@@ -313,9 +313,14 @@ class InBridge {
                            &options, nullptr) != NATS_OK) {
       return std::nullopt;
     }
-    const std::uint64_t pending = info->NumPending;
+    // What the durable has still to deliver, and what it delivered past the last message written
+    // (the next batch, asked for ahead, which a stop leaves unwritten and unacknowledged: it comes
+    // again). Counted by stream sequence: with --subject on a stream of several subjects, the
+    // other subjects' messages among those count too.
+    const std::uint64_t delivered = info->Delivered.Stream;
+    const std::uint64_t lag = info->NumPending + (delivered > written_ ? delivered - written_ : 0);
     jsConsumerInfo_Destroy(info);
-    return pending;
+    return lag;
   }
 
   BridgeTotals totals(bool ask_stream) const {

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ringfile/ring.hpp"
 #include "support/bridge_run.hpp"
@@ -163,4 +165,39 @@ TEST_CASE("a record too large for NATS stops out there: the records before it ar
   CHECK(again.err.find(said + std::to_string(position)) != std::string::npos);
   CHECK(JsonValue::parse(again.out)["acknowledged"].as_uint() == 0);
   CHECK(cluster.stream_messages("BIG") == 5);
+}
+
+TEST_CASE("in --count: the stream's lag it reports counts the batch asked for ahead and left unwritten") {
+  // Found by a tester: remote_lag was the durable's pending count alone, which leaves out what it
+  // delivered past the last message written (the next batch, fetched ahead).
+  RINGFILE_REQUIRE_NATS_SERVER(nats_server);
+  WorkDir dir;
+  NatsCluster cluster(*nats_server, dir.path(), 1);
+  const std::string near_ring = dir / "near.ring";
+  const std::string far_ring = dir / "far.ring";
+  create_ring(dir, near_ring, {"--size", "8M"});
+  create_ring(dir, far_ring, {"--size", "8M"});
+  REQUIRE(run(kProducer, {near_ring, "--synthetic", "--count", "300", "--quiet"}, dir.path()).exit_code == 0);
+  const Result out = run(kBridge, {"out", near_ring, "--nats", cluster.url(0), "--stream", "LAG", "--subject", "lag",
+                                   "--from", "earliest", "--count", "300", "--quiet"},
+                         dir.path());
+  INFO(out.err);
+  REQUIRE(out.exit_code == 0);
+  const std::vector<std::string> in_args{"in", far_ring, "--nats", cluster.url(0), "--stream", "LAG", "--durable",
+                                         "far", "--batch", "64", "--json", "--quiet"};
+  for (const auto& [count, lag] : {std::pair{100, 200}, std::pair{200, 0}}) {
+    std::vector<std::string> args = in_args;
+    args.insert(args.end(), {"--count", std::to_string(count)});
+    const Result in = run(kBridge, args, dir.path());
+    INFO(in.err);
+    REQUIRE(in.exit_code == 0);
+    const JsonValue summary = JsonValue::parse(in.out);
+    CHECK(summary["records"].as_uint() == static_cast<std::uint64_t>(count));
+    CHECK(summary["remote_lag"].as_uint() == static_cast<std::uint64_t>(lag));
+  }
+  const Verification verification = verify_ring(dir, far_ring);
+  CHECK(verification.ok);
+  CHECK(verification.records == 300);
+  CHECK(verification.duplicates == 0);
+  CHECK(verification.missing == 0);
 }
