@@ -68,6 +68,10 @@ struct ConsumerInfo {
   bool replaying = false;
   std::uint64_t cursor = 0;
   std::uint64_t heartbeat_ns = 0;  // last seen: its last poll or wait, or its detach
+  // Records read, over every attachment of a named consumer, as of its last commit. A consumer
+  // that commits a position behind what it has read (Consumer::commit(position), auto_commit
+  // off) has those read past it counted too, and counted again when it reads them again after
+  // a restart: the file keeps no record count for every position, only this running total.
   std::uint64_t consumed_records = 0;
   std::uint64_t lost_bytes = 0;
   std::uint64_t lost_records = 0;
