@@ -50,12 +50,23 @@ bool delivered(const ImageRead& read, std::uint64_t id, std::uint64_t sequence) 
   return found != read.sequences.end() && std::binary_search(found->second.begin(), found->second.end(), sequence);
 }
 
+// Status reads every image. Its one complaint may be a consumer's cursor beyond the head (the
+// slot's page written back after the head's last was): DAMAGED, and exit 1.
 void check_status(const WorkDir& dir, const std::string& image) {
   const Result status = run(kStatus, {image, "--json", "--interval", "0"}, dir.path());
   INFO(status.err);
-  REQUIRE(status.exit_code == 0);
-  CHECK(parse_status_document(status.out).path == image);
-  CHECK(run(kStatus, {image, "--interval", "0"}, dir.path()).exit_code == 0);
+  const StatusDocument document = parse_status_document(status.out.substr(0, status.out.find('\n')));
+  CHECK(document.path == image);
+  bool damaged = false;
+  for (const StatusConsumer& consumer : document.consumers) {
+    if (consumer.state != "DAMAGED") continue;
+    damaged = true;
+    CHECK(consumer.position > document.head);
+    CHECK(status.err.find("is beyond the head") != std::string::npos);
+  }
+  const int expected_exit = damaged ? 1 : 0;
+  CHECK(status.exit_code == expected_exit);
+  CHECK(run(kStatus, {image, "--interval", "0"}, dir.path()).exit_code == expected_exit);
 }
 
 struct Written {
