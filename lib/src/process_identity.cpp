@@ -13,7 +13,7 @@
 namespace ringfile::detail {
 
 std::uint64_t process_start_time(std::uint64_t pid) noexcept {
-  if (pid == 0 || pid > 0x7fffffff) return 0;
+  if (pid == 0 || pid > kMostProcessId) return 0;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%llu/stat", static_cast<unsigned long long>(pid));
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -66,7 +66,9 @@ ProcessIdentity& self_identity() noexcept {
 const ProcessIdentity& current_process() noexcept { return self_identity(); }
 
 bool is_alive(const ProcessIdentity& identity) noexcept {
-  if (identity.pid == 0) return false;
+  // Cast to pid_t, 2^32-1 or 2^64-1 is kill(-1, 0), which succeeds: a forged owner passed for a
+  // live one that no --delete could remove and producers waited for (found by a tester).
+  if (identity.pid == 0 || identity.pid > kMostProcessId) return false;
   if (::kill(static_cast<pid_t>(identity.pid), 0) != 0 && errno == ESRCH) return false;
   const std::uint64_t start_time = process_start_time(identity.pid);
   return start_time == kStartTimeHidden || start_time == identity.start_time;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "process_identity.hpp"
 
@@ -64,6 +65,18 @@ TEST_CASE("a running process is alive; the same pid with another start time, or 
   end_waiting_child(child, release);
   CHECK(process_start_time(identity.pid) == 0);
   CHECK_FALSE(is_alive(identity));
+}
+
+TEST_CASE("an owner pid no process can have is not alive: kill() would take it for a group or for all") {
+  for (const std::uint64_t pid : {std::uint64_t{0xFFFFFFFF}, ~std::uint64_t{0}, (std::uint64_t{1} << 32) + 1,
+                                  std::uint64_t{0x80000000}, kMostProcessId + 1}) {
+    INFO("pid " << pid);
+    CHECK(process_start_time(pid) == 0);
+    CHECK_FALSE(is_alive({pid, 0}));
+    CHECK_FALSE(is_alive({pid, kStartTimeHidden}));
+  }
+  // This process, by contrast, with its start time.
+  CHECK(is_alive(current_process()));
 }
 
 TEST_CASE("another user's process that /proc hides (hidepid) is taken for alive, a gone one still for dead") {
