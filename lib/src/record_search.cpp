@@ -101,6 +101,8 @@ std::uint64_t RecordSearch::resolve(const Seek& seek) {
 std::optional<std::uint64_t> RecordSearch::claim_end_covering(std::uint64_t position) const noexcept {
   for (const auto& producer : file_.header().producers) {
     const OpenClaim claim = read_claim(producer);
+    // One no producer can have made is a damaged entry, as for a consumer (OpenClaims).
+    if (!claim.plausible(file_.geometry())) continue;
     if (claim.start <= position && position < claim.end) return claim.end;
   }
   return std::nullopt;
