@@ -169,7 +169,17 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
         known_head_ = position + read.stride;
       } else {
         read = FrameRead{};  // what was read before a load of the head is read again after it
-        if (!reach_past_known_head(position, &read)) break;
+        if (!reach_past_known_head(position, &read)) {
+          // No producer moves the head back, and this consumer read up to here below it: a head
+          // stored back was waited for in silence, until producers came round again (found by a
+          // tester). Nothing here is to be skipped: the head, not these bytes, is wrong.
+          if (known_head_ < position) [[unlikely]] {
+            status = report_damage(position, "the ring's head went back below this position, which this consumer had "
+                                             "reached (no producer moves it back: the header was damaged)");
+            resume_after_damage_ = position;
+          }
+          break;
+        }
       }
     }
     replay_.reached(position, view_);

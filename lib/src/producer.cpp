@@ -341,6 +341,10 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
     // anything there since: a head no producer wrote (not 8-aligned, or absurdly far) would
     // place the padding and the frame across the end of the data area.
     if (!format::plausible_position(start)) [[unlikely]] return ClaimStatus::corrupt;
+    // Nor does any producer move it back: below this producer's last reservation, it would have
+    // the producers write over positions consumers have read, and consumers following them wait
+    // for positions producers have yet to come back to (found by a tester: both ran on, exit 0).
+    if (start < reserved_end_) [[unlikely]] return ClaimStatus::corrupt;
     const std::uint64_t offset = geometry_.offset_of(start);
     padding = offset + stride > geometry_.capacity ? geometry_.capacity - offset : 0;
     end = start + padding + stride;
@@ -380,6 +384,7 @@ ClaimStatus ProducerCore::reserve(std::uint64_t stride, bool end_on_line, Reserv
     // seq_cst: the Dekker pairing with an attaching consumer (it lowers the limit, then
     // loads the head; this CAS, then the limit load below).
     if (head.compare_exchange_weak(start, end, std::memory_order_seq_cst, std::memory_order_acquire)) {
+      reserved_end_ = end;
       break;
     }
     // Another producer reserved first: the claim just published covers nothing of ours. Left in

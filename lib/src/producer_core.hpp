@@ -319,6 +319,7 @@ class ProducerCore {
   std::uint32_t slot_index_ = 0;
   format::ProducerSlot* slot_ = nullptr;
   std::uint64_t last_blocked_end_ = 0;  // the reservation end that last found no space
+  std::uint64_t reserved_end_ = 0;      // this producer's last reservation's end: the head is never below
   std::uint64_t writable_cache_ = 0;     // Pager::writable_end() when last read
   std::uint64_t claims_limit_cache_ = 0;  // open_claims_limit() when last computed
   std::uint64_t next_notify_ = 0;        // reservation end at which to wake the housekeeper

@@ -40,8 +40,9 @@ enum class ClaimStatus {
                 // waiting would not bring it. The space was reserved already: this producer pads
                 // it over at its next claim that can map it (consumers wait at it meanwhile, and
                 // pad it over themselves after the unblock timeout).
-  corrupt,      // the ring's head is no position a producer writes: the header was damaged (or
-                // forged) while the ring was open. Nothing was written; stop writing to this ring.
+  corrupt,      // the ring's head is no position a producer writes, or went back below what this
+                // producer reserved: the header was damaged (or forged) while the ring was open.
+                // Nothing was written; stop writing to this ring.
 };
 
 const char* to_string(ClaimStatus status) noexcept;
