@@ -15,6 +15,10 @@ double frame_bytes_for_payload(double payload_bytes) {
 
 std::optional<double> average_frame_bytes(std::uint64_t head, std::uint64_t records_written) {
   if (records_written == 0) return std::nullopt;
+  // Every record takes at least kFrameAlignment bytes of the ring (an empty one in a group: its
+  // entry). More records than that are a damaged producer slot's count (found by a tester: a
+  // next_sequence of 2^64-1 showed as an average of 0 bytes and a lag of 2^63 records).
+  if (records_written > head / format::kFrameAlignment) return std::nullopt;
   return static_cast<double>(head) / static_cast<double>(records_written);
 }
 

@@ -130,6 +130,73 @@ TEST_CASE("a head moved off the 8-byte grid or to the last position after open: 
   CHECK_THROWS_WITH_AS(Ring::open(dir / "ring"), doctest::Contains("head position"), Error);
 }
 
+TEST_CASE("a head stored back below what was written: producers refuse it, a consumer past it says so") {
+  // Found by a tester: with the head set back to 0 under a live producer and consumer, the
+  // producer wrote over what the consumer had read and the consumer waited in silence; both
+  // ended with exit 0.
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::block, 1024));
+  Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+  Producer producer(ring);
+  for (int index = 0; index < 3; ++index) REQUIRE(producer.write(as_bytes("record")) == ClaimStatus::ok);
+  REQUIRE(consumer.poll([](const Record&) {}).records == 3);
+  const std::uint64_t head = ring.head_position();
+  REQUIRE(consumer.position() == head);
+
+  header_of(ring).head_position.value = 0;
+  CHECK(producer.write(as_bytes("after the damage")) == ClaimStatus::corrupt);
+  CHECK(producer.try_claim(16).status == ClaimStatus::corrupt);
+  CHECK(ring.head_position() == 0);
+  // The consumer looks at the head once a millisecond while it finds nothing (reach_past_known_head).
+  PollResult polled;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a hang guard only
+  while (polled.status == PollStatus::ok && std::chrono::steady_clock::now() < deadline) {
+    polled = consumer.poll([](const Record&) {});
+    if (polled.status == PollStatus::ok) consumer.wait(std::chrono::milliseconds(2));
+  }
+  REQUIRE(polled.status == PollStatus::corrupt);
+  CHECK(polled.error_message.find("head went back") != std::string::npos);
+  CHECK(consumer.position() == head);
+  CHECK(consumer.stats().lost_bytes == 0);
+
+  // Put back, both go on: nothing was written or skipped meanwhile.
+  header_of(ring).head_position.value = head;
+  REQUIRE(producer.write(as_bytes("after the repair")) == ClaimStatus::ok);
+  std::vector<std::string> read;
+  const auto deadline_after = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a hang guard only
+  while (read.empty() && std::chrono::steady_clock::now() < deadline_after) {
+    polled = consumer.poll([&](const Record& record) {
+      read.emplace_back(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+    });
+    REQUIRE(polled.status == PollStatus::ok);
+    if (read.empty()) consumer.wait(std::chrono::milliseconds(2));
+  }
+  CHECK(read == std::vector<std::string>{"after the repair"});
+  CHECK(consumer.stats().lost_bytes == 0);
+}
+
+TEST_CASE("a claim no producer can have made, in a free slot, is not followed by searches for the oldest record") {
+  // Found by a tester: an end of 2^34 in a free producer slot of a wrapped ring made --from
+  // earliest start past every record (0 of 576 read, nothing reported lost).
+  TempDir dir;
+  Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));
+  write_records(ring, 5000);  // many laps
+  const auto read_from_earliest = [&] {
+    Consumer consumer = Consumer::attach(ring, {.start = StartFrom::earliest});
+    std::size_t records = 0;
+    while (consumer.poll([&](const Record&) { ++records; }).records > 0) {
+    }
+    CHECK(consumer.stats().lost_bytes == 0);
+    return records;
+  };
+  const std::size_t intact = read_from_earliest();
+  REQUIRE(intact > 100);
+  auto& slot = header_of(ring).producers[44];
+  REQUIRE(slot.state == static_cast<std::uint32_t>(format::ProducerState::free));
+  slot.claim_end = std::uint64_t{1} << 34;
+  CHECK(read_from_earliest() == intact);
+}
+
 TEST_CASE("a consumer attaching where a damaged head or saved cursor points reads nothing there") {
   TempDir dir;
   Ring ring = Ring::create(dir / "ring", small_ring(64 * 1024, WriterPolicy::overwrite, 1024));

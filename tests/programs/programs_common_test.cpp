@@ -6,6 +6,7 @@
 
 #include "ringfile/programs/command_line.hpp"
 #include "ringfile/programs/json_writer.hpp"
+#include "ringfile/programs/lag_estimate.hpp"
 #include "ringfile/programs/text_table.hpp"
 #include "ringfile/programs/time_points.hpp"
 #include "ringfile/programs/units.hpp"
@@ -267,4 +268,15 @@ TEST_CASE("a table too wide for the terminal drops its optional columns, the hig
   names.add_row({{"\u65e5\u672c"}, {"1"}});
   names.add_row({{"abcd"}, {"2"}});
   CHECK(names.render("", false) == "NAME  N\n\u65e5\u672c  1\nabcd  2\n");
+}
+
+TEST_CASE("the average bytes a record took: none before any record, nor from a count the head cannot hold") {
+  using ringfile::programs::average_frame_bytes;
+  CHECK_FALSE(average_frame_bytes(0, 0).has_value());
+  CHECK(average_frame_bytes(104 * 10, 10) == 104.0);
+  CHECK(average_frame_bytes(8 * 10, 10) == 8.0);  // ten empty records of a group: their entries
+  // A damaged producer slot's count (a tester's next_sequence of 2^64-1): the average was 0, and
+  // a lag divided by it 2^63 records.
+  CHECK_FALSE(average_frame_bytes(8 * 10, 11).has_value());
+  CHECK_FALSE(average_frame_bytes(1 << 20, ~std::uint64_t{0}).has_value());
 }

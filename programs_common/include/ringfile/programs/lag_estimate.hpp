@@ -21,7 +21,8 @@ struct LagEstimate {
 // Bytes a record of `payload_bytes` takes in the ring, frame header and alignment included.
 double frame_bytes_for_payload(double payload_bytes);
 // The average bytes of the ring a record took, over the ring's life (Ring::records_written): frame
-// headers, group entries and padding included; nullopt before any record.
+// headers, group entries and padding included; nullopt before any record, and where the count
+// is more than the head's bytes can hold (a damaged producer slot).
 std::optional<double> average_frame_bytes(std::uint64_t head, std::uint64_t records_written);
 
 // The oldest unread record of a cursor at `cursor`. The cursor may rest on padding (the end of a
