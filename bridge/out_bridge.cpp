@@ -232,7 +232,10 @@ bool OutBridge::should_stop() const {
   const bool settled = window_.size() == 0 && queue_.empty() && !outage_started_;
   if (!settled) return false;
   if (settings_.stop.count && acknowledged() >= *settings_.stop.count) return true;
-  return settings_.stop.until_idle && now - last_record_at_ >= *settings_.stop.until_idle;
+  if (!settings_.stop.until_idle || now - last_record_at_ < *settings_.stop.until_idle) return false;
+  // Records below the head that a poll cannot hand out yet (an open claim, or a hole the library
+  // reports after the unblock timeout) are no idleness, as in ringfile-consumer.
+  return consumer_->position() >= ring_.head_position();
 }
 
 void OutBridge::wait_for_work() {

@@ -212,7 +212,8 @@ std::variant<ConsumerSettings, int> parse_consumer_settings(int argc, char** arg
   std::chrono::nanoseconds duration{};
   programs::add_duration_option(app, "--duration", duration, "Stop after this long")->group(stopping);
   std::chrono::nanoseconds until_idle{};
-  programs::add_duration_option(app, "--until-idle", until_idle, "Stop when nothing new arrived for this long")
+  programs::add_duration_option(app, "--until-idle", until_idle, "Stop when nothing new arrived for this long (records below the head that are not "
+                                "committed yet do not count as nothing)")
       ->group(stopping);
   std::string until;
   app.add_option("--until", until, "Stop before the first record committed at TIME or later")

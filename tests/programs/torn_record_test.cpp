@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstring>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "ringfile/format/file_header.hpp"
 #include "ringfile/format/record_header.hpp"
@@ -174,4 +176,43 @@ TEST_CASE("a ring written without checksums is read whole: the unchecked records
   CHECK(read.damage_reports == 0);
   CHECK(read.records == frames.size());
   CHECK(read.missing == 0);
+}
+
+TEST_CASE("a hole below the head keeps --until-idle waiting: the run ends in the damage report, not in success") {
+  // Found by two testers: --until-idle shorter than the unblock timeout ended with exit 0 and
+  // "verify OK" at an uncommitted frame below the head, everything after it unread.
+  WorkDir dir;
+  const std::string path = dir / "ring";
+  std::uint64_t victim = 0;
+  {
+    CreateOptions create{.capacity_bytes = 64 * kKiB, .max_record_bytes = 4096};
+    create.unblock_timeout = std::chrono::seconds(1);  // longer than the --until-idle below
+    Ring ring = Ring::create(path, create);
+    Producer producer(ring);
+    std::vector<std::byte> payload(500);
+    for (std::uint64_t sequence = 0; sequence < 20; ++sequence) {
+      if (sequence == 5) victim = ring.head_position();
+      fill_synthetic(payload, kProducerId, sequence);
+      REQUIRE(producer.write(payload) == ClaimStatus::ok);
+    }
+  }
+  // Its commit word never written back, as a crash of the machine can leave it.
+  FileBytes image = read_bytes(path);
+  std::fill_n(image.begin() + static_cast<std::ptrdiff_t>(format::kHeaderSegmentBytes + victim),
+              sizeof(std::uint32_t), char{0});
+  write_bytes(path, image);
+  forget_owners(path);
+
+  const Result stopped = run(kConsumer, {path, "--from", "earliest", "--verify", "--until-idle", "300ms", "--quiet"},
+                             dir.path());
+  CHECK(stopped.exit_code == 1);
+  CHECK(stopped.err.find("corrupt record at position " + std::to_string(victim)) != std::string::npos);
+  const Result skipped = run(kConsumer, {path, "--from", "earliest", "--verify", "--skip-damaged", "--until-idle",
+                                         "300ms", "--json", "--quiet"},
+                             dir.path());
+  INFO(skipped.err);
+  CHECK(skipped.exit_code == 0);
+  const JsonValue summary = JsonValue::parse(skipped.out);
+  CHECK(summary["verify"]["records"].as_uint() == 19);  // all but the one whose commit is gone
+  CHECK(summary["damaged_skipped"].as_uint() == 1);
 }
