@@ -311,7 +311,8 @@ void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept {
   }
 }
 
-bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner) {
+bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner,
+                           std::uint64_t seen_alive_ns) {
   TableLock lock(file);
   auto& slot = file.header().consumers[slot_index];
   // Relaxed owner loads: transitions happen under the table lock, which we hold.
@@ -328,8 +329,15 @@ bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const Proce
     atomic_field(slot.state).store(static_cast<std::uint32_t>(ConsumerState::free), std::memory_order_release);
     return true;
   }
-  // Relaxed: advisory, as every heartbeat (consumer.cpp).
-  const std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
+  // Relaxed: advisory, as every heartbeat (consumer.cpp); under the table lock, no other taker
+  // stores one meanwhile, and its dead owner none.
+  std::uint64_t heartbeat = atomic_field(slot.heartbeat_ns).load(std::memory_order_relaxed);
+  if (seen_alive_ns > heartbeat) {
+    // Seen alive since (hung, not polling): it died after that, and that is when it was last
+    // seen, for the other producers and ringfile-status too (found by a tester).
+    heartbeat = seen_alive_ns;
+    atomic_field(slot.heartbeat_ns).store(heartbeat, std::memory_order_relaxed);
+  }
   if (within_grace(file, heartbeat, realtime_ns())) return false;
   // Release: a returning consumer's acquire load of flags sees that it was expired.
   atomic_field(slot.flags).fetch_or(format::kConsumerExpired, std::memory_order_release);

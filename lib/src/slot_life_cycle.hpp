@@ -59,9 +59,14 @@ void take_consumer_slot(RingFile& file, const ConsumerSlotChoice& choice, const 
 void release_consumer_slot(RingFile& file, std::uint32_t slot_index) noexcept;
 
 // A holding consumer whose process `owner` is gone: reclaim its slot if anonymous, expire it if
-// named and its grace period is over. Returns true when it no longer holds producers back.
-// Takes the table lock; throws Error when that fails.
-bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner);
+// named and its grace period is over. The grace counts from its last heartbeat, or from
+// `seen_alive_ns` (CLOCK_REALTIME; 0: never) when a producer's liveness check saw it alive
+// later, which becomes its heartbeat (last seen): one that hung, without polling, for longer
+// than the grace was expired the moment it was killed, and its restart at once lost records.
+// Returns true when it no longer holds producers back. Takes the table lock; throws Error when
+// that fails.
+bool release_dead_consumer(RingFile& file, std::uint32_t slot_index, const ProcessIdentity& owner,
+                           std::uint64_t seen_alive_ns = 0);
 
 // True when the slot is a named consumer, not attached by a live process and not holding
 // producers back, that was last seen longer ago than its expire_after_ms (never when zero).

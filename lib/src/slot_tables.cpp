@@ -223,6 +223,18 @@ bool ConsumerLivenessChecks::due(std::uint32_t slot_index, std::uint64_t now_ns)
   return true;
 }
 
+void ConsumerLivenessChecks::saw_alive(std::uint32_t slot_index, const ProcessIdentity& owner,
+                                       std::uint64_t realtime_now_ns) noexcept {
+  seen_owner_[slot_index] = owner;
+  seen_alive_ns_[slot_index] = realtime_now_ns;
+}
+
+std::uint64_t ConsumerLivenessChecks::last_seen_alive_ns(std::uint32_t slot_index,
+                                                         const ProcessIdentity& owner) const noexcept {
+  const ProcessIdentity& seen = seen_owner_[slot_index];
+  return seen.pid == owner.pid && seen.start_time == owner.start_time ? seen_alive_ns_[slot_index] : 0;
+}
+
 CursorHold hold_producers_at(RingFile& file, std::uint64_t position) noexcept {
   auto& header = file.header();
   const std::uint64_t wanted_limit = kept_from_cursor(file.geometry(), position) + file.geometry().capacity;
@@ -284,7 +296,11 @@ std::uint64_t lowest_consumer_bound(RingFile& file, std::uint64_t needed_end, Co
     if (checks != nullptr && state == ConsumerState::active && bound < needed_end && checks->due(index, monotonic_ns())) {
       const ProcessIdentity owner = owner_of(slot);
       try {
-        if (!is_alive(owner) && release_dead_consumer(file, index, owner)) continue;
+        if (is_alive(owner)) {
+          checks->saw_alive(index, owner, realtime_ns());
+        } else if (release_dead_consumer(file, index, owner, checks->last_seen_alive_ns(index, owner))) {
+          continue;
+        }
       } catch (const Error&) {
         // The table lock failed (the file system went away): it keeps holding back for now,
         // and the next check tries again.

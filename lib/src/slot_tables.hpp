@@ -166,9 +166,15 @@ class ConsumerLivenessChecks {
  public:
   // True when the slot's owner should be checked now (at most every 100 ms per slot).
   bool due(std::uint32_t slot_index, std::uint64_t now_ns) noexcept;
+  // A check found `owner` alive at `realtime_now_ns` (CLOCK_REALTIME, as heartbeats).
+  void saw_alive(std::uint32_t slot_index, const ProcessIdentity& owner, std::uint64_t realtime_now_ns) noexcept;
+  // When a check last found `owner` alive in the slot; 0 when none did.
+  std::uint64_t last_seen_alive_ns(std::uint32_t slot_index, const ProcessIdentity& owner) const noexcept;
 
  private:
   std::array<std::uint64_t, format::kConsumerSlotCount> next_check_ns_{};
+  std::array<ProcessIdentity, format::kConsumerSlotCount> seen_owner_{};
+  std::array<std::uint64_t, format::kConsumerSlotCount> seen_alive_ns_{};
 };
 
 // Recomputes the producer limit from the cursors of holding consumers (a follower's cursor plus

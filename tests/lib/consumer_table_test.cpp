@@ -4,6 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
+#include <thread>
 #include <functional>
 
 #include "clock.hpp"
@@ -339,6 +342,56 @@ TEST_CASE("a named consumer that detaches holds producers back for the grace per
     const CursorReset reset = reset_consumer(ring, "billing", Seek::earliest());
     CHECK(reset.holds_back);
   }
+}
+
+TEST_CASE("a named consumer hung for longer than the grace, then killed: it holds for the grace from its death") {
+  // Found by a tester: the grace counted from the last heartbeat only, so a consumer that hung
+  // (SIGSTOP, no polls) longer than the grace expired the moment it was killed, and started again
+  // at once it had lost the records producers wrote over meanwhile.
+  TempDir dir;
+  CreateOptions options = small_ring(64 * 1024);
+  options.consumer_grace = std::chrono::seconds(2);
+  Ring ring = Ring::create(dir / "ring", options);
+  std::unique_ptr<ChildProcess> hung = attached_consumer_child(dir / "ring", "hung");
+  hung->stop();
+  std::atomic<bool> stop_writing{false};
+  std::atomic<std::uint64_t> written{0};
+  std::thread writer([&] {
+    Producer producer(ring);
+    while (!stop_writing.load()) {
+      if (producer.write(synthetic_payload(1, written.load(), 1000), std::chrono::milliseconds(50)) == ClaimStatus::ok) {
+        written.fetch_add(1);
+      }
+    }
+  });
+  // Held back by it, with its heartbeat older than the grace: the liveness checks of a waiting
+  // producer (every 100 ms) see it alive all the while.
+  const auto heartbeat_age_ns = [&] { return detail::realtime_ns() - find(ring, "hung")->heartbeat_ns; };
+  REQUIRE(eventually([&] {
+    const std::vector<ProducerInfo> producers = ring.producers();
+    return !producers.empty() && producers[0].waiting_since_ns != 0 && heartbeat_age_ns() > 3'000'000'000u;
+  }));
+  const std::uint64_t stale_heartbeat = find(ring, "hung")->heartbeat_ns;
+  hung->kill_hard();
+  // The producer's next check finds it dead: expired at once (before), or last seen when it was
+  // last seen alive, and held for the grace from there.
+  REQUIRE(eventually([&] {
+    const std::optional<ConsumerInfo> info = find(ring, "hung");
+    return info->expired || info->heartbeat_ns > stale_heartbeat;
+  }));
+  CHECK_FALSE(find(ring, "hung")->expired);
+  CHECK(find(ring, "hung")->holds_back);
+
+  // Started again at once: nothing lost.
+  Consumer back = Consumer::attach(ring, {.name = "hung"});
+  std::uint64_t read = 0;
+  while (read < 40) {
+    back.poll([&](const Record& record) { CHECK(record.producer_sequence == read++); });
+    back.wait(std::chrono::milliseconds(10));
+  }
+  CHECK(back.stats().lost_bytes == 0);
+  stop_writing.store(true);
+  writer.join();
 }
 
 TEST_CASE("a detached named consumer holds producers back no longer once its grace period, or its expiry, is over") {
