@@ -239,6 +239,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
   // once a handler detached: the slot may be another consumer's by now, whose cursor this would
   // move (found by a tester: an anonymous consumer's records were committed as a named one's).
   if (options_.auto_commit && attached_ && position_ > committed_) store_cursor(position_);
+  if (losses_to_settle_ && records == 0 && status == PollStatus::ok) settle_tail_losses();
   result.records = records;
   result.status = status;
   if (status == PollStatus::corrupt) result.error_message = std::move(damage_message_);

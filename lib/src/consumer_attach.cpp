@@ -230,6 +230,7 @@ void ConsumerCore::hold_back_from_start() {
     if (!started_at_oldest_) {
       stats_.lapped_count += 1;  // as skip_lapped counts a lap met while reading
       stats_.lost_bytes += restart - position_;
+      losses_to_settle_ = true;
       // Relaxed: a count for status, written only by this consumer; nothing is published with it.
       atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
     }

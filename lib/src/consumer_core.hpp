@@ -137,6 +137,10 @@ class ConsumerCore {
   [[gnu::noinline, gnu::cold]] bool resolve_uncommitted(std::byte* frame, std::uint64_t position,
                                                        std::uint64_t commit_word) noexcept;
   [[gnu::noinline, gnu::cold]] void skip_damage() noexcept;  // past the damage poll reported at position_
+  // After a loss, once caught up with the head: the records each producer whose numbers we know
+  // wrote after its newest one read (they show in no later jump of its numbers when it wrote
+  // nothing after them) count as lost too.
+  [[gnu::noinline, gnu::cold]] void settle_tail_losses() noexcept;
   // Remembers the damage at `position` (the next poll skips past it) and what it is, for the
   // poll's result.
   static constexpr const char* kChecksumMismatch = "payload checksum mismatch";
@@ -193,6 +197,7 @@ class ConsumerCore {
   // entry is sound, else the group's end); kNoDamage elsewhere (a search for the next boundary).
   std::uint64_t resume_after_damage_ = kNoDamage;
   bool unclaimed_hole_ = false;  // resolve_uncommitted: stuck past the timeout and claimed by nobody
+  bool losses_to_settle_ = false;  // bytes lost since the last settle_tail_losses
 
   std::vector<std::byte> scratch_;
   // Per producer slot: the sequence its next record should carry, where known.

@@ -38,6 +38,7 @@ bool ConsumerCore::skip_lapped() noexcept {
   restart = std::max(restart, position_);
   stats_.lapped_count += 1;
   stats_.lost_bytes += restart - position_;
+  losses_to_settle_ = true;
   // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   leave_group(restart);
@@ -111,6 +112,28 @@ bool ConsumerCore::resolve_uncommitted(std::byte* frame, std::uint64_t position,
   return false;
 }
 
+void ConsumerCore::settle_tail_losses() noexcept {
+  // Found by a tester: with two producers lapped, the one that wrote nothing after its lost
+  // records was missing from lost_records, a definite-looking count that was too low.
+  std::array<std::uint64_t, format::kProducerSlotCount> written{};
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    // Acquire: pairs with the release store of advance_sequence, made after the producer moved
+    // the head past the records it counts; so the head loaded below is past them too.
+    if (sequence_known_[index]) written[index] = atomic_field(header_.producers[index].next_sequence).load(std::memory_order_acquire);
+  }
+  // Acquire: pairs with the producers' head CAS.
+  const std::uint64_t head = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  if (position_ < head) return;  // records still to read may carry them: again once caught up
+  for (std::uint32_t index = 0; index < format::kProducerSlotCount; ++index) {
+    if (!sequence_known_[index] || written[index] <= expected_sequence_[index]) continue;
+    stats_.lost_records += written[index] - expected_sequence_[index];
+    expected_sequence_[index] = written[index];
+  }
+  // Relaxed: a count for status, written only by this consumer; nothing is published with it.
+  if (slot_ != nullptr) atomic_field(slot_->lost_records).store(stats_.lost_records, std::memory_order_relaxed);
+  losses_to_settle_ = false;
+}
+
 // Past damage that poll reported: to the next record boundary (a frame that names its own
 // position and is followed by another, a lap start, or the head), counting the bytes skipped
 // as lost; the records among them show up as lost by their producers' sequence numbers.
@@ -124,6 +147,7 @@ void ConsumerCore::skip_damage() noexcept {
     restart = std::max(*boundary, position_);
   }
   stats_.lost_bytes += restart - position_;
+  losses_to_settle_ = true;
   // Relaxed: a count for status, written only by this consumer; nothing is published with it.
   if (slot_ != nullptr) atomic_field(slot_->lost_bytes).store(stats_.lost_bytes, std::memory_order_relaxed);
   if (group_start_ != kNoGroup && restart < group_start_ + group_stride_) {

@@ -264,9 +264,11 @@ std::uint64_t ProducerCore::fill_frame_header(std::byte* frame, std::uint64_t po
 }
 
 void ProducerCore::advance_sequence(std::uint64_t first_sequence, std::uint64_t records) noexcept {
-  // Relaxed: the release store that closes the claim next publishes it (close_published_claim),
-  // to a consumer that finds the claim closed (learn_producer_sequences).
-  atomic_field(slot_->next_sequence).store(first_sequence + records, std::memory_order_relaxed);
+  // Release: a consumer that loads the count (acquire, settle_tail_losses) then loads a head past
+  // the records it counts, which this producer reserved first. Also published by the release
+  // store that closes the claim next (close_published_claim), to a consumer that finds the claim
+  // closed (learn_producer_sequences).
+  atomic_field(slot_->next_sequence).store(first_sequence + records, std::memory_order_release);
 }
 
 void ProducerCore::note_committed(std::uint64_t records, std::uint64_t payload_bytes) noexcept {

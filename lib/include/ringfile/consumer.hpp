@@ -95,6 +95,8 @@ struct ConsumerStats {
   // one's last records, if they were lost. Counted from the first record of each producer that
   // this attachment reads (attached at the head, from there): records passed while a named
   // consumer was away show in lost_bytes only, as the file keeps no sequence numbers for them.
+  // Once caught up with the head after a loss, the numbers such a producer wrote after its newest
+  // record read count too (lost with nothing of it read after them).
   std::uint64_t lost_records = 0;
   std::uint64_t lost_bytes = 0;
   // Times this attachment skipped ahead; once at attach when a named consumer's cursor was passed
