@@ -39,7 +39,7 @@ constexpr std::uint32_t kQuickLooks = 32;
 bool ConsumerCore::lapped(std::uint64_t position) const noexcept {
   // Producers write only after reserving, and the paging engine invalidates only after
   // publishing its frontier: while neither is a lap ahead of `position`, nothing there changed.
-  return reclaimed_frontier(header_) > position + geometry_.capacity;
+  return reclaimed_frontier(file_) > position + geometry_.capacity;
 }
 
 const std::byte* ConsumerCore::copy_unless_lapped(const std::byte* payload, std::size_t bytes,

@@ -156,7 +156,7 @@ std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor)
   }
   if (seek->kind == Seek::Kind::earliest) {
     started_at_oldest_ = true;
-    const std::uint64_t frontier = reclaimed_frontier(header_);
+    const std::uint64_t frontier = reclaimed_frontier(file_);
     if (frontier <= geometry_.capacity) return 0;
     // A margin: producers and the paging engine may move on while we attach and scan.
     const std::uint64_t margin = std::min(geometry_.capacity / 8, file_.view_step());
@@ -167,7 +167,7 @@ std::uint64_t ConsumerCore::find_start(bool resumed, std::uint64_t saved_cursor)
     // they pass it meanwhile. While they write, the search for a boundary at the oldest byte races
     // them and may give up (at the head: found in review): the margin then, as for a tap.
     const std::uint64_t oldest = oldest_boundary(0);
-    if (reclaimed_frontier(header_) == frontier) return oldest;
+    if (reclaimed_frontier(file_) == frontier) return oldest;
     return oldest_boundary(margin);
   }
   RecordSearch search(file_, view_);

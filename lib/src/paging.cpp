@@ -55,10 +55,15 @@ void write_zeros(int fd, off_t offset, off_t length) noexcept {
 
 }  // namespace
 
-std::uint64_t reclaimed_frontier(const format::FileHeader& header) noexcept {
+std::uint64_t reclaimed_frontier(const RingFile& file) noexcept {
+  const format::FileHeader& header = file.header();
   // Acquire: pairs with the seq_cst head CAS and the seq_cst store of preparing_end, both made
   // before any byte in the range is overwritten or invalidated.
   const std::uint64_t head = load_field(header.head_position.value, std::memory_order_acquire);
+  // Without a paging engine nothing prepares ahead: preparing_end keeps the capacity it was
+  // created with, and any other value is none the library stored (a damaged or forged header;
+  // found by a tester: readers passed over intact records of the first lap behind it).
+  if (file.info().paging == PagingStrategy::none) return std::max(head, file.geometry().capacity);
   const std::uint64_t preparing = load_field(header.preparation.preparing_end, std::memory_order_acquire);
   return std::max(head, preparing);
 }

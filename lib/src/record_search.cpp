@@ -25,7 +25,7 @@ bool overwritten(const RingFile& file, std::uint64_t position) noexcept {
   // Producers write only after reserving, and the paging engine invalidates only after
   // publishing its frontier (both seq_cst, read with acquire in reclaimed_frontier): while neither
   // is a lap ahead of `position`, nothing there has changed.
-  return reclaimed_frontier(file.header()) > position + file.geometry().capacity;
+  return reclaimed_frontier(file) > position + file.geometry().capacity;
 }
 
 std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, DataView& view,
@@ -41,7 +41,7 @@ std::optional<std::uint64_t> find_oldest_intact_boundary(const RingFile& file, D
   for (int attempt = 0; attempt < kAttempts;) {
     // Acquire: pairs with the producers' seq_cst head CAS; the scan stops there.
     const std::uint64_t head = atomic_field(header.head_position.value).load(std::memory_order_acquire);
-    const std::uint64_t frontier = reclaimed_frontier(header);
+    const std::uint64_t frontier = reclaimed_frontier(file);
     if (frontier <= geometry.capacity && margin == 0) return 0;  // nothing overwritten yet
     const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
     from = std::max(from, std::min(oldest + margin, head));
@@ -218,7 +218,7 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
           break;
         case Probe::Kind::gone: {
           // Overwritten while we searched: older than anything still in the ring.
-          const std::uint64_t frontier = reclaimed_frontier(file_.header());
+          const std::uint64_t frontier = reclaimed_frontier(file_);
           const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
           low = std::max(middle + format::kFrameAlignment, format::align_up(oldest, format::kFrameAlignment));
           older.reset();  // the records before are being overwritten: nothing to confirm there

@@ -242,7 +242,7 @@ TEST_CASE("seek by time while a producer process overwrites the oldest records")
     // it, and the search must have found it. The frontier, not the head: the paging engine may
     // invalidate the next lap's bytes a little ahead of the head.
     const bool intact_throughout =
-        detail::reclaimed_frontier(detail::file_of(ring).header()) <= target.position + capacity;
+        detail::reclaimed_frontier(detail::file_of(ring)) <= target.position + capacity;
     if (newest) CHECK(intact_throughout);
     if (intact_throughout) {
       CHECK(reader.position() == target.position);
