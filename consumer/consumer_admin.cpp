@@ -175,7 +175,7 @@ int describe_consumer(const ConsumerSettings& settings) {
     return programs::kExitSuccess;
   }
   const ConsumerInfo& info = view.info;
-  std::string text = "consumer '" + info.name + "' of " + quoted(settings.path) + "\n";
+  std::string text = "consumer '" + programs::printable_text(info.name) + "' of " + quoted(settings.path) + "\n";
   text += "  state       " + view.state + (info.pid > 0 ? " (pid " + std::to_string(info.pid) + ")" : "") + ", slot " +
           std::to_string(info.slot) + "\n";
   text += "  cursor      " + std::to_string(info.cursor) + "\n";
@@ -216,7 +216,7 @@ int delete_consumers(const ConsumerSettings& settings) {
     }
     json.value(name);
     if (!settings.quiet) {
-      std::fputs((programs::program_name() + ": deleted consumer '" + name + "' of " + quoted(settings.path) + "\n").c_str(),
+      std::fputs((programs::program_name() + ": deleted consumer '" + programs::printable_text(name) + "' of " + quoted(settings.path) + "\n").c_str(),
                  stderr);
     }
   }
@@ -272,7 +272,7 @@ int reset_consumer_cursor(const ConsumerSettings& settings) {
                      {"NEW LAG", Align::right},
                      {"~RECORDS", Align::right, 2},
                      {"SECONDS", Align::right, 1}});
-    table.add_row({{settings.target_name},
+    table.add_row({{programs::printable_text(settings.target_name)},
                    {std::to_string(reset.from)},
                    {programs::format_bytes(static_cast<double>(before.bytes))},
                    {records_estimate(before)},
@@ -285,7 +285,7 @@ int reset_consumer_cursor(const ConsumerSettings& settings) {
   }
   if (!settings.quiet) {
     std::string note = settings.dry_run ? "dry run: nothing changed; drop --dry-run to move the cursor"
-                                        : "moved the cursor of '" + settings.target_name + "'";
+                                        : "moved the cursor of '" + programs::printable_text(settings.target_name) + "'";
     if (reset.moved_past_overwritten) {
       note += "; producers had already reserved past the target, so it is at the oldest intact record instead";
     } else if (!settings.dry_run && !reset.holds_back && reset.to < reset.from) {

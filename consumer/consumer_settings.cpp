@@ -121,6 +121,15 @@ void apply_action(const CLI::App& app, ConsumerSettings& settings) {
   if (given("--delete")) {
     settings.action = Action::remove;
     ++actions;
+    // --delete takes every word after it as a name, options too (found by a tester: "--delete
+    // --until-idle 0.2s" deleted consumers named '--until-idle' and '0.2s', or tried to).
+    for (const std::string& name : settings.delete_names) {
+      if (name.rfind("--", 0) != 0) continue;
+      const std::string option = name.substr(0, name.find('='));
+      if (app.get_option_no_throw(option) != nullptr) {
+        throw UsageError("'" + option + "' after --delete is taken for a NAME; give the options before --delete");
+      }
+    }
   }
   if (given("--reset")) {
     settings.action = Action::reset;

@@ -131,7 +131,11 @@ std::variant<ProducerSettings, int> parse_producer_settings(int argc, char** arg
       ->group(creation)
       ->check(CLI::Validator(
           [](const std::string& text) -> std::string {
-            return parse_hold_window(text) ? "" : "'" + text + "' is not auto, ring or a size (e.g. 256M)";
+            if (parse_hold_window(text)) return "";
+            if (programs::parse_byte_size(text)) {
+              return "'" + text + "' holds nothing in memory; give auto, ring or a size above 0 (e.g. 256M)";
+            }
+            return "'" + text + "' is not auto, ring or a size (e.g. 256M)";
           },
           ""))
       ->type_name("SIZE|auto|ring");

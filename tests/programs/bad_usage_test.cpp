@@ -126,6 +126,8 @@ TEST_CASE("ringfile-producer: each bad argument and bad file gives its exit code
       {kProducer, {"RING", "--synthetic", "--procs", "-2"}, 2, "--procs: '-2' is not a number of producer processes, 1 to 64"},
       {kProducer, {"RING", "--synthetic", "--procs", "0"}, 2, "--procs: '0' is not a number of producer processes, 1 to 64"},
       {kProducer, {"RING", "--synthetic", "--record-size", "100.7"}, 2, "'100.7' is not a whole number of bytes"},
+      {kProducer, {"MISSING", "--create", "--size", "1M", "--hold-window", "0"}, 2,
+       "--hold-window: '0' holds nothing in memory; give auto, ring or a size above 0"},
       {kProducer, {"MISSING", "--create", "--size", "1M", "--max-record", "0"}, 2,
        "--max-record 0: a ring's records must be able to hold a byte; give a size (64K)"},
       {kProducer, {"MISSING", "--create", "--size", "1M", "--max-record", "5G"}, 2,
@@ -213,6 +215,9 @@ TEST_CASE("ringfile-consumer: each bad argument and bad file gives its exit code
       {kConsumer, {"RING", "--reset", "x", "--to", "committed"}, 2, "'committed' is not earliest, latest"},
       {kConsumer, {"RING", "--list", "--delete", "x"}, 2, "separate tasks; give one"},
       {kConsumer, {"RING", "--delete", "nobody"}, 1, "no consumer is named 'nobody'; ringfile-consumer --list"},
+      // Found by a tester: the options after it were taken for names to delete.
+      {kConsumer, {"RING", "--delete", "--until-idle", "0.2s"}, 2,
+       "'--until-idle' after --delete is taken for a NAME; give the options before --delete"},
       {kConsumer, {"RING", "--describe", "nobody"}, 1, "no consumer is named 'nobody'"},
       {kConsumer, {"RING", "--reset", "nobody", "--to", "latest"}, 1, "no consumer is named 'nobody'"},
       {kConsumer, {"RING", "--name", "tab\there"}, 2, "holds a control character (0x09)"},
