@@ -70,12 +70,24 @@ std::string percent(double fraction) {
 
 std::string optional_rate(const std::optional<double>& rate) { return rate ? format_byte_rate(*rate) : "-"; }
 
-// How full the consumer table is: a full one refuses new consumers, named or not.
+// How full the consumer table is: a full one refuses new consumers, named or not. Slots that a
+// new consumer takes when none is free (an anonymous consumer's whose process is gone, a name's
+// past its expiry) do not fill it: the advice to delete names was given for a table of dead
+// anonymous consumers, which have no name to delete (found by a tester).
 std::string slots_line(const RingReport& report) {
   std::string text = "  consumer slots " + std::to_string(report.consumer_slots_used) + "/" +
                      std::to_string(report.consumer_slots) + " used";
-  if (report.consumer_slots_used * 4 >= report.consumer_slots * 3) {
-    text += report.consumer_slots_used >= report.consumer_slots ? " (FULL" : " (nearly full";
+  const auto reusable = static_cast<std::size_t>(
+      std::count_if(report.consumers.begin(), report.consumers.end(), [](const ConsumerReport& consumer) {
+        return (consumer.name.empty() && !consumer.alive) || consumer.past_expiry;
+      }));
+  if (reusable > 0) {
+    text += " (" + std::to_string(reusable) +
+            " of them free for the next consumer: anonymous ones whose process is gone, names past their expiry)";
+  }
+  const std::size_t taken = report.consumer_slots_used - std::min(reusable, report.consumer_slots_used);
+  if (taken * 4 >= report.consumer_slots * 3) {
+    text += taken >= report.consumer_slots ? " (FULL" : " (nearly full";
     text += ": delete names that are gone with ringfile-consumer --delete NAME, or attach with --expire-after)";
   }
   if (report.producers_waiting > 0) {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "ring_report.hpp"
+#include "table_view.hpp"
 
 using namespace ringfile;
 using namespace ringfile::status;
@@ -75,4 +76,33 @@ TEST_CASE("a cursor between records, or losses beyond what producers wrote, are 
   CHECK(kept.state == ConsumerHealth::ok);
   CHECK(kept.damage.empty());
   CHECK(damage_lines(build_report(nullptr, sound)).empty());
+}
+
+TEST_CASE("the consumer table's line counts dead anonymous consumers as free for the next one, not as full") {
+  // Found by a tester: a table of SIGKILLed anonymous consumers was called FULL, with advice to
+  // delete names, which they have none of; a new consumer takes such a slot.
+  RingSample sample = sample_with_consumer(kHead);
+  sample.consumers.clear();
+  for (std::uint32_t slot = 0; slot < 64; ++slot) {
+    ConsumerInfo consumer;
+    consumer.slot = slot;
+    consumer.pid = 1000 + slot;
+    consumer.alive = slot >= 60;  // 60 dead anonymous consumers, 4 live ones
+    consumer.cursor = kHead;
+    sample.consumers.push_back({consumer, std::nullopt, std::nullopt});
+  }
+  RingReport report = build_report(nullptr, sample);
+  report.consumer_slots_used = 64;
+  report.consumer_slots = 64;
+  const std::string table = render_table(report, TableStyle{});
+  CHECK(table.find("consumer slots 64/64 used (60 of them free for the next consumer") != std::string::npos);
+  CHECK(table.find("FULL") == std::string::npos);
+
+  // Named ones, attached or not, do fill it.
+  for (auto& consumer : sample.consumers) consumer.info.name = "name" + std::to_string(consumer.info.slot);
+  report = build_report(nullptr, sample);
+  report.consumer_slots_used = 64;
+  report.consumer_slots = 64;
+  CHECK(render_table(report, TableStyle{}).find("consumer slots 64/64 used (FULL: delete names that are gone") !=
+        std::string::npos);
 }
