@@ -94,6 +94,11 @@ bool ConsumerCore::reach_past_known_head(std::uint64_t position, FrameRead* data
   head_loaded_ns_ = now != 0 ? now : coarse_monotonic_ns();
   // Acquire: pairs with the producers' head CAS, made after they published their claims.
   known_head_ = atomic_field(header_.head_position.value).load(std::memory_order_acquire);
+  // Every position a consumer gets to (a record read, a restart past a loss, a seek) was below a
+  // head loaded since, or below the head a fresh record's producer had moved: a head loaded now
+  // below it went back. Kept for the position, as wait() loads the head too (then poll's next
+  // look is put off).
+  head_below_at_ = known_head_ < position ? position : kNoDamage;
   return position < known_head_;
 }
 
@@ -173,7 +178,7 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
           // No producer moves the head back, and this consumer read up to here below it: a head
           // stored back was waited for in silence, until producers came round again (found by a
           // tester). Nothing here is to be skipped: the head, not these bytes, is wrong.
-          if (known_head_ < position) [[unlikely]] {
+          if (head_below_at_ == position) [[unlikely]] {
             status = report_damage(position, "the ring's head went back below this position, which this consumer had "
                                              "reached (no producer moves it back: the header was damaged)");
             resume_after_damage_ = position;

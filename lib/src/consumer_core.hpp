@@ -198,6 +198,9 @@ class ConsumerCore {
   std::uint64_t resume_after_damage_ = kNoDamage;
   bool unclaimed_hole_ = false;  // resolve_uncommitted: stuck past the timeout and claimed by nobody
   bool losses_to_settle_ = false;  // bytes lost since the last settle_tail_losses
+  // The position at which reach_past_known_head last loaded a head below it; kNoDamage when the
+  // last load found the head at or past its position.
+  std::uint64_t head_below_at_ = kNoDamage;
 
   std::vector<std::byte> scratch_;
   // Per producer slot: the sequence its next record should carry, where known.
