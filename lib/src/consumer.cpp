@@ -178,7 +178,10 @@ PollResult ConsumerCore::poll(Consumer::HandlerFn handler, void* context, std::s
           // No producer moves the head back, and this consumer read up to here below it: a head
           // stored back was waited for in silence, until producers came round again (found by a
           // tester). Nothing here is to be skipped: the head, not these bytes, is wrong.
-          if (head_below_at_ == position) [[unlikely]] {
+          // Said once a position: polling again finds the same head until it is repaired, and a
+          // reader going on past damage (--skip-damaged) printed it at full speed (review).
+          if (head_below_at_ == position && head_back_reported_at_ != position) [[unlikely]] {
+            head_back_reported_at_ = position;
             status = report_damage(position, "the ring's head went back below this position, which this consumer had "
                                              "reached (no producer moves it back: the header was damaged)");
             resume_after_damage_ = position;

@@ -201,6 +201,7 @@ class ConsumerCore {
   // The position at which reach_past_known_head last loaded a head below it; kNoDamage when the
   // last load found the head at or past its position.
   std::uint64_t head_below_at_ = kNoDamage;
+  std::uint64_t head_back_reported_at_ = kNoDamage;  // where poll last reported it
 
   std::vector<std::byte> scratch_;
   // Per producer slot: the sequence its next record should carry, where known.
