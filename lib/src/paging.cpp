@@ -68,6 +68,12 @@ std::uint64_t reclaimed_frontier(const RingFile& file) noexcept {
   return std::max(head, preparing);
 }
 
+std::uint64_t oldest_kept_position(const RingFile& file) noexcept {
+  const std::uint64_t frontier = reclaimed_frontier(file);
+  const std::uint64_t capacity = file.geometry().capacity;
+  return frontier > capacity ? frontier - capacity : 0;
+}
+
 Pager::Pager(RingFile& file)
     : file_(file),
       strategy_(file.info().paging),

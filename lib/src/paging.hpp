@@ -159,5 +159,7 @@ void for_each_file_range(const RingFile& file, std::uint64_t start, std::uint64_
 // Below this position every byte of the data area may have been overwritten or invalidated:
 // a lap behind the furthest of the head and the preparation frontier.
 std::uint64_t reclaimed_frontier(const RingFile& file) noexcept;
+// The oldest position not reclaimed: reclaimed_frontier less a lap (0 in the first lap).
+std::uint64_t oldest_kept_position(const RingFile& file) noexcept;
 
 }  // namespace ringfile::detail

@@ -182,7 +182,6 @@ RecordSearch::Probe RecordSearch::probe(std::uint64_t from, std::uint64_t end) n
 }
 
 std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
-  const Geometry& geometry = file_.geometry();
   constexpr int kAttempts = 8;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::uint64_t end = head();
@@ -218,8 +217,7 @@ std::uint64_t RecordSearch::first_at_or_after(std::uint64_t time_ns) noexcept {
           break;
         case Probe::Kind::gone: {
           // Overwritten while we searched: older than anything still in the ring.
-          const std::uint64_t frontier = reclaimed_frontier(file_);
-          const std::uint64_t oldest = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
+          const std::uint64_t oldest = oldest_kept_position(file_);
           low = std::max(middle + format::kFrameAlignment, format::align_up(oldest, format::kFrameAlignment));
           older.reset();  // the records before are being overwritten: nothing to confirm there
           break;

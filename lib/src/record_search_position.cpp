@@ -25,8 +25,7 @@ constexpr const char* kUnclaimedHole = "uncommitted bytes below the head that no
 std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_boundary) {
   const Geometry& geometry = file_.geometry();
   const std::uint64_t head_now = head();
-  const std::uint64_t frontier = reclaimed_frontier(file_);
-  const std::uint64_t oldest_kept = frontier > geometry.capacity ? frontier - geometry.capacity : 0;
+  const std::uint64_t oldest_kept = oldest_kept_position(file_);
   if (wanted > head_now || wanted < oldest_kept) {
     throw Error(ErrorCode::invalid_argument,
                 describe(file_) + ": position " + std::to_string(wanted) + " is outside the data still in the ring [" +
@@ -51,9 +50,7 @@ std::uint64_t RecordSearch::resolve_position(std::uint64_t wanted, bool next_bou
   // or as damage). Found by a tester: a seek to the oldest record, racing producers, was told it
   // lay inside a record.
   if (!next || overwritten(file_, wanted) || overwritten(file_, next->position)) {
-    const std::uint64_t now_kept = reclaimed_frontier(file_) > geometry.capacity
-                                       ? reclaimed_frontier(file_) - geometry.capacity
-                                       : 0;
+    const std::uint64_t now_kept = oldest_kept_position(file_);
     throw Error(ErrorCode::invalid_argument,
                 describe(file_) + ": position " + std::to_string(wanted) +
                     " was overwritten while looking for the record boundary at or after it; choose a later "
